@@ -1,0 +1,169 @@
+import type * as http2 from "node:http2";
+import type { AddressInfo } from "node:net";
+import type * as grpc from "@grpc/grpc-js";
+import { type Clock, systemClock } from "../clock.js";
+import type { GatehouseConfig } from "../config/index.js";
+import { createKeyRing } from "../crypto/key-ring.js";
+import { createLogger, type Logger } from "../observability/logger.js";
+import { createConnectServer } from "../server/connect.js";
+import { createDispatch } from "../server/dispatch.js";
+import { createGrpcServer, grpcServerCredentials } from "../server/grpc.js";
+import { createIntrospection } from "../server/introspection.js";
+import { createGateService } from "../services/gate/index.js";
+import { createRegistryService } from "../services/registry/index.js";
+import { createVerifyService } from "../services/verify/index.js";
+import { createStore } from "../store/index.js";
+import type { Store } from "../store/ports.js";
+import { loadTlsMaterial } from "./tls.js";
+
+export interface StartOptions {
+  readonly config: GatehouseConfig;
+  readonly clock?: Clock;
+  readonly logger?: Logger;
+  /** An already-open store (tests); otherwise the configured one is opened and owned. */
+  readonly store?: Store;
+}
+
+export interface Gatehouse {
+  readonly grpcPort: number;
+  readonly connectPort: number;
+  readonly store: Store;
+  /** Stops accepting calls, drains in-flight ones (bounded by shutdownGraceMs), closes. */
+  stop(): Promise<void>;
+}
+
+/** How long verifiers may cache a decision or the JWKS: short, so revocation bites. */
+const DECISION_CACHE_SECONDS = 30;
+const JWKS_MAX_AGE_SECONDS = 300;
+
+/** Composes Gatehouse from its parts and serves it on both transports. */
+export async function startGatehouse(options: StartOptions): Promise<Gatehouse> {
+  const { config } = options;
+  const clock = options.clock ?? systemClock;
+  const logger = options.logger ?? createLogger(config.log.level);
+  const tls = await loadTlsMaterial(config);
+  const store =
+    options.store ??
+    (await createStore(
+      config.store.kind === "redis"
+        ? { ...config.store, clock, onError: (err) => logger.warn({ err }, "redis error") }
+        : { kind: "embedded", dataDir: config.dataDir, clock },
+    ));
+  const keys = createKeyRing({ store: store.signingKeys, clock, alg: config.tokens.signingAlg });
+  await keys.signingKey(); // generate or load now, so the first request pays nothing
+
+  const { tokens, challenges } = config;
+  const bindings = [
+    createGateService({
+      store,
+      clock,
+      keys,
+      settings: {
+        issuer: config.issuer,
+        challengeTtlSeconds: challenges.ttlSeconds,
+        passTtlSeconds: challenges.passTtlSeconds,
+        defaultTokenTtlSeconds: tokens.defaultTtlSeconds,
+        maxTokenTtlSeconds: tokens.maxTtlSeconds,
+      },
+    }),
+    createVerifyService({
+      clock,
+      keys,
+      registry: store.registry,
+      revocations: store.revocations,
+      jwksMaxAgeSeconds: JWKS_MAX_AGE_SECONDS,
+      settings: {
+        issuer: config.issuer,
+        clockSkewSeconds: tokens.clockSkewSeconds,
+        maxTokenTtlSeconds: tokens.maxTtlSeconds,
+        maxCacheTtlSeconds: DECISION_CACHE_SECONDS,
+      },
+    }),
+    createRegistryService({
+      store,
+      clock,
+      maxTokenTtlSeconds: tokens.maxTtlSeconds,
+      clockSkewSeconds: tokens.clockSkewSeconds,
+    }),
+  ];
+  const methods = createDispatch({ bindings, logger });
+  const introspection = createIntrospection(bindings);
+  const transport = {
+    methods,
+    tls,
+    trustDomain: config.trustDomain,
+    maxMessageBytes: config.limits.maxMessageBytes,
+  };
+
+  const grpcServer = createGrpcServer({ ...transport, extras: introspection.addToServer });
+  const grpcPort = await bindGrpc(grpcServer, config.grpc, grpcServerCredentials(tls));
+  const connectServer = createConnectServer(transport);
+  const sessions = trackSessions(connectServer);
+  const connectPort = await listen(connectServer, config.connect);
+  introspection.setServing(true);
+  logger.info({ grpcPort, connectPort, store: config.store.kind }, "gatehouse serving");
+
+  let stopping: Promise<void> | undefined;
+  const stop = async (): Promise<void> => {
+    introspection.setServing(false);
+    const grace = setTimeout(() => {
+      grpcServer.forceShutdown();
+      for (const session of sessions) session.destroy();
+    }, config.shutdownGraceMs).unref();
+    await Promise.all([
+      new Promise<void>((resolve) => grpcServer.tryShutdown(() => resolve())),
+      new Promise<void>((resolve) => {
+        connectServer.close(() => resolve());
+        for (const session of sessions) session.close();
+      }),
+    ]);
+    clearTimeout(grace);
+    if (!options.store) await store.close();
+    logger.info("gatehouse stopped");
+  };
+  return {
+    grpcPort,
+    connectPort,
+    store,
+    stop: () => {
+      stopping ??= stop();
+      return stopping;
+    },
+  };
+}
+
+function bindGrpc(
+  server: grpc.Server,
+  endpoint: { host: string; port: number },
+  credentials: grpc.ServerCredentials,
+): Promise<number> {
+  const host = endpoint.host.includes(":") ? `[${endpoint.host}]` : endpoint.host;
+  return new Promise((resolve, reject) => {
+    server.bindAsync(`${host}:${endpoint.port}`, credentials, (error, port) =>
+      error ? reject(error) : resolve(port),
+    );
+  });
+}
+
+function listen(
+  server: http2.Http2SecureServer,
+  endpoint: { host: string; port: number },
+): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(endpoint.port, endpoint.host, () => {
+      server.off("error", reject);
+      resolve((server.address() as AddressInfo).port);
+    });
+  });
+}
+
+/** Open HTTP/2 sessions, so shutdown can close them (server.close waits for them). */
+function trackSessions(server: http2.Http2SecureServer): Set<http2.ServerHttp2Session> {
+  const sessions = new Set<http2.ServerHttp2Session>();
+  server.on("session", (session) => {
+    sessions.add(session);
+    session.once("close", () => sessions.delete(session));
+  });
+  return sessions;
+}

@@ -1,0 +1,45 @@
+import { type KeyObject, verify } from "node:crypto";
+import { SignJWT } from "jose";
+import type { SigningAlg } from "../store/ports.js";
+import type { SigningKey } from "./key-ring.js";
+
+/** The JWT claims Gatehouse puts in an access token (RFC 9068 §2.2). */
+export interface AccessTokenClaims {
+  readonly iss: string;
+  readonly sub: string;
+  readonly aud: string;
+  readonly scope: string;
+  readonly operator: string;
+  readonly iat: number;
+  readonly nbf: number;
+  readonly exp: number;
+  readonly jti: string;
+}
+
+/** RFC 9068 §2.1: access tokens carry `typ: at+jwt`. */
+export const ACCESS_TOKEN_TYP = "at+jwt";
+
+export async function signAccessToken(key: SigningKey, claims: AccessTokenClaims): Promise<string> {
+  return new SignJWT({ ...claims })
+    .setProtectedHeader({ alg: key.alg, kid: key.kid, typ: ACCESS_TOKEN_TYP })
+    .sign(key.privateKey);
+}
+
+/**
+ * Verifies a JWS signature over `signingInput` (RFC 7515 §5.2 step 8) with node:crypto:
+ * the Verify hot path skips jose's re-parsing. ES256 signatures are raw r||s
+ * (RFC 7518 §3.4), hence `ieee-p1363`.
+ */
+export function verifyJwsSignature(
+  alg: SigningAlg,
+  publicKey: KeyObject,
+  signingInput: Uint8Array,
+  signature: Uint8Array,
+): boolean {
+  try {
+    if (alg === "EdDSA") return verify(null, signingInput, publicKey, signature);
+    return verify("sha256", signingInput, { key: publicKey, dsaEncoding: "ieee-p1363" }, signature);
+  } catch {
+    return false;
+  }
+}

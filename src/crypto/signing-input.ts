@@ -1,0 +1,42 @@
+/**
+ * The versioned, domain-separated signing input every agent signature covers:
+ *
+ *   "GATEHOUSE-SIG" 0x00 "v1" 0x00 <purpose> 0x00
+ *   then per field, in order: <name> 0x00 <uint32 big-endian byte length> <value bytes>
+ *
+ * The purpose separates contexts (a challenge signature can never pass as a registration
+ * proof); length prefixes make the encoding injective, so no two field lists share bytes.
+ * Documented on `gatehouse.v1.SignatureChallenge`; SDKs rebuild it before signing.
+ */
+export const SIGNING_INPUT_FORMAT = "v1";
+const MAGIC = "GATEHOUSE-SIG";
+
+export type SigningPurpose = "challenge" | "register-agent";
+
+export function encodeSigningInput(
+  purpose: SigningPurpose,
+  fields: readonly (readonly [name: string, value: string])[],
+): Uint8Array {
+  const encoder = new TextEncoder();
+  const parts: Uint8Array[] = [encoder.encode(`${MAGIC}\0${SIGNING_INPUT_FORMAT}\0${purpose}\0`)];
+  for (const [name, value] of fields) {
+    const bytes = encoder.encode(value);
+    const length = new Uint8Array(4);
+    new DataView(length.buffer).setUint32(0, bytes.length);
+    parts.push(encoder.encode(`${name}\0`), length, bytes);
+  }
+  return Buffer.concat(parts);
+}
+
+/** The registration signing input an agent's proof of possession covers. */
+export function registrationSigningInput(
+  did: string,
+  publicKey: Uint8Array,
+  operatorDomain: string,
+): Uint8Array {
+  return encodeSigningInput("register-agent", [
+    ["did", did],
+    ["public_key", Buffer.from(publicKey).toString("hex")],
+    ["operator", operatorDomain],
+  ]);
+}

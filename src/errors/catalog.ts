@@ -1,0 +1,118 @@
+import { Code } from "@connectrpc/connect";
+import { Reason } from "../../gen/gatehouse/v1/errors_pb.js";
+
+/** How one reason surfaces on each transport. */
+export interface CatalogEntry {
+  /** gRPC / Connect status code (the numbering is shared). */
+  readonly code: Code;
+  /** HTTP status for the sidecar and forward-auth. */
+  readonly http: number;
+  /** The public message: names what failed, never a value. */
+  readonly message: string;
+}
+
+const entry = (code: Code, http: number, message: string): CatalogEntry => ({
+  code,
+  http,
+  message,
+});
+
+/**
+ * The one error catalog. Every refusal Gatehouse makes is a `Reason`; this table maps each
+ * once to a status code, an HTTP status and a public message. A reason missing here maps
+ * to INTERNAL (see `catalogEntry`), so nothing new can leak an unmapped status.
+ */
+const CATALOG: Readonly<Partial<Record<Reason, CatalogEntry>>> = {
+  [Reason.INVALID_ARGUMENT]: entry(Code.InvalidArgument, 400, "invalid request field"),
+  [Reason.UNAUTHENTICATED]: entry(Code.Unauthenticated, 401, "caller identity required"),
+  [Reason.PERMISSION_DENIED]: entry(Code.PermissionDenied, 403, "caller may not call this RPC"),
+  [Reason.OPERATOR_MISMATCH]: entry(
+    Code.PermissionDenied,
+    403,
+    "resource belongs to another operator",
+  ),
+  [Reason.DID_MISMATCH]: entry(Code.PermissionDenied, 403, "DID differs from caller certificate"),
+
+  [Reason.CHALLENGE_NOT_FOUND]: entry(Code.NotFound, 404, "challenge not found"),
+  [Reason.CHALLENGE_ALREADY_USED]: entry(Code.FailedPrecondition, 409, "challenge already used"),
+  [Reason.CHALLENGE_EXPIRED]: entry(Code.FailedPrecondition, 410, "challenge expired"),
+  [Reason.CHALLENGE_IDENTITY_MISMATCH]: entry(
+    Code.PermissionDenied,
+    403,
+    "challenge was issued to another caller",
+  ),
+  [Reason.CHALLENGE_KIND_MISMATCH]: entry(
+    Code.InvalidArgument,
+    400,
+    "answer kind differs from challenge kind",
+  ),
+  [Reason.CHALLENGE_KIND_UNSUPPORTED]: entry(
+    Code.InvalidArgument,
+    400,
+    "challenge kind not supported",
+  ),
+  [Reason.ANSWER_INVALID]: entry(Code.Unauthenticated, 401, "challenge answer invalid"),
+  [Reason.PASS_NOT_FOUND]: entry(Code.NotFound, 404, "pass not found"),
+  [Reason.PASS_ALREADY_USED]: entry(Code.FailedPrecondition, 409, "pass already used"),
+  [Reason.PASS_EXPIRED]: entry(Code.FailedPrecondition, 410, "pass expired"),
+  [Reason.PASS_IDENTITY_MISMATCH]: entry(
+    Code.PermissionDenied,
+    403,
+    "pass was issued to another caller",
+  ),
+
+  [Reason.AGENT_NOT_FOUND]: entry(Code.NotFound, 404, "agent not found"),
+  [Reason.AGENT_SUSPENDED]: entry(Code.PermissionDenied, 403, "agent suspended"),
+  [Reason.AGENT_REVOKED]: entry(Code.PermissionDenied, 403, "agent revoked"),
+  [Reason.AGENT_ALREADY_EXISTS]: entry(Code.AlreadyExists, 409, "agent or key already registered"),
+  [Reason.OPERATOR_NOT_FOUND]: entry(Code.NotFound, 404, "operator not found"),
+  [Reason.OPERATOR_ALREADY_EXISTS]: entry(Code.AlreadyExists, 409, "operator already exists"),
+  [Reason.OPERATOR_SUSPENDED]: entry(Code.PermissionDenied, 403, "operator suspended"),
+  [Reason.PROOF_OF_POSSESSION_INVALID]: entry(
+    Code.PermissionDenied,
+    403,
+    "proof of possession invalid",
+  ),
+  [Reason.DID_KEY_MISMATCH]: entry(
+    Code.InvalidArgument,
+    400,
+    "DID is not derived from the key and operator",
+  ),
+  [Reason.POLICY_VERSION_CONFLICT]: entry(Code.Aborted, 409, "policy changed concurrently"),
+
+  [Reason.SCOPE_NOT_ALLOWED]: entry(Code.PermissionDenied, 403, "scope outside agent policy"),
+  [Reason.AUDIENCE_NOT_ALLOWED]: entry(Code.PermissionDenied, 403, "audience outside agent policy"),
+
+  [Reason.TOKEN_MALFORMED]: entry(Code.Unauthenticated, 401, "token malformed"),
+  [Reason.TOKEN_ALG_NOT_ALLOWED]: entry(Code.Unauthenticated, 401, "token alg not allowed"),
+  [Reason.TOKEN_KID_UNKNOWN]: entry(Code.Unauthenticated, 401, "token kid unknown"),
+  [Reason.TOKEN_HEADER_INVALID]: entry(Code.Unauthenticated, 401, "token header invalid"),
+  [Reason.TOKEN_BAD_SIGNATURE]: entry(Code.Unauthenticated, 401, "token signature invalid"),
+  [Reason.TOKEN_ISSUER_MISMATCH]: entry(Code.Unauthenticated, 401, "token issuer mismatch"),
+  [Reason.TOKEN_AUDIENCE_MISMATCH]: entry(Code.Unauthenticated, 401, "token audience mismatch"),
+  [Reason.TOKEN_EXPIRED]: entry(Code.Unauthenticated, 401, "token expired"),
+  [Reason.TOKEN_NOT_YET_VALID]: entry(Code.Unauthenticated, 401, "token not yet valid"),
+  [Reason.TOKEN_LIFETIME_EXCEEDED]: entry(
+    Code.Unauthenticated,
+    401,
+    "token lifetime exceeds maximum",
+  ),
+  [Reason.TOKEN_REVOKED]: entry(Code.Unauthenticated, 401, "token revoked"),
+  [Reason.TOKEN_CLAIMS_INVALID]: entry(Code.Unauthenticated, 401, "token claims invalid"),
+  [Reason.INSUFFICIENT_SCOPE]: entry(Code.PermissionDenied, 403, "insufficient scope"),
+
+  [Reason.RATE_LIMITED]: entry(Code.ResourceExhausted, 429, "rate limited"),
+  [Reason.UNAVAILABLE]: entry(Code.Unavailable, 503, "dependency unavailable"),
+  [Reason.INTERNAL]: entry(Code.Internal, 500, "internal error"),
+};
+
+const INTERNAL_ENTRY = entry(Code.Internal, 500, "internal error");
+
+export function catalogEntry(reason: Reason): CatalogEntry {
+  return CATALOG[reason] ?? INTERNAL_ENTRY;
+}
+
+/** Every reason the catalog maps (for tests that prove coverage). */
+export function catalogReasons(): Reason[] {
+  return Object.keys(CATALOG).map((key) => Number(key) as Reason);
+}

@@ -1,0 +1,101 @@
+import type { IncomingMessage } from "node:http";
+import * as http2 from "node:http2";
+import type { TLSSocket } from "node:tls";
+import type { DescMethod, Message } from "@bufbuild/protobuf";
+import {
+  ConnectError,
+  type ConnectRouter,
+  createContextKey,
+  createContextValues,
+  type HandlerContext,
+  type MethodImpl,
+} from "@connectrpc/connect";
+import { connectNodeAdapter } from "@connectrpc/connect-node";
+import { ErrorDetailSchema } from "../../gen/gatehouse/v1/errors_pb.js";
+import { catalogEntry, toGatehouseError } from "../errors/index.js";
+import { ANONYMOUS, type Caller, callerFromCertificate } from "../identity/caller.js";
+import type { DispatchMethod } from "./dispatch.js";
+import { errorDetail } from "./status-details.js";
+import type { TlsMaterial } from "./tls.js";
+
+export interface ConnectServerOptions {
+  readonly methods: readonly DispatchMethod[];
+  readonly tls: TlsMaterial;
+  readonly trustDomain: string;
+  readonly maxMessageBytes: number;
+}
+
+type NodeServerRequest = IncomingMessage | http2.Http2ServerRequest;
+
+const callerKey = createContextKey<Caller>(ANONYMOUS, { description: "gatehouse caller" });
+const peerKey = createContextKey<string>("", { description: "gatehouse peer address" });
+
+/**
+ * Connect, gRPC-Web and gRPC (connect-node) over HTTP/2 with TLS (HTTP/1.1 allowed for
+ * curl and browsers). The same dispatcher as the native gRPC port serves every method.
+ */
+export function createConnectServer(options: ConnectServerOptions): http2.Http2SecureServer {
+  const callerFor = createSessionCallers(options.trustDomain);
+  const handler = connectNodeAdapter({
+    readMaxBytes: options.maxMessageBytes,
+    writeMaxBytes: options.maxMessageBytes,
+    contextValues: (req) =>
+      createContextValues()
+        .set(callerKey, callerFor(req))
+        .set(peerKey, req.socket.remoteAddress ?? ""),
+    routes: (router: ConnectRouter) => {
+      for (const entry of options.methods) router.rpc(entry.method, methodImpl(entry));
+    },
+  });
+  return http2.createSecureServer(
+    {
+      cert: options.tls.cert,
+      key: options.tls.key,
+      ca: options.tls.ca,
+      requestCert: true,
+      rejectUnauthorized: options.tls.requireClientCert,
+      allowHTTP1: true,
+    },
+    handler,
+  );
+}
+
+function methodImpl(entry: DispatchMethod): MethodImpl<DescMethod> {
+  const impl = async (request: Message, context: HandlerContext): Promise<Message> => {
+    const call = {
+      caller: context.values.get(callerKey),
+      peerAddress: context.values.get(peerKey),
+      signal: context.signal,
+    };
+    try {
+      return await entry.invoke(request, call);
+    } catch (error) {
+      const typed = toGatehouseError(error);
+      throw new ConnectError(typed.message, catalogEntry(typed.reason).code, undefined, [
+        { desc: ErrorDetailSchema, value: errorDetail(typed) },
+      ]);
+    }
+  };
+  return impl as unknown as MethodImpl<DescMethod>;
+}
+
+/**
+ * The caller is parsed once per connection: HTTP/2 requests share their session's TLS
+ * socket, so the Caller is cached on it (reading the peer certificate per request costs).
+ */
+function createSessionCallers(trustDomain: string) {
+  const cache = new WeakMap<object, Caller>();
+  return (req: NodeServerRequest): Caller => {
+    const socket = ("stream" in req ? req.stream.session?.socket : req.socket) as
+      | TLSSocket
+      | undefined;
+    if (!socket) return ANONYMOUS;
+    let caller = cache.get(socket);
+    if (!caller) {
+      const certificate = socket.authorized ? socket.getPeerCertificate() : undefined;
+      caller = certificate?.raw ? callerFromCertificate(certificate.raw, trustDomain) : ANONYMOUS;
+      cache.set(socket, caller);
+    }
+    return caller;
+  };
+}

@@ -1,0 +1,67 @@
+import {
+  create,
+  type DescMessage,
+  type DescMethod,
+  fromBinary,
+  type Message,
+} from "@bufbuild/protobuf";
+import { Reason } from "../../gen/gatehouse/v1/errors_pb.js";
+import { GatehouseError, toGatehouseError } from "../errors/index.js";
+import type { Logger } from "../observability/logger.js";
+import type { CallContext, ServiceBinding } from "../services/types.js";
+import { validateMessage } from "../validation/validator.js";
+import { authorize } from "./policy.js";
+
+/** One RPC, ready for any transport: authorize → validate → handle, errors typed. */
+export interface DispatchMethod {
+  /** `package.Service/Method`, the key of the policy table. */
+  readonly fullName: string;
+  readonly method: DescMethod;
+  /** Runs a decoded request. Throws only GatehouseError. */
+  invoke(request: Message, call: CallContext): Promise<Message>;
+  /** Decodes binary protobuf; malformed input is INVALID_ARGUMENT, never INTERNAL. */
+  decode(bytes: Uint8Array): Message;
+}
+
+export interface DispatchOptions {
+  readonly bindings: readonly ServiceBinding[];
+  readonly logger: Logger;
+}
+
+export function createDispatch({ bindings, logger }: DispatchOptions): DispatchMethod[] {
+  return bindings.flatMap(({ service, handlers }) =>
+    service.methods.map((method) => {
+      const fullName = `${service.typeName}/${method.name}`;
+      const handler = (handlers as unknown as Record<string, Handler>)[method.localName];
+      if (!handler) throw new Error(`no handler for ${fullName}`);
+      return {
+        fullName,
+        method,
+        decode: (bytes: Uint8Array) => decode(method.input, bytes),
+        async invoke(request: Message, call: CallContext): Promise<Message> {
+          try {
+            authorize(fullName, call.caller);
+            validateMessage(method.input, request);
+            return create(method.output, await handler(request, call));
+          } catch (error) {
+            const typed = toGatehouseError(error);
+            if (typed.reason === Reason.INTERNAL || typed.reason === Reason.UNAVAILABLE) {
+              logger.error({ method: fullName, err: typed.cause ?? typed }, "rpc failed");
+            }
+            throw typed;
+          }
+        },
+      };
+    }),
+  );
+}
+
+type Handler = (request: Message, call: CallContext) => Promise<Record<string, unknown>>;
+
+function decode(schema: DescMessage, bytes: Uint8Array): Message {
+  try {
+    return fromBinary(schema, bytes);
+  } catch {
+    throw new GatehouseError(Reason.INVALID_ARGUMENT, { description: "malformed request" });
+  }
+}

@@ -1,0 +1,32 @@
+import { Reason } from "../../gen/gatehouse/v1/errors_pb.js";
+import { GatehouseError } from "../errors/index.js";
+import type { Caller, Role } from "../identity/caller.js";
+
+/**
+ * Who may call what, keyed by full method name (`package.Service/Method`). A method missing
+ * here is refused for everyone (fail closed); test/unit/server/policy.test.ts walks every
+ * generated service descriptor to prove the table is complete. Finer checks (an operator
+ * may touch only its own agents) live in the services.
+ */
+export const RPC_POLICY: Readonly<Record<string, readonly Role[]>> = {
+  "gatehouse.v1.GateService/Challenge": ["agent"],
+  "gatehouse.v1.GateService/Submit": ["agent"],
+  "gatehouse.v1.GateService/Token": ["agent"],
+  "gatehouse.v1.VerifyService/Verify": ["verifier", "operator", "admin"],
+  "gatehouse.v1.VerifyService/GetJwks": ["agent", "verifier", "operator", "admin"],
+  "gatehouse.v1.RegistryService/CreateOperator": ["admin"],
+  "gatehouse.v1.RegistryService/RegisterAgent": ["operator"],
+  "gatehouse.v1.RegistryService/GetAgent": ["operator", "admin", "verifier"],
+  "gatehouse.v1.RegistryService/ListAgents": ["operator", "admin"],
+  "gatehouse.v1.RegistryService/UpdateAgentPolicy": ["operator", "admin"],
+  "gatehouse.v1.RegistryService/SuspendAgent": ["operator", "admin"],
+  "gatehouse.v1.RegistryService/ReactivateAgent": ["operator", "admin"],
+  "gatehouse.v1.RegistryService/Revoke": ["operator", "admin"],
+};
+
+/** Throws unless the table lets the caller's role call `method`. */
+export function authorize(method: string, caller: Caller): void {
+  if (!caller.role) throw new GatehouseError(Reason.UNAUTHENTICATED);
+  const allowed = RPC_POLICY[method];
+  if (!allowed?.includes(caller.role)) throw new GatehouseError(Reason.PERMISSION_DENIED);
+}

@@ -1,0 +1,33 @@
+import { Reason } from "../../gen/gatehouse/v1/errors_pb.js";
+import { GatehouseError } from "../errors/index.js";
+import type { AgentRecord, PolicyRecord, RegistryStore } from "../store/ports.js";
+
+/**
+ * The agent behind a DID, refused unless it and its operator are active. Used wherever a
+ * credential is about to be issued, so a suspension stops issuance at every step.
+ */
+export async function requireActiveAgent(
+  registry: RegistryStore,
+  did: string,
+): Promise<AgentRecord> {
+  const agent = await registry.getAgent(did);
+  if (!agent) throw new GatehouseError(Reason.AGENT_NOT_FOUND);
+  if (agent.status === "revoked") throw new GatehouseError(Reason.AGENT_REVOKED);
+  if (agent.status === "suspended") throw new GatehouseError(Reason.AGENT_SUSPENDED);
+  const operator = await registry.getOperator(agent.operatorDomain);
+  if (!operator) throw new GatehouseError(Reason.OPERATOR_NOT_FOUND);
+  if (operator.status !== "active") throw new GatehouseError(Reason.OPERATOR_SUSPENDED);
+  return agent;
+}
+
+/** Deny by default: every requested scope and the audience must be in the policy. */
+export function requireWithinPolicy(
+  policy: PolicyRecord,
+  scopes: readonly string[],
+  audience: string,
+): void {
+  if (!scopes.every((scope) => policy.scopes.includes(scope))) {
+    throw new GatehouseError(Reason.SCOPE_NOT_ALLOWED);
+  }
+  if (!policy.audiences.includes(audience)) throw new GatehouseError(Reason.AUDIENCE_NOT_ALLOWED);
+}

@@ -1,0 +1,56 @@
+import type { MessageInitShape } from "@bufbuild/protobuf";
+import { timestampFromMs } from "@bufbuild/protobuf/wkt";
+import { Reason } from "../../../gen/gatehouse/v1/errors_pb.js";
+import type {
+  ChallengeRequest,
+  ChallengeResponseSchema,
+} from "../../../gen/gatehouse/v1/gate_pb.js";
+import { CHALLENGE_KINDS } from "../../challenges/index.js";
+import type { ChallengeRecord } from "../../challenges/types.js";
+import { randomId, sha256Hex } from "../../crypto/random.js";
+import { GatehouseError } from "../../errors/index.js";
+import { requireActiveAgent, requireWithinPolicy } from "../agents.js";
+import type { CallContext } from "../types.js";
+import type { GateDeps } from "./deps.js";
+
+/**
+ * Issues a one-time challenge bound to the caller's certificate, the DID, the scopes, the
+ * audience and a deadline. It is stored under the hash of its id, so a store dump does
+ * not reveal live challenge ids.
+ */
+export async function issueChallenge(
+  deps: GateDeps,
+  request: ChallengeRequest,
+  call: CallContext,
+): Promise<MessageInitShape<typeof ChallengeResponseSchema>> {
+  const { caller } = call;
+  if (caller.did !== undefined && caller.did !== request.did) {
+    throw new GatehouseError(Reason.DID_MISMATCH);
+  }
+  const plugin = CHALLENGE_KINDS.get(request.kind);
+  if (!plugin) throw new GatehouseError(Reason.CHALLENGE_KIND_UNSUPPORTED, { field: "kind" });
+  const agent = await requireActiveAgent(deps.store.registry, request.did);
+  const scopes = [...new Set(request.scopes)].sort();
+  requireWithinPolicy(agent.policy, scopes, request.audience);
+
+  const now = deps.clock.now();
+  const ttlMs = deps.settings.challengeTtlSeconds * 1000;
+  const challengeId = randomId();
+  const base = {
+    kind: plugin.kind,
+    did: agent.did,
+    caller: caller.fingerprint,
+    scopes,
+    audience: request.audience,
+    issuedAt: now,
+    expiresAt: now + ttlMs,
+  };
+  const { state, body } = await plugin.issue({
+    challengeId,
+    issuer: deps.settings.issuer,
+    record: base,
+  });
+  const record: ChallengeRecord = { ...base, state };
+  await deps.store.challenges.put(sha256Hex(challengeId), record, ttlMs);
+  return { challengeId, kind: plugin.kind, expiresAt: timestampFromMs(record.expiresAt), body };
+}

@@ -1,0 +1,57 @@
+import { Reason } from "../../../gen/gatehouse/v1/errors_pb.js";
+import type { RegisterAgentRequest } from "../../../gen/gatehouse/v1/registry_pb.js";
+import { deriveAgentDid } from "../../crypto/did.js";
+import { verifyEd25519 } from "../../crypto/ed25519.js";
+import { registrationSigningInput } from "../../crypto/signing-input.js";
+import { GatehouseError } from "../../errors/index.js";
+import type { Caller } from "../../identity/caller.js";
+import type { AgentRecord, RegistryStore } from "../../store/ports.js";
+import { policyFromMessage } from "./convert.js";
+
+export interface RegisterDeps {
+  readonly registry: RegistryStore;
+  readonly now: number;
+  readonly maxTokenTtlSeconds: number;
+}
+
+/**
+ * Registration: the caller must be an active operator; the DID must be the one derived
+ * from the key under the caller's own domain; the agent must prove it holds the key.
+ */
+export async function registerAgent(
+  deps: RegisterDeps,
+  caller: Caller,
+  request: RegisterAgentRequest,
+): Promise<AgentRecord> {
+  const domain = caller.operatorDomain;
+  if (!domain) throw new GatehouseError(Reason.PERMISSION_DENIED);
+  const operator = await deps.registry.getOperator(domain);
+  if (!operator) throw new GatehouseError(Reason.OPERATOR_NOT_FOUND);
+  if (operator.status !== "active") throw new GatehouseError(Reason.OPERATOR_SUSPENDED);
+  if (!request.did.startsWith(`did:agent:${domain}:`)) {
+    throw new GatehouseError(Reason.OPERATOR_MISMATCH, { field: "did" });
+  }
+  if (deriveAgentDid(domain, request.publicKey) !== request.did) {
+    throw new GatehouseError(Reason.DID_KEY_MISMATCH, { field: "did" });
+  }
+  const input = registrationSigningInput(request.did, request.publicKey, domain);
+  if (!verifyEd25519(request.publicKey, input, request.proofOfPossession)) {
+    throw new GatehouseError(Reason.PROOF_OF_POSSESSION_INVALID, { field: "proof_of_possession" });
+  }
+  const agent: AgentRecord = {
+    did: request.did,
+    operatorDomain: domain,
+    publicKeyHex: Buffer.from(request.publicKey).toString("hex"),
+    status: "active",
+    policy: policyFromMessage(request.policy, "policy", deps.maxTokenTtlSeconds),
+    policyVersion: 1,
+    displayName: request.displayName,
+    createdAt: deps.now,
+    updatedAt: deps.now,
+    revision: 1,
+  };
+  if ((await deps.registry.createAgent(agent)) === "exists") {
+    throw new GatehouseError(Reason.AGENT_ALREADY_EXISTS);
+  }
+  return agent;
+}

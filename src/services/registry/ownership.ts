@@ -1,0 +1,52 @@
+import { Reason } from "../../../gen/gatehouse/v1/errors_pb.js";
+import { agentDidDomain } from "../../crypto/did.js";
+import { GatehouseError } from "../../errors/index.js";
+import type { Caller } from "../../identity/caller.js";
+import type { AgentRecord, RegistryStore } from "../../store/ports.js";
+
+/**
+ * Operators act only on their own agents; admins on any. The domain is read from the DID
+ * itself before any lookup, so an operator cannot probe which foreign DIDs exist.
+ */
+export function requireOwner(caller: Caller, did: string): void {
+  if (caller.role === "admin") return;
+  if (caller.role !== "operator" || agentDidDomain(did) !== caller.operatorDomain) {
+    throw new GatehouseError(Reason.OPERATOR_MISMATCH);
+  }
+}
+
+/** The agent, after the ownership check. */
+export async function getOwnedAgent(
+  registry: RegistryStore,
+  caller: Caller,
+  did: string,
+): Promise<AgentRecord> {
+  requireOwner(caller, did);
+  const agent = await registry.getAgent(did);
+  if (!agent) throw new GatehouseError(Reason.AGENT_NOT_FOUND);
+  return agent;
+}
+
+/**
+ * Read-modify-write of an agent with compare-and-set, retried when another writer got
+ * there first. `change` returns the next fields or throws a GatehouseError.
+ */
+export async function updateOwnedAgent(
+  registry: RegistryStore,
+  caller: Caller,
+  did: string,
+  now: number,
+  change: (agent: AgentRecord) => Partial<AgentRecord>,
+): Promise<AgentRecord> {
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const current = await getOwnedAgent(registry, caller, did);
+    const next: AgentRecord = {
+      ...current,
+      ...change(current),
+      updatedAt: now,
+      revision: current.revision + 1,
+    };
+    if (await registry.updateAgent(next, current.revision)) return next;
+  }
+  throw new GatehouseError(Reason.UNAVAILABLE, { description: "agent is being changed" });
+}

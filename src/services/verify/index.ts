@@ -1,0 +1,58 @@
+import { timestampFromMs } from "@bufbuild/protobuf/wkt";
+import { VerifyService } from "../../../gen/gatehouse/v1/verify_pb.js";
+import type { KeyRing } from "../../crypto/key-ring.js";
+import { runVerifyPipeline } from "../../verify/pipeline.js";
+import type { VerifyDeps } from "../../verify/types.js";
+import { bindService, type ServiceBinding } from "../types.js";
+
+export interface VerifyServiceDeps extends VerifyDeps {
+  readonly keys: KeyRing;
+  /** How long clients may cache the JWKS. */
+  readonly jwksMaxAgeSeconds: number;
+}
+
+export function createVerifyService(deps: VerifyServiceDeps): ServiceBinding {
+  return bindService(VerifyService, {
+    async verify(request) {
+      const decision = await runVerifyPipeline(
+        {
+          token: request.token,
+          audience: request.audience,
+          requiredScopes: request.requiredScopes,
+        },
+        deps,
+      );
+      const identity = decision.claims
+        ? {
+            agentDid: decision.claims.sub,
+            operatorDomain: decision.claims.operator,
+            tokenId: decision.claims.jti,
+          }
+        : {};
+      if (!decision.allowed) return { allowed: false, reason: decision.reason, ...identity };
+      return {
+        allowed: true,
+        ...identity,
+        scopes: [...decision.claims.scopes],
+        expiresAt: timestampFromMs(decision.claims.exp * 1000),
+        cacheTtlSeconds: decision.cacheTtlSeconds,
+      };
+    },
+
+    async getJwks() {
+      const keys = await deps.keys.published();
+      return {
+        keys: keys.map(({ jwk }) => ({
+          kty: jwk.kty ?? "",
+          crv: jwk.crv ?? "",
+          x: jwk.x ?? "",
+          y: jwk.y ?? "",
+          kid: jwk.kid ?? "",
+          alg: jwk.alg ?? "",
+          use: "sig",
+        })),
+        cacheMaxAgeSeconds: deps.jwksMaxAgeSeconds,
+      };
+    },
+  });
+}

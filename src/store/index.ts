@@ -1,0 +1,51 @@
+import type { Clock } from "../clock.js";
+import { createMemoryStore } from "./memory/index.js";
+import type { Store } from "./ports.js";
+import { connectRedis, createRedisStore } from "./redis/index.js";
+
+export { DuplicateIdError, StorePreconditionError } from "./common.js";
+export { createMemoryStore, type MemoryStoreOptions } from "./memory/index.js";
+export type * from "./ports.js";
+export {
+  type ConnectRedisOptions,
+  connectRedis,
+  createRedisStore,
+  type RedisLike,
+  type RedisStoreOptions,
+} from "./redis/index.js";
+
+export type StoreOptions =
+  | {
+      /** In-process state for a single replica; persists to `dataDir` when given. */
+      readonly kind: "embedded";
+      readonly dataDir?: string;
+      readonly clock: Clock;
+    }
+  | {
+      /** Shared state for several replicas. */
+      readonly kind: "redis";
+      /** `redis://[user:password@]host:port[/db]` or `rediss://…` for TLS. */
+      readonly url: string;
+      /** `url` names one seed node of a Redis Cluster. */
+      readonly cluster?: boolean;
+      /** Unused by Redis (TTLs run on the server's clock); kept so both kinds look alike. */
+      readonly clock: Clock;
+      /** Receives connection errors; see ConnectRedisOptions.onError. */
+      readonly onError?: (error: Error) => void;
+    };
+
+/** Opens the store the configuration names. A Redis store owns (and closes) its connection. */
+export async function createStore(options: StoreOptions): Promise<Store> {
+  if (options.kind === "embedded") {
+    return createMemoryStore(
+      options.dataDir === undefined
+        ? { clock: options.clock }
+        : { clock: options.clock, dataDir: options.dataDir },
+    );
+  }
+  const redis = connectRedis(options.url, {
+    ...(options.cluster === undefined ? {} : { cluster: options.cluster }),
+    ...(options.onError === undefined ? {} : { onError: options.onError }),
+  });
+  return createRedisStore({ redis, ownsConnection: true });
+}

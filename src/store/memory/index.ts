@@ -1,0 +1,81 @@
+import type { Clock } from "../../clock.js";
+import type { Store } from "../ports.js";
+import { ensureDataDir, JsonFile } from "./json-file.js";
+import { createMemoryNonceStore } from "./nonces.js";
+import { createMemoryOneTimeStore } from "./one-time.js";
+import { MemoryRegistry, parseRegistrySnapshot } from "./registry.js";
+import { MemoryRevocations, parseRevocationsSnapshot } from "./revocations.js";
+import { MemorySigningKeys, parseSigningKeysSnapshot } from "./signing-keys.js";
+import { noPersistence } from "./snapshot.js";
+
+export interface MemoryStoreOptions {
+  /** Drives every TTL, so tests can expire records by moving a manual clock. */
+  readonly clock: Clock;
+  /**
+   * Where the registry, revocations and signing keys persist (created 0700 if missing;
+   * files are 0600). Without it everything is lost on exit. Challenges, passes and
+   * nonces always stay in memory: they live minutes and a restart may drop them.
+   * One process per directory: two stores sharing it would overwrite each other.
+   */
+  readonly dataDir?: string;
+}
+
+/**
+ * The embedded, zero-setup store for a single replica. Atomicity comes from JS being
+ * single-threaded: every check-and-set runs without an await in between.
+ */
+export async function createMemoryStore(options: MemoryStoreOptions): Promise<Store> {
+  const { clock, dataDir } = options;
+  const base = {
+    challenges: createMemoryOneTimeStore<unknown>(clock),
+    passes: createMemoryOneTimeStore<unknown>(clock),
+    nonces: createMemoryNonceStore(clock),
+    ping: () => Promise.resolve(),
+  };
+
+  if (dataDir === undefined) {
+    return {
+      ...base,
+      registry: new MemoryRegistry(noPersistence),
+      revocations: new MemoryRevocations(clock, noPersistence),
+      signingKeys: new MemorySigningKeys(noPersistence),
+      close: () => Promise.resolve(),
+    };
+  }
+
+  await ensureDataDir(dataDir);
+  const registryFile = new JsonFile(dataDir, "registry.json");
+  const revocationsFile = new JsonFile(dataDir, "revocations.json");
+  const signingKeysFile = new JsonFile(dataDir, "signing-keys.json");
+  const [registryData, revocationsData, signingKeysData] = await Promise.all([
+    registryFile.read(parseRegistrySnapshot),
+    revocationsFile.read(parseRevocationsSnapshot),
+    signingKeysFile.read(parseSigningKeysSnapshot),
+  ]);
+
+  // Each port persists by handing its file a snapshot of itself.
+  const registry: MemoryRegistry = new MemoryRegistry(
+    () => registryFile.save(() => registry.snapshot()),
+    registryData,
+  );
+  const revocations: MemoryRevocations = new MemoryRevocations(
+    clock,
+    () => revocationsFile.save(() => revocations.snapshot()),
+    revocationsData,
+  );
+  const signingKeys: MemorySigningKeys = new MemorySigningKeys(
+    () => signingKeysFile.save(() => signingKeys.snapshot()),
+    signingKeysData,
+  );
+
+  return {
+    ...base,
+    registry,
+    revocations,
+    signingKeys,
+    // Waits for writes in flight so a restart right after close sees them.
+    close: async () => {
+      await Promise.all([registryFile.flush(), revocationsFile.flush(), signingKeysFile.flush()]);
+    },
+  };
+}

@@ -1,0 +1,137 @@
+import { assertNextRevision, assertPositiveInteger, publicKeyChangedError } from "../common.js";
+import type {
+  AgentListQuery,
+  AgentPage,
+  AgentRecord,
+  CreateResult,
+  OperatorRecord,
+  RegistryStore,
+} from "../ports.js";
+import { isObject, type Persist } from "./snapshot.js";
+
+/** The registry file's content. */
+export interface RegistrySnapshot {
+  readonly version: 1;
+  readonly operators: readonly OperatorRecord[];
+  readonly agents: readonly AgentRecord[];
+}
+
+/** Checks a loaded registry file enough to rebuild the indexes from it. */
+export function parseRegistrySnapshot(data: unknown, source: string): RegistrySnapshot {
+  const valid =
+    isObject(data) &&
+    data.version === 1 &&
+    Array.isArray(data.operators) &&
+    data.operators.every((o) => isObject(o) && typeof o.domain === "string") &&
+    Array.isArray(data.agents) &&
+    data.agents.every(
+      (a) =>
+        isObject(a) &&
+        typeof a.did === "string" &&
+        typeof a.publicKeyHex === "string" &&
+        typeof a.revision === "number",
+    );
+  if (!valid) throw new Error(`${source} is not a Gatehouse registry file (version 1)`);
+  return data as unknown as RegistrySnapshot;
+}
+
+/**
+ * In-memory operators and agents. Each write checks and mutates synchronously, then
+ * awaits persistence, so concurrent creates and CAS updates resolve exactly as on Redis.
+ */
+export class MemoryRegistry implements RegistryStore {
+  readonly #operators = new Map<string, OperatorRecord>();
+  readonly #agents = new Map<string, AgentRecord>();
+  /** Every public key ever registered: agents are never deleted, so keys are never reused. */
+  readonly #publicKeys = new Set<string>();
+  /**
+   * All DIDs in ascending order, for cursor pagination. DIDs are ASCII, so JS string
+   * order is the byte order Redis's ZRANGEBYLEX uses.
+   */
+  readonly #sortedDids: string[] = [];
+  readonly #persist: Persist;
+
+  constructor(persist: Persist, initial?: RegistrySnapshot) {
+    this.#persist = persist;
+    for (const operator of initial?.operators ?? []) this.#operators.set(operator.domain, operator);
+    for (const agent of initial?.agents ?? []) this.#insertAgent(agent);
+  }
+
+  snapshot(): RegistrySnapshot {
+    return {
+      version: 1,
+      operators: [...this.#operators.values()],
+      agents: [...this.#agents.values()],
+    };
+  }
+
+  async createOperator(operator: OperatorRecord): Promise<CreateResult> {
+    if (this.#operators.has(operator.domain)) return "exists";
+    this.#operators.set(operator.domain, operator);
+    await this.#persist();
+    return "created";
+  }
+
+  async getOperator(domain: string): Promise<OperatorRecord | undefined> {
+    return this.#operators.get(domain);
+  }
+
+  async createAgent(agent: AgentRecord): Promise<CreateResult> {
+    if (this.#agents.has(agent.did) || this.#publicKeys.has(agent.publicKeyHex)) return "exists";
+    this.#insertAgent(agent);
+    await this.#persist();
+    return "created";
+  }
+
+  async getAgent(did: string): Promise<AgentRecord | undefined> {
+    return this.#agents.get(did);
+  }
+
+  async updateAgent(next: AgentRecord, expectedRevision: number): Promise<boolean> {
+    assertNextRevision(next, expectedRevision);
+    const current = this.#agents.get(next.did);
+    if (current === undefined || current.revision !== expectedRevision) return false;
+    if (current.publicKeyHex !== next.publicKeyHex) throw publicKeyChangedError();
+    this.#agents.set(next.did, next);
+    await this.#persist();
+    return true;
+  }
+
+  async listAgents(query: AgentListQuery): Promise<AgentPage> {
+    assertPositiveInteger("limit", query.limit);
+    const start = query.afterDid === undefined ? 0 : this.#indexAfter(query.afterDid);
+    const agents: AgentRecord[] = [];
+    for (let i = start; i < this.#sortedDids.length; i++) {
+      const did = this.#sortedDids[i] as string;
+      const agent = this.#agents.get(did) as AgentRecord;
+      if (query.operatorDomain !== undefined && agent.operatorDomain !== query.operatorDomain) {
+        continue;
+      }
+      if (query.status !== undefined && agent.status !== query.status) continue;
+      agents.push(agent);
+      if (agents.length === query.limit) {
+        const moreFollow = i < this.#sortedDids.length - 1;
+        return moreFollow ? { agents, nextAfterDid: did } : { agents };
+      }
+    }
+    return { agents };
+  }
+
+  #insertAgent(agent: AgentRecord): void {
+    this.#agents.set(agent.did, agent);
+    this.#publicKeys.add(agent.publicKeyHex);
+    this.#sortedDids.splice(this.#indexAfter(agent.did), 0, agent.did);
+  }
+
+  /** Index of the first DID sorting strictly after `did` (binary search). */
+  #indexAfter(did: string): number {
+    let low = 0;
+    let high = this.#sortedDids.length;
+    while (low < high) {
+      const mid = (low + high) >>> 1;
+      if ((this.#sortedDids[mid] as string) <= did) low = mid + 1;
+      else high = mid;
+    }
+    return low;
+  }
+}

@@ -1,0 +1,55 @@
+import { Cluster, Redis, type RedisOptions } from "ioredis";
+
+/** A standalone (or Sentinel) connection, or a Redis Cluster client. */
+export type RedisLike = Redis | Cluster;
+
+export interface ConnectRedisOptions {
+  /** Treat `url` as one seed node of a Redis Cluster. */
+  readonly cluster?: boolean;
+  /**
+   * Receives connection errors (ioredis otherwise prints them to stderr). Errors carry
+   * host and port, never the password.
+   */
+  readonly onError?: (error: Error) => void;
+}
+
+/**
+ * Fail fast rather than queue: a request waiting on a lost Redis should be refused
+ * quickly (the gate fails closed), not held for the ioredis default of 20 retries.
+ */
+const FAIL_FAST = {
+  maxRetriesPerRequest: 2,
+  connectTimeout: 5_000,
+  commandTimeout: 5_000,
+} satisfies RedisOptions;
+
+/**
+ * Opens a connection from `redis://[user:password@]host:port[/db]` (or `rediss://` for
+ * TLS). The caller owns it: close it with `quit()`.
+ */
+export function connectRedis(url: string, options: ConnectRedisOptions = {}): RedisLike {
+  const client = options.cluster ? connectCluster(url) : new Redis(url, FAIL_FAST);
+  if (options.onError) client.on("error", options.onError);
+  return client;
+}
+
+/**
+ * Cluster nodes learnt from CLUSTER SLOTS do not inherit a seed URL's credentials or
+ * TLS, so they go into `redisOptions`, which applies to every node.
+ */
+function connectCluster(url: string): Cluster {
+  const parsed = new URL(url);
+  if (parsed.protocol !== "redis:" && parsed.protocol !== "rediss:") {
+    throw new Error("redis cluster url must start with redis:// or rediss://");
+  }
+  // URL keeps the brackets of an IPv6 literal; sockets want the bare address.
+  const host = parsed.hostname.replace(/^\[(.*)\]$/, "$1");
+  return new Cluster([{ host, port: Number(parsed.port || 6379) }], {
+    redisOptions: {
+      ...FAIL_FAST,
+      ...(parsed.username ? { username: decodeURIComponent(parsed.username) } : {}),
+      ...(parsed.password ? { password: decodeURIComponent(parsed.password) } : {}),
+      ...(parsed.protocol === "rediss:" ? { tls: {} } : {}),
+    },
+  });
+}

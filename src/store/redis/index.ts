@@ -1,0 +1,45 @@
+import type { Store } from "../ports.js";
+import type { RedisLike } from "./connect.js";
+import { redisKeys } from "./keys.js";
+import { createRedisNonceStore } from "./nonces.js";
+import { createRedisOneTimeStore } from "./one-time.js";
+import { createRedisRegistry } from "./registry.js";
+import { createRedisRevocationStore } from "./revocations.js";
+import { defineScripts } from "./scripts.js";
+import { createRedisSigningKeyStore } from "./signing-keys.js";
+
+export { type ConnectRedisOptions, connectRedis, type RedisLike } from "./connect.js";
+
+export interface RedisStoreOptions {
+  readonly redis: RedisLike;
+  /** Namespaces every key, so deployments (or tests) can share one Redis. Default "gh". */
+  readonly prefix?: string;
+  /** Whether `close()` quits `redis`: true only when the store opened the connection. */
+  readonly ownsConnection?: boolean;
+}
+
+/**
+ * The shared store for several replicas: every single-use and compare-and-set rule is
+ * enforced inside Redis (SET NX or a Lua script), so it holds across processes.
+ * TTLs run on Redis's clock, so this adapter needs no Clock.
+ */
+export function createRedisStore(options: RedisStoreOptions): Store {
+  const { redis, ownsConnection = false } = options;
+  const keys = redisKeys(options.prefix ?? "gh");
+  const scripts = defineScripts(redis);
+
+  return {
+    challenges: createRedisOneTimeStore(redis, scripts, keys, "challenge"),
+    passes: createRedisOneTimeStore(redis, scripts, keys, "pass"),
+    nonces: createRedisNonceStore(redis, keys),
+    registry: createRedisRegistry(redis, scripts, keys),
+    revocations: createRedisRevocationStore(redis, scripts, keys),
+    signingKeys: createRedisSigningKeyStore(redis, keys),
+    async ping() {
+      await redis.ping();
+    },
+    async close() {
+      if (ownsConnection) await redis.quit();
+    },
+  };
+}

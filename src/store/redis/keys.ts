@@ -1,0 +1,40 @@
+import { StorePreconditionError } from "../common.js";
+import type { RevocationKind } from "../ports.js";
+
+/**
+ * The key layout. Every key the multi-key scripts touch together carries the hash tag
+ * `{registry}`, so on Redis Cluster they share one slot and the scripts stay atomic.
+ * Single-key records (one-time, nonces, revocations) carry no tag and spread over the
+ * cluster. Ids come last in each key, so an id containing ":" cannot collide.
+ */
+export interface RedisKeys {
+  oneTime(namespace: "challenge" | "pass", id: string): string;
+  nonce(namespace: string, id: string): string;
+  operator(domain: string): string;
+  agent(did: string): string;
+  publicKey(publicKeyHex: string): string;
+  /** Sorted set (all scores 0) of every DID, for lexicographic cursor pagination. */
+  readonly agentIndex: string;
+  revocation(kind: RevocationKind, id: string): string;
+  /** Hash kid → signing key JSON. */
+  readonly signingKeys: string;
+}
+
+/** `prefix` separates deployments (or tests) sharing one Redis. */
+export function redisKeys(prefix: string): RedisKeys {
+  // A brace in the prefix would become the hash tag and split the registry over slots.
+  if (prefix === "" || /[{}]/.test(prefix)) {
+    throw new StorePreconditionError("redis key prefix must be non-empty and brace-free");
+  }
+  const registry = `${prefix}:{registry}`;
+  return {
+    oneTime: (namespace, id) => `${prefix}:ot:${namespace}:${id}`,
+    nonce: (namespace, id) => `${prefix}:nonce:${namespace}:${id}`,
+    operator: (domain) => `${registry}:operator:${domain}`,
+    agent: (did) => `${registry}:agent:${did}`,
+    publicKey: (publicKeyHex) => `${registry}:pubkey:${publicKeyHex}`,
+    agentIndex: `${registry}:agents`,
+    revocation: (kind, id) => `${prefix}:revoked:${kind}:${id}`,
+    signingKeys: `${prefix}:signing-keys`,
+  };
+}

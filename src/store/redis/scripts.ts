@@ -1,0 +1,103 @@
+import type { RedisLike } from "./connect.js";
+
+/**
+ * The Lua scripts behind every read-modify-write. Redis runs a script atomically, so
+ * "check then write" cannot interleave with another replica's call. Each script only
+ * touches the KEYS it declares, and multi-key scripts get keys sharing one hash tag
+ * (see keys.ts), as Redis Cluster requires.
+ *
+ * Scripts answer with strings, integers and arrays only: under RESP3 a Lua `false`
+ * would come back as a boolean, which ioredis maps differently per reply mode.
+ */
+
+/**
+ * KEYS[1] the one-time record; ARGV[1] the used-marker (never valid JSON, so it cannot
+ * be mistaken for a value). Replaces the value with the marker, keeping the TTL, so a
+ * replay within the TTL reads "already_used" rather than "not_found".
+ */
+const CONSUME_ONCE = `
+local value = redis.call('GET', KEYS[1])
+if not value then return {'not_found'} end
+if value == ARGV[1] then return {'already_used'} end
+redis.call('SET', KEYS[1], ARGV[1], 'KEEPTTL')
+return {'ok', value}
+`;
+
+/**
+ * KEYS[1] agent, KEYS[2] public-key index, KEYS[3] DID sorted set;
+ * ARGV[1] agent JSON, ARGV[2] DID. Returns 1 when created, 0 when the DID or the public
+ * key was ever registered (agents are never deleted, so neither is ever reused).
+ */
+const CREATE_AGENT = `
+if redis.call('EXISTS', KEYS[1]) == 1 or redis.call('EXISTS', KEYS[2]) == 1 then
+  return 0
+end
+redis.call('SET', KEYS[1], ARGV[1])
+redis.call('SET', KEYS[2], ARGV[2])
+redis.call('ZADD', KEYS[3], 0, ARGV[2])
+return 1
+`;
+
+/**
+ * KEYS[1] agent; ARGV[1] expected revision, ARGV[2] next agent JSON, ARGV[3] next
+ * publicKeyHex. Returns 1 when written, 0 when the agent is missing or its revision
+ * moved on, -1 when the public key would change (the index would go stale).
+ */
+const UPDATE_AGENT = `
+local stored = redis.call('GET', KEYS[1])
+if not stored then return 0 end
+local current = cjson.decode(stored)
+if current.revision ~= tonumber(ARGV[1]) then return 0 end
+if current.publicKeyHex ~= ARGV[3] then return -1 end
+redis.call('SET', KEYS[1], ARGV[2])
+return 1
+`;
+
+/**
+ * KEYS[1] the revocation; ARGV[1] TTL in ms. Sets the mark unless it already outlives
+ * the new TTL: revoking again must never shorten a revocation. Returns 1 when written.
+ */
+const REVOKE = `
+local remaining = redis.call('PTTL', KEYS[1])
+if remaining == -1 or remaining >= tonumber(ARGV[1]) then return 0 end
+redis.call('SET', KEYS[1], '1', 'PX', ARGV[1])
+return 1
+`;
+
+/** The scripts as typed client methods (ioredis runs them with EVALSHA). */
+export interface GatehouseScripts {
+  ghConsumeOnce(
+    key: string,
+    usedMarker: string,
+  ): Promise<["ok", string] | ["not_found"] | ["already_used"]>;
+  ghCreateAgent(
+    agentKey: string,
+    publicKeyKey: string,
+    agentIndexKey: string,
+    agentJson: string,
+    did: string,
+  ): Promise<0 | 1>;
+  ghUpdateAgent(
+    agentKey: string,
+    expectedRevision: number,
+    nextJson: string,
+    publicKeyHex: string,
+  ): Promise<-1 | 0 | 1>;
+  ghRevoke(key: string, ttlMs: number): Promise<0 | 1>;
+}
+
+const DEFINITIONS: Record<keyof GatehouseScripts, { numberOfKeys: number; lua: string }> = {
+  ghConsumeOnce: { numberOfKeys: 1, lua: CONSUME_ONCE },
+  ghCreateAgent: { numberOfKeys: 3, lua: CREATE_AGENT },
+  ghUpdateAgent: { numberOfKeys: 1, lua: UPDATE_AGENT },
+  ghRevoke: { numberOfKeys: 1, lua: REVOKE },
+};
+
+/** Registers the scripts on the connection (idempotent) and returns them typed. */
+export function defineScripts(redis: RedisLike): GatehouseScripts {
+  for (const [name, definition] of Object.entries(DEFINITIONS)) {
+    redis.defineCommand(name, definition);
+  }
+  // defineCommand adds methods at run time, which TypeScript cannot see.
+  return redis as unknown as GatehouseScripts;
+}

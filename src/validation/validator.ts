@@ -1,0 +1,149 @@
+import type { DescField, DescMessage, DescOneof, Message } from "@bufbuild/protobuf";
+import { getOption, hasOption, ScalarType } from "@bufbuild/protobuf";
+import {
+  type FieldRules,
+  oneof_required,
+  rules as rulesExtension,
+} from "../../gen/gatehouse/v1/validate_pb.js";
+import { invalidArgument } from "../errors/index.js";
+
+/** One compiled check: throws a GatehouseError naming the field, or returns. */
+type Check = (message: Record<string, unknown>, path: string) => void;
+
+const compiled = new WeakMap<DescMessage, Check[]>();
+
+/**
+ * Enforces the `(gatehouse.v1.rules)` and `(gatehouse.v1.oneof_required)` options the
+ * contract declares on every request field. Rules are compiled once per message type.
+ * The first violation is reported as INVALID_ARGUMENT naming the field (never its value).
+ */
+export function validateMessage(schema: DescMessage, message: Message): void {
+  runChecks(schema, message as unknown as Record<string, unknown>, "");
+}
+
+function runChecks(schema: DescMessage, message: Record<string, unknown>, prefix: string): void {
+  for (const check of checksFor(schema)) check(message, prefix);
+}
+
+function checksFor(schema: DescMessage): Check[] {
+  let checks = compiled.get(schema);
+  if (!checks) {
+    checks = [...schema.oneofs.flatMap(compileOneof), ...schema.fields.flatMap(compileField)];
+    compiled.set(schema, checks);
+  }
+  return checks;
+}
+
+function compileOneof(oneof: DescOneof): Check[] {
+  if (!hasOption(oneof, oneof_required) || !getOption(oneof, oneof_required)) return [];
+  return [
+    (message, prefix) => {
+      const value = message[oneof.localName] as { case: string | undefined };
+      if (value.case === undefined) throw invalidArgument(prefix + oneof.name, "one is required");
+    },
+  ];
+}
+
+function compileField(field: DescField): Check[] {
+  const rules = hasOption(field, rulesExtension) ? getOption(field, rulesExtension) : undefined;
+  const read = (message: Record<string, unknown>): unknown => {
+    if (!field.oneof) return message[field.localName];
+    const selected = message[field.oneof.localName] as { case?: string; value?: unknown };
+    return selected.case === field.localName ? selected.value : undefined;
+  };
+  const checks: Check[] = [];
+  if (rules) checks.push(compileRules(field, rules, read));
+  if (field.fieldKind === "message" && !field.message.typeName.startsWith("google.protobuf.")) {
+    const nested = field.message;
+    checks.push((message, prefix) => {
+      const value = read(message);
+      if (value === undefined) return;
+      const path = `${prefix}${field.name}`;
+      if (Array.isArray(value)) {
+        value.forEach((item, i) => {
+          runChecks(nested, item, `${path}[${i}].`);
+        });
+      } else {
+        runChecks(nested, value as Record<string, unknown>, `${path}.`);
+      }
+    });
+  }
+  return checks;
+}
+
+function compileRules(
+  field: DescField,
+  rules: FieldRules,
+  read: (message: Record<string, unknown>) => unknown,
+): Check {
+  const pattern = rules.pattern ? new RegExp(`^(?:${rules.pattern})$`, "u") : undefined;
+  const checkItem = (value: unknown, path: string): void => {
+    const length = lengthOf(value);
+    if (length === undefined) return;
+    if (length === 0) {
+      if (rules.required) throw invalidArgument(path, "is required");
+      return;
+    }
+    if (rules.minLen > 0 && length < rules.minLen) {
+      throw invalidArgument(path, `must be at least ${rules.minLen} long`);
+    }
+    if (rules.maxLen > 0 && length > rules.maxLen) {
+      throw invalidArgument(path, `must be at most ${rules.maxLen} long`);
+    }
+    if (pattern && typeof value === "string" && !pattern.test(value)) {
+      throw invalidArgument(path, "has an invalid format");
+    }
+  };
+
+  return (message, prefix) => {
+    const path = prefix + field.name;
+    const value = read(message);
+    if (field.fieldKind === "list") {
+      const items = value as unknown[];
+      if (rules.required && items.length === 0) throw invalidArgument(path, "is required");
+      if (rules.maxItems > 0 && items.length > rules.maxItems) {
+        throw invalidArgument(path, `must have at most ${rules.maxItems} items`);
+      }
+      if (rules.unique && new Set(items).size !== items.length) {
+        throw invalidArgument(path, "must not repeat items");
+      }
+      items.forEach((item, i) => {
+        checkItem(item, `${path}[${i}]`);
+      });
+      return;
+    }
+    if (field.fieldKind === "message") {
+      if (rules.required && value === undefined) throw invalidArgument(path, "is required");
+      return;
+    }
+    if (field.fieldKind === "enum") {
+      const known = field.enum.values.some((v) => v.number === value);
+      if (rules.required && value === 0) throw invalidArgument(path, "is required");
+      if (rules.definedOnly && !known) throw invalidArgument(path, "has an unknown value");
+      return;
+    }
+    if (field.fieldKind === "scalar" && isUnsigned(field.scalar) && rules.maxValue > 0n) {
+      if (BigInt(value as number | bigint) > rules.maxValue) {
+        throw invalidArgument(path, `must be at most ${rules.maxValue}`);
+      }
+      return;
+    }
+    checkItem(value, path);
+  };
+}
+
+function lengthOf(value: unknown): number | undefined {
+  // Characters are counted as code points so multi-byte text cannot slip past max_len.
+  if (typeof value === "string") return [...value].length;
+  if (value instanceof Uint8Array) return value.length;
+  return undefined;
+}
+
+function isUnsigned(scalar: ScalarType): boolean {
+  return (
+    scalar === ScalarType.UINT32 ||
+    scalar === ScalarType.UINT64 ||
+    scalar === ScalarType.FIXED32 ||
+    scalar === ScalarType.FIXED64
+  );
+}

@@ -1,0 +1,70 @@
+import { Reason } from "../../gen/gatehouse/v1/errors_pb.js";
+import { agentStatusStep } from "./steps/agent-status.js";
+import { audienceStep } from "./steps/audience.js";
+import { claimsStep } from "./steps/claims.js";
+import { headerStep } from "./steps/header.js";
+import { issuerStep } from "./steps/issuer.js";
+import { parseStep } from "./steps/parse.js";
+import { revocationStep } from "./steps/revocation.js";
+import { scopesStep } from "./steps/scopes.js";
+import { signatureStep } from "./steps/signature.js";
+import { timeStep } from "./steps/time.js";
+import type { VerifiedClaims, VerifyDeps, VerifyInput, VerifyState, VerifyStep } from "./types.js";
+
+/**
+ * The verification order. It is a security property: nothing from the payload is trusted
+ * before the signature step, and nothing is looked up in the store for a token whose
+ * signature, issuer, audience or lifetime is wrong.
+ */
+export const VERIFY_STEPS: readonly VerifyStep[] = [
+  parseStep,
+  headerStep,
+  signatureStep,
+  claimsStep,
+  issuerStep,
+  audienceStep,
+  timeStep,
+  revocationStep,
+  agentStatusStep,
+  scopesStep,
+];
+
+export type VerifyDecision =
+  | {
+      readonly allowed: true;
+      readonly claims: VerifiedClaims;
+      /** Seconds a caller may cache this decision. */
+      readonly cacheTtlSeconds: number;
+    }
+  | { readonly allowed: false; readonly reason: Reason; readonly claims?: VerifiedClaims };
+
+export async function runVerifyPipeline(
+  input: VerifyInput,
+  deps: VerifyDeps,
+): Promise<VerifyDecision> {
+  const state: VerifyState = {
+    input,
+    now: Math.floor(deps.clock.now() / 1000),
+    header: {},
+    payload: {},
+    signingInput: new Uint8Array(),
+    signature: new Uint8Array(),
+  };
+  for (const step of VERIFY_STEPS) {
+    const reason = await step(state, deps);
+    if (reason !== undefined) {
+      // Claims exist only once the signature step vouched for them.
+      return state.claims
+        ? { allowed: false, reason, claims: state.claims }
+        : { allowed: false, reason };
+    }
+  }
+  const claims = state.claims;
+  if (!claims) return { allowed: false, reason: Reason.TOKEN_CLAIMS_INVALID };
+  const remaining = Math.max(0, claims.exp - state.now);
+  return {
+    allowed: true,
+    claims,
+    cacheTtlSeconds: Math.min(remaining, deps.settings.maxCacheTtlSeconds),
+  };
+}

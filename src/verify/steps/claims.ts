@@ -1,0 +1,36 @@
+import { Reason } from "../../../gen/gatehouse/v1/errors_pb.js";
+import type { VerifyState } from "../types.js";
+
+const isString = (value: unknown): value is string => typeof value === "string" && value !== "";
+const isTime = (value: unknown): value is number =>
+  typeof value === "number" && Number.isSafeInteger(value) && value >= 0;
+
+/**
+ * Claims shape: every claim Gatehouse issues must be present with its type (RFC 9068 §2.2
+ * makes iss, exp, aud, sub, iat, jti required). Later steps then compare values only.
+ */
+export function claimsStep(state: VerifyState): Reason | undefined {
+  const { iss, sub, aud, scope, operator, iat, nbf, exp, jti } = state.payload;
+  const audiences = typeof aud === "string" ? [aud] : aud;
+  if (!isString(iss) || !isString(sub) || !isString(jti) || !isString(operator)) {
+    return Reason.TOKEN_CLAIMS_INVALID;
+  }
+  if (!Array.isArray(audiences) || audiences.length === 0 || !audiences.every(isString)) {
+    return Reason.TOKEN_CLAIMS_INVALID;
+  }
+  if (typeof scope !== "string" || !isTime(iat) || !isTime(nbf) || !isTime(exp)) {
+    return Reason.TOKEN_CLAIMS_INVALID;
+  }
+  state.claims = {
+    iss,
+    sub,
+    aud: audiences,
+    scopes: scope.split(" ").filter((s) => s !== ""),
+    operator,
+    iat,
+    nbf,
+    exp,
+    jti,
+  };
+  return undefined;
+}

@@ -1,0 +1,64 @@
+import type { Reason } from "../../gen/gatehouse/v1/errors_pb.js";
+import type { Clock } from "../clock.js";
+import type { KeyRing, VerificationKey } from "../crypto/key-ring.js";
+import type { AgentRecord, RegistryStore, RevocationStore } from "../store/ports.js";
+
+/** What a verifier asks. */
+export interface VerifyInput {
+  readonly token: string;
+  readonly audience: string;
+  readonly requiredScopes: readonly string[];
+}
+
+/** The configuration the steps read. */
+export interface VerifySettings {
+  readonly issuer: string;
+  readonly clockSkewSeconds: number;
+  readonly maxTokenTtlSeconds: number;
+  /** Upper bound on a cached decision; keeps revocation effective. */
+  readonly maxCacheTtlSeconds: number;
+}
+
+export interface VerifyDeps {
+  readonly settings: VerifySettings;
+  readonly clock: Clock;
+  readonly keys: KeyRing;
+  readonly registry: RegistryStore;
+  readonly revocations: RevocationStore;
+}
+
+/** What the steps learn about the token, filled in as they run. */
+export interface VerifyState {
+  readonly input: VerifyInput;
+  /** Seconds since the epoch, read once so every step sees the same instant. */
+  readonly now: number;
+  header: Record<string, unknown>;
+  payload: Record<string, unknown>;
+  signingInput: Uint8Array;
+  signature: Uint8Array;
+  key?: VerificationKey;
+  claims?: VerifiedClaims;
+  agent?: AgentRecord;
+}
+
+/** The claims once their presence and types were checked. */
+export interface VerifiedClaims {
+  readonly iss: string;
+  readonly sub: string;
+  readonly aud: readonly string[];
+  readonly scopes: readonly string[];
+  readonly operator: string;
+  readonly iat: number;
+  readonly nbf: number;
+  readonly exp: number;
+  readonly jti: string;
+}
+
+/**
+ * One verification step: returns a Reason to deny, or undefined to continue. Steps run in a
+ * fixed order (see pipeline.ts); a step may rely on everything earlier steps established.
+ */
+export type VerifyStep = (
+  state: VerifyState,
+  deps: VerifyDeps,
+) => Reason | undefined | Promise<Reason | undefined>;

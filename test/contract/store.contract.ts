@@ -1,0 +1,486 @@
+import { setTimeout as sleep } from "node:timers/promises";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import type { ManualClock } from "../../src/clock.js";
+import { DuplicateIdError, StorePreconditionError } from "../../src/store/common.js";
+import type {
+  AgentListQuery,
+  AgentRecord,
+  AgentStatus,
+  OperatorRecord,
+  SigningKeyRecord,
+  Store,
+} from "../../src/store/ports.js";
+
+export interface StoreUnderTest {
+  readonly store: Store;
+  /** The clock driving the store's TTLs; absent when they run on real time (Redis). */
+  readonly clock?: ManualClock;
+  cleanup(): Promise<void>;
+}
+
+/** Long enough never to expire during a test. */
+const LONG_TTL_MS = 60_000;
+/** Short enough to wait out in real time; ELAPSE_MS leaves margin for slow machines. */
+const SHORT_TTL_MS = 150;
+const ELAPSE_MS = 300;
+const RACERS = 50;
+const T0 = 1_700_000_000_000;
+
+export function agentRecord(n: number, overrides: Partial<AgentRecord> = {}): AgentRecord {
+  return {
+    did: `did:key:z${String(n).padStart(6, "0")}`,
+    operatorDomain: "alpha.example",
+    publicKeyHex: n.toString(16).padStart(64, "0"),
+    status: "active",
+    policy: { scopes: ["read"], audiences: ["https://api.example"], maxTokenTtlSeconds: 0 },
+    policyVersion: 1,
+    displayName: `agent ${n}`,
+    createdAt: T0,
+    updatedAt: T0,
+    revision: 1,
+    ...overrides,
+  };
+}
+
+function operatorRecord(domain: string, overrides: Partial<OperatorRecord> = {}): OperatorRecord {
+  return { domain, displayName: domain, status: "active", createdAt: T0, ...overrides };
+}
+
+function signingKey(kid: string, createdAt: number, retireAt?: number): SigningKeyRecord {
+  return {
+    kid,
+    alg: "EdDSA",
+    privateKeyPem: `-----BEGIN PRIVATE KEY-----\n${kid}\n-----END PRIVATE KEY-----\n`,
+    createdAt,
+    activateAt: createdAt + 1_000,
+    ...(retireAt === undefined ? {} : { retireAt }),
+  };
+}
+
+function count<T>(values: readonly T[], wanted: T): number {
+  return values.filter((value) => value === wanted).length;
+}
+
+/**
+ * The behaviour every Store adapter must share. Each test gets a fresh, empty store.
+ * TTLs are tested by letting time pass: a manual clock moves instantly, Redis is waited on.
+ */
+export function describeStoreContract(
+  name: string,
+  makeStore: () => Promise<StoreUnderTest>,
+): void {
+  describe(`${name} store contract`, () => {
+    let subject: StoreUnderTest;
+    let store: Store;
+
+    beforeEach(async () => {
+      subject = await makeStore();
+      store = subject.store;
+    });
+
+    afterEach(async () => {
+      await subject.cleanup();
+    });
+
+    async function elapse(ms: number): Promise<void> {
+      if (subject.clock) subject.clock.advance(ms);
+      else await sleep(ms);
+    }
+
+    it("answers ping", async () => {
+      await expect(store.ping()).resolves.toBeUndefined();
+    });
+
+    describe.each(["challenges", "passes"] as const)("one-time records: %s", (port) => {
+      const value = { kind: "dpop", nonce: "n-1", nested: { list: [1, "two", null], ok: true } };
+
+      it("returns the value on the first consume", async () => {
+        await store[port].put("id-1", value, LONG_TTL_MS);
+        await expect(store[port].consume("id-1")).resolves.toEqual({ status: "ok", value });
+      });
+
+      it("reports an unknown id as not_found", async () => {
+        await expect(store[port].consume("nope")).resolves.toEqual({ status: "not_found" });
+      });
+
+      it("reports every later consume as already_used", async () => {
+        await store[port].put("id-1", value, LONG_TTL_MS);
+        await store[port].consume("id-1");
+        await expect(store[port].consume("id-1")).resolves.toEqual({ status: "already_used" });
+        await expect(store[port].consume("id-1")).resolves.toEqual({ status: "already_used" });
+      });
+
+      it("forgets a record once its TTL passed, consumed or not", async () => {
+        await store[port].put("fresh", value, SHORT_TTL_MS);
+        await store[port].put("used", value, SHORT_TTL_MS);
+        await store[port].consume("used");
+        await elapse(ELAPSE_MS);
+        await expect(store[port].consume("fresh")).resolves.toEqual({ status: "not_found" });
+        await expect(store[port].consume("used")).resolves.toEqual({ status: "not_found" });
+      });
+
+      it("accepts an id again once the old record expired", async () => {
+        await store[port].put("id-1", "old", SHORT_TTL_MS);
+        await elapse(ELAPSE_MS);
+        await store[port].put("id-1", "new", LONG_TTL_MS);
+        await expect(store[port].consume("id-1")).resolves.toEqual({ status: "ok", value: "new" });
+      });
+
+      it("refuses to put an id that exists, even once consumed", async () => {
+        await store[port].put("id-1", value, LONG_TTL_MS);
+        await expect(store[port].put("id-1", "other", LONG_TTL_MS)).rejects.toThrow(
+          DuplicateIdError,
+        );
+        await store[port].consume("id-1");
+        await expect(store[port].put("id-1", "other", LONG_TTL_MS)).rejects.toThrow(
+          DuplicateIdError,
+        );
+      });
+
+      it("lets exactly one of many concurrent consumers win", async () => {
+        await store[port].put("race", value, LONG_TTL_MS);
+        const results = await Promise.all(
+          Array.from({ length: RACERS }, () => store[port].consume("race")),
+        );
+        const statuses = results.map((result) => result.status);
+        expect(count(statuses, "ok")).toBe(1);
+        expect(count(statuses, "already_used")).toBe(RACERS - 1);
+      });
+
+      it.each([0, -1, 1.5, Number.NaN])("refuses ttlMs %s", async (ttlMs) => {
+        await expect(store[port].put("id-1", value, ttlMs)).rejects.toThrow(StorePreconditionError);
+      });
+
+      it("refuses a value JSON cannot carry", async () => {
+        await expect(store[port].put("id-1", undefined, LONG_TTL_MS)).rejects.toThrow(
+          StorePreconditionError,
+        );
+      });
+    });
+
+    it("keeps challenges and passes apart", async () => {
+      await store.challenges.put("same", "challenge", LONG_TTL_MS);
+      await store.passes.put("same", "pass", LONG_TTL_MS);
+      await expect(store.challenges.consume("same")).resolves.toEqual({
+        status: "ok",
+        value: "challenge",
+      });
+      await expect(store.passes.consume("same")).resolves.toEqual({ status: "ok", value: "pass" });
+    });
+
+    describe("nonces", () => {
+      it("accepts an id once, then reports replays", async () => {
+        await expect(store.nonces.useOnce("dpop", "jti-1", LONG_TTL_MS)).resolves.toBe(true);
+        await expect(store.nonces.useOnce("dpop", "jti-1", LONG_TTL_MS)).resolves.toBe(false);
+        await expect(store.nonces.useOnce("dpop", "jti-1", LONG_TTL_MS)).resolves.toBe(false);
+      });
+
+      it("keeps namespaces apart", async () => {
+        await store.nonces.useOnce("dpop", "jti-1", LONG_TTL_MS);
+        await expect(store.nonces.useOnce("assertion", "jti-1", LONG_TTL_MS)).resolves.toBe(true);
+      });
+
+      it("accepts an id again once its TTL passed", async () => {
+        await store.nonces.useOnce("dpop", "jti-1", SHORT_TTL_MS);
+        await elapse(ELAPSE_MS);
+        await expect(store.nonces.useOnce("dpop", "jti-1", LONG_TTL_MS)).resolves.toBe(true);
+      });
+
+      it("lets exactly one of many concurrent callers through", async () => {
+        const results = await Promise.all(
+          Array.from({ length: RACERS }, () => store.nonces.useOnce("dpop", "race", LONG_TTL_MS)),
+        );
+        expect(count(results, true)).toBe(1);
+        expect(count(results, false)).toBe(RACERS - 1);
+      });
+
+      it.each(["", "DPoP", "a:b", "1st"])("refuses namespace %j", async (namespace) => {
+        await expect(store.nonces.useOnce(namespace, "jti-1", LONG_TTL_MS)).rejects.toThrow(
+          StorePreconditionError,
+        );
+      });
+
+      it("refuses a non-positive ttlMs", async () => {
+        await expect(store.nonces.useOnce("dpop", "jti-1", 0)).rejects.toThrow(
+          StorePreconditionError,
+        );
+      });
+    });
+
+    describe("registry: operators", () => {
+      it("creates an operator once and reads it back", async () => {
+        const operator = operatorRecord("alpha.example");
+        await expect(store.registry.createOperator(operator)).resolves.toBe("created");
+        await expect(store.registry.getOperator("alpha.example")).resolves.toEqual(operator);
+      });
+
+      it("reports a duplicate domain as exists and keeps the first record", async () => {
+        const operator = operatorRecord("alpha.example");
+        await store.registry.createOperator(operator);
+        const impostor = operatorRecord("alpha.example", { displayName: "impostor" });
+        await expect(store.registry.createOperator(impostor)).resolves.toBe("exists");
+        await expect(store.registry.getOperator("alpha.example")).resolves.toEqual(operator);
+      });
+
+      it("returns undefined for an unknown domain", async () => {
+        await expect(store.registry.getOperator("nobody.example")).resolves.toBeUndefined();
+      });
+    });
+
+    describe("registry: agents", () => {
+      it("creates an agent and reads it back", async () => {
+        const agent = agentRecord(1);
+        await expect(store.registry.createAgent(agent)).resolves.toBe("created");
+        await expect(store.registry.getAgent(agent.did)).resolves.toEqual(agent);
+      });
+
+      it("returns undefined for an unknown DID", async () => {
+        await expect(store.registry.getAgent("did:key:zunknown")).resolves.toBeUndefined();
+      });
+
+      it("reports a duplicate DID as exists and keeps the first record", async () => {
+        const agent = agentRecord(1);
+        await store.registry.createAgent(agent);
+        const sameDid = agentRecord(2, { did: agent.did });
+        await expect(store.registry.createAgent(sameDid)).resolves.toBe("exists");
+        await expect(store.registry.getAgent(agent.did)).resolves.toEqual(agent);
+      });
+
+      it("reports a reused public key as exists and writes nothing", async () => {
+        const agent = agentRecord(1);
+        await store.registry.createAgent(agent);
+        const sameKey = agentRecord(2, { publicKeyHex: agent.publicKeyHex });
+        await expect(store.registry.createAgent(sameKey)).resolves.toBe("exists");
+        await expect(store.registry.getAgent(sameKey.did)).resolves.toBeUndefined();
+        const page = await store.registry.listAgents({ limit: 10 });
+        expect(page.agents.map((a) => a.did)).toEqual([agent.did]);
+      });
+
+      it("never reuses the public key of a revoked agent", async () => {
+        const agent = agentRecord(1);
+        await store.registry.createAgent(agent);
+        const revoked = { ...agent, status: "revoked" as const, revision: 2 };
+        await expect(store.registry.updateAgent(revoked, 1)).resolves.toBe(true);
+        const sameKey = agentRecord(2, { publicKeyHex: agent.publicKeyHex });
+        await expect(store.registry.createAgent(sameKey)).resolves.toBe("exists");
+      });
+
+      it("creates exactly one of many concurrent registrations of a DID or key", async () => {
+        const sameDid = Array.from({ length: RACERS }, (_, i) =>
+          store.registry.createAgent(agentRecord(1_000 + i, { did: "did:key:zrace" })),
+        );
+        const sameKey = Array.from({ length: RACERS }, (_, i) =>
+          store.registry.createAgent(agentRecord(2_000 + i, { publicKeyHex: "ab".repeat(32) })),
+        );
+        const [didResults, keyResults] = await Promise.all([
+          Promise.all(sameDid),
+          Promise.all(sameKey),
+        ]);
+        expect(count(didResults, "created")).toBe(1);
+        expect(count(keyResults, "created")).toBe(1);
+      });
+
+      it("updates with compare-and-set on the revision", async () => {
+        const agent = agentRecord(1);
+        await store.registry.createAgent(agent);
+        const suspended = {
+          ...agent,
+          status: "suspended" as const,
+          revision: 2,
+          updatedAt: T0 + 1,
+        };
+        await expect(store.registry.updateAgent(suspended, 1)).resolves.toBe(true);
+        await expect(store.registry.getAgent(agent.did)).resolves.toEqual(suspended);
+      });
+
+      it("refuses a stale revision and keeps the stored record", async () => {
+        const agent = agentRecord(1);
+        await store.registry.createAgent(agent);
+        const first = { ...agent, displayName: "first", revision: 2 };
+        await store.registry.updateAgent(first, 1);
+        const stale = { ...agent, displayName: "stale", revision: 2 };
+        await expect(store.registry.updateAgent(stale, 1)).resolves.toBe(false);
+        await expect(store.registry.getAgent(agent.did)).resolves.toEqual(first);
+      });
+
+      it("refuses to update an unknown agent", async () => {
+        await expect(store.registry.updateAgent(agentRecord(1, { revision: 2 }), 1)).resolves.toBe(
+          false,
+        );
+      });
+
+      it("lets exactly one of many concurrent updates from one revision win", async () => {
+        const agent = agentRecord(1);
+        await store.registry.createAgent(agent);
+        const results = await Promise.all(
+          Array.from({ length: RACERS }, (_, i) =>
+            store.registry.updateAgent({ ...agent, displayName: `v${i}`, revision: 2 }, 1),
+          ),
+        );
+        expect(count(results, true)).toBe(1);
+        const stored = await store.registry.getAgent(agent.did);
+        expect(stored?.revision).toBe(2);
+      });
+
+      it.each([1, 3])("refuses next.revision %i when expecting 1", async (revision) => {
+        const agent = agentRecord(1);
+        await store.registry.createAgent(agent);
+        await expect(store.registry.updateAgent({ ...agent, revision }, 1)).rejects.toThrow(
+          StorePreconditionError,
+        );
+      });
+
+      it("refuses to change an agent's public key", async () => {
+        const agent = agentRecord(1);
+        await store.registry.createAgent(agent);
+        const rekeyed = { ...agent, publicKeyHex: "cd".repeat(32), revision: 2 };
+        await expect(store.registry.updateAgent(rekeyed, 1)).rejects.toThrow(
+          StorePreconditionError,
+        );
+        await expect(store.registry.getAgent(agent.did)).resolves.toEqual(agent);
+      });
+    });
+
+    describe("registry: listing agents", () => {
+      /** Agents 1..6: operators alternate alpha/beta; 3 and 6 are suspended. */
+      async function seed(): Promise<AgentRecord[]> {
+        const agents = [1, 2, 3, 4, 5, 6].map((n) =>
+          agentRecord(n, {
+            operatorDomain: n % 2 === 1 ? "alpha.example" : "beta.example",
+            status: n % 3 === 0 ? "suspended" : "active",
+          }),
+        );
+        // Out of order on purpose: listing must sort by DID, not by insertion.
+        for (const i of [4, 0, 5, 2, 1, 3]) {
+          await store.registry.createAgent(agents[i] as AgentRecord);
+        }
+        return agents;
+      }
+
+      /** Follows cursors to the end, checking every page respects the limit. */
+      async function listAll(query: AgentListQuery): Promise<string[]> {
+        const dids: string[] = [];
+        let afterDid = query.afterDid;
+        for (let pages = 0; pages < 50; pages++) {
+          const page = await store.registry.listAgents(
+            afterDid === undefined ? query : { ...query, afterDid },
+          );
+          expect(page.agents.length).toBeLessThanOrEqual(query.limit);
+          dids.push(...page.agents.map((agent) => agent.did));
+          if (page.nextAfterDid === undefined) return dids;
+          afterDid = page.nextAfterDid;
+        }
+        throw new Error("pagination did not end");
+      }
+
+      const didsOf = (agents: readonly AgentRecord[]) => agents.map((agent) => agent.did);
+
+      it("returns an empty page for an empty registry", async () => {
+        await expect(store.registry.listAgents({ limit: 10 })).resolves.toEqual({ agents: [] });
+      });
+
+      it("lists every agent in ascending DID order", async () => {
+        const agents = await seed();
+        await expect(store.registry.listAgents({ limit: 10 })).resolves.toEqual({ agents });
+      });
+
+      it("pages with cursors and ends without one", async () => {
+        const agents = await seed();
+        const first = await store.registry.listAgents({ limit: 4 });
+        expect(didsOf(first.agents)).toEqual(didsOf(agents.slice(0, 4)));
+        expect(first.nextAfterDid).toBe(agents[3]?.did);
+        const second = await store.registry.listAgents({ limit: 4, afterDid: agents[3]?.did });
+        expect(second).toEqual({ agents: agents.slice(4) });
+      });
+
+      it("gives no cursor when a full page ends at the last agent", async () => {
+        const agents = await seed();
+        const last = await store.registry.listAgents({ limit: 3, afterDid: agents[2]?.did });
+        expect(last).toEqual({ agents: agents.slice(3) });
+      });
+
+      it("starts strictly after a cursor that names no agent", async () => {
+        const agents = await seed();
+        const between = `${agents[1]?.did}~`;
+        const page = await store.registry.listAgents({ limit: 10, afterDid: between });
+        expect(didsOf(page.agents)).toEqual(didsOf(agents.slice(2)));
+      });
+
+      it("returns an empty last page after the final DID", async () => {
+        const agents = await seed();
+        const page = await store.registry.listAgents({ limit: 10, afterDid: agents[5]?.did });
+        expect(page).toEqual({ agents: [] });
+      });
+
+      it.each<[string, Omit<AgentListQuery, "limit">, number[]]>([
+        ["operator", { operatorDomain: "beta.example" }, [2, 4, 6]],
+        ["status", { status: "suspended" as AgentStatus }, [3, 6]],
+        ["operator and status", { operatorDomain: "alpha.example", status: "active" }, [1, 5]],
+        ["an operator with no agents", { operatorDomain: "nobody.example" }, []],
+      ])("filters by %s across pages", async (_, filter, expected) => {
+        const agents = await seed();
+        const expectedDids = expected.map((n) => agents[n - 1]?.did);
+        await expect(listAll({ ...filter, limit: 1 })).resolves.toEqual(expectedDids);
+        await expect(listAll({ ...filter, limit: 2 })).resolves.toEqual(expectedDids);
+        await expect(listAll({ ...filter, limit: 10 })).resolves.toEqual(expectedDids);
+      });
+
+      it.each([0, -1, 2.5])("refuses limit %s", async (limit) => {
+        await expect(store.registry.listAgents({ limit })).rejects.toThrow(StorePreconditionError);
+      });
+    });
+
+    describe("revocations", () => {
+      it("reports a revoked id until its TTL passes", async () => {
+        await store.revocations.revoke("token", "jti-1", SHORT_TTL_MS);
+        await expect(store.revocations.isRevoked("token", "jti-1")).resolves.toBe(true);
+        await expect(store.revocations.isRevoked("token", "jti-2")).resolves.toBe(false);
+        await elapse(ELAPSE_MS);
+        await expect(store.revocations.isRevoked("token", "jti-1")).resolves.toBe(false);
+      });
+
+      it("never shortens a revocation when revoked again", async () => {
+        await store.revocations.revoke("token", "jti-1", LONG_TTL_MS);
+        await store.revocations.revoke("token", "jti-1", SHORT_TTL_MS);
+        await elapse(ELAPSE_MS);
+        await expect(store.revocations.isRevoked("token", "jti-1")).resolves.toBe(true);
+      });
+
+      it("extends a revocation revoked again with a longer TTL", async () => {
+        await store.revocations.revoke("token", "jti-1", SHORT_TTL_MS);
+        await store.revocations.revoke("token", "jti-1", LONG_TTL_MS);
+        await elapse(ELAPSE_MS);
+        await expect(store.revocations.isRevoked("token", "jti-1")).resolves.toBe(true);
+      });
+
+      it("refuses a non-positive ttlMs", async () => {
+        await expect(store.revocations.revoke("token", "jti-1", 0)).rejects.toThrow(
+          StorePreconditionError,
+        );
+      });
+    });
+
+    describe("signing keys", () => {
+      it("starts empty", async () => {
+        await expect(store.signingKeys.list()).resolves.toEqual([]);
+      });
+
+      it("lists keys oldest first, then by kid, whatever the insertion order", async () => {
+        const newest = signingKey("k-3", T0 + 2_000);
+        const oldB = signingKey("k-b", T0, T0 + 90_000);
+        const oldA = signingKey("k-a", T0);
+        for (const key of [newest, oldB, oldA]) await store.signingKeys.add(key);
+        await expect(store.signingKeys.list()).resolves.toEqual([oldA, oldB, newest]);
+      });
+
+      it("refuses a duplicate kid and keeps the first key", async () => {
+        const original = signingKey("k-1", T0);
+        await store.signingKeys.add(original);
+        await expect(store.signingKeys.add(signingKey("k-1", T0 + 5))).rejects.toThrow(
+          DuplicateIdError,
+        );
+        await expect(store.signingKeys.list()).resolves.toEqual([original]);
+      });
+    });
+  });
+}

@@ -1,0 +1,130 @@
+import { timestampMs } from "@bufbuild/protobuf/wkt";
+import { ChallengeKind, GateService } from "../../gen/gatehouse/v1/gate_pb.js";
+import { RegistryService } from "../../gen/gatehouse/v1/registry_pb.js";
+import { VerifyService } from "../../gen/gatehouse/v1/verify_pb.js";
+import {
+  type AgentKey,
+  agentDid,
+  generateAgentKey,
+  proofOfPossession,
+  signChallenge,
+} from "../../src/client/agent-keys.js";
+import type { ClientTls } from "../../src/client/credentials.js";
+import { createGrpcClient, type GrpcClient } from "../../src/client/grpc-client.js";
+import type { TestGatehouse } from "./gatehouse.js";
+
+export const AUDIENCE = "https://api.example.com";
+export const SCOPES = ["orders:read", "orders:write"];
+
+export interface Clients {
+  readonly gate: GrpcClient<(typeof GateService)["method"]>;
+  readonly verify: GrpcClient<(typeof VerifyService)["method"]>;
+  readonly registry: GrpcClient<(typeof RegistryService)["method"]>;
+  close(): void;
+}
+
+/** grpc-js clients of every service, presenting `tls`. */
+export function grpcClients(gh: TestGatehouse, tls: ClientTls): Clients {
+  const options = { address: gh.grpcAddress, tls };
+  const gate = createGrpcClient(GateService, options);
+  const verify = createGrpcClient(VerifyService, options);
+  const registry = createGrpcClient(RegistryService, options);
+  return {
+    gate,
+    verify,
+    registry,
+    close() {
+      gate.close();
+      verify.close();
+      registry.close();
+    },
+  };
+}
+
+export interface Enrolled {
+  readonly domain: string;
+  readonly key: AgentKey;
+  readonly did: string;
+  readonly agentTls: ClientTls;
+  readonly operatorTls: ClientTls;
+  readonly adminTls: ClientTls;
+  readonly verifierTls: ClientTls;
+}
+
+let counter = 0;
+
+/** Admin creates an operator; the operator registers a fresh agent with a policy. */
+export async function enrollAgent(
+  gh: TestGatehouse,
+  policy: { scopes?: string[]; audiences?: string[] } = {},
+): Promise<Enrolled> {
+  counter += 1;
+  const domain = `op${counter}-${process.pid}.example.com`;
+  const adminTls = await gh.clientTls({ role: "admin", name: "test-admin" });
+  const operatorTls = await gh.clientTls({ role: "operator", domain });
+  const verifierTls = await gh.clientTls({ role: "verifier", name: "test-verifier" });
+  const admin = grpcClients(gh, adminTls);
+  const operator = grpcClients(gh, operatorTls);
+  try {
+    await admin.registry.createOperator({ domain, displayName: "Test operator" });
+    const key = generateAgentKey();
+    const did = agentDid(key, domain);
+    await operator.registry.registerAgent({
+      did,
+      publicKey: key.publicKey,
+      proofOfPossession: proofOfPossession(key, did, domain),
+      policy: { scopes: policy.scopes ?? SCOPES, audiences: policy.audiences ?? [AUDIENCE] },
+      displayName: "test agent",
+    });
+    const agentTls = await gh.clientTls({ role: "agent", did });
+    return { domain, key, did, agentTls, operatorTls, adminTls, verifierTls };
+  } finally {
+    admin.close();
+    operator.close();
+  }
+}
+
+export interface ChallengeClient {
+  challenge: Clients["gate"]["challenge"];
+}
+
+/** Asks for a signature challenge and signs it (after rebuilding what is signed). */
+export async function signedChallenge(
+  gate: Pick<Clients["gate"], "challenge">,
+  agent: Enrolled,
+  scopes: string[] = ["orders:read"],
+  audience = AUDIENCE,
+) {
+  const challenge = await gate.challenge({
+    did: agent.did,
+    kind: ChallengeKind.SIGNATURE,
+    scopes,
+    audience,
+  });
+  if (challenge.body.case !== "signature" || !challenge.expiresAt) {
+    throw new Error("expected a signature challenge");
+  }
+  const signature = signChallenge(agent.key, challenge.body.value, {
+    challengeId: challenge.challengeId,
+    did: agent.did,
+    scopes,
+    audience,
+    expiresAtMs: timestampMs(challenge.expiresAt),
+  });
+  return { challengeId: challenge.challengeId, signature };
+}
+
+/** Challenge → Submit → Token; returns the access token. */
+export async function login(
+  gate: Pick<Clients["gate"], "challenge" | "submit" | "token">,
+  agent: Enrolled,
+  scopes: string[] = ["orders:read"],
+): Promise<string> {
+  const { challengeId, signature } = await signedChallenge(gate, agent, scopes);
+  const { pass } = await gate.submit({
+    challengeId,
+    answer: { case: "signature", value: { signature } },
+  });
+  const token = await gate.token({ grant: { case: "pass", value: pass } });
+  return token.accessToken;
+}

@@ -1,0 +1,56 @@
+import { resolve } from "node:path";
+import { describe, expect, it } from "vitest";
+import { describeConfig, loadConfig } from "../../../src/config/index.js";
+
+describe("describeConfig", () => {
+  it("summarises the defaults one setting a line", () => {
+    const summary = describeConfig(loadConfig({ mode: "dev", env: {} }));
+    expect(summary.split("\n")).toEqual([
+      "mode            dev",
+      "issuer          https://gatehouse.local",
+      "trust domain    gatehouse.local",
+      `data dir        ${resolve(".gatehouse")}`,
+      "grpc            127.0.0.1:7443",
+      "connect         127.0.0.1:7444",
+      "tls             dev PKI; client certificate required",
+      "store           embedded",
+      "tokens          ttl 300s (max 3600s), clock skew 30s, EdDSA",
+      "challenges      ttl 60s, pass ttl 60s",
+      "max message     65536 bytes",
+      "log level       info",
+      "shutdown grace  10000 ms",
+    ]);
+  });
+
+  it("shows TLS files and bracketed IPv6 hosts", () => {
+    const config = loadConfig({
+      mode: "serve",
+      env: {
+        GATEHOUSE_GRPC_HOST: "::",
+        GATEHOUSE_TLS_CERT: "/pki/server.crt",
+        GATEHOUSE_TLS_KEY: "/pki/server.key",
+        GATEHOUSE_TLS_CA: "/pki/ca.crt",
+        GATEHOUSE_REQUIRE_CLIENT_CERT: "0",
+      },
+    });
+    const summary = describeConfig(config);
+    expect(summary).toContain("grpc            [::]:7443");
+    expect(summary).toContain(
+      "tls             cert /pki/server.crt, key /pki/server.key, ca /pki/ca.crt; client certificate optional",
+    );
+  });
+
+  it("redacts the credentials of the Redis URL", () => {
+    const password = "s3cr3t-Pa55word";
+    const config = loadConfig({
+      mode: "dev",
+      env: {
+        REDIS_URL: `rediss://default:${password}@cache.internal:6380/2?password=${password}`,
+        GATEHOUSE_REDIS_CLUSTER: "true",
+      },
+    });
+    const summary = describeConfig(config);
+    expect(summary).toContain("store           redis rediss://***@cache.internal:6380/2 (cluster)");
+    expect(summary).not.toContain(password);
+  });
+});

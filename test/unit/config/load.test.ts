@@ -1,0 +1,154 @@
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { describe, expect, it, onTestFinished } from "vitest";
+import { loadConfig } from "../../../src/config/index.js";
+
+function writeToml(text: string): string {
+  const dir = mkdtempSync(join(tmpdir(), "gatehouse-config-"));
+  onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
+  const file = join(dir, "gatehouse.toml");
+  writeFileSync(file, text);
+  return file;
+}
+
+describe("loadConfig defaults", () => {
+  it("gives the documented defaults with no file, no environment and no overrides", () => {
+    expect(loadConfig({ mode: "dev", env: {} })).toEqual({
+      mode: "dev",
+      issuer: "https://gatehouse.local",
+      trustDomain: "gatehouse.local",
+      dataDir: resolve(".gatehouse"),
+      grpc: { host: "127.0.0.1", port: 7443 },
+      connect: { host: "127.0.0.1", port: 7444 },
+      tls: { requireClientCert: true },
+      store: { kind: "embedded" },
+      tokens: {
+        defaultTtlSeconds: 300,
+        maxTtlSeconds: 3600,
+        clockSkewSeconds: 30,
+        signingAlg: "EdDSA",
+      },
+      challenges: { ttlSeconds: 60, passTtlSeconds: 60 },
+      limits: { maxMessageBytes: 65_536 },
+      log: { level: "info" },
+      shutdownGraceMs: 10_000,
+    });
+  });
+
+  it("omits the TLS files in dev mode so the dev PKI is used", () => {
+    const { tls } = loadConfig({ mode: "dev", env: {} });
+    expect(Object.keys(tls)).toEqual(["requireClientCert"]);
+  });
+
+  it("returns a deeply frozen object", () => {
+    const config = loadConfig({ mode: "dev", env: {} });
+    expect(Object.isFrozen(config)).toBe(true);
+    for (const section of [config.grpc, config.connect, config.tls, config.store, config.tokens]) {
+      expect(Object.isFrozen(section)).toBe(true);
+    }
+    expect(() => {
+      (config.grpc as { port: number }).port = 1;
+    }).toThrow(TypeError);
+  });
+});
+
+describe("loadConfig sources, later wins", () => {
+  const fileText = [
+    'issuer = "https://gate.example.com"',
+    "[grpc]",
+    "port = 9000",
+    "[tokens]",
+    "default_ttl_seconds = 120",
+    "clock_skew_seconds = 10",
+    "[log]",
+    'level = "debug"',
+  ].join("\n");
+
+  it("reads the TOML file over the defaults", () => {
+    const config = loadConfig({ mode: "dev", file: writeToml(fileText), env: {} });
+    expect(config.issuer).toBe("https://gate.example.com");
+    expect(config.grpc).toEqual({ host: "127.0.0.1", port: 9000 });
+    expect(config.tokens).toMatchObject({ defaultTtlSeconds: 120, clockSkewSeconds: 10 });
+    expect(config.log.level).toBe("debug");
+  });
+
+  it("finds the file through GATEHOUSE_CONFIG when no file is passed", () => {
+    const config = loadConfig({ mode: "dev", env: { GATEHOUSE_CONFIG: writeToml(fileText) } });
+    expect(config.grpc.port).toBe(9000);
+  });
+
+  it("lets the environment win over the file, and overrides win over both", () => {
+    const config = loadConfig({
+      mode: "dev",
+      file: writeToml(fileText),
+      env: { GATEHOUSE_GRPC_PORT: "9100", GATEHOUSE_TOKEN_TTL: "90", GATEHOUSE_LOG_LEVEL: "warn" },
+      overrides: { grpc: { port: 0 }, log: { level: "silent" } },
+    });
+    expect(config.grpc.port).toBe(0);
+    expect(config.tokens.defaultTtlSeconds).toBe(90);
+    expect(config.tokens.clockSkewSeconds).toBe(10);
+    expect(config.log.level).toBe("silent");
+  });
+
+  it("treats empty environment variables as unset", () => {
+    const config = loadConfig({ mode: "dev", env: { GATEHOUSE_GRPC_PORT: "", REDIS_URL: "" } });
+    expect(config.grpc.port).toBe(7443);
+    expect(config.store).toEqual({ kind: "embedded" });
+  });
+
+  it("parses booleans and resolves paths from the environment", () => {
+    const config = loadConfig({
+      mode: "serve",
+      env: {
+        GATEHOUSE_TLS_CERT: "pki/server.crt",
+        GATEHOUSE_TLS_KEY: "/etc/gatehouse/server.key",
+        GATEHOUSE_TLS_CA: "pki/ca.crt",
+        GATEHOUSE_REQUIRE_CLIENT_CERT: "false",
+        GATEHOUSE_DATA_DIR: "state",
+      },
+    });
+    expect(config.tls).toEqual({
+      certFile: resolve("pki/server.crt"),
+      keyFile: "/etc/gatehouse/server.key",
+      caFile: resolve("pki/ca.crt"),
+      requireClientCert: false,
+    });
+    expect(config.dataDir).toBe(resolve("state"));
+  });
+});
+
+describe("loadConfig store selection", () => {
+  it("selects redis from REDIS_URL", () => {
+    const config = loadConfig({
+      mode: "dev",
+      env: { REDIS_URL: "redis://localhost:6379/0", GATEHOUSE_REDIS_CLUSTER: "true" },
+    });
+    expect(config.store).toEqual({ kind: "redis", url: "redis://localhost:6379/0", cluster: true });
+  });
+
+  it("selects redis from store.url in the file", () => {
+    const file = writeToml('[store]\nurl = "rediss://cache.internal:6380"');
+    const config = loadConfig({ mode: "dev", file, env: {} });
+    expect(config.store).toEqual({
+      kind: "redis",
+      url: "rediss://cache.internal:6380",
+      cluster: false,
+    });
+  });
+
+  it("lets REDIS_URL win over an embedded store in the file", () => {
+    const file = writeToml('[store]\nkind = "embedded"');
+    const config = loadConfig({ mode: "dev", file, env: { REDIS_URL: "redis://localhost:6379" } });
+    expect(config.store.kind).toBe("redis");
+  });
+
+  it("lets an override choose the embedded store over REDIS_URL", () => {
+    const config = loadConfig({
+      mode: "dev",
+      env: { REDIS_URL: "redis://localhost:6379" },
+      overrides: { store: { kind: "embedded" } },
+    });
+    expect(config.store).toEqual({ kind: "embedded" });
+  });
+});
