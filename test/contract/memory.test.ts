@@ -4,8 +4,8 @@ import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createManualClock, type ManualClock } from "../../src/clock.js";
 import { createStore } from "../../src/store/index.js";
-import { createMemoryStore } from "../../src/store/memory/index.js";
 import { ExpiringMap, SWEEP_INTERVAL_MS } from "../../src/store/memory/expiring-map.js";
+import { createMemoryStore } from "../../src/store/memory/index.js";
 import type { SigningKeyRecord, Store } from "../../src/store/ports.js";
 import { agentRecord, describeStoreContract } from "./store.contract.js";
 
@@ -159,10 +159,7 @@ describe("memory store persistence", () => {
     const reopened = await open();
     const page = await reopened.registry.listAgents({ limit: 10 });
     // The first agent stayed in memory despite the failed write, so the next write saved it.
-    expect(page.agents.map((agent) => agent.did)).toEqual([
-      agentRecord(1).did,
-      agentRecord(2).did,
-    ]);
+    expect(page.agents.map((agent) => agent.did)).toEqual([agentRecord(1).did, agentRecord(2).did]);
     await reopened.close();
   });
 

@@ -11,7 +11,7 @@ import { randomId, sha256Hex } from "../../crypto/random.js";
 import { GatehouseError } from "../../errors/index.js";
 import { requireActiveAgent, requireWithinPolicy } from "../agents.js";
 import type { CallContext } from "../types.js";
-import type { GateDeps } from "./deps.js";
+import { EXPIRED_RECORD_GRACE_MS, type GateDeps } from "./deps.js";
 
 /**
  * Issues a one-time challenge bound to the caller's certificate, the DID, the scopes, the
@@ -51,6 +51,6 @@ export async function issueChallenge(
     record: base,
   });
   const record: ChallengeRecord = { ...base, state };
-  await deps.store.challenges.put(sha256Hex(challengeId), record, ttlMs);
+  await deps.store.challenges.put(sha256Hex(challengeId), record, ttlMs + EXPIRED_RECORD_GRACE_MS);
   return { challengeId, kind: plugin.kind, expiresAt: timestampFromMs(record.expiresAt), body };
 }

@@ -26,3 +26,9 @@ export interface PassRecord {
   /** Unix ms. */
   readonly expiresAt: number;
 }
+
+/**
+ * Records outlive their deadline by this much in the store, so a late submission is told
+ * "expired" rather than "not found", and a consumed marker keeps refusing replays.
+ */
+export const EXPIRED_RECORD_GRACE_MS = 5 * 60_000;

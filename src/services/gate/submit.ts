@@ -7,7 +7,7 @@ import type { ChallengeRecord } from "../../challenges/types.js";
 import { constantTimeEqual, randomId, sha256Hex } from "../../crypto/random.js";
 import { GatehouseError } from "../../errors/index.js";
 import type { CallContext } from "../types.js";
-import type { GateDeps, PassRecord } from "./deps.js";
+import { EXPIRED_RECORD_GRACE_MS, type GateDeps, type PassRecord } from "./deps.js";
 
 /**
  * Checks a submission, in this order (each with its own reason): the challenge exists →
@@ -56,6 +56,6 @@ export async function submitAnswer(
     audience: record.audience,
     expiresAt: now + ttlMs,
   };
-  await deps.store.passes.put(sha256Hex(pass), passRecord, ttlMs);
+  await deps.store.passes.put(sha256Hex(pass), passRecord, ttlMs + EXPIRED_RECORD_GRACE_MS);
   return { pass, expiresAt: timestampFromMs(passRecord.expiresAt) };
 }

@@ -1,0 +1,149 @@
+/**
+ * A closed-loop unary load generator over grpc-js: `concurrency` slots, each sending its next
+ * call as soon as the previous one answers, spread over several channels. Requests are
+ * pre-serialized bytes and responses are checked as bytes, so the client spends as little CPU
+ * per call as grpc-js allows.
+ */
+import { performance } from "node:perf_hooks";
+import * as grpc from "@grpc/grpc-js";
+import type { ClientTls } from "../src/client/credentials.js";
+import { Histogram } from "./histogram.js";
+
+export interface Target {
+  readonly name: string;
+  /** `/package.Service/Method`. */
+  readonly path: string;
+  /** The serialized request, sent as-is on every call. */
+  readonly request: Buffer;
+  /** undefined when the response is the correct answer, otherwise what is wrong with it. */
+  check(response: Buffer): string | undefined;
+}
+
+export interface LoadOptions {
+  readonly channels: readonly grpc.Client[];
+  readonly concurrency: number;
+  readonly durationMs: number;
+  /** After the duration, how long in-flight calls may take before they are cancelled. */
+  readonly drainTimeoutMs?: number;
+}
+
+export interface LoadResult {
+  readonly sent: number;
+  readonly correct: number;
+  readonly errors: number;
+  /** Error description → count. */
+  readonly errorKinds: ReadonlyMap<string, number>;
+  /** From the first call to the last answer. */
+  readonly elapsedMs: number;
+  /** Latency of the correct answers. */
+  readonly latency: Histogram;
+  /** CPU time (user + system) of this process, µs, and its event-loop utilization (0–1). */
+  readonly clientCpuMicros: number;
+  readonly clientElu: number;
+}
+
+/**
+ * `count` channels with a connection each. grpc-js pools subchannels globally by target and
+ * options, so without a local pool every channel would share one HTTP/2 connection.
+ */
+export async function openChannels(
+  address: string,
+  tls: ClientTls,
+  count: number,
+): Promise<grpc.Client[]> {
+  const credentials = grpc.credentials.createSsl(tls.ca, tls.key, tls.cert);
+  const channels = Array.from(
+    { length: count },
+    () => new grpc.Client(address, credentials, { "grpc.use_local_subchannel_pool": 1 }),
+  );
+  await Promise.all(
+    channels.map(
+      (channel) =>
+        new Promise<void>((resolve, reject) =>
+          channel.waitForReady(Date.now() + 10_000, (error) => (error ? reject(error) : resolve())),
+        ),
+    ),
+  );
+  return channels;
+}
+
+const passBytes = (bytes: Buffer): Buffer => bytes;
+
+export function runLoad(target: Target, options: LoadOptions): Promise<LoadResult> {
+  const { channels, concurrency, durationMs } = options;
+  const latency = new Histogram();
+  const errorKinds = new Map<string, number>();
+  const calls: (grpc.ClientUnaryCall | undefined)[] = new Array(concurrency);
+  let sent = 0;
+  let correct = 0;
+  let inFlight = 0;
+  let finished = false;
+  const fail = (kind: string) => errorKinds.set(kind, (errorKinds.get(kind) ?? 0) + 1);
+
+  const cpuBefore = process.cpuUsage();
+  const eluBefore = performance.eventLoopUtilization();
+  const start = performance.now();
+  const stopAt = start + durationMs;
+
+  return new Promise((resolve) => {
+    const finish = (end: number) => {
+      if (finished) return;
+      finished = true;
+      clearTimeout(watchdog);
+      const cpu = process.cpuUsage(cpuBefore);
+      resolve({
+        sent,
+        correct,
+        errors: sent - correct,
+        errorKinds,
+        elapsedMs: end - start,
+        latency,
+        clientCpuMicros: cpu.user + cpu.system,
+        clientElu: performance.eventLoopUtilization(eluBefore).utilization,
+      });
+    };
+
+    const issue = (slot: number) => {
+      const channel = channels[slot % channels.length];
+      if (!channel) throw new Error("no channels");
+      const began = performance.now();
+      sent += 1;
+      inFlight += 1;
+      calls[slot] = channel.makeUnaryRequest(
+        target.path,
+        passBytes,
+        passBytes,
+        target.request,
+        new grpc.Metadata(),
+        {},
+        (error, response) => {
+          const now = performance.now();
+          inFlight -= 1;
+          calls[slot] = undefined;
+          if (error) {
+            fail(`${grpc.status[error.code] ?? error.code}: ${error.details}`);
+          } else {
+            const problem = response ? target.check(response) : "empty response";
+            if (problem === undefined) {
+              correct += 1;
+              latency.record(now - began);
+            } else {
+              fail(problem);
+            }
+          }
+          if (now < stopAt) issue(slot);
+          else if (inFlight === 0) finish(now);
+        },
+      );
+    };
+
+    // Calls still unanswered long after the end are cancelled; they count as errors.
+    const watchdog = setTimeout(
+      () => {
+        for (const call of calls) call?.cancel();
+      },
+      durationMs + (options.drainTimeoutMs ?? 5_000),
+    );
+    for (let slot = 0; slot < concurrency; slot++) issue(slot);
+  });
+}

@@ -1,0 +1,13 @@
+/** What bench/server.ts and the load generator share: names and the IPC messages. */
+export const BENCH_ISSUER = "https://gatehouse.bench";
+export const BENCH_TRUST_DOMAIN = "gatehouse.bench";
+
+export interface EventLoopUtilization {
+  readonly idle: number;
+  readonly active: number;
+  readonly utilization: number;
+}
+
+export type ServerMessage =
+  | { readonly type: "ready"; readonly grpcPort: number; readonly connectPort: number }
+  | { readonly type: "usage"; readonly cpuMicros: number; readonly elu: EventLoopUtilization };

@@ -1,0 +1,50 @@
+/**
+ * The benchmarked server, run as a child process (`fork` with `--import tsx`) so it has an
+ * event loop, and a core, of its own. Argument: the data dir, whose dev PKI the parent has
+ * already created. Talks to the parent over the IPC channel:
+ *   → { type: "ready", grpcPort, connectPort }
+ *   ← { type: "usage" }  → { type: "usage", cpuMicros, elu }   (cumulative, for deltas)
+ *   ← { type: "stop" }   → exits once stopped
+ */
+import { performance } from "node:perf_hooks";
+import { startGatehouse } from "../src/app/gatehouse.js";
+import { loadConfig } from "../src/config/index.js";
+import { createLogger } from "../src/observability/logger.js";
+import { BENCH_ISSUER, BENCH_TRUST_DOMAIN, type ServerMessage } from "./protocol.js";
+
+const dataDir = process.argv[2];
+if (!dataDir || !process.send) {
+  throw new Error("usage: fork bench/server.ts <dataDir> (needs an IPC channel)");
+}
+const send = (message: ServerMessage) => process.send?.(message);
+
+const config = loadConfig({
+  mode: "dev",
+  env: {},
+  overrides: {
+    issuer: BENCH_ISSUER,
+    trustDomain: BENCH_TRUST_DOMAIN,
+    dataDir,
+    grpc: { host: "127.0.0.1", port: 0 },
+    connect: { host: "127.0.0.1", port: 0 },
+    log: { level: "silent" },
+    // One login must outlive warm-up plus both measured runs; TTL does not change Verify's cost.
+    tokens: { defaultTtlSeconds: 3600 },
+    shutdownGraceMs: 2_000,
+  },
+});
+const app = await startGatehouse({ config, logger: createLogger("silent") });
+
+process.on("message", (message: { type?: string }) => {
+  if (message.type === "usage") {
+    const cpu = process.cpuUsage();
+    const elu = performance.eventLoopUtilization();
+    send({ type: "usage", cpuMicros: cpu.user + cpu.system, elu: { ...elu } });
+  } else if (message.type === "stop") {
+    void app.stop().then(() => process.exit(0));
+  }
+});
+// The parent died without saying stop: do not linger.
+process.on("disconnect", () => void app.stop().then(() => process.exit(0)));
+
+send({ type: "ready", grpcPort: app.grpcPort, connectPort: app.connectPort });

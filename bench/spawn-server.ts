@@ -1,0 +1,71 @@
+import { type ChildProcess, fork } from "node:child_process";
+import { once } from "node:events";
+import { fileURLToPath } from "node:url";
+import type { EventLoopUtilization, ServerMessage } from "./protocol.js";
+
+const SERVER_SCRIPT = fileURLToPath(new URL("./server.ts", import.meta.url));
+const START_TIMEOUT_MS = 30_000;
+
+export interface ServerUsage {
+  readonly cpuMicros: number;
+  readonly elu: EventLoopUtilization;
+}
+
+export interface ServerProcess {
+  readonly pid: number;
+  readonly grpcPort: number;
+  /** Cumulative CPU time and event-loop utilization of the server process. */
+  usage(): Promise<ServerUsage>;
+  stop(): Promise<void>;
+}
+
+/** Forks bench/server.ts (`node --import tsx`) on `dataDir` and waits until it serves. */
+export async function spawnServer(dataDir: string): Promise<ServerProcess> {
+  const child = fork(SERVER_SCRIPT, [dataDir], {
+    execArgv: ["--import", "tsx"],
+    stdio: ["ignore", "inherit", "inherit", "ipc"],
+  });
+  const exited = once(child, "exit").then(([code, signal]) => {
+    throw new Error(`bench server exited early (code ${code}, signal ${signal})`);
+  });
+  exited.catch(() => {}); // observed through the races below
+  const ready = await Promise.race([
+    next(child, "ready"),
+    exited,
+    timeout(START_TIMEOUT_MS, "bench server did not start"),
+  ]);
+  if (ready.type !== "ready" || child.pid === undefined) throw new Error("bench server failed");
+  return {
+    pid: child.pid,
+    grpcPort: ready.grpcPort,
+    async usage() {
+      child.send({ type: "usage" });
+      const message = await Promise.race([next(child, "usage"), exited]);
+      if (message.type !== "usage") throw new Error("unexpected message from bench server");
+      return { cpuMicros: message.cpuMicros, elu: message.elu };
+    },
+    async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const gone = once(child, "exit");
+      child.send({ type: "stop" });
+      const timer = setTimeout(() => child.kill("SIGKILL"), 5_000);
+      await gone;
+      clearTimeout(timer);
+    },
+  };
+}
+
+function next(child: ChildProcess, type: ServerMessage["type"]): Promise<ServerMessage> {
+  return new Promise((resolve) => {
+    const onMessage = (message: ServerMessage) => {
+      if (message.type !== type) return;
+      child.off("message", onMessage);
+      resolve(message);
+    };
+    child.on("message", onMessage);
+  });
+}
+
+function timeout(ms: number, message: string): Promise<never> {
+  return new Promise((_, reject) => setTimeout(() => reject(new Error(message)), ms).unref());
+}

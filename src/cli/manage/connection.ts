@@ -1,0 +1,78 @@
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import type { GenService, GenServiceMethods } from "@bufbuild/protobuf/codegenv2";
+import type { Command } from "commander";
+import type { ClientTls } from "../../client/credentials.js";
+import { createGrpcClient, type GrpcClient } from "../../client/grpc-client.js";
+import { DEFAULTS } from "../../config/index.js";
+import { pemPairPaths } from "../../pki/pem-files.js";
+import { CliFailure, EXIT_USAGE, hostPort } from "../output.js";
+
+/** Where `gatehouse dev` and `gatehouse certs` keep the dev PKI by default. */
+export const DEFAULT_PKI_DIR = join(DEFAULTS.dataDir, "pki");
+export const DEFAULT_SERVER = hostPort(DEFAULTS.grpc.host, DEFAULTS.grpc.port);
+
+/** How a management command reaches Gatehouse: its gRPC port, over mutual TLS. */
+export interface ConnectionFlags {
+  readonly server: string;
+  readonly cert?: string;
+  readonly certKey?: string;
+  readonly ca?: string;
+  readonly pkiDir: string;
+}
+
+/**
+ * Adds the connection options. The TLS key is `--cert-key`, not `--key`: commands that
+ * sign as an agent use `--key` for the agent's own key, and one flag must mean one thing.
+ */
+export function withConnectionOptions(command: Command, defaultCert: string): Command {
+  return command
+    .option("--server <host:port>", "gRPC address of Gatehouse", DEFAULT_SERVER)
+    .option("--cert <pem>", `client certificate (default: ${defaultCert}.pem in --pki-dir)`)
+    .option("--cert-key <pem>", "its private key (default: <cert>-key.pem beside --cert)")
+    .option("--ca <pem>", "CA of the server certificate (default: ca.pem in --pki-dir)")
+    .option("--pki-dir <dir>", "where the default certificates are", DEFAULT_PKI_DIR);
+}
+
+/**
+ * Opens a client of `service` presenting the certificate the flags name (or `<certName>.pem`
+ * in the PKI dir), runs `use`, and closes the channel whatever happens.
+ */
+export async function withClient<S extends GenServiceMethods, R>(
+  service: GenService<S>,
+  flags: ConnectionFlags,
+  certName: string,
+  use: (client: GrpcClient<S>) => Promise<R>,
+): Promise<R> {
+  const tls = await readTls(flags, certName);
+  const client = createGrpcClient(service, { address: flags.server, tls });
+  try {
+    return await use(client);
+  } finally {
+    client.close();
+  }
+}
+
+async function readTls(flags: ConnectionFlags, certName: string): Promise<ClientTls> {
+  const cert = flags.cert ?? `${join(flags.pkiDir, certName)}.pem`;
+  if (flags.certKey === undefined && !cert.endsWith(".pem")) {
+    throw new CliFailure(`--cert-key is required when --cert does not end in .pem`, EXIT_USAGE);
+  }
+  const key = flags.certKey ?? pemPairPaths(cert.slice(0, -".pem".length)).keyPath;
+  const ca = flags.ca ?? join(flags.pkiDir, "ca.pem");
+  const [certPem, keyPem, caPem] = await Promise.all([
+    readPem(cert, "client certificate", "--cert"),
+    readPem(key, "client key", "--cert-key"),
+    readPem(ca, "CA certificate", "--ca"),
+  ]);
+  return { cert: certPem, key: keyPem, ca: caPem };
+}
+
+async function readPem(path: string, what: string, flag: string): Promise<Buffer> {
+  try {
+    return await readFile(path);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? "unreadable";
+    throw new CliFailure(`cannot read the ${what} ${path} (${code}); see ${flag}`, EXIT_USAGE);
+  }
+}

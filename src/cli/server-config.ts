@@ -1,0 +1,53 @@
+import {
+  ConfigError,
+  type ConfigOverrides,
+  type GatehouseConfig,
+  loadConfig,
+  type Mode,
+} from "../config/index.js";
+import { CliFailure, EXIT_USAGE } from "./output.js";
+
+/** The server flags that map onto configuration settings (all optional). */
+export interface ServerFlags {
+  readonly config?: string;
+  readonly dataDir?: string;
+  readonly grpcPort?: string;
+  readonly connectPort?: string;
+}
+
+/**
+ * Loads the configuration with the flags winning over every other source. Bad flags and
+ * bad settings are reported together, so one run shows everything there is to fix.
+ */
+export function loadServerConfig(mode: Mode, flags: ServerFlags): GatehouseConfig {
+  const problems: string[] = [];
+  const grpcPort = portFlag("--grpc-port", flags.grpcPort, problems);
+  const connectPort = portFlag("--connect-port", flags.connectPort, problems);
+  const overrides: ConfigOverrides = {
+    ...(flags.dataDir === undefined ? {} : { dataDir: flags.dataDir }),
+    ...(grpcPort === undefined ? {} : { grpc: { port: grpcPort } }),
+    ...(connectPort === undefined ? {} : { connect: { port: connectPort } }),
+  };
+  try {
+    const config = loadConfig({
+      mode,
+      overrides,
+      ...(flags.config === undefined ? {} : { file: flags.config }),
+    });
+    if (problems.length === 0) return config;
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    problems.push(...error.problems);
+  }
+  const list = problems.map((problem) => `\n  - ${problem}`).join("");
+  throw new CliFailure(`invalid configuration:${list}`, EXIT_USAGE);
+}
+
+/** A port flag as a number; undefined when absent or invalid (then a problem is added). */
+function portFlag(name: string, value: string | undefined, problems: string[]): number | undefined {
+  if (value === undefined) return undefined;
+  const port = Number(value);
+  if (/^\d+$/.test(value) && port <= 65_535) return port;
+  problems.push(`${name}: must be a port number 0..65535 (0 picks a free one), got "${value}"`);
+  return undefined;
+}

@@ -1,0 +1,195 @@
+import { randomUUID } from "node:crypto";
+import { createServer } from "node:net";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { systemClock } from "../../src/clock.js";
+import { StorePreconditionError } from "../../src/store/common.js";
+import { createStore } from "../../src/store/index.js";
+import type { Store } from "../../src/store/ports.js";
+import { connectRedis, createRedisStore, type RedisLike } from "../../src/store/redis/index.js";
+import { type RedisServer, startRedisServer } from "../support/redis-server.js";
+import { agentRecord, describeStoreContract } from "./store.contract.js";
+
+let standalone: RedisServer;
+let cluster: RedisServer;
+
+beforeAll(async () => {
+  [standalone, cluster] = await Promise.all([
+    startRedisServer(),
+    startRedisServer({ cluster: true }),
+  ]);
+});
+
+afterAll(async () => {
+  await Promise.all([standalone?.stop(), cluster?.stop()]);
+});
+
+/** Every test gets its own key prefix, so tests never see each other's keys. */
+const freshPrefix = (): string => `t-${randomUUID()}`;
+
+describeStoreContract("redis", async () => {
+  const store = createRedisStore({
+    redis: connectRedis(standalone.url),
+    prefix: freshPrefix(),
+    ownsConnection: true,
+  });
+  return { store, cleanup: () => store.close() };
+});
+
+// One node owning every slot still enforces CROSSSLOT, so this run proves the hash tags.
+describeStoreContract("redis cluster", async () => {
+  const store = createRedisStore({
+    redis: connectRedis(cluster.url, { cluster: true }),
+    prefix: freshPrefix(),
+    ownsConnection: true,
+  });
+  return { store, cleanup: () => store.close() };
+});
+
+describe("redis store across replicas", () => {
+  let connections: RedisLike[];
+  let replicas: Store[];
+
+  beforeAll(() => {
+    const prefix = freshPrefix();
+    connections = [connectRedis(standalone.url), connectRedis(standalone.url)];
+    replicas = connections.map((redis) => createRedisStore({ redis, prefix }));
+  });
+
+  afterAll(async () => {
+    await Promise.all(connections.map((redis) => redis.quit()));
+  });
+
+  /** Runs `call` 50 times, alternating between the two replicas' connections. */
+  function race<T>(call: (store: Store) => Promise<T>): Promise<T[]> {
+    return Promise.all(Array.from({ length: 50 }, (_, i) => call(replicas[i % 2] as Store)));
+  }
+
+  it("lets exactly one consume win", async () => {
+    await replicas[0]?.passes.put("race", { pass: 1 }, 60_000);
+    const results = await race((store) => store.passes.consume("race"));
+    expect(results.filter((result) => result.status === "ok")).toHaveLength(1);
+  });
+
+  it("lets exactly one nonce through", async () => {
+    const results = await race((store) => store.nonces.useOnce("dpop", "race", 60_000));
+    expect(results.filter(Boolean)).toHaveLength(1);
+  });
+
+  it("creates exactly one agent for a DID", async () => {
+    let n = 0;
+    const results = await race((store) =>
+      store.registry.createAgent(agentRecord(5_000 + n++, { did: "did:key:zreplicas" })),
+    );
+    expect(results.filter((result) => result === "created")).toHaveLength(1);
+  });
+});
+
+describe("redis store specifics", () => {
+  let redis: RedisLike;
+
+  beforeAll(() => {
+    redis = connectRedis(standalone.url);
+  });
+
+  afterAll(async () => {
+    await redis.quit();
+  });
+
+  it("keeps a consumed record's TTL, so the used-marker expires with it", async () => {
+    const prefix = freshPrefix();
+    const store = createRedisStore({ redis, prefix });
+    await store.challenges.put("c-1", "value", 60_000);
+    await store.challenges.consume("c-1");
+    const remaining = await redis.pttl(`${prefix}:ot:challenge:c-1`);
+    expect(remaining).toBeGreaterThan(50_000);
+    expect(remaining).toBeLessThanOrEqual(60_000);
+  });
+
+  it("returns a short page with a cursor when a filter rejects too many agents", async () => {
+    const store = createRedisStore({ redis, prefix: freshPrefix() });
+    const others = Array.from({ length: 1_001 }, (_, i) => agentRecord(i + 1));
+    await Promise.all(others.map((agent) => store.registry.createAgent(agent)));
+    const wanted = agentRecord(2_000, { operatorDomain: "beta.example" });
+    await store.registry.createAgent(wanted);
+
+    const query = { operatorDomain: "beta.example", limit: 10 };
+    const first = await store.registry.listAgents(query);
+    expect(first.agents).toEqual([]);
+    expect(first.nextAfterDid).toBe(others[999]?.did);
+    const second = await store.registry.listAgents({ ...query, afterDid: first.nextAfterDid });
+    expect(second).toEqual({ agents: [wanted] });
+  });
+
+  it("leaves a connection it does not own open on close", async () => {
+    const store = createRedisStore({ redis, prefix: freshPrefix() });
+    await store.close();
+    await expect(redis.ping()).resolves.toBe("PONG");
+  });
+
+  it("quits a connection it owns on close", async () => {
+    const own = connectRedis(standalone.url);
+    const store = createRedisStore({ redis: own, prefix: freshPrefix(), ownsConnection: true });
+    await store.ping();
+    await store.close();
+    expect(own.status).toBe("end");
+    await expect(store.ping()).rejects.toThrow();
+  });
+
+  it.each(["", "a{b}", "x}"])("refuses key prefix %j", (prefix) => {
+    expect(() => createRedisStore({ redis, prefix })).toThrow(StorePreconditionError);
+  });
+});
+
+describe("createStore redis", () => {
+  it("connects, answers ping and quits on close", async () => {
+    const store = await createStore({ kind: "redis", url: standalone.url, clock: systemClock });
+    await expect(store.ping()).resolves.toBeUndefined();
+    await store.close();
+    await expect(store.ping()).rejects.toThrow();
+  });
+
+  it("connects to a cluster", async () => {
+    const store = await createStore({
+      kind: "redis",
+      url: cluster.url,
+      cluster: true,
+      clock: systemClock,
+    });
+    await expect(store.ping()).resolves.toBeUndefined();
+    await store.close();
+  });
+
+  it("fails ping quickly and reports errors when Redis is unreachable", async () => {
+    const errors: Error[] = [];
+    const store = await createStore({
+      kind: "redis",
+      url: `redis://127.0.0.1:${await closedPort()}`,
+      clock: systemClock,
+      onError: (error) => errors.push(error),
+    });
+    const started = Date.now();
+    await expect(store.ping()).rejects.toThrow();
+    expect(Date.now() - started).toBeLessThan(5_000);
+    expect(errors.length).toBeGreaterThan(0);
+    await store.close();
+  });
+
+  it("refuses a cluster url that is not redis:// or rediss://", () => {
+    expect(() => connectRedis("http://127.0.0.1:6379", { cluster: true })).toThrow(
+      "must start with redis:// or rediss://",
+    );
+  });
+});
+
+/** A loopback port with nothing listening on it. */
+function closedPort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.on("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      const port = typeof address === "object" && address !== null ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}

@@ -1,0 +1,210 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Reason } from "../../gen/gatehouse/v1/errors_pb.js";
+import { ChallengeKind } from "../../gen/gatehouse/v1/gate_pb.js";
+import { createManualClock, type ManualClock } from "../../src/clock.js";
+import { expectReason } from "../support/errors.js";
+import {
+  AUDIENCE,
+  type Clients,
+  type Enrolled,
+  enrollAgent,
+  grpcClients,
+  signedChallenge,
+} from "../support/flows.js";
+import { startTestGatehouse, type TestGatehouse } from "../support/gatehouse.js";
+import { STORE_KINDS, useRedis } from "../support/stores.js";
+
+const PERMISSION_DENIED = 7;
+const UNAUTHENTICATED = 16;
+
+describe.each(STORE_KINDS)("Challenge / Submit / Token security (%s store)", (storeKind) => {
+  const redisUrl = useRedis();
+  let gh: TestGatehouse;
+  let clock: ManualClock;
+  let agent: Enrolled;
+  let clients: Clients;
+
+  beforeAll(async () => {
+    clock = createManualClock(Date.now());
+    gh = await startTestGatehouse({
+      storeKind,
+      clock,
+      ...(storeKind === "redis" ? { redisUrl: redisUrl() } : {}),
+    });
+    agent = await enrollAgent(gh);
+    clients = grpcClients(gh, agent.agentTls);
+  });
+  afterAll(async () => {
+    clients?.close();
+    await gh?.dispose();
+  });
+
+  const submit = (challengeId: string, signature: Uint8Array, gate = clients.gate) =>
+    gate.submit({ challengeId, answer: { case: "signature", value: { signature } } });
+
+  it("refuses a submission from another client certificate, and consumes the challenge", async () => {
+    const { challengeId, signature } = await signedChallenge(clients.gate, agent);
+    // Same DID, same CA, different certificate: a different caller identity.
+    const other = grpcClients(gh, await gh.clientTls({ role: "agent", did: agent.did }));
+    try {
+      await expectReason(
+        submit(challengeId, signature, other.gate),
+        Reason.CHALLENGE_IDENTITY_MISMATCH,
+        PERMISSION_DENIED,
+      );
+      await expectReason(submit(challengeId, signature), Reason.CHALLENGE_ALREADY_USED);
+    } finally {
+      other.close();
+    }
+  });
+
+  it("refuses a wrong signature and consumes the challenge on that first attempt", async () => {
+    const { challengeId, signature } = await signedChallenge(clients.gate, agent);
+    const wrong = Buffer.from(signature);
+    wrong[0] = (wrong[0] ?? 0) ^ 0xff;
+    await expectReason(submit(challengeId, wrong), Reason.ANSWER_INVALID, UNAUTHENTICATED);
+    await expectReason(submit(challengeId, signature), Reason.CHALLENGE_ALREADY_USED);
+  });
+
+  it("refuses a signature over another challenge's input", async () => {
+    const first = await signedChallenge(clients.gate, agent);
+    const second = await signedChallenge(clients.gate, agent);
+    await expectReason(submit(second.challengeId, first.signature), Reason.ANSWER_INVALID);
+  });
+
+  it("accepts the same correct submission once, then says already used", async () => {
+    const { challengeId, signature } = await signedChallenge(clients.gate, agent);
+    const { pass } = await submit(challengeId, signature);
+    expect(pass).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    await expectReason(submit(challengeId, signature), Reason.CHALLENGE_ALREADY_USED);
+  });
+
+  it("lets exactly one of 50 concurrent submissions of one challenge pass", async () => {
+    const { challengeId, signature } = await signedChallenge(clients.gate, agent);
+    const results = await Promise.allSettled(
+      Array.from({ length: 50 }, () => submit(challengeId, signature)),
+    );
+    const passed = results.filter((r) => r.status === "fulfilled");
+    expect(passed).toHaveLength(1);
+    for (const result of results) {
+      if (result.status === "rejected") {
+        expect(result.reason.reason).toBe(Reason.CHALLENGE_ALREADY_USED);
+      }
+    }
+  });
+
+  it("refuses an unknown challenge id", async () => {
+    await expectReason(submit("A".repeat(43), new Uint8Array(64)), Reason.CHALLENGE_NOT_FOUND);
+  });
+
+  it("refuses an expired challenge (injected clock)", async () => {
+    const { challengeId, signature } = await signedChallenge(clients.gate, agent);
+    clock.advance(61_000);
+    await expectReason(submit(challengeId, signature), Reason.CHALLENGE_EXPIRED);
+    await expectReason(submit(challengeId, signature), Reason.CHALLENGE_ALREADY_USED);
+  });
+
+  it("redeems a pass once; the second redemption is refused", async () => {
+    const { challengeId, signature } = await signedChallenge(clients.gate, agent);
+    const { pass } = await submit(challengeId, signature);
+    const token = await clients.gate.token({ grant: { case: "pass", value: pass } });
+    expect(token.tokenType).toBe("Bearer");
+    await expectReason(
+      clients.gate.token({ grant: { case: "pass", value: pass } }),
+      Reason.PASS_ALREADY_USED,
+    );
+  });
+
+  it("refuses an expired pass and a pass redeemed by another certificate", async () => {
+    const first = await signedChallenge(clients.gate, agent);
+    const { pass: late } = await submit(first.challengeId, first.signature);
+    clock.advance(61_000);
+    await expectReason(
+      clients.gate.token({ grant: { case: "pass", value: late } }),
+      Reason.PASS_EXPIRED,
+    );
+
+    const second = await signedChallenge(clients.gate, agent);
+    const { pass } = await submit(second.challengeId, second.signature);
+    const other = grpcClients(gh, await gh.clientTls({ role: "agent", did: agent.did }));
+    try {
+      await expectReason(
+        other.gate.token({ grant: { case: "pass", value: pass } }),
+        Reason.PASS_IDENTITY_MISMATCH,
+      );
+    } finally {
+      other.close();
+    }
+  });
+
+  it("refuses an unknown pass", async () => {
+    await expectReason(
+      clients.gate.token({ grant: { case: "pass", value: "B".repeat(43) } }),
+      Reason.PASS_NOT_FOUND,
+    );
+  });
+
+  it("refuses scopes and audiences outside the agent's policy", async () => {
+    await expectReason(
+      signedChallenge(clients.gate, agent, ["orders:delete"]),
+      Reason.SCOPE_NOT_ALLOWED,
+      PERMISSION_DENIED,
+    );
+    await expectReason(
+      signedChallenge(clients.gate, agent, ["orders:read"], "https://elsewhere.example"),
+      Reason.AUDIENCE_NOT_ALLOWED,
+    );
+  });
+
+  it("re-checks the policy at Token: a scope removed after the challenge is refused", async () => {
+    const narrowed = await enrollAgent(gh);
+    const gate = grpcClients(gh, narrowed.agentTls);
+    const operator = grpcClients(gh, narrowed.operatorTls);
+    try {
+      const { challengeId, signature } = await signedChallenge(gate.gate, narrowed, [
+        "orders:write",
+      ]);
+      const { pass } = await submit(challengeId, signature, gate.gate);
+      await operator.registry.updateAgentPolicy({
+        did: narrowed.did,
+        policy: { scopes: ["orders:read"], audiences: [AUDIENCE] },
+      });
+      await expectReason(
+        gate.gate.token({ grant: { case: "pass", value: pass } }),
+        Reason.SCOPE_NOT_ALLOWED,
+      );
+    } finally {
+      gate.close();
+      operator.close();
+    }
+  });
+
+  it("refuses a challenge for a DID other than the certificate's", async () => {
+    const other = await enrollAgent(gh);
+    await expectReason(
+      clients.gate.challenge({
+        did: other.did,
+        kind: ChallengeKind.SIGNATURE,
+        scopes: ["orders:read"],
+        audience: AUDIENCE,
+      }),
+      Reason.DID_MISMATCH,
+      PERMISSION_DENIED,
+    );
+  });
+
+  it("refuses challenges to a suspended agent, and again after reactivation allows them", async () => {
+    const subject = await enrollAgent(gh);
+    const gate = grpcClients(gh, subject.agentTls);
+    const operator = grpcClients(gh, subject.operatorTls);
+    try {
+      await operator.registry.suspendAgent({ did: subject.did, reason: "test" });
+      await expectReason(signedChallenge(gate.gate, subject), Reason.AGENT_SUSPENDED);
+      await operator.registry.reactivateAgent({ did: subject.did });
+      await signedChallenge(gate.gate, subject);
+    } finally {
+      gate.close();
+      operator.close();
+    }
+  });
+});

@@ -1,0 +1,56 @@
+import { describe, expect, it } from "vitest";
+import { Reason } from "../../../gen/gatehouse/v1/errors_pb.js";
+import { file_gatehouse_v1_gate } from "../../../gen/gatehouse/v1/gate_pb.js";
+import { file_gatehouse_v1_registry } from "../../../gen/gatehouse/v1/registry_pb.js";
+import { file_gatehouse_v1_verify } from "../../../gen/gatehouse/v1/verify_pb.js";
+import { GatehouseError } from "../../../src/errors/index.js";
+import { ANONYMOUS, type Caller } from "../../../src/identity/caller.js";
+import { authorize, RPC_POLICY } from "../../../src/server/policy.js";
+
+const generatedMethods = [
+  file_gatehouse_v1_gate,
+  file_gatehouse_v1_verify,
+  file_gatehouse_v1_registry,
+]
+  .flatMap((file) => file.services)
+  .flatMap((service) => service.methods.map((m) => `${service.typeName}/${m.name}`));
+
+function reasonOf(fn: () => void): Reason | undefined {
+  try {
+    fn();
+    return undefined;
+  } catch (error) {
+    return error instanceof GatehouseError ? error.reason : Reason.UNSPECIFIED;
+  }
+}
+
+describe("per-RPC policy table", () => {
+  it("covers every generated method, and nothing else", () => {
+    expect(generatedMethods.length).toBeGreaterThan(10);
+    for (const method of generatedMethods) expect(RPC_POLICY[method], method).toBeDefined();
+    expect(Object.keys(RPC_POLICY).sort()).toEqual([...generatedMethods].sort());
+  });
+
+  it("fails closed for a method missing from the table", () => {
+    const admin: Caller = { fingerprint: "ab", uris: [], role: "admin" };
+    expect(reasonOf(() => authorize("gatehouse.v1.GateService/Unknown", admin))).toBe(
+      Reason.PERMISSION_DENIED,
+    );
+  });
+
+  it("refuses a caller without a role on every method", () => {
+    for (const method of generatedMethods) {
+      expect(reasonOf(() => authorize(method, ANONYMOUS))).toBe(Reason.UNAUTHENTICATED);
+    }
+  });
+
+  it("keeps the agent role off every registry RPC", () => {
+    const agent: Caller = { fingerprint: "ab", uris: [], role: "agent", did: "did:agent:x:y" };
+    for (const method of generatedMethods.filter((m) => m.includes("RegistryService"))) {
+      expect(
+        reasonOf(() => authorize(method, agent)),
+        method,
+      ).toBe(Reason.PERMISSION_DENIED);
+    }
+  });
+});
