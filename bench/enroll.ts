@@ -13,11 +13,12 @@ import {
   signChallenge,
 } from "../src/client/agent-keys.js";
 import type { ClientTls } from "../src/client/credentials.js";
-import { createGrpcClient } from "../src/client/grpc-client.js";
+import { createGrpcClient, type GrpcClientOptions } from "../src/client/grpc-client.js";
 import { type DevPki, ensureDevPki } from "../src/pki/dev-pki.js";
 import { issueCertificate } from "../src/pki/issue-certificate.js";
 import type { PemPair } from "../src/pki/pem-pair.js";
 import { type RoleIdentity, roleCertificateSpec } from "../src/pki/role-certificate.js";
+import { openChannel } from "./load.js";
 import { BENCH_TRUST_DOMAIN } from "./protocol.js";
 
 export const AUDIENCE = "https://api.example.com";
@@ -42,14 +43,21 @@ async function issue(pki: DevPki, identity: RoleIdentity): Promise<ClientTls> {
   return toClientTls(pki, await issueCertificate({ ca: pki.ca, ...spec, validityDays: 1 }));
 }
 
+/** Client options with a channel of the benchmark's kind (see `openChannel`); close it after. */
+function channelOptions(address: string, tls: ClientTls) {
+  return { address, tls, channel: openChannel(address, tls) } satisfies GrpcClientOptions;
+}
+
 /** Admin creates an operator, the operator registers an agent, the agent logs in once. */
 export async function enrollAndLogin(
   pki: DevPki,
   address: string,
 ): Promise<{ did: string; token: string }> {
-  const admin = createGrpcClient(RegistryService, { address, tls: toClientTls(pki, pki.admin) });
+  const adminOptions = channelOptions(address, toClientTls(pki, pki.admin));
   const operatorTls = await issue(pki, { role: "operator", domain: OPERATOR_DOMAIN });
-  const operator = createGrpcClient(RegistryService, { address, tls: operatorTls });
+  const operatorOptions = channelOptions(address, operatorTls);
+  const admin = createGrpcClient(RegistryService, adminOptions);
+  const operator = createGrpcClient(RegistryService, operatorOptions);
   const key = generateAgentKey();
   const did = agentDid(key, OPERATOR_DOMAIN);
   try {
@@ -62,14 +70,12 @@ export async function enrollAndLogin(
       displayName: "bench agent",
     });
   } finally {
-    admin.close();
-    operator.close();
+    adminOptions.channel.close();
+    operatorOptions.channel.close();
   }
 
-  const gate = createGrpcClient(GateService, {
-    address,
-    tls: await issue(pki, { role: "agent", did }),
-  });
+  const gateOptions = channelOptions(address, await issue(pki, { role: "agent", did }));
+  const gate = createGrpcClient(GateService, gateOptions);
   try {
     const scopes = [SCOPE];
     const challenge = await gate.challenge({
@@ -95,6 +101,6 @@ export async function enrollAndLogin(
     const { accessToken } = await gate.token({ grant: { case: "pass", value: pass } });
     return { did, token: accessToken };
   } finally {
-    gate.close();
+    gateOptions.channel.close();
   }
 }

@@ -43,19 +43,25 @@ export interface LoadResult {
 }
 
 /**
- * `count` channels with a connection each. grpc-js pools subchannels globally by target and
- * options, so without a local pool every channel would share one HTTP/2 connection.
+ * A grpc-js channel with mutual TLS and a connection of its own: grpc-js pools subchannels
+ * globally by target and options, so without a local pool every channel would share one
+ * HTTP/2 connection. The server certificate names `localhost` as well as 127.0.0.1; asking
+ * for that name avoids Node's warning about IP addresses as TLS server names.
  */
+export function openChannel(address: string, tls: ClientTls): grpc.Client {
+  return new grpc.Client(address, grpc.credentials.createSsl(tls.ca, tls.key, tls.cert), {
+    "grpc.use_local_subchannel_pool": 1,
+    "grpc.ssl_target_name_override": "localhost",
+  });
+}
+
+/** `count` channels, each connected. */
 export async function openChannels(
   address: string,
   tls: ClientTls,
   count: number,
 ): Promise<grpc.Client[]> {
-  const credentials = grpc.credentials.createSsl(tls.ca, tls.key, tls.cert);
-  const channels = Array.from(
-    { length: count },
-    () => new grpc.Client(address, credentials, { "grpc.use_local_subchannel_pool": 1 }),
-  );
+  const channels = Array.from({ length: count }, () => openChannel(address, tls));
   await Promise.all(
     channels.map(
       (channel) =>

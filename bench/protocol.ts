@@ -1,6 +1,8 @@
 /** What bench/server.ts and the load generator share: names and the IPC messages. */
 export const BENCH_ISSUER = "https://gatehouse.bench";
 export const BENCH_TRUST_DOMAIN = "gatehouse.bench";
+/** The bench server's token TTL: the one login must outlive warm-ups and measured runs. */
+export const BENCH_TOKEN_TTL_SECONDS = 3600;
 
 export interface EventLoopUtilization {
   readonly idle: number;

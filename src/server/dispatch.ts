@@ -39,20 +39,48 @@ export function createDispatch({ bindings, logger }: DispatchOptions): DispatchM
         method,
         decode: (bytes: Uint8Array) => decode(method.input, bytes),
         async invoke(request: Message, call: CallContext): Promise<Message> {
+          const started = performance.now();
           try {
             authorize(fullName, call.caller);
             validateMessage(method.input, request);
-            return create(method.output, await handler(request, call));
+            const response = create(method.output, await handler(request, call));
+            logCall(logger, fullName, call, started, Reason.UNSPECIFIED);
+            return response;
           } catch (error) {
             const typed = toGatehouseError(error);
             if (typed.reason === Reason.INTERNAL || typed.reason === Reason.UNAVAILABLE) {
               logger.error({ method: fullName, err: typed.cause ?? typed }, "rpc failed");
             }
+            logCall(logger, fullName, call, started, typed.reason);
             throw typed;
           }
         },
       };
     }),
+  );
+}
+
+/**
+ * One debug line per call: method, outcome, latency and the caller's certificate
+ * fingerprint. Never a request or response field: those carry the secrets.
+ */
+function logCall(
+  logger: Logger,
+  method: string,
+  call: CallContext,
+  started: number,
+  reason: Reason,
+): void {
+  if (!logger.isLevelEnabled("debug")) return;
+  logger.debug(
+    {
+      method,
+      outcome: reason === Reason.UNSPECIFIED ? "ok" : Reason[reason],
+      ms: Math.round((performance.now() - started) * 100) / 100,
+      caller: call.caller.fingerprint.slice(0, 16),
+      role: call.caller.role,
+    },
+    "rpc",
   );
 }
 

@@ -1,5 +1,15 @@
+import type { DescMessage, MessageInitShape } from "@bufbuild/protobuf";
 import { timestampMs } from "@bufbuild/protobuf/wkt";
-import { ChallengeKind, GateService } from "../../gen/gatehouse/v1/gate_pb.js";
+import {
+  ChallengeKind,
+  type ChallengeRequestSchema,
+  type ChallengeResponse,
+  GateService,
+  type SubmitRequestSchema,
+  type SubmitResponse,
+  type TokenRequestSchema,
+  type TokenResponse,
+} from "../../gen/gatehouse/v1/gate_pb.js";
 import { RegistryService } from "../../gen/gatehouse/v1/registry_pb.js";
 import { VerifyService } from "../../gen/gatehouse/v1/verify_pb.js";
 import {
@@ -12,6 +22,7 @@ import {
 import type { ClientTls } from "../../src/client/credentials.js";
 import { createGrpcClient, type GrpcClient } from "../../src/client/grpc-client.js";
 import type { TestGatehouse } from "./gatehouse.js";
+import { rememberSecret } from "./secrets.js";
 
 export const AUDIENCE = "https://api.example.com";
 export const SCOPES = ["orders:read", "orders:write"];
@@ -69,6 +80,7 @@ export async function enrollAgent(
     await admin.registry.createOperator({ domain, displayName: "Test operator" });
     const key = generateAgentKey();
     const did = agentDid(key, domain);
+    rememberSecret(key.privateKey.export({ format: "pem", type: "pkcs8" }).toString());
     await operator.registry.registerAgent({
       did,
       publicKey: key.publicKey,
@@ -84,13 +96,18 @@ export async function enrollAgent(
   }
 }
 
-export interface ChallengeClient {
-  challenge: Clients["gate"]["challenge"];
+type Init<T extends DescMessage> = MessageInitShape<T>;
+
+/** The gate as any transport's client exposes it (grpc-js or Connect). */
+export interface GateLike {
+  challenge(request: Init<typeof ChallengeRequestSchema>): Promise<ChallengeResponse>;
+  submit(request: Init<typeof SubmitRequestSchema>): Promise<SubmitResponse>;
+  token(request: Init<typeof TokenRequestSchema>): Promise<TokenResponse>;
 }
 
 /** Asks for a signature challenge and signs it (after rebuilding what is signed). */
 export async function signedChallenge(
-  gate: Pick<Clients["gate"], "challenge">,
+  gate: Pick<GateLike, "challenge">,
   agent: Enrolled,
   scopes: string[] = ["orders:read"],
   audience = AUDIENCE,
@@ -111,12 +128,13 @@ export async function signedChallenge(
     audience,
     expiresAtMs: timestampMs(challenge.expiresAt),
   });
+  rememberSecret(challenge.challengeId, signature);
   return { challengeId: challenge.challengeId, signature };
 }
 
 /** Challenge → Submit → Token; returns the access token. */
 export async function login(
-  gate: Pick<Clients["gate"], "challenge" | "submit" | "token">,
+  gate: GateLike,
   agent: Enrolled,
   scopes: string[] = ["orders:read"],
 ): Promise<string> {
@@ -126,5 +144,6 @@ export async function login(
     answer: { case: "signature", value: { signature } },
   });
   const token = await gate.token({ grant: { case: "pass", value: pass } });
+  rememberSecret(pass, token.accessToken);
   return token.accessToken;
 }

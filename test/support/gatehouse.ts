@@ -13,6 +13,7 @@ import { ensureDevPki } from "../../src/pki/dev-pki.js";
 import { issueCertificate } from "../../src/pki/issue-certificate.js";
 import { type RoleIdentity, roleCertificateSpec } from "../../src/pki/role-certificate.js";
 import { createStore, type Store } from "../../src/store/index.js";
+import { recordLogLine } from "./secrets.js";
 
 export const TRUST_DOMAIN = "gatehouse.test";
 export const ISSUER = "https://gatehouse.test";
@@ -46,9 +47,6 @@ export interface TestGatehouseOptions {
   readonly overrides?: ConfigOverrides;
 }
 
-/** Every log line of every server the test process started. */
-export const allLogs: string[] = [];
-
 /** Starts a real Gatehouse on ephemeral loopback ports, with its own dev PKI and data dir. */
 export async function startTestGatehouse(
   options: TestGatehouseOptions = {},
@@ -75,7 +73,7 @@ export async function startTestGatehouse(
     write(chunk, _encoding, done) {
       const line = String(chunk);
       logs.push(line);
-      allLogs.push(line);
+      recordLogLine(line);
       done();
     },
   });
