@@ -1,4 +1,5 @@
 import { type DescMessage, type MessageShape, toJson } from "@bufbuild/protobuf";
+import { status } from "@grpc/grpc-js";
 import { Reason } from "../../gen/gatehouse/v1/errors_pb.js";
 import { GatehouseClientError } from "../client/errors.js";
 
@@ -24,12 +25,20 @@ export function reportFailure(error: unknown): number {
     return error.exitCode;
   }
   if (error instanceof GatehouseClientError) {
-    const reason = Reason[error.reason] ?? String(error.reason);
-    console.error(`error: ${reason} (${error.code}): ${error.message}`);
+    console.error(`error: ${reasonName(error)} (${error.code}): ${error.message}`);
     return EXIT_FAILURE;
   }
   console.error(`error: ${error instanceof Error ? error.message : String(error)}`);
   return EXIT_FAILURE;
+}
+
+/**
+ * The Reason enum name; for failures the server never saw (no connection, deadline), which
+ * carry no reason, the gRPC status name says more than "UNSPECIFIED".
+ */
+function reasonName(error: GatehouseClientError): string {
+  if (error.reason !== Reason.UNSPECIFIED) return Reason[error.reason] ?? String(error.reason);
+  return status[error.code] ?? "UNSPECIFIED";
 }
 
 /**

@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { createServer } from "node:net";
+import { type AddressInfo, createServer } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { systemClock } from "../../src/clock.js";
 import { StorePreconditionError } from "../../src/store/common.js";
@@ -7,7 +7,7 @@ import { createStore } from "../../src/store/index.js";
 import type { Store } from "../../src/store/ports.js";
 import { connectRedis, createRedisStore, type RedisLike } from "../../src/store/redis/index.js";
 import { type RedisServer, startRedisServer } from "../support/redis-server.js";
-import { agentRecord, describeStoreContract } from "./store.contract.js";
+import { agentRecord, describeStoreContract, didOf } from "./store.contract.js";
 
 let standalone: RedisServer;
 let cluster: RedisServer;
@@ -115,8 +115,8 @@ describe("redis store specifics", () => {
     const query = { operatorDomain: "beta.example", limit: 10 };
     const first = await store.registry.listAgents(query);
     expect(first.agents).toEqual([]);
-    expect(first.nextAfterDid).toBe(others[999]?.did);
-    const second = await store.registry.listAgents({ ...query, afterDid: first.nextAfterDid });
+    expect(first.nextAfterDid).toBe(didOf(1_000));
+    const second = await store.registry.listAgents({ ...query, afterDid: didOf(1_000) });
     expect(second).toEqual({ agents: [wanted] });
   });
 
@@ -131,8 +131,19 @@ describe("redis store specifics", () => {
     const store = createRedisStore({ redis: own, prefix: freshPrefix(), ownsConnection: true });
     await store.ping();
     await store.close();
-    expect(own.status).toBe("end");
-    await expect(store.ping()).rejects.toThrow();
+    await expect(own.ping()).rejects.toThrow();
+  });
+
+  it("fails ping after a bounded wait when Redis accepts but never answers", async () => {
+    // Reads (so the socket can see the client hang up) but never answers.
+    const silent = createServer((socket) => socket.resume());
+    await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
+    const port = (silent.address() as AddressInfo).port;
+    const stuck = connectRedis(`redis://127.0.0.1:${port}`, { onError: () => {} });
+    const store = createRedisStore({ redis: stuck, prefix: freshPrefix() });
+    await expect(store.ping()).rejects.toThrow("did not answer PING");
+    stuck.disconnect();
+    await new Promise((resolve) => silent.close(resolve));
   });
 
   it.each(["", "a{b}", "x}"])("refuses key prefix %j", (prefix) => {

@@ -1,3 +1,4 @@
+import { decodeJwt } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Reason } from "../../gen/gatehouse/v1/errors_pb.js";
 import { ChallengeKind } from "../../gen/gatehouse/v1/gate_pb.js";
@@ -9,6 +10,7 @@ import {
   type Enrolled,
   enrollAgent,
   grpcClients,
+  login,
   signedChallenge,
 } from "../support/flows.js";
 import { startTestGatehouse, type TestGatehouse } from "../support/gatehouse.js";
@@ -173,6 +175,27 @@ describe.each(STORE_KINDS)("Challenge / Submit / Token security (%s store)", (st
         gate.gate.token({ grant: { case: "pass", value: pass } }),
         Reason.SCOPE_NOT_ALLOWED,
       );
+    } finally {
+      gate.close();
+      operator.close();
+    }
+  });
+
+  it("caps the token lifetime by the policy's max_token_ttl, never extends it", async () => {
+    const capped = await enrollAgent(gh);
+    const gate = grpcClients(gh, capped.agentTls);
+    const operator = grpcClients(gh, capped.operatorTls);
+    try {
+      const lifetime = async (seconds: bigint) => {
+        await operator.registry.updateAgentPolicy({
+          did: capped.did,
+          policy: { scopes: ["orders:read"], audiences: [AUDIENCE], maxTokenTtl: { seconds } },
+        });
+        const claims = decodeJwt(await login(gate.gate, capped));
+        return (claims.exp ?? 0) - (claims.iat ?? 0);
+      };
+      expect(await lifetime(120n)).toBe(120);
+      expect(await lifetime(600n)).toBe(300); // the server default stays the ceiling
     } finally {
       gate.close();
       operator.close();

@@ -166,6 +166,20 @@ describe.each(STORE_KINDS)("RegistryService (%s store)", (storeKind) => {
     await expectReason(operator.registry.registerAgent(request), Reason.AGENT_ALREADY_EXISTS);
   });
 
+  it("lets a verifier resolve any agent but change none", async () => {
+    const verifier = grpcClients(gh, agent.verifierTls);
+    try {
+      const { agent: resolved } = await verifier.registry.getAgent({ did: agent.did });
+      expect(resolved?.did).toBe(agent.did);
+      await expectReason(
+        verifier.registry.suspendAgent({ did: agent.did }),
+        Reason.PERMISSION_DENIED,
+      );
+    } finally {
+      verifier.close();
+    }
+  });
+
   it("answers AGENT_NOT_FOUND for an unknown DID of the operator's own domain", async () => {
     const { did } = registration();
     await expectReason(operator.registry.getAgent({ did }), Reason.AGENT_NOT_FOUND, 5);

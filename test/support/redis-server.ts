@@ -40,6 +40,19 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
   throw lastError;
 }
 
+/**
+ * A lone cluster node has met no peer to learn its own address from, so CLUSTER SLOTS
+ * would name it with an empty host; announcing the loopback address fixes that.
+ */
+const CLUSTER_ARGS = [
+  "--cluster-enabled",
+  "yes",
+  "--cluster-config-file",
+  "nodes.conf",
+  "--cluster-announce-ip",
+  "127.0.0.1",
+];
+
 class RedisMissingError extends Error {}
 
 async function startOnce(port: number, options: RedisServerOptions): Promise<RedisServer> {
@@ -57,9 +70,14 @@ async function startOnce(port: number, options: RedisServerOptions): Promise<Red
     "no",
     "--dir",
     dir,
-    ...(options.cluster ? ["--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf"] : []),
+    ...(options.cluster ? CLUSTER_ARGS : []),
   ];
   const child = spawn(BINARY, args, { stdio: ["ignore", "pipe", "pipe"] });
+  // If the test process dies without calling stop(), do not leave redis running.
+  const killOnExit = (): void => {
+    child.kill("SIGKILL");
+  };
+  process.once("exit", killOnExit);
   let output = "";
   child.stdout?.on("data", (chunk: Buffer) => {
     output += chunk.toString();
@@ -69,6 +87,7 @@ async function startOnce(port: number, options: RedisServerOptions): Promise<Red
   });
 
   const stop = async (): Promise<void> => {
+    process.off("exit", killOnExit);
     await terminate(child);
     await rm(dir, { recursive: true, force: true });
   };

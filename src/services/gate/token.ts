@@ -35,10 +35,9 @@ export async function issueToken(
   requireWithinPolicy(agent.policy, pass.scopes, pass.audience);
 
   const { defaultTokenTtlSeconds, maxTokenTtlSeconds, issuer } = deps.settings;
-  const ttl = Math.min(
-    agent.policy.maxTokenTtlSeconds || defaultTokenTtlSeconds,
-    maxTokenTtlSeconds,
-  );
+  // The policy's max_token_ttl caps the lifetime; it never extends the server default.
+  const policyCap = agent.policy.maxTokenTtlSeconds || Number.POSITIVE_INFINITY;
+  const ttl = Math.min(defaultTokenTtlSeconds, policyCap, maxTokenTtlSeconds);
   const iat = Math.floor(nowMs / 1000);
   const key = await deps.keys.signingKey();
   const accessToken = await signAccessToken(key, {

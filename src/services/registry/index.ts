@@ -50,7 +50,7 @@ export function createRegistryService(deps: RegistryDeps): ServiceBinding {
     },
 
     async getAgent(request, { caller }) {
-      return { agent: toAgentMessage(await getOwnedAgent(registry, caller, request.did)) };
+      return { agent: toAgentMessage(await getOwnedAgent(registry, caller, request.did, "read")) };
     },
 
     async listAgents(request, { caller }) {

@@ -4,12 +4,16 @@ import { GatehouseError } from "../../errors/index.js";
 import type { Caller } from "../../identity/caller.js";
 import type { AgentRecord, RegistryStore } from "../../store/ports.js";
 
+export type Access = "read" | "write";
+
 /**
- * Operators act only on their own agents; admins on any. The domain is read from the DID
- * itself before any lookup, so an operator cannot probe which foreign DIDs exist.
+ * Operators act only on their own agents; admins on any; verifiers may read any (services
+ * resolve the agents whose tokens they see). The domain is read from the DID itself before
+ * any lookup, so an operator cannot probe which foreign DIDs exist.
  */
-export function requireOwner(caller: Caller, did: string): void {
+export function requireOwner(caller: Caller, did: string, access: Access): void {
   if (caller.role === "admin") return;
+  if (caller.role === "verifier" && access === "read") return;
   if (caller.role !== "operator" || agentDidDomain(did) !== caller.operatorDomain) {
     throw new GatehouseError(Reason.OPERATOR_MISMATCH);
   }
@@ -20,8 +24,9 @@ export async function getOwnedAgent(
   registry: RegistryStore,
   caller: Caller,
   did: string,
+  access: Access,
 ): Promise<AgentRecord> {
-  requireOwner(caller, did);
+  requireOwner(caller, did, access);
   const agent = await registry.getAgent(did);
   if (!agent) throw new GatehouseError(Reason.AGENT_NOT_FOUND);
   return agent;
@@ -39,7 +44,7 @@ export async function updateOwnedAgent(
   change: (agent: AgentRecord) => Partial<AgentRecord>,
 ): Promise<AgentRecord> {
   for (let attempt = 0; attempt < 5; attempt++) {
-    const current = await getOwnedAgent(registry, caller, did);
+    const current = await getOwnedAgent(registry, caller, did, "write");
     const next: AgentRecord = {
       ...current,
       ...change(current),

@@ -10,6 +10,12 @@ import { createRedisSigningKeyStore } from "./signing-keys.js";
 
 export { type ConnectRedisOptions, connectRedis, type RedisLike } from "./connect.js";
 
+/**
+ * Readiness must answer even when the client holds commands back (a Cluster client
+ * queues them while it has no slot map), so ping gives up after this long.
+ */
+const PING_TIMEOUT_MS = 3_000;
+
 export interface RedisStoreOptions {
   readonly redis: RedisLike;
   /** Namespaces every key, so deployments (or tests) can share one Redis. Default "gh". */
@@ -35,11 +41,24 @@ export function createRedisStore(options: RedisStoreOptions): Store {
     registry: createRedisRegistry(redis, scripts, keys),
     revocations: createRedisRevocationStore(redis, scripts, keys),
     signingKeys: createRedisSigningKeyStore(redis, keys),
-    async ping() {
-      await redis.ping();
-    },
+    ping: () => pingWithin(redis, PING_TIMEOUT_MS),
     async close() {
       if (ownsConnection) await redis.quit();
     },
   };
+}
+
+async function pingWithin(redis: RedisLike, timeoutMs: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new Error(`redis did not answer PING within ${timeoutMs} ms`)),
+      timeoutMs,
+    );
+  });
+  try {
+    await Promise.race([redis.ping(), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
 }

@@ -1,0 +1,53 @@
+import { Command, Option } from "commander";
+import { describeConfig, type Mode } from "../config/index.js";
+import { printDevHints } from "./dev-hints.js";
+import { runServer } from "./run-server.js";
+import { loadServerConfig, type ServerFlags } from "./server-config.js";
+
+const CONFIG_FLAG = ["--config <file>", "TOML config file (default: $GATEHOUSE_CONFIG)"] as const;
+
+/** `gatehouse dev`: zero setup; embedded store and a dev PKI under the data dir. */
+export function devCommand(): Command {
+  return new Command("dev")
+    .description("run a local Gatehouse: embedded store, dev PKI generated on first start")
+    .option("--data-dir <dir>", "where state and the dev PKI live (default: .gatehouse)")
+    .option("--grpc-port <port>", "gRPC port; 0 picks a free one (default: 7443)")
+    .option("--connect-port <port>", "Connect port; 0 picks a free one (default: 7444)")
+    .option(...CONFIG_FLAG)
+    .action(async (flags: ServerFlags) => {
+      const config = loadServerConfig("dev", flags);
+      await runServer(config, (app) => printDevHints(config, app));
+    });
+}
+
+/** `gatehouse serve`: production; TLS files required, Redis when configured. */
+export function serveCommand(): Command {
+  return new Command("serve")
+    .description("run Gatehouse with configured TLS files (and Redis via REDIS_URL or config)")
+    .option(...CONFIG_FLAG)
+    .action(async (flags: ServerFlags) => {
+      await runServer(loadServerConfig("serve", flags));
+    });
+}
+
+interface CheckFlags {
+  readonly config?: string;
+  readonly mode: Mode;
+}
+
+/** `gatehouse config check`: validates without starting anything. */
+export function configCommand(): Command {
+  const check = new Command("check")
+    .description("load the configuration and print it (secrets left out), or every problem")
+    .option(...CONFIG_FLAG)
+    .addOption(
+      new Option("--mode <mode>", "the mode to check for")
+        .choices(["dev", "serve"])
+        .default("serve"),
+    )
+    .action((flags: CheckFlags) => {
+      const { mode, ...serverFlags } = flags;
+      console.log(describeConfig(loadServerConfig(mode, serverFlags)));
+    });
+  return new Command("config").description("inspect the configuration").addCommand(check);
+}

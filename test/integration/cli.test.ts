@@ -1,0 +1,267 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { GateService } from "../../gen/gatehouse/v1/gate_pb.js";
+import { RegistryService } from "../../gen/gatehouse/v1/registry_pb.js";
+import { AgentStatus } from "../../gen/gatehouse/v1/resources_pb.js";
+import { VerifyService } from "../../gen/gatehouse/v1/verify_pb.js";
+import { agentDid, generateAgentKey, proofOfPossession } from "../../src/client/agent-keys.js";
+import type { ClientTls } from "../../src/client/credentials.js";
+import { createGrpcClient } from "../../src/client/grpc-client.js";
+import { DEFAULTS } from "../../src/config/index.js";
+import { ensureDevPki } from "../../src/pki/dev-pki.js";
+import { issueCertificate } from "../../src/pki/issue-certificate.js";
+import type { PemPair } from "../../src/pki/pem-pair.js";
+import { type RoleIdentity, roleCertificateSpec } from "../../src/pki/role-certificate.js";
+import {
+  type CliServer,
+  killCliProcesses,
+  runCli,
+  startCliServer,
+} from "../support/cli-process.js";
+import { AUDIENCE, type Enrolled, login, SCOPES } from "../support/flows.js";
+import { rememberSecret } from "../support/secrets.js";
+
+/** How long a drain of an idle server may take before the test calls shutdown slow. */
+const PROMPT_EXIT_MS = 5_000;
+const DOMAIN = "example.com";
+
+let dataDir: string;
+
+beforeEach(async () => {
+  dataDir = await mkdtemp(join(tmpdir(), "gatehouse-cli-"));
+});
+
+afterEach(async () => {
+  await killCliProcesses();
+  await rm(dataDir, { recursive: true, force: true });
+});
+
+function startDev(): Promise<CliServer> {
+  return startCliServer(["dev", "--data-dir", dataDir, "--grpc-port", "0", "--connect-port", "0"]);
+}
+
+/** Client certificates from the dev PKI that `gatehouse dev` generated in the data dir. */
+async function devCertificates() {
+  const pki = await ensureDevPki(join(dataDir, "pki"), { trustDomain: DEFAULTS.trustDomain });
+  const toTls = (pair: PemPair): ClientTls => ({
+    cert: Buffer.from(pair.certPem),
+    key: Buffer.from(pair.keyPem),
+    ca: Buffer.from(pki.ca.certPem),
+  });
+  return {
+    admin: toTls(pki.admin),
+    verifier: toTls(pki.verifier),
+    issue: async (identity: RoleIdentity) =>
+      toTls(
+        await issueCertificate({
+          ca: pki.ca,
+          ...roleCertificateSpec(DEFAULTS.trustDomain, identity),
+          validityDays: 1,
+        }),
+      ),
+  };
+}
+
+/** Admin creates the operator, the operator registers a fresh agent: the library clients. */
+async function enrollThroughLibrary(server: CliServer): Promise<Enrolled> {
+  const certs = await devCertificates();
+  const operatorTls = await certs.issue({ role: "operator", domain: DOMAIN });
+  const admin = createGrpcClient(RegistryService, {
+    address: server.grpcAddress,
+    tls: certs.admin,
+  });
+  const operator = createGrpcClient(RegistryService, {
+    address: server.grpcAddress,
+    tls: operatorTls,
+  });
+  try {
+    await admin.createOperator({ domain: DOMAIN, displayName: "Example" });
+    const key = generateAgentKey();
+    const did = agentDid(key, DOMAIN);
+    await operator.registerAgent({
+      did,
+      publicKey: key.publicKey,
+      proofOfPossession: proofOfPossession(key, did, DOMAIN),
+      policy: { scopes: SCOPES, audiences: [AUDIENCE] },
+    });
+    return {
+      domain: DOMAIN,
+      key,
+      did,
+      agentTls: await certs.issue({ role: "agent", did }),
+      operatorTls,
+      adminTls: certs.admin,
+      verifierTls: certs.verifier,
+    };
+  } finally {
+    admin.close();
+    operator.close();
+  }
+}
+
+/** What the server holds now: the token's decision, the agent's status, the signing key ids. */
+async function serverView(server: CliServer, agent: Enrolled, token: string) {
+  const address = server.grpcAddress;
+  const verify = createGrpcClient(VerifyService, { address, tls: agent.verifierTls });
+  const registry = createGrpcClient(RegistryService, { address, tls: agent.adminTls });
+  try {
+    const decision = await verify.verify({ token, audience: AUDIENCE });
+    const { agent: stored } = await registry.getAgent({ did: agent.did });
+    const { keys } = await verify.getJwks({});
+    return { decision, status: stored?.status, kids: keys.map((key) => key.kid) };
+  } finally {
+    verify.close();
+    registry.close();
+  }
+}
+
+describe("gatehouse dev", () => {
+  it("keeps agents, signing keys and issued tokens across a graceful restart", async () => {
+    const first = await startDev();
+    const agent = await enrollThroughLibrary(first);
+    const gate = createGrpcClient(GateService, {
+      address: first.grpcAddress,
+      tls: agent.agentTls,
+    });
+    const token = await login(gate, agent).finally(() => gate.close());
+    const before = await serverView(first, agent, token);
+    expect(before.decision.allowed).toBe(true);
+
+    const stopped = await first.stop("SIGTERM");
+    expect(stopped).toMatchObject({ code: 0, signal: null });
+    expect(stopped.ms).toBeLessThan(PROMPT_EXIT_MS);
+
+    const second = await startDev();
+    const after = await serverView(second, agent, token);
+    expect(after.decision.allowed).toBe(true);
+    expect(after.decision.tokenId).toBe(before.decision.tokenId);
+    expect(after.status).toBe(AgentStatus.ACTIVE);
+    expect(after.kids).toEqual(before.kids);
+
+    // SIGINT (Ctrl-C) drains the same way.
+    expect(await second.stop("SIGINT")).toMatchObject({ code: 0, signal: null });
+    for (const output of [first.output(), second.output()]) {
+      expect(output).not.toContain("PRIVATE KEY");
+      expect(output).not.toContain(token);
+    }
+  }, 120_000);
+
+  it("prints where it listens and how to connect, naming key files but never their content", async () => {
+    const server = await startDev();
+    const pkiDir = join(dataDir, "pki");
+    await server.waitForOutput(/^ {2}gatehouse operator create .*$/m);
+    const output = server.output();
+
+    expect(output).toContain(`${pkiDir}/ca.pem`);
+    expect(output).toContain(`${pkiDir}/admin-key.pem`);
+    expect(output).toContain(`${pkiDir}/verifier.pem`);
+    expect(output).toMatch(
+      new RegExp(`grpcurl -cacert \\S+ -cert \\S+ -key \\S+ ${server.grpcAddress} list`),
+    );
+    expect(output).toContain(`${server.connectUrl}/gatehouse.v1.VerifyService/GetJwks`);
+    expect(output).not.toContain("PRIVATE KEY");
+  }, 60_000);
+});
+
+describe("gatehouse management commands against gatehouse dev", () => {
+  it("enrols an agent, logs it in and verifies its token, all through the CLI", async () => {
+    const server = await startDev();
+    const pkiDir = join(dataDir, "pki");
+    const keyFile = join(dataDir, "agent-key.pem");
+    const connection = ["--server", server.grpcAddress, "--pki-dir", pkiDir];
+    const policy = ["--scope", "orders:read", "--scope", "orders:write", "--audience", AUDIENCE];
+    const ok = async (args: string[], stdin?: string) => {
+      const run = await runCli(args, stdin === undefined ? {} : { stdin });
+      expect(run, `gatehouse ${args.join(" ")}`).toMatchObject({ code: 0 });
+      return run.stdout;
+    };
+
+    expect(await ok(["operator", "create", "--domain", DOMAIN, ...connection])).toContain(
+      '"status": "OPERATOR_STATUS_ACTIVE"',
+    );
+    const keygen = await ok(["agent", "keygen", "--out", keyFile, "--domain", DOMAIN]);
+    expect(keygen).not.toContain("PRIVATE KEY");
+    const did = /^did: (\S+)$/m.exec(keygen)?.[1] ?? "";
+    expect(did).toMatch(/^did:agent:example\.com:[0-9a-f]{32}$/);
+
+    await ok(["certs", "issue", "--role", "operator", "--domain", DOMAIN, "--dir", pkiDir]);
+    await ok(["certs", "issue", "--role", "agent", "--did", did, "--dir", pkiDir]);
+    const registered = await ok([
+      ...["agent", "register", "--key", keyFile, "--domain", DOMAIN, "--max-ttl", "600"],
+      ...policy,
+      ...connection,
+    ]);
+    expect(JSON.parse(registered)).toMatchObject({ did, status: "AGENT_STATUS_ACTIVE" });
+
+    const token = (
+      await ok([
+        ...["login", "--key", keyFile, "--domain", DOMAIN, "--scope", "orders:read"],
+        ...["--audience", AUDIENCE, ...connection],
+      ])
+    ).trim();
+    rememberSecret(token);
+    expect(token.split(".")).toHaveLength(3);
+
+    const decision = await ok(
+      ["verify", "--token", "-", "--audience", AUDIENCE, "--scope", "orders:read", ...connection],
+      token,
+    );
+    expect(JSON.parse(decision)).toMatchObject({ allowed: true, agentDid: did });
+    expect(decision).toContain('"allowed": true');
+
+    const denied = await runCli([
+      ...["verify", "--token", token, "--audience", "https://elsewhere.example"],
+      ...connection,
+    ]);
+    expect(denied.code).toBe(1);
+    expect(JSON.parse(denied.stdout)).toMatchObject({
+      allowed: false,
+      reason: "REASON_TOKEN_AUDIENCE_MISMATCH",
+    });
+    expect(server.output()).not.toContain(token);
+  }, 120_000);
+
+  it("prints RPC errors with their reason and status code, exit 1", async () => {
+    const server = await startDev();
+    const run = await runCli([
+      ...["agent", "get", "--did", `did:agent:${DOMAIN}:${"0".repeat(32)}`],
+      ...["--server", server.grpcAddress, "--pki-dir", join(dataDir, "pki")],
+    ]);
+
+    expect(run.code).toBe(1);
+    expect(run.stderr.trim()).toBe("error: AGENT_NOT_FOUND (5): agent not found");
+  }, 60_000);
+});
+
+describe("gatehouse configuration errors", () => {
+  it("serve without TLS files exits 2 naming every missing setting", async () => {
+    const run = await runCli(["serve"]);
+
+    expect(run.code).toBe(2);
+    for (const setting of ["GATEHOUSE_TLS_CERT", "GATEHOUSE_TLS_KEY", "GATEHOUSE_TLS_CA"]) {
+      expect(run.stderr).toContain(setting);
+    }
+  }, 60_000);
+
+  it("config check lists every bad setting, exit 2", async () => {
+    const run = await runCli(["config", "check", "--mode", "dev"], {
+      env: { GATEHOUSE_GRPC_PORT: "abc", GATEHOUSE_TOKEN_TTL: "-1" },
+    });
+
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain('GATEHOUSE_GRPC_PORT: must be an integer 0..65535, got "abc"');
+    expect(run.stderr).toContain('GATEHOUSE_TOKEN_TTL: must be an integer 1..86400, got "-1"');
+  }, 60_000);
+
+  it("config check prints the settings when they are valid", async () => {
+    const run = await runCli(["config", "check", "--mode", "dev"], {
+      env: { GATEHOUSE_DATA_DIR: dataDir },
+    });
+
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/^mode\s+dev$/m);
+    expect(run.stdout).toContain(dataDir);
+  }, 60_000);
+});
