@@ -43,11 +43,7 @@ export function assertNamespace(namespace: string): void {
   }
 }
 
-/**
- * The rules every `updateAgent` obeys before touching state: the revision moves by
- * exactly one (so CAS chains stay gap-free), and the public key is stored as given
- * here; whether it changed is checked against the stored record by each adapter.
- */
+/** `updateAgent`'s precondition: the revision moves by exactly one, so CAS chains have no gaps. */
 export function assertNextRevision(next: AgentRecord, expectedRevision: number): void {
   if (next.revision !== expectedRevision + 1) {
     throw new StorePreconditionError("next.revision must be expectedRevision + 1");
