@@ -1,4 +1,4 @@
-import "./quiet-warnings.js";
+import "../client/quiet-warnings.js";
 import { Command } from "commander";
 import { certsCommand } from "./certs.js";
 import { agentCommand } from "./manage/agent.js";
