@@ -133,10 +133,28 @@ function compileRules(
 }
 
 function lengthOf(value: unknown): number | undefined {
-  // Characters are counted as code points so multi-byte text cannot slip past max_len.
-  if (typeof value === "string") return [...value].length;
+  if (typeof value === "string") return codePoints(value);
   if (value instanceof Uint8Array) return value.length;
   return undefined;
+}
+
+/**
+ * Characters are counted as code points, so text outside the BMP is neither over- nor
+ * under-counted. Counted without allocating: this runs on every Verify token.
+ */
+function codePoints(value: string): number {
+  let count = value.length;
+  for (let i = 0; i < value.length; i++) {
+    const unit = value.charCodeAt(i);
+    if (unit >= 0xd800 && unit <= 0xdbff && i + 1 < value.length) {
+      const next = value.charCodeAt(i + 1);
+      if (next >= 0xdc00 && next <= 0xdfff) {
+        count--;
+        i++;
+      }
+    }
+  }
+  return count;
 }
 
 function isUnsigned(scalar: ScalarType): boolean {
