@@ -1,6 +1,7 @@
 import type * as http2 from "node:http2";
 import type { AddressInfo } from "node:net";
 import type * as grpc from "@grpc/grpc-js";
+import { createChallengeKinds } from "../challenges/index.js";
 import { type Clock, systemClock } from "../clock.js";
 import type { GatehouseConfig } from "../config/index.js";
 import { createKeyRing } from "../crypto/key-ring.js";
@@ -58,6 +59,7 @@ export async function startGatehouse(options: StartOptions): Promise<Gatehouse> 
       store,
       clock,
       keys,
+      kinds: createChallengeKinds(),
       settings: {
         issuer: config.issuer,
         challengeTtlSeconds: challenges.ttlSeconds,

@@ -1,8 +1,10 @@
-import type { ChallengeKind } from "../../gen/gatehouse/v1/gate_pb.js";
 import { signatureKind } from "./signature/index.js";
-import type { ChallengeKindPlugin } from "./types.js";
+import type { ChallengeKindPlugin, ChallengeKinds } from "./types.js";
 
-/** The installed challenge kinds. A new kind is a new folder plus one line here. */
-export const CHALLENGE_KINDS: ReadonlyMap<ChallengeKind, ChallengeKindPlugin> = new Map(
-  [signatureKind as ChallengeKindPlugin].map((plugin) => [plugin.kind, plugin]),
-);
+export type { ChallengeKindPlugin, ChallengeKinds } from "./types.js";
+
+/** The installed challenge kinds. A new kind is a new folder plus one entry here. */
+export function createChallengeKinds(): ChallengeKinds {
+  const plugins: ChallengeKindPlugin[] = [signatureKind as ChallengeKindPlugin];
+  return new Map(plugins.map((plugin) => [plugin.kind, plugin]));
+}

@@ -22,11 +22,28 @@ export interface ChallengeRecord {
   readonly state: Readonly<Record<string, string>>;
 }
 
+/** What the agent asked for that a kind may honour. */
+export interface IssuePreferences {
+  /** ChallengeRequest.reasoning_family; empty = the kind chooses. */
+  readonly reasoningFamily: string;
+}
+
 /** Everything a kind may bind into what it issues. */
 export interface IssueContext {
   readonly challengeId: string;
   readonly issuer: string;
-  readonly record: Omit<ChallengeRecord, "state">;
+  /** The server's configured challenge TTL; a kind may set its own deadline instead. */
+  readonly defaultTtlMs: number;
+  readonly preferences: IssuePreferences;
+  readonly record: Omit<ChallengeRecord, "state" | "expiresAt">;
+}
+
+/** What a kind issues: the body the client sees and the state the server keeps. */
+export interface IssuedChallenge {
+  readonly body: ChallengeBody;
+  readonly state: Record<string, string>;
+  /** The deadline, Unix ms. */
+  readonly expiresAt: number;
 }
 
 export type ChallengeBody = ChallengeResponse["body"];
@@ -49,6 +66,9 @@ export interface ChallengeKindPlugin<C extends AnswerCase = AnswerCase> {
   readonly kind: ChallengeKind;
   /** The `SubmitRequest.answer` case this kind accepts. */
   readonly answerCase: C;
-  issue(context: IssueContext): Promise<{ state: Record<string, string>; body: ChallengeBody }>;
+  issue(context: IssueContext): Promise<IssuedChallenge>;
   verify(context: VerifyContext, answer: Extract<Answer, { case: C }>["value"]): Promise<boolean>;
 }
+
+/** The installed kinds, by kind; built once at start-up from the configuration. */
+export type ChallengeKinds = ReadonlyMap<ChallengeKind, ChallengeKindPlugin>;

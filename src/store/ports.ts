@@ -47,11 +47,20 @@ export interface OperatorRecord {
   readonly createdAt: number;
 }
 
+export interface AutonomyRecord {
+  readonly requireAttestation: boolean;
+  readonly minOperationSeconds: number;
+  readonly minAutonomousActions: number;
+  readonly requirePlatformAttestation: boolean;
+}
+
 export interface PolicyRecord {
   readonly scopes: readonly string[];
   readonly audiences: readonly string[];
   /** 0 = server default. */
   readonly maxTokenTtlSeconds: number;
+  /** Absent in records written before autonomy policies existed: nothing required. */
+  readonly autonomy?: AutonomyRecord;
 }
 
 export interface AgentRecord {

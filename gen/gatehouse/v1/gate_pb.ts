@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file gatehouse/v1/gate.proto.
  */
 export const file_gatehouse_v1_gate: GenFile = /*@__PURE__*/
-  fileDesc("ChdnYXRlaG91c2UvdjEvZ2F0ZS5wcm90bxIMZ2F0ZWhvdXNlLnYxIokCChBDaGFsbGVuZ2VSZXF1ZXN0EmMKA2RpZBgBIAEoCUJWwvMYUggBGIACIktkaWQ6KGFnZW50OlthLXowLTkuLV17MSwyNTN9OlswLTlhLWZdezMyfXxrZXk6elsxLTlBLUhKLU5QLVphLWttLXpdezQwLDYwfSkSMwoEa2luZBgCIAEoDjIbLmdhdGVob3VzZS52MS5DaGFsbGVuZ2VLaW5kQgjC8xgECAE4ARIwCgZzY29wZXMYAyADKAlCIMLzGBwIARiAASIRW0EtWmEtejAtOTouXy8tXSsoQDABEikKCGF1ZGllbmNlGAQgASgJQhfC8xgTCAEYgAIiDFtceDIxLVx4N2VdKyLDAQoRQ2hhbGxlbmdlUmVzcG9uc2USFAoMY2hhbGxlbmdlX2lkGAEgASgJEikKBGtpbmQYAiABKA4yGy5nYXRlaG91c2UudjEuQ2hhbGxlbmdlS2luZBIuCgpleHBpcmVzX2F0GAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBI1CglzaWduYXR1cmUYCiABKAsyIC5nYXRlaG91c2UudjEuU2lnbmF0dXJlQ2hhbGxlbmdlSABCBgoEYm9keSJbChJTaWduYXR1cmVDaGFsbGVuZ2USFQoNc2lnbmluZ19pbnB1dBgBIAEoDBIOCgZmb3JtYXQYAiABKAkSDgoGaXNzdWVyGAMgASgJEg4KBmNhbGxlchgEIAEoCSKFAQoNU3VibWl0UmVxdWVzdBIwCgxjaGFsbGVuZ2VfaWQYASABKAlCGsLzGBYIARArGCsiDltBLVphLXowLTlfLV0rEjIKCXNpZ25hdHVyZRgKIAEoCzIdLmdhdGVob3VzZS52MS5TaWduYXR1cmVBbnN3ZXJIAEIOCgZhbnN3ZXISBMDzGAEiMAoPU2lnbmF0dXJlQW5zd2VyEh0KCXNpZ25hdHVyZRgBIAEoDEIKwvMYBggBEEAYQCJOCg5TdWJtaXRSZXNwb25zZRIMCgRwYXNzGAEgASgJEi4KCmV4cGlyZXNfYXQYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIkkKDFRva2VuUmVxdWVzdBIqCgRwYXNzGAEgASgJQhrC8xgWCAEQKxgrIg5bQS1aYS16MC05Xy1dK0gAQg0KBWdyYW50EgTA8xgBIosBCg1Ub2tlblJlc3BvbnNlEhQKDGFjY2Vzc190b2tlbhgBIAEoCRISCgp0b2tlbl90eXBlGAIgASgJEi4KCmV4cGlyZXNfYXQYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg4KBnNjb3BlcxgEIAMoCRIQCghhdWRpZW5jZRgFIAEoCSpNCg1DaGFsbGVuZ2VLaW5kEh4KGkNIQUxMRU5HRV9LSU5EX1VOU1BFQ0lGSUVEEAASHAoYQ0hBTExFTkdFX0tJTkRfU0lHTkFUVVJFEAEyxQIKC0dhdGVTZXJ2aWNlEmcKCUNoYWxsZW5nZRIeLmdhdGVob3VzZS52MS5DaGFsbGVuZ2VSZXF1ZXN0Gh8uZ2F0ZWhvdXNlLnYxLkNoYWxsZW5nZVJlc3BvbnNlIhmC0+STAhM6ASoiDi92MS9jaGFsbGVuZ2VzEnQKBlN1Ym1pdBIbLmdhdGVob3VzZS52MS5TdWJtaXRSZXF1ZXN0GhwuZ2F0ZWhvdXNlLnYxLlN1Ym1pdFJlc3BvbnNlIi+C0+STAik6ASoiJC92MS9jaGFsbGVuZ2VzL3tjaGFsbGVuZ2VfaWR9OnN1Ym1pdBJXCgVUb2tlbhIaLmdhdGVob3VzZS52MS5Ub2tlblJlcXVlc3QaGy5nYXRlaG91c2UudjEuVG9rZW5SZXNwb25zZSIVgtPkkwIPOgEqIgovdjEvdG9rZW5zYgZwcm90bzM", [file_gatehouse_v1_validate, file_google_api_annotations, file_google_protobuf_timestamp]);
+  fileDesc("ChdnYXRlaG91c2UvdjEvZ2F0ZS5wcm90bxIMZ2F0ZWhvdXNlLnYxIvACChBDaGFsbGVuZ2VSZXF1ZXN0EmMKA2RpZBgBIAEoCUJWwvMYUggBGIACIktkaWQ6KGFnZW50OlthLXowLTkuLV17MSwyNTN9OlswLTlhLWZdezMyfXxrZXk6elsxLTlBLUhKLU5QLVphLWttLXpdezQwLDYwfSkSMwoEa2luZBgCIAEoDjIbLmdhdGVob3VzZS52MS5DaGFsbGVuZ2VLaW5kQgjC8xgECAE4ARIwCgZzY29wZXMYAyADKAlCIMLzGBwIARiAASIRW0EtWmEtejAtOTouXy8tXSsoQDABEikKCGF1ZGllbmNlGAQgASgJQhfC8xgTCAEYgAIiDFtceDIxLVx4N2VdKxIxChByZWFzb25pbmdfZmFtaWx5GAUgASgJQhfC8xgTGEAiD1thLXpdW2EtejAtOS1dKhIyCglhZG1pc3Npb24YBiABKAsyHy5nYXRlaG91c2UudjEuSGFzaGNhc2hBZG1pc3Npb24ipQMKEUNoYWxsZW5nZVJlc3BvbnNlEhQKDGNoYWxsZW5nZV9pZBgBIAEoCRIpCgRraW5kGAIgASgOMhsuZ2F0ZWhvdXNlLnYxLkNoYWxsZW5nZUtpbmQSLgoKZXhwaXJlc19hdBgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASNQoJc2lnbmF0dXJlGAogASgLMiAuZ2F0ZWhvdXNlLnYxLlNpZ25hdHVyZUNoYWxsZW5nZUgAEjUKCXJlYXNvbmluZxgLIAEoCzIgLmdhdGVob3VzZS52MS5SZWFzb25pbmdDaGFsbGVuZ2VIABI8Cg1pdGVyYXRlZF9oYXNoGAwgASgLMiMuZ2F0ZWhvdXNlLnYxLkl0ZXJhdGVkSGFzaENoYWxsZW5nZUgAEjMKCGhhc2hjYXNoGA0gASgLMh8uZ2F0ZWhvdXNlLnYxLkhhc2hjYXNoQ2hhbGxlbmdlSAASNgoMcmVxdWlyZW1lbnRzGAUgASgLMiAuZ2F0ZWhvdXNlLnYxLlN1Ym1pdFJlcXVpcmVtZW50c0IGCgRib2R5IlAKElN1Ym1pdFJlcXVpcmVtZW50cxIcChRhdXRvbm9teV9hdHRlc3RhdGlvbhgBIAEoCBIcChRwbGF0Zm9ybV9hdHRlc3RhdGlvbhgCIAEoCCJ7ChFIYXNoY2FzaEFkbWlzc2lvbhIwCgxjaGFsbGVuZ2VfaWQYASABKAlCGsLzGBYIARArGCsiDltBLVphLXowLTlfLV0rEjQKBmFuc3dlchgCIAEoCzIcLmdhdGVob3VzZS52MS5IYXNoY2FzaEFuc3dlckIGwvMYAggBIl8KElJlYXNvbmluZ0NoYWxsZW5nZRIOCgZmYW1pbHkYASABKAkSDgoGcHJvbXB0GAIgASgJEhUKDWFuc3dlcl9mb3JtYXQYAyABKAkSEgoKZGlmZmljdWx0eRgEIAEoDSI5ChVJdGVyYXRlZEhhc2hDaGFsbGVuZ2USDAoEc2VlZBgBIAEoCRISCgppdGVyYXRpb25zGAIgASgNIjwKEUhhc2hjYXNoQ2hhbGxlbmdlEg4KBnByZWZpeBgBIAEoCRIXCg9kaWZmaWN1bHR5X2JpdHMYAiABKA0iWwoSU2lnbmF0dXJlQ2hhbGxlbmdlEhUKDXNpZ25pbmdfaW5wdXQYASABKAwSDgoGZm9ybWF0GAIgASgJEg4KBmlzc3VlchgDIAEoCRIOCgZjYWxsZXIYBCABKAkilAMKDVN1Ym1pdFJlcXVlc3QSMAoMY2hhbGxlbmdlX2lkGAEgASgJQhrC8xgWCAEQKxgrIg5bQS1aYS16MC05Xy1dKxIyCglzaWduYXR1cmUYCiABKAsyHS5nYXRlaG91c2UudjEuU2lnbmF0dXJlQW5zd2VySAASMgoJcmVhc29uaW5nGAsgASgLMh0uZ2F0ZWhvdXNlLnYxLlJlYXNvbmluZ0Fuc3dlckgAEjkKDWl0ZXJhdGVkX2hhc2gYDCABKAsyIC5nYXRlaG91c2UudjEuSXRlcmF0ZWRIYXNoQW5zd2VySAASMAoIaGFzaGNhc2gYDSABKAsyHC5nYXRlaG91c2UudjEuSGFzaGNhc2hBbnN3ZXJIABIdCgpydW50aW1lX21zGAIgASgNQgnC8xgFQIDd2wESJQoUYXV0b25vbXlfYXR0ZXN0YXRpb24YAyABKAlCB8LzGAMYgCASJgoUcGxhdGZvcm1fYXR0ZXN0YXRpb24YBCABKAlCCMLzGAQYgIABQg4KBmFuc3dlchIEwPMYASIwCg9TaWduYXR1cmVBbnN3ZXISHQoJc2lnbmF0dXJlGAEgASgMQgrC8xgGCAEQQBhAIiwKD1JlYXNvbmluZ0Fuc3dlchIZCgZhbnN3ZXIYASABKAlCCcLzGAUIARiACCI+ChJJdGVyYXRlZEhhc2hBbnN3ZXISKAoGZGlnZXN0GAEgASgJQhjC8xgUCAEQQBhAIgxbMC05YS1mQS1GXSsiQAoOSGFzaGNhc2hBbnN3ZXISLgoFbm9uY2UYASABKAlCH8LzGBsIARhAIhVbXHgyMS1ceDM5XHgzYi1ceDdlXSsiTgoOU3VibWl0UmVzcG9uc2USDAoEcGFzcxgBIAEoCRIuCgpleHBpcmVzX2F0GAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCJJCgxUb2tlblJlcXVlc3QSKgoEcGFzcxgBIAEoCUIawvMYFggBECsYKyIOW0EtWmEtejAtOV8tXStIAEINCgVncmFudBIEwPMYASKLAQoNVG9rZW5SZXNwb25zZRIUCgxhY2Nlc3NfdG9rZW4YASABKAkSEgoKdG9rZW5fdHlwZRgCIAEoCRIuCgpleHBpcmVzX2F0GAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIOCgZzY29wZXMYBCADKAkSEAoIYXVkaWVuY2UYBSABKAkqqgEKDUNoYWxsZW5nZUtpbmQSHgoaQ0hBTExFTkdFX0tJTkRfVU5TUEVDSUZJRUQQABIcChhDSEFMTEVOR0VfS0lORF9TSUdOQVRVUkUQARIcChhDSEFMTEVOR0VfS0lORF9SRUFTT05JTkcQAhIgChxDSEFMTEVOR0VfS0lORF9JVEVSQVRFRF9IQVNIEAMSGwoXQ0hBTExFTkdFX0tJTkRfSEFTSENBU0gQBDLFAgoLR2F0ZVNlcnZpY2USZwoJQ2hhbGxlbmdlEh4uZ2F0ZWhvdXNlLnYxLkNoYWxsZW5nZVJlcXVlc3QaHy5nYXRlaG91c2UudjEuQ2hhbGxlbmdlUmVzcG9uc2UiGYLT5JMCEzoBKiIOL3YxL2NoYWxsZW5nZXMSdAoGU3VibWl0EhsuZ2F0ZWhvdXNlLnYxLlN1Ym1pdFJlcXVlc3QaHC5nYXRlaG91c2UudjEuU3VibWl0UmVzcG9uc2UiL4LT5JMCKToBKiIkL3YxL2NoYWxsZW5nZXMve2NoYWxsZW5nZV9pZH06c3VibWl0ElcKBVRva2VuEhouZ2F0ZWhvdXNlLnYxLlRva2VuUmVxdWVzdBobLmdhdGVob3VzZS52MS5Ub2tlblJlc3BvbnNlIhWC0+STAg86ASoiCi92MS90b2tlbnNiBnByb3RvMw", [file_gatehouse_v1_validate, file_google_api_annotations, file_google_protobuf_timestamp]);
 
 /**
  * ChallengeRequest asks for a challenge.
@@ -51,6 +51,23 @@ export type ChallengeRequest = Message<"gatehouse.v1.ChallengeRequest"> & {
    * @generated from field: string audience = 4;
    */
   audience: string;
+
+  /**
+   * Preferred reasoning family (CHALLENGE_KIND_REASONING only); empty lets the
+   * server choose. Unknown families are refused.
+   *
+   * @generated from field: string reasoning_family = 5;
+   */
+  reasoningFamily: string;
+
+  /**
+   * A solved hashcash challenge, required when adaptive rate control asks for
+   * proof of work first (REASON_PROOF_OF_WORK_REQUIRED). It is consumed like
+   * any other challenge: once.
+   *
+   * @generated from field: gatehouse.v1.HashcashAdmission admission = 6;
+   */
+  admission?: HashcashAdmission | undefined;
 };
 
 /**
@@ -88,6 +105,23 @@ export type ChallengeRequestJson = {
    * @generated from field: string audience = 4;
    */
   audience?: string;
+
+  /**
+   * Preferred reasoning family (CHALLENGE_KIND_REASONING only); empty lets the
+   * server choose. Unknown families are refused.
+   *
+   * @generated from field: string reasoning_family = 5;
+   */
+  reasoningFamily?: string;
+
+  /**
+   * A solved hashcash challenge, required when adaptive rate control asks for
+   * proof of work first (REASON_PROOF_OF_WORK_REQUIRED). It is consumed like
+   * any other challenge: once.
+   *
+   * @generated from field: gatehouse.v1.HashcashAdmission admission = 6;
+   */
+  admission?: HashcashAdmissionJson;
 };
 
 /**
@@ -138,7 +172,38 @@ export type ChallengeResponse = Message<"gatehouse.v1.ChallengeResponse"> & {
      */
     value: SignatureChallenge;
     case: "signature";
+  } | {
+    /**
+     * For CHALLENGE_KIND_REASONING.
+     *
+     * @generated from field: gatehouse.v1.ReasoningChallenge reasoning = 11;
+     */
+    value: ReasoningChallenge;
+    case: "reasoning";
+  } | {
+    /**
+     * For CHALLENGE_KIND_ITERATED_HASH.
+     *
+     * @generated from field: gatehouse.v1.IteratedHashChallenge iterated_hash = 12;
+     */
+    value: IteratedHashChallenge;
+    case: "iteratedHash";
+  } | {
+    /**
+     * For CHALLENGE_KIND_HASHCASH.
+     *
+     * @generated from field: gatehouse.v1.HashcashChallenge hashcash = 13;
+     */
+    value: HashcashChallenge;
+    case: "hashcash";
   } | { case: undefined; value?: undefined };
+
+  /**
+   * What Submit will require besides the answer, from the agent's policy.
+   *
+   * @generated from field: gatehouse.v1.SubmitRequirements requirements = 5;
+   */
+  requirements?: SubmitRequirements | undefined;
 };
 
 /**
@@ -175,6 +240,34 @@ export type ChallengeResponseJson = {
    * @generated from field: gatehouse.v1.SignatureChallenge signature = 10;
    */
   signature?: SignatureChallengeJson;
+
+  /**
+   * For CHALLENGE_KIND_REASONING.
+   *
+   * @generated from field: gatehouse.v1.ReasoningChallenge reasoning = 11;
+   */
+  reasoning?: ReasoningChallengeJson;
+
+  /**
+   * For CHALLENGE_KIND_ITERATED_HASH.
+   *
+   * @generated from field: gatehouse.v1.IteratedHashChallenge iterated_hash = 12;
+   */
+  iteratedHash?: IteratedHashChallengeJson;
+
+  /**
+   * For CHALLENGE_KIND_HASHCASH.
+   *
+   * @generated from field: gatehouse.v1.HashcashChallenge hashcash = 13;
+   */
+  hashcash?: HashcashChallengeJson;
+
+  /**
+   * What Submit will require besides the answer, from the agent's policy.
+   *
+   * @generated from field: gatehouse.v1.SubmitRequirements requirements = 5;
+   */
+  requirements?: SubmitRequirementsJson;
 };
 
 /**
@@ -183,6 +276,291 @@ export type ChallengeResponseJson = {
  */
 export const ChallengeResponseSchema: GenMessage<ChallengeResponse, {jsonType: ChallengeResponseJson}> = /*@__PURE__*/
   messageDesc(file_gatehouse_v1_gate, 1);
+
+/**
+ * SubmitRequirements tells the agent what its submission must carry.
+ *
+ * @generated from message gatehouse.v1.SubmitRequirements
+ */
+export type SubmitRequirements = Message<"gatehouse.v1.SubmitRequirements"> & {
+  /**
+   * A signed autonomy attestation (SubmitRequest.autonomy_attestation).
+   *
+   * @generated from field: bool autonomy_attestation = 1;
+   */
+  autonomyAttestation: boolean;
+
+  /**
+   * A platform (hardware / cloud) attestation token
+   * (SubmitRequest.platform_attestation).
+   *
+   * @generated from field: bool platform_attestation = 2;
+   */
+  platformAttestation: boolean;
+};
+
+/**
+ * SubmitRequirements tells the agent what its submission must carry.
+ *
+ * @generated from message gatehouse.v1.SubmitRequirements
+ */
+export type SubmitRequirementsJson = {
+  /**
+   * A signed autonomy attestation (SubmitRequest.autonomy_attestation).
+   *
+   * @generated from field: bool autonomy_attestation = 1;
+   */
+  autonomyAttestation?: boolean;
+
+  /**
+   * A platform (hardware / cloud) attestation token
+   * (SubmitRequest.platform_attestation).
+   *
+   * @generated from field: bool platform_attestation = 2;
+   */
+  platformAttestation?: boolean;
+};
+
+/**
+ * Describes the message gatehouse.v1.SubmitRequirements.
+ * Use `create(SubmitRequirementsSchema)` to create a new message.
+ */
+export const SubmitRequirementsSchema: GenMessage<SubmitRequirements, {jsonType: SubmitRequirementsJson}> = /*@__PURE__*/
+  messageDesc(file_gatehouse_v1_gate, 2);
+
+/**
+ * HashcashAdmission presents a solved hashcash challenge as an admission ticket.
+ *
+ * @generated from message gatehouse.v1.HashcashAdmission
+ */
+export type HashcashAdmission = Message<"gatehouse.v1.HashcashAdmission"> & {
+  /**
+   * The id of a CHALLENGE_KIND_HASHCASH challenge issued to the same caller.
+   *
+   * @generated from field: string challenge_id = 1;
+   */
+  challengeId: string;
+
+  /**
+   * Its solution.
+   *
+   * @generated from field: gatehouse.v1.HashcashAnswer answer = 2;
+   */
+  answer?: HashcashAnswer | undefined;
+};
+
+/**
+ * HashcashAdmission presents a solved hashcash challenge as an admission ticket.
+ *
+ * @generated from message gatehouse.v1.HashcashAdmission
+ */
+export type HashcashAdmissionJson = {
+  /**
+   * The id of a CHALLENGE_KIND_HASHCASH challenge issued to the same caller.
+   *
+   * @generated from field: string challenge_id = 1;
+   */
+  challengeId?: string;
+
+  /**
+   * Its solution.
+   *
+   * @generated from field: gatehouse.v1.HashcashAnswer answer = 2;
+   */
+  answer?: HashcashAnswerJson;
+};
+
+/**
+ * Describes the message gatehouse.v1.HashcashAdmission.
+ * Use `create(HashcashAdmissionSchema)` to create a new message.
+ */
+export const HashcashAdmissionSchema: GenMessage<HashcashAdmission, {jsonType: HashcashAdmissionJson}> = /*@__PURE__*/
+  messageDesc(file_gatehouse_v1_gate, 3);
+
+/**
+ * ReasoningChallenge is a freshly generated task. The answer is computed by the
+ * server from the same seed; there is no question bank.
+ *
+ * @generated from message gatehouse.v1.ReasoningChallenge
+ */
+export type ReasoningChallenge = Message<"gatehouse.v1.ReasoningChallenge"> & {
+  /**
+   * The generator family, e.g. `program-trace`.
+   *
+   * @generated from field: string family = 1;
+   */
+  family: string;
+
+  /**
+   * The task, in plain text.
+   *
+   * @generated from field: string prompt = 2;
+   */
+  prompt: string;
+
+  /**
+   * How the answer must be written (e.g. "an integer", "a comma-separated
+   * list"); answers are canonicalized (whitespace, case, number format) by the
+   * family's rules before the constant-time comparison.
+   *
+   * @generated from field: string answer_format = 3;
+   */
+  answerFormat: string;
+
+  /**
+   * The difficulty the instance was generated at (1 = easiest).
+   *
+   * @generated from field: uint32 difficulty = 4;
+   */
+  difficulty: number;
+};
+
+/**
+ * ReasoningChallenge is a freshly generated task. The answer is computed by the
+ * server from the same seed; there is no question bank.
+ *
+ * @generated from message gatehouse.v1.ReasoningChallenge
+ */
+export type ReasoningChallengeJson = {
+  /**
+   * The generator family, e.g. `program-trace`.
+   *
+   * @generated from field: string family = 1;
+   */
+  family?: string;
+
+  /**
+   * The task, in plain text.
+   *
+   * @generated from field: string prompt = 2;
+   */
+  prompt?: string;
+
+  /**
+   * How the answer must be written (e.g. "an integer", "a comma-separated
+   * list"); answers are canonicalized (whitespace, case, number format) by the
+   * family's rules before the constant-time comparison.
+   *
+   * @generated from field: string answer_format = 3;
+   */
+  answerFormat?: string;
+
+  /**
+   * The difficulty the instance was generated at (1 = easiest).
+   *
+   * @generated from field: uint32 difficulty = 4;
+   */
+  difficulty?: number;
+};
+
+/**
+ * Describes the message gatehouse.v1.ReasoningChallenge.
+ * Use `create(ReasoningChallengeSchema)` to create a new message.
+ */
+export const ReasoningChallengeSchema: GenMessage<ReasoningChallenge, {jsonType: ReasoningChallengeJson}> = /*@__PURE__*/
+  messageDesc(file_gatehouse_v1_gate, 4);
+
+/**
+ * IteratedHashChallenge: compute h_0 = seed, h_{i+1} = SHA-256(h_i) (raw 32-byte
+ * digests) and answer h_iterations in lowercase hex.
+ *
+ * @generated from message gatehouse.v1.IteratedHashChallenge
+ */
+export type IteratedHashChallenge = Message<"gatehouse.v1.IteratedHashChallenge"> & {
+  /**
+   * The seed bytes h_0, lowercase hex (32 bytes).
+   *
+   * @generated from field: string seed = 1;
+   */
+  seed: string;
+
+  /**
+   * N, the number of SHA-256 applications.
+   *
+   * @generated from field: uint32 iterations = 2;
+   */
+  iterations: number;
+};
+
+/**
+ * IteratedHashChallenge: compute h_0 = seed, h_{i+1} = SHA-256(h_i) (raw 32-byte
+ * digests) and answer h_iterations in lowercase hex.
+ *
+ * @generated from message gatehouse.v1.IteratedHashChallenge
+ */
+export type IteratedHashChallengeJson = {
+  /**
+   * The seed bytes h_0, lowercase hex (32 bytes).
+   *
+   * @generated from field: string seed = 1;
+   */
+  seed?: string;
+
+  /**
+   * N, the number of SHA-256 applications.
+   *
+   * @generated from field: uint32 iterations = 2;
+   */
+  iterations?: number;
+};
+
+/**
+ * Describes the message gatehouse.v1.IteratedHashChallenge.
+ * Use `create(IteratedHashChallengeSchema)` to create a new message.
+ */
+export const IteratedHashChallengeSchema: GenMessage<IteratedHashChallenge, {jsonType: IteratedHashChallengeJson}> = /*@__PURE__*/
+  messageDesc(file_gatehouse_v1_gate, 5);
+
+/**
+ * HashcashChallenge: find a nonce such that SHA-256(prefix || ":" || nonce),
+ * over the UTF-8 bytes, has at least `difficulty_bits` leading zero bits.
+ *
+ * @generated from message gatehouse.v1.HashcashChallenge
+ */
+export type HashcashChallenge = Message<"gatehouse.v1.HashcashChallenge"> & {
+  /**
+   * The server-chosen prefix (base64url).
+   *
+   * @generated from field: string prefix = 1;
+   */
+  prefix: string;
+
+  /**
+   * D, the number of leading zero bits required.
+   *
+   * @generated from field: uint32 difficulty_bits = 2;
+   */
+  difficultyBits: number;
+};
+
+/**
+ * HashcashChallenge: find a nonce such that SHA-256(prefix || ":" || nonce),
+ * over the UTF-8 bytes, has at least `difficulty_bits` leading zero bits.
+ *
+ * @generated from message gatehouse.v1.HashcashChallenge
+ */
+export type HashcashChallengeJson = {
+  /**
+   * The server-chosen prefix (base64url).
+   *
+   * @generated from field: string prefix = 1;
+   */
+  prefix?: string;
+
+  /**
+   * D, the number of leading zero bits required.
+   *
+   * @generated from field: uint32 difficulty_bits = 2;
+   */
+  difficultyBits?: number;
+};
+
+/**
+ * Describes the message gatehouse.v1.HashcashChallenge.
+ * Use `create(HashcashChallengeSchema)` to create a new message.
+ */
+export const HashcashChallengeSchema: GenMessage<HashcashChallenge, {jsonType: HashcashChallengeJson}> = /*@__PURE__*/
+  messageDesc(file_gatehouse_v1_gate, 6);
 
 /**
  * SignatureChallenge asks the agent to sign `signing_input` with its key.
@@ -283,7 +661,7 @@ export type SignatureChallengeJson = {
  * Use `create(SignatureChallengeSchema)` to create a new message.
  */
 export const SignatureChallengeSchema: GenMessage<SignatureChallenge, {jsonType: SignatureChallengeJson}> = /*@__PURE__*/
-  messageDesc(file_gatehouse_v1_gate, 2);
+  messageDesc(file_gatehouse_v1_gate, 7);
 
 /**
  * SubmitRequest answers a challenge.
@@ -312,7 +690,58 @@ export type SubmitRequest = Message<"gatehouse.v1.SubmitRequest"> & {
      */
     value: SignatureAnswer;
     case: "signature";
+  } | {
+    /**
+     * For CHALLENGE_KIND_REASONING.
+     *
+     * @generated from field: gatehouse.v1.ReasoningAnswer reasoning = 11;
+     */
+    value: ReasoningAnswer;
+    case: "reasoning";
+  } | {
+    /**
+     * For CHALLENGE_KIND_ITERATED_HASH.
+     *
+     * @generated from field: gatehouse.v1.IteratedHashAnswer iterated_hash = 12;
+     */
+    value: IteratedHashAnswer;
+    case: "iteratedHash";
+  } | {
+    /**
+     * For CHALLENGE_KIND_HASHCASH.
+     *
+     * @generated from field: gatehouse.v1.HashcashAnswer hashcash = 13;
+     */
+    value: HashcashAnswer;
+    case: "hashcash";
   } | { case: undefined; value?: undefined };
+
+  /**
+   * How long the agent says it took to answer, in milliseconds. Checked
+   * against the server-measured elapsed time and per-kind plausibility limits.
+   *
+   * @generated from field: uint32 runtime_ms = 2;
+   */
+  runtimeMs: number;
+
+  /**
+   * A compact JWS (RFC 7515) signed with the agent's registered Ed25519 key,
+   * `typ` `gatehouse-autonomy+jwt`, with the claims `iss` and `sub` (the DID),
+   * `nonce` (the challenge id), `iat`, `operation_seconds` (continuous
+   * operation time), `autonomous_actions` (count) and `decision_chain` (a
+   * SHA-256 hash, base64url). Required when the agent's policy says so.
+   *
+   * @generated from field: string autonomy_attestation = 3;
+   */
+  autonomyAttestation: string;
+
+  /**
+   * A platform (hardware / cloud) attestation token: a JWT from a configured
+   * attestation issuer whose `nonce` claim is the challenge id.
+   *
+   * @generated from field: string platform_attestation = 4;
+   */
+  platformAttestation: string;
 };
 
 /**
@@ -334,6 +763,54 @@ export type SubmitRequestJson = {
    * @generated from field: gatehouse.v1.SignatureAnswer signature = 10;
    */
   signature?: SignatureAnswerJson;
+
+  /**
+   * For CHALLENGE_KIND_REASONING.
+   *
+   * @generated from field: gatehouse.v1.ReasoningAnswer reasoning = 11;
+   */
+  reasoning?: ReasoningAnswerJson;
+
+  /**
+   * For CHALLENGE_KIND_ITERATED_HASH.
+   *
+   * @generated from field: gatehouse.v1.IteratedHashAnswer iterated_hash = 12;
+   */
+  iteratedHash?: IteratedHashAnswerJson;
+
+  /**
+   * For CHALLENGE_KIND_HASHCASH.
+   *
+   * @generated from field: gatehouse.v1.HashcashAnswer hashcash = 13;
+   */
+  hashcash?: HashcashAnswerJson;
+
+  /**
+   * How long the agent says it took to answer, in milliseconds. Checked
+   * against the server-measured elapsed time and per-kind plausibility limits.
+   *
+   * @generated from field: uint32 runtime_ms = 2;
+   */
+  runtimeMs?: number;
+
+  /**
+   * A compact JWS (RFC 7515) signed with the agent's registered Ed25519 key,
+   * `typ` `gatehouse-autonomy+jwt`, with the claims `iss` and `sub` (the DID),
+   * `nonce` (the challenge id), `iat`, `operation_seconds` (continuous
+   * operation time), `autonomous_actions` (count) and `decision_chain` (a
+   * SHA-256 hash, base64url). Required when the agent's policy says so.
+   *
+   * @generated from field: string autonomy_attestation = 3;
+   */
+  autonomyAttestation?: string;
+
+  /**
+   * A platform (hardware / cloud) attestation token: a JWT from a configured
+   * attestation issuer whose `nonce` claim is the challenge id.
+   *
+   * @generated from field: string platform_attestation = 4;
+   */
+  platformAttestation?: string;
 };
 
 /**
@@ -341,7 +818,7 @@ export type SubmitRequestJson = {
  * Use `create(SubmitRequestSchema)` to create a new message.
  */
 export const SubmitRequestSchema: GenMessage<SubmitRequest, {jsonType: SubmitRequestJson}> = /*@__PURE__*/
-  messageDesc(file_gatehouse_v1_gate, 3);
+  messageDesc(file_gatehouse_v1_gate, 8);
 
 /**
  * SignatureAnswer carries the signature over the challenge's signing input.
@@ -376,7 +853,112 @@ export type SignatureAnswerJson = {
  * Use `create(SignatureAnswerSchema)` to create a new message.
  */
 export const SignatureAnswerSchema: GenMessage<SignatureAnswer, {jsonType: SignatureAnswerJson}> = /*@__PURE__*/
-  messageDesc(file_gatehouse_v1_gate, 4);
+  messageDesc(file_gatehouse_v1_gate, 9);
+
+/**
+ * ReasoningAnswer carries the answer to a reasoning task.
+ *
+ * @generated from message gatehouse.v1.ReasoningAnswer
+ */
+export type ReasoningAnswer = Message<"gatehouse.v1.ReasoningAnswer"> & {
+  /**
+   * The answer, in the challenge's answer format.
+   *
+   * @generated from field: string answer = 1;
+   */
+  answer: string;
+};
+
+/**
+ * ReasoningAnswer carries the answer to a reasoning task.
+ *
+ * @generated from message gatehouse.v1.ReasoningAnswer
+ */
+export type ReasoningAnswerJson = {
+  /**
+   * The answer, in the challenge's answer format.
+   *
+   * @generated from field: string answer = 1;
+   */
+  answer?: string;
+};
+
+/**
+ * Describes the message gatehouse.v1.ReasoningAnswer.
+ * Use `create(ReasoningAnswerSchema)` to create a new message.
+ */
+export const ReasoningAnswerSchema: GenMessage<ReasoningAnswer, {jsonType: ReasoningAnswerJson}> = /*@__PURE__*/
+  messageDesc(file_gatehouse_v1_gate, 10);
+
+/**
+ * IteratedHashAnswer carries h_N.
+ *
+ * @generated from message gatehouse.v1.IteratedHashAnswer
+ */
+export type IteratedHashAnswer = Message<"gatehouse.v1.IteratedHashAnswer"> & {
+  /**
+   * SHA-256 digest in lowercase hex (64 characters).
+   *
+   * @generated from field: string digest = 1;
+   */
+  digest: string;
+};
+
+/**
+ * IteratedHashAnswer carries h_N.
+ *
+ * @generated from message gatehouse.v1.IteratedHashAnswer
+ */
+export type IteratedHashAnswerJson = {
+  /**
+   * SHA-256 digest in lowercase hex (64 characters).
+   *
+   * @generated from field: string digest = 1;
+   */
+  digest?: string;
+};
+
+/**
+ * Describes the message gatehouse.v1.IteratedHashAnswer.
+ * Use `create(IteratedHashAnswerSchema)` to create a new message.
+ */
+export const IteratedHashAnswerSchema: GenMessage<IteratedHashAnswer, {jsonType: IteratedHashAnswerJson}> = /*@__PURE__*/
+  messageDesc(file_gatehouse_v1_gate, 11);
+
+/**
+ * HashcashAnswer carries the nonce that solves a hashcash challenge.
+ *
+ * @generated from message gatehouse.v1.HashcashAnswer
+ */
+export type HashcashAnswer = Message<"gatehouse.v1.HashcashAnswer"> & {
+  /**
+   * The nonce, printable ASCII without ':'.
+   *
+   * @generated from field: string nonce = 1;
+   */
+  nonce: string;
+};
+
+/**
+ * HashcashAnswer carries the nonce that solves a hashcash challenge.
+ *
+ * @generated from message gatehouse.v1.HashcashAnswer
+ */
+export type HashcashAnswerJson = {
+  /**
+   * The nonce, printable ASCII without ':'.
+   *
+   * @generated from field: string nonce = 1;
+   */
+  nonce?: string;
+};
+
+/**
+ * Describes the message gatehouse.v1.HashcashAnswer.
+ * Use `create(HashcashAnswerSchema)` to create a new message.
+ */
+export const HashcashAnswerSchema: GenMessage<HashcashAnswer, {jsonType: HashcashAnswerJson}> = /*@__PURE__*/
+  messageDesc(file_gatehouse_v1_gate, 12);
 
 /**
  * SubmitResponse carries the one-time pass earned by a correct answer.
@@ -427,7 +1009,7 @@ export type SubmitResponseJson = {
  * Use `create(SubmitResponseSchema)` to create a new message.
  */
 export const SubmitResponseSchema: GenMessage<SubmitResponse, {jsonType: SubmitResponseJson}> = /*@__PURE__*/
-  messageDesc(file_gatehouse_v1_gate, 5);
+  messageDesc(file_gatehouse_v1_gate, 13);
 
 /**
  * TokenRequest exchanges a grant for an access token.
@@ -470,7 +1052,7 @@ export type TokenRequestJson = {
  * Use `create(TokenRequestSchema)` to create a new message.
  */
 export const TokenRequestSchema: GenMessage<TokenRequest, {jsonType: TokenRequestJson}> = /*@__PURE__*/
-  messageDesc(file_gatehouse_v1_gate, 6);
+  messageDesc(file_gatehouse_v1_gate, 14);
 
 /**
  * TokenResponse carries the issued access token.
@@ -563,7 +1145,7 @@ export type TokenResponseJson = {
  * Use `create(TokenResponseSchema)` to create a new message.
  */
 export const TokenResponseSchema: GenMessage<TokenResponse, {jsonType: TokenResponseJson}> = /*@__PURE__*/
-  messageDesc(file_gatehouse_v1_gate, 7);
+  messageDesc(file_gatehouse_v1_gate, 15);
 
 /**
  * ChallengeKind selects what the agent must prove.
@@ -585,6 +1167,31 @@ export enum ChallengeKind {
    * @generated from enum value: CHALLENGE_KIND_SIGNATURE = 1;
    */
   SIGNATURE = 1,
+
+  /**
+   * A task generated fresh from a random seed that needs understanding to
+   * solve within a deadline a human could not meet (see ReasoningChallenge).
+   *
+   * @generated from enum value: CHALLENGE_KIND_REASONING = 2;
+   */
+  REASONING = 2,
+
+  /**
+   * The legacy deterministic puzzle of older agent gates: iterate SHA-256 over
+   * a server seed N times.
+   *
+   * @generated from enum value: CHALLENGE_KIND_ITERATED_HASH = 3;
+   */
+  ITERATED_HASH = 3,
+
+  /**
+   * A hashcash-style proof of work: find a nonce so that SHA-256 over the
+   * prefix and nonce has D leading zero bits. Also the admission ticket when
+   * adaptive rate control asks for one.
+   *
+   * @generated from enum value: CHALLENGE_KIND_HASHCASH = 4;
+   */
+  HASHCASH = 4,
 }
 
 /**
@@ -592,7 +1199,7 @@ export enum ChallengeKind {
  *
  * @generated from enum gatehouse.v1.ChallengeKind
  */
-export type ChallengeKindJson = "CHALLENGE_KIND_UNSPECIFIED" | "CHALLENGE_KIND_SIGNATURE";
+export type ChallengeKindJson = "CHALLENGE_KIND_UNSPECIFIED" | "CHALLENGE_KIND_SIGNATURE" | "CHALLENGE_KIND_REASONING" | "CHALLENGE_KIND_ITERATED_HASH" | "CHALLENGE_KIND_HASHCASH";
 
 /**
  * Describes the enum gatehouse.v1.ChallengeKind.

@@ -13,7 +13,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file gatehouse/v1/resources.proto.
  */
 export const file_gatehouse_v1_resources: GenFile = /*@__PURE__*/
-  fileDesc("ChxnYXRlaG91c2UvdjEvcmVzb3VyY2VzLnByb3RvEgxnYXRlaG91c2UudjEijwEKCE9wZXJhdG9yEg4KBmRvbWFpbhgBIAEoCRIUCgxkaXNwbGF5X25hbWUYAiABKAkSLAoGc3RhdHVzGAMgASgOMhwuZ2F0ZWhvdXNlLnYxLk9wZXJhdG9yU3RhdHVzEi8KC2NyZWF0ZV90aW1lGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCKYAQoGUG9saWN5Ei4KBnNjb3BlcxgBIAMoCUIewvMYGhiAASIRW0EtWmEtejAtOTouXy8tXSsoQDABEiwKCWF1ZGllbmNlcxgCIAMoCUIZwvMYFRiAAiIMW1x4MjEtXHg3ZV0rKCAwARIwCg1tYXhfdG9rZW5fdHRsGAMgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uIqICCgVBZ2VudBILCgNkaWQYASABKAkSFwoPb3BlcmF0b3JfZG9tYWluGAIgASgJEhIKCnB1YmxpY19rZXkYAyABKAwSKQoGc3RhdHVzGAQgASgOMhkuZ2F0ZWhvdXNlLnYxLkFnZW50U3RhdHVzEiQKBnBvbGljeRgFIAEoCzIULmdhdGVob3VzZS52MS5Qb2xpY3kSFgoOcG9saWN5X3ZlcnNpb24YBiABKAQSFAoMZGlzcGxheV9uYW1lGAcgASgJEi8KC2NyZWF0ZV90aW1lGAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgt1cGRhdGVfdGltZRgJIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiXAoDSndrEgsKA2t0eRgBIAEoCRILCgNjcnYYAiABKAkSCQoBeBgDIAEoCRIJCgF5GAQgASgJEgsKA2tpZBgFIAEoCRILCgNhbGcYBiABKAkSCwoDdXNlGAcgASgJKmwKDk9wZXJhdG9yU3RhdHVzEh8KG09QRVJBVE9SX1NUQVRVU19VTlNQRUNJRklFRBAAEhoKFk9QRVJBVE9SX1NUQVRVU19BQ1RJVkUQARIdChlPUEVSQVRPUl9TVEFUVVNfU1VTUEVOREVEEAIqegoLQWdlbnRTdGF0dXMSHAoYQUdFTlRfU1RBVFVTX1VOU1BFQ0lGSUVEEAASFwoTQUdFTlRfU1RBVFVTX0FDVElWRRABEhoKFkFHRU5UX1NUQVRVU19TVVNQRU5ERUQQAhIYChRBR0VOVF9TVEFUVVNfUkVWT0tFRBADYgZwcm90bzM", [file_gatehouse_v1_validate, file_google_protobuf_duration, file_google_protobuf_timestamp]);
+  fileDesc("ChxnYXRlaG91c2UvdjEvcmVzb3VyY2VzLnByb3RvEgxnYXRlaG91c2UudjEijwEKCE9wZXJhdG9yEg4KBmRvbWFpbhgBIAEoCRIUCgxkaXNwbGF5X25hbWUYAiABKAkSLAoGc3RhdHVzGAMgASgOMhwuZ2F0ZWhvdXNlLnYxLk9wZXJhdG9yU3RhdHVzEi8KC2NyZWF0ZV90aW1lGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCLIAQoGUG9saWN5Ei4KBnNjb3BlcxgBIAMoCUIewvMYGhiAASIRW0EtWmEtejAtOTouXy8tXSsoQDABEiwKCWF1ZGllbmNlcxgCIAMoCUIZwvMYFRiAAiIMW1x4MjEtXHg3ZV0rKCAwARIwCg1tYXhfdG9rZW5fdHRsGAMgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEi4KCGF1dG9ub215GAQgASgLMhwuZ2F0ZWhvdXNlLnYxLkF1dG9ub215UG9saWN5IrABCg5BdXRvbm9teVBvbGljeRIbChNyZXF1aXJlX2F0dGVzdGF0aW9uGAEgASgIEjsKGG1pbl9jb250aW51b3VzX29wZXJhdGlvbhgCIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhIeChZtaW5fYXV0b25vbW91c19hY3Rpb25zGAMgASgEEiQKHHJlcXVpcmVfcGxhdGZvcm1fYXR0ZXN0YXRpb24YBCABKAgiogIKBUFnZW50EgsKA2RpZBgBIAEoCRIXCg9vcGVyYXRvcl9kb21haW4YAiABKAkSEgoKcHVibGljX2tleRgDIAEoDBIpCgZzdGF0dXMYBCABKA4yGS5nYXRlaG91c2UudjEuQWdlbnRTdGF0dXMSJAoGcG9saWN5GAUgASgLMhQuZ2F0ZWhvdXNlLnYxLlBvbGljeRIWCg5wb2xpY3lfdmVyc2lvbhgGIAEoBBIUCgxkaXNwbGF5X25hbWUYByABKAkSLwoLY3JlYXRlX3RpbWUYCCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KC3VwZGF0ZV90aW1lGAkgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCJcCgNKd2sSCwoDa3R5GAEgASgJEgsKA2NydhgCIAEoCRIJCgF4GAMgASgJEgkKAXkYBCABKAkSCwoDa2lkGAUgASgJEgsKA2FsZxgGIAEoCRILCgN1c2UYByABKAkqbAoOT3BlcmF0b3JTdGF0dXMSHwobT1BFUkFUT1JfU1RBVFVTX1VOU1BFQ0lGSUVEEAASGgoWT1BFUkFUT1JfU1RBVFVTX0FDVElWRRABEh0KGU9QRVJBVE9SX1NUQVRVU19TVVNQRU5ERUQQAip6CgtBZ2VudFN0YXR1cxIcChhBR0VOVF9TVEFUVVNfVU5TUEVDSUZJRUQQABIXChNBR0VOVF9TVEFUVVNfQUNUSVZFEAESGgoWQUdFTlRfU1RBVFVTX1NVU1BFTkRFRBACEhgKFEFHRU5UX1NUQVRVU19SRVZPS0VEEANiBnByb3RvMw", [file_gatehouse_v1_validate, file_google_protobuf_duration, file_google_protobuf_timestamp]);
 
 /**
  * Operator owns a trust domain and registers and governs the agents in it.
@@ -124,6 +124,13 @@ export type Policy = Message<"gatehouse.v1.Policy"> & {
    * @generated from field: google.protobuf.Duration max_token_ttl = 3;
    */
   maxTokenTtl?: Duration | undefined;
+
+  /**
+   * What Submit requires to show the agent runs autonomously.
+   *
+   * @generated from field: gatehouse.v1.AutonomyPolicy autonomy = 4;
+   */
+  autonomy?: AutonomyPolicy | undefined;
 };
 
 /**
@@ -156,6 +163,13 @@ export type PolicyJson = {
    * @generated from field: google.protobuf.Duration max_token_ttl = 3;
    */
   maxTokenTtl?: DurationJson;
+
+  /**
+   * What Submit requires to show the agent runs autonomously.
+   *
+   * @generated from field: gatehouse.v1.AutonomyPolicy autonomy = 4;
+   */
+  autonomy?: AutonomyPolicyJson;
 };
 
 /**
@@ -164,6 +178,83 @@ export type PolicyJson = {
  */
 export const PolicySchema: GenMessage<Policy, {jsonType: PolicyJson}> = /*@__PURE__*/
   messageDesc(file_gatehouse_v1_resources, 1);
+
+/**
+ * AutonomyPolicy sets the thresholds an agent's autonomy attestation must meet.
+ *
+ * @generated from message gatehouse.v1.AutonomyPolicy
+ */
+export type AutonomyPolicy = Message<"gatehouse.v1.AutonomyPolicy"> & {
+  /**
+   * Require a signed autonomy attestation on every Submit.
+   *
+   * @generated from field: bool require_attestation = 1;
+   */
+  requireAttestation: boolean;
+
+  /**
+   * Minimum continuous operation time the attestation must report.
+   *
+   * @generated from field: google.protobuf.Duration min_continuous_operation = 2;
+   */
+  minContinuousOperation?: Duration | undefined;
+
+  /**
+   * Minimum count of autonomous actions the attestation must report.
+   *
+   * @generated from field: uint64 min_autonomous_actions = 3;
+   */
+  minAutonomousActions: bigint;
+
+  /**
+   * Require a platform (hardware / cloud) attestation on every Submit.
+   *
+   * @generated from field: bool require_platform_attestation = 4;
+   */
+  requirePlatformAttestation: boolean;
+};
+
+/**
+ * AutonomyPolicy sets the thresholds an agent's autonomy attestation must meet.
+ *
+ * @generated from message gatehouse.v1.AutonomyPolicy
+ */
+export type AutonomyPolicyJson = {
+  /**
+   * Require a signed autonomy attestation on every Submit.
+   *
+   * @generated from field: bool require_attestation = 1;
+   */
+  requireAttestation?: boolean;
+
+  /**
+   * Minimum continuous operation time the attestation must report.
+   *
+   * @generated from field: google.protobuf.Duration min_continuous_operation = 2;
+   */
+  minContinuousOperation?: DurationJson;
+
+  /**
+   * Minimum count of autonomous actions the attestation must report.
+   *
+   * @generated from field: uint64 min_autonomous_actions = 3;
+   */
+  minAutonomousActions?: string;
+
+  /**
+   * Require a platform (hardware / cloud) attestation on every Submit.
+   *
+   * @generated from field: bool require_platform_attestation = 4;
+   */
+  requirePlatformAttestation?: boolean;
+};
+
+/**
+ * Describes the message gatehouse.v1.AutonomyPolicy.
+ * Use `create(AutonomyPolicySchema)` to create a new message.
+ */
+export const AutonomyPolicySchema: GenMessage<AutonomyPolicy, {jsonType: AutonomyPolicyJson}> = /*@__PURE__*/
+  messageDesc(file_gatehouse_v1_resources, 2);
 
 /**
  * Agent is a registered autonomous agent: a DID bound to an Ed25519 key.
@@ -314,7 +405,7 @@ export type AgentJson = {
  * Use `create(AgentSchema)` to create a new message.
  */
 export const AgentSchema: GenMessage<Agent, {jsonType: AgentJson}> = /*@__PURE__*/
-  messageDesc(file_gatehouse_v1_resources, 2);
+  messageDesc(file_gatehouse_v1_resources, 3);
 
 /**
  * Jwk is one public key in JSON Web Key form (RFC 7517, RFC 8037 for OKP).
@@ -433,7 +524,7 @@ export type JwkJson = {
  * Use `create(JwkSchema)` to create a new message.
  */
 export const JwkSchema: GenMessage<Jwk, {jsonType: JwkJson}> = /*@__PURE__*/
-  messageDesc(file_gatehouse_v1_resources, 3);
+  messageDesc(file_gatehouse_v1_resources, 4);
 
 /**
  * OperatorStatus is the lifecycle state of an operator.

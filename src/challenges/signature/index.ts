@@ -11,17 +11,19 @@ export const signatureKind: ChallengeKindPlugin<"signature"> = {
   answerCase: "signature",
 
   async issue(context) {
+    const expiresAt = context.record.issuedAt + context.defaultTtlMs;
     const signature = create(SignatureChallengeSchema, {
       signingInput: challengeSigningInput({
         ...context.record,
         challengeId: context.challengeId,
         issuer: context.issuer,
+        expiresAt,
       }),
       format: SIGNING_INPUT_FORMAT,
       issuer: context.issuer,
       caller: context.record.caller,
     });
-    return { state: {}, body: { case: "signature", value: signature } };
+    return { state: {}, body: { case: "signature", value: signature }, expiresAt };
   },
 
   async verify(context, answer) {

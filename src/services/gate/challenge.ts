@@ -5,7 +5,6 @@ import type {
   ChallengeRequest,
   ChallengeResponseSchema,
 } from "../../../gen/gatehouse/v1/gate_pb.js";
-import { CHALLENGE_KINDS } from "../../challenges/index.js";
 import type { ChallengeRecord } from "../../challenges/types.js";
 import { randomId, sha256Hex } from "../../crypto/random.js";
 import { GatehouseError } from "../../errors/index.js";
@@ -27,14 +26,13 @@ export async function issueChallenge(
   if (caller.did !== undefined && caller.did !== request.did) {
     throw new GatehouseError(Reason.DID_MISMATCH);
   }
-  const plugin = CHALLENGE_KINDS.get(request.kind);
+  const plugin = deps.kinds.get(request.kind);
   if (!plugin) throw new GatehouseError(Reason.CHALLENGE_KIND_UNSUPPORTED, { field: "kind" });
   const agent = await requireActiveAgent(deps.store.registry, request.did);
   const scopes = [...new Set(request.scopes)].sort();
   requireWithinPolicy(agent.policy, scopes, request.audience);
 
   const now = deps.clock.now();
-  const ttlMs = deps.settings.challengeTtlSeconds * 1000;
   const challengeId = randomId();
   const base = {
     kind: plugin.kind,
@@ -43,14 +41,26 @@ export async function issueChallenge(
     scopes,
     audience: request.audience,
     issuedAt: now,
-    expiresAt: now + ttlMs,
   };
-  const { state, body } = await plugin.issue({
+  const { state, body, expiresAt } = await plugin.issue({
     challengeId,
     issuer: deps.settings.issuer,
+    defaultTtlMs: deps.settings.challengeTtlSeconds * 1000,
+    preferences: { reasoningFamily: request.reasoningFamily },
     record: base,
   });
-  const record: ChallengeRecord = { ...base, state };
-  await deps.store.challenges.put(sha256Hex(challengeId), record, ttlMs + EXPIRED_RECORD_GRACE_MS);
-  return { challengeId, kind: plugin.kind, expiresAt: timestampFromMs(record.expiresAt), body };
+  const record: ChallengeRecord = { ...base, expiresAt, state };
+  const storeTtlMs = expiresAt - now + EXPIRED_RECORD_GRACE_MS;
+  await deps.store.challenges.put(sha256Hex(challengeId), record, storeTtlMs);
+  const autonomy = agent.policy.autonomy;
+  return {
+    challengeId,
+    kind: plugin.kind,
+    expiresAt: timestampFromMs(expiresAt),
+    body,
+    requirements: {
+      autonomyAttestation: autonomy?.requireAttestation ?? false,
+      platformAttestation: autonomy?.requirePlatformAttestation ?? false,
+    },
+  };
 }

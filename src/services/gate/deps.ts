@@ -1,3 +1,4 @@
+import type { ChallengeKinds } from "../../challenges/index.js";
 import type { Clock } from "../../clock.js";
 import type { KeyRing } from "../../crypto/key-ring.js";
 import type { Store } from "../../store/ports.js";
@@ -15,6 +16,7 @@ export interface GateDeps {
   readonly store: Store;
   readonly clock: Clock;
   readonly keys: KeyRing;
+  readonly kinds: ChallengeKinds;
 }
 
 /** A pass as stored (by the hash of its value). */

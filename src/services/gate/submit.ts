@@ -2,18 +2,17 @@ import type { MessageInitShape } from "@bufbuild/protobuf";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { Reason } from "../../../gen/gatehouse/v1/errors_pb.js";
 import type { SubmitRequest, SubmitResponseSchema } from "../../../gen/gatehouse/v1/gate_pb.js";
-import { CHALLENGE_KINDS } from "../../challenges/index.js";
 import type { ChallengeRecord } from "../../challenges/types.js";
-import { constantTimeEqual, randomId, sha256Hex } from "../../crypto/random.js";
+import { randomId, sha256Hex } from "../../crypto/random.js";
 import { GatehouseError } from "../../errors/index.js";
 import type { CallContext } from "../types.js";
 import { EXPIRED_RECORD_GRACE_MS, type GateDeps, type PassRecord } from "./deps.js";
+import { SUBMIT_STEPS } from "./submit-steps/index.js";
 
 /**
- * Checks a submission, in this order (each with its own reason): the challenge exists →
- * it is consumed atomically on this first attempt, whatever the outcome → the caller is
- * the one it was issued to → the deadline has not passed → the answer is checked by the
- * kind that was *stored*. Only then is a single-use pass issued.
+ * Checks a submission: the challenge exists → it is consumed atomically on this first
+ * attempt, whatever the outcome → then every step of SUBMIT_STEPS in order. Only then is a
+ * single-use pass issued.
  */
 export async function submitAnswer(
   deps: GateDeps,
@@ -26,26 +25,9 @@ export async function submitAnswer(
     throw new GatehouseError(Reason.CHALLENGE_ALREADY_USED);
   }
   const record = consumed.value as ChallengeRecord;
-  if (!constantTimeEqual(record.caller, call.caller.fingerprint)) {
-    throw new GatehouseError(Reason.CHALLENGE_IDENTITY_MISMATCH);
-  }
   const now = deps.clock.now();
-  if (now > record.expiresAt) throw new GatehouseError(Reason.CHALLENGE_EXPIRED);
-
-  const plugin = CHALLENGE_KINDS.get(record.kind);
-  if (!plugin) throw new GatehouseError(Reason.CHALLENGE_KIND_UNSUPPORTED);
-  if (request.answer.case !== plugin.answerCase) {
-    throw new GatehouseError(Reason.CHALLENGE_KIND_MISMATCH, { field: "answer" });
-  }
-  const context = {
-    challengeId: request.challengeId,
-    issuer: deps.settings.issuer,
-    record,
-    registry: deps.store.registry,
-  };
-  if (!(await plugin.verify(context, request.answer.value))) {
-    throw new GatehouseError(Reason.ANSWER_INVALID);
-  }
+  const context = { deps, request, call, record, now };
+  for (const step of SUBMIT_STEPS) await step(context);
 
   const pass = randomId();
   const ttlMs = deps.settings.passTtlSeconds * 1000;

@@ -12,6 +12,7 @@ import {
 import { invalidArgument } from "../../errors/index.js";
 import type {
   AgentRecord,
+  AutonomyRecord,
   OperatorRecord,
   PolicyRecord,
   AgentStatus as StoredAgentStatus,
@@ -38,6 +39,7 @@ export function toAgentMessage(agent: AgentRecord): Agent {
       scopes: [...agent.policy.scopes],
       audiences: [...agent.policy.audiences],
       maxTokenTtl: durationFromMs(agent.policy.maxTokenTtlSeconds * 1000),
+      autonomy: toAutonomyMessage(agent.policy.autonomy),
     },
     policyVersion: BigInt(agent.policyVersion),
     displayName: agent.displayName,
@@ -45,6 +47,15 @@ export function toAgentMessage(agent: AgentRecord): Agent {
     updateTime: timestampFromMs(agent.updatedAt),
   };
   return create(AgentSchema, init);
+}
+
+function toAutonomyMessage(autonomy: AutonomyRecord | undefined) {
+  return {
+    requireAttestation: autonomy?.requireAttestation ?? false,
+    minContinuousOperation: durationFromMs((autonomy?.minOperationSeconds ?? 0) * 1000),
+    minAutonomousActions: BigInt(autonomy?.minAutonomousActions ?? 0),
+    requirePlatformAttestation: autonomy?.requirePlatformAttestation ?? false,
+  };
 }
 
 export function toOperatorMessage(operator: OperatorRecord): Operator {
@@ -73,9 +84,20 @@ export function policyFromMessage(
   if (seconds > maxTokenTtlSeconds) {
     throw invalidArgument(`${field}.max_token_ttl`, `must be at most ${maxTokenTtlSeconds}s`);
   }
+  const autonomy = policy?.autonomy;
+  const minOperation = autonomy?.minContinuousOperation;
+  if (minOperation && (minOperation.seconds < 0n || minOperation.nanos < 0)) {
+    throw invalidArgument(`${field}.autonomy.min_continuous_operation`, "must not be negative");
+  }
   return {
     scopes: [...(policy?.scopes ?? [])],
     audiences: [...(policy?.audiences ?? [])],
     maxTokenTtlSeconds: seconds,
+    autonomy: {
+      requireAttestation: autonomy?.requireAttestation ?? false,
+      minOperationSeconds: Number(minOperation?.seconds ?? 0n),
+      minAutonomousActions: Number(autonomy?.minAutonomousActions ?? 0n),
+      requirePlatformAttestation: autonomy?.requirePlatformAttestation ?? false,
+    },
   };
 }

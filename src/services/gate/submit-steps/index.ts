@@ -1,0 +1,14 @@
+import { answerStep } from "./answer.js";
+import { deadlineStep } from "./deadline.js";
+import { identityStep } from "./identity.js";
+import type { SubmitStep } from "./types.js";
+
+export type { SubmitContext, SubmitStep } from "./types.js";
+
+/**
+ * The submission checks, in order; the order is a security property. Before them the
+ * challenge was found and consumed atomically (whatever happens next, it is spent), so
+ * each check costs the caller its one attempt. Expensive work (the answer) runs only after
+ * the cheap checks (identity, deadline) passed.
+ */
+export const SUBMIT_STEPS: readonly SubmitStep[] = [identityStep, deadlineStep, answerStep];
