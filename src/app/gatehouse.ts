@@ -59,7 +59,7 @@ export async function startGatehouse(options: StartOptions): Promise<Gatehouse> 
       store,
       clock,
       keys,
-      kinds: createChallengeKinds(),
+      kinds: createChallengeKinds(config),
       settings: {
         issuer: config.issuer,
         challengeTtlSeconds: challenges.ttlSeconds,
