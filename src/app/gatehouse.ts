@@ -1,16 +1,21 @@
 import type * as http2 from "node:http2";
 import type { AddressInfo } from "node:net";
 import type * as grpc from "@grpc/grpc-js";
+import { createPlatformAttestationVerifier } from "../attestation/platform/index.js";
 import { createChallengeKinds } from "../challenges/index.js";
 import { type Clock, systemClock } from "../clock.js";
 import type { GatehouseConfig } from "../config/index.js";
 import { createKeyRing } from "../crypto/key-ring.js";
+import { createCallerResolver } from "../identity/forwarded.js";
 import { createLogger, type Logger } from "../observability/logger.js";
 import { createConnectServer } from "../server/connect.js";
 import { createDispatch } from "../server/dispatch.js";
 import { createGrpcServer, grpcServerCredentials } from "../server/grpc.js";
 import { createIntrospection } from "../server/introspection.js";
+import { createAuthzService } from "../services/authz/index.js";
+import { createAbuseControl } from "../services/gate/abuse/index.js";
 import { createGateService } from "../services/gate/index.js";
+import { runtimeBoundsByKind } from "../services/gate/submit-steps/runtime.js";
 import { createRegistryService } from "../services/registry/index.js";
 import { createVerifyService } from "../services/verify/index.js";
 import { createStore } from "../store/index.js";
@@ -54,33 +59,44 @@ export async function startGatehouse(options: StartOptions): Promise<Gatehouse> 
   await keys.signingKey(); // generate or load now, so the first request pays nothing
 
   const { tokens, challenges } = config;
+  const kinds = createChallengeKinds(config);
+  const platformAttestation = await createPlatformAttestationVerifier(config, clock);
+  const verifyDeps = {
+    clock,
+    keys,
+    registry: store.registry,
+    revocations: store.revocations,
+    settings: {
+      issuer: config.issuer,
+      clockSkewSeconds: tokens.clockSkewSeconds,
+      maxTokenTtlSeconds: tokens.maxTtlSeconds,
+      maxCacheTtlSeconds: DECISION_CACHE_SECONDS,
+    },
+  };
   const bindings = [
     createGateService({
       store,
       clock,
       keys,
-      kinds: createChallengeKinds(config),
+      kinds: kinds.kinds,
+      abuse: createAbuseControl({ store, clock, kinds: kinds.kinds, limits: config.limits }),
+      ...(platformAttestation ? { platformAttestation } : {}),
       settings: {
         issuer: config.issuer,
         challengeTtlSeconds: challenges.ttlSeconds,
         passTtlSeconds: challenges.passTtlSeconds,
         defaultTokenTtlSeconds: tokens.defaultTtlSeconds,
         maxTokenTtlSeconds: tokens.maxTtlSeconds,
-      },
-    }),
-    createVerifyService({
-      clock,
-      keys,
-      registry: store.registry,
-      revocations: store.revocations,
-      jwksMaxAgeSeconds: JWKS_MAX_AGE_SECONDS,
-      settings: {
-        issuer: config.issuer,
         clockSkewSeconds: tokens.clockSkewSeconds,
-        maxTokenTtlSeconds: tokens.maxTtlSeconds,
-        maxCacheTtlSeconds: DECISION_CACHE_SECONDS,
+        runtime: {
+          toleranceMs: config.runtime.toleranceMs,
+          bounds: runtimeBoundsByKind(config.runtime),
+        },
       },
     }),
+    createVerifyService({ ...verifyDeps, jwksMaxAgeSeconds: JWKS_MAX_AGE_SECONDS }),
+    // Envoy ext_authz Check: the same pipeline and settings as Verify.
+    createAuthzService(verifyDeps),
     createRegistryService({
       store,
       clock,
@@ -95,6 +111,11 @@ export async function startGatehouse(options: StartOptions): Promise<Gatehouse> 
     tls,
     trustDomain: config.trustDomain,
     maxMessageBytes: config.limits.maxMessageBytes,
+    resolveCaller: createCallerResolver(config.proxy, {
+      trustDomain: config.trustDomain,
+      ca: tls.ca,
+      clock,
+    }),
   };
 
   const grpcServer = createGrpcServer({ ...transport, extras: introspection.addToServer });
@@ -120,6 +141,7 @@ export async function startGatehouse(options: StartOptions): Promise<Gatehouse> 
       }),
     ]);
     clearTimeout(grace);
+    await kinds.close(); // after the drain: in-flight answer checks have finished
     if (!options.store) await store.close();
     logger.info("gatehouse stopped");
   };

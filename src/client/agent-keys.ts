@@ -1,5 +1,7 @@
 import { createPrivateKey, generateKeyPairSync, type KeyObject, sign } from "node:crypto";
+import { SignJWT } from "jose";
 import type { SignatureChallenge } from "../../gen/gatehouse/v1/gate_pb.js";
+import { AUTONOMY_ALG, AUTONOMY_TYP } from "../attestation/autonomy/format.js";
 import { challengeSigningInput } from "../challenges/signature/signing-input.js";
 import { deriveAgentDid } from "../crypto/did.js";
 import { registrationSigningInput } from "../crypto/signing-input.js";
@@ -59,4 +61,34 @@ export function signChallenge(
     throw new Error("challenge signing input does not match the request; refusing to sign");
   }
   return sign(null, rebuilt, key.privateKey);
+}
+
+export interface AutonomyAttestationInput {
+  readonly did: string;
+  /** The challenge being answered (the `nonce` claim). */
+  readonly challengeId: string;
+  readonly operationSeconds: number;
+  readonly autonomousActions: number;
+  /** base64url SHA-256 of the agent's decision chain (43 characters). */
+  readonly decisionChain: string;
+  /** Unix seconds. */
+  readonly iat: number;
+}
+
+/** Signs an autonomy attestation for `SubmitRequest.autonomy_attestation` (compact JWS). */
+export function autonomyAttestation(
+  key: AgentKey,
+  input: AutonomyAttestationInput,
+): Promise<string> {
+  return new SignJWT({
+    nonce: input.challengeId,
+    operation_seconds: input.operationSeconds,
+    autonomous_actions: input.autonomousActions,
+    decision_chain: input.decisionChain,
+  })
+    .setProtectedHeader({ alg: AUTONOMY_ALG, typ: AUTONOMY_TYP })
+    .setIssuer(input.did)
+    .setSubject(input.did)
+    .setIssuedAt(input.iat)
+    .sign(key.privateKey);
 }

@@ -1,4 +1,4 @@
-import type { Endpoint, GatehouseConfig, StoreConfig, TlsConfig } from "./schema.js";
+import type { Endpoint, GatehouseConfig, ProxyConfig, StoreConfig, TlsConfig } from "./schema.js";
 
 export { ConfigError, type LoadConfigOptions, loadConfig } from "./load.js";
 export {
@@ -9,6 +9,7 @@ export {
   LOG_LEVELS,
   type LogLevel,
   type Mode,
+  type ProxyConfig,
   SIGNING_ALGS,
   type SigningAlg,
   type StoreConfig,
@@ -34,6 +35,7 @@ export function describeConfig(config: GatehouseConfig): string {
     ],
     ["challenges", `ttl ${challenges.ttlSeconds}s, pass ttl ${challenges.passTtlSeconds}s`],
     ["max message", `${config.limits.maxMessageBytes} bytes`],
+    ...describeProxy(config.proxy),
     ["log level", config.log.level],
     ["shutdown grace", `${config.shutdownGraceMs} ms`],
   ];
@@ -51,6 +53,13 @@ function describeTls(tls: TlsConfig): string {
       ? "dev PKI"
       : `cert ${tls.certFile}, key ${tls.keyFile}, ca ${tls.caFile}`;
   return `${files}; client certificate ${tls.requireClientCert ? "required" : "optional"}`;
+}
+
+/** A row only when enabled; the HMAC secret is never shown, not even in part. */
+function describeProxy(proxy: ProxyConfig): [string, string][] {
+  if (!proxy.enabled) return [];
+  const peers = proxy.trustedPeers.join(", ");
+  return [["proxy", `trusted peers ${peers}; max age ${proxy.maxAgeSeconds}s; HMAC secret set`]];
 }
 
 function describeStore(store: StoreConfig): string {

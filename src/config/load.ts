@@ -1,7 +1,9 @@
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { parse as parseToml, TomlError } from "smol-toml";
+import type { LimitsConfig } from "./limits.js";
 import {
+  type AttestationConfig,
   type ConfigOverrides,
   DEFAULTS,
   envVarOf,
@@ -12,7 +14,10 @@ import {
   fileKeyOf,
   type GatehouseConfig,
   type Mode,
+  PROXY_MAX_AGE_DEFAULT,
+  type ProxyConfig,
   REDIS_CLUSTER_DEFAULT,
+  type RuntimeConfig,
   type StoreConfig,
   type TlsConfig,
 } from "./schema.js";
@@ -50,10 +55,33 @@ type Lookup = <P extends FieldPath>(path: P) => FieldValue<P> | undefined;
 
 const TLS_FILES = ["tls.certFile", "tls.keyFile", "tls.caFile"] as const;
 const TOKEN_TTLS = ["tokens.defaultTtlSeconds", "tokens.maxTtlSeconds"] as const;
+const PROXY_REQUIRED = ["proxy.trustedPeers", "proxy.hmacSecret"] as const;
+const PLATFORM_KEY_SOURCES = [
+  "attestation.platformJwksFile",
+  "attestation.platformJwksUrl",
+] as const;
+const PLATFORM_DEPENDENTS = [
+  "attestation.platformAudience",
+  "attestation.platformJwksFile",
+  "attestation.platformJwksUrl",
+  "attestation.platformJwksCaFile",
+] as const;
+const RUNTIME_BOUNDS = [
+  ["signatureMinMs", "signatureMaxMs"],
+  ["reasoningMinMs", "reasoningMaxMs"],
+  ["iteratedHashMinMs", "iteratedHashMaxMs"],
+  ["hashcashMinMs", "hashcashMaxMs"],
+] as const satisfies readonly (readonly [keyof RuntimeConfig, keyof RuntimeConfig])[];
 
 const FIELD_BY_FILE_KEY = new Map(FIELD_PATHS.map((path) => [fileKeyOf(path), path]));
+/** Every table a field sits in, nested ones too (`limits`, `limits.adaptive`). */
 const FILE_SECTIONS = new Set(
-  FIELD_PATHS.filter((path) => path.includes(".")).map((path) => fileKeyOf(path).split(".")[0]),
+  FIELD_PATHS.flatMap((path) =>
+    fileKeyOf(path)
+      .split(".")
+      .slice(0, -1)
+      .map((_, i, parts) => parts.slice(0, i + 1).join(".")),
+  ),
 );
 const ENV_VARS = FIELD_PATHS.flatMap((path) => {
   const name = envVarOf(path);
@@ -79,7 +107,10 @@ export function loadConfig(options: LoadConfigOptions): GatehouseConfig {
   problems.push(
     ...missingTlsFiles(config.mode, settings),
     ...missingRedisUrl(config.store, settings),
+    ...missingProxySettings(config.proxy, settings),
     ...tokenTtlsOutOfOrder(config, settings, get),
+    ...platformAttestationProblems(config, settings),
+    ...runtimeBoundsOutOfOrder(config, settings),
   );
   if (problems.length > 0) throw new ConfigError(problems);
   return deepFreeze(config);
@@ -199,8 +230,22 @@ function assemble(mode: Mode, get: Lookup): GatehouseConfig {
     challenges: {
       ttlSeconds: get("challenges.ttlSeconds") ?? DEFAULTS.challenges.ttlSeconds,
       passTtlSeconds: get("challenges.passTtlSeconds") ?? DEFAULTS.challenges.passTtlSeconds,
+      iteratedHashIterations:
+        get("challenges.iteratedHashIterations") ?? DEFAULTS.challenges.iteratedHashIterations,
+      hashcashDifficultyBits:
+        get("challenges.hashcashDifficultyBits") ?? DEFAULTS.challenges.hashcashDifficultyBits,
+      computeWorkers: get("challenges.computeWorkers") ?? DEFAULTS.challenges.computeWorkers,
+      reasoningDifficulty:
+        get("challenges.reasoningDifficulty") ?? DEFAULTS.challenges.reasoningDifficulty,
+      reasoningDeadlineSeconds:
+        get("challenges.reasoningDeadlineSeconds") ?? DEFAULTS.challenges.reasoningDeadlineSeconds,
+      reasoningFamilies:
+        get("challenges.reasoningFamilies") ?? DEFAULTS.challenges.reasoningFamilies,
     },
-    limits: { maxMessageBytes: get("limits.maxMessageBytes") ?? DEFAULTS.limits.maxMessageBytes },
+    limits: limitsConfig(get),
+    attestation: attestationConfig(get),
+    runtime: runtimeConfig(get),
+    proxy: proxyConfig(get),
     log: { level: get("log.level") ?? DEFAULTS.log.level },
     shutdownGraceMs: get("shutdownGraceMs") ?? DEFAULTS.shutdownGraceMs,
   };
@@ -228,6 +273,35 @@ function storeConfig(get: Lookup): StoreConfig {
   };
 }
 
+function limitsConfig(get: Lookup): LimitsConfig {
+  const defaults = DEFAULTS.limits;
+  return {
+    maxMessageBytes: get("limits.maxMessageBytes") ?? defaults.maxMessageBytes,
+    challengePerIdentity: get("limits.challengePerIdentity") ?? defaults.challengePerIdentity,
+    challengePerAddress: get("limits.challengePerAddress") ?? defaults.challengePerAddress,
+    submitPerIdentity: get("limits.submitPerIdentity") ?? defaults.submitPerIdentity,
+    submitPerAddress: get("limits.submitPerAddress") ?? defaults.submitPerAddress,
+    windowSeconds: get("limits.windowSeconds") ?? defaults.windowSeconds,
+    kinds: get("limits.kinds") ?? defaults.kinds,
+    adaptive: {
+      enabled: get("limits.adaptive.enabled") ?? defaults.adaptive.enabled,
+      threshold: get("limits.adaptive.threshold") ?? defaults.adaptive.threshold,
+    },
+  };
+}
+
+/** Peers and secret are kept only when enabled: a disabled proxy holds no secret in memory. */
+function proxyConfig(get: Lookup): ProxyConfig {
+  if (!(get("proxy.enabled") ?? DEFAULTS.proxy.enabled)) return { enabled: false };
+  return {
+    enabled: true,
+    // When unset `missingProxySettings` reports a problem, so these placeholders never escape.
+    trustedPeers: get("proxy.trustedPeers") ?? [],
+    hmacSecret: get("proxy.hmacSecret") ?? "",
+    maxAgeSeconds: get("proxy.maxAgeSeconds") ?? PROXY_MAX_AGE_DEFAULT,
+  };
+}
+
 /** Serve mode needs all three TLS files; dev mode takes all three or none (the dev PKI). */
 function missingTlsFiles(mode: Mode, settings: Settings): string[] {
   const missing = TLS_FILES.filter((path) => !settings.has(path));
@@ -241,6 +315,13 @@ function missingRedisUrl(store: StoreConfig, settings: Settings): string[] {
   return ['store.url / REDIS_URL: required when store.kind is "redis"'];
 }
 
+function missingProxySettings(proxy: ProxyConfig, settings: Settings): string[] {
+  if (!proxy.enabled) return [];
+  return PROXY_REQUIRED.filter((path) => !settings.has(path)).map(
+    (path) => `${fileKeyOf(path)} / ${envVarOf(path)}: required when proxy.enabled is true`,
+  );
+}
+
 function tokenTtlsOutOfOrder(config: GatehouseConfig, settings: Settings, get: Lookup): string[] {
   const { defaultTtlSeconds, maxTtlSeconds } = config.tokens;
   const invalid = TOKEN_TTLS.some((path) => settings.has(path) && get(path) === undefined);
@@ -251,6 +332,71 @@ function tokenTtlsOutOfOrder(config: GatehouseConfig, settings: Settings, get: L
   return [
     `${defaultName}: must not exceed ${maxName} (${maxTtlSeconds}), got ${defaultTtlSeconds}`,
   ];
+}
+
+function attestationConfig(get: Lookup): AttestationConfig {
+  const values = {
+    platformIssuer: get("attestation.platformIssuer"),
+    platformAudience: get("attestation.platformAudience"),
+    platformJwksFile: get("attestation.platformJwksFile"),
+    platformJwksUrl: get("attestation.platformJwksUrl"),
+    platformJwksCaFile: get("attestation.platformJwksCaFile"),
+  };
+  return Object.fromEntries(Object.entries(values).filter(([, value]) => value !== undefined));
+}
+
+function runtimeConfig(get: Lookup): RuntimeConfig {
+  const defaults = DEFAULTS.runtime;
+  return {
+    toleranceMs: get("runtime.toleranceMs") ?? defaults.toleranceMs,
+    signatureMinMs: get("runtime.signatureMinMs") ?? defaults.signatureMinMs,
+    signatureMaxMs: get("runtime.signatureMaxMs") ?? defaults.signatureMaxMs,
+    reasoningMinMs: get("runtime.reasoningMinMs") ?? defaults.reasoningMinMs,
+    reasoningMaxMs: get("runtime.reasoningMaxMs") ?? defaults.reasoningMaxMs,
+    iteratedHashMinMs: get("runtime.iteratedHashMinMs") ?? defaults.iteratedHashMinMs,
+    iteratedHashMaxMs: get("runtime.iteratedHashMaxMs") ?? defaults.iteratedHashMaxMs,
+    hashcashMinMs: get("runtime.hashcashMinMs") ?? defaults.hashcashMinMs,
+    hashcashMaxMs: get("runtime.hashcashMaxMs") ?? defaults.hashcashMaxMs,
+  };
+}
+
+/** An attestation issuer needs exactly one key source; the other settings need the issuer. */
+function platformAttestationProblems(config: GatehouseConfig, settings: Settings): string[] {
+  const nameOf = (path: FieldPath) => settingName(settings, path);
+  const { platformIssuer, platformJwksFile, platformJwksUrl } = config.attestation;
+  if (platformIssuer === undefined) {
+    return PLATFORM_DEPENDENTS.filter((path) => settings.has(path)).map(
+      (path) => `${nameOf(path)}: requires ${fileKeyOf("attestation.platformIssuer")}`,
+    );
+  }
+  const problems: string[] = [];
+  if ((platformJwksFile === undefined) === (platformJwksUrl === undefined)) {
+    const [file, url] = PLATFORM_KEY_SOURCES.map(fileKeyOf);
+    problems.push(
+      `${nameOf("attestation.platformIssuer")}: needs exactly one of ${file} and ${url}`,
+    );
+  }
+  if (settings.has("attestation.platformJwksCaFile") && platformJwksUrl === undefined) {
+    problems.push(
+      `${nameOf("attestation.platformJwksCaFile")}: applies only with ` +
+        fileKeyOf("attestation.platformJwksUrl"),
+    );
+  }
+  return problems;
+}
+
+function runtimeBoundsOutOfOrder({ runtime }: GatehouseConfig, settings: Settings): string[] {
+  const nameOf = (key: keyof RuntimeConfig) => settingName(settings, `runtime.${key}`);
+  return RUNTIME_BOUNDS.flatMap(([minKey, maxKey]) =>
+    runtime[minKey] <= runtime[maxKey]
+      ? []
+      : [`${nameOf(minKey)}: must not exceed ${nameOf(maxKey)} (${runtime[maxKey]})`],
+  );
+}
+
+/** How problems name a setting: as its source gave it, else by its file key. */
+function settingName(settings: Settings, path: FieldPath): string {
+  return settings.get(path)?.name ?? fileKeyOf(path);
 }
 
 function isTable(value: unknown): value is Record<string, unknown> {

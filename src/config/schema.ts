@@ -1,5 +1,12 @@
 import { isIP } from "node:net";
 import { resolve } from "node:path";
+import {
+  REASONING_DEADLINE_RANGE,
+  REASONING_DIFFICULTY_RANGE,
+  type ReasoningFamilyTable,
+  reasoningFamilyTable,
+} from "../challenges/reasoning/config.js";
+import { kindLimitsTable, type LimitsConfig, MAX_RATE_LIMIT } from "./limits.js";
 
 export type Mode = "dev" | "serve";
 
@@ -27,6 +34,56 @@ export type StoreConfig =
   | { readonly kind: "embedded" }
   | { readonly kind: "redis"; readonly url: string; readonly cluster: boolean };
 
+/**
+ * Platform (hardware / cloud) attestation: JWTs of one attestation issuer, verified against
+ * its key set (a local JWKS file or an https JWKS URL, exactly one). Without an issuer no
+ * platform attestation can be verified, so a policy that requires one refuses every Submit.
+ */
+export interface AttestationConfig {
+  readonly platformIssuer?: string;
+  /** The `aud` platform tokens must carry; unset: this Gatehouse's `issuer`. */
+  readonly platformAudience?: string;
+  /** Absolute path. */
+  readonly platformJwksFile?: string;
+  /** https only. */
+  readonly platformJwksUrl?: string;
+  /** Absolute path: an extra CA (PEM) trusted for the JWKS URL, e.g. a private PKI. */
+  readonly platformJwksCaFile?: string;
+}
+
+/**
+ * Plausibility of the agent-reported `runtime_ms`, per challenge kind (milliseconds). 0 means
+ * "not reported" and passes only where the kind's minimum is 0.
+ */
+export interface RuntimeConfig {
+  /** Slack on "reported ≤ server-measured elapsed time". */
+  readonly toleranceMs: number;
+  readonly signatureMinMs: number;
+  readonly signatureMaxMs: number;
+  readonly reasoningMinMs: number;
+  readonly reasoningMaxMs: number;
+  readonly iteratedHashMinMs: number;
+  readonly iteratedHashMaxMs: number;
+  readonly hashcashMinMs: number;
+  readonly hashcashMaxMs: number;
+}
+
+/**
+ * Identity forwarded by a TLS-terminating proxy (src/identity/forwarded.ts). Off unless
+ * enabled; when enabled, the peers and the secret are required (`loadConfig` checks).
+ */
+export type ProxyConfig =
+  | { readonly enabled: false }
+  | {
+      readonly enabled: true;
+      /** IP addresses and CIDR blocks the proxy connects from. */
+      readonly trustedPeers: readonly string[];
+      /** HMAC-SHA256 key, at least 32 bytes. Never logged, echoed or described. */
+      readonly hmacSecret: string;
+      /** Accepted age of `x-gatehouse-forwarded-at`, either way (clock skew). */
+      readonly maxAgeSeconds: number;
+    };
+
 /** The whole configuration; `loadConfig` returns it deeply frozen. */
 export interface GatehouseConfig {
   readonly mode: Mode;
@@ -46,8 +103,26 @@ export interface GatehouseConfig {
     readonly clockSkewSeconds: number;
     readonly signingAlg: SigningAlg;
   };
-  readonly challenges: { readonly ttlSeconds: number; readonly passTtlSeconds: number };
-  readonly limits: { readonly maxMessageBytes: number };
+  readonly challenges: {
+    readonly ttlSeconds: number;
+    readonly passTtlSeconds: number;
+    /** N of CHALLENGE_KIND_ITERATED_HASH. */
+    readonly iteratedHashIterations: number;
+    /** D of CHALLENGE_KIND_HASHCASH. */
+    readonly hashcashDifficultyBits: number;
+    /** Worker threads that check compute answers off the event loop. */
+    readonly computeWorkers: number;
+    /** Reasoning task difficulty, 1–5, unless `reasoningFamilies` says otherwise. */
+    readonly reasoningDifficulty: number;
+    /** Reasoning deadline, unless `reasoningFamilies` says otherwise. */
+    readonly reasoningDeadlineSeconds: number;
+    /** Per-family overrides (file only: `[challenges.reasoning_families.<family>]`). */
+    readonly reasoningFamilies: ReasoningFamilyTable;
+  };
+  readonly limits: LimitsConfig;
+  readonly attestation: AttestationConfig;
+  readonly runtime: RuntimeConfig;
+  readonly proxy: ProxyConfig;
   readonly log: { readonly level: LogLevel };
   readonly shutdownGraceMs: number;
 }
@@ -72,13 +147,46 @@ export const DEFAULTS = {
     clockSkewSeconds: 30,
     signingAlg: "EdDSA",
   },
-  challenges: { ttlSeconds: 60, passTtlSeconds: 60 },
-  limits: { maxMessageBytes: 65_536 },
+  challenges: {
+    ttlSeconds: 60,
+    passTtlSeconds: 60,
+    iteratedHashIterations: 100_000,
+    hashcashDifficultyBits: 18,
+    computeWorkers: 1,
+    reasoningDifficulty: 2,
+    reasoningDeadlineSeconds: 20,
+    reasoningFamilies: {},
+  },
+  limits: {
+    maxMessageBytes: 65_536,
+    // Generous for an agent (a login or two per token lifetime), tight for a flood.
+    challengePerIdentity: 120,
+    challengePerAddress: 1_200,
+    submitPerIdentity: 120,
+    submitPerAddress: 1_200,
+    windowSeconds: 60,
+    kinds: {},
+    adaptive: { enabled: false, threshold: 30 },
+  },
+  attestation: {},
+  runtime: {
+    toleranceMs: 1_000,
+    signatureMinMs: 0,
+    signatureMaxMs: 30_000,
+    reasoningMinMs: 50,
+    reasoningMaxMs: 60_000,
+    iteratedHashMinMs: 0,
+    iteratedHashMaxMs: 60_000,
+    hashcashMinMs: 0,
+    hashcashMaxMs: 600_000,
+  },
+  proxy: { enabled: false },
   log: { level: "info" },
   shutdownGraceMs: 10_000,
 } as const satisfies Omit<GatehouseConfig, "mode">;
 
 export const REDIS_CLUSTER_DEFAULT = false;
+export const PROXY_MAX_AGE_DEFAULT = 30;
 
 type Parsed<T> = { ok: true; value: T } | { ok: false; problem: string };
 type Parser<T> = (value: unknown) => Parsed<T>;
@@ -114,7 +222,66 @@ export const FIELDS = {
   "tokens.signingAlg": { env: "GATEHOUSE_SIGNING_ALG", parse: oneOf(SIGNING_ALGS) },
   "challenges.ttlSeconds": { env: "GATEHOUSE_CHALLENGE_TTL", parse: integer(5, 600) },
   "challenges.passTtlSeconds": { env: "GATEHOUSE_PASS_TTL", parse: integer(5, 600) },
+  "challenges.iteratedHashIterations": {
+    env: "GATEHOUSE_ITERATED_HASH_ITERATIONS",
+    parse: integer(1_000, 5_000_000),
+  },
+  "challenges.hashcashDifficultyBits": {
+    env: "GATEHOUSE_HASHCASH_DIFFICULTY_BITS",
+    parse: integer(8, 32),
+  },
+  "challenges.computeWorkers": { env: "GATEHOUSE_COMPUTE_WORKERS", parse: integer(1, 16) },
+  "challenges.reasoningDifficulty": {
+    env: "GATEHOUSE_REASONING_DIFFICULTY",
+    parse: integer(...REASONING_DIFFICULTY_RANGE),
+  },
+  "challenges.reasoningDeadlineSeconds": {
+    env: "GATEHOUSE_REASONING_DEADLINE",
+    parse: integer(...REASONING_DEADLINE_RANGE),
+  },
+  "challenges.reasoningFamilies": { parse: reasoningFamilyTable },
   "limits.maxMessageBytes": { env: "GATEHOUSE_MAX_MESSAGE_BYTES", parse: integer(1024, 4_194_304) },
+  "limits.challengePerIdentity": {
+    env: "GATEHOUSE_LIMIT_CHALLENGE_PER_IDENTITY",
+    parse: integer(0, MAX_RATE_LIMIT),
+  },
+  "limits.challengePerAddress": {
+    env: "GATEHOUSE_LIMIT_CHALLENGE_PER_ADDRESS",
+    parse: integer(0, MAX_RATE_LIMIT),
+  },
+  "limits.submitPerIdentity": {
+    env: "GATEHOUSE_LIMIT_SUBMIT_PER_IDENTITY",
+    parse: integer(0, MAX_RATE_LIMIT),
+  },
+  "limits.submitPerAddress": {
+    env: "GATEHOUSE_LIMIT_SUBMIT_PER_ADDRESS",
+    parse: integer(0, MAX_RATE_LIMIT),
+  },
+  "limits.windowSeconds": { env: "GATEHOUSE_LIMIT_WINDOW_SECONDS", parse: integer(1, 3_600) },
+  "limits.kinds": { parse: kindLimitsTable },
+  "limits.adaptive.enabled": { env: "GATEHOUSE_ADAPTIVE_POW", parse: boolean },
+  "limits.adaptive.threshold": {
+    env: "GATEHOUSE_ADAPTIVE_POW_THRESHOLD",
+    parse: integer(1, MAX_RATE_LIMIT),
+  },
+  "attestation.platformIssuer": { env: "GATEHOUSE_PLATFORM_ISSUER", parse: text(1024) },
+  "attestation.platformAudience": { env: "GATEHOUSE_PLATFORM_AUDIENCE", parse: text(1024) },
+  "attestation.platformJwksFile": { env: "GATEHOUSE_PLATFORM_JWKS_FILE", parse: absolutePath },
+  "attestation.platformJwksUrl": { env: "GATEHOUSE_PLATFORM_JWKS_URL", parse: httpsUrl },
+  "attestation.platformJwksCaFile": { env: "GATEHOUSE_PLATFORM_JWKS_CA", parse: absolutePath },
+  "runtime.toleranceMs": { env: "GATEHOUSE_RUNTIME_TOLERANCE_MS", parse: integer(0, 60_000) },
+  "runtime.signatureMinMs": { parse: integer(0, 3_600_000) },
+  "runtime.signatureMaxMs": { parse: integer(0, 3_600_000) },
+  "runtime.reasoningMinMs": { parse: integer(0, 3_600_000) },
+  "runtime.reasoningMaxMs": { parse: integer(0, 3_600_000) },
+  "runtime.iteratedHashMinMs": { parse: integer(0, 3_600_000) },
+  "runtime.iteratedHashMaxMs": { parse: integer(0, 3_600_000) },
+  "runtime.hashcashMinMs": { parse: integer(0, 3_600_000) },
+  "runtime.hashcashMaxMs": { parse: integer(0, 3_600_000) },
+  "proxy.enabled": { env: "GATEHOUSE_PROXY_ENABLED", parse: boolean },
+  "proxy.trustedPeers": { env: "GATEHOUSE_PROXY_TRUSTED_PEERS", parse: ipList },
+  "proxy.hmacSecret": { env: "GATEHOUSE_PROXY_HMAC_SECRET", parse: secret(32) },
+  "proxy.maxAgeSeconds": { env: "GATEHOUSE_PROXY_MAX_AGE", parse: integer(1, 300) },
   "log.level": { env: "GATEHOUSE_LOG_LEVEL", parse: oneOf(LOG_LEVELS) },
   shutdownGraceMs: { parse: integer(0, 600_000) },
 } satisfies Record<string, FieldRule>;
@@ -205,6 +372,23 @@ function issuerUrl(value: unknown): Parsed<string> {
     : fail(`must be an https URL (http only for localhost), got ${shown(value)}`);
 }
 
+/** Printable ASCII, no spaces (issuer and audience identifiers). */
+function text(maxLength: number): Parser<string> {
+  return (value) =>
+    typeof value === "string" && value.length <= maxLength && /^[\x21-\x7e]+$/.test(value)
+      ? ok(value)
+      : fail(`must be 1..${maxLength} printable characters without spaces, got ${shown(value)}`);
+}
+
+/** An https URL without credentials (fetched by the server). */
+function httpsUrl(value: unknown): Parsed<string> {
+  if (typeof value === "string" && URL.canParse(value)) {
+    const url = new URL(value);
+    if (url.protocol === "https:" && url.username === "" && url.password === "") return ok(value);
+  }
+  return fail("must be an https URL without credentials (value not shown)");
+}
+
 /** The URL may hold a password: problems never quote it. */
 function redisUrl(value: unknown): Parsed<string> {
   if (typeof value === "string" && URL.canParse(value)) {
@@ -212,4 +396,33 @@ function redisUrl(value: unknown): Parsed<string> {
     if ((protocol === "redis:" || protocol === "rediss:") && host !== "") return ok(value);
   }
   return fail("invalid URL: must be redis://… or rediss://… (value not shown)");
+}
+
+/** IP addresses and CIDR blocks: a TOML array, or comma-separated (environment, flags). */
+function ipList(value: unknown): Parsed<readonly string[]> {
+  const entries = typeof value === "string" ? value.split(",").map((e) => e.trim()) : value;
+  if (!Array.isArray(entries) || entries.length === 0) {
+    return fail(`must list IP addresses or CIDR blocks, got ${shown(value)}`);
+  }
+  const invalid = entries.find((entry) => !isIpOrCidr(entry));
+  return invalid === undefined
+    ? ok(entries as string[])
+    : fail(`must list IP addresses or CIDR blocks, got ${shown(invalid)}`);
+}
+
+function isIpOrCidr(entry: unknown): boolean {
+  if (typeof entry !== "string") return false;
+  const [address = "", prefix, ...rest] = entry.split("/");
+  const family = isIP(address);
+  if (family === 0 || rest.length > 0) return false;
+  const maxPrefix = family === 4 ? 32 : 128;
+  return prefix === undefined || (/^\d{1,3}$/.test(prefix) && Number(prefix) <= maxPrefix);
+}
+
+/** A key: long enough to resist guessing; problems never quote it. */
+function secret(minBytes: number): Parser<string> {
+  return (value) =>
+    typeof value === "string" && Buffer.byteLength(value) >= minBytes
+      ? ok(value)
+      : fail(`must be at least ${minBytes} bytes (value not shown)`);
 }

@@ -32,6 +32,13 @@ const CATALOG: Readonly<Partial<Record<Reason, CatalogEntry>>> = {
     "resource belongs to another operator",
   ),
   [Reason.DID_MISMATCH]: entry(Code.PermissionDenied, 403, "DID differs from caller certificate"),
+  // UNAUTHENTICATED, not PERMISSION_DENIED: the proxy is trusted, but no caller identity could
+  // be established from what it forwarded.
+  [Reason.FORWARDED_IDENTITY_INVALID]: entry(
+    Code.Unauthenticated,
+    401,
+    "forwarded identity invalid",
+  ),
 
   [Reason.CHALLENGE_NOT_FOUND]: entry(Code.NotFound, 404, "challenge not found"),
   [Reason.CHALLENGE_ALREADY_USED]: entry(Code.FailedPrecondition, 409, "challenge already used"),
@@ -60,6 +67,24 @@ const CATALOG: Readonly<Partial<Record<Reason, CatalogEntry>>> = {
     403,
     "pass was issued to another caller",
   ),
+
+  [Reason.ATTESTATION_REQUIRED]: entry(
+    Code.PermissionDenied,
+    403,
+    "autonomy attestation required by policy",
+  ),
+  [Reason.ATTESTATION_INVALID]: entry(Code.Unauthenticated, 401, "autonomy attestation invalid"),
+  [Reason.ATTESTATION_BELOW_POLICY]: entry(
+    Code.PermissionDenied,
+    403,
+    "autonomy attestation below policy thresholds",
+  ),
+  [Reason.PLATFORM_ATTESTATION_INVALID]: entry(
+    Code.Unauthenticated,
+    401,
+    "platform attestation missing or invalid",
+  ),
+  [Reason.RUNTIME_IMPLAUSIBLE]: entry(Code.PermissionDenied, 403, "reported runtime implausible"),
 
   [Reason.AGENT_NOT_FOUND]: entry(Code.NotFound, 404, "agent not found"),
   [Reason.AGENT_SUSPENDED]: entry(Code.PermissionDenied, 403, "agent suspended"),
@@ -102,6 +127,17 @@ const CATALOG: Readonly<Partial<Record<Reason, CatalogEntry>>> = {
   [Reason.INSUFFICIENT_SCOPE]: entry(Code.PermissionDenied, 403, "insufficient scope"),
 
   [Reason.RATE_LIMITED]: entry(Code.ResourceExhausted, 429, "rate limited"),
+  // Not RESOURCE_EXHAUSTED: waiting does not help, solving a hashcash challenge does.
+  [Reason.PROOF_OF_WORK_REQUIRED]: entry(
+    Code.FailedPrecondition,
+    428,
+    "proof of work required: send a solved hashcash challenge as admission",
+  ),
+  [Reason.PROOF_OF_WORK_INVALID]: entry(
+    Code.PermissionDenied,
+    403,
+    "proof-of-work admission invalid",
+  ),
   [Reason.UNAVAILABLE]: entry(Code.Unavailable, 503, "dependency unavailable"),
   [Reason.INTERNAL]: entry(Code.Internal, 500, "internal error"),
 };

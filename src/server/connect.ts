@@ -14,7 +14,9 @@ import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { ErrorDetailSchema } from "../../gen/gatehouse/v1/errors_pb.js";
 import { catalogEntry, toGatehouseError } from "../errors/index.js";
 import { ANONYMOUS, type Caller, callerFromCertificate } from "../identity/caller.js";
+import type { CallerResolver } from "../identity/forwarded.js";
 import type { DispatchMethod } from "./dispatch.js";
+import { retryAfterSeconds } from "./retry-after.js";
 import { errorDetail } from "./status-details.js";
 import type { TlsMaterial } from "./tls.js";
 
@@ -23,12 +25,15 @@ export interface ConnectServerOptions {
   readonly tls: TlsMaterial;
   readonly trustDomain: string;
   readonly maxMessageBytes: number;
+  /** Decides each call's caller: the TLS peer, or the identity a trusted proxy forwards. */
+  readonly resolveCaller: CallerResolver;
 }
 
 type NodeServerRequest = IncomingMessage | http2.Http2ServerRequest;
 
 const callerKey = createContextKey<Caller>(ANONYMOUS, { description: "gatehouse caller" });
 const peerKey = createContextKey<string>("", { description: "gatehouse peer address" });
+const authorityKey = createContextKey<string>("", { description: "gatehouse request authority" });
 
 /**
  * Connect, gRPC-Web and gRPC (connect-node) over HTTP/2 with TLS (HTTP/1.1 allowed for
@@ -42,9 +47,13 @@ export function createConnectServer(options: ConnectServerOptions): http2.Http2S
     contextValues: (req) =>
       createContextValues()
         .set(callerKey, callerFor(req))
-        .set(peerKey, req.socket.remoteAddress ?? ""),
+        .set(peerKey, req.socket.remoteAddress ?? "")
+        // As received: context.url is normalised (lowercased, default port dropped).
+        .set(authorityKey, ("authority" in req ? req.authority : req.headers.host) ?? ""),
     routes: (router: ConnectRouter) => {
-      for (const entry of options.methods) router.rpc(entry.method, methodImpl(entry));
+      for (const entry of options.methods) {
+        router.rpc(entry.method, methodImpl(entry, options.resolveCaller));
+      }
     },
   });
   return http2.createSecureServer(
@@ -60,18 +69,29 @@ export function createConnectServer(options: ConnectServerOptions): http2.Http2S
   );
 }
 
-function methodImpl(entry: DispatchMethod): MethodImpl<DescMethod> {
+function methodImpl(entry: DispatchMethod, resolveCaller: CallerResolver): MethodImpl<DescMethod> {
+  const target = `/${entry.method.parent.typeName}/${entry.method.name}`;
   const impl = async (request: Message, context: HandlerContext): Promise<Message> => {
-    const call = {
-      caller: context.values.get(callerKey),
-      peerAddress: context.values.get(peerKey),
-      signal: context.signal,
-    };
+    const peerAddress = context.values.get(peerKey);
     try {
-      return await entry.invoke(request, call);
+      // Per request, never cached with the session: each request carries its own forward.
+      const caller = resolveCaller({
+        peerCaller: context.values.get(callerKey),
+        peerAddress,
+        authority: context.values.get(authorityKey),
+        target,
+        // Repeated headers arrive joined by ", ", which no valid forwarded value contains.
+        header: (name) => {
+          const value = context.requestHeader.get(name);
+          return value === null ? [] : [value];
+        },
+      });
+      return await entry.invoke(request, { caller, peerAddress, signal: context.signal });
     } catch (error) {
       const typed = toGatehouseError(error);
-      throw new ConnectError(typed.message, catalogEntry(typed.reason).code, undefined, [
+      const retryAfter = retryAfterSeconds(typed);
+      const headers = retryAfter === undefined ? undefined : { "retry-after": retryAfter };
+      throw new ConnectError(typed.message, catalogEntry(typed.reason).code, headers, [
         { desc: ErrorDetailSchema, value: errorDetail(typed) },
       ]);
     }
@@ -80,8 +100,8 @@ function methodImpl(entry: DispatchMethod): MethodImpl<DescMethod> {
 }
 
 /**
- * The caller is parsed once per connection: HTTP/2 requests share their session's TLS
- * socket, so the Caller is cached on it (reading the peer certificate per request costs).
+ * The peer's own caller is parsed once per connection: HTTP/2 requests share their session's
+ * TLS socket, so the Caller is cached on it (reading the peer certificate per request costs).
  */
 function createSessionCallers(trustDomain: string) {
   const cache = new WeakMap<object, Caller>();

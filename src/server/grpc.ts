@@ -2,7 +2,9 @@ import { toBinary } from "@bufbuild/protobuf";
 import * as grpc from "@grpc/grpc-js";
 import { catalogEntry, toGatehouseError } from "../errors/index.js";
 import { ANONYMOUS, type Caller, callerFromCertificate } from "../identity/caller.js";
+import type { CallerResolver } from "../identity/forwarded.js";
 import type { DispatchMethod } from "./dispatch.js";
+import { retryAfterSeconds } from "./retry-after.js";
 import { grpcStatusDetails } from "./status-details.js";
 import type { TlsMaterial } from "./tls.js";
 
@@ -11,6 +13,8 @@ export interface GrpcServerOptions {
   readonly tls: TlsMaterial;
   readonly trustDomain: string;
   readonly maxMessageBytes: number;
+  /** Decides each call's caller: the TLS peer, or the identity a trusted proxy forwards. */
+  readonly resolveCaller: CallerResolver;
   /** Extra services on the same port (health, reflection). */
   readonly extras?: (server: grpc.Server) => void;
 }
@@ -34,8 +38,9 @@ export function createGrpcServer(options: GrpcServerOptions): grpc.Server {
     const definition: Record<string, grpc.MethodDefinition<Buffer, Buffer>> = {};
     const implementation: grpc.UntypedServiceImplementation = {};
     for (const entry of methods) {
+      const path = `/${serviceName}/${entry.method.name}`;
       definition[entry.method.localName] = {
-        path: `/${serviceName}/${entry.method.name}`,
+        path,
         requestStream: false,
         responseStream: false,
         requestSerialize: identity,
@@ -43,7 +48,15 @@ export function createGrpcServer(options: GrpcServerOptions): grpc.Server {
         responseSerialize: identity,
         responseDeserialize: identity,
       };
-      implementation[entry.method.localName] = unaryHandler(entry, callers);
+      implementation[entry.method.localName] = unaryHandler(entry, (call) =>
+        options.resolveCaller({
+          peerCaller: callers(call),
+          peerAddress: peerIp(call.getPeer()),
+          authority: call.getHost(),
+          target: path,
+          header: (name) => call.metadata.get(name).map(String),
+        }),
+      );
     }
     server.addService(definition, implementation);
   }
@@ -61,30 +74,41 @@ export function grpcServerCredentials(tls: TlsMaterial): grpc.ServerCredentials 
 
 function unaryHandler(
   entry: DispatchMethod,
-  callers: (call: grpc.ServerUnaryCall<Buffer, Buffer>) => Caller,
+  callerOf: (call: grpc.ServerUnaryCall<Buffer, Buffer>) => Caller,
 ): grpc.handleUnaryCall<Buffer, Buffer> {
   return (call, callback) => {
     const controller = new AbortController();
     call.on("cancelled", () => controller.abort());
-    const context = {
-      caller: callers(call),
-      peerAddress: call.getPeer(),
-      signal: controller.signal,
-    };
     Promise.resolve()
-      .then(() => entry.invoke(entry.decode(call.request), context))
+      .then(() => {
+        // Inside the chain: a refused forwarded identity is a typed error like any other.
+        const context = {
+          caller: callerOf(call),
+          // The bare IP, as on the Connect port: rate limits count per source address.
+          peerAddress: peerIp(call.getPeer()),
+          signal: controller.signal,
+        };
+        return entry.invoke(entry.decode(call.request), context);
+      })
       .then(
         (response) => callback(null, Buffer.from(toBinary(entry.method.output, response))),
         (error: unknown) => {
           const typed = toGatehouseError(error);
           const metadata = new grpc.Metadata();
           metadata.set("grpc-status-details-bin", grpcStatusDetails(typed));
+          const retryAfter = retryAfterSeconds(typed);
+          if (retryAfter !== undefined) metadata.set("retry-after", retryAfter);
           // Connect's Code and gRPC's Status share their numbering.
           const code = catalogEntry(typed.reason).code as number as grpc.status;
           callback({ code, details: typed.message, metadata });
         },
       );
   };
+}
+
+/** grpc-js gives the peer as `address:port` (IPv6 unbracketed); the port is always there on TCP. */
+function peerIp(peer: string): string {
+  return peer.replace(/:\d+$/, "");
 }
 
 /**

@@ -22,6 +22,8 @@ export const RPC_POLICY: Readonly<Record<string, readonly Role[]>> = {
   "gatehouse.v1.RegistryService/SuspendAgent": ["operator", "admin"],
   "gatehouse.v1.RegistryService/ReactivateAgent": ["operator", "admin"],
   "gatehouse.v1.RegistryService/Revoke": ["operator", "admin"],
+  // Envoy ext_authz: the mesh presents a verifier certificate.
+  "envoy.service.auth.v3.Authorization/Check": ["verifier", "admin"],
 };
 
 /** Throws unless the table lets the caller's role call `method`. */

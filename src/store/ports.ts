@@ -142,6 +142,36 @@ export interface SigningKeyStore {
   add(key: SigningKeyRecord): Promise<void>;
 }
 
+/** The verdict on one rate-limited action. */
+export interface RateLimitResult {
+  readonly allowed: boolean;
+  /** Hits that still fit in the window after this call (counting this one when allowed). */
+  readonly remaining: number;
+  /** When refused: ms until `cost` hits fit again (always > 0). 0 when allowed. */
+  readonly retryAfterMs: number;
+}
+
+/**
+ * Sliding-window rate limits shared by every replica using the store: a hit is allowed
+ * when at most `limit` hits (weighted by cost) fall in the last `windowMs`, this one included.
+ *
+ * Why a sliding-window log rather than GCRA or a windowed counter: the limits it serves
+ * are modest (calls per caller or address per minute), so a log of at most `limit`
+ * timestamps per key is cheap, and it is exact: never more than `limit` in *any* window, with no burst at window edges
+ * (fixed counters) and no refill within the window (GCRA lets `limit` through at once,
+ * then one per `windowMs / limit`). Its `retryAfterMs` is exact too: when the oldest
+ * counted hits leave the window. Refused hits are not recorded, so waiting
+ * `retryAfterMs` is enough, and memory stays at most `limit` entries per key.
+ */
+export interface RateLimiter {
+  /**
+   * Counts `cost` hits (default 1) on `key` when they fit, atomically across replicas:
+   * of N concurrent calls, exactly as many as fit are allowed. `key` is printable ASCII
+   * without braces, at most 256 characters; `cost` is at most `limit`.
+   */
+  hit(key: string, limit: number, windowMs: number, cost?: number): Promise<RateLimitResult>;
+}
+
 /** Everything the services need from state. */
 export interface Store {
   readonly challenges: OneTimeStore<unknown>;
@@ -150,6 +180,7 @@ export interface Store {
   readonly registry: RegistryStore;
   readonly revocations: RevocationStore;
   readonly signingKeys: SigningKeyStore;
+  readonly rateLimits: RateLimiter;
   /** Resolves when the backing store answers; rejects otherwise (readiness). */
   ping(): Promise<void>;
   close(): Promise<void>;

@@ -486,5 +486,110 @@ export function describeStoreContract(
         await expect(store.signingKeys.list()).resolves.toEqual([original]);
       });
     });
+
+    describe("rate limits", () => {
+      /** Long enough to wait out partly in real time, with margin for slow machines. */
+      const WINDOW_MS = 600;
+
+      it("allows `limit` hits in a window, then refuses with a retry delay", async () => {
+        for (const remaining of [2, 1, 0]) {
+          await expect(store.rateLimits.hit("k", 3, LONG_TTL_MS)).resolves.toEqual({
+            allowed: true,
+            remaining,
+            retryAfterMs: 0,
+          });
+        }
+        const refused = await store.rateLimits.hit("k", 3, LONG_TTL_MS);
+        expect(refused).toMatchObject({ allowed: false, remaining: 0 });
+        expect(refused.retryAfterMs).toBeGreaterThan(0);
+        expect(refused.retryAfterMs).toBeLessThanOrEqual(LONG_TTL_MS);
+      });
+
+      it("slides: each hit leaves the window on its own, when retryAfterMs said", async () => {
+        await expect(store.rateLimits.hit("k", 2, WINDOW_MS)).resolves.toMatchObject({
+          allowed: true,
+        });
+        await elapse(WINDOW_MS / 2);
+        await expect(store.rateLimits.hit("k", 2, WINDOW_MS)).resolves.toMatchObject({
+          allowed: true,
+        });
+        const refused = await store.rateLimits.hit("k", 2, WINDOW_MS);
+        expect(refused.allowed).toBe(false);
+        // The first hit leaves the window half a window from now (less the time spent).
+        expect(refused.retryAfterMs).toBeGreaterThan(0);
+        expect(refused.retryAfterMs).toBeLessThanOrEqual(WINDOW_MS / 2);
+
+        await elapse(refused.retryAfterMs + 50);
+        await expect(store.rateLimits.hit("k", 2, WINDOW_MS)).resolves.toMatchObject({
+          allowed: true,
+          remaining: 0,
+        });
+        // The second hit is still in the window.
+        await expect(store.rateLimits.hit("k", 2, WINDOW_MS)).resolves.toMatchObject({
+          allowed: false,
+        });
+      });
+
+      it("allows everything again once the whole window passed", async () => {
+        await store.rateLimits.hit("k", 1, SHORT_TTL_MS);
+        await expect(store.rateLimits.hit("k", 1, SHORT_TTL_MS)).resolves.toMatchObject({
+          allowed: false,
+        });
+        await elapse(ELAPSE_MS);
+        await expect(store.rateLimits.hit("k", 1, SHORT_TTL_MS)).resolves.toMatchObject({
+          allowed: true,
+        });
+      });
+
+      it("weighs hits by cost and records nothing for a refused one", async () => {
+        await expect(store.rateLimits.hit("k", 3, LONG_TTL_MS, 2)).resolves.toMatchObject({
+          allowed: true,
+          remaining: 1,
+        });
+        const refused = await store.rateLimits.hit("k", 3, LONG_TTL_MS, 2);
+        expect(refused).toMatchObject({ allowed: false, remaining: 1 });
+        expect(refused.retryAfterMs).toBeGreaterThan(0);
+        await expect(store.rateLimits.hit("k", 3, LONG_TTL_MS)).resolves.toMatchObject({
+          allowed: true,
+          remaining: 0,
+        });
+      });
+
+      it("allows exactly `limit` of many concurrent hits", async () => {
+        const results = await Promise.all(
+          Array.from({ length: RACERS }, () => store.rateLimits.hit("race", 10, LONG_TTL_MS)),
+        );
+        const allowed = results.map((result) => result.allowed);
+        expect(count(allowed, true)).toBe(10);
+        expect(count(allowed, false)).toBe(RACERS - 10);
+      });
+
+      it("keeps keys apart", async () => {
+        await store.rateLimits.hit("a:1", 1, LONG_TTL_MS);
+        await expect(store.rateLimits.hit("a:1", 1, LONG_TTL_MS)).resolves.toMatchObject({
+          allowed: false,
+        });
+        await expect(store.rateLimits.hit("a:2", 1, LONG_TTL_MS)).resolves.toMatchObject({
+          allowed: true,
+        });
+        await expect(store.rateLimits.hit("b:1", 1, LONG_TTL_MS)).resolves.toMatchObject({
+          allowed: true,
+        });
+      });
+
+      it.each([
+        ["an empty key", "", 1, 1_000, 1],
+        ["a key with a brace", "a{b}", 1, 1_000, 1],
+        ["a key with a space", "a b", 1, 1_000, 1],
+        ["a zero limit", "k", 0, 1_000, 1],
+        ["a fractional window", "k", 1, 1.5, 1],
+        ["a zero cost", "k", 1, 1_000, 0],
+        ["a cost above the limit", "k", 2, 1_000, 3],
+      ])("refuses %s", async (_, key, limit, windowMs, cost) => {
+        await expect(store.rateLimits.hit(key, limit, windowMs, cost)).rejects.toThrow(
+          StorePreconditionError,
+        );
+      });
+    });
   });
 }

@@ -15,13 +15,15 @@ import { EXPIRED_RECORD_GRACE_MS, type GateDeps } from "./deps.js";
 /**
  * Issues a one-time challenge bound to the caller's certificate, the DID, the scopes, the
  * audience and a deadline. It is stored under the hash of its id, so a store dump does
- * not reveal live challenge ids.
+ * not reveal live challenge ids. Abuse control comes first, before any registry read, so a
+ * flood is refused at the cost of rate-limit hits only.
  */
 export async function issueChallenge(
   deps: GateDeps,
   request: ChallengeRequest,
   call: CallContext,
 ): Promise<MessageInitShape<typeof ChallengeResponseSchema>> {
+  await deps.abuse.challenge(request, call);
   const { caller } = call;
   if (caller.did !== undefined && caller.did !== request.did) {
     throw new GatehouseError(Reason.DID_MISMATCH);

@@ -1,7 +1,10 @@
+import type { ChallengeKind } from "../../../gen/gatehouse/v1/gate_pb.js";
+import type { PlatformAttestationVerifier } from "../../attestation/platform/index.js";
 import type { ChallengeKinds } from "../../challenges/index.js";
 import type { Clock } from "../../clock.js";
 import type { KeyRing } from "../../crypto/key-ring.js";
 import type { Store } from "../../store/ports.js";
+import type { AbuseControl } from "./abuse/index.js";
 
 export interface GateSettings {
   readonly issuer: string;
@@ -9,6 +12,21 @@ export interface GateSettings {
   readonly passTtlSeconds: number;
   readonly defaultTokenTtlSeconds: number;
   readonly maxTokenTtlSeconds: number;
+  /** Tolerated skew on attestation `iat` / `exp` / `nbf`. */
+  readonly clockSkewSeconds: number;
+  readonly runtime: RuntimeSettings;
+}
+
+/** Plausible `runtime_ms` for one challenge kind, inclusive. */
+export interface RuntimeBounds {
+  readonly minMs: number;
+  readonly maxMs: number;
+}
+
+export interface RuntimeSettings {
+  /** Slack on "reported runtime ≤ server-measured elapsed time". */
+  readonly toleranceMs: number;
+  readonly bounds: ReadonlyMap<ChallengeKind, RuntimeBounds>;
 }
 
 export interface GateDeps {
@@ -17,6 +35,10 @@ export interface GateDeps {
   readonly clock: Clock;
   readonly keys: KeyRing;
   readonly kinds: ChallengeKinds;
+  /** Rate limits and proof-of-work admission: the first step of Challenge and Submit. */
+  readonly abuse: AbuseControl;
+  /** Absent when no attestation issuer is configured: platform attestations are refused. */
+  readonly platformAttestation?: PlatformAttestationVerifier;
 }
 
 /** A pass as stored (by the hash of its value). */

@@ -3,6 +3,7 @@ import type { Store } from "../ports.js";
 import { ensureDataDir, JsonFile } from "./json-file.js";
 import { createMemoryNonceStore } from "./nonces.js";
 import { createMemoryOneTimeStore } from "./one-time.js";
+import { createMemoryRateLimiter } from "./rate-limits.js";
 import { MemoryRegistry, parseRegistrySnapshot } from "./registry.js";
 import { MemoryRevocations, parseRevocationsSnapshot } from "./revocations.js";
 import { MemorySigningKeys, parseSigningKeysSnapshot } from "./signing-keys.js";
@@ -30,6 +31,7 @@ export async function createMemoryStore(options: MemoryStoreOptions): Promise<St
     challenges: createMemoryOneTimeStore<unknown>(clock),
     passes: createMemoryOneTimeStore<unknown>(clock),
     nonces: createMemoryNonceStore(clock),
+    rateLimits: createMemoryRateLimiter(clock),
     ping: () => Promise.resolve(),
   };
 

@@ -3,6 +3,7 @@ import type { RedisLike } from "./connect.js";
 import { redisKeys } from "./keys.js";
 import { createRedisNonceStore } from "./nonces.js";
 import { createRedisOneTimeStore } from "./one-time.js";
+import { createRedisRateLimiter } from "./rate-limits.js";
 import { createRedisRegistry } from "./registry.js";
 import { createRedisRevocationStore } from "./revocations.js";
 import { defineScripts } from "./scripts.js";
@@ -31,13 +32,15 @@ export interface RedisStoreOptions {
  */
 export function createRedisStore(options: RedisStoreOptions): Store {
   const { redis, ownsConnection = false } = options;
-  const keys = redisKeys(options.prefix ?? "gh");
+  const prefix = options.prefix ?? "gh";
+  const keys = redisKeys(prefix);
   const scripts = defineScripts(redis);
 
   return {
     challenges: createRedisOneTimeStore(redis, scripts, keys, "challenge"),
     passes: createRedisOneTimeStore(redis, scripts, keys, "pass"),
     nonces: createRedisNonceStore(redis, keys),
+    rateLimits: createRedisRateLimiter(redis, prefix),
     registry: createRedisRegistry(redis, scripts, keys),
     revocations: createRedisRevocationStore(redis, scripts, keys),
     signingKeys: createRedisSigningKeyStore(redis, keys),

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { file_envoy_service_auth_v3_external_auth } from "../../../gen/envoy/service/auth/v3/external_auth_pb.js";
 import { Reason } from "../../../gen/gatehouse/v1/errors_pb.js";
 import { file_gatehouse_v1_gate } from "../../../gen/gatehouse/v1/gate_pb.js";
 import { file_gatehouse_v1_registry } from "../../../gen/gatehouse/v1/registry_pb.js";
@@ -11,6 +12,7 @@ const generatedMethods = [
   file_gatehouse_v1_gate,
   file_gatehouse_v1_verify,
   file_gatehouse_v1_registry,
+  file_envoy_service_auth_v3_external_auth,
 ]
   .flatMap((file) => file.services)
   .flatMap((service) => service.methods.map((m) => `${service.typeName}/${m.name}`));
@@ -51,6 +53,25 @@ describe("per-RPC policy table", () => {
         reasonOf(() => authorize(method, agent)),
         method,
       ).toBe(Reason.PERMISSION_DENIED);
+    }
+  });
+
+  it("lets only the mesh (verifier) and admins call Envoy's Check", () => {
+    const check = "envoy.service.auth.v3.Authorization/Check";
+    expect(generatedMethods).toContain(check);
+    for (const role of ["agent", "operator"] as const) {
+      const caller: Caller = { fingerprint: "ab", uris: [], role };
+      expect(
+        reasonOf(() => authorize(check, caller)),
+        role,
+      ).toBe(Reason.PERMISSION_DENIED);
+    }
+    for (const role of ["verifier", "admin"] as const) {
+      const caller: Caller = { fingerprint: "ab", uris: [], role };
+      expect(
+        reasonOf(() => authorize(check, caller)),
+        role,
+      ).toBeUndefined();
     }
   });
 });

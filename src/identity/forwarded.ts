@@ -1,0 +1,194 @@
+import { createHmac, X509Certificate } from "node:crypto";
+import { BlockList, isIP } from "node:net";
+import { Reason } from "../../gen/gatehouse/v1/errors_pb.js";
+import type { Clock } from "../clock.js";
+import type { ProxyConfig } from "../config/index.js";
+import { constantTimeEqual } from "../crypto/random.js";
+import { GatehouseError } from "../errors/index.js";
+import { type Caller, callerFromCertificate } from "./caller.js";
+
+/** gRPC metadata keys / HTTP header names a trusted proxy sets (lowercase). */
+export const FORWARDED_HEADERS = {
+  cert: "x-gatehouse-client-cert",
+  fingerprint: "x-gatehouse-client-fingerprint",
+  at: "x-gatehouse-forwarded-at",
+  mac: "x-gatehouse-forwarded-mac",
+} as const;
+
+/** First line of the canonical string; a new format gets a new label, never a reinterpretation. */
+export const FORWARDED_VERSION = "gatehouse-forwarded-v1";
+
+/** What the proxy vouches for, and where the request is going. */
+export interface ForwardedFields {
+  /** Which header carries `value`: the kind is MACed, so a value cannot change its meaning. */
+  readonly kind: "cert" | "fingerprint";
+  /** The header value exactly as sent: URL-encoded PEM, or 64 lowercase hex digits. */
+  readonly value: string;
+  /** `x-gatehouse-forwarded-at` exactly as sent: decimal Unix seconds. */
+  readonly at: string;
+  /** `:authority` (HTTP/1.1: `Host`) exactly as Gatehouse received it. */
+  readonly authority: string;
+  /** The RPC path, `/gatehouse.v1.GateService/Challenge`. */
+  readonly target: string;
+}
+
+/**
+ * The string the proxy MACs: six fields joined by LF, no trailing LF.
+ *
+ *   gatehouse-forwarded-v1 LF kind LF value LF at LF authority LF target
+ *
+ * No field can hold an LF (HTTP field values and RPC paths cannot), so one string has exactly
+ * one reading. The authority and target bind a MAC to one server port and one RPC: it cannot be
+ * replayed on another method, nor across the gRPC and Connect ports.
+ */
+export function canonicalString(fields: ForwardedFields): string {
+  const { kind, value, at, authority, target } = fields;
+  return [FORWARDED_VERSION, kind, value, at, authority, target].join("\n");
+}
+
+/** `x-gatehouse-forwarded-mac`: unpadded base64url of HMAC-SHA256(secret, canonical string). */
+export function forwardedMac(secret: string, fields: ForwardedFields): string {
+  return createHmac("sha256", secret).update(canonicalString(fields)).digest("base64url");
+}
+
+/** Compares in constant time: the MAC of a guess must not leak how much of it was right. */
+export function forwardedMacMatches(secret: string, fields: ForwardedFields, mac: string): boolean {
+  return constantTimeEqual(forwardedMac(secret, fields), mac);
+}
+
+/** What a transport knows about one call, read lazily: a disabled proxy reads no header. */
+export interface CallSources {
+  /** The identity of the TLS peer's own certificate. */
+  readonly peerCaller: Caller;
+  /** The peer's IP address. */
+  readonly peerAddress: string;
+  readonly authority: string;
+  readonly target: string;
+  /** Every value a header (metadata key) carries in this request. */
+  header(name: string): readonly string[];
+}
+
+/** The one place a call's caller is decided, for both transports. */
+export type CallerResolver = (call: CallSources) => Caller;
+
+export interface ResolverContext {
+  readonly trustDomain: string;
+  /** PEM bundle the TLS listener verifies client certificates with. */
+  readonly ca: Buffer;
+  readonly clock: Clock;
+}
+
+/**
+ * The caller is the TLS peer, unless the peer is a trusted proxy (a trusted address AND a
+ * certificate whose only URI SAN is `spiffe://<td>/proxy/<name>`) that forwards an identity.
+ * From any other peer the forwarded headers are ignored, never an error: anyone can send them.
+ */
+export function createCallerResolver(proxy: ProxyConfig, context: ResolverContext): CallerResolver {
+  if (!proxy.enabled) return (call) => call.peerCaller;
+  const peers = blockList(proxy.trustedPeers);
+  // The trust domain is a validated DNS name: the dot is its only regex metacharacter.
+  const proxyUri = new RegExp(
+    `^spiffe://${context.trustDomain.replaceAll(".", "\\.")}/proxy/[^/]+$`,
+  );
+  const issuers = pemCertificates(context.ca);
+
+  const isTrustedProxy = ({ peerAddress, peerCaller }: CallSources): boolean => {
+    const family = isIP(peerAddress);
+    if (family === 0 || !peers.check(peerAddress, family === 4 ? "ipv4" : "ipv6")) return false;
+    const [uri, ...others] = peerCaller.uris;
+    return uri !== undefined && others.length === 0 && proxyUri.test(uri);
+  };
+
+  const certificateCaller = (value: string, now: number): Caller => {
+    const certificate = forwardedCertificate(value);
+    const current =
+      Date.parse(certificate.validFrom) <= now && now <= Date.parse(certificate.validTo);
+    // The bar mTLS sets: only a certificate Gatehouse's CA issued, valid now, names a caller.
+    const issued = issuers.some(
+      (ca) => certificate.checkIssued(ca) && certificate.verify(ca.publicKey),
+    );
+    if (!current || !issued) throw refused("certificate not issued by the CA, or not valid now");
+    return callerFromCertificate(certificate.raw, context.trustDomain);
+  };
+
+  return (call) => {
+    if (!isTrustedProxy(call)) return call.peerCaller;
+    // A proxy forwarding nothing stands for itself; its certificate names no role.
+    if (HEADER_NAMES.every((name) => call.header(name).length === 0)) return call.peerCaller;
+    const fields = forwardedFields(call);
+    const mac = single(call.header(FORWARDED_HEADERS.mac));
+    // The MAC first: nothing unauthenticated is parsed, not even the timestamp.
+    if (mac === undefined || !forwardedMacMatches(proxy.hmacSecret, fields, mac)) {
+      throw refused("missing or wrong MAC");
+    }
+    const now = context.clock.now();
+    const fresh =
+      /^\d{1,11}$/.test(fields.at) &&
+      Math.abs(now - Number(fields.at) * 1000) <= proxy.maxAgeSeconds * 1000;
+    if (!fresh) throw refused("timestamp outside the accepted window");
+    return fields.kind === "cert"
+      ? certificateCaller(fields.value, now)
+      : fingerprintCaller(fields.value);
+  };
+}
+
+/**
+ * A fingerprint alone carries no SAN, so nothing names a role or a DID (the registry does not
+ * know certificate fingerprints): the policy table refuses this caller every RPC.
+ */
+function fingerprintCaller(fingerprint: string): Caller {
+  if (!/^[0-9a-f]{64}$/.test(fingerprint)) throw refused("malformed fingerprint");
+  return Object.freeze({ fingerprint, uris: [] });
+}
+
+const HEADER_NAMES = Object.values(FORWARDED_HEADERS);
+
+/** Exactly one of the two identity headers, and one timestamp; anything else is ambiguous. */
+function forwardedFields(call: CallSources): ForwardedFields {
+  const cert = call.header(FORWARDED_HEADERS.cert);
+  const fingerprint = call.header(FORWARDED_HEADERS.fingerprint);
+  const value = single([...cert, ...fingerprint]);
+  const at = single(call.header(FORWARDED_HEADERS.at));
+  if (value === undefined || at === undefined) throw refused("missing or repeated header");
+  const kind = cert.length > 0 ? "cert" : "fingerprint";
+  return { kind, value, at, authority: call.authority, target: call.target };
+}
+
+function forwardedCertificate(value: string): X509Certificate {
+  try {
+    const pem = decodeURIComponent(value);
+    if (pem.match(/-----BEGIN CERTIFICATE-----/g)?.length !== 1) throw new Error("not one PEM");
+    return new X509Certificate(pem);
+  } catch {
+    throw refused("certificate is not one URL-encoded PEM certificate");
+  }
+}
+
+function single(values: readonly string[]): string | undefined {
+  return values.length === 1 ? values[0] : undefined;
+}
+
+function refused(what: string): GatehouseError {
+  return new GatehouseError(Reason.FORWARDED_IDENTITY_INVALID, {
+    description: `forwarded identity invalid: ${what}`,
+  });
+}
+
+/** Entries were validated by the config schema: an IP, or an IP and a prefix length. */
+function blockList(entries: readonly string[]): BlockList {
+  const list = new BlockList();
+  for (const entry of entries) {
+    const [address = "", prefix] = entry.split("/");
+    const type = isIP(address) === 4 ? "ipv4" : "ipv6";
+    if (prefix === undefined) list.addAddress(address, type);
+    else list.addSubnet(address, Number(prefix), type);
+  }
+  return list;
+}
+
+function pemCertificates(bundle: Buffer): X509Certificate[] {
+  const blocks = bundle
+    .toString()
+    .match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g);
+  return (blocks ?? []).map((pem) => new X509Certificate(pem));
+}

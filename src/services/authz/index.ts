@@ -1,0 +1,21 @@
+import { Authorization } from "../../../gen/envoy/service/auth/v3/external_auth_pb.js";
+import type { VerifyDeps } from "../../verify/types.js";
+import { bindService, type ServiceBinding } from "../types.js";
+import { decide } from "./decision.js";
+import { readCheckRequest } from "./request.js";
+import { toCheckResponse } from "./response.js";
+
+/**
+ * Envoy's external authorization API (`envoy.service.auth.v3.Authorization/Check`), for the
+ * ext_authz HTTP filter and Istio's CUSTOM action. It runs the Verify pipeline on the token
+ * the request carries and answers a refused client with a denied CheckResponse (RFC 6750
+ * challenge). An RPC error means Gatehouse or the route's settings failed (store down, bad
+ * `gatehouse_required_scopes`); Envoy then fails closed with its `status_on_error`.
+ */
+export function createAuthzService(deps: VerifyDeps): ServiceBinding {
+  return bindService(Authorization, {
+    async check(request) {
+      return toCheckResponse(await decide(readCheckRequest(request), deps));
+    },
+  });
+}

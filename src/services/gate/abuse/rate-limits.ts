@@ -1,0 +1,52 @@
+import { Reason } from "../../../../gen/gatehouse/v1/errors_pb.js";
+import type { ChallengeKind } from "../../../../gen/gatehouse/v1/gate_pb.js";
+import { kindName, type LimitsConfig, type RateLimits } from "../../../config/limits.js";
+import { GatehouseError } from "../../../errors/index.js";
+import type { RateLimiter } from "../../../store/ports.js";
+import type { CallContext } from "../../types.js";
+import { sourceAddress } from "./source-address.js";
+
+export type GateAction = "challenge" | "submit";
+
+const LIMIT_NAMES = {
+  challenge: { identity: "challengePerIdentity", address: "challengePerAddress" },
+  submit: { identity: "submitPerIdentity", address: "submitPerAddress" },
+} as const satisfies Record<GateAction, Record<string, keyof RateLimits>>;
+
+/**
+ * Per caller identity (certificate fingerprint) AND per source address, in the store, so
+ * every replica counts into the same windows. A kind that overrides a limit has a bucket
+ * of its own; the others share the `all` bucket.
+ */
+export function createGateRateLimits(rateLimits: RateLimiter, config: LimitsConfig) {
+  const windowMs = config.windowSeconds * 1000;
+
+  const limitOf = (name: keyof RateLimits, kind: ChallengeKind | undefined) => {
+    const bucket = kind === undefined ? undefined : kindName(kind);
+    const override = bucket === undefined ? undefined : config.kinds[bucket]?.[name];
+    return bucket === undefined || override === undefined
+      ? { bucket: "all", limit: config[name] }
+      : { bucket, limit: override };
+  };
+
+  /** Throws RATE_LIMITED, with the longest wait any refusing limit asks for. */
+  return async (action: GateAction, kind: ChallengeKind | undefined, call: CallContext) => {
+    const subjects = {
+      identity: call.caller.fingerprint,
+      address: sourceAddress(call.peerAddress),
+    };
+    // Both limits are hit even when one refuses: a refused call was still an attempt, and
+    // hitting them in parallel keeps the added latency at one store round trip.
+    const hits = (["identity", "address"] as const).flatMap((dimension) => {
+      const { bucket, limit } = limitOf(LIMIT_NAMES[action][dimension], kind);
+      if (limit === 0) return []; // 0 turns a limit off (e.g. address behind a load balancer)
+      const key = `${action}:${dimension}:${bucket}:${subjects[dimension]}`;
+      return [rateLimits.hit(key, limit, windowMs)];
+    });
+    const refused = (await Promise.all(hits)).filter((result) => !result.allowed);
+    if (refused.length > 0) {
+      const retryAfterMs = Math.max(...refused.map((result) => result.retryAfterMs));
+      throw new GatehouseError(Reason.RATE_LIMITED, { retryAfterMs });
+    }
+  };
+}

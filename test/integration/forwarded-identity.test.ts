@@ -1,0 +1,363 @@
+import { randomBytes } from "node:crypto";
+import * as http2 from "node:http2";
+import { request as httpsRequest } from "node:https";
+import { create, type DescMethod, fromJson, type JsonValue, toJson } from "@bufbuild/protobuf";
+import { ConnectError } from "@connectrpc/connect";
+import { errorFromJson } from "@connectrpc/connect/protocol-connect";
+import * as grpc from "@grpc/grpc-js";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Reason } from "../../gen/gatehouse/v1/errors_pb.js";
+import {
+  ChallengeKind,
+  ChallengeRequestSchema,
+  GateService,
+} from "../../gen/gatehouse/v1/gate_pb.js";
+import type { ClientTls } from "../../src/client/credentials.js";
+import { fromConnectError } from "../../src/client/errors.js";
+import { createGrpcClient } from "../../src/client/grpc-client.js";
+import {
+  FORWARDED_HEADERS,
+  type ForwardedFields,
+  forwardedMac,
+} from "../../src/identity/forwarded.js";
+import { expectReason } from "../support/errors.js";
+import {
+  AUDIENCE,
+  type Enrolled,
+  enrollAgent,
+  type GateLike,
+  grpcClients,
+  login,
+  signedChallenge,
+} from "../support/flows.js";
+import { startTestGatehouse, type TestGatehouse, TRUST_DOMAIN } from "../support/gatehouse.js";
+import { rememberSecret } from "../support/secrets.js";
+
+const UNAUTHENTICATED = 16;
+const SECRET = randomBytes(32).toString("base64url");
+rememberSecret(SECRET);
+
+const CHALLENGE_PATH = "/gatehouse.v1.GateService/Challenge";
+const TOKEN_PATH = "/gatehouse.v1.GateService/Token";
+const MALFORMED_PEM = "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n";
+
+/** What the test's "proxy" forwards, and how it gets it wrong. */
+interface Forward {
+  readonly kind?: ForwardedFields["kind"];
+  readonly value: string;
+  readonly secret?: string;
+  /** Seconds the timestamp lies in the past (negative: in the future). */
+  readonly ageSeconds?: number;
+  /** The RPC path the MAC covers, when not the one called. */
+  readonly signedTarget?: string;
+  readonly withoutMac?: boolean;
+}
+
+/** nginx's `$ssl_client_escaped_cert`: the client certificate PEM, URL-encoded. */
+const escapedCert = (tls: ClientTls): string => encodeURIComponent(tls.cert.toString());
+
+/** The headers the proxy adds to one request to `target` at `authority`. */
+function forwardedHeaders(
+  forward: Forward,
+  authority: string,
+  target: string,
+): Record<string, string> {
+  const kind = forward.kind ?? "cert";
+  const at = String(Math.floor(Date.now() / 1000) - (forward.ageSeconds ?? 0));
+  const signed = { kind, value: forward.value, at, authority };
+  const mac = forwardedMac(forward.secret ?? SECRET, {
+    ...signed,
+    target: forward.signedTarget ?? target,
+  });
+  return {
+    [FORWARDED_HEADERS[kind]]: forward.value,
+    [FORWARDED_HEADERS.at]: at,
+    ...(forward.withoutMac ? {} : { [FORWARDED_HEADERS.mac]: mac }),
+  };
+}
+
+/** A grpc-js client presenting `tls`, adding the forwarded metadata to every call. */
+function grpcGate(gh: TestGatehouse, tls: ClientTls, forward?: Forward) {
+  const add: grpc.Interceptor = (options, nextCall) =>
+    new grpc.InterceptingCall(nextCall(options), {
+      start(metadata, listener, next) {
+        const path = options.method_definition.path;
+        const headers = forward ? forwardedHeaders(forward, gh.grpcAddress, path) : {};
+        for (const [name, value] of Object.entries(headers)) metadata.set(name, value);
+        next(metadata, listener);
+      },
+    });
+  const credentials = grpc.credentials.createSsl(tls.ca, tls.key, tls.cert);
+  const channel = new grpc.Client(gh.grpcAddress, credentials, { interceptors: [add] });
+  const gate = createGrpcClient(GateService, { address: gh.grpcAddress, tls, channel });
+  return { gate, close: () => channel.close() };
+}
+
+/** Connect JSON with plain node:http2 over one session, forwarded headers added. */
+function connectGate(gh: TestGatehouse, tls: ClientTls, forward?: Forward) {
+  const session = connectSession(gh, tls);
+  const rpc = (method: DescMethod) => async (request: Record<string, unknown>) => {
+    const path = `/${method.parent.typeName}/${method.name}`;
+    const headers = forward ? forwardedHeaders(forward, new URL(gh.connectUrl).host, path) : {};
+    const body = toJson(method.input, create(method.input, request));
+    return fromJson(method.output, await connectPost(session, path, body, headers));
+  };
+  const { challenge, submit, token } = GateService.method;
+  const gate = { challenge: rpc(challenge), submit: rpc(submit), token: rpc(token) } as GateLike;
+  return { gate, close: () => session.close() };
+}
+
+function connectSession(gh: TestGatehouse, tls: ClientTls): http2.ClientHttp2Session {
+  const session = http2.connect(gh.connectUrl, { ca: tls.ca, cert: tls.cert, key: tls.key });
+  session.on("error", () => {}); // surfaced by the stream of the failing request
+  return session;
+}
+
+/** One Connect JSON call; a refusal is thrown as GatehouseClientError. */
+async function connectPost(
+  session: http2.ClientHttp2Session,
+  path: string,
+  body: JsonValue,
+  headers: Record<string, string>,
+): Promise<JsonValue> {
+  const { status, text } = await new Promise<{ status: number; text: string }>(
+    (resolve, reject) => {
+      const stream = session.request({
+        ":method": "POST",
+        ":path": path,
+        "content-type": "application/json",
+        ...headers,
+      });
+      let status = 0;
+      const chunks: Buffer[] = [];
+      stream.on("response", (head) => {
+        status = Number(head[":status"]);
+      });
+      stream.on("data", (chunk: Buffer) => chunks.push(chunk));
+      stream.on("end", () => resolve({ status, text: Buffer.concat(chunks).toString() }));
+      stream.on("error", reject);
+      stream.end(JSON.stringify(body));
+    },
+  );
+  const json = JSON.parse(text) as JsonValue;
+  if (status !== 200)
+    throw fromConnectError(errorFromJson(json, undefined, new ConnectError(text)));
+  return json;
+}
+
+/** Connect JSON over HTTP/1.1 (node:https): the authority is the Host header. */
+function connectHttp1Status(
+  gh: TestGatehouse,
+  tls: ClientTls,
+  path: string,
+  body: JsonValue,
+  forward: Forward,
+) {
+  const headers = forwardedHeaders(forward, new URL(gh.connectUrl).host, path);
+  return new Promise<number>((resolve, reject) => {
+    const req = httpsRequest(
+      `${gh.connectUrl}${path}`,
+      {
+        method: "POST",
+        headers: { "content-type": "application/json", ...headers },
+        ca: tls.ca,
+        cert: tls.cert,
+        key: tls.key,
+      },
+      (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      },
+    );
+    req.on("error", reject);
+    req.end(JSON.stringify(body));
+  });
+}
+
+const proxyOverrides = (trustedPeers: string[]) => ({
+  overrides: { proxy: { enabled: true, trustedPeers, hmacSecret: SECRET, maxAgeSeconds: 30 } },
+});
+
+/** `RoleIdentity` knows no proxy role; its agent variant puts any URI SAN in verbatim. */
+const proxyTlsOf = (gh: TestGatehouse) =>
+  gh.clientTls({ role: "agent", did: `spiffe://${TRUST_DOMAIN}/proxy/edge` });
+
+const challengeOf = (agent: Enrolled) => ({
+  did: agent.did,
+  kind: ChallengeKind.SIGNATURE,
+  scopes: ["orders:read"],
+  audience: AUDIENCE,
+});
+
+type Transport = "grpc" | "connect";
+const TRANSPORTS: Transport[] = ["grpc", "connect"];
+
+/** Runs `use` with a gate over `transport`, presenting `tls` and adding `forward`. */
+async function withGate<T>(
+  gh: TestGatehouse,
+  transport: Transport,
+  tls: ClientTls,
+  forward: Forward | undefined,
+  use: (gate: GateLike) => Promise<T>,
+): Promise<T> {
+  const { gate, close } =
+    transport === "connect" ? connectGate(gh, tls, forward) : grpcGate(gh, tls, forward);
+  try {
+    return await use(gate);
+  } finally {
+    close();
+  }
+}
+
+describe("identity forwarded by a trusted proxy", () => {
+  let gh: TestGatehouse;
+  let agent: Enrolled;
+  let proxyTls: ClientTls;
+  let foreignCert: string;
+  beforeAll(async () => {
+    gh = await startTestGatehouse(proxyOverrides(["127.0.0.1"]));
+    agent = await enrollAgent(gh);
+    proxyTls = await proxyTlsOf(gh);
+    foreignCert = escapedCert(await gh.foreignTls({ role: "agent", did: agent.did }));
+  });
+  afterAll(async () => {
+    await gh?.dispose();
+  });
+
+  it.each(TRANSPORTS)("an agent logs in through the proxy (%s)", async (transport) => {
+    const forward = { value: escapedCert(agent.agentTls) };
+    const token = await withGate(gh, transport, proxyTls, forward, (gate) => login(gate, agent));
+    const verifier = grpcClients(gh, agent.verifierTls);
+    try {
+      const decision = await verifier.verify.verify({ token, audience: AUDIENCE });
+      expect(decision.allowed).toBe(true);
+    } finally {
+      verifier.close();
+    }
+  });
+
+  it("binds the challenge to the forwarded certificate, not to the proxy", async () => {
+    const forward = { value: escapedCert(agent.agentTls) };
+    const { challengeId, signature } = await withGate(gh, "grpc", proxyTls, forward, (gate) =>
+      signedChallenge(gate, agent),
+    );
+    const submit = { challengeId, answer: { case: "signature", value: { signature } } } as const;
+    // The proxy's own certificate names no role: it cannot act for anyone by itself.
+    await withGate(gh, "grpc", proxyTls, undefined, (gate) =>
+      expectReason(gate.submit(submit), Reason.UNAUTHENTICATED, UNAUTHENTICATED),
+    );
+    // Another certificate of the same DID is another caller.
+    const sibling = { value: escapedCert(await gh.clientTls({ role: "agent", did: agent.did })) };
+    await withGate(gh, "connect", proxyTls, sibling, (gate) =>
+      expectReason(gate.submit(submit), Reason.CHALLENGE_IDENTITY_MISMATCH),
+    );
+  });
+
+  it("accepts a forwarded certificate over HTTP/1.1, bound to the Host header", async () => {
+    const forward = { value: escapedCert(agent.agentTls) };
+    const body = toJson(ChallengeRequestSchema, create(ChallengeRequestSchema, challengeOf(agent)));
+    expect(await connectHttp1Status(gh, proxyTls, CHALLENGE_PATH, body, forward)).toBe(200);
+  });
+
+  it("resolves each request of one HTTP/2 session on its own (Connect)", async () => {
+    const session = connectSession(gh, proxyTls);
+    try {
+      const body = toJson(
+        ChallengeRequestSchema,
+        create(ChallengeRequestSchema, challengeOf(agent)),
+      );
+      const forward = { value: escapedCert(agent.agentTls) };
+      const headers = forwardedHeaders(forward, new URL(gh.connectUrl).host, CHALLENGE_PATH);
+      await connectPost(session, CHALLENGE_PATH, body, headers);
+      // Same session, nothing forwarded: the proxy again, not the agent it forwarded before.
+      await expectReason(connectPost(session, CHALLENGE_PATH, body, {}), Reason.UNAUTHENTICATED);
+    } finally {
+      session.close();
+    }
+  });
+
+  const refusals: [string, (cert: string) => Forward][] = [
+    ["a wrong secret", (value) => ({ value, secret: randomBytes(32).toString("base64url") })],
+    ["a stale timestamp", (value) => ({ value, ageSeconds: 31 })],
+    ["a future timestamp", (value) => ({ value, ageSeconds: -31 })],
+    ["another request target", (value) => ({ value, signedTarget: TOKEN_PATH })],
+    ["a missing MAC", (value) => ({ value, withoutMac: true })],
+    ["a malformed certificate", () => ({ value: encodeURIComponent(MALFORMED_PEM) })],
+    ["a certificate from another CA", () => ({ value: foreignCert })],
+  ];
+  for (const transport of TRANSPORTS) {
+    it.each(refusals)(`refuses %s (${transport})`, async (_, make) => {
+      const forward = make(escapedCert(agent.agentTls));
+      await withGate(gh, transport, proxyTls, forward, (gate) =>
+        expectReason(
+          gate.challenge(challengeOf(agent)),
+          Reason.FORWARDED_IDENTITY_INVALID,
+          UNAUTHENTICATED,
+        ),
+      );
+    });
+  }
+
+  it.each(TRANSPORTS)(
+    "a fingerprint-only forward is accepted but names no role (%s)",
+    async (transport) => {
+      const forward = { kind: "fingerprint", value: "ab".repeat(32) } as const;
+      await withGate(gh, transport, proxyTls, forward, (gate) =>
+        expectReason(gate.challenge(challengeOf(agent)), Reason.UNAUTHENTICATED),
+      );
+    },
+  );
+
+  it.each(TRANSPORTS)(
+    "a trusted address without the proxy certificate is not a proxy (%s)",
+    async (transport) => {
+      // The agent forwards another agent's certificate: ignored, so its own DID still matches.
+      const other = await enrollAgent(gh);
+      const forward = { value: escapedCert(other.agentTls) };
+      await withGate(gh, transport, agent.agentTls, forward, async (gate) => {
+        const challenge = await gate.challenge(challengeOf(agent));
+        expect(challenge.challengeId).not.toBe("");
+      });
+    },
+  );
+
+  it("never logs the secret", () => {
+    expect(gh.logs.length).toBeGreaterThan(0);
+    expect(gh.logs.join("\n")).not.toContain(SECRET);
+  });
+});
+
+describe("forwarded headers that are not trusted are ignored", () => {
+  const servers: [string, Parameters<typeof startTestGatehouse>[0]][] = [
+    ["from a peer outside trustedPeers", proxyOverrides(["10.0.0.0/8", "::2"])],
+    ["with the feature off", {}],
+  ];
+  describe.each(servers)("%s", (_, options) => {
+    let gh: TestGatehouse;
+    let agent: Enrolled;
+    let proxyTls: ClientTls;
+    beforeAll(async () => {
+      gh = await startTestGatehouse(options);
+      agent = await enrollAgent(gh);
+      proxyTls = await proxyTlsOf(gh);
+    });
+    afterAll(async () => {
+      await gh?.dispose();
+    });
+
+    it.each(TRANSPORTS)("the proxy stays its own, roleless self (%s)", async (transport) => {
+      const forward = { value: escapedCert(agent.agentTls) };
+      await withGate(gh, transport, proxyTls, forward, (gate) =>
+        expectReason(gate.challenge(challengeOf(agent)), Reason.UNAUTHENTICATED),
+      );
+    });
+
+    it.each(TRANSPORTS)("an agent stays itself, even with a bad MAC (%s)", async (transport) => {
+      const forward = { value: escapedCert(agent.agentTls), secret: "x".repeat(32) };
+      const token = await withGate(gh, transport, agent.agentTls, forward, (gate) =>
+        login(gate, agent),
+      );
+      expect(token).toMatch(/^ey/);
+    });
+  });
+});

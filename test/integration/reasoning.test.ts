@@ -1,0 +1,154 @@
+import type { MessageInitShape } from "@bufbuild/protobuf";
+import { timestampMs } from "@bufbuild/protobuf/wkt";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Reason } from "../../gen/gatehouse/v1/errors_pb.js";
+import { ChallengeKind, type SubmitRequestSchema } from "../../gen/gatehouse/v1/gate_pb.js";
+import { createManualClock, type ManualClock } from "../../src/clock.js";
+import { expectReason } from "../support/errors.js";
+import {
+  AUDIENCE,
+  type Clients,
+  type Enrolled,
+  enrollAgent,
+  grpcClients,
+} from "../support/flows.js";
+import { startTestGatehouse, type TestGatehouse } from "../support/gatehouse.js";
+import { SOLVERS } from "../support/reasoning-solvers/index.js";
+import { rememberSecret } from "../support/secrets.js";
+import { STORE_KINDS, useRedis } from "../support/stores.js";
+
+type Answer = NonNullable<MessageInitShape<typeof SubmitRequestSchema>["answer"]>;
+
+const INVALID_ARGUMENT = 3;
+/** What the agent reports, and how far the server clock moves while it "thinks". */
+const RUNTIME_MS = 1_500;
+
+describe.each(STORE_KINDS)("reasoning challenges over gRPC + mTLS (%s store)", (storeKind) => {
+  const redisUrl = useRedis();
+  let gh: TestGatehouse;
+  let clock: ManualClock;
+  let agent: Enrolled;
+  let clients: Clients;
+  let verifier: Clients;
+
+  beforeAll(async () => {
+    clock = createManualClock(Date.now());
+    gh = await startTestGatehouse({
+      storeKind,
+      clock,
+      ...(storeKind === "redis" ? { redisUrl: redisUrl() } : {}),
+      overrides: {
+        challenges: {
+          reasoningFamilies: { "program-trace": { deadlineSeconds: 5, difficulty: 3 } },
+        },
+      },
+    });
+    agent = await enrollAgent(gh);
+    clients = grpcClients(gh, agent.agentTls);
+    verifier = grpcClients(gh, agent.verifierTls);
+  });
+  afterAll(async () => {
+    clients?.close();
+    verifier?.close();
+    await gh?.dispose();
+  });
+
+  async function reasoningChallenge(reasoningFamily = "") {
+    const challenge = await clients.gate.challenge({
+      did: agent.did,
+      kind: ChallengeKind.REASONING,
+      scopes: ["orders:read"],
+      audience: AUDIENCE,
+      reasoningFamily,
+    });
+    if (challenge.body.case !== "reasoning" || !challenge.expiresAt) {
+      throw new Error("expected a reasoning challenge");
+    }
+    rememberSecret(challenge.challengeId);
+    const body = challenge.body.value;
+    const family = body.family as keyof typeof SOLVERS;
+    const expiresAtMs = timestampMs(challenge.expiresAt);
+    return { challenge, body, expiresAtMs, answer: SOLVERS[family](body.prompt) };
+  }
+
+  const submit = (challengeId: string, answer: Answer) => {
+    clock.advance(RUNTIME_MS);
+    return clients.gate.submit({ challengeId, answer, runtimeMs: RUNTIME_MS });
+  };
+  const reasoning = (answer: string): Answer => ({
+    case: "reasoning",
+    value: { answer },
+  });
+
+  it("Challenge → solve → Submit → Token → Verify allowed", async () => {
+    const { challenge, body, answer } = await reasoningChallenge();
+    expect(challenge.kind).toBe(ChallengeKind.REASONING);
+    expect(body.prompt.length).toBeGreaterThan(40);
+    expect(body.answerFormat).not.toBe("");
+    const { pass } = await submit(challenge.challengeId, reasoning(answer));
+    const token = await clients.gate.token({ grant: { case: "pass", value: pass } });
+    rememberSecret(pass, token.accessToken);
+    const decision = await verifier.verify.verify({
+      token: token.accessToken,
+      audience: AUDIENCE,
+      requiredScopes: ["orders:read"],
+    });
+    expect(decision.allowed).toBe(true);
+  });
+
+  it.each(["ordering-puzzle", "word-problem", "string-edits", "table-query", "scoring-spec"])(
+    "serves and accepts the requested family %s",
+    async (family) => {
+      const { challenge, body, answer } = await reasoningChallenge(family);
+      expect(body.family).toBe(family);
+      expect(body.difficulty).toBe(2);
+      await submit(challenge.challengeId, reasoning(answer));
+    },
+  );
+
+  it("refuses a wrong answer and consumes the challenge on that attempt", async () => {
+    const { challenge, answer } = await reasoningChallenge("word-problem");
+    await expectReason(
+      submit(challenge.challengeId, reasoning(`${answer}1`)),
+      Reason.ANSWER_INVALID,
+    );
+    await expectReason(
+      submit(challenge.challengeId, reasoning(answer)),
+      Reason.CHALLENGE_ALREADY_USED,
+    );
+  });
+
+  it("refuses another kind's answer to a reasoning challenge", async () => {
+    const { challenge } = await reasoningChallenge();
+    const signature = { case: "signature", value: { signature: new Uint8Array(64) } } as const;
+    await expectReason(submit(challenge.challengeId, signature), Reason.CHALLENGE_KIND_MISMATCH);
+  });
+
+  it("refuses an unknown family, naming reasoning_family", async () => {
+    const error = await expectReason(
+      reasoningChallenge("riddles"),
+      Reason.INVALID_ARGUMENT,
+      INVALID_ARGUMENT,
+    );
+    expect(error.field).toBe("reasoning_family");
+  });
+
+  it("enforces the per-family deadline (injected clock)", async () => {
+    const { challenge, body, expiresAtMs, answer } = await reasoningChallenge("program-trace");
+    expect(body.difficulty).toBe(3);
+    const issued = clock.now();
+    expect(expiresAtMs - issued).toBe(5_000);
+    clock.advance(4_000);
+    await expectReason(submit(challenge.challengeId, reasoning(answer)), Reason.CHALLENGE_EXPIRED);
+    await expectReason(
+      submit(challenge.challengeId, reasoning(answer)),
+      Reason.CHALLENGE_ALREADY_USED,
+    );
+  });
+
+  it("keeps the default deadline for the other families", async () => {
+    const { challenge, answer } = await reasoningChallenge("table-query");
+    clock.advance(15_000);
+    await submit(challenge.challengeId, reasoning(answer));
+  });
+});

@@ -1,0 +1,86 @@
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it, onTestFinished } from "vitest";
+import { ConfigError, loadConfig } from "../../../src/config/index.js";
+
+function writeToml(text: string): string {
+  const dir = mkdtempSync(join(tmpdir(), "gatehouse-config-"));
+  onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
+  const file = join(dir, "gatehouse.toml");
+  writeFileSync(file, text);
+  return file;
+}
+
+function problemsOf(load: () => unknown): readonly string[] {
+  try {
+    load();
+  } catch (error) {
+    if (error instanceof ConfigError) return error.problems;
+    throw error;
+  }
+  throw new Error("expected a ConfigError");
+}
+
+describe("limits configuration", () => {
+  it("reads limits, the nested adaptive table and per-kind tables from the file", () => {
+    const file = writeToml(`
+[limits]
+challenge_per_identity = 5
+submit_per_address = 0
+window_seconds = 10
+
+[limits.adaptive]
+enabled = true
+threshold = 3
+
+[limits.kinds.iterated_hash]
+challenge_per_identity = 2
+submit_per_identity = 1
+`);
+    expect(loadConfig({ mode: "dev", env: {}, file }).limits).toEqual({
+      maxMessageBytes: 65_536,
+      challengePerIdentity: 5,
+      challengePerAddress: 1_200,
+      submitPerIdentity: 120,
+      submitPerAddress: 0,
+      windowSeconds: 10,
+      kinds: { iterated_hash: { challengePerIdentity: 2, submitPerIdentity: 1 } },
+      adaptive: { enabled: true, threshold: 3 },
+    });
+  });
+
+  it("takes the environment, and per-kind overrides in camelCase", () => {
+    const config = loadConfig({
+      mode: "dev",
+      env: { GATEHOUSE_LIMIT_CHALLENGE_PER_ADDRESS: "7", GATEHOUSE_ADAPTIVE_POW: "true" },
+      overrides: { limits: { kinds: { hashcash: { submitPerAddress: 4 } } } },
+    });
+    expect(config.limits.challengePerAddress).toBe(7);
+    expect(config.limits.adaptive.enabled).toBe(true);
+    expect(config.limits.kinds).toEqual({ hashcash: { submitPerAddress: 4 } });
+  });
+
+  it("reports every bad per-kind entry and unknown adaptive key together", () => {
+    const file = writeToml(`
+[limits.adaptive]
+threshold = 0
+speed = 1
+
+[limits.kinds.bogus]
+challenge_per_identity = 1
+
+[limits.kinds.signature]
+challenge_per_identity = -1
+burst = 3
+`);
+    const problems = problemsOf(() => loadConfig({ mode: "dev", env: {}, file }));
+    expect(problems).toEqual([
+      `${file}: unknown key "limits.adaptive.speed"`,
+      expect.stringContaining('unknown kind "bogus"'),
+      expect.stringContaining("limits.adaptive.threshold"),
+    ]);
+    expect(problems[1]).toContain("signature.challenge_per_identity: must be an integer 0..100000");
+    expect(problems[1]).toContain('signature: unknown key "burst"');
+  });
+});
