@@ -1,15 +1,27 @@
 import { setTimeout as sleep } from "node:timers/promises";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeEach, describe, expect, it } from "vitest";
 import { Reason } from "../../gen/gatehouse/v1/errors_pb.js";
 import { ChallengeKind } from "../../gen/gatehouse/v1/gate_pb.js";
 import type { ClientTls } from "../../src/client/credentials.js";
 import { createManualClock, type ManualClock } from "../../src/clock.js";
 import type { ConfigOverrides } from "../../src/config/index.js";
 import { connectRedis } from "../../src/store/redis/index.js";
+import { killCliProcesses, startCliServer } from "../support/cli-process.js";
 import { solvedHashcash, wrongHashcashNonce } from "../support/compute-solvers.js";
 import { AUDIENCE, type Enrolled, enrollAgent, signedChallenge } from "../support/flows.js";
-import { startTestGatehouse, type TestGatehouse } from "../support/gatehouse.js";
-import { type GateTransport, type RawGate, Refusal, rawGate } from "../support/raw-gate.js";
+import {
+  ISSUER,
+  startTestGatehouse,
+  type TestGatehouse,
+  TRUST_DOMAIN,
+} from "../support/gatehouse.js";
+import {
+  type GateAddresses,
+  type GateTransport,
+  type RawGate,
+  Refusal,
+  rawGate,
+} from "../support/raw-gate.js";
 import { STORE_KINDS, useRedis } from "../support/stores.js";
 
 const PERMISSION_DENIED = 7;
@@ -98,7 +110,7 @@ function useGatehouses(storeKind: "memory" | "redis", redisUrl: () => string) {
       running.push(gh);
       return gh;
     },
-    gate(gh: TestGatehouse, tls: ClientTls, transport: GateTransport = "grpc"): RawGate {
+    gate(gh: GateAddresses, tls: ClientTls, transport: GateTransport = "grpc"): RawGate {
       const gate = rawGate(gh, tls, transport);
       gates.push(gate);
       return gate;
@@ -307,6 +319,7 @@ describe.each(STORE_KINDS)("adaptive proof of work on Challenge (%s store)", (st
 
 describe("rate limits across two Gatehouse instances sharing one Redis", () => {
   const redisUrl = useRedis();
+  afterAll(killCliProcesses);
   const env = useGatehouses("redis", redisUrl);
 
   it("holds a limit in total across both instances", async () => {
@@ -321,6 +334,31 @@ describe("rate limits across two Gatehouse instances sharing one Redis", () => {
     for (let i = 0; i < 2; i++) await signedChallenge(gateB, agent);
     await expectRateLimited(signedChallenge(gateB, agent));
     await expectRateLimited(signedChallenge(gateA, agent));
+  });
+
+  it("holds a limit across two server processes: this one and a spawned `gatehouse dev`", async () => {
+    const a = await env.start({ limits: { challengePerIdentity: 5 } });
+    // A separate OS process on the same Redis and the same data directory (same dev CA).
+    const b = await startCliServer(
+      ["dev", "--data-dir", a.dataDir, "--grpc-port", "0", "--connect-port", "0"],
+      {
+        REDIS_URL: redisUrl(),
+        GATEHOUSE_ISSUER: ISSUER,
+        GATEHOUSE_TRUST_DOMAIN: TRUST_DOMAIN,
+        GATEHOUSE_LIMIT_CHALLENGE_PER_IDENTITY: "5",
+      },
+    );
+    try {
+      const agent = await enrollAgent(a);
+      const gateA = env.gate(a, agent.agentTls);
+      const gateB = env.gate(b, agent.agentTls);
+      for (let i = 0; i < 3; i++) await signedChallenge(gateA, agent);
+      for (let i = 0; i < 2; i++) await signedChallenge(gateB, agent);
+      await expectRateLimited(signedChallenge(gateB, agent));
+      await expectRateLimited(signedChallenge(gateA, agent));
+    } finally {
+      expect((await b.stop()).code).toBe(0);
+    }
   });
 
   it("spends an admission ticket once, whichever instance redeems it", async () => {

@@ -77,8 +77,11 @@ export interface CliExit extends Exit {
  * Starts a long-running command (`dev`, `serve`) and resolves once it has announced both
  * ports. Its output is also recorded for the suite's secret scan (test/scan-logs.ts).
  */
-export async function startCliServer(args: readonly string[]): Promise<CliServer> {
-  const { child, exit } = spawnCli(args);
+export async function startCliServer(
+  args: readonly string[],
+  env: NodeJS.ProcessEnv = {},
+): Promise<CliServer> {
+  const { child, exit } = spawnCli(args, env);
   let output = "";
   let exited = false;
   const listeners = new Set<() => void>();

@@ -39,11 +39,14 @@ export class Refusal extends Error {
 export type RawGate = Pick<GateLike, "challenge" | "submit"> & { close(): void };
 
 /** Challenge and Submit on one transport; a failed call rejects with a Refusal. */
-export function rawGate(gh: TestGatehouse, tls: ClientTls, transport: GateTransport): RawGate {
+/** Where a Gatehouse listens: a TestGatehouse, or a spawned `gatehouse` process. */
+export type GateAddresses = Pick<TestGatehouse, "grpcAddress" | "connectUrl">;
+
+export function rawGate(gh: GateAddresses, tls: ClientTls, transport: GateTransport): RawGate {
   return transport === "grpc" ? grpcGate(gh, tls) : connectGate(gh, tls);
 }
 
-function connectGate(gh: TestGatehouse, tls: ClientTls): RawGate {
+function connectGate(gh: GateAddresses, tls: ClientTls): RawGate {
   const client = createClient(GateService, createMtlsTransport(gh.connectUrl, tls));
   const refused = (error: unknown): never => {
     if (!(error instanceof ConnectError)) throw error;
@@ -58,7 +61,7 @@ function connectGate(gh: TestGatehouse, tls: ClientTls): RawGate {
   };
 }
 
-function grpcGate(gh: TestGatehouse, tls: ClientTls): RawGate {
+function grpcGate(gh: GateAddresses, tls: ClientTls): RawGate {
   const channel = createGrpcChannel(gh.grpcAddress, tls);
   const unary =
     <I extends DescMessage, O extends DescMessage>(method: DescMethodUnary<I, O>) =>
