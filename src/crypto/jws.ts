@@ -14,6 +14,16 @@ export interface AccessTokenClaims {
   readonly nbf: number;
   readonly exp: number;
   readonly jti: string;
+  /** RFC 9449 §6.1: the SHA-256 JWK thumbprint of the key the token is bound to. */
+  readonly cnf?: { readonly jkt: string };
+  /** RFC 8693 §4.1: the delegation chain, the current actor outermost. */
+  readonly act?: ActorClaim;
+}
+
+/** RFC 8693 §4.1 `act`: who acts, and (nested) who acted before it. */
+export interface ActorClaim {
+  readonly sub: string;
+  readonly act?: ActorClaim;
 }
 
 /** RFC 9068 §2.1: access tokens carry `typ: at+jwt`. */

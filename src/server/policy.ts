@@ -14,6 +14,7 @@ export const RPC_POLICY: Readonly<Record<string, readonly Role[]>> = {
   "gatehouse.v1.GateService/Token": ["agent"],
   "gatehouse.v1.VerifyService/Verify": ["verifier", "operator", "admin"],
   "gatehouse.v1.VerifyService/GetJwks": ["agent", "verifier", "operator", "admin"],
+  "gatehouse.v1.VerifyService/GetIssuerMetadata": ["agent", "verifier", "operator", "admin"],
   "gatehouse.v1.RegistryService/CreateOperator": ["admin"],
   "gatehouse.v1.RegistryService/RegisterAgent": ["operator"],
   "gatehouse.v1.RegistryService/GetAgent": ["operator", "admin", "verifier"],
@@ -22,6 +23,7 @@ export const RPC_POLICY: Readonly<Record<string, readonly Role[]>> = {
   "gatehouse.v1.RegistryService/SuspendAgent": ["operator", "admin"],
   "gatehouse.v1.RegistryService/ReactivateAgent": ["operator", "admin"],
   "gatehouse.v1.RegistryService/Revoke": ["operator", "admin"],
+  "gatehouse.v1.RegistryService/RotateSigningKey": ["admin"],
   // Envoy ext_authz: the mesh presents a verifier certificate.
   "envoy.service.auth.v3.Authorization/Check": ["verifier", "admin"],
 };

@@ -61,6 +61,8 @@ export interface PolicyRecord {
   readonly maxTokenTtlSeconds: number;
   /** Absent in records written before autonomy policies existed: nothing required. */
   readonly autonomy?: AutonomyRecord;
+  /** RFC 8693 delegation targets: DIDs or `did:agent:<domain>:*`. Absent = none. */
+  readonly delegates?: readonly string[];
 }
 
 export interface AgentRecord {

@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file gatehouse/v1/gate.proto.
  */
 export const file_gatehouse_v1_gate: GenFile = /*@__PURE__*/
-  fileDesc("ChdnYXRlaG91c2UvdjEvZ2F0ZS5wcm90bxIMZ2F0ZWhvdXNlLnYxIvACChBDaGFsbGVuZ2VSZXF1ZXN0EmMKA2RpZBgBIAEoCUJWwvMYUggBGIACIktkaWQ6KGFnZW50OlthLXowLTkuLV17MSwyNTN9OlswLTlhLWZdezMyfXxrZXk6elsxLTlBLUhKLU5QLVphLWttLXpdezQwLDYwfSkSMwoEa2luZBgCIAEoDjIbLmdhdGVob3VzZS52MS5DaGFsbGVuZ2VLaW5kQgjC8xgECAE4ARIwCgZzY29wZXMYAyADKAlCIMLzGBwIARiAASIRW0EtWmEtejAtOTouXy8tXSsoQDABEikKCGF1ZGllbmNlGAQgASgJQhfC8xgTCAEYgAIiDFtceDIxLVx4N2VdKxIxChByZWFzb25pbmdfZmFtaWx5GAUgASgJQhfC8xgTGEAiD1thLXpdW2EtejAtOS1dKhIyCglhZG1pc3Npb24YBiABKAsyHy5nYXRlaG91c2UudjEuSGFzaGNhc2hBZG1pc3Npb24ipQMKEUNoYWxsZW5nZVJlc3BvbnNlEhQKDGNoYWxsZW5nZV9pZBgBIAEoCRIpCgRraW5kGAIgASgOMhsuZ2F0ZWhvdXNlLnYxLkNoYWxsZW5nZUtpbmQSLgoKZXhwaXJlc19hdBgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASNQoJc2lnbmF0dXJlGAogASgLMiAuZ2F0ZWhvdXNlLnYxLlNpZ25hdHVyZUNoYWxsZW5nZUgAEjUKCXJlYXNvbmluZxgLIAEoCzIgLmdhdGVob3VzZS52MS5SZWFzb25pbmdDaGFsbGVuZ2VIABI8Cg1pdGVyYXRlZF9oYXNoGAwgASgLMiMuZ2F0ZWhvdXNlLnYxLkl0ZXJhdGVkSGFzaENoYWxsZW5nZUgAEjMKCGhhc2hjYXNoGA0gASgLMh8uZ2F0ZWhvdXNlLnYxLkhhc2hjYXNoQ2hhbGxlbmdlSAASNgoMcmVxdWlyZW1lbnRzGAUgASgLMiAuZ2F0ZWhvdXNlLnYxLlN1Ym1pdFJlcXVpcmVtZW50c0IGCgRib2R5IlAKElN1Ym1pdFJlcXVpcmVtZW50cxIcChRhdXRvbm9teV9hdHRlc3RhdGlvbhgBIAEoCBIcChRwbGF0Zm9ybV9hdHRlc3RhdGlvbhgCIAEoCCJ7ChFIYXNoY2FzaEFkbWlzc2lvbhIwCgxjaGFsbGVuZ2VfaWQYASABKAlCGsLzGBYIARArGCsiDltBLVphLXowLTlfLV0rEjQKBmFuc3dlchgCIAEoCzIcLmdhdGVob3VzZS52MS5IYXNoY2FzaEFuc3dlckIGwvMYAggBIl8KElJlYXNvbmluZ0NoYWxsZW5nZRIOCgZmYW1pbHkYASABKAkSDgoGcHJvbXB0GAIgASgJEhUKDWFuc3dlcl9mb3JtYXQYAyABKAkSEgoKZGlmZmljdWx0eRgEIAEoDSI5ChVJdGVyYXRlZEhhc2hDaGFsbGVuZ2USDAoEc2VlZBgBIAEoCRISCgppdGVyYXRpb25zGAIgASgNIjwKEUhhc2hjYXNoQ2hhbGxlbmdlEg4KBnByZWZpeBgBIAEoCRIXCg9kaWZmaWN1bHR5X2JpdHMYAiABKA0iWwoSU2lnbmF0dXJlQ2hhbGxlbmdlEhUKDXNpZ25pbmdfaW5wdXQYASABKAwSDgoGZm9ybWF0GAIgASgJEg4KBmlzc3VlchgDIAEoCRIOCgZjYWxsZXIYBCABKAkilAMKDVN1Ym1pdFJlcXVlc3QSMAoMY2hhbGxlbmdlX2lkGAEgASgJQhrC8xgWCAEQKxgrIg5bQS1aYS16MC05Xy1dKxIyCglzaWduYXR1cmUYCiABKAsyHS5nYXRlaG91c2UudjEuU2lnbmF0dXJlQW5zd2VySAASMgoJcmVhc29uaW5nGAsgASgLMh0uZ2F0ZWhvdXNlLnYxLlJlYXNvbmluZ0Fuc3dlckgAEjkKDWl0ZXJhdGVkX2hhc2gYDCABKAsyIC5nYXRlaG91c2UudjEuSXRlcmF0ZWRIYXNoQW5zd2VySAASMAoIaGFzaGNhc2gYDSABKAsyHC5nYXRlaG91c2UudjEuSGFzaGNhc2hBbnN3ZXJIABIdCgpydW50aW1lX21zGAIgASgNQgnC8xgFQIDd2wESJQoUYXV0b25vbXlfYXR0ZXN0YXRpb24YAyABKAlCB8LzGAMYgCASJgoUcGxhdGZvcm1fYXR0ZXN0YXRpb24YBCABKAlCCMLzGAQYgIABQg4KBmFuc3dlchIEwPMYASIwCg9TaWduYXR1cmVBbnN3ZXISHQoJc2lnbmF0dXJlGAEgASgMQgrC8xgGCAEQQBhAIiwKD1JlYXNvbmluZ0Fuc3dlchIZCgZhbnN3ZXIYASABKAlCCcLzGAUIARiACCI+ChJJdGVyYXRlZEhhc2hBbnN3ZXISKAoGZGlnZXN0GAEgASgJQhjC8xgUCAEQQBhAIgxbMC05YS1mQS1GXSsiQAoOSGFzaGNhc2hBbnN3ZXISLgoFbm9uY2UYASABKAlCH8LzGBsIARhAIhVbXHgyMS1ceDM5XHgzYi1ceDdlXSsiTgoOU3VibWl0UmVzcG9uc2USDAoEcGFzcxgBIAEoCRIuCgpleHBpcmVzX2F0GAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCJJCgxUb2tlblJlcXVlc3QSKgoEcGFzcxgBIAEoCUIawvMYFggBECsYKyIOW0EtWmEtejAtOV8tXStIAEINCgVncmFudBIEwPMYASKLAQoNVG9rZW5SZXNwb25zZRIUCgxhY2Nlc3NfdG9rZW4YASABKAkSEgoKdG9rZW5fdHlwZRgCIAEoCRIuCgpleHBpcmVzX2F0GAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIOCgZzY29wZXMYBCADKAkSEAoIYXVkaWVuY2UYBSABKAkqqgEKDUNoYWxsZW5nZUtpbmQSHgoaQ0hBTExFTkdFX0tJTkRfVU5TUEVDSUZJRUQQABIcChhDSEFMTEVOR0VfS0lORF9TSUdOQVRVUkUQARIcChhDSEFMTEVOR0VfS0lORF9SRUFTT05JTkcQAhIgChxDSEFMTEVOR0VfS0lORF9JVEVSQVRFRF9IQVNIEAMSGwoXQ0hBTExFTkdFX0tJTkRfSEFTSENBU0gQBDLFAgoLR2F0ZVNlcnZpY2USZwoJQ2hhbGxlbmdlEh4uZ2F0ZWhvdXNlLnYxLkNoYWxsZW5nZVJlcXVlc3QaHy5nYXRlaG91c2UudjEuQ2hhbGxlbmdlUmVzcG9uc2UiGYLT5JMCEzoBKiIOL3YxL2NoYWxsZW5nZXMSdAoGU3VibWl0EhsuZ2F0ZWhvdXNlLnYxLlN1Ym1pdFJlcXVlc3QaHC5nYXRlaG91c2UudjEuU3VibWl0UmVzcG9uc2UiL4LT5JMCKToBKiIkL3YxL2NoYWxsZW5nZXMve2NoYWxsZW5nZV9pZH06c3VibWl0ElcKBVRva2VuEhouZ2F0ZWhvdXNlLnYxLlRva2VuUmVxdWVzdBobLmdhdGVob3VzZS52MS5Ub2tlblJlc3BvbnNlIhWC0+STAg86ASoiCi92MS90b2tlbnNiBnByb3RvMw", [file_gatehouse_v1_validate, file_google_api_annotations, file_google_protobuf_timestamp]);
+  fileDesc("ChdnYXRlaG91c2UvdjEvZ2F0ZS5wcm90bxIMZ2F0ZWhvdXNlLnYxIvACChBDaGFsbGVuZ2VSZXF1ZXN0EmMKA2RpZBgBIAEoCUJWwvMYUggBGIACIktkaWQ6KGFnZW50OlthLXowLTkuLV17MSwyNTN9OlswLTlhLWZdezMyfXxrZXk6elsxLTlBLUhKLU5QLVphLWttLXpdezQwLDYwfSkSMwoEa2luZBgCIAEoDjIbLmdhdGVob3VzZS52MS5DaGFsbGVuZ2VLaW5kQgjC8xgECAE4ARIwCgZzY29wZXMYAyADKAlCIMLzGBwIARiAASIRW0EtWmEtejAtOTouXy8tXSsoQDABEikKCGF1ZGllbmNlGAQgASgJQhfC8xgTCAEYgAIiDFtceDIxLVx4N2VdKxIxChByZWFzb25pbmdfZmFtaWx5GAUgASgJQhfC8xgTGEAiD1thLXpdW2EtejAtOS1dKhIyCglhZG1pc3Npb24YBiABKAsyHy5nYXRlaG91c2UudjEuSGFzaGNhc2hBZG1pc3Npb24ipQMKEUNoYWxsZW5nZVJlc3BvbnNlEhQKDGNoYWxsZW5nZV9pZBgBIAEoCRIpCgRraW5kGAIgASgOMhsuZ2F0ZWhvdXNlLnYxLkNoYWxsZW5nZUtpbmQSLgoKZXhwaXJlc19hdBgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASNQoJc2lnbmF0dXJlGAogASgLMiAuZ2F0ZWhvdXNlLnYxLlNpZ25hdHVyZUNoYWxsZW5nZUgAEjUKCXJlYXNvbmluZxgLIAEoCzIgLmdhdGVob3VzZS52MS5SZWFzb25pbmdDaGFsbGVuZ2VIABI8Cg1pdGVyYXRlZF9oYXNoGAwgASgLMiMuZ2F0ZWhvdXNlLnYxLkl0ZXJhdGVkSGFzaENoYWxsZW5nZUgAEjMKCGhhc2hjYXNoGA0gASgLMh8uZ2F0ZWhvdXNlLnYxLkhhc2hjYXNoQ2hhbGxlbmdlSAASNgoMcmVxdWlyZW1lbnRzGAUgASgLMiAuZ2F0ZWhvdXNlLnYxLlN1Ym1pdFJlcXVpcmVtZW50c0IGCgRib2R5IlAKElN1Ym1pdFJlcXVpcmVtZW50cxIcChRhdXRvbm9teV9hdHRlc3RhdGlvbhgBIAEoCBIcChRwbGF0Zm9ybV9hdHRlc3RhdGlvbhgCIAEoCCJ7ChFIYXNoY2FzaEFkbWlzc2lvbhIwCgxjaGFsbGVuZ2VfaWQYASABKAlCGsLzGBYIARArGCsiDltBLVphLXowLTlfLV0rEjQKBmFuc3dlchgCIAEoCzIcLmdhdGVob3VzZS52MS5IYXNoY2FzaEFuc3dlckIGwvMYAggBIl8KElJlYXNvbmluZ0NoYWxsZW5nZRIOCgZmYW1pbHkYASABKAkSDgoGcHJvbXB0GAIgASgJEhUKDWFuc3dlcl9mb3JtYXQYAyABKAkSEgoKZGlmZmljdWx0eRgEIAEoDSI5ChVJdGVyYXRlZEhhc2hDaGFsbGVuZ2USDAoEc2VlZBgBIAEoCRISCgppdGVyYXRpb25zGAIgASgNIjwKEUhhc2hjYXNoQ2hhbGxlbmdlEg4KBnByZWZpeBgBIAEoCRIXCg9kaWZmaWN1bHR5X2JpdHMYAiABKA0iWwoSU2lnbmF0dXJlQ2hhbGxlbmdlEhUKDXNpZ25pbmdfaW5wdXQYASABKAwSDgoGZm9ybWF0GAIgASgJEg4KBmlzc3VlchgDIAEoCRIOCgZjYWxsZXIYBCABKAkilAMKDVN1Ym1pdFJlcXVlc3QSMAoMY2hhbGxlbmdlX2lkGAEgASgJQhrC8xgWCAEQKxgrIg5bQS1aYS16MC05Xy1dKxIyCglzaWduYXR1cmUYCiABKAsyHS5nYXRlaG91c2UudjEuU2lnbmF0dXJlQW5zd2VySAASMgoJcmVhc29uaW5nGAsgASgLMh0uZ2F0ZWhvdXNlLnYxLlJlYXNvbmluZ0Fuc3dlckgAEjkKDWl0ZXJhdGVkX2hhc2gYDCABKAsyIC5nYXRlaG91c2UudjEuSXRlcmF0ZWRIYXNoQW5zd2VySAASMAoIaGFzaGNhc2gYDSABKAsyHC5nYXRlaG91c2UudjEuSGFzaGNhc2hBbnN3ZXJIABIdCgpydW50aW1lX21zGAIgASgNQgnC8xgFQIDd2wESJQoUYXV0b25vbXlfYXR0ZXN0YXRpb24YAyABKAlCB8LzGAMYgCASJgoUcGxhdGZvcm1fYXR0ZXN0YXRpb24YBCABKAlCCMLzGAQYgIABQg4KBmFuc3dlchIEwPMYASIwCg9TaWduYXR1cmVBbnN3ZXISHQoJc2lnbmF0dXJlGAEgASgMQgrC8xgGCAEQQBhAIiwKD1JlYXNvbmluZ0Fuc3dlchIZCgZhbnN3ZXIYASABKAlCCcLzGAUIARiACCI+ChJJdGVyYXRlZEhhc2hBbnN3ZXISKAoGZGlnZXN0GAEgASgJQhjC8xgUCAEQQBhAIgxbMC05YS1mQS1GXSsiQAoOSGFzaGNhc2hBbnN3ZXISLgoFbm9uY2UYASABKAlCH8LzGBsIARhAIhVbXHgyMS1ceDM5XHgzYi1ceDdlXSsiTgoOU3VibWl0UmVzcG9uc2USDAoEcGFzcxgBIAEoCRIuCgpleHBpcmVzX2F0GAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCLPAQoMVG9rZW5SZXF1ZXN0EioKBHBhc3MYASABKAlCGsLzGBYIARArGCsiDltBLVphLXowLTlfLV0rSAASMQoJYXNzZXJ0aW9uGAIgASgLMhwuZ2F0ZWhvdXNlLnYxLkp3dEJlYXJlckdyYW50SAASNAoIZXhjaGFuZ2UYAyABKAsyIC5nYXRlaG91c2UudjEuVG9rZW5FeGNoYW5nZUdyYW50SAASGwoKZHBvcF9wcm9vZhgKIAEoCUIHwvMYAxiAIEINCgVncmFudBIEwPMYASKLAQoOSnd0QmVhcmVyR3JhbnQSHAoJYXNzZXJ0aW9uGAEgASgJQgnC8xgFCAEYgCASMAoGc2NvcGVzGAIgAygJQiDC8xgcCAEYgAEiEVtBLVphLXowLTk6Ll8vLV0rKEAwARIpCghhdWRpZW5jZRgDIAEoCUIXwvMYEwgBGIACIgxbXHgyMS1ceDdlXSsinAIKElRva2VuRXhjaGFuZ2VHcmFudBIgCg1zdWJqZWN0X3Rva2VuGAEgASgJQgnC8xgFCAEYgEASagoMZGVsZWdhdGVfZGlkGAIgASgJQlTC8xhQGIACIktkaWQ6KGFnZW50OlthLXowLTkuLV17MSwyNTN9OlswLTlhLWZdezMyfXxrZXk6elsxLTlBLUhKLU5QLVphLWttLXpdezQwLDYwfSkSMAoGc2NvcGVzGAMgAygJQiDC8xgcCAEYgAEiEVtBLVphLXowLTk6Ll8vLV0rKEAwARInCghhdWRpZW5jZRgEIAEoCUIVwvMYERiAAiIMW1x4MjEtXHg3ZV0rEh0KC3R0bF9zZWNvbmRzGAUgASgNQgjC8xgEQICjBSKfAQoNVG9rZW5SZXNwb25zZRIUCgxhY2Nlc3NfdG9rZW4YASABKAkSEgoKdG9rZW5fdHlwZRgCIAEoCRIuCgpleHBpcmVzX2F0GAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIOCgZzY29wZXMYBCADKAkSEAoIYXVkaWVuY2UYBSABKAkSEgoKZHBvcF9ub25jZRgGIAEoCSqqAQoNQ2hhbGxlbmdlS2luZBIeChpDSEFMTEVOR0VfS0lORF9VTlNQRUNJRklFRBAAEhwKGENIQUxMRU5HRV9LSU5EX1NJR05BVFVSRRABEhwKGENIQUxMRU5HRV9LSU5EX1JFQVNPTklORxACEiAKHENIQUxMRU5HRV9LSU5EX0lURVJBVEVEX0hBU0gQAxIbChdDSEFMTEVOR0VfS0lORF9IQVNIQ0FTSBAEMsUCCgtHYXRlU2VydmljZRJnCglDaGFsbGVuZ2USHi5nYXRlaG91c2UudjEuQ2hhbGxlbmdlUmVxdWVzdBofLmdhdGVob3VzZS52MS5DaGFsbGVuZ2VSZXNwb25zZSIZgtPkkwITOgEqIg4vdjEvY2hhbGxlbmdlcxJ0CgZTdWJtaXQSGy5nYXRlaG91c2UudjEuU3VibWl0UmVxdWVzdBocLmdhdGVob3VzZS52MS5TdWJtaXRSZXNwb25zZSIvgtPkkwIpOgEqIiQvdjEvY2hhbGxlbmdlcy97Y2hhbGxlbmdlX2lkfTpzdWJtaXQSVwoFVG9rZW4SGi5nYXRlaG91c2UudjEuVG9rZW5SZXF1ZXN0GhsuZ2F0ZWhvdXNlLnYxLlRva2VuUmVzcG9uc2UiFYLT5JMCDzoBKiIKL3YxL3Rva2Vuc2IGcHJvdG8z", [file_gatehouse_v1_validate, file_google_api_annotations, file_google_protobuf_timestamp]);
 
 /**
  * ChallengeRequest asks for a challenge.
@@ -1030,7 +1030,35 @@ export type TokenRequest = Message<"gatehouse.v1.TokenRequest"> & {
      */
     value: string;
     case: "pass";
+  } | {
+    /**
+     * A JWT the agent signed with its registered key (RFC 7523 §2.1).
+     *
+     * @generated from field: gatehouse.v1.JwtBearerGrant assertion = 2;
+     */
+    value: JwtBearerGrant;
+    case: "assertion";
+  } | {
+    /**
+     * Delegation: exchange a token the agent holds for a narrower one (RFC 8693 §2.1).
+     *
+     * @generated from field: gatehouse.v1.TokenExchangeGrant exchange = 3;
+     */
+    value: TokenExchangeGrant;
+    case: "exchange";
   } | { case: undefined; value?: undefined };
+
+  /**
+   * A DPoP proof (RFC 9449 §4) for this request: a JWT with `typ` `dpop+jwt`,
+   * signed with the agent's registered key (its public `jwk` in the header),
+   * `htm` `POST`, `htu` the issuer URL with path `/v1/tokens`, a fresh `iat`,
+   * a unique `jti`, and `nonce` when the server asked for one. When present,
+   * the token is bound to the key (`cnf.jkt`, RFC 9449 §6) and its type is
+   * `DPoP`.
+   *
+   * @generated from field: string dpop_proof = 10;
+   */
+  dpopProof: string;
 };
 
 /**
@@ -1045,6 +1073,32 @@ export type TokenRequestJson = {
    * @generated from field: string pass = 1;
    */
   pass?: string;
+
+  /**
+   * A JWT the agent signed with its registered key (RFC 7523 §2.1).
+   *
+   * @generated from field: gatehouse.v1.JwtBearerGrant assertion = 2;
+   */
+  assertion?: JwtBearerGrantJson;
+
+  /**
+   * Delegation: exchange a token the agent holds for a narrower one (RFC 8693 §2.1).
+   *
+   * @generated from field: gatehouse.v1.TokenExchangeGrant exchange = 3;
+   */
+  exchange?: TokenExchangeGrantJson;
+
+  /**
+   * A DPoP proof (RFC 9449 §4) for this request: a JWT with `typ` `dpop+jwt`,
+   * signed with the agent's registered key (its public `jwk` in the header),
+   * `htm` `POST`, `htu` the issuer URL with path `/v1/tokens`, a fresh `iat`,
+   * a unique `jti`, and `nonce` when the server asked for one. When present,
+   * the token is bound to the key (`cnf.jkt`, RFC 9449 §6) and its type is
+   * `DPoP`.
+   *
+   * @generated from field: string dpop_proof = 10;
+   */
+  dpopProof?: string;
 };
 
 /**
@@ -1053,6 +1107,174 @@ export type TokenRequestJson = {
  */
 export const TokenRequestSchema: GenMessage<TokenRequest, {jsonType: TokenRequestJson}> = /*@__PURE__*/
   messageDesc(file_gatehouse_v1_gate, 14);
+
+/**
+ * JwtBearerGrant presents an agent-signed assertion instead of a challenge
+ * (RFC 7523 §2.1 and §3): `iss` = `sub` = the agent's DID, `aud` exactly this
+ * Gatehouse's issuer, `exp` at most a few minutes after `iat`, a single-use
+ * `jti`; signed with EdDSA by the key registered for the DID (never a key the
+ * assertion names).
+ *
+ * @generated from message gatehouse.v1.JwtBearerGrant
+ */
+export type JwtBearerGrant = Message<"gatehouse.v1.JwtBearerGrant"> & {
+  /**
+   * The signed assertion (compact JWS).
+   *
+   * @generated from field: string assertion = 1;
+   */
+  assertion: string;
+
+  /**
+   * The scopes wanted; each must be in the agent's policy.
+   *
+   * @generated from field: repeated string scopes = 2;
+   */
+  scopes: string[];
+
+  /**
+   * The audience wanted; must be in the agent's policy.
+   *
+   * @generated from field: string audience = 3;
+   */
+  audience: string;
+};
+
+/**
+ * JwtBearerGrant presents an agent-signed assertion instead of a challenge
+ * (RFC 7523 §2.1 and §3): `iss` = `sub` = the agent's DID, `aud` exactly this
+ * Gatehouse's issuer, `exp` at most a few minutes after `iat`, a single-use
+ * `jti`; signed with EdDSA by the key registered for the DID (never a key the
+ * assertion names).
+ *
+ * @generated from message gatehouse.v1.JwtBearerGrant
+ */
+export type JwtBearerGrantJson = {
+  /**
+   * The signed assertion (compact JWS).
+   *
+   * @generated from field: string assertion = 1;
+   */
+  assertion?: string;
+
+  /**
+   * The scopes wanted; each must be in the agent's policy.
+   *
+   * @generated from field: repeated string scopes = 2;
+   */
+  scopes?: string[];
+
+  /**
+   * The audience wanted; must be in the agent's policy.
+   *
+   * @generated from field: string audience = 3;
+   */
+  audience?: string;
+};
+
+/**
+ * Describes the message gatehouse.v1.JwtBearerGrant.
+ * Use `create(JwtBearerGrantSchema)` to create a new message.
+ */
+export const JwtBearerGrantSchema: GenMessage<JwtBearerGrant, {jsonType: JwtBearerGrantJson}> = /*@__PURE__*/
+  messageDesc(file_gatehouse_v1_gate, 15);
+
+/**
+ * TokenExchangeGrant narrows a token (RFC 8693 §2.1): the new token's scopes
+ * are a subset of the subject token's, its lifetime ends no later, and the
+ * delegation chain is recorded in the `act` claim (RFC 8693 §4.1).
+ *
+ * @generated from message gatehouse.v1.TokenExchangeGrant
+ */
+export type TokenExchangeGrant = Message<"gatehouse.v1.TokenExchangeGrant"> & {
+  /**
+   * The access token being exchanged (the caller's own, or one it holds).
+   *
+   * @generated from field: string subject_token = 1;
+   */
+  subjectToken: string;
+
+  /**
+   * The agent the new token is for when handing it to a sub-agent; empty
+   * keeps the subject. The subject's policy must allow delegating to it.
+   *
+   * @generated from field: string delegate_did = 2;
+   */
+  delegateDid: string;
+
+  /**
+   * The scopes wanted: a subset of the subject token's.
+   *
+   * @generated from field: repeated string scopes = 3;
+   */
+  scopes: string[];
+
+  /**
+   * The audience wanted; empty keeps the subject token's.
+   *
+   * @generated from field: string audience = 4;
+   */
+  audience: string;
+
+  /**
+   * Requested lifetime in seconds; never beyond the subject token's expiry.
+   *
+   * @generated from field: uint32 ttl_seconds = 5;
+   */
+  ttlSeconds: number;
+};
+
+/**
+ * TokenExchangeGrant narrows a token (RFC 8693 §2.1): the new token's scopes
+ * are a subset of the subject token's, its lifetime ends no later, and the
+ * delegation chain is recorded in the `act` claim (RFC 8693 §4.1).
+ *
+ * @generated from message gatehouse.v1.TokenExchangeGrant
+ */
+export type TokenExchangeGrantJson = {
+  /**
+   * The access token being exchanged (the caller's own, or one it holds).
+   *
+   * @generated from field: string subject_token = 1;
+   */
+  subjectToken?: string;
+
+  /**
+   * The agent the new token is for when handing it to a sub-agent; empty
+   * keeps the subject. The subject's policy must allow delegating to it.
+   *
+   * @generated from field: string delegate_did = 2;
+   */
+  delegateDid?: string;
+
+  /**
+   * The scopes wanted: a subset of the subject token's.
+   *
+   * @generated from field: repeated string scopes = 3;
+   */
+  scopes?: string[];
+
+  /**
+   * The audience wanted; empty keeps the subject token's.
+   *
+   * @generated from field: string audience = 4;
+   */
+  audience?: string;
+
+  /**
+   * Requested lifetime in seconds; never beyond the subject token's expiry.
+   *
+   * @generated from field: uint32 ttl_seconds = 5;
+   */
+  ttlSeconds?: number;
+};
+
+/**
+ * Describes the message gatehouse.v1.TokenExchangeGrant.
+ * Use `create(TokenExchangeGrantSchema)` to create a new message.
+ */
+export const TokenExchangeGrantSchema: GenMessage<TokenExchangeGrant, {jsonType: TokenExchangeGrantJson}> = /*@__PURE__*/
+  messageDesc(file_gatehouse_v1_gate, 16);
 
 /**
  * TokenResponse carries the issued access token.
@@ -1069,7 +1291,8 @@ export type TokenResponse = Message<"gatehouse.v1.TokenResponse"> & {
   accessToken: string;
 
   /**
-   * How the token is presented: `Bearer`.
+   * How the token is presented: `Bearer`, or `DPoP` when it is bound to a
+   * key (RFC 9449 §5) and must be sent with a proof.
    *
    * @generated from field: string token_type = 2;
    */
@@ -1095,6 +1318,14 @@ export type TokenResponse = Message<"gatehouse.v1.TokenResponse"> & {
    * @generated from field: string audience = 5;
    */
   audience: string;
+
+  /**
+   * A fresh server nonce for the agent's next DPoP proof (RFC 9449 §8), when
+   * the server uses nonces.
+   *
+   * @generated from field: string dpop_nonce = 6;
+   */
+  dpopNonce: string;
 };
 
 /**
@@ -1112,7 +1343,8 @@ export type TokenResponseJson = {
   accessToken?: string;
 
   /**
-   * How the token is presented: `Bearer`.
+   * How the token is presented: `Bearer`, or `DPoP` when it is bound to a
+   * key (RFC 9449 §5) and must be sent with a proof.
    *
    * @generated from field: string token_type = 2;
    */
@@ -1138,6 +1370,14 @@ export type TokenResponseJson = {
    * @generated from field: string audience = 5;
    */
   audience?: string;
+
+  /**
+   * A fresh server nonce for the agent's next DPoP proof (RFC 9449 §8), when
+   * the server uses nonces.
+   *
+   * @generated from field: string dpop_nonce = 6;
+   */
+  dpopNonce?: string;
 };
 
 /**
@@ -1145,7 +1385,7 @@ export type TokenResponseJson = {
  * Use `create(TokenResponseSchema)` to create a new message.
  */
 export const TokenResponseSchema: GenMessage<TokenResponse, {jsonType: TokenResponseJson}> = /*@__PURE__*/
-  messageDesc(file_gatehouse_v1_gate, 15);
+  messageDesc(file_gatehouse_v1_gate, 17);
 
 /**
  * ChallengeKind selects what the agent must prove.

@@ -8,13 +8,15 @@ import type { Agent, AgentJson, AgentStatus, AgentStatusJson, Operator, Operator
 import { file_gatehouse_v1_resources } from "./resources_pb.js";
 import { file_gatehouse_v1_validate } from "./validate_pb.js";
 import { file_google_api_annotations } from "../../google/api/annotations_pb.js";
+import type { Timestamp, TimestampJson } from "@bufbuild/protobuf/wkt";
+import { file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
 import type { Message } from "@bufbuild/protobuf";
 
 /**
  * Describes the file gatehouse/v1/registry.proto.
  */
 export const file_gatehouse_v1_registry: GenFile = /*@__PURE__*/
-  fileDesc("ChtnYXRlaG91c2UvdjEvcmVnaXN0cnkucHJvdG8SDGdhdGVob3VzZS52MSKZAQoVQ3JlYXRlT3BlcmF0b3JSZXF1ZXN0EmEKBmRvbWFpbhgBIAEoCUJRwvMYTQgBGP0BIkYoW2EtejAtOV0oW2EtejAtOS1dezAsNjF9W2EtejAtOV0pP1wuKStbYS16XShbYS16MC05LV17MCw2MX1bYS16MC05XSk/Eh0KDGRpc3BsYXlfbmFtZRgCIAEoCUIHwvMYAxiAASJCChZDcmVhdGVPcGVyYXRvclJlc3BvbnNlEigKCG9wZXJhdG9yGAEgASgLMhYuZ2F0ZWhvdXNlLnYxLk9wZXJhdG9yIpECChRSZWdpc3RlckFnZW50UmVxdWVzdBJjCgNkaWQYASABKAlCVsLzGFIIARiAAiJLZGlkOihhZ2VudDpbYS16MC05Li1dezEsMjUzfTpbMC05YS1mXXszMn18a2V5OnpbMS05QS1ISi1OUC1aYS1rbS16XXs0MCw2MH0pEh4KCnB1YmxpY19rZXkYAiABKAxCCsLzGAYIARAgGCASJwoTcHJvb2Zfb2ZfcG9zc2Vzc2lvbhgDIAEoDEIKwvMYBggBEEAYQBIsCgZwb2xpY3kYBCABKAsyFC5nYXRlaG91c2UudjEuUG9saWN5QgbC8xgCCAESHQoMZGlzcGxheV9uYW1lGAUgASgJQgfC8xgDGIABIjsKFVJlZ2lzdGVyQWdlbnRSZXNwb25zZRIiCgVhZ2VudBgBIAEoCzITLmdhdGVob3VzZS52MS5BZ2VudCJ2Cg9HZXRBZ2VudFJlcXVlc3QSYwoDZGlkGAEgASgJQlbC8xhSCAEYgAIiS2RpZDooYWdlbnQ6W2EtejAtOS4tXXsxLDI1M306WzAtOWEtZl17MzJ9fGtleTp6WzEtOUEtSEotTlAtWmEta20tel17NDAsNjB9KSI2ChBHZXRBZ2VudFJlc3BvbnNlEiIKBWFnZW50GAEgASgLMhMuZ2F0ZWhvdXNlLnYxLkFnZW50IukBChFMaXN0QWdlbnRzUmVxdWVzdBIaCglwYWdlX3NpemUYASABKA1CB8LzGANA9AMSGwoKcGFnZV90b2tlbhgCIAEoCUIHwvMYAxiABBJoCg9vcGVyYXRvcl9kb21haW4YAyABKAlCT8LzGEsY/QEiRihbYS16MC05XShbYS16MC05LV17MCw2MX1bYS16MC05XSk/XC4pK1thLXpdKFthLXowLTktXXswLDYxfVthLXowLTldKT8SMQoGc3RhdHVzGAQgASgOMhkuZ2F0ZWhvdXNlLnYxLkFnZW50U3RhdHVzQgbC8xgCOAEiUgoSTGlzdEFnZW50c1Jlc3BvbnNlEiMKBmFnZW50cxgBIAMoCzITLmdhdGVob3VzZS52MS5BZ2VudBIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkixwEKGFVwZGF0ZUFnZW50UG9saWN5UmVxdWVzdBJjCgNkaWQYASABKAlCVsLzGFIIARiAAiJLZGlkOihhZ2VudDpbYS16MC05Li1dezEsMjUzfTpbMC05YS1mXXszMn18a2V5OnpbMS05QS1ISi1OUC1aYS1rbS16XXs0MCw2MH0pEiwKBnBvbGljeRgCIAEoCzIULmdhdGVob3VzZS52MS5Qb2xpY3lCBsLzGAIIARIYChBleHBlY3RlZF92ZXJzaW9uGAMgASgEIj8KGVVwZGF0ZUFnZW50UG9saWN5UmVzcG9uc2USIgoFYWdlbnQYASABKAsyEy5nYXRlaG91c2UudjEuQWdlbnQikwEKE1N1c3BlbmRBZ2VudFJlcXVlc3QSYwoDZGlkGAEgASgJQlbC8xhSCAEYgAIiS2RpZDooYWdlbnQ6W2EtejAtOS4tXXsxLDI1M306WzAtOWEtZl17MzJ9fGtleTp6WzEtOUEtSEotTlAtWmEta20tel17NDAsNjB9KRIXCgZyZWFzb24YAiABKAlCB8LzGAMYgAIiOgoUU3VzcGVuZEFnZW50UmVzcG9uc2USIgoFYWdlbnQYASABKAsyEy5nYXRlaG91c2UudjEuQWdlbnQifQoWUmVhY3RpdmF0ZUFnZW50UmVxdWVzdBJjCgNkaWQYASABKAlCVsLzGFIIARiAAiJLZGlkOihhZ2VudDpbYS16MC05Li1dezEsMjUzfTpbMC05YS1mXXszMn18a2V5OnpbMS05QS1ISi1OUC1aYS1rbS16XXs0MCw2MH0pIj0KF1JlYWN0aXZhdGVBZ2VudFJlc3BvbnNlEiIKBWFnZW50GAEgASgLMhMuZ2F0ZWhvdXNlLnYxLkFnZW50ItQBCg1SZXZva2VSZXF1ZXN0Ei0KCHRva2VuX2lkGAEgASgJQhnC8xgVCAEYgAEiDltBLVphLXowLTlfLV0rSAASawoJYWdlbnRfZGlkGAIgASgJQlbC8xhSCAEYgAIiS2RpZDooYWdlbnQ6W2EtejAtOS4tXXsxLDI1M306WzAtOWEtZl17MzJ9fGtleTp6WzEtOUEtSEotTlAtWmEta20tel17NDAsNjB9KUgAEhcKBnJlYXNvbhgDIAEoCUIHwvMYAxiAAkIOCgZ0YXJnZXQSBMDzGAEiEAoOUmV2b2tlUmVzcG9uc2UytAcKD1JlZ2lzdHJ5U2VydmljZRJ1Cg5DcmVhdGVPcGVyYXRvchIjLmdhdGVob3VzZS52MS5DcmVhdGVPcGVyYXRvclJlcXVlc3QaJC5nYXRlaG91c2UudjEuQ3JlYXRlT3BlcmF0b3JSZXNwb25zZSIYgtPkkwISOgEqIg0vdjEvb3BlcmF0b3JzEm8KDVJlZ2lzdGVyQWdlbnQSIi5nYXRlaG91c2UudjEuUmVnaXN0ZXJBZ2VudFJlcXVlc3QaIy5nYXRlaG91c2UudjEuUmVnaXN0ZXJBZ2VudFJlc3BvbnNlIhWC0+STAg86ASoiCi92MS9hZ2VudHMSYwoIR2V0QWdlbnQSHS5nYXRlaG91c2UudjEuR2V0QWdlbnRSZXF1ZXN0Gh4uZ2F0ZWhvdXNlLnYxLkdldEFnZW50UmVzcG9uc2UiGILT5JMCEhIQL3YxL2FnZW50cy97ZGlkfRJjCgpMaXN0QWdlbnRzEh8uZ2F0ZWhvdXNlLnYxLkxpc3RBZ2VudHNSZXF1ZXN0GiAuZ2F0ZWhvdXNlLnYxLkxpc3RBZ2VudHNSZXNwb25zZSISgtPkkwIMEgovdjEvYWdlbnRzEogBChFVcGRhdGVBZ2VudFBvbGljeRImLmdhdGVob3VzZS52MS5VcGRhdGVBZ2VudFBvbGljeVJlcXVlc3QaJy5nYXRlaG91c2UudjEuVXBkYXRlQWdlbnRQb2xpY3lSZXNwb25zZSIigtPkkwIcOgEqGhcvdjEvYWdlbnRzL3tkaWR9L3BvbGljeRJ6CgxTdXNwZW5kQWdlbnQSIS5nYXRlaG91c2UudjEuU3VzcGVuZEFnZW50UmVxdWVzdBoiLmdhdGVob3VzZS52MS5TdXNwZW5kQWdlbnRSZXNwb25zZSIjgtPkkwIdOgEqIhgvdjEvYWdlbnRzL3tkaWR9OnN1c3BlbmQShgEKD1JlYWN0aXZhdGVBZ2VudBIkLmdhdGVob3VzZS52MS5SZWFjdGl2YXRlQWdlbnRSZXF1ZXN0GiUuZ2F0ZWhvdXNlLnYxLlJlYWN0aXZhdGVBZ2VudFJlc3BvbnNlIiaC0+STAiA6ASoiGy92MS9hZ2VudHMve2RpZH06cmVhY3RpdmF0ZRJfCgZSZXZva2USGy5nYXRlaG91c2UudjEuUmV2b2tlUmVxdWVzdBocLmdhdGVob3VzZS52MS5SZXZva2VSZXNwb25zZSIagtPkkwIUOgEqIg8vdjEvcmV2b2NhdGlvbnNiBnByb3RvMw", [file_gatehouse_v1_resources, file_gatehouse_v1_validate, file_google_api_annotations]);
+  fileDesc("ChtnYXRlaG91c2UvdjEvcmVnaXN0cnkucHJvdG8SDGdhdGVob3VzZS52MSKZAQoVQ3JlYXRlT3BlcmF0b3JSZXF1ZXN0EmEKBmRvbWFpbhgBIAEoCUJRwvMYTQgBGP0BIkYoW2EtejAtOV0oW2EtejAtOS1dezAsNjF9W2EtejAtOV0pP1wuKStbYS16XShbYS16MC05LV17MCw2MX1bYS16MC05XSk/Eh0KDGRpc3BsYXlfbmFtZRgCIAEoCUIHwvMYAxiAASJCChZDcmVhdGVPcGVyYXRvclJlc3BvbnNlEigKCG9wZXJhdG9yGAEgASgLMhYuZ2F0ZWhvdXNlLnYxLk9wZXJhdG9yIpECChRSZWdpc3RlckFnZW50UmVxdWVzdBJjCgNkaWQYASABKAlCVsLzGFIIARiAAiJLZGlkOihhZ2VudDpbYS16MC05Li1dezEsMjUzfTpbMC05YS1mXXszMn18a2V5OnpbMS05QS1ISi1OUC1aYS1rbS16XXs0MCw2MH0pEh4KCnB1YmxpY19rZXkYAiABKAxCCsLzGAYIARAgGCASJwoTcHJvb2Zfb2ZfcG9zc2Vzc2lvbhgDIAEoDEIKwvMYBggBEEAYQBIsCgZwb2xpY3kYBCABKAsyFC5nYXRlaG91c2UudjEuUG9saWN5QgbC8xgCCAESHQoMZGlzcGxheV9uYW1lGAUgASgJQgfC8xgDGIABIjsKFVJlZ2lzdGVyQWdlbnRSZXNwb25zZRIiCgVhZ2VudBgBIAEoCzITLmdhdGVob3VzZS52MS5BZ2VudCJ2Cg9HZXRBZ2VudFJlcXVlc3QSYwoDZGlkGAEgASgJQlbC8xhSCAEYgAIiS2RpZDooYWdlbnQ6W2EtejAtOS4tXXsxLDI1M306WzAtOWEtZl17MzJ9fGtleTp6WzEtOUEtSEotTlAtWmEta20tel17NDAsNjB9KSI2ChBHZXRBZ2VudFJlc3BvbnNlEiIKBWFnZW50GAEgASgLMhMuZ2F0ZWhvdXNlLnYxLkFnZW50IukBChFMaXN0QWdlbnRzUmVxdWVzdBIaCglwYWdlX3NpemUYASABKA1CB8LzGANA9AMSGwoKcGFnZV90b2tlbhgCIAEoCUIHwvMYAxiABBJoCg9vcGVyYXRvcl9kb21haW4YAyABKAlCT8LzGEsY/QEiRihbYS16MC05XShbYS16MC05LV17MCw2MX1bYS16MC05XSk/XC4pK1thLXpdKFthLXowLTktXXswLDYxfVthLXowLTldKT8SMQoGc3RhdHVzGAQgASgOMhkuZ2F0ZWhvdXNlLnYxLkFnZW50U3RhdHVzQgbC8xgCOAEiUgoSTGlzdEFnZW50c1Jlc3BvbnNlEiMKBmFnZW50cxgBIAMoCzITLmdhdGVob3VzZS52MS5BZ2VudBIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkixwEKGFVwZGF0ZUFnZW50UG9saWN5UmVxdWVzdBJjCgNkaWQYASABKAlCVsLzGFIIARiAAiJLZGlkOihhZ2VudDpbYS16MC05Li1dezEsMjUzfTpbMC05YS1mXXszMn18a2V5OnpbMS05QS1ISi1OUC1aYS1rbS16XXs0MCw2MH0pEiwKBnBvbGljeRgCIAEoCzIULmdhdGVob3VzZS52MS5Qb2xpY3lCBsLzGAIIARIYChBleHBlY3RlZF92ZXJzaW9uGAMgASgEIj8KGVVwZGF0ZUFnZW50UG9saWN5UmVzcG9uc2USIgoFYWdlbnQYASABKAsyEy5nYXRlaG91c2UudjEuQWdlbnQikwEKE1N1c3BlbmRBZ2VudFJlcXVlc3QSYwoDZGlkGAEgASgJQlbC8xhSCAEYgAIiS2RpZDooYWdlbnQ6W2EtejAtOS4tXXsxLDI1M306WzAtOWEtZl17MzJ9fGtleTp6WzEtOUEtSEotTlAtWmEta20tel17NDAsNjB9KRIXCgZyZWFzb24YAiABKAlCB8LzGAMYgAIiOgoUU3VzcGVuZEFnZW50UmVzcG9uc2USIgoFYWdlbnQYASABKAsyEy5nYXRlaG91c2UudjEuQWdlbnQifQoWUmVhY3RpdmF0ZUFnZW50UmVxdWVzdBJjCgNkaWQYASABKAlCVsLzGFIIARiAAiJLZGlkOihhZ2VudDpbYS16MC05Li1dezEsMjUzfTpbMC05YS1mXXszMn18a2V5OnpbMS05QS1ISi1OUC1aYS1rbS16XXs0MCw2MH0pIj0KF1JlYWN0aXZhdGVBZ2VudFJlc3BvbnNlEiIKBWFnZW50GAEgASgLMhMuZ2F0ZWhvdXNlLnYxLkFnZW50ItQBCg1SZXZva2VSZXF1ZXN0Ei0KCHRva2VuX2lkGAEgASgJQhnC8xgVCAEYgAEiDltBLVphLXowLTlfLV0rSAASawoJYWdlbnRfZGlkGAIgASgJQlbC8xhSCAEYgAIiS2RpZDooYWdlbnQ6W2EtejAtOS4tXXsxLDI1M306WzAtOWEtZl17MzJ9fGtleTp6WzEtOUEtSEotTlAtWmEta20tel17NDAsNjB9KUgAEhcKBnJlYXNvbhgDIAEoCUIHwvMYAxiAAkIOCgZ0YXJnZXQSBMDzGAEiEAoOUmV2b2tlUmVzcG9uc2UiOQoXUm90YXRlU2lnbmluZ0tleVJlcXVlc3QSHgoDYWxnGAEgASgJQhHC8xgNIgtFZERTQXxFUzI1NiJnChhSb3RhdGVTaWduaW5nS2V5UmVzcG9uc2USCwoDa2lkGAEgASgJEgsKA2FsZxgCIAEoCRIxCg1hY3RpdmF0ZV90aW1lGAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcDK8CAoPUmVnaXN0cnlTZXJ2aWNlEnUKDkNyZWF0ZU9wZXJhdG9yEiMuZ2F0ZWhvdXNlLnYxLkNyZWF0ZU9wZXJhdG9yUmVxdWVzdBokLmdhdGVob3VzZS52MS5DcmVhdGVPcGVyYXRvclJlc3BvbnNlIhiC0+STAhI6ASoiDS92MS9vcGVyYXRvcnMSbwoNUmVnaXN0ZXJBZ2VudBIiLmdhdGVob3VzZS52MS5SZWdpc3RlckFnZW50UmVxdWVzdBojLmdhdGVob3VzZS52MS5SZWdpc3RlckFnZW50UmVzcG9uc2UiFYLT5JMCDzoBKiIKL3YxL2FnZW50cxJjCghHZXRBZ2VudBIdLmdhdGVob3VzZS52MS5HZXRBZ2VudFJlcXVlc3QaHi5nYXRlaG91c2UudjEuR2V0QWdlbnRSZXNwb25zZSIYgtPkkwISEhAvdjEvYWdlbnRzL3tkaWR9EmMKCkxpc3RBZ2VudHMSHy5nYXRlaG91c2UudjEuTGlzdEFnZW50c1JlcXVlc3QaIC5nYXRlaG91c2UudjEuTGlzdEFnZW50c1Jlc3BvbnNlIhKC0+STAgwSCi92MS9hZ2VudHMSiAEKEVVwZGF0ZUFnZW50UG9saWN5EiYuZ2F0ZWhvdXNlLnYxLlVwZGF0ZUFnZW50UG9saWN5UmVxdWVzdBonLmdhdGVob3VzZS52MS5VcGRhdGVBZ2VudFBvbGljeVJlc3BvbnNlIiKC0+STAhw6ASoaFy92MS9hZ2VudHMve2RpZH0vcG9saWN5EnoKDFN1c3BlbmRBZ2VudBIhLmdhdGVob3VzZS52MS5TdXNwZW5kQWdlbnRSZXF1ZXN0GiIuZ2F0ZWhvdXNlLnYxLlN1c3BlbmRBZ2VudFJlc3BvbnNlIiOC0+STAh06ASoiGC92MS9hZ2VudHMve2RpZH06c3VzcGVuZBKGAQoPUmVhY3RpdmF0ZUFnZW50EiQuZ2F0ZWhvdXNlLnYxLlJlYWN0aXZhdGVBZ2VudFJlcXVlc3QaJS5nYXRlaG91c2UudjEuUmVhY3RpdmF0ZUFnZW50UmVzcG9uc2UiJoLT5JMCIDoBKiIbL3YxL2FnZW50cy97ZGlkfTpyZWFjdGl2YXRlEoUBChBSb3RhdGVTaWduaW5nS2V5EiUuZ2F0ZWhvdXNlLnYxLlJvdGF0ZVNpZ25pbmdLZXlSZXF1ZXN0GiYuZ2F0ZWhvdXNlLnYxLlJvdGF0ZVNpZ25pbmdLZXlSZXNwb25zZSIigtPkkwIcOgEqIhcvdjEvc2lnbmluZy1rZXlzOnJvdGF0ZRJfCgZSZXZva2USGy5nYXRlaG91c2UudjEuUmV2b2tlUmVxdWVzdBocLmdhdGVob3VzZS52MS5SZXZva2VSZXNwb25zZSIagtPkkwIUOgEqIg8vdjEvcmV2b2NhdGlvbnNiBnByb3RvMw", [file_gatehouse_v1_resources, file_gatehouse_v1_validate, file_google_api_annotations, file_google_protobuf_timestamp]);
 
 /**
  * CreateOperatorRequest creates an operator.
@@ -784,6 +786,104 @@ export const RevokeResponseSchema: GenMessage<RevokeResponse, {jsonType: RevokeR
   messageDesc(file_gatehouse_v1_registry, 15);
 
 /**
+ * RotateSigningKeyRequest asks for a new signing key.
+ *
+ * @generated from message gatehouse.v1.RotateSigningKeyRequest
+ */
+export type RotateSigningKeyRequest = Message<"gatehouse.v1.RotateSigningKeyRequest"> & {
+  /**
+   * The algorithm of the new key: `EdDSA` or `ES256`; empty keeps the configured one.
+   *
+   * @generated from field: string alg = 1;
+   */
+  alg: string;
+};
+
+/**
+ * RotateSigningKeyRequest asks for a new signing key.
+ *
+ * @generated from message gatehouse.v1.RotateSigningKeyRequest
+ */
+export type RotateSigningKeyRequestJson = {
+  /**
+   * The algorithm of the new key: `EdDSA` or `ES256`; empty keeps the configured one.
+   *
+   * @generated from field: string alg = 1;
+   */
+  alg?: string;
+};
+
+/**
+ * Describes the message gatehouse.v1.RotateSigningKeyRequest.
+ * Use `create(RotateSigningKeyRequestSchema)` to create a new message.
+ */
+export const RotateSigningKeyRequestSchema: GenMessage<RotateSigningKeyRequest, {jsonType: RotateSigningKeyRequestJson}> = /*@__PURE__*/
+  messageDesc(file_gatehouse_v1_registry, 16);
+
+/**
+ * RotateSigningKeyResponse names the new key.
+ *
+ * @generated from message gatehouse.v1.RotateSigningKeyResponse
+ */
+export type RotateSigningKeyResponse = Message<"gatehouse.v1.RotateSigningKeyResponse"> & {
+  /**
+   * The new key's id (RFC 7638 thumbprint).
+   *
+   * @generated from field: string kid = 1;
+   */
+  kid: string;
+
+  /**
+   * The algorithm of the new key.
+   *
+   * @generated from field: string alg = 2;
+   */
+  alg: string;
+
+  /**
+   * When it starts signing (it is published now).
+   *
+   * @generated from field: google.protobuf.Timestamp activate_time = 3;
+   */
+  activateTime?: Timestamp | undefined;
+};
+
+/**
+ * RotateSigningKeyResponse names the new key.
+ *
+ * @generated from message gatehouse.v1.RotateSigningKeyResponse
+ */
+export type RotateSigningKeyResponseJson = {
+  /**
+   * The new key's id (RFC 7638 thumbprint).
+   *
+   * @generated from field: string kid = 1;
+   */
+  kid?: string;
+
+  /**
+   * The algorithm of the new key.
+   *
+   * @generated from field: string alg = 2;
+   */
+  alg?: string;
+
+  /**
+   * When it starts signing (it is published now).
+   *
+   * @generated from field: google.protobuf.Timestamp activate_time = 3;
+   */
+  activateTime?: TimestampJson;
+};
+
+/**
+ * Describes the message gatehouse.v1.RotateSigningKeyResponse.
+ * Use `create(RotateSigningKeyResponseSchema)` to create a new message.
+ */
+export const RotateSigningKeyResponseSchema: GenMessage<RotateSigningKeyResponse, {jsonType: RotateSigningKeyResponseJson}> = /*@__PURE__*/
+  messageDesc(file_gatehouse_v1_registry, 17);
+
+/**
  * RegistryService manages operators, agents and their policies, and revokes
  * credentials. Callers are administrators (operators) or operators (their own
  * agents), identified by their client certificates.
@@ -864,6 +964,19 @@ export const RegistryService: GenService<{
     methodKind: "unary";
     input: typeof ReactivateAgentRequestSchema;
     output: typeof ReactivateAgentResponseSchema;
+  },
+  /**
+   * RotateSigningKey generates a new token-signing key now (forced rotation).
+   * It is published at once and signs once the publication delay has passed;
+   * the old key stays published until every token it signed has expired.
+   * Admin only.
+   *
+   * @generated from rpc gatehouse.v1.RegistryService.RotateSigningKey
+   */
+  rotateSigningKey: {
+    methodKind: "unary";
+    input: typeof RotateSigningKeyRequestSchema;
+    output: typeof RotateSigningKeyResponseSchema;
   },
   /**
    * Revoke revokes a token (by `jti`) or an agent (permanently).

@@ -13,7 +13,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file gatehouse/v1/resources.proto.
  */
 export const file_gatehouse_v1_resources: GenFile = /*@__PURE__*/
-  fileDesc("ChxnYXRlaG91c2UvdjEvcmVzb3VyY2VzLnByb3RvEgxnYXRlaG91c2UudjEijwEKCE9wZXJhdG9yEg4KBmRvbWFpbhgBIAEoCRIUCgxkaXNwbGF5X25hbWUYAiABKAkSLAoGc3RhdHVzGAMgASgOMhwuZ2F0ZWhvdXNlLnYxLk9wZXJhdG9yU3RhdHVzEi8KC2NyZWF0ZV90aW1lGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCLIAQoGUG9saWN5Ei4KBnNjb3BlcxgBIAMoCUIewvMYGhiAASIRW0EtWmEtejAtOTouXy8tXSsoQDABEiwKCWF1ZGllbmNlcxgCIAMoCUIZwvMYFRiAAiIMW1x4MjEtXHg3ZV0rKCAwARIwCg1tYXhfdG9rZW5fdHRsGAMgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEi4KCGF1dG9ub215GAQgASgLMhwuZ2F0ZWhvdXNlLnYxLkF1dG9ub215UG9saWN5IrABCg5BdXRvbm9teVBvbGljeRIbChNyZXF1aXJlX2F0dGVzdGF0aW9uGAEgASgIEjsKGG1pbl9jb250aW51b3VzX29wZXJhdGlvbhgCIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhIeChZtaW5fYXV0b25vbW91c19hY3Rpb25zGAMgASgEEiQKHHJlcXVpcmVfcGxhdGZvcm1fYXR0ZXN0YXRpb24YBCABKAgiogIKBUFnZW50EgsKA2RpZBgBIAEoCRIXCg9vcGVyYXRvcl9kb21haW4YAiABKAkSEgoKcHVibGljX2tleRgDIAEoDBIpCgZzdGF0dXMYBCABKA4yGS5nYXRlaG91c2UudjEuQWdlbnRTdGF0dXMSJAoGcG9saWN5GAUgASgLMhQuZ2F0ZWhvdXNlLnYxLlBvbGljeRIWCg5wb2xpY3lfdmVyc2lvbhgGIAEoBBIUCgxkaXNwbGF5X25hbWUYByABKAkSLwoLY3JlYXRlX3RpbWUYCCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KC3VwZGF0ZV90aW1lGAkgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCJcCgNKd2sSCwoDa3R5GAEgASgJEgsKA2NydhgCIAEoCRIJCgF4GAMgASgJEgkKAXkYBCABKAkSCwoDa2lkGAUgASgJEgsKA2FsZxgGIAEoCRILCgN1c2UYByABKAkqbAoOT3BlcmF0b3JTdGF0dXMSHwobT1BFUkFUT1JfU1RBVFVTX1VOU1BFQ0lGSUVEEAASGgoWT1BFUkFUT1JfU1RBVFVTX0FDVElWRRABEh0KGU9QRVJBVE9SX1NUQVRVU19TVVNQRU5ERUQQAip6CgtBZ2VudFN0YXR1cxIcChhBR0VOVF9TVEFUVVNfVU5TUEVDSUZJRUQQABIXChNBR0VOVF9TVEFUVVNfQUNUSVZFEAESGgoWQUdFTlRfU1RBVFVTX1NVU1BFTkRFRBACEhgKFEFHRU5UX1NUQVRVU19SRVZPS0VEEANiBnByb3RvMw", [file_gatehouse_v1_validate, file_google_protobuf_duration, file_google_protobuf_timestamp]);
+  fileDesc("ChxnYXRlaG91c2UvdjEvcmVzb3VyY2VzLnByb3RvEgxnYXRlaG91c2UudjEijwEKCE9wZXJhdG9yEg4KBmRvbWFpbhgBIAEoCRIUCgxkaXNwbGF5X25hbWUYAiABKAkSLAoGc3RhdHVzGAMgASgOMhwuZ2F0ZWhvdXNlLnYxLk9wZXJhdG9yU3RhdHVzEi8KC2NyZWF0ZV90aW1lGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCK6AgoGUG9saWN5Ei4KBnNjb3BlcxgBIAMoCUIewvMYGhiAASIRW0EtWmEtejAtOTouXy8tXSsoQDABEiwKCWF1ZGllbmNlcxgCIAMoCUIZwvMYFRiAAiIMW1x4MjEtXHg3ZV0rKCAwARIwCg1tYXhfdG9rZW5fdHRsGAMgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEi4KCGF1dG9ub215GAQgASgLMhwuZ2F0ZWhvdXNlLnYxLkF1dG9ub215UG9saWN5EnAKCWRlbGVnYXRlcxgFIAMoCUJdwvMYWRiAAiJQZGlkOihhZ2VudDpbYS16MC05Li1dezEsMjUzfTooWzAtOWEtZl17MzJ9fFwqKXxrZXk6elsxLTlBLUhKLU5QLVphLWttLXpdezQwLDYwfSkoIDABIrABCg5BdXRvbm9teVBvbGljeRIbChNyZXF1aXJlX2F0dGVzdGF0aW9uGAEgASgIEjsKGG1pbl9jb250aW51b3VzX29wZXJhdGlvbhgCIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhIeChZtaW5fYXV0b25vbW91c19hY3Rpb25zGAMgASgEEiQKHHJlcXVpcmVfcGxhdGZvcm1fYXR0ZXN0YXRpb24YBCABKAgiogIKBUFnZW50EgsKA2RpZBgBIAEoCRIXCg9vcGVyYXRvcl9kb21haW4YAiABKAkSEgoKcHVibGljX2tleRgDIAEoDBIpCgZzdGF0dXMYBCABKA4yGS5nYXRlaG91c2UudjEuQWdlbnRTdGF0dXMSJAoGcG9saWN5GAUgASgLMhQuZ2F0ZWhvdXNlLnYxLlBvbGljeRIWCg5wb2xpY3lfdmVyc2lvbhgGIAEoBBIUCgxkaXNwbGF5X25hbWUYByABKAkSLwoLY3JlYXRlX3RpbWUYCCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KC3VwZGF0ZV90aW1lGAkgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCJcCgNKd2sSCwoDa3R5GAEgASgJEgsKA2NydhgCIAEoCRIJCgF4GAMgASgJEgkKAXkYBCABKAkSCwoDa2lkGAUgASgJEgsKA2FsZxgGIAEoCRILCgN1c2UYByABKAkqbAoOT3BlcmF0b3JTdGF0dXMSHwobT1BFUkFUT1JfU1RBVFVTX1VOU1BFQ0lGSUVEEAASGgoWT1BFUkFUT1JfU1RBVFVTX0FDVElWRRABEh0KGU9QRVJBVE9SX1NUQVRVU19TVVNQRU5ERUQQAip6CgtBZ2VudFN0YXR1cxIcChhBR0VOVF9TVEFUVVNfVU5TUEVDSUZJRUQQABIXChNBR0VOVF9TVEFUVVNfQUNUSVZFEAESGgoWQUdFTlRfU1RBVFVTX1NVU1BFTkRFRBACEhgKFEFHRU5UX1NUQVRVU19SRVZPS0VEEANiBnByb3RvMw", [file_gatehouse_v1_validate, file_google_protobuf_duration, file_google_protobuf_timestamp]);
 
 /**
  * Operator owns a trust domain and registers and governs the agents in it.
@@ -131,6 +131,15 @@ export type Policy = Message<"gatehouse.v1.Policy"> & {
    * @generated from field: gatehouse.v1.AutonomyPolicy autonomy = 4;
    */
   autonomy?: AutonomyPolicy | undefined;
+
+  /**
+   * Agents this agent may hand narrowed tokens to (RFC 8693 delegation):
+   * exact DIDs, or `did:agent:<domain>:*` for every agent of a domain. Empty:
+   * it may not delegate to others (it may still narrow its own tokens).
+   *
+   * @generated from field: repeated string delegates = 5;
+   */
+  delegates: string[];
 };
 
 /**
@@ -170,6 +179,15 @@ export type PolicyJson = {
    * @generated from field: gatehouse.v1.AutonomyPolicy autonomy = 4;
    */
   autonomy?: AutonomyPolicyJson;
+
+  /**
+   * Agents this agent may hand narrowed tokens to (RFC 8693 delegation):
+   * exact DIDs, or `did:agent:<domain>:*` for every agent of a domain. Empty:
+   * it may not delegate to others (it may still narrow its own tokens).
+   *
+   * @generated from field: repeated string delegates = 5;
+   */
+  delegates?: string[];
 };
 
 /**

@@ -18,7 +18,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file gatehouse/v1/verify.proto.
  */
 export const file_gatehouse_v1_verify: GenFile = /*@__PURE__*/
-  fileDesc("ChlnYXRlaG91c2UvdjEvdmVyaWZ5LnByb3RvEgxnYXRlaG91c2UudjEiiwEKDVZlcmlmeVJlcXVlc3QSGAoFdG9rZW4YASABKAlCCcLzGAUIARiAQBIpCghhdWRpZW5jZRgCIAEoCUIXwvMYEwgBGIACIgxbXHgyMS1ceDdlXSsSNQoPcmVxdWlyZWRfc2NvcGVzGAMgAygJQhzC8xgYGIABIhFbQS1aYS16MC05Oi5fLy1dKyhAIuABCg5WZXJpZnlSZXNwb25zZRIPCgdhbGxvd2VkGAEgASgIEiQKBnJlYXNvbhgCIAEoDjIULmdhdGVob3VzZS52MS5SZWFzb24SEQoJYWdlbnRfZGlkGAMgASgJEhcKD29wZXJhdG9yX2RvbWFpbhgEIAEoCRIOCgZzY29wZXMYBSADKAkSLgoKZXhwaXJlc19hdBgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASGQoRY2FjaGVfdHRsX3NlY29uZHMYByABKA0SEAoIdG9rZW5faWQYCCABKAkiEAoOR2V0Sndrc1JlcXVlc3QiUQoPR2V0Sndrc1Jlc3BvbnNlEh8KBGtleXMYASADKAsyES5nYXRlaG91c2UudjEuSndrEh0KFWNhY2hlX21heF9hZ2Vfc2Vjb25kcxgCIAEoDTLMAQoNVmVyaWZ5U2VydmljZRJhCgZWZXJpZnkSGy5nYXRlaG91c2UudjEuVmVyaWZ5UmVxdWVzdBocLmdhdGVob3VzZS52MS5WZXJpZnlSZXNwb25zZSIcgtPkkwIWOgEqIhEvdjEvdG9rZW5zOnZlcmlmeRJYCgdHZXRKd2tzEhwuZ2F0ZWhvdXNlLnYxLkdldEp3a3NSZXF1ZXN0Gh0uZ2F0ZWhvdXNlLnYxLkdldEp3a3NSZXNwb25zZSIQgtPkkwIKEggvdjEvandrc2IGcHJvdG8z", [file_gatehouse_v1_errors, file_gatehouse_v1_resources, file_gatehouse_v1_validate, file_google_api_annotations, file_google_protobuf_timestamp]);
+  fileDesc("ChlnYXRlaG91c2UvdjEvdmVyaWZ5LnByb3RvEgxnYXRlaG91c2UudjEi6AEKDVZlcmlmeVJlcXVlc3QSGAoFdG9rZW4YASABKAlCCcLzGAUIARiAQBIpCghhdWRpZW5jZRgCIAEoCUIXwvMYEwgBGIACIgxbXHgyMS1ceDdlXSsSNQoPcmVxdWlyZWRfc2NvcGVzGAMgAygJQhzC8xgYGIABIhFbQS1aYS16MC05Oi5fLy1dKyhAEhsKCmRwb3BfcHJvb2YYBCABKAlCB8LzGAMYgCASIwoLaHR0cF9tZXRob2QYBSABKAlCDsLzGAoYECIGW0EtWl0rEhkKCGh0dHBfdXJsGAYgASgJQgfC8xgDGIAQIvQBCg5WZXJpZnlSZXNwb25zZRIPCgdhbGxvd2VkGAEgASgIEiQKBnJlYXNvbhgCIAEoDjIULmdhdGVob3VzZS52MS5SZWFzb24SEQoJYWdlbnRfZGlkGAMgASgJEhcKD29wZXJhdG9yX2RvbWFpbhgEIAEoCRIOCgZzY29wZXMYBSADKAkSLgoKZXhwaXJlc19hdBgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASGQoRY2FjaGVfdHRsX3NlY29uZHMYByABKA0SEAoIdG9rZW5faWQYCCABKAkSEgoKZHBvcF9ub25jZRgJIAEoCSIQCg5HZXRKd2tzUmVxdWVzdCJRCg9HZXRKd2tzUmVzcG9uc2USHwoEa2V5cxgBIAMoCzIRLmdhdGVob3VzZS52MS5Kd2sSHQoVY2FjaGVfbWF4X2FnZV9zZWNvbmRzGAIgASgNIhoKGEdldElzc3Vlck1ldGFkYXRhUmVxdWVzdCLqAQoZR2V0SXNzdWVyTWV0YWRhdGFSZXNwb25zZRIOCgZpc3N1ZXIYASABKAkSEAoIandrc191cmkYAiABKAkSFgoOdG9rZW5fZW5kcG9pbnQYAyABKAkSKgoidG9rZW5fc2lnbmluZ19hbGdfdmFsdWVzX3N1cHBvcnRlZBgEIAMoCRIdChVncmFudF90eXBlc19zdXBwb3J0ZWQYBSADKAkSKQohZHBvcF9zaWduaW5nX2FsZ192YWx1ZXNfc3VwcG9ydGVkGAYgAygJEh0KFWNhY2hlX21heF9hZ2Vfc2Vjb25kcxgHIAEoDTLGAgoNVmVyaWZ5U2VydmljZRJhCgZWZXJpZnkSGy5nYXRlaG91c2UudjEuVmVyaWZ5UmVxdWVzdBocLmdhdGVob3VzZS52MS5WZXJpZnlSZXNwb25zZSIcgtPkkwIWOgEqIhEvdjEvdG9rZW5zOnZlcmlmeRJYCgdHZXRKd2tzEhwuZ2F0ZWhvdXNlLnYxLkdldEp3a3NSZXF1ZXN0Gh0uZ2F0ZWhvdXNlLnYxLkdldEp3a3NSZXNwb25zZSIQgtPkkwIKEggvdjEvandrcxJ4ChFHZXRJc3N1ZXJNZXRhZGF0YRImLmdhdGVob3VzZS52MS5HZXRJc3N1ZXJNZXRhZGF0YVJlcXVlc3QaJy5nYXRlaG91c2UudjEuR2V0SXNzdWVyTWV0YWRhdGFSZXNwb25zZSISgtPkkwIMEgovdjEvaXNzdWVyYgZwcm90bzM", [file_gatehouse_v1_errors, file_gatehouse_v1_resources, file_gatehouse_v1_validate, file_google_api_annotations, file_google_protobuf_timestamp]);
 
 /**
  * VerifyRequest asks whether a token may pass.
@@ -46,6 +46,30 @@ export type VerifyRequest = Message<"gatehouse.v1.VerifyRequest"> & {
    * @generated from field: repeated string required_scopes = 3;
    */
   requiredScopes: string[];
+
+  /**
+   * The DPoP proof the client sent with the request (the `DPoP` header,
+   * RFC 9449 §4.1). Required for a DPoP-bound token; a bound token without
+   * one is refused.
+   *
+   * @generated from field: string dpop_proof = 4;
+   */
+  dpopProof: string;
+
+  /**
+   * The HTTP method of the request the token came with (the proof's `htm`).
+   *
+   * @generated from field: string http_method = 5;
+   */
+  httpMethod: string;
+
+  /**
+   * The URL of the request the token came with (the proof's `htu`, compared
+   * without query and fragment, RFC 9449 §4.3).
+   *
+   * @generated from field: string http_url = 6;
+   */
+  httpUrl: string;
 };
 
 /**
@@ -74,6 +98,30 @@ export type VerifyRequestJson = {
    * @generated from field: repeated string required_scopes = 3;
    */
   requiredScopes?: string[];
+
+  /**
+   * The DPoP proof the client sent with the request (the `DPoP` header,
+   * RFC 9449 §4.1). Required for a DPoP-bound token; a bound token without
+   * one is refused.
+   *
+   * @generated from field: string dpop_proof = 4;
+   */
+  dpopProof?: string;
+
+  /**
+   * The HTTP method of the request the token came with (the proof's `htm`).
+   *
+   * @generated from field: string http_method = 5;
+   */
+  httpMethod?: string;
+
+  /**
+   * The URL of the request the token came with (the proof's `htu`, compared
+   * without query and fragment, RFC 9449 §4.3).
+   *
+   * @generated from field: string http_url = 6;
+   */
+  httpUrl?: string;
 };
 
 /**
@@ -145,6 +193,14 @@ export type VerifyResponse = Message<"gatehouse.v1.VerifyResponse"> & {
    * @generated from field: string token_id = 8;
    */
   tokenId: string;
+
+  /**
+   * A fresh server nonce the client should put in its next DPoP proof
+   * (RFC 9449 §9), when the server uses nonces.
+   *
+   * @generated from field: string dpop_nonce = 9;
+   */
+  dpopNonce: string;
 };
 
 /**
@@ -209,6 +265,14 @@ export type VerifyResponseJson = {
    * @generated from field: string token_id = 8;
    */
   tokenId?: string;
+
+  /**
+   * A fresh server nonce the client should put in its next DPoP proof
+   * (RFC 9449 §9), when the server uses nonces.
+   *
+   * @generated from field: string dpop_nonce = 9;
+   */
+  dpopNonce?: string;
 };
 
 /**
@@ -291,6 +355,148 @@ export const GetJwksResponseSchema: GenMessage<GetJwksResponse, {jsonType: GetJw
   messageDesc(file_gatehouse_v1_verify, 3);
 
 /**
+ * GetIssuerMetadataRequest asks for the issuer metadata. It has no fields.
+ *
+ * @generated from message gatehouse.v1.GetIssuerMetadataRequest
+ */
+export type GetIssuerMetadataRequest = Message<"gatehouse.v1.GetIssuerMetadataRequest"> & {
+};
+
+/**
+ * GetIssuerMetadataRequest asks for the issuer metadata. It has no fields.
+ *
+ * @generated from message gatehouse.v1.GetIssuerMetadataRequest
+ */
+export type GetIssuerMetadataRequestJson = {
+};
+
+/**
+ * Describes the message gatehouse.v1.GetIssuerMetadataRequest.
+ * Use `create(GetIssuerMetadataRequestSchema)` to create a new message.
+ */
+export const GetIssuerMetadataRequestSchema: GenMessage<GetIssuerMetadataRequest, {jsonType: GetIssuerMetadataRequestJson}> = /*@__PURE__*/
+  messageDesc(file_gatehouse_v1_verify, 4);
+
+/**
+ * GetIssuerMetadataResponse is the issuer metadata (RFC 8414 §2 names).
+ *
+ * @generated from message gatehouse.v1.GetIssuerMetadataResponse
+ */
+export type GetIssuerMetadataResponse = Message<"gatehouse.v1.GetIssuerMetadataResponse"> & {
+  /**
+   * The issuer identifier: the `iss` of every token.
+   *
+   * @generated from field: string issuer = 1;
+   */
+  issuer: string;
+
+  /**
+   * Where the JWK Set is published over HTTP (`/.well-known/jwks.json`).
+   *
+   * @generated from field: string jwks_uri = 2;
+   */
+  jwksUri: string;
+
+  /**
+   * Where tokens are requested over HTTP (the Token RPC's HTTP path).
+   *
+   * @generated from field: string token_endpoint = 3;
+   */
+  tokenEndpoint: string;
+
+  /**
+   * JWS algorithms tokens are signed with.
+   *
+   * @generated from field: repeated string token_signing_alg_values_supported = 4;
+   */
+  tokenSigningAlgValuesSupported: string[];
+
+  /**
+   * Grant types Token accepts (URNs from RFC 7523 and RFC 8693, and Gatehouse's pass grant).
+   *
+   * @generated from field: repeated string grant_types_supported = 5;
+   */
+  grantTypesSupported: string[];
+
+  /**
+   * JWS algorithms accepted in DPoP proofs (RFC 9449 §5.1).
+   *
+   * @generated from field: repeated string dpop_signing_alg_values_supported = 6;
+   */
+  dpopSigningAlgValuesSupported: string[];
+
+  /**
+   * How long (seconds) the metadata may be cached.
+   *
+   * @generated from field: uint32 cache_max_age_seconds = 7;
+   */
+  cacheMaxAgeSeconds: number;
+};
+
+/**
+ * GetIssuerMetadataResponse is the issuer metadata (RFC 8414 §2 names).
+ *
+ * @generated from message gatehouse.v1.GetIssuerMetadataResponse
+ */
+export type GetIssuerMetadataResponseJson = {
+  /**
+   * The issuer identifier: the `iss` of every token.
+   *
+   * @generated from field: string issuer = 1;
+   */
+  issuer?: string;
+
+  /**
+   * Where the JWK Set is published over HTTP (`/.well-known/jwks.json`).
+   *
+   * @generated from field: string jwks_uri = 2;
+   */
+  jwksUri?: string;
+
+  /**
+   * Where tokens are requested over HTTP (the Token RPC's HTTP path).
+   *
+   * @generated from field: string token_endpoint = 3;
+   */
+  tokenEndpoint?: string;
+
+  /**
+   * JWS algorithms tokens are signed with.
+   *
+   * @generated from field: repeated string token_signing_alg_values_supported = 4;
+   */
+  tokenSigningAlgValuesSupported?: string[];
+
+  /**
+   * Grant types Token accepts (URNs from RFC 7523 and RFC 8693, and Gatehouse's pass grant).
+   *
+   * @generated from field: repeated string grant_types_supported = 5;
+   */
+  grantTypesSupported?: string[];
+
+  /**
+   * JWS algorithms accepted in DPoP proofs (RFC 9449 §5.1).
+   *
+   * @generated from field: repeated string dpop_signing_alg_values_supported = 6;
+   */
+  dpopSigningAlgValuesSupported?: string[];
+
+  /**
+   * How long (seconds) the metadata may be cached.
+   *
+   * @generated from field: uint32 cache_max_age_seconds = 7;
+   */
+  cacheMaxAgeSeconds?: number;
+};
+
+/**
+ * Describes the message gatehouse.v1.GetIssuerMetadataResponse.
+ * Use `create(GetIssuerMetadataResponseSchema)` to create a new message.
+ */
+export const GetIssuerMetadataResponseSchema: GenMessage<GetIssuerMetadataResponse, {jsonType: GetIssuerMetadataResponseJson}> = /*@__PURE__*/
+  messageDesc(file_gatehouse_v1_verify, 5);
+
+/**
  * VerifyService answers whether a token may pass, for services, gateways and
  * meshes, and publishes the signing keys for offline verification. Callers
  * need a client certificate with the verifier, operator or admin role
@@ -320,6 +526,17 @@ export const VerifyService: GenService<{
     methodKind: "unary";
     input: typeof GetJwksRequestSchema;
     output: typeof GetJwksResponseSchema;
+  },
+  /**
+   * GetIssuerMetadata describes this issuer (RFC 8414 style), so clients can
+   * discover the key set, algorithms and grants.
+   *
+   * @generated from rpc gatehouse.v1.VerifyService.GetIssuerMetadata
+   */
+  getIssuerMetadata: {
+    methodKind: "unary";
+    input: typeof GetIssuerMetadataRequestSchema;
+    output: typeof GetIssuerMetadataResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_gatehouse_v1_verify, 0);

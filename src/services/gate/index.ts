@@ -3,7 +3,7 @@ import { bindService, type ServiceBinding } from "../types.js";
 import { issueChallenge } from "./challenge.js";
 import type { GateDeps } from "./deps.js";
 import { submitAnswer } from "./submit.js";
-import { issueToken } from "./token.js";
+import { issueToken } from "./token/index.js";
 
 export type { GateDeps, GateSettings } from "./deps.js";
 

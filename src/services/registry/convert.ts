@@ -40,6 +40,7 @@ export function toAgentMessage(agent: AgentRecord): Agent {
       audiences: [...agent.policy.audiences],
       maxTokenTtl: durationFromMs(agent.policy.maxTokenTtlSeconds * 1000),
       autonomy: toAutonomyMessage(agent.policy.autonomy),
+      delegates: [...(agent.policy.delegates ?? [])],
     },
     policyVersion: BigInt(agent.policyVersion),
     displayName: agent.displayName,
@@ -93,6 +94,7 @@ export function policyFromMessage(
     scopes: [...(policy?.scopes ?? [])],
     audiences: [...(policy?.audiences ?? [])],
     maxTokenTtlSeconds: seconds,
+    delegates: [...(policy?.delegates ?? [])],
     autonomy: {
       requireAttestation: autonomy?.requireAttestation ?? false,
       minOperationSeconds: Number(minOperation?.seconds ?? 0n),

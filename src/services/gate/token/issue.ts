@@ -1,0 +1,56 @@
+import type { MessageInitShape } from "@bufbuild/protobuf";
+import { timestampFromMs } from "@bufbuild/protobuf/wkt";
+import type { TokenResponseSchema } from "../../../../gen/gatehouse/v1/gate_pb.js";
+import { signAccessToken } from "../../../crypto/jws.js";
+import { randomId } from "../../../crypto/random.js";
+import type { GateDeps } from "../deps.js";
+import type { GrantOutcome } from "./types.js";
+
+export interface Binding {
+  /** RFC 9449 §6.1 thumbprint of the key the token is bound to; absent = bearer token. */
+  readonly jkt?: string;
+}
+
+/**
+ * Signs the access token a grant established (RFC 9068 §2.2 claims). The lifetime is the
+ * shortest of: the server default, the policy's cap, the server maximum, what the grant
+ * asked for, and (token exchange) the subject token's remaining life.
+ */
+export async function issueAccessToken(
+  deps: GateDeps,
+  grant: GrantOutcome,
+  binding: Binding,
+): Promise<MessageInitShape<typeof TokenResponseSchema>> {
+  const { defaultTokenTtlSeconds, maxTokenTtlSeconds, issuer } = deps.settings;
+  const iat = Math.floor(deps.clock.now() / 1000);
+  // The policy's max_token_ttl caps the lifetime; it never extends the server default.
+  const policyCap = grant.agent.policy.maxTokenTtlSeconds || Number.POSITIVE_INFINITY;
+  const ttl = Math.min(
+    grant.ttlSeconds ?? defaultTokenTtlSeconds,
+    defaultTokenTtlSeconds,
+    policyCap,
+    maxTokenTtlSeconds,
+  );
+  const exp = Math.min(iat + ttl, grant.notAfter ?? Number.POSITIVE_INFINITY);
+  const key = await deps.keys.signingKey();
+  const accessToken = await signAccessToken(key, {
+    iss: issuer,
+    sub: grant.agent.did,
+    aud: grant.audience,
+    scope: grant.scopes.join(" "),
+    operator: grant.agent.operatorDomain,
+    iat,
+    nbf: iat,
+    exp,
+    jti: randomId(),
+    ...(binding.jkt !== undefined && { cnf: { jkt: binding.jkt } }),
+    ...(grant.act !== undefined && { act: grant.act }),
+  });
+  return {
+    accessToken,
+    tokenType: binding.jkt === undefined ? "Bearer" : "DPoP",
+    expiresAt: timestampFromMs(exp * 1000),
+    scopes: [...grant.scopes],
+    audience: grant.audience,
+  };
+}
