@@ -102,6 +102,9 @@ export async function startGatehouse(options: StartOptions): Promise<Gatehouse> 
       clock,
       maxTokenTtlSeconds: tokens.maxTtlSeconds,
       clockSkewSeconds: tokens.clockSkewSeconds,
+      keys,
+      signingAlg: tokens.signingAlg,
+      keyPublicationDelaySeconds: JWKS_MAX_AGE_SECONDS,
     }),
   ];
   const methods = createDispatch({ bindings, logger });

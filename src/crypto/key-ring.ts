@@ -35,6 +35,11 @@ export interface KeyRing {
   refresh(): Promise<void>;
   /** Every published key, for the JWKS. */
   published(): Promise<readonly VerificationKey[]>;
+  /**
+   * Forced rotation: a new key, published now, signing from `activateAt` on (so verifiers
+   * that cache the JWKS learn it before the first token it signs).
+   */
+  rotate(alg: SigningAlg, activateAt: number): Promise<SigningKeyRecord>;
 }
 
 export interface KeyRingOptions {
@@ -106,6 +111,12 @@ export function createKeyRing(options: KeyRingOptions): KeyRing {
     async refresh() {
       if (clock.now() - lastLoad < refreshIntervalMs) return;
       await loadOnce();
+    },
+    async rotate(nextAlg, activateAt) {
+      const record = { ...(await generateSigningKey(nextAlg, clock.now())), activateAt };
+      await store.add(record);
+      await loadOnce();
+      return record;
     },
     async published() {
       if (lastLoad === Number.NEGATIVE_INFINITY) await loadOnce();

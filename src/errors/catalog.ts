@@ -125,6 +125,25 @@ const CATALOG: Readonly<Partial<Record<Reason, CatalogEntry>>> = {
   [Reason.TOKEN_REVOKED]: entry(Code.Unauthenticated, 401, "token revoked"),
   [Reason.TOKEN_CLAIMS_INVALID]: entry(Code.Unauthenticated, 401, "token claims invalid"),
   [Reason.INSUFFICIENT_SCOPE]: entry(Code.PermissionDenied, 403, "insufficient scope"),
+  [Reason.DPOP_INVALID]: entry(Code.Unauthenticated, 401, "DPoP proof invalid"),
+  [Reason.DPOP_REPLAYED]: entry(Code.Unauthenticated, 401, "DPoP proof replayed"),
+  [Reason.DPOP_NONCE_REQUIRED]: entry(
+    Code.FailedPrecondition,
+    401,
+    "DPoP nonce required: retry with the nonce provided",
+  ),
+  [Reason.TOKEN_BOUND_TO_KEY]: entry(
+    Code.Unauthenticated,
+    401,
+    "token is bound to a key: present it with a DPoP proof",
+  ),
+  [Reason.ASSERTION_INVALID]: entry(Code.Unauthenticated, 401, "JWT assertion invalid"),
+  [Reason.ASSERTION_REPLAYED]: entry(Code.Unauthenticated, 401, "JWT assertion already used"),
+  [Reason.DELEGATION_NOT_ALLOWED]: entry(
+    Code.PermissionDenied,
+    403,
+    "policy does not allow this delegation",
+  ),
 
   [Reason.RATE_LIMITED]: entry(Code.ResourceExhausted, 429, "rate limited"),
   // Not RESOURCE_EXHAUSTED: waiting does not help, solving a hashcash challenge does.

@@ -37,6 +37,8 @@ const VALID: Record<string, Record<string, unknown>> = {
   Token: { grant: { case: "pass", value: OPAQUE } },
   Verify: { token: "a.b.c", audience: AUDIENCE, requiredScopes: ["a"] },
   GetJwks: {},
+  GetIssuerMetadata: {},
+  RotateSigningKey: { alg: "EdDSA" },
   CreateOperator: { domain: "example.com", displayName: "x" },
   RegisterAgent: {
     did: DID,

@@ -1,8 +1,10 @@
+import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { Reason } from "../../../gen/gatehouse/v1/errors_pb.js";
 import { RegistryService } from "../../../gen/gatehouse/v1/registry_pb.js";
 import type { Clock } from "../../clock.js";
+import type { KeyRing } from "../../crypto/key-ring.js";
 import { GatehouseError } from "../../errors/index.js";
-import type { Store } from "../../store/ports.js";
+import type { SigningAlg, Store } from "../../store/ports.js";
 import { bindService, type ServiceBinding } from "../types.js";
 import { registerAgent } from "./agents.js";
 import {
@@ -19,6 +21,11 @@ export interface RegistryDeps {
   readonly clock: Clock;
   readonly maxTokenTtlSeconds: number;
   readonly clockSkewSeconds: number;
+  readonly keys: KeyRing;
+  /** The configured signing algorithm, for rotations that name none. */
+  readonly signingAlg: SigningAlg;
+  /** A rotated key is published this long before it signs (≥ the JWKS cache lifetime). */
+  readonly keyPublicationDelaySeconds: number;
 }
 
 const DEFAULT_PAGE_SIZE = 50;
@@ -101,6 +108,13 @@ export function createRegistryService(deps: RegistryDeps): ServiceBinding {
         return { status: "active" };
       });
       return { agent: toAgentMessage(agent) };
+    },
+
+    async rotateSigningKey(request) {
+      const alg = (request.alg || deps.signingAlg) as SigningAlg;
+      const activateAt = clock.now() + deps.keyPublicationDelaySeconds * 1000;
+      const key = await deps.keys.rotate(alg, activateAt);
+      return { kid: key.kid, alg: key.alg, activateTime: timestampFromMs(key.activateAt) };
     },
 
     async revoke(request, { caller }) {

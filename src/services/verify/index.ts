@@ -4,6 +4,7 @@ import type { KeyRing } from "../../crypto/key-ring.js";
 import { runVerifyPipeline } from "../../verify/pipeline.js";
 import type { VerifyDeps } from "../../verify/types.js";
 import { bindService, type ServiceBinding } from "../types.js";
+import { issuerMetadata } from "./issuer-metadata.js";
 
 export interface VerifyServiceDeps extends VerifyDeps {
   readonly keys: KeyRing;
@@ -38,6 +39,9 @@ export function createVerifyService(deps: VerifyServiceDeps): ServiceBinding {
         cacheTtlSeconds: decision.cacheTtlSeconds,
       };
     },
+
+    getIssuerMetadata: () =>
+      issuerMetadata(deps.settings.issuer, deps.keys, deps.jwksMaxAgeSeconds),
 
     async getJwks() {
       const keys = await deps.keys.published();

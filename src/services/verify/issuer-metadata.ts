@@ -1,0 +1,27 @@
+import type { MessageInitShape } from "@bufbuild/protobuf";
+import type { GetIssuerMetadataResponseSchema } from "../../../gen/gatehouse/v1/verify_pb.js";
+import type { KeyRing } from "../../crypto/key-ring.js";
+
+/** Grant types Token accepts (RFC 8414 §2 `grant_types_supported`). */
+export const GRANT_TYPES = ["urn:gatehouse:params:grant-type:pass"] as const;
+
+/**
+ * Issuer metadata in RFC 8414 §2 terms. The URLs are the HTTP paths the sidecar serves
+ * (`/.well-known/jwks.json`, the Token RPC's `google.api.http` path) under the issuer.
+ */
+export async function issuerMetadata(
+  issuer: string,
+  keys: KeyRing,
+  cacheMaxAgeSeconds: number,
+): Promise<MessageInitShape<typeof GetIssuerMetadataResponseSchema>> {
+  const algs = new Set((await keys.published()).map((key) => key.alg));
+  return {
+    issuer,
+    jwksUri: `${issuer}/.well-known/jwks.json`,
+    tokenEndpoint: `${issuer}/v1/tokens`,
+    tokenSigningAlgValuesSupported: [...algs].sort(),
+    grantTypesSupported: [...GRANT_TYPES],
+    dpopSigningAlgValuesSupported: [],
+    cacheMaxAgeSeconds,
+  };
+}
