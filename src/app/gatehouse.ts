@@ -5,7 +5,9 @@ import { createPlatformAttestationVerifier } from "../attestation/platform/index
 import { createChallengeKinds } from "../challenges/index.js";
 import { type Clock, systemClock } from "../clock.js";
 import type { GatehouseConfig } from "../config/index.js";
-import { createKeyRing } from "../crypto/key-ring.js";
+import { createKeyRing, type KeyAddedReason, type KeyStatus } from "../crypto/key-ring.js";
+import { decodeEncryptionKey, sealedKeyStore } from "../crypto/sealed-key-store.js";
+import { createDpopVerifier } from "../dpop/index.js";
 import { createCallerResolver } from "../identity/forwarded.js";
 import { createLogger, type Logger } from "../observability/logger.js";
 import { createConnectServer } from "../server/connect.js";
@@ -55,8 +57,13 @@ export async function startGatehouse(options: StartOptions): Promise<Gatehouse> 
         ? { ...config.store, clock, onError: (err) => logger.warn({ err }, "redis error") }
         : { kind: "embedded", dataDir: config.dataDir, clock },
     ));
-  const keys = createKeyRing({ store: store.signingKeys, clock, alg: config.tokens.signingAlg });
-  await keys.signingKey(); // generate or load now, so the first request pays nothing
+  const keys = createKeyRing(keyRingOptions(config, store, clock, logger));
+  try {
+    await keys.start(); // load (or generate) now: fails closed on unreadable keys
+  } catch (error) {
+    if (!options.store) await store.close();
+    throw error;
+  }
 
   const { tokens, challenges } = config;
   const kinds = createChallengeKinds(config);
@@ -66,6 +73,15 @@ export async function startGatehouse(options: StartOptions): Promise<Gatehouse> 
     keys,
     registry: store.registry,
     revocations: store.revocations,
+    dpop: createDpopVerifier({
+      clock,
+      nonces: store.nonces,
+      settings: {
+        maxAgeSeconds: config.dpop.maxAgeSeconds,
+        clockSkewSeconds: tokens.clockSkewSeconds,
+        ...(config.dpop.nonceSecret === undefined ? {} : { nonceSecret: config.dpop.nonceSecret }),
+      },
+    }),
     settings: {
       issuer: config.issuer,
       clockSkewSeconds: tokens.clockSkewSeconds,
@@ -81,6 +97,7 @@ export async function startGatehouse(options: StartOptions): Promise<Gatehouse> 
       kinds: kinds.kinds,
       abuse: createAbuseControl({ store, clock, kinds: kinds.kinds, limits: config.limits }),
       ...(platformAttestation ? { platformAttestation } : {}),
+      verify: verifyDeps,
       settings: {
         issuer: config.issuer,
         challengeTtlSeconds: challenges.ttlSeconds,
@@ -88,6 +105,7 @@ export async function startGatehouse(options: StartOptions): Promise<Gatehouse> 
         defaultTokenTtlSeconds: tokens.defaultTtlSeconds,
         maxTokenTtlSeconds: tokens.maxTtlSeconds,
         clockSkewSeconds: tokens.clockSkewSeconds,
+        assertionMaxLifetimeSeconds: tokens.assertionMaxLifetimeSeconds,
         runtime: {
           toleranceMs: config.runtime.toleranceMs,
           bounds: runtimeBoundsByKind(config.runtime),
@@ -104,7 +122,7 @@ export async function startGatehouse(options: StartOptions): Promise<Gatehouse> 
       clockSkewSeconds: tokens.clockSkewSeconds,
       keys,
       signingAlg: tokens.signingAlg,
-      keyPublicationDelaySeconds: JWKS_MAX_AGE_SECONDS,
+      keyPublicationDelaySeconds: publicationDelaySeconds(config),
     }),
   ];
   const methods = createDispatch({ bindings, logger });
@@ -132,6 +150,7 @@ export async function startGatehouse(options: StartOptions): Promise<Gatehouse> 
   let stopping: Promise<void> | undefined;
   const stop = async (): Promise<void> => {
     introspection.setServing(false);
+    keys.stop();
     const grace = setTimeout(() => {
       grpcServer.forceShutdown();
       for (const session of sessions) session.destroy();
@@ -155,6 +174,47 @@ export async function startGatehouse(options: StartOptions): Promise<Gatehouse> 
     stop: () => {
       stopping ??= stop();
       return stopping;
+    },
+  };
+}
+
+/** Never shorter than the JWKS cache lifetime, whatever the configuration says. */
+function publicationDelaySeconds(config: GatehouseConfig): number {
+  return Math.max(config.keys.publicationDelaySeconds, JWKS_MAX_AGE_SECONDS);
+}
+
+/**
+ * Keys in Redis (outside the data dir) are sealed when an encryption key is configured;
+ * serve mode requires one (a config problem), dev mode only warns.
+ */
+function keyRingOptions(config: GatehouseConfig, store: Store, clock: Clock, logger: Logger) {
+  const { keys, tokens } = config;
+  let signingKeys = store.signingKeys;
+  if (keys.encryptionKey !== undefined && config.store.kind === "redis") {
+    signingKeys = sealedKeyStore(signingKeys, decodeEncryptionKey(keys.encryptionKey));
+  } else if (config.store.kind === "redis") {
+    logger.warn("signing keys are stored in redis unencrypted: set GATEHOUSE_KEY_ENCRYPTION_KEY");
+  }
+  return {
+    store: signingKeys,
+    clock,
+    alg: tokens.signingAlg,
+    rotationIntervalMs: keys.rotationIntervalSeconds * 1000,
+    publicationDelayMs: publicationDelaySeconds(config) * 1000,
+    // A superseded key verifies every token it signed: the longest lifetime plus the skew.
+    retentionMs: (tokens.maxTtlSeconds + tokens.clockSkewSeconds) * 1000,
+    events: {
+      keyAdded: (key: KeyStatus, reason: KeyAddedReason) =>
+        logger.info(
+          {
+            kid: key.kid,
+            alg: key.alg,
+            activateAt: new Date(key.activateAt).toISOString(),
+            reason,
+          },
+          "signing key added",
+        ),
+      maintenanceFailed: (err: unknown) => logger.warn({ err }, "signing key maintenance failed"),
     },
   };
 }

@@ -47,6 +47,7 @@ const IDENTITY_FLAGS = ["name", "domain", "did", "dns", "ip"] as const;
 const ROLE_FLAGS: Record<CertificateRole, readonly (typeof IDENTITY_FLAGS)[number][]> = {
   admin: ["name"],
   verifier: ["name"],
+  proxy: ["name"],
   operator: ["domain"],
   agent: ["did"],
   server: ["dns", "ip"],
@@ -78,7 +79,7 @@ function issueCommand(): Command {
   const issue = new Command("issue")
     .description("issue a certificate signed by the dev CA")
     .option("--role <role>", `one of ${CERTIFICATE_ROLES.join(", ")}`)
-    .option("--name <name>", "admin or verifier name")
+    .option("--name <name>", "admin, verifier or proxy name")
     .option("--domain <domain>", "operator domain (lowercase DNS name)")
     .option("--did <did>", "agent DID (did:agent:… or did:key:…)")
     .option("--dns <names...>", "server DNS names")
@@ -169,7 +170,8 @@ function roleIdentity(
   };
   switch (role) {
     case "admin":
-    case "verifier": {
+    case "verifier":
+    case "proxy": {
       const name = requireFlag("name", flags.name, SEGMENT_NAME, "letters, digits, . _ -");
       return name === undefined ? undefined : { role, name };
     }
@@ -209,6 +211,7 @@ function defaultFileName(identity: RoleIdentity): string {
   switch (identity.role) {
     case "admin":
     case "verifier":
+    case "proxy":
       return `${identity.role}-${identity.name}`;
     case "operator":
       return `operator-${identity.domain}`;

@@ -2,6 +2,7 @@ import "../client/quiet-warnings.js";
 import { Command } from "commander";
 import { certsCommand } from "./certs.js";
 import { agentCommand } from "./manage/agent.js";
+import { keysCommand } from "./manage/keys.js";
 import { loginCommand } from "./manage/login.js";
 import { operatorCommand } from "./manage/operator.js";
 import { jwksCommand, verifyCommand } from "./manage/verify.js";
@@ -18,7 +19,8 @@ const program = new Command("gatehouse")
   .addCommand(agentCommand())
   .addCommand(loginCommand())
   .addCommand(verifyCommand())
-  .addCommand(jwksCommand());
+  .addCommand(jwksCommand())
+  .addCommand(keysCommand());
 
 try {
   await program.parseAsync();

@@ -1,4 +1,11 @@
-import { createPrivateKey, generateKeyPairSync, type KeyObject, sign } from "node:crypto";
+import {
+  createHash,
+  createPrivateKey,
+  generateKeyPairSync,
+  type KeyObject,
+  randomBytes,
+  sign,
+} from "node:crypto";
 import { SignJWT } from "jose";
 import type { SignatureChallenge } from "../../gen/gatehouse/v1/gate_pb.js";
 import { AUTONOMY_ALG, AUTONOMY_TYP } from "../attestation/autonomy/format.js";
@@ -91,4 +98,72 @@ export function autonomyAttestation(
     .setSubject(input.did)
     .setIssuedAt(input.iat)
     .sign(key.privateKey);
+}
+
+export interface JwtBearerAssertionInput {
+  /** The agent's DID: `iss` and `sub`. */
+  readonly did: string;
+  /** The Gatehouse issuer (`aud`, RFC 7523 §3 item 3). */
+  readonly audience: string;
+  /** `exp - iat`; the server refuses more than its configured maximum (default 300). */
+  readonly lifetimeSeconds: number;
+  /** Single-use id (RFC 7523 §3 item 7); a fresh random one when omitted. */
+  readonly jti?: string;
+  /** `iat`, Unix seconds; now when omitted. */
+  readonly issuedAt?: number;
+}
+
+/**
+ * Signs a JWT-bearer assertion for `TokenRequest.assertion` (RFC 7523 §2.1, §3): EdDSA with
+ * the agent's key, no key in the header (the server uses the registered one). Single use.
+ */
+export function jwtBearerAssertion(key: AgentKey, input: JwtBearerAssertionInput): Promise<string> {
+  const iat = input.issuedAt ?? Math.floor(Date.now() / 1000);
+  return new SignJWT({})
+    .setProtectedHeader({ alg: "EdDSA", typ: "JWT" })
+    .setIssuer(input.did)
+    .setSubject(input.did)
+    .setAudience(input.audience)
+    .setIssuedAt(iat)
+    .setExpirationTime(iat + input.lifetimeSeconds)
+    .setJti(input.jti ?? randomBytes(32).toString("base64url"))
+    .sign(key.privateKey);
+}
+
+export interface DpopProofInput {
+  /** The request's HTTP method. */
+  readonly htm: string;
+  /** The request URL without query and fragment (RFC 9449 §4.2). */
+  readonly htu: string;
+  /** The access token sent with the request: adds `ath` (RFC 9449 §4.2). */
+  readonly accessToken?: string;
+  /** The server's last `DPoP-Nonce` (RFC 9449 §8). */
+  readonly nonce?: string;
+  /** Unique per proof; a fresh random one when omitted. */
+  readonly jti?: string;
+  /** `iat`, Unix seconds; now when omitted. */
+  readonly iat?: number;
+}
+
+/**
+ * A DPoP proof (RFC 9449 §4.2) signed with the agent's Ed25519 key: `typ` `dpop+jwt`,
+ * `alg` EdDSA, the public key as `jwk`. One proof per request: never reuse it.
+ */
+export function dpopProof(key: AgentKey, input: DpopProofInput): string {
+  const x = Buffer.from(key.publicKey).toString("base64url");
+  const header = { typ: "dpop+jwt", alg: "EdDSA", jwk: { kty: "OKP", crv: "Ed25519", x } };
+  const claims = {
+    jti: input.jti ?? randomBytes(16).toString("base64url"),
+    htm: input.htm,
+    htu: input.htu,
+    iat: input.iat ?? Math.floor(Date.now() / 1000),
+    ...(input.accessToken !== undefined && {
+      ath: createHash("sha256").update(input.accessToken, "ascii").digest("base64url"),
+    }),
+    ...(input.nonce !== undefined && { nonce: input.nonce }),
+  };
+  const encode = (value: unknown) => Buffer.from(JSON.stringify(value)).toString("base64url");
+  const signingInput = `${encode(header)}.${encode(claims)}`;
+  const signature = sign(null, Buffer.from(signingInput, "ascii"), key.privateKey);
+  return `${signingInput}.${signature.toString("base64url")}`;
 }

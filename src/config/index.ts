@@ -1,4 +1,12 @@
-import type { Endpoint, GatehouseConfig, ProxyConfig, StoreConfig, TlsConfig } from "./schema.js";
+import {
+  DEFAULTS,
+  type Endpoint,
+  type GatehouseConfig,
+  type KeysConfig,
+  type ProxyConfig,
+  type StoreConfig,
+  type TlsConfig,
+} from "./schema.js";
 
 export { ConfigError, type LoadConfigOptions, loadConfig } from "./load.js";
 export {
@@ -6,6 +14,7 @@ export {
   DEFAULTS,
   type Endpoint,
   type GatehouseConfig,
+  type KeysConfig,
   LOG_LEVELS,
   type LogLevel,
   type Mode,
@@ -35,6 +44,7 @@ export function describeConfig(config: GatehouseConfig): string {
     ],
     ["challenges", `ttl ${challenges.ttlSeconds}s, pass ttl ${challenges.passTtlSeconds}s`],
     ["max message", `${config.limits.maxMessageBytes} bytes`],
+    ...describeKeys(config.keys, config.store),
     ...describeProxy(config.proxy),
     ["log level", config.log.level],
     ["shutdown grace", `${config.shutdownGraceMs} ms`],
@@ -60,6 +70,29 @@ function describeProxy(proxy: ProxyConfig): [string, string][] {
   if (!proxy.enabled) return [];
   const peers = proxy.trustedPeers.join(", ");
   return [["proxy", `trusted peers ${peers}; max age ${proxy.maxAgeSeconds}s; HMAC secret set`]];
+}
+
+/**
+ * A row when the key settings differ from the defaults or keys are stored in Redis; the
+ * encryption key is never shown, only whether one is set.
+ */
+function describeKeys(keys: KeysConfig, store: StoreConfig): [string, string][] {
+  const defaults = DEFAULTS.keys;
+  const isDefault =
+    keys.rotationIntervalSeconds === defaults.rotationIntervalSeconds &&
+    keys.publicationDelaySeconds === defaults.publicationDelaySeconds;
+  if (isDefault && store.kind === "embedded") return [];
+  const rotation =
+    keys.rotationIntervalSeconds === 0
+      ? "no scheduled rotation"
+      : `rotation every ${keys.rotationIntervalSeconds}s`;
+  const sealing =
+    store.kind === "embedded"
+      ? "stored in the data dir"
+      : keys.encryptionKey === undefined
+        ? "stored in redis UNENCRYPTED"
+        : "stored in redis encrypted";
+  return [["keys", `${rotation}, published ${keys.publicationDelaySeconds}s ahead; ${sealing}`]];
 }
 
 function describeStore(store: StoreConfig): string {

@@ -6,6 +6,7 @@ import {
   type AttestationConfig,
   type ConfigOverrides,
   DEFAULTS,
+  type DpopConfig,
   envVarOf,
   FIELD_PATHS,
   FIELDS,
@@ -13,6 +14,7 @@ import {
   type FieldValue,
   fileKeyOf,
   type GatehouseConfig,
+  type KeysConfig,
   type Mode,
   PROXY_MAX_AGE_DEFAULT,
   type ProxyConfig,
@@ -108,9 +110,11 @@ export function loadConfig(options: LoadConfigOptions): GatehouseConfig {
     ...missingTlsFiles(config.mode, settings),
     ...missingRedisUrl(config.store, settings),
     ...missingProxySettings(config.proxy, settings),
+    ...missingDpopNonceSecret(config.dpop),
     ...tokenTtlsOutOfOrder(config, settings, get),
     ...platformAttestationProblems(config, settings),
     ...runtimeBoundsOutOfOrder(config, settings),
+    ...keysProblems(config, settings),
   );
   if (problems.length > 0) throw new ConfigError(problems);
   return deepFreeze(config);
@@ -226,6 +230,8 @@ function assemble(mode: Mode, get: Lookup): GatehouseConfig {
       maxTtlSeconds: get("tokens.maxTtlSeconds") ?? DEFAULTS.tokens.maxTtlSeconds,
       clockSkewSeconds: get("tokens.clockSkewSeconds") ?? DEFAULTS.tokens.clockSkewSeconds,
       signingAlg: get("tokens.signingAlg") ?? DEFAULTS.tokens.signingAlg,
+      assertionMaxLifetimeSeconds:
+        get("tokens.assertionMaxLifetimeSeconds") ?? DEFAULTS.tokens.assertionMaxLifetimeSeconds,
     },
     challenges: {
       ttlSeconds: get("challenges.ttlSeconds") ?? DEFAULTS.challenges.ttlSeconds,
@@ -243,9 +249,11 @@ function assemble(mode: Mode, get: Lookup): GatehouseConfig {
         get("challenges.reasoningFamilies") ?? DEFAULTS.challenges.reasoningFamilies,
     },
     limits: limitsConfig(get),
+    keys: keysConfig(get),
     attestation: attestationConfig(get),
     runtime: runtimeConfig(get),
     proxy: proxyConfig(get),
+    dpop: dpopConfig(get),
     log: { level: get("log.level") ?? DEFAULTS.log.level },
     shutdownGraceMs: get("shutdownGraceMs") ?? DEFAULTS.shutdownGraceMs,
   };
@@ -315,6 +323,24 @@ function missingRedisUrl(store: StoreConfig, settings: Settings): string[] {
   return ['store.url / REDIS_URL: required when store.kind is "redis"'];
 }
 
+/** The nonce secret is kept only when nonces are on: otherwise no secret is held. */
+function dpopConfig(get: Lookup): DpopConfig {
+  const nonces = get("dpop.nonces") ?? DEFAULTS.dpop.nonces;
+  const nonceSecret = get("dpop.nonceSecret");
+  return {
+    maxAgeSeconds: get("dpop.maxAgeSeconds") ?? DEFAULTS.dpop.maxAgeSeconds,
+    nonces,
+    ...(nonces && nonceSecret !== undefined ? { nonceSecret } : {}),
+  };
+}
+
+/** Replicas must agree on nonces, so a per-process random secret is never made up. */
+function missingDpopNonceSecret(dpop: DpopConfig): string[] {
+  if (!dpop.nonces || dpop.nonceSecret !== undefined) return [];
+  const path = "dpop.nonceSecret";
+  return [`${fileKeyOf(path)} / ${envVarOf(path)}: required when dpop.nonces is true`];
+}
+
 function missingProxySettings(proxy: ProxyConfig, settings: Settings): string[] {
   if (!proxy.enabled) return [];
   return PROXY_REQUIRED.filter((path) => !settings.has(path)).map(
@@ -332,6 +358,40 @@ function tokenTtlsOutOfOrder(config: GatehouseConfig, settings: Settings, get: L
   return [
     `${defaultName}: must not exceed ${maxName} (${maxTtlSeconds}), got ${defaultTtlSeconds}`,
   ];
+}
+
+function keysConfig(get: Lookup): KeysConfig {
+  const encryptionKey = get("keys.encryptionKey");
+  return {
+    rotationIntervalSeconds:
+      get("keys.rotationIntervalSeconds") ?? DEFAULTS.keys.rotationIntervalSeconds,
+    publicationDelaySeconds:
+      get("keys.publicationDelaySeconds") ?? DEFAULTS.keys.publicationDelaySeconds,
+    ...(encryptionKey === undefined ? {} : { encryptionKey }),
+  };
+}
+
+/**
+ * A key must be published before it signs, so the interval cannot be shorter than the
+ * delay; and in serve mode private keys never reach Redis unsealed (fail closed).
+ */
+function keysProblems({ mode, store, keys }: GatehouseConfig, settings: Settings): string[] {
+  const problems: string[] = [];
+  const interval = keys.rotationIntervalSeconds;
+  if (interval > 0 && interval < keys.publicationDelaySeconds) {
+    problems.push(
+      `${settingName(settings, "keys.rotationIntervalSeconds")}: must be 0 or at least ` +
+        `${settingName(settings, "keys.publicationDelaySeconds")} (${keys.publicationDelaySeconds})`,
+    );
+  }
+  if (mode === "serve" && store.kind === "redis" && keys.encryptionKey === undefined) {
+    const path = "keys.encryptionKey";
+    problems.push(
+      `${fileKeyOf(path)} / ${envVarOf(path)}: required in serve mode with a redis store ` +
+        "(signing keys are stored there encrypted)",
+    );
+  }
+  return problems;
 }
 
 function attestationConfig(get: Lookup): AttestationConfig {

@@ -55,6 +55,22 @@ export interface AttestationConfig {
  * Plausibility of the agent-reported `runtime_ms`, per challenge kind (milliseconds). 0 means
  * "not reported" and passes only where the kind's minimum is 0.
  */
+/** Token-signing keys: scheduled rotation with overlap, encryption at rest outside the data dir. */
+export interface KeysConfig {
+  /** A new key is scheduled when the newest has signed this long; 0 = no scheduled rotation. */
+  readonly rotationIntervalSeconds: number;
+  /**
+   * A new key is published this long before it signs: at least the JWKS cache lifetime, so a
+   * verifier that cached the set knows the key before the first token it signs.
+   */
+  readonly publicationDelaySeconds: number;
+  /**
+   * AES-256 key (32 bytes, base64 or base64url) sealing private keys stored outside the data
+   * directory (Redis). Never logged, echoed or described.
+   */
+  readonly encryptionKey?: string;
+}
+
 export interface RuntimeConfig {
   /** Slack on "reported ≤ server-measured elapsed time". */
   readonly toleranceMs: number;
@@ -72,6 +88,19 @@ export interface RuntimeConfig {
  * Identity forwarded by a TLS-terminating proxy (src/identity/forwarded.ts). Off unless
  * enabled; when enabled, the peers and the secret are required (`loadConfig` checks).
  */
+/**
+ * DPoP (RFC 9449). Server nonces are stateless: an HMAC of the time slot under `nonceSecret`,
+ * so every replica given the same secret issues and accepts the same nonces (src/dpop/nonce.ts).
+ */
+export interface DpopConfig {
+  /** Oldest accepted proof `iat`, seconds (RFC 9449 §11.1); also the nonce slot length. */
+  readonly maxAgeSeconds: number;
+  /** Require server-provided nonces in proofs (RFC 9449 §8, §9). */
+  readonly nonces: boolean;
+  /** HMAC key for nonces, at least 32 bytes; required when `nonces` is on. Never logged. */
+  readonly nonceSecret?: string;
+}
+
 export type ProxyConfig =
   | { readonly enabled: false }
   | {
@@ -102,6 +131,8 @@ export interface GatehouseConfig {
     readonly maxTtlSeconds: number;
     readonly clockSkewSeconds: number;
     readonly signingAlg: SigningAlg;
+    /** Longest `exp - iat` of a JWT-bearer assertion (RFC 7523 §3 items 4–6): keep it short. */
+    readonly assertionMaxLifetimeSeconds: number;
   };
   readonly challenges: {
     readonly ttlSeconds: number;
@@ -120,9 +151,11 @@ export interface GatehouseConfig {
     readonly reasoningFamilies: ReasoningFamilyTable;
   };
   readonly limits: LimitsConfig;
+  readonly keys: KeysConfig;
   readonly attestation: AttestationConfig;
   readonly runtime: RuntimeConfig;
   readonly proxy: ProxyConfig;
+  readonly dpop: DpopConfig;
   readonly log: { readonly level: LogLevel };
   readonly shutdownGraceMs: number;
 }
@@ -146,6 +179,7 @@ export const DEFAULTS = {
     maxTtlSeconds: 3600,
     clockSkewSeconds: 30,
     signingAlg: "EdDSA",
+    assertionMaxLifetimeSeconds: 300,
   },
   challenges: {
     ttlSeconds: 60,
@@ -168,6 +202,11 @@ export const DEFAULTS = {
     kinds: {},
     adaptive: { enabled: false, threshold: 30 },
   },
+  keys: {
+    rotationIntervalSeconds: 7 * 86_400,
+    // The JWKS cache lifetime (300 s) plus a minute for clock skew and replicas' reloads.
+    publicationDelaySeconds: 360,
+  },
   attestation: {},
   runtime: {
     toleranceMs: 1_000,
@@ -181,11 +220,14 @@ export const DEFAULTS = {
     hashcashMaxMs: 600_000,
   },
   proxy: { enabled: false },
+  dpop: { maxAgeSeconds: 60, nonces: false },
   log: { level: "info" },
   shutdownGraceMs: 10_000,
 } as const satisfies Omit<GatehouseConfig, "mode">;
 
 export const REDIS_CLUSTER_DEFAULT = false;
+/** The JWKS cache lifetime (`JWKS_MAX_AGE_SECONDS`): the shortest publication delay. */
+export const MIN_KEY_PUBLICATION_DELAY_SECONDS = 300;
 export const PROXY_MAX_AGE_DEFAULT = 30;
 
 type Parsed<T> = { ok: true; value: T } | { ok: false; problem: string };
@@ -220,6 +262,10 @@ export const FIELDS = {
   "tokens.maxTtlSeconds": { env: "GATEHOUSE_TOKEN_MAX_TTL", parse: integer(1, 86_400) },
   "tokens.clockSkewSeconds": { env: "GATEHOUSE_CLOCK_SKEW", parse: integer(0, 300) },
   "tokens.signingAlg": { env: "GATEHOUSE_SIGNING_ALG", parse: oneOf(SIGNING_ALGS) },
+  "tokens.assertionMaxLifetimeSeconds": {
+    env: "GATEHOUSE_ASSERTION_MAX_LIFETIME",
+    parse: integer(1, 3_600),
+  },
   "challenges.ttlSeconds": { env: "GATEHOUSE_CHALLENGE_TTL", parse: integer(5, 600) },
   "challenges.passTtlSeconds": { env: "GATEHOUSE_PASS_TTL", parse: integer(5, 600) },
   "challenges.iteratedHashIterations": {
@@ -264,6 +310,15 @@ export const FIELDS = {
     env: "GATEHOUSE_ADAPTIVE_POW_THRESHOLD",
     parse: integer(1, MAX_RATE_LIMIT),
   },
+  "keys.rotationIntervalSeconds": {
+    env: "GATEHOUSE_KEY_ROTATION_INTERVAL",
+    parse: integer(0, 366 * 86_400),
+  },
+  "keys.publicationDelaySeconds": {
+    env: "GATEHOUSE_KEY_PUBLICATION_DELAY",
+    parse: integer(MIN_KEY_PUBLICATION_DELAY_SECONDS, 7 * 86_400),
+  },
+  "keys.encryptionKey": { env: "GATEHOUSE_KEY_ENCRYPTION_KEY", parse: aes256Key },
   "attestation.platformIssuer": { env: "GATEHOUSE_PLATFORM_ISSUER", parse: text(1024) },
   "attestation.platformAudience": { env: "GATEHOUSE_PLATFORM_AUDIENCE", parse: text(1024) },
   "attestation.platformJwksFile": { env: "GATEHOUSE_PLATFORM_JWKS_FILE", parse: absolutePath },
@@ -282,6 +337,9 @@ export const FIELDS = {
   "proxy.trustedPeers": { env: "GATEHOUSE_PROXY_TRUSTED_PEERS", parse: ipList },
   "proxy.hmacSecret": { env: "GATEHOUSE_PROXY_HMAC_SECRET", parse: secret(32) },
   "proxy.maxAgeSeconds": { env: "GATEHOUSE_PROXY_MAX_AGE", parse: integer(1, 300) },
+  "dpop.maxAgeSeconds": { env: "GATEHOUSE_DPOP_MAX_AGE", parse: integer(5, 600) },
+  "dpop.nonces": { env: "GATEHOUSE_DPOP_NONCES", parse: boolean },
+  "dpop.nonceSecret": { env: "GATEHOUSE_DPOP_NONCE_SECRET", parse: secret(32) },
   "log.level": { env: "GATEHOUSE_LOG_LEVEL", parse: oneOf(LOG_LEVELS) },
   shutdownGraceMs: { parse: integer(0, 600_000) },
 } satisfies Record<string, FieldRule>;
@@ -425,4 +483,11 @@ function secret(minBytes: number): Parser<string> {
     typeof value === "string" && Buffer.byteLength(value) >= minBytes
       ? ok(value)
       : fail(`must be at least ${minBytes} bytes (value not shown)`);
+}
+
+/** 32 bytes, base64 or base64url (padding optional); problems never quote it. */
+function aes256Key(value: unknown): Parsed<string> {
+  const problem = "must be 32 bytes, base64 or base64url encoded (value not shown)";
+  if (typeof value !== "string" || !/^[A-Za-z0-9+/_-]{43}={0,1}$/.test(value)) return fail(problem);
+  return Buffer.from(value, "base64").length === 32 ? ok(value) : fail(problem);
 }

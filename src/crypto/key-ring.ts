@@ -7,6 +7,7 @@ import {
 import { calculateJwkThumbprint, exportJWK, type JWK } from "jose";
 import type { Clock } from "../clock.js";
 import type { SigningAlg, SigningKeyRecord, SigningKeyStore } from "../store/ports.js";
+import { isSealed } from "./sealed-key-store.js";
 
 /** A key that signs tokens now. */
 export interface SigningKey {
@@ -24,49 +25,140 @@ export interface VerificationKey {
 }
 
 export interface KeyRing {
-  /** The key to sign with; generated and persisted on first use if the store has none. */
+  /** The key to sign with now; runs due maintenance first (lazily, on the ring's clock). */
   signingKey(): Promise<SigningKey>;
-  /** The published key by kid, from memory (the Verify hot path); undefined when unknown. */
+  /**
+   * The key by kid, from memory (the Verify hot path); undefined when unknown or retired
+   * (every token it signed has expired).
+   */
   lookup(kid: string): VerificationKey | undefined;
   /**
    * Reloads keys from the store (another replica may have added one). Rate-limited so a
    * flood of unknown kids cannot turn into a flood of store reads.
    */
   refresh(): Promise<void>;
-  /** Every published key, for the JWKS. */
+  /** Every published key (pending, signing, or still verifying old tokens), for the JWKS. */
   published(): Promise<readonly VerificationKey[]>;
   /**
-   * Forced rotation: a new key, published now, signing from `activateAt` on (so verifiers
-   * that cache the JWKS learn it before the first token it signs).
+   * Forced rotation: a new key, published now, signing from `activateAt` on, and never
+   * sooner than the publication delay (so verifiers that cache the JWKS learn it before
+   * the first token it signs). The key it supersedes stays published until every token it
+   * signed has expired, as with a scheduled rotation.
    */
   rotate(alg: SigningAlg, activateAt: number): Promise<SigningKeyRecord>;
+  /**
+   * One maintenance step: reloads the keys; adds the first key when none signs; schedules a
+   * successor when the newest key has signed for the rotation interval.
+   */
+  maintain(): Promise<void>;
+  /**
+   * Start-up: maintenance (failing when the keys cannot be read, e.g. a wrong encryption
+   * key), a successor of the configured alg when the newest key has another one, and
+   * maintenance on an unref'd timer until `stop()`.
+   */
+  start(): Promise<void>;
+  stop(): void;
+  /** The schedule (no key material): for logs, `keys list`-style tooling and tests. */
+  schedule(): readonly KeyStatus[];
+}
+
+export interface KeyStatus {
+  readonly kid: string;
+  readonly alg: SigningAlg;
+  readonly activateAt: number;
+  /** When it leaves the JWKS; undefined while nothing supersedes it. */
+  readonly retireAt?: number;
+}
+
+/** Why a key was added (for logs). */
+export type KeyAddedReason = "first" | "scheduled" | "forced" | "alg-changed";
+
+export interface KeyRingEvents {
+  keyAdded?(key: KeyStatus, reason: KeyAddedReason): void;
+  /** Background or lazy maintenance failed; the current keys stay in use. */
+  maintenanceFailed?(error: unknown): void;
 }
 
 export interface KeyRingOptions {
   readonly store: SigningKeyStore;
   readonly clock: Clock;
+  /** The alg of the first key, of scheduled successors, and of rotations naming none. */
   readonly alg: SigningAlg;
   /** Minimum interval between store reloads triggered by unknown kids. */
   readonly refreshIntervalMs?: number;
+  /** A successor is scheduled once the newest key has signed this long; 0 (default) = never. */
+  readonly rotationIntervalMs?: number;
+  /** How long a new key is published before it signs (≥ the JWKS cache lifetime). */
+  readonly publicationDelayMs?: number;
+  /**
+   * How long a superseded key stays published after it stops signing: the longest token
+   * lifetime plus the clock skew Verify tolerates. Unset: superseded keys are never retired.
+   */
+  readonly retentionMs?: number;
+  /** Maintenance period (timer and lazy); default min(60 s, publication delay / 4), ≥ 1 s. */
+  readonly maintenanceIntervalMs?: number;
+  readonly events?: KeyRingEvents;
+}
+
+/**
+ * Keys, in signing order. Why `retireAt` is derived rather than stored: a key stops signing
+ * exactly when the next key in this order activates, so its retirement follows from the
+ * successor's `activateAt`: no second write per rotation, no read-modify-write racing
+ * between replicas, no update method on the store (nor a Lua script, nor re-sealing), and
+ * it cannot disagree with the successor when two replicas raced to add one. A stored
+ * `retireAt` (an explicit retirement) still wins.
+ */
+interface Entry {
+  readonly record: SigningKeyRecord;
+  readonly key: VerificationKey;
+  /** Effective: stored, else successor's activateAt + retention, else +Infinity. */
+  readonly retireAt: number;
+}
+
+/**
+ * Signing order: by `activateAt`, then by kid descending, so of two keys activating at the
+ * same instant (two replicas raced to add a successor) the smaller kid comes last and wins
+ * on every replica.
+ */
+function signingOrder(a: SigningKeyRecord, b: SigningKeyRecord): number {
+  return a.activateAt - b.activateAt || (a.kid < b.kid ? 1 : a.kid > b.kid ? -1 : 0);
 }
 
 export function createKeyRing(options: KeyRingOptions): KeyRing {
-  const { store, clock, alg } = options;
+  const { store, clock, alg, events = {} } = options;
   const refreshIntervalMs = options.refreshIntervalMs ?? 1_000;
-  let records: readonly SigningKeyRecord[] = [];
-  let verification = new Map<string, VerificationKey>();
+  const rotationIntervalMs = options.rotationIntervalMs ?? 0;
+  const publicationDelayMs = options.publicationDelayMs ?? 0;
+  const retentionMs = options.retentionMs ?? Number.POSITIVE_INFINITY;
+  const maintenanceIntervalMs =
+    options.maintenanceIntervalMs ?? Math.max(1_000, Math.min(60_000, publicationDelayMs / 4));
+  let entries: readonly Entry[] = [];
+  let byKid = new Map<string, Entry>();
   const privateKeys = new Map<string, KeyObject>();
   let lastLoad = Number.NEGATIVE_INFINITY;
+  let nextMaintenance = Number.NEGATIVE_INFINITY;
   let loading: Promise<void> | undefined;
+  let maintaining: Promise<void> | undefined;
+  let timer: NodeJS.Timeout | undefined;
 
   async function load(): Promise<void> {
-    records = await store.list();
-    const next = new Map<string, VerificationKey>();
-    for (const record of records) {
-      const existing = verification.get(record.kid);
-      next.set(record.kid, existing ?? (await toVerificationKey(record)));
+    const records = [...(await store.list())].sort(signingOrder);
+    const next: Entry[] = [];
+    for (const [i, record] of records.entries()) {
+      if (isSealed(record.privateKeyPem)) {
+        throw new Error(
+          `signing key ${record.kid} is encrypted: set keys.encryptionKey ` +
+            "(GATEHOUSE_KEY_ENCRYPTION_KEY) to the key it was sealed with",
+        );
+      }
+      const successor = records[i + 1];
+      const derived =
+        successor === undefined ? Number.POSITIVE_INFINITY : successor.activateAt + retentionMs;
+      const key = byKid.get(record.kid)?.key ?? (await toVerificationKey(record));
+      next.push({ record, key, retireAt: record.retireAt ?? derived });
     }
-    verification = next;
+    entries = next;
+    byKid = new Map(next.map((entry) => [entry.record.kid, entry]));
     lastLoad = clock.now();
   }
 
@@ -77,27 +169,71 @@ export function createKeyRing(options: KeyRingOptions): KeyRing {
     return loading;
   }
 
-  function isPublished(record: SigningKeyRecord, now: number): boolean {
-    return record.retireAt === undefined || record.retireAt > now;
+  /** The latest key in signing order that has activated and is not retired. */
+  function signerAt(now: number): Entry | undefined {
+    for (let i = entries.length - 1; i >= 0; i--) {
+      const entry = entries[i];
+      if (entry && entry.record.activateAt <= now && entry.retireAt > now) return entry;
+    }
+    return undefined;
   }
 
-  /** The newest active key of the configured alg; ties broken by kid so replicas agree. */
-  function pickSigner(now: number): SigningKeyRecord | undefined {
-    return records
-      .filter((r) => r.alg === alg && r.activateAt <= now && isPublished(r, now))
-      .sort((a, b) => b.activateAt - a.activateAt || (a.kid < b.kid ? -1 : 1))[0];
+  async function add(record: SigningKeyRecord, reason: KeyAddedReason): Promise<void> {
+    await store.add(record);
+    await loadOnce();
+    events.keyAdded?.(statusOf(byKid.get(record.kid) ?? { record, retireAt: Infinity }), reason);
+  }
+
+  async function maintainNow(): Promise<void> {
+    await loadOnce();
+    const now = clock.now();
+    if (!signerAt(now)) {
+      await add(await generateSigningKey(alg, now), "first");
+    } else {
+      const newest = entries.at(-1)?.record;
+      if (
+        newest &&
+        rotationIntervalMs > 0 &&
+        now >= newest.activateAt + rotationIntervalMs - publicationDelayMs
+      ) {
+        // On time, every replica computes the same activateAt (ties go to the smaller kid);
+        // late (e.g. all replicas were down), the successor still waits the delay out.
+        const activateAt = Math.max(
+          newest.activateAt + rotationIntervalMs,
+          now + publicationDelayMs,
+        );
+        await add({ ...(await generateSigningKey(alg, now)), activateAt }, "scheduled");
+      }
+    }
+    nextMaintenance = clock.now() + maintenanceIntervalMs;
+  }
+
+  function maintainOnce(): Promise<void> {
+    maintaining ??= maintainNow().finally(() => {
+      maintaining = undefined;
+    });
+    return maintaining;
+  }
+
+  /** Lazy maintenance: when due on the ring's clock; a failure keeps the current keys. */
+  async function maybeMaintain(): Promise<void> {
+    if (lastLoad === Number.NEGATIVE_INFINITY) await loadOnce();
+    if (clock.now() < nextMaintenance && signerAt(clock.now())) return;
+    try {
+      await maintainOnce();
+    } catch (error) {
+      if (!signerAt(clock.now())) throw error;
+      nextMaintenance = clock.now() + refreshIntervalMs;
+      events.maintenanceFailed?.(error);
+    }
   }
 
   return {
     async signingKey() {
-      if (lastLoad === Number.NEGATIVE_INFINITY) await loadOnce();
-      let record = pickSigner(clock.now());
-      if (!record) {
-        await store.add(await generateSigningKey(alg, clock.now()));
-        await loadOnce();
-        record = pickSigner(clock.now());
-      }
-      if (!record) throw new Error("no signing key available");
+      await maybeMaintain();
+      const entry = signerAt(clock.now());
+      if (!entry) throw new Error("no signing key available");
+      const { record } = entry;
       let privateKey = privateKeys.get(record.kid);
       if (!privateKey) {
         privateKey = createPrivateKey(record.privateKeyPem);
@@ -106,26 +242,59 @@ export function createKeyRing(options: KeyRingOptions): KeyRing {
       return { kid: record.kid, alg: record.alg, privateKey };
     },
     lookup(kid) {
-      return verification.get(kid);
+      const entry = byKid.get(kid);
+      return entry && entry.retireAt > clock.now() ? entry.key : undefined;
     },
     async refresh() {
       if (clock.now() - lastLoad < refreshIntervalMs) return;
       await loadOnce();
     },
     async rotate(nextAlg, activateAt) {
-      const record = { ...(await generateSigningKey(nextAlg, clock.now())), activateAt };
-      await store.add(record);
-      await loadOnce();
+      const now = clock.now();
+      const record = {
+        ...(await generateSigningKey(nextAlg, now)),
+        activateAt: Math.max(activateAt, now + publicationDelayMs),
+      };
+      await add(record, "forced");
       return record;
     },
     async published() {
-      if (lastLoad === Number.NEGATIVE_INFINITY) await loadOnce();
+      await maybeMaintain();
       const now = clock.now();
-      return records
-        .filter((r) => isPublished(r, now))
-        .flatMap((r) => verification.get(r.kid) ?? []);
+      return entries.filter((entry) => entry.retireAt > now).map((entry) => entry.key);
+    },
+    maintain: maintainOnce,
+    async start() {
+      await maintainOnce();
+      const newest = entries.at(-1)?.record;
+      if (newest && newest.alg !== alg) {
+        const now = clock.now();
+        const record = {
+          ...(await generateSigningKey(alg, now)),
+          activateAt: now + publicationDelayMs,
+        };
+        await add(record, "alg-changed");
+      }
+      clearInterval(timer);
+      timer = setInterval(() => {
+        maintainOnce().catch((error: unknown) => events.maintenanceFailed?.(error));
+      }, maintenanceIntervalMs).unref();
+    },
+    stop() {
+      clearInterval(timer);
+      timer = undefined;
+    },
+    schedule() {
+      return entries.map(statusOf);
     },
   };
+}
+
+function statusOf(entry: Pick<Entry, "record" | "retireAt">): KeyStatus {
+  const { kid, alg, activateAt } = entry.record;
+  return Number.isFinite(entry.retireAt)
+    ? { kid, alg, activateAt, retireAt: entry.retireAt }
+    : { kid, alg, activateAt };
 }
 
 /** Generates a key whose kid is its RFC 7638 JWK thumbprint. */

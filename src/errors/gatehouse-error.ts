@@ -8,6 +8,8 @@ export interface GatehouseErrorOptions {
   readonly description?: string;
   /** For RATE_LIMITED. */
   readonly retryAfterMs?: number;
+  /** For DPOP_NONCE_REQUIRED: the nonce the next proof must carry (RFC 9449 §8). */
+  readonly dpopNonce?: string;
   /** Server-side only: the underlying fault, logged, never sent to the client. */
   readonly cause?: unknown;
 }
@@ -21,6 +23,7 @@ export class GatehouseError extends Error {
   readonly field: string;
   readonly description: string;
   readonly retryAfterMs: number;
+  readonly dpopNonce: string;
 
   constructor(reason: Reason, options: GatehouseErrorOptions = {}) {
     const description = options.description ?? catalogEntry(reason).message;
@@ -31,6 +34,7 @@ export class GatehouseError extends Error {
     this.field = field;
     this.description = description;
     this.retryAfterMs = options.retryAfterMs ?? 0;
+    this.dpopNonce = options.dpopNonce ?? "";
   }
 }
 

@@ -1,13 +1,20 @@
 import type { CertificateUsage } from "./issue-certificate.js";
-import { adminUri, operatorUri, verifierUri } from "./role-uris.js";
+import { adminUri, operatorUri, proxyUri, verifierUri } from "./role-uris.js";
 
 /** Everything `gatehouse certs issue` can mint: the four caller roles plus a server. */
-export const CERTIFICATE_ROLES = ["admin", "operator", "verifier", "agent", "server"] as const;
+export const CERTIFICATE_ROLES = [
+  "admin",
+  "operator",
+  "verifier",
+  "proxy",
+  "agent",
+  "server",
+] as const;
 export type CertificateRole = (typeof CERTIFICATE_ROLES)[number];
 
 /** Who a certificate is for; each role carries exactly the value its identity is built from. */
 export type RoleIdentity =
-  | { readonly role: "admin" | "verifier"; readonly name: string }
+  | { readonly role: "admin" | "verifier" | "proxy"; readonly name: string }
   | { readonly role: "operator"; readonly domain: string }
   | { readonly role: "agent"; readonly did: string }
   | {
@@ -43,6 +50,8 @@ export function roleCertificateSpec(
         commonName: identity.name,
         uris: [verifierUri(trustDomain, identity.name)],
       };
+    case "proxy":
+      return { ...client, commonName: identity.name, uris: [proxyUri(trustDomain, identity.name)] };
     case "operator":
       return {
         ...client,

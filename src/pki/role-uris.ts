@@ -17,3 +17,11 @@ export function operatorUri(trustDomain: string, operatorDomain: string): string
 export function verifierUri(trustDomain: string, name: string): string {
   return `spiffe://${trustDomain}/verifier/${name}`;
 }
+
+/**
+ * `spiffe://<td>/proxy/<name>`: a TLS-terminating proxy that may forward its clients'
+ * identities (HMAC-authenticated, see src/identity/forwarded.ts). It has no role of its own.
+ */
+export function proxyUri(trustDomain: string, name: string): string {
+  return `spiffe://${trustDomain}/proxy/${name}`;
+}

@@ -11,6 +11,7 @@ export function errorDetail(error: GatehouseError): ErrorDetail {
     field: error.field,
     description: error.description,
     retryAfterMs: error.retryAfterMs,
+    dpopNonce: error.dpopNonce,
   });
 }
 

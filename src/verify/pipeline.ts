@@ -2,6 +2,7 @@ import { Reason } from "../../gen/gatehouse/v1/errors_pb.js";
 import { agentStatusStep } from "./steps/agent-status.js";
 import { audienceStep } from "./steps/audience.js";
 import { claimsStep } from "./steps/claims.js";
+import { dpopStep } from "./steps/dpop.js";
 import { headerStep } from "./steps/header.js";
 import { issuerStep } from "./steps/issuer.js";
 import { parseStep } from "./steps/parse.js";
@@ -26,6 +27,7 @@ export const VERIFY_STEPS: readonly VerifyStep[] = [
   timeStep,
   revocationStep,
   agentStatusStep,
+  dpopStep,
   scopesStep,
 ];
 

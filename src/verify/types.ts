@@ -1,6 +1,7 @@
 import type { Reason } from "../../gen/gatehouse/v1/errors_pb.js";
 import type { Clock } from "../clock.js";
 import type { KeyRing, VerificationKey } from "../crypto/key-ring.js";
+import type { DpopVerifier } from "../dpop/index.js";
 import type { AgentRecord, RegistryStore, RevocationStore } from "../store/ports.js";
 
 /** What a verifier asks. */
@@ -8,6 +9,11 @@ export interface VerifyInput {
   readonly token: string;
   readonly audience: string;
   readonly requiredScopes: readonly string[];
+  /** The request's DPoP proof (RFC 9449 §4.1); empty or absent = none. */
+  readonly dpopProof?: string;
+  /** The method and URL of the request the token came with (the proof's `htm`, `htu`). */
+  readonly httpMethod?: string;
+  readonly httpUrl?: string;
 }
 
 /** The configuration the steps read. */
@@ -25,6 +31,8 @@ export interface VerifyDeps {
   readonly keys: KeyRing;
   readonly registry: RegistryStore;
   readonly revocations: RevocationStore;
+  /** Checks the DPoP proofs of key-bound tokens (RFC 9449 §7.1). */
+  readonly dpop: DpopVerifier;
 }
 
 /** What the steps learn about the token, filled in as they run. */

@@ -30,7 +30,7 @@ import {
   login,
   signedChallenge,
 } from "../support/flows.js";
-import { startTestGatehouse, type TestGatehouse, TRUST_DOMAIN } from "../support/gatehouse.js";
+import { startTestGatehouse, type TestGatehouse } from "../support/gatehouse.js";
 import { rememberSecret } from "../support/secrets.js";
 
 const UNAUTHENTICATED = 16;
@@ -178,9 +178,7 @@ const proxyOverrides = (trustedPeers: string[]) => ({
   overrides: { proxy: { enabled: true, trustedPeers, hmacSecret: SECRET, maxAgeSeconds: 30 } },
 });
 
-/** `RoleIdentity` knows no proxy role; its agent variant puts any URI SAN in verbatim. */
-const proxyTlsOf = (gh: TestGatehouse) =>
-  gh.clientTls({ role: "agent", did: `spiffe://${TRUST_DOMAIN}/proxy/edge` });
+const proxyTlsOf = (gh: TestGatehouse) => gh.clientTls({ role: "proxy", name: "edge" });
 
 const challengeOf = (agent: Enrolled) => ({
   did: agent.did,

@@ -1,4 +1,5 @@
 import { Reason, ReasonSchema } from "../../../gen/gatehouse/v1/errors_pb.js";
+import { DPOP_ALGS } from "../../dpop/index.js";
 import { runVerifyPipeline } from "../../verify/pipeline.js";
 import type { VerifiedClaims, VerifyDeps } from "../../verify/types.js";
 import type { AuthzRequest } from "./request.js";
@@ -10,6 +11,8 @@ export interface Denial {
   readonly reason: Reason;
   /** The `WWW-Authenticate` value. */
   readonly challenge: string;
+  /** RFC 9449 §9: the `DPoP-Nonce` the client's next proof must carry. */
+  readonly dpopNonce?: string;
 }
 
 export type AuthzDecision = { readonly allowed: true; readonly claims: VerifiedClaims } | Denial;
@@ -18,28 +21,48 @@ export type AuthzDecision = { readonly allowed: true; readonly claims: VerifiedC
 export const reasonName = (reason: Reason): string =>
   ReasonSchema.value[reason]?.name ?? "REASON_UNSPECIFIED";
 
+/** Reasons about the proof rather than the token: `invalid_dpop_proof` (RFC 9449 §7.1). */
+const PROOF_REASONS: ReadonlySet<Reason> = new Set([Reason.DPOP_INVALID, Reason.DPOP_REPLAYED]);
+
 /**
- * The same decision Verify makes, for a token presented the way Envoy forwards it.
- * A DPoP token is refused before anything reads it: accepting it without checking its proof
- * would turn a sender-constrained token into a bearer one (RFC 9449 §7.1).
+ * The same decision Verify makes, for a token presented the way Envoy forwards it. Under the
+ * DPoP scheme (RFC 9449 §7.1) the `DPoP` header, method and `scheme://host path` go to the
+ * pipeline's DPoP step; under Bearer no proof does, so a key-bound token is refused as a
+ * downgrade (§7.2, TOKEN_BOUND_TO_KEY).
  */
 export async function decide(request: AuthzRequest, deps: VerifyDeps): Promise<AuthzDecision> {
   const { credentials } = request;
   // RFC 6750 §3.1: no error code when the request carries no usable credentials.
   if (credentials.scheme === "none") return deny(401, Reason.UNAUTHENTICATED, "Bearer");
-  if (credentials.scheme === "dpop") {
-    return deny(401, Reason.UNAUTHENTICATED, invalidToken("DPoP proofs are not supported yet"));
-  }
+  const dpop = credentials.scheme === "dpop";
   const decision = await runVerifyPipeline(
     {
       token: credentials.token,
       audience: request.audience,
       requiredScopes: request.requiredScopes,
+      ...(dpop && {
+        dpopProof: request.dpopProof,
+        httpMethod: request.method,
+        httpUrl: request.url,
+      }),
     },
     deps,
   );
   if (decision.allowed) return { allowed: true, claims: decision.claims };
   const { reason } = decision;
+  if (reason === Reason.DPOP_NONCE_REQUIRED) {
+    // RFC 9449 §9: 401, `use_dpop_nonce`, and the nonce in a DPoP-Nonce header.
+    const nonce = deps.dpop.nonce() ?? "";
+    const challenge = dpopChallenge("use_dpop_nonce", reasonName(reason));
+    return { ...deny(401, reason, challenge), dpopNonce: nonce };
+  }
+  if (PROOF_REASONS.has(reason)) {
+    return deny(401, reason, dpopChallenge("invalid_dpop_proof", reasonName(reason)));
+  }
+  if (reason === Reason.TOKEN_BOUND_TO_KEY || (dpop && reason !== Reason.INSUFFICIENT_SCOPE)) {
+    // RFC 9449 §7.1: a DPoP challenge tells the client which scheme and algorithms to use.
+    return deny(401, reason, dpopChallenge("invalid_token", reasonName(reason)));
+  }
   if (reason === Reason.INSUFFICIENT_SCOPE) {
     // RFC 6750 §3.1 insufficient_scope → 403, with the scope the route needs (§3).
     const scope = request.requiredScopes.join(" ");
@@ -54,6 +77,10 @@ export async function decide(request: AuthzRequest, deps: VerifyDeps): Promise<A
 /** Descriptions are fixed ASCII text without quotes (RFC 6750 §3 error_description syntax). */
 const invalidToken = (description: string) =>
   `Bearer error="invalid_token", error_description="${description}"`;
+
+/** RFC 9449 §7.1 challenge, with the accepted proof algorithms (`algs`). */
+const dpopChallenge = (error: string, description: string) =>
+  `DPoP error="${error}", error_description="${description}", algs="${DPOP_ALGS.join(" ")}"`;
 
 const deny = (httpStatus: 401 | 403, reason: Reason, challenge: string): Denial => ({
   allowed: false,

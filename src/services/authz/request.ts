@@ -1,3 +1,5 @@
+import { BinaryReader, WireType } from "@bufbuild/protobuf/wire";
+import type { AttributeContext_HttpRequest } from "../../../gen/envoy/service/auth/v3/attribute_context_pb.js";
 import type { CheckRequest } from "../../../gen/envoy/service/auth/v3/external_auth_pb.js";
 import { invalidArgument } from "../../errors/index.js";
 
@@ -11,7 +13,7 @@ export type Credentials =
   | { readonly scheme: "none" }
   /** RFC 6750 §2.1 `Authorization: Bearer <token>`. */
   | { readonly scheme: "bearer"; readonly token: string }
-  /** RFC 9449 §7.1 `Authorization: DPoP <token>`: needs a proof Gatehouse cannot check yet. */
+  /** RFC 9449 §7.1 `Authorization: DPoP <token>`: with a proof in the `DPoP` header. */
   | { readonly scheme: "dpop"; readonly token: string };
 
 /** What Gatehouse reads from Envoy's CheckRequest, whatever the transport. */
@@ -22,11 +24,12 @@ export interface AuthzRequest {
   readonly requiredScopes: readonly string[];
   /**
    * The request itself and the `DPoP` header (RFC 9449 §4.3 binds a proof to the method and
-   * URI), kept for DPoP proof checks; nothing reads them yet.
+   * URI): `url` is `scheme://host path`, the path without its query (§4.3 point 9).
    */
   readonly method: string;
   readonly path: string;
   readonly host: string;
+  readonly url: string;
   readonly dpopProof: string;
   /** The downstream peer's mTLS identity as Envoy saw it (empty without mTLS). */
   readonly sourcePrincipal: string;
@@ -48,16 +51,38 @@ export function readCheckRequest(request: CheckRequest): AuthzRequest {
   const extensions = request.attributes?.contextExtensions ?? {};
   const headers = http?.headers ?? {};
   const host = (http?.host ?? "").toLowerCase();
+  const path = http?.path ?? "";
   return {
     credentials: readCredentials(headers.authorization ?? ""),
     audience: extensions[AUDIENCE_EXTENSION] || `https://${host}`,
     requiredScopes: readScopes(extensions[SCOPES_EXTENSION] ?? ""),
     method: http?.method ?? "",
-    path: http?.path ?? "",
+    path,
     host,
+    url: `${readScheme(http)}://${host}${path.split(/[?#]/, 1)[0] ?? ""}`,
     dpopProof: headers.dpop ?? "",
     sourcePrincipal: request.attributes?.source?.principal ?? "",
   };
+}
+
+/** Envoy's `AttributeContext.HttpRequest.scheme` (field 6). */
+const SCHEME_FIELD = 6;
+
+/**
+ * The request's scheme. The generated Envoy subset has no `scheme` field, so it is read from
+ * the unknown fields Envoy sent; without it (or with anything but http), https, the scheme
+ * the default audience assumes too.
+ */
+function readScheme(http: AttributeContext_HttpRequest | undefined): "http" | "https" {
+  const field = http?.$unknown?.find(
+    (unknown) => unknown.no === SCHEME_FIELD && unknown.wireType === WireType.LengthDelimited,
+  );
+  if (!field) return "https";
+  try {
+    return new BinaryReader(field.data).string().toLowerCase() === "http" ? "http" : "https";
+  } catch {
+    return "https";
+  }
 }
 
 /** Envoy lower-cases header names; the auth-scheme is case-insensitive (RFC 9110 §11.1). */

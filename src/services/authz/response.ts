@@ -56,6 +56,7 @@ export function toCheckResponse(decision: AuthzDecision): CheckResponseInit {
         headers: [
           header("www-authenticate", decision.challenge),
           header("content-type", "application/json"),
+          ...(decision.dpopNonce ? [header("dpop-nonce", decision.dpopNonce)] : []),
         ],
         body: JSON.stringify({ reason }),
       },

@@ -4,6 +4,7 @@ import type { ChallengeKinds } from "../../challenges/index.js";
 import type { Clock } from "../../clock.js";
 import type { KeyRing } from "../../crypto/key-ring.js";
 import type { Store } from "../../store/ports.js";
+import type { VerifyDeps } from "../../verify/types.js";
 import type { AbuseControl } from "./abuse/index.js";
 
 export interface GateSettings {
@@ -14,6 +15,8 @@ export interface GateSettings {
   readonly maxTokenTtlSeconds: number;
   /** Tolerated skew on attestation `iat` / `exp` / `nbf`. */
   readonly clockSkewSeconds: number;
+  /** Longest `exp - iat` of a JWT-bearer assertion (RFC 7523 §3). */
+  readonly assertionMaxLifetimeSeconds: number;
   readonly runtime: RuntimeSettings;
 }
 
@@ -39,6 +42,8 @@ export interface GateDeps {
   readonly abuse: AbuseControl;
   /** Absent when no attestation issuer is configured: platform attestations are refused. */
   readonly platformAttestation?: PlatformAttestationVerifier;
+  /** The Verify pipeline's deps: token exchange verifies its subject token exactly as Verify. */
+  readonly verify: VerifyDeps;
 }
 
 /** A pass as stored (by the hash of its value). */

@@ -20,9 +20,16 @@ export function createVerifyService(deps: VerifyServiceDeps): ServiceBinding {
           token: request.token,
           audience: request.audience,
           requiredScopes: request.requiredScopes,
+          dpopProof: request.dpopProof,
+          httpMethod: request.httpMethod,
+          httpUrl: request.httpUrl,
         },
         deps,
       );
+      // RFC 9449 §9: with server nonces on, every answer carries the nonce to use next
+      // (stateless, so the one a NONCE_REQUIRED denial asks for is this one).
+      const dpopNonce = deps.dpop.nonce();
+      const nonce = dpopNonce === undefined ? {} : { dpopNonce };
       const identity = decision.claims
         ? {
             agentDid: decision.claims.sub,
@@ -30,10 +37,13 @@ export function createVerifyService(deps: VerifyServiceDeps): ServiceBinding {
             tokenId: decision.claims.jti,
           }
         : {};
-      if (!decision.allowed) return { allowed: false, reason: decision.reason, ...identity };
+      if (!decision.allowed) {
+        return { allowed: false, reason: decision.reason, ...identity, ...nonce };
+      }
       return {
         allowed: true,
         ...identity,
+        ...nonce,
         scopes: [...decision.claims.scopes],
         expiresAt: timestampFromMs(decision.claims.exp * 1000),
         cacheTtlSeconds: decision.cacheTtlSeconds,

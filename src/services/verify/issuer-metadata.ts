@@ -1,9 +1,16 @@
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import type { GetIssuerMetadataResponseSchema } from "../../../gen/gatehouse/v1/verify_pb.js";
 import type { KeyRing } from "../../crypto/key-ring.js";
+import { DPOP_ALGS } from "../../dpop/index.js";
 
 /** Grant types Token accepts (RFC 8414 §2 `grant_types_supported`). */
-export const GRANT_TYPES = ["urn:gatehouse:params:grant-type:pass"] as const;
+export const GRANT_TYPES = [
+  "urn:gatehouse:params:grant-type:pass",
+  // RFC 7523 §2.1: an agent-signed JWT assertion (TokenRequest.assertion).
+  "urn:ietf:params:oauth:grant-type:jwt-bearer",
+  // RFC 8693 §2.1: token exchange, narrowing and delegation (TokenRequest.exchange).
+  "urn:ietf:params:oauth:grant-type:token-exchange",
+] as const;
 
 /**
  * Issuer metadata in RFC 8414 §2 terms. The URLs are the HTTP paths the sidecar serves
@@ -21,7 +28,8 @@ export async function issuerMetadata(
     tokenEndpoint: `${issuer}/v1/tokens`,
     tokenSigningAlgValuesSupported: [...algs].sort(),
     grantTypesSupported: [...GRANT_TYPES],
-    dpopSigningAlgValuesSupported: [],
+    // RFC 9449 §5.1: the algorithms DPoP proofs may use (src/dpop/proof.ts).
+    dpopSigningAlgValuesSupported: [...DPOP_ALGS],
     cacheMaxAgeSeconds,
   };
 }

@@ -28,7 +28,10 @@ describe("loadConfig defaults", () => {
         maxTtlSeconds: 3600,
         clockSkewSeconds: 30,
         signingAlg: "EdDSA",
+        assertionMaxLifetimeSeconds: 300,
       },
+      keys: { rotationIntervalSeconds: 604_800, publicationDelaySeconds: 360 },
+      dpop: { maxAgeSeconds: 60, nonces: false },
       challenges: {
         ttlSeconds: 60,
         passTtlSeconds: 60,

@@ -79,7 +79,7 @@ describe("gatehouse certs", () => {
   });
 
   it.each([
-    [[], "--role must be one of admin, operator, verifier, agent, server"],
+    [[], "--role must be one of admin, operator, verifier, proxy, agent, server"],
     [["--role", "admin"], "--role admin needs --name"],
     [["--role", "agent", "--did", "did:web:example.com"], "--did must be a did:agent: or did:key:"],
     [["--role", "server"], "--role server needs --dns or --ip"],

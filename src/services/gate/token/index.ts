@@ -1,9 +1,12 @@
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { Reason } from "../../../../gen/gatehouse/v1/errors_pb.js";
 import type { TokenRequest, TokenResponseSchema } from "../../../../gen/gatehouse/v1/gate_pb.js";
+import { checkTokenRequestProof, requireRegisteredKey } from "../../../dpop/index.js";
 import { GatehouseError } from "../../../errors/index.js";
 import type { CallContext } from "../../types.js";
 import type { GateDeps } from "../deps.js";
+import { assertionGrant } from "./assertion-grant.js";
+import { exchangeGrant } from "./exchange-grant.js";
 import { issueAccessToken } from "./issue.js";
 import { passGrant } from "./pass-grant.js";
 import type { GrantOutcome } from "./types.js";
@@ -14,14 +17,26 @@ export async function issueToken(
   request: TokenRequest,
   call: CallContext,
 ): Promise<MessageInitShape<typeof TokenResponseSchema>> {
+  // RFC 9449 §5: a proof binds the token to the agent's key; checked before the grant runs.
+  const { dpop } = deps.verify;
+  const jkt = request.dpopProof
+    ? await checkTokenRequestProof(dpop, deps.settings.issuer, request.dpopProof)
+    : undefined;
   const grant = await runGrant(deps, request, call);
-  return issueAccessToken(deps, grant, {});
+  if (jkt !== undefined) requireRegisteredKey(jkt, grant.agent.publicKeyHex);
+  const response = await issueAccessToken(deps, grant, jkt === undefined ? {} : { jkt });
+  const dpopNonce = dpop.nonce(); // RFC 9449 §8: the nonce for the agent's next proof
+  return dpopNonce === undefined ? response : { ...response, dpopNonce };
 }
 
 function runGrant(deps: GateDeps, request: TokenRequest, call: CallContext): Promise<GrantOutcome> {
   switch (request.grant.case) {
     case "pass":
       return passGrant(deps, request.grant.value, call);
+    case "assertion":
+      return assertionGrant(deps, request.grant.value, call);
+    case "exchange":
+      return exchangeGrant(deps, request.grant.value, call);
     default:
       throw new GatehouseError(Reason.INVALID_ARGUMENT, {
         field: "grant",

@@ -1,0 +1,39 @@
+import { createHash } from "node:crypto";
+
+/**
+ * The members RFC 7638 §3.2 hashes for each key type (required public members only, RFC 7638
+ * §3.2.1 for EC/RSA, RFC 8037 §2 for OKP), already in lexicographic order (§3.3).
+ */
+const REQUIRED_MEMBERS: Readonly<Record<string, readonly string[]>> = {
+  EC: ["crv", "kty", "x", "y"],
+  OKP: ["crv", "kty", "x"],
+  RSA: ["e", "kty", "n"],
+};
+
+/**
+ * RFC 7638 §3.1 JWK thumbprint: base64url(SHA-256(the required members, lexicographic order,
+ * no whitespace)). Undefined for an unknown `kty` or a missing or non-string member. The
+ * member values are plain base64url or short names, so JSON.stringify adds no escapes (§3.3).
+ */
+export function jwkThumbprint(jwk: Readonly<Record<string, unknown>>): string | undefined {
+  const members = typeof jwk.kty === "string" ? REQUIRED_MEMBERS[jwk.kty] : undefined;
+  if (!members) return undefined;
+  const canonical: Record<string, string> = {};
+  for (const member of members) {
+    const value = jwk[member];
+    if (typeof value !== "string" || value === "") return undefined;
+    canonical[member] = value;
+  }
+  return createHash("sha256").update(JSON.stringify(canonical)).digest("base64url");
+}
+
+/** The thumbprint of a raw 32-byte Ed25519 public key as an OKP JWK (RFC 8037 §2). */
+export function ed25519Thumbprint(publicKey: Uint8Array): string {
+  const x = Buffer.from(publicKey).toString("base64url");
+  return jwkThumbprint({ kty: "OKP", crv: "Ed25519", x }) ?? "";
+}
+
+/** RFC 9449 §4.2 `ath`: base64url(SHA-256(ASCII access token)). */
+export function accessTokenHash(accessToken: string): string {
+  return createHash("sha256").update(accessToken, "ascii").digest("base64url");
+}

@@ -1,0 +1,116 @@
+import { createHash, timingSafeEqual } from "node:crypto";
+import { Reason } from "../../gen/gatehouse/v1/errors_pb.js";
+import type { Clock } from "../clock.js";
+import type { NonceStore } from "../store/ports.js";
+import { normalizeClaimedHtu, normalizeHtu } from "./htu.js";
+import { createNonceSource, type NonceSource } from "./nonce.js";
+import { DPOP_ALGS, parseProof } from "./proof.js";
+import { accessTokenHash } from "./thumbprint.js";
+
+export interface DpopSettings {
+  /** Oldest accepted `iat`, seconds before now (RFC 9449 §4.3 point 10, §11.1). */
+  readonly maxAgeSeconds: number;
+  /** How far in the future an `iat` may be (clock skew). */
+  readonly clockSkewSeconds: number;
+  /** HMAC secret for server nonces (RFC 9449 §8); absent = nonces off. */
+  readonly nonceSecret?: string;
+}
+
+/** The request a proof must be for. */
+export interface ProofRequest {
+  /** The HTTP method (`htm`), e.g. `POST`. */
+  readonly method: string;
+  /** The request URL; its query and fragment are ignored (RFC 9449 §4.3 point 9). */
+  readonly url: string;
+  /** The access token presented with the proof: `ath` must be its hash (§4.3 point 11). */
+  readonly accessToken?: string;
+  /** The thumbprint the token is bound to (`cnf.jkt`): the proof key must match (§7.1). */
+  readonly expectedJkt?: string;
+}
+
+export type DpopResult =
+  | { readonly ok: true; readonly jkt: string }
+  /** `nonce` is set with DPOP_NONCE_REQUIRED: the one the client must use (§8, §9). */
+  | { readonly ok: false; readonly reason: Reason; readonly nonce?: string };
+
+export interface DpopVerifier {
+  /** The algorithms proofs may use (RFC 9449 §5.1 `dpop_signing_alg_values_supported`). */
+  readonly algs: readonly string[];
+  /** The nonce to hand out now, when server nonces are on. */
+  nonce(): string | undefined;
+  /** RFC 9449 §4.3 in full; the `jti` is consumed only once every other check passed. */
+  verify(proof: string, request: ProofRequest): Promise<DpopResult>;
+}
+
+export interface DpopVerifierDeps {
+  readonly clock: Clock;
+  /** Shared by every replica, so a `jti` is single-use across all of them. */
+  readonly nonces: NonceStore;
+  readonly settings: DpopSettings;
+}
+
+/** The NonceStore namespace of proof `jti`s. */
+const JTI_NAMESPACE = "dpop";
+
+export function createDpopVerifier(deps: DpopVerifierDeps): DpopVerifier {
+  const { clock, nonces, settings } = deps;
+  const { maxAgeSeconds, clockSkewSeconds } = settings;
+  const serverNonces: NonceSource | undefined =
+    settings.nonceSecret === undefined
+      ? undefined
+      : createNonceSource(settings.nonceSecret, maxAgeSeconds, clock);
+  // A proof is accepted while iat ∈ [now − maxAge, now + skew]; its jti is remembered for at
+  // least that long (plus skew again for replicas whose clocks differ), RFC 9449 §11.1.
+  const jtiTtlMs = (maxAgeSeconds + 2 * clockSkewSeconds) * 1000;
+  const invalid: DpopResult = { ok: false, reason: Reason.DPOP_INVALID };
+
+  return {
+    algs: [...DPOP_ALGS],
+    nonce: () => serverNonces?.current(),
+    async verify(proof, request) {
+      // §4.3 points 1–7: syntax, typ, alg, public jwk, signature, claim types.
+      const parsed = parseProof(proof);
+      if (!parsed) return invalid;
+      // Point 8: htm is the request's method (methods are case-sensitive, RFC 9110 §9.1).
+      if (request.method === "" || parsed.htm !== request.method) return invalid;
+      // Point 9: htu is the request URL without query and fragment, both normalized.
+      const requestUrl = normalizeHtu(request.url);
+      const claimedUrl = normalizeClaimedHtu(parsed.htu);
+      if (requestUrl === undefined || claimedUrl !== requestUrl) return invalid;
+      // Point 11 / §7.1: with an access token, ath is the hash of exactly that token;
+      // without one (the token endpoint), ath has no meaning and is refused.
+      if (request.accessToken === undefined) {
+        if (parsed.ath !== undefined) return invalid;
+      } else if (
+        parsed.ath === undefined ||
+        !same(parsed.ath, accessTokenHash(request.accessToken))
+      ) {
+        return invalid;
+      }
+      // Point 12 / §6.1: the proof key is the one the token is bound to.
+      if (request.expectedJkt !== undefined && !same(parsed.jkt, request.expectedJkt)) {
+        return invalid;
+      }
+      // Point 10: iat within the window (§11.1 limits how long a proof can be replayed).
+      const now = Math.floor(clock.now() / 1000);
+      if (parsed.iat < now - maxAgeSeconds || parsed.iat > now + clockSkewSeconds) return invalid;
+      // Point 10 with nonces (§8, §9): a missing or stale nonce gets a fresh one.
+      if (serverNonces && (parsed.nonce === undefined || !serverNonces.isValid(parsed.nonce))) {
+        return { ok: false, reason: Reason.DPOP_NONCE_REQUIRED, nonce: serverNonces.current() };
+      }
+      // §11.1: single use across replicas, last so an invalid proof never burns a jti. The
+      // key is a hash: scoped per proof key, bounded, and no client value in the store.
+      const id = createHash("sha256").update(`${parsed.jkt}\0${parsed.jti}`).digest("base64url");
+      if (!(await nonces.useOnce(JTI_NAMESPACE, id, jtiTtlMs))) {
+        return { ok: false, reason: Reason.DPOP_REPLAYED };
+      }
+      return { ok: true, jkt: parsed.jkt };
+    },
+  };
+}
+
+function same(a: string, b: string): boolean {
+  const left = Buffer.from(a, "utf8");
+  const right = Buffer.from(b, "utf8");
+  return left.length === right.length && timingSafeEqual(left, right);
+}

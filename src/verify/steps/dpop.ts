@@ -1,0 +1,37 @@
+import { Reason } from "../../../gen/gatehouse/v1/errors_pb.js";
+import type { VerifyDeps, VerifyState } from "../types.js";
+
+const MAX_JKT_LENGTH = 128;
+
+/**
+ * Proof of possession for key-bound tokens (RFC 9449 §7.1). A token with `cnf.jkt` (§6.1)
+ * needs a proof: without one it is being used as a bearer token, which §7.2 says MUST be
+ * refused (TOKEN_BOUND_TO_KEY). With one, every §4.3 check runs, `ath` must hash this token
+ * and the proof key's thumbprint must equal `cnf.jkt`; the proof's `jti` is consumed last.
+ *
+ * A token without `cnf` is a bearer token (RFC 6750) whatever comes with it: a proof sent
+ * alongside is ignored, not checked, and its `jti` not consumed. Refusing it would protect
+ * nothing (whoever holds a bearer token can drop the proof), and §7.2 only forbids the
+ * other direction, a bound token used as a bearer one.
+ *
+ * Runs after the agent-status step: no store write (the `jti`) for a token that is otherwise
+ * refused, and before scopes, so a stolen token's scopes are not probed without the key.
+ */
+export async function dpopStep(state: VerifyState, deps: VerifyDeps): Promise<Reason | undefined> {
+  const { cnf } = state.payload;
+  if (cnf === undefined) return undefined;
+  const jkt = typeof cnf === "object" && cnf !== null ? (cnf as { jkt?: unknown }).jkt : undefined;
+  // A confirmation method Gatehouse does not issue (x5t#S256, jwk, …) is not understood.
+  if (typeof jkt !== "string" || jkt.length === 0 || jkt.length > MAX_JKT_LENGTH) {
+    return Reason.TOKEN_CLAIMS_INVALID;
+  }
+  const { dpopProof, httpMethod, httpUrl, token } = state.input;
+  if (!dpopProof) return Reason.TOKEN_BOUND_TO_KEY;
+  const result = await deps.dpop.verify(dpopProof, {
+    method: httpMethod ?? "",
+    url: httpUrl ?? "",
+    accessToken: token,
+    expectedJkt: jkt,
+  });
+  return result.ok ? undefined : result.reason;
+}
