@@ -93,6 +93,8 @@ const CATALOG: Readonly<Partial<Record<Reason, CatalogEntry>>> = {
   [Reason.OPERATOR_NOT_FOUND]: entry(Code.NotFound, 404, "operator not found"),
   [Reason.OPERATOR_ALREADY_EXISTS]: entry(Code.AlreadyExists, 409, "operator already exists"),
   [Reason.OPERATOR_SUSPENDED]: entry(Code.PermissionDenied, 403, "operator suspended"),
+  [Reason.OPERATOR_REVOKED]: entry(Code.PermissionDenied, 403, "operator revoked"),
+  [Reason.AGENT_KEY_REVOKED]: entry(Code.Unauthenticated, 401, "agent key revoked"),
   [Reason.PROOF_OF_POSSESSION_INVALID]: entry(
     Code.PermissionDenied,
     403,
@@ -139,6 +141,24 @@ const CATALOG: Readonly<Partial<Record<Reason, CatalogEntry>>> = {
   ),
   [Reason.ASSERTION_INVALID]: entry(Code.Unauthenticated, 401, "JWT assertion invalid"),
   [Reason.ASSERTION_REPLAYED]: entry(Code.Unauthenticated, 401, "JWT assertion already used"),
+  [Reason.ENVELOPE_EXCEEDED]: entry(Code.ResourceExhausted, 429, "envelope request rate exceeded"),
+  [Reason.OUTSIDE_ALLOWED_TIME]: entry(
+    Code.PermissionDenied,
+    403,
+    "outside the agent's allowed time windows",
+  ),
+  [Reason.TRANSACTION_LIMIT_EXCEEDED]: entry(
+    Code.PermissionDenied,
+    402,
+    "amount exceeds the per-transaction limit",
+  ),
+  [Reason.BUDGET_EXCEEDED]: entry(
+    Code.PermissionDenied,
+    402,
+    "amount exceeds the remaining budget",
+  ),
+  [Reason.CURRENCY_MISMATCH]: entry(Code.PermissionDenied, 402, "currency not allowed by policy"),
+  [Reason.AGENT_FROZEN]: entry(Code.PermissionDenied, 403, "agent temporarily frozen"),
   [Reason.DELEGATION_NOT_ALLOWED]: entry(
     Code.PermissionDenied,
     403,

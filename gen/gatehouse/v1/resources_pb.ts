@@ -13,7 +13,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file gatehouse/v1/resources.proto.
  */
 export const file_gatehouse_v1_resources: GenFile = /*@__PURE__*/
-  fileDesc("ChxnYXRlaG91c2UvdjEvcmVzb3VyY2VzLnByb3RvEgxnYXRlaG91c2UudjEijwEKCE9wZXJhdG9yEg4KBmRvbWFpbhgBIAEoCRIUCgxkaXNwbGF5X25hbWUYAiABKAkSLAoGc3RhdHVzGAMgASgOMhwuZ2F0ZWhvdXNlLnYxLk9wZXJhdG9yU3RhdHVzEi8KC2NyZWF0ZV90aW1lGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCK6AgoGUG9saWN5Ei4KBnNjb3BlcxgBIAMoCUIewvMYGhiAASIRW0EtWmEtejAtOTouXy8tXSsoQDABEiwKCWF1ZGllbmNlcxgCIAMoCUIZwvMYFRiAAiIMW1x4MjEtXHg3ZV0rKCAwARIwCg1tYXhfdG9rZW5fdHRsGAMgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEi4KCGF1dG9ub215GAQgASgLMhwuZ2F0ZWhvdXNlLnYxLkF1dG9ub215UG9saWN5EnAKCWRlbGVnYXRlcxgFIAMoCUJdwvMYWRiAAiJQZGlkOihhZ2VudDpbYS16MC05Li1dezEsMjUzfTooWzAtOWEtZl17MzJ9fFwqKXxrZXk6elsxLTlBLUhKLU5QLVphLWttLXpdezQwLDYwfSkoIDABIrABCg5BdXRvbm9teVBvbGljeRIbChNyZXF1aXJlX2F0dGVzdGF0aW9uGAEgASgIEjsKGG1pbl9jb250aW51b3VzX29wZXJhdGlvbhgCIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhIeChZtaW5fYXV0b25vbW91c19hY3Rpb25zGAMgASgEEiQKHHJlcXVpcmVfcGxhdGZvcm1fYXR0ZXN0YXRpb24YBCABKAgiogIKBUFnZW50EgsKA2RpZBgBIAEoCRIXCg9vcGVyYXRvcl9kb21haW4YAiABKAkSEgoKcHVibGljX2tleRgDIAEoDBIpCgZzdGF0dXMYBCABKA4yGS5nYXRlaG91c2UudjEuQWdlbnRTdGF0dXMSJAoGcG9saWN5GAUgASgLMhQuZ2F0ZWhvdXNlLnYxLlBvbGljeRIWCg5wb2xpY3lfdmVyc2lvbhgGIAEoBBIUCgxkaXNwbGF5X25hbWUYByABKAkSLwoLY3JlYXRlX3RpbWUYCCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KC3VwZGF0ZV90aW1lGAkgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCJcCgNKd2sSCwoDa3R5GAEgASgJEgsKA2NydhgCIAEoCRIJCgF4GAMgASgJEgkKAXkYBCABKAkSCwoDa2lkGAUgASgJEgsKA2FsZxgGIAEoCRILCgN1c2UYByABKAkqbAoOT3BlcmF0b3JTdGF0dXMSHwobT1BFUkFUT1JfU1RBVFVTX1VOU1BFQ0lGSUVEEAASGgoWT1BFUkFUT1JfU1RBVFVTX0FDVElWRRABEh0KGU9QRVJBVE9SX1NUQVRVU19TVVNQRU5ERUQQAip6CgtBZ2VudFN0YXR1cxIcChhBR0VOVF9TVEFUVVNfVU5TUEVDSUZJRUQQABIXChNBR0VOVF9TVEFUVVNfQUNUSVZFEAESGgoWQUdFTlRfU1RBVFVTX1NVU1BFTkRFRBACEhgKFEFHRU5UX1NUQVRVU19SRVZPS0VEEANiBnByb3RvMw", [file_gatehouse_v1_validate, file_google_protobuf_duration, file_google_protobuf_timestamp]);
+  fileDesc("ChxnYXRlaG91c2UvdjEvcmVzb3VyY2VzLnByb3RvEgxnYXRlaG91c2UudjEijwEKCE9wZXJhdG9yEg4KBmRvbWFpbhgBIAEoCRIUCgxkaXNwbGF5X25hbWUYAiABKAkSLAoGc3RhdHVzGAMgASgOMhwuZ2F0ZWhvdXNlLnYxLk9wZXJhdG9yU3RhdHVzEi8KC2NyZWF0ZV90aW1lGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCLkAgoGUG9saWN5Ei4KBnNjb3BlcxgBIAMoCUIewvMYGhiAASIRW0EtWmEtejAtOTouXy8tXSsoQDABEiwKCWF1ZGllbmNlcxgCIAMoCUIZwvMYFRiAAiIMW1x4MjEtXHg3ZV0rKCAwARIwCg1tYXhfdG9rZW5fdHRsGAMgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEi4KCGF1dG9ub215GAQgASgLMhwuZ2F0ZWhvdXNlLnYxLkF1dG9ub215UG9saWN5EnAKCWRlbGVnYXRlcxgFIAMoCUJdwvMYWRiAAiJQZGlkOihhZ2VudDpbYS16MC05Li1dezEsMjUzfTooWzAtOWEtZl17MzJ9fFwqKXxrZXk6elsxLTlBLUhKLU5QLVphLWttLXpdezQwLDYwfSkoIDABEigKCGVudmVsb3BlGAYgASgLMhYuZ2F0ZWhvdXNlLnYxLkVudmVsb3BlIqkDCghFbnZlbG9wZRIeCgxtYXhfcmVxdWVzdHMYASABKA1CCMLzGARAwIQ9EjEKDnJlcXVlc3Rfd2luZG93GAIgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEjcKDWFsbG93ZWRfdGltZXMYAyADKAsyGC5nYXRlaG91c2UudjEuVGltZVdpbmRvd0IGwvMYAiggEiwKD21heF90cmFuc2FjdGlvbhgEIAEoCzITLmdhdGVob3VzZS52MS5Nb25leRIjCgZidWRnZXQYBSABKAsyEy5nYXRlaG91c2UudjEuTW9uZXkSMAoNYnVkZ2V0X3BlcmlvZBgGIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhImChVmcmVlemVfYWZ0ZXJfZmFpbHVyZXMYByABKA1CB8LzGANAkE4SMAoNZnJlZXplX3dpbmRvdxgIIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhIyCg9mcmVlemVfZHVyYXRpb24YCSABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24idwoKVGltZVdpbmRvdxItCgRkYXlzGAEgAygOMhUuZ2F0ZWhvdXNlLnYxLldlZWtkYXlCCMLzGAQoBzABEh0KDHN0YXJ0X21pbnV0ZRgCIAEoDUIHwvMYA0CfCxIbCgplbmRfbWludXRlGAMgASgNQgfC8xgDQKALIj4KBU1vbmV5EiAKCGN1cnJlbmN5GAEgASgJQg7C8xgKIghbQS1aXXszfRITCgttaW5vcl91bml0cxgCIAEoAyKwAQoOQXV0b25vbXlQb2xpY3kSGwoTcmVxdWlyZV9hdHRlc3RhdGlvbhgBIAEoCBI7ChhtaW5fY29udGludW91c19vcGVyYXRpb24YAiABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SHgoWbWluX2F1dG9ub21vdXNfYWN0aW9ucxgDIAEoBBIkChxyZXF1aXJlX3BsYXRmb3JtX2F0dGVzdGF0aW9uGAQgASgIIqICCgVBZ2VudBILCgNkaWQYASABKAkSFwoPb3BlcmF0b3JfZG9tYWluGAIgASgJEhIKCnB1YmxpY19rZXkYAyABKAwSKQoGc3RhdHVzGAQgASgOMhkuZ2F0ZWhvdXNlLnYxLkFnZW50U3RhdHVzEiQKBnBvbGljeRgFIAEoCzIULmdhdGVob3VzZS52MS5Qb2xpY3kSFgoOcG9saWN5X3ZlcnNpb24YBiABKAQSFAoMZGlzcGxheV9uYW1lGAcgASgJEi8KC2NyZWF0ZV90aW1lGAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgt1cGRhdGVfdGltZRgJIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiXAoDSndrEgsKA2t0eRgBIAEoCRILCgNjcnYYAiABKAkSCQoBeBgDIAEoCRIJCgF5GAQgASgJEgsKA2tpZBgFIAEoCRILCgNhbGcYBiABKAkSCwoDdXNlGAcgASgJKokBCg5PcGVyYXRvclN0YXR1cxIfChtPUEVSQVRPUl9TVEFUVVNfVU5TUEVDSUZJRUQQABIaChZPUEVSQVRPUl9TVEFUVVNfQUNUSVZFEAESHQoZT1BFUkFUT1JfU1RBVFVTX1NVU1BFTkRFRBACEhsKF09QRVJBVE9SX1NUQVRVU19SRVZPS0VEEAMqegoLQWdlbnRTdGF0dXMSHAoYQUdFTlRfU1RBVFVTX1VOU1BFQ0lGSUVEEAASFwoTQUdFTlRfU1RBVFVTX0FDVElWRRABEhoKFkFHRU5UX1NUQVRVU19TVVNQRU5ERUQQAhIYChRBR0VOVF9TVEFUVVNfUkVWT0tFRBADKrYBCgdXZWVrZGF5EhcKE1dFRUtEQVlfVU5TUEVDSUZJRUQQABISCg5XRUVLREFZX01PTkRBWRABEhMKD1dFRUtEQVlfVFVFU0RBWRACEhUKEVdFRUtEQVlfV0VETkVTREFZEAMSFAoQV0VFS0RBWV9USFVSU0RBWRAEEhIKDldFRUtEQVlfRlJJREFZEAUSFAoQV0VFS0RBWV9TQVRVUkRBWRAGEhIKDldFRUtEQVlfU1VOREFZEAdiBnByb3RvMw", [file_gatehouse_v1_validate, file_google_protobuf_duration, file_google_protobuf_timestamp]);
 
 /**
  * Operator owns a trust domain and registers and governs the agents in it.
@@ -140,6 +140,13 @@ export type Policy = Message<"gatehouse.v1.Policy"> & {
    * @generated from field: repeated string delegates = 5;
    */
   delegates: string[];
+
+  /**
+   * Behavioural envelope and budgets, enforced by Verify.
+   *
+   * @generated from field: gatehouse.v1.Envelope envelope = 6;
+   */
+  envelope?: Envelope | undefined;
 };
 
 /**
@@ -188,6 +195,13 @@ export type PolicyJson = {
    * @generated from field: repeated string delegates = 5;
    */
   delegates?: string[];
+
+  /**
+   * Behavioural envelope and budgets, enforced by Verify.
+   *
+   * @generated from field: gatehouse.v1.Envelope envelope = 6;
+   */
+  envelope?: EnvelopeJson;
 };
 
 /**
@@ -196,6 +210,271 @@ export type PolicyJson = {
  */
 export const PolicySchema: GenMessage<Policy, {jsonType: PolicyJson}> = /*@__PURE__*/
   messageDesc(file_gatehouse_v1_resources, 1);
+
+/**
+ * Envelope bounds what an agent's tokens may do, enforced server-side by
+ * Verify on every request (never left to a client SDK). Zero values mean "no
+ * limit" for each bound.
+ *
+ * @generated from message gatehouse.v1.Envelope
+ */
+export type Envelope = Message<"gatehouse.v1.Envelope"> & {
+  /**
+   * Requests per window per agent, across replicas (REASON_ENVELOPE_EXCEEDED).
+   *
+   * @generated from field: uint32 max_requests = 1;
+   */
+  maxRequests: number;
+
+  /**
+   * The window of max_requests.
+   *
+   * @generated from field: google.protobuf.Duration request_window = 2;
+   */
+  requestWindow?: Duration | undefined;
+
+  /**
+   * When the agent may act, in UTC; empty means always (REASON_OUTSIDE_ALLOWED_TIME).
+   *
+   * @generated from field: repeated gatehouse.v1.TimeWindow allowed_times = 3;
+   */
+  allowedTimes: TimeWindow[];
+
+  /**
+   * Largest amount one request may state (REASON_TRANSACTION_LIMIT_EXCEEDED).
+   *
+   * @generated from field: gatehouse.v1.Money max_transaction = 4;
+   */
+  maxTransaction?: Money | undefined;
+
+  /**
+   * Total amount per budget period, across replicas (REASON_BUDGET_EXCEEDED).
+   *
+   * @generated from field: gatehouse.v1.Money budget = 5;
+   */
+  budget?: Money | undefined;
+
+  /**
+   * The budget period (a fixed window aligned to the Unix epoch).
+   *
+   * @generated from field: google.protobuf.Duration budget_period = 6;
+   */
+  budgetPeriod?: Duration | undefined;
+
+  /**
+   * Freeze the agent after this many failed or replayed proofs within
+   * freeze_window (REASON_AGENT_FROZEN); 0 disables freezing.
+   *
+   * @generated from field: uint32 freeze_after_failures = 7;
+   */
+  freezeAfterFailures: number;
+
+  /**
+   * The window failures are counted in.
+   *
+   * @generated from field: google.protobuf.Duration freeze_window = 8;
+   */
+  freezeWindow?: Duration | undefined;
+
+  /**
+   * How long a freeze lasts.
+   *
+   * @generated from field: google.protobuf.Duration freeze_duration = 9;
+   */
+  freezeDuration?: Duration | undefined;
+};
+
+/**
+ * Envelope bounds what an agent's tokens may do, enforced server-side by
+ * Verify on every request (never left to a client SDK). Zero values mean "no
+ * limit" for each bound.
+ *
+ * @generated from message gatehouse.v1.Envelope
+ */
+export type EnvelopeJson = {
+  /**
+   * Requests per window per agent, across replicas (REASON_ENVELOPE_EXCEEDED).
+   *
+   * @generated from field: uint32 max_requests = 1;
+   */
+  maxRequests?: number;
+
+  /**
+   * The window of max_requests.
+   *
+   * @generated from field: google.protobuf.Duration request_window = 2;
+   */
+  requestWindow?: DurationJson;
+
+  /**
+   * When the agent may act, in UTC; empty means always (REASON_OUTSIDE_ALLOWED_TIME).
+   *
+   * @generated from field: repeated gatehouse.v1.TimeWindow allowed_times = 3;
+   */
+  allowedTimes?: TimeWindowJson[];
+
+  /**
+   * Largest amount one request may state (REASON_TRANSACTION_LIMIT_EXCEEDED).
+   *
+   * @generated from field: gatehouse.v1.Money max_transaction = 4;
+   */
+  maxTransaction?: MoneyJson;
+
+  /**
+   * Total amount per budget period, across replicas (REASON_BUDGET_EXCEEDED).
+   *
+   * @generated from field: gatehouse.v1.Money budget = 5;
+   */
+  budget?: MoneyJson;
+
+  /**
+   * The budget period (a fixed window aligned to the Unix epoch).
+   *
+   * @generated from field: google.protobuf.Duration budget_period = 6;
+   */
+  budgetPeriod?: DurationJson;
+
+  /**
+   * Freeze the agent after this many failed or replayed proofs within
+   * freeze_window (REASON_AGENT_FROZEN); 0 disables freezing.
+   *
+   * @generated from field: uint32 freeze_after_failures = 7;
+   */
+  freezeAfterFailures?: number;
+
+  /**
+   * The window failures are counted in.
+   *
+   * @generated from field: google.protobuf.Duration freeze_window = 8;
+   */
+  freezeWindow?: DurationJson;
+
+  /**
+   * How long a freeze lasts.
+   *
+   * @generated from field: google.protobuf.Duration freeze_duration = 9;
+   */
+  freezeDuration?: DurationJson;
+};
+
+/**
+ * Describes the message gatehouse.v1.Envelope.
+ * Use `create(EnvelopeSchema)` to create a new message.
+ */
+export const EnvelopeSchema: GenMessage<Envelope, {jsonType: EnvelopeJson}> = /*@__PURE__*/
+  messageDesc(file_gatehouse_v1_resources, 2);
+
+/**
+ * TimeWindow is a recurring span of minutes on some days of the week, in UTC.
+ *
+ * @generated from message gatehouse.v1.TimeWindow
+ */
+export type TimeWindow = Message<"gatehouse.v1.TimeWindow"> & {
+  /**
+   * The days it applies to; empty means every day.
+   *
+   * @generated from field: repeated gatehouse.v1.Weekday days = 1;
+   */
+  days: Weekday[];
+
+  /**
+   * First minute of the day (0–1439) inside the window.
+   *
+   * @generated from field: uint32 start_minute = 2;
+   */
+  startMinute: number;
+
+  /**
+   * First minute after the window (1–1440); must be greater than start_minute.
+   *
+   * @generated from field: uint32 end_minute = 3;
+   */
+  endMinute: number;
+};
+
+/**
+ * TimeWindow is a recurring span of minutes on some days of the week, in UTC.
+ *
+ * @generated from message gatehouse.v1.TimeWindow
+ */
+export type TimeWindowJson = {
+  /**
+   * The days it applies to; empty means every day.
+   *
+   * @generated from field: repeated gatehouse.v1.Weekday days = 1;
+   */
+  days?: WeekdayJson[];
+
+  /**
+   * First minute of the day (0–1439) inside the window.
+   *
+   * @generated from field: uint32 start_minute = 2;
+   */
+  startMinute?: number;
+
+  /**
+   * First minute after the window (1–1440); must be greater than start_minute.
+   *
+   * @generated from field: uint32 end_minute = 3;
+   */
+  endMinute?: number;
+};
+
+/**
+ * Describes the message gatehouse.v1.TimeWindow.
+ * Use `create(TimeWindowSchema)` to create a new message.
+ */
+export const TimeWindowSchema: GenMessage<TimeWindow, {jsonType: TimeWindowJson}> = /*@__PURE__*/
+  messageDesc(file_gatehouse_v1_resources, 3);
+
+/**
+ * Money is an amount in minor units of a currency (no floating point).
+ *
+ * @generated from message gatehouse.v1.Money
+ */
+export type Money = Message<"gatehouse.v1.Money"> & {
+  /**
+   * ISO 4217 alphabetic code, e.g. `EUR`.
+   *
+   * @generated from field: string currency = 1;
+   */
+  currency: string;
+
+  /**
+   * The amount in the currency's minor units (cents for EUR); not negative.
+   *
+   * @generated from field: int64 minor_units = 2;
+   */
+  minorUnits: bigint;
+};
+
+/**
+ * Money is an amount in minor units of a currency (no floating point).
+ *
+ * @generated from message gatehouse.v1.Money
+ */
+export type MoneyJson = {
+  /**
+   * ISO 4217 alphabetic code, e.g. `EUR`.
+   *
+   * @generated from field: string currency = 1;
+   */
+  currency?: string;
+
+  /**
+   * The amount in the currency's minor units (cents for EUR); not negative.
+   *
+   * @generated from field: int64 minor_units = 2;
+   */
+  minorUnits?: string;
+};
+
+/**
+ * Describes the message gatehouse.v1.Money.
+ * Use `create(MoneySchema)` to create a new message.
+ */
+export const MoneySchema: GenMessage<Money, {jsonType: MoneyJson}> = /*@__PURE__*/
+  messageDesc(file_gatehouse_v1_resources, 4);
 
 /**
  * AutonomyPolicy sets the thresholds an agent's autonomy attestation must meet.
@@ -272,7 +551,7 @@ export type AutonomyPolicyJson = {
  * Use `create(AutonomyPolicySchema)` to create a new message.
  */
 export const AutonomyPolicySchema: GenMessage<AutonomyPolicy, {jsonType: AutonomyPolicyJson}> = /*@__PURE__*/
-  messageDesc(file_gatehouse_v1_resources, 2);
+  messageDesc(file_gatehouse_v1_resources, 5);
 
 /**
  * Agent is a registered autonomous agent: a DID bound to an Ed25519 key.
@@ -423,7 +702,7 @@ export type AgentJson = {
  * Use `create(AgentSchema)` to create a new message.
  */
 export const AgentSchema: GenMessage<Agent, {jsonType: AgentJson}> = /*@__PURE__*/
-  messageDesc(file_gatehouse_v1_resources, 3);
+  messageDesc(file_gatehouse_v1_resources, 6);
 
 /**
  * Jwk is one public key in JSON Web Key form (RFC 7517, RFC 8037 for OKP).
@@ -542,7 +821,7 @@ export type JwkJson = {
  * Use `create(JwkSchema)` to create a new message.
  */
 export const JwkSchema: GenMessage<Jwk, {jsonType: JwkJson}> = /*@__PURE__*/
-  messageDesc(file_gatehouse_v1_resources, 4);
+  messageDesc(file_gatehouse_v1_resources, 7);
 
 /**
  * OperatorStatus is the lifecycle state of an operator.
@@ -570,6 +849,13 @@ export enum OperatorStatus {
    * @generated from enum value: OPERATOR_STATUS_SUSPENDED = 2;
    */
   SUSPENDED = 2,
+
+  /**
+   * Permanently refused (revoked): every token of its agents stops verifying.
+   *
+   * @generated from enum value: OPERATOR_STATUS_REVOKED = 3;
+   */
+  REVOKED = 3,
 }
 
 /**
@@ -577,7 +863,7 @@ export enum OperatorStatus {
  *
  * @generated from enum gatehouse.v1.OperatorStatus
  */
-export type OperatorStatusJson = "OPERATOR_STATUS_UNSPECIFIED" | "OPERATOR_STATUS_ACTIVE" | "OPERATOR_STATUS_SUSPENDED";
+export type OperatorStatusJson = "OPERATOR_STATUS_UNSPECIFIED" | "OPERATOR_STATUS_ACTIVE" | "OPERATOR_STATUS_SUSPENDED" | "OPERATOR_STATUS_REVOKED";
 
 /**
  * Describes the enum gatehouse.v1.OperatorStatus.
@@ -633,4 +919,80 @@ export type AgentStatusJson = "AGENT_STATUS_UNSPECIFIED" | "AGENT_STATUS_ACTIVE"
  */
 export const AgentStatusSchema: GenEnum<AgentStatus, AgentStatusJson> = /*@__PURE__*/
   enumDesc(file_gatehouse_v1_resources, 1);
+
+/**
+ * Weekday names a day of the week (ISO 8601 numbering).
+ *
+ * @generated from enum gatehouse.v1.Weekday
+ */
+export enum Weekday {
+  /**
+   * Not set.
+   *
+   * @generated from enum value: WEEKDAY_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * Monday.
+   *
+   * @generated from enum value: WEEKDAY_MONDAY = 1;
+   */
+  MONDAY = 1,
+
+  /**
+   * Tuesday.
+   *
+   * @generated from enum value: WEEKDAY_TUESDAY = 2;
+   */
+  TUESDAY = 2,
+
+  /**
+   * Wednesday.
+   *
+   * @generated from enum value: WEEKDAY_WEDNESDAY = 3;
+   */
+  WEDNESDAY = 3,
+
+  /**
+   * Thursday.
+   *
+   * @generated from enum value: WEEKDAY_THURSDAY = 4;
+   */
+  THURSDAY = 4,
+
+  /**
+   * Friday.
+   *
+   * @generated from enum value: WEEKDAY_FRIDAY = 5;
+   */
+  FRIDAY = 5,
+
+  /**
+   * Saturday.
+   *
+   * @generated from enum value: WEEKDAY_SATURDAY = 6;
+   */
+  SATURDAY = 6,
+
+  /**
+   * Sunday.
+   *
+   * @generated from enum value: WEEKDAY_SUNDAY = 7;
+   */
+  SUNDAY = 7,
+}
+
+/**
+ * Weekday names a day of the week (ISO 8601 numbering).
+ *
+ * @generated from enum gatehouse.v1.Weekday
+ */
+export type WeekdayJson = "WEEKDAY_UNSPECIFIED" | "WEEKDAY_MONDAY" | "WEEKDAY_TUESDAY" | "WEEKDAY_WEDNESDAY" | "WEEKDAY_THURSDAY" | "WEEKDAY_FRIDAY" | "WEEKDAY_SATURDAY" | "WEEKDAY_SUNDAY";
+
+/**
+ * Describes the enum gatehouse.v1.Weekday.
+ */
+export const WeekdaySchema: GenEnum<Weekday, WeekdayJson> = /*@__PURE__*/
+  enumDesc(file_gatehouse_v1_resources, 2);
 

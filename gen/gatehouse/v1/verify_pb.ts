@@ -6,7 +6,7 @@ import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegen
 import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
 import type { Reason, ReasonJson } from "./errors_pb.js";
 import { file_gatehouse_v1_errors } from "./errors_pb.js";
-import type { Jwk, JwkJson } from "./resources_pb.js";
+import type { Jwk, JwkJson, Money, MoneyJson } from "./resources_pb.js";
 import { file_gatehouse_v1_resources } from "./resources_pb.js";
 import { file_gatehouse_v1_validate } from "./validate_pb.js";
 import { file_google_api_annotations } from "../../google/api/annotations_pb.js";
@@ -18,7 +18,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file gatehouse/v1/verify.proto.
  */
 export const file_gatehouse_v1_verify: GenFile = /*@__PURE__*/
-  fileDesc("ChlnYXRlaG91c2UvdjEvdmVyaWZ5LnByb3RvEgxnYXRlaG91c2UudjEi6AEKDVZlcmlmeVJlcXVlc3QSGAoFdG9rZW4YASABKAlCCcLzGAUIARiAQBIpCghhdWRpZW5jZRgCIAEoCUIXwvMYEwgBGIACIgxbXHgyMS1ceDdlXSsSNQoPcmVxdWlyZWRfc2NvcGVzGAMgAygJQhzC8xgYGIABIhFbQS1aYS16MC05Oi5fLy1dKyhAEhsKCmRwb3BfcHJvb2YYBCABKAlCB8LzGAMYgCASIwoLaHR0cF9tZXRob2QYBSABKAlCDsLzGAoYECIGW0EtWl0rEhkKCGh0dHBfdXJsGAYgASgJQgfC8xgDGIAQIvQBCg5WZXJpZnlSZXNwb25zZRIPCgdhbGxvd2VkGAEgASgIEiQKBnJlYXNvbhgCIAEoDjIULmdhdGVob3VzZS52MS5SZWFzb24SEQoJYWdlbnRfZGlkGAMgASgJEhcKD29wZXJhdG9yX2RvbWFpbhgEIAEoCRIOCgZzY29wZXMYBSADKAkSLgoKZXhwaXJlc19hdBgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASGQoRY2FjaGVfdHRsX3NlY29uZHMYByABKA0SEAoIdG9rZW5faWQYCCABKAkSEgoKZHBvcF9ub25jZRgJIAEoCSIQCg5HZXRKd2tzUmVxdWVzdCJRCg9HZXRKd2tzUmVzcG9uc2USHwoEa2V5cxgBIAMoCzIRLmdhdGVob3VzZS52MS5Kd2sSHQoVY2FjaGVfbWF4X2FnZV9zZWNvbmRzGAIgASgNIhoKGEdldElzc3Vlck1ldGFkYXRhUmVxdWVzdCLqAQoZR2V0SXNzdWVyTWV0YWRhdGFSZXNwb25zZRIOCgZpc3N1ZXIYASABKAkSEAoIandrc191cmkYAiABKAkSFgoOdG9rZW5fZW5kcG9pbnQYAyABKAkSKgoidG9rZW5fc2lnbmluZ19hbGdfdmFsdWVzX3N1cHBvcnRlZBgEIAMoCRIdChVncmFudF90eXBlc19zdXBwb3J0ZWQYBSADKAkSKQohZHBvcF9zaWduaW5nX2FsZ192YWx1ZXNfc3VwcG9ydGVkGAYgAygJEh0KFWNhY2hlX21heF9hZ2Vfc2Vjb25kcxgHIAEoDTLGAgoNVmVyaWZ5U2VydmljZRJhCgZWZXJpZnkSGy5nYXRlaG91c2UudjEuVmVyaWZ5UmVxdWVzdBocLmdhdGVob3VzZS52MS5WZXJpZnlSZXNwb25zZSIcgtPkkwIWOgEqIhEvdjEvdG9rZW5zOnZlcmlmeRJYCgdHZXRKd2tzEhwuZ2F0ZWhvdXNlLnYxLkdldEp3a3NSZXF1ZXN0Gh0uZ2F0ZWhvdXNlLnYxLkdldEp3a3NSZXNwb25zZSIQgtPkkwIKEggvdjEvandrcxJ4ChFHZXRJc3N1ZXJNZXRhZGF0YRImLmdhdGVob3VzZS52MS5HZXRJc3N1ZXJNZXRhZGF0YVJlcXVlc3QaJy5nYXRlaG91c2UudjEuR2V0SXNzdWVyTWV0YWRhdGFSZXNwb25zZSISgtPkkwIMEgovdjEvaXNzdWVyYgZwcm90bzM", [file_gatehouse_v1_errors, file_gatehouse_v1_resources, file_gatehouse_v1_validate, file_google_api_annotations, file_google_protobuf_timestamp]);
+  fileDesc("ChlnYXRlaG91c2UvdjEvdmVyaWZ5LnByb3RvEgxnYXRlaG91c2UudjEijQIKDVZlcmlmeVJlcXVlc3QSGAoFdG9rZW4YASABKAlCCcLzGAUIARiAQBIpCghhdWRpZW5jZRgCIAEoCUIXwvMYEwgBGIACIgxbXHgyMS1ceDdlXSsSNQoPcmVxdWlyZWRfc2NvcGVzGAMgAygJQhzC8xgYGIABIhFbQS1aYS16MC05Oi5fLy1dKyhAEhsKCmRwb3BfcHJvb2YYBCABKAlCB8LzGAMYgCASIwoLaHR0cF9tZXRob2QYBSABKAlCDsLzGAoYECIGW0EtWl0rEhkKCGh0dHBfdXJsGAYgASgJQgfC8xgDGIAQEiMKBmFtb3VudBgHIAEoCzITLmdhdGVob3VzZS52MS5Nb25leSL0AQoOVmVyaWZ5UmVzcG9uc2USDwoHYWxsb3dlZBgBIAEoCBIkCgZyZWFzb24YAiABKA4yFC5nYXRlaG91c2UudjEuUmVhc29uEhEKCWFnZW50X2RpZBgDIAEoCRIXCg9vcGVyYXRvcl9kb21haW4YBCABKAkSDgoGc2NvcGVzGAUgAygJEi4KCmV4cGlyZXNfYXQYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhkKEWNhY2hlX3R0bF9zZWNvbmRzGAcgASgNEhAKCHRva2VuX2lkGAggASgJEhIKCmRwb3Bfbm9uY2UYCSABKAkiEAoOR2V0Sndrc1JlcXVlc3QiUQoPR2V0Sndrc1Jlc3BvbnNlEh8KBGtleXMYASADKAsyES5nYXRlaG91c2UudjEuSndrEh0KFWNhY2hlX21heF9hZ2Vfc2Vjb25kcxgCIAEoDSIaChhHZXRJc3N1ZXJNZXRhZGF0YVJlcXVlc3Qi6gEKGUdldElzc3Vlck1ldGFkYXRhUmVzcG9uc2USDgoGaXNzdWVyGAEgASgJEhAKCGp3a3NfdXJpGAIgASgJEhYKDnRva2VuX2VuZHBvaW50GAMgASgJEioKInRva2VuX3NpZ25pbmdfYWxnX3ZhbHVlc19zdXBwb3J0ZWQYBCADKAkSHQoVZ3JhbnRfdHlwZXNfc3VwcG9ydGVkGAUgAygJEikKIWRwb3Bfc2lnbmluZ19hbGdfdmFsdWVzX3N1cHBvcnRlZBgGIAMoCRIdChVjYWNoZV9tYXhfYWdlX3NlY29uZHMYByABKA0yxgIKDVZlcmlmeVNlcnZpY2USYQoGVmVyaWZ5EhsuZ2F0ZWhvdXNlLnYxLlZlcmlmeVJlcXVlc3QaHC5nYXRlaG91c2UudjEuVmVyaWZ5UmVzcG9uc2UiHILT5JMCFjoBKiIRL3YxL3Rva2Vuczp2ZXJpZnkSWAoHR2V0SndrcxIcLmdhdGVob3VzZS52MS5HZXRKd2tzUmVxdWVzdBodLmdhdGVob3VzZS52MS5HZXRKd2tzUmVzcG9uc2UiEILT5JMCChIIL3YxL2p3a3MSeAoRR2V0SXNzdWVyTWV0YWRhdGESJi5nYXRlaG91c2UudjEuR2V0SXNzdWVyTWV0YWRhdGFSZXF1ZXN0GicuZ2F0ZWhvdXNlLnYxLkdldElzc3Vlck1ldGFkYXRhUmVzcG9uc2UiEoLT5JMCDBIKL3YxL2lzc3VlcmIGcHJvdG8z", [file_gatehouse_v1_errors, file_gatehouse_v1_resources, file_gatehouse_v1_validate, file_google_api_annotations, file_google_protobuf_timestamp]);
 
 /**
  * VerifyRequest asks whether a token may pass.
@@ -70,6 +70,15 @@ export type VerifyRequest = Message<"gatehouse.v1.VerifyRequest"> & {
    * @generated from field: string http_url = 6;
    */
   httpUrl: string;
+
+  /**
+   * The amount the request commits the agent to, when it spends money; it is
+   * checked against the agent's per-transaction cap and counted against its
+   * budget (REASON_TRANSACTION_LIMIT_EXCEEDED, REASON_BUDGET_EXCEEDED).
+   *
+   * @generated from field: gatehouse.v1.Money amount = 7;
+   */
+  amount?: Money | undefined;
 };
 
 /**
@@ -122,6 +131,15 @@ export type VerifyRequestJson = {
    * @generated from field: string http_url = 6;
    */
   httpUrl?: string;
+
+  /**
+   * The amount the request commits the agent to, when it spends money; it is
+   * checked against the agent's per-transaction cap and counted against its
+   * budget (REASON_TRANSACTION_LIMIT_EXCEEDED, REASON_BUDGET_EXCEEDED).
+   *
+   * @generated from field: gatehouse.v1.Money amount = 7;
+   */
+  amount?: MoneyJson;
 };
 
 /**

@@ -119,14 +119,22 @@ export function createRegistryService(deps: RegistryDeps): ServiceBinding {
 
     async revoke(request, { caller }) {
       const target = request.target;
-      if (target.case === "tokenId") {
-        await store.revocations.revoke("token", target.value, revocationTtlMs);
-      } else if (target.case === "agentDid") {
-        await updateOwnedAgent(registry, caller, target.value, clock.now(), () => ({
-          status: "revoked",
-        }));
+      switch (target.case) {
+        case "tokenId":
+          await store.revocations.revoke("token", target.value, revocationTtlMs);
+          return {};
+        case "agentDid":
+          await updateOwnedAgent(registry, caller, target.value, clock.now(), () => ({
+            status: "revoked",
+          }));
+          return {};
+        default:
+          // Fail closed: a target this server cannot revoke is an error, never a silent no-op.
+          throw new GatehouseError(Reason.INVALID_ARGUMENT, {
+            field: "target",
+            description: "revocation target not supported by this server",
+          });
       }
-      return {};
     },
   });
 }
