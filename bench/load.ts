@@ -13,8 +13,10 @@ export interface Target {
   readonly name: string;
   /** `/package.Service/Method`. */
   readonly path: string;
-  /** The serialized request, sent as-is on every call. */
+  /** The serialized request, sent as-is on every call (unless `next` is given). */
   readonly request: Buffer;
+  /** A fresh serialized request per call (e.g. a new DPoP proof each time); wins over `request`. */
+  readonly next?: () => Buffer;
   /** undefined when the response is the correct answer, otherwise what is wrong with it. */
   check(response: Buffer): string | undefined;
 }
@@ -119,7 +121,7 @@ export function runLoad(target: Target, options: LoadOptions): Promise<LoadResul
         target.path,
         passBytes,
         passBytes,
-        target.request,
+        target.next ? target.next() : target.request,
         new grpc.Metadata(),
         {},
         (error, response) => {

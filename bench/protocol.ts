@@ -13,3 +13,9 @@ export interface EventLoopUtilization {
 export type ServerMessage =
   | { readonly type: "ready"; readonly grpcPort: number; readonly connectPort: number }
   | { readonly type: "usage"; readonly cpuMicros: number; readonly elu: EventLoopUtilization };
+
+/** What the parent asks of a bench server (bench/server.ts's second argument, as JSON). */
+export interface ServerOptions {
+  /** Use this Redis as the store (replicas share it) instead of the embedded one. */
+  readonly redisUrl?: string;
+}

@@ -1,7 +1,8 @@
 /**
  * The benchmarked server, run as a child process (`fork` with `--import tsx`) so it has an
  * event loop, and a core, of its own. Argument: the data dir, whose dev PKI the parent has
- * already created. Talks to the parent over the IPC channel:
+ * already created, and optionally a JSON `ServerOptions` (a Redis URL: the store is then Redis,
+ * so several such processes are replicas of one Gatehouse). Talks to the parent over IPC:
  *   → { type: "ready", grpcPort, connectPort }
  *   ← { type: "usage" }  → { type: "usage", cpuMicros, elu }   (cumulative, for deltas)
  *   ← { type: "stop" }   → exits once stopped
@@ -9,12 +10,14 @@
 import { performance } from "node:perf_hooks";
 import { startGatehouse } from "../src/app/gatehouse.js";
 import { loadConfig } from "../src/config/index.js";
+import { MAX_RATE_LIMIT } from "../src/config/limits.js";
 import { createLogger } from "../src/observability/logger.js";
 import {
   BENCH_ISSUER,
   BENCH_TOKEN_TTL_SECONDS,
   BENCH_TRUST_DOMAIN,
   type ServerMessage,
+  type ServerOptions,
 } from "./protocol.js";
 
 const dataDir = process.argv[2];
@@ -22,6 +25,7 @@ if (!dataDir || !process.send) {
   throw new Error("usage: fork bench/server.ts <dataDir> (needs an IPC channel)");
 }
 const send = (message: ServerMessage) => process.send?.(message);
+const options: ServerOptions = JSON.parse(process.argv[3] ?? "{}");
 
 const config = loadConfig({
   mode: "dev",
@@ -36,6 +40,17 @@ const config = loadConfig({
     // The TTL does not change what Verify costs.
     tokens: { defaultTtlSeconds: BENCH_TOKEN_TTL_SECONDS },
     shutdownGraceMs: 2_000,
+    ...(options.redisUrl !== undefined && {
+      store: { kind: "redis", url: options.redisUrl, cluster: false },
+    }),
+    // The limiters still run (their cost is part of a login), but the highest limits keep
+    // the login run's few agents, all from 127.0.0.1, from being refused.
+    limits: {
+      challengePerIdentity: MAX_RATE_LIMIT,
+      challengePerAddress: MAX_RATE_LIMIT,
+      submitPerIdentity: MAX_RATE_LIMIT,
+      submitPerAddress: MAX_RATE_LIMIT,
+    },
   },
 });
 const app = await startGatehouse({ config, logger: createLogger("silent") });

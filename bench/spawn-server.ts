@@ -1,7 +1,7 @@
 import { type ChildProcess, fork } from "node:child_process";
 import { once } from "node:events";
 import { fileURLToPath } from "node:url";
-import type { EventLoopUtilization, ServerMessage } from "./protocol.js";
+import type { EventLoopUtilization, ServerMessage, ServerOptions } from "./protocol.js";
 
 const SERVER_SCRIPT = fileURLToPath(new URL("./server.ts", import.meta.url));
 const START_TIMEOUT_MS = 30_000;
@@ -20,8 +20,11 @@ export interface ServerProcess {
 }
 
 /** Forks bench/server.ts (`node --import tsx`) on `dataDir` and waits until it serves. */
-export async function spawnServer(dataDir: string): Promise<ServerProcess> {
-  const child = fork(SERVER_SCRIPT, [dataDir], {
+export async function spawnServer(
+  dataDir: string,
+  options: ServerOptions = {},
+): Promise<ServerProcess> {
+  const child = fork(SERVER_SCRIPT, [dataDir, JSON.stringify(options)], {
     execArgv: ["--import", "tsx"],
     stdio: ["ignore", "inherit", "inherit", "ipc"],
   });

@@ -1,5 +1,10 @@
-/** The two measured RPCs, as raw bytes in and a correctness check on the bytes out. */
+/** The measured RPCs, as raw bytes in and a correctness check on the bytes out. */
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
+import { BinaryWriter, WireType } from "@bufbuild/protobuf/wire";
+import {
+  CheckRequestSchema,
+  CheckResponseSchema,
+} from "../gen/envoy/service/auth/v3/external_auth_pb.js";
 import { Reason } from "../gen/gatehouse/v1/errors_pb.js";
 import { VerifyRequestSchema, VerifyResponseSchema } from "../gen/gatehouse/v1/verify_pb.js";
 import type { Target } from "./load.js";
@@ -37,5 +42,82 @@ export function verifyTarget(options: {
       if (!response.allowed) return `denied: ${Reason[response.reason] ?? response.reason}`;
       return response.agentDid === options.did ? undefined : "allowed, but for another agent";
     },
+  };
+}
+
+/** The request the Check is about. */
+const ROUTE_HOST = "api.example.com";
+const ROUTE_PATH = "/orders?limit=10";
+
+/**
+ * ext_authz Check of the same bearer token, as Envoy builds it for `GET /orders?limit=10`:
+ * lower-cased headers (pseudo-headers included), host, path with query, scheme, request id,
+ * protocol, the downstream's mTLS principal and the route's context extensions. Correct only
+ * when allowed (status OK) with the agent in `x-gatehouse-agent`.
+ */
+export function checkTarget(options: {
+  token: string;
+  audience: string;
+  scope: string;
+  did: string;
+}): Target {
+  const requestId = "6a1c3f9e-2b7d-4e21-9f0a-5c8d7e6b4a31";
+  const request = create(CheckRequestSchema, {
+    attributes: {
+      source: { principal: "spiffe://cluster.local/ns/agents/sa/orders-client" },
+      request: {
+        http: {
+          method: "GET",
+          host: ROUTE_HOST,
+          path: ROUTE_PATH,
+          headers: {
+            ":authority": ROUTE_HOST,
+            ":method": "GET",
+            ":path": ROUTE_PATH,
+            ":scheme": "https",
+            accept: "application/json",
+            authorization: `Bearer ${options.token}`,
+            "user-agent": "agent-sdk/1.0",
+            "x-forwarded-proto": "https",
+            "x-request-id": requestId,
+          },
+          // Fields the generated Envoy subset leaves out, as Envoy sends them: id (1),
+          // scheme (6), protocol (10).
+          $unknown: [
+            unknownString(1, requestId),
+            unknownString(6, "https"),
+            unknownString(10, "HTTP/2"),
+          ],
+        },
+      },
+      contextExtensions: {
+        gatehouse_audience: options.audience,
+        gatehouse_required_scopes: options.scope,
+      },
+    },
+  });
+  return {
+    name: "check",
+    path: "/envoy.service.auth.v3.Authorization/Check",
+    request: Buffer.from(toBinary(CheckRequestSchema, request)),
+    check: (bytes) => {
+      const response = fromBinary(CheckResponseSchema, bytes);
+      const code = response.status?.code ?? 0;
+      if (code !== 0 || response.httpResponse.case !== "okResponse") {
+        return `denied: ${code} ${response.status?.message ?? ""}`.trim();
+      }
+      const agent = response.httpResponse.value.headers.find(
+        (option) => option.header?.key === "x-gatehouse-agent",
+      );
+      return agent?.header?.value === options.did ? undefined : "allowed, but for another agent";
+    },
+  };
+}
+
+function unknownString(no: number, value: string) {
+  return {
+    no,
+    wireType: WireType.LengthDelimited,
+    data: new BinaryWriter().string(value).finish(),
   };
 }

@@ -1,6 +1,13 @@
 /**
- * `npm run bench`: Verify throughput and latency against the empty-RPC ceiling, over gRPC
- * with mutual TLS, the server in its own process (bench/server.ts).
+ * `npm run bench`: every figure of the verification work, in one run on one machine, over gRPC
+ * with mutual TLS, each server in its own process (bench/server.ts):
+ *   verify      the empty-RPC ceiling (grpc.health Check), then Verify of a bearer token
+ *   dpop        Verify of a DPoP-bound token with a fresh proof per request, next to the raw
+ *               node:crypto Ed25519 verify rate on one core (measured here, before and after)
+ *   check       Envoy ext_authz Check of the same bearer token, built as Envoy builds it
+ *   login       Challenge → Submit → Token with N agents, the server on Redis
+ *   revocation  Revoke on replica A, Verify on replica B (same Redis) until denied
+ * Only correct answers count; a denial where an allow was expected is an error.
  *
  * Load: ONE client process, ONE thread, BENCH_CHANNELS channels (a TLS connection each),
  * BENCH_CONCURRENCY calls in flight. On a 2-core machine the server gets one core and the
@@ -10,171 +17,274 @@
  * "server µs/call" (server CPU per correct answer), which does not depend on who the limit was.
  *
  * Env: BENCH_SECONDS (10) per measured run, BENCH_WARMUP_SECONDS (2), BENCH_CONCURRENCY (64),
- * BENCH_CHANNELS (4). Exits 1 when a measured run had any error.
+ * BENCH_CHANNELS (4), BENCH_ONLY (verify,dpop,check,login,revocation), BENCH_CRYPTO_SECONDS (1),
+ * BENCH_LOGIN_AGENTS (16), BENCH_REVOCATIONS (100), BENCH_REVOCATION_POLL_MS (1),
+ * BENCH_REVOCATION_TIMEOUT_MS (5000). Exits 1 when a measured run had any error.
  */
 import { mkdtemp, rm } from "node:fs/promises";
 import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
 import type * as grpc from "@grpc/grpc-js";
-import { AUDIENCE, createPki, enrollAndLogin, SCOPE, toClientTls } from "./enroll.js";
-import { type LoadResult, openChannels, runLoad, type Target } from "./load.js";
+import type { DevPki } from "../src/pki/dev-pki.js";
+import { startRedisServer } from "../test/support/redis-server.js";
+import {
+  AUDIENCE,
+  createPki,
+  enrollAgents,
+  gateClient,
+  login,
+  SCOPE,
+  toClientTls,
+} from "./enroll.js";
+import { openChannels } from "./load.js";
 import { BENCH_TOKEN_TTL_SECONDS } from "./protocol.js";
-import { type ServerProcess, type ServerUsage, spawnServer } from "./spawn-server.js";
-import { healthTarget, verifyTarget } from "./targets.js";
+import { formatTable, ratio, round, type Summary, summaryTable } from "./report.js";
+import { ed25519VerifyRate, type VerifyRate } from "./scenarios/crypto.js";
+import { measureDpop, type ProofStats } from "./scenarios/dpop.js";
+import { measureLogin } from "./scenarios/login.js";
+import { measureRevocation, type RevocationSummary } from "./scenarios/revocation.js";
+import { measureRpc } from "./scenarios/rpc.js";
+import { readSettings, type Settings } from "./settings.js";
+import { type ServerProcess, spawnServer } from "./spawn-server.js";
+import { checkTarget, healthTarget, verifyTarget } from "./targets.js";
 
-const seconds = envNumber("BENCH_SECONDS", 10);
-const warmupSeconds = envNumber("BENCH_WARMUP_SECONDS", 2);
-const concurrency = Math.round(envNumber("BENCH_CONCURRENCY", 64));
-const channelCount = Math.round(envNumber("BENCH_CHANNELS", 4));
-const RUNS = 2;
-if (RUNS * (warmupSeconds + seconds) > BENCH_TOKEN_TTL_SECONDS - 60) {
+const settings = readSettings();
+const { only } = settings;
+const bearerRuns = (only.has("verify") ? 2 : 0) + (only.has("check") ? 1 : 0);
+if (bearerRuns * (settings.warmupSeconds + settings.seconds) > BENCH_TOKEN_TTL_SECONDS - 60) {
   throw new Error(
     `the runs would outlast the ${BENCH_TOKEN_TTL_SECONDS} s token; lower BENCH_SECONDS`,
   );
 }
 
-interface Summary {
-  readonly sent: number;
-  readonly correct: number;
-  readonly errors: number;
-  readonly rps: number;
-  readonly p50Ms: number;
-  readonly p99Ms: number;
-  readonly maxMs: number;
-  readonly meanMs: number;
-  /** Percent of one core. */
-  readonly clientCpu: number;
-  readonly serverCpu: number;
-  /** Event-loop utilization, percent. */
-  readonly clientElu: number;
-  readonly serverElu: number;
-  /** Server CPU time per correct answer, µs: the server's cost, whichever side was the limit. */
-  readonly serverCpuUsPerCall: number;
-  readonly errorKinds: Record<string, number>;
+interface Figures {
+  readonly results: Record<string, Summary>;
+  proofs?: ProofStats;
+  revocation?: RevocationSummary;
 }
 
-async function measure(target: Target, channels: grpc.Client[], server: ServerProcess) {
-  const base = { channels, concurrency };
-  const warmup = await runLoad(target, { ...base, durationMs: warmupSeconds * 1000 });
-  if (warmup.errors > 0) {
-    console.error(`warning: ${warmup.errors} errors during ${target.name} warm-up`);
-  }
-  const before = await server.usage();
-  const result = await runLoad(target, { ...base, durationMs: seconds * 1000 });
-  return summarize(result, before, await server.usage());
-}
-
-function summarize(result: LoadResult, before: ServerUsage, after: ServerUsage): Summary {
-  const elapsedUs = result.elapsedMs * 1000;
-  const serverCpuMicros = after.cpuMicros - before.cpuMicros;
-  const active = after.elu.active - before.elu.active;
-  const idle = after.elu.idle - before.elu.idle;
-  return {
-    sent: result.sent,
-    correct: result.correct,
-    errors: result.errors,
-    rps: round((result.correct * 1000) / result.elapsedMs, 0),
-    p50Ms: round(result.latency.percentileMs(50), 3),
-    p99Ms: round(result.latency.percentileMs(99), 3),
-    maxMs: round(result.latency.maxMs, 3),
-    meanMs: round(result.latency.meanMs, 3),
-    clientCpu: round((result.clientCpuMicros / elapsedUs) * 100, 0),
-    serverCpu: round((serverCpuMicros / elapsedUs) * 100, 0),
-    clientElu: round(result.clientElu * 100, 0),
-    serverElu: round((active / (active + idle)) * 100, 0),
-    serverCpuUsPerCall: round(serverCpuMicros / Math.max(1, result.correct), 0),
-    errorKinds: Object.fromEntries(result.errorKinds),
-  };
-}
-
-function printTable(results: Record<string, Summary>, ratio: number, costRatio: number): void {
-  const header = [
-    ...["run", "sent", "correct", "errors", "req/s", "p50 ms", "p99 ms", "max ms"],
-    ...["client CPU (loop)", "server CPU (loop)", "server µs/call"],
-  ];
-  const rows = Object.entries(results).map(([name, r]) => [
-    name,
-    ...[r.sent, r.correct, r.errors, r.rps].map(String),
-    ...[r.p50Ms, r.p99Ms, r.maxMs].map((ms) => ms.toFixed(2)),
-    `${r.clientCpu}% (${r.clientElu}%)`,
-    `${r.serverCpu}% (${r.serverElu}%)`,
-    String(r.serverCpuUsPerCall),
-  ]);
-  const widths = header.map((h, i) =>
-    Math.max(h.length, ...rows.map((row) => row[i]?.length ?? 0)),
-  );
-  const line = (cells: string[]) =>
-    cells
-      .map((c, i) => (i === 0 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0)))
-      .join("  ");
-  console.log(
-    `\nGatehouse gRPC bench: grpc-js over mTLS, ${concurrency} in flight on ${channelCount} ` +
-      `channels (1 client thread), warm-up ${warmupSeconds} s, measured ${seconds} s each, ` +
-      `${availableParallelism()} cores, Node ${process.version}\n`,
-  );
-  console.log(line(header));
-  for (const row of rows) console.log(line(row));
-  console.log(`\nVerify / ceiling: ${ratio.toFixed(3)} (req/s of correct answers)`);
-  console.log(`Server CPU per call, ceiling / Verify: ${costRatio.toFixed(3)}`);
-  for (const [name, r] of Object.entries(results)) {
-    for (const [kind, count] of Object.entries(r.errorKinds)) {
-      console.log(`  ${name} error ×${count}: ${kind}`);
+/** health, verify, dpop, check: one server on the embedded store, one agent, two logins. */
+async function runRpcScenarios(pki: DevPki, dataDir: string, figures: Figures): Promise<void> {
+  const { results } = figures;
+  const server = await spawnServer(dataDir);
+  let channels: grpc.Client[] = [];
+  try {
+    const address = `127.0.0.1:${server.grpcPort}`;
+    const [agent] = await enrollAgents(pki, address, 1);
+    if (!agent) throw new Error("no agent enrolled");
+    const client = gateClient(address, agent);
+    const token = await login(client.gate, agent);
+    const boundToken = only.has("dpop") ? await login(client.gate, agent, { dpop: true }) : "";
+    client.channel.close();
+    channels = await openChannels(address, toClientTls(pki, pki.verifier), settings.channels);
+    const context = { settings, channels, server };
+    const route = { token, audience: AUDIENCE, scope: SCOPE, did: agent.did };
+    if (only.has("verify")) {
+      results.health = await measureRpc(healthTarget, context);
+      results.verify = await measureRpc(verifyTarget(route), context);
     }
+    if (only.has("dpop")) {
+      const bound = { key: agent.key, did: agent.did, token: boundToken };
+      const { summary, proofs } = await measureDpop(context, bound, results.verify?.rps);
+      results.dpop = summary;
+      figures.proofs = proofs;
+    }
+    if (only.has("check")) results.check = await measureRpc(checkTarget(route), context);
+  } finally {
+    for (const channel of channels) channel.close();
+    await server.stop();
+  }
+}
+
+/** login, revocation: replicas on one Redis, sharing the data dir (so the dev CA). */
+async function runRedisScenarios(pki: DevPki, dataDir: string, figures: Figures): Promise<void> {
+  const redis = await startRedisServer();
+  const servers: ServerProcess[] = [];
+  const spawnReplica = async () => {
+    const server = await spawnServer(dataDir, { redisUrl: redis.url });
+    servers.push(server);
+    return { server, address: `127.0.0.1:${server.grpcPort}` };
+  };
+  try {
+    const a = await spawnReplica();
+    const agentCount = only.has("login") ? settings.loginAgents : 1;
+    const agents = await enrollAgents(pki, a.address, agentCount);
+    if (only.has("login")) {
+      figures.results.login = await measureLogin(settings, a.server, a.address, agents);
+    }
+    if (only.has("revocation")) {
+      const [agent] = agents;
+      if (!agent) throw new Error("no agent enrolled");
+      const client = gateClient(a.address, agent);
+      const tokens: string[] = [];
+      try {
+        for (let i = 0; i < settings.revocations; i++) tokens.push(await login(client.gate, agent));
+      } finally {
+        client.channel.close();
+      }
+      const b = await spawnReplica();
+      const replicas = {
+        a: a.address,
+        b: b.address,
+        adminTls: toClientTls(pki, pki.admin),
+        verifierTls: toClientTls(pki, pki.verifier),
+      };
+      figures.revocation = await measureRevocation(settings, replicas, tokens, agent.did);
+    }
+  } finally {
+    for (const server of servers) await server.stop();
+    await redis.stop();
   }
 }
 
 async function main(): Promise<number> {
   const dataDir = await mkdtemp(join(tmpdir(), "gatehouse-bench-"));
-  let server: ServerProcess | undefined;
-  let channels: grpc.Client[] = [];
+  const figures: Figures = { results: {} };
   try {
     const pki = await createPki(dataDir);
-    server = await spawnServer(dataDir);
-    const address = `127.0.0.1:${server.grpcPort}`;
-    const { did, token } = await enrollAndLogin(pki, address);
-    channels = await openChannels(address, toClientTls(pki, pki.verifier), channelCount);
-
-    const results: Record<string, Summary> = {};
-    const verify = verifyTarget({ token, audience: AUDIENCE, scope: SCOPE, did });
-    for (const target of [healthTarget, verify]) {
-      results[target.name] = await measure(target, channels, server);
+    const rawBefore = only.has("dpop") ? ed25519VerifyRate(settings.cryptoSeconds) : undefined;
+    if (only.has("verify") || only.has("dpop") || only.has("check")) {
+      await runRpcScenarios(pki, dataDir, figures);
     }
-    const { health, verify: verified } = results;
-    const ratio = health && verified && health.rps > 0 ? verified.rps / health.rps : 0;
-    const costRatio =
-      health && verified && verified.serverCpuUsPerCall > 0
-        ? health.serverCpuUsPerCall / verified.serverCpuUsPerCall
-        : 0;
-    printTable(results, ratio, costRatio);
-    const settings = { seconds, warmupSeconds, concurrency, channels: channelCount };
-    const json = {
-      ...settings,
-      cores: availableParallelism(),
-      node: process.version,
-      results,
-      ratio: round(ratio, 3),
-      serverCostRatio: round(costRatio, 3),
-    };
-    console.log(`BENCH_JSON ${JSON.stringify(json)}`);
-    return Object.values(results).some((r) => r.errors > 0) ? 1 : 0;
+    if (only.has("login") || only.has("revocation")) {
+      await runRedisScenarios(pki, dataDir, figures);
+    }
+    const rawAfter = only.has("dpop") ? ed25519VerifyRate(settings.cryptoSeconds) : undefined;
+    const raw = rawBefore && rawAfter && rawRates(rawBefore, rawAfter);
+    report(settings, figures, raw);
+    const { results, revocation } = figures;
+    const errors =
+      Object.values(results).some((r) => r.errors > 0) || (revocation?.errors ?? 0) > 0;
+    return errors ? 1 : 0;
   } finally {
-    for (const channel of channels) channel.close();
-    await server?.stop();
     await rm(dataDir, { recursive: true, force: true });
   }
 }
 
-function envNumber(name: string, fallback: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === "") return fallback;
-  const value = Number(raw);
-  if (!Number.isFinite(value) || value <= 0) throw new Error(`${name} must be a positive number`);
-  return value;
+interface RawRates {
+  /** Verifications/s over the loop before the load runs, after them, and their mean. */
+  readonly before: number;
+  readonly after: number;
+  readonly mean: number;
+  /** The best 100 ms window of either loop. */
+  readonly peak: number;
 }
 
-function round(value: number, digits: number): number {
-  const factor = 10 ** digits;
-  return Math.round(value * factor) / factor;
+function rawRates(before: VerifyRate, after: VerifyRate): RawRates {
+  return {
+    before: round(before.mean, 0),
+    after: round(after.mean, 0),
+    mean: round((before.mean + after.mean) / 2, 0),
+    peak: round(Math.max(before.peak, after.peak), 0),
+  };
+}
+
+function report(settings: Settings, figures: Figures, raw: RawRates | undefined): void {
+  const { results, proofs, revocation } = figures;
+  const { health, verify, dpop, check, login: logins } = results;
+  const ratios = {
+    verifyToCeiling: ratio(verify?.rps, health?.rps),
+    serverCostCeilingToVerify: ratio(health?.serverCpuUsPerCall, verify?.serverCpuUsPerCall),
+    dpopToRawVerify: ratio(dpop?.rps, raw?.mean),
+    /** CPU-normalized, robust to a busy machine: per server core ÷ the best raw window. */
+    dpopCoreToRawPeak: ratio(dpop?.coreRps, raw?.peak),
+    checkToVerify: ratio(check?.rps, verify?.rps),
+    checkCoreToVerifyCore: ratio(check?.coreRps, verify?.coreRps),
+  };
+  const show = (value: number | undefined) => (value === undefined ? "n/a" : value.toFixed(3));
+  console.log(
+    `\nGatehouse gRPC bench: grpc-js over mTLS, ${settings.concurrency} in flight on ` +
+      `${settings.channels} channels (1 client thread), warm-up ${settings.warmupSeconds} s, ` +
+      `measured ${settings.seconds} s each, ${availableParallelism()} cores, Node ${process.version}\n`,
+  );
+  if (Object.keys(results).length > 0) for (const line of summaryTable(results)) console.log(line);
+  console.log("");
+  if (verify) {
+    console.log(`Verify / ceiling: ${show(ratios.verifyToCeiling)} (req/s of correct answers)`);
+    console.log(`Server CPU per call, ceiling / Verify: ${show(ratios.serverCostCeilingToVerify)}`);
+  }
+  if (dpop && raw) {
+    console.log(
+      `DPoP Verify / raw Ed25519 verify (1 core): ${show(ratios.dpopToRawVerify)} ` +
+        `(${dpop.rps} req/s ÷ ${raw.mean} verifies/s; raw before ${raw.before}, ` +
+        `after ${raw.after}, best 100 ms ${raw.peak}; ` +
+        "each DPoP Verify checks 2 Ed25519 signatures: token and proof)",
+    );
+    console.log(
+      `  per server core: ${dpop.coreRps} req/s ÷ best raw ${raw.peak} = ` +
+        `${show(ratios.dpopCoreToRawPeak)}`,
+    );
+  }
+  if (proofs) {
+    console.log(
+      `  DPoP proofs: ${proofs.pregenerated} pre-generated right before the measured run ` +
+        `(${proofs.generationRate}/s), ${proofs.inline} generated inline`,
+    );
+  }
+  if (check) {
+    console.log(
+      `Check / Verify: ${show(ratios.checkToVerify)} ` +
+        `(per server core: ${show(ratios.checkCoreToVerifyCore)})`,
+    );
+  }
+  if (logins) {
+    console.log(
+      `Login (signature, Redis store): ${logins.rps} logins/s with ${logins.inFlight} agents ` +
+        `(${logins.rps * 3} RPC/s; ${logins.correct} tokens of ${logins.sent} logins)`,
+    );
+  }
+  if (revocation) printRevocation(revocation, settings);
+  for (const [name, r] of Object.entries(results)) {
+    for (const [kind, count] of Object.entries(r.errorKinds)) {
+      console.log(`  ${name} error ×${count}: ${kind}`);
+    }
+  }
+  const json = {
+    seconds: settings.seconds,
+    warmupSeconds: settings.warmupSeconds,
+    concurrency: settings.concurrency,
+    channels: settings.channels,
+    only: [...settings.only],
+    loginAgents: settings.loginAgents,
+    cores: availableParallelism(),
+    node: process.version,
+    results,
+    ratio: ratios.verifyToCeiling ?? null,
+    serverCostRatio: ratios.serverCostCeilingToVerify ?? null,
+    ratios: Object.fromEntries(Object.entries(ratios).map(([k, v]) => [k, v ?? null])),
+    ed25519VerifyOpsPerSec: raw ?? null,
+    dpopProofs: proofs ?? null,
+    revocation: revocation ?? null,
+  };
+  console.log(`BENCH_JSON ${JSON.stringify(json)}`);
+}
+
+function printRevocation(r: RevocationSummary, settings: Settings): void {
+  console.log(
+    `\nRevocation A → B (two replicas, one Redis; a Verify sent to B every ` +
+      `${settings.revocationPollMs} ms, measured period ${r.pollPeriodMs} ms): ` +
+      `${r.sent} revocations, ${r.correct} correct, ${r.errors} errors; ${r.polls} polls; ` +
+      `B denied before A's ack arrived: ${r.deniedBeforeAck}; ` +
+      `B allowed a poll sent after A's ack: ${r.allowedAfterAck}`,
+  );
+  const rows = [
+    ["Revoke sent → denial seen on B", r.fromRevokeSent],
+    ["Revoke sent → first denied poll sent", r.firstDeniedPoll],
+    ["Revoke acked → denial seen on B", r.fromRevokeAck],
+    ["allowed on B after ack, by", r.staleAfterAck],
+    ["Revoke RPC on A", r.revokeRpc],
+  ] as const;
+  const table = formatTable(
+    ["", "p50 ms", "p99 ms", "max ms", "mean ms"],
+    rows.map(([name, d]) => [
+      name,
+      ...[d.p50Ms, d.p99Ms, d.maxMs, d.meanMs].map((v) => v.toFixed(2)),
+    ]),
+  );
+  for (const line of table) console.log(line);
+  for (const [kind, count] of Object.entries(r.errorKinds)) {
+    console.log(`  revocation error ×${count}: ${kind}`);
+  }
 }
 
 process.exitCode = await main();

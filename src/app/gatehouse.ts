@@ -22,6 +22,7 @@ import { createRegistryService } from "../services/registry/index.js";
 import { createVerifyService } from "../services/verify/index.js";
 import { createStore } from "../store/index.js";
 import type { Store } from "../store/ports.js";
+import { VerifyCache } from "../verify/cache.js";
 import { loadTlsMaterial } from "./tls.js";
 
 export interface StartOptions {
@@ -68,11 +69,31 @@ export async function startGatehouse(options: StartOptions): Promise<Gatehouse> 
   const { tokens, challenges } = config;
   const kinds = createChallengeKinds(config);
   const platformAttestation = await createPlatformAttestationVerifier(config, clock);
+  // Verify's in-process caches, kept fresh by the store's invalidation bus (cache.ts).
+  const cache =
+    config.verify.cacheTtlMs > 0
+      ? new VerifyCache({
+          clock,
+          ttlMs: config.verify.cacheTtlMs,
+          maxEntries: config.verify.cacheMaxEntries,
+        })
+      : undefined;
+  let unsubscribe = noop;
+  try {
+    if (cache) unsubscribe = await store.events.subscribe((event) => cache.onEvent(event));
+  } catch (error) {
+    keys.stop();
+    if (!options.store) await store.close();
+    throw error;
+  }
   const verifyDeps = {
     clock,
     keys,
-    registry: store.registry,
-    revocations: store.revocations,
+    registry: cache ? cache.registry(store.registry) : store.registry,
+    revocations: cache ? cache.revocations(store.revocations) : store.revocations,
+    ...(cache ? { cache } : {}),
+    envelopes: store.envelopes,
+    rateLimits: store.rateLimits,
     dpop: createDpopVerifier({
       clock,
       nonces: store.nonces,
@@ -164,6 +185,7 @@ export async function startGatehouse(options: StartOptions): Promise<Gatehouse> 
     ]);
     clearTimeout(grace);
     await kinds.close(); // after the drain: in-flight answer checks have finished
+    unsubscribe();
     if (!options.store) await store.close();
     logger.info("gatehouse stopped");
   };
@@ -177,6 +199,8 @@ export async function startGatehouse(options: StartOptions): Promise<Gatehouse> 
     },
   };
 }
+
+function noop(): void {}
 
 /** Never shorter than the JWKS cache lifetime, whatever the configuration says. */
 function publicationDelaySeconds(config: GatehouseConfig): number {

@@ -11,7 +11,8 @@ import type { SignatureChallenge } from "../../gen/gatehouse/v1/gate_pb.js";
 import { AUTONOMY_ALG, AUTONOMY_TYP } from "../attestation/autonomy/format.js";
 import { challengeSigningInput } from "../challenges/signature/signing-input.js";
 import { deriveAgentDid } from "../crypto/did.js";
-import { registrationSigningInput } from "../crypto/signing-input.js";
+import { encodeDidKey } from "../crypto/did-key.js";
+import { registrationSigningInput, rotationSigningInput } from "../crypto/signing-input.js";
 
 /** An agent's Ed25519 key pair; the private key never leaves the agent. */
 export interface AgentKey {
@@ -34,6 +35,25 @@ export function agentKeyFromPem(pem: string): AgentKey {
 
 export function agentDid(key: AgentKey, operatorDomain: string): string {
   return deriveAgentDid(operatorDomain, key.publicKey);
+}
+
+/** The agent's `did:key` (Ed25519): registrable instead of its did:agent DID. */
+export function agentDidKey(key: AgentKey): string {
+  return encodeDidKey(key.publicKey);
+}
+
+/** The two signatures RotateAgentKey requires: by the current key and by the new key. */
+export function rotationSignatures(
+  currentKey: AgentKey,
+  newKey: AgentKey,
+  did: string,
+  operatorDomain: string,
+): { currentKeySignature: Uint8Array; newKeyProof: Uint8Array } {
+  const input = rotationSigningInput(did, currentKey.publicKey, newKey.publicKey, operatorDomain);
+  return {
+    currentKeySignature: sign(null, input, currentKey.privateKey),
+    newKeyProof: sign(null, input, newKey.privateKey),
+  };
 }
 
 /** The proof of possession RegisterAgent requires. */

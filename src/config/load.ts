@@ -254,6 +254,10 @@ function assemble(mode: Mode, get: Lookup): GatehouseConfig {
     runtime: runtimeConfig(get),
     proxy: proxyConfig(get),
     dpop: dpopConfig(get),
+    verify: {
+      cacheTtlMs: get("verify.cacheTtlMs") ?? DEFAULTS.verify.cacheTtlMs,
+      cacheMaxEntries: get("verify.cacheMaxEntries") ?? DEFAULTS.verify.cacheMaxEntries,
+    },
     log: { level: get("log.level") ?? DEFAULTS.log.level },
     shutdownGraceMs: get("shutdownGraceMs") ?? DEFAULTS.shutdownGraceMs,
   };

@@ -101,6 +101,16 @@ export interface DpopConfig {
   readonly nonceSecret?: string;
 }
 
+/**
+ * Verify's in-process caches (src/verify/cache.ts). `cacheTtlMs` bounds how long a replica
+ * may reuse an agent, operator or revocation look-up when an invalidation message is lost;
+ * 0 turns every cache off.
+ */
+export interface VerifyCacheConfig {
+  readonly cacheTtlMs: number;
+  readonly cacheMaxEntries: number;
+}
+
 export type ProxyConfig =
   | { readonly enabled: false }
   | {
@@ -156,6 +166,7 @@ export interface GatehouseConfig {
   readonly runtime: RuntimeConfig;
   readonly proxy: ProxyConfig;
   readonly dpop: DpopConfig;
+  readonly verify: VerifyCacheConfig;
   readonly log: { readonly level: LogLevel };
   readonly shutdownGraceMs: number;
 }
@@ -221,6 +232,7 @@ export const DEFAULTS = {
   },
   proxy: { enabled: false },
   dpop: { maxAgeSeconds: 60, nonces: false },
+  verify: { cacheTtlMs: 2_000, cacheMaxEntries: 10_000 },
   log: { level: "info" },
   shutdownGraceMs: 10_000,
 } as const satisfies Omit<GatehouseConfig, "mode">;
@@ -340,6 +352,11 @@ export const FIELDS = {
   "dpop.maxAgeSeconds": { env: "GATEHOUSE_DPOP_MAX_AGE", parse: integer(5, 600) },
   "dpop.nonces": { env: "GATEHOUSE_DPOP_NONCES", parse: boolean },
   "dpop.nonceSecret": { env: "GATEHOUSE_DPOP_NONCE_SECRET", parse: secret(32) },
+  "verify.cacheTtlMs": { env: "GATEHOUSE_VERIFY_CACHE_TTL_MS", parse: integer(0, 60_000) },
+  "verify.cacheMaxEntries": {
+    env: "GATEHOUSE_VERIFY_CACHE_MAX_ENTRIES",
+    parse: integer(1, 1_000_000),
+  },
   "log.level": { env: "GATEHOUSE_LOG_LEVEL", parse: oneOf(LOG_LEVELS) },
   shutdownGraceMs: { parse: integer(0, 600_000) },
 } satisfies Record<string, FieldRule>;

@@ -11,7 +11,7 @@
 export const SIGNING_INPUT_FORMAT = "v1";
 const MAGIC = "GATEHOUSE-SIG";
 
-export type SigningPurpose = "challenge" | "register-agent";
+export type SigningPurpose = "challenge" | "register-agent" | "rotate-agent-key";
 
 export function encodeSigningInput(
   purpose: SigningPurpose,
@@ -37,6 +37,24 @@ export function registrationSigningInput(
   return encodeSigningInput("register-agent", [
     ["did", did],
     ["public_key", Buffer.from(publicKey).toString("hex")],
+    ["operator", operatorDomain],
+  ]);
+}
+
+/**
+ * The rotation signing input RotateAgentKey requires signed by both the current and the
+ * new key: neither can rotate alone, and the proof binds the DID, both keys and the operator.
+ */
+export function rotationSigningInput(
+  did: string,
+  currentPublicKey: Uint8Array,
+  newPublicKey: Uint8Array,
+  operatorDomain: string,
+): Uint8Array {
+  return encodeSigningInput("rotate-agent-key", [
+    ["did", did],
+    ["current_public_key", Buffer.from(currentPublicKey).toString("hex")],
+    ["new_public_key", Buffer.from(newPublicKey).toString("hex")],
     ["operator", operatorDomain],
   ]);
 }

@@ -24,6 +24,10 @@ export const RPC_POLICY: Readonly<Record<string, readonly Role[]>> = {
   "gatehouse.v1.RegistryService/ReactivateAgent": ["operator", "admin"],
   "gatehouse.v1.RegistryService/Revoke": ["operator", "admin"],
   "gatehouse.v1.RegistryService/RotateSigningKey": ["admin"],
+  // A DID document holds public keys only: every role may resolve (agents included).
+  "gatehouse.v1.RegistryService/ResolveDid": ["agent", "verifier", "operator", "admin"],
+  "gatehouse.v1.RegistryService/RotateAgentKey": ["operator", "admin"],
+  "gatehouse.v1.RegistryService/DeleteAgent": ["operator", "admin"],
   // Envoy ext_authz: the mesh presents a verifier certificate.
   "envoy.service.auth.v3.Authorization/Check": ["verifier", "admin"],
 };

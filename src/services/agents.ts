@@ -1,22 +1,34 @@
 import { Reason } from "../../gen/gatehouse/v1/errors_pb.js";
+import { ed25519Thumbprint } from "../dpop/thumbprint.js";
 import { GatehouseError } from "../errors/index.js";
-import type { AgentRecord, PolicyRecord, RegistryStore } from "../store/ports.js";
+import type { AgentRecord, PolicyRecord, Store } from "../store/ports.js";
 
 /**
  * The agent behind a DID, refused unless it and its operator are active. Used wherever a
- * credential is about to be issued, so a suspension stops issuance at every step.
+ * credential is about to be issued, so a suspension or a key revocation stops issuance at
+ * every step.
  */
 export async function requireActiveAgent(
-  registry: RegistryStore,
+  store: Pick<Store, "registry" | "revocations">,
   did: string,
 ): Promise<AgentRecord> {
+  const { registry } = store;
   const agent = await registry.getAgent(did);
   if (!agent) throw new GatehouseError(Reason.AGENT_NOT_FOUND);
-  if (agent.status === "revoked") throw new GatehouseError(Reason.AGENT_REVOKED);
+  // A deleted agent (a tombstone) is refused like a revoked one.
+  if (agent.status === "revoked" || agent.status === "deleted") {
+    throw new GatehouseError(Reason.AGENT_REVOKED);
+  }
   if (agent.status === "suspended") throw new GatehouseError(Reason.AGENT_SUSPENDED);
   const operator = await registry.getOperator(agent.operatorDomain);
   if (!operator) throw new GatehouseError(Reason.OPERATOR_NOT_FOUND);
+  if (operator.status === "revoked") throw new GatehouseError(Reason.OPERATOR_REVOKED);
   if (operator.status !== "active") throw new GatehouseError(Reason.OPERATOR_SUSPENDED);
+  // A revoked key can never log in again (Challenge, Token, assertion, exchange).
+  const thumbprint = ed25519Thumbprint(Buffer.from(agent.publicKeyHex, "hex"));
+  if (await store.revocations.isRevoked("agent_key", thumbprint)) {
+    throw new GatehouseError(Reason.AGENT_KEY_REVOKED);
+  }
   return agent;
 }
 

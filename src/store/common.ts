@@ -50,9 +50,24 @@ export function assertNextRevision(next: AgentRecord, expectedRevision: number):
   }
 }
 
-/** The public key indexes the agent and must never change once registered. */
+/** A key may change only by rotation, which keeps the old key in `retiredKeys`. */
 export function publicKeyChangedError(): StorePreconditionError {
-  return new StorePreconditionError("an agent's publicKeyHex cannot change");
+  return new StorePreconditionError(
+    "an agent's publicKeyHex changes only by rotation, with the old key in retiredKeys",
+  );
+}
+
+/** A key rotation was refused: the new key was registered before (keys are never reused). */
+export class PublicKeyInUseError extends Error {
+  constructor() {
+    super("public key was registered before");
+    this.name = "PublicKeyInUseError";
+  }
+}
+
+/** Whether `next` retires `currentKeyHex` (the precondition of a rotation). */
+export function retiresKey(next: AgentRecord, currentKeyHex: string): boolean {
+  return next.retiredKeys?.some((key) => key.publicKeyHex === currentKeyHex) ?? false;
 }
 
 /**

@@ -36,8 +36,10 @@ export interface NonceStore {
   useOnce(namespace: string, id: string, ttlMs: number): Promise<boolean>;
 }
 
-export type OperatorStatus = "active" | "suspended";
-export type AgentStatus = "active" | "suspended" | "revoked";
+/** "revoked" is final: an operator is never set back from it. */
+export type OperatorStatus = "active" | "suspended" | "revoked";
+/** `deleted` is a tombstone: refused like `revoked`; its DID and keys are never reused. */
+export type AgentStatus = "active" | "suspended" | "revoked" | "deleted";
 
 export interface OperatorRecord {
   readonly domain: string;
@@ -63,13 +65,47 @@ export interface PolicyRecord {
   readonly autonomy?: AutonomyRecord;
   /** RFC 8693 delegation targets: DIDs or `did:agent:<domain>:*`. Absent = none. */
   readonly delegates?: readonly string[];
+  /** Behavioural envelope and budgets enforced by Verify. Absent = no bounds. */
+  readonly envelope?: EnvelopeRecord;
+}
+
+/** An amount in minor units of an ISO 4217 currency (a safe integer, not negative). */
+export interface MoneyRecord {
+  readonly currency: string;
+  readonly minorUnits: number;
+}
+
+/** A recurring UTC span `[startMinute, endMinute)` on some ISO weekdays (1 = Monday). */
+export interface TimeWindowRecord {
+  /** Empty = every day. */
+  readonly days: readonly number[];
+  readonly startMinute: number;
+  readonly endMinute: number;
+}
+
+/** The stored Envelope: 0 (or absent) means "no limit" for each bound. */
+export interface EnvelopeRecord {
+  readonly maxRequests: number;
+  readonly requestWindowMs: number;
+  /** Empty = always. */
+  readonly allowedTimes: readonly TimeWindowRecord[];
+  readonly maxTransaction?: MoneyRecord;
+  readonly budget?: MoneyRecord;
+  readonly budgetPeriodMs: number;
+  readonly freezeAfterFailures: number;
+  readonly freezeWindowMs: number;
+  readonly freezeDurationMs: number;
 }
 
 export interface AgentRecord {
   readonly did: string;
   readonly operatorDomain: string;
-  /** Raw 32-byte Ed25519 public key, lowercase hex. */
+  /** The current raw 32-byte Ed25519 public key, lowercase hex. */
   readonly publicKeyHex: string;
+  /** When the current key became the agent's (Unix ms). Absent = `createdAt`. */
+  readonly keyCreatedAt?: number;
+  /** Keys retired by rotation, oldest first. Reserved forever. Absent = none. */
+  readonly retiredKeys?: readonly RetiredAgentKey[];
   readonly status: AgentStatus;
   readonly policy: PolicyRecord;
   readonly policyVersion: number;
@@ -78,6 +114,16 @@ export interface AgentRecord {
   readonly updatedAt: number;
   /** Bumped by every write; used for compare-and-set. */
   readonly revision: number;
+}
+
+/** A key an agent no longer uses: it never signs for the agent again, and is never reused. */
+export interface RetiredAgentKey {
+  /** Raw 32-byte Ed25519 public key, lowercase hex. */
+  readonly publicKeyHex: string;
+  /** Unix ms: when it became the agent's key. */
+  readonly createdAt: number;
+  /** Unix ms: when it was retired. */
+  readonly retiredAt: number;
 }
 
 export type CreateResult = "created" | "exists";
@@ -109,18 +155,65 @@ export interface RegistryStore {
    * Compare-and-set: writes `next` only when the stored revision equals
    * `expectedRevision`; `next.revision` must be `expectedRevision + 1`.
    * Returns false when the agent changed meanwhile (or does not exist).
+   *
+   * Key rotation: when `next.publicKeyHex` differs from the stored key, the stored key must
+   * be in `next.retiredKeys` (else StorePreconditionError), and the new key is reserved in
+   * the public-key index in the same atomic step; when that key was ever registered, nothing
+   * is written and PublicKeyInUseError is thrown. Retired keys stay reserved forever.
    */
   updateAgent(next: AgentRecord, expectedRevision: number): Promise<boolean>;
   /** Agents in ascending DID order, filtered; at most `limit`. */
   listAgents(query: AgentListQuery): Promise<AgentPage>;
+  /**
+   * Sets an operator's status atomically. "revoked" is final: once revoked, the stored
+   * status never changes again. Returns the stored record, undefined for an unknown domain.
+   */
+  setOperatorStatus(domain: string, status: OperatorStatus): Promise<OperatorRecord | undefined>;
 }
 
-export type RevocationKind = "token";
+/** "token": a `jti`; "agent_key": an agent key by RFC 7638 thumbprint (Ed25519 as OKP JWK). */
+export type RevocationKind = "token" | "agent_key";
 
 export interface RevocationStore {
-  /** Marks `id` revoked for `ttlMs` (the longest any credential it covers can live). */
-  revoke(kind: RevocationKind, id: string, ttlMs: number): Promise<void>;
+  /**
+   * Marks `id` revoked for `ttlMs` (the longest any credential it covers can live), or for
+   * good when `ttlMs` is omitted. Revoking again never shortens a revocation.
+   */
+  revoke(kind: RevocationKind, id: string, ttlMs?: number): Promise<void>;
   isRevoked(kind: RevocationKind, id: string): Promise<boolean>;
+  /**
+   * Revokes every token of `did` issued at or before `atMs` (Unix ms; compared with `iat`)
+   * for `ttlMs`. Never lowers the watermark nor shortens its life.
+   */
+  revokeIssuedUntil(did: string, atMs: number, ttlMs: number): Promise<void>;
+  /** The live watermark of `did` (Unix ms), undefined when none. */
+  issuedUntil(did: string): Promise<number | undefined>;
+}
+
+/**
+ * Tells replicas that state Verify may have cached changed. The store stays the source of
+ * truth; an event only says "re-read this". Delivery to other replicas is best effort
+ * (Redis pub/sub), so in-process caches also bound their lifetime.
+ */
+export type InvalidationEvent =
+  | { readonly kind: "token"; readonly id: string }
+  | { readonly kind: "agent"; readonly did: string }
+  | { readonly kind: "operator"; readonly domain: string }
+  | { readonly kind: "agent_key"; readonly thumbprint: string; readonly did?: string }
+  | { readonly kind: "signing_keys" }
+  /** Forget everything: sent locally when events may have been lost (a reconnect). */
+  | { readonly kind: "all" };
+
+export type InvalidationListener = (event: InvalidationEvent) => void;
+
+export interface InvalidationBus {
+  /**
+   * Delivers `event` to this process's listeners before resolving (so the replica that
+   * made a change never serves its own stale cache), then to every other replica.
+   */
+  publish(event: InvalidationEvent): Promise<void>;
+  /** Resolves once `listener` receives events; the function it returns unsubscribes. */
+  subscribe(listener: InvalidationListener): Promise<() => void>;
 }
 
 export type SigningAlg = "EdDSA" | "ES256";
@@ -174,6 +267,31 @@ export interface RateLimiter {
   hit(key: string, limit: number, windowMs: number, cost?: number): Promise<RateLimitResult>;
 }
 
+/** The outcome of a budget spend. */
+export interface BudgetSpendResult {
+  readonly allowed: boolean;
+  /** The total spent under the key after this call (unchanged when refused). */
+  readonly spent: number;
+}
+
+/**
+ * Envelope state shared by every replica: period budgets and agent freezes. Keys follow
+ * the rate-limit key rule (printable ASCII without braces, at most 256 characters).
+ */
+export interface EnvelopeStore {
+  /**
+   * Adds `amount` to the total under `key` only when the total stays at most `limit`,
+   * atomically across replicas: of N concurrent spends, exactly as many as fit are allowed.
+   * A refused spend changes nothing. The total expires `ttlMs` after it was first written
+   * (the end of the budget period). `amount` and `limit` are safe non-negative integers.
+   */
+  spend(key: string, amount: number, limit: number, ttlMs: number): Promise<BudgetSpendResult>;
+  /** Marks `key` frozen for `ttlMs`; freezing again never shortens a freeze. */
+  freeze(key: string, ttlMs: number): Promise<void>;
+  /** Whether `key` is frozen now. */
+  isFrozen(key: string): Promise<boolean>;
+}
+
 /** Everything the services need from state. */
 export interface Store {
   readonly challenges: OneTimeStore<unknown>;
@@ -183,6 +301,9 @@ export interface Store {
   readonly revocations: RevocationStore;
   readonly signingKeys: SigningKeyStore;
   readonly rateLimits: RateLimiter;
+  /** Cache invalidation across replicas (see InvalidationBus). */
+  readonly events: InvalidationBus;
+  readonly envelopes: EnvelopeStore;
   /** Resolves when the backing store answers; rejects otherwise (readiness). */
   ping(): Promise<void>;
   close(): Promise<void>;

@@ -1,8 +1,10 @@
 import { Reason } from "../../gen/gatehouse/v1/errors_pb.js";
+import { openVerifyMemo } from "./cache.js";
 import { agentStatusStep } from "./steps/agent-status.js";
 import { audienceStep } from "./steps/audience.js";
 import { claimsStep } from "./steps/claims.js";
 import { dpopStep } from "./steps/dpop.js";
+import { envelopeStep, recordProofFailure } from "./steps/envelope.js";
 import { headerStep } from "./steps/header.js";
 import { issuerStep } from "./steps/issuer.js";
 import { parseStep } from "./steps/parse.js";
@@ -29,6 +31,8 @@ export const VERIFY_STEPS: readonly VerifyStep[] = [
   agentStatusStep,
   dpopStep,
   scopesStep,
+  // Last: it writes (request rate, budget), so only for a request every other step allowed.
+  envelopeStep,
 ];
 
 export type VerifyDecision =
@@ -52,21 +56,29 @@ export async function runVerifyPipeline(
     signingInput: new Uint8Array(),
     signature: new Uint8Array(),
   };
-  for (const step of VERIFY_STEPS) {
+  // The verified-token cache (cache.ts): a hit skips the stateless steps before `time`.
+  const memo = deps.cache && openVerifyMemo(deps.cache, state, deps, VERIFY_STEPS, timeStep);
+  for (const step of memo?.steps ?? VERIFY_STEPS) {
     const reason = await step(state, deps);
     if (reason !== undefined) {
+      memo?.settle(state, reason);
+      // A failed or replayed proof counts towards the agent's freeze (Policy.envelope).
+      await recordProofFailure(state.agent, reason, deps);
       // Claims exist only once the signature step vouched for them.
       return state.claims
         ? { allowed: false, reason, claims: state.claims }
         : { allowed: false, reason };
     }
   }
+  memo?.settle(state);
   const claims = state.claims;
   if (!claims) return { allowed: false, reason: Reason.TOKEN_CLAIMS_INVALID };
   const remaining = Math.max(0, claims.exp - state.now);
+  // An envelope is decided per request (rate, budget, time, freeze): never cached.
+  const cacheable = state.agent?.policy.envelope === undefined;
   return {
     allowed: true,
     claims,
-    cacheTtlSeconds: Math.min(remaining, deps.settings.maxCacheTtlSeconds),
+    cacheTtlSeconds: cacheable ? Math.min(remaining, deps.settings.maxCacheTtlSeconds) : 0,
   };
 }

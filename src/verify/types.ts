@@ -2,7 +2,14 @@ import type { Reason } from "../../gen/gatehouse/v1/errors_pb.js";
 import type { Clock } from "../clock.js";
 import type { KeyRing, VerificationKey } from "../crypto/key-ring.js";
 import type { DpopVerifier } from "../dpop/index.js";
-import type { AgentRecord, RegistryStore, RevocationStore } from "../store/ports.js";
+import type {
+  AgentRecord,
+  EnvelopeStore,
+  RateLimiter,
+  RegistryStore,
+  RevocationStore,
+} from "../store/ports.js";
+import type { VerifyCache } from "./cache.js";
 
 /** What a verifier asks. */
 export interface VerifyInput {
@@ -14,6 +21,14 @@ export interface VerifyInput {
   /** The method and URL of the request the token came with (the proof's `htm`, `htu`). */
   readonly httpMethod?: string;
   readonly httpUrl?: string;
+  /** The amount the request commits the agent to (minor units ≥ 0); absent = spends nothing. */
+  readonly amount?: VerifyAmount;
+}
+
+/** An amount stated with a request: ISO 4217 currency and minor units. */
+export interface VerifyAmount {
+  readonly currency: string;
+  readonly minorUnits: bigint;
 }
 
 /** The configuration the steps read. */
@@ -33,6 +48,12 @@ export interface VerifyDeps {
   readonly revocations: RevocationStore;
   /** Checks the DPoP proofs of key-bound tokens (RFC 9449 §7.1). */
   readonly dpop: DpopVerifier;
+  /** In-process caches (cache.ts); absent = every step runs against the store. */
+  readonly cache?: VerifyCache;
+  /** Envelope state: budgets and freezes (the envelope step). */
+  readonly envelopes: EnvelopeStore;
+  /** The shared sliding-window limiter, for the envelope's request rate. */
+  readonly rateLimits: RateLimiter;
 }
 
 /** What the steps learn about the token, filled in as they run. */

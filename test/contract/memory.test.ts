@@ -105,6 +105,30 @@ describe("memory store persistence", () => {
     await second.close();
   });
 
+  it("keeps rotated-out keys reserved across a restart", async () => {
+    const first = await open();
+    const agent = agentRecord(1);
+    await first.registry.createAgent(agent);
+    const rotated = {
+      ...agent,
+      publicKeyHex: "cd".repeat(32),
+      keyCreatedAt: T0 + 1,
+      retiredKeys: [{ publicKeyHex: agent.publicKeyHex, createdAt: T0, retiredAt: T0 + 1 }],
+      revision: 2,
+    };
+    await first.registry.updateAgent(rotated, 1);
+    await first.close();
+
+    const second = await open();
+    await expect(second.registry.getAgent(agent.did)).resolves.toEqual(rotated);
+    for (const publicKeyHex of [agent.publicKeyHex, rotated.publicKeyHex]) {
+      await expect(second.registry.createAgent(agentRecord(2, { publicKeyHex }))).resolves.toBe(
+        "exists",
+      );
+    }
+    await second.close();
+  });
+
   it("creates the directory 0700 and writes files 0600, leaving no temp files", async () => {
     const store = await open();
     await store.registry.createAgent(agentRecord(1));

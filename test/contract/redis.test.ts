@@ -56,6 +56,7 @@ describe("redis store across replicas", () => {
   });
 
   afterAll(async () => {
+    await Promise.all(replicas.map((store) => store.close()));
     await Promise.all(connections.map((redis) => redis.quit()));
   });
 
@@ -73,6 +74,17 @@ describe("redis store across replicas", () => {
   it("lets exactly one nonce through", async () => {
     const results = await race((store) => store.nonces.useOnce("dpop", "race", 60_000));
     expect(results.filter(Boolean)).toHaveLength(1);
+  });
+
+  it("carries invalidation events from one replica to the other", async () => {
+    const seen: unknown[] = [];
+    const unsubscribe = await (replicas[1] as Store).events.subscribe((event) => seen.push(event));
+    await (replicas[0] as Store).events.publish({ kind: "operator", domain: "alpha.example" });
+    for (let i = 0; i < 200 && seen.length === 0; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    expect(seen).toEqual([{ kind: "operator", domain: "alpha.example" }]);
+    unsubscribe();
   });
 
   it("creates exactly one agent for a DID", async () => {

@@ -1,7 +1,11 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { ManualClock } from "../../src/clock.js";
-import { DuplicateIdError, StorePreconditionError } from "../../src/store/common.js";
+import {
+  DuplicateIdError,
+  PublicKeyInUseError,
+  StorePreconditionError,
+} from "../../src/store/common.js";
 import type {
   AgentListQuery,
   AgentRecord,
@@ -343,6 +347,81 @@ export function describeStoreContract(
         );
         await expect(store.registry.getAgent(agent.did)).resolves.toEqual(agent);
       });
+
+      /** `agent` with its key rotated to `newKeyHex` at T0 + 1 (the old key retired). */
+      function rotated(agent: AgentRecord, newKeyHex: string): AgentRecord {
+        return {
+          ...agent,
+          publicKeyHex: newKeyHex,
+          keyCreatedAt: T0 + 1,
+          retiredKeys: [
+            ...(agent.retiredKeys ?? []),
+            { publicKeyHex: agent.publicKeyHex, createdAt: agent.createdAt, retiredAt: T0 + 1 },
+          ],
+          revision: agent.revision + 1,
+        };
+      }
+
+      it("rotates a key when the old one is retired, keeping both reserved", async () => {
+        const agent = agentRecord(1);
+        await store.registry.createAgent(agent);
+        const next = rotated(agent, "cd".repeat(32));
+        await expect(store.registry.updateAgent(next, 1)).resolves.toBe(true);
+        await expect(store.registry.getAgent(agent.did)).resolves.toEqual(next);
+        for (const publicKeyHex of [agent.publicKeyHex, next.publicKeyHex]) {
+          await expect(store.registry.createAgent(agentRecord(2, { publicKeyHex }))).resolves.toBe(
+            "exists",
+          );
+        }
+        // A later ordinary update keeps the history.
+        const renamed = { ...next, displayName: "renamed", revision: 3 };
+        await expect(store.registry.updateAgent(renamed, 2)).resolves.toBe(true);
+        await expect(store.registry.getAgent(agent.did)).resolves.toEqual(renamed);
+      });
+
+      it("refuses to rotate to a key ever registered, and writes nothing", async () => {
+        const agent = agentRecord(1);
+        const other = agentRecord(2);
+        await store.registry.createAgent(agent);
+        await store.registry.createAgent(other);
+        await expect(
+          store.registry.updateAgent(rotated(agent, other.publicKeyHex), 1),
+        ).rejects.toThrow(PublicKeyInUseError);
+        // Nor back to a key it retired itself.
+        const once = rotated(agent, "cd".repeat(32));
+        await store.registry.updateAgent(once, 1);
+        await expect(
+          store.registry.updateAgent(rotated(once, agent.publicKeyHex), 2),
+        ).rejects.toThrow(PublicKeyInUseError);
+        await expect(store.registry.getAgent(agent.did)).resolves.toEqual(once);
+      });
+
+      it("lets exactly one of many concurrent rotations to one new key win", async () => {
+        const agents = Array.from({ length: 10 }, (_, i) => agentRecord(10 + i));
+        for (const agent of agents) await store.registry.createAgent(agent);
+        const results = await Promise.allSettled(
+          agents.map((agent) => store.registry.updateAgent(rotated(agent, "ef".repeat(32)), 1)),
+        );
+        expect(results.filter((r) => r.status === "fulfilled" && r.value).length).toBe(1);
+        expect(
+          results.filter((r) => r.status === "rejected" && r.reason instanceof PublicKeyInUseError)
+            .length,
+        ).toBe(agents.length - 1);
+      });
+
+      it("keeps a deleted agent as a tombstone: its DID and key are never reused", async () => {
+        const agent = agentRecord(1);
+        await store.registry.createAgent(agent);
+        const deleted = { ...agent, status: "deleted" as const, revision: 2 };
+        await expect(store.registry.updateAgent(deleted, 1)).resolves.toBe(true);
+        await expect(store.registry.getAgent(agent.did)).resolves.toEqual(deleted);
+        await expect(store.registry.createAgent(agentRecord(2, { did: agent.did }))).resolves.toBe(
+          "exists",
+        );
+        await expect(
+          store.registry.createAgent(agentRecord(3, { publicKeyHex: agent.publicKeyHex })),
+        ).resolves.toBe("exists");
+      });
     });
 
     describe("registry: listing agents", () => {
@@ -461,6 +540,70 @@ export function describeStoreContract(
         await expect(store.revocations.revoke("token", "jti-1", 0)).rejects.toThrow(
           StorePreconditionError,
         );
+      });
+
+      it("keeps a revocation without a TTL for good, and never shortens it", async () => {
+        await store.revocations.revoke("agent_key", "thumb-1");
+        await store.revocations.revoke("agent_key", "thumb-1", SHORT_TTL_MS);
+        await elapse(ELAPSE_MS);
+        await expect(store.revocations.isRevoked("agent_key", "thumb-1")).resolves.toBe(true);
+        await expect(store.revocations.isRevoked("token", "thumb-1")).resolves.toBe(false);
+      });
+
+      it("keeps the highest issued-until watermark and its longest life", async () => {
+        await expect(store.revocations.issuedUntil("did:key:za")).resolves.toBeUndefined();
+        await store.revocations.revokeIssuedUntil("did:key:za", 2_000, LONG_TTL_MS);
+        await store.revocations.revokeIssuedUntil("did:key:za", 1_000, SHORT_TTL_MS);
+        await expect(store.revocations.issuedUntil("did:key:za")).resolves.toBe(2_000);
+        await elapse(ELAPSE_MS);
+        await expect(store.revocations.issuedUntil("did:key:za")).resolves.toBe(2_000);
+        await store.revocations.revokeIssuedUntil("did:key:zb", 1_700_000_000_123, SHORT_TTL_MS);
+        await expect(store.revocations.issuedUntil("did:key:zb")).resolves.toBe(1_700_000_000_123);
+        await elapse(ELAPSE_MS);
+        await expect(store.revocations.issuedUntil("did:key:zb")).resolves.toBeUndefined();
+      });
+    });
+
+    describe("operator status", () => {
+      it("sets a status, keeps revoked final, and answers undefined for an unknown domain", async () => {
+        const operator = {
+          domain: "alpha.example",
+          displayName: "Alpha",
+          status: "active" as const,
+          createdAt: 1_700_000_000_000,
+        };
+        await store.registry.createOperator(operator);
+        await expect(
+          store.registry.setOperatorStatus("alpha.example", "suspended"),
+        ).resolves.toEqual({ ...operator, status: "suspended" });
+        await store.registry.setOperatorStatus("alpha.example", "revoked");
+        await expect(store.registry.setOperatorStatus("alpha.example", "active")).resolves.toEqual({
+          ...operator,
+          status: "revoked",
+        });
+        await expect(store.registry.getOperator("alpha.example")).resolves.toEqual({
+          ...operator,
+          status: "revoked",
+        });
+        await expect(
+          store.registry.setOperatorStatus("nobody.example", "revoked"),
+        ).resolves.toBeUndefined();
+      });
+    });
+
+    describe("invalidation bus", () => {
+      it("delivers a published event to every subscriber before publish resolves", async () => {
+        const seen: unknown[] = [];
+        const other: unknown[] = [];
+        const unsubscribe = await store.events.subscribe((event) => seen.push(event));
+        await store.events.subscribe((event) => other.push(event));
+        await store.events.publish({ kind: "token", id: "jti-1" });
+        expect(seen).toContainEqual({ kind: "token", id: "jti-1" });
+        expect(other).toContainEqual({ kind: "token", id: "jti-1" });
+        unsubscribe();
+        await store.events.publish({ kind: "agent", did: "did:key:za" });
+        expect(seen).not.toContainEqual({ kind: "agent", did: "did:key:za" });
+        expect(other).toContainEqual({ kind: "agent", did: "did:key:za" });
       });
     });
 
@@ -589,6 +732,98 @@ export function describeStoreContract(
         await expect(store.rateLimits.hit(key, limit, windowMs, cost)).rejects.toThrow(
           StorePreconditionError,
         );
+      });
+    });
+
+    describe("envelopes: budgets and freezes", () => {
+      it("spends while the total stays within the limit, and a refusal spends nothing", async () => {
+        await expect(store.envelopes.spend("b", 60, 100, LONG_TTL_MS)).resolves.toEqual({
+          allowed: true,
+          spent: 60,
+        });
+        await expect(store.envelopes.spend("b", 50, 100, LONG_TTL_MS)).resolves.toEqual({
+          allowed: false,
+          spent: 60,
+        });
+        await expect(store.envelopes.spend("b", 40, 100, LONG_TTL_MS)).resolves.toEqual({
+          allowed: true,
+          spent: 100,
+        });
+        await expect(store.envelopes.spend("b", 0, 100, LONG_TTL_MS)).resolves.toEqual({
+          allowed: true,
+          spent: 100,
+        });
+        await expect(store.envelopes.spend("b", 1, 100, LONG_TTL_MS)).resolves.toEqual({
+          allowed: false,
+          spent: 100,
+        });
+      });
+
+      it("allows exactly as many concurrent spends as fit", async () => {
+        const results = await Promise.all(
+          Array.from({ length: RACERS }, () => store.envelopes.spend("race", 10, 100, LONG_TTL_MS)),
+        );
+        expect(
+          count(
+            results.map((result) => result.allowed),
+            true,
+          ),
+        ).toBe(10);
+        await expect(store.envelopes.spend("race", 1, 100, LONG_TTL_MS)).resolves.toEqual({
+          allowed: false,
+          spent: 100,
+        });
+      });
+
+      it("keeps the first spend's expiry and starts over once it passed", async () => {
+        await store.envelopes.spend("b", 10, 10, SHORT_TTL_MS);
+        await expect(store.envelopes.spend("b", 1, 10, LONG_TTL_MS)).resolves.toMatchObject({
+          allowed: false,
+        });
+        await elapse(ELAPSE_MS);
+        await expect(store.envelopes.spend("b", 10, 10, SHORT_TTL_MS)).resolves.toEqual({
+          allowed: true,
+          spent: 10,
+        });
+      });
+
+      it("keeps budget keys apart", async () => {
+        await store.envelopes.spend("a:1", 5, 5, LONG_TTL_MS);
+        await expect(store.envelopes.spend("a:2", 5, 5, LONG_TTL_MS)).resolves.toMatchObject({
+          allowed: true,
+        });
+      });
+
+      it("freezes for the TTL, and freezing again never shortens it", async () => {
+        await expect(store.envelopes.isFrozen("agent")).resolves.toBe(false);
+        await store.envelopes.freeze("agent", LONG_TTL_MS);
+        await store.envelopes.freeze("agent", SHORT_TTL_MS);
+        await store.envelopes.freeze("short", SHORT_TTL_MS);
+        await expect(store.envelopes.isFrozen("agent")).resolves.toBe(true);
+        await expect(store.envelopes.isFrozen("short")).resolves.toBe(true);
+        await expect(store.envelopes.isFrozen("other")).resolves.toBe(false);
+        await elapse(ELAPSE_MS);
+        await expect(store.envelopes.isFrozen("agent")).resolves.toBe(true);
+        await expect(store.envelopes.isFrozen("short")).resolves.toBe(false);
+      });
+
+      it.each([
+        ["an empty key", "", 1, 1, 1_000],
+        ["a key with a brace", "a{b}", 1, 1, 1_000],
+        ["a negative amount", "k", -1, 1, 1_000],
+        ["a fractional amount", "k", 1.5, 2, 1_000],
+        ["an unsafe limit", "k", 1, 2 ** 53, 1_000],
+        ["a zero ttl", "k", 1, 1, 0],
+      ])("refuses to spend with %s", async (_, key, amount, limit, ttlMs) => {
+        await expect(store.envelopes.spend(key, amount, limit, ttlMs)).rejects.toThrow(
+          StorePreconditionError,
+        );
+      });
+
+      it("refuses a bad freeze key or ttl", async () => {
+        await expect(store.envelopes.freeze("a}", 1_000)).rejects.toThrow(StorePreconditionError);
+        await expect(store.envelopes.freeze("k", 0)).rejects.toThrow(StorePreconditionError);
+        await expect(store.envelopes.isFrozen("")).rejects.toThrow(StorePreconditionError);
       });
     });
   });

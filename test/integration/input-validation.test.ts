@@ -51,6 +51,14 @@ const VALID: Record<string, Record<string, unknown>> = {
   UpdateAgentPolicy: { did: DID, policy: { scopes: ["a"], audiences: [AUDIENCE] } },
   SuspendAgent: { did: DID },
   ReactivateAgent: { did: DID },
+  ResolveDid: { did: DID },
+  RotateAgentKey: {
+    did: DID,
+    newPublicKey: new Uint8Array(32),
+    newKeyProof: new Uint8Array(64),
+    currentKeySignature: new Uint8Array(64),
+  },
+  DeleteAgent: { did: DID, reason: "x" },
   Revoke: { target: { case: "tokenId", value: "abc" } },
 };
 

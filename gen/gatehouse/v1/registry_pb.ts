@@ -8,15 +8,15 @@ import type { Agent, AgentJson, AgentStatus, AgentStatusJson, Operator, Operator
 import { file_gatehouse_v1_resources } from "./resources_pb.js";
 import { file_gatehouse_v1_validate } from "./validate_pb.js";
 import { file_google_api_annotations } from "../../google/api/annotations_pb.js";
-import type { Timestamp, TimestampJson } from "@bufbuild/protobuf/wkt";
-import { file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
-import type { Message } from "@bufbuild/protobuf";
+import type { StructJson, Timestamp, TimestampJson } from "@bufbuild/protobuf/wkt";
+import { file_google_protobuf_struct, file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
+import type { JsonObject, Message } from "@bufbuild/protobuf";
 
 /**
  * Describes the file gatehouse/v1/registry.proto.
  */
 export const file_gatehouse_v1_registry: GenFile = /*@__PURE__*/
-  fileDesc("ChtnYXRlaG91c2UvdjEvcmVnaXN0cnkucHJvdG8SDGdhdGVob3VzZS52MSKZAQoVQ3JlYXRlT3BlcmF0b3JSZXF1ZXN0EmEKBmRvbWFpbhgBIAEoCUJRwvMYTQgBGP0BIkYoW2EtejAtOV0oW2EtejAtOS1dezAsNjF9W2EtejAtOV0pP1wuKStbYS16XShbYS16MC05LV17MCw2MX1bYS16MC05XSk/Eh0KDGRpc3BsYXlfbmFtZRgCIAEoCUIHwvMYAxiAASJCChZDcmVhdGVPcGVyYXRvclJlc3BvbnNlEigKCG9wZXJhdG9yGAEgASgLMhYuZ2F0ZWhvdXNlLnYxLk9wZXJhdG9yIpECChRSZWdpc3RlckFnZW50UmVxdWVzdBJjCgNkaWQYASABKAlCVsLzGFIIARiAAiJLZGlkOihhZ2VudDpbYS16MC05Li1dezEsMjUzfTpbMC05YS1mXXszMn18a2V5OnpbMS05QS1ISi1OUC1aYS1rbS16XXs0MCw2MH0pEh4KCnB1YmxpY19rZXkYAiABKAxCCsLzGAYIARAgGCASJwoTcHJvb2Zfb2ZfcG9zc2Vzc2lvbhgDIAEoDEIKwvMYBggBEEAYQBIsCgZwb2xpY3kYBCABKAsyFC5nYXRlaG91c2UudjEuUG9saWN5QgbC8xgCCAESHQoMZGlzcGxheV9uYW1lGAUgASgJQgfC8xgDGIABIjsKFVJlZ2lzdGVyQWdlbnRSZXNwb25zZRIiCgVhZ2VudBgBIAEoCzITLmdhdGVob3VzZS52MS5BZ2VudCJ2Cg9HZXRBZ2VudFJlcXVlc3QSYwoDZGlkGAEgASgJQlbC8xhSCAEYgAIiS2RpZDooYWdlbnQ6W2EtejAtOS4tXXsxLDI1M306WzAtOWEtZl17MzJ9fGtleTp6WzEtOUEtSEotTlAtWmEta20tel17NDAsNjB9KSI2ChBHZXRBZ2VudFJlc3BvbnNlEiIKBWFnZW50GAEgASgLMhMuZ2F0ZWhvdXNlLnYxLkFnZW50IukBChFMaXN0QWdlbnRzUmVxdWVzdBIaCglwYWdlX3NpemUYASABKA1CB8LzGANA9AMSGwoKcGFnZV90b2tlbhgCIAEoCUIHwvMYAxiABBJoCg9vcGVyYXRvcl9kb21haW4YAyABKAlCT8LzGEsY/QEiRihbYS16MC05XShbYS16MC05LV17MCw2MX1bYS16MC05XSk/XC4pK1thLXpdKFthLXowLTktXXswLDYxfVthLXowLTldKT8SMQoGc3RhdHVzGAQgASgOMhkuZ2F0ZWhvdXNlLnYxLkFnZW50U3RhdHVzQgbC8xgCOAEiUgoSTGlzdEFnZW50c1Jlc3BvbnNlEiMKBmFnZW50cxgBIAMoCzITLmdhdGVob3VzZS52MS5BZ2VudBIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkixwEKGFVwZGF0ZUFnZW50UG9saWN5UmVxdWVzdBJjCgNkaWQYASABKAlCVsLzGFIIARiAAiJLZGlkOihhZ2VudDpbYS16MC05Li1dezEsMjUzfTpbMC05YS1mXXszMn18a2V5OnpbMS05QS1ISi1OUC1aYS1rbS16XXs0MCw2MH0pEiwKBnBvbGljeRgCIAEoCzIULmdhdGVob3VzZS52MS5Qb2xpY3lCBsLzGAIIARIYChBleHBlY3RlZF92ZXJzaW9uGAMgASgEIj8KGVVwZGF0ZUFnZW50UG9saWN5UmVzcG9uc2USIgoFYWdlbnQYASABKAsyEy5nYXRlaG91c2UudjEuQWdlbnQikwEKE1N1c3BlbmRBZ2VudFJlcXVlc3QSYwoDZGlkGAEgASgJQlbC8xhSCAEYgAIiS2RpZDooYWdlbnQ6W2EtejAtOS4tXXsxLDI1M306WzAtOWEtZl17MzJ9fGtleTp6WzEtOUEtSEotTlAtWmEta20tel17NDAsNjB9KRIXCgZyZWFzb24YAiABKAlCB8LzGAMYgAIiOgoUU3VzcGVuZEFnZW50UmVzcG9uc2USIgoFYWdlbnQYASABKAsyEy5nYXRlaG91c2UudjEuQWdlbnQifQoWUmVhY3RpdmF0ZUFnZW50UmVxdWVzdBJjCgNkaWQYASABKAlCVsLzGFIIARiAAiJLZGlkOihhZ2VudDpbYS16MC05Li1dezEsMjUzfTpbMC05YS1mXXszMn18a2V5OnpbMS05QS1ISi1OUC1aYS1rbS16XXs0MCw2MH0pIj0KF1JlYWN0aXZhdGVBZ2VudFJlc3BvbnNlEiIKBWFnZW50GAEgASgLMhMuZ2F0ZWhvdXNlLnYxLkFnZW50Iv4CCg1SZXZva2VSZXF1ZXN0Ei0KCHRva2VuX2lkGAEgASgJQhnC8xgVCAEYgAEiDltBLVphLXowLTlfLV0rSAASawoJYWdlbnRfZGlkGAIgASgJQlbC8xhSCAEYgAIiS2RpZDooYWdlbnQ6W2EtejAtOS4tXXsxLDI1M306WzAtOWEtZl17MzJ9fGtleTp6WzEtOUEtSEotTlAtWmEta20tel17NDAsNjB9KUgAEjoKFGFnZW50X2tleV90aHVtYnByaW50GAQgASgJQhrC8xgWCAEQKxgrIg5bQS1aYS16MC05Xy1dK0gAEmwKD29wZXJhdG9yX2RvbWFpbhgFIAEoCUJRwvMYTQgBGP0BIkYoW2EtejAtOV0oW2EtejAtOS1dezAsNjF9W2EtejAtOV0pP1wuKStbYS16XShbYS16MC05LV17MCw2MX1bYS16MC05XSk/SAASFwoGcmVhc29uGAMgASgJQgfC8xgDGIACQg4KBnRhcmdldBIEwPMYASIQCg5SZXZva2VSZXNwb25zZSI5ChdSb3RhdGVTaWduaW5nS2V5UmVxdWVzdBIeCgNhbGcYASABKAlCEcLzGA0iC0VkRFNBfEVTMjU2ImcKGFJvdGF0ZVNpZ25pbmdLZXlSZXNwb25zZRILCgNraWQYASABKAkSCwoDYWxnGAIgASgJEjEKDWFjdGl2YXRlX3RpbWUYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wMrwICg9SZWdpc3RyeVNlcnZpY2USdQoOQ3JlYXRlT3BlcmF0b3ISIy5nYXRlaG91c2UudjEuQ3JlYXRlT3BlcmF0b3JSZXF1ZXN0GiQuZ2F0ZWhvdXNlLnYxLkNyZWF0ZU9wZXJhdG9yUmVzcG9uc2UiGILT5JMCEjoBKiINL3YxL29wZXJhdG9ycxJvCg1SZWdpc3RlckFnZW50EiIuZ2F0ZWhvdXNlLnYxLlJlZ2lzdGVyQWdlbnRSZXF1ZXN0GiMuZ2F0ZWhvdXNlLnYxLlJlZ2lzdGVyQWdlbnRSZXNwb25zZSIVgtPkkwIPOgEqIgovdjEvYWdlbnRzEmMKCEdldEFnZW50Eh0uZ2F0ZWhvdXNlLnYxLkdldEFnZW50UmVxdWVzdBoeLmdhdGVob3VzZS52MS5HZXRBZ2VudFJlc3BvbnNlIhiC0+STAhISEC92MS9hZ2VudHMve2RpZH0SYwoKTGlzdEFnZW50cxIfLmdhdGVob3VzZS52MS5MaXN0QWdlbnRzUmVxdWVzdBogLmdhdGVob3VzZS52MS5MaXN0QWdlbnRzUmVzcG9uc2UiEoLT5JMCDBIKL3YxL2FnZW50cxKIAQoRVXBkYXRlQWdlbnRQb2xpY3kSJi5nYXRlaG91c2UudjEuVXBkYXRlQWdlbnRQb2xpY3lSZXF1ZXN0GicuZ2F0ZWhvdXNlLnYxLlVwZGF0ZUFnZW50UG9saWN5UmVzcG9uc2UiIoLT5JMCHDoBKhoXL3YxL2FnZW50cy97ZGlkfS9wb2xpY3kSegoMU3VzcGVuZEFnZW50EiEuZ2F0ZWhvdXNlLnYxLlN1c3BlbmRBZ2VudFJlcXVlc3QaIi5nYXRlaG91c2UudjEuU3VzcGVuZEFnZW50UmVzcG9uc2UiI4LT5JMCHToBKiIYL3YxL2FnZW50cy97ZGlkfTpzdXNwZW5kEoYBCg9SZWFjdGl2YXRlQWdlbnQSJC5nYXRlaG91c2UudjEuUmVhY3RpdmF0ZUFnZW50UmVxdWVzdBolLmdhdGVob3VzZS52MS5SZWFjdGl2YXRlQWdlbnRSZXNwb25zZSImgtPkkwIgOgEqIhsvdjEvYWdlbnRzL3tkaWR9OnJlYWN0aXZhdGUShQEKEFJvdGF0ZVNpZ25pbmdLZXkSJS5nYXRlaG91c2UudjEuUm90YXRlU2lnbmluZ0tleVJlcXVlc3QaJi5nYXRlaG91c2UudjEuUm90YXRlU2lnbmluZ0tleVJlc3BvbnNlIiKC0+STAhw6ASoiFy92MS9zaWduaW5nLWtleXM6cm90YXRlEl8KBlJldm9rZRIbLmdhdGVob3VzZS52MS5SZXZva2VSZXF1ZXN0GhwuZ2F0ZWhvdXNlLnYxLlJldm9rZVJlc3BvbnNlIhqC0+STAhQ6ASoiDy92MS9yZXZvY2F0aW9uc2IGcHJvdG8z", [file_gatehouse_v1_resources, file_gatehouse_v1_validate, file_google_api_annotations, file_google_protobuf_timestamp]);
+  fileDesc("ChtnYXRlaG91c2UvdjEvcmVnaXN0cnkucHJvdG8SDGdhdGVob3VzZS52MSKZAQoVQ3JlYXRlT3BlcmF0b3JSZXF1ZXN0EmEKBmRvbWFpbhgBIAEoCUJRwvMYTQgBGP0BIkYoW2EtejAtOV0oW2EtejAtOS1dezAsNjF9W2EtejAtOV0pP1wuKStbYS16XShbYS16MC05LV17MCw2MX1bYS16MC05XSk/Eh0KDGRpc3BsYXlfbmFtZRgCIAEoCUIHwvMYAxiAASJCChZDcmVhdGVPcGVyYXRvclJlc3BvbnNlEigKCG9wZXJhdG9yGAEgASgLMhYuZ2F0ZWhvdXNlLnYxLk9wZXJhdG9yIpECChRSZWdpc3RlckFnZW50UmVxdWVzdBJjCgNkaWQYASABKAlCVsLzGFIIARiAAiJLZGlkOihhZ2VudDpbYS16MC05Li1dezEsMjUzfTpbMC05YS1mXXszMn18a2V5OnpbMS05QS1ISi1OUC1aYS1rbS16XXs0MCw2MH0pEh4KCnB1YmxpY19rZXkYAiABKAxCCsLzGAYIARAgGCASJwoTcHJvb2Zfb2ZfcG9zc2Vzc2lvbhgDIAEoDEIKwvMYBggBEEAYQBIsCgZwb2xpY3kYBCABKAsyFC5nYXRlaG91c2UudjEuUG9saWN5QgbC8xgCCAESHQoMZGlzcGxheV9uYW1lGAUgASgJQgfC8xgDGIABIjsKFVJlZ2lzdGVyQWdlbnRSZXNwb25zZRIiCgVhZ2VudBgBIAEoCzITLmdhdGVob3VzZS52MS5BZ2VudCJ2Cg9HZXRBZ2VudFJlcXVlc3QSYwoDZGlkGAEgASgJQlbC8xhSCAEYgAIiS2RpZDooYWdlbnQ6W2EtejAtOS4tXXsxLDI1M306WzAtOWEtZl17MzJ9fGtleTp6WzEtOUEtSEotTlAtWmEta20tel17NDAsNjB9KSI2ChBHZXRBZ2VudFJlc3BvbnNlEiIKBWFnZW50GAEgASgLMhMuZ2F0ZWhvdXNlLnYxLkFnZW50IukBChFMaXN0QWdlbnRzUmVxdWVzdBIaCglwYWdlX3NpemUYASABKA1CB8LzGANA9AMSGwoKcGFnZV90b2tlbhgCIAEoCUIHwvMYAxiABBJoCg9vcGVyYXRvcl9kb21haW4YAyABKAlCT8LzGEsY/QEiRihbYS16MC05XShbYS16MC05LV17MCw2MX1bYS16MC05XSk/XC4pK1thLXpdKFthLXowLTktXXswLDYxfVthLXowLTldKT8SMQoGc3RhdHVzGAQgASgOMhkuZ2F0ZWhvdXNlLnYxLkFnZW50U3RhdHVzQgbC8xgCOAEiUgoSTGlzdEFnZW50c1Jlc3BvbnNlEiMKBmFnZW50cxgBIAMoCzITLmdhdGVob3VzZS52MS5BZ2VudBIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkixwEKGFVwZGF0ZUFnZW50UG9saWN5UmVxdWVzdBJjCgNkaWQYASABKAlCVsLzGFIIARiAAiJLZGlkOihhZ2VudDpbYS16MC05Li1dezEsMjUzfTpbMC05YS1mXXszMn18a2V5OnpbMS05QS1ISi1OUC1aYS1rbS16XXs0MCw2MH0pEiwKBnBvbGljeRgCIAEoCzIULmdhdGVob3VzZS52MS5Qb2xpY3lCBsLzGAIIARIYChBleHBlY3RlZF92ZXJzaW9uGAMgASgEIj8KGVVwZGF0ZUFnZW50UG9saWN5UmVzcG9uc2USIgoFYWdlbnQYASABKAsyEy5nYXRlaG91c2UudjEuQWdlbnQikwEKE1N1c3BlbmRBZ2VudFJlcXVlc3QSYwoDZGlkGAEgASgJQlbC8xhSCAEYgAIiS2RpZDooYWdlbnQ6W2EtejAtOS4tXXsxLDI1M306WzAtOWEtZl17MzJ9fGtleTp6WzEtOUEtSEotTlAtWmEta20tel17NDAsNjB9KRIXCgZyZWFzb24YAiABKAlCB8LzGAMYgAIiOgoUU3VzcGVuZEFnZW50UmVzcG9uc2USIgoFYWdlbnQYASABKAsyEy5nYXRlaG91c2UudjEuQWdlbnQifQoWUmVhY3RpdmF0ZUFnZW50UmVxdWVzdBJjCgNkaWQYASABKAlCVsLzGFIIARiAAiJLZGlkOihhZ2VudDpbYS16MC05Li1dezEsMjUzfTpbMC05YS1mXXszMn18a2V5OnpbMS05QS1ISi1OUC1aYS1rbS16XXs0MCw2MH0pIj0KF1JlYWN0aXZhdGVBZ2VudFJlc3BvbnNlEiIKBWFnZW50GAEgASgLMhMuZ2F0ZWhvdXNlLnYxLkFnZW50Iv4CCg1SZXZva2VSZXF1ZXN0Ei0KCHRva2VuX2lkGAEgASgJQhnC8xgVCAEYgAEiDltBLVphLXowLTlfLV0rSAASawoJYWdlbnRfZGlkGAIgASgJQlbC8xhSCAEYgAIiS2RpZDooYWdlbnQ6W2EtejAtOS4tXXsxLDI1M306WzAtOWEtZl17MzJ9fGtleTp6WzEtOUEtSEotTlAtWmEta20tel17NDAsNjB9KUgAEjoKFGFnZW50X2tleV90aHVtYnByaW50GAQgASgJQhrC8xgWCAEQKxgrIg5bQS1aYS16MC05Xy1dK0gAEmwKD29wZXJhdG9yX2RvbWFpbhgFIAEoCUJRwvMYTQgBGP0BIkYoW2EtejAtOV0oW2EtejAtOS1dezAsNjF9W2EtejAtOV0pP1wuKStbYS16XShbYS16MC05LV17MCw2MX1bYS16MC05XSk/SAASFwoGcmVhc29uGAMgASgJQgfC8xgDGIACQg4KBnRhcmdldBIEwPMYASIQCg5SZXZva2VSZXNwb25zZSI5ChdSb3RhdGVTaWduaW5nS2V5UmVxdWVzdBIeCgNhbGcYASABKAlCEcLzGA0iC0VkRFNBfEVTMjU2ImcKGFJvdGF0ZVNpZ25pbmdLZXlSZXNwb25zZRILCgNraWQYASABKAkSCwoDYWxnGAIgASgJEjEKDWFjdGl2YXRlX3RpbWUYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIngKEVJlc29sdmVEaWRSZXF1ZXN0EmMKA2RpZBgBIAEoCUJWwvMYUggBGIACIktkaWQ6KGFnZW50OlthLXowLTkuLV17MSwyNTN9OlswLTlhLWZdezMyfXxrZXk6elsxLTlBLUhKLU5QLVphLWttLXpdezQwLDYwfSkiVAoSUmVzb2x2ZURpZFJlc3BvbnNlEikKCGRvY3VtZW50GAEgASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdBITCgtkZWFjdGl2YXRlZBgCIAEoCCLuAQoVUm90YXRlQWdlbnRLZXlSZXF1ZXN0EmMKA2RpZBgBIAEoCUJWwvMYUggBGIACIktkaWQ6KGFnZW50OlthLXowLTkuLV17MSwyNTN9OlswLTlhLWZdezMyfXxrZXk6elsxLTlBLUhKLU5QLVphLWttLXpdezQwLDYwfSkSIgoObmV3X3B1YmxpY19rZXkYAiABKAxCCsLzGAYIARAgGCASIQoNbmV3X2tleV9wcm9vZhgDIAEoDEIKwvMYBggBEEAYQBIpChVjdXJyZW50X2tleV9zaWduYXR1cmUYBCABKAxCCsLzGAYIARBAGEAiPAoWUm90YXRlQWdlbnRLZXlSZXNwb25zZRIiCgVhZ2VudBgBIAEoCzITLmdhdGVob3VzZS52MS5BZ2VudCKSAQoSRGVsZXRlQWdlbnRSZXF1ZXN0EmMKA2RpZBgBIAEoCUJWwvMYUggBGIACIktkaWQ6KGFnZW50OlthLXowLTkuLV17MSwyNTN9OlswLTlhLWZdezMyfXxrZXk6elsxLTlBLUhKLU5QLVphLWttLXpdezQwLDYwfSkSFwoGcmVhc29uGAIgASgJQgfC8xgDGIACIjkKE0RlbGV0ZUFnZW50UmVzcG9uc2USIgoFYWdlbnQYASABKAsyEy5nYXRlaG91c2UudjEuQWdlbnQymAsKD1JlZ2lzdHJ5U2VydmljZRJ1Cg5DcmVhdGVPcGVyYXRvchIjLmdhdGVob3VzZS52MS5DcmVhdGVPcGVyYXRvclJlcXVlc3QaJC5nYXRlaG91c2UudjEuQ3JlYXRlT3BlcmF0b3JSZXNwb25zZSIYgtPkkwISOgEqIg0vdjEvb3BlcmF0b3JzEm8KDVJlZ2lzdGVyQWdlbnQSIi5nYXRlaG91c2UudjEuUmVnaXN0ZXJBZ2VudFJlcXVlc3QaIy5nYXRlaG91c2UudjEuUmVnaXN0ZXJBZ2VudFJlc3BvbnNlIhWC0+STAg86ASoiCi92MS9hZ2VudHMSYwoIR2V0QWdlbnQSHS5nYXRlaG91c2UudjEuR2V0QWdlbnRSZXF1ZXN0Gh4uZ2F0ZWhvdXNlLnYxLkdldEFnZW50UmVzcG9uc2UiGILT5JMCEhIQL3YxL2FnZW50cy97ZGlkfRJjCgpMaXN0QWdlbnRzEh8uZ2F0ZWhvdXNlLnYxLkxpc3RBZ2VudHNSZXF1ZXN0GiAuZ2F0ZWhvdXNlLnYxLkxpc3RBZ2VudHNSZXNwb25zZSISgtPkkwIMEgovdjEvYWdlbnRzEogBChFVcGRhdGVBZ2VudFBvbGljeRImLmdhdGVob3VzZS52MS5VcGRhdGVBZ2VudFBvbGljeVJlcXVlc3QaJy5nYXRlaG91c2UudjEuVXBkYXRlQWdlbnRQb2xpY3lSZXNwb25zZSIigtPkkwIcOgEqGhcvdjEvYWdlbnRzL3tkaWR9L3BvbGljeRJ6CgxTdXNwZW5kQWdlbnQSIS5nYXRlaG91c2UudjEuU3VzcGVuZEFnZW50UmVxdWVzdBoiLmdhdGVob3VzZS52MS5TdXNwZW5kQWdlbnRSZXNwb25zZSIjgtPkkwIdOgEqIhgvdjEvYWdlbnRzL3tkaWR9OnN1c3BlbmQShgEKD1JlYWN0aXZhdGVBZ2VudBIkLmdhdGVob3VzZS52MS5SZWFjdGl2YXRlQWdlbnRSZXF1ZXN0GiUuZ2F0ZWhvdXNlLnYxLlJlYWN0aXZhdGVBZ2VudFJlc3BvbnNlIiaC0+STAiA6ASoiGy92MS9hZ2VudHMve2RpZH06cmVhY3RpdmF0ZRKFAQoQUm90YXRlU2lnbmluZ0tleRIlLmdhdGVob3VzZS52MS5Sb3RhdGVTaWduaW5nS2V5UmVxdWVzdBomLmdhdGVob3VzZS52MS5Sb3RhdGVTaWduaW5nS2V5UmVzcG9uc2UiIoLT5JMCHDoBKiIXL3YxL3NpZ25pbmcta2V5czpyb3RhdGUSZwoKUmVzb2x2ZURpZBIfLmdhdGVob3VzZS52MS5SZXNvbHZlRGlkUmVxdWVzdBogLmdhdGVob3VzZS52MS5SZXNvbHZlRGlkUmVzcG9uc2UiFoLT5JMCEBIOL3YxL2RpZHMve2RpZH0SggEKDlJvdGF0ZUFnZW50S2V5EiMuZ2F0ZWhvdXNlLnYxLlJvdGF0ZUFnZW50S2V5UmVxdWVzdBokLmdhdGVob3VzZS52MS5Sb3RhdGVBZ2VudEtleVJlc3BvbnNlIiWC0+STAh86ASoiGi92MS9hZ2VudHMve2RpZH06cm90YXRlS2V5EmwKC0RlbGV0ZUFnZW50EiAuZ2F0ZWhvdXNlLnYxLkRlbGV0ZUFnZW50UmVxdWVzdBohLmdhdGVob3VzZS52MS5EZWxldGVBZ2VudFJlc3BvbnNlIhiC0+STAhIqEC92MS9hZ2VudHMve2RpZH0SXwoGUmV2b2tlEhsuZ2F0ZWhvdXNlLnYxLlJldm9rZVJlcXVlc3QaHC5nYXRlaG91c2UudjEuUmV2b2tlUmVzcG9uc2UiGoLT5JMCFDoBKiIPL3YxL3Jldm9jYXRpb25zYgZwcm90bzM", [file_gatehouse_v1_resources, file_gatehouse_v1_validate, file_google_api_annotations, file_google_protobuf_struct, file_google_protobuf_timestamp]);
 
 /**
  * CreateOperatorRequest creates an operator.
@@ -110,7 +110,8 @@ export const CreateOperatorResponseSchema: GenMessage<CreateOperatorResponse, {j
 export type RegisterAgentRequest = Message<"gatehouse.v1.RegisterAgentRequest"> & {
   /**
    * The agent's DID; must equal `did:agent:<caller's domain>:<id>` derived from
-   * `public_key`.
+   * `public_key`, or the `did:key` encoding `public_key` (the agent still
+   * belongs to the caller's domain).
    *
    * @generated from field: string did = 1;
    */
@@ -157,7 +158,8 @@ export type RegisterAgentRequest = Message<"gatehouse.v1.RegisterAgentRequest"> 
 export type RegisterAgentRequestJson = {
   /**
    * The agent's DID; must equal `did:agent:<caller's domain>:<id>` derived from
-   * `public_key`.
+   * `public_key`, or the `did:key` encoding `public_key` (the agent still
+   * belongs to the caller's domain).
    *
    * @generated from field: string did = 1;
    */
@@ -924,6 +926,314 @@ export const RotateSigningKeyResponseSchema: GenMessage<RotateSigningKeyResponse
   messageDesc(file_gatehouse_v1_registry, 17);
 
 /**
+ * ResolveDidRequest names the DID to resolve.
+ *
+ * @generated from message gatehouse.v1.ResolveDidRequest
+ */
+export type ResolveDidRequest = Message<"gatehouse.v1.ResolveDidRequest"> & {
+  /**
+   * The agent's DID (did:agent or did:key).
+   *
+   * @generated from field: string did = 1;
+   */
+  did: string;
+};
+
+/**
+ * ResolveDidRequest names the DID to resolve.
+ *
+ * @generated from message gatehouse.v1.ResolveDidRequest
+ */
+export type ResolveDidRequestJson = {
+  /**
+   * The agent's DID (did:agent or did:key).
+   *
+   * @generated from field: string did = 1;
+   */
+  did?: string;
+};
+
+/**
+ * Describes the message gatehouse.v1.ResolveDidRequest.
+ * Use `create(ResolveDidRequestSchema)` to create a new message.
+ */
+export const ResolveDidRequestSchema: GenMessage<ResolveDidRequest, {jsonType: ResolveDidRequestJson}> = /*@__PURE__*/
+  messageDesc(file_gatehouse_v1_registry, 18);
+
+/**
+ * ResolveDidResponse is a W3C DID document (DID Core 1.0, JSON-LD form).
+ *
+ * @generated from message gatehouse.v1.ResolveDidResponse
+ */
+export type ResolveDidResponse = Message<"gatehouse.v1.ResolveDidResponse"> & {
+  /**
+   * The DID document: `@context` (DID v1 and the Ed25519 2020 suite), `id`,
+   * and one `verificationMethod` per key the agent ever had, oldest first, of
+   * type `Ed25519VerificationKey2020` with id `<did>#<publicKeyMultibase>`,
+   * `controller` the DID and `publicKeyMultibase` = `z` + base58btc(0xed 0x01
+   * ‖ raw key). Retired keys carry a `revoked` property (the XML Schema
+   * dateTime, UTC, of their retirement, as in the Security Vocabulary) and are
+   * listed in neither `authentication` nor `assertionMethod`, which name the
+   * current key only (and nothing when the agent is deactivated).
+   *
+   * @generated from field: google.protobuf.Struct document = 1;
+   */
+  document?: JsonObject | undefined;
+
+  /**
+   * True when the agent is revoked or deleted (DID resolution metadata
+   * `deactivated`): the document is kept for audit, but no key in it signs
+   * for the agent any more.
+   *
+   * @generated from field: bool deactivated = 2;
+   */
+  deactivated: boolean;
+};
+
+/**
+ * ResolveDidResponse is a W3C DID document (DID Core 1.0, JSON-LD form).
+ *
+ * @generated from message gatehouse.v1.ResolveDidResponse
+ */
+export type ResolveDidResponseJson = {
+  /**
+   * The DID document: `@context` (DID v1 and the Ed25519 2020 suite), `id`,
+   * and one `verificationMethod` per key the agent ever had, oldest first, of
+   * type `Ed25519VerificationKey2020` with id `<did>#<publicKeyMultibase>`,
+   * `controller` the DID and `publicKeyMultibase` = `z` + base58btc(0xed 0x01
+   * ‖ raw key). Retired keys carry a `revoked` property (the XML Schema
+   * dateTime, UTC, of their retirement, as in the Security Vocabulary) and are
+   * listed in neither `authentication` nor `assertionMethod`, which name the
+   * current key only (and nothing when the agent is deactivated).
+   *
+   * @generated from field: google.protobuf.Struct document = 1;
+   */
+  document?: StructJson;
+
+  /**
+   * True when the agent is revoked or deleted (DID resolution metadata
+   * `deactivated`): the document is kept for audit, but no key in it signs
+   * for the agent any more.
+   *
+   * @generated from field: bool deactivated = 2;
+   */
+  deactivated?: boolean;
+};
+
+/**
+ * Describes the message gatehouse.v1.ResolveDidResponse.
+ * Use `create(ResolveDidResponseSchema)` to create a new message.
+ */
+export const ResolveDidResponseSchema: GenMessage<ResolveDidResponse, {jsonType: ResolveDidResponseJson}> = /*@__PURE__*/
+  messageDesc(file_gatehouse_v1_registry, 19);
+
+/**
+ * RotateAgentKeyRequest replaces an agent's key.
+ *
+ * @generated from message gatehouse.v1.RotateAgentKeyRequest
+ */
+export type RotateAgentKeyRequest = Message<"gatehouse.v1.RotateAgentKeyRequest"> & {
+  /**
+   * The agent's DID.
+   *
+   * @generated from field: string did = 1;
+   */
+  did: string;
+
+  /**
+   * The new raw 32-byte Ed25519 public key; it must never have been
+   * registered (REASON_AGENT_ALREADY_EXISTS otherwise).
+   *
+   * @generated from field: bytes new_public_key = 2;
+   */
+  newPublicKey: Uint8Array;
+
+  /**
+   * The NEW key's Ed25519 signature (64 bytes) over the rotation signing input
+   * (format described on SignatureChallenge) with purpose `rotate-agent-key`
+   * and the fields `did`, `current_public_key` and `new_public_key` (lowercase
+   * hex) and `operator` (the agent's operator domain).
+   *
+   * @generated from field: bytes new_key_proof = 3;
+   */
+  newKeyProof: Uint8Array;
+
+  /**
+   * The CURRENT key's Ed25519 signature (64 bytes) over the same signing input:
+   * the agent itself consents to the rotation.
+   *
+   * @generated from field: bytes current_key_signature = 4;
+   */
+  currentKeySignature: Uint8Array;
+};
+
+/**
+ * RotateAgentKeyRequest replaces an agent's key.
+ *
+ * @generated from message gatehouse.v1.RotateAgentKeyRequest
+ */
+export type RotateAgentKeyRequestJson = {
+  /**
+   * The agent's DID.
+   *
+   * @generated from field: string did = 1;
+   */
+  did?: string;
+
+  /**
+   * The new raw 32-byte Ed25519 public key; it must never have been
+   * registered (REASON_AGENT_ALREADY_EXISTS otherwise).
+   *
+   * @generated from field: bytes new_public_key = 2;
+   */
+  newPublicKey?: string;
+
+  /**
+   * The NEW key's Ed25519 signature (64 bytes) over the rotation signing input
+   * (format described on SignatureChallenge) with purpose `rotate-agent-key`
+   * and the fields `did`, `current_public_key` and `new_public_key` (lowercase
+   * hex) and `operator` (the agent's operator domain).
+   *
+   * @generated from field: bytes new_key_proof = 3;
+   */
+  newKeyProof?: string;
+
+  /**
+   * The CURRENT key's Ed25519 signature (64 bytes) over the same signing input:
+   * the agent itself consents to the rotation.
+   *
+   * @generated from field: bytes current_key_signature = 4;
+   */
+  currentKeySignature?: string;
+};
+
+/**
+ * Describes the message gatehouse.v1.RotateAgentKeyRequest.
+ * Use `create(RotateAgentKeyRequestSchema)` to create a new message.
+ */
+export const RotateAgentKeyRequestSchema: GenMessage<RotateAgentKeyRequest, {jsonType: RotateAgentKeyRequestJson}> = /*@__PURE__*/
+  messageDesc(file_gatehouse_v1_registry, 20);
+
+/**
+ * RotateAgentKeyResponse returns the agent with its new key.
+ *
+ * @generated from message gatehouse.v1.RotateAgentKeyResponse
+ */
+export type RotateAgentKeyResponse = Message<"gatehouse.v1.RotateAgentKeyResponse"> & {
+  /**
+   * The agent as stored after the rotation.
+   *
+   * @generated from field: gatehouse.v1.Agent agent = 1;
+   */
+  agent?: Agent | undefined;
+};
+
+/**
+ * RotateAgentKeyResponse returns the agent with its new key.
+ *
+ * @generated from message gatehouse.v1.RotateAgentKeyResponse
+ */
+export type RotateAgentKeyResponseJson = {
+  /**
+   * The agent as stored after the rotation.
+   *
+   * @generated from field: gatehouse.v1.Agent agent = 1;
+   */
+  agent?: AgentJson;
+};
+
+/**
+ * Describes the message gatehouse.v1.RotateAgentKeyResponse.
+ * Use `create(RotateAgentKeyResponseSchema)` to create a new message.
+ */
+export const RotateAgentKeyResponseSchema: GenMessage<RotateAgentKeyResponse, {jsonType: RotateAgentKeyResponseJson}> = /*@__PURE__*/
+  messageDesc(file_gatehouse_v1_registry, 21);
+
+/**
+ * DeleteAgentRequest deletes an agent.
+ *
+ * @generated from message gatehouse.v1.DeleteAgentRequest
+ */
+export type DeleteAgentRequest = Message<"gatehouse.v1.DeleteAgentRequest"> & {
+  /**
+   * The agent's DID.
+   *
+   * @generated from field: string did = 1;
+   */
+  did: string;
+
+  /**
+   * Why, for the audit trail; at most 256 characters.
+   *
+   * @generated from field: string reason = 2;
+   */
+  reason: string;
+};
+
+/**
+ * DeleteAgentRequest deletes an agent.
+ *
+ * @generated from message gatehouse.v1.DeleteAgentRequest
+ */
+export type DeleteAgentRequestJson = {
+  /**
+   * The agent's DID.
+   *
+   * @generated from field: string did = 1;
+   */
+  did?: string;
+
+  /**
+   * Why, for the audit trail; at most 256 characters.
+   *
+   * @generated from field: string reason = 2;
+   */
+  reason?: string;
+};
+
+/**
+ * Describes the message gatehouse.v1.DeleteAgentRequest.
+ * Use `create(DeleteAgentRequestSchema)` to create a new message.
+ */
+export const DeleteAgentRequestSchema: GenMessage<DeleteAgentRequest, {jsonType: DeleteAgentRequestJson}> = /*@__PURE__*/
+  messageDesc(file_gatehouse_v1_registry, 22);
+
+/**
+ * DeleteAgentResponse returns the tombstone.
+ *
+ * @generated from message gatehouse.v1.DeleteAgentResponse
+ */
+export type DeleteAgentResponse = Message<"gatehouse.v1.DeleteAgentResponse"> & {
+  /**
+   * The agent as stored: status AGENT_STATUS_DELETED.
+   *
+   * @generated from field: gatehouse.v1.Agent agent = 1;
+   */
+  agent?: Agent | undefined;
+};
+
+/**
+ * DeleteAgentResponse returns the tombstone.
+ *
+ * @generated from message gatehouse.v1.DeleteAgentResponse
+ */
+export type DeleteAgentResponseJson = {
+  /**
+   * The agent as stored: status AGENT_STATUS_DELETED.
+   *
+   * @generated from field: gatehouse.v1.Agent agent = 1;
+   */
+  agent?: AgentJson;
+};
+
+/**
+ * Describes the message gatehouse.v1.DeleteAgentResponse.
+ * Use `create(DeleteAgentResponseSchema)` to create a new message.
+ */
+export const DeleteAgentResponseSchema: GenMessage<DeleteAgentResponse, {jsonType: DeleteAgentResponseJson}> = /*@__PURE__*/
+  messageDesc(file_gatehouse_v1_registry, 23);
+
+/**
  * RegistryService manages operators, agents and their policies, and revokes
  * credentials. Callers are administrators (operators) or operators (their own
  * agents), identified by their client certificates.
@@ -1017,6 +1327,45 @@ export const RegistryService: GenService<{
     methodKind: "unary";
     input: typeof RotateSigningKeyRequestSchema;
     output: typeof RotateSigningKeyResponseSchema;
+  },
+  /**
+   * ResolveDid returns the W3C DID document of a registered agent (did:agent
+   * or did:key). Any role may call it: a DID document holds public keys only.
+   *
+   * @generated from rpc gatehouse.v1.RegistryService.ResolveDid
+   */
+  resolveDid: {
+    methodKind: "unary";
+    input: typeof ResolveDidRequestSchema;
+    output: typeof ResolveDidResponseSchema;
+  },
+  /**
+   * RotateAgentKey replaces an agent's Ed25519 key. Both the current and the
+   * new key sign the rotation; the old key is retired (kept in the agent's key
+   * history, never reused) and stops signing for the agent at once. A
+   * did:agent DID stays the same (it is derived from the agent's first key); a
+   * did:key DID is its key, so did:key agents cannot rotate
+   * (REASON_DID_KEY_MISMATCH). Operator of the agent or admin.
+   *
+   * @generated from rpc gatehouse.v1.RegistryService.RotateAgentKey
+   */
+  rotateAgentKey: {
+    methodKind: "unary";
+    input: typeof RotateAgentKeyRequestSchema;
+    output: typeof RotateAgentKeyResponseSchema;
+  },
+  /**
+   * DeleteAgent deletes an agent, leaving a tombstone (AGENT_STATUS_DELETED):
+   * its tokens stop verifying at once, GetAgent still answers, and neither
+   * the DID nor any of its keys can be registered again. Operator of the
+   * agent or admin.
+   *
+   * @generated from rpc gatehouse.v1.RegistryService.DeleteAgent
+   */
+  deleteAgent: {
+    methodKind: "unary";
+    input: typeof DeleteAgentRequestSchema;
+    output: typeof DeleteAgentResponseSchema;
   },
   /**
    * Revoke revokes a token (by `jti`) or an agent (permanently).

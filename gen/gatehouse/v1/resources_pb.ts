@@ -13,7 +13,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file gatehouse/v1/resources.proto.
  */
 export const file_gatehouse_v1_resources: GenFile = /*@__PURE__*/
-  fileDesc("ChxnYXRlaG91c2UvdjEvcmVzb3VyY2VzLnByb3RvEgxnYXRlaG91c2UudjEijwEKCE9wZXJhdG9yEg4KBmRvbWFpbhgBIAEoCRIUCgxkaXNwbGF5X25hbWUYAiABKAkSLAoGc3RhdHVzGAMgASgOMhwuZ2F0ZWhvdXNlLnYxLk9wZXJhdG9yU3RhdHVzEi8KC2NyZWF0ZV90aW1lGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCLkAgoGUG9saWN5Ei4KBnNjb3BlcxgBIAMoCUIewvMYGhiAASIRW0EtWmEtejAtOTouXy8tXSsoQDABEiwKCWF1ZGllbmNlcxgCIAMoCUIZwvMYFRiAAiIMW1x4MjEtXHg3ZV0rKCAwARIwCg1tYXhfdG9rZW5fdHRsGAMgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEi4KCGF1dG9ub215GAQgASgLMhwuZ2F0ZWhvdXNlLnYxLkF1dG9ub215UG9saWN5EnAKCWRlbGVnYXRlcxgFIAMoCUJdwvMYWRiAAiJQZGlkOihhZ2VudDpbYS16MC05Li1dezEsMjUzfTooWzAtOWEtZl17MzJ9fFwqKXxrZXk6elsxLTlBLUhKLU5QLVphLWttLXpdezQwLDYwfSkoIDABEigKCGVudmVsb3BlGAYgASgLMhYuZ2F0ZWhvdXNlLnYxLkVudmVsb3BlIqkDCghFbnZlbG9wZRIeCgxtYXhfcmVxdWVzdHMYASABKA1CCMLzGARAwIQ9EjEKDnJlcXVlc3Rfd2luZG93GAIgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEjcKDWFsbG93ZWRfdGltZXMYAyADKAsyGC5nYXRlaG91c2UudjEuVGltZVdpbmRvd0IGwvMYAiggEiwKD21heF90cmFuc2FjdGlvbhgEIAEoCzITLmdhdGVob3VzZS52MS5Nb25leRIjCgZidWRnZXQYBSABKAsyEy5nYXRlaG91c2UudjEuTW9uZXkSMAoNYnVkZ2V0X3BlcmlvZBgGIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhImChVmcmVlemVfYWZ0ZXJfZmFpbHVyZXMYByABKA1CB8LzGANAkE4SMAoNZnJlZXplX3dpbmRvdxgIIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhIyCg9mcmVlemVfZHVyYXRpb24YCSABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24idwoKVGltZVdpbmRvdxItCgRkYXlzGAEgAygOMhUuZ2F0ZWhvdXNlLnYxLldlZWtkYXlCCMLzGAQoBzABEh0KDHN0YXJ0X21pbnV0ZRgCIAEoDUIHwvMYA0CfCxIbCgplbmRfbWludXRlGAMgASgNQgfC8xgDQKALIj4KBU1vbmV5EiAKCGN1cnJlbmN5GAEgASgJQg7C8xgKIghbQS1aXXszfRITCgttaW5vcl91bml0cxgCIAEoAyKwAQoOQXV0b25vbXlQb2xpY3kSGwoTcmVxdWlyZV9hdHRlc3RhdGlvbhgBIAEoCBI7ChhtaW5fY29udGludW91c19vcGVyYXRpb24YAiABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SHgoWbWluX2F1dG9ub21vdXNfYWN0aW9ucxgDIAEoBBIkChxyZXF1aXJlX3BsYXRmb3JtX2F0dGVzdGF0aW9uGAQgASgIIqICCgVBZ2VudBILCgNkaWQYASABKAkSFwoPb3BlcmF0b3JfZG9tYWluGAIgASgJEhIKCnB1YmxpY19rZXkYAyABKAwSKQoGc3RhdHVzGAQgASgOMhkuZ2F0ZWhvdXNlLnYxLkFnZW50U3RhdHVzEiQKBnBvbGljeRgFIAEoCzIULmdhdGVob3VzZS52MS5Qb2xpY3kSFgoOcG9saWN5X3ZlcnNpb24YBiABKAQSFAoMZGlzcGxheV9uYW1lGAcgASgJEi8KC2NyZWF0ZV90aW1lGAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgt1cGRhdGVfdGltZRgJIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiXAoDSndrEgsKA2t0eRgBIAEoCRILCgNjcnYYAiABKAkSCQoBeBgDIAEoCRIJCgF5GAQgASgJEgsKA2tpZBgFIAEoCRILCgNhbGcYBiABKAkSCwoDdXNlGAcgASgJKokBCg5PcGVyYXRvclN0YXR1cxIfChtPUEVSQVRPUl9TVEFUVVNfVU5TUEVDSUZJRUQQABIaChZPUEVSQVRPUl9TVEFUVVNfQUNUSVZFEAESHQoZT1BFUkFUT1JfU1RBVFVTX1NVU1BFTkRFRBACEhsKF09QRVJBVE9SX1NUQVRVU19SRVZPS0VEEAMqegoLQWdlbnRTdGF0dXMSHAoYQUdFTlRfU1RBVFVTX1VOU1BFQ0lGSUVEEAASFwoTQUdFTlRfU1RBVFVTX0FDVElWRRABEhoKFkFHRU5UX1NUQVRVU19TVVNQRU5ERUQQAhIYChRBR0VOVF9TVEFUVVNfUkVWT0tFRBADKrYBCgdXZWVrZGF5EhcKE1dFRUtEQVlfVU5TUEVDSUZJRUQQABISCg5XRUVLREFZX01PTkRBWRABEhMKD1dFRUtEQVlfVFVFU0RBWRACEhUKEVdFRUtEQVlfV0VETkVTREFZEAMSFAoQV0VFS0RBWV9USFVSU0RBWRAEEhIKDldFRUtEQVlfRlJJREFZEAUSFAoQV0VFS0RBWV9TQVRVUkRBWRAGEhIKDldFRUtEQVlfU1VOREFZEAdiBnByb3RvMw", [file_gatehouse_v1_validate, file_google_protobuf_duration, file_google_protobuf_timestamp]);
+  fileDesc("ChxnYXRlaG91c2UvdjEvcmVzb3VyY2VzLnByb3RvEgxnYXRlaG91c2UudjEijwEKCE9wZXJhdG9yEg4KBmRvbWFpbhgBIAEoCRIUCgxkaXNwbGF5X25hbWUYAiABKAkSLAoGc3RhdHVzGAMgASgOMhwuZ2F0ZWhvdXNlLnYxLk9wZXJhdG9yU3RhdHVzEi8KC2NyZWF0ZV90aW1lGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCLkAgoGUG9saWN5Ei4KBnNjb3BlcxgBIAMoCUIewvMYGhiAASIRW0EtWmEtejAtOTouXy8tXSsoQDABEiwKCWF1ZGllbmNlcxgCIAMoCUIZwvMYFRiAAiIMW1x4MjEtXHg3ZV0rKCAwARIwCg1tYXhfdG9rZW5fdHRsGAMgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEi4KCGF1dG9ub215GAQgASgLMhwuZ2F0ZWhvdXNlLnYxLkF1dG9ub215UG9saWN5EnAKCWRlbGVnYXRlcxgFIAMoCUJdwvMYWRiAAiJQZGlkOihhZ2VudDpbYS16MC05Li1dezEsMjUzfTooWzAtOWEtZl17MzJ9fFwqKXxrZXk6elsxLTlBLUhKLU5QLVphLWttLXpdezQwLDYwfSkoIDABEigKCGVudmVsb3BlGAYgASgLMhYuZ2F0ZWhvdXNlLnYxLkVudmVsb3BlIqkDCghFbnZlbG9wZRIeCgxtYXhfcmVxdWVzdHMYASABKA1CCMLzGARAwIQ9EjEKDnJlcXVlc3Rfd2luZG93GAIgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEjcKDWFsbG93ZWRfdGltZXMYAyADKAsyGC5nYXRlaG91c2UudjEuVGltZVdpbmRvd0IGwvMYAiggEiwKD21heF90cmFuc2FjdGlvbhgEIAEoCzITLmdhdGVob3VzZS52MS5Nb25leRIjCgZidWRnZXQYBSABKAsyEy5nYXRlaG91c2UudjEuTW9uZXkSMAoNYnVkZ2V0X3BlcmlvZBgGIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhImChVmcmVlemVfYWZ0ZXJfZmFpbHVyZXMYByABKA1CB8LzGANAkE4SMAoNZnJlZXplX3dpbmRvdxgIIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhIyCg9mcmVlemVfZHVyYXRpb24YCSABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24idwoKVGltZVdpbmRvdxItCgRkYXlzGAEgAygOMhUuZ2F0ZWhvdXNlLnYxLldlZWtkYXlCCMLzGAQoBzABEh0KDHN0YXJ0X21pbnV0ZRgCIAEoDUIHwvMYA0CfCxIbCgplbmRfbWludXRlGAMgASgNQgfC8xgDQKALIj4KBU1vbmV5EiAKCGN1cnJlbmN5GAEgASgJQg7C8xgKIghbQS1aXXszfRITCgttaW5vcl91bml0cxgCIAEoAyKwAQoOQXV0b25vbXlQb2xpY3kSGwoTcmVxdWlyZV9hdHRlc3RhdGlvbhgBIAEoCBI7ChhtaW5fY29udGludW91c19vcGVyYXRpb24YAiABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SHgoWbWluX2F1dG9ub21vdXNfYWN0aW9ucxgDIAEoBBIkChxyZXF1aXJlX3BsYXRmb3JtX2F0dGVzdGF0aW9uGAQgASgIIsgCCgVBZ2VudBILCgNkaWQYASABKAkSFwoPb3BlcmF0b3JfZG9tYWluGAIgASgJEhIKCnB1YmxpY19rZXkYAyABKAwSKQoGc3RhdHVzGAQgASgOMhkuZ2F0ZWhvdXNlLnYxLkFnZW50U3RhdHVzEiQKBnBvbGljeRgFIAEoCzIULmdhdGVob3VzZS52MS5Qb2xpY3kSFgoOcG9saWN5X3ZlcnNpb24YBiABKAQSFAoMZGlzcGxheV9uYW1lGAcgASgJEi8KC2NyZWF0ZV90aW1lGAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgt1cGRhdGVfdGltZRgJIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASJAoEa2V5cxgKIAMoCzIWLmdhdGVob3VzZS52MS5BZ2VudEtleSKAAQoIQWdlbnRLZXkSEgoKcHVibGljX2tleRgBIAEoDBIvCgtjcmVhdGVfdGltZRgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLcmV0aXJlX3RpbWUYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIlwKA0p3axILCgNrdHkYASABKAkSCwoDY3J2GAIgASgJEgkKAXgYAyABKAkSCQoBeRgEIAEoCRILCgNraWQYBSABKAkSCwoDYWxnGAYgASgJEgsKA3VzZRgHIAEoCSqJAQoOT3BlcmF0b3JTdGF0dXMSHwobT1BFUkFUT1JfU1RBVFVTX1VOU1BFQ0lGSUVEEAASGgoWT1BFUkFUT1JfU1RBVFVTX0FDVElWRRABEh0KGU9QRVJBVE9SX1NUQVRVU19TVVNQRU5ERUQQAhIbChdPUEVSQVRPUl9TVEFUVVNfUkVWT0tFRBADKpQBCgtBZ2VudFN0YXR1cxIcChhBR0VOVF9TVEFUVVNfVU5TUEVDSUZJRUQQABIXChNBR0VOVF9TVEFUVVNfQUNUSVZFEAESGgoWQUdFTlRfU1RBVFVTX1NVU1BFTkRFRBACEhgKFEFHRU5UX1NUQVRVU19SRVZPS0VEEAMSGAoUQUdFTlRfU1RBVFVTX0RFTEVURUQQBCq2AQoHV2Vla2RheRIXChNXRUVLREFZX1VOU1BFQ0lGSUVEEAASEgoOV0VFS0RBWV9NT05EQVkQARITCg9XRUVLREFZX1RVRVNEQVkQAhIVChFXRUVLREFZX1dFRE5FU0RBWRADEhQKEFdFRUtEQVlfVEhVUlNEQVkQBBISCg5XRUVLREFZX0ZSSURBWRAFEhQKEFdFRUtEQVlfU0FUVVJEQVkQBhISCg5XRUVLREFZX1NVTkRBWRAHYgZwcm90bzM", [file_gatehouse_v1_validate, file_google_protobuf_duration, file_google_protobuf_timestamp]);
 
 /**
  * Operator owns a trust domain and registers and governs the agents in it.
@@ -561,7 +561,9 @@ export const AutonomyPolicySchema: GenMessage<AutonomyPolicy, {jsonType: Autonom
 export type Agent = Message<"gatehouse.v1.Agent"> & {
   /**
    * The agent's DID: `did:agent:<operator-domain>:<id>` where `<id>` is the
-   * lowercase hex of the first 16 bytes of SHA-256 over the raw public key.
+   * lowercase hex of the first 16 bytes of SHA-256 over the agent's FIRST raw
+   * public key (the DID stays the same after RotateAgentKey), or a `did:key`
+   * (Ed25519, multibase base58btc of 0xed01 + the raw key) encoding its key.
    *
    * @generated from field: string did = 1;
    */
@@ -575,7 +577,7 @@ export type Agent = Message<"gatehouse.v1.Agent"> & {
   operatorDomain: string;
 
   /**
-   * The raw 32-byte Ed25519 public key.
+   * The agent's current raw 32-byte Ed25519 public key.
    *
    * @generated from field: bytes public_key = 3;
    */
@@ -623,6 +625,15 @@ export type Agent = Message<"gatehouse.v1.Agent"> & {
    * @generated from field: google.protobuf.Timestamp update_time = 9;
    */
   updateTime?: Timestamp | undefined;
+
+  /**
+   * Every key the agent has had, oldest first; the last one is the current
+   * key (equal to `public_key`), the others are retired by RotateAgentKey.
+   * Retired keys never sign for the agent again and are never reused.
+   *
+   * @generated from field: repeated gatehouse.v1.AgentKey keys = 10;
+   */
+  keys: AgentKey[];
 };
 
 /**
@@ -633,7 +644,9 @@ export type Agent = Message<"gatehouse.v1.Agent"> & {
 export type AgentJson = {
   /**
    * The agent's DID: `did:agent:<operator-domain>:<id>` where `<id>` is the
-   * lowercase hex of the first 16 bytes of SHA-256 over the raw public key.
+   * lowercase hex of the first 16 bytes of SHA-256 over the agent's FIRST raw
+   * public key (the DID stays the same after RotateAgentKey), or a `did:key`
+   * (Ed25519, multibase base58btc of 0xed01 + the raw key) encoding its key.
    *
    * @generated from field: string did = 1;
    */
@@ -647,7 +660,7 @@ export type AgentJson = {
   operatorDomain?: string;
 
   /**
-   * The raw 32-byte Ed25519 public key.
+   * The agent's current raw 32-byte Ed25519 public key.
    *
    * @generated from field: bytes public_key = 3;
    */
@@ -695,6 +708,15 @@ export type AgentJson = {
    * @generated from field: google.protobuf.Timestamp update_time = 9;
    */
   updateTime?: TimestampJson;
+
+  /**
+   * Every key the agent has had, oldest first; the last one is the current
+   * key (equal to `public_key`), the others are retired by RotateAgentKey.
+   * Retired keys never sign for the agent again and are never reused.
+   *
+   * @generated from field: repeated gatehouse.v1.AgentKey keys = 10;
+   */
+  keys?: AgentKeyJson[];
 };
 
 /**
@@ -703,6 +725,69 @@ export type AgentJson = {
  */
 export const AgentSchema: GenMessage<Agent, {jsonType: AgentJson}> = /*@__PURE__*/
   messageDesc(file_gatehouse_v1_resources, 6);
+
+/**
+ * AgentKey is one Ed25519 key in an agent's key history.
+ *
+ * @generated from message gatehouse.v1.AgentKey
+ */
+export type AgentKey = Message<"gatehouse.v1.AgentKey"> & {
+  /**
+   * The raw 32-byte Ed25519 public key.
+   *
+   * @generated from field: bytes public_key = 1;
+   */
+  publicKey: Uint8Array;
+
+  /**
+   * When the key became the agent's key (registration or rotation).
+   *
+   * @generated from field: google.protobuf.Timestamp create_time = 2;
+   */
+  createTime?: Timestamp | undefined;
+
+  /**
+   * When RotateAgentKey retired it; unset for the current key.
+   *
+   * @generated from field: google.protobuf.Timestamp retire_time = 3;
+   */
+  retireTime?: Timestamp | undefined;
+};
+
+/**
+ * AgentKey is one Ed25519 key in an agent's key history.
+ *
+ * @generated from message gatehouse.v1.AgentKey
+ */
+export type AgentKeyJson = {
+  /**
+   * The raw 32-byte Ed25519 public key.
+   *
+   * @generated from field: bytes public_key = 1;
+   */
+  publicKey?: string;
+
+  /**
+   * When the key became the agent's key (registration or rotation).
+   *
+   * @generated from field: google.protobuf.Timestamp create_time = 2;
+   */
+  createTime?: TimestampJson;
+
+  /**
+   * When RotateAgentKey retired it; unset for the current key.
+   *
+   * @generated from field: google.protobuf.Timestamp retire_time = 3;
+   */
+  retireTime?: TimestampJson;
+};
+
+/**
+ * Describes the message gatehouse.v1.AgentKey.
+ * Use `create(AgentKeySchema)` to create a new message.
+ */
+export const AgentKeySchema: GenMessage<AgentKey, {jsonType: AgentKeyJson}> = /*@__PURE__*/
+  messageDesc(file_gatehouse_v1_resources, 7);
 
 /**
  * Jwk is one public key in JSON Web Key form (RFC 7517, RFC 8037 for OKP).
@@ -821,7 +906,7 @@ export type JwkJson = {
  * Use `create(JwkSchema)` to create a new message.
  */
 export const JwkSchema: GenMessage<Jwk, {jsonType: JwkJson}> = /*@__PURE__*/
-  messageDesc(file_gatehouse_v1_resources, 7);
+  messageDesc(file_gatehouse_v1_resources, 8);
 
 /**
  * OperatorStatus is the lifecycle state of an operator.
@@ -905,6 +990,15 @@ export enum AgentStatus {
    * @generated from enum value: AGENT_STATUS_REVOKED = 3;
    */
   REVOKED = 3,
+
+  /**
+   * Deleted by DeleteAgent: a tombstone. Refused like a revoked agent (its
+   * tokens fail Verify with REASON_AGENT_REVOKED); GetAgent and ResolveDid
+   * still answer; the DID and every key it ever had stay reserved forever.
+   *
+   * @generated from enum value: AGENT_STATUS_DELETED = 4;
+   */
+  DELETED = 4,
 }
 
 /**
@@ -912,7 +1006,7 @@ export enum AgentStatus {
  *
  * @generated from enum gatehouse.v1.AgentStatus
  */
-export type AgentStatusJson = "AGENT_STATUS_UNSPECIFIED" | "AGENT_STATUS_ACTIVE" | "AGENT_STATUS_SUSPENDED" | "AGENT_STATUS_REVOKED";
+export type AgentStatusJson = "AGENT_STATUS_UNSPECIFIED" | "AGENT_STATUS_ACTIVE" | "AGENT_STATUS_SUSPENDED" | "AGENT_STATUS_REVOKED" | "AGENT_STATUS_DELETED";
 
 /**
  * Describes the enum gatehouse.v1.AgentStatus.

@@ -30,7 +30,7 @@ export async function issueChallenge(
   }
   const plugin = deps.kinds.get(request.kind);
   if (!plugin) throw new GatehouseError(Reason.CHALLENGE_KIND_UNSUPPORTED, { field: "kind" });
-  const agent = await requireActiveAgent(deps.store.registry, request.did);
+  const agent = await requireActiveAgent(deps.store, request.did);
   const scopes = [...new Set(request.scopes)].sort();
   requireWithinPolicy(agent.policy, scopes, request.audience);
 

@@ -1,6 +1,7 @@
 import { Reason } from "../../../gen/gatehouse/v1/errors_pb.js";
 import type { RegisterAgentRequest } from "../../../gen/gatehouse/v1/registry_pb.js";
 import { deriveAgentDid } from "../../crypto/did.js";
+import { encodeDidKey, isDidKey } from "../../crypto/did-key.js";
 import { verifyEd25519 } from "../../crypto/ed25519.js";
 import { registrationSigningInput } from "../../crypto/signing-input.js";
 import { GatehouseError } from "../../errors/index.js";
@@ -16,7 +17,8 @@ export interface RegisterDeps {
 
 /**
  * Registration: the caller must be an active operator; the DID must be the one derived
- * from the key under the caller's own domain; the agent must prove it holds the key.
+ * from the key under the caller's own domain, or the did:key encoding the key (the agent
+ * still belongs to the caller's domain); the agent must prove it holds the key.
  */
 export async function registerAgent(
   deps: RegisterDeps,
@@ -27,12 +29,20 @@ export async function registerAgent(
   if (!domain) throw new GatehouseError(Reason.PERMISSION_DENIED);
   const operator = await deps.registry.getOperator(domain);
   if (!operator) throw new GatehouseError(Reason.OPERATOR_NOT_FOUND);
+  if (operator.status === "revoked") throw new GatehouseError(Reason.OPERATOR_REVOKED);
   if (operator.status !== "active") throw new GatehouseError(Reason.OPERATOR_SUSPENDED);
-  if (!request.did.startsWith(`did:agent:${domain}:`)) {
-    throw new GatehouseError(Reason.OPERATOR_MISMATCH, { field: "did" });
-  }
-  if (deriveAgentDid(domain, request.publicKey) !== request.did) {
-    throw new GatehouseError(Reason.DID_KEY_MISMATCH, { field: "did" });
+  if (isDidKey(request.did)) {
+    // A did:key names no domain: the agent belongs to the caller's domain, recorded below.
+    if (encodeDidKey(request.publicKey) !== request.did) {
+      throw new GatehouseError(Reason.DID_KEY_MISMATCH, { field: "did" });
+    }
+  } else {
+    if (!request.did.startsWith(`did:agent:${domain}:`)) {
+      throw new GatehouseError(Reason.OPERATOR_MISMATCH, { field: "did" });
+    }
+    if (deriveAgentDid(domain, request.publicKey) !== request.did) {
+      throw new GatehouseError(Reason.DID_KEY_MISMATCH, { field: "did" });
+    }
   }
   const input = registrationSigningInput(request.did, request.publicKey, domain);
   if (!verifyEd25519(request.publicKey, input, request.proofOfPossession)) {

@@ -1,9 +1,11 @@
 import { create, type MessageInitShape } from "@bufbuild/protobuf";
-import { durationFromMs, timestampFromMs } from "@bufbuild/protobuf/wkt";
+import { type Duration, durationFromMs, timestampFromMs } from "@bufbuild/protobuf/wkt";
 import {
   type Agent,
   AgentSchema,
   AgentStatus,
+  type Envelope,
+  type Money,
   type Operator,
   OperatorSchema,
   OperatorStatus,
@@ -13,6 +15,8 @@ import { invalidArgument } from "../../errors/index.js";
 import type {
   AgentRecord,
   AutonomyRecord,
+  EnvelopeRecord,
+  MoneyRecord,
   OperatorRecord,
   PolicyRecord,
   AgentStatus as StoredAgentStatus,
@@ -22,6 +26,13 @@ const AGENT_STATUS: Record<StoredAgentStatus, AgentStatus> = {
   active: AgentStatus.ACTIVE,
   suspended: AgentStatus.SUSPENDED,
   revoked: AgentStatus.REVOKED,
+  deleted: AgentStatus.DELETED,
+};
+
+const OPERATOR_STATUS: Record<OperatorRecord["status"], OperatorStatus> = {
+  active: OperatorStatus.ACTIVE,
+  suspended: OperatorStatus.SUSPENDED,
+  revoked: OperatorStatus.REVOKED,
 };
 
 export function agentStatusFromProto(status: AgentStatus): StoredAgentStatus | undefined {
@@ -41,13 +52,29 @@ export function toAgentMessage(agent: AgentRecord): Agent {
       maxTokenTtl: durationFromMs(agent.policy.maxTokenTtlSeconds * 1000),
       autonomy: toAutonomyMessage(agent.policy.autonomy),
       delegates: [...(agent.policy.delegates ?? [])],
+      ...(agent.policy.envelope && { envelope: toEnvelopeMessage(agent.policy.envelope) }),
     },
     policyVersion: BigInt(agent.policyVersion),
     displayName: agent.displayName,
     createTime: timestampFromMs(agent.createdAt),
     updateTime: timestampFromMs(agent.updatedAt),
+    keys: agentKeyHistory(agent).map((key) => ({
+      publicKey: Buffer.from(key.publicKeyHex, "hex"),
+      createTime: timestampFromMs(key.createdAt),
+      ...(key.retiredAt !== undefined && { retireTime: timestampFromMs(key.retiredAt) }),
+    })),
   };
   return create(AgentSchema, init);
+}
+
+/** Every key the agent has had, oldest first; the last is the current one (no `retiredAt`). */
+export function agentKeyHistory(
+  agent: AgentRecord,
+): { publicKeyHex: string; createdAt: number; retiredAt?: number }[] {
+  return [
+    ...(agent.retiredKeys ?? []),
+    { publicKeyHex: agent.publicKeyHex, createdAt: agent.keyCreatedAt ?? agent.createdAt },
+  ];
 }
 
 function toAutonomyMessage(autonomy: AutonomyRecord | undefined) {
@@ -63,7 +90,7 @@ export function toOperatorMessage(operator: OperatorRecord): Operator {
   return create(OperatorSchema, {
     domain: operator.domain,
     displayName: operator.displayName,
-    status: operator.status === "active" ? OperatorStatus.ACTIVE : OperatorStatus.SUSPENDED,
+    status: OPERATOR_STATUS[operator.status],
     createTime: timestampFromMs(operator.createdAt),
   });
 }
@@ -85,6 +112,7 @@ export function policyFromMessage(
   if (seconds > maxTokenTtlSeconds) {
     throw invalidArgument(`${field}.max_token_ttl`, `must be at most ${maxTokenTtlSeconds}s`);
   }
+  const envelope = envelopeFromMessage(policy?.envelope, `${field}.envelope`);
   const autonomy = policy?.autonomy;
   const minOperation = autonomy?.minContinuousOperation;
   if (minOperation && (minOperation.seconds < 0n || minOperation.nanos < 0)) {
@@ -101,5 +129,118 @@ export function policyFromMessage(
       minAutonomousActions: Number(autonomy?.minAutonomousActions ?? 0n),
       requirePlatformAttestation: autonomy?.requirePlatformAttestation ?? false,
     },
+    ...(envelope && { envelope }),
   };
+}
+
+/** The longest window, period or freeze an envelope may name. */
+const MAX_ENVELOPE_DURATION_MS = 366 * 24 * 3600 * 1000;
+
+function toEnvelopeMessage(envelope: EnvelopeRecord) {
+  const money = (value: MoneyRecord | undefined) =>
+    value && { currency: value.currency, minorUnits: BigInt(value.minorUnits) };
+  return {
+    maxRequests: envelope.maxRequests,
+    requestWindow: durationFromMs(envelope.requestWindowMs),
+    allowedTimes: envelope.allowedTimes.map((window) => ({
+      days: [...window.days],
+      startMinute: window.startMinute,
+      endMinute: window.endMinute,
+    })),
+    ...(envelope.maxTransaction && { maxTransaction: money(envelope.maxTransaction) }),
+    ...(envelope.budget && { budget: money(envelope.budget) }),
+    budgetPeriod: durationFromMs(envelope.budgetPeriodMs),
+    freezeAfterFailures: envelope.freezeAfterFailures,
+    freezeWindow: durationFromMs(envelope.freezeWindowMs),
+    freezeDuration: durationFromMs(envelope.freezeDurationMs),
+  };
+}
+
+/**
+ * An envelope from the wire. Zero means "no limit" for each bound, so a bound that is set
+ * needs its duration; an envelope setting no bound at all is not stored.
+ */
+function envelopeFromMessage(
+  envelope: Envelope | undefined,
+  field: string,
+): EnvelopeRecord | undefined {
+  if (!envelope) return undefined;
+  const requestWindowMs = durationMs(envelope.requestWindow, `${field}.request_window`);
+  const budgetPeriodMs = durationMs(envelope.budgetPeriod, `${field}.budget_period`);
+  const freezeWindowMs = durationMs(envelope.freezeWindow, `${field}.freeze_window`);
+  const freezeDurationMs = durationMs(envelope.freezeDuration, `${field}.freeze_duration`);
+  const maxTransaction = moneyFromMessage(envelope.maxTransaction, `${field}.max_transaction`);
+  const budget = moneyFromMessage(envelope.budget, `${field}.budget`);
+  const allowedTimes = envelope.allowedTimes.map((window, i) => {
+    const path = `${field}.allowed_times[${i}]`;
+    window.days.forEach((day, j) => {
+      if (!Number.isInteger(day) || day < 1 || day > 7) {
+        throw invalidArgument(`${path}.days[${j}]`, "must be a weekday");
+      }
+    });
+    if (window.endMinute <= window.startMinute) {
+      throw invalidArgument(`${path}.end_minute`, "must be greater than start_minute");
+    }
+    return { days: [...window.days], startMinute: window.startMinute, endMinute: window.endMinute };
+  });
+  if (envelope.maxRequests > 0 && requestWindowMs === 0) {
+    throw invalidArgument(`${field}.request_window`, "must be positive when max_requests is set");
+  }
+  if (budget && budgetPeriodMs === 0) {
+    throw invalidArgument(`${field}.budget_period`, "must be positive when budget is set");
+  }
+  if (maxTransaction && budget && maxTransaction.currency !== budget.currency) {
+    throw invalidArgument(`${field}.budget.currency`, "must be max_transaction's currency");
+  }
+  if (envelope.freezeAfterFailures > 0) {
+    if (freezeWindowMs === 0) {
+      throw invalidArgument(`${field}.freeze_window`, "must be positive when freezing is on");
+    }
+    if (freezeDurationMs === 0) {
+      throw invalidArgument(`${field}.freeze_duration`, "must be positive when freezing is on");
+    }
+  }
+  const record: EnvelopeRecord = {
+    maxRequests: envelope.maxRequests,
+    requestWindowMs,
+    allowedTimes,
+    ...(maxTransaction && { maxTransaction }),
+    ...(budget && { budget }),
+    budgetPeriodMs,
+    freezeAfterFailures: envelope.freezeAfterFailures,
+    freezeWindowMs,
+    freezeDurationMs,
+  };
+  const bounded =
+    record.maxRequests > 0 ||
+    allowedTimes.length > 0 ||
+    maxTransaction !== undefined ||
+    budget !== undefined ||
+    record.freezeAfterFailures > 0;
+  return bounded ? record : undefined;
+}
+
+/** Whole milliseconds (rounded up); 0 when unset. */
+function durationMs(duration: Duration | undefined, field: string): number {
+  if (!duration) return 0;
+  if (duration.seconds < 0n || duration.nanos < 0) {
+    throw invalidArgument(field, "must not be negative");
+  }
+  const ms = Number(duration.seconds) * 1000 + Math.ceil(duration.nanos / 1_000_000);
+  if (ms > MAX_ENVELOPE_DURATION_MS) throw invalidArgument(field, "must be at most 366 days");
+  return ms;
+}
+
+/** A money bound; undefined when zero (no limit). */
+function moneyFromMessage(money: Money | undefined, field: string): MoneyRecord | undefined {
+  if (!money) return undefined;
+  if (money.minorUnits < 0n) throw invalidArgument(`${field}.minor_units`, "must not be negative");
+  if (money.minorUnits > BigInt(Number.MAX_SAFE_INTEGER)) {
+    throw invalidArgument(`${field}.minor_units`, `must be at most ${Number.MAX_SAFE_INTEGER}`);
+  }
+  if (money.minorUnits === 0n) return undefined;
+  if (!/^[A-Z]{3}$/.test(money.currency)) {
+    throw invalidArgument(`${field}.currency`, "must be an ISO 4217 code");
+  }
+  return { currency: money.currency, minorUnits: Number(money.minorUnits) };
 }

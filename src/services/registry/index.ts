@@ -3,8 +3,16 @@ import { Reason } from "../../../gen/gatehouse/v1/errors_pb.js";
 import { RegistryService } from "../../../gen/gatehouse/v1/registry_pb.js";
 import type { Clock } from "../../clock.js";
 import type { KeyRing } from "../../crypto/key-ring.js";
+import { ed25519Thumbprint } from "../../dpop/thumbprint.js";
 import { GatehouseError } from "../../errors/index.js";
-import type { SigningAlg, Store } from "../../store/ports.js";
+import type { Caller } from "../../identity/caller.js";
+import type {
+  AgentRecord,
+  InvalidationEvent,
+  RegistryStore,
+  SigningAlg,
+  Store,
+} from "../../store/ports.js";
 import { bindService, type ServiceBinding } from "../types.js";
 import { registerAgent } from "./agents.js";
 import {
@@ -13,8 +21,10 @@ import {
   toAgentMessage,
   toOperatorMessage,
 } from "./convert.js";
-import { getOwnedAgent, updateOwnedAgent } from "./ownership.js";
+import { didDocument, isDeactivated } from "./did-document.js";
+import { getOwnedAgent, requireOperatorNotRevoked, updateOwnedAgent } from "./ownership.js";
 import { decodePageToken, encodePageToken } from "./page-token.js";
+import { rotateAgentKey } from "./rotation.js";
 
 export interface RegistryDeps {
   readonly store: Store;
@@ -36,6 +46,10 @@ export function createRegistryService(deps: RegistryDeps): ServiceBinding {
   // lifetime plus the skew Verify tolerates. Then the entry expires with the token.
   const revocationTtlMs = (maxTokenTtlSeconds + deps.clockSkewSeconds) * 1000;
   const registry = store.registry;
+  const skewMs = deps.clockSkewSeconds * 1000;
+  // Verification-relevant writes tell every replica to drop what it cached (best effort:
+  // the store already holds the truth, and the caches bound their own lifetime).
+  const publish = (event: InvalidationEvent) => store.events.publish(event);
 
   return bindService(RegistryService, {
     async createOperator(request) {
@@ -68,6 +82,7 @@ export function createRegistryService(deps: RegistryDeps): ServiceBinding {
         }
         operatorDomain = caller.operatorDomain;
       }
+      await requireOperatorNotRevoked(registry, caller);
       const status = agentStatusFromProto(request.status);
       const afterDid = decodePageToken(request.pageToken);
       const page = await registry.listAgents({
@@ -85,28 +100,53 @@ export function createRegistryService(deps: RegistryDeps): ServiceBinding {
     async updateAgentPolicy(request, { caller }) {
       const policy = policyFromMessage(request.policy, "policy", maxTokenTtlSeconds);
       const agent = await updateOwnedAgent(registry, caller, request.did, clock.now(), (a) => {
-        if (a.status === "revoked") throw new GatehouseError(Reason.AGENT_REVOKED);
+        if (isDeactivated(a)) throw new GatehouseError(Reason.AGENT_REVOKED);
         if (request.expectedVersion !== 0n && BigInt(a.policyVersion) !== request.expectedVersion) {
           throw new GatehouseError(Reason.POLICY_VERSION_CONFLICT);
         }
         return { policy, policyVersion: a.policyVersion + 1 };
       });
+      await publish({ kind: "agent", did: agent.did });
       return { agent: toAgentMessage(agent) };
     },
 
     async suspendAgent(request, { caller }) {
       const agent = await updateOwnedAgent(registry, caller, request.did, clock.now(), (a) => {
-        if (a.status === "revoked") throw new GatehouseError(Reason.AGENT_REVOKED);
+        if (isDeactivated(a)) throw new GatehouseError(Reason.AGENT_REVOKED);
         return { status: "suspended" };
       });
+      await publish({ kind: "agent", did: agent.did });
       return { agent: toAgentMessage(agent) };
     },
 
     async reactivateAgent(request, { caller }) {
       const agent = await updateOwnedAgent(registry, caller, request.did, clock.now(), (a) => {
-        if (a.status === "revoked") throw new GatehouseError(Reason.AGENT_REVOKED);
+        if (isDeactivated(a)) throw new GatehouseError(Reason.AGENT_REVOKED);
         return { status: "active" };
       });
+      await publish({ kind: "agent", did: agent.did });
+      return { agent: toAgentMessage(agent) };
+    },
+
+    async resolveDid(request) {
+      // A DID document holds public keys only: any role may resolve any registered DID.
+      const agent = await registry.getAgent(request.did);
+      if (!agent) throw new GatehouseError(Reason.AGENT_NOT_FOUND);
+      return { document: didDocument(agent), deactivated: isDeactivated(agent) };
+    },
+
+    async rotateAgentKey(request, { caller }) {
+      const agent = await rotateAgentKey(store, caller, request, clock.now());
+      await publish({ kind: "agent", did: agent.did });
+      return { agent: toAgentMessage(agent) };
+    },
+
+    async deleteAgent(request, { caller }) {
+      // A tombstone: the record (DID and every key) stays, so neither is ever reused.
+      const agent = await updateOwnedAgent(registry, caller, request.did, clock.now(), () => ({
+        status: "deleted",
+      }));
+      await publish({ kind: "agent", did: agent.did });
       return { agent: toAgentMessage(agent) };
     },
 
@@ -114,6 +154,7 @@ export function createRegistryService(deps: RegistryDeps): ServiceBinding {
       const alg = (request.alg || deps.signingAlg) as SigningAlg;
       const activateAt = clock.now() + deps.keyPublicationDelaySeconds * 1000;
       const key = await deps.keys.rotate(alg, activateAt);
+      await publish({ kind: "signing_keys" });
       return { kid: key.kid, alg: key.alg, activateTime: timestampFromMs(key.activateAt) };
     },
 
@@ -122,12 +163,49 @@ export function createRegistryService(deps: RegistryDeps): ServiceBinding {
       switch (target.case) {
         case "tokenId":
           await store.revocations.revoke("token", target.value, revocationTtlMs);
+          await publish({ kind: "token", id: target.value });
           return {};
         case "agentDid":
           await updateOwnedAgent(registry, caller, target.value, clock.now(), () => ({
             status: "revoked",
           }));
+          await publish({ kind: "agent", did: target.value });
           return {};
+        case "agentKeyThumbprint": {
+          const thumbprint = target.value;
+          const found = await findAgentByKey(registry, caller, thumbprint);
+          // Operators revoke only their own agents' keys; an unknown key answers the same.
+          if (!found && caller.role !== "admin") throw new GatehouseError(Reason.AGENT_NOT_FOUND);
+          const agent = found?.agent;
+          if (found) {
+            // Tokens issued while this was the agent's key: every one with iat up to the
+            // moment it stopped being current (now, for the current key), plus the skew
+            // (covers a Token call in flight and replicas' clock skew). They live until
+            // iat + max TTL and verify until exp + skew, hence the TTL from now.
+            const now = clock.now();
+            const until = Math.min(found.retiredAt ?? now, now) + skewMs;
+            await store.revocations.revokeIssuedUntil(
+              found.agent.did,
+              until,
+              revocationTtlMs + skewMs,
+            );
+          }
+          // For good: tokens bound to it (cnf.jkt) and logins with it are refused forever.
+          await store.revocations.revoke("agent_key", thumbprint);
+          await publish({
+            kind: "agent_key",
+            thumbprint,
+            ...(agent ? { did: agent.did } : {}),
+          });
+          return {};
+        }
+        case "operatorDomain": {
+          if (caller.role !== "admin") throw new GatehouseError(Reason.PERMISSION_DENIED);
+          const operator = await registry.setOperatorStatus(target.value, "revoked");
+          if (!operator) throw new GatehouseError(Reason.OPERATOR_NOT_FOUND);
+          await publish({ kind: "operator", domain: target.value });
+          return {};
+        }
         default:
           // Fail closed: a target this server cannot revoke is an error, never a silent no-op.
           throw new GatehouseError(Reason.INVALID_ARGUMENT, {
@@ -137,4 +215,41 @@ export function createRegistryService(deps: RegistryDeps): ServiceBinding {
       }
     },
   });
+}
+
+/**
+ * The agent whose key (current, or retired with when) has this RFC 7638 thumbprint, among the caller's agents (an
+ * operator's) or all agents (an admin's). The registry indexes keys by their raw bytes, not
+ * by thumbprint, so this walks the listing: revocation is rare and an operator's agents
+ * few. A thumbprint index in the registry would make it one look-up.
+ */
+async function findAgentByKey(
+  registry: RegistryStore,
+  caller: Caller,
+  thumbprint: string,
+): Promise<{ agent: AgentRecord; retiredAt?: number } | undefined> {
+  await requireOperatorNotRevoked(registry, caller);
+  const operatorDomain = caller.role === "operator" ? caller.operatorDomain : undefined;
+  if (caller.role === "operator" && !operatorDomain) return undefined;
+  let afterDid: string | undefined;
+  do {
+    const page = await registry.listAgents({
+      limit: 500,
+      ...(operatorDomain !== undefined && { operatorDomain }),
+      ...(afterDid !== undefined && { afterDid }),
+    });
+    for (const agent of page.agents) {
+      if (thumbprintOf(agent.publicKeyHex) === thumbprint) return { agent };
+      const retired = agent.retiredKeys?.find(
+        (key) => thumbprintOf(key.publicKeyHex) === thumbprint,
+      );
+      if (retired) return { agent, retiredAt: retired.retiredAt };
+    }
+    afterDid = page.nextAfterDid;
+  } while (afterDid !== undefined);
+  return undefined;
+}
+
+function thumbprintOf(publicKeyHex: string): string {
+  return ed25519Thumbprint(Buffer.from(publicKeyHex, "hex"));
 }

@@ -8,8 +8,10 @@ export type Access = "read" | "write";
 
 /**
  * Operators act only on their own agents; admins on any; verifiers may read any (services
- * resolve the agents whose tokens they see). The domain is read from the DID itself before
- * any lookup, so an operator cannot probe which foreign DIDs exist.
+ * resolve the agents whose tokens they see). For a `did:agent` DID the domain is read from
+ * the DID itself before any lookup, so an operator cannot probe which foreign DIDs exist.
+ * Other DIDs (did:key) name no domain: requireOwner refuses operators for them, and
+ * getOwnedAgent decides after reading the record.
  */
 export function requireOwner(caller: Caller, did: string, access: Access): void {
   if (caller.role === "admin") return;
@@ -19,17 +21,39 @@ export function requireOwner(caller: Caller, did: string, access: Access): void 
   }
 }
 
-/** The agent, after the ownership check. */
+/**
+ * The agent, after the ownership check. A did:key DID carries no domain, so for an operator
+ * the record is read first; a missing agent and another operator's agent both answer
+ * OPERATOR_MISMATCH, so an operator still cannot tell which foreign did:key DIDs exist.
+ */
 export async function getOwnedAgent(
   registry: RegistryStore,
   caller: Caller,
   did: string,
   access: Access,
 ): Promise<AgentRecord> {
+  await requireOperatorNotRevoked(registry, caller);
+  if (caller.role === "operator" && agentDidDomain(did) === undefined) {
+    const agent = await registry.getAgent(did);
+    if (!agent || agent.operatorDomain !== caller.operatorDomain) {
+      throw new GatehouseError(Reason.OPERATOR_MISMATCH);
+    }
+    return agent;
+  }
   requireOwner(caller, did, access);
   const agent = await registry.getAgent(did);
   if (!agent) throw new GatehouseError(Reason.AGENT_NOT_FOUND);
   return agent;
+}
+
+/** A revoked operator can no longer manage (nor read) its agents. */
+export async function requireOperatorNotRevoked(
+  registry: RegistryStore,
+  caller: Caller,
+): Promise<void> {
+  if (caller.role !== "operator" || !caller.operatorDomain) return;
+  const operator = await registry.getOperator(caller.operatorDomain);
+  if (operator?.status === "revoked") throw new GatehouseError(Reason.OPERATOR_REVOKED);
 }
 
 /**

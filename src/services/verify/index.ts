@@ -1,8 +1,10 @@
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
+import type { Money } from "../../../gen/gatehouse/v1/resources_pb.js";
 import { VerifyService } from "../../../gen/gatehouse/v1/verify_pb.js";
 import type { KeyRing } from "../../crypto/key-ring.js";
+import { invalidArgument } from "../../errors/index.js";
 import { runVerifyPipeline } from "../../verify/pipeline.js";
-import type { VerifyDeps } from "../../verify/types.js";
+import type { VerifyAmount, VerifyDeps } from "../../verify/types.js";
 import { bindService, type ServiceBinding } from "../types.js";
 import { issuerMetadata } from "./issuer-metadata.js";
 
@@ -23,6 +25,7 @@ export function createVerifyService(deps: VerifyServiceDeps): ServiceBinding {
           dpopProof: request.dpopProof,
           httpMethod: request.httpMethod,
           httpUrl: request.httpUrl,
+          ...(request.amount && { amount: amountFromMessage(request.amount) }),
         },
         deps,
       );
@@ -69,4 +72,11 @@ export function createVerifyService(deps: VerifyServiceDeps): ServiceBinding {
       };
     },
   });
+}
+
+/** The request's amount; the currency's format is the contract's rule, checked before. */
+function amountFromMessage(amount: Money): VerifyAmount {
+  if (amount.currency === "") throw invalidArgument("amount.currency", "is required");
+  if (amount.minorUnits < 0n) throw invalidArgument("amount.minor_units", "must not be negative");
+  return { currency: amount.currency, minorUnits: amount.minorUnits };
 }

@@ -1,5 +1,7 @@
 import type { Clock } from "../../clock.js";
 import type { Store } from "../ports.js";
+import { createMemoryEnvelopeStore } from "./envelopes.js";
+import { createMemoryInvalidationBus } from "./events.js";
 import { ensureDataDir, JsonFile } from "./json-file.js";
 import { createMemoryNonceStore } from "./nonces.js";
 import { createMemoryOneTimeStore } from "./one-time.js";
@@ -32,6 +34,8 @@ export async function createMemoryStore(options: MemoryStoreOptions): Promise<St
     passes: createMemoryOneTimeStore<unknown>(clock),
     nonces: createMemoryNonceStore(clock),
     rateLimits: createMemoryRateLimiter(clock),
+    envelopes: createMemoryEnvelopeStore(clock),
+    events: createMemoryInvalidationBus(),
     ping: () => Promise.resolve(),
   };
 

@@ -1,10 +1,17 @@
-import { assertNextRevision, assertPositiveInteger, publicKeyChangedError } from "../common.js";
+import {
+  assertNextRevision,
+  assertPositiveInteger,
+  PublicKeyInUseError,
+  publicKeyChangedError,
+  retiresKey,
+} from "../common.js";
 import type {
   AgentListQuery,
   AgentPage,
   AgentRecord,
   CreateResult,
   OperatorRecord,
+  OperatorStatus,
   RegistryStore,
 } from "../ports.js";
 import { isObject, type Persist } from "./snapshot.js";
@@ -42,7 +49,10 @@ export function parseRegistrySnapshot(data: unknown, source: string): RegistrySn
 export class MemoryRegistry implements RegistryStore {
   readonly #operators = new Map<string, OperatorRecord>();
   readonly #agents = new Map<string, AgentRecord>();
-  /** Every public key ever registered: agents are never deleted, so keys are never reused. */
+  /**
+   * Every public key ever registered, current or retired: agents are never deleted
+   * (a deletion is a tombstone), so keys are never reused.
+   */
   readonly #publicKeys = new Set<string>();
   /**
    * All DIDs in ascending order, for cursor pagination. DIDs are ASCII, so JS string
@@ -76,6 +86,20 @@ export class MemoryRegistry implements RegistryStore {
     return this.#operators.get(domain);
   }
 
+  async setOperatorStatus(
+    domain: string,
+    status: OperatorStatus,
+  ): Promise<OperatorRecord | undefined> {
+    const current = this.#operators.get(domain);
+    if (current === undefined || current.status === "revoked" || current.status === status) {
+      return current;
+    }
+    const next = { ...current, status };
+    this.#operators.set(domain, next);
+    await this.#persist();
+    return next;
+  }
+
   async createAgent(agent: AgentRecord): Promise<CreateResult> {
     if (this.#agents.has(agent.did) || this.#publicKeys.has(agent.publicKeyHex)) return "exists";
     this.#insertAgent(agent);
@@ -91,7 +115,12 @@ export class MemoryRegistry implements RegistryStore {
     assertNextRevision(next, expectedRevision);
     const current = this.#agents.get(next.did);
     if (current === undefined || current.revision !== expectedRevision) return false;
-    if (current.publicKeyHex !== next.publicKeyHex) throw publicKeyChangedError();
+    if (current.publicKeyHex !== next.publicKeyHex) {
+      // Rotation: the old key stays reserved (it is in #publicKeys already, and retired).
+      if (!retiresKey(next, current.publicKeyHex)) throw publicKeyChangedError();
+      if (this.#publicKeys.has(next.publicKeyHex)) throw new PublicKeyInUseError();
+      this.#publicKeys.add(next.publicKeyHex);
+    }
     this.#agents.set(next.did, next);
     await this.#persist();
     return true;
@@ -120,6 +149,7 @@ export class MemoryRegistry implements RegistryStore {
   #insertAgent(agent: AgentRecord): void {
     this.#agents.set(agent.did, agent);
     this.#publicKeys.add(agent.publicKeyHex);
+    for (const key of agent.retiredKeys ?? []) this.#publicKeys.add(key.publicKeyHex);
     this.#sortedDids.splice(this.#indexAfter(agent.did), 0, agent.did);
   }
 

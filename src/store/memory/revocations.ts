@@ -4,6 +4,9 @@ import type { RevocationKind, RevocationStore } from "../ports.js";
 import { ExpiringMap } from "./expiring-map.js";
 import { isObject, type Persist } from "./snapshot.js";
 
+/** The expiry of a revocation kept for good (JSON-safe, unlike Infinity). */
+const FOREVER = Number.MAX_SAFE_INTEGER;
+
 interface Revocation {
   readonly kind: RevocationKind;
   readonly id: string;
@@ -11,11 +14,23 @@ interface Revocation {
   readonly expiresAt: number;
 }
 
+/** An agent's issued-until watermark. */
+interface Watermark {
+  readonly did: string;
+  /** Tokens with `iat` at or before this (Unix ms) are revoked. */
+  readonly at: number;
+  readonly expiresAt: number;
+}
+
 /** The revocations file's content: only entries still live when it was written. */
 export interface RevocationsSnapshot {
   readonly version: 1;
   readonly revoked: readonly Revocation[];
+  /** Absent in files written before watermarks existed. */
+  readonly issuedUntil?: readonly Watermark[];
 }
+
+const KINDS: readonly unknown[] = ["token", "agent_key"] satisfies RevocationKind[];
 
 export function parseRevocationsSnapshot(data: unknown, source: string): RevocationsSnapshot {
   const valid =
@@ -25,10 +40,19 @@ export function parseRevocationsSnapshot(data: unknown, source: string): Revocat
     data.revoked.every(
       (r) =>
         isObject(r) &&
-        r.kind === "token" &&
+        KINDS.includes(r.kind) &&
         typeof r.id === "string" &&
         typeof r.expiresAt === "number",
-    );
+    ) &&
+    (data.issuedUntil === undefined ||
+      (Array.isArray(data.issuedUntil) &&
+        data.issuedUntil.every(
+          (w) =>
+            isObject(w) &&
+            typeof w.did === "string" &&
+            typeof w.at === "number" &&
+            typeof w.expiresAt === "number",
+        )));
   if (!valid) throw new Error(`${source} is not a Gatehouse revocations file (version 1)`);
   return data as unknown as RevocationsSnapshot;
 }
@@ -40,33 +64,64 @@ export function parseRevocationsSnapshot(data: unknown, source: string): Revocat
 export class MemoryRevocations implements RevocationStore {
   readonly #clock: Clock;
   readonly #revoked: ExpiringMap<Revocation>;
+  readonly #watermarks: ExpiringMap<Watermark>;
   readonly #persist: Persist;
 
   constructor(clock: Clock, persist: Persist, initial?: RevocationsSnapshot) {
     this.#clock = clock;
     this.#persist = persist;
     this.#revoked = new ExpiringMap(clock);
+    this.#watermarks = new ExpiringMap(clock);
     const now = clock.now();
     for (const revocation of initial?.revoked ?? []) {
       if (revocation.expiresAt > now) this.#set(revocation);
     }
+    for (const watermark of initial?.issuedUntil ?? []) {
+      if (watermark.expiresAt > now) {
+        this.#watermarks.set(watermark.did, watermark, watermark.expiresAt);
+      }
+    }
   }
 
   snapshot(): RevocationsSnapshot {
-    return { version: 1, revoked: [...this.#revoked.live()].map((entry) => entry.value) };
+    return {
+      version: 1,
+      revoked: [...this.#revoked.live()].map((entry) => entry.value),
+      issuedUntil: [...this.#watermarks.live()].map((entry) => entry.value),
+    };
   }
 
-  async revoke(kind: RevocationKind, id: string, ttlMs: number): Promise<void> {
-    assertPositiveInteger("ttlMs", ttlMs);
-    const expiresAt = this.#clock.now() + ttlMs;
+  async revoke(kind: RevocationKind, id: string, ttlMs?: number): Promise<void> {
+    if (ttlMs !== undefined) assertPositiveInteger("ttlMs", ttlMs);
+    const expiresAt = ttlMs === undefined ? FOREVER : this.#clock.now() + ttlMs;
     const current = this.#revoked.get(key(kind, id));
-    if (current !== undefined && current.expiresAt >= expiresAt) return;
+    if (current !== undefined && current.value.expiresAt >= expiresAt) return;
     this.#set({ kind, id, expiresAt });
     await this.#persist();
   }
 
   async isRevoked(kind: RevocationKind, id: string): Promise<boolean> {
     return this.#revoked.get(key(kind, id)) !== undefined;
+  }
+
+  async revokeIssuedUntil(did: string, atMs: number, ttlMs: number): Promise<void> {
+    assertPositiveInteger("atMs", atMs);
+    assertPositiveInteger("ttlMs", ttlMs);
+    const current = this.#watermarks.get(did)?.value;
+    const next: Watermark = {
+      did,
+      at: Math.max(atMs, current?.at ?? 0),
+      expiresAt: Math.max(this.#clock.now() + ttlMs, current?.expiresAt ?? 0),
+    };
+    if (current !== undefined && current.at === next.at && current.expiresAt === next.expiresAt) {
+      return;
+    }
+    this.#watermarks.set(did, next, next.expiresAt);
+    await this.#persist();
+  }
+
+  async issuedUntil(did: string): Promise<number | undefined> {
+    return this.#watermarks.get(did)?.value.at;
   }
 
   #set(revocation: Revocation): void {

@@ -1,5 +1,7 @@
 import type { Store } from "../ports.js";
 import type { RedisLike } from "./connect.js";
+import { createRedisEnvelopeStore } from "./envelopes.js";
+import { createRedisInvalidationBus } from "./events.js";
 import { redisKeys } from "./keys.js";
 import { createRedisNonceStore } from "./nonces.js";
 import { createRedisOneTimeStore } from "./one-time.js";
@@ -35,17 +37,22 @@ export function createRedisStore(options: RedisStoreOptions): Store {
   const prefix = options.prefix ?? "gh";
   const keys = redisKeys(prefix);
   const scripts = defineScripts(redis);
+  const events = createRedisInvalidationBus(redis, keys.invalidations);
 
   return {
     challenges: createRedisOneTimeStore(redis, scripts, keys, "challenge"),
     passes: createRedisOneTimeStore(redis, scripts, keys, "pass"),
     nonces: createRedisNonceStore(redis, keys),
     rateLimits: createRedisRateLimiter(redis, prefix),
+    envelopes: createRedisEnvelopeStore(redis, prefix),
     registry: createRedisRegistry(redis, scripts, keys),
     revocations: createRedisRevocationStore(redis, scripts, keys),
     signingKeys: createRedisSigningKeyStore(redis, keys),
+    events,
     ping: () => pingWithin(redis, PING_TIMEOUT_MS),
     async close() {
+      // The subscriber connection is always the store's own, whoever owns `redis`.
+      await events.close();
       if (ownsConnection) await redis.quit();
     },
   };

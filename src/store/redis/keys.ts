@@ -16,6 +16,10 @@ export interface RedisKeys {
   /** Sorted set (all scores 0) of every DID, for lexicographic cursor pagination. */
   readonly agentIndex: string;
   revocation(kind: RevocationKind, id: string): string;
+  /** An agent's issued-until watermark (revoked key). */
+  issuedUntil(did: string): string;
+  /** The pub/sub channel of cache invalidations. */
+  readonly invalidations: string;
   /** Hash kid → signing key JSON. */
   readonly signingKeys: string;
 }
@@ -35,6 +39,8 @@ export function redisKeys(prefix: string): RedisKeys {
     publicKey: (publicKeyHex) => `${registry}:pubkey:${publicKeyHex}`,
     agentIndex: `${registry}:agents`,
     revocation: (kind, id) => `${prefix}:revoked:${kind}:${id}`,
+    issuedUntil: (did) => `${prefix}:issued-until:${did}`,
+    invalidations: `${prefix}:invalidations`,
     signingKeys: `${prefix}:signing-keys`,
   };
 }

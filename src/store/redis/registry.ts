@@ -1,4 +1,9 @@
-import { assertNextRevision, assertPositiveInteger, publicKeyChangedError } from "../common.js";
+import {
+  assertNextRevision,
+  assertPositiveInteger,
+  PublicKeyInUseError,
+  publicKeyChangedError,
+} from "../common.js";
 import type {
   AgentListQuery,
   AgentPage,
@@ -39,6 +44,11 @@ export function createRedisRegistry(
       return json === null ? undefined : (JSON.parse(json) as OperatorRecord);
     },
 
+    async setOperatorStatus(domain, status) {
+      const json = await scripts.ghSetOperatorStatus(keys.operator(domain), status);
+      return json === "" ? undefined : (JSON.parse(json) as OperatorRecord);
+    },
+
     async createAgent(agent) {
       const created = await scripts.ghCreateAgent(
         keys.agent(agent.did),
@@ -59,11 +69,14 @@ export function createRedisRegistry(
       assertNextRevision(next, expectedRevision);
       const outcome = await scripts.ghUpdateAgent(
         keys.agent(next.did),
+        keys.publicKey(next.publicKeyHex),
         expectedRevision,
         JSON.stringify(next),
         next.publicKeyHex,
+        next.did,
       );
       if (outcome === -1) throw publicKeyChangedError();
+      if (outcome === -2) throw new PublicKeyInUseError();
       return outcome === 1;
     },
 

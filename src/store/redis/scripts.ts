@@ -39,29 +39,79 @@ return 1
 `;
 
 /**
- * KEYS[1] agent; ARGV[1] expected revision, ARGV[2] next agent JSON, ARGV[3] next
- * publicKeyHex. Returns 1 when written, 0 when the agent is missing or its revision
- * moved on, -1 when the public key would change (the index would go stale).
+ * KEYS[1] agent, KEYS[2] public-key index entry of the next key; ARGV[1] expected
+ * revision, ARGV[2] next agent JSON, ARGV[3] next publicKeyHex, ARGV[4] DID. Returns 1
+ * when written, 0 when the agent is missing or its revision moved on, -1 when the key
+ * would change without the old one in `retiredKeys` (the index would go stale), -2 when a
+ * rotation's new key was ever registered. A rotation reserves the new key in the index in
+ * the same step; the old key's entry stays (reserved forever).
  */
 const UPDATE_AGENT = `
 local stored = redis.call('GET', KEYS[1])
 if not stored then return 0 end
 local current = cjson.decode(stored)
 if current.revision ~= tonumber(ARGV[1]) then return 0 end
-if current.publicKeyHex ~= ARGV[3] then return -1 end
+if current.publicKeyHex ~= ARGV[3] then
+  local retired = false
+  local keys = cjson.decode(ARGV[2]).retiredKeys
+  if type(keys) == 'table' then
+    for _, key in ipairs(keys) do
+      if key.publicKeyHex == current.publicKeyHex then retired = true end
+    end
+  end
+  if not retired then return -1 end
+  if redis.call('EXISTS', KEYS[2]) == 1 then return -2 end
+  redis.call('SET', KEYS[2], ARGV[4])
+end
 redis.call('SET', KEYS[1], ARGV[2])
 return 1
 `;
 
 /**
- * KEYS[1] the revocation; ARGV[1] TTL in ms. Sets the mark unless it already outlives
- * the new TTL: revoking again must never shorten a revocation. Returns 1 when written.
+ * KEYS[1] the revocation; ARGV[1] TTL in ms, "0" = for good. Sets the mark unless it
+ * already outlives the new TTL: revoking again must never shorten a revocation. Returns 1
+ * when written.
  */
 const REVOKE = `
 local remaining = redis.call('PTTL', KEYS[1])
-if remaining == -1 or remaining >= tonumber(ARGV[1]) then return 0 end
+if remaining == -1 then return 0 end
+if ARGV[1] == '0' then
+  redis.call('SET', KEYS[1], '1')
+  return 1
+end
+if remaining >= tonumber(ARGV[1]) then return 0 end
 redis.call('SET', KEYS[1], '1', 'PX', ARGV[1])
 return 1
+`;
+
+/**
+ * KEYS[1] an agent's issued-until watermark; ARGV[1] the watermark (Unix ms, decimal),
+ * ARGV[2] TTL in ms. Keeps the higher watermark and the longer life.
+ */
+const REVOKE_ISSUED_UNTIL = `
+local stored = redis.call('GET', KEYS[1])
+local value = ARGV[1]
+if stored and tonumber(stored) >= tonumber(ARGV[1]) then value = stored end
+local ttl = tonumber(ARGV[2])
+local remaining = redis.call('PTTL', KEYS[1])
+if remaining > ttl then ttl = remaining end
+redis.call('SET', KEYS[1], value, 'PX', ttl)
+return 1
+`;
+
+/**
+ * KEYS[1] operator; ARGV[1] the status. "revoked" is final. Returns the stored operator
+ * JSON, or "" when there is none.
+ */
+const SET_OPERATOR_STATUS = `
+local stored = redis.call('GET', KEYS[1])
+if not stored then return '' end
+local operator = cjson.decode(stored)
+if operator.status == 'revoked' or operator.status == ARGV[1] then return stored end
+operator.status = ARGV[1]
+local next = cjson.encode(operator)
+redis.call('SET', KEYS[1], next)
+return next
 `;
 
 /** The scripts as typed client methods (ioredis runs them with EVALSHA). */
@@ -79,18 +129,24 @@ export interface GatehouseScripts {
   ): Promise<0 | 1>;
   ghUpdateAgent(
     agentKey: string,
+    publicKeyKey: string,
     expectedRevision: number,
     nextJson: string,
     publicKeyHex: string,
-  ): Promise<-1 | 0 | 1>;
+    did: string,
+  ): Promise<-2 | -1 | 0 | 1>;
   ghRevoke(key: string, ttlMs: number): Promise<0 | 1>;
+  ghRevokeIssuedUntil(key: string, atMs: string, ttlMs: number): Promise<1>;
+  ghSetOperatorStatus(operatorKey: string, status: string): Promise<string>;
 }
 
 const DEFINITIONS: Record<keyof GatehouseScripts, { numberOfKeys: number; lua: string }> = {
   ghConsumeOnce: { numberOfKeys: 1, lua: CONSUME_ONCE },
   ghCreateAgent: { numberOfKeys: 3, lua: CREATE_AGENT },
-  ghUpdateAgent: { numberOfKeys: 1, lua: UPDATE_AGENT },
+  ghUpdateAgent: { numberOfKeys: 2, lua: UPDATE_AGENT },
   ghRevoke: { numberOfKeys: 1, lua: REVOKE },
+  ghRevokeIssuedUntil: { numberOfKeys: 1, lua: REVOKE_ISSUED_UNTIL },
+  ghSetOperatorStatus: { numberOfKeys: 1, lua: SET_OPERATOR_STATUS },
 };
 
 /** Registers the scripts on the connection (idempotent) and returns them typed. */

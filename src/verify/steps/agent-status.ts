@@ -13,10 +13,12 @@ export async function agentStatusStep(
   if (!claims) return Reason.TOKEN_CLAIMS_INVALID;
   const agent = await deps.registry.getAgent(claims.sub);
   if (!agent || agent.operatorDomain !== claims.operator) return Reason.AGENT_NOT_FOUND;
-  if (agent.status === "revoked") return Reason.AGENT_REVOKED;
+  // A deleted agent (a tombstone) is refused like a revoked one.
+  if (agent.status === "revoked" || agent.status === "deleted") return Reason.AGENT_REVOKED;
   if (agent.status === "suspended") return Reason.AGENT_SUSPENDED;
   const operator = await deps.registry.getOperator(agent.operatorDomain);
   if (!operator) return Reason.OPERATOR_NOT_FOUND;
+  if (operator.status === "revoked") return Reason.OPERATOR_REVOKED;
   if (operator.status !== "active") return Reason.OPERATOR_SUSPENDED;
   state.agent = agent;
   return undefined;

@@ -1,9 +1,19 @@
 import { Reason } from "../../../gen/gatehouse/v1/errors_pb.js";
 import type { VerifyState } from "../types.js";
 
-/** Every scope the verifier requires must be granted (RFC 6750 §3.1 `insufficient_scope`). */
+/**
+ * Every scope the verifier requires must be granted (RFC 6750 §3.1 `insufficient_scope`)
+ * and still be in the agent's current policy, as must the audience: narrowing a policy takes
+ * effect on live tokens at once, not when they expire.
+ */
 export function scopesStep(state: VerifyState): Reason | undefined {
   const granted = new Set(state.claims?.scopes ?? []);
-  const missing = state.input.requiredScopes.some((scope) => !granted.has(scope));
-  return missing ? Reason.INSUFFICIENT_SCOPE : undefined;
+  const { requiredScopes, audience } = state.input;
+  if (requiredScopes.some((scope) => !granted.has(scope))) return Reason.INSUFFICIENT_SCOPE;
+  const policy = state.agent?.policy;
+  // The agent-status step runs first and sets the agent; without it, fail closed.
+  if (!policy) return Reason.AGENT_NOT_FOUND;
+  if (!policy.audiences.includes(audience)) return Reason.AUDIENCE_NOT_ALLOWED;
+  const allowed = new Set(policy.scopes);
+  return requiredScopes.every((scope) => allowed.has(scope)) ? undefined : Reason.SCOPE_NOT_ALLOWED;
 }

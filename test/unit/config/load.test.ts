@@ -32,6 +32,7 @@ describe("loadConfig defaults", () => {
       },
       keys: { rotationIntervalSeconds: 604_800, publicationDelaySeconds: 360 },
       dpop: { maxAgeSeconds: 60, nonces: false },
+      verify: { cacheTtlMs: 2_000, cacheMaxEntries: 10_000 },
       challenges: {
         ttlSeconds: 60,
         passTtlSeconds: 60,

@@ -46,13 +46,36 @@ describe("per-RPC policy table", () => {
     }
   });
 
-  it("keeps the agent role off every registry RPC", () => {
+  it("keeps the agent role off every registry RPC but ResolveDid", () => {
     const agent: Caller = { fingerprint: "ab", uris: [], role: "agent", did: "did:agent:x:y" };
-    for (const method of generatedMethods.filter((m) => m.includes("RegistryService"))) {
+    const resolve = "gatehouse.v1.RegistryService/ResolveDid";
+    expect(reasonOf(() => authorize(resolve, agent))).toBeUndefined();
+    const registry = generatedMethods.filter((m) => m.includes("RegistryService"));
+    for (const method of registry.filter((m) => m !== resolve)) {
       expect(
         reasonOf(() => authorize(method, agent)),
         method,
       ).toBe(Reason.PERMISSION_DENIED);
+    }
+  });
+
+  it("lets only operators and admins rotate keys of and delete agents", () => {
+    for (const name of ["RotateAgentKey", "DeleteAgent"]) {
+      const method = `gatehouse.v1.RegistryService/${name}`;
+      for (const role of ["agent", "verifier"] as const) {
+        const caller: Caller = { fingerprint: "ab", uris: [], role };
+        expect(
+          reasonOf(() => authorize(method, caller)),
+          `${name} ${role}`,
+        ).toBe(Reason.PERMISSION_DENIED);
+      }
+      for (const role of ["operator", "admin"] as const) {
+        const caller: Caller = { fingerprint: "ab", uris: [], role };
+        expect(
+          reasonOf(() => authorize(method, caller)),
+          `${name} ${role}`,
+        ).toBeUndefined();
+      }
     }
   });
 

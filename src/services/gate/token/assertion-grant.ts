@@ -114,7 +114,7 @@ export async function assertionGrant(
   if (!first) throw new GatehouseError(Reason.ASSERTION_REPLAYED);
 
   // Status (suspended → AGENT_SUSPENDED, operator too) and policy, read now.
-  const agent = await requireActiveAgent(deps.store.registry, claims.did);
+  const agent = await requireActiveAgent(deps.store, claims.did);
   const scopes = [...new Set(grant.scopes)].sort();
   requireWithinPolicy(agent.policy, scopes, grant.audience);
   return { agent, scopes, audience: grant.audience };

@@ -87,7 +87,7 @@ export async function exchangeGrant(
   const audience = grant.audience === "" ? ownAudience : grant.audience;
   if (!claims.aud.includes(audience)) throw new GatehouseError(Reason.AUDIENCE_NOT_ALLOWED);
 
-  const subjectAgent = await requireActiveAgent(deps.store.registry, claims.sub);
+  const subjectAgent = await requireActiveAgent(deps.store, claims.sub);
   requireWithinPolicy(subjectAgent.policy, scopes, audience);
 
   const delegate = grant.delegateDid;
@@ -101,7 +101,7 @@ export async function exchangeGrant(
     if (actorDepth(act) > MAX_DELEGATION_DEPTH) {
       throw new GatehouseError(Reason.DELEGATION_NOT_ALLOWED);
     }
-    agent = await requireActiveAgent(deps.store.registry, delegate);
+    agent = await requireActiveAgent(deps.store, delegate);
     requireWithinPolicy(agent.policy, scopes, audience);
   }
 

@@ -25,7 +25,7 @@ export async function passGrant(
   const nowMs = deps.clock.now();
   if (nowMs > record.expiresAt) throw new GatehouseError(Reason.PASS_EXPIRED);
 
-  const agent = await requireActiveAgent(deps.store.registry, record.did);
+  const agent = await requireActiveAgent(deps.store, record.did);
   requireWithinPolicy(agent.policy, record.scopes, record.audience);
 
   return { agent, scopes: record.scopes, audience: record.audience };

@@ -1,0 +1,97 @@
+/** Turning load results into the table and the BENCH_JSON figures. */
+import type { LoadResult } from "./load.js";
+import type { ServerUsage } from "./spawn-server.js";
+
+export interface Summary {
+  /** Requests (logins, for the login run) in flight. */
+  readonly inFlight: number;
+  readonly sent: number;
+  readonly correct: number;
+  readonly errors: number;
+  /** Correct answers (successful logins) per second. */
+  readonly rps: number;
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+  readonly maxMs: number;
+  readonly meanMs: number;
+  /** Percent of one core. */
+  readonly clientCpu: number;
+  readonly serverCpu: number;
+  /** Event-loop utilization, percent. */
+  readonly clientElu: number;
+  readonly serverElu: number;
+  /** Server CPU time per correct answer, µs: the server's cost, whichever side was the limit. */
+  readonly serverCpuUsPerCall: number;
+  /** 10^6 / serverCpuUsPerCall: what one fully busy server core would answer per second. */
+  readonly coreRps: number;
+  readonly errorKinds: Record<string, number>;
+}
+
+export function summarize(
+  result: LoadResult,
+  inFlight: number,
+  before: ServerUsage,
+  after: ServerUsage,
+): Summary {
+  const elapsedUs = result.elapsedMs * 1000;
+  const serverCpuMicros = after.cpuMicros - before.cpuMicros;
+  const active = after.elu.active - before.elu.active;
+  const idle = after.elu.idle - before.elu.idle;
+  return {
+    inFlight,
+    sent: result.sent,
+    correct: result.correct,
+    errors: result.errors,
+    rps: round((result.correct * 1000) / result.elapsedMs, 0),
+    p50Ms: round(result.latency.percentileMs(50), 3),
+    p99Ms: round(result.latency.percentileMs(99), 3),
+    maxMs: round(result.latency.maxMs, 3),
+    meanMs: round(result.latency.meanMs, 3),
+    clientCpu: round((result.clientCpuMicros / elapsedUs) * 100, 0),
+    serverCpu: round((serverCpuMicros / elapsedUs) * 100, 0),
+    clientElu: round(result.clientElu * 100, 0),
+    serverElu: round((active / (active + idle)) * 100, 0),
+    serverCpuUsPerCall: round(serverCpuMicros / Math.max(1, result.correct), 0),
+    coreRps: round((result.correct * 1e6) / Math.max(1, serverCpuMicros), 0),
+    errorKinds: Object.fromEntries(result.errorKinds),
+  };
+}
+
+/** Aligned columns: the first left-aligned, the others right-aligned. */
+export function formatTable(header: string[], rows: string[][]): string[] {
+  const widths = header.map((h, i) =>
+    Math.max(h.length, ...rows.map((row) => row[i]?.length ?? 0)),
+  );
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => (i === 0 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0)))
+      .join("  ");
+  return [line(header), ...rows.map(line)];
+}
+
+export function summaryTable(results: Record<string, Summary>): string[] {
+  const header = [
+    ...["run", "in flight", "sent", "correct", "errors", "req/s", "p50 ms", "p99 ms", "max ms"],
+    ...["client CPU (loop)", "server CPU (loop)", "server µs/call", "req/s per server core"],
+  ];
+  const rows = Object.entries(results).map(([name, r]) => [
+    name,
+    ...[r.inFlight, r.sent, r.correct, r.errors, r.rps].map(String),
+    ...[r.p50Ms, r.p99Ms, r.maxMs].map((ms) => ms.toFixed(2)),
+    `${r.clientCpu}% (${r.clientElu}%)`,
+    `${r.serverCpu}% (${r.serverElu}%)`,
+    String(r.serverCpuUsPerCall),
+    String(r.coreRps),
+  ]);
+  return formatTable(header, rows);
+}
+
+/** `a / b`, or undefined when either is missing or b is 0. */
+export function ratio(a: number | undefined, b: number | undefined): number | undefined {
+  return a === undefined || b === undefined || b === 0 ? undefined : round(a / b, 3);
+}
+
+export function round(value: number, digits: number): number {
+  const factor = 10 ** digits;
+  return Math.round(value * factor) / factor;
+}

@@ -1,0 +1,52 @@
+/**
+ * Full logins against a server on Redis: `loginAgents` agents, each with its own certificate
+ * and connection and one login in flight: Challenge → Submit → Token (signature kind), three
+ * RPCs. Only a token issued to that agent counts.
+ */
+import { runTasks } from "../async-load.js";
+import { type BenchAgent, gateClient, login } from "../enroll.js";
+import { type Summary, summarize } from "../report.js";
+import type { Settings } from "../settings.js";
+import type { ServerProcess } from "../spawn-server.js";
+
+export async function measureLogin(
+  settings: Settings,
+  server: ServerProcess,
+  address: string,
+  agents: readonly BenchAgent[],
+): Promise<Summary> {
+  const clients = agents.map((agent) => ({ agent, ...gateClient(address, agent) }));
+  const task = async (slot: number) => {
+    const client = clients[slot];
+    if (!client) throw new Error(`no agent for slot ${slot}`);
+    return tokenProblem(await login(client.gate, client.agent), client.agent.did);
+  };
+  const concurrency = clients.length;
+  try {
+    const warmup = await runTasks(task, { concurrency, durationMs: settings.warmupSeconds * 1000 });
+    if (warmup.errors > 0) console.error(`warning: ${warmup.errors} errors during login warm-up`);
+    const before = await server.usage();
+    const result = await runTasks(task, { concurrency, durationMs: settings.seconds * 1000 });
+    return summarize(result, concurrency, before, await server.usage());
+  } finally {
+    for (const client of clients) client.channel.close();
+  }
+}
+
+/** undefined for a compact JWS whose `sub` is the agent; what is wrong otherwise. */
+export function tokenProblem(token: string, did: string): string | undefined {
+  const claims = tokenClaims(token);
+  if (!claims) return "token is not a compact JWS";
+  return claims.sub === did ? undefined : "token issued to another agent";
+}
+
+/** The unverified claims of a compact JWS (the bench only needs `sub` and `jti`). */
+export function tokenClaims(token: string): { sub?: unknown; jti?: unknown } | undefined {
+  const parts = token.split(".");
+  if (parts.length !== 3 || !parts[1]) return undefined;
+  try {
+    return JSON.parse(Buffer.from(parts[1], "base64url").toString("utf8"));
+  } catch {
+    return undefined;
+  }
+}
