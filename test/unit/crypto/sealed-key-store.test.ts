@@ -60,10 +60,17 @@ describe("sealedKeyStore", () => {
     const sealed = sealPrivateKey(key, "kid-a", "secret pem");
     expect(openPrivateKey(key, "kid-a", sealed)).toBe("secret pem");
     expect(() => openPrivateKey(key, "kid-b", sealed)).toThrow(SealedKeyError);
-    const last = sealed.at(-1) === "A" ? "B" : "A";
-    expect(() => openPrivateKey(key, "kid-a", `${sealed.slice(0, -1)}${last}`)).toThrow(
-      SealedKeyError,
-    );
+    // Flip one bit of every byte in turn (IV, ciphertext, tag): each must be detected. Editing
+    // the text instead could touch only the base64 padding bits, which decode to the same bytes.
+    const prefix = sealed.slice(0, sealed.lastIndexOf(":") + 1);
+    const bytes = Buffer.from(sealed.slice(prefix.length), "base64url");
+    for (let i = 0; i < bytes.length; i++) {
+      const tampered = Buffer.from(bytes);
+      tampered[i] = (tampered[i] ?? 0) ^ 0x01;
+      expect(() => openPrivateKey(key, "kid-a", prefix + tampered.toString("base64url"))).toThrow(
+        SealedKeyError,
+      );
+    }
     expect(() => openPrivateKey(key, "kid-a", "gh-sealed:v1:AAAA")).toThrow(SealedKeyError);
   });
 
