@@ -51,6 +51,7 @@ export async function runTasks(
     latency,
     clientCpuMicros: cpu.user + cpu.system,
     clientElu: performance.eventLoopUtilization(eluBefore).utilization,
+    generator: "node",
   };
 }
 

@@ -9,6 +9,18 @@ import * as grpc from "@grpc/grpc-js";
 import type { ClientTls } from "../src/client/credentials.js";
 import { Histogram } from "./histogram.js";
 
+/**
+ * The check of a Target's responses as the Go load generator (bench/loadgen) takes it: field
+ * checks on the raw protobuf (`1=1`, `3=s:TEXT`, `3.2.1{1=s:KEY,2=s:VALUE}`; see
+ * bench/loadgen/check.go), and/or the exact bytes. Must accept exactly what `check` accepts.
+ */
+export interface GoCheck {
+  readonly fields?: readonly string[];
+  readonly exactHex?: string;
+  /** Fields whose values are added to a wrong answer's error kind (e.g. a denial reason). */
+  readonly reportFields?: readonly string[];
+}
+
 export interface Target {
   readonly name: string;
   /** `/package.Service/Method`. */
@@ -19,6 +31,20 @@ export interface Target {
   readonly next?: () => Buffer;
   /** undefined when the response is the correct answer, otherwise what is wrong with it. */
   check(response: Buffer): string | undefined;
+  /** The same check for the Go load generator; without it the target runs on grpc-js. */
+  readonly goCheck?: GoCheck;
+  /**
+   * For the Go load generator: the distinct requests for the next phase, each sent once
+   * (called after `prepare`); wins over `request`. The Node generator uses `next` instead.
+   */
+  readonly bodies?: () => readonly Buffer[];
+}
+
+/** What a run reports of its latencies (the Node generator's Histogram, or Go's figures). */
+export interface Latency {
+  percentileMs(percentile: number): number;
+  readonly maxMs: number;
+  readonly meanMs: number;
 }
 
 export interface LoadOptions {
@@ -38,11 +64,18 @@ export interface LoadResult {
   /** From the first call to the last answer. */
   readonly elapsedMs: number;
   /** Latency of the correct answers. */
-  readonly latency: Histogram;
-  /** CPU time (user + system) of this process, µs, and its event-loop utilization (0–1). */
+  readonly latency: Latency;
+  /**
+   * CPU time (user + system) of the load generator's process, µs, and its event-loop
+   * utilization (0–1; undefined for the Go generator, which has no event loop).
+   */
   readonly clientCpuMicros: number;
-  readonly clientElu: number;
+  readonly clientElu: number | undefined;
+  /** Which load generator produced it. */
+  readonly generator: Generator;
 }
+
+export type Generator = "node" | "go";
 
 /**
  * A grpc-js channel with mutual TLS and a connection of its own: grpc-js pools subchannels
@@ -108,6 +141,7 @@ export function runLoad(target: Target, options: LoadOptions): Promise<LoadResul
         latency,
         clientCpuMicros: cpu.user + cpu.system,
         clientElu: performance.eventLoopUtilization(eluBefore).utilization,
+        generator: "node",
       });
     };
 

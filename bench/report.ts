@@ -1,8 +1,10 @@
 /** Turning load results into the table and the BENCH_JSON figures. */
-import type { LoadResult } from "./load.js";
+import type { Generator, LoadResult } from "./load.js";
 import type { ServerUsage } from "./spawn-server.js";
 
 export interface Summary {
+  /** The load generator: grpc-js in this process, or bench/loadgen (Go). */
+  readonly generator: Generator;
   /** Requests (logins, for the login run) in flight. */
   readonly inFlight: number;
   readonly sent: number;
@@ -17,14 +19,16 @@ export interface Summary {
   /** Percent of one core. */
   readonly clientCpu: number;
   readonly serverCpu: number;
-  /** Event-loop utilization, percent. */
-  readonly clientElu: number;
+  /** Event-loop utilization, percent (null for the Go generator: no event loop). */
+  readonly clientElu: number | null;
   readonly serverElu: number;
   /** Server CPU time per correct answer, µs: the server's cost, whichever side was the limit. */
   readonly serverCpuUsPerCall: number;
   /** 10^6 / serverCpuUsPerCall: what one fully busy server core would answer per second. */
   readonly coreRps: number;
   readonly errorKinds: Record<string, number>;
+  /** Go generator, requests each sent once (DPoP): they ran out before the end of the run. */
+  readonly requestsExhausted?: boolean;
 }
 
 export function summarize(
@@ -38,6 +42,7 @@ export function summarize(
   const active = after.elu.active - before.elu.active;
   const idle = after.elu.idle - before.elu.idle;
   return {
+    generator: result.generator,
     inFlight,
     sent: result.sent,
     correct: result.correct,
@@ -49,7 +54,7 @@ export function summarize(
     meanMs: round(result.latency.meanMs, 3),
     clientCpu: round((result.clientCpuMicros / elapsedUs) * 100, 0),
     serverCpu: round((serverCpuMicros / elapsedUs) * 100, 0),
-    clientElu: round(result.clientElu * 100, 0),
+    clientElu: result.clientElu === undefined ? null : round(result.clientElu * 100, 0),
     serverElu: round((active / (active + idle)) * 100, 0),
     serverCpuUsPerCall: round(serverCpuMicros / Math.max(1, result.correct), 0),
     coreRps: round((result.correct * 1e6) / Math.max(1, serverCpuMicros), 0),
@@ -71,14 +76,16 @@ export function formatTable(header: string[], rows: string[][]): string[] {
 
 export function summaryTable(results: Record<string, Summary>): string[] {
   const header = [
-    ...["run", "in flight", "sent", "correct", "errors", "req/s", "p50 ms", "p99 ms", "max ms"],
+    ...["run", "gen", "in flight", "sent", "correct", "errors", "req/s"],
+    ...["p50 ms", "p99 ms", "max ms"],
     ...["client CPU (loop)", "server CPU (loop)", "server µs/call", "req/s per server core"],
   ];
   const rows = Object.entries(results).map(([name, r]) => [
     name,
+    r.generator,
     ...[r.inFlight, r.sent, r.correct, r.errors, r.rps].map(String),
     ...[r.p50Ms, r.p99Ms, r.maxMs].map((ms) => ms.toFixed(2)),
-    `${r.clientCpu}% (${r.clientElu}%)`,
+    r.clientElu === null ? `${r.clientCpu}% (go)` : `${r.clientCpu}% (${r.clientElu}%)`,
     `${r.serverCpu}% (${r.serverElu}%)`,
     String(r.serverCpuUsPerCall),
     String(r.coreRps),

@@ -7,7 +7,7 @@ import {
 } from "../gen/envoy/service/auth/v3/external_auth_pb.js";
 import { Reason } from "../gen/gatehouse/v1/errors_pb.js";
 import { VerifyRequestSchema, VerifyResponseSchema } from "../gen/gatehouse/v1/verify_pb.js";
-import type { Target } from "./load.js";
+import type { GoCheck, Target } from "./load.js";
 
 /** HealthCheckResponse{status: SERVING}: field 1, varint, value 1. */
 const SERVING = Buffer.from([0x08, 0x01]);
@@ -19,7 +19,13 @@ export const healthTarget: Target = {
   request: Buffer.alloc(0),
   check: (response) =>
     response.equals(SERVING) ? undefined : `not SERVING (0x${response.toString("hex")})`,
+  goCheck: { exactHex: SERVING.toString("hex") },
 };
+
+/** VerifyResponse: allowed (1) true, agent_did (3) the agent; on a denial, show reason (2). */
+export function verifyGoCheck(did: string): GoCheck {
+  return { fields: ["1=1", `3=s:${did}`], reportFields: ["2"] };
+}
 
 /** Verify of a valid token: correct only when allowed, for the agent the token was issued to. */
 export function verifyTarget(options: {
@@ -42,12 +48,15 @@ export function verifyTarget(options: {
       if (!response.allowed) return `denied: ${Reason[response.reason] ?? response.reason}`;
       return response.agentDid === options.did ? undefined : "allowed, but for another agent";
     },
+    goCheck: verifyGoCheck(options.did),
   };
 }
 
 /** The request the Check is about. */
 const ROUTE_HOST = "api.example.com";
 const ROUTE_PATH = "/orders?limit=10";
+/** The header an allowed Check puts the agent's DID in. */
+const AGENT_HEADER = "x-gatehouse-agent";
 
 /**
  * ext_authz Check of the same bearer token, as Envoy builds it for `GET /orders?limit=10`:
@@ -107,9 +116,15 @@ export function checkTarget(options: {
         return `denied: ${code} ${response.status?.message ?? ""}`.trim();
       }
       const agent = response.httpResponse.value.headers.find(
-        (option) => option.header?.key === "x-gatehouse-agent",
+        (option) => option.header?.key === AGENT_HEADER,
       );
       return agent?.header?.value === options.did ? undefined : "allowed, but for another agent";
+    },
+    // CheckResponse: status (1).code (1) OK, and an ok_response (3) header (2) whose
+    // HeaderValue (1) is key (1) x-gatehouse-agent, value (2) the agent.
+    goCheck: {
+      fields: ["1.1=0", `3.2.1{1=s:${AGENT_HEADER},2=s:${options.did}}`],
+      reportFields: ["1.1", "1.2"],
     },
   };
 }

@@ -16,7 +16,15 @@
  * RPC, though, so the health "ceiling" is bounded by the client: read the CPU columns, and
  * "server µs/call" (server CPU per correct answer), which does not depend on who the limit was.
  *
- * Env: BENCH_SECONDS (10) per measured run, BENCH_WARMUP_SECONDS (2), BENCH_CONCURRENCY (64),
+ * Load generator of the health, verify, dpop and check runs (column "gen"): bench/loadgen, in
+ * Go, when `go` is on the PATH (built once into bench/.bin/loadgen, GOMAXPROCS 1: one client
+ * core, and far less CPU per call than grpc-js, so the ceiling moves toward the server's);
+ * otherwise, or with BENCH_LOADGEN=node, grpc-js in this process. DPoP requests go to it as a
+ * file of distinct pre-generated requests, each sent once. Login and revocation, which need
+ * per-call crypto and sequencing, always run on grpc-js.
+ *
+ * Env: BENCH_LOADGEN (go|node; unset: go if available), BENCH_LOADGEN_PROCS (1),
+ * BENCH_SECONDS (10) per measured run, BENCH_WARMUP_SECONDS (2), BENCH_CONCURRENCY (64),
  * BENCH_CHANNELS (4), BENCH_ONLY (verify,dpop,check,login,revocation), BENCH_CRYPTO_SECONDS (1),
  * BENCH_LOGIN_AGENTS (16), BENCH_REVOCATIONS (100), BENCH_REVOCATION_POLL_MS (1),
  * BENCH_REVOCATION_TIMEOUT_MS (5000). Exits 1 when a measured run had any error.
@@ -36,6 +44,7 @@ import {
   SCOPE,
   toClientTls,
 } from "./enroll.js";
+import { type GoLoadgen, resolveGoLoadgen, writeTlsFiles } from "./go-load.js";
 import { openChannels } from "./load.js";
 import { BENCH_TOKEN_TTL_SECONDS } from "./protocol.js";
 import { formatTable, ratio, round, type Summary, summaryTable } from "./report.js";
@@ -64,7 +73,12 @@ interface Figures {
 }
 
 /** health, verify, dpop, check: one server on the embedded store, one agent, two logins. */
-async function runRpcScenarios(pki: DevPki, dataDir: string, figures: Figures): Promise<void> {
+async function runRpcScenarios(
+  pki: DevPki,
+  dataDir: string,
+  figures: Figures,
+  loadgen: GoLoadgen | undefined,
+): Promise<void> {
   const { results } = figures;
   const server = await spawnServer(dataDir);
   let channels: grpc.Client[] = [];
@@ -76,8 +90,16 @@ async function runRpcScenarios(pki: DevPki, dataDir: string, figures: Figures): 
     const token = await login(client.gate, agent);
     const boundToken = only.has("dpop") ? await login(client.gate, agent, { dpop: true }) : "";
     client.channel.close();
-    channels = await openChannels(address, toClientTls(pki, pki.verifier), settings.channels);
-    const context = { settings, channels, server };
+    const verifierTls = toClientTls(pki, pki.verifier);
+    channels = await openChannels(address, verifierTls, settings.channels);
+    const workDir = join(dataDir, "loadgen");
+    const go = loadgen && {
+      loadgen,
+      address,
+      tls: await writeTlsFiles(workDir, verifierTls),
+      workDir,
+    };
+    const context = { settings, channels, server, ...(go && { go }) };
     const route = { token, audience: AUDIENCE, scope: SCOPE, did: agent.did };
     if (only.has("verify")) {
       results.health = await measureRpc(healthTarget, context);
@@ -141,17 +163,18 @@ async function main(): Promise<number> {
   const dataDir = await mkdtemp(join(tmpdir(), "gatehouse-bench-"));
   const figures: Figures = { results: {} };
   try {
+    const loadgen = await resolveGoLoadgen();
     const pki = await createPki(dataDir);
     const rawBefore = only.has("dpop") ? ed25519VerifyRate(settings.cryptoSeconds) : undefined;
     if (only.has("verify") || only.has("dpop") || only.has("check")) {
-      await runRpcScenarios(pki, dataDir, figures);
+      await runRpcScenarios(pki, dataDir, figures, loadgen);
     }
     if (only.has("login") || only.has("revocation")) {
       await runRedisScenarios(pki, dataDir, figures);
     }
     const rawAfter = only.has("dpop") ? ed25519VerifyRate(settings.cryptoSeconds) : undefined;
     const raw = rawBefore && rawAfter && rawRates(rawBefore, rawAfter);
-    report(settings, figures, raw);
+    report(settings, figures, raw, loadgen);
     const { results, revocation } = figures;
     const errors =
       Object.values(results).some((r) => r.errors > 0) || (revocation?.errors ?? 0) > 0;
@@ -179,7 +202,12 @@ function rawRates(before: VerifyRate, after: VerifyRate): RawRates {
   };
 }
 
-function report(settings: Settings, figures: Figures, raw: RawRates | undefined): void {
+function report(
+  settings: Settings,
+  figures: Figures,
+  raw: RawRates | undefined,
+  loadgen: GoLoadgen | undefined,
+): void {
   const { results, proofs, revocation } = figures;
   const { health, verify, dpop, check, login: logins } = results;
   const ratios = {
@@ -192,10 +220,16 @@ function report(settings: Settings, figures: Figures, raw: RawRates | undefined)
     checkCoreToVerifyCore: ratio(check?.coreRps, verify?.coreRps),
   };
   const show = (value: number | undefined) => (value === undefined ? "n/a" : value.toFixed(3));
+  const generators = Object.entries(results).map(([name, r]) => `${name} ${r.generator}`);
+  if (revocation) generators.push("revocation node");
   console.log(
-    `\nGatehouse gRPC bench: grpc-js over mTLS, ${settings.concurrency} in flight on ` +
-      `${settings.channels} channels (1 client thread), warm-up ${settings.warmupSeconds} s, ` +
-      `measured ${settings.seconds} s each, ${availableParallelism()} cores, Node ${process.version}\n`,
+    `\nGatehouse gRPC bench over mTLS, ${settings.concurrency} in flight on ` +
+      `${settings.channels} connections, warm-up ${settings.warmupSeconds} s, ` +
+      `measured ${settings.seconds} s each, ${availableParallelism()} cores, Node ${process.version}`,
+  );
+  console.log(
+    `Load generators: ${generators.join(", ")} (node: grpc-js, 1 client thread; go: ` +
+      `bench/loadgen${loadgen ? `, GOMAXPROCS ${loadgen.procs}` : ", not in use"})\n`,
   );
   if (Object.keys(results).length > 0) for (const line of summaryTable(results)) console.log(line);
   console.log("");
@@ -216,9 +250,11 @@ function report(settings: Settings, figures: Figures, raw: RawRates | undefined)
     );
   }
   if (proofs) {
+    const fate = dpop?.generator === "go" ? "each sent once" : `${proofs.inline} generated inline`;
     console.log(
       `  DPoP proofs: ${proofs.pregenerated} pre-generated right before the measured run ` +
-        `(${proofs.generationRate}/s), ${proofs.inline} generated inline`,
+        `(${proofs.generationRate}/s), ${fate}` +
+        (proofs.exhausted ? "; THEY RAN OUT before the end of the run (rate understated)" : ""),
     );
   }
   if (check) {
@@ -248,6 +284,7 @@ function report(settings: Settings, figures: Figures, raw: RawRates | undefined)
     loginAgents: settings.loginAgents,
     cores: availableParallelism(),
     node: process.version,
+    loadgen: loadgen ? { kind: "go", procs: loadgen.procs } : { kind: "node" },
     results,
     ratio: ratios.verifyToCeiling ?? null,
     serverCostRatio: ratios.serverCostCeilingToVerify ?? null,

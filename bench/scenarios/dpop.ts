@@ -3,7 +3,9 @@
  * `iat` within the server's 60 s window, `ath` of the token). Proofs are generated in this
  * process right before each phase, sized from the previous phase's rate, so generating them
  * costs the client nothing while measured; if a phase runs out, the rest are made inline
- * (counted, and visible as client CPU).
+ * (counted, and visible as client CPU). With the Go generator the phase's proofs go to it as
+ * a file of distinct requests, each sent once; it cannot make more, so running out ends the
+ * phase early (reported).
  */
 import { performance } from "node:perf_hooks";
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
@@ -14,6 +16,7 @@ import { type AgentKey, dpopProof } from "../../src/client/agent-keys.js";
 import { AUDIENCE, SCOPE } from "../enroll.js";
 import type { Target } from "../load.js";
 import type { Summary } from "../report.js";
+import { verifyGoCheck } from "../targets.js";
 import { measureRpc, type RpcContext } from "./rpc.js";
 
 const HTM = "GET";
@@ -27,8 +30,10 @@ export interface ProofStats {
   /** Proofs generated before the measured phase, and how fast (proofs/s, one core). */
   readonly pregenerated: number;
   readonly generationRate: number;
-  /** Proofs the measured phase had to make on the fly. */
+  /** Proofs the measured phase had to make on the fly (grpc-js generator). */
   readonly inline: number;
+  /** Go generator (each proof sent once, none made on the fly): they ran out before the end. */
+  readonly exhausted: boolean;
 }
 
 class ProofPool {
@@ -45,6 +50,14 @@ class ProofPool {
     this.next = 0;
     this.inline = 0;
     return (count * 1000) / Math.max(1, performance.now() - start);
+  }
+
+  /** Everything left, each to be sent once (the Go generator); the pool is empty after. */
+  drain(): readonly Buffer[] {
+    const rest = this.queue.slice(this.next);
+    this.queue = [];
+    this.next = 0;
+    return rest;
   }
 
   take(): Buffer {
@@ -93,6 +106,8 @@ export async function measureDpop(
       if (!response.allowed) return `denied: ${Reason[response.reason] ?? response.reason}`;
       return response.agentDid === agent.did ? undefined : "allowed, but for another agent";
     },
+    goCheck: verifyGoCheck(agent.did),
+    bodies: () => pool.drain(),
   };
   let proofs = { pregenerated: 0, generationRate: 0 };
   const summary = await measureRpc(target, context, (phase, warmup) => {
@@ -105,5 +120,8 @@ export async function measureDpop(
     const count = Math.ceil(rps * seconds * 2.5) + context.settings.concurrency * 2;
     proofs = { pregenerated: count, generationRate: Math.round(pool.fill(count)) };
   });
-  return { summary, proofs: { ...proofs, inline: pool.inline } };
+  return {
+    summary,
+    proofs: { ...proofs, inline: pool.inline, exhausted: summary.requestsExhausted === true },
+  };
 }

@@ -2,6 +2,8 @@ import type * as http2 from "node:http2";
 import type { AddressInfo } from "node:net";
 import type * as grpc from "@grpc/grpc-js";
 import { createPlatformAttestationVerifier } from "../attestation/platform/index.js";
+import { loadAuditKey } from "../audit/key.js";
+import { type Audit, createAuditWriter } from "../audit/writer.js";
 import { createChallengeKinds } from "../challenges/index.js";
 import { type Clock, systemClock } from "../clock.js";
 import type { GatehouseConfig } from "../config/index.js";
@@ -14,6 +16,7 @@ import { createConnectServer } from "../server/connect.js";
 import { createDispatch } from "../server/dispatch.js";
 import { createGrpcServer, grpcServerCredentials } from "../server/grpc.js";
 import { createIntrospection } from "../server/introspection.js";
+import { createAuditService } from "../services/audit/index.js";
 import { createAuthzService } from "../services/authz/index.js";
 import { createAbuseControl } from "../services/gate/abuse/index.js";
 import { createGateService } from "../services/gate/index.js";
@@ -37,6 +40,8 @@ export interface Gatehouse {
   readonly grpcPort: number;
   readonly connectPort: number;
   readonly store: Store;
+  /** The audit writer (tests flush it before reading the log). */
+  readonly audit: Audit;
   /** Stops accepting calls, drains in-flight ones (bounded by shutdownGraceMs), closes. */
   stop(): Promise<void>;
 }
@@ -59,9 +64,14 @@ export async function startGatehouse(options: StartOptions): Promise<Gatehouse> 
         : { kind: "embedded", dataDir: config.dataDir, clock },
     ));
   const keys = createKeyRing(keyRingOptions(config, store, clock, logger));
+  let audit: Audit;
+  let auditKey: Awaited<ReturnType<typeof loadAuditKey>>;
   try {
     await keys.start(); // load (or generate) now: fails closed on unreadable keys
+    auditKey = await loadAuditKey(store.audit, clock, sealingKey(config));
+    audit = createAuditWriter({ log: store.audit, key: auditKey, clock, logger });
   } catch (error) {
+    keys.stop();
     if (!options.store) await store.close();
     throw error;
   }
@@ -119,6 +129,7 @@ export async function startGatehouse(options: StartOptions): Promise<Gatehouse> 
       abuse: createAbuseControl({ store, clock, kinds: kinds.kinds, limits: config.limits }),
       ...(platformAttestation ? { platformAttestation } : {}),
       verify: verifyDeps,
+      audit,
       settings: {
         issuer: config.issuer,
         challengeTtlSeconds: challenges.ttlSeconds,
@@ -133,7 +144,7 @@ export async function startGatehouse(options: StartOptions): Promise<Gatehouse> 
         },
       },
     }),
-    createVerifyService({ ...verifyDeps, jwksMaxAgeSeconds: JWKS_MAX_AGE_SECONDS }),
+    createVerifyService({ ...verifyDeps, audit, jwksMaxAgeSeconds: JWKS_MAX_AGE_SECONDS }),
     // Envoy ext_authz Check: the same pipeline and settings as Verify.
     createAuthzService(verifyDeps),
     createRegistryService({
@@ -144,6 +155,11 @@ export async function startGatehouse(options: StartOptions): Promise<Gatehouse> 
       keys,
       signingAlg: tokens.signingAlg,
       keyPublicationDelaySeconds: publicationDelaySeconds(config),
+      audit,
+    }),
+    createAuditService({
+      log: store.audit,
+      publicKeys: new Map([[auditKey.kid, auditKey.publicKey]]),
     }),
   ];
   const methods = createDispatch({ bindings, logger });
@@ -185,6 +201,7 @@ export async function startGatehouse(options: StartOptions): Promise<Gatehouse> 
     ]);
     clearTimeout(grace);
     await kinds.close(); // after the drain: in-flight answer checks have finished
+    await audit.flush(); // queued hot-path events reach the log before the store closes
     unsubscribe();
     if (!options.store) await store.close();
     logger.info("gatehouse stopped");
@@ -193,6 +210,7 @@ export async function startGatehouse(options: StartOptions): Promise<Gatehouse> 
     grpcPort,
     connectPort,
     store,
+    audit,
     stop: () => {
       stopping ??= stop();
       return stopping;
@@ -201,6 +219,14 @@ export async function startGatehouse(options: StartOptions): Promise<Gatehouse> 
 }
 
 function noop(): void {}
+
+/** The audit key is sealed at rest where signing keys are (Redis with an encryption key). */
+function sealingKey(config: GatehouseConfig): Buffer | undefined {
+  const { encryptionKey } = config.keys;
+  return encryptionKey !== undefined && config.store.kind === "redis"
+    ? decodeEncryptionKey(encryptionKey)
+    : undefined;
+}
 
 /** Never shorter than the JWKS cache lifetime, whatever the configuration says. */
 function publicationDelaySeconds(config: GatehouseConfig): number {

@@ -2,6 +2,7 @@ import "../client/quiet-warnings.js";
 import { Command } from "commander";
 import { certsCommand } from "./certs.js";
 import { agentCommand } from "./manage/agent.js";
+import { auditCommand } from "./manage/audit.js";
 import { keysCommand } from "./manage/keys.js";
 import { loginCommand } from "./manage/login.js";
 import { operatorCommand } from "./manage/operator.js";
@@ -20,7 +21,8 @@ const program = new Command("gatehouse")
   .addCommand(loginCommand())
   .addCommand(verifyCommand())
   .addCommand(jwksCommand())
-  .addCommand(keysCommand());
+  .addCommand(keysCommand())
+  .addCommand(auditCommand());
 
 try {
   await program.parseAsync();

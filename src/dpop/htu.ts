@@ -1,3 +1,8 @@
+const MAX_URL_LENGTH = 2048;
+/** Bounded (emptied when full); keys are at most MAX_URL_LENGTH characters. */
+const MAX_MEMOIZED = 1024;
+const normalized = new Map<string, string | undefined>();
+
 /**
  * The `htu` comparison form of a URL (RFC 9449 §4.3 point 9): scheme and host lower-cased,
  * the scheme's default port dropped, an empty path made `/` (RFC 3986 §6.2.2.1 case
@@ -7,7 +12,17 @@
  * Undefined when the URL is not an absolute http(s) URL, or carries credentials.
  */
 export function normalizeHtu(value: string): string | undefined {
-  if (value.length === 0 || value.length > 2048 || !URL.canParse(value)) return undefined;
+  // A pure function of the string, asked again for every request to the same route.
+  if (value.length > MAX_URL_LENGTH) return undefined;
+  if (normalized.has(value)) return normalized.get(value);
+  const result = parseHtu(value);
+  if (normalized.size >= MAX_MEMOIZED) normalized.clear();
+  normalized.set(value, result);
+  return result;
+}
+
+function parseHtu(value: string): string | undefined {
+  if (value.length === 0 || value.length > MAX_URL_LENGTH || !URL.canParse(value)) return undefined;
   const url = new URL(value);
   if (url.protocol !== "https:" && url.protocol !== "http:") return undefined;
   if (url.username !== "" || url.password !== "" || url.hostname === "") return undefined;

@@ -54,33 +54,17 @@ export function parseProof(proof: string): ParsedProof | undefined {
   const parts = proof.split(".");
   if (parts.length !== 3) return undefined;
   const [headerPart, payloadPart, signaturePart] = parts as [string, string, string];
-  if (![headerPart, payloadPart, signaturePart].every((part) => SEGMENT.test(part))) {
-    return undefined;
-  }
-  const header = decodeJsonObject(headerPart);
+  if (!SEGMENT.test(payloadPart) || !SEGMENT.test(signaturePart)) return undefined;
+  // Points 4, 5, 7: the header's typ, alg and public jwk (checked once per header).
+  const proofKey = proofKeyOf(headerPart);
   const claims = decodeJsonObject(payloadPart);
-  if (!header || !claims) return undefined;
+  if (!proofKey || !claims) return undefined;
+  const { alg, jkt, publicKey } = proofKey;
 
-  // Points 4–5: typ, then alg from the allowlist only.
-  if (header.typ !== DPOP_TYP) return undefined;
-  const alg = header.alg;
-  const keyType = typeof alg === "string" ? KEY_TYPE_OF[alg] : undefined;
-  if (!keyType || REFUSED_HEADER.some((param) => param in header)) return undefined;
-
-  // Point 7: a public key of the type the alg signs with.
-  const jwk = header.jwk;
-  if (typeof jwk !== "object" || jwk === null || Array.isArray(jwk)) return undefined;
-  const key = jwk as Record<string, unknown>;
-  if (PRIVATE_MEMBERS.some((member) => member in key)) return undefined;
-  if (key.kty !== keyType.kty || key.crv !== keyType.crv) return undefined;
-  const jkt = jwkThumbprint(key);
-  const publicKey = jkt === undefined ? undefined : importPublicKey(key);
-  if (!publicKey || jkt === undefined) return undefined;
-
-  // Point 6: the signature verifies with that key.
+  // Point 6: the signature verifies with that key. Always, on every proof.
   const signature = Buffer.from(signaturePart, "base64url");
   const signingInput = Buffer.from(`${headerPart}.${payloadPart}`, "ascii");
-  if (!verifySignature(alg as string, publicKey, signingInput, signature)) return undefined;
+  if (!verifySignature(alg, publicKey, signingInput, signature)) return undefined;
 
   // Point 2 (required claims) with types.
   const { jti, htm, htu, iat, ath, nonce } = claims;
@@ -102,14 +86,71 @@ export function parseProof(proof: string): ParsedProof | undefined {
   };
 }
 
+/** What a proof's protected header yields once accepted: the alg and its key. */
+interface ProofKey {
+  readonly alg: string;
+  readonly jkt: string;
+  readonly publicKey: KeyObject;
+}
+
+/**
+ * A client signs every proof under the same header (`typ`, `alg`, `jwk`), so the header's
+ * outcome is cached by its exact base64url text: it is a pure function of that text (decode,
+ * checks, RFC 7638 thumbprint, key import), so a hit decides exactly what a miss would. Only
+ * accepted headers are kept; bounded, emptied when full.
+ */
+const MAX_CACHED_HEADERS = 1024;
+const headers = new Map<string, ProofKey>();
+
+function proofKeyOf(headerPart: string): ProofKey | undefined {
+  const cached = headers.get(headerPart);
+  if (cached) return cached;
+  if (headerPart.length > MAX_PROOF_LENGTH || !SEGMENT.test(headerPart)) return undefined;
+  const header = decodeJsonObject(headerPart);
+  if (!header) return undefined;
+
+  // Points 4–5: typ, then alg from the allowlist only.
+  if (header.typ !== DPOP_TYP) return undefined;
+  const alg = header.alg;
+  const keyType = typeof alg === "string" ? KEY_TYPE_OF[alg] : undefined;
+  if (!keyType || REFUSED_HEADER.some((param) => param in header)) return undefined;
+
+  // Point 7: a public key of the type the alg signs with.
+  const jwk = header.jwk;
+  if (typeof jwk !== "object" || jwk === null || Array.isArray(jwk)) return undefined;
+  const key = jwk as Record<string, unknown>;
+  if (PRIVATE_MEMBERS.some((member) => member in key)) return undefined;
+  if (key.kty !== keyType.kty || key.crv !== keyType.crv) return undefined;
+  const jkt = jwkThumbprint(key);
+  const publicKey = jkt === undefined ? undefined : importPublicKey(jkt, key);
+  if (!publicKey || jkt === undefined) return undefined;
+
+  const proofKey: ProofKey = { alg: alg as string, jkt, publicKey };
+  if (headers.size >= MAX_CACHED_HEADERS) headers.clear();
+  headers.set(headerPart, proofKey);
+  return proofKey;
+}
+
+/**
+ * Imported keys by RFC 7638 thumbprint: the thumbprint is SHA-256 over exactly the members
+ * imported (kty, crv, x, and y for EC), so one thumbprint is one key. Bounded, emptied when full.
+ */
+const MAX_CACHED_KEYS = 1024;
+const keys = new Map<string, KeyObject>();
+
 /** Only the public members reach node:crypto, so nothing else in `jwk` is interpreted. */
-function importPublicKey(jwk: Record<string, unknown>): KeyObject | undefined {
+function importPublicKey(jkt: string, jwk: Record<string, unknown>): KeyObject | undefined {
+  const cached = keys.get(jkt);
+  if (cached) return cached;
   const { kty, crv, x, y } = jwk;
   try {
-    return createPublicKey({
+    const key = createPublicKey({
       key: kty === "EC" ? { kty, crv, x, y } : { kty, crv, x },
       format: "jwk",
     } as Parameters<typeof createPublicKey>[0]);
+    if (keys.size >= MAX_CACHED_KEYS) keys.clear();
+    keys.set(jkt, key);
+    return key;
   } catch {
     return undefined;
   }

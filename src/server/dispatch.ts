@@ -39,7 +39,8 @@ export function createDispatch({ bindings, logger }: DispatchOptions): DispatchM
         method,
         decode: (bytes: Uint8Array) => decode(method.input, bytes),
         async invoke(request: Message, call: CallContext): Promise<Message> {
-          const started = performance.now();
+          // Read once per call, before anything else: without debug, no clock and no line.
+          const started = logger.isLevelEnabled("debug") ? performance.now() : undefined;
           try {
             authorize(fullName, call.caller);
             validateMessage(method.input, request);
@@ -68,10 +69,10 @@ function logCall(
   logger: Logger,
   method: string,
   call: CallContext,
-  started: number,
+  started: number | undefined,
   reason: Reason,
 ): void {
-  if (!logger.isLevelEnabled("debug")) return;
+  if (started === undefined || !logger.isLevelEnabled("debug")) return;
   logger.debug(
     {
       method,

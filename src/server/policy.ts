@@ -28,6 +28,9 @@ export const RPC_POLICY: Readonly<Record<string, readonly Role[]>> = {
   "gatehouse.v1.RegistryService/ResolveDid": ["agent", "verifier", "operator", "admin"],
   "gatehouse.v1.RegistryService/RotateAgentKey": ["operator", "admin"],
   "gatehouse.v1.RegistryService/DeleteAgent": ["operator", "admin"],
+  // Operators see only events about their own domain (enforced in the service).
+  "gatehouse.v1.AuditService/ListAuditEvents": ["operator", "admin"],
+  "gatehouse.v1.AuditService/VerifyAuditChain": ["admin"],
   // Envoy ext_authz: the mesh presents a verifier certificate.
   "envoy.service.auth.v3.Authorization/Check": ["verifier", "admin"],
 };

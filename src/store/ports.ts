@@ -237,6 +237,51 @@ export interface SigningKeyStore {
   add(key: SigningKeyRecord): Promise<void>;
 }
 
+/**
+ * One stored audit entry. `event` is the base64 of the AuditEvent's protobuf binary exactly
+ * as hashed (src/audit/chain.ts); `seq`, `prevHash` and `hash` repeat what it chains on, so
+ * the adapters can compare-and-append without decoding it.
+ */
+export interface AuditRecord {
+  readonly seq: number;
+  /** Lowercase hex SHA-256; 64 zeros for seq 1. */
+  readonly prevHash: string;
+  readonly hash: string;
+  readonly event: string;
+  /** Base64 Ed25519 signature of the audit key over the 32 hash bytes. */
+  readonly signature: string;
+}
+
+/** The chain's head: the last appended entry's sequence and hash. */
+export interface AuditHead {
+  readonly seq: number;
+  readonly hash: string;
+}
+
+/** The audit key (Ed25519), one per store, shared by every replica. */
+export interface AuditKeyRecord {
+  /** RFC 7638 thumbprint of its public key. */
+  readonly kid: string;
+  /** PKCS#8 PEM of the private key (possibly sealed, see sealed-key-store.ts). */
+  readonly privateKeyPem: string;
+  readonly createdAt: number;
+}
+
+/**
+ * The append-only audit log. `append` is a compare-and-append, atomic across replicas: it
+ * writes only when the stored head is exactly `{ seq: record.seq - 1, hash: record.prevHash }`
+ * (no head at all for seq 1), so two writers can never both extend the same head and the
+ * stored order is the chain order.
+ */
+export interface AuditLogStore {
+  head(): Promise<AuditHead | undefined>;
+  append(record: AuditRecord): Promise<"appended" | "conflict">;
+  /** Up to `limit` records in stored order, skipping the first `offset` (0-based). */
+  read(offset: number, limit: number): Promise<readonly AuditRecord[]>;
+  /** The stored audit key; stores `candidate` first when there is none (set-if-absent). */
+  key(candidate: AuditKeyRecord): Promise<AuditKeyRecord>;
+}
+
 /** The verdict on one rate-limited action. */
 export interface RateLimitResult {
   readonly allowed: boolean;
@@ -304,6 +349,8 @@ export interface Store {
   /** Cache invalidation across replicas (see InvalidationBus). */
   readonly events: InvalidationBus;
   readonly envelopes: EnvelopeStore;
+  /** The hash-chained audit log (src/audit). */
+  readonly audit: AuditLogStore;
   /** Resolves when the backing store answers; rejects otherwise (readiness). */
   ping(): Promise<void>;
   close(): Promise<void>;

@@ -78,7 +78,7 @@ function compileRules(
 ): Check {
   const pattern = rules.pattern ? new RegExp(`^(?:${rules.pattern})$`, "u") : undefined;
   const checkItem = (value: unknown, path: string): void => {
-    const length = lengthOf(value);
+    const length = boundedLengthOf(value, rules.minLen, rules.maxLen);
     if (length === undefined) return;
     if (length === 0) {
       if (rules.required) throw invalidArgument(path, "is required");
@@ -132,8 +132,19 @@ function compileRules(
   };
 }
 
-function lengthOf(value: unknown): number | undefined {
-  if (typeof value === "string") return codePoints(value);
+/**
+ * The length the bounds are checked against: bytes, or a string's code points. A string of
+ * n UTF-16 units has between ⌈n/2⌉ and n code points (0 only when n is 0), so when n and
+ * ⌈n/2⌉ already sit within [minLen, maxLen] the exact count cannot change a decision and n
+ * stands in for it: counting would walk every Verify token on every call.
+ */
+function boundedLengthOf(value: unknown, minLen: number, maxLen: number): number | undefined {
+  if (typeof value === "string") {
+    const units = value.length;
+    const fitsMax = maxLen <= 0 || units <= maxLen;
+    const fitsMin = minLen <= 0 || Math.ceil(units / 2) >= minLen;
+    return fitsMax && fitsMin ? units : codePoints(value);
+  }
   if (value instanceof Uint8Array) return value.length;
   return undefined;
 }

@@ -1,4 +1,3 @@
-import { createHash } from "node:crypto";
 import { Reason } from "../../gen/gatehouse/v1/errors_pb.js";
 import type { Clock } from "../clock.js";
 import type { VerificationKey } from "../crypto/key-ring.js";
@@ -16,8 +15,8 @@ import type { VerifiedClaims, VerifyDeps, VerifyInput, VerifyState, VerifyStep }
  * In-process caches of the Verify hot path, all bounded in entries:
  *
  * - the verified-token cache: the outcome of the stateless, expensive steps (parse, header,
- *   signature, claim shapes, issuer, audience), keyed by SHA-256 over the whole token, the
- *   audience and the sorted required scopes, so a tampered token or another audience or
+ *   signature, claim shapes, issuer, audience), keyed by the whole token, the audience and
+ *   the sorted required scopes (`tokenKey`), so a tampered token or another audience or
  *   scope set can never hit an entry. A hit still runs every step from the time step on
  *   (time, revocation, agent and operator status, DPoP, scopes, …), so the decision is the
  *   one the full pipeline would reach; an entry dies with the token's `exp` (plus skew), when
@@ -120,12 +119,18 @@ export class VerifyCache {
     this.#issuedUntil = new LruCache(options.maxEntries);
   }
 
-  /** SHA-256 over everything the stateless steps' outcome depends on. */
+  /**
+   * Everything the stateless steps' outcome depends on, as one injective string: each part
+   * length-prefixed, so no two (token, audience, scopes) share a key. The Map hashes it; a
+   * SHA-256 per call cost more than the rest of a cache hit. Only tokens whose signature
+   * verified are stored, so a key is never longer than a token this issuer signed.
+   */
   tokenKey(input: VerifyInput): string {
-    const scopes = [...input.requiredScopes].sort();
-    return createHash("sha256")
-      .update(JSON.stringify([input.token, input.audience, scopes]))
-      .digest("base64url");
+    const { token, audience, requiredScopes } = input;
+    let key = `${token.length}:${token}${audience.length}:${audience}${requiredScopes.length}`;
+    const scopes = requiredScopes.length > 1 ? [...requiredScopes].sort() : requiredScopes;
+    for (const scope of scopes) key += `:${scope.length}:${scope}`;
+    return key;
   }
 
   getToken(key: string): VerifiedTokenEntry | undefined {

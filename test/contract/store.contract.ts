@@ -826,5 +826,51 @@ export function describeStoreContract(
         await expect(store.envelopes.isFrozen("")).rejects.toThrow(StorePreconditionError);
       });
     });
+
+    describe("audit log", () => {
+      const hashOf = (n: number) => n.toString(16).padStart(64, "0");
+      const entry = (seq: number, prevHash = seq === 1 ? "0".repeat(64) : hashOf(seq - 1)) => ({
+        seq,
+        prevHash,
+        hash: hashOf(seq),
+        event: Buffer.from(`event ${seq}`).toString("base64"),
+        signature: "c2ln",
+      });
+
+      it("starts empty", async () => {
+        await expect(store.audit.head()).resolves.toBeUndefined();
+        await expect(store.audit.read(0, 10)).resolves.toEqual([]);
+      });
+
+      it("appends only onto the current head, in order", async () => {
+        await expect(store.audit.append(entry(2))).resolves.toBe("conflict");
+        await expect(store.audit.append(entry(1))).resolves.toBe("appended");
+        await expect(store.audit.append(entry(1))).resolves.toBe("conflict");
+        await expect(store.audit.append(entry(2, hashOf(9)))).resolves.toBe("conflict");
+        await expect(store.audit.append(entry(2))).resolves.toBe("appended");
+        await expect(store.audit.append(entry(3))).resolves.toBe("appended");
+        await expect(store.audit.head()).resolves.toEqual({ seq: 3, hash: hashOf(3) });
+        await expect(store.audit.read(0, 10)).resolves.toEqual([entry(1), entry(2), entry(3)]);
+        await expect(store.audit.read(1, 1)).resolves.toEqual([entry(2)]);
+        await expect(store.audit.read(3, 10)).resolves.toEqual([]);
+      });
+
+      it("lets exactly one of many racing appends extend a head", async () => {
+        const results = await Promise.all(
+          Array.from({ length: RACERS }, (_, i) =>
+            store.audit.append({ ...entry(1), hash: hashOf(100 + i) }),
+          ),
+        );
+        expect(results.filter((result) => result === "appended")).toHaveLength(1);
+        await expect(store.audit.read(0, 100)).resolves.toHaveLength(1);
+      });
+
+      it("keeps the first audit key stored", async () => {
+        const first = { kid: "k-1", privateKeyPem: "pem-1", createdAt: T0 };
+        await expect(store.audit.key(first)).resolves.toEqual(first);
+        const second = { kid: "k-2", privateKeyPem: "pem-2", createdAt: T0 + 1 };
+        await expect(store.audit.key(second)).resolves.toEqual(first);
+      });
+    });
   });
 }

@@ -5,6 +5,7 @@ import type {
   ChallengeRequest,
   ChallengeResponseSchema,
 } from "../../../gen/gatehouse/v1/gate_pb.js";
+import { AuditEventType, agentEvent } from "../../audit/events.js";
 import type { ChallengeRecord } from "../../challenges/types.js";
 import { randomId, sha256Hex } from "../../crypto/random.js";
 import { GatehouseError } from "../../errors/index.js";
@@ -54,6 +55,13 @@ export async function issueChallenge(
   const record: ChallengeRecord = { ...base, expiresAt, state };
   const storeTtlMs = expiresAt - now + EXPIRED_RECORD_GRACE_MS;
   await deps.store.challenges.put(sha256Hex(challengeId), record, storeTtlMs);
+  await deps.audit.record(
+    agentEvent(AuditEventType.CHALLENGE_ISSUED, caller, agent, {
+      challengeKind: plugin.kind,
+      scopes,
+      audiences: [request.audience],
+    }),
+  );
   const autonomy = agent.policy.autonomy;
   return {
     challengeId,

@@ -1,5 +1,6 @@
 import type { ChallengeKind } from "../../../gen/gatehouse/v1/gate_pb.js";
 import type { PlatformAttestationVerifier } from "../../attestation/platform/index.js";
+import type { Audit } from "../../audit/writer.js";
 import type { ChallengeKinds } from "../../challenges/index.js";
 import type { Clock } from "../../clock.js";
 import type { KeyRing } from "../../crypto/key-ring.js";
@@ -44,6 +45,8 @@ export interface GateDeps {
   readonly platformAttestation?: PlatformAttestationVerifier;
   /** The Verify pipeline's deps: token exchange verifies its subject token exactly as Verify. */
   readonly verify: VerifyDeps;
+  /** The audit log: challenges issued and failed, passes and tokens issued (awaited). */
+  readonly audit: Audit;
 }
 
 /** A pass as stored (by the hash of its value). */

@@ -2,11 +2,13 @@ import type { MessageInitShape } from "@bufbuild/protobuf";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { Reason } from "../../../gen/gatehouse/v1/errors_pb.js";
 import type { SubmitRequest, SubmitResponseSchema } from "../../../gen/gatehouse/v1/gate_pb.js";
+import { AuditEventType, agentEvent, challengeFailed } from "../../audit/events.js";
 import type { ChallengeRecord } from "../../challenges/types.js";
 import { randomId, sha256Hex } from "../../crypto/random.js";
 import { GatehouseError } from "../../errors/index.js";
 import type { CallContext } from "../types.js";
 import { EXPIRED_RECORD_GRACE_MS, type GateDeps, type PassRecord } from "./deps.js";
+import { submittingAgent } from "./submit-steps/agent.js";
 import { SUBMIT_STEPS } from "./submit-steps/index.js";
 
 /**
@@ -25,6 +27,21 @@ export async function submitAnswer(
   call: CallContext,
 ): Promise<MessageInitShape<typeof SubmitResponseSchema>> {
   await deps.abuse.submit(request, call);
+  try {
+    return await checkSubmission(deps, request, call);
+  } catch (error) {
+    // Refused past the rate limits: audited with its reason (never the submission itself).
+    if (error instanceof GatehouseError)
+      await deps.audit.record(challengeFailed(call.caller, error.reason));
+    throw error;
+  }
+}
+
+async function checkSubmission(
+  deps: GateDeps,
+  request: SubmitRequest,
+  call: CallContext,
+): Promise<MessageInitShape<typeof SubmitResponseSchema>> {
   const consumed = await deps.store.challenges.consume(sha256Hex(request.challengeId));
   if (consumed.status === "not_found") throw new GatehouseError(Reason.CHALLENGE_NOT_FOUND);
   if (consumed.status === "already_used") {
@@ -45,5 +62,11 @@ export async function submitAnswer(
     expiresAt: now + ttlMs,
   };
   await deps.store.passes.put(sha256Hex(pass), passRecord, ttlMs + EXPIRED_RECORD_GRACE_MS);
+  await deps.audit.record(
+    agentEvent(AuditEventType.PASS_ISSUED, call.caller, await submittingAgent(context), {
+      scopes: [...record.scopes],
+      audiences: [record.audience],
+    }),
+  );
   return { pass, expiresAt: timestampFromMs(passRecord.expiresAt) };
 }

@@ -1,6 +1,8 @@
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { Reason } from "../../../gen/gatehouse/v1/errors_pb.js";
 import { RegistryService } from "../../../gen/gatehouse/v1/registry_pb.js";
+import { AuditEventType as Audited, agentEvent, operatorEvent } from "../../audit/events.js";
+import type { Audit } from "../../audit/writer.js";
 import type { Clock } from "../../clock.js";
 import type { KeyRing } from "../../crypto/key-ring.js";
 import { ed25519Thumbprint } from "../../dpop/thumbprint.js";
@@ -36,6 +38,8 @@ export interface RegistryDeps {
   readonly signingAlg: SigningAlg;
   /** A rotated key is published this long before it signs (≥ the JWKS cache lifetime). */
   readonly keyPublicationDelaySeconds: number;
+  /** Every change is audited, awaited: the RPC fails when the audit write fails. */
+  readonly audit: Audit;
 }
 
 const DEFAULT_PAGE_SIZE = 50;
@@ -50,9 +54,11 @@ export function createRegistryService(deps: RegistryDeps): ServiceBinding {
   // Verification-relevant writes tell every replica to drop what it cached (best effort:
   // the store already holds the truth, and the caches bound their own lifetime).
   const publish = (event: InvalidationEvent) => store.events.publish(event);
+  const audit = (event: Parameters<Audit["record"]>[0]) => deps.audit.record(event);
+  const thumbprint = (agent: AgentRecord) => ({ keyId: thumbprintOf(agent.publicKeyHex) });
 
   return bindService(RegistryService, {
-    async createOperator(request) {
+    async createOperator(request, { caller }) {
       const operator = {
         domain: request.domain,
         displayName: request.displayName,
@@ -62,12 +68,15 @@ export function createRegistryService(deps: RegistryDeps): ServiceBinding {
       if ((await registry.createOperator(operator)) === "exists") {
         throw new GatehouseError(Reason.OPERATOR_ALREADY_EXISTS);
       }
+      await audit(operatorEvent(Audited.OPERATOR_CREATED, caller, operator.domain));
       return { operator: toOperatorMessage(operator) };
     },
 
     async registerAgent(request, { caller }) {
       const deps = { registry, now: clock.now(), maxTokenTtlSeconds };
-      return { agent: toAgentMessage(await registerAgent(deps, caller, request)) };
+      const agent = await registerAgent(deps, caller, request);
+      await audit(agentEvent(Audited.AGENT_REGISTERED, caller, agent, thumbprint(agent)));
+      return { agent: toAgentMessage(agent) };
     },
 
     async getAgent(request, { caller }) {
@@ -107,6 +116,12 @@ export function createRegistryService(deps: RegistryDeps): ServiceBinding {
         return { policy, policyVersion: a.policyVersion + 1 };
       });
       await publish({ kind: "agent", did: agent.did });
+      await audit(
+        agentEvent(Audited.AGENT_POLICY_UPDATED, caller, agent, {
+          scopes: [...policy.scopes],
+          audiences: [...policy.audiences],
+        }),
+      );
       return { agent: toAgentMessage(agent) };
     },
 
@@ -116,6 +131,7 @@ export function createRegistryService(deps: RegistryDeps): ServiceBinding {
         return { status: "suspended" };
       });
       await publish({ kind: "agent", did: agent.did });
+      await audit(agentEvent(Audited.AGENT_SUSPENDED, caller, agent, { comment: request.reason }));
       return { agent: toAgentMessage(agent) };
     },
 
@@ -125,6 +141,7 @@ export function createRegistryService(deps: RegistryDeps): ServiceBinding {
         return { status: "active" };
       });
       await publish({ kind: "agent", did: agent.did });
+      await audit(agentEvent(Audited.AGENT_REACTIVATED, caller, agent));
       return { agent: toAgentMessage(agent) };
     },
 
@@ -138,6 +155,7 @@ export function createRegistryService(deps: RegistryDeps): ServiceBinding {
     async rotateAgentKey(request, { caller }) {
       const agent = await rotateAgentKey(store, caller, request, clock.now());
       await publish({ kind: "agent", did: agent.did });
+      await audit(agentEvent(Audited.AGENT_KEY_ROTATED, caller, agent, thumbprint(agent)));
       return { agent: toAgentMessage(agent) };
     },
 
@@ -147,14 +165,16 @@ export function createRegistryService(deps: RegistryDeps): ServiceBinding {
         status: "deleted",
       }));
       await publish({ kind: "agent", did: agent.did });
+      await audit(agentEvent(Audited.AGENT_DELETED, caller, agent, { comment: request.reason }));
       return { agent: toAgentMessage(agent) };
     },
 
-    async rotateSigningKey(request) {
+    async rotateSigningKey(request, { caller }) {
       const alg = (request.alg || deps.signingAlg) as SigningAlg;
       const activateAt = clock.now() + deps.keyPublicationDelaySeconds * 1000;
       const key = await deps.keys.rotate(alg, activateAt);
       await publish({ kind: "signing_keys" });
+      await audit(operatorEvent(Audited.SIGNING_KEY_ROTATED, caller, "", { keyId: key.kid }));
       return { kid: key.kid, alg: key.alg, activateTime: timestampFromMs(key.activateAt) };
     },
 
@@ -164,13 +184,23 @@ export function createRegistryService(deps: RegistryDeps): ServiceBinding {
         case "tokenId":
           await store.revocations.revoke("token", target.value, revocationTtlMs);
           await publish({ kind: "token", id: target.value });
+          await audit(
+            operatorEvent(Audited.TOKEN_REVOKED, caller, caller.operatorDomain ?? "", {
+              tokenId: target.value,
+              comment: request.reason,
+            }),
+          );
           return {};
-        case "agentDid":
-          await updateOwnedAgent(registry, caller, target.value, clock.now(), () => ({
+        case "agentDid": {
+          const agent = await updateOwnedAgent(registry, caller, target.value, clock.now(), () => ({
             status: "revoked",
           }));
           await publish({ kind: "agent", did: target.value });
+          await audit(
+            agentEvent(Audited.AGENT_REVOKED, caller, agent, { comment: request.reason }),
+          );
           return {};
+        }
         case "agentKeyThumbprint": {
           const thumbprint = target.value;
           const found = await findAgentByKey(registry, caller, thumbprint);
@@ -197,6 +227,13 @@ export function createRegistryService(deps: RegistryDeps): ServiceBinding {
             thumbprint,
             ...(agent ? { did: agent.did } : {}),
           });
+          const owner = agent ?? { did: "", operatorDomain: caller.operatorDomain ?? "" };
+          await audit(
+            agentEvent(Audited.AGENT_KEY_REVOKED, caller, owner, {
+              keyId: thumbprint,
+              comment: request.reason,
+            }),
+          );
           return {};
         }
         case "operatorDomain": {
@@ -204,6 +241,11 @@ export function createRegistryService(deps: RegistryDeps): ServiceBinding {
           const operator = await registry.setOperatorStatus(target.value, "revoked");
           if (!operator) throw new GatehouseError(Reason.OPERATOR_NOT_FOUND);
           await publish({ kind: "operator", domain: target.value });
+          await audit(
+            operatorEvent(Audited.OPERATOR_REVOKED, caller, target.value, {
+              comment: request.reason,
+            }),
+          );
           return {};
         }
         default:

@@ -1,6 +1,8 @@
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import type { Money } from "../../../gen/gatehouse/v1/resources_pb.js";
 import { VerifyService } from "../../../gen/gatehouse/v1/verify_pb.js";
+import { AuditEventType, actorOf } from "../../audit/events.js";
+import type { Audit } from "../../audit/writer.js";
 import type { KeyRing } from "../../crypto/key-ring.js";
 import { invalidArgument } from "../../errors/index.js";
 import { runVerifyPipeline } from "../../verify/pipeline.js";
@@ -12,11 +14,16 @@ export interface VerifyServiceDeps extends VerifyDeps {
   readonly keys: KeyRing;
   /** How long clients may cache the JWKS. */
   readonly jwksMaxAgeSeconds: number;
+  /**
+   * Denials go to the audit log through its bounded queue (`enqueue`): Verify never waits
+   * for the audit write, and a full queue is counted, logged and reported in the chain.
+   */
+  readonly audit: Audit;
 }
 
 export function createVerifyService(deps: VerifyServiceDeps): ServiceBinding {
   return bindService(VerifyService, {
-    async verify(request) {
+    async verify(request, { caller }) {
       const decision = await runVerifyPipeline(
         {
           token: request.token,
@@ -41,6 +48,14 @@ export function createVerifyService(deps: VerifyServiceDeps): ServiceBinding {
           }
         : {};
       if (!decision.allowed) {
+        deps.audit.enqueue({
+          type: AuditEventType.VERIFY_DENIED,
+          ...actorOf(caller),
+          reason: decision.reason,
+          subjectDid: identity.agentDid ?? "",
+          operatorDomain: identity.operatorDomain ?? "",
+          tokenId: identity.tokenId ?? "",
+        });
         return { allowed: false, reason: decision.reason, ...identity, ...nonce };
       }
       return {

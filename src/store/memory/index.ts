@@ -1,5 +1,6 @@
 import type { Clock } from "../../clock.js";
 import type { Store } from "../ports.js";
+import { MemoryAuditLog } from "./audit.js";
 import { createMemoryEnvelopeStore } from "./envelopes.js";
 import { createMemoryInvalidationBus } from "./events.js";
 import { ensureDataDir, JsonFile } from "./json-file.js";
@@ -40,12 +41,14 @@ export async function createMemoryStore(options: MemoryStoreOptions): Promise<St
   };
 
   if (dataDir === undefined) {
+    const audit = await MemoryAuditLog.open();
     return {
       ...base,
       registry: new MemoryRegistry(noPersistence),
       revocations: new MemoryRevocations(clock, noPersistence),
       signingKeys: new MemorySigningKeys(noPersistence),
-      close: () => Promise.resolve(),
+      audit,
+      close: () => audit.close(),
     };
   }
 
@@ -73,15 +76,23 @@ export async function createMemoryStore(options: MemoryStoreOptions): Promise<St
     () => signingKeysFile.save(() => signingKeys.snapshot()),
     signingKeysData,
   );
+  // The audit log appends a line per entry (audit.log), created on the first one.
+  const audit = await MemoryAuditLog.open(dataDir);
 
   return {
     ...base,
     registry,
     revocations,
     signingKeys,
+    audit,
     // Waits for writes in flight so a restart right after close sees them.
     close: async () => {
-      await Promise.all([registryFile.flush(), revocationsFile.flush(), signingKeysFile.flush()]);
+      await Promise.all([
+        registryFile.flush(),
+        revocationsFile.flush(),
+        signingKeysFile.flush(),
+        audit.close(),
+      ]);
     },
   };
 }

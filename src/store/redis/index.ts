@@ -1,4 +1,5 @@
 import type { Store } from "../ports.js";
+import { createRedisAuditLog } from "./audit.js";
 import type { RedisLike } from "./connect.js";
 import { createRedisEnvelopeStore } from "./envelopes.js";
 import { createRedisInvalidationBus } from "./events.js";
@@ -48,6 +49,7 @@ export function createRedisStore(options: RedisStoreOptions): Store {
     registry: createRedisRegistry(redis, scripts, keys),
     revocations: createRedisRevocationStore(redis, scripts, keys),
     signingKeys: createRedisSigningKeyStore(redis, keys),
+    audit: createRedisAuditLog(redis, scripts, keys),
     events,
     ping: () => pingWithin(redis, PING_TIMEOUT_MS),
     async close() {

@@ -22,6 +22,12 @@ export interface RedisKeys {
   readonly invalidations: string;
   /** Hash kid → signing key JSON. */
   readonly signingKeys: string;
+  /** List of audit entry JSON, in chain order (tag `{audit}`, with its head). */
+  readonly auditLog: string;
+  /** The audit chain's head, `<seq>:<hash>`; written by the same script as the list. */
+  readonly auditHead: string;
+  /** The audit key's JSON (set if absent). */
+  readonly auditKey: string;
 }
 
 /** `prefix` separates deployments (or tests) sharing one Redis. */
@@ -42,5 +48,8 @@ export function redisKeys(prefix: string): RedisKeys {
     issuedUntil: (did) => `${prefix}:issued-until:${did}`,
     invalidations: `${prefix}:invalidations`,
     signingKeys: `${prefix}:signing-keys`,
+    auditLog: `${prefix}:{audit}:log`,
+    auditHead: `${prefix}:{audit}:head`,
+    auditKey: `${prefix}:audit-key`,
   };
 }

@@ -114,6 +114,22 @@ redis.call('SET', KEYS[1], next)
 return next
 `;
 
+/**
+ * KEYS[1] audit list, KEYS[2] audit head; ARGV[1] the head the entry extends (`<seq>:<hash>`,
+ * "" for the first entry), ARGV[2] the new head, ARGV[3] the entry JSON. Compare-and-append:
+ * appends and moves the head only when the stored head is ARGV[1]. Returns 1 when
+ * appended, 0 when another writer extended the chain first (the writer re-reads the head,
+ * re-hashes, re-signs and retries). Redis has no SHA-256 in Lua, so the hash is computed by
+ * the writer; the script only guarantees that no two entries extend the same head.
+ */
+const AUDIT_APPEND = `
+local head = redis.call('GET', KEYS[2]) or ''
+if head ~= ARGV[1] then return 0 end
+redis.call('RPUSH', KEYS[1], ARGV[3])
+redis.call('SET', KEYS[2], ARGV[2])
+return 1
+`;
+
 /** The scripts as typed client methods (ioredis runs them with EVALSHA). */
 export interface GatehouseScripts {
   ghConsumeOnce(
@@ -138,6 +154,13 @@ export interface GatehouseScripts {
   ghRevoke(key: string, ttlMs: number): Promise<0 | 1>;
   ghRevokeIssuedUntil(key: string, atMs: string, ttlMs: number): Promise<1>;
   ghSetOperatorStatus(operatorKey: string, status: string): Promise<string>;
+  ghAuditAppend(
+    logKey: string,
+    headKey: string,
+    expectedHead: string,
+    nextHead: string,
+    entryJson: string,
+  ): Promise<0 | 1>;
 }
 
 const DEFINITIONS: Record<keyof GatehouseScripts, { numberOfKeys: number; lua: string }> = {
@@ -147,6 +170,7 @@ const DEFINITIONS: Record<keyof GatehouseScripts, { numberOfKeys: number; lua: s
   ghRevoke: { numberOfKeys: 1, lua: REVOKE },
   ghRevokeIssuedUntil: { numberOfKeys: 1, lua: REVOKE_ISSUED_UNTIL },
   ghSetOperatorStatus: { numberOfKeys: 1, lua: SET_OPERATOR_STATUS },
+  ghAuditAppend: { numberOfKeys: 2, lua: AUDIT_APPEND },
 };
 
 /** Registers the scripts on the connection (idempotent) and returns them typed. */

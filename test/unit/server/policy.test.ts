@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { file_envoy_service_auth_v3_external_auth } from "../../../gen/envoy/service/auth/v3/external_auth_pb.js";
+import { file_gatehouse_v1_audit } from "../../../gen/gatehouse/v1/audit_pb.js";
 import { Reason } from "../../../gen/gatehouse/v1/errors_pb.js";
 import { file_gatehouse_v1_gate } from "../../../gen/gatehouse/v1/gate_pb.js";
 import { file_gatehouse_v1_registry } from "../../../gen/gatehouse/v1/registry_pb.js";
@@ -12,6 +13,7 @@ const generatedMethods = [
   file_gatehouse_v1_gate,
   file_gatehouse_v1_verify,
   file_gatehouse_v1_registry,
+  file_gatehouse_v1_audit,
   file_envoy_service_auth_v3_external_auth,
 ]
   .flatMap((file) => file.services)
@@ -76,6 +78,23 @@ describe("per-RPC policy table", () => {
           `${name} ${role}`,
         ).toBeUndefined();
       }
+    }
+  });
+
+  it("lets admins and operators list audit events, and only admins verify the chain", () => {
+    const list = "gatehouse.v1.AuditService/ListAuditEvents";
+    const verify = "gatehouse.v1.AuditService/VerifyAuditChain";
+    for (const role of ["agent", "verifier", "operator", "admin"] as const) {
+      const caller: Caller = { fingerprint: "ab", uris: [], role };
+      const listAllowed = role === "operator" || role === "admin";
+      expect(
+        reasonOf(() => authorize(list, caller)),
+        role,
+      ).toBe(listAllowed ? undefined : Reason.PERMISSION_DENIED);
+      expect(
+        reasonOf(() => authorize(verify, caller)),
+        role,
+      ).toBe(role === "admin" ? undefined : Reason.PERMISSION_DENIED);
     }
   });
 

@@ -24,7 +24,12 @@ export async function issueToken(
     : undefined;
   const grant = await runGrant(deps, request, call);
   if (jkt !== undefined) requireRegisteredKey(jkt, grant.agent.publicKeyHex);
-  const response = await issueAccessToken(deps, grant, jkt === undefined ? {} : { jkt });
+  const response = await issueAccessToken(
+    deps,
+    grant,
+    jkt === undefined ? {} : { jkt },
+    call.caller,
+  );
   const dpopNonce = dpop.nonce(); // RFC 9449 §8: the nonce for the agent's next proof
   return dpopNonce === undefined ? response : { ...response, dpopNonce };
 }

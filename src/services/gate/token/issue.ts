@@ -1,8 +1,10 @@
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import type { TokenResponseSchema } from "../../../../gen/gatehouse/v1/gate_pb.js";
+import { AuditEventType, agentEvent } from "../../../audit/events.js";
 import { signAccessToken } from "../../../crypto/jws.js";
 import { randomId } from "../../../crypto/random.js";
+import type { Caller } from "../../../identity/caller.js";
 import type { GateDeps } from "../deps.js";
 import type { GrantOutcome } from "./types.js";
 
@@ -20,6 +22,7 @@ export async function issueAccessToken(
   deps: GateDeps,
   grant: GrantOutcome,
   binding: Binding,
+  caller: Caller,
 ): Promise<MessageInitShape<typeof TokenResponseSchema>> {
   const { defaultTokenTtlSeconds, maxTokenTtlSeconds, issuer } = deps.settings;
   const iat = Math.floor(deps.clock.now() / 1000);
@@ -33,6 +36,7 @@ export async function issueAccessToken(
   );
   const exp = Math.min(iat + ttl, grant.notAfter ?? Number.POSITIVE_INFINITY);
   const key = await deps.keys.signingKey();
+  const jti = randomId();
   const accessToken = await signAccessToken(key, {
     iss: issuer,
     sub: grant.agent.did,
@@ -42,10 +46,17 @@ export async function issueAccessToken(
     iat,
     nbf: iat,
     exp,
-    jti: randomId(),
+    jti,
     ...(binding.jkt !== undefined && { cnf: { jkt: binding.jkt } }),
     ...(grant.act !== undefined && { act: grant.act }),
   });
+  await deps.audit.record(
+    agentEvent(AuditEventType.TOKEN_ISSUED, caller, grant.agent, {
+      tokenId: jti,
+      scopes: [...grant.scopes],
+      audiences: [grant.audience],
+    }),
+  );
   return {
     accessToken,
     tokenType: binding.jkt === undefined ? "Bearer" : "DPoP",

@@ -1,0 +1,230 @@
+/**
+ * The Go load generator (bench/loadgen), driven from here: built once per bench run into
+ * bench/.bin/loadgen, then one process per RPC scenario, which dials its own mTLS connections,
+ * warms up, waits while this process samples the server (and writes fresh DPoP requests),
+ * then runs the measured phase. It uses GOMAXPROCS=BENCH_LOADGEN_PROCS (1): one client core,
+ * like the grpc-js generator, so the server keeps the other.
+ *
+ * BENCH_LOADGEN: `go` (required: fails when it cannot be built), `node` (grpc-js only), or
+ * unset (Go when `go` is on the PATH and the build works, otherwise grpc-js).
+ */
+import { execFile, spawn } from "node:child_process";
+import { once } from "node:events";
+import { mkdir, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { createInterface } from "node:readline";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+import type { ClientTls } from "../src/client/credentials.js";
+import type { Generator, Latency, LoadResult, Target } from "./load.js";
+
+const run = promisify(execFile);
+const LOADGEN_DIR = fileURLToPath(new URL("./loadgen/", import.meta.url));
+export const LOADGEN_BINARY = fileURLToPath(new URL("./.bin/loadgen", import.meta.url));
+
+export interface GoLoadgen {
+  readonly binary: string;
+  /** GOMAXPROCS of the generator. */
+  readonly procs: number;
+}
+
+/** Builds bench/loadgen when the Go generator is wanted and available; undefined for grpc-js. */
+export async function resolveGoLoadgen(
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<GoLoadgen | undefined> {
+  const wanted = (env.BENCH_LOADGEN ?? "").trim().toLowerCase();
+  if (wanted === "node") return undefined;
+  if (wanted !== "" && wanted !== "go") {
+    throw new Error(`BENCH_LOADGEN must be go or node, not ${wanted}`);
+  }
+  const procs = Math.round(Number(env.BENCH_LOADGEN_PROCS ?? "1"));
+  if (!Number.isInteger(procs) || procs < 1) {
+    throw new Error("BENCH_LOADGEN_PROCS must be a positive integer");
+  }
+  try {
+    await run("go", ["build", "-o", LOADGEN_BINARY, "."], {
+      cwd: LOADGEN_DIR,
+      timeout: 300_000,
+    });
+  } catch (error) {
+    const missing = (error as NodeJS.ErrnoException).code === "ENOENT";
+    if (wanted === "go") {
+      const detail = missing ? "go is not on the PATH" : String((error as Error).message);
+      throw new Error(`BENCH_LOADGEN=go, but bench/loadgen does not build: ${detail}`);
+    }
+    if (!missing) console.error(`warning: bench/loadgen does not build, using grpc-js: ${error}`);
+    return undefined;
+  }
+  return { binary: LOADGEN_BINARY, procs };
+}
+
+/** The generator a target runs on. */
+export function generatorFor(target: Target, go: GoLoadgen | undefined): Generator {
+  return go && target.goCheck ? "go" : "node";
+}
+
+export interface TlsFiles {
+  readonly cert: string;
+  readonly key: string;
+  readonly ca: string;
+}
+
+/** Writes a client identity as PEM files under `dir` for the Go generator. */
+export async function writeTlsFiles(dir: string, tls: ClientTls): Promise<TlsFiles> {
+  await mkdir(dir, { recursive: true });
+  const files = { cert: join(dir, "cert.pem"), key: join(dir, "key.pem"), ca: join(dir, "ca.pem") };
+  await writeFile(files.cert, tls.cert);
+  await writeFile(files.key, tls.key, { mode: 0o600 });
+  await writeFile(files.ca, tls.ca);
+  return files;
+}
+
+/** Bodies as the generator reads them: a 4-byte big-endian length, then the bytes; repeated. */
+export async function writeBodies(path: string, bodies: readonly Buffer[]): Promise<void> {
+  const parts: Buffer[] = [];
+  for (const body of bodies) {
+    const length = Buffer.alloc(4);
+    length.writeUInt32BE(body.length);
+    parts.push(length, body);
+  }
+  await writeFile(path, Buffer.concat(parts));
+}
+
+/** One phase as bench/loadgen prints it (a JSON line). */
+interface GoPhase {
+  readonly phase: "warmup" | "measured";
+  readonly sent: number;
+  readonly correct: number;
+  readonly errors: number;
+  readonly errorKinds: Record<string, number>;
+  readonly elapsedMs: number;
+  readonly p50Ms: number;
+  readonly p90Ms: number;
+  readonly p99Ms: number;
+  readonly p999Ms: number;
+  readonly maxMs: number;
+  readonly meanMs: number;
+  readonly clientCpuMicros: number;
+  readonly bodies: number;
+  readonly exhausted: boolean;
+}
+
+export interface GoLoadResult extends LoadResult {
+  /** `--once` runs: the bodies given, and whether they ran out before the end. */
+  readonly bodies: number;
+  readonly exhausted: boolean;
+}
+
+function toLoadResult(phase: GoPhase): GoLoadResult {
+  const percentiles = new Map([
+    [50, phase.p50Ms],
+    [90, phase.p90Ms],
+    [99, phase.p99Ms],
+    [99.9, phase.p999Ms],
+    [100, phase.maxMs],
+  ]);
+  const latency: Latency = {
+    percentileMs: (p) => {
+      const value = percentiles.get(p);
+      if (value === undefined) throw new Error(`bench/loadgen reports no p${p}`);
+      return value;
+    },
+    maxMs: phase.maxMs,
+    meanMs: phase.meanMs,
+  };
+  return {
+    sent: phase.sent,
+    correct: phase.correct,
+    errors: phase.errors,
+    errorKinds: new Map(Object.entries(phase.errorKinds)),
+    elapsedMs: phase.elapsedMs,
+    latency,
+    clientCpuMicros: phase.clientCpuMicros,
+    clientElu: undefined,
+    generator: "go",
+    bodies: phase.bodies,
+    exhausted: phase.exhausted,
+  };
+}
+
+export interface GoRunOptions {
+  readonly go: GoLoadgen;
+  readonly address: string;
+  readonly tls: TlsFiles;
+  /** Where the request files go. */
+  readonly workDir: string;
+  readonly connections: number;
+  readonly concurrency: number;
+  readonly warmupSeconds: number;
+  readonly seconds: number;
+}
+
+/**
+ * A warm-up then a measured run on one bench/loadgen process. Before each phase, `prepare`
+ * (the DPoP run makes its proofs there), then the phase's requests are written:
+ * `target.bodies()` (each sent once) if given, else `target.request`; right before the
+ * measured phase starts, `beforeMeasured` (the caller samples the server's CPU there).
+ */
+export async function runGoLoad(
+  target: Target,
+  options: GoRunOptions,
+  hooks: {
+    prepare?: (phase: "warmup" | "measured", warmup?: LoadResult) => void;
+    beforeMeasured(): Promise<void>;
+  },
+): Promise<GoLoadResult> {
+  const { goCheck } = target;
+  if (!goCheck) throw new Error(`${target.name}: no check for the Go load generator`);
+  const eachOnce = target.bodies !== undefined;
+  const requestsFile = async (phase: string) => {
+    const path = join(options.workDir, `${target.name}-${phase}.bin`);
+    await writeBodies(path, target.bodies ? target.bodies() : [target.request]);
+    return path;
+  };
+  hooks.prepare?.("warmup");
+  const warmupFile = await requestsFile("warmup");
+  const args = [
+    ...["--addr", options.address, "--server-name", "localhost"],
+    ...["--cert", options.tls.cert, "--key", options.tls.key, "--ca", options.tls.ca],
+    ...["--method", target.path, "--requests", warmupFile],
+    ...["--connections", String(options.connections)],
+    ...["--concurrency", String(options.concurrency)],
+    ...["--procs", String(options.go.procs)],
+    ...["--warmup", `${options.warmupSeconds}s`, "--duration", `${options.seconds}s`],
+    "--control",
+    ...(eachOnce ? ["--once"] : []),
+    ...(goCheck.fields ?? []).flatMap((field) => ["--expect-field", field]),
+    ...(goCheck.exactHex !== undefined ? ["--expect-hex", goCheck.exactHex] : []),
+    ...(goCheck.reportFields ?? []).flatMap((field) => ["--report-field", field]),
+  ];
+  const child = spawn(options.go.binary, args, { stdio: ["pipe", "pipe", "inherit"] });
+  const exited = once(child, "exit");
+  exited.catch(() => {}); // awaited below
+  const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
+  const nextPhase = async (phase: GoPhase["phase"]): Promise<GoLoadResult> => {
+    const line = await lines.next();
+    if (line.done) {
+      const [code, signal] = await exited;
+      throw new Error(`bench/loadgen exited (code ${code}, signal ${signal}) before ${phase}`);
+    }
+    const result = JSON.parse(line.value) as GoPhase;
+    if (result.phase !== phase) throw new Error(`bench/loadgen: expected ${phase}`);
+    return toLoadResult(result);
+  };
+  try {
+    const warmup = await nextPhase("warmup");
+    if (warmup.errors > 0) {
+      console.error(`warning: ${warmup.errors} errors during ${target.name} warm-up (go)`);
+    }
+    hooks.prepare?.("measured", warmup);
+    const measuredFile = eachOnce ? await requestsFile("measured") : undefined;
+    await hooks.beforeMeasured();
+    child.stdin.end(measuredFile ? `measure ${measuredFile}\n` : "measure\n");
+    const measured = await nextPhase("measured");
+    const [code] = await exited;
+    if (code !== 0) throw new Error(`bench/loadgen exited with code ${code}`);
+    return measured;
+  } finally {
+    if (child.exitCode === null && child.signalCode === null) child.kill();
+  }
+}

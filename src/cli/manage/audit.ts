@@ -1,0 +1,102 @@
+import { toJson } from "@bufbuild/protobuf";
+import { timestampFromMs } from "@bufbuild/protobuf/wkt";
+import { Command } from "commander";
+import {
+  AuditEntrySchema,
+  AuditEventType,
+  AuditService,
+  VerifyAuditChainResponseSchema,
+} from "../../../gen/gatehouse/v1/audit_pb.js";
+import { CliFailure, EXIT_FAILURE, EXIT_USAGE, printMessage } from "../output.js";
+import { type ConnectionFlags, withClient, withConnectionOptions } from "./connection.js";
+
+const DEFAULT_CERT = "admin";
+
+interface ListFlags extends ConnectionFlags {
+  readonly type?: string[];
+  readonly did?: string;
+  readonly domain?: string;
+  readonly since?: string;
+  readonly until?: string;
+  readonly after?: string;
+  readonly limit?: string;
+}
+
+/** `gatehouse audit`: read and verify the hash-chained audit log. */
+export function auditCommand(): Command {
+  return new Command("audit")
+    .description("read and verify the audit log (admin certificate; operators may list)")
+    .addCommand(verifyCommand())
+    .addCommand(listCommand());
+}
+
+/** Exit 0 when the chain verifies, 1 when it is broken (the verdict says where and why). */
+function verifyCommand(): Command {
+  const verify = new Command("verify").description(
+    "walk the whole audit chain: hashes, signatures, sequence; exit 1 when broken",
+  );
+  return withConnectionOptions(verify, DEFAULT_CERT).action(async (flags: ConnectionFlags) => {
+    const verdict = await withClient(AuditService, flags, DEFAULT_CERT, (client) =>
+      client.verifyAuditChain({}),
+    );
+    printMessage(VerifyAuditChainResponseSchema, verdict);
+    if (!verdict.ok) process.exitCode = EXIT_FAILURE;
+  });
+}
+
+function listCommand(): Command {
+  const list = new Command("list")
+    .description("list audit events in sequence order, as JSON lines")
+    .option("--type <type...>", "only these event types, e.g. TOKEN_ISSUED (repeatable)")
+    .option("--did <did>", "only events about this agent")
+    .option("--domain <domain>", "only events about this operator domain")
+    .option("--since <time>", "only events at or after this time (ISO 8601)")
+    .option("--until <time>", "only events before this time (ISO 8601)")
+    .option("--after <sequence>", "start after this sequence number", "0")
+    .option("--limit <n>", "stop after this many events (default: all)");
+  return withConnectionOptions(list, DEFAULT_CERT).action(async (flags: ListFlags) => {
+    const types = (flags.type ?? []).map(eventType);
+    const limit = flags.limit === undefined ? Number.POSITIVE_INFINITY : count(flags.limit);
+    let after = BigInt(count(flags.after ?? "0"));
+    let printed = 0;
+    await withClient(AuditService, flags, DEFAULT_CERT, async (client) => {
+      do {
+        const page = await client.listAuditEvents({
+          pageSize: 500,
+          afterSequence: after,
+          types,
+          subjectDid: flags.did ?? "",
+          operatorDomain: flags.domain ?? "",
+          ...(flags.since !== undefined && { startTime: timestampFromMs(time(flags.since)) }),
+          ...(flags.until !== undefined && { endTime: timestampFromMs(time(flags.until)) }),
+        });
+        for (const entry of page.entries) {
+          if (printed >= limit) return;
+          console.log(JSON.stringify(toJson(AuditEntrySchema, entry)));
+          printed += 1;
+        }
+        after = page.nextAfterSequence;
+      } while (after !== 0n && printed < limit);
+    });
+  });
+}
+
+function eventType(name: string): AuditEventType {
+  const key = name.toUpperCase().replace(/^AUDIT_EVENT_TYPE_/, "");
+  const value = AuditEventType[key as keyof typeof AuditEventType];
+  if (value === undefined || value === AuditEventType.UNSPECIFIED) {
+    throw new CliFailure(`unknown audit event type ${name}`, EXIT_USAGE);
+  }
+  return value;
+}
+
+function count(value: string): number {
+  if (!/^\d+$/.test(value)) throw new CliFailure(`not a count: ${value}`, EXIT_USAGE);
+  return Number(value);
+}
+
+function time(value: string): number {
+  const ms = Date.parse(value);
+  if (Number.isNaN(ms)) throw new CliFailure(`not an ISO 8601 time: ${value}`, EXIT_USAGE);
+  return ms;
+}

@@ -1,0 +1,99 @@
+import type { KeyObject } from "node:crypto";
+import { timestampMs } from "@bufbuild/protobuf/wkt";
+import {
+  type AuditEntry,
+  AuditEventType,
+  AuditService,
+} from "../../../gen/gatehouse/v1/audit_pb.js";
+import { Reason } from "../../../gen/gatehouse/v1/errors_pb.js";
+import { toAuditEntry, verifyAuditChain } from "../../audit/chain.js";
+import { GatehouseError, invalidArgument } from "../../errors/index.js";
+import type { AuditLogStore } from "../../store/ports.js";
+import { bindService, type ServiceBinding } from "../types.js";
+
+export interface AuditServiceDeps {
+  readonly log: AuditLogStore;
+  /** The audit keys entries may name, by kid. */
+  readonly publicKeys: ReadonlyMap<string, KeyObject>;
+}
+
+const DEFAULT_PAGE_SIZE = 100;
+/** Entries examined per call at most, so a narrow filter cannot scan the whole log at once. */
+const SCAN_LIMIT = 5_000;
+const READ_BATCH = 500;
+const KNOWN_TYPES = new Set(
+  Object.values(AuditEventType).filter((v): v is number => typeof v === "number" && v !== 0),
+);
+
+export function createAuditService(deps: AuditServiceDeps): ServiceBinding {
+  const { log } = deps;
+  return bindService(AuditService, {
+    async listAuditEvents(request, { caller }) {
+      let operatorDomain = request.operatorDomain;
+      if (caller.role === "operator") {
+        if (operatorDomain !== "" && operatorDomain !== caller.operatorDomain) {
+          throw new GatehouseError(Reason.OPERATOR_MISMATCH, { field: "operator_domain" });
+        }
+        operatorDomain = caller.operatorDomain ?? "";
+        if (operatorDomain === "") throw new GatehouseError(Reason.PERMISSION_DENIED);
+      }
+      request.types.forEach((type, i) => {
+        if (!KNOWN_TYPES.has(type)) throw invalidArgument(`types[${i}]`, "has an unknown value");
+      });
+      const types = new Set(request.types);
+      const start = request.startTime ? timestampMs(request.startTime) : undefined;
+      const end = request.endTime ? timestampMs(request.endTime) : undefined;
+      const pageSize = request.pageSize || DEFAULT_PAGE_SIZE;
+      const matches = (entry: AuditEntry): boolean => {
+        const event = entry.event;
+        if (!event) return false;
+        const at = event.time ? timestampMs(event.time) : 0;
+        return (
+          (types.size === 0 || types.has(event.type)) &&
+          (request.subjectDid === "" || event.subjectDid === request.subjectDid) &&
+          (operatorDomain === "" || event.operatorDomain === operatorDomain) &&
+          (start === undefined || at >= start) &&
+          (end === undefined || at < end)
+        );
+      };
+
+      // Sequence n sits at position n - 1 in an intact log, so `after_sequence` is an offset.
+      let offset = Number(request.afterSequence);
+      const entries: AuditEntry[] = [];
+      let scanned = 0;
+      let more = false;
+      scan: for (;;) {
+        const batch = await log.read(offset, READ_BATCH);
+        for (const record of batch) {
+          offset += 1;
+          scanned += 1;
+          const entry = toAuditEntry(record);
+          if (entry && matches(entry)) entries.push(entry);
+          if (entries.length === pageSize || scanned >= SCAN_LIMIT) {
+            more = (await log.read(offset, 1)).length > 0;
+            break scan;
+          }
+        }
+        if (batch.length < READ_BATCH) break;
+      }
+      return { entries, nextAfterSequence: more ? BigInt(offset) : 0n };
+    },
+
+    async verifyAuditChain() {
+      const verdict = await verifyAuditChain(log, deps.publicKeys);
+      if (verdict.ok) {
+        return {
+          ok: true,
+          entriesChecked: BigInt(verdict.entries),
+          headHash: Buffer.from(verdict.headHash, "hex"),
+        };
+      }
+      return {
+        ok: false,
+        entriesChecked: BigInt(verdict.entries),
+        brokenSequence: BigInt(verdict.brokenSequence),
+        problem: verdict.problem,
+      };
+    },
+  });
+}

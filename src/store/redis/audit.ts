@@ -1,0 +1,62 @@
+import type { AuditHead, AuditKeyRecord, AuditLogStore, AuditRecord } from "../ports.js";
+import type { RedisLike } from "./connect.js";
+import type { RedisKeys } from "./keys.js";
+import type { GatehouseScripts } from "./scripts.js";
+
+/**
+ * The shared audit log: a list of entry JSON plus a head key, both under the `{audit}` hash
+ * tag so the compare-and-append script (AUDIT_APPEND) touches one slot. The head is kept
+ * apart from the list so that entries removed from the end are detected (HEAD_MISMATCH).
+ */
+export function createRedisAuditLog(
+  redis: RedisLike,
+  scripts: GatehouseScripts,
+  keys: RedisKeys,
+): AuditLogStore {
+  return {
+    async head() {
+      return parseHead(await redis.get(keys.auditHead));
+    },
+
+    async append(record) {
+      const expected = record.seq === 1 ? "" : `${record.seq - 1}:${record.prevHash}`;
+      const next = `${record.seq}:${record.hash}`;
+      const appended = await scripts.ghAuditAppend(
+        keys.auditLog,
+        keys.auditHead,
+        expected,
+        next,
+        JSON.stringify(record),
+      );
+      return appended === 1 ? "appended" : "conflict";
+    },
+
+    async read(offset, limit) {
+      if (limit <= 0) return [];
+      const values = await redis.lrange(keys.auditLog, offset, offset + limit - 1);
+      return values.map((json, i) => parseRecord(json, offset + i + 1));
+    },
+
+    async key(candidate) {
+      await redis.set(keys.auditKey, JSON.stringify(candidate), "NX");
+      const stored = await redis.get(keys.auditKey);
+      if (stored === null) throw new Error("audit key vanished from redis");
+      return JSON.parse(stored) as AuditKeyRecord;
+    },
+  };
+}
+
+function parseHead(value: string | null): AuditHead | undefined {
+  if (value === null) return undefined;
+  const [seq, hash] = value.split(":");
+  return { seq: Number(seq), hash: hash ?? "" };
+}
+
+/** An undecodable entry stays in the listing, so VerifyAuditChain reports it where it is. */
+function parseRecord(json: string, position: number): AuditRecord {
+  try {
+    return JSON.parse(json) as AuditRecord;
+  } catch {
+    return { seq: position, prevHash: "", hash: "", event: "!", signature: "" };
+  }
+}

@@ -1,0 +1,341 @@
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fromBinary } from "@bufbuild/protobuf";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  AuditChainProblem,
+  type AuditEntry,
+  AuditEventSchema,
+  AuditEventType,
+  AuditService,
+} from "../../gen/gatehouse/v1/audit_pb.js";
+import { Reason } from "../../gen/gatehouse/v1/errors_pb.js";
+import type { ClientTls } from "../../src/client/credentials.js";
+import { createGrpcClient } from "../../src/client/grpc-client.js";
+import type { AuditRecord } from "../../src/store/ports.js";
+import { connectRedis, type RedisLike } from "../../src/store/redis/index.js";
+import { runCli } from "../support/cli-process.js";
+import { expectReason } from "../support/errors.js";
+import {
+  AUDIENCE,
+  type Enrolled,
+  enrollAgent,
+  grpcClients,
+  signedChallenge,
+} from "../support/flows.js";
+import { startTestGatehouse, type TestGatehouse } from "../support/gatehouse.js";
+import { rememberSecret } from "../support/secrets.js";
+import { STORE_KINDS, useRedis } from "../support/stores.js";
+
+const T = AuditEventType;
+
+describe.each(STORE_KINDS)("Audit log (%s store)", (storeKind) => {
+  const redisUrl = useRedis();
+  let dataDir: string;
+  let gh: TestGatehouse;
+  let redis: RedisLike | undefined;
+  /** Every secret the flow handled: none may appear in any audit entry. */
+  const secrets: string[] = [];
+  let agent: Enrolled;
+
+  const start = (dir = dataDir) =>
+    startTestGatehouse({
+      storeKind,
+      dataDir: dir,
+      ...(storeKind === "redis" ? { redisUrl: redisUrl() } : {}),
+    });
+
+  beforeAll(async () => {
+    dataDir = await mkdtemp(join(tmpdir(), "gatehouse-audit-"));
+    gh = await start();
+    if (storeKind === "redis") redis = connectRedis(redisUrl());
+  });
+  afterAll(async () => {
+    await gh?.stop();
+    await redis?.quit();
+    await rm(dataDir, { recursive: true, force: true });
+  });
+
+  async function withAudit<R>(
+    tls: ClientTls,
+    use: (client: ReturnType<typeof auditClient>) => Promise<R>,
+  ): Promise<R> {
+    const client = auditClient(gh, tls);
+    try {
+      return await use(client);
+    } finally {
+      client.close();
+    }
+  }
+
+  /** Every entry after `after`, all pages, as the admin sees them. */
+  async function listAll(filters: { operatorDomain?: string; after?: bigint } = {}) {
+    await gh.app.audit.flush();
+    return withAudit(agent.adminTls, async (client) => {
+      const entries: AuditEntry[] = [];
+      let after = filters.after ?? 0n;
+      do {
+        const page = await client.listAuditEvents({
+          pageSize: 3,
+          afterSequence: after,
+          operatorDomain: filters.operatorDomain ?? "",
+        });
+        entries.push(...page.entries);
+        after = page.nextAfterSequence;
+      } while (after !== 0n);
+      return entries;
+    });
+  }
+
+  async function verifyChain() {
+    await gh.app.audit.flush();
+    return withAudit(agent.adminTls, (client) => client.verifyAuditChain({}));
+  }
+
+  /** The raw stored records (JSON), straight from the backing store. */
+  async function rawRecords(): Promise<string[]> {
+    if (redis) return redis.lrange("gh:{audit}:log", 0, -1);
+    const text = await readFile(join(dataDir, "audit.log"), "utf8");
+    return text.split("\n").filter((line) => line !== "");
+  }
+
+  /** Rewrites the stored records (the head stays): memory needs a restart to reload them. */
+  async function writeRaw(records: string[]): Promise<void> {
+    if (redis) {
+      await redis.del("gh:{audit}:log");
+      await redis.rpush("gh:{audit}:log", ...records);
+      return;
+    }
+    await gh.stop();
+    await writeFile(join(dataDir, "audit.log"), records.map((r) => `${r}\n`).join(""));
+    gh = await start();
+  }
+
+  it("records the flow's typed events in order, without any secret", async () => {
+    agent = await enrollAgent(gh);
+    const agentClients = grpcClients(gh, agent.agentTls);
+    const verifier = grpcClients(gh, agent.verifierTls);
+    const operator = grpcClients(gh, agent.operatorTls);
+    try {
+      const { challengeId, signature } = await signedChallenge(agentClients.gate, agent);
+      const { pass } = await agentClients.gate.submit({
+        challengeId,
+        answer: { case: "signature", value: { signature } },
+      });
+      const token = await agentClients.gate.token({ grant: { case: "pass", value: pass } });
+      rememberSecret(pass, token.accessToken);
+      secrets.push(challengeId, pass, token.accessToken, Buffer.from(signature).toString("base64"));
+      secrets.push(
+        Buffer.from(signature).toString("hex"),
+        Buffer.from(signature).toString("base64url"),
+      );
+      // A replayed challenge fails (audited with its reason).
+      await expectReason(
+        agentClients.gate.submit({
+          challengeId,
+          answer: { case: "signature", value: { signature } },
+        }),
+        Reason.CHALLENGE_ALREADY_USED,
+      );
+      const denied = await verifier.verify.verify({
+        token: token.accessToken,
+        audience: "https://elsewhere.example",
+      });
+      expect(denied.allowed).toBe(false);
+      const jti = denied.tokenId;
+      await operator.registry.revoke({ target: { case: "tokenId", value: jti }, reason: "test" });
+
+      const entries = await listAll({ operatorDomain: agent.domain });
+      expect(entries.map((e) => T[e.event?.type ?? 0])).toEqual([
+        "OPERATOR_CREATED",
+        "AGENT_REGISTERED",
+        "CHALLENGE_ISSUED",
+        "PASS_ISSUED",
+        "TOKEN_ISSUED",
+        "CHALLENGE_FAILED",
+        "VERIFY_DENIED",
+        "TOKEN_REVOKED",
+      ]);
+      const byType = (type: AuditEventType) => entries.find((e) => e.event?.type === type)?.event;
+      expect(byType(T.TOKEN_ISSUED)).toMatchObject({
+        subjectDid: agent.did,
+        tokenId: jti,
+        scopes: ["orders:read"],
+        audiences: [AUDIENCE],
+      });
+      expect(byType(T.CHALLENGE_FAILED)?.reason).toBe(Reason.CHALLENGE_ALREADY_USED);
+      expect(byType(T.VERIFY_DENIED)).toMatchObject({
+        reason: Reason.TOKEN_AUDIENCE_MISMATCH,
+        subjectDid: agent.did,
+        actorRole: "verifier",
+      });
+      expect(byType(T.TOKEN_REVOKED)).toMatchObject({ tokenId: jti, comment: "test" });
+
+      // Sequences are contiguous in the whole log, each entry linked to the one before.
+      const all = await listAll();
+      all.forEach((entry, i) => {
+        expect(entry.event?.sequence).toBe(BigInt(i + 1));
+        if (i > 0) expect(entry.event?.prevHash).toEqual(all[i - 1]?.hash);
+      });
+
+      // No secret in any stored entry, raw or decoded.
+      const stored = await rawRecords();
+      const decoded = stored.map((line) => {
+        const record = JSON.parse(line) as AuditRecord;
+        return JSON.stringify(
+          fromBinary(AuditEventSchema, Buffer.from(record.event, "base64")),
+          (_, v) =>
+            typeof v === "bigint"
+              ? String(v)
+              : v instanceof Uint8Array
+                ? Buffer.from(v).toString("hex")
+                : v,
+        );
+      });
+      const privateKeyPem = agent.key.privateKey
+        .export({ format: "pem", type: "pkcs8" })
+        .toString();
+      for (const text of [...stored, ...decoded]) {
+        for (const secret of [...secrets, privateKeyPem]) expect(text).not.toContain(secret);
+        expect(text).not.toContain("PRIVATE KEY");
+      }
+    } finally {
+      agentClients.close();
+      verifier.close();
+      operator.close();
+    }
+  });
+
+  it("shows operators only the events of their own domain", async () => {
+    const other = await enrollAgent(gh);
+    await gh.app.audit.flush();
+    await withAudit(agent.operatorTls, async (client) => {
+      const page = await client.listAuditEvents({ pageSize: 500 });
+      expect(page.entries.length).toBeGreaterThan(0);
+      for (const entry of page.entries) expect(entry.event?.operatorDomain).toBe(agent.domain);
+      await expectReason(
+        client.listAuditEvents({ operatorDomain: other.domain }),
+        Reason.OPERATOR_MISMATCH,
+      );
+      await expectReason(client.verifyAuditChain({}), Reason.PERMISSION_DENIED);
+    });
+  });
+
+  it("verifies the chain", async () => {
+    const verdict = await verifyChain();
+    expect(verdict).toMatchObject({ ok: true, problem: AuditChainProblem.UNSPECIFIED });
+    expect(verdict.entriesChecked).toBeGreaterThan(8n);
+  });
+
+  it("resumes the chain after a restart", async () => {
+    const before = await listAll();
+    const last = before.at(-1);
+    await gh.stop();
+    gh = await start(); // memory: same data dir; redis: a new instance on the same redis
+    const admin = grpcClients(gh, agent.adminTls);
+    try {
+      await admin.registry.createOperator({ domain: `restart-${storeKind}.example.com` });
+    } finally {
+      admin.close();
+    }
+    const [first] = await listAll({ after: last?.event?.sequence ?? 0n });
+    expect(first?.event?.sequence).toBe((last?.event?.sequence ?? 0n) + 1n);
+    expect(first?.event?.prevHash).toEqual(last?.hash);
+    await expect(verifyChain()).resolves.toMatchObject({ ok: true });
+  });
+
+  // Defined for Redis only (not skipped elsewhere): the embedded store serves one process,
+  // and its audit file is its own head, so neither case exists there (see the README).
+  const redisOnly = storeKind === "redis" ? it : undefined;
+
+  redisOnly?.("keeps one valid chain when two instances interleave writes", async () => {
+    const secondDir = await mkdtemp(join(tmpdir(), "gatehouse-audit-2-"));
+    const second = await start(secondDir);
+    const count = (await listAll()).length;
+    // Its own data dir, so its own dev CA: an admin certificate of that CA.
+    const secondAdmin = await second.clientTls({ role: "admin", name: "test-admin" });
+    const clients = [grpcClients(gh, agent.adminTls), grpcClients(second, secondAdmin)];
+    try {
+      await Promise.all(
+        Array.from({ length: 20 }, (_, i) =>
+          (clients[i % 2] ?? clients[0])?.registry.createOperator({
+            domain: `race-${i}.example.com`,
+          }),
+        ),
+      );
+    } finally {
+      for (const c of clients) c.close();
+      await second.dispose();
+      await rm(secondDir, { recursive: true, force: true });
+    }
+    const entries = await listAll();
+    expect(entries).toHaveLength(count + 20);
+    await expect(verifyChain()).resolves.toMatchObject({ ok: true });
+  });
+
+  it("reports an edited, a deleted and a reordered entry at its sequence", async () => {
+    const original = await rawRecords();
+    expect(original.length).toBeGreaterThan(5);
+    const edit = (line: string) => {
+      const record = JSON.parse(line) as AuditRecord;
+      const event = fromBinary(AuditEventSchema, Buffer.from(record.event, "base64"));
+      const bytes = Buffer.from(record.event, "base64");
+      // Flip one byte of the subject DID (the event still decodes, its hash no longer fits).
+      const at = bytes.indexOf(Buffer.from(event.operatorDomain || event.actor));
+      bytes[at] = (bytes[at] ?? 0) ^ 0x01;
+      return JSON.stringify({ ...record, event: bytes.toString("base64") });
+    };
+    const cases: [string, string[], AuditChainProblem][] = [
+      ["edit", original.map((l, i) => (i === 2 ? edit(l) : l)), AuditChainProblem.HASH_MISMATCH],
+      ["delete", original.filter((_, i) => i !== 2), AuditChainProblem.SEQUENCE_GAP],
+      [
+        "reorder",
+        original.map((l, i) => (i === 2 ? original[3] : i === 3 ? original[2] : l) ?? l),
+        AuditChainProblem.SEQUENCE_GAP,
+      ],
+    ];
+    try {
+      for (const [what, records, problem] of cases) {
+        await writeRaw(records);
+        const verdict = await verifyChain();
+        expect(verdict, what).toMatchObject({ ok: false, brokenSequence: 3n, problem });
+      }
+      if (storeKind === "memory") {
+        const cli = await runCli([
+          ...["audit", "verify", "--server", gh.grpcAddress],
+          ...["--pki-dir", join(dataDir, "pki")],
+        ]);
+        expect(cli.code, cli.stderr).toBe(1);
+        expect(JSON.parse(cli.stdout)).toMatchObject({ ok: false, brokenSequence: "3" });
+      }
+    } finally {
+      await writeRaw(original);
+    }
+    await expect(verifyChain()).resolves.toMatchObject({ ok: true });
+    if (storeKind === "memory") {
+      const cli = await runCli([
+        ...["audit", "verify", "--server", gh.grpcAddress, "--pki-dir", join(dataDir, "pki")],
+      ]);
+      expect(cli.code, cli.stderr).toBe(0);
+    }
+  }, 60_000);
+
+  redisOnly?.("reports entries cut from the end (head mismatch)", async () => {
+    const original = await rawRecords();
+    try {
+      await writeRaw(original.slice(0, -1));
+      await expect(verifyChain()).resolves.toMatchObject({
+        ok: false,
+        brokenSequence: BigInt(original.length),
+        problem: AuditChainProblem.HEAD_MISMATCH,
+      });
+    } finally {
+      await writeRaw(original);
+    }
+  });
+});
+
+function auditClient(gh: TestGatehouse, tls: ClientTls) {
+  return createGrpcClient(AuditService, { address: gh.grpcAddress, tls });
+}
