@@ -1,9 +1,8 @@
 /**
- * The only module that loads `@peculiar/x509`: the stub it needs must be
- * evaluated first (see ./reflect-metadata-stub.ts), and one entry point keeps
- * that ordering in one place.
+ * The only module that loads `@peculiar/x509`: it resolves its internals through tsyringe,
+ * which needs the Reflect metadata polyfill loaded first; one entry point keeps that order.
  */
-import "./reflect-metadata-stub.js";
+import "reflect-metadata";
 
 export {
   AuthorityKeyIdentifierExtension,
