@@ -43,6 +43,19 @@ export function describeConfig(config: GatehouseConfig): string {
         `clock skew ${tokens.clockSkewSeconds}s, ${tokens.signingAlg}`,
     ],
     ["challenges", `ttl ${challenges.ttlSeconds}s, pass ttl ${challenges.passTtlSeconds}s`],
+    [
+      "challenge kinds",
+      `reasoning difficulty ${challenges.reasoningDifficulty}, ` +
+        `deadline ${challenges.reasoningDeadlineSeconds}s; ` +
+        `iterated hash ${challenges.iteratedHashIterations} rounds on ` +
+        `${challenges.computeWorkers} worker(s); hashcash ${challenges.hashcashDifficultyBits} bits`,
+    ],
+    ["rate limits", describeLimits(config.limits)],
+    [
+      "dpop",
+      `proof max age ${config.dpop.maxAgeSeconds}s, ` +
+        `server nonces ${config.dpop.nonces ? "on (secret set)" : "off"}`,
+    ],
     ["max message", `${config.limits.maxMessageBytes} bytes`],
     ...describeKeys(config.keys, config.store),
     ...describeProxy(config.proxy),
@@ -51,6 +64,17 @@ export function describeConfig(config: GatehouseConfig): string {
   ];
   const width = Math.max(...rows.map(([label]) => label.length));
   return rows.map(([label, value]) => `${label.padEnd(width)}  ${value}`).join("\n");
+}
+
+function describeLimits(limits: GatehouseConfig["limits"]): string {
+  const adaptive = limits.adaptive.enabled
+    ? `adaptive proof of work above ${limits.adaptive.threshold}`
+    : "adaptive proof of work off";
+  return (
+    `per ${limits.windowSeconds}s: challenge ${limits.challengePerIdentity}/identity, ` +
+    `${limits.challengePerAddress}/address; submit ${limits.submitPerIdentity}/identity, ` +
+    `${limits.submitPerAddress}/address; ${adaptive}`
+  );
 }
 
 function describeEndpoint({ host, port }: Endpoint): string {

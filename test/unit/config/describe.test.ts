@@ -6,19 +6,22 @@ describe("describeConfig", () => {
   it("summarises the defaults one setting a line", () => {
     const summary = describeConfig(loadConfig({ mode: "dev", env: {} }));
     expect(summary.split("\n")).toEqual([
-      "mode            dev",
-      "issuer          https://gatehouse.local",
-      "trust domain    gatehouse.local",
-      `data dir        ${resolve(".gatehouse")}`,
-      "grpc            127.0.0.1:7443",
-      "connect         127.0.0.1:7444",
-      "tls             dev PKI; client certificate required",
-      "store           embedded",
-      "tokens          ttl 300s (max 3600s), clock skew 30s, EdDSA",
-      "challenges      ttl 60s, pass ttl 60s",
-      "max message     65536 bytes",
-      "log level       info",
-      "shutdown grace  10000 ms",
+      "mode             dev",
+      "issuer           https://gatehouse.local",
+      "trust domain     gatehouse.local",
+      `data dir         ${resolve(".gatehouse")}`,
+      "grpc             127.0.0.1:7443",
+      "connect          127.0.0.1:7444",
+      "tls              dev PKI; client certificate required",
+      "store            embedded",
+      "tokens           ttl 300s (max 3600s), clock skew 30s, EdDSA",
+      "challenges       ttl 60s, pass ttl 60s",
+      "challenge kinds  reasoning difficulty 2, deadline 20s; iterated hash 100000 rounds on 1 worker(s); hashcash 18 bits",
+      "rate limits      per 60s: challenge 120/identity, 1200/address; submit 120/identity, 1200/address; adaptive proof of work off",
+      "dpop             proof max age 60s, server nonces off",
+      "max message      65536 bytes",
+      "log level        info",
+      "shutdown grace   10000 ms",
     ]);
   });
 
@@ -34,9 +37,9 @@ describe("describeConfig", () => {
       },
     });
     const summary = describeConfig(config);
-    expect(summary).toContain("grpc            [::]:7443");
+    expect(summary).toContain("grpc             [::]:7443");
     expect(summary).toContain(
-      "tls             cert /pki/server.crt, key /pki/server.key, ca /pki/ca.crt; client certificate optional",
+      "tls              cert /pki/server.crt, key /pki/server.key, ca /pki/ca.crt; client certificate optional",
     );
   });
 
@@ -50,7 +53,9 @@ describe("describeConfig", () => {
       },
     });
     const summary = describeConfig(config);
-    expect(summary).toContain("store           redis rediss://***@cache.internal:6380/2 (cluster)");
+    expect(summary).toContain(
+      "store            redis rediss://***@cache.internal:6380/2 (cluster)",
+    );
     expect(summary).not.toContain(password);
   });
 });
