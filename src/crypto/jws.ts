@@ -53,3 +53,18 @@ export function verifyJwsSignature(
     return false;
   }
 }
+
+/**
+ * Decodes one compact-JWS segment (RFC 7515 §7.1) that must be a JSON object: the header or
+ * a JWT payload. Undefined for bad base64url, bad JSON, or any JSON value that is not an
+ * object (arrays and null included). Never throws.
+ */
+export function decodeJsonSegment(segment: string): Record<string, unknown> | undefined {
+  try {
+    const value: unknown = JSON.parse(Buffer.from(segment, "base64url").toString("utf8"));
+    if (typeof value !== "object" || value === null || Array.isArray(value)) return undefined;
+    return value as Record<string, unknown>;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,4 +1,5 @@
 import { createPublicKey, type KeyObject, verify } from "node:crypto";
+import { decodeJsonSegment } from "../crypto/jws.js";
 import { jwkThumbprint } from "./thumbprint.js";
 
 /** RFC 9449 §4.2: the `typ` of a DPoP proof. */
@@ -57,7 +58,7 @@ export function parseProof(proof: string): ParsedProof | undefined {
   if (!SEGMENT.test(payloadPart) || !SEGMENT.test(signaturePart)) return undefined;
   // Points 4, 5, 7: the header's typ, alg and public jwk (checked once per header).
   const proofKey = proofKeyOf(headerPart);
-  const claims = decodeJsonObject(payloadPart);
+  const claims = decodeJsonSegment(payloadPart);
   if (!proofKey || !claims) return undefined;
   const { alg, jkt, publicKey } = proofKey;
 
@@ -106,7 +107,7 @@ function proofKeyOf(headerPart: string): ProofKey | undefined {
   const cached = headers.get(headerPart);
   if (cached) return cached;
   if (headerPart.length > MAX_PROOF_LENGTH || !SEGMENT.test(headerPart)) return undefined;
-  const header = decodeJsonObject(headerPart);
+  const header = decodeJsonSegment(headerPart);
   if (!header) return undefined;
 
   // Points 4–5: typ, then alg from the allowlist only.
@@ -175,15 +176,5 @@ function verifySignature(
     return false;
   } catch {
     return false;
-  }
-}
-
-function decodeJsonObject(segment: string): Record<string, unknown> | undefined {
-  try {
-    const value: unknown = JSON.parse(Buffer.from(segment, "base64url").toString("utf8"));
-    if (typeof value !== "object" || value === null || Array.isArray(value)) return undefined;
-    return value as Record<string, unknown>;
-  } catch {
-    return undefined;
   }
 }

@@ -14,6 +14,7 @@ import { ConfigError, type ConfigOverrides, loadConfig } from "../../src/config/
 import { createCertificateAuthority } from "../../src/pki/certificate-authority.js";
 import { issueCertificate } from "../../src/pki/issue-certificate.js";
 import { expectReason } from "../support/errors.js";
+import { useGatehouse } from "../support/fixture.js";
 import {
   AUDIENCE,
   type Clients,
@@ -613,30 +614,21 @@ describe("platform attestation (JWKS URL over https)", () => {
 });
 
 describe("platform attestation without a configured issuer", () => {
-  let gh: TestGatehouse;
-  let agent: Enrolled;
-  let clients: Clients;
+  const env = useGatehouse();
 
   beforeAll(async () => {
-    gh = await startTestGatehouse();
-    agent = await enrollAgent(gh);
-    await setAutonomyPolicy(gh, agent, { requirePlatformAttestation: true });
-    clients = grpcClients(gh, agent.agentTls);
-  });
-  afterAll(async () => {
-    clients?.close();
-    await gh?.dispose();
+    await setAutonomyPolicy(env.gh, env.agent, { requirePlatformAttestation: true });
   });
 
   it("refuses every Submit of an agent whose policy requires one (fail closed)", async () => {
     const issuer = await localIssuer();
-    const { challengeId, signature } = await signedChallenge(clients.gate, agent);
+    const { challengeId, signature } = await signedChallenge(env.clients.gate, env.agent);
     const platformAttestation = await platformToken(issuer.privateKey, {
       nonce: challengeId,
       nowMs: Date.now(),
     });
     await expectReason(
-      submit(clients, challengeId, signature, { platformAttestation }),
+      submit(env.clients, challengeId, signature, { platformAttestation }),
       Reason.PLATFORM_ATTESTATION_INVALID,
     );
   });

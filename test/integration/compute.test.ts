@@ -1,26 +1,17 @@
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import { setTimeout } from "node:timers/promises";
 import type { MessageInitShape } from "@bufbuild/protobuf";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { Reason } from "../../gen/gatehouse/v1/errors_pb.js";
 import { ChallengeKind, type SubmitRequestSchema } from "../../gen/gatehouse/v1/gate_pb.js";
-import { createManualClock, type ManualClock } from "../../src/clock.js";
 import {
   solvedHashcash,
   solvedIteratedHash,
   wrongHashcashNonce,
 } from "../support/compute-solvers.js";
 import { expectReason } from "../support/errors.js";
-import {
-  AUDIENCE,
-  type Clients,
-  type Enrolled,
-  enrollAgent,
-  grpcClients,
-  login,
-  signedChallenge,
-} from "../support/flows.js";
-import { startTestGatehouse, type TestGatehouse } from "../support/gatehouse.js";
+import { useGatehouse } from "../support/fixture.js";
+import { AUDIENCE, type Clients, grpcClients, login, signedChallenge } from "../support/flows.js";
 import { rememberSecret } from "../support/secrets.js";
 
 type Answer = NonNullable<MessageInitShape<typeof SubmitRequestSchema>["answer"]>;
@@ -44,61 +35,49 @@ async function redeem(clients: Clients, verifier: Clients, challengeId: string, 
 }
 
 describe("compute challenge kinds", () => {
-  let gh: TestGatehouse;
-  let clock: ManualClock;
-  let agent: Enrolled;
-  let clients: Clients;
-  let verifier: Clients;
-
-  beforeAll(async () => {
-    clock = createManualClock(Date.now());
-    gh = await startTestGatehouse({
-      clock,
-      overrides: { challenges: { iteratedHashIterations: 2_000, hashcashDifficultyBits: 8 } },
-    });
-    agent = await enrollAgent(gh);
-    clients = grpcClients(gh, agent.agentTls);
-    verifier = grpcClients(gh, agent.verifierTls);
-  });
-  afterAll(async () => {
-    clients?.close();
-    verifier?.close();
-    await gh?.dispose();
+  const env = useGatehouse({
+    clock: true,
+    overrides: { challenges: { iteratedHashIterations: 2_000, hashcashDifficultyBits: 8 } },
   });
   const submit = (challengeId: string, answer: Answer) =>
-    clients.gate.submit({ challengeId, answer });
+    env.clients.gate.submit({ challengeId, answer });
 
   it("iterated hash: Challenge → Submit → Token → Verify", async () => {
-    const solved = await solvedIteratedHash(clients.gate, agent);
+    const solved = await solvedIteratedHash(env.clients.gate, env.agent);
     expect(solved.iterations).toBe(2_000);
     expect(solved.seed).toMatch(/^[0-9a-f]{64}$/);
     const decision = await redeem(
-      clients,
-      verifier,
+      env.clients,
+      env.verifier,
       solved.challengeId,
       iteratedHash(solved.digest),
     );
     expect(decision.allowed, String(decision.reason)).toBe(true);
-    expect(decision.agentDid).toBe(agent.did);
+    expect(decision.agentDid).toBe(env.agent.did);
   });
 
   it("hashcash: Challenge → Submit → Token → Verify", async () => {
-    const solved = await solvedHashcash(clients.gate, agent);
+    const solved = await solvedHashcash(env.clients.gate, env.agent);
     expect(solved.difficultyBits).toBe(8);
     expect(solved.prefix).toMatch(/^[A-Za-z0-9_-]{43}$/);
-    const decision = await redeem(clients, verifier, solved.challengeId, hashcash(solved.nonce));
+    const decision = await redeem(
+      env.clients,
+      env.verifier,
+      solved.challengeId,
+      hashcash(solved.nonce),
+    );
     expect(decision.allowed, String(decision.reason)).toBe(true);
   });
 
   it("accepts the digest in upper-case hex too", async () => {
-    const solved = await solvedIteratedHash(clients.gate, agent);
+    const solved = await solvedIteratedHash(env.clients.gate, env.agent);
     await expect(
       submit(solved.challengeId, iteratedHash(solved.digest.toUpperCase())),
     ).resolves.toHaveProperty("pass");
   });
 
   it("refuses a wrong digest and consumes the challenge", async () => {
-    const solved = await solvedIteratedHash(clients.gate, agent);
+    const solved = await solvedIteratedHash(env.clients.gate, env.agent);
     const wrong = `${solved.digest.slice(0, -1)}${solved.digest.endsWith("0") ? "1" : "0"}`;
     await expectReason(submit(solved.challengeId, iteratedHash(wrong)), Reason.ANSWER_INVALID);
     await expectReason(
@@ -108,7 +87,7 @@ describe("compute challenge kinds", () => {
   });
 
   it("refuses a wrong nonce and consumes the challenge", async () => {
-    const solved = await solvedHashcash(clients.gate, agent);
+    const solved = await solvedHashcash(env.clients.gate, env.agent);
     const wrong = wrongHashcashNonce(solved.prefix, solved.difficultyBits);
     await expectReason(submit(solved.challengeId, hashcash(wrong)), Reason.ANSWER_INVALID);
     await expectReason(
@@ -118,43 +97,43 @@ describe("compute challenge kinds", () => {
   });
 
   it("checks the answer with the stored kind: other kinds' answers are refused", async () => {
-    const signed = await signedChallenge(clients.gate, agent);
+    const signed = await signedChallenge(env.clients.gate, env.agent);
     await expectReason(
       submit(signed.challengeId, iteratedHash("0".repeat(64))),
       Reason.CHALLENGE_KIND_MISMATCH,
     );
-    const signedAgain = await signedChallenge(clients.gate, agent);
+    const signedAgain = await signedChallenge(env.clients.gate, env.agent);
     await expectReason(
       submit(signedAgain.challengeId, hashcash("1")),
       Reason.CHALLENGE_KIND_MISMATCH,
     );
 
-    const iterated = await solvedIteratedHash(clients.gate, agent);
+    const iterated = await solvedIteratedHash(env.clients.gate, env.agent);
     await expectReason(submit(iterated.challengeId, signature()), Reason.CHALLENGE_KIND_MISMATCH);
     // The mismatch spent the challenge like any other refusal.
     await expectReason(
       submit(iterated.challengeId, iteratedHash(iterated.digest)),
       Reason.CHALLENGE_ALREADY_USED,
     );
-    const iteratedAgain = await solvedIteratedHash(clients.gate, agent);
+    const iteratedAgain = await solvedIteratedHash(env.clients.gate, env.agent);
     await expectReason(
       submit(iteratedAgain.challengeId, hashcash("1")),
       Reason.CHALLENGE_KIND_MISMATCH,
     );
 
-    const cash = await solvedHashcash(clients.gate, agent);
+    const cash = await solvedHashcash(env.clients.gate, env.agent);
     await expectReason(
       submit(cash.challengeId, iteratedHash("0".repeat(64))),
       Reason.CHALLENGE_KIND_MISMATCH,
     );
-    const cashAgain = await solvedHashcash(clients.gate, agent);
+    const cashAgain = await solvedHashcash(env.clients.gate, env.agent);
     await expectReason(submit(cashAgain.challengeId, signature()), Reason.CHALLENGE_KIND_MISMATCH);
   });
 
   it("refuses expired compute challenges, even with the right answer", async () => {
-    const iterated = await solvedIteratedHash(clients.gate, agent);
-    const cash = await solvedHashcash(clients.gate, agent);
-    clock.advance(61_000);
+    const iterated = await solvedIteratedHash(env.clients.gate, env.agent);
+    const cash = await solvedHashcash(env.clients.gate, env.agent);
+    env.clock.advance(61_000);
     await expectReason(
       submit(iterated.challengeId, iteratedHash(iterated.digest)),
       Reason.CHALLENGE_EXPIRED,
@@ -170,29 +149,15 @@ describe("compute challenge kinds", () => {
 describe("iterated hash: the cheap checks come before any hashing", () => {
   /** ~9 s of SHA-256 on this machine class: far beyond the bound asserted below. */
   const ITERATIONS = 5_000_000;
-  let gh: TestGatehouse;
-  let clock: ManualClock;
-  let agent: Enrolled;
-  let clients: Clients;
-
-  beforeAll(async () => {
-    clock = createManualClock(Date.now());
-    gh = await startTestGatehouse({
-      clock,
-      overrides: { challenges: { iteratedHashIterations: ITERATIONS } },
-    });
-    agent = await enrollAgent(gh);
-    clients = grpcClients(gh, agent.agentTls);
-  });
-  afterAll(async () => {
-    clients?.close();
-    await gh?.dispose();
+  const env = useGatehouse({
+    clock: true,
+    overrides: { challenges: { iteratedHashIterations: ITERATIONS } },
   });
 
   /** An iterated-hash challenge, unsolved: these submissions must not get as far as hashing. */
   async function unsolved(): Promise<string> {
-    const { challengeId } = await clients.gate.challenge({
-      did: agent.did,
+    const { challengeId } = await env.clients.gate.challenge({
+      did: env.agent.did,
       kind: ChallengeKind.ITERATED_HASH,
       scopes: ["orders:read"],
       audience: AUDIENCE,
@@ -203,10 +168,10 @@ describe("iterated hash: the cheap checks come before any hashing", () => {
 
   it("answers an expired submission without hashing", async () => {
     const challengeId = await unsolved();
-    clock.advance(61_000);
+    env.clock.advance(61_000);
     const started = performance.now();
     await expectReason(
-      clients.gate.submit({ challengeId, answer: iteratedHash("0".repeat(64)) }),
+      env.clients.gate.submit({ challengeId, answer: iteratedHash("0".repeat(64)) }),
       Reason.CHALLENGE_EXPIRED,
     );
     expect(performance.now() - started).toBeLessThan(1_000);
@@ -214,7 +179,10 @@ describe("iterated hash: the cheap checks come before any hashing", () => {
 
   it("answers a submission from another certificate without hashing", async () => {
     const challengeId = await unsolved();
-    const other = grpcClients(gh, await gh.clientTls({ role: "agent", did: agent.did }));
+    const other = grpcClients(
+      env.gh,
+      await env.gh.clientTls({ role: "agent", did: env.agent.did }),
+    );
     try {
       const started = performance.now();
       await expectReason(
@@ -242,23 +210,8 @@ describe("iterated hash under load: the event loop stays free", () => {
   const ITERATIONS = 100_000;
   const BURST = 20;
   const VERIFY_EVERY_MS = 20;
-  let gh: TestGatehouse;
-  let agent: Enrolled;
-  let clients: Clients;
-  let verifier: Clients;
-
-  beforeAll(async () => {
-    gh = await startTestGatehouse({
-      overrides: { challenges: { iteratedHashIterations: ITERATIONS, computeWorkers: 1 } },
-    });
-    agent = await enrollAgent(gh);
-    clients = grpcClients(gh, agent.agentTls);
-    verifier = grpcClients(gh, agent.verifierTls);
-  });
-  afterAll(async () => {
-    clients?.close();
-    verifier?.close();
-    await gh?.dispose();
+  const env = useGatehouse({
+    overrides: { challenges: { iteratedHashIterations: ITERATIONS, computeWorkers: 1 } },
   });
 
   /** Verify calls, paced like a gateway's, until `done()`; returns when each was answered. */
@@ -267,7 +220,7 @@ describe("iterated hash under load: the event loop stays free", () => {
     let running = true;
     const finished = (async () => {
       while (running) {
-        const decision = await verifier.verify.verify({ token, audience: AUDIENCE });
+        const decision = await env.verifier.verify.verify({ token, audience: AUDIENCE });
         answeredAt.push(performance.now());
         expect(decision.allowed).toBe(true);
         await setTimeout(VERIFY_EVERY_MS);
@@ -285,13 +238,17 @@ describe("iterated hash under load: the event loop stays free", () => {
   it("keeps the loop free and Verify answering during a burst of checks", {
     timeout: 90_000,
   }, async () => {
-    const token = await login(clients.gate, agent);
+    const token = await login(env.clients.gate, env.agent);
     // The first check starts the worker thread; start it before measuring.
-    const warm = await solvedIteratedHash(clients.gate, agent);
-    await clients.gate.submit({ challengeId: warm.challengeId, answer: iteratedHash(warm.digest) });
+    const warm = await solvedIteratedHash(env.clients.gate, env.agent);
+    await env.clients.gate.submit({
+      challengeId: warm.challengeId,
+      answer: iteratedHash(warm.digest),
+    });
     // The test solver runs in this process, which is the server's: solve before measuring.
     const solved = [];
-    for (let i = 0; i < BURST; i += 1) solved.push(await solvedIteratedHash(clients.gate, agent));
+    for (let i = 0; i < BURST; i += 1)
+      solved.push(await solvedIteratedHash(env.clients.gate, env.agent));
 
     const delay = monitorEventLoopDelay({ resolution: 10 });
     delay.enable();
@@ -301,7 +258,7 @@ describe("iterated hash under load: the event loop stays free", () => {
     const started = performance.now();
     const submissions = await Promise.allSettled(
       solved.map(({ challengeId, digest }) =>
-        clients.gate.submit({ challengeId, answer: iteratedHash(digest) }),
+        env.clients.gate.submit({ challengeId, answer: iteratedHash(digest) }),
       ),
     );
     const ended = performance.now();

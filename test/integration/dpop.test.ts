@@ -12,8 +12,8 @@ import { GateService } from "../../gen/gatehouse/v1/gate_pb.js";
 import { type AgentKey, dpopProof } from "../../src/client/agent-keys.js";
 import { createMtlsTransport } from "../../src/client/connect-client.js";
 import { createGrpcClient, type GrpcClient } from "../../src/client/grpc-client.js";
-import { createManualClock, type ManualClock } from "../../src/clock.js";
 import { expectReason } from "../support/errors.js";
+import { useGatehouse } from "../support/fixture.js";
 import {
   AUDIENCE,
   type Clients,
@@ -59,31 +59,22 @@ const athOf = (token: string) => createHash("sha256").update(token).digest("base
 
 describe.each(STORE_KINDS)("DPoP (RFC 9449) against the running server (%s store)", (storeKind) => {
   const redisUrl = useRedis();
-  let gh: TestGatehouse;
-  let clock: ManualClock;
-  let agent: Enrolled;
+  const env = useGatehouse({ storeKind, redisUrl, clock: true });
   let other: Enrolled;
-  let agentClients: Clients;
-  let verifier: Clients;
   let authz: GrpcClient<(typeof Authorization)["method"]>;
 
   const redis = () => (storeKind === "redis" ? { redisUrl: redisUrl() } : {});
-  const now = () => Math.floor(clock.now() / 1000);
+  const now = () => Math.floor(env.clock.now() / 1000);
 
   beforeAll(async () => {
-    clock = createManualClock(Date.now());
-    gh = await startTestGatehouse({ storeKind, clock, ...redis() });
-    agent = await enrollAgent(gh);
-    other = await enrollAgent(gh);
-    agentClients = grpcClients(gh, agent.agentTls);
-    verifier = grpcClients(gh, agent.verifierTls);
-    authz = createGrpcClient(Authorization, { address: gh.grpcAddress, tls: agent.verifierTls });
+    other = await enrollAgent(env.gh);
+    authz = createGrpcClient(Authorization, {
+      address: env.gh.grpcAddress,
+      tls: env.agent.verifierTls,
+    });
   });
-  afterAll(async () => {
+  afterAll(() => {
     authz?.close();
-    agentClients?.close();
-    verifier?.close();
-    await gh?.dispose();
   });
 
   /** A fresh proof from the client builder, at the server's (manual) time. */
@@ -113,7 +104,7 @@ describe.each(STORE_KINDS)("DPoP (RFC 9449) against the running server (%s store
   }
 
   const verify = (token: string, dpop = "", httpMethod = "GET", httpUrl = RESOURCE_URL) =>
-    verifier.verify.verify({
+    env.verifier.verify.verify({
       token,
       audience: AUDIENCE,
       requiredScopes: ["orders:read"],
@@ -145,42 +136,46 @@ describe.each(STORE_KINDS)("DPoP (RFC 9449) against the running server (%s store
   });
 
   it("a DPoP login yields token_type DPoP bound by cnf.jkt to the agent's key", async () => {
-    const response = await dpopLogin(agentClients.gate, agent);
+    const response = await dpopLogin(env.clients.gate, env.agent);
     expect(response.tokenType).toBe("DPoP");
     expect(response.dpopNonce).toBe("");
     const [, payload] = response.accessToken.split(".") as [string, string];
     const claims = JSON.parse(Buffer.from(payload, "base64url").toString("utf8"));
     const { ed25519Thumbprint } = await import("../../src/dpop/index.js");
-    expect(claims.cnf).toEqual({ jkt: ed25519Thumbprint(agent.key.publicKey) });
+    expect(claims.cnf).toEqual({ jkt: ed25519Thumbprint(env.agent.key.publicKey) });
   });
 
   it("Verify allows a bound token with a fresh proof per request", async () => {
-    const { accessToken } = await dpopLogin(agentClients.gate, agent);
+    const { accessToken } = await dpopLogin(env.clients.gate, env.agent);
     for (let i = 0; i < 2; i += 1) {
-      const p = proof(agent.key, { htm: "GET", htu: RESOURCE_URL, accessToken });
+      const p = proof(env.agent.key, { htm: "GET", htu: RESOURCE_URL, accessToken });
       const decision = await verify(accessToken, p);
       expect(Reason[decision.reason]).toBe(Reason[Reason.UNSPECIFIED]);
       expect(decision.allowed).toBe(true);
     }
     // The URL is compared normalized (RFC 3986 §6.2.2–6.2.3) and without its query.
-    const p = proof(agent.key, { htm: "GET", htu: RESOURCE_URL, accessToken });
+    const p = proof(env.agent.key, { htm: "GET", htu: RESOURCE_URL, accessToken });
     expect(
       (await verify(accessToken, p, "GET", "HTTPS://API.example.com:443/orders?id=1")).allowed,
     ).toBe(true);
   });
 
   it("a bound token used as a bearer token → TOKEN_BOUND_TO_KEY", async () => {
-    const { accessToken } = await dpopLogin(agentClients.gate, agent);
+    const { accessToken } = await dpopLogin(env.clients.gate, env.agent);
     await expectDenied(accessToken, "", Reason.TOKEN_BOUND_TO_KEY);
   });
 
   it("proof for another method, a URL with a query, or another host → DPOP_INVALID", async () => {
-    const { accessToken } = await dpopLogin(agentClients.gate, agent);
-    const wrongHtm = proof(agent.key, { htm: "POST", htu: RESOURCE_URL, accessToken });
+    const { accessToken } = await dpopLogin(env.clients.gate, env.agent);
+    const wrongHtm = proof(env.agent.key, { htm: "POST", htu: RESOURCE_URL, accessToken });
     await expectDenied(accessToken, wrongHtm, Reason.DPOP_INVALID);
-    const withQuery = proof(agent.key, { htm: "GET", htu: `${RESOURCE_URL}?id=1`, accessToken });
+    const withQuery = proof(env.agent.key, {
+      htm: "GET",
+      htu: `${RESOURCE_URL}?id=1`,
+      accessToken,
+    });
     await expectDenied(accessToken, withQuery, Reason.DPOP_INVALID, "GET", `${RESOURCE_URL}?id=1`);
-    const otherHost = proof(agent.key, {
+    const otherHost = proof(env.agent.key, {
       htm: "GET",
       htu: "https://evil.example/orders",
       accessToken,
@@ -189,35 +184,35 @@ describe.each(STORE_KINDS)("DPoP (RFC 9449) against the running server (%s store
   });
 
   it("ath of another token → DPOP_INVALID", async () => {
-    const { accessToken } = await dpopLogin(agentClients.gate, agent);
-    const { accessToken: second } = await dpopLogin(agentClients.gate, agent);
-    const p = proof(agent.key, { htm: "GET", htu: RESOURCE_URL, accessToken: second });
+    const { accessToken } = await dpopLogin(env.clients.gate, env.agent);
+    const { accessToken: second } = await dpopLogin(env.clients.gate, env.agent);
+    const p = proof(env.agent.key, { htm: "GET", htu: RESOURCE_URL, accessToken: second });
     await expectDenied(accessToken, p, Reason.DPOP_INVALID);
   });
 
   it("a proof by another agent's key (not cnf.jkt) → DPOP_INVALID", async () => {
-    const { accessToken } = await dpopLogin(agentClients.gate, agent);
+    const { accessToken } = await dpopLogin(env.clients.gate, env.agent);
     const p = proof(other.key, { htm: "GET", htu: RESOURCE_URL, accessToken });
     await expectDenied(accessToken, p, Reason.DPOP_INVALID);
   });
 
   it("a replayed proof → DPOP_REPLAYED", async () => {
-    const { accessToken } = await dpopLogin(agentClients.gate, agent);
-    const p = proof(agent.key, { htm: "GET", htu: RESOURCE_URL, accessToken });
+    const { accessToken } = await dpopLogin(env.clients.gate, env.agent);
+    const p = proof(env.agent.key, { htm: "GET", htu: RESOURCE_URL, accessToken });
     expect((await verify(accessToken, p)).allowed).toBe(true);
     await expectDenied(accessToken, p, Reason.DPOP_REPLAYED);
   });
 
   it("a proof too old (manual clock) or from the future → DPOP_INVALID", async () => {
-    const { accessToken } = await dpopLogin(agentClients.gate, agent);
-    const old = proof(agent.key, { htm: "GET", htu: RESOURCE_URL, accessToken });
-    clock.advance(61_000);
+    const { accessToken } = await dpopLogin(env.clients.gate, env.agent);
+    const old = proof(env.agent.key, { htm: "GET", htu: RESOURCE_URL, accessToken });
+    env.clock.advance(61_000);
     try {
       await expectDenied(accessToken, old, Reason.DPOP_INVALID);
     } finally {
-      clock.advance(-61_000);
+      env.clock.advance(-61_000);
     }
-    const future = proof(agent.key, {
+    const future = proof(env.agent.key, {
       htm: "GET",
       htu: RESOURCE_URL,
       accessToken,
@@ -227,38 +222,40 @@ describe.each(STORE_KINDS)("DPoP (RFC 9449) against the running server (%s store
   });
 
   it("private key material in jwk, alg none, HS256, wrong typ → DPOP_INVALID", async () => {
-    const { accessToken } = await dpopLogin(agentClients.gate, agent);
+    const { accessToken } = await dpopLogin(env.clients.gate, env.agent);
     const claims = () => claimsFor(accessToken);
-    const d = agent.key.privateKey.export({ format: "jwk" }).d;
-    const withD = craftProof(agent.key, { jwk: { ...jwkOf(agent.key), d } }, claims());
+    const d = env.agent.key.privateKey.export({ format: "jwk" }).d;
+    const withD = craftProof(env.agent.key, { jwk: { ...jwkOf(env.agent.key), d } }, claims());
     await expectDenied(accessToken, withD, Reason.DPOP_INVALID);
-    const none = craftProof(agent.key, { alg: "none" }, claims(), "AAAA");
+    const none = craftProof(env.agent.key, { alg: "none" }, claims(), "AAAA");
     await expectDenied(accessToken, none, Reason.DPOP_INVALID);
-    const hsInput = `${b64({ typ: "dpop+jwt", alg: "HS256", jwk: jwkOf(agent.key) })}.${b64(claims())}`;
-    const hmac = createHmac("sha256", Buffer.from(agent.key.publicKey)).update(hsInput).digest();
+    const hsInput = `${b64({ typ: "dpop+jwt", alg: "HS256", jwk: jwkOf(env.agent.key) })}.${b64(claims())}`;
+    const hmac = createHmac("sha256", Buffer.from(env.agent.key.publicKey))
+      .update(hsInput)
+      .digest();
     const hs256 = `${hsInput}.${hmac.toString("base64url")}`;
     rememberSecret(hs256);
     await expectDenied(accessToken, hs256, Reason.DPOP_INVALID);
-    const typ = craftProof(agent.key, { typ: "JWT" }, claims());
+    const typ = craftProof(env.agent.key, { typ: "JWT" }, claims());
     await expectDenied(accessToken, typ, Reason.DPOP_INVALID);
     // Control: the same crafting with nothing wrong is accepted.
-    expect((await verify(accessToken, craftProof(agent.key, {}, claims()))).allowed).toBe(true);
+    expect((await verify(accessToken, craftProof(env.agent.key, {}, claims()))).allowed).toBe(true);
   });
 
   it("a token request proof signed by another key than the registered one → DPOP_INVALID", async () => {
     const foreign = proof(other.key, { htm: "POST", htu: TOKEN_URL });
-    await expectReason(dpopLogin(agentClients.gate, agent, foreign), Reason.DPOP_INVALID);
-    const wrongUrl = proof(agent.key, { htm: "POST", htu: `${ISSUER}/v1/other` });
-    await expectReason(dpopLogin(agentClients.gate, agent, wrongUrl), Reason.DPOP_INVALID);
+    await expectReason(dpopLogin(env.clients.gate, env.agent, foreign), Reason.DPOP_INVALID);
+    const wrongUrl = proof(env.agent.key, { htm: "POST", htu: `${ISSUER}/v1/other` });
+    await expectReason(dpopLogin(env.clients.gate, env.agent, wrongUrl), Reason.DPOP_INVALID);
   });
 
   it("a bearer token (no cnf) with a proof is still a bearer token", async () => {
-    const { challengeId, signature } = await signedChallenge(agentClients.gate, agent);
-    const { pass } = await agentClients.gate.submit({
+    const { challengeId, signature } = await signedChallenge(env.clients.gate, env.agent);
+    const { pass } = await env.clients.gate.submit({
       challengeId,
       answer: { case: "signature", value: { signature } },
     });
-    const token = await agentClients.gate.token({ grant: { case: "pass", value: pass } });
+    const token = await env.clients.gate.token({ grant: { case: "pass", value: pass } });
     rememberSecret(pass, token.accessToken);
     expect(token.tokenType).toBe("Bearer");
     const p = proof(other.key, { htm: "GET", htu: RESOURCE_URL, accessToken: token.accessToken });
@@ -286,15 +283,15 @@ describe.each(STORE_KINDS)("DPoP (RFC 9449) against the running server (%s store
       expect(response.status?.code ?? 0).toBe(code);
 
     it("DPoP scheme with a valid proof → allowed", async () => {
-      const { accessToken } = await dpopLogin(agentClients.gate, agent);
-      const p = proof(agent.key, { htm: "GET", htu: `https://${HOST}/orders`, accessToken });
+      const { accessToken } = await dpopLogin(env.clients.gate, env.agent);
+      const p = proof(env.agent.key, { htm: "GET", htu: `https://${HOST}/orders`, accessToken });
       const response = await check({ authorization: `DPoP ${accessToken}`, dpop: p });
       expectStatus(response, 0);
       expect(response.httpResponse.case).toBe("okResponse");
     });
 
     it("DPoP scheme without a proof, or the bound token as Bearer → 401", async () => {
-      const { accessToken } = await dpopLogin(agentClients.gate, agent);
+      const { accessToken } = await dpopLogin(env.clients.gate, env.agent);
       for (const headers of [
         { authorization: `DPoP ${accessToken}` },
         { authorization: `Bearer ${accessToken}` },
@@ -315,8 +312,8 @@ describe.each(STORE_KINDS)("DPoP (RFC 9449) against the running server (%s store
     it("a proof replayed on a second instance sharing the Redis store → DPOP_REPLAYED", async () => {
       const second = await startTestGatehouse({
         storeKind,
-        clock,
-        dataDir: gh.dataDir,
+        clock: env.clock,
+        dataDir: env.gh.dataDir,
         redisUrl: redisUrl(),
       });
       const secondVerifier = grpcClients(
@@ -324,8 +321,8 @@ describe.each(STORE_KINDS)("DPoP (RFC 9449) against the running server (%s store
         await second.clientTls({ role: "verifier", name: "v2" }),
       );
       try {
-        const { accessToken } = await dpopLogin(agentClients.gate, agent);
-        const p = proof(agent.key, { htm: "GET", htu: RESOURCE_URL, accessToken });
+        const { accessToken } = await dpopLogin(env.clients.gate, env.agent);
+        const p = proof(env.agent.key, { htm: "GET", htu: RESOURCE_URL, accessToken });
         expect((await verify(accessToken, p)).allowed).toBe(true);
         const replay = await secondVerifier.verify.verify({
           token: accessToken,
@@ -352,7 +349,7 @@ describe.each(STORE_KINDS)("DPoP (RFC 9449) against the running server (%s store
     beforeAll(async () => {
       nonceGh = await startTestGatehouse({
         storeKind,
-        clock,
+        clock: env.clock,
         ...redis(),
         overrides: { dpop: { nonces: true, nonceSecret: NONCE_SECRET } },
       });

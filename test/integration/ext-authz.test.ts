@@ -14,10 +14,9 @@ import {
   createGrpcClient,
   type GrpcClient,
 } from "../../src/client/grpc-client.js";
-import { createManualClock, type ManualClock } from "../../src/clock.js";
 import { expectReason } from "../support/errors.js";
-import { type Clients, type Enrolled, enrollAgent, grpcClients, login } from "../support/flows.js";
-import { startTestGatehouse, type TestGatehouse } from "../support/gatehouse.js";
+import { useGatehouse } from "../support/fixture.js";
+import { enrollAgent, grpcClients, login } from "../support/flows.js";
 
 /** The host AUDIENCE (test/support/flows.ts) names: `https://<host>` is the default audience. */
 const HOST = "api.example.com";
@@ -65,29 +64,23 @@ const invalidToken = (reason: string) =>
   `Bearer error="invalid_token", error_description="${reason}"`;
 
 describe("Envoy ext_authz Check", () => {
-  let gh: TestGatehouse;
-  let clock: ManualClock;
-  let agent: Enrolled;
-  let agentClients: Clients;
+  const env = useGatehouse({ clock: true });
   let authz: GrpcClient<(typeof Authorization)["method"]>;
 
-  beforeAll(async () => {
-    clock = createManualClock(Date.now());
-    gh = await startTestGatehouse({ clock });
-    agent = await enrollAgent(gh);
-    agentClients = grpcClients(gh, agent.agentTls);
-    authz = createGrpcClient(Authorization, { address: gh.grpcAddress, tls: agent.verifierTls });
+  beforeAll(() => {
+    authz = createGrpcClient(Authorization, {
+      address: env.gh.grpcAddress,
+      tls: env.agent.verifierTls,
+    });
   });
-  afterAll(async () => {
+  afterAll(() => {
     authz?.close();
-    agentClients?.close();
-    await gh?.dispose();
   });
 
   const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
 
   it("allows a valid token and adds the identity headers, overwriting the client's", async () => {
-    const token = await login(agentClients.gate, agent);
+    const token = await login(env.clients.gate, env.agent);
     const response = await authz.check(
       checkRequest(
         { ...bearer(token), "x-gatehouse-agent": "did:agent:forged" },
@@ -99,9 +92,9 @@ describe("Envoy ext_authz Check", () => {
     if (response.httpResponse.case !== "okResponse") return;
     const ok = response.httpResponse.value;
     expect(ok.headersToRemove).toEqual([]);
-    expect(headerOf(response, "x-gatehouse-agent")).toBe(agent.did);
+    expect(headerOf(response, "x-gatehouse-agent")).toBe(env.agent.did);
     expect(headerOf(response, "x-gatehouse-scopes")).toBe("orders:read");
-    expect(headerOf(response, "x-gatehouse-operator")).toBe(agent.domain);
+    expect(headerOf(response, "x-gatehouse-operator")).toBe(env.agent.domain);
     for (const option of ok.headers) {
       expect(option.appendAction).toBe(
         HeaderValueOption_HeaderAppendAction.OVERWRITE_IF_EXISTS_OR_ADD,
@@ -110,7 +103,7 @@ describe("Envoy ext_authz Check", () => {
   });
 
   it("takes the audience from the route's context extension over the host", async () => {
-    const token = await login(agentClients.gate, agent);
+    const token = await login(env.clients.gate, env.agent);
     const extensions = { gatehouse_audience: `https://${HOST}` };
     const viaExtension = await authz.check(
       checkRequest({ authorization: `bearer ${token}` }, { host: "gateway.internal", extensions }),
@@ -147,22 +140,22 @@ describe("Envoy ext_authz Check", () => {
   });
 
   it("expired token → 401 TOKEN_EXPIRED", async () => {
-    const token = await login(agentClients.gate, agent);
-    clock.advance(331_000);
+    const token = await login(env.clients.gate, env.agent);
+    env.clock.advance(331_000);
     try {
       const response = await authz.check(checkRequest(bearer(token)));
       expect(expectDenied(response, 401, "REASON_TOKEN_EXPIRED")).toBe(
         invalidToken("REASON_TOKEN_EXPIRED"),
       );
     } finally {
-      clock.advance(-331_000);
+      env.clock.advance(-331_000);
     }
   });
 
   it("revoked token → 401 TOKEN_REVOKED; suspended agent → 401 AGENT_SUSPENDED", async () => {
-    const subject = await enrollAgent(gh);
-    const gate = grpcClients(gh, subject.agentTls);
-    const operator = grpcClients(gh, subject.operatorTls);
+    const subject = await enrollAgent(env.gh);
+    const gate = grpcClients(env.gh, subject.agentTls);
+    const operator = grpcClients(env.gh, subject.operatorTls);
     try {
       const revoked = await login(gate.gate, subject);
       const [, payload = ""] = revoked.split(".");
@@ -186,7 +179,7 @@ describe("Envoy ext_authz Check", () => {
   });
 
   it("insufficient scope → 403 insufficient_scope with the scope the route needs", async () => {
-    const token = await login(agentClients.gate, agent);
+    const token = await login(env.clients.gate, env.agent);
     const response = await authz.check(
       checkRequest(bearer(token), { extensions: { gatehouse_required_scopes: "orders:write" } }),
     );
@@ -196,7 +189,7 @@ describe("Envoy ext_authz Check", () => {
   });
 
   it("wrong audience (host) → 401 TOKEN_AUDIENCE_MISMATCH", async () => {
-    const token = await login(agentClients.gate, agent);
+    const token = await login(env.clients.gate, env.agent);
     const response = await authz.check(checkRequest(bearer(token), { host: "other.example.com" }));
     expect(expectDenied(response, 401, "REASON_TOKEN_AUDIENCE_MISMATCH")).toBe(
       invalidToken("REASON_TOKEN_AUDIENCE_MISMATCH"),
@@ -205,7 +198,7 @@ describe("Envoy ext_authz Check", () => {
 
   it("an unbound (bearer) token under the DPoP scheme stays a bearer token (RFC 9449 §7.2)", async () => {
     // Key-bound tokens and their proofs: test/integration/dpop.test.ts.
-    const token = await login(agentClients.gate, agent);
+    const token = await login(env.clients.gate, env.agent);
     const response = await authz.check(
       checkRequest({ authorization: `DPoP ${token}`, dpop: "eyJhbGciOiJFZERTQSJ9.e30.AAAA" }),
     );
@@ -221,8 +214,8 @@ describe("Envoy ext_authz Check", () => {
   });
 
   it("refuses callers other than the mesh (verifier) and admins", async () => {
-    for (const tls of [agent.agentTls, agent.operatorTls]) {
-      const client = createGrpcClient(Authorization, { address: gh.grpcAddress, tls });
+    for (const tls of [env.agent.agentTls, env.agent.operatorTls]) {
+      const client = createGrpcClient(Authorization, { address: env.gh.grpcAddress, tls });
       try {
         await expectReason(client.check(checkRequest({})), Reason.PERMISSION_DENIED, 7);
       } finally {
@@ -232,8 +225,12 @@ describe("Envoy ext_authz Check", () => {
   });
 
   it("WIRE: hand-encoded CheckRequest bytes, decoded by field number", async () => {
-    const token = await login(agentClients.gate, agent);
-    const allowed = await rawCheck(gh.grpcAddress, agent.verifierTls, wireCheckRequest(token));
+    const token = await login(env.clients.gate, env.agent);
+    const allowed = await rawCheck(
+      env.gh.grpcAddress,
+      env.agent.verifierTls,
+      wireCheckRequest(token),
+    );
     expect(allowed.get(1)?.length).toBe(1); // status(1) present …
     expect(varintField(message(allowed, 1), 1)).toBe(0); // … with code(1) OK
     const ok = message(allowed, 3); // ok_response(3)
@@ -243,10 +240,10 @@ describe("Envoy ext_authz Check", () => {
       return [text(header, 1), text(header, 2), varintField(option, 3)] as const;
     });
     const overwrite = HeaderValueOption_HeaderAppendAction.OVERWRITE_IF_EXISTS_OR_ADD;
-    expect(identity).toContainEqual(["x-gatehouse-agent", agent.did, overwrite]);
+    expect(identity).toContainEqual(["x-gatehouse-agent", env.agent.did, overwrite]);
     expect(identity).toContainEqual(["x-gatehouse-scopes", "orders:read", overwrite]);
 
-    const denied = await rawCheck(gh.grpcAddress, agent.verifierTls, wireCheckRequest(""));
+    const denied = await rawCheck(env.gh.grpcAddress, env.agent.verifierTls, wireCheckRequest(""));
     expect(varintField(message(denied, 1), 1)).toBe(UNAUTHENTICATED);
     const deniedResponse = message(denied, 2); // denied_response(2)
     expect(varintField(message(deniedResponse, 1), 1)).toBe(401); // status(1).code(1)

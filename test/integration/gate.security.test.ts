@@ -1,19 +1,10 @@
 import { decodeJwt } from "jose";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { Reason } from "../../gen/gatehouse/v1/errors_pb.js";
 import { ChallengeKind } from "../../gen/gatehouse/v1/gate_pb.js";
-import { createManualClock, type ManualClock } from "../../src/clock.js";
 import { expectReason } from "../support/errors.js";
-import {
-  AUDIENCE,
-  type Clients,
-  type Enrolled,
-  enrollAgent,
-  grpcClients,
-  login,
-  signedChallenge,
-} from "../support/flows.js";
-import { startTestGatehouse, type TestGatehouse } from "../support/gatehouse.js";
+import { useGatehouse } from "../support/fixture.js";
+import { AUDIENCE, enrollAgent, grpcClients, login, signedChallenge } from "../support/flows.js";
 import { STORE_KINDS, useRedis } from "../support/stores.js";
 
 const PERMISSION_DENIED = 7;
@@ -21,33 +12,18 @@ const UNAUTHENTICATED = 16;
 
 describe.each(STORE_KINDS)("Challenge / Submit / Token security (%s store)", (storeKind) => {
   const redisUrl = useRedis();
-  let gh: TestGatehouse;
-  let clock: ManualClock;
-  let agent: Enrolled;
-  let clients: Clients;
+  const env = useGatehouse({ storeKind, redisUrl, clock: true });
 
-  beforeAll(async () => {
-    clock = createManualClock(Date.now());
-    gh = await startTestGatehouse({
-      storeKind,
-      clock,
-      ...(storeKind === "redis" ? { redisUrl: redisUrl() } : {}),
-    });
-    agent = await enrollAgent(gh);
-    clients = grpcClients(gh, agent.agentTls);
-  });
-  afterAll(async () => {
-    clients?.close();
-    await gh?.dispose();
-  });
-
-  const submit = (challengeId: string, signature: Uint8Array, gate = clients.gate) =>
+  const submit = (challengeId: string, signature: Uint8Array, gate = env.clients.gate) =>
     gate.submit({ challengeId, answer: { case: "signature", value: { signature } } });
 
   it("refuses a submission from another client certificate, and consumes the challenge", async () => {
-    const { challengeId, signature } = await signedChallenge(clients.gate, agent);
+    const { challengeId, signature } = await signedChallenge(env.clients.gate, env.agent);
     // Same DID, same CA, different certificate: a different caller identity.
-    const other = grpcClients(gh, await gh.clientTls({ role: "agent", did: agent.did }));
+    const other = grpcClients(
+      env.gh,
+      await env.gh.clientTls({ role: "agent", did: env.agent.did }),
+    );
     try {
       await expectReason(
         submit(challengeId, signature, other.gate),
@@ -61,7 +37,7 @@ describe.each(STORE_KINDS)("Challenge / Submit / Token security (%s store)", (st
   });
 
   it("refuses a wrong signature and consumes the challenge on that first attempt", async () => {
-    const { challengeId, signature } = await signedChallenge(clients.gate, agent);
+    const { challengeId, signature } = await signedChallenge(env.clients.gate, env.agent);
     const wrong = Buffer.from(signature);
     wrong[0] = (wrong[0] ?? 0) ^ 0xff;
     await expectReason(submit(challengeId, wrong), Reason.ANSWER_INVALID, UNAUTHENTICATED);
@@ -69,20 +45,20 @@ describe.each(STORE_KINDS)("Challenge / Submit / Token security (%s store)", (st
   });
 
   it("refuses a signature over another challenge's input", async () => {
-    const first = await signedChallenge(clients.gate, agent);
-    const second = await signedChallenge(clients.gate, agent);
+    const first = await signedChallenge(env.clients.gate, env.agent);
+    const second = await signedChallenge(env.clients.gate, env.agent);
     await expectReason(submit(second.challengeId, first.signature), Reason.ANSWER_INVALID);
   });
 
   it("accepts the same correct submission once, then says already used", async () => {
-    const { challengeId, signature } = await signedChallenge(clients.gate, agent);
+    const { challengeId, signature } = await signedChallenge(env.clients.gate, env.agent);
     const { pass } = await submit(challengeId, signature);
     expect(pass).toMatch(/^[A-Za-z0-9_-]{43}$/);
     await expectReason(submit(challengeId, signature), Reason.CHALLENGE_ALREADY_USED);
   });
 
   it("lets exactly one of 50 concurrent submissions of one challenge pass", async () => {
-    const { challengeId, signature } = await signedChallenge(clients.gate, agent);
+    const { challengeId, signature } = await signedChallenge(env.clients.gate, env.agent);
     const results = await Promise.allSettled(
       Array.from({ length: 50 }, () => submit(challengeId, signature)),
     );
@@ -100,35 +76,38 @@ describe.each(STORE_KINDS)("Challenge / Submit / Token security (%s store)", (st
   });
 
   it("refuses an expired challenge (injected clock)", async () => {
-    const { challengeId, signature } = await signedChallenge(clients.gate, agent);
-    clock.advance(61_000);
+    const { challengeId, signature } = await signedChallenge(env.clients.gate, env.agent);
+    env.clock.advance(61_000);
     await expectReason(submit(challengeId, signature), Reason.CHALLENGE_EXPIRED);
     await expectReason(submit(challengeId, signature), Reason.CHALLENGE_ALREADY_USED);
   });
 
   it("redeems a pass once; the second redemption is refused", async () => {
-    const { challengeId, signature } = await signedChallenge(clients.gate, agent);
+    const { challengeId, signature } = await signedChallenge(env.clients.gate, env.agent);
     const { pass } = await submit(challengeId, signature);
-    const token = await clients.gate.token({ grant: { case: "pass", value: pass } });
+    const token = await env.clients.gate.token({ grant: { case: "pass", value: pass } });
     expect(token.tokenType).toBe("Bearer");
     await expectReason(
-      clients.gate.token({ grant: { case: "pass", value: pass } }),
+      env.clients.gate.token({ grant: { case: "pass", value: pass } }),
       Reason.PASS_ALREADY_USED,
     );
   });
 
   it("refuses an expired pass and a pass redeemed by another certificate", async () => {
-    const first = await signedChallenge(clients.gate, agent);
+    const first = await signedChallenge(env.clients.gate, env.agent);
     const { pass: late } = await submit(first.challengeId, first.signature);
-    clock.advance(61_000);
+    env.clock.advance(61_000);
     await expectReason(
-      clients.gate.token({ grant: { case: "pass", value: late } }),
+      env.clients.gate.token({ grant: { case: "pass", value: late } }),
       Reason.PASS_EXPIRED,
     );
 
-    const second = await signedChallenge(clients.gate, agent);
+    const second = await signedChallenge(env.clients.gate, env.agent);
     const { pass } = await submit(second.challengeId, second.signature);
-    const other = grpcClients(gh, await gh.clientTls({ role: "agent", did: agent.did }));
+    const other = grpcClients(
+      env.gh,
+      await env.gh.clientTls({ role: "agent", did: env.agent.did }),
+    );
     try {
       await expectReason(
         other.gate.token({ grant: { case: "pass", value: pass } }),
@@ -141,27 +120,27 @@ describe.each(STORE_KINDS)("Challenge / Submit / Token security (%s store)", (st
 
   it("refuses an unknown pass", async () => {
     await expectReason(
-      clients.gate.token({ grant: { case: "pass", value: "B".repeat(43) } }),
+      env.clients.gate.token({ grant: { case: "pass", value: "B".repeat(43) } }),
       Reason.PASS_NOT_FOUND,
     );
   });
 
   it("refuses scopes and audiences outside the agent's policy", async () => {
     await expectReason(
-      signedChallenge(clients.gate, agent, ["orders:delete"]),
+      signedChallenge(env.clients.gate, env.agent, ["orders:delete"]),
       Reason.SCOPE_NOT_ALLOWED,
       PERMISSION_DENIED,
     );
     await expectReason(
-      signedChallenge(clients.gate, agent, ["orders:read"], "https://elsewhere.example"),
+      signedChallenge(env.clients.gate, env.agent, ["orders:read"], "https://elsewhere.example"),
       Reason.AUDIENCE_NOT_ALLOWED,
     );
   });
 
   it("re-checks the policy at Token: a scope removed after the challenge is refused", async () => {
-    const narrowed = await enrollAgent(gh);
-    const gate = grpcClients(gh, narrowed.agentTls);
-    const operator = grpcClients(gh, narrowed.operatorTls);
+    const narrowed = await enrollAgent(env.gh);
+    const gate = grpcClients(env.gh, narrowed.agentTls);
+    const operator = grpcClients(env.gh, narrowed.operatorTls);
     try {
       const { challengeId, signature } = await signedChallenge(gate.gate, narrowed, [
         "orders:write",
@@ -182,9 +161,9 @@ describe.each(STORE_KINDS)("Challenge / Submit / Token security (%s store)", (st
   });
 
   it("caps the token lifetime by the policy's max_token_ttl, never extends it", async () => {
-    const capped = await enrollAgent(gh);
-    const gate = grpcClients(gh, capped.agentTls);
-    const operator = grpcClients(gh, capped.operatorTls);
+    const capped = await enrollAgent(env.gh);
+    const gate = grpcClients(env.gh, capped.agentTls);
+    const operator = grpcClients(env.gh, capped.operatorTls);
     try {
       const lifetime = async (seconds: bigint) => {
         await operator.registry.updateAgentPolicy({
@@ -203,9 +182,9 @@ describe.each(STORE_KINDS)("Challenge / Submit / Token security (%s store)", (st
   });
 
   it("refuses a challenge for a DID other than the certificate's", async () => {
-    const other = await enrollAgent(gh);
+    const other = await enrollAgent(env.gh);
     await expectReason(
-      clients.gate.challenge({
+      env.clients.gate.challenge({
         did: other.did,
         kind: ChallengeKind.SIGNATURE,
         scopes: ["orders:read"],
@@ -217,9 +196,9 @@ describe.each(STORE_KINDS)("Challenge / Submit / Token security (%s store)", (st
   });
 
   it("refuses challenges to a suspended agent, and again after reactivation allows them", async () => {
-    const subject = await enrollAgent(gh);
-    const gate = grpcClients(gh, subject.agentTls);
-    const operator = grpcClients(gh, subject.operatorTls);
+    const subject = await enrollAgent(env.gh);
+    const gate = grpcClients(env.gh, subject.agentTls);
+    const operator = grpcClients(env.gh, subject.operatorTls);
     try {
       await operator.registry.suspendAgent({ did: subject.did, reason: "test" });
       await expectReason(signedChallenge(gate.gate, subject), Reason.AGENT_SUSPENDED);

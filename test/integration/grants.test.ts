@@ -10,8 +10,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Reason } from "../../gen/gatehouse/v1/errors_pb.js";
 import type { TokenExchangeGrant } from "../../gen/gatehouse/v1/gate_pb.js";
 import { jwtBearerAssertion } from "../../src/client/agent-keys.js";
-import { createManualClock, type ManualClock } from "../../src/clock.js";
 import { expectReason } from "../support/errors.js";
+import { useGatehouse } from "../support/fixture.js";
 import {
   AUDIENCE,
   type Clients,
@@ -21,7 +21,7 @@ import {
   login,
   SCOPES,
 } from "../support/flows.js";
-import { ISSUER, startTestGatehouse, type TestGatehouse } from "../support/gatehouse.js";
+import { ISSUER, startTestGatehouse } from "../support/gatehouse.js";
 import { rememberSecret } from "../support/secrets.js";
 import { STORE_KINDS, useRedis } from "../support/stores.js";
 
@@ -43,37 +43,16 @@ const claimsOf = (token: string) => decodeJwt(token);
 
 describe.each(STORE_KINDS)("JWT-bearer and token-exchange grants (%s store)", (storeKind) => {
   const redisUrl = useRedis();
-  let gh: TestGatehouse;
-  let clock: ManualClock;
-  let agent: Enrolled;
-  let clients: Clients;
-  let verifier: Clients;
+  const env = useGatehouse({ storeKind, redisUrl, clock: true });
 
-  const now = () => Math.floor(clock.now() / 1000);
-
-  beforeAll(async () => {
-    clock = createManualClock(Date.now());
-    gh = await startTestGatehouse({
-      storeKind,
-      clock,
-      ...(storeKind === "redis" ? { redisUrl: redisUrl() } : {}),
-    });
-    agent = await enrollAgent(gh);
-    clients = grpcClients(gh, agent.agentTls);
-    verifier = grpcClients(gh, agent.verifierTls);
-  });
-  afterAll(async () => {
-    clients?.close();
-    verifier?.close();
-    await gh?.dispose();
-  });
+  const now = () => Math.floor(env.clock.now() / 1000);
 
   const verify = (token: string, requiredScopes: string[] = ["orders:read"]) =>
-    verifier.verify.verify({ token, audience: AUDIENCE, requiredScopes });
+    env.verifier.verify.verify({ token, audience: AUDIENCE, requiredScopes });
 
   /** A genuine assertion by `who`, with overrides. */
   async function assertion(
-    who: Enrolled = agent,
+    who: Enrolled = env.agent,
     options: { audience?: string; lifetimeSeconds?: number; jti?: string; issuedAt?: number } = {},
   ): Promise<string> {
     const token = await jwtBearerAssertion(who.key, {
@@ -89,15 +68,15 @@ describe.each(STORE_KINDS)("JWT-bearer and token-exchange grants (%s store)", (s
 
   /** Claims of a hand-made assertion by the test agent. */
   const baseClaims = () => ({
-    iss: agent.did,
-    sub: agent.did,
+    iss: env.agent.did,
+    sub: env.agent.did,
     aud: ISSUER,
     iat: now(),
     exp: now() + 60,
     jti: randomUUID(),
   });
 
-  const redeem = (token: string, scopes = ["orders:read"], gate = clients.gate) =>
+  const redeem = (token: string, scopes = ["orders:read"], gate = env.clients.gate) =>
     gate.token({
       grant: { case: "assertion", value: { assertion: token, scopes, audience: AUDIENCE } },
     });
@@ -109,7 +88,7 @@ describe.each(STORE_KINDS)("JWT-bearer and token-exchange grants (%s store)", (s
       expect(response.tokenType).toBe("Bearer");
       expect(response.scopes).toEqual(["orders:read", "orders:write"]);
       const claims = claimsOf(response.accessToken);
-      expect(claims.sub).toBe(agent.did);
+      expect(claims.sub).toBe(env.agent.did);
       expect(claims.act).toBeUndefined();
       const decision = await verify(response.accessToken, ["orders:write"]);
       expect(decision.allowed).toBe(true);
@@ -117,7 +96,7 @@ describe.each(STORE_KINDS)("JWT-bearer and token-exchange grants (%s store)", (s
 
     it("accepts `aud` as an array holding only the issuer", async () => {
       const token = signRaw(
-        agent.key.privateKey,
+        env.agent.key.privateKey,
         { alg: "EdDSA" },
         {
           ...baseClaims(),
@@ -133,8 +112,8 @@ describe.each(STORE_KINDS)("JWT-bearer and token-exchange grants (%s store)", (s
       await expectReason(redeem(token), Reason.ASSERTION_REPLAYED);
       // A fresh signature over the same jti is still a replay.
       const jti = randomUUID();
-      rememberSecret((await redeem(await assertion(agent, { jti }))).accessToken);
-      await expectReason(redeem(await assertion(agent, { jti })), Reason.ASSERTION_REPLAYED);
+      rememberSecret((await redeem(await assertion(env.agent, { jti }))).accessToken);
+      await expectReason(redeem(await assertion(env.agent, { jti })), Reason.ASSERTION_REPLAYED);
     });
 
     it("lets exactly one of 20 concurrent redemptions of one assertion through", async () => {
@@ -151,13 +130,13 @@ describe.each(STORE_KINDS)("JWT-bearer and token-exchange grants (%s store)", (s
 
     it("refuses an assertion for another server's audience", async () => {
       await expectReason(
-        redeem(await assertion(agent, { audience: "https://other.example" })),
+        redeem(await assertion(env.agent, { audience: "https://other.example" })),
         Reason.ASSERTION_INVALID,
       );
       await expectReason(
         redeem(
           signRaw(
-            agent.key.privateKey,
+            env.agent.key.privateKey,
             { alg: "EdDSA" },
             {
               ...baseClaims(),
@@ -168,7 +147,7 @@ describe.each(STORE_KINDS)("JWT-bearer and token-exchange grants (%s store)", (s
         Reason.ASSERTION_INVALID,
       );
       await expectReason(
-        redeem(await assertion(agent, { audience: `${ISSUER}/` })),
+        redeem(await assertion(env.agent, { audience: `${ISSUER}/` })),
         Reason.ASSERTION_INVALID,
       );
     });
@@ -179,7 +158,7 @@ describe.each(STORE_KINDS)("JWT-bearer and token-exchange grants (%s store)", (s
         redeem(signRaw(privateKey, { alg: "EdDSA" }, baseClaims())),
         Reason.ASSERTION_INVALID,
       );
-      const stranger = `did:agent:${agent.domain}:${"0".repeat(32)}`;
+      const stranger = `did:agent:${env.agent.domain}:${"0".repeat(32)}`;
       await expectReason(
         redeem(
           signRaw(
@@ -197,7 +176,7 @@ describe.each(STORE_KINDS)("JWT-bearer and token-exchange grants (%s store)", (s
     });
 
     it("refuses key material or extensions in the header, even when correctly signed", async () => {
-      const jwk = agent.key.privateKey.export({ format: "jwk" });
+      const jwk = env.agent.key.privateKey.export({ format: "jwk" });
       const publicJwk = { kty: jwk.kty, crv: jwk.crv, x: jwk.x };
       for (const extra of [
         { jwk: publicJwk },
@@ -207,13 +186,13 @@ describe.each(STORE_KINDS)("JWT-bearer and token-exchange grants (%s store)", (s
         { crit: ["exp"] },
       ]) {
         await expectReason(
-          redeem(signRaw(agent.key.privateKey, { alg: "EdDSA", ...extra }, baseClaims())),
+          redeem(signRaw(env.agent.key.privateKey, { alg: "EdDSA", ...extra }, baseClaims())),
           Reason.ASSERTION_INVALID,
         );
       }
       // Another JWT type the agent key signs cannot pass as an assertion.
       await expectReason(
-        redeem(signRaw(agent.key.privateKey, { alg: "EdDSA", typ: "dpop+jwt" }, baseClaims())),
+        redeem(signRaw(env.agent.key.privateKey, { alg: "EdDSA", typ: "dpop+jwt" }, baseClaims())),
         Reason.ASSERTION_INVALID,
       );
     });
@@ -221,7 +200,7 @@ describe.each(STORE_KINDS)("JWT-bearer and token-exchange grants (%s store)", (s
     it("refuses alg none and HS256", async () => {
       const unsigned = `${b64({ alg: "none" })}.${b64(baseClaims())}.`;
       await expectReason(redeem(unsigned), Reason.ASSERTION_INVALID);
-      const hmacKey = new TextEncoder().encode(agent.key.publicKey.toString());
+      const hmacKey = new TextEncoder().encode(env.agent.key.publicKey.toString());
       const hs256 = await new SignJWT(baseClaims())
         .setProtectedHeader({ alg: "HS256" })
         .sign(hmacKey);
@@ -230,28 +209,28 @@ describe.each(STORE_KINDS)("JWT-bearer and token-exchange grants (%s store)", (s
       // The registered public key as an HMAC secret (the classic key-confusion attack).
       const confused = await new SignJWT(baseClaims())
         .setProtectedHeader({ alg: "HS256" })
-        .sign(new Uint8Array(agent.key.publicKey));
+        .sign(new Uint8Array(env.agent.key.publicKey));
       rememberSecret(confused);
       await expectReason(redeem(confused), Reason.ASSERTION_INVALID);
     });
 
     it("refuses a lifetime above the maximum, an expired assertion and a future iat", async () => {
       await expectReason(
-        redeem(await assertion(agent, { lifetimeSeconds: 301 })),
+        redeem(await assertion(env.agent, { lifetimeSeconds: 301 })),
         Reason.ASSERTION_INVALID,
       );
       await expectReason(
-        redeem(await assertion(agent, { issuedAt: now() - 200, lifetimeSeconds: 120 })),
+        redeem(await assertion(env.agent, { issuedAt: now() - 200, lifetimeSeconds: 120 })),
         Reason.ASSERTION_INVALID,
       );
       await expectReason(
-        redeem(await assertion(agent, { issuedAt: now() + 120 })),
+        redeem(await assertion(env.agent, { issuedAt: now() + 120 })),
         Reason.ASSERTION_INVALID,
       );
       await expectReason(
         redeem(
           signRaw(
-            agent.key.privateKey,
+            env.agent.key.privateKey,
             { alg: "EdDSA" },
             {
               ...baseClaims(),
@@ -266,9 +245,9 @@ describe.each(STORE_KINDS)("JWT-bearer and token-exchange grants (%s store)", (s
     it("refuses missing claims and iss ≠ sub", async () => {
       const { jti: _jti, ...noJti } = baseClaims();
       const { exp: _exp, ...noExp } = baseClaims();
-      for (const claims of [noJti, noExp, { ...baseClaims(), sub: `${agent.did}x` }]) {
+      for (const claims of [noJti, noExp, { ...baseClaims(), sub: `${env.agent.did}x` }]) {
         await expectReason(
-          redeem(signRaw(agent.key.privateKey, { alg: "EdDSA" }, claims)),
+          redeem(signRaw(env.agent.key.privateKey, { alg: "EdDSA" }, claims)),
           Reason.ASSERTION_INVALID,
         );
       }
@@ -282,11 +261,11 @@ describe.each(STORE_KINDS)("JWT-bearer and token-exchange grants (%s store)", (s
     });
 
     it("refuses an assertion carried by another agent's connection", async () => {
-      const other = await enrollAgent(gh);
-      const otherClients = grpcClients(gh, other.agentTls);
+      const other = await enrollAgent(env.gh);
+      const otherClients = grpcClients(env.gh, other.agentTls);
       try {
         await expectReason(
-          redeem(await assertion(agent), ["orders:read"], otherClients.gate),
+          redeem(await assertion(env.agent), ["orders:read"], otherClients.gate),
           Reason.DID_MISMATCH,
         );
       } finally {
@@ -295,9 +274,9 @@ describe.each(STORE_KINDS)("JWT-bearer and token-exchange grants (%s store)", (s
     });
 
     it("refuses a suspended agent with AGENT_SUSPENDED", async () => {
-      const suspended = await enrollAgent(gh);
-      const own = grpcClients(gh, suspended.agentTls);
-      const operator = grpcClients(gh, suspended.operatorTls);
+      const suspended = await enrollAgent(env.gh);
+      const own = grpcClients(env.gh, suspended.agentTls);
+      const operator = grpcClients(env.gh, suspended.operatorTls);
       try {
         await operator.registry.suspendAgent({ did: suspended.did });
         await expectReason(
@@ -315,11 +294,11 @@ describe.each(STORE_KINDS)("JWT-bearer and token-exchange grants (%s store)", (s
         // Same data directory: the same dev CA, so the agent's certificate is trusted there.
         const second = await startTestGatehouse({
           storeKind,
-          clock,
+          clock: env.clock,
           redisUrl: redisUrl(),
-          dataDir: gh.dataDir,
+          dataDir: env.gh.dataDir,
         });
-        const secondClients = grpcClients(second, agent.agentTls);
+        const secondClients = grpcClients(second, env.agent.agentTls);
         try {
           const token = await assertion();
           rememberSecret((await redeem(token)).accessToken);
@@ -347,11 +326,11 @@ describe.each(STORE_KINDS)("JWT-bearer and token-exchange grants (%s store)", (s
     let delegateClients: Clients;
 
     beforeAll(async () => {
-      delegate = await enrollAgent(gh);
-      wildcard = await enrollAgent(gh);
-      stranger = await enrollAgent(gh);
-      subject = await enrollAgent(gh);
-      const operator = grpcClients(gh, subject.operatorTls);
+      delegate = await enrollAgent(env.gh);
+      wildcard = await enrollAgent(env.gh);
+      stranger = await enrollAgent(env.gh);
+      subject = await enrollAgent(env.gh);
+      const operator = grpcClients(env.gh, subject.operatorTls);
       try {
         await operator.registry.updateAgentPolicy({
           did: subject.did,
@@ -364,8 +343,8 @@ describe.each(STORE_KINDS)("JWT-bearer and token-exchange grants (%s store)", (s
       } finally {
         operator.close();
       }
-      subjectClients = grpcClients(gh, subject.agentTls);
-      delegateClients = grpcClients(gh, delegate.agentTls);
+      subjectClients = grpcClients(env.gh, subject.agentTls);
+      delegateClients = grpcClients(env.gh, delegate.agentTls);
     });
     afterAll(() => {
       subjectClients?.close();
@@ -405,7 +384,7 @@ describe.each(STORE_KINDS)("JWT-bearer and token-exchange grants (%s store)", (s
 
     it("never extends the lifetime beyond the subject token's", async () => {
       const subjectToken = await login(subjectClients.gate, subject);
-      clock.advance(100_000);
+      env.clock.advance(100_000);
       const response = await exchange(subjectClients.gate, { subjectToken, ttlSeconds: 3600 });
       expect(claimsOf(response.accessToken).exp).toBe(claimsOf(subjectToken).exp);
     });
@@ -486,7 +465,7 @@ describe.each(STORE_KINDS)("JWT-bearer and token-exchange grants (%s store)", (s
 
     it("refuses a revoked subject token with TOKEN_REVOKED", async () => {
       const subjectToken = await login(subjectClients.gate, subject);
-      const admin = grpcClients(gh, subject.adminTls);
+      const admin = grpcClients(env.gh, subject.adminTls);
       try {
         const jti = String(claimsOf(subjectToken).jti);
         await admin.registry.revoke({ target: { case: "tokenId", value: jti } });
@@ -520,7 +499,7 @@ describe.each(STORE_KINDS)("JWT-bearer and token-exchange grants (%s store)", (s
 
     it("refuses a DPoP-bound subject token with TOKEN_BOUND_TO_KEY", async () => {
       // Signed with the server's own key: a genuine token, bound to a key (RFC 9449 §6).
-      const [record] = await gh.app.store.signingKeys.list();
+      const [record] = await env.gh.app.store.signingKeys.list();
       if (!record) throw new Error("no signing key");
       const bound = signRaw(
         createPrivateKey(record.privateKeyPem),
@@ -547,11 +526,11 @@ describe.each(STORE_KINDS)("JWT-bearer and token-exchange grants (%s store)", (s
     it("bounds the delegation chain", async () => {
       // a0 → a1 → a2 → a3 → a4 is four actors deep; one more is refused.
       const chain: Enrolled[] = [];
-      for (let i = 0; i < 6; i += 1) chain.push(await enrollAgent(gh));
+      for (let i = 0; i < 6; i += 1) chain.push(await enrollAgent(env.gh));
       for (let i = 0; i < 5; i += 1) {
         const from = chain[i] as Enrolled;
         const to = chain[i + 1] as Enrolled;
-        const operator = grpcClients(gh, from.operatorTls);
+        const operator = grpcClients(env.gh, from.operatorTls);
         try {
           await operator.registry.updateAgentPolicy({
             did: from.did,
@@ -561,7 +540,7 @@ describe.each(STORE_KINDS)("JWT-bearer and token-exchange grants (%s store)", (s
           operator.close();
         }
       }
-      const gates = chain.map((member) => grpcClients(gh, member.agentTls));
+      const gates = chain.map((member) => grpcClients(env.gh, member.agentTls));
       try {
         let token = await login(gates[0]?.gate as Clients["gate"], chain[0] as Enrolled);
         for (let i = 0; i < 4; i += 1) {
@@ -591,7 +570,7 @@ describe.each(STORE_KINDS)("JWT-bearer and token-exchange grants (%s store)", (s
 
     it("refuses an expired subject token with TOKEN_EXPIRED", async () => {
       const subjectToken = await login(subjectClients.gate, subject);
-      clock.advance(301_000 + 30_000);
+      env.clock.advance(301_000 + 30_000);
       await expectReason(exchange(subjectClients.gate, { subjectToken }), Reason.TOKEN_EXPIRED);
     });
   });

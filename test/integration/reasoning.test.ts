@@ -1,18 +1,11 @@
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { timestampMs } from "@bufbuild/protobuf/wkt";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { Reason } from "../../gen/gatehouse/v1/errors_pb.js";
 import { ChallengeKind, type SubmitRequestSchema } from "../../gen/gatehouse/v1/gate_pb.js";
-import { createManualClock, type ManualClock } from "../../src/clock.js";
 import { expectReason } from "../support/errors.js";
-import {
-  AUDIENCE,
-  type Clients,
-  type Enrolled,
-  enrollAgent,
-  grpcClients,
-} from "../support/flows.js";
-import { startTestGatehouse, type TestGatehouse } from "../support/gatehouse.js";
+import { useGatehouse } from "../support/fixture.js";
+import { AUDIENCE } from "../support/flows.js";
 import { SOLVERS } from "../support/reasoning-solvers/index.js";
 import { rememberSecret } from "../support/secrets.js";
 import { STORE_KINDS, useRedis } from "../support/stores.js";
@@ -25,37 +18,20 @@ const RUNTIME_MS = 1_500;
 
 describe.each(STORE_KINDS)("reasoning challenges over gRPC + mTLS (%s store)", (storeKind) => {
   const redisUrl = useRedis();
-  let gh: TestGatehouse;
-  let clock: ManualClock;
-  let agent: Enrolled;
-  let clients: Clients;
-  let verifier: Clients;
-
-  beforeAll(async () => {
-    clock = createManualClock(Date.now());
-    gh = await startTestGatehouse({
-      storeKind,
-      clock,
-      ...(storeKind === "redis" ? { redisUrl: redisUrl() } : {}),
-      overrides: {
-        challenges: {
-          reasoningFamilies: { "program-trace": { deadlineSeconds: 5, difficulty: 3 } },
-        },
+  const env = useGatehouse({
+    storeKind,
+    redisUrl,
+    clock: true,
+    overrides: {
+      challenges: {
+        reasoningFamilies: { "program-trace": { deadlineSeconds: 5, difficulty: 3 } },
       },
-    });
-    agent = await enrollAgent(gh);
-    clients = grpcClients(gh, agent.agentTls);
-    verifier = grpcClients(gh, agent.verifierTls);
-  });
-  afterAll(async () => {
-    clients?.close();
-    verifier?.close();
-    await gh?.dispose();
+    },
   });
 
   async function reasoningChallenge(reasoningFamily = "") {
-    const challenge = await clients.gate.challenge({
-      did: agent.did,
+    const challenge = await env.clients.gate.challenge({
+      did: env.agent.did,
       kind: ChallengeKind.REASONING,
       scopes: ["orders:read"],
       audience: AUDIENCE,
@@ -72,8 +48,8 @@ describe.each(STORE_KINDS)("reasoning challenges over gRPC + mTLS (%s store)", (
   }
 
   const submit = (challengeId: string, answer: Answer) => {
-    clock.advance(RUNTIME_MS);
-    return clients.gate.submit({ challengeId, answer, runtimeMs: RUNTIME_MS });
+    env.clock.advance(RUNTIME_MS);
+    return env.clients.gate.submit({ challengeId, answer, runtimeMs: RUNTIME_MS });
   };
   const reasoning = (answer: string): Answer => ({
     case: "reasoning",
@@ -86,9 +62,9 @@ describe.each(STORE_KINDS)("reasoning challenges over gRPC + mTLS (%s store)", (
     expect(body.prompt.length).toBeGreaterThan(40);
     expect(body.answerFormat).not.toBe("");
     const { pass } = await submit(challenge.challengeId, reasoning(answer));
-    const token = await clients.gate.token({ grant: { case: "pass", value: pass } });
+    const token = await env.clients.gate.token({ grant: { case: "pass", value: pass } });
     rememberSecret(pass, token.accessToken);
-    const decision = await verifier.verify.verify({
+    const decision = await env.verifier.verify.verify({
       token: token.accessToken,
       audience: AUDIENCE,
       requiredScopes: ["orders:read"],
@@ -136,9 +112,9 @@ describe.each(STORE_KINDS)("reasoning challenges over gRPC + mTLS (%s store)", (
   it("enforces the per-family deadline (injected clock)", async () => {
     const { challenge, body, expiresAtMs, answer } = await reasoningChallenge("program-trace");
     expect(body.difficulty).toBe(3);
-    const issued = clock.now();
+    const issued = env.clock.now();
     expect(expiresAtMs - issued).toBe(5_000);
-    clock.advance(4_000);
+    env.clock.advance(4_000);
     await expectReason(submit(challenge.challengeId, reasoning(answer)), Reason.CHALLENGE_EXPIRED);
     await expectReason(
       submit(challenge.challengeId, reasoning(answer)),
@@ -148,7 +124,7 @@ describe.each(STORE_KINDS)("reasoning challenges over gRPC + mTLS (%s store)", (
 
   it("keeps the default deadline for the other families", async () => {
     const { challenge, answer } = await reasoningChallenge("table-query");
-    clock.advance(15_000);
+    env.clock.advance(15_000);
     await submit(challenge.challengeId, reasoning(answer));
   });
 });

@@ -7,18 +7,11 @@ import {
   sign,
 } from "node:crypto";
 import { SignJWT } from "jose";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { Reason } from "../../gen/gatehouse/v1/errors_pb.js";
-import { createManualClock, type ManualClock } from "../../src/clock.js";
-import {
-  AUDIENCE,
-  type Clients,
-  type Enrolled,
-  enrollAgent,
-  grpcClients,
-  login,
-} from "../support/flows.js";
-import { ISSUER, startTestGatehouse, type TestGatehouse } from "../support/gatehouse.js";
+import { useGatehouse } from "../support/fixture.js";
+import { AUDIENCE, enrollAgent, grpcClients, login } from "../support/flows.js";
+import { ISSUER } from "../support/gatehouse.js";
 import { STORE_KINDS, useRedis } from "../support/stores.js";
 
 const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString("base64url");
@@ -27,35 +20,17 @@ describe.each(STORE_KINDS)(
   "Verify refuses bad tokens with typed reasons (%s store)",
   (storeKind) => {
     const redisUrl = useRedis();
-    let gh: TestGatehouse;
-    let clock: ManualClock;
-    let agent: Enrolled;
-    let agentClients: Clients;
-    let verifier: Clients;
+    const env = useGatehouse({ storeKind, redisUrl, clock: true });
     let serverKey: { kid: string; key: KeyObject };
 
     beforeAll(async () => {
-      clock = createManualClock(Date.now());
-      gh = await startTestGatehouse({
-        storeKind,
-        clock,
-        ...(storeKind === "redis" ? { redisUrl: redisUrl() } : {}),
-      });
-      agent = await enrollAgent(gh);
-      agentClients = grpcClients(gh, agent.agentTls);
-      verifier = grpcClients(gh, agent.verifierTls);
-      const [record] = await gh.app.store.signingKeys.list();
+      const [record] = await env.gh.app.store.signingKeys.list();
       if (!record) throw new Error("no signing key");
       serverKey = { kid: record.kid, key: createPrivateKey(record.privateKeyPem) };
     });
-    afterAll(async () => {
-      agentClients?.close();
-      verifier?.close();
-      await gh?.dispose();
-    });
 
     const verify = (token: string, audience = AUDIENCE, requiredScopes: string[] = []) =>
-      verifier.verify.verify({ token, audience, requiredScopes });
+      env.verifier.verify.verify({ token, audience, requiredScopes });
 
     async function expectDenied(token: string, reason: Reason, audience = AUDIENCE) {
       const decision = await verify(token, audience);
@@ -69,13 +44,13 @@ describe.each(STORE_KINDS)(
      * jose rightly refuses to produce some of these), so each claim check is tested alone.
      */
     async function forge(claims: Record<string, unknown>, header: Record<string, unknown> = {}) {
-      const now = Math.floor(clock.now() / 1000);
+      const now = Math.floor(env.clock.now() / 1000);
       const payload = {
         iss: ISSUER,
-        sub: agent.did,
+        sub: env.agent.did,
         aud: AUDIENCE,
         scope: "orders:read",
-        operator: agent.domain,
+        operator: env.agent.domain,
         iat: now,
         nbf: now,
         exp: now + 300,
@@ -87,34 +62,34 @@ describe.each(STORE_KINDS)(
     }
 
     it("allows a genuine token (control)", async () => {
-      const token = await login(agentClients.gate, agent);
+      const token = await login(env.clients.gate, env.agent);
       expect((await verify(token, AUDIENCE, ["orders:read"])).allowed).toBe(true);
       expect((await verify(await forge({}))).allowed).toBe(true);
     });
 
     it("wrong audience → TOKEN_AUDIENCE_MISMATCH", async () => {
-      const token = await login(agentClients.gate, agent);
+      const token = await login(env.clients.gate, env.agent);
       await expectDenied(token, Reason.TOKEN_AUDIENCE_MISMATCH, "https://other.example");
     });
 
     it("missing scope → INSUFFICIENT_SCOPE", async () => {
-      const token = await login(agentClients.gate, agent);
+      const token = await login(env.clients.gate, env.agent);
       const decision = await verify(token, AUDIENCE, ["orders:write"]);
       expect(decision.reason).toBe(Reason.INSUFFICIENT_SCOPE);
     });
 
     it("expired (injected clock) → TOKEN_EXPIRED", async () => {
-      const token = await login(agentClients.gate, agent);
-      clock.advance(301_000 + 30_000);
+      const token = await login(env.clients.gate, env.agent);
+      env.clock.advance(301_000 + 30_000);
       try {
         await expectDenied(token, Reason.TOKEN_EXPIRED);
       } finally {
-        clock.advance(-331_000);
+        env.clock.advance(-331_000);
       }
     });
 
     it("tampered payload → TOKEN_BAD_SIGNATURE, with no identity reported", async () => {
-      const token = await login(agentClients.gate, agent);
+      const token = await login(env.clients.gate, env.agent);
       const [header, payload, signature] = token.split(".") as [string, string, string];
       const claims = JSON.parse(Buffer.from(payload, "base64url").toString());
       const widened = b64({ ...claims, scope: "orders:read orders:write admin" });
@@ -130,23 +105,23 @@ describe.each(STORE_KINDS)(
     });
 
     it("alg none → TOKEN_ALG_NOT_ALLOWED", async () => {
-      const token = `${b64({ alg: "none", typ: "at+jwt", kid: serverKey.kid })}.${b64({ sub: agent.did })}.`;
+      const token = `${b64({ alg: "none", typ: "at+jwt", kid: serverKey.kid })}.${b64({ sub: env.agent.did })}.`;
       // An empty signature segment is already malformed; with a dummy one the alg is refused.
       await expectDenied(token, Reason.TOKEN_MALFORMED);
       await expectDenied(`${token}AAAA`, Reason.TOKEN_ALG_NOT_ALLOWED);
     });
 
     it("HS256 signed with the public key as the secret → TOKEN_ALG_NOT_ALLOWED", async () => {
-      const jwks = await verifier.verify.getJwks({});
+      const jwks = await env.verifier.verify.getJwks({});
       const publicKey = jwks.keys[0]?.x ?? "";
-      const input = `${b64({ alg: "HS256", typ: "at+jwt", kid: serverKey.kid })}.${b64({ sub: agent.did })}`;
+      const input = `${b64({ alg: "HS256", typ: "at+jwt", kid: serverKey.kid })}.${b64({ sub: env.agent.did })}`;
       const mac = createHmac("sha256", publicKey).update(input).digest("base64url");
       await expectDenied(`${input}.${mac}`, Reason.TOKEN_ALG_NOT_ALLOWED);
     });
 
     it("a token signed by a key the server does not publish → TOKEN_BAD_SIGNATURE", async () => {
       const { privateKey } = generateKeyPairSync("ed25519");
-      const token = await new SignJWT({ sub: agent.did })
+      const token = await new SignJWT({ sub: env.agent.did })
         .setProtectedHeader({ alg: "EdDSA", kid: serverKey.kid, typ: "at+jwt" })
         .sign(privateKey);
       await expectDenied(token, Reason.TOKEN_BAD_SIGNATURE);
@@ -175,13 +150,13 @@ describe.each(STORE_KINDS)(
     });
 
     it("nbf or iat in the future → TOKEN_NOT_YET_VALID", async () => {
-      const now = Math.floor(clock.now() / 1000);
+      const now = Math.floor(env.clock.now() / 1000);
       await expectDenied(await forge({ nbf: now + 120 }), Reason.TOKEN_NOT_YET_VALID);
       await expectDenied(await forge({ iat: now + 120, nbf: now }), Reason.TOKEN_NOT_YET_VALID);
     });
 
     it("lifetime above the maximum → TOKEN_LIFETIME_EXCEEDED", async () => {
-      const now = Math.floor(clock.now() / 1000);
+      const now = Math.floor(env.clock.now() / 1000);
       await expectDenied(await forge({ exp: now + 86_400 }), Reason.TOKEN_LIFETIME_EXCEEDED);
     });
 
@@ -202,9 +177,9 @@ describe.each(STORE_KINDS)(
     });
 
     it("revoked token → TOKEN_REVOKED", async () => {
-      const token = await login(agentClients.gate, agent);
+      const token = await login(env.clients.gate, env.agent);
       const { tokenId } = await verify(token);
-      const operator = grpcClients(gh, agent.operatorTls);
+      const operator = grpcClients(env.gh, env.agent.operatorTls);
       try {
         await operator.registry.revoke({ target: { case: "tokenId", value: tokenId } });
       } finally {
@@ -214,9 +189,9 @@ describe.each(STORE_KINDS)(
     });
 
     it("token of a suspended agent → AGENT_SUSPENDED; of a revoked agent → AGENT_REVOKED", async () => {
-      const subject = await enrollAgent(gh);
-      const gate = grpcClients(gh, subject.agentTls);
-      const operator = grpcClients(gh, subject.operatorTls);
+      const subject = await enrollAgent(env.gh);
+      const gate = grpcClients(env.gh, subject.agentTls);
+      const operator = grpcClients(env.gh, subject.operatorTls);
       try {
         const token = await login(gate.gate, subject);
         await operator.registry.suspendAgent({ did: subject.did });

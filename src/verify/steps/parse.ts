@@ -1,4 +1,5 @@
 import { Reason } from "../../../gen/gatehouse/v1/errors_pb.js";
+import { decodeJsonSegment } from "../../crypto/jws.js";
 import type { VerifyState } from "../types.js";
 
 /** Longest token accepted; the contract enforces the same bound on the request field. */
@@ -19,22 +20,12 @@ export function parseStep(state: VerifyState): Reason | undefined {
   if (!SEGMENT.test(header) || !SEGMENT.test(payload) || !SEGMENT.test(signature)) {
     return Reason.TOKEN_MALFORMED;
   }
-  const headerObject = decodeJsonObject(header);
-  const payloadObject = decodeJsonObject(payload);
+  const headerObject = decodeJsonSegment(header);
+  const payloadObject = decodeJsonSegment(payload);
   if (!headerObject || !payloadObject) return Reason.TOKEN_MALFORMED;
   state.header = headerObject;
   state.payload = payloadObject;
   state.signingInput = Buffer.from(`${header}.${payload}`, "ascii");
   state.signature = Buffer.from(signature, "base64url");
   return undefined;
-}
-
-function decodeJsonObject(segment: string): Record<string, unknown> | undefined {
-  try {
-    const value: unknown = JSON.parse(Buffer.from(segment, "base64url").toString("utf8"));
-    if (typeof value !== "object" || value === null || Array.isArray(value)) return undefined;
-    return value as Record<string, unknown>;
-  } catch {
-    return undefined;
-  }
 }

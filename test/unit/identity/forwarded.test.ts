@@ -350,7 +350,7 @@ describe("proxy configuration", () => {
   it("describes the proxy without its secret", () => {
     const summary = describeConfig(loadConfig({ mode: "dev", env: enabled }));
     expect(summary).toContain(
-      "proxy           trusted peers 10.0.0.0/8, 192.0.2.7; max age 30s; HMAC secret set",
+      "proxy            trusted peers 10.0.0.0/8, 192.0.2.7; max age 30s; HMAC secret set",
     );
     expect(summary).not.toContain(SECRET);
     expect(summary).not.toContain(SECRET.slice(0, 8));

@@ -1,6 +1,7 @@
 import { Reason } from "../../../../gen/gatehouse/v1/errors_pb.js";
 import type { JwtBearerGrant } from "../../../../gen/gatehouse/v1/gate_pb.js";
 import { verifyEd25519 } from "../../../crypto/ed25519.js";
+import { decodeJsonSegment } from "../../../crypto/jws.js";
 import { GatehouseError } from "../../../errors/index.js";
 import { requireActiveAgent, requireWithinPolicy } from "../../agents.js";
 import type { CallContext } from "../../types.js";
@@ -144,8 +145,8 @@ function parseAssertion(token: string): ParsedJws | undefined {
   if (!SEGMENT.test(header) || !SEGMENT.test(payload) || !SEGMENT.test(signature)) {
     return undefined;
   }
-  const headerObject = decodeJsonObject(header);
-  const payloadObject = decodeJsonObject(payload);
+  const headerObject = decodeJsonSegment(header);
+  const payloadObject = decodeJsonSegment(payload);
   if (!headerObject || !payloadObject) return undefined;
   return {
     header: headerObject,
@@ -153,16 +154,6 @@ function parseAssertion(token: string): ParsedJws | undefined {
     signingInput: Buffer.from(`${header}.${payload}`, "ascii"),
     signature: Buffer.from(signature, "base64url"),
   };
-}
-
-function decodeJsonObject(segment: string): Record<string, unknown> | undefined {
-  try {
-    const value: unknown = JSON.parse(Buffer.from(segment, "base64url").toString("utf8"));
-    if (typeof value !== "object" || value === null || Array.isArray(value)) return undefined;
-    return value as Record<string, unknown>;
-  } catch {
-    return undefined;
-  }
 }
 
 const isTime = (value: unknown): value is number =>
