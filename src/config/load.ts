@@ -279,7 +279,7 @@ function storeConfig(get: Lookup): StoreConfig {
   if ((get("store.kind") ?? DEFAULTS.store.kind) === "embedded") return { kind: "embedded" };
   return {
     kind: "redis",
-    // Without a URL `missingRedisUrl` reports a problem, so this placeholder never escapes.
+    // Without a URL `missingRedisUrl` reports a problem, so this empty URL is never used.
     url: get("store.url") ?? "",
     cluster: get("store.cluster") ?? REDIS_CLUSTER_DEFAULT,
   };
@@ -307,7 +307,7 @@ function proxyConfig(get: Lookup): ProxyConfig {
   if (!(get("proxy.enabled") ?? DEFAULTS.proxy.enabled)) return { enabled: false };
   return {
     enabled: true,
-    // When unset `missingProxySettings` reports a problem, so these placeholders never escape.
+    // When unset `missingProxySettings` reports a problem, so these empty values are never used.
     trustedPeers: get("proxy.trustedPeers") ?? [],
     hmacSecret: get("proxy.hmacSecret") ?? "",
     maxAgeSeconds: get("proxy.maxAgeSeconds") ?? PROXY_MAX_AGE_DEFAULT,
