@@ -11,7 +11,12 @@
 export const SIGNING_INPUT_FORMAT = "v1";
 const MAGIC = "GATEHOUSE-SIG";
 
-export type SigningPurpose = "challenge" | "register-agent" | "rotate-agent-key";
+export type SigningPurpose =
+  | "challenge"
+  | "register-agent"
+  | "rotate-agent-key"
+  | "operator-request"
+  | "grant-decision";
 
 export function encodeSigningInput(
   purpose: SigningPurpose,

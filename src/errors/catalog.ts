@@ -106,6 +106,19 @@ const CATALOG: Readonly<Partial<Record<Reason, CatalogEntry>>> = {
     "DID is not derived from the key and operator",
   ),
   [Reason.POLICY_VERSION_CONFLICT]: entry(Code.Aborted, 409, "policy changed concurrently"),
+  [Reason.OPERATOR_UNVERIFIED]: entry(
+    Code.FailedPrecondition,
+    403,
+    "operator domain not verified: verify it first",
+  ),
+  [Reason.DOMAIN_VERIFICATION_FAILED]: entry(
+    Code.FailedPrecondition,
+    422,
+    "domain ownership could not be verified",
+  ),
+  [Reason.REQUEST_SIGNATURE_INVALID]: entry(Code.Unauthenticated, 401, "request signature invalid"),
+  [Reason.REQUEST_EXPIRED]: entry(Code.Unauthenticated, 401, "signed request outside time window"),
+  [Reason.REQUEST_REPLAYED]: entry(Code.Unauthenticated, 401, "signed request replayed"),
 
   [Reason.SCOPE_NOT_ALLOWED]: entry(Code.PermissionDenied, 403, "scope outside agent policy"),
   [Reason.AUDIENCE_NOT_ALLOWED]: entry(Code.PermissionDenied, 403, "audience outside agent policy"),
@@ -179,6 +192,35 @@ const CATALOG: Readonly<Partial<Record<Reason, CatalogEntry>>> = {
   ),
   [Reason.UNAVAILABLE]: entry(Code.Unavailable, 503, "dependency unavailable"),
   [Reason.INTERNAL]: entry(Code.Internal, 500, "internal error"),
+
+  [Reason.GRANT_NOT_FOUND]: entry(Code.NotFound, 404, "grant not found"),
+  [Reason.GRANT_STATE_CONFLICT]: entry(
+    Code.FailedPrecondition,
+    409,
+    "grant is not in a state that allows this",
+  ),
+  [Reason.GRANT_PENDING_LIMIT]: entry(
+    Code.ResourceExhausted,
+    429,
+    "too many pending grant requests",
+  ),
+  [Reason.GRANT_COOLDOWN]: entry(
+    Code.ResourceExhausted,
+    429,
+    "recent grant requests were denied: wait before asking again",
+  ),
+  [Reason.GRANT_REVOKED]: entry(
+    Code.PermissionDenied,
+    403,
+    "a grant the token relies on was revoked or expired",
+  ),
+  [Reason.APPROVAL_INVALID]: entry(Code.PermissionDenied, 403, "passkey verification failed"),
+  [Reason.APPROVAL_REPLAYED]: entry(
+    Code.PermissionDenied,
+    403,
+    "approval challenge used or expired",
+  ),
+  [Reason.INVITE_INVALID]: entry(Code.PermissionDenied, 403, "invitation unknown, used or expired"),
 };
 
 const INTERNAL_ENTRY = entry(Code.Internal, 500, "internal error");

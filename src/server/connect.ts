@@ -75,18 +75,19 @@ function methodImpl(entry: DispatchMethod, resolveCaller: CallerResolver): Metho
     const peerAddress = context.values.get(peerKey);
     try {
       // Per request, never cached with the session: each request carries its own forward.
+      // Repeated headers arrive joined by ", ", which no valid forwarded value contains.
+      const header = (name: string): string[] => {
+        const value = context.requestHeader.get(name);
+        return value === null ? [] : [value];
+      };
       const caller = resolveCaller({
         peerCaller: context.values.get(callerKey),
         peerAddress,
         authority: context.values.get(authorityKey),
         target,
-        // Repeated headers arrive joined by ", ", which no valid forwarded value contains.
-        header: (name) => {
-          const value = context.requestHeader.get(name);
-          return value === null ? [] : [value];
-        },
+        header,
       });
-      return await entry.invoke(request, { caller, peerAddress, signal: context.signal });
+      return await entry.invoke(request, { caller, peerAddress, signal: context.signal, header });
     } catch (error) {
       const typed = toGatehouseError(error);
       const retryAfter = retryAfterSeconds(typed);

@@ -23,25 +23,44 @@ export interface DispatchMethod {
   decode(bytes: Uint8Array): Message;
 }
 
+/**
+ * Authenticates a call by something other than its certificate (a signed operator request,
+ * src/identity/signed-request.ts): returns the caller it proves, undefined when the call
+ * does not use it, and throws a typed error when it uses it wrongly.
+ */
+export type RequestAuthenticator = (
+  method: DispatchMethod,
+  request: Message,
+  call: CallContext,
+) => Promise<CallContext["caller"] | undefined>;
+
 export interface DispatchOptions {
   readonly bindings: readonly ServiceBinding[];
   readonly logger: Logger;
+  readonly authenticate?: RequestAuthenticator;
 }
 
-export function createDispatch({ bindings, logger }: DispatchOptions): DispatchMethod[] {
+export function createDispatch({
+  bindings,
+  logger,
+  authenticate,
+}: DispatchOptions): DispatchMethod[] {
   return bindings.flatMap(({ service, handlers }) =>
     service.methods.map((method) => {
       const fullName = `${service.typeName}/${method.name}`;
       const handler = (handlers as unknown as Record<string, Handler>)[method.localName];
       if (!handler) throw new Error(`no handler for ${fullName}`);
-      return {
+      const entry: DispatchMethod = {
         fullName,
         method,
         decode: (bytes: Uint8Array) => decode(method.input, bytes),
-        async invoke(request: Message, call: CallContext): Promise<Message> {
+        async invoke(request: Message, given: CallContext): Promise<Message> {
           // Read once per call, before anything else: without debug, no clock and no line.
           const started = logger.isLevelEnabled("debug") ? performance.now() : undefined;
+          let call = given;
           try {
+            const proven = authenticate && (await authenticate(entry, request, call));
+            if (proven) call = { ...call, caller: proven };
             authorize(fullName, call.caller);
             validateMessage(method.input, request);
             const response = create(method.output, await handler(request, call));
@@ -57,6 +76,7 @@ export function createDispatch({ bindings, logger }: DispatchOptions): DispatchM
           }
         },
       };
+      return entry;
     }),
   );
 }

@@ -91,6 +91,7 @@ function unaryHandler(
           get signal(): AbortSignal {
             return signalOf(call);
           },
+          header: (name: string) => call.metadata.get(name).map(String),
         };
         return entry.invoke(entry.decode(call.request), context);
       })

@@ -10,6 +10,8 @@ export interface CallContext {
   readonly peerAddress: string;
   /** Aborted when the client cancels or the deadline passes. */
   readonly signal: AbortSignal;
+  /** The values of a request header (gRPC metadata), lowercase name; [] when absent. */
+  readonly header?: (name: string) => readonly string[];
 }
 
 type UnaryHandler<M extends DescMethod> = M extends {

@@ -47,6 +47,29 @@ export interface OperatorRecord {
   readonly status: OperatorStatus;
   /** Unix ms. */
   readonly createdAt: number;
+  /** Domain ownership proof. Absent in records written before verification existed. */
+  readonly verification?: DomainVerificationRecord;
+  /** Raw 32-byte Ed25519 request-signing key, lowercase hex. Absent = none. */
+  readonly publicKeyHex?: string;
+}
+
+export type DomainVerificationMethod = "dns_txt" | "https_well_known" | "admin_attested";
+
+export interface DomainVerificationRecord {
+  /** The server-issued token the operator publishes (not a credential: it proves nothing alone). */
+  readonly token: string;
+  /** How it was last verified; absent = never. */
+  readonly method?: DomainVerificationMethod;
+  /** Unix ms of the last successful check. */
+  readonly verifiedAt?: number;
+  /** Unix ms when the proof lapses; absent with `verifiedAt` = never (admin attestation). */
+  readonly expiresAt?: number;
+}
+
+/** The operator fields that change after creation; absent fields are left as stored. */
+export interface OperatorPatch {
+  readonly verification?: DomainVerificationRecord;
+  readonly publicKeyHex?: string;
 }
 
 export interface AutonomyRecord {
@@ -169,6 +192,11 @@ export interface RegistryStore {
    * status never changes again. Returns the stored record, undefined for an unknown domain.
    */
   setOperatorStatus(domain: string, status: OperatorStatus): Promise<OperatorRecord | undefined>;
+  /**
+   * Applies `patch` atomically (status and other fields are untouched). Returns the stored
+   * record, undefined for an unknown domain.
+   */
+  patchOperator(domain: string, patch: OperatorPatch): Promise<OperatorRecord | undefined>;
 }
 
 /** "token": a `jti`; "agent_key": an agent key by RFC 7638 thumbprint (Ed25519 as OKP JWK). */
@@ -201,6 +229,7 @@ export type InvalidationEvent =
   | { readonly kind: "operator"; readonly domain: string }
   | { readonly kind: "agent_key"; readonly thumbprint: string; readonly did?: string }
   | { readonly kind: "signing_keys" }
+  | { readonly kind: "grant"; readonly id: string }
   /** Forget everything: sent locally when events may have been lost (a reconnect). */
   | { readonly kind: "all" };
 
@@ -337,6 +366,134 @@ export interface EnvelopeStore {
   isFrozen(key: string): Promise<boolean>;
 }
 
+export type CapabilityActionRecord = "read" | "write" | "transact" | "delete" | "custom";
+
+export interface CapabilityRecord {
+  readonly action: CapabilityActionRecord;
+  /** The verb of a custom capability. */
+  readonly name?: string;
+  /** Absent = any resource of the audience. */
+  readonly resource?: string;
+}
+
+/** Stored grant states; "expired" is derived from `expiresAt`, never stored. */
+export type GrantStoredState = "pending" | "approved" | "denied" | "revoked";
+
+export interface GrantRecord {
+  /** Opaque, URL-safe, unique. */
+  readonly id: string;
+  readonly agentDid: string;
+  readonly operatorDomain: string;
+  readonly audience: string;
+  readonly capabilities: readonly CapabilityRecord[];
+  /** The agent's words for the approver. */
+  readonly reason: string;
+  /** How long the grant lasts once approved. */
+  readonly durationMs: number;
+  readonly state: GrantStoredState;
+  /** Unix ms. */
+  readonly createdAt: number;
+  /** Unix ms: a pending grant lapses then; an approved grant ends then. */
+  readonly expiresAt: number;
+  readonly decidedAt?: number;
+  /** The approver who decided: "<display name> (<approver id>)". */
+  readonly decidedBy?: string;
+  readonly revokedAt?: number;
+  /** Bumped by every write; used for compare-and-set. */
+  readonly revision: number;
+}
+
+export interface GrantListQuery {
+  readonly operatorDomain?: string;
+  readonly agentDid?: string;
+  /** Stored state filter. */
+  readonly state?: GrantStoredState;
+  /** Continue after this cursor (a previous page's `nextCursor`). */
+  readonly cursor?: string;
+  readonly limit: number;
+}
+
+export interface GrantPage {
+  /** Newest first (by `createdAt`, then id). */
+  readonly grants: readonly GrantRecord[];
+  /** Opaque; undefined on the last page. */
+  readonly nextCursor?: string;
+}
+
+/**
+ * Capability grants. `create` enforces the pending limit atomically across replicas;
+ * `update` is a compare-and-set on `revision`, so two humans deciding at once cannot both win.
+ */
+export interface GrantStore {
+  /**
+   * Stores `grant` (state "pending") unless the agent already has `maxPending` grants that
+   * are pending and unexpired at `nowMs`: of N concurrent creates, at most as many as fit win.
+   */
+  create(grant: GrantRecord, maxPending: number, nowMs: number): Promise<"created" | "pending_limit">;
+  get(id: string): Promise<GrantRecord | undefined>;
+  /** Writes `next` only when the stored revision equals `expectedRevision` (next.revision = +1). */
+  update(next: GrantRecord, expectedRevision: number): Promise<boolean>;
+  list(query: GrantListQuery): Promise<GrantPage>;
+  /**
+   * Counts one more consecutive denial for `agentDid` and returns the Unix ms until which
+   * it must not ask again: `nowMs + min(maxMs, baseMs * 2^(denials - 1))`.
+   */
+  recordDenial(agentDid: string, nowMs: number, baseMs: number, maxMs: number): Promise<number>;
+  /** Unix ms until which the agent must wait; undefined when it need not. */
+  cooldownUntil(agentDid: string): Promise<number | undefined>;
+  /** Forgets the agent's consecutive denials (after an approval). */
+  resetDenials(agentDid: string): Promise<void>;
+}
+
+/** One WebAuthn credential (passkey) of an approver. */
+export interface PasskeyRecord {
+  /** base64url credential id. */
+  readonly credentialId: string;
+  /** base64url COSE public key. */
+  readonly publicKey: string;
+  /** The authenticator's signature counter last seen. */
+  readonly counter: number;
+  readonly transports?: readonly string[];
+  readonly createdAt: number;
+}
+
+/** A human who decides an operator's grants. */
+export interface ApproverRecord {
+  readonly id: string;
+  readonly operatorDomain: string;
+  readonly displayName: string;
+  /** base64url WebAuthn user handle (random, not personal data). */
+  readonly userHandle: string;
+  readonly passkeys: readonly PasskeyRecord[];
+  readonly createdAt: number;
+}
+
+export interface ApproverStore {
+  /** Creates atomically; "exists" when the id or any credential id is already registered. */
+  create(approver: ApproverRecord): Promise<CreateResult>;
+  get(id: string): Promise<ApproverRecord | undefined>;
+  findByCredential(credentialId: string): Promise<ApproverRecord | undefined>;
+  /** Oldest first. */
+  listByDomain(operatorDomain: string): Promise<readonly ApproverRecord[]>;
+  /**
+   * Compare-and-set of one passkey's signature counter: writes `next` only when the stored
+   * counter equals `expected` (so a cloned authenticator racing the real one loses).
+   */
+  updateCounter(
+    approverId: string,
+    credentialId: string,
+    expected: number,
+    next: number,
+  ): Promise<boolean>;
+}
+
+/** Records that live for a while and can be read many times (approval page sessions). */
+export interface ExpiringStore<T> {
+  put(id: string, value: T, ttlMs: number): Promise<void>;
+  get(id: string): Promise<T | undefined>;
+  delete(id: string): Promise<void>;
+}
+
 /** Everything the services need from state. */
 export interface Store {
   readonly challenges: OneTimeStore<unknown>;
@@ -351,6 +508,14 @@ export interface Store {
   readonly envelopes: EnvelopeStore;
   /** The hash-chained audit log (src/audit). */
   readonly audit: AuditLogStore;
+  /** Capability grants (src/services/grants). */
+  readonly grants: GrantStore;
+  /** Human approvers and their passkeys. */
+  readonly approvers: ApproverStore;
+  /** Single-use approval tickets: approver invitations and WebAuthn ceremony challenges. */
+  readonly approvalTickets: OneTimeStore<unknown>;
+  /** Approval page sessions. */
+  readonly sessions: ExpiringStore<unknown>;
   /** Resolves when the backing store answers; rejects otherwise (readiness). */
   ping(): Promise<void>;
   close(): Promise<void>;

@@ -4,7 +4,7 @@
 
 import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
 import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
-import type { Agent, AgentJson, AgentStatus, AgentStatusJson, Operator, OperatorJson, Policy, PolicyJson } from "./resources_pb.js";
+import type { Agent, AgentJson, AgentStatus, AgentStatusJson, DomainVerificationMethod, DomainVerificationMethodJson, Operator, OperatorJson, Policy, PolicyJson } from "./resources_pb.js";
 import { file_gatehouse_v1_resources } from "./resources_pb.js";
 import { file_gatehouse_v1_validate } from "./validate_pb.js";
 import { file_google_api_annotations } from "../../google/api/annotations_pb.js";
@@ -16,7 +16,7 @@ import type { JsonObject, Message } from "@bufbuild/protobuf";
  * Describes the file gatehouse/v1/registry.proto.
  */
 export const file_gatehouse_v1_registry: GenFile = /*@__PURE__*/
-  fileDesc("ChtnYXRlaG91c2UvdjEvcmVnaXN0cnkucHJvdG8SDGdhdGVob3VzZS52MSKZAQoVQ3JlYXRlT3BlcmF0b3JSZXF1ZXN0EmEKBmRvbWFpbhgBIAEoCUJRwvMYTQgBGP0BIkYoW2EtejAtOV0oW2EtejAtOS1dezAsNjF9W2EtejAtOV0pP1wuKStbYS16XShbYS16MC05LV17MCw2MX1bYS16MC05XSk/Eh0KDGRpc3BsYXlfbmFtZRgCIAEoCUIHwvMYAxiAASJCChZDcmVhdGVPcGVyYXRvclJlc3BvbnNlEigKCG9wZXJhdG9yGAEgASgLMhYuZ2F0ZWhvdXNlLnYxLk9wZXJhdG9yIpECChRSZWdpc3RlckFnZW50UmVxdWVzdBJjCgNkaWQYASABKAlCVsLzGFIIARiAAiJLZGlkOihhZ2VudDpbYS16MC05Li1dezEsMjUzfTpbMC05YS1mXXszMn18a2V5OnpbMS05QS1ISi1OUC1aYS1rbS16XXs0MCw2MH0pEh4KCnB1YmxpY19rZXkYAiABKAxCCsLzGAYIARAgGCASJwoTcHJvb2Zfb2ZfcG9zc2Vzc2lvbhgDIAEoDEIKwvMYBggBEEAYQBIsCgZwb2xpY3kYBCABKAsyFC5nYXRlaG91c2UudjEuUG9saWN5QgbC8xgCCAESHQoMZGlzcGxheV9uYW1lGAUgASgJQgfC8xgDGIABIjsKFVJlZ2lzdGVyQWdlbnRSZXNwb25zZRIiCgVhZ2VudBgBIAEoCzITLmdhdGVob3VzZS52MS5BZ2VudCJ2Cg9HZXRBZ2VudFJlcXVlc3QSYwoDZGlkGAEgASgJQlbC8xhSCAEYgAIiS2RpZDooYWdlbnQ6W2EtejAtOS4tXXsxLDI1M306WzAtOWEtZl17MzJ9fGtleTp6WzEtOUEtSEotTlAtWmEta20tel17NDAsNjB9KSI2ChBHZXRBZ2VudFJlc3BvbnNlEiIKBWFnZW50GAEgASgLMhMuZ2F0ZWhvdXNlLnYxLkFnZW50IukBChFMaXN0QWdlbnRzUmVxdWVzdBIaCglwYWdlX3NpemUYASABKA1CB8LzGANA9AMSGwoKcGFnZV90b2tlbhgCIAEoCUIHwvMYAxiABBJoCg9vcGVyYXRvcl9kb21haW4YAyABKAlCT8LzGEsY/QEiRihbYS16MC05XShbYS16MC05LV17MCw2MX1bYS16MC05XSk/XC4pK1thLXpdKFthLXowLTktXXswLDYxfVthLXowLTldKT8SMQoGc3RhdHVzGAQgASgOMhkuZ2F0ZWhvdXNlLnYxLkFnZW50U3RhdHVzQgbC8xgCOAEiUgoSTGlzdEFnZW50c1Jlc3BvbnNlEiMKBmFnZW50cxgBIAMoCzITLmdhdGVob3VzZS52MS5BZ2VudBIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkixwEKGFVwZGF0ZUFnZW50UG9saWN5UmVxdWVzdBJjCgNkaWQYASABKAlCVsLzGFIIARiAAiJLZGlkOihhZ2VudDpbYS16MC05Li1dezEsMjUzfTpbMC05YS1mXXszMn18a2V5OnpbMS05QS1ISi1OUC1aYS1rbS16XXs0MCw2MH0pEiwKBnBvbGljeRgCIAEoCzIULmdhdGVob3VzZS52MS5Qb2xpY3lCBsLzGAIIARIYChBleHBlY3RlZF92ZXJzaW9uGAMgASgEIj8KGVVwZGF0ZUFnZW50UG9saWN5UmVzcG9uc2USIgoFYWdlbnQYASABKAsyEy5nYXRlaG91c2UudjEuQWdlbnQikwEKE1N1c3BlbmRBZ2VudFJlcXVlc3QSYwoDZGlkGAEgASgJQlbC8xhSCAEYgAIiS2RpZDooYWdlbnQ6W2EtejAtOS4tXXsxLDI1M306WzAtOWEtZl17MzJ9fGtleTp6WzEtOUEtSEotTlAtWmEta20tel17NDAsNjB9KRIXCgZyZWFzb24YAiABKAlCB8LzGAMYgAIiOgoUU3VzcGVuZEFnZW50UmVzcG9uc2USIgoFYWdlbnQYASABKAsyEy5nYXRlaG91c2UudjEuQWdlbnQifQoWUmVhY3RpdmF0ZUFnZW50UmVxdWVzdBJjCgNkaWQYASABKAlCVsLzGFIIARiAAiJLZGlkOihhZ2VudDpbYS16MC05Li1dezEsMjUzfTpbMC05YS1mXXszMn18a2V5OnpbMS05QS1ISi1OUC1aYS1rbS16XXs0MCw2MH0pIj0KF1JlYWN0aXZhdGVBZ2VudFJlc3BvbnNlEiIKBWFnZW50GAEgASgLMhMuZ2F0ZWhvdXNlLnYxLkFnZW50Iv4CCg1SZXZva2VSZXF1ZXN0Ei0KCHRva2VuX2lkGAEgASgJQhnC8xgVCAEYgAEiDltBLVphLXowLTlfLV0rSAASawoJYWdlbnRfZGlkGAIgASgJQlbC8xhSCAEYgAIiS2RpZDooYWdlbnQ6W2EtejAtOS4tXXsxLDI1M306WzAtOWEtZl17MzJ9fGtleTp6WzEtOUEtSEotTlAtWmEta20tel17NDAsNjB9KUgAEjoKFGFnZW50X2tleV90aHVtYnByaW50GAQgASgJQhrC8xgWCAEQKxgrIg5bQS1aYS16MC05Xy1dK0gAEmwKD29wZXJhdG9yX2RvbWFpbhgFIAEoCUJRwvMYTQgBGP0BIkYoW2EtejAtOV0oW2EtejAtOS1dezAsNjF9W2EtejAtOV0pP1wuKStbYS16XShbYS16MC05LV17MCw2MX1bYS16MC05XSk/SAASFwoGcmVhc29uGAMgASgJQgfC8xgDGIACQg4KBnRhcmdldBIEwPMYASIQCg5SZXZva2VSZXNwb25zZSI5ChdSb3RhdGVTaWduaW5nS2V5UmVxdWVzdBIeCgNhbGcYASABKAlCEcLzGA0iC0VkRFNBfEVTMjU2ImcKGFJvdGF0ZVNpZ25pbmdLZXlSZXNwb25zZRILCgNraWQYASABKAkSCwoDYWxnGAIgASgJEjEKDWFjdGl2YXRlX3RpbWUYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIngKEVJlc29sdmVEaWRSZXF1ZXN0EmMKA2RpZBgBIAEoCUJWwvMYUggBGIACIktkaWQ6KGFnZW50OlthLXowLTkuLV17MSwyNTN9OlswLTlhLWZdezMyfXxrZXk6elsxLTlBLUhKLU5QLVphLWttLXpdezQwLDYwfSkiVAoSUmVzb2x2ZURpZFJlc3BvbnNlEikKCGRvY3VtZW50GAEgASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdBITCgtkZWFjdGl2YXRlZBgCIAEoCCLuAQoVUm90YXRlQWdlbnRLZXlSZXF1ZXN0EmMKA2RpZBgBIAEoCUJWwvMYUggBGIACIktkaWQ6KGFnZW50OlthLXowLTkuLV17MSwyNTN9OlswLTlhLWZdezMyfXxrZXk6elsxLTlBLUhKLU5QLVphLWttLXpdezQwLDYwfSkSIgoObmV3X3B1YmxpY19rZXkYAiABKAxCCsLzGAYIARAgGCASIQoNbmV3X2tleV9wcm9vZhgDIAEoDEIKwvMYBggBEEAYQBIpChVjdXJyZW50X2tleV9zaWduYXR1cmUYBCABKAxCCsLzGAYIARBAGEAiPAoWUm90YXRlQWdlbnRLZXlSZXNwb25zZRIiCgVhZ2VudBgBIAEoCzITLmdhdGVob3VzZS52MS5BZ2VudCKSAQoSRGVsZXRlQWdlbnRSZXF1ZXN0EmMKA2RpZBgBIAEoCUJWwvMYUggBGIACIktkaWQ6KGFnZW50OlthLXowLTkuLV17MSwyNTN9OlswLTlhLWZdezMyfXxrZXk6elsxLTlBLUhKLU5QLVphLWttLXpdezQwLDYwfSkSFwoGcmVhc29uGAIgASgJQgfC8xgDGIACIjkKE0RlbGV0ZUFnZW50UmVzcG9uc2USIgoFYWdlbnQYASABKAsyEy5nYXRlaG91c2UudjEuQWdlbnQymAsKD1JlZ2lzdHJ5U2VydmljZRJ1Cg5DcmVhdGVPcGVyYXRvchIjLmdhdGVob3VzZS52MS5DcmVhdGVPcGVyYXRvclJlcXVlc3QaJC5nYXRlaG91c2UudjEuQ3JlYXRlT3BlcmF0b3JSZXNwb25zZSIYgtPkkwISOgEqIg0vdjEvb3BlcmF0b3JzEm8KDVJlZ2lzdGVyQWdlbnQSIi5nYXRlaG91c2UudjEuUmVnaXN0ZXJBZ2VudFJlcXVlc3QaIy5nYXRlaG91c2UudjEuUmVnaXN0ZXJBZ2VudFJlc3BvbnNlIhWC0+STAg86ASoiCi92MS9hZ2VudHMSYwoIR2V0QWdlbnQSHS5nYXRlaG91c2UudjEuR2V0QWdlbnRSZXF1ZXN0Gh4uZ2F0ZWhvdXNlLnYxLkdldEFnZW50UmVzcG9uc2UiGILT5JMCEhIQL3YxL2FnZW50cy97ZGlkfRJjCgpMaXN0QWdlbnRzEh8uZ2F0ZWhvdXNlLnYxLkxpc3RBZ2VudHNSZXF1ZXN0GiAuZ2F0ZWhvdXNlLnYxLkxpc3RBZ2VudHNSZXNwb25zZSISgtPkkwIMEgovdjEvYWdlbnRzEogBChFVcGRhdGVBZ2VudFBvbGljeRImLmdhdGVob3VzZS52MS5VcGRhdGVBZ2VudFBvbGljeVJlcXVlc3QaJy5nYXRlaG91c2UudjEuVXBkYXRlQWdlbnRQb2xpY3lSZXNwb25zZSIigtPkkwIcOgEqGhcvdjEvYWdlbnRzL3tkaWR9L3BvbGljeRJ6CgxTdXNwZW5kQWdlbnQSIS5nYXRlaG91c2UudjEuU3VzcGVuZEFnZW50UmVxdWVzdBoiLmdhdGVob3VzZS52MS5TdXNwZW5kQWdlbnRSZXNwb25zZSIjgtPkkwIdOgEqIhgvdjEvYWdlbnRzL3tkaWR9OnN1c3BlbmQShgEKD1JlYWN0aXZhdGVBZ2VudBIkLmdhdGVob3VzZS52MS5SZWFjdGl2YXRlQWdlbnRSZXF1ZXN0GiUuZ2F0ZWhvdXNlLnYxLlJlYWN0aXZhdGVBZ2VudFJlc3BvbnNlIiaC0+STAiA6ASoiGy92MS9hZ2VudHMve2RpZH06cmVhY3RpdmF0ZRKFAQoQUm90YXRlU2lnbmluZ0tleRIlLmdhdGVob3VzZS52MS5Sb3RhdGVTaWduaW5nS2V5UmVxdWVzdBomLmdhdGVob3VzZS52MS5Sb3RhdGVTaWduaW5nS2V5UmVzcG9uc2UiIoLT5JMCHDoBKiIXL3YxL3NpZ25pbmcta2V5czpyb3RhdGUSZwoKUmVzb2x2ZURpZBIfLmdhdGVob3VzZS52MS5SZXNvbHZlRGlkUmVxdWVzdBogLmdhdGVob3VzZS52MS5SZXNvbHZlRGlkUmVzcG9uc2UiFoLT5JMCEBIOL3YxL2RpZHMve2RpZH0SggEKDlJvdGF0ZUFnZW50S2V5EiMuZ2F0ZWhvdXNlLnYxLlJvdGF0ZUFnZW50S2V5UmVxdWVzdBokLmdhdGVob3VzZS52MS5Sb3RhdGVBZ2VudEtleVJlc3BvbnNlIiWC0+STAh86ASoiGi92MS9hZ2VudHMve2RpZH06cm90YXRlS2V5EmwKC0RlbGV0ZUFnZW50EiAuZ2F0ZWhvdXNlLnYxLkRlbGV0ZUFnZW50UmVxdWVzdBohLmdhdGVob3VzZS52MS5EZWxldGVBZ2VudFJlc3BvbnNlIhiC0+STAhIqEC92MS9hZ2VudHMve2RpZH0SXwoGUmV2b2tlEhsuZ2F0ZWhvdXNlLnYxLlJldm9rZVJlcXVlc3QaHC5nYXRlaG91c2UudjEuUmV2b2tlUmVzcG9uc2UiGoLT5JMCFDoBKiIPL3YxL3Jldm9jYXRpb25zYgZwcm90bzM", [file_gatehouse_v1_resources, file_gatehouse_v1_validate, file_google_api_annotations, file_google_protobuf_struct, file_google_protobuf_timestamp]);
+  fileDesc("ChtnYXRlaG91c2UvdjEvcmVnaXN0cnkucHJvdG8SDGdhdGVob3VzZS52MSLMAQoVQ3JlYXRlT3BlcmF0b3JSZXF1ZXN0EmEKBmRvbWFpbhgBIAEoCUJRwvMYTQgBGP0BIkYoW2EtejAtOV0oW2EtejAtOS1dezAsNjF9W2EtejAtOV0pP1wuKStbYS16XShbYS16MC05LV17MCw2MX1bYS16MC05XSk/Eh0KDGRpc3BsYXlfbmFtZRgCIAEoCUIHwvMYAxiAARIaCgpwdWJsaWNfa2V5GAMgASgMQgbC8xgCGCASFQoNYXR0ZXN0X2RvbWFpbhgEIAEoCCJCChZDcmVhdGVPcGVyYXRvclJlc3BvbnNlEigKCG9wZXJhdG9yGAEgASgLMhYuZ2F0ZWhvdXNlLnYxLk9wZXJhdG9yIpECChRSZWdpc3RlckFnZW50UmVxdWVzdBJjCgNkaWQYASABKAlCVsLzGFIIARiAAiJLZGlkOihhZ2VudDpbYS16MC05Li1dezEsMjUzfTpbMC05YS1mXXszMn18a2V5OnpbMS05QS1ISi1OUC1aYS1rbS16XXs0MCw2MH0pEh4KCnB1YmxpY19rZXkYAiABKAxCCsLzGAYIARAgGCASJwoTcHJvb2Zfb2ZfcG9zc2Vzc2lvbhgDIAEoDEIKwvMYBggBEEAYQBIsCgZwb2xpY3kYBCABKAsyFC5nYXRlaG91c2UudjEuUG9saWN5QgbC8xgCCAESHQoMZGlzcGxheV9uYW1lGAUgASgJQgfC8xgDGIABIjsKFVJlZ2lzdGVyQWdlbnRSZXNwb25zZRIiCgVhZ2VudBgBIAEoCzITLmdhdGVob3VzZS52MS5BZ2VudCJ2Cg9HZXRBZ2VudFJlcXVlc3QSYwoDZGlkGAEgASgJQlbC8xhSCAEYgAIiS2RpZDooYWdlbnQ6W2EtejAtOS4tXXsxLDI1M306WzAtOWEtZl17MzJ9fGtleTp6WzEtOUEtSEotTlAtWmEta20tel17NDAsNjB9KSI2ChBHZXRBZ2VudFJlc3BvbnNlEiIKBWFnZW50GAEgASgLMhMuZ2F0ZWhvdXNlLnYxLkFnZW50IukBChFMaXN0QWdlbnRzUmVxdWVzdBIaCglwYWdlX3NpemUYASABKA1CB8LzGANA9AMSGwoKcGFnZV90b2tlbhgCIAEoCUIHwvMYAxiABBJoCg9vcGVyYXRvcl9kb21haW4YAyABKAlCT8LzGEsY/QEiRihbYS16MC05XShbYS16MC05LV17MCw2MX1bYS16MC05XSk/XC4pK1thLXpdKFthLXowLTktXXswLDYxfVthLXowLTldKT8SMQoGc3RhdHVzGAQgASgOMhkuZ2F0ZWhvdXNlLnYxLkFnZW50U3RhdHVzQgbC8xgCOAEiUgoSTGlzdEFnZW50c1Jlc3BvbnNlEiMKBmFnZW50cxgBIAMoCzITLmdhdGVob3VzZS52MS5BZ2VudBIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkixwEKGFVwZGF0ZUFnZW50UG9saWN5UmVxdWVzdBJjCgNkaWQYASABKAlCVsLzGFIIARiAAiJLZGlkOihhZ2VudDpbYS16MC05Li1dezEsMjUzfTpbMC05YS1mXXszMn18a2V5OnpbMS05QS1ISi1OUC1aYS1rbS16XXs0MCw2MH0pEiwKBnBvbGljeRgCIAEoCzIULmdhdGVob3VzZS52MS5Qb2xpY3lCBsLzGAIIARIYChBleHBlY3RlZF92ZXJzaW9uGAMgASgEIj8KGVVwZGF0ZUFnZW50UG9saWN5UmVzcG9uc2USIgoFYWdlbnQYASABKAsyEy5nYXRlaG91c2UudjEuQWdlbnQikwEKE1N1c3BlbmRBZ2VudFJlcXVlc3QSYwoDZGlkGAEgASgJQlbC8xhSCAEYgAIiS2RpZDooYWdlbnQ6W2EtejAtOS4tXXsxLDI1M306WzAtOWEtZl17MzJ9fGtleTp6WzEtOUEtSEotTlAtWmEta20tel17NDAsNjB9KRIXCgZyZWFzb24YAiABKAlCB8LzGAMYgAIiOgoUU3VzcGVuZEFnZW50UmVzcG9uc2USIgoFYWdlbnQYASABKAsyEy5nYXRlaG91c2UudjEuQWdlbnQifQoWUmVhY3RpdmF0ZUFnZW50UmVxdWVzdBJjCgNkaWQYASABKAlCVsLzGFIIARiAAiJLZGlkOihhZ2VudDpbYS16MC05Li1dezEsMjUzfTpbMC05YS1mXXszMn18a2V5OnpbMS05QS1ISi1OUC1aYS1rbS16XXs0MCw2MH0pIj0KF1JlYWN0aXZhdGVBZ2VudFJlc3BvbnNlEiIKBWFnZW50GAEgASgLMhMuZ2F0ZWhvdXNlLnYxLkFnZW50Iv4CCg1SZXZva2VSZXF1ZXN0Ei0KCHRva2VuX2lkGAEgASgJQhnC8xgVCAEYgAEiDltBLVphLXowLTlfLV0rSAASawoJYWdlbnRfZGlkGAIgASgJQlbC8xhSCAEYgAIiS2RpZDooYWdlbnQ6W2EtejAtOS4tXXsxLDI1M306WzAtOWEtZl17MzJ9fGtleTp6WzEtOUEtSEotTlAtWmEta20tel17NDAsNjB9KUgAEjoKFGFnZW50X2tleV90aHVtYnByaW50GAQgASgJQhrC8xgWCAEQKxgrIg5bQS1aYS16MC05Xy1dK0gAEmwKD29wZXJhdG9yX2RvbWFpbhgFIAEoCUJRwvMYTQgBGP0BIkYoW2EtejAtOV0oW2EtejAtOS1dezAsNjF9W2EtejAtOV0pP1wuKStbYS16XShbYS16MC05LV17MCw2MX1bYS16MC05XSk/SAASFwoGcmVhc29uGAMgASgJQgfC8xgDGIACQg4KBnRhcmdldBIEwPMYASIQCg5SZXZva2VSZXNwb25zZSI5ChdSb3RhdGVTaWduaW5nS2V5UmVxdWVzdBIeCgNhbGcYASABKAlCEcLzGA0iC0VkRFNBfEVTMjU2ImcKGFJvdGF0ZVNpZ25pbmdLZXlSZXNwb25zZRILCgNraWQYASABKAkSCwoDYWxnGAIgASgJEjEKDWFjdGl2YXRlX3RpbWUYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIngKEVJlc29sdmVEaWRSZXF1ZXN0EmMKA2RpZBgBIAEoCUJWwvMYUggBGIACIktkaWQ6KGFnZW50OlthLXowLTkuLV17MSwyNTN9OlswLTlhLWZdezMyfXxrZXk6elsxLTlBLUhKLU5QLVphLWttLXpdezQwLDYwfSkiVAoSUmVzb2x2ZURpZFJlc3BvbnNlEikKCGRvY3VtZW50GAEgASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdBITCgtkZWFjdGl2YXRlZBgCIAEoCCLuAQoVUm90YXRlQWdlbnRLZXlSZXF1ZXN0EmMKA2RpZBgBIAEoCUJWwvMYUggBGIACIktkaWQ6KGFnZW50OlthLXowLTkuLV17MSwyNTN9OlswLTlhLWZdezMyfXxrZXk6elsxLTlBLUhKLU5QLVphLWttLXpdezQwLDYwfSkSIgoObmV3X3B1YmxpY19rZXkYAiABKAxCCsLzGAYIARAgGCASIQoNbmV3X2tleV9wcm9vZhgDIAEoDEIKwvMYBggBEEAYQBIpChVjdXJyZW50X2tleV9zaWduYXR1cmUYBCABKAxCCsLzGAYIARBAGEAiPAoWUm90YXRlQWdlbnRLZXlSZXNwb25zZRIiCgVhZ2VudBgBIAEoCzITLmdhdGVob3VzZS52MS5BZ2VudCKSAQoSRGVsZXRlQWdlbnRSZXF1ZXN0EmMKA2RpZBgBIAEoCUJWwvMYUggBGIACIktkaWQ6KGFnZW50OlthLXowLTkuLV17MSwyNTN9OlswLTlhLWZdezMyfXxrZXk6elsxLTlBLUhKLU5QLVphLWttLXpdezQwLDYwfSkSFwoGcmVhc29uGAIgASgJQgfC8xgDGIACIjkKE0RlbGV0ZUFnZW50UmVzcG9uc2USIgoFYWdlbnQYASABKAsyEy5nYXRlaG91c2UudjEuQWdlbnQidwoSR2V0T3BlcmF0b3JSZXF1ZXN0EmEKBmRvbWFpbhgBIAEoCUJRwvMYTQgBGP0BIkYoW2EtejAtOV0oW2EtejAtOS1dezAsNjF9W2EtejAtOV0pP1wuKStbYS16XShbYS16MC05LV17MCw2MX1bYS16MC05XSk/Ij8KE0dldE9wZXJhdG9yUmVzcG9uc2USKAoIb3BlcmF0b3IYASABKAsyFi5nYXRlaG91c2UudjEuT3BlcmF0b3IiwgEKG1ZlcmlmeU9wZXJhdG9yRG9tYWluUmVxdWVzdBJhCgZkb21haW4YASABKAlCUcLzGE0IARj9ASJGKFthLXowLTldKFthLXowLTktXXswLDYxfVthLXowLTldKT9cLikrW2Etel0oW2EtejAtOS1dezAsNjF9W2EtejAtOV0pPxJACgZtZXRob2QYAiABKA4yJi5nYXRlaG91c2UudjEuRG9tYWluVmVyaWZpY2F0aW9uTWV0aG9kQgjC8xgECAE4ASJIChxWZXJpZnlPcGVyYXRvckRvbWFpblJlc3BvbnNlEigKCG9wZXJhdG9yGAEgASgLMhYuZ2F0ZWhvdXNlLnYxLk9wZXJhdG9yIpoBChVTZXRPcGVyYXRvcktleVJlcXVlc3QSYQoGZG9tYWluGAEgASgJQlHC8xhNCAEY/QEiRihbYS16MC05XShbYS16MC05LV17MCw2MX1bYS16MC05XSk/XC4pK1thLXpdKFthLXowLTktXXswLDYxfVthLXowLTldKT8SHgoKcHVibGljX2tleRgCIAEoDEIKwvMYBggBECAYICJCChZTZXRPcGVyYXRvcktleVJlc3BvbnNlEigKCG9wZXJhdG9yGAEgASgLMhYuZ2F0ZWhvdXNlLnYxLk9wZXJhdG9yMqsOCg9SZWdpc3RyeVNlcnZpY2USdQoOQ3JlYXRlT3BlcmF0b3ISIy5nYXRlaG91c2UudjEuQ3JlYXRlT3BlcmF0b3JSZXF1ZXN0GiQuZ2F0ZWhvdXNlLnYxLkNyZWF0ZU9wZXJhdG9yUmVzcG9uc2UiGILT5JMCEjoBKiINL3YxL29wZXJhdG9ycxJvCg1SZWdpc3RlckFnZW50EiIuZ2F0ZWhvdXNlLnYxLlJlZ2lzdGVyQWdlbnRSZXF1ZXN0GiMuZ2F0ZWhvdXNlLnYxLlJlZ2lzdGVyQWdlbnRSZXNwb25zZSIVgtPkkwIPOgEqIgovdjEvYWdlbnRzEmMKCEdldEFnZW50Eh0uZ2F0ZWhvdXNlLnYxLkdldEFnZW50UmVxdWVzdBoeLmdhdGVob3VzZS52MS5HZXRBZ2VudFJlc3BvbnNlIhiC0+STAhISEC92MS9hZ2VudHMve2RpZH0SYwoKTGlzdEFnZW50cxIfLmdhdGVob3VzZS52MS5MaXN0QWdlbnRzUmVxdWVzdBogLmdhdGVob3VzZS52MS5MaXN0QWdlbnRzUmVzcG9uc2UiEoLT5JMCDBIKL3YxL2FnZW50cxKIAQoRVXBkYXRlQWdlbnRQb2xpY3kSJi5nYXRlaG91c2UudjEuVXBkYXRlQWdlbnRQb2xpY3lSZXF1ZXN0GicuZ2F0ZWhvdXNlLnYxLlVwZGF0ZUFnZW50UG9saWN5UmVzcG9uc2UiIoLT5JMCHDoBKhoXL3YxL2FnZW50cy97ZGlkfS9wb2xpY3kSegoMU3VzcGVuZEFnZW50EiEuZ2F0ZWhvdXNlLnYxLlN1c3BlbmRBZ2VudFJlcXVlc3QaIi5nYXRlaG91c2UudjEuU3VzcGVuZEFnZW50UmVzcG9uc2UiI4LT5JMCHToBKiIYL3YxL2FnZW50cy97ZGlkfTpzdXNwZW5kEoYBCg9SZWFjdGl2YXRlQWdlbnQSJC5nYXRlaG91c2UudjEuUmVhY3RpdmF0ZUFnZW50UmVxdWVzdBolLmdhdGVob3VzZS52MS5SZWFjdGl2YXRlQWdlbnRSZXNwb25zZSImgtPkkwIgOgEqIhsvdjEvYWdlbnRzL3tkaWR9OnJlYWN0aXZhdGUShQEKEFJvdGF0ZVNpZ25pbmdLZXkSJS5nYXRlaG91c2UudjEuUm90YXRlU2lnbmluZ0tleVJlcXVlc3QaJi5nYXRlaG91c2UudjEuUm90YXRlU2lnbmluZ0tleVJlc3BvbnNlIiKC0+STAhw6ASoiFy92MS9zaWduaW5nLWtleXM6cm90YXRlEmcKClJlc29sdmVEaWQSHy5nYXRlaG91c2UudjEuUmVzb2x2ZURpZFJlcXVlc3QaIC5nYXRlaG91c2UudjEuUmVzb2x2ZURpZFJlc3BvbnNlIhaC0+STAhASDi92MS9kaWRzL3tkaWR9EoIBCg5Sb3RhdGVBZ2VudEtleRIjLmdhdGVob3VzZS52MS5Sb3RhdGVBZ2VudEtleVJlcXVlc3QaJC5nYXRlaG91c2UudjEuUm90YXRlQWdlbnRLZXlSZXNwb25zZSIlgtPkkwIfOgEqIhovdjEvYWdlbnRzL3tkaWR9OnJvdGF0ZUtleRJsCgtEZWxldGVBZ2VudBIgLmdhdGVob3VzZS52MS5EZWxldGVBZ2VudFJlcXVlc3QaIS5nYXRlaG91c2UudjEuRGVsZXRlQWdlbnRSZXNwb25zZSIYgtPkkwISKhAvdjEvYWdlbnRzL3tkaWR9EnIKC0dldE9wZXJhdG9yEiAuZ2F0ZWhvdXNlLnYxLkdldE9wZXJhdG9yUmVxdWVzdBohLmdhdGVob3VzZS52MS5HZXRPcGVyYXRvclJlc3BvbnNlIh6C0+STAhgSFi92MS9vcGVyYXRvcnMve2RvbWFpbn0SlwEKFFZlcmlmeU9wZXJhdG9yRG9tYWluEikuZ2F0ZWhvdXNlLnYxLlZlcmlmeU9wZXJhdG9yRG9tYWluUmVxdWVzdBoqLmdhdGVob3VzZS52MS5WZXJpZnlPcGVyYXRvckRvbWFpblJlc3BvbnNlIiiC0+STAiI6ASoiHS92MS9vcGVyYXRvcnMve2RvbWFpbn06dmVyaWZ5EoIBCg5TZXRPcGVyYXRvcktleRIjLmdhdGVob3VzZS52MS5TZXRPcGVyYXRvcktleVJlcXVlc3QaJC5nYXRlaG91c2UudjEuU2V0T3BlcmF0b3JLZXlSZXNwb25zZSIlgtPkkwIfOgEqGhovdjEvb3BlcmF0b3JzL3tkb21haW59L2tleRJfCgZSZXZva2USGy5nYXRlaG91c2UudjEuUmV2b2tlUmVxdWVzdBocLmdhdGVob3VzZS52MS5SZXZva2VSZXNwb25zZSIagtPkkwIUOgEqIg8vdjEvcmV2b2NhdGlvbnNiBnByb3RvMw", [file_gatehouse_v1_resources, file_gatehouse_v1_validate, file_google_api_annotations, file_google_protobuf_struct, file_google_protobuf_timestamp]);
 
 /**
  * CreateOperatorRequest creates an operator.
@@ -37,6 +37,24 @@ export type CreateOperatorRequest = Message<"gatehouse.v1.CreateOperatorRequest"
    * @generated from field: string display_name = 2;
    */
   displayName: string;
+
+  /**
+   * The operator's raw 32-byte Ed25519 request-signing key; optional (see
+   * Operator.public_key).
+   *
+   * @generated from field: bytes public_key = 3;
+   */
+  publicKey: Uint8Array;
+
+  /**
+   * The administrator vouches that the operator owns the domain
+   * (DOMAIN_VERIFICATION_METHOD_ADMIN_ATTESTED): the operator is verified at
+   * once and the attestation never expires. Otherwise the operator starts
+   * unverified and proves ownership with VerifyOperatorDomain.
+   *
+   * @generated from field: bool attest_domain = 4;
+   */
+  attestDomain: boolean;
 };
 
 /**
@@ -58,6 +76,24 @@ export type CreateOperatorRequestJson = {
    * @generated from field: string display_name = 2;
    */
   displayName?: string;
+
+  /**
+   * The operator's raw 32-byte Ed25519 request-signing key; optional (see
+   * Operator.public_key).
+   *
+   * @generated from field: bytes public_key = 3;
+   */
+  publicKey?: string;
+
+  /**
+   * The administrator vouches that the operator owns the domain
+   * (DOMAIN_VERIFICATION_METHOD_ADMIN_ATTESTED): the operator is verified at
+   * once and the attestation never expires. Otherwise the operator starts
+   * unverified and proves ownership with VerifyOperatorDomain.
+   *
+   * @generated from field: bool attest_domain = 4;
+   */
+  attestDomain?: boolean;
 };
 
 /**
@@ -1234,6 +1270,246 @@ export const DeleteAgentResponseSchema: GenMessage<DeleteAgentResponse, {jsonTyp
   messageDesc(file_gatehouse_v1_registry, 23);
 
 /**
+ * GetOperatorRequest names an operator.
+ *
+ * @generated from message gatehouse.v1.GetOperatorRequest
+ */
+export type GetOperatorRequest = Message<"gatehouse.v1.GetOperatorRequest"> & {
+  /**
+   * The operator's trust domain.
+   *
+   * @generated from field: string domain = 1;
+   */
+  domain: string;
+};
+
+/**
+ * GetOperatorRequest names an operator.
+ *
+ * @generated from message gatehouse.v1.GetOperatorRequest
+ */
+export type GetOperatorRequestJson = {
+  /**
+   * The operator's trust domain.
+   *
+   * @generated from field: string domain = 1;
+   */
+  domain?: string;
+};
+
+/**
+ * Describes the message gatehouse.v1.GetOperatorRequest.
+ * Use `create(GetOperatorRequestSchema)` to create a new message.
+ */
+export const GetOperatorRequestSchema: GenMessage<GetOperatorRequest, {jsonType: GetOperatorRequestJson}> = /*@__PURE__*/
+  messageDesc(file_gatehouse_v1_registry, 24);
+
+/**
+ * GetOperatorResponse returns the operator.
+ *
+ * @generated from message gatehouse.v1.GetOperatorResponse
+ */
+export type GetOperatorResponse = Message<"gatehouse.v1.GetOperatorResponse"> & {
+  /**
+   * The operator, with its verification token.
+   *
+   * @generated from field: gatehouse.v1.Operator operator = 1;
+   */
+  operator?: Operator | undefined;
+};
+
+/**
+ * GetOperatorResponse returns the operator.
+ *
+ * @generated from message gatehouse.v1.GetOperatorResponse
+ */
+export type GetOperatorResponseJson = {
+  /**
+   * The operator, with its verification token.
+   *
+   * @generated from field: gatehouse.v1.Operator operator = 1;
+   */
+  operator?: OperatorJson;
+};
+
+/**
+ * Describes the message gatehouse.v1.GetOperatorResponse.
+ * Use `create(GetOperatorResponseSchema)` to create a new message.
+ */
+export const GetOperatorResponseSchema: GenMessage<GetOperatorResponse, {jsonType: GetOperatorResponseJson}> = /*@__PURE__*/
+  messageDesc(file_gatehouse_v1_registry, 25);
+
+/**
+ * VerifyOperatorDomainRequest asks for a domain ownership check.
+ *
+ * @generated from message gatehouse.v1.VerifyOperatorDomainRequest
+ */
+export type VerifyOperatorDomainRequest = Message<"gatehouse.v1.VerifyOperatorDomainRequest"> & {
+  /**
+   * The operator's trust domain.
+   *
+   * @generated from field: string domain = 1;
+   */
+  domain: string;
+
+  /**
+   * How to check: DNS TXT or HTTPS well-known (an attestation is made only
+   * at CreateOperator).
+   *
+   * @generated from field: gatehouse.v1.DomainVerificationMethod method = 2;
+   */
+  method: DomainVerificationMethod;
+};
+
+/**
+ * VerifyOperatorDomainRequest asks for a domain ownership check.
+ *
+ * @generated from message gatehouse.v1.VerifyOperatorDomainRequest
+ */
+export type VerifyOperatorDomainRequestJson = {
+  /**
+   * The operator's trust domain.
+   *
+   * @generated from field: string domain = 1;
+   */
+  domain?: string;
+
+  /**
+   * How to check: DNS TXT or HTTPS well-known (an attestation is made only
+   * at CreateOperator).
+   *
+   * @generated from field: gatehouse.v1.DomainVerificationMethod method = 2;
+   */
+  method?: DomainVerificationMethodJson;
+};
+
+/**
+ * Describes the message gatehouse.v1.VerifyOperatorDomainRequest.
+ * Use `create(VerifyOperatorDomainRequestSchema)` to create a new message.
+ */
+export const VerifyOperatorDomainRequestSchema: GenMessage<VerifyOperatorDomainRequest, {jsonType: VerifyOperatorDomainRequestJson}> = /*@__PURE__*/
+  messageDesc(file_gatehouse_v1_registry, 26);
+
+/**
+ * VerifyOperatorDomainResponse returns the operator as now stored.
+ *
+ * @generated from message gatehouse.v1.VerifyOperatorDomainResponse
+ */
+export type VerifyOperatorDomainResponse = Message<"gatehouse.v1.VerifyOperatorDomainResponse"> & {
+  /**
+   * The operator, verified.
+   *
+   * @generated from field: gatehouse.v1.Operator operator = 1;
+   */
+  operator?: Operator | undefined;
+};
+
+/**
+ * VerifyOperatorDomainResponse returns the operator as now stored.
+ *
+ * @generated from message gatehouse.v1.VerifyOperatorDomainResponse
+ */
+export type VerifyOperatorDomainResponseJson = {
+  /**
+   * The operator, verified.
+   *
+   * @generated from field: gatehouse.v1.Operator operator = 1;
+   */
+  operator?: OperatorJson;
+};
+
+/**
+ * Describes the message gatehouse.v1.VerifyOperatorDomainResponse.
+ * Use `create(VerifyOperatorDomainResponseSchema)` to create a new message.
+ */
+export const VerifyOperatorDomainResponseSchema: GenMessage<VerifyOperatorDomainResponse, {jsonType: VerifyOperatorDomainResponseJson}> = /*@__PURE__*/
+  messageDesc(file_gatehouse_v1_registry, 27);
+
+/**
+ * SetOperatorKeyRequest sets an operator's request-signing key.
+ *
+ * @generated from message gatehouse.v1.SetOperatorKeyRequest
+ */
+export type SetOperatorKeyRequest = Message<"gatehouse.v1.SetOperatorKeyRequest"> & {
+  /**
+   * The operator's trust domain.
+   *
+   * @generated from field: string domain = 1;
+   */
+  domain: string;
+
+  /**
+   * The raw 32-byte Ed25519 public key.
+   *
+   * @generated from field: bytes public_key = 2;
+   */
+  publicKey: Uint8Array;
+};
+
+/**
+ * SetOperatorKeyRequest sets an operator's request-signing key.
+ *
+ * @generated from message gatehouse.v1.SetOperatorKeyRequest
+ */
+export type SetOperatorKeyRequestJson = {
+  /**
+   * The operator's trust domain.
+   *
+   * @generated from field: string domain = 1;
+   */
+  domain?: string;
+
+  /**
+   * The raw 32-byte Ed25519 public key.
+   *
+   * @generated from field: bytes public_key = 2;
+   */
+  publicKey?: string;
+};
+
+/**
+ * Describes the message gatehouse.v1.SetOperatorKeyRequest.
+ * Use `create(SetOperatorKeyRequestSchema)` to create a new message.
+ */
+export const SetOperatorKeyRequestSchema: GenMessage<SetOperatorKeyRequest, {jsonType: SetOperatorKeyRequestJson}> = /*@__PURE__*/
+  messageDesc(file_gatehouse_v1_registry, 28);
+
+/**
+ * SetOperatorKeyResponse returns the operator as now stored.
+ *
+ * @generated from message gatehouse.v1.SetOperatorKeyResponse
+ */
+export type SetOperatorKeyResponse = Message<"gatehouse.v1.SetOperatorKeyResponse"> & {
+  /**
+   * The operator.
+   *
+   * @generated from field: gatehouse.v1.Operator operator = 1;
+   */
+  operator?: Operator | undefined;
+};
+
+/**
+ * SetOperatorKeyResponse returns the operator as now stored.
+ *
+ * @generated from message gatehouse.v1.SetOperatorKeyResponse
+ */
+export type SetOperatorKeyResponseJson = {
+  /**
+   * The operator.
+   *
+   * @generated from field: gatehouse.v1.Operator operator = 1;
+   */
+  operator?: OperatorJson;
+};
+
+/**
+ * Describes the message gatehouse.v1.SetOperatorKeyResponse.
+ * Use `create(SetOperatorKeyResponseSchema)` to create a new message.
+ */
+export const SetOperatorKeyResponseSchema: GenMessage<SetOperatorKeyResponse, {jsonType: SetOperatorKeyResponseJson}> = /*@__PURE__*/
+  messageDesc(file_gatehouse_v1_registry, 29);
+
+/**
  * RegistryService manages operators, agents and their policies, and revokes
  * credentials. Callers are administrators (operators) or operators (their own
  * agents), identified by their client certificates.
@@ -1366,6 +1642,43 @@ export const RegistryService: GenService<{
     methodKind: "unary";
     input: typeof DeleteAgentRequestSchema;
     output: typeof DeleteAgentResponseSchema;
+  },
+  /**
+   * GetOperator returns an operator, with its domain verification token and
+   * where to publish it. The operator itself or an admin.
+   *
+   * @generated from rpc gatehouse.v1.RegistryService.GetOperator
+   */
+  getOperator: {
+    methodKind: "unary";
+    input: typeof GetOperatorRequestSchema;
+    output: typeof GetOperatorResponseSchema;
+  },
+  /**
+   * VerifyOperatorDomain checks the operator's proof of domain ownership now
+   * (DNS TXT record or HTTPS well-known file) and, when it holds, marks the
+   * domain verified until the configured validity ends. Refused proofs answer
+   * REASON_DOMAIN_VERIFICATION_FAILED and change nothing. The operator itself
+   * or an admin.
+   *
+   * @generated from rpc gatehouse.v1.RegistryService.VerifyOperatorDomain
+   */
+  verifyOperatorDomain: {
+    methodKind: "unary";
+    input: typeof VerifyOperatorDomainRequestSchema;
+    output: typeof VerifyOperatorDomainResponseSchema;
+  },
+  /**
+   * SetOperatorKey sets (or replaces) the operator's Ed25519 request-signing
+   * key. The operator itself (authenticated by certificate or by its current
+   * key) or an admin.
+   *
+   * @generated from rpc gatehouse.v1.RegistryService.SetOperatorKey
+   */
+  setOperatorKey: {
+    methodKind: "unary";
+    input: typeof SetOperatorKeyRequestSchema;
+    output: typeof SetOperatorKeyResponseSchema;
   },
   /**
    * Revoke revokes a token (by `jti`) or an agent (permanently).

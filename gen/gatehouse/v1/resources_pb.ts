@@ -13,7 +13,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file gatehouse/v1/resources.proto.
  */
 export const file_gatehouse_v1_resources: GenFile = /*@__PURE__*/
-  fileDesc("ChxnYXRlaG91c2UvdjEvcmVzb3VyY2VzLnByb3RvEgxnYXRlaG91c2UudjEijwEKCE9wZXJhdG9yEg4KBmRvbWFpbhgBIAEoCRIUCgxkaXNwbGF5X25hbWUYAiABKAkSLAoGc3RhdHVzGAMgASgOMhwuZ2F0ZWhvdXNlLnYxLk9wZXJhdG9yU3RhdHVzEi8KC2NyZWF0ZV90aW1lGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCLkAgoGUG9saWN5Ei4KBnNjb3BlcxgBIAMoCUIewvMYGhiAASIRW0EtWmEtejAtOTouXy8tXSsoQDABEiwKCWF1ZGllbmNlcxgCIAMoCUIZwvMYFRiAAiIMW1x4MjEtXHg3ZV0rKCAwARIwCg1tYXhfdG9rZW5fdHRsGAMgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEi4KCGF1dG9ub215GAQgASgLMhwuZ2F0ZWhvdXNlLnYxLkF1dG9ub215UG9saWN5EnAKCWRlbGVnYXRlcxgFIAMoCUJdwvMYWRiAAiJQZGlkOihhZ2VudDpbYS16MC05Li1dezEsMjUzfTooWzAtOWEtZl17MzJ9fFwqKXxrZXk6elsxLTlBLUhKLU5QLVphLWttLXpdezQwLDYwfSkoIDABEigKCGVudmVsb3BlGAYgASgLMhYuZ2F0ZWhvdXNlLnYxLkVudmVsb3BlIqkDCghFbnZlbG9wZRIeCgxtYXhfcmVxdWVzdHMYASABKA1CCMLzGARAwIQ9EjEKDnJlcXVlc3Rfd2luZG93GAIgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEjcKDWFsbG93ZWRfdGltZXMYAyADKAsyGC5nYXRlaG91c2UudjEuVGltZVdpbmRvd0IGwvMYAiggEiwKD21heF90cmFuc2FjdGlvbhgEIAEoCzITLmdhdGVob3VzZS52MS5Nb25leRIjCgZidWRnZXQYBSABKAsyEy5nYXRlaG91c2UudjEuTW9uZXkSMAoNYnVkZ2V0X3BlcmlvZBgGIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhImChVmcmVlemVfYWZ0ZXJfZmFpbHVyZXMYByABKA1CB8LzGANAkE4SMAoNZnJlZXplX3dpbmRvdxgIIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhIyCg9mcmVlemVfZHVyYXRpb24YCSABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24idwoKVGltZVdpbmRvdxItCgRkYXlzGAEgAygOMhUuZ2F0ZWhvdXNlLnYxLldlZWtkYXlCCMLzGAQoBzABEh0KDHN0YXJ0X21pbnV0ZRgCIAEoDUIHwvMYA0CfCxIbCgplbmRfbWludXRlGAMgASgNQgfC8xgDQKALIj4KBU1vbmV5EiAKCGN1cnJlbmN5GAEgASgJQg7C8xgKIghbQS1aXXszfRITCgttaW5vcl91bml0cxgCIAEoAyKwAQoOQXV0b25vbXlQb2xpY3kSGwoTcmVxdWlyZV9hdHRlc3RhdGlvbhgBIAEoCBI7ChhtaW5fY29udGludW91c19vcGVyYXRpb24YAiABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SHgoWbWluX2F1dG9ub21vdXNfYWN0aW9ucxgDIAEoBBIkChxyZXF1aXJlX3BsYXRmb3JtX2F0dGVzdGF0aW9uGAQgASgIIsgCCgVBZ2VudBILCgNkaWQYASABKAkSFwoPb3BlcmF0b3JfZG9tYWluGAIgASgJEhIKCnB1YmxpY19rZXkYAyABKAwSKQoGc3RhdHVzGAQgASgOMhkuZ2F0ZWhvdXNlLnYxLkFnZW50U3RhdHVzEiQKBnBvbGljeRgFIAEoCzIULmdhdGVob3VzZS52MS5Qb2xpY3kSFgoOcG9saWN5X3ZlcnNpb24YBiABKAQSFAoMZGlzcGxheV9uYW1lGAcgASgJEi8KC2NyZWF0ZV90aW1lGAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgt1cGRhdGVfdGltZRgJIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASJAoEa2V5cxgKIAMoCzIWLmdhdGVob3VzZS52MS5BZ2VudEtleSKAAQoIQWdlbnRLZXkSEgoKcHVibGljX2tleRgBIAEoDBIvCgtjcmVhdGVfdGltZRgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLcmV0aXJlX3RpbWUYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIlwKA0p3axILCgNrdHkYASABKAkSCwoDY3J2GAIgASgJEgkKAXgYAyABKAkSCQoBeRgEIAEoCRILCgNraWQYBSABKAkSCwoDYWxnGAYgASgJEgsKA3VzZRgHIAEoCSqJAQoOT3BlcmF0b3JTdGF0dXMSHwobT1BFUkFUT1JfU1RBVFVTX1VOU1BFQ0lGSUVEEAASGgoWT1BFUkFUT1JfU1RBVFVTX0FDVElWRRABEh0KGU9QRVJBVE9SX1NUQVRVU19TVVNQRU5ERUQQAhIbChdPUEVSQVRPUl9TVEFUVVNfUkVWT0tFRBADKpQBCgtBZ2VudFN0YXR1cxIcChhBR0VOVF9TVEFUVVNfVU5TUEVDSUZJRUQQABIXChNBR0VOVF9TVEFUVVNfQUNUSVZFEAESGgoWQUdFTlRfU1RBVFVTX1NVU1BFTkRFRBACEhgKFEFHRU5UX1NUQVRVU19SRVZPS0VEEAMSGAoUQUdFTlRfU1RBVFVTX0RFTEVURUQQBCq2AQoHV2Vla2RheRIXChNXRUVLREFZX1VOU1BFQ0lGSUVEEAASEgoOV0VFS0RBWV9NT05EQVkQARITCg9XRUVLREFZX1RVRVNEQVkQAhIVChFXRUVLREFZX1dFRE5FU0RBWRADEhQKEFdFRUtEQVlfVEhVUlNEQVkQBBISCg5XRUVLREFZX0ZSSURBWRAFEhQKEFdFRUtEQVlfU0FUVVJEQVkQBhISCg5XRUVLREFZX1NVTkRBWRAHYgZwcm90bzM", [file_gatehouse_v1_validate, file_google_protobuf_duration, file_google_protobuf_timestamp]);
+  fileDesc("ChxnYXRlaG91c2UvdjEvcmVzb3VyY2VzLnByb3RvEgxnYXRlaG91c2UudjEi2wEKCE9wZXJhdG9yEg4KBmRvbWFpbhgBIAEoCRIUCgxkaXNwbGF5X25hbWUYAiABKAkSLAoGc3RhdHVzGAMgASgOMhwuZ2F0ZWhvdXNlLnYxLk9wZXJhdG9yU3RhdHVzEi8KC2NyZWF0ZV90aW1lGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBI2Cgx2ZXJpZmljYXRpb24YBSABKAsyIC5nYXRlaG91c2UudjEuRG9tYWluVmVyaWZpY2F0aW9uEhIKCnB1YmxpY19rZXkYBiABKAwinwIKEkRvbWFpblZlcmlmaWNhdGlvbhI0CgVzdGF0ZRgBIAEoDjIlLmdhdGVob3VzZS52MS5Eb21haW5WZXJpZmljYXRpb25TdGF0ZRI2CgZtZXRob2QYAiABKA4yJi5nYXRlaG91c2UudjEuRG9tYWluVmVyaWZpY2F0aW9uTWV0aG9kEg0KBXRva2VuGAMgASgJEhcKD2Ruc19yZWNvcmRfbmFtZRgEIAEoCRIRCglodHRwc191cmwYBSABKAkSLwoLdmVyaWZ5X3RpbWUYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KC2V4cGlyZV90aW1lGAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCKcAwoGUG9saWN5Ei4KBnNjb3BlcxgBIAMoCUIewvMYGhiAASIRW0EtWmEtejAtOTouXy8tXSsoQDABEiwKCWF1ZGllbmNlcxgCIAMoCUIZwvMYFRiAAiIMW1x4MjEtXHg3ZV0rKCAwARIwCg1tYXhfdG9rZW5fdHRsGAMgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEi4KCGF1dG9ub215GAQgASgLMhwuZ2F0ZWhvdXNlLnYxLkF1dG9ub215UG9saWN5EnAKCWRlbGVnYXRlcxgFIAMoCUJdwvMYWRiAAiJQZGlkOihhZ2VudDpbYS16MC05Li1dezEsMjUzfTooWzAtOWEtZl17MzJ9fFwqKXxrZXk6elsxLTlBLUhKLU5QLVphLWttLXpdezQwLDYwfSkoIDABEigKCGVudmVsb3BlGAYgASgLMhYuZ2F0ZWhvdXNlLnYxLkVudmVsb3BlEjYKDGNhcGFiaWxpdGllcxgHIAMoCzIYLmdhdGVob3VzZS52MS5DYXBhYmlsaXR5QgbC8xgCKEAimgEKCkNhcGFiaWxpdHkSOAoGYWN0aW9uGAEgASgOMh4uZ2F0ZWhvdXNlLnYxLkNhcGFiaWxpdHlBY3Rpb25CCMLzGAQIATgBEiYKBG5hbWUYAiABKAlCGMLzGBQYICIQW2Etel1bYS16MC05Xy1dKhIqCghyZXNvdXJjZRgDIAEoCUIYwvMYFBhgIhBbQS1aYS16MC05Ll8vLV0rIs8DCgVHcmFudBIKCgJpZBgBIAEoCRIRCglhZ2VudF9kaWQYAiABKAkSFwoPb3BlcmF0b3JfZG9tYWluGAMgASgJEhAKCGF1ZGllbmNlGAQgASgJEi4KDGNhcGFiaWxpdGllcxgFIAMoCzIYLmdhdGVob3VzZS52MS5DYXBhYmlsaXR5Eg4KBnJlYXNvbhgGIAEoCRIrCghkdXJhdGlvbhgHIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhInCgVzdGF0ZRgIIAEoDjIYLmdhdGVob3VzZS52MS5HcmFudFN0YXRlEi8KC2NyZWF0ZV90aW1lGAkgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgtleHBpcmVfdGltZRgKIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLZGVjaWRlX3RpbWUYCyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhIKCmRlY2lkZWRfYnkYDCABKAkSLwoLcmV2b2tlX3RpbWUYDSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg4KBnNjb3BlcxgOIAMoCSKNAQoIQXBwcm92ZXISCgoCaWQYASABKAkSFwoPb3BlcmF0b3JfZG9tYWluGAIgASgJEhQKDGRpc3BsYXlfbmFtZRgDIAEoCRIVCg1wYXNza2V5X2NvdW50GAQgASgNEi8KC2NyZWF0ZV90aW1lGAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCKpAwoIRW52ZWxvcGUSHgoMbWF4X3JlcXVlc3RzGAEgASgNQgjC8xgEQMCEPRIxCg5yZXF1ZXN0X3dpbmRvdxgCIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhI3Cg1hbGxvd2VkX3RpbWVzGAMgAygLMhguZ2F0ZWhvdXNlLnYxLlRpbWVXaW5kb3dCBsLzGAIoIBIsCg9tYXhfdHJhbnNhY3Rpb24YBCABKAsyEy5nYXRlaG91c2UudjEuTW9uZXkSIwoGYnVkZ2V0GAUgASgLMhMuZ2F0ZWhvdXNlLnYxLk1vbmV5EjAKDWJ1ZGdldF9wZXJpb2QYBiABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SJgoVZnJlZXplX2FmdGVyX2ZhaWx1cmVzGAcgASgNQgfC8xgDQJBOEjAKDWZyZWV6ZV93aW5kb3cYCCABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SMgoPZnJlZXplX2R1cmF0aW9uGAkgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uIncKClRpbWVXaW5kb3cSLQoEZGF5cxgBIAMoDjIVLmdhdGVob3VzZS52MS5XZWVrZGF5QgjC8xgEKAcwARIdCgxzdGFydF9taW51dGUYAiABKA1CB8LzGANAnwsSGwoKZW5kX21pbnV0ZRgDIAEoDUIHwvMYA0CgCyI+CgVNb25leRIgCghjdXJyZW5jeRgBIAEoCUIOwvMYCiIIW0EtWl17M30SEwoLbWlub3JfdW5pdHMYAiABKAMisAEKDkF1dG9ub215UG9saWN5EhsKE3JlcXVpcmVfYXR0ZXN0YXRpb24YASABKAgSOwoYbWluX2NvbnRpbnVvdXNfb3BlcmF0aW9uGAIgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEh4KFm1pbl9hdXRvbm9tb3VzX2FjdGlvbnMYAyABKAQSJAoccmVxdWlyZV9wbGF0Zm9ybV9hdHRlc3RhdGlvbhgEIAEoCCLIAgoFQWdlbnQSCwoDZGlkGAEgASgJEhcKD29wZXJhdG9yX2RvbWFpbhgCIAEoCRISCgpwdWJsaWNfa2V5GAMgASgMEikKBnN0YXR1cxgEIAEoDjIZLmdhdGVob3VzZS52MS5BZ2VudFN0YXR1cxIkCgZwb2xpY3kYBSABKAsyFC5nYXRlaG91c2UudjEuUG9saWN5EhYKDnBvbGljeV92ZXJzaW9uGAYgASgEEhQKDGRpc3BsYXlfbmFtZRgHIAEoCRIvCgtjcmVhdGVfdGltZRgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLdXBkYXRlX3RpbWUYCSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEiQKBGtleXMYCiADKAsyFi5nYXRlaG91c2UudjEuQWdlbnRLZXkigAEKCEFnZW50S2V5EhIKCnB1YmxpY19rZXkYASABKAwSLwoLY3JlYXRlX3RpbWUYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KC3JldGlyZV90aW1lGAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCJcCgNKd2sSCwoDa3R5GAEgASgJEgsKA2NydhgCIAEoCRIJCgF4GAMgASgJEgkKAXkYBCABKAkSCwoDa2lkGAUgASgJEgsKA2FsZxgGIAEoCRILCgN1c2UYByABKAkqiQEKDk9wZXJhdG9yU3RhdHVzEh8KG09QRVJBVE9SX1NUQVRVU19VTlNQRUNJRklFRBAAEhoKFk9QRVJBVE9SX1NUQVRVU19BQ1RJVkUQARIdChlPUEVSQVRPUl9TVEFUVVNfU1VTUEVOREVEEAISGwoXT1BFUkFUT1JfU1RBVFVTX1JFVk9LRUQQAyrOAQoYRG9tYWluVmVyaWZpY2F0aW9uTWV0aG9kEioKJkRPTUFJTl9WRVJJRklDQVRJT05fTUVUSE9EX1VOU1BFQ0lGSUVEEAASJgoiRE9NQUlOX1ZFUklGSUNBVElPTl9NRVRIT0RfRE5TX1RYVBABEi8KK0RPTUFJTl9WRVJJRklDQVRJT05fTUVUSE9EX0hUVFBTX1dFTExfS05PV04QAhItCilET01BSU5fVkVSSUZJQ0FUSU9OX01FVEhPRF9BRE1JTl9BVFRFU1RFRBADKroBChdEb21haW5WZXJpZmljYXRpb25TdGF0ZRIpCiVET01BSU5fVkVSSUZJQ0FUSU9OX1NUQVRFX1VOU1BFQ0lGSUVEEAASJQohRE9NQUlOX1ZFUklGSUNBVElPTl9TVEFURV9QRU5ESU5HEAESJgoiRE9NQUlOX1ZFUklGSUNBVElPTl9TVEFURV9WRVJJRklFRBACEiUKIURPTUFJTl9WRVJJRklDQVRJT05fU1RBVEVfRVhQSVJFRBADKpQBCgtBZ2VudFN0YXR1cxIcChhBR0VOVF9TVEFUVVNfVU5TUEVDSUZJRUQQABIXChNBR0VOVF9TVEFUVVNfQUNUSVZFEAESGgoWQUdFTlRfU1RBVFVTX1NVU1BFTkRFRBACEhgKFEFHRU5UX1NUQVRVU19SRVZPS0VEEAMSGAoUQUdFTlRfU1RBVFVTX0RFTEVURUQQBCrKAQoQQ2FwYWJpbGl0eUFjdGlvbhIhCh1DQVBBQklMSVRZX0FDVElPTl9VTlNQRUNJRklFRBAAEhoKFkNBUEFCSUxJVFlfQUNUSU9OX1JFQUQQARIbChdDQVBBQklMSVRZX0FDVElPTl9XUklURRACEh4KGkNBUEFCSUxJVFlfQUNUSU9OX1RSQU5TQUNUEAMSHAoYQ0FQQUJJTElUWV9BQ1RJT05fREVMRVRFEAQSHAoYQ0FQQUJJTElUWV9BQ1RJT05fQ1VTVE9NEAUqpgEKCkdyYW50U3RhdGUSGwoXR1JBTlRfU1RBVEVfVU5TUEVDSUZJRUQQABIXChNHUkFOVF9TVEFURV9QRU5ESU5HEAESGAoUR1JBTlRfU1RBVEVfQVBQUk9WRUQQAhIWChJHUkFOVF9TVEFURV9ERU5JRUQQAxIXChNHUkFOVF9TVEFURV9FWFBJUkVEEAQSFwoTR1JBTlRfU1RBVEVfUkVWT0tFRBAFKrYBCgdXZWVrZGF5EhcKE1dFRUtEQVlfVU5TUEVDSUZJRUQQABISCg5XRUVLREFZX01PTkRBWRABEhMKD1dFRUtEQVlfVFVFU0RBWRACEhUKEVdFRUtEQVlfV0VETkVTREFZEAMSFAoQV0VFS0RBWV9USFVSU0RBWRAEEhIKDldFRUtEQVlfRlJJREFZEAUSFAoQV0VFS0RBWV9TQVRVUkRBWRAGEhIKDldFRUtEQVlfU1VOREFZEAdiBnByb3RvMw", [file_gatehouse_v1_validate, file_google_protobuf_duration, file_google_protobuf_timestamp]);
 
 /**
  * Operator owns a trust domain and registers and governs the agents in it.
@@ -49,6 +49,24 @@ export type Operator = Message<"gatehouse.v1.Operator"> & {
    * @generated from field: google.protobuf.Timestamp create_time = 4;
    */
   createTime?: Timestamp | undefined;
+
+  /**
+   * Proof that the operator owns `domain`. Until it is verified (and while
+   * it is expired) the operator can do nothing that affects agents
+   * (REASON_OPERATOR_UNVERIFIED).
+   *
+   * @generated from field: gatehouse.v1.DomainVerification verification = 5;
+   */
+  verification?: DomainVerification | undefined;
+
+  /**
+   * The operator's raw 32-byte Ed25519 request-signing key, when it signs
+   * management requests instead of (or besides) presenting its mTLS
+   * certificate. Empty: signed requests are refused for this operator.
+   *
+   * @generated from field: bytes public_key = 6;
+   */
+  publicKey: Uint8Array;
 };
 
 /**
@@ -85,6 +103,24 @@ export type OperatorJson = {
    * @generated from field: google.protobuf.Timestamp create_time = 4;
    */
   createTime?: TimestampJson;
+
+  /**
+   * Proof that the operator owns `domain`. Until it is verified (and while
+   * it is expired) the operator can do nothing that affects agents
+   * (REASON_OPERATOR_UNVERIFIED).
+   *
+   * @generated from field: gatehouse.v1.DomainVerification verification = 5;
+   */
+  verification?: DomainVerificationJson;
+
+  /**
+   * The operator's raw 32-byte Ed25519 request-signing key, when it signs
+   * management requests instead of (or besides) presenting its mTLS
+   * certificate. Empty: signed requests are refused for this operator.
+   *
+   * @generated from field: bytes public_key = 6;
+   */
+  publicKey?: string;
 };
 
 /**
@@ -93,6 +129,129 @@ export type OperatorJson = {
  */
 export const OperatorSchema: GenMessage<Operator, {jsonType: OperatorJson}> = /*@__PURE__*/
   messageDesc(file_gatehouse_v1_resources, 0);
+
+/**
+ * DomainVerification is an operator's proof of domain ownership.
+ *
+ * @generated from message gatehouse.v1.DomainVerification
+ */
+export type DomainVerification = Message<"gatehouse.v1.DomainVerification"> & {
+  /**
+   * Where the proof stands now.
+   *
+   * @generated from field: gatehouse.v1.DomainVerificationState state = 1;
+   */
+  state: DomainVerificationState;
+
+  /**
+   * How the domain was last verified; unspecified when never.
+   *
+   * @generated from field: gatehouse.v1.DomainVerificationMethod method = 2;
+   */
+  method: DomainVerificationMethod;
+
+  /**
+   * The server-issued token to publish (DNS TXT value
+   * `gatehouse-verification=<token>`, or the well-known file's content).
+   * Shown to the operator itself and to admins only.
+   *
+   * @generated from field: string token = 3;
+   */
+  token: string;
+
+  /**
+   * The DNS name the TXT record goes under: `_gatehouse-challenge.<domain>`.
+   *
+   * @generated from field: string dns_record_name = 4;
+   */
+  dnsRecordName: string;
+
+  /**
+   * The URL the well-known file is fetched from.
+   *
+   * @generated from field: string https_url = 5;
+   */
+  httpsUrl: string;
+
+  /**
+   * When the domain was last verified.
+   *
+   * @generated from field: google.protobuf.Timestamp verify_time = 6;
+   */
+  verifyTime?: Timestamp | undefined;
+
+  /**
+   * When the proof expires and must be checked again.
+   *
+   * @generated from field: google.protobuf.Timestamp expire_time = 7;
+   */
+  expireTime?: Timestamp | undefined;
+};
+
+/**
+ * DomainVerification is an operator's proof of domain ownership.
+ *
+ * @generated from message gatehouse.v1.DomainVerification
+ */
+export type DomainVerificationJson = {
+  /**
+   * Where the proof stands now.
+   *
+   * @generated from field: gatehouse.v1.DomainVerificationState state = 1;
+   */
+  state?: DomainVerificationStateJson;
+
+  /**
+   * How the domain was last verified; unspecified when never.
+   *
+   * @generated from field: gatehouse.v1.DomainVerificationMethod method = 2;
+   */
+  method?: DomainVerificationMethodJson;
+
+  /**
+   * The server-issued token to publish (DNS TXT value
+   * `gatehouse-verification=<token>`, or the well-known file's content).
+   * Shown to the operator itself and to admins only.
+   *
+   * @generated from field: string token = 3;
+   */
+  token?: string;
+
+  /**
+   * The DNS name the TXT record goes under: `_gatehouse-challenge.<domain>`.
+   *
+   * @generated from field: string dns_record_name = 4;
+   */
+  dnsRecordName?: string;
+
+  /**
+   * The URL the well-known file is fetched from.
+   *
+   * @generated from field: string https_url = 5;
+   */
+  httpsUrl?: string;
+
+  /**
+   * When the domain was last verified.
+   *
+   * @generated from field: google.protobuf.Timestamp verify_time = 6;
+   */
+  verifyTime?: TimestampJson;
+
+  /**
+   * When the proof expires and must be checked again.
+   *
+   * @generated from field: google.protobuf.Timestamp expire_time = 7;
+   */
+  expireTime?: TimestampJson;
+};
+
+/**
+ * Describes the message gatehouse.v1.DomainVerification.
+ * Use `create(DomainVerificationSchema)` to create a new message.
+ */
+export const DomainVerificationSchema: GenMessage<DomainVerification, {jsonType: DomainVerificationJson}> = /*@__PURE__*/
+  messageDesc(file_gatehouse_v1_resources, 1);
 
 /**
  * Policy says what an agent may be granted. Anything not listed is denied.
@@ -147,6 +306,15 @@ export type Policy = Message<"gatehouse.v1.Policy"> & {
    * @generated from field: gatehouse.v1.Envelope envelope = 6;
    */
   envelope?: Envelope | undefined;
+
+  /**
+   * Typed capabilities the agent holds standing (without human approval).
+   * Each is also a scope the agent may request (see Capability). More can be
+   * granted for a time by a human through GrantService.
+   *
+   * @generated from field: repeated gatehouse.v1.Capability capabilities = 7;
+   */
+  capabilities: Capability[];
 };
 
 /**
@@ -202,6 +370,15 @@ export type PolicyJson = {
    * @generated from field: gatehouse.v1.Envelope envelope = 6;
    */
   envelope?: EnvelopeJson;
+
+  /**
+   * Typed capabilities the agent holds standing (without human approval).
+   * Each is also a scope the agent may request (see Capability). More can be
+   * granted for a time by a human through GrantService.
+   *
+   * @generated from field: repeated gatehouse.v1.Capability capabilities = 7;
+   */
+  capabilities?: CapabilityJson[];
 };
 
 /**
@@ -209,7 +386,388 @@ export type PolicyJson = {
  * Use `create(PolicySchema)` to create a new message.
  */
 export const PolicySchema: GenMessage<Policy, {jsonType: PolicyJson}> = /*@__PURE__*/
-  messageDesc(file_gatehouse_v1_resources, 1);
+  messageDesc(file_gatehouse_v1_resources, 2);
+
+/**
+ * Capability is one typed permission, optionally on one resource. In tokens
+ * it is the scope `<verb>` or `<verb>:<resource>`, where the verb is `read`,
+ * `write`, `transact`, `delete` or, for CUSTOM, `name`.
+ *
+ * @generated from message gatehouse.v1.Capability
+ */
+export type Capability = Message<"gatehouse.v1.Capability"> & {
+  /**
+   * What the agent may do.
+   *
+   * @generated from field: gatehouse.v1.CapabilityAction action = 1;
+   */
+  action: CapabilityAction;
+
+  /**
+   * For CAPABILITY_ACTION_CUSTOM only (and then required): the verb, lowercase,
+   * not one of the built-in verbs.
+   *
+   * @generated from field: string name = 2;
+   */
+  name: string;
+
+  /**
+   * What it may be done on, e.g. `orders` or `payments/eur`; empty means any
+   * resource of the audience.
+   *
+   * @generated from field: string resource = 3;
+   */
+  resource: string;
+};
+
+/**
+ * Capability is one typed permission, optionally on one resource. In tokens
+ * it is the scope `<verb>` or `<verb>:<resource>`, where the verb is `read`,
+ * `write`, `transact`, `delete` or, for CUSTOM, `name`.
+ *
+ * @generated from message gatehouse.v1.Capability
+ */
+export type CapabilityJson = {
+  /**
+   * What the agent may do.
+   *
+   * @generated from field: gatehouse.v1.CapabilityAction action = 1;
+   */
+  action?: CapabilityActionJson;
+
+  /**
+   * For CAPABILITY_ACTION_CUSTOM only (and then required): the verb, lowercase,
+   * not one of the built-in verbs.
+   *
+   * @generated from field: string name = 2;
+   */
+  name?: string;
+
+  /**
+   * What it may be done on, e.g. `orders` or `payments/eur`; empty means any
+   * resource of the audience.
+   *
+   * @generated from field: string resource = 3;
+   */
+  resource?: string;
+};
+
+/**
+ * Describes the message gatehouse.v1.Capability.
+ * Use `create(CapabilitySchema)` to create a new message.
+ */
+export const CapabilitySchema: GenMessage<Capability, {jsonType: CapabilityJson}> = /*@__PURE__*/
+  messageDesc(file_gatehouse_v1_resources, 3);
+
+/**
+ * Grant is an agent's request for capabilities on one audience, and a
+ * human's decision on it.
+ *
+ * @generated from message gatehouse.v1.Grant
+ */
+export type Grant = Message<"gatehouse.v1.Grant"> & {
+  /**
+   * The grant id (opaque, URL-safe).
+   *
+   * @generated from field: string id = 1;
+   */
+  id: string;
+
+  /**
+   * The agent that asked.
+   *
+   * @generated from field: string agent_did = 2;
+   */
+  agentDid: string;
+
+  /**
+   * The agent's operator; its approvers decide.
+   *
+   * @generated from field: string operator_domain = 3;
+   */
+  operatorDomain: string;
+
+  /**
+   * The service the capabilities are for; must be in the agent's policy.
+   *
+   * @generated from field: string audience = 4;
+   */
+  audience: string;
+
+  /**
+   * What the agent asks to be able to do.
+   *
+   * @generated from field: repeated gatehouse.v1.Capability capabilities = 5;
+   */
+  capabilities: Capability[];
+
+  /**
+   * The agent's stated reason, shown to the approver.
+   *
+   * @generated from field: string reason = 6;
+   */
+  reason: string;
+
+  /**
+   * How long the grant lasts once approved.
+   *
+   * @generated from field: google.protobuf.Duration duration = 7;
+   */
+  duration?: Duration | undefined;
+
+  /**
+   * Where the grant stands (EXPIRED is reported as soon as it applies).
+   *
+   * @generated from field: gatehouse.v1.GrantState state = 8;
+   */
+  state: GrantState;
+
+  /**
+   * When the agent asked.
+   *
+   * @generated from field: google.protobuf.Timestamp create_time = 9;
+   */
+  createTime?: Timestamp | undefined;
+
+  /**
+   * When a pending grant lapses, or when an approved grant ends.
+   *
+   * @generated from field: google.protobuf.Timestamp expire_time = 10;
+   */
+  expireTime?: Timestamp | undefined;
+
+  /**
+   * When a human approved or denied it.
+   *
+   * @generated from field: google.protobuf.Timestamp decide_time = 11;
+   */
+  decideTime?: Timestamp | undefined;
+
+  /**
+   * The approver who decided (display name and id).
+   *
+   * @generated from field: string decided_by = 12;
+   */
+  decidedBy: string;
+
+  /**
+   * When it was revoked.
+   *
+   * @generated from field: google.protobuf.Timestamp revoke_time = 13;
+   */
+  revokeTime?: Timestamp | undefined;
+
+  /**
+   * The scopes the grant adds to tokens for `audience` while approved.
+   *
+   * @generated from field: repeated string scopes = 14;
+   */
+  scopes: string[];
+};
+
+/**
+ * Grant is an agent's request for capabilities on one audience, and a
+ * human's decision on it.
+ *
+ * @generated from message gatehouse.v1.Grant
+ */
+export type GrantJson = {
+  /**
+   * The grant id (opaque, URL-safe).
+   *
+   * @generated from field: string id = 1;
+   */
+  id?: string;
+
+  /**
+   * The agent that asked.
+   *
+   * @generated from field: string agent_did = 2;
+   */
+  agentDid?: string;
+
+  /**
+   * The agent's operator; its approvers decide.
+   *
+   * @generated from field: string operator_domain = 3;
+   */
+  operatorDomain?: string;
+
+  /**
+   * The service the capabilities are for; must be in the agent's policy.
+   *
+   * @generated from field: string audience = 4;
+   */
+  audience?: string;
+
+  /**
+   * What the agent asks to be able to do.
+   *
+   * @generated from field: repeated gatehouse.v1.Capability capabilities = 5;
+   */
+  capabilities?: CapabilityJson[];
+
+  /**
+   * The agent's stated reason, shown to the approver.
+   *
+   * @generated from field: string reason = 6;
+   */
+  reason?: string;
+
+  /**
+   * How long the grant lasts once approved.
+   *
+   * @generated from field: google.protobuf.Duration duration = 7;
+   */
+  duration?: DurationJson;
+
+  /**
+   * Where the grant stands (EXPIRED is reported as soon as it applies).
+   *
+   * @generated from field: gatehouse.v1.GrantState state = 8;
+   */
+  state?: GrantStateJson;
+
+  /**
+   * When the agent asked.
+   *
+   * @generated from field: google.protobuf.Timestamp create_time = 9;
+   */
+  createTime?: TimestampJson;
+
+  /**
+   * When a pending grant lapses, or when an approved grant ends.
+   *
+   * @generated from field: google.protobuf.Timestamp expire_time = 10;
+   */
+  expireTime?: TimestampJson;
+
+  /**
+   * When a human approved or denied it.
+   *
+   * @generated from field: google.protobuf.Timestamp decide_time = 11;
+   */
+  decideTime?: TimestampJson;
+
+  /**
+   * The approver who decided (display name and id).
+   *
+   * @generated from field: string decided_by = 12;
+   */
+  decidedBy?: string;
+
+  /**
+   * When it was revoked.
+   *
+   * @generated from field: google.protobuf.Timestamp revoke_time = 13;
+   */
+  revokeTime?: TimestampJson;
+
+  /**
+   * The scopes the grant adds to tokens for `audience` while approved.
+   *
+   * @generated from field: repeated string scopes = 14;
+   */
+  scopes?: string[];
+};
+
+/**
+ * Describes the message gatehouse.v1.Grant.
+ * Use `create(GrantSchema)` to create a new message.
+ */
+export const GrantSchema: GenMessage<Grant, {jsonType: GrantJson}> = /*@__PURE__*/
+  messageDesc(file_gatehouse_v1_resources, 4);
+
+/**
+ * Approver is a human who decides an operator's grants with a passkey.
+ *
+ * @generated from message gatehouse.v1.Approver
+ */
+export type Approver = Message<"gatehouse.v1.Approver"> & {
+  /**
+   * The approver id (opaque).
+   *
+   * @generated from field: string id = 1;
+   */
+  id: string;
+
+  /**
+   * The operator the approver decides for.
+   *
+   * @generated from field: string operator_domain = 2;
+   */
+  operatorDomain: string;
+
+  /**
+   * The name shown on the approval page and in decisions.
+   *
+   * @generated from field: string display_name = 3;
+   */
+  displayName: string;
+
+  /**
+   * How many passkeys the approver has registered.
+   *
+   * @generated from field: uint32 passkey_count = 4;
+   */
+  passkeyCount: number;
+
+  /**
+   * When the approver enrolled.
+   *
+   * @generated from field: google.protobuf.Timestamp create_time = 5;
+   */
+  createTime?: Timestamp | undefined;
+};
+
+/**
+ * Approver is a human who decides an operator's grants with a passkey.
+ *
+ * @generated from message gatehouse.v1.Approver
+ */
+export type ApproverJson = {
+  /**
+   * The approver id (opaque).
+   *
+   * @generated from field: string id = 1;
+   */
+  id?: string;
+
+  /**
+   * The operator the approver decides for.
+   *
+   * @generated from field: string operator_domain = 2;
+   */
+  operatorDomain?: string;
+
+  /**
+   * The name shown on the approval page and in decisions.
+   *
+   * @generated from field: string display_name = 3;
+   */
+  displayName?: string;
+
+  /**
+   * How many passkeys the approver has registered.
+   *
+   * @generated from field: uint32 passkey_count = 4;
+   */
+  passkeyCount?: number;
+
+  /**
+   * When the approver enrolled.
+   *
+   * @generated from field: google.protobuf.Timestamp create_time = 5;
+   */
+  createTime?: TimestampJson;
+};
+
+/**
+ * Describes the message gatehouse.v1.Approver.
+ * Use `create(ApproverSchema)` to create a new message.
+ */
+export const ApproverSchema: GenMessage<Approver, {jsonType: ApproverJson}> = /*@__PURE__*/
+  messageDesc(file_gatehouse_v1_resources, 5);
 
 /**
  * Envelope bounds what an agent's tokens may do, enforced server-side by
@@ -362,7 +920,7 @@ export type EnvelopeJson = {
  * Use `create(EnvelopeSchema)` to create a new message.
  */
 export const EnvelopeSchema: GenMessage<Envelope, {jsonType: EnvelopeJson}> = /*@__PURE__*/
-  messageDesc(file_gatehouse_v1_resources, 2);
+  messageDesc(file_gatehouse_v1_resources, 6);
 
 /**
  * TimeWindow is a recurring span of minutes on some days of the week, in UTC.
@@ -425,7 +983,7 @@ export type TimeWindowJson = {
  * Use `create(TimeWindowSchema)` to create a new message.
  */
 export const TimeWindowSchema: GenMessage<TimeWindow, {jsonType: TimeWindowJson}> = /*@__PURE__*/
-  messageDesc(file_gatehouse_v1_resources, 3);
+  messageDesc(file_gatehouse_v1_resources, 7);
 
 /**
  * Money is an amount in minor units of a currency (no floating point).
@@ -474,7 +1032,7 @@ export type MoneyJson = {
  * Use `create(MoneySchema)` to create a new message.
  */
 export const MoneySchema: GenMessage<Money, {jsonType: MoneyJson}> = /*@__PURE__*/
-  messageDesc(file_gatehouse_v1_resources, 4);
+  messageDesc(file_gatehouse_v1_resources, 8);
 
 /**
  * AutonomyPolicy sets the thresholds an agent's autonomy attestation must meet.
@@ -551,7 +1109,7 @@ export type AutonomyPolicyJson = {
  * Use `create(AutonomyPolicySchema)` to create a new message.
  */
 export const AutonomyPolicySchema: GenMessage<AutonomyPolicy, {jsonType: AutonomyPolicyJson}> = /*@__PURE__*/
-  messageDesc(file_gatehouse_v1_resources, 5);
+  messageDesc(file_gatehouse_v1_resources, 9);
 
 /**
  * Agent is a registered autonomous agent: a DID bound to an Ed25519 key.
@@ -724,7 +1282,7 @@ export type AgentJson = {
  * Use `create(AgentSchema)` to create a new message.
  */
 export const AgentSchema: GenMessage<Agent, {jsonType: AgentJson}> = /*@__PURE__*/
-  messageDesc(file_gatehouse_v1_resources, 6);
+  messageDesc(file_gatehouse_v1_resources, 10);
 
 /**
  * AgentKey is one Ed25519 key in an agent's key history.
@@ -787,7 +1345,7 @@ export type AgentKeyJson = {
  * Use `create(AgentKeySchema)` to create a new message.
  */
 export const AgentKeySchema: GenMessage<AgentKey, {jsonType: AgentKeyJson}> = /*@__PURE__*/
-  messageDesc(file_gatehouse_v1_resources, 7);
+  messageDesc(file_gatehouse_v1_resources, 11);
 
 /**
  * Jwk is one public key in JSON Web Key form (RFC 7517, RFC 8037 for OKP).
@@ -906,7 +1464,7 @@ export type JwkJson = {
  * Use `create(JwkSchema)` to create a new message.
  */
 export const JwkSchema: GenMessage<Jwk, {jsonType: JwkJson}> = /*@__PURE__*/
-  messageDesc(file_gatehouse_v1_resources, 8);
+  messageDesc(file_gatehouse_v1_resources, 12);
 
 /**
  * OperatorStatus is the lifecycle state of an operator.
@@ -955,6 +1513,107 @@ export type OperatorStatusJson = "OPERATOR_STATUS_UNSPECIFIED" | "OPERATOR_STATU
  */
 export const OperatorStatusSchema: GenEnum<OperatorStatus, OperatorStatusJson> = /*@__PURE__*/
   enumDesc(file_gatehouse_v1_resources, 0);
+
+/**
+ * DomainVerificationMethod is how an operator proved it owns its domain.
+ *
+ * @generated from enum gatehouse.v1.DomainVerificationMethod
+ */
+export enum DomainVerificationMethod {
+  /**
+   * Not verified.
+   *
+   * @generated from enum value: DOMAIN_VERIFICATION_METHOD_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * A DNS TXT record `_gatehouse-challenge.<domain>` holding
+   * `gatehouse-verification=<token>`.
+   *
+   * @generated from enum value: DOMAIN_VERIFICATION_METHOD_DNS_TXT = 1;
+   */
+  DNS_TXT = 1,
+
+  /**
+   * An HTTPS file `https://<domain>/.well-known/gatehouse-verification`
+   * whose content is `<token>`.
+   *
+   * @generated from enum value: DOMAIN_VERIFICATION_METHOD_HTTPS_WELL_KNOWN = 2;
+   */
+  HTTPS_WELL_KNOWN = 2,
+
+  /**
+   * An administrator vouched for the domain when creating the operator (for
+   * names public DNS cannot prove, such as internal domains). Recorded in the
+   * audit log with the administrator's identity.
+   *
+   * @generated from enum value: DOMAIN_VERIFICATION_METHOD_ADMIN_ATTESTED = 3;
+   */
+  ADMIN_ATTESTED = 3,
+}
+
+/**
+ * DomainVerificationMethod is how an operator proved it owns its domain.
+ *
+ * @generated from enum gatehouse.v1.DomainVerificationMethod
+ */
+export type DomainVerificationMethodJson = "DOMAIN_VERIFICATION_METHOD_UNSPECIFIED" | "DOMAIN_VERIFICATION_METHOD_DNS_TXT" | "DOMAIN_VERIFICATION_METHOD_HTTPS_WELL_KNOWN" | "DOMAIN_VERIFICATION_METHOD_ADMIN_ATTESTED";
+
+/**
+ * Describes the enum gatehouse.v1.DomainVerificationMethod.
+ */
+export const DomainVerificationMethodSchema: GenEnum<DomainVerificationMethod, DomainVerificationMethodJson> = /*@__PURE__*/
+  enumDesc(file_gatehouse_v1_resources, 1);
+
+/**
+ * DomainVerificationState is where an operator's domain proof stands.
+ *
+ * @generated from enum gatehouse.v1.DomainVerificationState
+ */
+export enum DomainVerificationState {
+  /**
+   * Not set.
+   *
+   * @generated from enum value: DOMAIN_VERIFICATION_STATE_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * Never verified: publish the token and call VerifyOperatorDomain.
+   *
+   * @generated from enum value: DOMAIN_VERIFICATION_STATE_PENDING = 1;
+   */
+  PENDING = 1,
+
+  /**
+   * Verified and not expired.
+   *
+   * @generated from enum value: DOMAIN_VERIFICATION_STATE_VERIFIED = 2;
+   */
+  VERIFIED = 2,
+
+  /**
+   * Was verified, but the proof is older than the configured validity: call
+   * VerifyOperatorDomain again.
+   *
+   * @generated from enum value: DOMAIN_VERIFICATION_STATE_EXPIRED = 3;
+   */
+  EXPIRED = 3,
+}
+
+/**
+ * DomainVerificationState is where an operator's domain proof stands.
+ *
+ * @generated from enum gatehouse.v1.DomainVerificationState
+ */
+export type DomainVerificationStateJson = "DOMAIN_VERIFICATION_STATE_UNSPECIFIED" | "DOMAIN_VERIFICATION_STATE_PENDING" | "DOMAIN_VERIFICATION_STATE_VERIFIED" | "DOMAIN_VERIFICATION_STATE_EXPIRED";
+
+/**
+ * Describes the enum gatehouse.v1.DomainVerificationState.
+ */
+export const DomainVerificationStateSchema: GenEnum<DomainVerificationState, DomainVerificationStateJson> = /*@__PURE__*/
+  enumDesc(file_gatehouse_v1_resources, 2);
 
 /**
  * AgentStatus is the lifecycle state of an agent.
@@ -1012,7 +1671,135 @@ export type AgentStatusJson = "AGENT_STATUS_UNSPECIFIED" | "AGENT_STATUS_ACTIVE"
  * Describes the enum gatehouse.v1.AgentStatus.
  */
 export const AgentStatusSchema: GenEnum<AgentStatus, AgentStatusJson> = /*@__PURE__*/
-  enumDesc(file_gatehouse_v1_resources, 1);
+  enumDesc(file_gatehouse_v1_resources, 3);
+
+/**
+ * CapabilityAction is the kind of thing a capability lets an agent do.
+ *
+ * @generated from enum gatehouse.v1.CapabilityAction
+ */
+export enum CapabilityAction {
+  /**
+   * Not set; refused.
+   *
+   * @generated from enum value: CAPABILITY_ACTION_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * Read data.
+   *
+   * @generated from enum value: CAPABILITY_ACTION_READ = 1;
+   */
+  READ = 1,
+
+  /**
+   * Create or change data.
+   *
+   * @generated from enum value: CAPABILITY_ACTION_WRITE = 2;
+   */
+  WRITE = 2,
+
+  /**
+   * Commit money (bounded by the envelope's transaction cap and budget).
+   *
+   * @generated from enum value: CAPABILITY_ACTION_TRANSACT = 3;
+   */
+  TRANSACT = 3,
+
+  /**
+   * Delete data.
+   *
+   * @generated from enum value: CAPABILITY_ACTION_DELETE = 4;
+   */
+  DELETE = 4,
+
+  /**
+   * An action the operator names (`Capability.name`).
+   *
+   * @generated from enum value: CAPABILITY_ACTION_CUSTOM = 5;
+   */
+  CUSTOM = 5,
+}
+
+/**
+ * CapabilityAction is the kind of thing a capability lets an agent do.
+ *
+ * @generated from enum gatehouse.v1.CapabilityAction
+ */
+export type CapabilityActionJson = "CAPABILITY_ACTION_UNSPECIFIED" | "CAPABILITY_ACTION_READ" | "CAPABILITY_ACTION_WRITE" | "CAPABILITY_ACTION_TRANSACT" | "CAPABILITY_ACTION_DELETE" | "CAPABILITY_ACTION_CUSTOM";
+
+/**
+ * Describes the enum gatehouse.v1.CapabilityAction.
+ */
+export const CapabilityActionSchema: GenEnum<CapabilityAction, CapabilityActionJson> = /*@__PURE__*/
+  enumDesc(file_gatehouse_v1_resources, 4);
+
+/**
+ * GrantState is a capability grant's place in its lifecycle:
+ * PENDING → APPROVED | DENIED | EXPIRED, and APPROVED → REVOKED | EXPIRED.
+ *
+ * @generated from enum gatehouse.v1.GrantState
+ */
+export enum GrantState {
+  /**
+   * Not set.
+   *
+   * @generated from enum value: GRANT_STATE_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * Waiting for a human decision; expires if nobody decides in time.
+   *
+   * @generated from enum value: GRANT_STATE_PENDING = 1;
+   */
+  PENDING = 1,
+
+  /**
+   * Approved by a human with a passkey; feeds Token and Verify until it
+   * expires or is revoked.
+   *
+   * @generated from enum value: GRANT_STATE_APPROVED = 2;
+   */
+  APPROVED = 2,
+
+  /**
+   * Refused by a human.
+   *
+   * @generated from enum value: GRANT_STATE_DENIED = 3;
+   */
+  DENIED = 3,
+
+  /**
+   * Nobody decided in time, or the approved period ended.
+   *
+   * @generated from enum value: GRANT_STATE_EXPIRED = 4;
+   */
+  EXPIRED = 4,
+
+  /**
+   * Withdrawn by the operator or an admin after approval; tokens relying on
+   * it stop verifying (REASON_GRANT_REVOKED).
+   *
+   * @generated from enum value: GRANT_STATE_REVOKED = 5;
+   */
+  REVOKED = 5,
+}
+
+/**
+ * GrantState is a capability grant's place in its lifecycle:
+ * PENDING → APPROVED | DENIED | EXPIRED, and APPROVED → REVOKED | EXPIRED.
+ *
+ * @generated from enum gatehouse.v1.GrantState
+ */
+export type GrantStateJson = "GRANT_STATE_UNSPECIFIED" | "GRANT_STATE_PENDING" | "GRANT_STATE_APPROVED" | "GRANT_STATE_DENIED" | "GRANT_STATE_EXPIRED" | "GRANT_STATE_REVOKED";
+
+/**
+ * Describes the enum gatehouse.v1.GrantState.
+ */
+export const GrantStateSchema: GenEnum<GrantState, GrantStateJson> = /*@__PURE__*/
+  enumDesc(file_gatehouse_v1_resources, 5);
 
 /**
  * Weekday names a day of the week (ISO 8601 numbering).
@@ -1088,5 +1875,5 @@ export type WeekdayJson = "WEEKDAY_UNSPECIFIED" | "WEEKDAY_MONDAY" | "WEEKDAY_TU
  * Describes the enum gatehouse.v1.Weekday.
  */
 export const WeekdaySchema: GenEnum<Weekday, WeekdayJson> = /*@__PURE__*/
-  enumDesc(file_gatehouse_v1_resources, 2);
+  enumDesc(file_gatehouse_v1_resources, 6);
 
