@@ -12,6 +12,7 @@ import { startGatehouse } from "../src/app/gatehouse.js";
 import { loadConfig } from "../src/config/index.js";
 import { MAX_RATE_LIMIT } from "../src/config/limits.js";
 import { createLogger } from "../src/observability/logger.js";
+import { startIntervalProfiler } from "./profile.js";
 import {
   BENCH_ISSUER,
   BENCH_TOKEN_TTL_SECONDS,
@@ -54,14 +55,19 @@ const config = loadConfig({
   },
 });
 const app = await startGatehouse({ config, logger: createLogger("silent") });
+const profileDir = process.env.BENCH_SERVER_PROFILE;
+const profiler = profileDir ? await startIntervalProfiler(profileDir) : undefined;
 
 process.on("message", (message: { type?: string }) => {
   if (message.type === "usage") {
     const cpu = process.cpuUsage();
     const elu = performance.eventLoopUtilization();
     send({ type: "usage", cpuMicros: cpu.user + cpu.system, elu: { ...elu } });
+    void profiler?.cut();
   } else if (message.type === "stop") {
-    void app.stop().then(() => process.exit(0));
+    void (profiler?.stop() ?? Promise.resolve())
+      .then(() => app.stop())
+      .then(() => process.exit(0));
   }
 });
 // The parent died without saying stop: do not linger.

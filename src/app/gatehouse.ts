@@ -1,6 +1,7 @@
 import type * as http2 from "node:http2";
 import type { AddressInfo } from "node:net";
 import type * as grpc from "@grpc/grpc-js";
+import { createApprovalServer } from "../approval/index.js";
 import { createPlatformAttestationVerifier } from "../attestation/platform/index.js";
 import { loadAuditKey } from "../audit/key.js";
 import { type Audit, createAuditWriter } from "../audit/writer.js";
@@ -9,8 +10,10 @@ import { type Clock, systemClock } from "../clock.js";
 import type { GatehouseConfig } from "../config/index.js";
 import { createKeyRing, type KeyAddedReason, type KeyStatus } from "../crypto/key-ring.js";
 import { decodeEncryptionKey, sealedKeyStore } from "../crypto/sealed-key-store.js";
+import { domainVerifierFromConfig } from "../domains/from-config.js";
 import { createDpopVerifier } from "../dpop/index.js";
 import { createCallerResolver } from "../identity/forwarded.js";
+import { createSignedRequestAuthenticator } from "../identity/signed-request.js";
 import { createLogger, type Logger } from "../observability/logger.js";
 import { createConnectServer } from "../server/connect.js";
 import { createDispatch } from "../server/dispatch.js";
@@ -21,6 +24,7 @@ import { createAuthzService } from "../services/authz/index.js";
 import { createAbuseControl } from "../services/gate/abuse/index.js";
 import { createGateService } from "../services/gate/index.js";
 import { runtimeBoundsByKind } from "../services/gate/submit-steps/runtime.js";
+import { createGrantService } from "../services/grants/index.js";
 import { createRegistryService } from "../services/registry/index.js";
 import { createVerifyService } from "../services/verify/index.js";
 import { createStore } from "../store/index.js";
@@ -39,6 +43,8 @@ export interface StartOptions {
 export interface Gatehouse {
   readonly grpcPort: number;
   readonly connectPort: number;
+  /** The passkey approval page's origin (`https://…`); undefined when it is disabled. */
+  readonly approvalOrigin: string | undefined;
   readonly store: Store;
   /** The audit writer (tests flush it before reading the log). */
   readonly audit: Audit;
@@ -104,6 +110,7 @@ export async function startGatehouse(options: StartOptions): Promise<Gatehouse> 
     ...(cache ? { cache } : {}),
     envelopes: store.envelopes,
     rateLimits: store.rateLimits,
+    grants: cache ? cache.grants(store.grants) : store.grants,
     dpop: createDpopVerifier({
       clock,
       nonces: store.nonces,
@@ -120,6 +127,21 @@ export async function startGatehouse(options: StartOptions): Promise<Gatehouse> 
       maxCacheTtlSeconds: DECISION_CACHE_SECONDS,
     },
   };
+  // The approval page has its own listener; invitations link to its origin.
+  const approval = config.approval.enabled
+    ? createApprovalServer({
+        store,
+        clock,
+        audit,
+        logger,
+        ...(config.approval.origin === undefined ? {} : { origin: config.approval.origin }),
+        tls: { cert: tls.cert, key: tls.key },
+        listen: config.approval,
+        sessionTtlMs: config.approval.sessionTtlSeconds * 1000,
+        denialBackoffBaseMs: config.grants.denialBackoffBaseSeconds * 1000,
+        denialBackoffMaxMs: config.grants.denialBackoffMaxSeconds * 1000,
+      })
+    : undefined;
   const bindings = [
     createGateService({
       store,
@@ -146,7 +168,7 @@ export async function startGatehouse(options: StartOptions): Promise<Gatehouse> 
     }),
     createVerifyService({ ...verifyDeps, audit, jwksMaxAgeSeconds: JWKS_MAX_AGE_SECONDS }),
     // Envoy ext_authz Check: the same pipeline and settings as Verify.
-    createAuthzService(verifyDeps),
+    createAuthzService({ ...verifyDeps, audit }),
     createRegistryService({
       store,
       clock,
@@ -156,13 +178,37 @@ export async function startGatehouse(options: StartOptions): Promise<Gatehouse> 
       signingAlg: tokens.signingAlg,
       keyPublicationDelaySeconds: publicationDelaySeconds(config),
       audit,
+      domainVerifier: await domainVerifierFromConfig(config.domains),
+      domainVerificationTtlSeconds: config.domains.verificationTtlSeconds,
+    }),
+    createGrantService({
+      store,
+      clock,
+      audit,
+      settings: {
+        maxPending: config.grants.maxPending,
+        pendingTtlMs: config.grants.pendingTtlSeconds * 1000,
+        defaultDurationMs: config.grants.defaultDurationSeconds * 1000,
+        maxDurationMs: config.grants.maxDurationSeconds * 1000,
+      },
+      ...(approval && {
+        approval: {
+          origin: () => approval.origin(),
+          inviteTtlMs: config.approval.inviteTtlSeconds * 1000,
+        },
+      }),
     }),
     createAuditService({
       log: store.audit,
       publicKeys: new Map([[auditKey.kid, auditKey.publicKey]]),
     }),
   ];
-  const methods = createDispatch({ bindings, logger });
+  const authenticate = createSignedRequestAuthenticator({
+    store,
+    clock,
+    windowMs: config.operators.requestSignatureWindowSeconds * 1000,
+  });
+  const methods = createDispatch({ bindings, logger, authenticate });
   const introspection = createIntrospection(bindings);
   const transport = {
     methods,
@@ -181,6 +227,7 @@ export async function startGatehouse(options: StartOptions): Promise<Gatehouse> 
   const connectServer = createConnectServer(transport);
   const sessions = trackSessions(connectServer);
   const connectPort = await listen(connectServer, config.connect);
+  await approval?.start();
   introspection.setServing(true);
   logger.info({ grpcPort, connectPort, store: config.store.kind }, "gatehouse serving");
 
@@ -191,6 +238,7 @@ export async function startGatehouse(options: StartOptions): Promise<Gatehouse> 
     const grace = setTimeout(() => {
       grpcServer.forceShutdown();
       for (const session of sessions) session.destroy();
+      approval?.forceClose();
     }, config.shutdownGraceMs).unref();
     await Promise.all([
       new Promise<void>((resolve) => grpcServer.tryShutdown(() => resolve())),
@@ -198,6 +246,7 @@ export async function startGatehouse(options: StartOptions): Promise<Gatehouse> 
         connectServer.close(() => resolve());
         for (const session of sessions) session.close();
       }),
+      approval?.close(),
     ]);
     clearTimeout(grace);
     await kinds.close(); // after the drain: in-flight answer checks have finished
@@ -209,6 +258,7 @@ export async function startGatehouse(options: StartOptions): Promise<Gatehouse> 
   return {
     grpcPort,
     connectPort,
+    approvalOrigin: approval?.origin(),
     store,
     audit,
     stop: () => {

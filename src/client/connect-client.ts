@@ -1,21 +1,26 @@
 import type { DescService } from "@bufbuild/protobuf";
-import { type Client, createClient, type Transport } from "@connectrpc/connect";
+import { type Client, createClient, type Interceptor, type Transport } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
 import type { ClientTls } from "./credentials.js";
 import { fromConnectError } from "./errors.js";
 
 export type ConnectProtocol = "connect-json" | "connect-binary" | "grpc";
 
-/** A Connect (JSON or binary) or gRPC transport over HTTP/2 with mutual TLS. */
+/**
+ * A Connect (JSON or binary) or gRPC transport over HTTP/2 with mutual TLS; `interceptors`
+ * wrap every call (e.g. operatorSigningInterceptor from operator-signer.ts).
+ */
 export function createMtlsTransport(
   baseUrl: string,
   tls: ClientTls,
   protocol: ConnectProtocol = "connect-json",
+  interceptors: Interceptor[] = [],
 ): Transport {
   const common = {
     baseUrl,
     httpVersion: "2" as const,
     nodeOptions: { ca: tls.ca, cert: tls.cert, key: tls.key },
+    interceptors,
   };
   return protocol === "grpc"
     ? createGrpcTransport(common)

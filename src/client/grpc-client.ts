@@ -1,6 +1,8 @@
 import {
   create,
+  type DescMethod,
   fromBinary,
+  type Message,
   type MessageInitShape,
   type MessageShape,
   toBinary,
@@ -24,6 +26,8 @@ export interface GrpcClientOptions {
   readonly tls: ClientTls;
   /** Share one channel between clients of several services. */
   readonly channel?: grpc.Client;
+  /** Metadata computed per call from its request (e.g. an operator signature, operator-signer.ts). */
+  readonly headers?: (method: DescMethod, request: Message) => Readonly<Record<string, string>>;
 }
 
 /** Opens a grpc-js channel with mutual TLS. */
@@ -45,12 +49,16 @@ export function createGrpcClient<S extends GenServiceMethods>(
     client[method.localName] = (request: object, callOptions?: { deadlineMs?: number }) =>
       new Promise((resolve, reject) => {
         const message = create(method.input, request as never);
+        const metadata = new grpc.Metadata();
+        for (const [name, value] of Object.entries(options.headers?.(method, message) ?? {})) {
+          metadata.set(name, value);
+        }
         channel.makeUnaryRequest(
           `/${service.typeName}/${method.name}`,
           (value: typeof message) => Buffer.from(toBinary(method.input, value)),
           (bytes: Buffer) => fromBinary(method.output, bytes),
           message,
-          new grpc.Metadata(),
+          metadata,
           { deadline: Date.now() + (callOptions?.deadlineMs ?? 10_000) },
           (error, response) => (error ? reject(fromGrpcError(error)) : resolve(response)),
         );

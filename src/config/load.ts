@@ -3,9 +3,11 @@ import { resolve } from "node:path";
 import { parse as parseToml, TomlError } from "smol-toml";
 import type { LimitsConfig } from "./limits.js";
 import {
+  type ApprovalConfig,
   type AttestationConfig,
   type ConfigOverrides,
   DEFAULTS,
+  type DomainsConfig,
   type DpopConfig,
   envVarOf,
   FIELD_PATHS,
@@ -115,6 +117,7 @@ export function loadConfig(options: LoadConfigOptions): GatehouseConfig {
     ...platformAttestationProblems(config, settings),
     ...runtimeBoundsOutOfOrder(config, settings),
     ...keysProblems(config, settings),
+    ...grantBoundsOutOfOrder(config.grants),
   );
   if (problems.length > 0) throw new ConfigError(problems);
   return deepFreeze(config);
@@ -258,6 +261,14 @@ function assemble(mode: Mode, get: Lookup): GatehouseConfig {
       cacheTtlMs: get("verify.cacheTtlMs") ?? DEFAULTS.verify.cacheTtlMs,
       cacheMaxEntries: get("verify.cacheMaxEntries") ?? DEFAULTS.verify.cacheMaxEntries,
     },
+    domains: domainsConfig(get),
+    operators: {
+      requestSignatureWindowSeconds:
+        get("operators.requestSignatureWindowSeconds") ??
+        DEFAULTS.operators.requestSignatureWindowSeconds,
+    },
+    grants: grantsConfig(get),
+    approval: approvalConfig(get),
     log: { level: get("log.level") ?? DEFAULTS.log.level },
     shutdownGraceMs: get("shutdownGraceMs") ?? DEFAULTS.shutdownGraceMs,
   };
@@ -311,6 +322,20 @@ function proxyConfig(get: Lookup): ProxyConfig {
     trustedPeers: get("proxy.trustedPeers") ?? [],
     hmacSecret: get("proxy.hmacSecret") ?? "",
     maxAgeSeconds: get("proxy.maxAgeSeconds") ?? PROXY_MAX_AGE_DEFAULT,
+  };
+}
+
+function domainsConfig(get: Lookup): DomainsConfig {
+  const defaults = DEFAULTS.domains;
+  const caFile = get("domains.caFile");
+  return {
+    dnsServers: get("domains.dnsServers") ?? defaults.dnsServers,
+    timeoutMs: get("domains.timeoutMs") ?? defaults.timeoutMs,
+    httpsPort: get("domains.httpsPort") ?? defaults.httpsPort,
+    allowPrivateAddresses: get("domains.allowPrivateAddresses") ?? defaults.allowPrivateAddresses,
+    ...(caFile === undefined ? {} : { caFile }),
+    verificationTtlSeconds:
+      get("domains.verificationTtlSeconds") ?? defaults.verificationTtlSeconds,
   };
 }
 
@@ -479,4 +504,42 @@ function deepFreeze<T extends object>(value: T): T {
     if (typeof child === "object" && child !== null) deepFreeze(child);
   }
   return Object.freeze(value);
+}
+
+function approvalConfig(get: Lookup): ApprovalConfig {
+  const defaults = DEFAULTS.approval;
+  const origin = get("approval.origin");
+  return {
+    enabled: get("approval.enabled") ?? defaults.enabled,
+    host: get("approval.host") ?? defaults.host,
+    port: get("approval.port") ?? defaults.port,
+    ...(origin === undefined ? {} : { origin }),
+    inviteTtlSeconds: get("approval.inviteTtlSeconds") ?? defaults.inviteTtlSeconds,
+    sessionTtlSeconds: get("approval.sessionTtlSeconds") ?? defaults.sessionTtlSeconds,
+  };
+}
+
+function grantsConfig(get: Lookup): GatehouseConfig["grants"] {
+  const d = DEFAULTS.grants;
+  return {
+    maxPending: get("grants.maxPending") ?? d.maxPending,
+    pendingTtlSeconds: get("grants.pendingTtlSeconds") ?? d.pendingTtlSeconds,
+    defaultDurationSeconds: get("grants.defaultDurationSeconds") ?? d.defaultDurationSeconds,
+    maxDurationSeconds: get("grants.maxDurationSeconds") ?? d.maxDurationSeconds,
+    denialBackoffBaseSeconds: get("grants.denialBackoffBaseSeconds") ?? d.denialBackoffBaseSeconds,
+    denialBackoffMaxSeconds: get("grants.denialBackoffMaxSeconds") ?? d.denialBackoffMaxSeconds,
+  };
+}
+
+function grantBoundsOutOfOrder(grants: GatehouseConfig["grants"]): string[] {
+  const problems: string[] = [];
+  if (grants.defaultDurationSeconds > grants.maxDurationSeconds) {
+    problems.push("grants.default_duration_seconds must not exceed grants.max_duration_seconds");
+  }
+  if (grants.denialBackoffBaseSeconds > grants.denialBackoffMaxSeconds) {
+    problems.push(
+      "grants.denial_backoff_base_seconds must not exceed grants.denial_backoff_max_seconds",
+    );
+  }
+  return problems;
 }

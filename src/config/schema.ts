@@ -123,6 +123,39 @@ export type ProxyConfig =
       readonly maxAgeSeconds: number;
     };
 
+/** Operators' domain ownership checks (src/domains): where they look, and how long a proof holds. */
+export interface DomainsConfig {
+  /** Resolvers, `ip` or `ip:port` (`[ipv6]:port`); empty: the system's. */
+  readonly dnsServers: readonly string[];
+  /** Bound on one check: DNS, connect, TLS, headers and body. */
+  readonly timeoutMs: number;
+  /** The port the well-known file is fetched from. */
+  readonly httpsPort: number;
+  /** Tests only: fetch the well-known file from loopback and private addresses too. */
+  readonly allowPrivateAddresses: boolean;
+  /** Absolute path: an extra CA (PEM) trusted for the well-known file, e.g. a private PKI. */
+  readonly caFile?: string;
+  /** A DNS or HTTPS proof holds this long, then must be checked again. */
+  readonly verificationTtlSeconds: number;
+}
+
+/**
+ * The passkey approval page (src/approval): its own HTTPS listener, for humans' browsers
+ * (which carry no client certificate), on the server certificate.
+ */
+export interface ApprovalConfig extends Endpoint {
+  readonly enabled: boolean;
+  /**
+   * The origin browsers reach the page at (`https://host[:port]`, e.g. behind a proxy); its
+   * hostname is the WebAuthn RP ID. Unset: `https://localhost:<bound port>`.
+   */
+  readonly origin?: string;
+  /** How long an approver invitation link stays valid. */
+  readonly inviteTtlSeconds: number;
+  /** How long an approver stays signed in. */
+  readonly sessionTtlSeconds: number;
+}
+
 /** The whole configuration; `loadConfig` returns it deeply frozen. */
 export interface GatehouseConfig {
   readonly mode: Mode;
@@ -167,6 +200,28 @@ export interface GatehouseConfig {
   readonly proxy: ProxyConfig;
   readonly dpop: DpopConfig;
   readonly verify: VerifyCacheConfig;
+  readonly domains: DomainsConfig;
+  /** Operators' Ed25519-signed requests (src/identity/signed-request.ts). */
+  readonly operators: {
+    /** Accepted distance of `gatehouse-timestamp` from now, either way; nonces live twice it. */
+    readonly requestSignatureWindowSeconds: number;
+  };
+  /** Capability grants approved by humans (src/services/grants). */
+  readonly grants: {
+    /** Pending requests an agent may have at once. */
+    readonly maxPending: number;
+    /** How long a request waits for a decision before it lapses. */
+    readonly pendingTtlSeconds: number;
+    /** How long an approved grant lasts when the request names no duration. */
+    readonly defaultDurationSeconds: number;
+    /** The longest an approved grant may last. */
+    readonly maxDurationSeconds: number;
+    /** The cooldown after a first denial; it doubles with each consecutive denial. */
+    readonly denialBackoffBaseSeconds: number;
+    /** The longest cooldown. */
+    readonly denialBackoffMaxSeconds: number;
+  };
+  readonly approval: ApprovalConfig;
   readonly log: { readonly level: LogLevel };
   readonly shutdownGraceMs: number;
 }
@@ -233,6 +288,29 @@ export const DEFAULTS = {
   proxy: { enabled: false },
   dpop: { maxAgeSeconds: 60, nonces: false },
   verify: { cacheTtlMs: 2_000, cacheMaxEntries: 10_000 },
+  domains: {
+    dnsServers: [],
+    timeoutMs: 5_000,
+    httpsPort: 443,
+    allowPrivateAddresses: false,
+    verificationTtlSeconds: 30 * 86_400,
+  },
+  operators: { requestSignatureWindowSeconds: 60 },
+  grants: {
+    maxPending: 5,
+    pendingTtlSeconds: 86_400,
+    defaultDurationSeconds: 3_600,
+    maxDurationSeconds: 30 * 86_400,
+    denialBackoffBaseSeconds: 60,
+    denialBackoffMaxSeconds: 86_400,
+  },
+  approval: {
+    enabled: true,
+    host: "127.0.0.1",
+    port: 7445,
+    inviteTtlSeconds: 86_400,
+    sessionTtlSeconds: 900,
+  },
   log: { level: "info" },
   shutdownGraceMs: 10_000,
 } as const satisfies Omit<GatehouseConfig, "mode">;
@@ -357,6 +435,38 @@ export const FIELDS = {
     env: "GATEHOUSE_VERIFY_CACHE_MAX_ENTRIES",
     parse: integer(1, 1_000_000),
   },
+  "operators.requestSignatureWindowSeconds": {
+    env: "GATEHOUSE_OPERATOR_REQUEST_WINDOW",
+    parse: integer(5, 600),
+  },
+  "grants.maxPending": { env: "GATEHOUSE_GRANTS_MAX_PENDING", parse: integer(1, 100) },
+  "grants.pendingTtlSeconds": { parse: integer(60, 30 * 86_400) },
+  "grants.defaultDurationSeconds": { parse: integer(60, 365 * 86_400) },
+  "grants.maxDurationSeconds": { parse: integer(60, 365 * 86_400) },
+  "grants.denialBackoffBaseSeconds": { parse: integer(0, 86_400) },
+  "grants.denialBackoffMaxSeconds": { parse: integer(0, 30 * 86_400) },
+  "domains.dnsServers": { env: "GATEHOUSE_DOMAIN_DNS_SERVERS", parse: dnsServerList },
+  "domains.timeoutMs": { env: "GATEHOUSE_DOMAIN_TIMEOUT_MS", parse: integer(100, 60_000) },
+  "domains.httpsPort": { env: "GATEHOUSE_DOMAIN_HTTPS_PORT", parse: integer(1, 65_535) },
+  // No environment variable: a switch for tests, not one to flip by accident in production.
+  "domains.allowPrivateAddresses": { parse: boolean },
+  "domains.caFile": { env: "GATEHOUSE_DOMAIN_CA", parse: absolutePath },
+  "domains.verificationTtlSeconds": {
+    env: "GATEHOUSE_DOMAIN_VERIFICATION_TTL",
+    parse: integer(60, 366 * 86_400),
+  },
+  "approval.enabled": { env: "GATEHOUSE_APPROVAL_ENABLED", parse: boolean },
+  "approval.host": { env: "GATEHOUSE_APPROVAL_HOST", parse: host },
+  "approval.port": { env: "GATEHOUSE_APPROVAL_PORT", parse: integer(0, 65_535) },
+  "approval.origin": { env: "GATEHOUSE_APPROVAL_ORIGIN", parse: httpsOrigin },
+  "approval.inviteTtlSeconds": {
+    env: "GATEHOUSE_APPROVAL_INVITE_TTL",
+    parse: integer(60, 30 * 86_400),
+  },
+  "approval.sessionTtlSeconds": {
+    env: "GATEHOUSE_APPROVAL_SESSION_TTL",
+    parse: integer(60, 86_400),
+  },
   "log.level": { env: "GATEHOUSE_LOG_LEVEL", parse: oneOf(LOG_LEVELS) },
   shutdownGraceMs: { parse: integer(0, 600_000) },
 } satisfies Record<string, FieldRule>;
@@ -464,6 +574,15 @@ function httpsUrl(value: unknown): Parsed<string> {
   return fail("must be an https URL without credentials (value not shown)");
 }
 
+/** An https origin, nothing after the port: the approval page's WebAuthn origin. */
+function httpsOrigin(value: unknown): Parsed<string> {
+  if (typeof value === "string" && URL.canParse(value)) {
+    const { protocol, origin } = new URL(value);
+    if (protocol === "https:" && origin === value.replace(/\/$/, "")) return ok(origin);
+  }
+  return fail(`must be an https origin (https://host or https://host:port), got ${shown(value)}`);
+}
+
 /** The URL may hold a password: problems never quote it. */
 function redisUrl(value: unknown): Parsed<string> {
   if (typeof value === "string" && URL.canParse(value)) {
@@ -483,6 +602,23 @@ function ipList(value: unknown): Parsed<readonly string[]> {
   return invalid === undefined
     ? ok(entries as string[])
     : fail(`must list IP addresses or CIDR blocks, got ${shown(invalid)}`);
+}
+
+/** DNS resolvers, `ip`, `ip:port` or `[ipv6]:port`: a TOML array, or comma-separated. */
+function dnsServerList(value: unknown): Parsed<readonly string[]> {
+  const entries = typeof value === "string" ? value.split(",").map((e) => e.trim()) : value;
+  if (!Array.isArray(entries)) return fail(`must list DNS server addresses, got ${shown(value)}`);
+  const invalid = entries.find((entry) => !isDnsServer(entry));
+  return invalid === undefined
+    ? ok(entries as string[])
+    : fail(`must list DNS server addresses (ip or ip:port), got ${shown(invalid)}`);
+}
+
+function isDnsServer(entry: unknown): boolean {
+  if (typeof entry !== "string") return false;
+  const withPort = /^\[([^\]]+)\]:(\d{1,5})$/.exec(entry) ?? /^([^:]+):(\d{1,5})$/.exec(entry);
+  const [address, port] = withPort ? [withPort[1] ?? "", Number(withPort[2])] : [entry, 53];
+  return isIP(address) !== 0 && port >= 1 && port <= 65_535;
 }
 
 function isIpOrCidr(entry: unknown): boolean {

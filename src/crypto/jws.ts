@@ -18,6 +18,11 @@ export interface AccessTokenClaims {
   readonly cnf?: { readonly jkt: string };
   /** RFC 8693 §4.1: the delegation chain, the current actor outermost. */
   readonly act?: ActorClaim;
+  /**
+   * Ids of the human-approved grants behind scopes the standing policy does not cover
+   * (GrantService); Verify refuses the token once any of them is revoked or has ended.
+   */
+  readonly grants?: readonly string[];
 }
 
 /** RFC 8693 §4.1 `act`: who acts, and (nested) who acted before it. */

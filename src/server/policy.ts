@@ -28,6 +28,18 @@ export const RPC_POLICY: Readonly<Record<string, readonly Role[]>> = {
   "gatehouse.v1.RegistryService/ResolveDid": ["agent", "verifier", "operator", "admin"],
   "gatehouse.v1.RegistryService/RotateAgentKey": ["operator", "admin"],
   "gatehouse.v1.RegistryService/DeleteAgent": ["operator", "admin"],
+  // The operator itself (checked in the service) or an admin.
+  "gatehouse.v1.RegistryService/GetOperator": ["operator", "admin"],
+  "gatehouse.v1.RegistryService/VerifyOperatorDomain": ["operator", "admin"],
+  "gatehouse.v1.RegistryService/SetOperatorKey": ["operator", "admin"],
+  // Grants: agents ask for and read their own; operators and admins read and revoke
+  // (scoped in the service). Humans decide on the approval page, not over RPC.
+  "gatehouse.v1.GrantService/RequestGrant": ["agent"],
+  "gatehouse.v1.GrantService/GetGrant": ["agent", "operator", "admin"],
+  "gatehouse.v1.GrantService/ListGrants": ["agent", "operator", "admin"],
+  "gatehouse.v1.GrantService/RevokeGrant": ["operator", "admin"],
+  "gatehouse.v1.GrantService/CreateApproverInvite": ["operator"],
+  "gatehouse.v1.GrantService/ListApprovers": ["operator", "admin"],
   // Operators see only events about their own domain (enforced in the service).
   "gatehouse.v1.AuditService/ListAuditEvents": ["operator", "admin"],
   "gatehouse.v1.AuditService/VerifyAuditChain": ["admin"],

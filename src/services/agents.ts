@@ -1,7 +1,7 @@
 import { Reason } from "../../gen/gatehouse/v1/errors_pb.js";
 import { ed25519Thumbprint } from "../dpop/thumbprint.js";
 import { GatehouseError } from "../errors/index.js";
-import type { AgentRecord, PolicyRecord, Store } from "../store/ports.js";
+import type { AgentRecord, Store } from "../store/ports.js";
 
 /**
  * The agent behind a DID, refused unless it and its operator are active. Used wherever a
@@ -30,16 +30,4 @@ export async function requireActiveAgent(
     throw new GatehouseError(Reason.AGENT_KEY_REVOKED);
   }
   return agent;
-}
-
-/** Deny by default: every requested scope and the audience must be in the policy. */
-export function requireWithinPolicy(
-  policy: PolicyRecord,
-  scopes: readonly string[],
-  audience: string,
-): void {
-  if (!scopes.every((scope) => policy.scopes.includes(scope))) {
-    throw new GatehouseError(Reason.SCOPE_NOT_ALLOWED);
-  }
-  if (!policy.audiences.includes(audience)) throw new GatehouseError(Reason.AUDIENCE_NOT_ALLOWED);
 }

@@ -90,6 +90,8 @@ export interface PolicyRecord {
   readonly delegates?: readonly string[];
   /** Behavioural envelope and budgets enforced by Verify. Absent = no bounds. */
   readonly envelope?: EnvelopeRecord;
+  /** Standing typed capabilities; each is also an allowed scope. Absent = none. */
+  readonly capabilities?: readonly CapabilityRecord[];
 }
 
 /** An amount in minor units of an ISO 4217 currency (a safe integer, not negative). */
@@ -429,7 +431,11 @@ export interface GrantStore {
    * Stores `grant` (state "pending") unless the agent already has `maxPending` grants that
    * are pending and unexpired at `nowMs`: of N concurrent creates, at most as many as fit win.
    */
-  create(grant: GrantRecord, maxPending: number, nowMs: number): Promise<"created" | "pending_limit">;
+  create(
+    grant: GrantRecord,
+    maxPending: number,
+    nowMs: number,
+  ): Promise<"created" | "pending_limit">;
   get(id: string): Promise<GrantRecord | undefined>;
   /** Writes `next` only when the stored revision equals `expectedRevision` (next.revision = +1). */
   update(next: GrantRecord, expectedRevision: number): Promise<boolean>;

@@ -3,6 +3,8 @@ import type { Clock } from "../clock.js";
 import type { VerificationKey } from "../crypto/key-ring.js";
 import type {
   AgentRecord,
+  GrantRecord,
+  GrantStore,
   InvalidationEvent,
   OperatorRecord,
   RegistryStore,
@@ -103,6 +105,7 @@ export class VerifyCache {
   readonly #operators: LruCache<Timed<OperatorRecord | undefined>>;
   readonly #revoked: LruCache<Timed<boolean>>;
   readonly #issuedUntil: LruCache<Timed<number | undefined>>;
+  readonly #grants: LruCache<Timed<GrantRecord | undefined>>;
   /**
    * Bumped by every invalidation. A look-up started before one must not store its (maybe
    * stale) answer after it: it compares the epoch it started in.
@@ -117,6 +120,7 @@ export class VerifyCache {
     this.#operators = new LruCache(options.maxEntries);
     this.#revoked = new LruCache(options.maxEntries);
     this.#issuedUntil = new LruCache(options.maxEntries);
+    this.#grants = new LruCache(options.maxEntries);
   }
 
   /**
@@ -173,6 +177,9 @@ export class VerifyCache {
       case "signing_keys":
         this.#tokens.clear();
         return;
+      case "grant":
+        this.#grants.delete(event.id);
+        return;
       default:
         this.clear();
     }
@@ -184,6 +191,7 @@ export class VerifyCache {
     this.#operators.clear();
     this.#revoked.clear();
     this.#issuedUntil.clear();
+    this.#grants.clear();
   }
 
   /** The registry as Verify reads it: agents and operators cached, writes passed through. */
@@ -193,11 +201,17 @@ export class VerifyCache {
       getOperator: (domain) =>
         this.#cached(this.#operators, domain, () => store.getOperator(domain)),
       setOperatorStatus: (domain, status) => store.setOperatorStatus(domain, status),
+      patchOperator: (domain, patch) => store.patchOperator(domain, patch),
       createAgent: (agent) => store.createAgent(agent),
       getAgent: (did) => this.#cached(this.#agents, did, () => store.getAgent(did)),
       updateAgent: (next, expected) => store.updateAgent(next, expected),
       listAgents: (query) => store.listAgents(query),
     };
+  }
+
+  /** Grants as Verify reads them: cached like agents, dropped by a "grant" event. */
+  grants(store: Pick<GrantStore, "get">): Pick<GrantStore, "get"> {
+    return { get: (id) => this.#cached(this.#grants, id, () => store.get(id)) };
   }
 
   /** Revocations as Verify reads them: look-ups cached, writes passed through. */

@@ -5,6 +5,7 @@ import { audienceStep } from "./steps/audience.js";
 import { claimsStep } from "./steps/claims.js";
 import { dpopStep } from "./steps/dpop.js";
 import { envelopeStep, recordProofFailure } from "./steps/envelope.js";
+import { grantsStep } from "./steps/grants.js";
 import { headerStep } from "./steps/header.js";
 import { issuerStep } from "./steps/issuer.js";
 import { parseStep } from "./steps/parse.js";
@@ -29,6 +30,7 @@ export const VERIFY_STEPS: readonly VerifyStep[] = [
   timeStep,
   revocationStep,
   agentStatusStep,
+  grantsStep,
   dpopStep,
   scopesStep,
   // Last: it writes (request rate, budget), so only for a request every other step allowed.

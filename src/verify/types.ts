@@ -5,6 +5,7 @@ import type { DpopVerifier } from "../dpop/index.js";
 import type {
   AgentRecord,
   EnvelopeStore,
+  GrantStore,
   RateLimiter,
   RegistryStore,
   RevocationStore,
@@ -54,6 +55,8 @@ export interface VerifyDeps {
   readonly envelopes: EnvelopeStore;
   /** The shared sliding-window limiter, for the envelope's request rate. */
   readonly rateLimits: RateLimiter;
+  /** Grant look-ups for tokens that rely on human-approved grants (cached like the registry). */
+  readonly grants: Pick<GrantStore, "get">;
 }
 
 /** What the steps learn about the token, filled in as they run. */
@@ -81,6 +84,8 @@ export interface VerifiedClaims {
   readonly nbf: number;
   readonly exp: number;
   readonly jti: string;
+  /** Ids of the approved grants behind some of the scopes; absent = none. */
+  readonly grants?: readonly string[];
 }
 
 /**

@@ -7,7 +7,12 @@ import { createStore } from "../../src/store/index.js";
 import { ExpiringMap, SWEEP_INTERVAL_MS } from "../../src/store/memory/expiring-map.js";
 import { createMemoryStore } from "../../src/store/memory/index.js";
 import type { SigningKeyRecord, Store } from "../../src/store/ports.js";
-import { agentRecord, describeStoreContract } from "./store.contract.js";
+import {
+  agentRecord,
+  approverRecord,
+  describeStoreContract,
+  grantRecord,
+} from "./store.contract.js";
 
 const T0 = 1_700_000_000_000;
 
@@ -105,6 +110,57 @@ describe("memory store persistence", () => {
     await second.close();
   });
 
+  it("keeps grants, denials, approvers and operator patches across a restart", async () => {
+    const first = await open();
+    const operator = { domain: "alpha.example", displayName: "Alpha", createdAt: T0 };
+    await first.registry.createOperator({ ...operator, status: "active" });
+    await first.registry.setOperatorStatus("alpha.example", "suspended");
+    const verification = { token: "gh-verify-abc", method: "dns_txt" as const, verifiedAt: T0 };
+    await first.registry.patchOperator("alpha.example", {
+      verification,
+      publicKeyHex: "ab".repeat(32),
+    });
+    const pending = grantRecord(1);
+    const decided = grantRecord(2);
+    await first.grants.create(pending, 2, T0);
+    await first.grants.create(decided, 2, T0);
+    const approved = { ...decided, state: "approved" as const, decidedAt: T0 + 1, revision: 2 };
+    await first.grants.update(approved, 1);
+    await first.grants.recordDenial(agentRecord(1).did, T0, 1_000, 60_000);
+    const approver = approverRecord("ap-1", ["cred-a"]);
+    await first.approvers.create(approver);
+    await first.approvers.updateCounter("ap-1", "cred-a", 0, 7);
+    await first.sessions.put("s-1", "session", 60_000);
+    await first.approvalTickets.put("t-1", "ticket", 60_000);
+    await first.close();
+
+    const second = await open();
+    await expect(second.registry.getOperator("alpha.example")).resolves.toEqual({
+      ...operator,
+      status: "suspended",
+      verification,
+      publicKeyHex: "ab".repeat(32),
+    });
+    await expect(second.grants.get(pending.id)).resolves.toEqual(pending);
+    await expect(second.grants.list({ limit: 10 })).resolves.toEqual({
+      grants: [approved, pending],
+    });
+    // The pending index is rebuilt: one pending grant counts, the approved one does not.
+    await expect(second.grants.create(grantRecord(3), 2, T0)).resolves.toBe("created");
+    await expect(second.grants.create(grantRecord(4), 2, T0)).resolves.toBe("pending_limit");
+    await expect(second.grants.cooldownUntil(agentRecord(1).did)).resolves.toBe(T0 + 1_000);
+    const [passkey] = approver.passkeys;
+    const stored = { ...approver, passkeys: [{ ...passkey, counter: 7 }] };
+    await expect(second.approvers.findByCredential("cred-a")).resolves.toEqual(stored);
+    await expect(second.approvers.create(approverRecord("ap-2", ["cred-a"]))).resolves.toBe(
+      "exists",
+    );
+    // Sessions and approval tickets are memory only.
+    await expect(second.sessions.get("s-1")).resolves.toBeUndefined();
+    await expect(second.approvalTickets.consume("t-1")).resolves.toEqual({ status: "not_found" });
+    await second.close();
+  });
+
   it("keeps rotated-out keys reserved across a restart", async () => {
     const first = await open();
     const agent = agentRecord(1);
@@ -134,11 +190,19 @@ describe("memory store persistence", () => {
     await store.registry.createAgent(agentRecord(1));
     await store.revocations.revoke("token", "jti-1", 60_000);
     await store.signingKeys.add(key);
+    await store.grants.create(grantRecord(1), 3, T0);
+    await store.approvers.create(approverRecord("ap-1", ["cred-a"]));
     await store.close();
 
     expect((await stat(dataDir)).mode & 0o777).toBe(0o700);
     const files = (await readdir(dataDir)).sort();
-    expect(files).toEqual(["registry.json", "revocations.json", "signing-keys.json"]);
+    expect(files).toEqual([
+      "approvers.json",
+      "grants.json",
+      "registry.json",
+      "revocations.json",
+      "signing-keys.json",
+    ]);
     for (const file of files) {
       expect((await stat(join(dataDir, file))).mode & 0o777).toBe(0o600);
     }
@@ -201,6 +265,8 @@ describe("memory store persistence", () => {
     ["registry.json", { version: 1, operators: [], agents: [{ did: 1 }] }, "registry"],
     ["revocations.json", { version: 1, revoked: [{ kind: "session" }] }, "revocations"],
     ["signing-keys.json", { version: 1, keys: "none" }, "signing keys"],
+    ["grants.json", { version: 1, grants: [{ id: "g-1" }], denials: [] }, "grants"],
+    ["approvers.json", { version: 1, approvers: [{ id: "ap-1", passkeys: {} }] }, "approvers"],
   ])("refuses a malformed %s", async (file, content, what) => {
     await mkdir(dataDir, { recursive: true });
     await writeFile(join(dataDir, file), JSON.stringify(content));

@@ -9,6 +9,10 @@ import {
 import type {
   AgentListQuery,
   AgentRecord,
+  ApproverRecord,
+  DomainVerificationRecord,
+  GrantListQuery,
+  GrantRecord,
   OperatorRecord,
   SigningKeyRecord,
   Store,
@@ -52,6 +56,47 @@ export function didOf(n: number): string {
 
 function operatorRecord(domain: string, overrides: Partial<OperatorRecord> = {}): OperatorRecord {
   return { domain, displayName: domain, status: "active", createdAt: T0, ...overrides };
+}
+
+/** Grant `n`: pending, agent 1 of alpha.example, created at T0 + n, lapsing at T0 + 600 s. */
+export function grantRecord(n: number, overrides: Partial<GrantRecord> = {}): GrantRecord {
+  return {
+    id: `g-${String(n).padStart(4, "0")}`,
+    agentDid: didOf(1),
+    operatorDomain: "alpha.example",
+    audience: "https://api.example",
+    capabilities: [{ action: "read" }, { action: "custom", name: "refund", resource: "orders" }],
+    reason: "reads the order book",
+    durationMs: 3_600_000,
+    state: "pending",
+    createdAt: T0 + n,
+    expiresAt: T0 + 600_000,
+    revision: 1,
+    ...overrides,
+  };
+}
+
+/** An approver of alpha.example with one passkey per credential id, counters at 0. */
+export function approverRecord(
+  id: string,
+  credentialIds: readonly string[],
+  overrides: Partial<ApproverRecord> = {},
+): ApproverRecord {
+  return {
+    id,
+    operatorDomain: "alpha.example",
+    displayName: `approver ${id}`,
+    userHandle: `handle-${id}`,
+    passkeys: credentialIds.map((credentialId) => ({
+      credentialId,
+      publicKey: `cose-${credentialId}`,
+      counter: 0,
+      transports: ["internal", "hybrid"],
+      createdAt: T0,
+    })),
+    createdAt: T0,
+    ...overrides,
+  };
 }
 
 function signingKey(kid: string, createdAt: number, retireAt?: number): SigningKeyRecord {
@@ -99,81 +144,94 @@ export function describeStoreContract(
       await expect(store.ping()).resolves.toBeUndefined();
     });
 
-    describe.each(["challenges", "passes"] as const)("one-time records: %s", (port) => {
-      const value = { kind: "dpop", nonce: "n-1", nested: { list: [1, "two", null], ok: true } };
+    describe.each(["challenges", "passes", "approvalTickets"] as const)(
+      "one-time records: %s",
+      (port) => {
+        const value = { kind: "dpop", nonce: "n-1", nested: { list: [1, "two", null], ok: true } };
 
-      it("returns the value on the first consume", async () => {
-        await store[port].put("id-1", value, LONG_TTL_MS);
-        await expect(store[port].consume("id-1")).resolves.toEqual({ status: "ok", value });
-      });
+        it("returns the value on the first consume", async () => {
+          await store[port].put("id-1", value, LONG_TTL_MS);
+          await expect(store[port].consume("id-1")).resolves.toEqual({ status: "ok", value });
+        });
 
-      it("reports an unknown id as not_found", async () => {
-        await expect(store[port].consume("nope")).resolves.toEqual({ status: "not_found" });
-      });
+        it("reports an unknown id as not_found", async () => {
+          await expect(store[port].consume("nope")).resolves.toEqual({ status: "not_found" });
+        });
 
-      it("reports every later consume as already_used", async () => {
-        await store[port].put("id-1", value, LONG_TTL_MS);
-        await store[port].consume("id-1");
-        await expect(store[port].consume("id-1")).resolves.toEqual({ status: "already_used" });
-        await expect(store[port].consume("id-1")).resolves.toEqual({ status: "already_used" });
-      });
+        it("reports every later consume as already_used", async () => {
+          await store[port].put("id-1", value, LONG_TTL_MS);
+          await store[port].consume("id-1");
+          await expect(store[port].consume("id-1")).resolves.toEqual({ status: "already_used" });
+          await expect(store[port].consume("id-1")).resolves.toEqual({ status: "already_used" });
+        });
 
-      it("forgets a record once its TTL passed, consumed or not", async () => {
-        await store[port].put("fresh", value, SHORT_TTL_MS);
-        await store[port].put("used", value, SHORT_TTL_MS);
-        await store[port].consume("used");
-        await elapse(ELAPSE_MS);
-        await expect(store[port].consume("fresh")).resolves.toEqual({ status: "not_found" });
-        await expect(store[port].consume("used")).resolves.toEqual({ status: "not_found" });
-      });
+        it("forgets a record once its TTL passed, consumed or not", async () => {
+          await store[port].put("fresh", value, SHORT_TTL_MS);
+          await store[port].put("used", value, SHORT_TTL_MS);
+          await store[port].consume("used");
+          await elapse(ELAPSE_MS);
+          await expect(store[port].consume("fresh")).resolves.toEqual({ status: "not_found" });
+          await expect(store[port].consume("used")).resolves.toEqual({ status: "not_found" });
+        });
 
-      it("accepts an id again once the old record expired", async () => {
-        await store[port].put("id-1", "old", SHORT_TTL_MS);
-        await elapse(ELAPSE_MS);
-        await store[port].put("id-1", "new", LONG_TTL_MS);
-        await expect(store[port].consume("id-1")).resolves.toEqual({ status: "ok", value: "new" });
-      });
+        it("accepts an id again once the old record expired", async () => {
+          await store[port].put("id-1", "old", SHORT_TTL_MS);
+          await elapse(ELAPSE_MS);
+          await store[port].put("id-1", "new", LONG_TTL_MS);
+          await expect(store[port].consume("id-1")).resolves.toEqual({
+            status: "ok",
+            value: "new",
+          });
+        });
 
-      it("refuses to put an id that exists, even once consumed", async () => {
-        await store[port].put("id-1", value, LONG_TTL_MS);
-        await expect(store[port].put("id-1", "other", LONG_TTL_MS)).rejects.toThrow(
-          DuplicateIdError,
-        );
-        await store[port].consume("id-1");
-        await expect(store[port].put("id-1", "other", LONG_TTL_MS)).rejects.toThrow(
-          DuplicateIdError,
-        );
-      });
+        it("refuses to put an id that exists, even once consumed", async () => {
+          await store[port].put("id-1", value, LONG_TTL_MS);
+          await expect(store[port].put("id-1", "other", LONG_TTL_MS)).rejects.toThrow(
+            DuplicateIdError,
+          );
+          await store[port].consume("id-1");
+          await expect(store[port].put("id-1", "other", LONG_TTL_MS)).rejects.toThrow(
+            DuplicateIdError,
+          );
+        });
 
-      it("lets exactly one of many concurrent consumers win", async () => {
-        await store[port].put("race", value, LONG_TTL_MS);
-        const results = await Promise.all(
-          Array.from({ length: RACERS }, () => store[port].consume("race")),
-        );
-        const statuses = results.map((result) => result.status);
-        expect(count(statuses, "ok")).toBe(1);
-        expect(count(statuses, "already_used")).toBe(RACERS - 1);
-      });
+        it("lets exactly one of many concurrent consumers win", async () => {
+          await store[port].put("race", value, LONG_TTL_MS);
+          const results = await Promise.all(
+            Array.from({ length: RACERS }, () => store[port].consume("race")),
+          );
+          const statuses = results.map((result) => result.status);
+          expect(count(statuses, "ok")).toBe(1);
+          expect(count(statuses, "already_used")).toBe(RACERS - 1);
+        });
 
-      it.each([0, -1, 1.5, Number.NaN])("refuses ttlMs %s", async (ttlMs) => {
-        await expect(store[port].put("id-1", value, ttlMs)).rejects.toThrow(StorePreconditionError);
-      });
+        it.each([0, -1, 1.5, Number.NaN])("refuses ttlMs %s", async (ttlMs) => {
+          await expect(store[port].put("id-1", value, ttlMs)).rejects.toThrow(
+            StorePreconditionError,
+          );
+        });
 
-      it("refuses a value JSON cannot carry", async () => {
-        await expect(store[port].put("id-1", undefined, LONG_TTL_MS)).rejects.toThrow(
-          StorePreconditionError,
-        );
-      });
-    });
+        it("refuses a value JSON cannot carry", async () => {
+          await expect(store[port].put("id-1", undefined, LONG_TTL_MS)).rejects.toThrow(
+            StorePreconditionError,
+          );
+        });
+      },
+    );
 
-    it("keeps challenges and passes apart", async () => {
+    it("keeps challenges, passes and approval tickets apart", async () => {
       await store.challenges.put("same", "challenge", LONG_TTL_MS);
       await store.passes.put("same", "pass", LONG_TTL_MS);
+      await store.approvalTickets.put("same", "ticket", LONG_TTL_MS);
       await expect(store.challenges.consume("same")).resolves.toEqual({
         status: "ok",
         value: "challenge",
       });
       await expect(store.passes.consume("same")).resolves.toEqual({ status: "ok", value: "pass" });
+      await expect(store.approvalTickets.consume("same")).resolves.toEqual({
+        status: "ok",
+        value: "ticket",
+      });
     });
 
     describe("nonces", () => {
@@ -591,6 +649,433 @@ export function describeStoreContract(
       });
     });
 
+    describe("operator patches", () => {
+      const verification: DomainVerificationRecord = {
+        token: "gh-verify-abc",
+        method: "dns_txt",
+        verifiedAt: T0 + 5_000,
+        expiresAt: T0 + 86_400_000,
+      };
+
+      it("writes only the fields a patch sets, leaving status and the rest as stored", async () => {
+        const operator = operatorRecord("alpha.example");
+        await store.registry.createOperator(operator);
+        await store.registry.setOperatorStatus("alpha.example", "suspended");
+        const suspended = { ...operator, status: "suspended" as const };
+
+        const verified = { ...suspended, verification };
+        await expect(
+          store.registry.patchOperator("alpha.example", { verification }),
+        ).resolves.toEqual(verified);
+        const keyed = { ...verified, publicKeyHex: "ab".repeat(32) };
+        await expect(
+          store.registry.patchOperator("alpha.example", { publicKeyHex: "ab".repeat(32) }),
+        ).resolves.toEqual(keyed);
+        const reissued = { ...keyed, verification: { token: "gh-verify-new" } };
+        await expect(
+          store.registry.patchOperator("alpha.example", {
+            verification: { token: "gh-verify-new" },
+          }),
+        ).resolves.toEqual(reissued);
+        await expect(store.registry.patchOperator("alpha.example", {})).resolves.toEqual(reissued);
+        await expect(store.registry.getOperator("alpha.example")).resolves.toEqual(reissued);
+      });
+
+      it("answers undefined for an unknown domain and creates nothing", async () => {
+        await expect(
+          store.registry.patchOperator("nobody.example", { verification }),
+        ).resolves.toBeUndefined();
+        await expect(store.registry.getOperator("nobody.example")).resolves.toBeUndefined();
+      });
+    });
+
+    describe("grants: create, get and update", () => {
+      it("creates a grant and reads it back", async () => {
+        const grant = grantRecord(1);
+        await expect(store.grants.create(grant, 3, T0)).resolves.toBe("created");
+        await expect(store.grants.get(grant.id)).resolves.toEqual(grant);
+        await expect(store.grants.get("g-unknown")).resolves.toBeUndefined();
+      });
+
+      it("refuses a duplicate id and a grant that is not pending", async () => {
+        await store.grants.create(grantRecord(1), 3, T0);
+        await expect(store.grants.create(grantRecord(1), 3, T0)).rejects.toThrow(DuplicateIdError);
+        await expect(
+          store.grants.create(grantRecord(2, { state: "approved" }), 3, T0),
+        ).rejects.toThrow(StorePreconditionError);
+        await expect(store.grants.get(grantRecord(2).id)).resolves.toBeUndefined();
+      });
+
+      it("updates with compare-and-set: a stale revision loses", async () => {
+        const grant = grantRecord(1);
+        await store.grants.create(grant, 3, T0);
+        const approved = {
+          ...grant,
+          state: "approved" as const,
+          decidedAt: T0 + 10,
+          decidedBy: "Ada (ap-1)",
+          revision: 2,
+        };
+        await expect(store.grants.update(approved, 1)).resolves.toBe(true);
+        const denied = { ...grant, state: "denied" as const, revision: 2 };
+        await expect(store.grants.update(denied, 1)).resolves.toBe(false);
+        await expect(store.grants.get(grant.id)).resolves.toEqual(approved);
+      });
+
+      it("lets exactly one of many concurrent updates from one revision win", async () => {
+        const grant = grantRecord(1);
+        await store.grants.create(grant, 3, T0);
+        const results = await Promise.all(
+          Array.from({ length: RACERS }, (_, i) =>
+            store.grants.update(
+              {
+                ...grant,
+                state: i % 2 ? "approved" : "denied",
+                decidedBy: `human ${i}`,
+                revision: 2,
+              },
+              1,
+            ),
+          ),
+        );
+        expect(count(results, true)).toBe(1);
+        await expect(store.grants.get(grant.id)).resolves.toMatchObject({ revision: 2 });
+      });
+
+      it("refuses to update an unknown grant", async () => {
+        await expect(store.grants.update(grantRecord(1, { revision: 2 }), 1)).resolves.toBe(false);
+      });
+
+      it.each<[string, Partial<GrantRecord>]>([
+        ["a skipped revision", { revision: 3 }],
+        ["another agent", { agentDid: didOf(2), revision: 2 }],
+        ["another operator", { operatorDomain: "beta.example", revision: 2 }],
+        ["another creation time", { createdAt: T0 + 99, revision: 2 }],
+      ])("refuses an update with %s and keeps the stored grant", async (_, change) => {
+        const grant = grantRecord(1);
+        await store.grants.create(grant, 3, T0);
+        await expect(store.grants.update({ ...grant, ...change }, 1)).rejects.toThrow(
+          StorePreconditionError,
+        );
+        await expect(store.grants.get(grant.id)).resolves.toEqual(grant);
+      });
+    });
+
+    describe("grants: pending limit", () => {
+      it("creates exactly as many of many concurrent grants as fit", async () => {
+        const results = await Promise.all(
+          Array.from({ length: 20 }, (_, i) => store.grants.create(grantRecord(i + 1), 3, T0)),
+        );
+        expect(count(results, "created")).toBe(3);
+        expect(count(results, "pending_limit")).toBe(17);
+        // The limit is per agent.
+        const other = grantRecord(100, { agentDid: didOf(2) });
+        await expect(store.grants.create(other, 3, T0)).resolves.toBe("created");
+      });
+
+      it("does not count a pending grant that lapsed", async () => {
+        await store.grants.create(grantRecord(1, { expiresAt: T0 + 1_000 }), 1, T0);
+        await expect(store.grants.create(grantRecord(2), 1, T0 + 999)).resolves.toBe(
+          "pending_limit",
+        );
+        await expect(store.grants.create(grantRecord(2), 1, T0 + 1_000)).resolves.toBe("created");
+        await expect(store.grants.create(grantRecord(3), 1, T0 + 1_000)).resolves.toBe(
+          "pending_limit",
+        );
+      });
+
+      it.each(["approved", "denied", "revoked"] as const)(
+        "stops counting a grant once it is %s",
+        async (state) => {
+          const grant = grantRecord(1);
+          await store.grants.create(grant, 1, T0);
+          await expect(store.grants.create(grantRecord(2), 1, T0)).resolves.toBe("pending_limit");
+          await store.grants.update({ ...grant, state, revision: 2 }, 1);
+          await expect(store.grants.create(grantRecord(2), 1, T0)).resolves.toBe("created");
+        },
+      );
+
+      it.each([0, -1, 1.5])("refuses maxPending %s", async (maxPending) => {
+        await expect(store.grants.create(grantRecord(1), maxPending, T0)).rejects.toThrow(
+          StorePreconditionError,
+        );
+      });
+    });
+
+    describe("grants: listing", () => {
+      /**
+       * Grants 1..7 (ids g-0001…), inserted out of order. 6 and 7 share a creation time with
+       * 5, so ids break the tie. Agents: 1, 2, 1, 2, …; domains: alpha unless n % 3 == 0;
+       * states: 2 approved, 4 denied, the rest pending.
+       */
+      async function seed(): Promise<GrantRecord[]> {
+        const grants = [1, 2, 3, 4, 5, 6, 7].map((n) =>
+          grantRecord(n, {
+            agentDid: didOf(n % 2 === 1 ? 1 : 2),
+            operatorDomain: n % 3 === 0 ? "beta.example" : "alpha.example",
+            createdAt: T0 + Math.min(n, 5),
+          }),
+        );
+        for (const i of [3, 6, 0, 5, 1, 4, 2]) {
+          await store.grants.create(grants[i] as GrantRecord, 100, T0);
+        }
+        for (const [n, state] of [
+          [2, "approved"],
+          [4, "denied"],
+        ] as const) {
+          const grant = grants[n - 1] as GrantRecord;
+          const next = { ...grant, state, revision: 2 };
+          await store.grants.update(next, 1);
+          grants[n - 1] = next;
+        }
+        return grants;
+      }
+
+      /** Follows cursors to the end, checking every page respects the limit. */
+      async function listAll(query: Omit<GrantListQuery, "cursor">): Promise<string[]> {
+        const ids: string[] = [];
+        let cursor: string | undefined;
+        for (let pages = 0; pages < 50; pages++) {
+          const page = await store.grants.list(cursor === undefined ? query : { ...query, cursor });
+          expect(page.grants.length).toBeLessThanOrEqual(query.limit);
+          ids.push(...page.grants.map((grant) => grant.id));
+          if (page.nextCursor === undefined) return ids;
+          cursor = page.nextCursor;
+        }
+        throw new Error("pagination did not end");
+      }
+
+      const ids = (...ns: number[]) => ns.map((n) => grantRecord(n).id);
+
+      it("returns an empty page when there are no grants", async () => {
+        await expect(store.grants.list({ limit: 10 })).resolves.toEqual({ grants: [] });
+      });
+
+      it("lists newest first, then by id descending", async () => {
+        const grants = await seed();
+        const newestFirst = [7, 6, 5, 4, 3, 2, 1].map((n) => grants[n - 1]);
+        await expect(store.grants.list({ limit: 10 })).resolves.toEqual({ grants: newestFirst });
+      });
+
+      it("pages without duplicates or gaps, and ends without a cursor", async () => {
+        await seed();
+        for (const limit of [1, 2, 3, 7]) {
+          await expect(listAll({ limit })).resolves.toEqual(ids(7, 6, 5, 4, 3, 2, 1));
+        }
+        const page = await store.grants.list({ limit: 7 });
+        expect(page.nextCursor).toBeUndefined();
+      });
+
+      it("continues after its cursor when newer grants arrive between pages", async () => {
+        await seed();
+        const first = await store.grants.list({ limit: 3 });
+        expect(first.grants.map((grant) => grant.id)).toEqual(ids(7, 6, 5));
+        await store.grants.create(grantRecord(50), 100, T0);
+        const rest = await store.grants.list({ limit: 10, cursor: first.nextCursor as string });
+        expect(rest.grants.map((grant) => grant.id)).toEqual(ids(4, 3, 2, 1));
+      });
+
+      it.each<[string, Omit<GrantListQuery, "limit">, number[]]>([
+        ["operator", { operatorDomain: "beta.example" }, [6, 3]],
+        ["agent", { agentDid: didOf(2) }, [6, 4, 2]],
+        ["state", { state: "pending" }, [7, 6, 5, 3, 1]],
+        ["agent and operator", { agentDid: didOf(1), operatorDomain: "alpha.example" }, [7, 5, 1]],
+        ["operator and state", { operatorDomain: "alpha.example", state: "denied" }, [4]],
+        ["an agent with no grants", { agentDid: didOf(9) }, []],
+      ])("filters by %s across pages", async (_, filter, expected) => {
+        await seed();
+        for (const limit of [1, 2, 10]) {
+          await expect(listAll({ ...filter, limit })).resolves.toEqual(ids(...expected));
+        }
+      });
+
+      it.each([0, -1, 2.5])("refuses limit %s", async (limit) => {
+        await expect(store.grants.list({ limit })).rejects.toThrow(StorePreconditionError);
+      });
+    });
+
+    describe("grants: denial back-off", () => {
+      it("doubles the back-off with each denial, up to the cap", async () => {
+        const agent = didOf(1);
+        await expect(store.grants.cooldownUntil(agent)).resolves.toBeUndefined();
+        for (const backoff of [1_000, 2_000, 4_000, 5_000, 5_000]) {
+          await expect(store.grants.recordDenial(agent, T0, 1_000, 5_000)).resolves.toBe(
+            T0 + backoff,
+          );
+        }
+        await expect(store.grants.cooldownUntil(agent)).resolves.toBe(T0 + 5_000);
+        await expect(store.grants.cooldownUntil(didOf(2))).resolves.toBeUndefined();
+      });
+
+      it("starts over after a reset", async () => {
+        const agent = didOf(1);
+        await store.grants.recordDenial(agent, T0, 1_000, 60_000);
+        await store.grants.recordDenial(agent, T0, 1_000, 60_000);
+        await store.grants.resetDenials(agent);
+        await expect(store.grants.cooldownUntil(agent)).resolves.toBeUndefined();
+        await expect(store.grants.recordDenial(agent, T0 + 10, 1_000, 60_000)).resolves.toBe(
+          T0 + 1_010,
+        );
+        await store.grants.resetDenials(didOf(2));
+      });
+
+      it("counts every one of many concurrent denials", async () => {
+        await Promise.all(
+          Array.from({ length: 10 }, () => store.grants.recordDenial(didOf(1), T0, 1, 1_000_000)),
+        );
+        await expect(store.grants.cooldownUntil(didOf(1))).resolves.toBe(T0 + 2 ** 9);
+      });
+
+      it.each([
+        [0, 1_000, 5_000],
+        [T0, 0, 5_000],
+        [T0, 1_000, 1.5],
+      ])("refuses now %s, base %s, max %s", async (nowMs, baseMs, maxMs) => {
+        await expect(store.grants.recordDenial(didOf(1), nowMs, baseMs, maxMs)).rejects.toThrow(
+          StorePreconditionError,
+        );
+      });
+    });
+
+    describe("approvers", () => {
+      it("creates an approver and finds it by id and by each credential", async () => {
+        const approver = approverRecord("ap-1", ["cred-a", "cred-b"]);
+        await expect(store.approvers.create(approver)).resolves.toBe("created");
+        await expect(store.approvers.get("ap-1")).resolves.toEqual(approver);
+        await expect(store.approvers.findByCredential("cred-a")).resolves.toEqual(approver);
+        await expect(store.approvers.findByCredential("cred-b")).resolves.toEqual(approver);
+        await expect(store.approvers.get("ap-unknown")).resolves.toBeUndefined();
+        await expect(store.approvers.findByCredential("cred-unknown")).resolves.toBeUndefined();
+      });
+
+      it("reports a taken id or any taken credential id as exists, writing nothing", async () => {
+        const first = approverRecord("ap-1", ["cred-a"]);
+        await store.approvers.create(first);
+        const sameId = approverRecord("ap-1", ["cred-z"]);
+        await expect(store.approvers.create(sameId)).resolves.toBe("exists");
+        const sharesCredential = approverRecord("ap-2", ["cred-new", "cred-a"]);
+        await expect(store.approvers.create(sharesCredential)).resolves.toBe("exists");
+        await expect(store.approvers.get("ap-1")).resolves.toEqual(first);
+        await expect(store.approvers.get("ap-2")).resolves.toBeUndefined();
+        await expect(store.approvers.findByCredential("cred-z")).resolves.toBeUndefined();
+        await expect(store.approvers.findByCredential("cred-new")).resolves.toBeUndefined();
+        await expect(store.approvers.findByCredential("cred-a")).resolves.toEqual(first);
+      });
+
+      it("creates exactly one of many concurrent approvers with one credential id", async () => {
+        const results = await Promise.all(
+          Array.from({ length: RACERS }, (_, i) =>
+            store.approvers.create(approverRecord(`ap-${i}`, [`own-${i}`, "cred-race"])),
+          ),
+        );
+        expect(count(results, "created")).toBe(1);
+      });
+
+      it("lists a domain's approvers oldest first, then by id", async () => {
+        const late = approverRecord("ap-a", ["c-1"], { createdAt: T0 + 2 });
+        const tieB = approverRecord("ap-c", ["c-2"], { createdAt: T0 + 1 });
+        const tieA = approverRecord("ap-b", ["c-3"], { createdAt: T0 + 1 });
+        const other = approverRecord("ap-0", ["c-4"], { operatorDomain: "beta.example" });
+        for (const approver of [late, tieB, other, tieA]) await store.approvers.create(approver);
+        await expect(store.approvers.listByDomain("alpha.example")).resolves.toEqual([
+          tieA,
+          tieB,
+          late,
+        ]);
+        await expect(store.approvers.listByDomain("beta.example")).resolves.toEqual([other]);
+        await expect(store.approvers.listByDomain("nobody.example")).resolves.toEqual([]);
+      });
+
+      it("updates one passkey's counter with compare-and-set", async () => {
+        const approver = approverRecord("ap-1", ["cred-a", "cred-b"]);
+        await store.approvers.create(approver);
+        await expect(store.approvers.updateCounter("ap-1", "cred-a", 0, 5)).resolves.toBe(true);
+        await expect(store.approvers.updateCounter("ap-1", "cred-a", 0, 6)).resolves.toBe(false);
+        await expect(store.approvers.updateCounter("ap-1", "cred-a", 5, 9)).resolves.toBe(true);
+        await expect(store.approvers.updateCounter("ap-1", "cred-x", 0, 1)).resolves.toBe(false);
+        await expect(store.approvers.updateCounter("ap-x", "cred-a", 9, 10)).resolves.toBe(false);
+        const [a, b] = approver.passkeys;
+        const stored = { ...approver, passkeys: [{ ...a, counter: 9 }, b] };
+        await expect(store.approvers.get("ap-1")).resolves.toEqual(stored);
+        await expect(store.approvers.findByCredential("cred-b")).resolves.toEqual(stored);
+        await expect(store.approvers.listByDomain("alpha.example")).resolves.toEqual([stored]);
+      });
+
+      it("keeps a passkey's empty transports list through a counter update", async () => {
+        const base = approverRecord("ap-1", ["cred-a"]);
+        const approver = {
+          ...base,
+          passkeys: base.passkeys.map((p) => ({ ...p, transports: [] })),
+        };
+        await store.approvers.create(approver);
+        await store.approvers.updateCounter("ap-1", "cred-a", 0, 1);
+        const [passkey] = approver.passkeys;
+        await expect(store.approvers.get("ap-1")).resolves.toEqual({
+          ...approver,
+          passkeys: [{ ...passkey, counter: 1 }],
+        });
+      });
+
+      it("lets exactly one of many concurrent counter updates from one value win", async () => {
+        await store.approvers.create(approverRecord("ap-1", ["cred-a"]));
+        const results = await Promise.all(
+          Array.from({ length: RACERS }, (_, i) =>
+            store.approvers.updateCounter("ap-1", "cred-a", 0, i + 1),
+          ),
+        );
+        expect(count(results, true)).toBe(1);
+        const winner = results.indexOf(true) + 1;
+        const stored = await store.approvers.get("ap-1");
+        expect(stored?.passkeys[0]?.counter).toBe(winner);
+      });
+
+      it.each([
+        [-1, 1],
+        [0, 1.5],
+      ])("refuses counters %s → %s", async (expected, next) => {
+        await store.approvers.create(approverRecord("ap-1", ["cred-a"]));
+        await expect(
+          store.approvers.updateCounter("ap-1", "cred-a", expected, next),
+        ).rejects.toThrow(StorePreconditionError);
+      });
+    });
+
+    describe("sessions", () => {
+      const value = { approverId: "ap-1", csrf: "t-1", scopes: ["grants"] };
+
+      it("reads a session back until it is deleted", async () => {
+        await store.sessions.put("s-1", value, LONG_TTL_MS);
+        await expect(store.sessions.get("s-1")).resolves.toEqual(value);
+        await expect(store.sessions.get("s-1")).resolves.toEqual(value);
+        await store.sessions.delete("s-1");
+        await expect(store.sessions.get("s-1")).resolves.toBeUndefined();
+        await store.sessions.delete("s-unknown");
+        await expect(store.sessions.get("s-unknown")).resolves.toBeUndefined();
+      });
+
+      it("replaces a session put again under its id", async () => {
+        await store.sessions.put("s-1", value, SHORT_TTL_MS);
+        await store.sessions.put("s-1", "replaced", LONG_TTL_MS);
+        await elapse(ELAPSE_MS);
+        await expect(store.sessions.get("s-1")).resolves.toBe("replaced");
+      });
+
+      it("forgets a session once its TTL passed", async () => {
+        await store.sessions.put("short", value, SHORT_TTL_MS);
+        await store.sessions.put("long", value, LONG_TTL_MS);
+        await elapse(ELAPSE_MS);
+        await expect(store.sessions.get("short")).resolves.toBeUndefined();
+        await expect(store.sessions.get("long")).resolves.toEqual(value);
+      });
+
+      it("refuses a non-positive ttlMs and a value JSON cannot carry", async () => {
+        await expect(store.sessions.put("s-1", value, 0)).rejects.toThrow(StorePreconditionError);
+        await expect(store.sessions.put("s-1", undefined, LONG_TTL_MS)).rejects.toThrow(
+          StorePreconditionError,
+        );
+      });
+    });
+
     describe("invalidation bus", () => {
       it("delivers a published event to every subscriber before publish resolves", async () => {
         const seen: unknown[] = [];
@@ -604,6 +1089,13 @@ export function describeStoreContract(
         await store.events.publish({ kind: "agent", did: "did:key:za" });
         expect(seen).not.toContainEqual({ kind: "agent", did: "did:key:za" });
         expect(other).toContainEqual({ kind: "agent", did: "did:key:za" });
+      });
+
+      it("delivers grant events", async () => {
+        const seen: unknown[] = [];
+        await store.events.subscribe((event) => seen.push(event));
+        await store.events.publish({ kind: "grant", id: "g-1" });
+        expect(seen).toContainEqual({ kind: "grant", id: "g-1" });
       });
     });
 

@@ -39,7 +39,9 @@ afterEach(async () => {
 });
 
 function startDev(): Promise<CliServer> {
-  return startCliServer(["dev", "--data-dir", dataDir, "--grpc-port", "0", "--connect-port", "0"]);
+  return startCliServer(["dev", "--data-dir", dataDir, "--grpc-port", "0", "--connect-port", "0"], {
+    GATEHOUSE_APPROVAL_PORT: "0",
+  });
 }
 
 /** Client certificates from the dev PKI that `gatehouse dev` generated in the data dir. */
@@ -77,7 +79,7 @@ async function enrollThroughLibrary(server: CliServer): Promise<Enrolled> {
     tls: operatorTls,
   });
   try {
-    await admin.createOperator({ domain: DOMAIN, displayName: "Example" });
+    await admin.createOperator({ domain: DOMAIN, displayName: "Example", attestDomain: true });
     const key = generateAgentKey();
     const did = agentDid(key, DOMAIN);
     await operator.registerAgent({
@@ -178,15 +180,32 @@ describe("gatehouse management commands against gatehouse dev", () => {
       return run.stdout;
     };
 
-    expect(await ok(["operator", "create", "--domain", DOMAIN, ...connection])).toContain(
-      '"status": "OPERATOR_STATUS_ACTIVE"',
-    );
+    const created = await ok([
+      "operator",
+      "create",
+      "--domain",
+      DOMAIN,
+      "--attest-domain",
+      ...connection,
+    ]);
+    expect(created).toContain('"status": "OPERATOR_STATUS_ACTIVE"');
+    expect(created).toContain('"state": "DOMAIN_VERIFICATION_STATE_VERIFIED"');
     const keygen = await ok(["agent", "keygen", "--out", keyFile, "--domain", DOMAIN]);
     expect(keygen).not.toContain("PRIVATE KEY");
     const did = /^did: (\S+)$/m.exec(keygen)?.[1] ?? "";
     expect(did).toMatch(/^did:agent:example\.com:[0-9a-f]{32}$/);
 
     await ok(["certs", "issue", "--role", "operator", "--domain", DOMAIN, "--dir", pkiDir]);
+    // The operator reads its own record with its own certificate (the default for `get`).
+    expect(
+      JSON.parse(await ok(["operator", "get", "--domain", DOMAIN, ...connection])),
+    ).toMatchObject({
+      verification: {
+        state: "DOMAIN_VERIFICATION_STATE_VERIFIED",
+        method: "DOMAIN_VERIFICATION_METHOD_ADMIN_ATTESTED",
+        dnsRecordName: `_gatehouse-challenge.${DOMAIN}`,
+      },
+    });
     await ok(["certs", "issue", "--role", "agent", "--did", did, "--dir", pkiDir]);
     const registered = await ok([
       ...["agent", "register", "--key", keyFile, "--domain", DOMAIN, "--max-ttl", "600"],

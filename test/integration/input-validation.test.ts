@@ -8,8 +8,10 @@ import {
 } from "@bufbuild/protobuf";
 import * as grpc from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { AuditService } from "../../gen/gatehouse/v1/audit_pb.js";
 import { Reason } from "../../gen/gatehouse/v1/errors_pb.js";
-import { ChallengeKind, GateService } from "../../gen/gatehouse/v1/gate_pb.js";
+import { GateService } from "../../gen/gatehouse/v1/gate_pb.js";
+import { GrantService } from "../../gen/gatehouse/v1/grants_pb.js";
 import { RegistryService } from "../../gen/gatehouse/v1/registry_pb.js";
 import { oneof_required, rules } from "../../gen/gatehouse/v1/validate_pb.js";
 import { VerifyService } from "../../gen/gatehouse/v1/verify_pb.js";
@@ -21,47 +23,10 @@ import { RPC_POLICY } from "../../src/server/policy.js";
 import { rejectionOf } from "../support/errors.js";
 import { AUDIENCE, type Enrolled, enrollAgent } from "../support/flows.js";
 import { startTestGatehouse, type TestGatehouse } from "../support/gatehouse.js";
+import { VALID_REQUESTS } from "../support/valid-requests.js";
 
 const INVALID_ARGUMENT = 3;
-const SERVICES = [GateService, VerifyService, RegistryService];
-const DID = "did:agent:example.com:0123456789abcdef0123456789abcdef";
-const OPAQUE = "A".repeat(43);
-
-/** One valid request per method: each mutation below breaks exactly one field of it. */
-const VALID: Record<string, Record<string, unknown>> = {
-  Challenge: { did: DID, kind: ChallengeKind.SIGNATURE, scopes: ["a"], audience: AUDIENCE },
-  Submit: {
-    challengeId: OPAQUE,
-    answer: { case: "signature", value: { signature: new Uint8Array(64) } },
-  },
-  Token: { grant: { case: "pass", value: OPAQUE } },
-  Verify: { token: "a.b.c", audience: AUDIENCE, requiredScopes: ["a"] },
-  GetJwks: {},
-  GetIssuerMetadata: {},
-  RotateSigningKey: { alg: "EdDSA" },
-  CreateOperator: { domain: "example.com", displayName: "x" },
-  RegisterAgent: {
-    did: DID,
-    publicKey: new Uint8Array(32),
-    proofOfPossession: new Uint8Array(64),
-    policy: { scopes: ["a"], audiences: [AUDIENCE] },
-  },
-  GetAgent: { did: DID },
-  ListAgents: { pageSize: 10 },
-  UpdateAgentPolicy: { did: DID, policy: { scopes: ["a"], audiences: [AUDIENCE] } },
-  SuspendAgent: { did: DID },
-  ReactivateAgent: { did: DID },
-  ResolveDid: { did: DID },
-  RotateAgentKey: {
-    did: DID,
-    newPublicKey: new Uint8Array(32),
-    newKeyProof: new Uint8Array(64),
-    currentKeySignature: new Uint8Array(64),
-  },
-  DeleteAgent: { did: DID, reason: "x" },
-  Revoke: { target: { case: "tokenId", value: "abc" } },
-};
-
+const SERVICES = [GateService, VerifyService, RegistryService, GrantService, AuditService];
 interface Mutation {
   readonly name: string;
   readonly field: string;
@@ -111,10 +76,20 @@ function mutations(schema: DescMessage, valid: Record<string, unknown>, prefix =
     if (r.pattern)
       out.push({ name: "malformed", field: itemPath, request: set(item("bad value\u0000")) });
     if (r.maxItems > 0) {
-      const many = Array.from({ length: r.maxItems + 1 }, (_, i) => `s${i}`);
+      // A list of messages gets copies of its first valid item (or empty messages).
+      const first =
+        field.fieldKind === "list" ? (valid[field.localName] as unknown[])?.[0] : undefined;
+      const filler = (i: number) => {
+        if (field.fieldKind !== "list" || field.listKind === "scalar") return `s${i}`;
+        return field.listKind === "message" ? (first ?? {}) : i + 1;
+      };
+      const many = Array.from({ length: r.maxItems + 1 }, (_, i) => filler(i));
       out.push({ name: "too many items", field: path, request: set(many) });
     }
-    if (r.unique) out.push({ name: "repeated items", field: path, request: set(["a", "a"]) });
+    if (r.unique) {
+      const twice = field.fieldKind === "list" && field.listKind === "enum" ? [1, 1] : ["a", "a"];
+      out.push({ name: "repeated items", field: path, request: set(twice) });
+    }
     if (r.definedOnly) out.push({ name: "unknown enum", field: path, request: set(999) });
     if (r.required && field.fieldKind === "enum")
       out.push({ name: "unset enum", field: path, request: set(0) });
@@ -155,7 +130,7 @@ describe("bad input on every RPC → INVALID_ARGUMENT naming the field", () => {
   };
 
   it("has a valid request for every method", () => {
-    for (const method of methods) expect(VALID[method.name], method.name).toBeDefined();
+    for (const method of methods) expect(VALID_REQUESTS[method.name], method.name).toBeDefined();
   });
 
   for (const method of SERVICES.flatMap((s) => s.methods)) {
@@ -167,7 +142,7 @@ describe("bad input on every RPC → INVALID_ARGUMENT naming the field", () => {
         tls: tlsFor(method),
       });
       try {
-        const valid = VALID[method.name] ?? {};
+        const valid = VALID_REQUESTS[method.name] ?? {};
         for (const mutation of mutations(method.input, valid)) {
           const call = (client as unknown as Record<string, (r: unknown) => Promise<unknown>>)[
             method.localName

@@ -296,6 +296,7 @@ describe("signing keys shared through Redis", () => {
         dataDir,
         grpc: { host: "127.0.0.1", port: 0 },
         connect: { host: "127.0.0.1", port: 0 },
+        approval: { host: "127.0.0.1", port: 0 },
         store: { kind: "redis", url: redisUrl, cluster: false },
         ...overrides,
       },

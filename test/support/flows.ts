@@ -10,6 +10,7 @@ import {
   type TokenRequestSchema,
   type TokenResponse,
 } from "../../gen/gatehouse/v1/gate_pb.js";
+import { GrantService } from "../../gen/gatehouse/v1/grants_pb.js";
 import { RegistryService } from "../../gen/gatehouse/v1/registry_pb.js";
 import { VerifyService } from "../../gen/gatehouse/v1/verify_pb.js";
 import {
@@ -31,6 +32,7 @@ export interface Clients {
   readonly gate: GrpcClient<(typeof GateService)["method"]>;
   readonly verify: GrpcClient<(typeof VerifyService)["method"]>;
   readonly registry: GrpcClient<(typeof RegistryService)["method"]>;
+  readonly grants: GrpcClient<(typeof GrantService)["method"]>;
   close(): void;
 }
 
@@ -40,14 +42,17 @@ export function grpcClients(gh: TestGatehouse, tls: ClientTls): Clients {
   const gate = createGrpcClient(GateService, options);
   const verify = createGrpcClient(VerifyService, options);
   const registry = createGrpcClient(RegistryService, options);
+  const grants = createGrpcClient(GrantService, options);
   return {
     gate,
     verify,
     registry,
+    grants,
     close() {
       gate.close();
       verify.close();
       registry.close();
+      grants.close();
     },
   };
 }
@@ -77,7 +82,11 @@ export async function enrollAgent(
   const admin = grpcClients(gh, adminTls);
   const operator = grpcClients(gh, operatorTls);
   try {
-    await admin.registry.createOperator({ domain, displayName: "Test operator" });
+    await admin.registry.createOperator({
+      domain,
+      displayName: "Test operator",
+      attestDomain: true,
+    });
     const key = generateAgentKey();
     const did = agentDid(key, domain);
     rememberSecret(key.privateKey.export({ format: "pem", type: "pkcs8" }).toString());

@@ -63,6 +63,7 @@ export async function startTestGatehouse(
       dataDir,
       grpc: { host: "127.0.0.1", port: 0 },
       connect: { host: "127.0.0.1", port: 0 },
+      approval: { host: "127.0.0.1", port: 0 },
       log: { level: "info" },
       ...(redis ? { store: { kind: "redis", url: options.redisUrl ?? "", cluster: false } } : {}),
       ...options.overrides,

@@ -1514,6 +1514,49 @@ export const SetOperatorKeyResponseSchema: GenMessage<SetOperatorKeyResponse, {j
  * credentials. Callers are administrators (operators) or operators (their own
  * agents), identified by their client certificates.
  *
+ * Signed operator requests. Instead of presenting an operator certificate, an
+ * operator may sign each call with its Ed25519 key (Operator.public_key, set
+ * by CreateOperator or SetOperatorKey), on any RPC whose policy admits
+ * operators, in this and every other service, over gRPC and Connect alike.
+ * The connection must still present a client certificate issued by the
+ * Gatehouse CA (defense in depth), of any role: e.g. the certificate of the
+ * tool or proxy that sends the request. A valid signature makes the caller
+ * the operator of the signed domain, whatever the certificate says.
+ *
+ * Headers (gRPC metadata / HTTP headers), each sent exactly once:
+ *
+ *   gatehouse-operator   the operator's domain
+ *   gatehouse-timestamp  Unix seconds, decimal
+ *   gatehouse-nonce      16-64 random bytes, unpadded base64url (22-86 chars)
+ *   gatehouse-signature  the 64-byte Ed25519 signature, unpadded base64url
+ *
+ * The signature covers the versioned signing input (see SignatureChallenge)
+ * with purpose "operator-request" and these fields, in this order:
+ *
+ *   operator     the domain, as in gatehouse-operator
+ *   method       the full method name, e.g. gatehouse.v1.RegistryService/GetAgent
+ *   body_sha256  lowercase hex SHA-256 of the request message's binary
+ *                protobuf encoding, fields in number order (as protobuf-es
+ *                toBinary writes it), whatever encoding the call used
+ *   timestamp    as in gatehouse-timestamp
+ *   nonce        as in gatehouse-nonce
+ *
+ * Checks, in this order (a call with none of the headers is left to its
+ * certificate):
+ *
+ *   1. all four headers, each once          else REQUEST_SIGNATURE_INVALID
+ *   2. the method admits operators          else PERMISSION_DENIED
+ *   3. every value well formed              else REQUEST_SIGNATURE_INVALID
+ *   4. |now - timestamp| <= the window      else REQUEST_EXPIRED
+ *   5. the operator exists, is active and
+ *      has a key, and the signature holds   else REQUEST_SIGNATURE_INVALID
+ *   6. the nonce is new for this operator   else REQUEST_REPLAYED
+ *
+ * The window is `operators.request_signature_window_seconds` (default 60);
+ * nonces are remembered for twice the window, across every replica, and only
+ * a request whose signature holds spends one. Step 5 never says which part
+ * failed. Sign every call afresh: a new timestamp and a new nonce.
+ *
  * @generated from service gatehouse.v1.RegistryService
  */
 export const RegistryService: GenService<{

@@ -7,13 +7,17 @@ import { createGrpcClient, type GrpcClient } from "../../client/grpc-client.js";
 import { DEFAULTS } from "../../config/index.js";
 import { pemPairPaths } from "../../pki/pem-files.js";
 import { CliFailure, EXIT_USAGE, hostPort } from "../output.js";
+import { type OperatorKeyFlags, readOperatorSigner } from "./operator-key-file.js";
 
 /** Where `gatehouse dev` and `gatehouse certs` keep the dev PKI by default. */
 export const DEFAULT_PKI_DIR = join(DEFAULTS.dataDir, "pki");
 export const DEFAULT_SERVER = hostPort(DEFAULTS.grpc.host, DEFAULTS.grpc.port);
 
-/** How a management command reaches Gatehouse: its gRPC port, over mutual TLS. */
-export interface ConnectionFlags {
+/**
+ * How a management command reaches Gatehouse: its gRPC port, over mutual TLS; with an
+ * operator key, every call is also signed as that operator.
+ */
+export interface ConnectionFlags extends OperatorKeyFlags {
   readonly server: string;
   readonly cert?: string;
   readonly certKey?: string;
@@ -31,12 +35,19 @@ export function withConnectionOptions(command: Command, defaultCert: string): Co
     .option("--cert <pem>", `client certificate (default: ${defaultCert}.pem in --pki-dir)`)
     .option("--cert-key <pem>", "its private key (default: <cert>-key.pem beside --cert)")
     .option("--ca <pem>", "CA of the server certificate (default: ca.pem in --pki-dir)")
-    .option("--pki-dir <dir>", "where the default certificates are", DEFAULT_PKI_DIR);
+    .option("--pki-dir <dir>", "where the default certificates are", DEFAULT_PKI_DIR)
+    .option(
+      "--operator-key <pem>",
+      "sign every call as an operator with this Ed25519 key (PKCS#8 PEM); " +
+        "any certificate from the Gatehouse CA then serves as --cert",
+    )
+    .option("--operator-domain <domain>", "the operator --operator-key belongs to");
 }
 
 /**
  * Opens a client of `service` presenting the certificate the flags name (or `<certName>.pem`
- * in the PKI dir), runs `use`, and closes the channel whatever happens.
+ * in the PKI dir) and signing with the operator key they name, if any; runs `use`, and closes
+ * the channel whatever happens.
  */
 export async function withClient<S extends GenServiceMethods, R>(
   service: GenService<S>,
@@ -44,8 +55,12 @@ export async function withClient<S extends GenServiceMethods, R>(
   certName: string,
   use: (client: GrpcClient<S>) => Promise<R>,
 ): Promise<R> {
-  const tls = await readTls(flags, certName);
-  const client = createGrpcClient(service, { address: flags.server, tls });
+  const [tls, signer] = await Promise.all([readTls(flags, certName), readOperatorSigner(flags)]);
+  const client = createGrpcClient(service, {
+    address: flags.server,
+    tls,
+    ...(signer && { headers: signer.headers }),
+  });
   try {
     return await use(client);
   } finally {

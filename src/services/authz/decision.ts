@@ -13,6 +13,8 @@ export interface Denial {
   readonly challenge: string;
   /** RFC 9449 §9: the `DPoP-Nonce` the client's next proof must carry. */
   readonly dpopNonce?: string;
+  /** The token's claims when its signature verified (for the audit log only). */
+  readonly claims?: VerifiedClaims;
 }
 
 export type AuthzDecision = { readonly allowed: true; readonly claims: VerifiedClaims } | Denial;
@@ -49,7 +51,12 @@ export async function decide(request: AuthzRequest, deps: VerifyDeps): Promise<A
     deps,
   );
   if (decision.allowed) return { allowed: true, claims: decision.claims };
-  const { reason } = decision;
+  const denial = refusal(decision.reason, request, dpop, deps);
+  return decision.claims ? { ...denial, claims: decision.claims } : denial;
+}
+
+/** How a refusal is told to the client (RFC 6750 §3, RFC 9449 §7.1 and §9). */
+function refusal(reason: Reason, request: AuthzRequest, dpop: boolean, deps: VerifyDeps): Denial {
   if (reason === Reason.DPOP_NONCE_REQUIRED) {
     // RFC 9449 §9: 401, `use_dpop_nonce`, and the nonce in a DPoP-Nonce header.
     const nonce = deps.dpop.nonce() ?? "";

@@ -1,4 +1,6 @@
 import { Authorization } from "../../../gen/envoy/service/auth/v3/external_auth_pb.js";
+import { AuditEventType, actorOf } from "../../audit/events.js";
+import type { Audit } from "../../audit/writer.js";
 import type { VerifyDeps } from "../../verify/types.js";
 import { bindService, type ServiceBinding } from "../types.js";
 import { decide } from "./decision.js";
@@ -12,10 +14,22 @@ import { toCheckResponse } from "./response.js";
  * challenge). An RPC error means Gatehouse or the route's settings failed (store down, bad
  * `gatehouse_required_scopes`); Envoy then fails closed with its `status_on_error`.
  */
-export function createAuthzService(deps: VerifyDeps): ServiceBinding {
+export function createAuthzService(deps: VerifyDeps & { readonly audit: Audit }): ServiceBinding {
   return bindService(Authorization, {
-    async check(request) {
-      return toCheckResponse(await decide(readCheckRequest(request), deps));
+    async check(request, { caller }) {
+      const decision = await decide(readCheckRequest(request), deps);
+      if (!decision.allowed) {
+        // Like Verify: through the bounded queue, never awaited on the request path.
+        deps.audit.enqueue({
+          type: AuditEventType.CHECK_DENIED,
+          ...actorOf(caller),
+          reason: decision.reason,
+          subjectDid: decision.claims?.sub ?? "",
+          operatorDomain: decision.claims?.operator ?? "",
+          tokenId: decision.claims?.jti ?? "",
+        });
+      }
+      return toCheckResponse(decision);
     },
   });
 }

@@ -9,7 +9,8 @@ import { AuditEventType, agentEvent } from "../../audit/events.js";
 import type { ChallengeRecord } from "../../challenges/types.js";
 import { randomId, sha256Hex } from "../../crypto/random.js";
 import { GatehouseError } from "../../errors/index.js";
-import { requireActiveAgent, requireWithinPolicy } from "../agents.js";
+import { authorizeScopes } from "../../grants/scopes.js";
+import { requireActiveAgent } from "../agents.js";
 import type { CallContext } from "../types.js";
 import { EXPIRED_RECORD_GRACE_MS, type GateDeps } from "./deps.js";
 
@@ -33,9 +34,9 @@ export async function issueChallenge(
   if (!plugin) throw new GatehouseError(Reason.CHALLENGE_KIND_UNSUPPORTED, { field: "kind" });
   const agent = await requireActiveAgent(deps.store, request.did);
   const scopes = [...new Set(request.scopes)].sort();
-  requireWithinPolicy(agent.policy, scopes, request.audience);
-
   const now = deps.clock.now();
+  await authorizeScopes(deps.store.grants, agent, scopes, request.audience, now);
+
   const challengeId = randomId();
   const base = {
     kind: plugin.kind,

@@ -8,6 +8,7 @@ import { GatehouseError } from "../../errors/index.js";
 import type { Caller } from "../../identity/caller.js";
 import type { AgentRecord, RegistryStore } from "../../store/ports.js";
 import { policyFromMessage } from "./convert.js";
+import { requireOperatorStanding } from "./ownership.js";
 
 export interface RegisterDeps {
   readonly registry: RegistryStore;
@@ -16,9 +17,9 @@ export interface RegisterDeps {
 }
 
 /**
- * Registration: the caller must be an active operator; the DID must be the one derived
- * from the key under the caller's own domain, or the did:key encoding the key (the agent
- * still belongs to the caller's domain); the agent must prove it holds the key.
+ * Registration: the caller must be an active operator with a verified domain; the DID must be
+ * the one derived from the key under the caller's own domain, or the did:key encoding the key
+ * (the agent still belongs to the caller's domain); the agent must prove it holds the key.
  */
 export async function registerAgent(
   deps: RegisterDeps,
@@ -26,10 +27,8 @@ export async function registerAgent(
   request: RegisterAgentRequest,
 ): Promise<AgentRecord> {
   const domain = caller.operatorDomain;
-  if (!domain) throw new GatehouseError(Reason.PERMISSION_DENIED);
-  const operator = await deps.registry.getOperator(domain);
-  if (!operator) throw new GatehouseError(Reason.OPERATOR_NOT_FOUND);
-  if (operator.status === "revoked") throw new GatehouseError(Reason.OPERATOR_REVOKED);
+  const operator = await requireOperatorStanding(deps.registry, caller, "write", deps.now);
+  if (!domain || !operator) throw new GatehouseError(Reason.PERMISSION_DENIED);
   if (operator.status !== "active") throw new GatehouseError(Reason.OPERATOR_SUSPENDED);
   if (isDidKey(request.did)) {
     // A did:key names no domain: the agent belongs to the caller's domain, recorded below.

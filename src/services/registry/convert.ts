@@ -4,6 +4,8 @@ import {
   type Agent,
   AgentSchema,
   AgentStatus,
+  DomainVerificationMethod,
+  DomainVerificationState,
   type Envelope,
   type Money,
   type Operator,
@@ -11,7 +13,9 @@ import {
   OperatorStatus,
   type Policy,
 } from "../../../gen/gatehouse/v1/resources_pb.js";
+import type { DomainProofLocations, DomainProofMethod } from "../../domains/index.js";
 import { invalidArgument } from "../../errors/index.js";
+import { capabilitiesFromMessage, toCapabilityMessage } from "../../grants/convert.js";
 import type {
   AgentRecord,
   AutonomyRecord,
@@ -20,7 +24,13 @@ import type {
   OperatorRecord,
   PolicyRecord,
   AgentStatus as StoredAgentStatus,
+  DomainVerificationMethod as StoredVerificationMethod,
 } from "../../store/ports.js";
+import {
+  domainVerificationOf,
+  type DomainVerificationState as StoredVerificationState,
+  verificationState,
+} from "./domain-verification.js";
 
 const AGENT_STATUS: Record<StoredAgentStatus, AgentStatus> = {
   active: AgentStatus.ACTIVE,
@@ -34,6 +44,30 @@ const OPERATOR_STATUS: Record<OperatorRecord["status"], OperatorStatus> = {
   suspended: OperatorStatus.SUSPENDED,
   revoked: OperatorStatus.REVOKED,
 };
+
+const VERIFICATION_METHOD: Record<StoredVerificationMethod, DomainVerificationMethod> = {
+  dns_txt: DomainVerificationMethod.DNS_TXT,
+  https_well_known: DomainVerificationMethod.HTTPS_WELL_KNOWN,
+  admin_attested: DomainVerificationMethod.ADMIN_ATTESTED,
+};
+
+const VERIFICATION_STATE: Record<StoredVerificationState, DomainVerificationState> = {
+  pending: DomainVerificationState.PENDING,
+  verified: DomainVerificationState.VERIFIED,
+  expired: DomainVerificationState.EXPIRED,
+};
+
+/** The proofs the server checks; undefined for an attestation (made only at CreateOperator). */
+const PROOF_METHOD: Partial<Record<DomainVerificationMethod, DomainProofMethod>> = {
+  [DomainVerificationMethod.DNS_TXT]: "dns_txt",
+  [DomainVerificationMethod.HTTPS_WELL_KNOWN]: "https_well_known",
+};
+
+export function proofMethodFromProto(
+  method: DomainVerificationMethod,
+): DomainProofMethod | undefined {
+  return PROOF_METHOD[method];
+}
 
 export function agentStatusFromProto(status: AgentStatus): StoredAgentStatus | undefined {
   const entry = Object.entries(AGENT_STATUS).find(([, value]) => value === status);
@@ -53,6 +87,7 @@ export function toAgentMessage(agent: AgentRecord): Agent {
       autonomy: toAutonomyMessage(agent.policy.autonomy),
       delegates: [...(agent.policy.delegates ?? [])],
       ...(agent.policy.envelope && { envelope: toEnvelopeMessage(agent.policy.envelope) }),
+      capabilities: (agent.policy.capabilities ?? []).map(toCapabilityMessage),
     },
     policyVersion: BigInt(agent.policyVersion),
     displayName: agent.displayName,
@@ -86,12 +121,35 @@ function toAutonomyMessage(autonomy: AutonomyRecord | undefined) {
   };
 }
 
-export function toOperatorMessage(operator: OperatorRecord): Operator {
+/**
+ * The operator with its verification token and where to publish it (`locations`): every RPC
+ * that returns an Operator answers the operator itself or an admin only.
+ */
+export function toOperatorMessage(
+  operator: OperatorRecord,
+  now: number,
+  locations: DomainProofLocations,
+): Operator {
+  const verification = domainVerificationOf(operator);
+  const { method, verifiedAt, expiresAt } = verification;
   return create(OperatorSchema, {
     domain: operator.domain,
     displayName: operator.displayName,
     status: OPERATOR_STATUS[operator.status],
     createTime: timestampFromMs(operator.createdAt),
+    verification: {
+      state: VERIFICATION_STATE[verificationState(verification, now)],
+      method:
+        method === undefined ? DomainVerificationMethod.UNSPECIFIED : VERIFICATION_METHOD[method],
+      token: verification.token,
+      dnsRecordName: locations.dnsRecordName,
+      httpsUrl: locations.httpsUrl,
+      ...(verifiedAt !== undefined && { verifyTime: timestampFromMs(verifiedAt) }),
+      ...(expiresAt !== undefined && { expireTime: timestampFromMs(expiresAt) }),
+    },
+    ...(operator.publicKeyHex !== undefined && {
+      publicKey: Buffer.from(operator.publicKeyHex, "hex"),
+    }),
   });
 }
 
@@ -123,6 +181,7 @@ export function policyFromMessage(
     audiences: [...(policy?.audiences ?? [])],
     maxTokenTtlSeconds: seconds,
     delegates: [...(policy?.delegates ?? [])],
+    capabilities: capabilitiesFromMessage(policy?.capabilities ?? [], `${field}.capabilities`),
     autonomy: {
       requireAttestation: autonomy?.requireAttestation ?? false,
       minOperationSeconds: Number(minOperation?.seconds ?? 0n),

@@ -5,6 +5,7 @@ import { AuditEventType as Audited, agentEvent, operatorEvent } from "../../audi
 import type { Audit } from "../../audit/writer.js";
 import type { Clock } from "../../clock.js";
 import type { KeyRing } from "../../crypto/key-ring.js";
+import type { DomainVerifier } from "../../domains/index.js";
 import { ed25519Thumbprint } from "../../dpop/thumbprint.js";
 import { GatehouseError } from "../../errors/index.js";
 import type { Caller } from "../../identity/caller.js";
@@ -17,14 +18,10 @@ import type {
 } from "../../store/ports.js";
 import { bindService, type ServiceBinding } from "../types.js";
 import { registerAgent } from "./agents.js";
-import {
-  agentStatusFromProto,
-  policyFromMessage,
-  toAgentMessage,
-  toOperatorMessage,
-} from "./convert.js";
+import { agentStatusFromProto, policyFromMessage, toAgentMessage } from "./convert.js";
 import { didDocument, isDeactivated } from "./did-document.js";
-import { getOwnedAgent, requireOperatorNotRevoked, updateOwnedAgent } from "./ownership.js";
+import { operatorHandlers } from "./operators.js";
+import { getOwnedAgent, requireOperatorStanding, updateOwnedAgent } from "./ownership.js";
 import { decodePageToken, encodePageToken } from "./page-token.js";
 import { rotateAgentKey } from "./rotation.js";
 
@@ -40,6 +37,10 @@ export interface RegistryDeps {
   readonly keyPublicationDelaySeconds: number;
   /** Every change is audited, awaited: the RPC fails when the audit write fails. */
   readonly audit: Audit;
+  /** Checks operators' proofs of domain ownership (src/domains). */
+  readonly domainVerifier: DomainVerifier;
+  /** A DNS or HTTPS proof holds this long, then must be checked again. */
+  readonly domainVerificationTtlSeconds: number;
 }
 
 const DEFAULT_PAGE_SIZE = 50;
@@ -58,19 +59,14 @@ export function createRegistryService(deps: RegistryDeps): ServiceBinding {
   const thumbprint = (agent: AgentRecord) => ({ keyId: thumbprintOf(agent.publicKeyHex) });
 
   return bindService(RegistryService, {
-    async createOperator(request, { caller }) {
-      const operator = {
-        domain: request.domain,
-        displayName: request.displayName,
-        status: "active" as const,
-        createdAt: clock.now(),
-      };
-      if ((await registry.createOperator(operator)) === "exists") {
-        throw new GatehouseError(Reason.OPERATOR_ALREADY_EXISTS);
-      }
-      await audit(operatorEvent(Audited.OPERATOR_CREATED, caller, operator.domain));
-      return { operator: toOperatorMessage(operator) };
-    },
+    ...operatorHandlers({
+      registry,
+      rateLimits: store.rateLimits,
+      clock,
+      audit,
+      domainVerifier: deps.domainVerifier,
+      verificationTtlSeconds: deps.domainVerificationTtlSeconds,
+    }),
 
     async registerAgent(request, { caller }) {
       const deps = { registry, now: clock.now(), maxTokenTtlSeconds };
@@ -80,7 +76,8 @@ export function createRegistryService(deps: RegistryDeps): ServiceBinding {
     },
 
     async getAgent(request, { caller }) {
-      return { agent: toAgentMessage(await getOwnedAgent(registry, caller, request.did, "read")) };
+      const agent = await getOwnedAgent(registry, caller, request.did, "read", clock.now());
+      return { agent: toAgentMessage(agent) };
     },
 
     async listAgents(request, { caller }) {
@@ -91,7 +88,7 @@ export function createRegistryService(deps: RegistryDeps): ServiceBinding {
         }
         operatorDomain = caller.operatorDomain;
       }
-      await requireOperatorNotRevoked(registry, caller);
+      await requireOperatorStanding(registry, caller, "read", clock.now());
       const status = agentStatusFromProto(request.status);
       const afterDid = decodePageToken(request.pageToken);
       const page = await registry.listAgents({
@@ -182,6 +179,7 @@ export function createRegistryService(deps: RegistryDeps): ServiceBinding {
       const target = request.target;
       switch (target.case) {
         case "tokenId":
+          await requireOperatorStanding(registry, caller, "write", clock.now());
           await store.revocations.revoke("token", target.value, revocationTtlMs);
           await publish({ kind: "token", id: target.value });
           await audit(
@@ -203,7 +201,7 @@ export function createRegistryService(deps: RegistryDeps): ServiceBinding {
         }
         case "agentKeyThumbprint": {
           const thumbprint = target.value;
-          const found = await findAgentByKey(registry, caller, thumbprint);
+          const found = await findAgentByKey(registry, caller, thumbprint, clock.now());
           // Operators revoke only their own agents' keys; an unknown key answers the same.
           if (!found && caller.role !== "admin") throw new GatehouseError(Reason.AGENT_NOT_FOUND);
           const agent = found?.agent;
@@ -269,8 +267,9 @@ async function findAgentByKey(
   registry: RegistryStore,
   caller: Caller,
   thumbprint: string,
+  now: number,
 ): Promise<{ agent: AgentRecord; retiredAt?: number } | undefined> {
-  await requireOperatorNotRevoked(registry, caller);
+  await requireOperatorStanding(registry, caller, "write", now);
   const operatorDomain = caller.role === "operator" ? caller.operatorDomain : undefined;
   if (caller.role === "operator" && !operatorDomain) return undefined;
   let afterDid: string | undefined;

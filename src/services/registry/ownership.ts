@@ -2,7 +2,8 @@ import { Reason } from "../../../gen/gatehouse/v1/errors_pb.js";
 import { agentDidDomain } from "../../crypto/did.js";
 import { GatehouseError } from "../../errors/index.js";
 import type { Caller } from "../../identity/caller.js";
-import type { AgentRecord, RegistryStore } from "../../store/ports.js";
+import type { AgentRecord, OperatorRecord, RegistryStore } from "../../store/ports.js";
+import { isDomainVerified } from "./domain-verification.js";
 
 export type Access = "read" | "write";
 
@@ -31,8 +32,9 @@ export async function getOwnedAgent(
   caller: Caller,
   did: string,
   access: Access,
+  now: number,
 ): Promise<AgentRecord> {
-  await requireOperatorNotRevoked(registry, caller);
+  await requireOperatorStanding(registry, caller, access, now);
   if (caller.role === "operator" && agentDidDomain(did) === undefined) {
     const agent = await registry.getAgent(did);
     if (!agent || agent.operatorDomain !== caller.operatorDomain) {
@@ -46,14 +48,27 @@ export async function getOwnedAgent(
   return agent;
 }
 
-/** A revoked operator can no longer manage (nor read) its agents. */
-export async function requireOperatorNotRevoked(
+/**
+ * Whether an operator caller may act in its own name; other roles pass (admins are never
+ * gated here). A revoked operator can no longer manage nor read its agents. Writes, that is
+ * everything that affects agents (registering, policy, status, keys, deletion, revocation),
+ * also need a known operator whose domain ownership is verified and not expired: this is
+ * the one place that gate is kept (REASON_OPERATOR_UNVERIFIED). Returns the operator's record
+ * when the caller is an operator that has one.
+ */
+export async function requireOperatorStanding(
   registry: RegistryStore,
   caller: Caller,
-): Promise<void> {
-  if (caller.role !== "operator" || !caller.operatorDomain) return;
+  access: Access,
+  now: number,
+): Promise<OperatorRecord | undefined> {
+  if (caller.role !== "operator" || !caller.operatorDomain) return undefined;
   const operator = await registry.getOperator(caller.operatorDomain);
   if (operator?.status === "revoked") throw new GatehouseError(Reason.OPERATOR_REVOKED);
+  if (access === "read") return operator;
+  if (!operator) throw new GatehouseError(Reason.OPERATOR_NOT_FOUND);
+  if (!isDomainVerified(operator, now)) throw new GatehouseError(Reason.OPERATOR_UNVERIFIED);
+  return operator;
 }
 
 /**
@@ -68,7 +83,7 @@ export async function updateOwnedAgent(
   change: (agent: AgentRecord) => Partial<AgentRecord>,
 ): Promise<AgentRecord> {
   for (let attempt = 0; attempt < 5; attempt++) {
-    const current = await getOwnedAgent(registry, caller, did, "write");
+    const current = await getOwnedAgent(registry, caller, did, "write", now);
     const next: AgentRecord = {
       ...current,
       ...change(current),

@@ -26,7 +26,7 @@ export async function rotateAgentKey(
 ): Promise<AgentRecord> {
   const newKeyHex = Buffer.from(request.newPublicKey).toString("hex");
   for (let attempt = 0; attempt < 5; attempt++) {
-    const current = await getOwnedAgent(registry, caller, request.did, "write");
+    const current = await getOwnedAgent(registry, caller, request.did, "write", now);
     if (isDeactivated(current)) throw new GatehouseError(Reason.AGENT_REVOKED);
     if (isDidKey(current.did)) {
       throw new GatehouseError(Reason.DID_KEY_MISMATCH, {

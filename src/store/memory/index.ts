@@ -1,14 +1,17 @@
 import type { Clock } from "../../clock.js";
 import type { Store } from "../ports.js";
+import { MemoryApprovers, parseApproversSnapshot } from "./approvers.js";
 import { MemoryAuditLog } from "./audit.js";
 import { createMemoryEnvelopeStore } from "./envelopes.js";
 import { createMemoryInvalidationBus } from "./events.js";
+import { MemoryGrants, parseGrantsSnapshot } from "./grants.js";
 import { ensureDataDir, JsonFile } from "./json-file.js";
 import { createMemoryNonceStore } from "./nonces.js";
 import { createMemoryOneTimeStore } from "./one-time.js";
 import { createMemoryRateLimiter } from "./rate-limits.js";
 import { MemoryRegistry, parseRegistrySnapshot } from "./registry.js";
 import { MemoryRevocations, parseRevocationsSnapshot } from "./revocations.js";
+import { createMemorySessionStore } from "./sessions.js";
 import { MemorySigningKeys, parseSigningKeysSnapshot } from "./signing-keys.js";
 import { noPersistence } from "./snapshot.js";
 
@@ -16,9 +19,10 @@ export interface MemoryStoreOptions {
   /** Drives every TTL, so tests can expire records by moving a manual clock. */
   readonly clock: Clock;
   /**
-   * Where the registry, revocations and signing keys persist (created 0700 if missing;
-   * files are 0600). Without it everything is lost on exit. Challenges, passes and
-   * nonces always stay in memory: they live minutes and a restart may drop them.
+   * Where the registry, revocations, signing keys, grants and approvers persist (created
+   * 0700 if missing; files are 0600). Without it everything is lost on exit. Challenges,
+   * passes, nonces, approval tickets and sessions always stay in memory: they live minutes
+   * and a restart may drop them.
    * One process per directory: two stores sharing it would overwrite each other.
    */
   readonly dataDir?: string;
@@ -37,6 +41,8 @@ export async function createMemoryStore(options: MemoryStoreOptions): Promise<St
     rateLimits: createMemoryRateLimiter(clock),
     envelopes: createMemoryEnvelopeStore(clock),
     events: createMemoryInvalidationBus(),
+    approvalTickets: createMemoryOneTimeStore<unknown>(clock),
+    sessions: createMemorySessionStore<unknown>(clock),
     ping: () => Promise.resolve(),
   };
 
@@ -47,6 +53,8 @@ export async function createMemoryStore(options: MemoryStoreOptions): Promise<St
       registry: new MemoryRegistry(noPersistence),
       revocations: new MemoryRevocations(clock, noPersistence),
       signingKeys: new MemorySigningKeys(noPersistence),
+      grants: new MemoryGrants(noPersistence),
+      approvers: new MemoryApprovers(noPersistence),
       audit,
       close: () => audit.close(),
     };
@@ -56,11 +64,16 @@ export async function createMemoryStore(options: MemoryStoreOptions): Promise<St
   const registryFile = new JsonFile(dataDir, "registry.json");
   const revocationsFile = new JsonFile(dataDir, "revocations.json");
   const signingKeysFile = new JsonFile(dataDir, "signing-keys.json");
-  const [registryData, revocationsData, signingKeysData] = await Promise.all([
-    registryFile.read(parseRegistrySnapshot),
-    revocationsFile.read(parseRevocationsSnapshot),
-    signingKeysFile.read(parseSigningKeysSnapshot),
-  ]);
+  const grantsFile = new JsonFile(dataDir, "grants.json");
+  const approversFile = new JsonFile(dataDir, "approvers.json");
+  const [registryData, revocationsData, signingKeysData, grantsData, approversData] =
+    await Promise.all([
+      registryFile.read(parseRegistrySnapshot),
+      revocationsFile.read(parseRevocationsSnapshot),
+      signingKeysFile.read(parseSigningKeysSnapshot),
+      grantsFile.read(parseGrantsSnapshot),
+      approversFile.read(parseApproversSnapshot),
+    ]);
 
   // Each port persists by handing its file a snapshot of itself.
   const registry: MemoryRegistry = new MemoryRegistry(
@@ -76,6 +89,14 @@ export async function createMemoryStore(options: MemoryStoreOptions): Promise<St
     () => signingKeysFile.save(() => signingKeys.snapshot()),
     signingKeysData,
   );
+  const grants: MemoryGrants = new MemoryGrants(
+    () => grantsFile.save(() => grants.snapshot()),
+    grantsData,
+  );
+  const approvers: MemoryApprovers = new MemoryApprovers(
+    () => approversFile.save(() => approvers.snapshot()),
+    approversData,
+  );
   // The audit log appends a line per entry (audit.log), created on the first one.
   const audit = await MemoryAuditLog.open(dataDir);
 
@@ -84,6 +105,8 @@ export async function createMemoryStore(options: MemoryStoreOptions): Promise<St
     registry,
     revocations,
     signingKeys,
+    grants,
+    approvers,
     audit,
     // Waits for writes in flight so a restart right after close sees them.
     close: async () => {
@@ -91,6 +114,8 @@ export async function createMemoryStore(options: MemoryStoreOptions): Promise<St
         registryFile.flush(),
         revocationsFile.flush(),
         signingKeysFile.flush(),
+        grantsFile.flush(),
+        approversFile.flush(),
         audit.close(),
       ]);
     },

@@ -1,15 +1,18 @@
 import {
   assertNextRevision,
   assertPositiveInteger,
+  operatorPatchFields,
   PublicKeyInUseError,
   publicKeyChangedError,
   retiresKey,
+  sortedIndexAfter,
 } from "../common.js";
 import type {
   AgentListQuery,
   AgentPage,
   AgentRecord,
   CreateResult,
+  OperatorPatch,
   OperatorRecord,
   OperatorStatus,
   RegistryStore,
@@ -100,6 +103,15 @@ export class MemoryRegistry implements RegistryStore {
     return next;
   }
 
+  async patchOperator(domain: string, patch: OperatorPatch): Promise<OperatorRecord | undefined> {
+    const current = this.#operators.get(domain);
+    if (current === undefined) return undefined;
+    const next = { ...current, ...operatorPatchFields(patch) };
+    this.#operators.set(domain, next);
+    await this.#persist();
+    return next;
+  }
+
   async createAgent(agent: AgentRecord): Promise<CreateResult> {
     if (this.#agents.has(agent.did) || this.#publicKeys.has(agent.publicKeyHex)) return "exists";
     this.#insertAgent(agent);
@@ -128,7 +140,8 @@ export class MemoryRegistry implements RegistryStore {
 
   async listAgents(query: AgentListQuery): Promise<AgentPage> {
     assertPositiveInteger("limit", query.limit);
-    const start = query.afterDid === undefined ? 0 : this.#indexAfter(query.afterDid);
+    const start =
+      query.afterDid === undefined ? 0 : sortedIndexAfter(this.#sortedDids, query.afterDid);
     const agents: AgentRecord[] = [];
     for (let i = start; i < this.#sortedDids.length; i++) {
       const did = this.#sortedDids[i] as string;
@@ -150,18 +163,6 @@ export class MemoryRegistry implements RegistryStore {
     this.#agents.set(agent.did, agent);
     this.#publicKeys.add(agent.publicKeyHex);
     for (const key of agent.retiredKeys ?? []) this.#publicKeys.add(key.publicKeyHex);
-    this.#sortedDids.splice(this.#indexAfter(agent.did), 0, agent.did);
-  }
-
-  /** Index of the first DID sorting strictly after `did` (binary search). */
-  #indexAfter(did: string): number {
-    let low = 0;
-    let high = this.#sortedDids.length;
-    while (low < high) {
-      const mid = (low + high) >>> 1;
-      if ((this.#sortedDids[mid] as string) <= did) low = mid + 1;
-      else high = mid;
-    }
-    return low;
+    this.#sortedDids.splice(sortedIndexAfter(this.#sortedDids, agent.did), 0, agent.did);
   }
 }

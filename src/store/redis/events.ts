@@ -8,7 +8,16 @@ export interface RedisInvalidationBus extends InvalidationBus {
   close(): Promise<void>;
 }
 
-const EVENT_KINDS = new Set(["token", "agent", "operator", "agent_key", "signing_keys", "all"]);
+/** Kinds this version understands; an unknown kind (a newer replica's) is ignored. */
+const EVENT_KINDS: ReadonlySet<string> = new Set([
+  "token",
+  "agent",
+  "operator",
+  "agent_key",
+  "signing_keys",
+  "grant",
+  "all",
+] satisfies InvalidationEvent["kind"][]);
 
 /**
  * Invalidations over Redis pub/sub. Publishing delivers to this process's listeners first,

@@ -1,8 +1,10 @@
 import type { Store } from "../ports.js";
+import { createRedisApproverStore } from "./approvers.js";
 import { createRedisAuditLog } from "./audit.js";
 import type { RedisLike } from "./connect.js";
 import { createRedisEnvelopeStore } from "./envelopes.js";
 import { createRedisInvalidationBus } from "./events.js";
+import { createRedisGrantStore } from "./grants.js";
 import { redisKeys } from "./keys.js";
 import { createRedisNonceStore } from "./nonces.js";
 import { createRedisOneTimeStore } from "./one-time.js";
@@ -10,6 +12,7 @@ import { createRedisRateLimiter } from "./rate-limits.js";
 import { createRedisRegistry } from "./registry.js";
 import { createRedisRevocationStore } from "./revocations.js";
 import { defineScripts } from "./scripts.js";
+import { createRedisSessionStore } from "./sessions.js";
 import { createRedisSigningKeyStore } from "./signing-keys.js";
 
 export { type ConnectRedisOptions, connectRedis, type RedisLike } from "./connect.js";
@@ -50,6 +53,10 @@ export function createRedisStore(options: RedisStoreOptions): Store {
     revocations: createRedisRevocationStore(redis, scripts, keys),
     signingKeys: createRedisSigningKeyStore(redis, keys),
     audit: createRedisAuditLog(redis, scripts, keys),
+    grants: createRedisGrantStore(redis, scripts, keys),
+    approvers: createRedisApproverStore(redis, scripts, keys),
+    approvalTickets: createRedisOneTimeStore(redis, scripts, keys, "ticket"),
+    sessions: createRedisSessionStore(redis, keys),
     events,
     ping: () => pingWithin(redis, PING_TIMEOUT_MS),
     async close() {

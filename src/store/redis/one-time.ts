@@ -1,7 +1,7 @@
 import { assertPositiveInteger, DuplicateIdError, toJson } from "../common.js";
 import type { ConsumeResult, OneTimeStore } from "../ports.js";
 import type { RedisLike } from "./connect.js";
-import type { RedisKeys } from "./keys.js";
+import type { OneTimeNamespace, RedisKeys } from "./keys.js";
 import type { GatehouseScripts } from "./scripts.js";
 
 /** Replaces a consumed value. JSON never starts with "!", so no value can equal it. */
@@ -15,7 +15,7 @@ export function createRedisOneTimeStore<T>(
   redis: RedisLike,
   scripts: GatehouseScripts,
   keys: RedisKeys,
-  namespace: "challenge" | "pass",
+  namespace: OneTimeNamespace,
 ): OneTimeStore<T> {
   return {
     async put(id, value, ttlMs) {

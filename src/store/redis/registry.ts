@@ -1,6 +1,7 @@
 import {
   assertNextRevision,
   assertPositiveInteger,
+  operatorPatchFields,
   PublicKeyInUseError,
   publicKeyChangedError,
 } from "../common.js";
@@ -15,13 +16,13 @@ import type { RedisLike } from "./connect.js";
 import type { RedisKeys } from "./keys.js";
 import type { GatehouseScripts } from "./scripts.js";
 
-/** DIDs fetched per round trip when a filter may reject many of them. */
-const FILTERED_BATCH = 200;
+/** Index entries fetched per round trip when a filter may reject many of them. */
+export const FILTERED_BATCH = 200;
 /**
- * A filtered listing stops after examining this many DIDs (or `limit`, if larger) and
- * returns a short page with a cursor, so one request never walks the whole registry.
+ * A filtered listing stops after examining this many entries (or `limit`, if larger) and
+ * returns a short page with a cursor, so one request never walks a whole index.
  */
-const MAX_EXAMINED = 1_000;
+export const MAX_EXAMINED = 1_000;
 
 /** Operators and agents on Redis; every key shares the `{registry}` hash tag. */
 export function createRedisRegistry(
@@ -46,6 +47,12 @@ export function createRedisRegistry(
 
     async setOperatorStatus(domain, status) {
       const json = await scripts.ghSetOperatorStatus(keys.operator(domain), status);
+      return json === "" ? undefined : (JSON.parse(json) as OperatorRecord);
+    },
+
+    async patchOperator(domain, patch) {
+      const patchJson = JSON.stringify(operatorPatchFields(patch));
+      const json = await scripts.ghPatchOperator(keys.operator(domain), patchJson);
       return json === "" ? undefined : (JSON.parse(json) as OperatorRecord);
     },
 

@@ -115,6 +115,107 @@ return next
 `;
 
 /**
+ * KEYS[1] operator; ARGV[1] the patch JSON (only the fields it sets: operatorPatchFields).
+ * Writes those fields over the stored ones; status and the rest are untouched. Returns the
+ * stored operator JSON, or "" when there is none. (cjson re-encodes numbers with 14
+ * significant digits: exact for Unix ms.)
+ */
+const PATCH_OPERATOR = `
+local stored = redis.call('GET', KEYS[1])
+if not stored then return '' end
+local operator = cjson.decode(stored)
+for field, value in pairs(cjson.decode(ARGV[1])) do operator[field] = value end
+local next = cjson.encode(operator)
+redis.call('SET', KEYS[1], next)
+return next
+`;
+
+/**
+ * KEYS[1] grant, KEYS[2] the agent's pending set (id scored by expiresAt), KEYS[3..5] the
+ * list indexes (all, domain, agent); ARGV[1] grant JSON, ARGV[2] id, ARGV[3] expiresAt,
+ * ARGV[4] list key, ARGV[5] max pending, ARGV[6] now (Unix ms, the caller's clock).
+ * Drops lapsed ids from the pending set, then stores the grant only while fewer than the
+ * maximum remain. Returns 1 when created, 0 at the pending limit, -1 when the id exists.
+ */
+const CREATE_GRANT = `
+if redis.call('EXISTS', KEYS[1]) == 1 then return -1 end
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', ARGV[6])
+if redis.call('ZCARD', KEYS[2]) >= tonumber(ARGV[5]) then return 0 end
+redis.call('SET', KEYS[1], ARGV[1])
+redis.call('ZADD', KEYS[2], ARGV[3], ARGV[2])
+for i = 3, 5 do redis.call('ZADD', KEYS[i], 0, ARGV[4]) end
+return 1
+`;
+
+/**
+ * KEYS[1] grant, KEYS[2] the agent's pending set; ARGV[1] expected revision, ARGV[2] next
+ * grant JSON. Compare-and-set on the revision that keeps the pending set in step with the
+ * state. Returns 1 when written, 0 when the grant is missing or its revision moved on, -1
+ * when an indexed field (agentDid, operatorDomain, createdAt) would change.
+ */
+const UPDATE_GRANT = `
+local stored = redis.call('GET', KEYS[1])
+if not stored then return 0 end
+local current = cjson.decode(stored)
+if current.revision ~= tonumber(ARGV[1]) then return 0 end
+local next = cjson.decode(ARGV[2])
+if next.agentDid ~= current.agentDid or next.operatorDomain ~= current.operatorDomain
+  or next.createdAt ~= current.createdAt then
+  return -1
+end
+redis.call('SET', KEYS[1], ARGV[2])
+if next.state == 'pending' then
+  redis.call('ZADD', KEYS[2], next.expiresAt, next.id)
+else
+  redis.call('ZREM', KEYS[2], next.id)
+end
+return 1
+`;
+
+/**
+ * KEYS[1] an agent's denials hash; ARGV[1] now, ARGV[2] base, ARGV[3] max (ms). Counts one
+ * more denial and stores, and returns, now + min(max, base * 2^(denials - 1)).
+ */
+const RECORD_DENIAL = `
+local denials = redis.call('HINCRBY', KEYS[1], 'denials', 1)
+local backoff = math.min(tonumber(ARGV[3]), tonumber(ARGV[2]) * 2 ^ (denials - 1))
+local ends = tonumber(ARGV[1]) + backoff
+redis.call('HSET', KEYS[1], 'until', string.format('%d', ends))
+return ends
+`;
+
+/**
+ * KEYS[1] approver hash, KEYS[2] credential index hash, KEYS[3] the domain's approver set;
+ * ARGV[1] approver JSON, ARGV[2] id, ARGV[3] createdAt, then a (credential id, counter)
+ * pair per passkey. Returns 1 when created, 0 when the id or any credential id exists.
+ */
+const CREATE_APPROVER = `
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+for i = 4, #ARGV, 2 do
+  if redis.call('HEXISTS', KEYS[2], ARGV[i]) == 1 then return 0 end
+end
+redis.call('HSET', KEYS[1], 'record', ARGV[1])
+for i = 4, #ARGV, 2 do
+  redis.call('HSET', KEYS[2], ARGV[i], ARGV[2])
+  redis.call('HSET', KEYS[1], 'counter:' .. ARGV[i], ARGV[i + 1])
+end
+redis.call('ZADD', KEYS[3], ARGV[3], ARGV[2])
+return 1
+`;
+
+/**
+ * KEYS[1] approver hash; ARGV[1] credential id, ARGV[2] expected counter, ARGV[3] next.
+ * Compare-and-set of one passkey's counter field. Returns 1 when written, else 0.
+ */
+const UPDATE_COUNTER = `
+local field = 'counter:' .. ARGV[1]
+local stored = redis.call('HGET', KEYS[1], field)
+if not stored or tonumber(stored) ~= tonumber(ARGV[2]) then return 0 end
+redis.call('HSET', KEYS[1], field, ARGV[3])
+return 1
+`;
+
+/**
  * KEYS[1] audit list, KEYS[2] audit head; ARGV[1] the head the entry extends (`<seq>:<hash>`,
  * "" for the first entry), ARGV[2] the new head, ARGV[3] the entry JSON. Compare-and-append:
  * appends and moves the head only when the stored head is ARGV[1]. Returns 1 when
@@ -154,6 +255,42 @@ export interface GatehouseScripts {
   ghRevoke(key: string, ttlMs: number): Promise<0 | 1>;
   ghRevokeIssuedUntil(key: string, atMs: string, ttlMs: number): Promise<1>;
   ghSetOperatorStatus(operatorKey: string, status: string): Promise<string>;
+  ghPatchOperator(operatorKey: string, patchJson: string): Promise<string>;
+  ghCreateGrant(
+    grantKey: string,
+    pendingKey: string,
+    indexKey: string,
+    domainIndexKey: string,
+    agentIndexKey: string,
+    grantJson: string,
+    id: string,
+    expiresAt: number,
+    listKey: string,
+    maxPending: number,
+    nowMs: number,
+  ): Promise<-1 | 0 | 1>;
+  ghUpdateGrant(
+    grantKey: string,
+    pendingKey: string,
+    expectedRevision: number,
+    nextJson: string,
+  ): Promise<-1 | 0 | 1>;
+  ghRecordDenial(denialsKey: string, nowMs: number, baseMs: number, maxMs: number): Promise<number>;
+  ghCreateApprover(
+    approverKey: string,
+    credentialsKey: string,
+    domainKey: string,
+    approverJson: string,
+    id: string,
+    createdAt: number,
+    ...credentialCounters: (string | number)[]
+  ): Promise<0 | 1>;
+  ghUpdateCounter(
+    approverKey: string,
+    credentialId: string,
+    expected: number,
+    next: number,
+  ): Promise<0 | 1>;
   ghAuditAppend(
     logKey: string,
     headKey: string,
@@ -170,6 +307,12 @@ const DEFINITIONS: Record<keyof GatehouseScripts, { numberOfKeys: number; lua: s
   ghRevoke: { numberOfKeys: 1, lua: REVOKE },
   ghRevokeIssuedUntil: { numberOfKeys: 1, lua: REVOKE_ISSUED_UNTIL },
   ghSetOperatorStatus: { numberOfKeys: 1, lua: SET_OPERATOR_STATUS },
+  ghPatchOperator: { numberOfKeys: 1, lua: PATCH_OPERATOR },
+  ghCreateGrant: { numberOfKeys: 5, lua: CREATE_GRANT },
+  ghUpdateGrant: { numberOfKeys: 2, lua: UPDATE_GRANT },
+  ghRecordDenial: { numberOfKeys: 1, lua: RECORD_DENIAL },
+  ghCreateApprover: { numberOfKeys: 3, lua: CREATE_APPROVER },
+  ghUpdateCounter: { numberOfKeys: 1, lua: UPDATE_COUNTER },
   ghAuditAppend: { numberOfKeys: 2, lua: AUDIT_APPEND },
 };
 

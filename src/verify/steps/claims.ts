@@ -10,7 +10,7 @@ const isTime = (value: unknown): value is number =>
  * makes iss, exp, aud, sub, iat, jti required). Later steps then compare values only.
  */
 export function claimsStep(state: VerifyState): Reason | undefined {
-  const { iss, sub, aud, scope, operator, iat, nbf, exp, jti } = state.payload;
+  const { iss, sub, aud, scope, operator, iat, nbf, exp, jti, grants } = state.payload;
   const audiences = typeof aud === "string" ? [aud] : aud;
   if (!isString(iss) || !isString(sub) || !isString(jti) || !isString(operator)) {
     return Reason.TOKEN_CLAIMS_INVALID;
@@ -21,6 +21,8 @@ export function claimsStep(state: VerifyState): Reason | undefined {
   if (typeof scope !== "string" || !isTime(iat) || !isTime(nbf) || !isTime(exp)) {
     return Reason.TOKEN_CLAIMS_INVALID;
   }
+  // Optional: the human-approved grants the token relies on (see the grants step).
+  if (grants !== undefined && !isGrantList(grants)) return Reason.TOKEN_CLAIMS_INVALID;
   state.claims = {
     iss,
     sub,
@@ -31,6 +33,12 @@ export function claimsStep(state: VerifyState): Reason | undefined {
     nbf,
     exp,
     jti,
+    ...(grants !== undefined && { grants }),
   };
   return undefined;
+}
+
+/** Gatehouse puts at most 16 grant ids (one per missing scope, in practice a few). */
+function isGrantList(value: unknown): value is string[] {
+  return Array.isArray(value) && value.length > 0 && value.length <= 16 && value.every(isString);
 }

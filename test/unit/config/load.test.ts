@@ -33,6 +33,22 @@ describe("loadConfig defaults", () => {
       keys: { rotationIntervalSeconds: 604_800, publicationDelaySeconds: 360 },
       dpop: { maxAgeSeconds: 60, nonces: false },
       verify: { cacheTtlMs: 2_000, cacheMaxEntries: 10_000 },
+      domains: {
+        dnsServers: [],
+        timeoutMs: 5_000,
+        httpsPort: 443,
+        allowPrivateAddresses: false,
+        verificationTtlSeconds: 2_592_000,
+      },
+      operators: { requestSignatureWindowSeconds: 60 },
+      grants: {
+        maxPending: 5,
+        pendingTtlSeconds: 86_400,
+        defaultDurationSeconds: 3_600,
+        maxDurationSeconds: 2_592_000,
+        denialBackoffBaseSeconds: 60,
+        denialBackoffMaxSeconds: 86_400,
+      },
       challenges: {
         ttlSeconds: 60,
         passTtlSeconds: 60,
@@ -65,6 +81,13 @@ describe("loadConfig defaults", () => {
         windowSeconds: 60,
         kinds: {},
         adaptive: { enabled: false, threshold: 30 },
+      },
+      approval: {
+        enabled: true,
+        host: "127.0.0.1",
+        port: 7445,
+        inviteTtlSeconds: 86_400,
+        sessionTtlSeconds: 900,
       },
       log: { level: "info" },
       shutdownGraceMs: 10_000,
@@ -150,6 +173,30 @@ describe("loadConfig sources, later wins", () => {
       requireClientCert: false,
     });
     expect(config.dataDir).toBe(resolve("state"));
+  });
+
+  it("reads the domains section: resolvers as a TOML array or comma-separated", () => {
+    const file = writeToml(
+      [
+        "[domains]",
+        'dns_servers = ["192.0.2.53", "[2001:db8::53]:5353"]',
+        "allow_private_addresses = true",
+        'ca_file = "pki/domains-ca.pem"',
+      ].join("\n"),
+    );
+    expect(loadConfig({ mode: "dev", file, env: {} }).domains).toMatchObject({
+      dnsServers: ["192.0.2.53", "[2001:db8::53]:5353"],
+      allowPrivateAddresses: true,
+      caFile: resolve("pki/domains-ca.pem"),
+    });
+    const env = { GATEHOUSE_DOMAIN_DNS_SERVERS: "127.0.0.1:5353, 10.0.0.2" };
+    expect(loadConfig({ mode: "dev", env }).domains.dnsServers).toEqual([
+      "127.0.0.1:5353",
+      "10.0.0.2",
+    ]);
+    expect(() =>
+      loadConfig({ mode: "dev", env: { GATEHOUSE_DOMAIN_DNS_SERVERS: "dns.example.com" } }),
+    ).toThrow('must list DNS server addresses (ip or ip:port), got "dns.example.com"');
   });
 });
 

@@ -3,6 +3,7 @@ import { file_envoy_service_auth_v3_external_auth } from "../../../gen/envoy/ser
 import { file_gatehouse_v1_audit } from "../../../gen/gatehouse/v1/audit_pb.js";
 import { Reason } from "../../../gen/gatehouse/v1/errors_pb.js";
 import { file_gatehouse_v1_gate } from "../../../gen/gatehouse/v1/gate_pb.js";
+import { file_gatehouse_v1_grants } from "../../../gen/gatehouse/v1/grants_pb.js";
 import { file_gatehouse_v1_registry } from "../../../gen/gatehouse/v1/registry_pb.js";
 import { file_gatehouse_v1_verify } from "../../../gen/gatehouse/v1/verify_pb.js";
 import { GatehouseError } from "../../../src/errors/index.js";
@@ -14,6 +15,7 @@ const generatedMethods = [
   file_gatehouse_v1_verify,
   file_gatehouse_v1_registry,
   file_gatehouse_v1_audit,
+  file_gatehouse_v1_grants,
   file_envoy_service_auth_v3_external_auth,
 ]
   .flatMap((file) => file.services)

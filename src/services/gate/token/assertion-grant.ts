@@ -3,7 +3,8 @@ import type { JwtBearerGrant } from "../../../../gen/gatehouse/v1/gate_pb.js";
 import { verifyEd25519 } from "../../../crypto/ed25519.js";
 import { decodeJsonSegment } from "../../../crypto/jws.js";
 import { GatehouseError } from "../../../errors/index.js";
-import { requireActiveAgent, requireWithinPolicy } from "../../agents.js";
+import { authorizeScopes } from "../../../grants/scopes.js";
+import { requireActiveAgent } from "../../agents.js";
 import type { CallContext } from "../../types.js";
 import type { GateDeps } from "../deps.js";
 import type { GrantOutcome } from "./types.js";
@@ -117,8 +118,8 @@ export async function assertionGrant(
   // Status (suspended → AGENT_SUSPENDED, operator too) and policy, read now.
   const agent = await requireActiveAgent(deps.store, claims.did);
   const scopes = [...new Set(grant.scopes)].sort();
-  requireWithinPolicy(agent.policy, scopes, grant.audience);
-  return { agent, scopes, audience: grant.audience };
+  const authority = await authorizeScopes(deps.store.grants, agent, scopes, grant.audience, nowMs);
+  return { agent, scopes, audience: grant.audience, authority };
 }
 
 function invalid(): GatehouseError {

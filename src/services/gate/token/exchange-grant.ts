@@ -5,7 +5,8 @@ import type { ActorClaim } from "../../../crypto/jws.js";
 import { GatehouseError } from "../../../errors/index.js";
 import type { PolicyRecord } from "../../../store/ports.js";
 import { runVerifyPipeline } from "../../../verify/pipeline.js";
-import { requireActiveAgent, requireWithinPolicy } from "../../agents.js";
+import { authorizeScopes } from "../../../grants/scopes.js";
+import { requireActiveAgent } from "../../agents.js";
 import type { CallContext } from "../../types.js";
 import type { GateDeps } from "../deps.js";
 import type { GrantOutcome } from "./types.js";
@@ -87,8 +88,9 @@ export async function exchangeGrant(
   const audience = grant.audience === "" ? ownAudience : grant.audience;
   if (!claims.aud.includes(audience)) throw new GatehouseError(Reason.AUDIENCE_NOT_ALLOWED);
 
+  const nowMs = deps.clock.now();
   const subjectAgent = await requireActiveAgent(deps.store, claims.sub);
-  requireWithinPolicy(subjectAgent.policy, scopes, audience);
+  let authority = await authorizeScopes(deps.store.grants, subjectAgent, scopes, audience, nowMs);
 
   const delegate = grant.delegateDid;
   let agent = subjectAgent;
@@ -102,7 +104,7 @@ export async function exchangeGrant(
       throw new GatehouseError(Reason.DELEGATION_NOT_ALLOWED);
     }
     agent = await requireActiveAgent(deps.store, delegate);
-    requireWithinPolicy(agent.policy, scopes, audience);
+    authority = await authorizeScopes(deps.store.grants, agent, scopes, audience, nowMs);
   }
 
   return {
@@ -110,6 +112,7 @@ export async function exchangeGrant(
     scopes,
     audience,
     notAfter: claims.exp,
+    authority,
     ...(grant.ttlSeconds > 0 && { ttlSeconds: grant.ttlSeconds }),
     ...(act !== undefined && { act }),
   };

@@ -34,7 +34,13 @@ export async function issueAccessToken(
     policyCap,
     maxTokenTtlSeconds,
   );
-  const exp = Math.min(iat + ttl, grant.notAfter ?? Number.POSITIVE_INFINITY);
+  // A token never outlives the subject token it was exchanged for, nor a grant it relies on.
+  const grantsEnd = grant.authority.notAfterMs ?? Number.POSITIVE_INFINITY;
+  const exp = Math.min(
+    iat + ttl,
+    grant.notAfter ?? Number.POSITIVE_INFINITY,
+    Math.floor(grantsEnd / 1000),
+  );
   const key = await deps.keys.signingKey();
   const jti = randomId();
   const accessToken = await signAccessToken(key, {
@@ -49,6 +55,7 @@ export async function issueAccessToken(
     jti,
     ...(binding.jkt !== undefined && { cnf: { jkt: binding.jkt } }),
     ...(grant.act !== undefined && { act: grant.act }),
+    ...(grant.authority.grantIds.length > 0 && { grants: [...grant.authority.grantIds] }),
   });
   await deps.audit.record(
     agentEvent(AuditEventType.TOKEN_ISSUED, caller, grant.agent, {

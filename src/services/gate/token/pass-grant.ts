@@ -1,7 +1,8 @@
 import { Reason } from "../../../../gen/gatehouse/v1/errors_pb.js";
 import { constantTimeEqual, sha256Hex } from "../../../crypto/random.js";
 import { GatehouseError } from "../../../errors/index.js";
-import { requireActiveAgent, requireWithinPolicy } from "../../agents.js";
+import { authorizeScopes } from "../../../grants/scopes.js";
+import { requireActiveAgent } from "../../agents.js";
 import type { CallContext } from "../../types.js";
 import type { GateDeps, PassRecord } from "../deps.js";
 import type { GrantOutcome } from "./types.js";
@@ -26,7 +27,12 @@ export async function passGrant(
   if (nowMs > record.expiresAt) throw new GatehouseError(Reason.PASS_EXPIRED);
 
   const agent = await requireActiveAgent(deps.store, record.did);
-  requireWithinPolicy(agent.policy, record.scopes, record.audience);
-
-  return { agent, scopes: record.scopes, audience: record.audience };
+  const authority = await authorizeScopes(
+    deps.store.grants,
+    agent,
+    record.scopes,
+    record.audience,
+    nowMs,
+  );
+  return { agent, scopes: record.scopes, audience: record.audience, authority };
 }

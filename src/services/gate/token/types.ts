@@ -1,4 +1,5 @@
 import type { ActorClaim } from "../../../crypto/jws.js";
+import type { ScopeAuthority } from "../../../grants/scopes.js";
 import type { AgentRecord } from "../../../store/ports.js";
 
 /**
@@ -17,4 +18,6 @@ export interface GrantOutcome {
   readonly ttlSeconds?: number;
   /** RFC 8693 delegation chain. */
   readonly act?: ActorClaim;
+  /** The approved grants behind scopes the standing policy does not cover. */
+  readonly authority: ScopeAuthority;
 }

@@ -1,0 +1,31 @@
+import { Reason } from "../../../gen/gatehouse/v1/errors_pb.js";
+import { grantState } from "../../grants/model.js";
+import type { VerifyDeps, VerifyState } from "../types.js";
+
+/**
+ * Human-approved grants, read at verification time like agent status: a token that relies
+ * on a grant stops verifying as soon as the grant is revoked or ends (REASON_GRANT_REVOKED),
+ * even though the token itself is unexpired. The grant must still belong to the token's
+ * agent and audience — a token cannot borrow another agent's grant.
+ */
+export async function grantsStep(
+  state: VerifyState,
+  deps: VerifyDeps,
+): Promise<Reason | undefined> {
+  const claims = state.claims;
+  if (!claims) return Reason.TOKEN_CLAIMS_INVALID;
+  if (claims.grants === undefined) return undefined;
+  const nowMs = state.now * 1000;
+  for (const id of claims.grants) {
+    const grant = await deps.grants.get(id);
+    if (
+      !grant ||
+      grant.agentDid !== claims.sub ||
+      !claims.aud.includes(grant.audience) ||
+      grantState(grant, nowMs) !== "approved"
+    ) {
+      return Reason.GRANT_REVOKED;
+    }
+  }
+  return undefined;
+}
