@@ -76,7 +76,7 @@ export async function enrollAgents(
   const admin = createGrpcClient(RegistryService, adminOptions);
   const operator = createGrpcClient(RegistryService, operatorOptions);
   try {
-    await admin.createOperator({ domain, displayName: "Bench operator" });
+    await admin.createOperator({ domain, displayName: "Bench operator", attestDomain: true });
     const agents: BenchAgent[] = [];
     for (let i = 0; i < count; i++) {
       const key = generateAgentKey();

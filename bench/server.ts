@@ -37,6 +37,7 @@ const config = loadConfig({
     dataDir,
     grpc: { host: "127.0.0.1", port: 0 },
     connect: { host: "127.0.0.1", port: 0 },
+    approval: { enabled: true, host: "127.0.0.1", port: 0 },
     log: { level: "silent" },
     // The TTL does not change what Verify costs.
     tokens: { defaultTtlSeconds: BENCH_TOKEN_TTL_SECONDS },

@@ -2,6 +2,7 @@ import type { IncomingMessage } from "node:http";
 import { Reason } from "../../gen/gatehouse/v1/errors_pb.js";
 import { constantTimeEqual } from "../crypto/random.js";
 import { GatehouseError } from "../errors/index.js";
+import { sourceAddress } from "../services/gate/abuse/source-address.js";
 import type { RegistryStore } from "../store/ports.js";
 import type { ApprovalContext, Call, SignedIn } from "./context.js";
 import type { Reply } from "./http/response.js";
@@ -11,7 +12,9 @@ import type { RouteShape } from "./http/router.js";
  * Who may call a route, declared once per route in the table (routes.ts) and enforced here
  * before its handler runs:
  * - "public": anyone (the static page and its assets, which hold nothing secret);
- * - "same-origin": a POST whose `Origin` is exactly the page's (sign-in and enrollment);
+ * - "same-origin": a POST whose `Origin` is exactly the page's (sign-in and enrollment),
+ *   at most PRE_SESSION_LIMIT per source address and minute: each one stores ceremony state
+ *   for someone who has not proven anything yet;
  * - "session": a signed-in approver (reads);
  * - "session-csrf": a signed-in approver, exact `Origin` and the session's CSRF token
  *   (every state change after sign-in).
@@ -37,12 +40,29 @@ export async function runRoute(
   if (route.access === "public") return route.handle(call);
   if (route.access === "same-origin") {
     requireOrigin(call.req, ctx.rp.origin);
+    await requireWithinRate(call.req, ctx);
     return route.handle(call);
   }
   if (route.access === "session-csrf") requireOrigin(call.req, ctx.rp.origin);
   const signedIn = await requireSession(call.req, ctx);
   if (route.access === "session-csrf") requireCsrfToken(call.req, signedIn.session.csrfToken);
   return route.handle(call, signedIn);
+}
+
+/** Generous for a human (a sign-in is two calls), tight for a script filling the store. */
+const PRE_SESSION_LIMIT = 60;
+const PRE_SESSION_WINDOW_MS = 60_000;
+
+async function requireWithinRate(req: IncomingMessage, ctx: ApprovalContext): Promise<void> {
+  const address = sourceAddress(req.socket.remoteAddress ?? "");
+  const hit = await ctx.store.rateLimits.hit(
+    `approval:address:${address}`,
+    PRE_SESSION_LIMIT,
+    PRE_SESSION_WINDOW_MS,
+  );
+  if (!hit.allowed) {
+    throw new GatehouseError(Reason.RATE_LIMITED, { retryAfterMs: hit.retryAfterMs });
+  }
 }
 
 /** Browsers send `Origin` on every POST; another site's page cannot forge it. */

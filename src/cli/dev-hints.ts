@@ -41,8 +41,13 @@ export async function printDevHints(config: GatehouseConfig, app: Gatehouse): Pr
         `-H 'content-type: application/json' -d '{}' ` +
         `${connect}/gatehouse.v1.VerifyService/GetJwks`,
       "Manage it with this CLI (gatehouse --help lists every command):",
-      `  gatehouse operator create --domain example.com${cliFlags(grpc, devPkiDir(config))}`,
+      "  (--attest-domain: you vouch for the domain; without it, prove it by DNS or HTTPS",
+      "   with `gatehouse operator verify-domain` before the operator can register agents)",
+      `  gatehouse operator create --domain example.com --attest-domain${cliFlags(grpc, devPkiDir(config))}`,
     );
+  }
+  if (app.approvalOrigin !== undefined) {
+    lines.push("", `Passkey approval page: ${app.approvalOrigin}/approve`);
   }
   console.log(lines.join("\n"));
 }

@@ -59,11 +59,42 @@ export function describeConfig(config: GatehouseConfig): string {
     ["max message", `${config.limits.maxMessageBytes} bytes`],
     ...describeKeys(config.keys, config.store),
     ...describeProxy(config.proxy),
+    ["domains", describeDomains(config.domains)],
+    [
+      "operator requests",
+      `signed requests accepted within ±${config.operators.requestSignatureWindowSeconds}s`,
+    ],
+    [
+      "grants",
+      `at most ${config.grants.maxPending} pending per agent, lapse after ` +
+        `${config.grants.pendingTtlSeconds}s; last ${config.grants.defaultDurationSeconds}s ` +
+        `(max ${config.grants.maxDurationSeconds}s); denial cooldown ` +
+        `${config.grants.denialBackoffBaseSeconds}s doubling to ${config.grants.denialBackoffMaxSeconds}s`,
+    ],
+    ["approval page", describeApproval(config.approval)],
     ["log level", config.log.level],
     ["shutdown grace", `${config.shutdownGraceMs} ms`],
   ];
   const width = Math.max(...rows.map(([label]) => label.length));
   return rows.map(([label, value]) => `${label.padEnd(width)}  ${value}`).join("\n");
+}
+
+function describeDomains(domains: GatehouseConfig["domains"]): string {
+  const resolvers = domains.dnsServers.length > 0 ? domains.dnsServers.join(", ") : "system";
+  return (
+    `resolvers ${resolvers}; timeout ${domains.timeoutMs} ms; well-known on port ` +
+    `${domains.httpsPort}; private addresses ${domains.allowPrivateAddresses ? "ALLOWED (tests only)" : "refused"}; ` +
+    `proofs hold ${domains.verificationTtlSeconds}s`
+  );
+}
+
+function describeApproval(approval: GatehouseConfig["approval"]): string {
+  if (!approval.enabled) return "off";
+  const origin = approval.origin ?? "https://localhost:<port>";
+  return (
+    `${describeEndpoint(approval)} as ${origin}; invites ${approval.inviteTtlSeconds}s, ` +
+    `sessions ${approval.sessionTtlSeconds}s`
+  );
 }
 
 function describeLimits(limits: GatehouseConfig["limits"]): string {

@@ -26,13 +26,14 @@ export interface DispatchMethod {
 /**
  * Authenticates a call by something other than its certificate (a signed operator request,
  * src/identity/signed-request.ts): returns the caller it proves, undefined when the call
- * does not use it, and throws a typed error when it uses it wrongly.
+ * does not use it, and throws a typed error when it uses it wrongly. It may answer "not
+ * used" synchronously (every other call pays no await for it).
  */
 export type RequestAuthenticator = (
   method: DispatchMethod,
   request: Message,
   call: CallContext,
-) => Promise<CallContext["caller"] | undefined>;
+) => Promise<CallContext["caller"] | undefined> | undefined;
 
 export interface DispatchOptions {
   readonly bindings: readonly ServiceBinding[];
@@ -59,8 +60,9 @@ export function createDispatch({
           const started = logger.isLevelEnabled("debug") ? performance.now() : undefined;
           let call = given;
           try {
-            const proven = authenticate && (await authenticate(entry, request, call));
-            if (proven) call = { ...call, caller: proven };
+            const proving = authenticate?.(entry, request, call);
+            const proven = proving === undefined ? undefined : await proving;
+            if (proven) call = withCaller(call, proven);
             authorize(fullName, call.caller);
             validateMessage(method.input, request);
             const response = create(method.output, await handler(request, call));
@@ -79,6 +81,21 @@ export function createDispatch({
       return entry;
     }),
   );
+}
+
+/**
+ * The call as made by `caller`. Not a spread: a transport's context may be a class whose
+ * `signal` is a lazy getter on its prototype, which a spread would leave behind.
+ */
+function withCaller(call: CallContext, caller: CallContext["caller"]): CallContext {
+  return {
+    caller,
+    peerAddress: call.peerAddress,
+    get signal() {
+      return call.signal;
+    },
+    ...(call.header && { header: call.header }),
+  };
 }
 
 /**

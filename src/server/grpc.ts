@@ -1,8 +1,9 @@
-import { toBinary } from "@bufbuild/protobuf";
+import { type DescMessage, type Message, toBinary } from "@bufbuild/protobuf";
 import * as grpc from "@grpc/grpc-js";
 import { catalogEntry, toGatehouseError } from "../errors/index.js";
 import { ANONYMOUS, type Caller, callerFromCertificate } from "../identity/caller.js";
 import type { CallerResolver } from "../identity/forwarded.js";
+import type { CallContext } from "../services/types.js";
 import type { DispatchMethod } from "./dispatch.js";
 import { retryAfterSeconds } from "./retry-after.js";
 import { grpcStatusDetails } from "./status-details.js";
@@ -48,15 +49,7 @@ export function createGrpcServer(options: GrpcServerOptions): grpc.Server {
         responseSerialize: identity,
         responseDeserialize: identity,
       };
-      implementation[entry.method.localName] = unaryHandler(entry, callers, (call, peer) =>
-        options.resolveCaller({
-          peerCaller: peer.caller,
-          peerAddress: peer.address,
-          authority: call.getHost(),
-          target: path,
-          header: (name) => call.metadata.get(name).map(String),
-        }),
-      );
+      implementation[entry.method.localName] = unaryHandler(entry, path, callers, options);
     }
     server.addService(definition, implementation);
   }
@@ -72,58 +65,106 @@ export function grpcServerCredentials(tls: TlsMaterial): grpc.ServerCredentials 
   );
 }
 
+type UnaryCall = grpc.ServerUnaryCall<Buffer, Buffer>;
+
 function unaryHandler(
   entry: DispatchMethod,
-  peerOf: (call: grpc.ServerUnaryCall<Buffer, Buffer>) => Peer,
-  callerOf: (call: grpc.ServerUnaryCall<Buffer, Buffer>, peer: Peer) => Caller,
+  target: string,
+  peerOf: (call: UnaryCall) => Peer,
+  { resolveCaller }: GrpcServerOptions,
 ): grpc.handleUnaryCall<Buffer, Buffer> {
+  // Async: whatever throws (a refused forwarded identity included) is a typed error below.
+  const run = async (call: UnaryCall): Promise<Buffer> => {
+    const peer = peerOf(call);
+    const header = headerReader(call);
+    const caller = resolveCaller({
+      peerCaller: peer.caller,
+      peerAddress: peer.address,
+      authority: call.getHost(),
+      target,
+      header,
+    });
+    // The bare IP, as on the Connect port: rate limits count per source address.
+    const context = new GrpcCallContext(call, caller, peer.address, header);
+    const response = await entry.invoke(entry.decode(call.request), context);
+    return encode(entry.method.output, response);
+  };
   return (call, callback) => {
-    Promise.resolve()
-      .then(() => {
-        const peer = peerOf(call);
-        // Inside the chain: a refused forwarded identity is a typed error like any other.
-        const context = {
-          caller: callerOf(call, peer),
-          // The bare IP, as on the Connect port: rate limits count per source address.
-          peerAddress: peer.address,
-          // Created on first use: no handler on the hot path reads it, and an AbortController
-          // (plus a DOMException when grpc-js reports the finished stream) costs per call.
-          get signal(): AbortSignal {
-            return signalOf(call);
-          },
-          header: (name: string) => call.metadata.get(name).map(String),
-        };
-        return entry.invoke(entry.decode(call.request), context);
-      })
-      .then(
-        (response) => callback(null, Buffer.from(toBinary(entry.method.output, response))),
-        (error: unknown) => {
-          const typed = toGatehouseError(error);
-          const metadata = new grpc.Metadata();
-          metadata.set("grpc-status-details-bin", grpcStatusDetails(typed));
-          const retryAfter = retryAfterSeconds(typed);
-          if (retryAfter !== undefined) metadata.set("retry-after", retryAfter);
-          // Connect's Code and gRPC's Status share their numbering.
-          const code = catalogEntry(typed.reason).code as number as grpc.status;
-          callback({ code, details: typed.message, metadata });
-        },
-      );
+    run(call).then(
+      (bytes) => callback(null, bytes),
+      (error: unknown) => callback(serviceError(error)),
+    );
   };
 }
 
-const signals = new WeakMap<grpc.ServerUnaryCall<Buffer, Buffer>, AbortSignal>();
+/**
+ * Encoded frozen responses. A handler freezes (deeply) an answer it hands out again and
+ * again (Verify's allowed answer for a cached token): its bytes cannot change, so they are
+ * encoded once. grpc-js copies them into each response frame and never writes to them.
+ */
+const encodedFrozen = new WeakMap<Message, Buffer>();
 
-/** The call's AbortSignal: aborted when grpc-js reports it cancelled (now or later). */
-function signalOf(call: grpc.ServerUnaryCall<Buffer, Buffer>): AbortSignal {
-  let signal = signals.get(call);
-  if (!signal) {
-    const controller = new AbortController();
-    if (call.cancelled) controller.abort();
-    else call.once("cancelled", () => controller.abort());
-    signal = controller.signal;
-    signals.set(call, signal);
+function encode(schema: DescMessage, message: Message): Buffer {
+  if (!Object.isFrozen(message)) return asBuffer(toBinary(schema, message));
+  let bytes = encodedFrozen.get(message);
+  if (!bytes) {
+    bytes = asBuffer(toBinary(schema, message));
+    encodedFrozen.set(message, bytes);
   }
-  return signal;
+  return bytes;
+}
+
+/** toBinary returns a fresh array: its memory is used as is, without a copy. */
+function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+/** The status, details and trailers of a failed call (Connect's Code numbers are gRPC's). */
+function serviceError(error: unknown): Partial<grpc.StatusObject> {
+  const typed = toGatehouseError(error);
+  const metadata = new grpc.Metadata();
+  metadata.set("grpc-status-details-bin", grpcStatusDetails(typed));
+  const retryAfter = retryAfterSeconds(typed);
+  if (retryAfter !== undefined) metadata.set("retry-after", retryAfter);
+  const code = catalogEntry(typed.reason).code as number as grpc.status;
+  return { code, details: typed.message, metadata };
+}
+
+/** Every value of a request header (metadata key), as strings; [] when absent. */
+function headerReader(call: UnaryCall): (name: string) => readonly string[] {
+  return (name) => call.metadata.get(name).map(String);
+}
+
+/**
+ * A call's CallContext: one object per call. Its AbortSignal is created on first use only:
+ * no handler on the hot path reads it, and an AbortController (plus a DOMException when
+ * grpc-js reports the finished stream) costs per call.
+ */
+class GrpcCallContext implements CallContext {
+  readonly #call: UnaryCall;
+  #signal: AbortSignal | undefined;
+
+  constructor(
+    call: UnaryCall,
+    readonly caller: Caller,
+    readonly peerAddress: string,
+    readonly header: (name: string) => readonly string[],
+  ) {
+    this.#call = call;
+  }
+
+  get signal(): AbortSignal {
+    this.#signal ??= abortSignalOf(this.#call);
+    return this.#signal;
+  }
+}
+
+/** An AbortSignal aborted when grpc-js reports the call cancelled (now or later). */
+function abortSignalOf(call: UnaryCall): AbortSignal {
+  const controller = new AbortController();
+  if (call.cancelled) controller.abort();
+  else call.once("cancelled", () => controller.abort());
+  return controller.signal;
 }
 
 /** grpc-js gives the peer as `address:port` (IPv6 unbracketed); the port is always there on TCP. */
@@ -149,7 +190,7 @@ interface Peer {
 function createCallerCache(trustDomain: string) {
   const byFingerprint = new Map<string, Caller>();
   const bySession = new WeakMap<object, Peer>();
-  const callerOf = (call: grpc.ServerUnaryCall<Buffer, Buffer>): Caller => {
+  const callerOf = (call: UnaryCall): Caller => {
     const certificate = call.getAuthContext().sslPeerCertificate;
     if (!certificate?.raw) return ANONYMOUS;
     let caller = byFingerprint.get(certificate.fingerprint256);
@@ -160,7 +201,7 @@ function createCallerCache(trustDomain: string) {
     }
     return caller;
   };
-  return (call: grpc.ServerUnaryCall<Buffer, Buffer>): Peer => {
+  return (call: UnaryCall): Peer => {
     const session = sessionOf(call);
     let peer = session && bySession.get(session);
     if (!peer) {
@@ -182,7 +223,7 @@ interface InternalCall {
  * chain, whose innermost BaseServerInterceptingCall holds the http2 stream). Undefined when
  * the shape differs, or the stream has no live session (then nothing is cached).
  */
-function sessionOf(call: grpc.ServerUnaryCall<Buffer, Buffer>): object | undefined {
+function sessionOf(call: UnaryCall): object | undefined {
   let inner = (call as unknown as { readonly call?: InternalCall }).call;
   for (let depth = 0; inner && !inner.stream && depth < 16; depth++) inner = inner.nextCall;
   const session = inner?.stream?.session;

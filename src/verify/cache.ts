@@ -17,9 +17,9 @@ import type { VerifiedClaims, VerifyDeps, VerifyInput, VerifyState, VerifyStep }
  * In-process caches of the Verify hot path, all bounded in entries:
  *
  * - the verified-token cache: the outcome of the stateless, expensive steps (parse, header,
- *   signature, claim shapes, issuer, audience), keyed by the whole token, the audience and
- *   the sorted required scopes (`tokenKey`), so a tampered token or another audience or
- *   scope set can never hit an entry. A hit still runs every step from the time step on
+ *   signature, claim shapes, issuer, audience), used only for the very token and audience it
+ *   was established for (compared in full, `getToken`), so a tampered token or another
+ *   audience can never hit an entry. A hit still runs every step from the time step on
  *   (time, revocation, agent and operator status, DPoP, scopes, …), so the decision is the
  *   one the full pipeline would reach; an entry dies with the token's `exp` (plus skew), when
  *   its signing key leaves the key ring, or on a key-set or "all" invalidation.
@@ -29,47 +29,68 @@ import type { VerifiedClaims, VerifyDeps, VerifyInput, VerifyState, VerifyStep }
  *   missed its event.
  */
 
-/** A Map-based LRU bounded by entry count (a Map iterates in insertion order). */
+/**
+ * A cache bounded by entry count that drops the least recently used entries, approximately:
+ * two generations. Look-ups and inserts go to the young Map; an entry found in the old one
+ * moves to the young one; when the young one is full it becomes the old one and the previous
+ * old one is dropped whole. So it holds at most max(2, maxEntries) entries, never drops an
+ * entry used within the last maxEntries / 2 distinct keys, and a hit in the young Map is one
+ * look-up. (An exact LRU moves every hit to the end: a delete and a set per read, which cost
+ * more than the rest of a Verify cache hit.) Eviction only ever costs a reload.
+ */
 export class LruCache<V> {
-  readonly #max: number;
-  readonly #entries = new Map<string, V>();
+  readonly #generationSize: number;
+  #young = new Map<string, V>();
+  #old = new Map<string, V>();
 
   constructor(maxEntries: number) {
-    this.#max = Math.max(1, maxEntries);
+    this.#generationSize = Math.max(1, Math.floor(maxEntries / 2));
   }
 
   get(key: string): V | undefined {
-    const value = this.#entries.get(key);
-    if (value === undefined) return undefined;
-    this.#entries.delete(key);
-    this.#entries.set(key, value);
-    return value;
+    const value = this.#young.get(key);
+    if (value !== undefined) return value;
+    const old = this.#old.get(key);
+    if (old === undefined) return undefined;
+    this.#old.delete(key);
+    this.#insert(key, old);
+    return old;
   }
 
   set(key: string, value: V): void {
-    this.#entries.delete(key);
-    this.#entries.set(key, value);
-    if (this.#entries.size > this.#max) {
-      const oldest = this.#entries.keys().next();
-      if (!oldest.done) this.#entries.delete(oldest.value);
-    }
+    this.#old.delete(key);
+    if (this.#young.has(key)) this.#young.set(key, value);
+    else this.#insert(key, value);
   }
 
   delete(key: string): void {
-    this.#entries.delete(key);
+    this.#young.delete(key);
+    this.#old.delete(key);
   }
 
   clear(): void {
-    this.#entries.clear();
+    this.#young.clear();
+    this.#old.clear();
   }
 
   get size(): number {
-    return this.#entries.size;
+    return this.#young.size + this.#old.size;
+  }
+
+  #insert(key: string, value: V): void {
+    if (this.#young.size >= this.#generationSize) {
+      this.#old = this.#young;
+      this.#young = new Map();
+    }
+    this.#young.set(key, value);
   }
 }
 
 /** What the stateless steps established about a token. */
 export interface VerifiedTokenEntry {
+  /** The request it was established for: an entry serves exactly this token and audience. */
+  readonly token: string;
+  readonly audience: string;
   readonly header: Record<string, unknown>;
   readonly payload: Record<string, unknown>;
   readonly claims: VerifiedClaims;
@@ -124,22 +145,25 @@ export class VerifyCache {
   }
 
   /**
-   * Everything the stateless steps' outcome depends on, as one injective string: each part
-   * length-prefixed, so no two (token, audience, scopes) share a key. The Map hashes it; a
-   * SHA-256 per call cost more than the rest of a cache hit. Only tokens whose signature
-   * verified are stored, so a key is never longer than a token this issuer signed.
+   * Where a token's entry is kept: its signature segment (86 characters for EdDSA and ES256),
+   * so a look-up hashes that rather than the whole token (hashing the token cost more than the
+   * rest of a cache hit). The key only finds an entry: `getToken` uses it only for the very
+   * token and audience it was stored for, compared in full, so a tampered token or another
+   * audience never hits. The stateless steps read nothing else of the request (the required
+   * scopes are checked after the cache, on every request). Gatehouse issues a token for one
+   * audience, so one entry per token is enough.
    */
   tokenKey(input: VerifyInput): string {
-    const { token, audience, requiredScopes } = input;
-    let key = `${token.length}:${token}${audience.length}:${audience}${requiredScopes.length}`;
-    const scopes = requiredScopes.length > 1 ? [...requiredScopes].sort() : requiredScopes;
-    for (const scope of scopes) key += `:${scope.length}:${scope}`;
-    return key;
+    const { token } = input;
+    return token.slice(token.lastIndexOf(".") + 1);
   }
 
-  getToken(key: string): VerifiedTokenEntry | undefined {
+  getToken(key: string, input: VerifyInput): VerifiedTokenEntry | undefined {
     const entry = this.#tokens.get(key);
-    if (entry !== undefined && entry.expiresAtMs <= this.#clock.now()) {
+    if (entry === undefined || entry.token !== input.token || entry.audience !== input.audience) {
+      return undefined;
+    }
+    if (entry.expiresAtMs <= this.#clock.now()) {
       this.#tokens.delete(key);
       return undefined;
     }
@@ -251,6 +275,23 @@ export interface VerifyMemo {
   settle(state: VerifyState, reason?: Reason): void;
 }
 
+/** The steps a hit runs (`allSteps` from `freshFrom` on), sliced once per step list. */
+const hitSteps = new WeakMap<readonly VerifyStep[], Map<VerifyStep, readonly VerifyStep[]>>();
+
+function stepsFrom(allSteps: readonly VerifyStep[], freshFrom: VerifyStep, split: number) {
+  let byStart = hitSteps.get(allSteps);
+  if (!byStart) {
+    byStart = new Map();
+    hitSteps.set(allSteps, byStart);
+  }
+  let steps = byStart.get(freshFrom);
+  if (!steps) {
+    steps = Object.freeze(allSteps.slice(split));
+    byStart.set(freshFrom, steps);
+  }
+  return steps;
+}
+
 export function openVerifyMemo(
   cache: VerifyCache,
   state: VerifyState,
@@ -261,7 +302,7 @@ export function openVerifyMemo(
   const split = allSteps.indexOf(freshFrom);
   if (split < 0) return { steps: allSteps, settle: () => {} };
   const key = cache.tokenKey(state.input);
-  const entry = cache.getToken(key);
+  const entry = cache.getToken(key, state.input);
   // The header step's kid check, kept: the ring must still hold the key that verified it.
   if (entry !== undefined && deps.keys.lookup(entry.key.kid) === entry.key) {
     state.header = entry.header;
@@ -269,7 +310,7 @@ export function openVerifyMemo(
     state.claims = entry.claims;
     state.key = entry.key;
     return {
-      steps: allSteps.slice(split),
+      steps: stepsFrom(allSteps, freshFrom, split),
       settle(settled, reason) {
         const policyChanged =
           settled.agent !== undefined && settled.agent.policyVersion !== entry.policyVersion;
@@ -291,6 +332,8 @@ export function openVerifyMemo(
         return;
       }
       cache.setToken(key, {
+        token: settled.input.token,
+        audience: settled.input.audience,
         header: settled.header,
         payload: settled.payload,
         claims,

@@ -46,6 +46,9 @@ export type VerifyDecision =
     }
   | { readonly allowed: false; readonly reason: Reason; readonly claims?: VerifiedClaims };
 
+/** Until the parse step sets them; empty, so there is nothing in it to change. */
+const NO_BYTES = new Uint8Array(0);
+
 export async function runVerifyPipeline(
   input: VerifyInput,
   deps: VerifyDeps,
@@ -55,13 +58,15 @@ export async function runVerifyPipeline(
     now: Math.floor(deps.clock.now() / 1000),
     header: {},
     payload: {},
-    signingInput: new Uint8Array(),
-    signature: new Uint8Array(),
+    signingInput: NO_BYTES,
+    signature: NO_BYTES,
   };
   // The verified-token cache (cache.ts): a hit skips the stateless steps before `time`.
   const memo = deps.cache && openVerifyMemo(deps.cache, state, deps, VERIFY_STEPS, timeStep);
   for (const step of memo?.steps ?? VERIFY_STEPS) {
-    const reason = await step(state, deps);
+    const outcome = step(state, deps);
+    // Most steps are synchronous: only a promise is awaited (one microtask less per step).
+    const reason = outcome instanceof Promise ? await outcome : outcome;
     if (reason !== undefined) {
       memo?.settle(state, reason);
       // A failed or replayed proof counts towards the agent's freeze (Policy.envelope).

@@ -71,6 +71,8 @@ export interface VerifyState {
   key?: VerificationKey;
   claims?: VerifiedClaims;
   agent?: AgentRecord;
+  /** The scopes of the live grants the token relies on (set by the grants step). */
+  grantScopes?: readonly string[];
 }
 
 /** The claims once their presence and types were checked. */

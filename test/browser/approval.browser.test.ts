@@ -7,7 +7,7 @@ import { type Browser, chromium } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CapabilityAction, GrantState } from "../../gen/gatehouse/v1/resources_pb.js";
 import { useGatehouse } from "../support/fixture.js";
-import { AUDIENCE, type Clients, grpcClients } from "../support/flows.js";
+import { AUDIENCE, type Clients, grpcClients, SCOPES } from "../support/flows.js";
 import { ARTIFACTS, rememberSecret } from "../support/secrets.js";
 
 /** Debian's Chromium; CI installs it. Never skipped: a missing browser fails the suite. */
@@ -57,6 +57,14 @@ describe("Approval page in a real browser", () => {
   });
 
   it("registers a passkey from the invite link and approves a grant with it", async () => {
+    await operator.registry.updateAgentPolicy({
+      did: fx.agent.did,
+      policy: {
+        scopes: SCOPES,
+        audiences: [AUDIENCE],
+        envelope: { maxTransaction: { currency: "EUR", minorUnits: 25_000n } },
+      },
+    });
     const { grant } = await fx.clients.grants.requestGrant({
       audience: AUDIENCE,
       capabilities: [{ action: CapabilityAction.TRANSACT, resource: "payments/eur" }],
@@ -95,6 +103,7 @@ describe("Approval page in a real browser", () => {
       expect(text).toContain("transact on payments/eur");
       expect(text).toContain(AUDIENCE);
       expect(text).toContain("1 hour once approved");
+      expect(text).toContain("at most EUR 250.00 per transaction");
       // The reason is text: its markup is shown, not rendered.
       expect(text).toContain("Pay the supplier's invoice <b>2026-114</b>");
       expect(await card.locator("b").count()).toBe(0);

@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { AuditEventType, AuditService } from "../../gen/gatehouse/v1/audit_pb.js";
 import { Reason } from "../../gen/gatehouse/v1/errors_pb.js";
 import { CapabilityAction, GrantState, Weekday } from "../../gen/gatehouse/v1/resources_pb.js";
+import { createGrpcClient } from "../../src/client/grpc-client.js";
 import { type ApiResponse, ApprovalClient, expectOk } from "../support/approval-flow.js";
 import { expectReason } from "../support/errors.js";
 import { useGatehouse } from "../support/fixture.js";
@@ -36,7 +38,8 @@ describe.each(STORE_KINDS)("Approval page (%s store)", (storeKind) => {
     clock: true,
     overrides: {
       grants: { maxPending: 50, pendingTtlSeconds: PENDING_TTL_SECONDS },
-      approval: { sessionTtlSeconds: 3_600 },
+      // The overrides replace whole sections: keep the ephemeral port of the test default.
+      approval: { host: "127.0.0.1", port: 0, sessionTtlSeconds: 3_600 },
     },
   });
   const open: Clients[] = [];
@@ -207,14 +210,39 @@ describe.each(STORE_KINDS)("Approval page (%s store)", (storeKind) => {
       expect(Number(grant?.expireTime?.seconds)).toBe(Math.floor(fx.clock.now() / 1000) + 7_200);
     });
 
-    it("denies a grant, and the agent waits a cooldown", async () => {
-      const { agent, operator } = await freshAgent();
+    it("denies a grant, and the agent waits a cooldown; both steps are audited", async () => {
+      const { enrolled, agent, operator } = await freshAgent();
       const id = await pendingGrant(agent);
       const decider = await approverOf(operator);
       expectOk(await decider.decide(id, "deny"));
       const { grant } = await operator.grants.getGrant({ id });
       expect(grant?.state).toBe(GrantState.DENIED);
       await expectReason(pendingGrant(agent), Reason.GRANT_COOLDOWN);
+
+      await fx.gh.app.audit.flush();
+      const audit = createGrpcClient(AuditService, {
+        address: fx.gh.grpcAddress,
+        tls: enrolled.operatorTls,
+      });
+      const { entries } = await audit
+        .listAuditEvents({
+          types: [AuditEventType.APPROVER_ENROLLED, AuditEventType.GRANT_DENIED],
+          operatorDomain: enrolled.domain,
+        })
+        .finally(() => audit.close());
+      const approverId = grant?.decidedBy.match(/\((.+)\)$/)?.[1];
+      expect(entries.map((entry) => entry.event)).toMatchObject([
+        { type: AuditEventType.APPROVER_ENROLLED, actorRole: "approver", actor: approverId },
+        {
+          type: AuditEventType.GRANT_DENIED,
+          actorRole: "approver",
+          actor: approverId,
+          subjectDid: enrolled.did,
+          grantId: id,
+          scopes: ["transact:payments/eur"],
+          audiences: [AUDIENCE],
+        },
+      ]);
     });
 
     it("refuses tampered, misdirected or unverified assertions, leaving the grant pending", async () => {
@@ -349,6 +377,17 @@ describe.each(STORE_KINDS)("Approval page (%s store)", (storeKind) => {
       }
       const refused = await approver.get("/approve/missing");
       expect(refused.headers["content-security-policy"]).toBe(CSP);
+    });
+
+    // Last: it spends this address's budget of unauthenticated calls for a minute.
+    it("limits unauthenticated ceremony calls per source address", async () => {
+      const client = new ApprovalClient(fx.gh);
+      let response = await client.post("/approve/api/login/options");
+      for (let calls = 1; response.status === 200 && calls < 100; calls++) {
+        response = await client.post("/approve/api/login/options");
+      }
+      expectRefusal(response, 429, "REASON_RATE_LIMITED");
+      expect(Number(response.headers["retry-after"])).toBeGreaterThan(0);
     });
   });
 });

@@ -149,6 +149,7 @@ describe.each(STORE_KINDS)("Audit log (%s store)", (storeKind) => {
       const entries = await listAll({ operatorDomain: agent.domain });
       expect(entries.map((e) => T[e.event?.type ?? 0])).toEqual([
         "OPERATOR_CREATED",
+        "OPERATOR_DOMAIN_VERIFIED", // attested by the admin (enrollAgent)
         "AGENT_REGISTERED",
         "CHALLENGE_ISSUED",
         "PASS_ISSUED",

@@ -6,21 +6,18 @@ import { HttpError } from "./http-error.js";
 export const MAX_BODY_BYTES = 64 * 1024;
 
 /**
- * Reads a JSON object body of at most `maxBytes`. Only `application/json` is accepted: a
+ * Reads a JSON object body of at most MAX_BODY_BYTES. Only `application/json` is accepted: a
  * cross-site HTML form cannot send it, a second line behind the Origin and CSRF checks.
  */
-export async function readJsonObject(
-  req: IncomingMessage,
-  maxBytes = MAX_BODY_BYTES,
-): Promise<Record<string, unknown>> {
+export async function readJsonObject(req: IncomingMessage): Promise<Record<string, unknown>> {
   const type = (req.headers["content-type"] ?? "").split(";")[0]?.trim().toLowerCase();
   if (type !== "application/json") {
     throw new HttpError(415, "request body must be application/json");
   }
-  if (Number(req.headers["content-length"] ?? 0) > maxBytes) {
+  if (Number(req.headers["content-length"] ?? 0) > MAX_BODY_BYTES) {
     throw new HttpError(413, "request body too large");
   }
-  const text = await readText(req, maxBytes);
+  const text = await readText(req);
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -31,12 +28,12 @@ export async function readJsonObject(
   return value;
 }
 
-async function readText(req: IncomingMessage, maxBytes: number): Promise<string> {
+async function readText(req: IncomingMessage): Promise<string> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req) {
     size += (chunk as Buffer).length;
-    if (size > maxBytes) throw new HttpError(413, "request body too large");
+    if (size > MAX_BODY_BYTES) throw new HttpError(413, "request body too large");
     chunks.push(chunk as Buffer);
   }
   return Buffer.concat(chunks).toString("utf8");

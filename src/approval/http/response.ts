@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { GatehouseError } from "../../errors/index.js";
+import { retryAfterSeconds } from "../../server/retry-after.js";
 import { SECURITY_HEADERS } from "./headers.js";
 import { errorBody, headersOf, statusOf } from "./http-error.js";
 
@@ -14,7 +15,6 @@ export type Reply =
   | {
       readonly kind: "json";
       readonly body: unknown;
-      readonly status?: number;
       /** A Set-Cookie header value (session start or end). */
       readonly setCookie?: string;
     }
@@ -30,12 +30,14 @@ export function writeReply(req: IncomingMessage, res: ServerResponse, reply: Rep
     return;
   }
   if (reply.setCookie !== undefined) res.setHeader("set-cookie", reply.setCookie);
-  send(req, res, reply.status ?? 200, JSON_TYPE, Buffer.from(JSON.stringify(reply.body)));
+  send(req, res, 200, JSON_TYPE, Buffer.from(JSON.stringify(reply.body)));
 }
 
 /** Writes a refusal as `{reason, message}`: the public message only, never a cause. */
 export function writeError(req: IncomingMessage, res: ServerResponse, error: GatehouseError): void {
   for (const [name, value] of Object.entries(headersOf(error))) res.setHeader(name, value);
+  const retryAfter = retryAfterSeconds(error);
+  if (retryAfter !== undefined) res.setHeader("retry-after", retryAfter);
   send(req, res, statusOf(error), JSON_TYPE, Buffer.from(JSON.stringify(errorBody(error))));
 }
 

@@ -1,12 +1,17 @@
+import { create } from "@bufbuild/protobuf";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import type { Money } from "../../../gen/gatehouse/v1/resources_pb.js";
-import { VerifyService } from "../../../gen/gatehouse/v1/verify_pb.js";
+import {
+  type VerifyResponse,
+  VerifyResponseSchema,
+  VerifyService,
+} from "../../../gen/gatehouse/v1/verify_pb.js";
 import { AuditEventType, actorOf } from "../../audit/events.js";
 import type { Audit } from "../../audit/writer.js";
 import type { KeyRing } from "../../crypto/key-ring.js";
 import { invalidArgument } from "../../errors/index.js";
 import { runVerifyPipeline } from "../../verify/pipeline.js";
-import type { VerifyAmount, VerifyDeps } from "../../verify/types.js";
+import type { VerifiedClaims, VerifyAmount, VerifyDeps } from "../../verify/types.js";
 import { bindService, type ServiceBinding } from "../types.js";
 import { issuerMetadata } from "./issuer-metadata.js";
 
@@ -39,6 +44,9 @@ export function createVerifyService(deps: VerifyServiceDeps): ServiceBinding {
       // RFC 9449 §9: with server nonces on, every answer carries the nonce to use next
       // (stateless, so the one a NONCE_REQUIRED denial asks for is this one).
       const dpopNonce = deps.dpop.nonce();
+      if (decision.allowed) {
+        return allowedResponse(decision.claims, decision.cacheTtlSeconds, dpopNonce);
+      }
       const nonce = dpopNonce === undefined ? {} : { dpopNonce };
       const identity = decision.claims
         ? {
@@ -47,25 +55,15 @@ export function createVerifyService(deps: VerifyServiceDeps): ServiceBinding {
             tokenId: decision.claims.jti,
           }
         : {};
-      if (!decision.allowed) {
-        deps.audit.enqueue({
-          type: AuditEventType.VERIFY_DENIED,
-          ...actorOf(caller),
-          reason: decision.reason,
-          subjectDid: identity.agentDid ?? "",
-          operatorDomain: identity.operatorDomain ?? "",
-          tokenId: identity.tokenId ?? "",
-        });
-        return { allowed: false, reason: decision.reason, ...identity, ...nonce };
-      }
-      return {
-        allowed: true,
-        ...identity,
-        ...nonce,
-        scopes: [...decision.claims.scopes],
-        expiresAt: timestampFromMs(decision.claims.exp * 1000),
-        cacheTtlSeconds: decision.cacheTtlSeconds,
-      };
+      deps.audit.enqueue({
+        type: AuditEventType.VERIFY_DENIED,
+        ...actorOf(caller),
+        reason: decision.reason,
+        subjectDid: identity.agentDid ?? "",
+        operatorDomain: identity.operatorDomain ?? "",
+        tokenId: identity.tokenId ?? "",
+      });
+      return { allowed: false, reason: decision.reason, ...identity, ...nonce };
     },
 
     getIssuerMetadata: () =>
@@ -87,6 +85,48 @@ export function createVerifyService(deps: VerifyServiceDeps): ServiceBinding {
       };
     },
   });
+}
+
+interface AllowedResponse {
+  readonly cacheTtlSeconds: number;
+  readonly dpopNonce: string | undefined;
+  readonly message: VerifyResponse;
+}
+
+/**
+ * An allowed answer is a pure function of the verified claims, the decision's cache TTL and
+ * the DPoP nonce. The claims object is shared by every hit on one verified-token cache entry
+ * (src/verify/cache.ts) and never changes, so the answer is built once per claims, TTL and
+ * nonce, deep-frozen, and handed out again while they hold (and a frozen answer is encoded
+ * once, src/server/grpc.ts). Every step of the pipeline still ran for this request: only
+ * the answer's construction is reused.
+ */
+const allowedResponses = new WeakMap<VerifiedClaims, AllowedResponse>();
+
+function allowedResponse(
+  claims: VerifiedClaims,
+  cacheTtlSeconds: number,
+  dpopNonce: string | undefined,
+): VerifyResponse {
+  const known = allowedResponses.get(claims);
+  if (known?.cacheTtlSeconds === cacheTtlSeconds && known.dpopNonce === dpopNonce) {
+    return known.message;
+  }
+  const expiresAt = Object.freeze(timestampFromMs(claims.exp * 1000));
+  const message = Object.freeze(
+    create(VerifyResponseSchema, {
+      allowed: true,
+      agentDid: claims.sub,
+      operatorDomain: claims.operator,
+      tokenId: claims.jti,
+      ...(dpopNonce !== undefined && { dpopNonce }),
+      scopes: Object.freeze([...claims.scopes]) as string[],
+      expiresAt,
+      cacheTtlSeconds,
+    }),
+  );
+  allowedResponses.set(claims, { cacheTtlSeconds, dpopNonce, message });
+  return message;
 }
 
 /** The request's amount; the currency's format is the contract's rule, checked before. */

@@ -1,5 +1,5 @@
 import { Reason } from "../../../gen/gatehouse/v1/errors_pb.js";
-import { grantState } from "../../grants/model.js";
+import { capabilityScopes, grantState } from "../../grants/model.js";
 import type { VerifyDeps, VerifyState } from "../types.js";
 
 /**
@@ -16,6 +16,7 @@ export async function grantsStep(
   if (!claims) return Reason.TOKEN_CLAIMS_INVALID;
   if (claims.grants === undefined) return undefined;
   const nowMs = state.now * 1000;
+  const scopes: string[] = [];
   for (const id of claims.grants) {
     const grant = await deps.grants.get(id);
     if (
@@ -26,6 +27,8 @@ export async function grantsStep(
     ) {
       return Reason.GRANT_REVOKED;
     }
+    scopes.push(...capabilityScopes(grant.capabilities));
   }
+  state.grantScopes = scopes;
   return undefined;
 }

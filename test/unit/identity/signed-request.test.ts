@@ -64,7 +64,8 @@ function setup(status: OperatorRecord["status"] = "active", keyless = false) {
       signal: new AbortController().signal,
       header: (name) => [headers[name] ?? []].flat(),
     };
-    return authenticate(method, message, context);
+    // The authenticator answers undefined synchronously when no signature header is sent.
+    return Promise.resolve(authenticate(method, message, context));
   };
   return { clock, signer, call, sign: () => signer.headers(GET_AGENT.method, request) };
 }
