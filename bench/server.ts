@@ -66,9 +66,7 @@ process.on("message", (message: { type?: string }) => {
     send({ type: "usage", cpuMicros: cpu.user + cpu.system, elu: { ...elu } });
     void profiler?.cut();
   } else if (message.type === "stop") {
-    void (profiler?.stop() ?? Promise.resolve())
-      .then(() => app.stop())
-      .then(() => process.exit(0));
+    void (profiler?.stop() ?? Promise.resolve()).then(() => app.stop()).then(() => process.exit(0));
   }
 });
 // The parent died without saying stop: do not linger.

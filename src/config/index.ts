@@ -61,8 +61,8 @@ export function describeConfig(config: GatehouseConfig): string {
     ...describeProxy(config.proxy),
     ["domains", describeDomains(config.domains)],
     [
-      "operator requests",
-      `signed requests accepted within ±${config.operators.requestSignatureWindowSeconds}s`,
+      "signed requests",
+      `operators may sign requests; accepted within ±${config.operators.requestSignatureWindowSeconds}s`,
     ],
     [
       "grants",
@@ -71,7 +71,7 @@ export function describeConfig(config: GatehouseConfig): string {
         `(max ${config.grants.maxDurationSeconds}s); denial cooldown ` +
         `${config.grants.denialBackoffBaseSeconds}s doubling to ${config.grants.denialBackoffMaxSeconds}s`,
     ],
-    ["approval page", describeApproval(config.approval)],
+    ["approval", describeApproval(config.approval)],
     ["log level", config.log.level],
     ["shutdown grace", `${config.shutdownGraceMs} ms`],
   ];

@@ -22,12 +22,24 @@ export interface NonceSource {
 export function createNonceSource(secret: string, slotSeconds: number, clock: Clock): NonceSource {
   const key = Buffer.from(secret, "utf8");
   const slotOf = () => Math.floor(clock.now() / 1000 / slotSeconds);
-  const nonceFor = (slot: number) =>
+  const mac = (slot: number) =>
     createHmac("sha256", key)
       .update(`${LABEL}${slot}`)
       .digest()
       .subarray(0, MAC_BYTES)
       .toString("base64url");
+  // A slot's nonce is a pure function of the slot: the last two computed are kept (the
+  // current and the previous slot), so a Verify answer does not cost an HMAC each.
+  const recent = new Map<number, string>();
+  const nonceFor = (slot: number): string => {
+    let nonce = recent.get(slot);
+    if (nonce === undefined) {
+      nonce = mac(slot);
+      if (recent.size >= 2) recent.clear();
+      recent.set(slot, nonce);
+    }
+    return nonce;
+  };
   return {
     current: () => nonceFor(slotOf()),
     isValid(nonce) {

@@ -52,6 +52,12 @@ export interface DpopVerifierDeps {
 /** The NonceStore namespace of proof `jti`s. */
 const JTI_NAMESPACE = "dpop";
 
+/**
+ * `ath` values by access token: a pure function of the token, asked again for every proof
+ * sent with it. Bounded, emptied when full; keys are tokens up to the 8 KiB request limit.
+ */
+const MAX_MEMOIZED_HASHES = 512;
+
 export function createDpopVerifier(deps: DpopVerifierDeps): DpopVerifier {
   const { clock, nonces, settings } = deps;
   const { maxAgeSeconds, clockSkewSeconds } = settings;
@@ -63,6 +69,16 @@ export function createDpopVerifier(deps: DpopVerifierDeps): DpopVerifier {
   // least that long (plus skew again for replicas whose clocks differ), RFC 9449 §11.1.
   const jtiTtlMs = (maxAgeSeconds + 2 * clockSkewSeconds) * 1000;
   const invalid: DpopResult = { ok: false, reason: Reason.DPOP_INVALID };
+  const tokenHashes = new Map<string, string>();
+  const tokenHash = (accessToken: string): string => {
+    let hash = tokenHashes.get(accessToken);
+    if (hash === undefined) {
+      hash = accessTokenHash(accessToken);
+      if (tokenHashes.size >= MAX_MEMOIZED_HASHES) tokenHashes.clear();
+      tokenHashes.set(accessToken, hash);
+    }
+    return hash;
+  };
 
   return {
     algs: [...DPOP_ALGS],
@@ -81,10 +97,7 @@ export function createDpopVerifier(deps: DpopVerifierDeps): DpopVerifier {
       // without one (the token endpoint), ath has no meaning and is refused.
       if (request.accessToken === undefined) {
         if (parsed.ath !== undefined) return invalid;
-      } else if (
-        parsed.ath === undefined ||
-        !same(parsed.ath, accessTokenHash(request.accessToken))
-      ) {
+      } else if (parsed.ath === undefined || !same(parsed.ath, tokenHash(request.accessToken))) {
         return invalid;
       }
       // Point 12 / §6.1: the proof key is the one the token is bound to.

@@ -110,7 +110,8 @@ export interface VerifyCacheOptions {
 }
 
 interface Timed<V> {
-  readonly value: V;
+  /** The look-up's answer, settled: every hit hands out this one promise. */
+  readonly answer: Promise<V>;
   readonly expiresAtMs: number;
 }
 
@@ -249,13 +250,25 @@ export class VerifyCache {
     };
   }
 
-  async #cached<V>(cache: LruCache<Timed<V>>, key: string, load: () => Promise<V>): Promise<V> {
+  /** Not async: a hit allocates nothing (Verify reads four of these per request). */
+  #cached<V>(cache: LruCache<Timed<V>>, key: string, load: () => Promise<V>): Promise<V> {
     const now = this.#clock.now();
     const hit = cache.get(key);
-    if (hit !== undefined && hit.expiresAtMs > now) return hit.value;
+    if (hit !== undefined && hit.expiresAtMs > now) return hit.answer;
+    return this.#load(cache, key, load, now);
+  }
+
+  async #load<V>(
+    cache: LruCache<Timed<V>>,
+    key: string,
+    load: () => Promise<V>,
+    now: number,
+  ): Promise<V> {
     const epoch = this.#epoch;
     const value = await load();
-    if (epoch === this.#epoch) cache.set(key, { value, expiresAtMs: now + this.#ttlMs });
+    if (epoch === this.#epoch) {
+      cache.set(key, { answer: Promise.resolve(value), expiresAtMs: now + this.#ttlMs });
+    }
     return value;
   }
 }

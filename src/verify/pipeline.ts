@@ -63,7 +63,10 @@ export async function runVerifyPipeline(
   };
   // The verified-token cache (cache.ts): a hit skips the stateless steps before `time`.
   const memo = deps.cache && openVerifyMemo(deps.cache, state, deps, VERIFY_STEPS, timeStep);
-  for (const step of memo?.steps ?? VERIFY_STEPS) {
+  const steps = memo?.steps ?? VERIFY_STEPS;
+  // Indexed: an iterator held across awaits is allocated on every request.
+  for (let i = 0; i < steps.length; i++) {
+    const step = steps[i] as VerifyStep;
     const outcome = step(state, deps);
     // Most steps are synchronous: only a promise is awaited (one microtask less per step).
     const reason = outcome instanceof Promise ? await outcome : outcome;

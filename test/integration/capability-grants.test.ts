@@ -194,9 +194,9 @@ describe.each(STORE_KINDS)("Capability grants (%s store)", (storeKind) => {
       expect(denied.reason).toBe(Reason.GRANT_REVOKED);
       await expectReason(operator.grants.revokeGrant({ id }), Reason.GRANT_STATE_CONFLICT);
       await expectReason(login(agent.gate, enrolled, scopes), Reason.SCOPE_NOT_ALLOWED);
-      expect(
-        (await fx.verifier.verify.verify({ token: plain, audience: AUDIENCE })).allowed,
-      ).toBe(true);
+      expect((await fx.verifier.verify.verify({ token: plain, audience: AUDIENCE })).allowed).toBe(
+        true,
+      );
     } finally {
       close();
     }

@@ -17,8 +17,12 @@ const MAX_JKT_LENGTH = 128;
  * Runs after the agent-status step: no store write (the `jti`) for a token that is otherwise
  * refused, and before scopes, so a stolen token's scopes are not probed without the key.
  */
-export async function dpopStep(state: VerifyState, deps: VerifyDeps): Promise<Reason | undefined> {
+export function dpopStep(
+  state: VerifyState,
+  deps: VerifyDeps,
+): Reason | undefined | Promise<Reason | undefined> {
   const { cnf } = state.payload;
+  // Decided without waiting (a bearer token): the pipeline then spends no microtask here.
   if (cnf === undefined) return undefined;
   const jkt = typeof cnf === "object" && cnf !== null ? (cnf as { jkt?: unknown }).jkt : undefined;
   // A confirmation method Gatehouse does not issue (x5t#S256, jwk, …) is not understood.
@@ -27,11 +31,12 @@ export async function dpopStep(state: VerifyState, deps: VerifyDeps): Promise<Re
   }
   const { dpopProof, httpMethod, httpUrl, token } = state.input;
   if (!dpopProof) return Reason.TOKEN_BOUND_TO_KEY;
-  const result = await deps.dpop.verify(dpopProof, {
-    method: httpMethod ?? "",
-    url: httpUrl ?? "",
-    accessToken: token,
-    expectedJkt: jkt,
-  });
-  return result.ok ? undefined : result.reason;
+  return deps.dpop
+    .verify(dpopProof, {
+      method: httpMethod ?? "",
+      url: httpUrl ?? "",
+      accessToken: token,
+      expectedJkt: jkt,
+    })
+    .then((result) => (result.ok ? undefined : result.reason));
 }

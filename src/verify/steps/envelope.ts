@@ -17,13 +17,23 @@ const PROOF_FAILURES: ReadonlySet<Reason> = new Set([Reason.DPOP_INVALID, Reason
  *
  * Store keys use a hash of the DID, so any DID fits the store's key rule.
  */
-export async function envelopeStep(
+export function envelopeStep(
+  state: VerifyState,
+  deps: VerifyDeps,
+): Reason | undefined | Promise<Reason | undefined> {
+  const agent = state.agent;
+  const envelope = agent?.policy.envelope;
+  // No envelope: decided without waiting (the pipeline spends no microtask here).
+  if (!agent || !envelope) return undefined;
+  return enforceEnvelope(agent, envelope, state, deps);
+}
+
+async function enforceEnvelope(
+  agent: AgentRecord,
+  envelope: EnvelopeRecord,
   state: VerifyState,
   deps: VerifyDeps,
 ): Promise<Reason | undefined> {
-  const agent = state.agent;
-  const envelope = agent?.policy.envelope;
-  if (!agent || !envelope) return undefined;
   const id = agentKey(agent.did);
   const nowMs = deps.clock.now();
 

@@ -3,9 +3,9 @@ import type { TokenExchangeGrant } from "../../../../gen/gatehouse/v1/gate_pb.js
 import { agentDidDomain } from "../../../crypto/did.js";
 import type { ActorClaim } from "../../../crypto/jws.js";
 import { GatehouseError } from "../../../errors/index.js";
+import { authorizeScopes } from "../../../grants/scopes.js";
 import type { PolicyRecord } from "../../../store/ports.js";
 import { runVerifyPipeline } from "../../../verify/pipeline.js";
-import { authorizeScopes } from "../../../grants/scopes.js";
 import { requireActiveAgent } from "../../agents.js";
 import type { CallContext } from "../../types.js";
 import type { GateDeps } from "../deps.js";
