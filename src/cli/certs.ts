@@ -12,6 +12,7 @@ import {
   type RoleIdentity,
   roleCertificateSpec,
 } from "../pki/role-certificate.js";
+import { agentCertName } from "./manage/connection.js";
 
 const DEFAULT_PKI_DIR = join(DEFAULTS.dataDir, "pki");
 /** Exit code for bad arguments, kept apart from 1 (the command ran and failed). */
@@ -216,7 +217,7 @@ function defaultFileName(identity: RoleIdentity): string {
     case "operator":
       return `operator-${identity.domain}`;
     case "agent":
-      return `agent-${identity.did.split(":").at(-1)}`;
+      return agentCertName(identity.did);
     case "server":
       return `server-${identity.dnsNames[0] ?? identity.ipAddresses[0]?.replaceAll(":", "_")}`;
   }

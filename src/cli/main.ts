@@ -2,7 +2,9 @@ import "../client/quiet-warnings.js";
 import { Command } from "commander";
 import { certsCommand } from "./certs.js";
 import { agentCommand } from "./manage/agent.js";
+import { approverCommand } from "./manage/approver.js";
 import { auditCommand } from "./manage/audit.js";
+import { grantCommand } from "./manage/grant.js";
 import { keysCommand } from "./manage/keys.js";
 import { loginCommand } from "./manage/login.js";
 import { operatorCommand } from "./manage/operator.js";
@@ -18,6 +20,8 @@ const program = new Command("gatehouse")
   .addCommand(certsCommand())
   .addCommand(operatorCommand())
   .addCommand(agentCommand())
+  .addCommand(grantCommand())
+  .addCommand(approverCommand())
   .addCommand(loginCommand())
   .addCommand(verifyCommand())
   .addCommand(jwksCommand())

@@ -103,6 +103,13 @@ async function enrollThroughLibrary(server: CliServer): Promise<Enrolled> {
   }
 }
 
+/** Runs a CLI command that must succeed; returns its stdout. */
+async function ok(args: string[], stdin?: string): Promise<string> {
+  const run = await runCli(args, stdin === undefined ? {} : { stdin });
+  expect(run, `gatehouse ${args.join(" ")}`).toMatchObject({ code: 0 });
+  return run.stdout;
+}
+
 /** What the server holds now: the token's decision, the agent's status, the signing key ids. */
 async function serverView(server: CliServer, agent: Enrolled, token: string) {
   const address = server.grpcAddress;
@@ -174,11 +181,6 @@ describe("gatehouse management commands against gatehouse dev", () => {
     const keyFile = join(dataDir, "agent-key.pem");
     const connection = ["--server", server.grpcAddress, "--pki-dir", pkiDir];
     const policy = ["--scope", "orders:read", "--scope", "orders:write", "--audience", AUDIENCE];
-    const ok = async (args: string[], stdin?: string) => {
-      const run = await runCli(args, stdin === undefined ? {} : { stdin });
-      expect(run, `gatehouse ${args.join(" ")}`).toMatchObject({ code: 0 });
-      return run.stdout;
-    };
 
     const created = await ok([
       "operator",
@@ -252,6 +254,95 @@ describe("gatehouse management commands against gatehouse dev", () => {
     expect(run.code).toBe(1);
     expect(run.stderr.trim()).toBe("error: AGENT_NOT_FOUND (5): agent not found");
   }, 60_000);
+});
+
+/** A dev server, an enrolled agent, and its and its operator's certificates in the PKI dir. */
+async function startWithAgent() {
+  const server = await startDev();
+  const { did } = await enrollThroughLibrary(server);
+  const pkiDir = join(dataDir, "pki");
+  await ok(["certs", "issue", "--role", "operator", "--domain", DOMAIN, "--dir", pkiDir]);
+  await ok(["certs", "issue", "--role", "agent", "--did", did, "--dir", pkiDir]);
+  return { server, did, connection: ["--server", server.grpcAddress, "--pki-dir", pkiDir] };
+}
+
+describe("gatehouse grant and approver commands against gatehouse dev", () => {
+  it("an agent requests a grant; its operator lists, revokes and reads it", async () => {
+    const { did, connection } = await startWithAgent();
+    const asOperator = ["--domain", DOMAIN, ...connection];
+
+    const requested = JSON.parse(
+      await ok([
+        ...["grant", "request", "--did", did, "--audience", AUDIENCE],
+        ...["--capability", "transact:payments/eur", "--capability", "reconcile"],
+        ...["--reason", "pay the supplier's invoice 2026-114", "--duration", "600", ...connection],
+      ]),
+    );
+    expect(requested).toMatchObject({
+      agentDid: did,
+      state: "GRANT_STATE_PENDING",
+      capabilities: [
+        { action: "CAPABILITY_ACTION_TRANSACT", resource: "payments/eur" },
+        { action: "CAPABILITY_ACTION_CUSTOM", name: "reconcile" },
+      ],
+      scopes: ["transact:payments/eur", "reconcile"],
+      duration: "600s",
+    });
+
+    const pending = JSON.parse(await ok(["grant", "list", "--state", "pending", ...asOperator]));
+    expect(pending.grants.map((grant: { id: string }) => grant.id)).toEqual([requested.id]);
+
+    const revoked = await ok([
+      ...["grant", "revoke", "--id", requested.id, "--comment", "paid by hand"],
+      ...asOperator,
+    ]);
+    expect(JSON.parse(revoked)).toMatchObject({ state: "GRANT_STATE_REVOKED" });
+    expect(
+      JSON.parse(await ok(["grant", "get", "--id", requested.id, ...asOperator])),
+    ).toMatchObject({ id: requested.id, state: "GRANT_STATE_REVOKED" });
+  }, 120_000);
+
+  it("approver invite prints the enrollment link alone on stdout, and nowhere else", async () => {
+    const { server, connection } = await startWithAgent();
+    const asOperator = ["--domain", DOMAIN, ...connection];
+
+    const run = await runCli(["approver", "invite", "--name", "Ana Lima", ...asOperator]);
+    const url = run.stdout.trim();
+    rememberSecret(url);
+    expect(run.code).toBe(0);
+    expect(url).toMatch(/^https:\/\/\S+\/approve\/enroll#\S+$/);
+    const [, secret = ""] = url.split("#");
+    expect(run.stderr).toMatch(/valid until \d{4}-/);
+    expect(run.stderr).not.toContain(secret);
+    expect(server.output()).not.toContain(secret);
+    // Nobody enrolled yet: the link alone makes no approver.
+    expect(JSON.parse(await ok(["approver", "list", ...asOperator]))).toEqual({ approvers: [] });
+  }, 120_000);
+
+  it("exits 2 on bad input, 1 with the reason when the server refuses", async () => {
+    const { did, connection } = await startWithAgent();
+    const request = ["grant", "request", "--did", did, "--reason", "just because", ...connection];
+
+    const badState = await runCli(["grant", "list", "--state", "stale", ...connection]);
+    expect(badState.code).toBe(2);
+    expect(badState.stderr).toContain('unknown grant state "stale"');
+    const badCapability = await runCli([
+      ...request,
+      "--audience",
+      AUDIENCE,
+      "--capability",
+      "read:",
+    ]);
+    expect(badCapability.code).toBe(2);
+    expect(badCapability.stderr).toContain('not a capability: "read:"');
+
+    const refused = await runCli([
+      ...request,
+      ...["--audience", "https://elsewhere.example", "--capability", "read"],
+    ]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/^error: AUDIENCE_NOT_ALLOWED \(\d+\): /);
+  }, 120_000);
 });
 
 describe("gatehouse configuration errors", () => {

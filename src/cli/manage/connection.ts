@@ -17,6 +17,11 @@ export const DEFAULT_SERVER = hostPort(DEFAULTS.grpc.host, DEFAULTS.grpc.port);
  * How a management command reaches Gatehouse: its gRPC port, over mutual TLS; with an
  * operator key, every call is also signed as that operator.
  */
+/** The file name (without `.pem`) `certs issue --role agent` gives an agent's certificate. */
+export function agentCertName(did: string): string {
+  return `agent-${did.split(":").at(-1)}`;
+}
+
 export interface ConnectionFlags extends OperatorKeyFlags {
   readonly server: string;
   readonly cert?: string;

@@ -8,7 +8,12 @@ import {
 import { type AgentKey, agentDid, signChallenge } from "../../client/agent-keys.js";
 import type { GrpcClient } from "../../client/grpc-client.js";
 import { readAgentKeyFile } from "./agent-key-file.js";
-import { type ConnectionFlags, withClient, withConnectionOptions } from "./connection.js";
+import {
+  agentCertName,
+  type ConnectionFlags,
+  withClient,
+  withConnectionOptions,
+} from "./connection.js";
 
 interface LoginFlags extends ConnectionFlags {
   readonly key: string;
@@ -39,7 +44,7 @@ export function loginCommand(): Command {
   return withConnectionOptions(login, "agent-<DID id>").action(async (flags: LoginFlags) => {
     const key = await readAgentKeyFile(flags.key);
     const did = agentDid(key, flags.domain);
-    const certName = `agent-${did.split(":").at(-1)}`;
+    const certName = agentCertName(did);
     const request = { key, did, scopes: flags.scope, audience: flags.audience };
     const token = await withClient(GateService, flags, certName, (gate) => loginAs(gate, request));
     process.stdout.write(`${token.accessToken}\n`);
