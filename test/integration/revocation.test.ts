@@ -3,9 +3,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Reason } from "../../gen/gatehouse/v1/errors_pb.js";
+import { CapabilityAction } from "../../gen/gatehouse/v1/resources_pb.js";
 import { type AgentKey, dpopProof } from "../../src/client/agent-keys.js";
 import { createManualClock, type ManualClock } from "../../src/clock.js";
 import { ed25519Thumbprint } from "../../src/dpop/thumbprint.js";
+import { decideGrant } from "../support/approval-flow.js";
 import { expectReason } from "../support/errors.js";
 import {
   AUDIENCE,
@@ -330,6 +332,45 @@ describe("Revocation propagates across replicas (redis store)", () => {
       `revocation propagation A→B over ${latencies.length} revocations: p50 ${at(0.5).toFixed(2)} ms, p99 ${at(0.99).toFixed(2)} ms, max ${at(1).toFixed(2)} ms`,
     );
     expect(at(0.99)).toBeLessThan(100);
+  });
+
+  it("propagates a grant revocation to replica B within the same bound", async () => {
+    const agent = await enrollAgent(a);
+    const agentA = grpcClients(a, agent.agentTls);
+    const operatorA = grpcClients(a, agent.operatorTls);
+    const verifierB = grpcClients(b, agent.verifierTls);
+    const scope = "transact:payments";
+    try {
+      const { grant } = await agentA.grants.requestGrant({
+        audience: AUDIENCE,
+        capabilities: [{ action: CapabilityAction.TRANSACT, resource: "payments" }],
+        reason: "settle the monthly invoice",
+      });
+      const id = grant?.id ?? "";
+      await decideGrant(a, agent, id, "approve");
+      const token = await login(agentA.gate, agent, [scope]);
+      const request = () =>
+        verifierB.verify.verify({ token, audience: AUDIENCE, requiredScopes: [scope] });
+      // Warm B's caches: the grant look-up is cached now.
+      expect((await request()).allowed).toBe(true);
+      expect((await request()).allowed).toBe(true);
+      await operatorA.grants.revokeGrant({ id });
+      const returned = performance.now();
+      for (;;) {
+        const decision = await request();
+        if (!decision.allowed) {
+          expect(Reason[decision.reason]).toBe(Reason[Reason.GRANT_REVOKED]);
+          break;
+        }
+        if (performance.now() - returned > 5_000) throw new Error("never denied on B");
+        await new Promise((resolve) => setTimeout(resolve, 2));
+      }
+      expect(performance.now() - returned).toBeLessThan(100);
+    } finally {
+      agentA.close();
+      operatorA.close();
+      verifierB.close();
+    }
   });
 
   it("propagates an agent suspension and an operator revocation to replica B", async () => {
