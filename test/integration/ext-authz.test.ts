@@ -16,7 +16,7 @@ import {
 } from "../../src/client/grpc-client.js";
 import { expectReason } from "../support/errors.js";
 import { useGatehouse } from "../support/fixture.js";
-import { enrollAgent, grpcClients, login } from "../support/flows.js";
+import { AUDIENCE, enrollAgent, grpcClients, login } from "../support/flows.js";
 
 /** The host AUDIENCE (test/support/flows.ts) names: `https://<host>` is the default audience. */
 const HOST = "api.example.com";
@@ -49,7 +49,11 @@ function headerOf(response: CheckResponse, key: string): string | undefined {
 }
 
 /** Asserts a denial and returns its WWW-Authenticate challenge. */
-function expectDenied(response: CheckResponse, httpStatus: 401 | 403, reason: string): string {
+function expectDenied(
+  response: CheckResponse,
+  httpStatus: 400 | 401 | 402 | 403 | 429,
+  reason: string,
+): string {
   expect(response.status?.code).toBe(httpStatus === 401 ? UNAUTHENTICATED : PERMISSION_DENIED);
   expect(response.httpResponse.case).toBe("deniedResponse");
   if (response.httpResponse.case !== "deniedResponse") throw new Error("not denied");
@@ -221,6 +225,50 @@ describe("Envoy ext_authz Check", () => {
       } finally {
         client.close();
       }
+    }
+  });
+
+  it("reads the stated amount: over the cap → 402, malformed → 400, rate → 429", async () => {
+    const agent = await enrollAgent(env.gh);
+    const operator = grpcClients(env.gh, agent.operatorTls);
+    const gate = grpcClients(env.gh, agent.agentTls);
+    try {
+      const eur = (minorUnits: bigint) => ({ currency: "EUR", minorUnits });
+      await operator.registry.updateAgentPolicy({
+        did: agent.did,
+        policy: {
+          scopes: ["orders:read"],
+          audiences: [AUDIENCE],
+          envelope: {
+            maxTransaction: eur(5_000n),
+            budget: eur(8_000n),
+            budgetPeriod: { seconds: 86_400n },
+            maxRequests: 6,
+            requestWindow: { seconds: 60n },
+          },
+        },
+      });
+      const token = await login(gate.gate, agent);
+      const check = (amount?: string) =>
+        authz.check(
+          checkRequest({ ...bearer(token), ...(amount && { "gatehouse-amount": amount }) }),
+        );
+      expect((await check("EUR 4000")).status?.code).toBe(0);
+      // No challenge: the envelope refuses what the agent does, not its credentials.
+      expect(expectDenied(await check("EUR 5001"), 402, "REASON_TRANSACTION_LIMIT_EXCEEDED")).toBe(
+        "",
+      );
+      expectDenied(await check("EUR 4001"), 402, "REASON_BUDGET_EXCEEDED");
+      expectDenied(await check("USD 10"), 402, "REASON_CURRENCY_MISMATCH");
+      for (const malformed of ["EUR", "eur 10", "EUR -5", "EUR 1.50", "EUR 0100", "EUR  10"]) {
+        expectDenied(await check(malformed), 400, "REASON_INVALID_ARGUMENT");
+      }
+      let last = await check();
+      for (let i = 0; i < 6 && last.status?.code === 0; i++) last = await check();
+      expectDenied(last, 429, "REASON_ENVELOPE_EXCEEDED");
+    } finally {
+      operator.close();
+      gate.close();
     }
   });
 

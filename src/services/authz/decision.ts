@@ -7,9 +7,9 @@ import type { AuthzRequest } from "./request.js";
 /** A refusal as the client sees it: HTTP status, RFC 6750 §3 challenge, typed reason. */
 export interface Denial {
   readonly allowed: false;
-  readonly httpStatus: 401 | 403;
+  readonly httpStatus: 400 | 401 | 402 | 403 | 429;
   readonly reason: Reason;
-  /** The `WWW-Authenticate` value. */
+  /** The `WWW-Authenticate` value; empty when the refusal is not about credentials. */
   readonly challenge: string;
   /** RFC 9449 §9: the `DPoP-Nonce` the client's next proof must carry. */
   readonly dpopNonce?: string;
@@ -22,6 +22,17 @@ export type AuthzDecision = { readonly allowed: true; readonly claims: VerifiedC
 /** The proto name of a reason (`REASON_TOKEN_EXPIRED`): stable, and never a value. */
 export const reasonName = (reason: Reason): string =>
   ReasonSchema.value[reason]?.name ?? "REASON_UNSPECIFIED";
+
+/** Envelope and budget refusals (Policy.envelope), with the HTTP status each maps to. */
+const ENVELOPE_STATUS: ReadonlyMap<Reason, 402 | 403 | 429> = new Map([
+  [Reason.ENVELOPE_EXCEEDED, 429],
+  [Reason.OUTSIDE_ALLOWED_TIME, 403],
+  [Reason.TRANSACTION_LIMIT_EXCEEDED, 402],
+  [Reason.BUDGET_EXCEEDED, 402],
+  [Reason.CURRENCY_MISMATCH, 402],
+  [Reason.AGENT_FROZEN, 403],
+  [Reason.GRANT_REVOKED, 403],
+]);
 
 /** Reasons about the proof rather than the token: `invalid_dpop_proof` (RFC 9449 §7.1). */
 const PROOF_REASONS: ReadonlySet<Reason> = new Set([Reason.DPOP_INVALID, Reason.DPOP_REPLAYED]);
@@ -36,6 +47,7 @@ export async function decide(request: AuthzRequest, deps: VerifyDeps): Promise<A
   const { credentials } = request;
   // RFC 6750 §3.1: no error code when the request carries no usable credentials.
   if (credentials.scheme === "none") return deny(401, Reason.UNAUTHENTICATED, "Bearer");
+  if (request.amount === "malformed") return deny(400, Reason.INVALID_ARGUMENT, "");
   const dpop = credentials.scheme === "dpop";
   const decision = await runVerifyPipeline(
     {
@@ -47,6 +59,7 @@ export async function decide(request: AuthzRequest, deps: VerifyDeps): Promise<A
         httpMethod: request.method,
         httpUrl: request.url,
       }),
+      ...(request.amount !== undefined && { amount: request.amount }),
     },
     deps,
   );
@@ -57,6 +70,10 @@ export async function decide(request: AuthzRequest, deps: VerifyDeps): Promise<A
 
 /** How a refusal is told to the client (RFC 6750 §3, RFC 9449 §7.1 and §9). */
 function refusal(reason: Reason, request: AuthzRequest, dpop: boolean, deps: VerifyDeps): Denial {
+  // The envelope refuses what the agent does, not its credentials: no challenge, and the
+  // status the catalog gives (402 for amounts and budgets, 429 for the request rate, 403).
+  const envelopeStatus = ENVELOPE_STATUS.get(reason);
+  if (envelopeStatus !== undefined) return deny(envelopeStatus, reason, "");
   if (reason === Reason.DPOP_NONCE_REQUIRED) {
     // RFC 9449 §9: 401, `use_dpop_nonce`, and the nonce in a DPoP-Nonce header.
     const nonce = deps.dpop.nonce() ?? "";
@@ -89,7 +106,7 @@ const invalidToken = (description: string) =>
 const dpopChallenge = (error: string, description: string) =>
   `DPoP error="${error}", error_description="${description}", algs="${DPOP_ALGS.join(" ")}"`;
 
-const deny = (httpStatus: 401 | 403, reason: Reason, challenge: string): Denial => ({
+const deny = (httpStatus: Denial["httpStatus"], reason: Reason, challenge: string): Denial => ({
   allowed: false,
   httpStatus,
   reason,

@@ -2,6 +2,15 @@ import { BinaryReader, WireType } from "@bufbuild/protobuf/wire";
 import type { AttributeContext_HttpRequest } from "../../../gen/envoy/service/auth/v3/attribute_context_pb.js";
 import type { CheckRequest } from "../../../gen/envoy/service/auth/v3/external_auth_pb.js";
 import { invalidArgument } from "../../errors/index.js";
+import type { VerifyAmount } from "../../verify/types.js";
+
+/**
+ * The amount a request commits the agent to, stated by the client (or added by the gateway)
+ * as `gatehouse-amount: <ISO 4217 code> <minor units>`, e.g. `EUR 1250` for €12.50. It is
+ * checked against the envelope's per-transaction cap and counted against its budget.
+ */
+const AMOUNT_HEADER = "gatehouse-amount";
+const AMOUNT = /^([A-Z]{3}) (0|[1-9][0-9]{0,15})$/;
 
 /** Route settings, set in the ext_authz filter's per-route `check_settings.context_extensions`. */
 const AUDIENCE_EXTENSION = "gatehouse_audience";
@@ -33,6 +42,8 @@ export interface AuthzRequest {
   readonly dpopProof: string;
   /** The downstream peer's mTLS identity as Envoy saw it (empty without mTLS). */
   readonly sourcePrincipal: string;
+  /** The stated amount: absent when the header is, "malformed" when it cannot be read. */
+  readonly amount?: VerifyAmount | "malformed";
 }
 
 /** RFC 9110 §11.4 credentials: an auth-scheme, then a token68 (RFC 6750 §2.1 b64token). */
@@ -62,7 +73,15 @@ export function readCheckRequest(request: CheckRequest): AuthzRequest {
     url: `${readScheme(http)}://${host}${path.split(/[?#]/, 1)[0] ?? ""}`,
     dpopProof: headers.dpop ?? "",
     sourcePrincipal: request.attributes?.source?.principal ?? "",
+    ...(headers[AMOUNT_HEADER] !== undefined && { amount: readAmount(headers[AMOUNT_HEADER]) }),
   };
+}
+
+/** A malformed amount is the client's error (400), never silently "no amount". */
+function readAmount(value: string): VerifyAmount | "malformed" {
+  const match = AMOUNT.exec(value);
+  if (!match?.[1] || !match[2]) return "malformed";
+  return { currency: match[1], minorUnits: BigInt(match[2]) };
 }
 
 /** Envoy's `AttributeContext.HttpRequest.scheme` (field 6). */

@@ -3,7 +3,7 @@ import { Code } from "@connectrpc/connect";
 import { HeaderValueOption_HeaderAppendAction } from "../../../gen/envoy/config/core/v3/base_pb.js";
 import type { CheckResponseSchema } from "../../../gen/envoy/service/auth/v3/external_auth_pb.js";
 import { StatusCode } from "../../../gen/envoy/type/v3/http_status_pb.js";
-import { type AuthzDecision, reasonName } from "./decision.js";
+import { type AuthzDecision, type Denial, reasonName } from "./decision.js";
 
 type CheckResponseInit = MessageInitShape<typeof CheckResponseSchema>;
 
@@ -52,9 +52,9 @@ export function toCheckResponse(decision: AuthzDecision): CheckResponseInit {
     httpResponse: {
       case: "deniedResponse",
       value: {
-        status: { code: unauthenticated ? StatusCode.Unauthorized : StatusCode.Forbidden },
+        status: { code: DENIED_STATUS[decision.httpStatus] },
         headers: [
-          header("www-authenticate", decision.challenge),
+          ...(decision.challenge ? [header("www-authenticate", decision.challenge)] : []),
           header("content-type", "application/json"),
           ...(decision.dpopNonce ? [header("dpop-nonce", decision.dpopNonce)] : []),
         ],
@@ -63,6 +63,14 @@ export function toCheckResponse(decision: AuthzDecision): CheckResponseInit {
     },
   };
 }
+
+const DENIED_STATUS: Readonly<Record<Denial["httpStatus"], StatusCode>> = {
+  400: StatusCode.BadRequest,
+  401: StatusCode.Unauthorized,
+  402: StatusCode.PaymentRequired,
+  403: StatusCode.Forbidden,
+  429: StatusCode.TooManyRequests,
+};
 
 /**
  * Replaces any header of that name (newer Envoy defaults to appending when `append_action`

@@ -15,7 +15,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file envoy/type/v3/http_status.proto.
  */
 export const file_envoy_type_v3_http_status: GenFile = /*@__PURE__*/
-  fileDesc("Ch9lbnZveS90eXBlL3YzL2h0dHBfc3RhdHVzLnByb3RvEg1lbnZveS50eXBlLnYzIjUKCkh0dHBTdGF0dXMSJwoEY29kZRgBIAEoDjIZLmVudm95LnR5cGUudjMuU3RhdHVzQ29kZSpyCgpTdGF0dXNDb2RlEgkKBUVtcHR5EAASBwoCT0sQyAESEQoMVW5hdXRob3JpemVkEJEDEg4KCUZvcmJpZGRlbhCTAxIUCg9Ub29NYW55UmVxdWVzdHMQrQMSFwoSU2VydmljZVVuYXZhaWxhYmxlEPcDYgZwcm90bzM");
+  fileDesc("Ch9lbnZveS90eXBlL3YzL2h0dHBfc3RhdHVzLnByb3RvEg1lbnZveS50eXBlLnYzIjUKCkh0dHBTdGF0dXMSJwoEY29kZRgBIAEoDjIZLmVudm95LnR5cGUudjMuU3RhdHVzQ29kZSqZAQoKU3RhdHVzQ29kZRIJCgVFbXB0eRAAEgcKAk9LEMgBEg8KCkJhZFJlcXVlc3QQkAMSEQoMVW5hdXRob3JpemVkEJEDEhQKD1BheW1lbnRSZXF1aXJlZBCSAxIOCglGb3JiaWRkZW4QkwMSFAoPVG9vTWFueVJlcXVlc3RzEK0DEhcKElNlcnZpY2VVbmF2YWlsYWJsZRD3A2IGcHJvdG8z");
 
 /**
  * @generated from message envoy.type.v3.HttpStatus
@@ -59,9 +59,19 @@ export enum StatusCode {
   OK = 200,
 
   /**
+   * @generated from enum value: BadRequest = 400;
+   */
+  BadRequest = 400,
+
+  /**
    * @generated from enum value: Unauthorized = 401;
    */
   Unauthorized = 401,
+
+  /**
+   * @generated from enum value: PaymentRequired = 402;
+   */
+  PaymentRequired = 402,
 
   /**
    * @generated from enum value: Forbidden = 403;
@@ -82,7 +92,7 @@ export enum StatusCode {
 /**
  * @generated from enum envoy.type.v3.StatusCode
  */
-export type StatusCodeJson = "Empty" | "OK" | "Unauthorized" | "Forbidden" | "TooManyRequests" | "ServiceUnavailable";
+export type StatusCodeJson = "Empty" | "OK" | "BadRequest" | "Unauthorized" | "PaymentRequired" | "Forbidden" | "TooManyRequests" | "ServiceUnavailable";
 
 /**
  * Describes the enum envoy.type.v3.StatusCode.
