@@ -24,6 +24,13 @@ export interface VerifyInput {
   readonly httpUrl?: string;
   /** The amount the request commits the agent to (minor units ≥ 0); absent = spends nothing. */
   readonly amount?: VerifyAmount;
+  /**
+   * Set only by Gatehouse itself, never from a request: the RFC 7638 thumbprint of a key the
+   * caller already proved possession of on this request (a token request's DPoP proof, RFC
+   * 9449 §5, for a token exchange). It stands in for a resource-request proof: a bound token
+   * passes the DPoP step when its `cnf.jkt` is this thumbprint.
+   */
+  readonly provenJkt?: string;
 }
 
 /** An amount stated with a request: ISO 4217 currency and minor units. */
@@ -88,6 +95,8 @@ export interface VerifiedClaims {
   readonly jti: string;
   /** Ids of the approved grants behind some of the scopes; absent = none. */
   readonly grants?: readonly string[];
+  /** Token exchange: the `jti`s of the tokens this one derives from; absent = none. */
+  readonly derivedFrom?: readonly string[];
 }
 
 /**

@@ -9,7 +9,7 @@ import { decodeJwt, SignJWT } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Reason } from "../../gen/gatehouse/v1/errors_pb.js";
 import type { TokenExchangeGrant } from "../../gen/gatehouse/v1/gate_pb.js";
-import { jwtBearerAssertion } from "../../src/client/agent-keys.js";
+import { dpopProof, jwtBearerAssertion } from "../../src/client/agent-keys.js";
 import { expectReason } from "../support/errors.js";
 import { useGatehouse } from "../support/fixture.js";
 import {
@@ -20,6 +20,7 @@ import {
   grpcClients,
   login,
   SCOPES,
+  signedChallenge,
 } from "../support/flows.js";
 import { ISSUER, startTestGatehouse } from "../support/gatehouse.js";
 import { rememberSecret } from "../support/secrets.js";
@@ -324,6 +325,8 @@ describe.each(STORE_KINDS)("JWT-bearer and token-exchange grants (%s store)", (s
     let stranger: Enrolled;
     let subjectClients: Clients;
     let delegateClients: Clients;
+    let operatorClients: Clients;
+    let verifierClients: Clients;
 
     beforeAll(async () => {
       delegate = await enrollAgent(env.gh);
@@ -345,10 +348,14 @@ describe.each(STORE_KINDS)("JWT-bearer and token-exchange grants (%s store)", (s
       }
       subjectClients = grpcClients(env.gh, subject.agentTls);
       delegateClients = grpcClients(env.gh, delegate.agentTls);
+      operatorClients = grpcClients(env.gh, subject.operatorTls);
+      verifierClients = grpcClients(env.gh, subject.verifierTls);
     });
     afterAll(() => {
       subjectClients?.close();
       delegateClients?.close();
+      operatorClients?.close();
+      verifierClients?.close();
     });
 
     const exchange = (
@@ -521,6 +528,83 @@ describe.each(STORE_KINDS)("JWT-bearer and token-exchange grants (%s store)", (s
         exchange(subjectClients.gate, { subjectToken: bound }),
         Reason.TOKEN_BOUND_TO_KEY,
       );
+    });
+
+    it("revoking a token revokes every token exchanged from it", async () => {
+      const subjectToken = await login(subjectClients.gate, subject, SCOPES);
+      const child = await exchange(subjectClients.gate, { subjectToken, scopes: SCOPES });
+      const grandchild = await exchange(subjectClients.gate, { subjectToken: child.accessToken });
+      const parentJti = claimsOf(subjectToken).jti as string;
+      expect(claimsOf(grandchild.accessToken).derived_from).toEqual([
+        parentJti,
+        claimsOf(child.accessToken).jti,
+      ]);
+      const verify = (token: string) =>
+        verifierClients.verify.verify({ token, audience: AUDIENCE, requiredScopes: [] });
+      expect((await verify(grandchild.accessToken)).allowed).toBe(true);
+      await operatorClients.registry.revoke({ target: { case: "tokenId", value: parentJti } });
+      for (const token of [child.accessToken, grandchild.accessToken]) {
+        const decision = await verify(token);
+        expect(Reason[decision.reason]).toBe(Reason[Reason.TOKEN_REVOKED]);
+      }
+      await expectReason(
+        exchange(subjectClients.gate, { subjectToken: child.accessToken }),
+        Reason.TOKEN_REVOKED,
+      );
+    });
+
+    it("exchanges a DPoP-bound token only with a proof by its key, and keeps it bound", async () => {
+      const proof = (key: Enrolled["key"]) =>
+        dpopProof(key, { htm: "POST", htu: `${ISSUER}/v1/tokens`, iat: now() });
+      const { challengeId, signature } = await signedChallenge(
+        subjectClients.gate,
+        subject,
+        SCOPES,
+      );
+      const { pass } = await subjectClients.gate.submit({
+        challengeId,
+        answer: { case: "signature", value: { signature } },
+      });
+      const login = await subjectClients.gate.token({
+        grant: { case: "pass", value: pass },
+        dpopProof: proof(subject.key),
+      });
+      rememberSecret(pass, login.accessToken);
+      const subjectToken = login.accessToken;
+      const jkt = (claimsOf(subjectToken).cnf as { jkt: string }).jkt;
+
+      // Without a proof, the bound token would become a bearer one: refused.
+      await expectReason(
+        exchange(subjectClients.gate, { subjectToken }),
+        Reason.TOKEN_BOUND_TO_KEY,
+      );
+      // A proof by another key (the delegate's, registered to another agent) is refused.
+      await expectReason(
+        subjectClients.gate.token({
+          grant: { case: "exchange", value: { subjectToken, scopes: ["orders:read"] } },
+          dpopProof: proof(delegate.key),
+        }),
+        Reason.DPOP_INVALID,
+      );
+      // A bound token cannot be handed to a delegate, even with the key's proof.
+      await expectReason(
+        subjectClients.gate.token({
+          grant: {
+            case: "exchange",
+            value: { subjectToken, scopes: ["orders:read"], delegateDid: delegate.did },
+          },
+          dpopProof: proof(subject.key),
+        }),
+        Reason.TOKEN_BOUND_TO_KEY,
+      );
+      const narrowed = await subjectClients.gate.token({
+        grant: { case: "exchange", value: { subjectToken, scopes: ["orders:read"] } },
+        dpopProof: proof(subject.key),
+      });
+      rememberSecret(narrowed.accessToken);
+      expect(narrowed.tokenType).toBe("DPoP");
+      expect(claimsOf(narrowed.accessToken).cnf).toEqual({ jkt });
+      expect(claimsOf(narrowed.accessToken).scope).toBe("orders:read");
     });
 
     it("bounds the delegation chain", async () => {

@@ -1182,7 +1182,12 @@ export const JwtBearerGrantSchema: GenMessage<JwtBearerGrant, {jsonType: JwtBear
 /**
  * TokenExchangeGrant narrows a token (RFC 8693 §2.1): the new token's scopes
  * are a subset of the subject token's, its lifetime ends no later, and the
- * delegation chain is recorded in the `act` claim (RFC 8693 §4.1).
+ * delegation chain is recorded in the `act` claim (RFC 8693 §4.1). A
+ * DPoP-bound subject token (`cnf.jkt`) is exchanged only when
+ * TokenRequest.dpop_proof is signed by that same key, and the new token is
+ * bound to it again (never to a bearer token); a bound token cannot be
+ * delegated (REASON_TOKEN_BOUND_TO_KEY). A token derived by exchange stops
+ * verifying when its subject token is revoked.
  *
  * @generated from message gatehouse.v1.TokenExchangeGrant
  */
@@ -1227,7 +1232,12 @@ export type TokenExchangeGrant = Message<"gatehouse.v1.TokenExchangeGrant"> & {
 /**
  * TokenExchangeGrant narrows a token (RFC 8693 §2.1): the new token's scopes
  * are a subset of the subject token's, its lifetime ends no later, and the
- * delegation chain is recorded in the `act` claim (RFC 8693 §4.1).
+ * delegation chain is recorded in the `act` claim (RFC 8693 §4.1). A
+ * DPoP-bound subject token (`cnf.jkt`) is exchanged only when
+ * TokenRequest.dpop_proof is signed by that same key, and the new token is
+ * bound to it again (never to a bearer token); a bound token cannot be
+ * delegated (REASON_TOKEN_BOUND_TO_KEY). A token derived by exchange stops
+ * verifying when its subject token is revoked.
  *
  * @generated from message gatehouse.v1.TokenExchangeGrant
  */

@@ -10,7 +10,8 @@ const isTime = (value: unknown): value is number =>
  * makes iss, exp, aud, sub, iat, jti required). Later steps then compare values only.
  */
 export function claimsStep(state: VerifyState): Reason | undefined {
-  const { iss, sub, aud, scope, operator, iat, nbf, exp, jti, grants } = state.payload;
+  const { iss, sub, aud, scope, operator, iat, nbf, exp, jti, grants, derived_from } =
+    state.payload;
   const audiences = typeof aud === "string" ? [aud] : aud;
   if (!isString(iss) || !isString(sub) || !isString(jti) || !isString(operator)) {
     return Reason.TOKEN_CLAIMS_INVALID;
@@ -22,7 +23,9 @@ export function claimsStep(state: VerifyState): Reason | undefined {
     return Reason.TOKEN_CLAIMS_INVALID;
   }
   // Optional: the human-approved grants the token relies on (see the grants step).
-  if (grants !== undefined && !isGrantList(grants)) return Reason.TOKEN_CLAIMS_INVALID;
+  if (grants !== undefined && !isIdList(grants)) return Reason.TOKEN_CLAIMS_INVALID;
+  // Optional: the tokens it was exchanged from (see the revocation step).
+  if (derived_from !== undefined && !isIdList(derived_from)) return Reason.TOKEN_CLAIMS_INVALID;
   state.claims = {
     iss,
     sub,
@@ -34,11 +37,12 @@ export function claimsStep(state: VerifyState): Reason | undefined {
     exp,
     jti,
     ...(grants !== undefined && { grants }),
+    ...(derived_from !== undefined && { derivedFrom: derived_from }),
   };
   return undefined;
 }
 
-/** Gatehouse puts at most 16 grant ids (one per missing scope, in practice a few). */
-function isGrantList(value: unknown): value is string[] {
+/** Gatehouse puts at most 16 ids in `grants` and in `derived_from` (bounded by issuance). */
+function isIdList(value: unknown): value is string[] {
   return Array.isArray(value) && value.length > 0 && value.length <= 16 && value.every(isString);
 }

@@ -1,4 +1,5 @@
 import { Reason } from "../../../gen/gatehouse/v1/errors_pb.js";
+import { constantTimeEqual } from "../../crypto/random.js";
 import type { VerifyDeps, VerifyState } from "../types.js";
 
 const MAX_JKT_LENGTH = 128;
@@ -29,7 +30,11 @@ export function dpopStep(
   if (typeof jkt !== "string" || jkt.length === 0 || jkt.length > MAX_JKT_LENGTH) {
     return Reason.TOKEN_CLAIMS_INVALID;
   }
-  const { dpopProof, httpMethod, httpUrl, token } = state.input;
+  const { dpopProof, httpMethod, httpUrl, token, provenJkt } = state.input;
+  // Token exchange: the token request's own proof (already verified) showed the key.
+  if (provenJkt !== undefined) {
+    return constantTimeEqual(provenJkt, jkt) ? undefined : Reason.DPOP_INVALID;
+  }
   if (!dpopProof) return Reason.TOKEN_BOUND_TO_KEY;
   return deps.dpop
     .verify(dpopProof, {

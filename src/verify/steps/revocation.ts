@@ -3,7 +3,9 @@ import type { VerifyDeps, VerifyState } from "../types.js";
 
 /**
  * Revocation, all looked up at once (one round trip to Redis, pipelined):
- * - the token by `jti` (RFC 7009 semantics, checked server-side): TOKEN_REVOKED;
+ * - the token by `jti` (RFC 7009 semantics, checked server-side), and every token it was
+ *   exchanged from (`derived_from`, RFC 8693): revoking a token revokes what was derived from
+ *   it: TOKEN_REVOKED;
  * - the agent's issued-until watermark, set when its key was revoked: tokens issued (`iat`)
  *   at or before it were issued under that key: AGENT_KEY_REVOKED;
  * - the key the token is bound to (`cnf.jkt`, RFC 9449), when that key was revoked as an
@@ -16,12 +18,14 @@ export async function revocationStep(
   const claims = state.claims;
   if (!claims?.jti) return Reason.TOKEN_CLAIMS_INVALID;
   const jkt = boundKey(state.payload.cnf);
-  const [tokenRevoked, issuedUntil, keyRevoked] = await Promise.all([
+  const ancestors = claims.derivedFrom ?? [];
+  const [tokenRevoked, issuedUntil, keyRevoked, ...ancestorRevoked] = await Promise.all([
     deps.revocations.isRevoked("token", claims.jti),
     deps.revocations.issuedUntil(claims.sub),
     jkt === undefined ? false : deps.revocations.isRevoked("agent_key", jkt),
+    ...ancestors.map((jti) => deps.revocations.isRevoked("token", jti)),
   ]);
-  if (tokenRevoked) return Reason.TOKEN_REVOKED;
+  if (tokenRevoked || ancestorRevoked.includes(true)) return Reason.TOKEN_REVOKED;
   if (issuedUntil !== undefined && claims.iat * 1000 <= issuedUntil) {
     return Reason.AGENT_KEY_REVOKED;
   }

@@ -18,6 +18,12 @@ import type { GrantOutcome } from "./types.js";
 export const MAX_DELEGATION_DEPTH = 4;
 
 /**
+ * Longest exchange lineage (`derived_from`): a token may be re-exchanged this many times
+ * over its ancestors. Deeper is DELEGATION_NOT_ALLOWED (the claim stays bounded for Verify).
+ */
+export const MAX_EXCHANGE_DEPTH = 16;
+
+/**
  * Token exchange (RFC 8693 §2.1): a token this Gatehouse issued becomes a narrower one,
  * for the same agent or for a sub-agent it may delegate to.
  *
@@ -29,9 +35,12 @@ export const MAX_DELEGATION_DEPTH = 4;
  *   alone, leaked from a resource server or a log, must not mint fresh tokens, hand access
  *   to other agents or outlive its own revocation by renewal; requiring the agent's mTLS
  *   identity as well keeps the exchange sender-constrained (as RFC 8705 does for tokens).
- * - DPoP-bound subject tokens (`cnf`) are refused (TOKEN_BOUND_TO_KEY) for now: exchanging one
- *   would need a proof of the bound key on this request, which the DPoP work provides;
- *   refusing keeps the binding from being stripped by an exchange into a bearer token.
+ * - A DPoP-bound subject token (`cnf.jkt`, RFC 9449 §6) is exchanged only with a DPoP proof
+ *   on this token request by that same key (`jkt`, already verified by the caller of this
+ *   function): the pipeline's DPoP step compares it with `cnf.jkt`, and the new token is
+ *   bound to it again, so an exchange never strips the binding into a bearer token. A bound
+ *   token cannot be delegated (TOKEN_BOUND_TO_KEY): the delegate cannot prove the key, and
+ *   the token it would get could not be bound to its own key without its own proof.
  * - Narrowing only (§2.1 `scope`, `audience`): scopes ⊆ the subject token's scopes (else
  *   SCOPE_NOT_ALLOWED); the audience defaults to the subject token's and, if given, must be
  *   one of the subject token's audiences (an exchange never reaches a new resource; a new
@@ -45,6 +54,9 @@ export const MAX_DELEGATION_DEPTH = 4;
  *   Narrowing one's own token adds no actor and keeps the chain unchanged (a delegate
  *   cannot shed the chain by re-exchanging). Chains deeper than MAX_DELEGATION_DEPTH are
  *   refused.
+ * - Lineage: the new token lists the subject token's `jti` after the subject's own lineage in
+ *   `derived_from`; Verify refuses it once any of them is revoked (TOKEN_REVOKED), so revoking
+ *   a token also revokes every token exchanged from it. At most MAX_EXCHANGE_DEPTH.
  * - Delegation: the subject agent's policy `delegates` must name D (exact DID, or
  *   `did:agent:<domain>:*` for D's domain), and D must be active.
  */
@@ -52,12 +64,18 @@ export async function exchangeGrant(
   deps: GateDeps,
   grant: TokenExchangeGrant,
   call: CallContext,
+  jkt: string | undefined,
 ): Promise<GrantOutcome> {
   const subjectToken = grant.subjectToken;
   const ownAudience = unverifiedAudience(subjectToken);
   if (ownAudience === undefined) throw new GatehouseError(Reason.TOKEN_MALFORMED);
   const decision = await runVerifyPipeline(
-    { token: subjectToken, audience: ownAudience, requiredScopes: [] },
+    {
+      token: subjectToken,
+      audience: ownAudience,
+      requiredScopes: [],
+      ...(jkt !== undefined && { provenJkt: jkt }),
+    },
     deps.verify,
   );
   if (!decision.allowed) throw new GatehouseError(decision.reason);
@@ -75,7 +93,6 @@ export async function exchangeGrant(
   // The signature is verified: the payload's other claims can be read now.
   const payload = signedPayload(subjectToken);
   if (!payload) throw new GatehouseError(Reason.TOKEN_CLAIMS_INVALID);
-  if (payload.cnf !== undefined) throw new GatehouseError(Reason.TOKEN_BOUND_TO_KEY);
   const priorAct = payload.act === undefined ? undefined : actorClaim(payload.act, 0);
   if (payload.act !== undefined && priorAct === undefined) {
     throw new GatehouseError(Reason.TOKEN_CLAIMS_INVALID);
@@ -96,6 +113,7 @@ export async function exchangeGrant(
   let agent = subjectAgent;
   let act = priorAct;
   if (delegate !== "" && delegate !== subjectAgent.did) {
+    if (payload.cnf !== undefined) throw new GatehouseError(Reason.TOKEN_BOUND_TO_KEY);
     if (!delegationAllowed(subjectAgent.policy, delegate)) {
       throw new GatehouseError(Reason.DELEGATION_NOT_ALLOWED);
     }
@@ -107,12 +125,19 @@ export async function exchangeGrant(
     authority = await authorizeScopes(deps.store.grants, agent, scopes, audience, nowMs);
   }
 
+  const derivedFrom = [...(claims.derivedFrom ?? []), claims.jti];
+  if (derivedFrom.length > MAX_EXCHANGE_DEPTH) {
+    throw new GatehouseError(Reason.DELEGATION_NOT_ALLOWED, {
+      description: "exchanged too many times",
+    });
+  }
   return {
     agent,
     scopes,
     audience,
     notAfter: claims.exp,
     authority,
+    derivedFrom,
     ...(grant.ttlSeconds > 0 && { ttlSeconds: grant.ttlSeconds }),
     ...(act !== undefined && { act }),
   };

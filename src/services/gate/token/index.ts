@@ -22,7 +22,7 @@ export async function issueToken(
   const jkt = request.dpopProof
     ? await checkTokenRequestProof(dpop, deps.settings.issuer, request.dpopProof)
     : undefined;
-  const grant = await runGrant(deps, request, call);
+  const grant = await runGrant(deps, request, call, jkt);
   if (jkt !== undefined) requireRegisteredKey(jkt, grant.agent.publicKeyHex);
   const response = await issueAccessToken(
     deps,
@@ -34,14 +34,19 @@ export async function issueToken(
   return dpopNonce === undefined ? response : { ...response, dpopNonce };
 }
 
-function runGrant(deps: GateDeps, request: TokenRequest, call: CallContext): Promise<GrantOutcome> {
+function runGrant(
+  deps: GateDeps,
+  request: TokenRequest,
+  call: CallContext,
+  jkt: string | undefined,
+): Promise<GrantOutcome> {
   switch (request.grant.case) {
     case "pass":
       return passGrant(deps, request.grant.value, call);
     case "assertion":
       return assertionGrant(deps, request.grant.value, call);
     case "exchange":
-      return exchangeGrant(deps, request.grant.value, call);
+      return exchangeGrant(deps, request.grant.value, call, jkt);
     default:
       throw new GatehouseError(Reason.INVALID_ARGUMENT, {
         field: "grant",

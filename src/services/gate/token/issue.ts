@@ -56,6 +56,7 @@ export async function issueAccessToken(
     ...(binding.jkt !== undefined && { cnf: { jkt: binding.jkt } }),
     ...(grant.act !== undefined && { act: grant.act }),
     ...(grant.authority.grantIds.length > 0 && { grants: [...grant.authority.grantIds] }),
+    ...(grant.derivedFrom !== undefined && { derived_from: [...grant.derivedFrom] }),
   });
   await deps.audit.record(
     agentEvent(AuditEventType.TOKEN_ISSUED, caller, grant.agent, {

@@ -20,4 +20,6 @@ export interface GrantOutcome {
   readonly act?: ActorClaim;
   /** The approved grants behind scopes the standing policy does not cover. */
   readonly authority: ScopeAuthority;
+  /** Token exchange: the `jti`s of the subject token and of the tokens it derives from. */
+  readonly derivedFrom?: readonly string[];
 }
