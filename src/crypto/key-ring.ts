@@ -58,16 +58,28 @@ export interface KeyRing {
    */
   start(): Promise<void>;
   stop(): void;
-  /** The schedule (no key material): for logs, `keys list`-style tooling and tests. */
-  schedule(): readonly KeyStatus[];
+  /**
+   * Every key, retired ones included, in signing order, with its state now (no key
+   * material); runs due maintenance first, as `published()` does, so both agree.
+   */
+  schedule(): Promise<readonly KeyStatus[]>;
 }
+
+/**
+ * Where a key is in its life: published but not signing yet, signing, superseded but still
+ * published for the tokens it signed, or out of the JWKS.
+ */
+export type KeyState = "pending" | "signing" | "retiring" | "retired";
 
 export interface KeyStatus {
   readonly kid: string;
   readonly alg: SigningAlg;
+  readonly createdAt: number;
   readonly activateAt: number;
   /** When it leaves the JWKS; undefined while nothing supersedes it. */
   readonly retireAt?: number;
+  /** Its state when the status was taken. */
+  readonly state: KeyState;
 }
 
 /** Why a key was added (for logs). */
@@ -181,7 +193,9 @@ export function createKeyRing(options: KeyRingOptions): KeyRing {
   async function add(record: SigningKeyRecord, reason: KeyAddedReason): Promise<void> {
     await store.add(record);
     await loadOnce();
-    events.keyAdded?.(statusOf(byKid.get(record.kid) ?? { record, retireAt: Infinity }), reason);
+    const now = clock.now();
+    const entry = byKid.get(record.kid) ?? { record, retireAt: Infinity };
+    events.keyAdded?.(statusOf(entry, signerAt(now), now), reason);
   }
 
   async function maintainNow(): Promise<void> {
@@ -284,17 +298,40 @@ export function createKeyRing(options: KeyRingOptions): KeyRing {
       clearInterval(timer);
       timer = undefined;
     },
-    schedule() {
-      return entries.map(statusOf);
+    async schedule() {
+      await maybeMaintain();
+      const now = clock.now();
+      const signer = signerAt(now);
+      return entries.map((entry) => statusOf(entry, signer, now));
     },
   };
 }
 
-function statusOf(entry: Pick<Entry, "record" | "retireAt">): KeyStatus {
-  const { kid, alg, activateAt } = entry.record;
+/** The entry's schedule and its state at `now`, given the key that signs then. */
+function statusOf(
+  entry: Pick<Entry, "record" | "retireAt">,
+  signer: Entry | undefined,
+  now: number,
+): KeyStatus {
+  const { kid, alg, createdAt, activateAt } = entry.record;
+  const state = stateAt(entry, signer, now);
   return Number.isFinite(entry.retireAt)
-    ? { kid, alg, activateAt, retireAt: entry.retireAt }
-    : { kid, alg, activateAt };
+    ? { kid, alg, createdAt, activateAt, retireAt: entry.retireAt, state }
+    : { kid, alg, createdAt, activateAt, state };
+}
+
+/**
+ * Retired once out of the JWKS (as `lookup` and `published` decide); else signing when it is
+ * the signer; else pending until it activates, and retiring after (superseded).
+ */
+function stateAt(
+  entry: Pick<Entry, "record" | "retireAt">,
+  signer: Entry | undefined,
+  now: number,
+): KeyState {
+  if (entry.retireAt <= now) return "retired";
+  if (entry.record.kid === signer?.record.kid) return "signing";
+  return entry.record.activateAt > now ? "pending" : "retiring";
 }
 
 /** Generates a key whose kid is its RFC 7638 JWK thumbprint. */

@@ -24,6 +24,7 @@ export const RPC_POLICY: Readonly<Record<string, readonly Role[]>> = {
   "gatehouse.v1.RegistryService/ReactivateAgent": ["operator", "admin"],
   "gatehouse.v1.RegistryService/Revoke": ["operator", "admin"],
   "gatehouse.v1.RegistryService/RotateSigningKey": ["admin"],
+  "gatehouse.v1.RegistryService/ListSigningKeys": ["admin"],
   // A DID document holds public keys only: every role may resolve (agents included).
   "gatehouse.v1.RegistryService/ResolveDid": ["agent", "verifier", "operator", "admin"],
   "gatehouse.v1.RegistryService/RotateAgentKey": ["operator", "admin"],

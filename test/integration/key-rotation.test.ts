@@ -2,9 +2,15 @@ import { randomBytes } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { toJsonString } from "@bufbuild/protobuf";
+import { type Timestamp, timestampMs } from "@bufbuild/protobuf/wkt";
 import { status } from "@grpc/grpc-js";
 import { Redis } from "ioredis";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import {
+  ListSigningKeysResponseSchema,
+  SigningKeyState,
+} from "../../gen/gatehouse/v1/registry_pb.js";
 import { startGatehouse } from "../../src/app/gatehouse.js";
 import { createManualClock, type ManualClock } from "../../src/clock.js";
 import { type ConfigOverrides, loadConfig } from "../../src/config/index.js";
@@ -50,6 +56,18 @@ function headerOf(token: string): { alg: string; kid: string } {
 async function jwksKids(clients: Clients): Promise<string[]> {
   const { keys } = await clients.verify.getJwks({});
   return keys.map((key) => key.kid).sort();
+}
+
+/** [kid, state] of every signing key, newest first, as an admin lists them. */
+async function keyStates(admin: Clients): Promise<[string, SigningKeyState][]> {
+  const { keys } = await admin.registry.listSigningKeys({});
+  return keys.map((key) => [key.kid, key.state]);
+}
+
+/** A time the response must carry, in Unix ms. */
+function msOf(timestamp: Timestamp | undefined): number {
+  if (!timestamp) throw new Error("timestamp missing");
+  return timestampMs(timestamp);
 }
 
 async function verified(clients: Clients, token: string): Promise<boolean> {
@@ -177,6 +195,47 @@ describe.each(STORE_KINDS)("signing key rotation (%s store)", (storeKind) => {
     expect(headerOf(token)).toMatchObject({ alg: "ES256", kid: ec.kid });
     expect(await verified(verifier, token)).toBe(true);
     expect(await verified(verifier, old)).toBe(true);
+  });
+
+  it("ListSigningKeys: admin only; each key's state through a rotation, no key material", async () => {
+    const { clock, agent, gate, verifier, admin, operator } = await setUp();
+    for (const caller of [verifier, operator]) {
+      const error = await rejectionOf(caller.registry.listSigningKeys({}));
+      expect(error.code).toBe(status.PERMISSION_DENIED);
+    }
+    const [first = ""] = await jwksKids(verifier);
+    expect(await keyStates(admin)).toEqual([[first, SigningKeyState.SIGNING]]);
+
+    const rotated = await admin.registry.rotateSigningKey({});
+    const listed = await admin.registry.listSigningKeys({});
+    expect(listed.keys.map((key) => [key.kid, key.state])).toEqual([
+      [rotated.kid, SigningKeyState.PENDING],
+      [first, SigningKeyState.SIGNING],
+    ]);
+    const [next, old] = listed.keys;
+    expect(next).toMatchObject({ alg: "EdDSA", activateTime: rotated.activateTime });
+    expect(next?.retireTime).toBeUndefined();
+    expect(msOf(next?.createTime)).toBe(clock.now());
+    const activateAt = msOf(rotated.activateTime);
+    expect(msOf(old?.retireTime)).toBe(activateAt + RETENTION_MS);
+    const json = toJsonString(ListSigningKeysResponseSchema, listed);
+    expect(json).not.toContain("PRIVATE KEY");
+    expect(json).not.toContain("-----BEGIN");
+
+    clock.set(activateAt);
+    expect(await keyStates(admin)).toEqual([
+      [rotated.kid, SigningKeyState.SIGNING],
+      [first, SigningKeyState.RETIRING],
+    ]);
+    expect(headerOf(await login(gate.gate, agent)).kid).toBe(rotated.kid);
+
+    // The old key's last token has expired: out of the JWKS, still listed as retired.
+    clock.set(activateAt + RETENTION_MS);
+    expect(await keyStates(admin)).toEqual([
+      [rotated.kid, SigningKeyState.SIGNING],
+      [first, SigningKeyState.RETIRED],
+    ]);
+    expect(await jwksKids(verifier)).toEqual([rotated.kid]);
   });
 
   it("ES256 end to end (tokens.signingAlg = ES256)", async () => {

@@ -22,6 +22,7 @@ export const VALID_REQUESTS: Readonly<Record<string, Record<string, unknown>>> =
   GetJwks: {},
   GetIssuerMetadata: {},
   RotateSigningKey: { alg: "EdDSA" },
+  ListSigningKeys: {},
   CreateOperator: { domain: DOMAIN, displayName: "x" },
   RegisterAgent: {
     did: DID,

@@ -2,8 +2,8 @@
 // @generated from file gatehouse/v1/registry.proto (package gatehouse.v1, syntax proto3)
 /* eslint-disable */
 
-import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
-import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
+import type { GenEnum, GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
+import { enumDesc, fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
 import type { Agent, AgentJson, AgentStatus, AgentStatusJson, DomainVerificationMethod, DomainVerificationMethodJson, Operator, OperatorJson, Policy, PolicyJson } from "./resources_pb.js";
 import { file_gatehouse_v1_resources } from "./resources_pb.js";
 import { file_gatehouse_v1_validate } from "./validate_pb.js";
@@ -16,7 +16,7 @@ import type { JsonObject, Message } from "@bufbuild/protobuf";
  * Describes the file gatehouse/v1/registry.proto.
  */
 export const file_gatehouse_v1_registry: GenFile = /*@__PURE__*/
-  fileDesc("ChtnYXRlaG91c2UvdjEvcmVnaXN0cnkucHJvdG8SDGdhdGVob3VzZS52MSLMAQoVQ3JlYXRlT3BlcmF0b3JSZXF1ZXN0EmEKBmRvbWFpbhgBIAEoCUJRwvMYTQgBGP0BIkYoW2EtejAtOV0oW2EtejAtOS1dezAsNjF9W2EtejAtOV0pP1wuKStbYS16XShbYS16MC05LV17MCw2MX1bYS16MC05XSk/Eh0KDGRpc3BsYXlfbmFtZRgCIAEoCUIHwvMYAxiAARIaCgpwdWJsaWNfa2V5GAMgASgMQgbC8xgCGCASFQoNYXR0ZXN0X2RvbWFpbhgEIAEoCCJCChZDcmVhdGVPcGVyYXRvclJlc3BvbnNlEigKCG9wZXJhdG9yGAEgASgLMhYuZ2F0ZWhvdXNlLnYxLk9wZXJhdG9yIpECChRSZWdpc3RlckFnZW50UmVxdWVzdBJjCgNkaWQYASABKAlCVsLzGFIIARiAAiJLZGlkOihhZ2VudDpbYS16MC05Li1dezEsMjUzfTpbMC05YS1mXXszMn18a2V5OnpbMS05QS1ISi1OUC1aYS1rbS16XXs0MCw2MH0pEh4KCnB1YmxpY19rZXkYAiABKAxCCsLzGAYIARAgGCASJwoTcHJvb2Zfb2ZfcG9zc2Vzc2lvbhgDIAEoDEIKwvMYBggBEEAYQBIsCgZwb2xpY3kYBCABKAsyFC5nYXRlaG91c2UudjEuUG9saWN5QgbC8xgCCAESHQoMZGlzcGxheV9uYW1lGAUgASgJQgfC8xgDGIABIjsKFVJlZ2lzdGVyQWdlbnRSZXNwb25zZRIiCgVhZ2VudBgBIAEoCzITLmdhdGVob3VzZS52MS5BZ2VudCJ2Cg9HZXRBZ2VudFJlcXVlc3QSYwoDZGlkGAEgASgJQlbC8xhSCAEYgAIiS2RpZDooYWdlbnQ6W2EtejAtOS4tXXsxLDI1M306WzAtOWEtZl17MzJ9fGtleTp6WzEtOUEtSEotTlAtWmEta20tel17NDAsNjB9KSI2ChBHZXRBZ2VudFJlc3BvbnNlEiIKBWFnZW50GAEgASgLMhMuZ2F0ZWhvdXNlLnYxLkFnZW50IukBChFMaXN0QWdlbnRzUmVxdWVzdBIaCglwYWdlX3NpemUYASABKA1CB8LzGANA9AMSGwoKcGFnZV90b2tlbhgCIAEoCUIHwvMYAxiABBJoCg9vcGVyYXRvcl9kb21haW4YAyABKAlCT8LzGEsY/QEiRihbYS16MC05XShbYS16MC05LV17MCw2MX1bYS16MC05XSk/XC4pK1thLXpdKFthLXowLTktXXswLDYxfVthLXowLTldKT8SMQoGc3RhdHVzGAQgASgOMhkuZ2F0ZWhvdXNlLnYxLkFnZW50U3RhdHVzQgbC8xgCOAEiUgoSTGlzdEFnZW50c1Jlc3BvbnNlEiMKBmFnZW50cxgBIAMoCzITLmdhdGVob3VzZS52MS5BZ2VudBIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkixwEKGFVwZGF0ZUFnZW50UG9saWN5UmVxdWVzdBJjCgNkaWQYASABKAlCVsLzGFIIARiAAiJLZGlkOihhZ2VudDpbYS16MC05Li1dezEsMjUzfTpbMC05YS1mXXszMn18a2V5OnpbMS05QS1ISi1OUC1aYS1rbS16XXs0MCw2MH0pEiwKBnBvbGljeRgCIAEoCzIULmdhdGVob3VzZS52MS5Qb2xpY3lCBsLzGAIIARIYChBleHBlY3RlZF92ZXJzaW9uGAMgASgEIj8KGVVwZGF0ZUFnZW50UG9saWN5UmVzcG9uc2USIgoFYWdlbnQYASABKAsyEy5nYXRlaG91c2UudjEuQWdlbnQikwEKE1N1c3BlbmRBZ2VudFJlcXVlc3QSYwoDZGlkGAEgASgJQlbC8xhSCAEYgAIiS2RpZDooYWdlbnQ6W2EtejAtOS4tXXsxLDI1M306WzAtOWEtZl17MzJ9fGtleTp6WzEtOUEtSEotTlAtWmEta20tel17NDAsNjB9KRIXCgZyZWFzb24YAiABKAlCB8LzGAMYgAIiOgoUU3VzcGVuZEFnZW50UmVzcG9uc2USIgoFYWdlbnQYASABKAsyEy5nYXRlaG91c2UudjEuQWdlbnQifQoWUmVhY3RpdmF0ZUFnZW50UmVxdWVzdBJjCgNkaWQYASABKAlCVsLzGFIIARiAAiJLZGlkOihhZ2VudDpbYS16MC05Li1dezEsMjUzfTpbMC05YS1mXXszMn18a2V5OnpbMS05QS1ISi1OUC1aYS1rbS16XXs0MCw2MH0pIj0KF1JlYWN0aXZhdGVBZ2VudFJlc3BvbnNlEiIKBWFnZW50GAEgASgLMhMuZ2F0ZWhvdXNlLnYxLkFnZW50Iv4CCg1SZXZva2VSZXF1ZXN0Ei0KCHRva2VuX2lkGAEgASgJQhnC8xgVCAEYgAEiDltBLVphLXowLTlfLV0rSAASawoJYWdlbnRfZGlkGAIgASgJQlbC8xhSCAEYgAIiS2RpZDooYWdlbnQ6W2EtejAtOS4tXXsxLDI1M306WzAtOWEtZl17MzJ9fGtleTp6WzEtOUEtSEotTlAtWmEta20tel17NDAsNjB9KUgAEjoKFGFnZW50X2tleV90aHVtYnByaW50GAQgASgJQhrC8xgWCAEQKxgrIg5bQS1aYS16MC05Xy1dK0gAEmwKD29wZXJhdG9yX2RvbWFpbhgFIAEoCUJRwvMYTQgBGP0BIkYoW2EtejAtOV0oW2EtejAtOS1dezAsNjF9W2EtejAtOV0pP1wuKStbYS16XShbYS16MC05LV17MCw2MX1bYS16MC05XSk/SAASFwoGcmVhc29uGAMgASgJQgfC8xgDGIACQg4KBnRhcmdldBIEwPMYASIQCg5SZXZva2VSZXNwb25zZSI5ChdSb3RhdGVTaWduaW5nS2V5UmVxdWVzdBIeCgNhbGcYASABKAlCEcLzGA0iC0VkRFNBfEVTMjU2ImcKGFJvdGF0ZVNpZ25pbmdLZXlSZXNwb25zZRILCgNraWQYASABKAkSCwoDYWxnGAIgASgJEjEKDWFjdGl2YXRlX3RpbWUYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIngKEVJlc29sdmVEaWRSZXF1ZXN0EmMKA2RpZBgBIAEoCUJWwvMYUggBGIACIktkaWQ6KGFnZW50OlthLXowLTkuLV17MSwyNTN9OlswLTlhLWZdezMyfXxrZXk6elsxLTlBLUhKLU5QLVphLWttLXpdezQwLDYwfSkiVAoSUmVzb2x2ZURpZFJlc3BvbnNlEikKCGRvY3VtZW50GAEgASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdBITCgtkZWFjdGl2YXRlZBgCIAEoCCLuAQoVUm90YXRlQWdlbnRLZXlSZXF1ZXN0EmMKA2RpZBgBIAEoCUJWwvMYUggBGIACIktkaWQ6KGFnZW50OlthLXowLTkuLV17MSwyNTN9OlswLTlhLWZdezMyfXxrZXk6elsxLTlBLUhKLU5QLVphLWttLXpdezQwLDYwfSkSIgoObmV3X3B1YmxpY19rZXkYAiABKAxCCsLzGAYIARAgGCASIQoNbmV3X2tleV9wcm9vZhgDIAEoDEIKwvMYBggBEEAYQBIpChVjdXJyZW50X2tleV9zaWduYXR1cmUYBCABKAxCCsLzGAYIARBAGEAiPAoWUm90YXRlQWdlbnRLZXlSZXNwb25zZRIiCgVhZ2VudBgBIAEoCzITLmdhdGVob3VzZS52MS5BZ2VudCKSAQoSRGVsZXRlQWdlbnRSZXF1ZXN0EmMKA2RpZBgBIAEoCUJWwvMYUggBGIACIktkaWQ6KGFnZW50OlthLXowLTkuLV17MSwyNTN9OlswLTlhLWZdezMyfXxrZXk6elsxLTlBLUhKLU5QLVphLWttLXpdezQwLDYwfSkSFwoGcmVhc29uGAIgASgJQgfC8xgDGIACIjkKE0RlbGV0ZUFnZW50UmVzcG9uc2USIgoFYWdlbnQYASABKAsyEy5nYXRlaG91c2UudjEuQWdlbnQidwoSR2V0T3BlcmF0b3JSZXF1ZXN0EmEKBmRvbWFpbhgBIAEoCUJRwvMYTQgBGP0BIkYoW2EtejAtOV0oW2EtejAtOS1dezAsNjF9W2EtejAtOV0pP1wuKStbYS16XShbYS16MC05LV17MCw2MX1bYS16MC05XSk/Ij8KE0dldE9wZXJhdG9yUmVzcG9uc2USKAoIb3BlcmF0b3IYASABKAsyFi5nYXRlaG91c2UudjEuT3BlcmF0b3IiwgEKG1ZlcmlmeU9wZXJhdG9yRG9tYWluUmVxdWVzdBJhCgZkb21haW4YASABKAlCUcLzGE0IARj9ASJGKFthLXowLTldKFthLXowLTktXXswLDYxfVthLXowLTldKT9cLikrW2Etel0oW2EtejAtOS1dezAsNjF9W2EtejAtOV0pPxJACgZtZXRob2QYAiABKA4yJi5nYXRlaG91c2UudjEuRG9tYWluVmVyaWZpY2F0aW9uTWV0aG9kQgjC8xgECAE4ASJIChxWZXJpZnlPcGVyYXRvckRvbWFpblJlc3BvbnNlEigKCG9wZXJhdG9yGAEgASgLMhYuZ2F0ZWhvdXNlLnYxLk9wZXJhdG9yIpoBChVTZXRPcGVyYXRvcktleVJlcXVlc3QSYQoGZG9tYWluGAEgASgJQlHC8xhNCAEY/QEiRihbYS16MC05XShbYS16MC05LV17MCw2MX1bYS16MC05XSk/XC4pK1thLXpdKFthLXowLTktXXswLDYxfVthLXowLTldKT8SHgoKcHVibGljX2tleRgCIAEoDEIKwvMYBggBECAYICJCChZTZXRPcGVyYXRvcktleVJlc3BvbnNlEigKCG9wZXJhdG9yGAEgASgLMhYuZ2F0ZWhvdXNlLnYxLk9wZXJhdG9yMqsOCg9SZWdpc3RyeVNlcnZpY2USdQoOQ3JlYXRlT3BlcmF0b3ISIy5nYXRlaG91c2UudjEuQ3JlYXRlT3BlcmF0b3JSZXF1ZXN0GiQuZ2F0ZWhvdXNlLnYxLkNyZWF0ZU9wZXJhdG9yUmVzcG9uc2UiGILT5JMCEjoBKiINL3YxL29wZXJhdG9ycxJvCg1SZWdpc3RlckFnZW50EiIuZ2F0ZWhvdXNlLnYxLlJlZ2lzdGVyQWdlbnRSZXF1ZXN0GiMuZ2F0ZWhvdXNlLnYxLlJlZ2lzdGVyQWdlbnRSZXNwb25zZSIVgtPkkwIPOgEqIgovdjEvYWdlbnRzEmMKCEdldEFnZW50Eh0uZ2F0ZWhvdXNlLnYxLkdldEFnZW50UmVxdWVzdBoeLmdhdGVob3VzZS52MS5HZXRBZ2VudFJlc3BvbnNlIhiC0+STAhISEC92MS9hZ2VudHMve2RpZH0SYwoKTGlzdEFnZW50cxIfLmdhdGVob3VzZS52MS5MaXN0QWdlbnRzUmVxdWVzdBogLmdhdGVob3VzZS52MS5MaXN0QWdlbnRzUmVzcG9uc2UiEoLT5JMCDBIKL3YxL2FnZW50cxKIAQoRVXBkYXRlQWdlbnRQb2xpY3kSJi5nYXRlaG91c2UudjEuVXBkYXRlQWdlbnRQb2xpY3lSZXF1ZXN0GicuZ2F0ZWhvdXNlLnYxLlVwZGF0ZUFnZW50UG9saWN5UmVzcG9uc2UiIoLT5JMCHDoBKhoXL3YxL2FnZW50cy97ZGlkfS9wb2xpY3kSegoMU3VzcGVuZEFnZW50EiEuZ2F0ZWhvdXNlLnYxLlN1c3BlbmRBZ2VudFJlcXVlc3QaIi5nYXRlaG91c2UudjEuU3VzcGVuZEFnZW50UmVzcG9uc2UiI4LT5JMCHToBKiIYL3YxL2FnZW50cy97ZGlkfTpzdXNwZW5kEoYBCg9SZWFjdGl2YXRlQWdlbnQSJC5nYXRlaG91c2UudjEuUmVhY3RpdmF0ZUFnZW50UmVxdWVzdBolLmdhdGVob3VzZS52MS5SZWFjdGl2YXRlQWdlbnRSZXNwb25zZSImgtPkkwIgOgEqIhsvdjEvYWdlbnRzL3tkaWR9OnJlYWN0aXZhdGUShQEKEFJvdGF0ZVNpZ25pbmdLZXkSJS5nYXRlaG91c2UudjEuUm90YXRlU2lnbmluZ0tleVJlcXVlc3QaJi5nYXRlaG91c2UudjEuUm90YXRlU2lnbmluZ0tleVJlc3BvbnNlIiKC0+STAhw6ASoiFy92MS9zaWduaW5nLWtleXM6cm90YXRlEmcKClJlc29sdmVEaWQSHy5nYXRlaG91c2UudjEuUmVzb2x2ZURpZFJlcXVlc3QaIC5nYXRlaG91c2UudjEuUmVzb2x2ZURpZFJlc3BvbnNlIhaC0+STAhASDi92MS9kaWRzL3tkaWR9EoIBCg5Sb3RhdGVBZ2VudEtleRIjLmdhdGVob3VzZS52MS5Sb3RhdGVBZ2VudEtleVJlcXVlc3QaJC5nYXRlaG91c2UudjEuUm90YXRlQWdlbnRLZXlSZXNwb25zZSIlgtPkkwIfOgEqIhovdjEvYWdlbnRzL3tkaWR9OnJvdGF0ZUtleRJsCgtEZWxldGVBZ2VudBIgLmdhdGVob3VzZS52MS5EZWxldGVBZ2VudFJlcXVlc3QaIS5nYXRlaG91c2UudjEuRGVsZXRlQWdlbnRSZXNwb25zZSIYgtPkkwISKhAvdjEvYWdlbnRzL3tkaWR9EnIKC0dldE9wZXJhdG9yEiAuZ2F0ZWhvdXNlLnYxLkdldE9wZXJhdG9yUmVxdWVzdBohLmdhdGVob3VzZS52MS5HZXRPcGVyYXRvclJlc3BvbnNlIh6C0+STAhgSFi92MS9vcGVyYXRvcnMve2RvbWFpbn0SlwEKFFZlcmlmeU9wZXJhdG9yRG9tYWluEikuZ2F0ZWhvdXNlLnYxLlZlcmlmeU9wZXJhdG9yRG9tYWluUmVxdWVzdBoqLmdhdGVob3VzZS52MS5WZXJpZnlPcGVyYXRvckRvbWFpblJlc3BvbnNlIiiC0+STAiI6ASoiHS92MS9vcGVyYXRvcnMve2RvbWFpbn06dmVyaWZ5EoIBCg5TZXRPcGVyYXRvcktleRIjLmdhdGVob3VzZS52MS5TZXRPcGVyYXRvcktleVJlcXVlc3QaJC5nYXRlaG91c2UudjEuU2V0T3BlcmF0b3JLZXlSZXNwb25zZSIlgtPkkwIfOgEqGhovdjEvb3BlcmF0b3JzL3tkb21haW59L2tleRJfCgZSZXZva2USGy5nYXRlaG91c2UudjEuUmV2b2tlUmVxdWVzdBocLmdhdGVob3VzZS52MS5SZXZva2VSZXNwb25zZSIagtPkkwIUOgEqIg8vdjEvcmV2b2NhdGlvbnNiBnByb3RvMw", [file_gatehouse_v1_resources, file_gatehouse_v1_validate, file_google_api_annotations, file_google_protobuf_struct, file_google_protobuf_timestamp]);
+  fileDesc("ChtnYXRlaG91c2UvdjEvcmVnaXN0cnkucHJvdG8SDGdhdGVob3VzZS52MSLMAQoVQ3JlYXRlT3BlcmF0b3JSZXF1ZXN0EmEKBmRvbWFpbhgBIAEoCUJRwvMYTQgBGP0BIkYoW2EtejAtOV0oW2EtejAtOS1dezAsNjF9W2EtejAtOV0pP1wuKStbYS16XShbYS16MC05LV17MCw2MX1bYS16MC05XSk/Eh0KDGRpc3BsYXlfbmFtZRgCIAEoCUIHwvMYAxiAARIaCgpwdWJsaWNfa2V5GAMgASgMQgbC8xgCGCASFQoNYXR0ZXN0X2RvbWFpbhgEIAEoCCJCChZDcmVhdGVPcGVyYXRvclJlc3BvbnNlEigKCG9wZXJhdG9yGAEgASgLMhYuZ2F0ZWhvdXNlLnYxLk9wZXJhdG9yIpECChRSZWdpc3RlckFnZW50UmVxdWVzdBJjCgNkaWQYASABKAlCVsLzGFIIARiAAiJLZGlkOihhZ2VudDpbYS16MC05Li1dezEsMjUzfTpbMC05YS1mXXszMn18a2V5OnpbMS05QS1ISi1OUC1aYS1rbS16XXs0MCw2MH0pEh4KCnB1YmxpY19rZXkYAiABKAxCCsLzGAYIARAgGCASJwoTcHJvb2Zfb2ZfcG9zc2Vzc2lvbhgDIAEoDEIKwvMYBggBEEAYQBIsCgZwb2xpY3kYBCABKAsyFC5nYXRlaG91c2UudjEuUG9saWN5QgbC8xgCCAESHQoMZGlzcGxheV9uYW1lGAUgASgJQgfC8xgDGIABIjsKFVJlZ2lzdGVyQWdlbnRSZXNwb25zZRIiCgVhZ2VudBgBIAEoCzITLmdhdGVob3VzZS52MS5BZ2VudCJ2Cg9HZXRBZ2VudFJlcXVlc3QSYwoDZGlkGAEgASgJQlbC8xhSCAEYgAIiS2RpZDooYWdlbnQ6W2EtejAtOS4tXXsxLDI1M306WzAtOWEtZl17MzJ9fGtleTp6WzEtOUEtSEotTlAtWmEta20tel17NDAsNjB9KSI2ChBHZXRBZ2VudFJlc3BvbnNlEiIKBWFnZW50GAEgASgLMhMuZ2F0ZWhvdXNlLnYxLkFnZW50IukBChFMaXN0QWdlbnRzUmVxdWVzdBIaCglwYWdlX3NpemUYASABKA1CB8LzGANA9AMSGwoKcGFnZV90b2tlbhgCIAEoCUIHwvMYAxiABBJoCg9vcGVyYXRvcl9kb21haW4YAyABKAlCT8LzGEsY/QEiRihbYS16MC05XShbYS16MC05LV17MCw2MX1bYS16MC05XSk/XC4pK1thLXpdKFthLXowLTktXXswLDYxfVthLXowLTldKT8SMQoGc3RhdHVzGAQgASgOMhkuZ2F0ZWhvdXNlLnYxLkFnZW50U3RhdHVzQgbC8xgCOAEiUgoSTGlzdEFnZW50c1Jlc3BvbnNlEiMKBmFnZW50cxgBIAMoCzITLmdhdGVob3VzZS52MS5BZ2VudBIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkixwEKGFVwZGF0ZUFnZW50UG9saWN5UmVxdWVzdBJjCgNkaWQYASABKAlCVsLzGFIIARiAAiJLZGlkOihhZ2VudDpbYS16MC05Li1dezEsMjUzfTpbMC05YS1mXXszMn18a2V5OnpbMS05QS1ISi1OUC1aYS1rbS16XXs0MCw2MH0pEiwKBnBvbGljeRgCIAEoCzIULmdhdGVob3VzZS52MS5Qb2xpY3lCBsLzGAIIARIYChBleHBlY3RlZF92ZXJzaW9uGAMgASgEIj8KGVVwZGF0ZUFnZW50UG9saWN5UmVzcG9uc2USIgoFYWdlbnQYASABKAsyEy5nYXRlaG91c2UudjEuQWdlbnQikwEKE1N1c3BlbmRBZ2VudFJlcXVlc3QSYwoDZGlkGAEgASgJQlbC8xhSCAEYgAIiS2RpZDooYWdlbnQ6W2EtejAtOS4tXXsxLDI1M306WzAtOWEtZl17MzJ9fGtleTp6WzEtOUEtSEotTlAtWmEta20tel17NDAsNjB9KRIXCgZyZWFzb24YAiABKAlCB8LzGAMYgAIiOgoUU3VzcGVuZEFnZW50UmVzcG9uc2USIgoFYWdlbnQYASABKAsyEy5nYXRlaG91c2UudjEuQWdlbnQifQoWUmVhY3RpdmF0ZUFnZW50UmVxdWVzdBJjCgNkaWQYASABKAlCVsLzGFIIARiAAiJLZGlkOihhZ2VudDpbYS16MC05Li1dezEsMjUzfTpbMC05YS1mXXszMn18a2V5OnpbMS05QS1ISi1OUC1aYS1rbS16XXs0MCw2MH0pIj0KF1JlYWN0aXZhdGVBZ2VudFJlc3BvbnNlEiIKBWFnZW50GAEgASgLMhMuZ2F0ZWhvdXNlLnYxLkFnZW50Iv4CCg1SZXZva2VSZXF1ZXN0Ei0KCHRva2VuX2lkGAEgASgJQhnC8xgVCAEYgAEiDltBLVphLXowLTlfLV0rSAASawoJYWdlbnRfZGlkGAIgASgJQlbC8xhSCAEYgAIiS2RpZDooYWdlbnQ6W2EtejAtOS4tXXsxLDI1M306WzAtOWEtZl17MzJ9fGtleTp6WzEtOUEtSEotTlAtWmEta20tel17NDAsNjB9KUgAEjoKFGFnZW50X2tleV90aHVtYnByaW50GAQgASgJQhrC8xgWCAEQKxgrIg5bQS1aYS16MC05Xy1dK0gAEmwKD29wZXJhdG9yX2RvbWFpbhgFIAEoCUJRwvMYTQgBGP0BIkYoW2EtejAtOV0oW2EtejAtOS1dezAsNjF9W2EtejAtOV0pP1wuKStbYS16XShbYS16MC05LV17MCw2MX1bYS16MC05XSk/SAASFwoGcmVhc29uGAMgASgJQgfC8xgDGIACQg4KBnRhcmdldBIEwPMYASIQCg5SZXZva2VSZXNwb25zZSI5ChdSb3RhdGVTaWduaW5nS2V5UmVxdWVzdBIeCgNhbGcYASABKAlCEcLzGA0iC0VkRFNBfEVTMjU2ImcKGFJvdGF0ZVNpZ25pbmdLZXlSZXNwb25zZRILCgNraWQYASABKAkSCwoDYWxnGAIgASgJEjEKDWFjdGl2YXRlX3RpbWUYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIhgKFkxpc3RTaWduaW5nS2V5c1JlcXVlc3QiQQoXTGlzdFNpZ25pbmdLZXlzUmVzcG9uc2USJgoEa2V5cxgBIAMoCzIYLmdhdGVob3VzZS52MS5TaWduaW5nS2V5IukBCgpTaWduaW5nS2V5EgsKA2tpZBgBIAEoCRILCgNhbGcYAiABKAkSLAoFc3RhdGUYAyABKA4yHS5nYXRlaG91c2UudjEuU2lnbmluZ0tleVN0YXRlEi8KC2NyZWF0ZV90aW1lGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIxCg1hY3RpdmF0ZV90aW1lGAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgtyZXRpcmVfdGltZRgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAieAoRUmVzb2x2ZURpZFJlcXVlc3QSYwoDZGlkGAEgASgJQlbC8xhSCAEYgAIiS2RpZDooYWdlbnQ6W2EtejAtOS4tXXsxLDI1M306WzAtOWEtZl17MzJ9fGtleTp6WzEtOUEtSEotTlAtWmEta20tel17NDAsNjB9KSJUChJSZXNvbHZlRGlkUmVzcG9uc2USKQoIZG9jdW1lbnQYASABKAsyFy5nb29nbGUucHJvdG9idWYuU3RydWN0EhMKC2RlYWN0aXZhdGVkGAIgASgIIu4BChVSb3RhdGVBZ2VudEtleVJlcXVlc3QSYwoDZGlkGAEgASgJQlbC8xhSCAEYgAIiS2RpZDooYWdlbnQ6W2EtejAtOS4tXXsxLDI1M306WzAtOWEtZl17MzJ9fGtleTp6WzEtOUEtSEotTlAtWmEta20tel17NDAsNjB9KRIiCg5uZXdfcHVibGljX2tleRgCIAEoDEIKwvMYBggBECAYIBIhCg1uZXdfa2V5X3Byb29mGAMgASgMQgrC8xgGCAEQQBhAEikKFWN1cnJlbnRfa2V5X3NpZ25hdHVyZRgEIAEoDEIKwvMYBggBEEAYQCI8ChZSb3RhdGVBZ2VudEtleVJlc3BvbnNlEiIKBWFnZW50GAEgASgLMhMuZ2F0ZWhvdXNlLnYxLkFnZW50IpIBChJEZWxldGVBZ2VudFJlcXVlc3QSYwoDZGlkGAEgASgJQlbC8xhSCAEYgAIiS2RpZDooYWdlbnQ6W2EtejAtOS4tXXsxLDI1M306WzAtOWEtZl17MzJ9fGtleTp6WzEtOUEtSEotTlAtWmEta20tel17NDAsNjB9KRIXCgZyZWFzb24YAiABKAlCB8LzGAMYgAIiOQoTRGVsZXRlQWdlbnRSZXNwb25zZRIiCgVhZ2VudBgBIAEoCzITLmdhdGVob3VzZS52MS5BZ2VudCJ3ChJHZXRPcGVyYXRvclJlcXVlc3QSYQoGZG9tYWluGAEgASgJQlHC8xhNCAEY/QEiRihbYS16MC05XShbYS16MC05LV17MCw2MX1bYS16MC05XSk/XC4pK1thLXpdKFthLXowLTktXXswLDYxfVthLXowLTldKT8iPwoTR2V0T3BlcmF0b3JSZXNwb25zZRIoCghvcGVyYXRvchgBIAEoCzIWLmdhdGVob3VzZS52MS5PcGVyYXRvciLCAQobVmVyaWZ5T3BlcmF0b3JEb21haW5SZXF1ZXN0EmEKBmRvbWFpbhgBIAEoCUJRwvMYTQgBGP0BIkYoW2EtejAtOV0oW2EtejAtOS1dezAsNjF9W2EtejAtOV0pP1wuKStbYS16XShbYS16MC05LV17MCw2MX1bYS16MC05XSk/EkAKBm1ldGhvZBgCIAEoDjImLmdhdGVob3VzZS52MS5Eb21haW5WZXJpZmljYXRpb25NZXRob2RCCMLzGAQIATgBIkgKHFZlcmlmeU9wZXJhdG9yRG9tYWluUmVzcG9uc2USKAoIb3BlcmF0b3IYASABKAsyFi5nYXRlaG91c2UudjEuT3BlcmF0b3IimgEKFVNldE9wZXJhdG9yS2V5UmVxdWVzdBJhCgZkb21haW4YASABKAlCUcLzGE0IARj9ASJGKFthLXowLTldKFthLXowLTktXXswLDYxfVthLXowLTldKT9cLikrW2Etel0oW2EtejAtOS1dezAsNjF9W2EtejAtOV0pPxIeCgpwdWJsaWNfa2V5GAIgASgMQgrC8xgGCAEQIBggIkIKFlNldE9wZXJhdG9yS2V5UmVzcG9uc2USKAoIb3BlcmF0b3IYASABKAsyFi5nYXRlaG91c2UudjEuT3BlcmF0b3IqsQEKD1NpZ25pbmdLZXlTdGF0ZRIhCh1TSUdOSU5HX0tFWV9TVEFURV9VTlNQRUNJRklFRBAAEh0KGVNJR05JTkdfS0VZX1NUQVRFX1BFTkRJTkcQARIdChlTSUdOSU5HX0tFWV9TVEFURV9TSUdOSU5HEAISHgoaU0lHTklOR19LRVlfU1RBVEVfUkVUSVJJTkcQAxIdChlTSUdOSU5HX0tFWV9TVEFURV9SRVRJUkVEEAQypQ8KD1JlZ2lzdHJ5U2VydmljZRJ1Cg5DcmVhdGVPcGVyYXRvchIjLmdhdGVob3VzZS52MS5DcmVhdGVPcGVyYXRvclJlcXVlc3QaJC5nYXRlaG91c2UudjEuQ3JlYXRlT3BlcmF0b3JSZXNwb25zZSIYgtPkkwISOgEqIg0vdjEvb3BlcmF0b3JzEm8KDVJlZ2lzdGVyQWdlbnQSIi5nYXRlaG91c2UudjEuUmVnaXN0ZXJBZ2VudFJlcXVlc3QaIy5nYXRlaG91c2UudjEuUmVnaXN0ZXJBZ2VudFJlc3BvbnNlIhWC0+STAg86ASoiCi92MS9hZ2VudHMSYwoIR2V0QWdlbnQSHS5nYXRlaG91c2UudjEuR2V0QWdlbnRSZXF1ZXN0Gh4uZ2F0ZWhvdXNlLnYxLkdldEFnZW50UmVzcG9uc2UiGILT5JMCEhIQL3YxL2FnZW50cy97ZGlkfRJjCgpMaXN0QWdlbnRzEh8uZ2F0ZWhvdXNlLnYxLkxpc3RBZ2VudHNSZXF1ZXN0GiAuZ2F0ZWhvdXNlLnYxLkxpc3RBZ2VudHNSZXNwb25zZSISgtPkkwIMEgovdjEvYWdlbnRzEogBChFVcGRhdGVBZ2VudFBvbGljeRImLmdhdGVob3VzZS52MS5VcGRhdGVBZ2VudFBvbGljeVJlcXVlc3QaJy5nYXRlaG91c2UudjEuVXBkYXRlQWdlbnRQb2xpY3lSZXNwb25zZSIigtPkkwIcOgEqGhcvdjEvYWdlbnRzL3tkaWR9L3BvbGljeRJ6CgxTdXNwZW5kQWdlbnQSIS5nYXRlaG91c2UudjEuU3VzcGVuZEFnZW50UmVxdWVzdBoiLmdhdGVob3VzZS52MS5TdXNwZW5kQWdlbnRSZXNwb25zZSIjgtPkkwIdOgEqIhgvdjEvYWdlbnRzL3tkaWR9OnN1c3BlbmQShgEKD1JlYWN0aXZhdGVBZ2VudBIkLmdhdGVob3VzZS52MS5SZWFjdGl2YXRlQWdlbnRSZXF1ZXN0GiUuZ2F0ZWhvdXNlLnYxLlJlYWN0aXZhdGVBZ2VudFJlc3BvbnNlIiaC0+STAiA6ASoiGy92MS9hZ2VudHMve2RpZH06cmVhY3RpdmF0ZRKFAQoQUm90YXRlU2lnbmluZ0tleRIlLmdhdGVob3VzZS52MS5Sb3RhdGVTaWduaW5nS2V5UmVxdWVzdBomLmdhdGVob3VzZS52MS5Sb3RhdGVTaWduaW5nS2V5UmVzcG9uc2UiIoLT5JMCHDoBKiIXL3YxL3NpZ25pbmcta2V5czpyb3RhdGUSeAoPTGlzdFNpZ25pbmdLZXlzEiQuZ2F0ZWhvdXNlLnYxLkxpc3RTaWduaW5nS2V5c1JlcXVlc3QaJS5nYXRlaG91c2UudjEuTGlzdFNpZ25pbmdLZXlzUmVzcG9uc2UiGILT5JMCEhIQL3YxL3NpZ25pbmcta2V5cxJnCgpSZXNvbHZlRGlkEh8uZ2F0ZWhvdXNlLnYxLlJlc29sdmVEaWRSZXF1ZXN0GiAuZ2F0ZWhvdXNlLnYxLlJlc29sdmVEaWRSZXNwb25zZSIWgtPkkwIQEg4vdjEvZGlkcy97ZGlkfRKCAQoOUm90YXRlQWdlbnRLZXkSIy5nYXRlaG91c2UudjEuUm90YXRlQWdlbnRLZXlSZXF1ZXN0GiQuZ2F0ZWhvdXNlLnYxLlJvdGF0ZUFnZW50S2V5UmVzcG9uc2UiJYLT5JMCHzoBKiIaL3YxL2FnZW50cy97ZGlkfTpyb3RhdGVLZXkSbAoLRGVsZXRlQWdlbnQSIC5nYXRlaG91c2UudjEuRGVsZXRlQWdlbnRSZXF1ZXN0GiEuZ2F0ZWhvdXNlLnYxLkRlbGV0ZUFnZW50UmVzcG9uc2UiGILT5JMCEioQL3YxL2FnZW50cy97ZGlkfRJyCgtHZXRPcGVyYXRvchIgLmdhdGVob3VzZS52MS5HZXRPcGVyYXRvclJlcXVlc3QaIS5nYXRlaG91c2UudjEuR2V0T3BlcmF0b3JSZXNwb25zZSIegtPkkwIYEhYvdjEvb3BlcmF0b3JzL3tkb21haW59EpcBChRWZXJpZnlPcGVyYXRvckRvbWFpbhIpLmdhdGVob3VzZS52MS5WZXJpZnlPcGVyYXRvckRvbWFpblJlcXVlc3QaKi5nYXRlaG91c2UudjEuVmVyaWZ5T3BlcmF0b3JEb21haW5SZXNwb25zZSIogtPkkwIiOgEqIh0vdjEvb3BlcmF0b3JzL3tkb21haW59OnZlcmlmeRKCAQoOU2V0T3BlcmF0b3JLZXkSIy5nYXRlaG91c2UudjEuU2V0T3BlcmF0b3JLZXlSZXF1ZXN0GiQuZ2F0ZWhvdXNlLnYxLlNldE9wZXJhdG9yS2V5UmVzcG9uc2UiJYLT5JMCHzoBKhoaL3YxL29wZXJhdG9ycy97ZG9tYWlufS9rZXkSXwoGUmV2b2tlEhsuZ2F0ZWhvdXNlLnYxLlJldm9rZVJlcXVlc3QaHC5nYXRlaG91c2UudjEuUmV2b2tlUmVzcG9uc2UiGoLT5JMCFDoBKiIPL3YxL3Jldm9jYXRpb25zYgZwcm90bzM", [file_gatehouse_v1_resources, file_gatehouse_v1_validate, file_google_api_annotations, file_google_protobuf_struct, file_google_protobuf_timestamp]);
 
 /**
  * CreateOperatorRequest creates an operator.
@@ -962,6 +962,171 @@ export const RotateSigningKeyResponseSchema: GenMessage<RotateSigningKeyResponse
   messageDesc(file_gatehouse_v1_registry, 17);
 
 /**
+ * ListSigningKeysRequest asks for the signing-key schedule.
+ *
+ * @generated from message gatehouse.v1.ListSigningKeysRequest
+ */
+export type ListSigningKeysRequest = Message<"gatehouse.v1.ListSigningKeysRequest"> & {
+};
+
+/**
+ * ListSigningKeysRequest asks for the signing-key schedule.
+ *
+ * @generated from message gatehouse.v1.ListSigningKeysRequest
+ */
+export type ListSigningKeysRequestJson = {
+};
+
+/**
+ * Describes the message gatehouse.v1.ListSigningKeysRequest.
+ * Use `create(ListSigningKeysRequestSchema)` to create a new message.
+ */
+export const ListSigningKeysRequestSchema: GenMessage<ListSigningKeysRequest, {jsonType: ListSigningKeysRequestJson}> = /*@__PURE__*/
+  messageDesc(file_gatehouse_v1_registry, 18);
+
+/**
+ * ListSigningKeysResponse is the signing-key schedule.
+ *
+ * @generated from message gatehouse.v1.ListSigningKeysResponse
+ */
+export type ListSigningKeysResponse = Message<"gatehouse.v1.ListSigningKeysResponse"> & {
+  /**
+   * Every key, newest first (the latest to start signing first).
+   *
+   * @generated from field: repeated gatehouse.v1.SigningKey keys = 1;
+   */
+  keys: SigningKey[];
+};
+
+/**
+ * ListSigningKeysResponse is the signing-key schedule.
+ *
+ * @generated from message gatehouse.v1.ListSigningKeysResponse
+ */
+export type ListSigningKeysResponseJson = {
+  /**
+   * Every key, newest first (the latest to start signing first).
+   *
+   * @generated from field: repeated gatehouse.v1.SigningKey keys = 1;
+   */
+  keys?: SigningKeyJson[];
+};
+
+/**
+ * Describes the message gatehouse.v1.ListSigningKeysResponse.
+ * Use `create(ListSigningKeysResponseSchema)` to create a new message.
+ */
+export const ListSigningKeysResponseSchema: GenMessage<ListSigningKeysResponse, {jsonType: ListSigningKeysResponseJson}> = /*@__PURE__*/
+  messageDesc(file_gatehouse_v1_registry, 19);
+
+/**
+ * SigningKey is a token-signing key's public metadata and schedule; it never
+ * carries key material.
+ *
+ * @generated from message gatehouse.v1.SigningKey
+ */
+export type SigningKey = Message<"gatehouse.v1.SigningKey"> & {
+  /**
+   * The key id (RFC 7638 JWK thumbprint), as in the JWKS and token headers.
+   *
+   * @generated from field: string kid = 1;
+   */
+  kid: string;
+
+  /**
+   * The algorithm it signs with: `EdDSA` or `ES256`.
+   *
+   * @generated from field: string alg = 2;
+   */
+  alg: string;
+
+  /**
+   * Its state now.
+   *
+   * @generated from field: gatehouse.v1.SigningKeyState state = 3;
+   */
+  state: SigningKeyState;
+
+  /**
+   * When it was generated (and published).
+   *
+   * @generated from field: google.protobuf.Timestamp create_time = 4;
+   */
+  createTime?: Timestamp | undefined;
+
+  /**
+   * When it starts (or started) signing.
+   *
+   * @generated from field: google.protobuf.Timestamp activate_time = 5;
+   */
+  activateTime?: Timestamp | undefined;
+
+  /**
+   * When it leaves (or left) the JWKS; unset while no key supersedes it.
+   *
+   * @generated from field: google.protobuf.Timestamp retire_time = 6;
+   */
+  retireTime?: Timestamp | undefined;
+};
+
+/**
+ * SigningKey is a token-signing key's public metadata and schedule; it never
+ * carries key material.
+ *
+ * @generated from message gatehouse.v1.SigningKey
+ */
+export type SigningKeyJson = {
+  /**
+   * The key id (RFC 7638 JWK thumbprint), as in the JWKS and token headers.
+   *
+   * @generated from field: string kid = 1;
+   */
+  kid?: string;
+
+  /**
+   * The algorithm it signs with: `EdDSA` or `ES256`.
+   *
+   * @generated from field: string alg = 2;
+   */
+  alg?: string;
+
+  /**
+   * Its state now.
+   *
+   * @generated from field: gatehouse.v1.SigningKeyState state = 3;
+   */
+  state?: SigningKeyStateJson;
+
+  /**
+   * When it was generated (and published).
+   *
+   * @generated from field: google.protobuf.Timestamp create_time = 4;
+   */
+  createTime?: TimestampJson;
+
+  /**
+   * When it starts (or started) signing.
+   *
+   * @generated from field: google.protobuf.Timestamp activate_time = 5;
+   */
+  activateTime?: TimestampJson;
+
+  /**
+   * When it leaves (or left) the JWKS; unset while no key supersedes it.
+   *
+   * @generated from field: google.protobuf.Timestamp retire_time = 6;
+   */
+  retireTime?: TimestampJson;
+};
+
+/**
+ * Describes the message gatehouse.v1.SigningKey.
+ * Use `create(SigningKeySchema)` to create a new message.
+ */
+export const SigningKeySchema: GenMessage<SigningKey, {jsonType: SigningKeyJson}> = /*@__PURE__*/
+  messageDesc(file_gatehouse_v1_registry, 20);
+
+/**
  * ResolveDidRequest names the DID to resolve.
  *
  * @generated from message gatehouse.v1.ResolveDidRequest
@@ -994,7 +1159,7 @@ export type ResolveDidRequestJson = {
  * Use `create(ResolveDidRequestSchema)` to create a new message.
  */
 export const ResolveDidRequestSchema: GenMessage<ResolveDidRequest, {jsonType: ResolveDidRequestJson}> = /*@__PURE__*/
-  messageDesc(file_gatehouse_v1_registry, 18);
+  messageDesc(file_gatehouse_v1_registry, 21);
 
 /**
  * ResolveDidResponse is a W3C DID document (DID Core 1.0, JSON-LD form).
@@ -1061,7 +1226,7 @@ export type ResolveDidResponseJson = {
  * Use `create(ResolveDidResponseSchema)` to create a new message.
  */
 export const ResolveDidResponseSchema: GenMessage<ResolveDidResponse, {jsonType: ResolveDidResponseJson}> = /*@__PURE__*/
-  messageDesc(file_gatehouse_v1_registry, 19);
+  messageDesc(file_gatehouse_v1_registry, 22);
 
 /**
  * RotateAgentKeyRequest replaces an agent's key.
@@ -1148,7 +1313,7 @@ export type RotateAgentKeyRequestJson = {
  * Use `create(RotateAgentKeyRequestSchema)` to create a new message.
  */
 export const RotateAgentKeyRequestSchema: GenMessage<RotateAgentKeyRequest, {jsonType: RotateAgentKeyRequestJson}> = /*@__PURE__*/
-  messageDesc(file_gatehouse_v1_registry, 20);
+  messageDesc(file_gatehouse_v1_registry, 23);
 
 /**
  * RotateAgentKeyResponse returns the agent with its new key.
@@ -1183,7 +1348,7 @@ export type RotateAgentKeyResponseJson = {
  * Use `create(RotateAgentKeyResponseSchema)` to create a new message.
  */
 export const RotateAgentKeyResponseSchema: GenMessage<RotateAgentKeyResponse, {jsonType: RotateAgentKeyResponseJson}> = /*@__PURE__*/
-  messageDesc(file_gatehouse_v1_registry, 21);
+  messageDesc(file_gatehouse_v1_registry, 24);
 
 /**
  * DeleteAgentRequest deletes an agent.
@@ -1232,7 +1397,7 @@ export type DeleteAgentRequestJson = {
  * Use `create(DeleteAgentRequestSchema)` to create a new message.
  */
 export const DeleteAgentRequestSchema: GenMessage<DeleteAgentRequest, {jsonType: DeleteAgentRequestJson}> = /*@__PURE__*/
-  messageDesc(file_gatehouse_v1_registry, 22);
+  messageDesc(file_gatehouse_v1_registry, 25);
 
 /**
  * DeleteAgentResponse returns the tombstone.
@@ -1267,7 +1432,7 @@ export type DeleteAgentResponseJson = {
  * Use `create(DeleteAgentResponseSchema)` to create a new message.
  */
 export const DeleteAgentResponseSchema: GenMessage<DeleteAgentResponse, {jsonType: DeleteAgentResponseJson}> = /*@__PURE__*/
-  messageDesc(file_gatehouse_v1_registry, 23);
+  messageDesc(file_gatehouse_v1_registry, 26);
 
 /**
  * GetOperatorRequest names an operator.
@@ -1302,7 +1467,7 @@ export type GetOperatorRequestJson = {
  * Use `create(GetOperatorRequestSchema)` to create a new message.
  */
 export const GetOperatorRequestSchema: GenMessage<GetOperatorRequest, {jsonType: GetOperatorRequestJson}> = /*@__PURE__*/
-  messageDesc(file_gatehouse_v1_registry, 24);
+  messageDesc(file_gatehouse_v1_registry, 27);
 
 /**
  * GetOperatorResponse returns the operator.
@@ -1337,7 +1502,7 @@ export type GetOperatorResponseJson = {
  * Use `create(GetOperatorResponseSchema)` to create a new message.
  */
 export const GetOperatorResponseSchema: GenMessage<GetOperatorResponse, {jsonType: GetOperatorResponseJson}> = /*@__PURE__*/
-  messageDesc(file_gatehouse_v1_registry, 25);
+  messageDesc(file_gatehouse_v1_registry, 28);
 
 /**
  * VerifyOperatorDomainRequest asks for a domain ownership check.
@@ -1388,7 +1553,7 @@ export type VerifyOperatorDomainRequestJson = {
  * Use `create(VerifyOperatorDomainRequestSchema)` to create a new message.
  */
 export const VerifyOperatorDomainRequestSchema: GenMessage<VerifyOperatorDomainRequest, {jsonType: VerifyOperatorDomainRequestJson}> = /*@__PURE__*/
-  messageDesc(file_gatehouse_v1_registry, 26);
+  messageDesc(file_gatehouse_v1_registry, 29);
 
 /**
  * VerifyOperatorDomainResponse returns the operator as now stored.
@@ -1423,7 +1588,7 @@ export type VerifyOperatorDomainResponseJson = {
  * Use `create(VerifyOperatorDomainResponseSchema)` to create a new message.
  */
 export const VerifyOperatorDomainResponseSchema: GenMessage<VerifyOperatorDomainResponse, {jsonType: VerifyOperatorDomainResponseJson}> = /*@__PURE__*/
-  messageDesc(file_gatehouse_v1_registry, 27);
+  messageDesc(file_gatehouse_v1_registry, 30);
 
 /**
  * SetOperatorKeyRequest sets an operator's request-signing key.
@@ -1472,7 +1637,7 @@ export type SetOperatorKeyRequestJson = {
  * Use `create(SetOperatorKeyRequestSchema)` to create a new message.
  */
 export const SetOperatorKeyRequestSchema: GenMessage<SetOperatorKeyRequest, {jsonType: SetOperatorKeyRequestJson}> = /*@__PURE__*/
-  messageDesc(file_gatehouse_v1_registry, 28);
+  messageDesc(file_gatehouse_v1_registry, 31);
 
 /**
  * SetOperatorKeyResponse returns the operator as now stored.
@@ -1507,7 +1672,66 @@ export type SetOperatorKeyResponseJson = {
  * Use `create(SetOperatorKeyResponseSchema)` to create a new message.
  */
 export const SetOperatorKeyResponseSchema: GenMessage<SetOperatorKeyResponse, {jsonType: SetOperatorKeyResponseJson}> = /*@__PURE__*/
-  messageDesc(file_gatehouse_v1_registry, 29);
+  messageDesc(file_gatehouse_v1_registry, 32);
+
+/**
+ * SigningKeyState is where a token-signing key is in its life, at the time
+ * of the call.
+ *
+ * @generated from enum gatehouse.v1.SigningKeyState
+ */
+export enum SigningKeyState {
+  /**
+   * Not set; never returned.
+   *
+   * @generated from enum value: SIGNING_KEY_STATE_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * Published in the JWKS, not signing yet: verifiers that cache the JWKS
+   * learn it before the first token it signs.
+   *
+   * @generated from enum value: SIGNING_KEY_STATE_PENDING = 1;
+   */
+  PENDING = 1,
+
+  /**
+   * The key that signs new tokens now (one at a time).
+   *
+   * @generated from enum value: SIGNING_KEY_STATE_SIGNING = 2;
+   */
+  SIGNING = 2,
+
+  /**
+   * Superseded: it no longer signs, and stays published until every token it
+   * signed has expired.
+   *
+   * @generated from enum value: SIGNING_KEY_STATE_RETIRING = 3;
+   */
+  RETIRING = 3,
+
+  /**
+   * No longer published: tokens naming it fail to verify.
+   *
+   * @generated from enum value: SIGNING_KEY_STATE_RETIRED = 4;
+   */
+  RETIRED = 4,
+}
+
+/**
+ * SigningKeyState is where a token-signing key is in its life, at the time
+ * of the call.
+ *
+ * @generated from enum gatehouse.v1.SigningKeyState
+ */
+export type SigningKeyStateJson = "SIGNING_KEY_STATE_UNSPECIFIED" | "SIGNING_KEY_STATE_PENDING" | "SIGNING_KEY_STATE_SIGNING" | "SIGNING_KEY_STATE_RETIRING" | "SIGNING_KEY_STATE_RETIRED";
+
+/**
+ * Describes the enum gatehouse.v1.SigningKeyState.
+ */
+export const SigningKeyStateSchema: GenEnum<SigningKeyState, SigningKeyStateJson> = /*@__PURE__*/
+  enumDesc(file_gatehouse_v1_registry, 0);
 
 /**
  * RegistryService manages operators, agents and their policies, and revokes
@@ -1646,6 +1870,19 @@ export const RegistryService: GenService<{
     methodKind: "unary";
     input: typeof RotateSigningKeyRequestSchema;
     output: typeof RotateSigningKeyResponseSchema;
+  },
+  /**
+   * ListSigningKeys lists the token-signing keys with their schedule: every
+   * key the server has held, retired ones included, with when it was created,
+   * starts signing and leaves the JWKS. Public metadata only: never key
+   * material. Admin only.
+   *
+   * @generated from rpc gatehouse.v1.RegistryService.ListSigningKeys
+   */
+  listSigningKeys: {
+    methodKind: "unary";
+    input: typeof ListSigningKeysRequestSchema;
+    output: typeof ListSigningKeysResponseSchema;
   },
   /**
    * ResolveDid returns the W3C DID document of a registered agent (did:agent

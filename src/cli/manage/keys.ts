@@ -1,11 +1,11 @@
 import { Command, Option } from "commander";
 import {
+  ListSigningKeysResponseSchema,
   RegistryService,
   RotateSigningKeyResponseSchema,
 } from "../../../gen/gatehouse/v1/registry_pb.js";
-import { VerifyService } from "../../../gen/gatehouse/v1/verify_pb.js";
 import { SIGNING_ALGS } from "../../config/index.js";
-import { printJson, printMessage } from "../output.js";
+import { printMessage } from "../output.js";
 import { type ConnectionFlags, withClient, withConnectionOptions } from "./connection.js";
 
 interface RotateFlags extends ConnectionFlags {
@@ -15,7 +15,7 @@ interface RotateFlags extends ConnectionFlags {
 /** `gatehouse keys`: the token-signing keys. */
 export function keysCommand(): Command {
   return new Command("keys")
-    .description("token-signing keys: rotate (admin certificate), list")
+    .description("token-signing keys, with the admin certificate: rotate, list")
     .addCommand(rotateCommand())
     .addCommand(listCommand());
 }
@@ -40,20 +40,18 @@ function rotateCommand(): Command {
 }
 
 /**
- * The published keys (kid, alg, key type) and the algorithms the issuer signs with. When a
- * key activates or retires is not part of the contract's JWK, so it is not shown here:
- * `keys rotate` prints the activation time of the key it adds.
+ * Every signing key, newest first, with its state and schedule (proto JSON: times are
+ * RFC 3339 strings). The public JWK Set is `gatehouse jwks`.
  */
 function listCommand(): Command {
-  const list = new Command("list").description("list the published signing keys");
-  return withConnectionOptions(list, "verifier").action(async (flags: ConnectionFlags) => {
-    const [jwks, metadata] = await withClient(VerifyService, flags, "verifier", (verify) =>
-      Promise.all([verify.getJwks({}), verify.getIssuerMetadata({})]),
+  const list = new Command("list").description(
+    "list the signing keys: state (pending, signing, retiring, retired), " +
+      "when each was created, starts signing and leaves the JWKS",
+  );
+  return withConnectionOptions(list, "admin").action(async (flags: ConnectionFlags) => {
+    const response = await withClient(RegistryService, flags, "admin", (registry) =>
+      registry.listSigningKeys({}),
     );
-    printJson({
-      keys: jwks.keys.map((key) => ({ kid: key.kid, alg: key.alg, kty: key.kty, crv: key.crv })),
-      tokenSigningAlgValuesSupported: metadata.tokenSigningAlgValuesSupported,
-      cacheMaxAgeSeconds: jwks.cacheMaxAgeSeconds,
-    });
+    printMessage(ListSigningKeysResponseSchema, response);
   });
 }

@@ -24,6 +24,7 @@ import { operatorHandlers } from "./operators.js";
 import { getOwnedAgent, requireOperatorStanding, updateOwnedAgent } from "./ownership.js";
 import { decodePageToken, encodePageToken } from "./page-token.js";
 import { rotateAgentKey } from "./rotation.js";
+import { signingKeyHandlers } from "./signing-keys.js";
 
 export interface RegistryDeps {
   readonly store: Store;
@@ -67,6 +68,7 @@ export function createRegistryService(deps: RegistryDeps): ServiceBinding {
       domainVerifier: deps.domainVerifier,
       verificationTtlSeconds: deps.domainVerificationTtlSeconds,
     }),
+    ...signingKeyHandlers(deps.keys),
 
     async registerAgent(request, { caller }) {
       const deps = { registry, now: clock.now(), maxTokenTtlSeconds };
