@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { Reason } from "../../gen/gatehouse/v1/errors_pb.js";
 import { CapabilityAction, GrantState } from "../../gen/gatehouse/v1/resources_pb.js";
-import { decideGrant } from "../support/approval-flow.js";
+import { ApprovalClient, decideGrant, expectOk } from "../support/approval-flow.js";
 import { expectReason } from "../support/errors.js";
 import { useGatehouse } from "../support/fixture.js";
 import { AUDIENCE, type Clients, enrollAgent, grpcClients, login } from "../support/flows.js";
@@ -155,6 +155,35 @@ describe.each(STORE_KINDS)("Capability grants (%s store)", (storeKind) => {
         operator.grants.listGrants({ pageToken: "not a token!" }),
         Reason.INVALID_ARGUMENT,
       );
+    } finally {
+      close();
+    }
+  });
+
+  it("pages through an operator's approvers, oldest first", async () => {
+    const { operator, admin, enrolled, close } = await freshAgent();
+    try {
+      for (const displayName of ["Ada", "Grace", "Edsger"]) {
+        const { inviteUrl } = await operator.grants.createApproverInvite({ displayName });
+        expectOk(await new ApprovalClient(fx.gh).enroll(inviteUrl));
+        fx.clock.advance(1_000);
+      }
+      const first = await operator.grants.listApprovers({ pageSize: 2 });
+      expect(first.approvers.map((a) => a.displayName)).toEqual(["Ada", "Grace"]);
+      expect(first.approvers[0]?.passkeyCount).toBe(1);
+      const second = await operator.grants.listApprovers({
+        pageSize: 2,
+        pageToken: first.nextPageToken,
+      });
+      expect(second.approvers.map((a) => a.displayName)).toEqual(["Edsger"]);
+      expect(second.nextPageToken).toBe("");
+      await expectReason(
+        operator.grants.listApprovers({ pageToken: "unknown" }),
+        Reason.INVALID_ARGUMENT,
+      );
+      await expectReason(admin.grants.listApprovers({}), Reason.INVALID_ARGUMENT);
+      const all = await admin.grants.listApprovers({ operatorDomain: enrolled.domain });
+      expect(all.approvers).toHaveLength(3);
     } finally {
       close();
     }

@@ -16,7 +16,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file gatehouse/v1/grants.proto.
  */
 export const file_gatehouse_v1_grants: GenFile = /*@__PURE__*/
-  fileDesc("ChlnYXRlaG91c2UvdjEvZ3JhbnRzLnByb3RvEgxnYXRlaG91c2UudjEiwgEKE1JlcXVlc3RHcmFudFJlcXVlc3QSKQoIYXVkaWVuY2UYASABKAlCF8LzGBMIARiAAiIMW1x4MjEtXHg3ZV0rEjgKDGNhcGFiaWxpdGllcxgCIAMoCzIYLmdhdGVob3VzZS52MS5DYXBhYmlsaXR5QgjC8xgECAEoEBIZCgZyZWFzb24YAyABKAlCCcLzGAUIARj0AxIrCghkdXJhdGlvbhgEIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbiI6ChRSZXF1ZXN0R3JhbnRSZXNwb25zZRIiCgVncmFudBgBIAEoCzITLmdhdGVob3VzZS52MS5HcmFudCI3Cg9HZXRHcmFudFJlcXVlc3QSJAoCaWQYASABKAlCGMLzGBQIARhAIg5bQS1aYS16MC05Xy1dKyI2ChBHZXRHcmFudFJlc3BvbnNlEiIKBWdyYW50GAEgASgLMhMuZ2F0ZWhvdXNlLnYxLkdyYW50ItACChFMaXN0R3JhbnRzUmVxdWVzdBIaCglwYWdlX3NpemUYASABKA1CB8LzGANA9AMSGwoKcGFnZV90b2tlbhgCIAEoCUIHwvMYAxiABBJnCglhZ2VudF9kaWQYAyABKAlCVMLzGFAYgAIiS2RpZDooYWdlbnQ6W2EtejAtOS4tXXsxLDI1M306WzAtOWEtZl17MzJ9fGtleTp6WzEtOUEtSEotTlAtWmEta20tel17NDAsNjB9KRIvCgVzdGF0ZRgEIAEoDjIYLmdhdGVob3VzZS52MS5HcmFudFN0YXRlQgbC8xgCOAESaAoPb3BlcmF0b3JfZG9tYWluGAUgASgJQk/C8xhLGP0BIkYoW2EtejAtOV0oW2EtejAtOS1dezAsNjF9W2EtejAtOV0pP1wuKStbYS16XShbYS16MC05LV17MCw2MX1bYS16MC05XSk/IlIKEkxpc3RHcmFudHNSZXNwb25zZRIjCgZncmFudHMYASADKAsyEy5nYXRlaG91c2UudjEuR3JhbnQSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIlQKElJldm9rZUdyYW50UmVxdWVzdBIkCgJpZBgBIAEoCUIYwvMYFAgBGEAiDltBLVphLXowLTlfLV0rEhgKB2NvbW1lbnQYAiABKAlCB8LzGAMY9AMiOQoTUmV2b2tlR3JhbnRSZXNwb25zZRIiCgVncmFudBgBIAEoCzITLmdhdGVob3VzZS52MS5HcmFudCI+ChtDcmVhdGVBcHByb3Zlckludml0ZVJlcXVlc3QSHwoMZGlzcGxheV9uYW1lGAEgASgJQgnC8xgFCAEYgAEiYQocQ3JlYXRlQXBwcm92ZXJJbnZpdGVSZXNwb25zZRISCgppbnZpdGVfdXJsGAEgASgJEi0KCmV4cGlyZXNfaW4YAiABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24igAEKFExpc3RBcHByb3ZlcnNSZXF1ZXN0EmgKD29wZXJhdG9yX2RvbWFpbhgBIAEoCUJPwvMYSxj9ASJGKFthLXowLTldKFthLXowLTktXXswLDYxfVthLXowLTldKT9cLikrW2Etel0oW2EtejAtOS1dezAsNjF9W2EtejAtOV0pPyJCChVMaXN0QXBwcm92ZXJzUmVzcG9uc2USKQoJYXBwcm92ZXJzGAEgAygLMhYuZ2F0ZWhvdXNlLnYxLkFwcHJvdmVyMr4FCgxHcmFudFNlcnZpY2USbAoMUmVxdWVzdEdyYW50EiEuZ2F0ZWhvdXNlLnYxLlJlcXVlc3RHcmFudFJlcXVlc3QaIi5nYXRlaG91c2UudjEuUmVxdWVzdEdyYW50UmVzcG9uc2UiFYLT5JMCDzoBKiIKL3YxL2dyYW50cxJiCghHZXRHcmFudBIdLmdhdGVob3VzZS52MS5HZXRHcmFudFJlcXVlc3QaHi5nYXRlaG91c2UudjEuR2V0R3JhbnRSZXNwb25zZSIXgtPkkwIREg8vdjEvZ3JhbnRzL3tpZH0SYwoKTGlzdEdyYW50cxIfLmdhdGVob3VzZS52MS5MaXN0R3JhbnRzUmVxdWVzdBogLmdhdGVob3VzZS52MS5MaXN0R3JhbnRzUmVzcG9uc2UiEoLT5JMCDBIKL3YxL2dyYW50cxJ1CgtSZXZva2VHcmFudBIgLmdhdGVob3VzZS52MS5SZXZva2VHcmFudFJlcXVlc3QaIS5nYXRlaG91c2UudjEuUmV2b2tlR3JhbnRSZXNwb25zZSIhgtPkkwIbOgEqIhYvdjEvZ3JhbnRzL3tpZH06cmV2b2tlEo4BChRDcmVhdGVBcHByb3Zlckludml0ZRIpLmdhdGVob3VzZS52MS5DcmVhdGVBcHByb3Zlckludml0ZVJlcXVlc3QaKi5nYXRlaG91c2UudjEuQ3JlYXRlQXBwcm92ZXJJbnZpdGVSZXNwb25zZSIfgtPkkwIZOgEqIhQvdjEvYXBwcm92ZXJzOmludml0ZRJvCg1MaXN0QXBwcm92ZXJzEiIuZ2F0ZWhvdXNlLnYxLkxpc3RBcHByb3ZlcnNSZXF1ZXN0GiMuZ2F0ZWhvdXNlLnYxLkxpc3RBcHByb3ZlcnNSZXNwb25zZSIVgtPkkwIPEg0vdjEvYXBwcm92ZXJzYgZwcm90bzM", [file_gatehouse_v1_resources, file_gatehouse_v1_validate, file_google_api_annotations, file_google_protobuf_duration]);
+  fileDesc("ChlnYXRlaG91c2UvdjEvZ3JhbnRzLnByb3RvEgxnYXRlaG91c2UudjEiwgEKE1JlcXVlc3RHcmFudFJlcXVlc3QSKQoIYXVkaWVuY2UYASABKAlCF8LzGBMIARiAAiIMW1x4MjEtXHg3ZV0rEjgKDGNhcGFiaWxpdGllcxgCIAMoCzIYLmdhdGVob3VzZS52MS5DYXBhYmlsaXR5QgjC8xgECAEoEBIZCgZyZWFzb24YAyABKAlCCcLzGAUIARj0AxIrCghkdXJhdGlvbhgEIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbiI6ChRSZXF1ZXN0R3JhbnRSZXNwb25zZRIiCgVncmFudBgBIAEoCzITLmdhdGVob3VzZS52MS5HcmFudCI3Cg9HZXRHcmFudFJlcXVlc3QSJAoCaWQYASABKAlCGMLzGBQIARhAIg5bQS1aYS16MC05Xy1dKyI2ChBHZXRHcmFudFJlc3BvbnNlEiIKBWdyYW50GAEgASgLMhMuZ2F0ZWhvdXNlLnYxLkdyYW50ItACChFMaXN0R3JhbnRzUmVxdWVzdBIaCglwYWdlX3NpemUYASABKA1CB8LzGANA9AMSGwoKcGFnZV90b2tlbhgCIAEoCUIHwvMYAxiABBJnCglhZ2VudF9kaWQYAyABKAlCVMLzGFAYgAIiS2RpZDooYWdlbnQ6W2EtejAtOS4tXXsxLDI1M306WzAtOWEtZl17MzJ9fGtleTp6WzEtOUEtSEotTlAtWmEta20tel17NDAsNjB9KRIvCgVzdGF0ZRgEIAEoDjIYLmdhdGVob3VzZS52MS5HcmFudFN0YXRlQgbC8xgCOAESaAoPb3BlcmF0b3JfZG9tYWluGAUgASgJQk/C8xhLGP0BIkYoW2EtejAtOV0oW2EtejAtOS1dezAsNjF9W2EtejAtOV0pP1wuKStbYS16XShbYS16MC05LV17MCw2MX1bYS16MC05XSk/IlIKEkxpc3RHcmFudHNSZXNwb25zZRIjCgZncmFudHMYASADKAsyEy5nYXRlaG91c2UudjEuR3JhbnQSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIlQKElJldm9rZUdyYW50UmVxdWVzdBIkCgJpZBgBIAEoCUIYwvMYFAgBGEAiDltBLVphLXowLTlfLV0rEhgKB2NvbW1lbnQYAiABKAlCB8LzGAMY9AMiOQoTUmV2b2tlR3JhbnRSZXNwb25zZRIiCgVncmFudBgBIAEoCzITLmdhdGVob3VzZS52MS5HcmFudCI+ChtDcmVhdGVBcHByb3Zlckludml0ZVJlcXVlc3QSHwoMZGlzcGxheV9uYW1lGAEgASgJQgnC8xgFCAEYgAEiYQocQ3JlYXRlQXBwcm92ZXJJbnZpdGVSZXNwb25zZRISCgppbnZpdGVfdXJsGAEgASgJEi0KCmV4cGlyZXNfaW4YAiABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24iyQEKFExpc3RBcHByb3ZlcnNSZXF1ZXN0EmgKD29wZXJhdG9yX2RvbWFpbhgBIAEoCUJPwvMYSxj9ASJGKFthLXowLTldKFthLXowLTktXXswLDYxfVthLXowLTldKT9cLikrW2Etel0oW2EtejAtOS1dezAsNjF9W2EtejAtOV0pPxIaCglwYWdlX3NpemUYAiABKA1CB8LzGANA9AMSKwoKcGFnZV90b2tlbhgDIAEoCUIXwvMYExiAASIOW0EtWmEtejAtOV8tXSsiWwoVTGlzdEFwcHJvdmVyc1Jlc3BvbnNlEikKCWFwcHJvdmVycxgBIAMoCzIWLmdhdGVob3VzZS52MS5BcHByb3ZlchIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkyvgUKDEdyYW50U2VydmljZRJsCgxSZXF1ZXN0R3JhbnQSIS5nYXRlaG91c2UudjEuUmVxdWVzdEdyYW50UmVxdWVzdBoiLmdhdGVob3VzZS52MS5SZXF1ZXN0R3JhbnRSZXNwb25zZSIVgtPkkwIPOgEqIgovdjEvZ3JhbnRzEmIKCEdldEdyYW50Eh0uZ2F0ZWhvdXNlLnYxLkdldEdyYW50UmVxdWVzdBoeLmdhdGVob3VzZS52MS5HZXRHcmFudFJlc3BvbnNlIheC0+STAhESDy92MS9ncmFudHMve2lkfRJjCgpMaXN0R3JhbnRzEh8uZ2F0ZWhvdXNlLnYxLkxpc3RHcmFudHNSZXF1ZXN0GiAuZ2F0ZWhvdXNlLnYxLkxpc3RHcmFudHNSZXNwb25zZSISgtPkkwIMEgovdjEvZ3JhbnRzEnUKC1Jldm9rZUdyYW50EiAuZ2F0ZWhvdXNlLnYxLlJldm9rZUdyYW50UmVxdWVzdBohLmdhdGVob3VzZS52MS5SZXZva2VHcmFudFJlc3BvbnNlIiGC0+STAhs6ASoiFi92MS9ncmFudHMve2lkfTpyZXZva2USjgEKFENyZWF0ZUFwcHJvdmVySW52aXRlEikuZ2F0ZWhvdXNlLnYxLkNyZWF0ZUFwcHJvdmVySW52aXRlUmVxdWVzdBoqLmdhdGVob3VzZS52MS5DcmVhdGVBcHByb3Zlckludml0ZVJlc3BvbnNlIh+C0+STAhk6ASoiFC92MS9hcHByb3ZlcnM6aW52aXRlEm8KDUxpc3RBcHByb3ZlcnMSIi5nYXRlaG91c2UudjEuTGlzdEFwcHJvdmVyc1JlcXVlc3QaIy5nYXRlaG91c2UudjEuTGlzdEFwcHJvdmVyc1Jlc3BvbnNlIhWC0+STAg8SDS92MS9hcHByb3ZlcnNiBnByb3RvMw", [file_gatehouse_v1_resources, file_gatehouse_v1_validate, file_google_api_annotations, file_google_protobuf_duration]);
 
 /**
  * RequestGrantRequest is an agent's request for capabilities.
@@ -517,7 +517,7 @@ export const CreateApproverInviteResponseSchema: GenMessage<CreateApproverInvite
   messageDesc(file_gatehouse_v1_grants, 9);
 
 /**
- * ListApproversRequest asks for an operator's approvers.
+ * ListApproversRequest asks for a page of an operator's approvers.
  *
  * @generated from message gatehouse.v1.ListApproversRequest
  */
@@ -528,10 +528,24 @@ export type ListApproversRequest = Message<"gatehouse.v1.ListApproversRequest"> 
    * @generated from field: string operator_domain = 1;
    */
   operatorDomain: string;
+
+  /**
+   * Maximum approvers to return, 1 to 500; 0 means 50.
+   *
+   * @generated from field: uint32 page_size = 2;
+   */
+  pageSize: number;
+
+  /**
+   * The `next_page_token` of a previous response; empty for the first page.
+   *
+   * @generated from field: string page_token = 3;
+   */
+  pageToken: string;
 };
 
 /**
- * ListApproversRequest asks for an operator's approvers.
+ * ListApproversRequest asks for a page of an operator's approvers.
  *
  * @generated from message gatehouse.v1.ListApproversRequest
  */
@@ -542,6 +556,20 @@ export type ListApproversRequestJson = {
    * @generated from field: string operator_domain = 1;
    */
   operatorDomain?: string;
+
+  /**
+   * Maximum approvers to return, 1 to 500; 0 means 50.
+   *
+   * @generated from field: uint32 page_size = 2;
+   */
+  pageSize?: number;
+
+  /**
+   * The `next_page_token` of a previous response; empty for the first page.
+   *
+   * @generated from field: string page_token = 3;
+   */
+  pageToken?: string;
 };
 
 /**
@@ -552,7 +580,7 @@ export const ListApproversRequestSchema: GenMessage<ListApproversRequest, {jsonT
   messageDesc(file_gatehouse_v1_grants, 10);
 
 /**
- * ListApproversResponse lists approvers.
+ * ListApproversResponse is a page of approvers.
  *
  * @generated from message gatehouse.v1.ListApproversResponse
  */
@@ -563,10 +591,17 @@ export type ListApproversResponse = Message<"gatehouse.v1.ListApproversResponse"
    * @generated from field: repeated gatehouse.v1.Approver approvers = 1;
    */
   approvers: Approver[];
+
+  /**
+   * Token for the next page; empty on the last page.
+   *
+   * @generated from field: string next_page_token = 2;
+   */
+  nextPageToken: string;
 };
 
 /**
- * ListApproversResponse lists approvers.
+ * ListApproversResponse is a page of approvers.
  *
  * @generated from message gatehouse.v1.ListApproversResponse
  */
@@ -577,6 +612,13 @@ export type ListApproversResponseJson = {
    * @generated from field: repeated gatehouse.v1.Approver approvers = 1;
    */
   approvers?: ApproverJson[];
+
+  /**
+   * Token for the next page; empty on the last page.
+   *
+   * @generated from field: string next_page_token = 2;
+   */
+  nextPageToken?: string;
 };
 
 /**

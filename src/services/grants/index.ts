@@ -36,6 +36,8 @@ export interface GrantDeps {
   readonly approval?: { readonly origin: () => string; readonly inviteTtlMs: number };
 }
 
+const DEFAULT_APPROVER_PAGE = 50;
+
 export function createGrantService(deps: GrantDeps): ServiceBinding {
   const { store, clock } = deps;
   return bindService(GrantService, {
@@ -96,8 +98,18 @@ export function createGrantService(deps: GrantDeps): ServiceBinding {
     async listApprovers(request, { caller }) {
       const domain = scopedDomain(caller, request.operatorDomain);
       await requireOperatorStanding(store.registry, caller, "read", clock.now());
-      const approvers = await store.approvers.listByDomain(domain);
+      const all = await store.approvers.listByDomain(domain);
+      // Oldest first; the token is the last id of the previous page (ids are URL-safe).
+      const start =
+        request.pageToken === "" ? 0 : all.findIndex((a) => a.id === request.pageToken) + 1;
+      if (start === 0 && request.pageToken !== "") {
+        throw invalidArgument("page_token", "is not a token this server issued");
+      }
+      const size = request.pageSize || DEFAULT_APPROVER_PAGE;
+      const approvers = all.slice(start, start + size);
+      const last = approvers.at(-1);
       return {
+        nextPageToken: last && start + size < all.length ? last.id : "",
         approvers: approvers.map((approver) => ({
           id: approver.id,
           operatorDomain: approver.operatorDomain,
