@@ -27,7 +27,10 @@
  * BENCH_SECONDS (10) per measured run, BENCH_WARMUP_SECONDS (2), BENCH_CONCURRENCY (64),
  * BENCH_CHANNELS (4), BENCH_ONLY (verify,dpop,check,login,revocation), BENCH_CRYPTO_SECONDS (1),
  * BENCH_LOGIN_AGENTS (16), BENCH_REVOCATIONS (100), BENCH_REVOCATION_POLL_MS (1),
- * BENCH_REVOCATION_TIMEOUT_MS (5000). Exits 1 when a measured run had any error.
+ * BENCH_REVOCATION_TIMEOUT_MS (5000), BENCH_SERVER_PROFILE (a directory: each bench server
+ * writes a V8 CPU profile of every warm-up and measured run there, bench/profile.ts). Exits 1
+ * when a measured run had any error. Gatehouse's own CPU per call, without the network and
+ * far less noisy: bench/in-process.ts.
  */
 import { mkdtemp, rm } from "node:fs/promises";
 import { availableParallelism, tmpdir } from "node:os";

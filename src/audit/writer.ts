@@ -3,7 +3,7 @@ import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { type AuditEventSchema, AuditEventType } from "../../gen/gatehouse/v1/audit_pb.js";
 import type { Clock } from "../clock.js";
 import type { Logger } from "../observability/logger.js";
-import type { AuditHead, AuditLogStore } from "../store/ports.js";
+import type { AuditHead, AuditLogStore, AuditRecord } from "../store/ports.js";
 import { GENESIS_HASH, sealEvent } from "./chain.js";
 import type { AuditKey } from "./key.js";
 
@@ -43,41 +43,129 @@ export interface AuditWriterOptions {
 
 /** Another writer extended the chain this many times in a row: give up (store trouble). */
 const MAX_ATTEMPTS = 100;
+/** Appends sent and not answered yet, at most. */
+const MAX_IN_FLIGHT = 64;
+
+/** One event to append, from `record` or `enqueue`, until it is in the chain or failed. */
+interface Job {
+  readonly event: AuditEventInput;
+  /** Call order: a job sent again keeps its place before every later one. */
+  readonly order: number;
+  attempts: number;
+  /** Still holds a place in the bounded queue (enqueued, not sent yet). */
+  queued: boolean;
+  /** Resolves however the job ends (for `flush`). */
+  readonly finished: Promise<void>;
+  /** Ends the job: appended (no error) or given up. */
+  end(error?: unknown): void;
+}
 
 /**
- * The one serialized writer of this process. Order and chaining across replicas:
+ * The one writer of this process. Order and chaining across replicas:
  *
- * - In-process, every append runs after the previous one (a promise chain), so this
- *   process never races itself.
- * - Across replicas, each append is a compare-and-append on the store (AuditLogStore.append:
- *   a Lua script on Redis): the entry carries `sequence = head.seq + 1` and
- *   `prev_hash = head.hash`, is hashed (SHA-256, here, since Redis Lua has no SHA-256) and
- *   signed, and is stored only if the head has not moved. If another replica appended
- *   first, the writer re-reads the head, rebuilds, re-signs and retries. So the stored
- *   order is the chain order, whatever the interleaving, and no two entries share a
- *   predecessor.
+ * - Entries are built in call order, each on the one built before it (`sequence` = its
+ *   sequence + 1, `prev_hash` = its hash), hashed (SHA-256, here, since Redis Lua has no
+ *   SHA-256) and signed, then sent without waiting for the answer to the previous append:
+ *   up to MAX_IN_FLIGHT travel together (on one Redis connection they run in the order
+ *   sent). A login's three events no longer wait for one another's round trips.
+ * - Each append is a compare-and-append on the store (AuditLogStore.append: a Lua script on
+ *   Redis): stored only if the head is still the entry it was built on. If another replica
+ *   appended first, the append is refused ("conflict"), and so is every one sent after it
+ *   (each sits on an entry that is not in the chain). The writer then sends nothing until
+ *   every answer is in, re-reads the head, and sends the refused entries again, in call
+ *   order, rebuilt and re-signed on the new head. So the stored order is the chain order,
+ *   whatever the interleaving, and no two entries share a predecessor.
  * - After a restart the writer starts from the store's head (read lazily on first append).
  */
 export function createAuditWriter(options: AuditWriterOptions): Audit {
   const { log, key, clock, logger } = options;
   const capacity = options.queueCapacity ?? 1024;
+  /** Not sent yet, in call order. */
+  let waiting: Job[] = [];
+  const inFlight = new Set<Job>();
+  /** Refused since the head was last read: sent again once every answer is in. */
+  let refused: Job[] = [];
   let head: AuditHead | undefined;
   let headKnown = false;
-  let tail: Promise<void> = Promise.resolve();
+  /** A refusal came in: nothing is sent until every append in flight is answered. */
+  let stalled = false;
+  let pumping = false;
+  let calls = 0;
   let queued = 0;
   let dropped = 0;
   let unreported = 0;
 
-  async function append(event: AuditEventInput): Promise<void> {
-    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-      if (!headKnown) {
-        head = await log.head();
-        headKnown = true;
+  function createJob(
+    event: AuditEventInput,
+    queuedJob: boolean,
+    done: (error?: unknown) => void,
+    order = calls++,
+  ) {
+    let finish = noop;
+    const finished = new Promise<void>((resolve) => {
+      finish = resolve;
+    });
+    const job: Job = {
+      event,
+      order,
+      attempts: 0,
+      queued: queuedJob,
+      finished,
+      end(error) {
+        if (job.queued) release(job);
+        done(error);
+        finish();
+      },
+    };
+    return job;
+  }
+
+  function release(job: Job): void {
+    job.queued = false;
+    queued -= 1;
+  }
+
+  function accept(job: Job): void {
+    waiting.push(job);
+    pump().catch((err: unknown) => logger.error({ err }, "audit writer failed"));
+  }
+
+  /** Sends what may be sent now; runs again whenever an append is answered. */
+  async function pump(): Promise<void> {
+    if (pumping) return;
+    pumping = true;
+    try {
+      while (!stalled && inFlight.size < MAX_IN_FLIGHT && waiting.length > 0) {
+        if (!headKnown) {
+          try {
+            head = await log.head();
+            headKnown = true;
+          } catch (err) {
+            waiting.shift()?.end(err); // as its append would have failed; the next tries again
+            continue;
+          }
+          if (stalled) break;
+        }
+        const job = waiting.shift();
+        if (!job) break;
+        // Drops are reported in the chain itself, before the next event (sent again with it).
+        if (unreported > 0) send(dropReport(job.order - 0.5));
+        send(job);
       }
-      const seq = (head?.seq ?? 0) + 1;
-      const record = sealEvent(
+    } finally {
+      pumping = false;
+    }
+  }
+
+  function send(job: Job): void {
+    if (job.queued) release(job);
+    job.attempts += 1;
+    const seq = (head?.seq ?? 0) + 1;
+    let record: AuditRecord;
+    try {
+      record = sealEvent(
         {
-          ...event,
+          ...job.event,
           sequence: BigInt(seq),
           prevHash: Buffer.from(head?.hash ?? GENESIS_HASH, "hex"),
           time: timestampFromMs(clock.now()),
@@ -85,20 +173,44 @@ export function createAuditWriter(options: AuditWriterOptions): Audit {
         },
         key.privateKey,
       );
-      if ((await log.append(record)) === "appended") {
-        head = { seq, hash: record.hash };
-        return;
-      }
-      headKnown = false; // another replica appended: re-read the head and rebuild
+    } catch (err) {
+      job.end(err);
+      return;
     }
-    throw new Error("audit append kept conflicting");
+    head = { seq, hash: record.hash };
+    inFlight.add(job);
+    let answer: Promise<"appended" | "conflict">;
+    try {
+      answer = log.append(record);
+    } catch (err) {
+      answer = Promise.reject(err);
+    }
+    answer.then(
+      (outcome) => answered(job, outcome),
+      (err: unknown) => answered(job, { err }),
+    );
   }
 
-  /** Runs `write` after every earlier append; a failure never blocks the ones after it. */
-  function serialized(write: () => Promise<void>): Promise<void> {
-    const run = tail.then(write);
-    tail = run.catch(() => undefined);
-    return run;
+  function answered(job: Job, outcome: "appended" | "conflict" | { err: unknown }): void {
+    inFlight.delete(job);
+    if (outcome === "appended") {
+      job.end();
+    } else if (outcome === "conflict") {
+      // Another replica appended first: nothing built on the old head can land now.
+      stalled = true;
+      headKnown = false;
+      if (job.attempts >= MAX_ATTEMPTS) job.end(new Error("audit append kept conflicting"));
+      else refused.push(job);
+    } else {
+      // Not stored (or unknown): whatever was built on it is refused, and sent again.
+      job.end(outcome.err);
+    }
+    if (stalled && inFlight.size === 0) {
+      stalled = false;
+      waiting = [...refused.sort((a, b) => a.order - b.order), ...waiting];
+      refused = [];
+    }
+    pump().catch((err: unknown) => logger.error({ err }, "audit writer failed"));
   }
 
   function drop(count: number, err?: unknown): void {
@@ -107,26 +219,27 @@ export function createAuditWriter(options: AuditWriterOptions): Audit {
     logger.warn({ err, auditDroppedTotal: dropped }, "audit event dropped");
   }
 
-  /** Reports drops in the chain itself, before the next queued event. */
-  async function reportDrops(): Promise<void> {
-    if (unreported === 0) return;
+  /** An EVENTS_DROPPED entry for the drops not reported yet, ordered before `order`'s job. */
+  function dropReport(order: number): Job {
     const count = unreported;
     unreported = 0;
-    await append({
+    const event = {
       type: AuditEventType.EVENTS_DROPPED,
       actorRole: "system",
       droppedCount: BigInt(count),
-    }).catch((err: unknown) => {
+    };
+    const done = (err?: unknown) => {
+      if (err === undefined) return;
       unreported += count;
       logger.warn({ err }, "audit drop report failed");
-    });
+    };
+    return createJob(event, false, done, order);
   }
 
   return {
     record: (event) =>
-      serialized(async () => {
-        await reportDrops();
-        await append(event);
+      new Promise<void>((resolve, reject) => {
+        accept(createJob(event, false, (err) => (err === undefined ? resolve() : reject(err))));
       }),
     enqueue(event) {
       if (queued >= capacity) {
@@ -134,15 +247,19 @@ export function createAuditWriter(options: AuditWriterOptions): Audit {
         return;
       }
       queued += 1;
-      void serialized(async () => {
-        queued -= 1;
-        await reportDrops();
-        await append(event).catch((err: unknown) => drop(1, err));
-      });
+      accept(
+        createJob(event, true, (err) => {
+          if (err !== undefined) drop(1, err);
+        }),
+      );
     },
-    flush: () => tail,
+    flush: async () => {
+      await Promise.all([...refused, ...inFlight, ...waiting].map((job) => job.finished));
+    },
     get dropped() {
       return dropped;
     },
   };
 }
+
+function noop(): void {}

@@ -41,9 +41,19 @@ export function createSignedRequestAuthenticator(
   options: SignedRequestOptions,
 ): RequestAuthenticator {
   const { store, clock, windowMs } = options;
-  return async (method, request, call) => {
+  return (method, request, call) => {
     const headers = readHeaders(call.header);
+    // The usual call (a certificate, no signature): answered without a promise.
     if (headers === "absent") return undefined;
+    return judge(method, request, call, headers);
+  };
+
+  async function judge(
+    method: Parameters<RequestAuthenticator>[0],
+    request: Parameters<RequestAuthenticator>[1],
+    call: Parameters<RequestAuthenticator>[2],
+    headers: SignedRequestHeaders | "invalid",
+  ): Promise<Caller> {
     if (headers === "invalid") throw signatureInvalid();
     // Defense in depth: the connection still needs a client certificate from the CA.
     if (!call.caller.fingerprint) throw new GatehouseError(Reason.UNAUTHENTICATED);
@@ -81,7 +91,7 @@ export function createSignedRequestAuthenticator(
       operatorDomain: operator,
     };
     return Object.freeze(caller);
-  };
+  }
 }
 
 /**

@@ -20,14 +20,16 @@ export async function requireActiveAgent(
     throw new GatehouseError(Reason.AGENT_REVOKED);
   }
   if (agent.status === "suspended") throw new GatehouseError(Reason.AGENT_SUSPENDED);
-  const operator = await registry.getOperator(agent.operatorDomain);
+  // Both reads at once (one round trip less per issuance); refused in the same order.
+  const thumbprint = ed25519Thumbprint(Buffer.from(agent.publicKeyHex, "hex"));
+  const [operator, keyRevoked] = await Promise.all([
+    registry.getOperator(agent.operatorDomain),
+    store.revocations.isRevoked("agent_key", thumbprint),
+  ]);
   if (!operator) throw new GatehouseError(Reason.OPERATOR_NOT_FOUND);
   if (operator.status === "revoked") throw new GatehouseError(Reason.OPERATOR_REVOKED);
   if (operator.status !== "active") throw new GatehouseError(Reason.OPERATOR_SUSPENDED);
   // A revoked key can never log in again (Challenge, Token, assertion, exchange).
-  const thumbprint = ed25519Thumbprint(Buffer.from(agent.publicKeyHex, "hex"));
-  if (await store.revocations.isRevoked("agent_key", thumbprint)) {
-    throw new GatehouseError(Reason.AGENT_KEY_REVOKED);
-  }
+  if (keyRevoked) throw new GatehouseError(Reason.AGENT_KEY_REVOKED);
   return agent;
 }

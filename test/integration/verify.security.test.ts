@@ -100,6 +100,17 @@ describe.each(STORE_KINDS)(
       expect(decision.agentDid).toBe("");
     });
 
+    it("a cached token's signature on a tampered payload or another audience never hits", async () => {
+      const token = await login(env.clients.gate, env.agent);
+      expect((await verify(token, AUDIENCE, ["orders:read"])).allowed).toBe(true); // cached
+      const [header, payload, signature] = token.split(".") as [string, string, string];
+      const claims = JSON.parse(Buffer.from(payload, "base64url").toString());
+      const widened = b64({ ...claims, scope: "orders:read orders:write admin" });
+      await expectDenied(`${header}.${widened}.${signature}`, Reason.TOKEN_BAD_SIGNATURE);
+      await expectDenied(token, Reason.TOKEN_AUDIENCE_MISMATCH, "https://other.example");
+      expect((await verify(token, AUDIENCE, ["orders:read"])).allowed).toBe(true);
+    });
+
     it("unknown kid → TOKEN_KID_UNKNOWN", async () => {
       await expectDenied(await forge({}, { kid: "no-such-key" }), Reason.TOKEN_KID_UNKNOWN);
     });

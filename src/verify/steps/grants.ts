@@ -1,6 +1,6 @@
 import { Reason } from "../../../gen/gatehouse/v1/errors_pb.js";
 import { capabilityScopes, grantState } from "../../grants/model.js";
-import type { VerifyDeps, VerifyState } from "../types.js";
+import type { VerifiedClaims, VerifyDeps, VerifyState } from "../types.js";
 
 /**
  * Human-approved grants, read at verification time like agent status: a token that relies
@@ -8,16 +8,25 @@ import type { VerifyDeps, VerifyState } from "../types.js";
  * even though the token itself is unexpired. The grant must still belong to the token's
  * agent and audience — a token cannot borrow another agent's grant.
  */
-export async function grantsStep(
+export function grantsStep(
   state: VerifyState,
   deps: VerifyDeps,
-): Promise<Reason | undefined> {
+): Reason | undefined | Promise<Reason | undefined> {
   const claims = state.claims;
   if (!claims) return Reason.TOKEN_CLAIMS_INVALID;
+  // Decided without waiting for the usual token (no grants): no microtask spent here.
   if (claims.grants === undefined) return undefined;
+  return checkGrants(state, deps, claims);
+}
+
+async function checkGrants(
+  state: VerifyState,
+  deps: VerifyDeps,
+  claims: VerifiedClaims,
+): Promise<Reason | undefined> {
   const nowMs = state.now * 1000;
   const scopes: string[] = [];
-  for (const id of claims.grants) {
+  for (const id of claims.grants ?? []) {
     const grant = await deps.grants.get(id);
     if (
       !grant ||

@@ -1,0 +1,242 @@
+/**
+ * `npx tsx bench/in-process.ts <verify|dpop|login>`: Gatehouse's own CPU per call, without
+ * sockets, TLS or HTTP/2. The server starts in this process; the grpc-js handlers it registers
+ * are called directly with a minimal stand-in for a ServerUnaryCall (bytes in, bytes out, the
+ * peer certificate of a verifier or of the agent), so what is measured is decode → policy →
+ * validation → service → encode, and the store. Far less noisy than `npm run bench` on a busy
+ * machine: use it to compare two versions of the hot paths, then confirm with `npm run bench`.
+ *
+ *   verify  Verify of one cached bearer token
+ *   dpop    Verify of a DPoP-bound token, a fresh proof per call (generated beforehand)
+ *   login   Challenge → Submit → Token (signature kind) on Redis (the client's signing included)
+ *
+ * Env: IN_PROCESS_CALLS (20000; logins: 2000), IN_PROCESS_CONCURRENCY (64; logins: 16),
+ * IN_PROCESS_PROFILE (a file: the measured run's V8 CPU profile).
+ */
+import { X509Certificate } from "node:crypto";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { Session } from "node:inspector/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { performance } from "node:perf_hooks";
+import {
+  create,
+  type DescMessage,
+  fromBinary,
+  type MessageInitShape,
+  toBinary,
+} from "@bufbuild/protobuf";
+import { timestampMs } from "@bufbuild/protobuf/wkt";
+import * as grpc from "@grpc/grpc-js";
+import {
+  ChallengeKind,
+  ChallengeRequestSchema,
+  ChallengeResponseSchema,
+  SubmitRequestSchema,
+  SubmitResponseSchema,
+  TokenRequestSchema,
+  TokenResponseSchema,
+} from "../gen/gatehouse/v1/gate_pb.js";
+import { VerifyRequestSchema, VerifyResponseSchema } from "../gen/gatehouse/v1/verify_pb.js";
+import { startGatehouse } from "../src/app/gatehouse.js";
+import { dpopProof, signChallenge } from "../src/client/agent-keys.js";
+import { loadConfig } from "../src/config/index.js";
+import { MAX_RATE_LIMIT } from "../src/config/limits.js";
+import { createLogger } from "../src/observability/logger.js";
+import { startRedisServer } from "../test/support/redis-server.js";
+import { AUDIENCE, createPki, enrollAgents, gateClient, login, SCOPE } from "./enroll.js";
+import { BENCH_ISSUER, BENCH_TOKEN_TTL_SECONDS, BENCH_TRUST_DOMAIN } from "./protocol.js";
+
+const MODES = ["verify", "dpop", "login"] as const;
+type Mode = (typeof MODES)[number];
+const mode = process.argv[2] as Mode;
+if (!MODES.includes(mode)) throw new Error(`usage: bench/in-process.ts <${MODES.join("|")}>`);
+const calls = Number(process.env.IN_PROCESS_CALLS ?? (mode === "login" ? 2_000 : 20_000));
+const concurrency = Number(process.env.IN_PROCESS_CONCURRENCY ?? (mode === "login" ? 16 : 64));
+
+type Handler = (call: unknown, done: (error: unknown, value?: Buffer) => void) => void;
+/** Every unary handler the server registers, by path: captured as grpc-js receives them. */
+const handlers = new Map<string, Handler>();
+const addService = grpc.Server.prototype.addService;
+grpc.Server.prototype.addService = function (definition, implementation) {
+  for (const [name, method] of Object.entries(definition)) {
+    handlers.set(method.path, (implementation as Record<string, Handler>)[name] as Handler);
+  }
+  return addService.call(this, definition, implementation);
+};
+
+const dataDir = await mkdtemp(join(tmpdir(), "gatehouse-in-process-"));
+const redis = mode === "login" ? await startRedisServer() : undefined;
+const pki = await createPki(dataDir);
+const app = await startGatehouse({
+  config: loadConfig({
+    mode: "dev",
+    env: {},
+    overrides: {
+      issuer: BENCH_ISSUER,
+      trustDomain: BENCH_TRUST_DOMAIN,
+      dataDir,
+      grpc: { host: "127.0.0.1", port: 0 },
+      connect: { host: "127.0.0.1", port: 0 },
+      log: { level: "silent" },
+      tokens: { defaultTtlSeconds: BENCH_TOKEN_TTL_SECONDS },
+      ...(redis && { store: { kind: "redis", url: redis.url, cluster: false } }),
+      limits: {
+        challengePerIdentity: MAX_RATE_LIMIT,
+        challengePerAddress: MAX_RATE_LIMIT,
+        submitPerIdentity: MAX_RATE_LIMIT,
+        submitPerAddress: MAX_RATE_LIMIT,
+      },
+    },
+  }),
+  logger: createLogger("silent"),
+});
+
+/** What the handlers read of a ServerUnaryCall; the certificate as grpc-js reports it. */
+function callFrom(certificatePem: string | Buffer) {
+  const certificate = new X509Certificate(certificatePem);
+  const peerCertificate = { raw: certificate.raw, fingerprint256: certificate.fingerprint256 };
+  const metadata = new grpc.Metadata();
+  return (request: Buffer) => ({
+    request,
+    metadata,
+    cancelled: false,
+    getAuthContext: () => ({ sslPeerCertificate: peerCertificate }),
+    getPeer: () => "127.0.0.1:40000",
+    getHost: () => "127.0.0.1",
+    once() {},
+  });
+}
+
+function invoke<I extends DescMessage, O extends DescMessage>(
+  path: string,
+  call: (request: Buffer) => unknown,
+  input: I,
+  init: MessageInitShape<I>,
+  output: O,
+) {
+  const handler = handlers.get(path);
+  if (!handler) throw new Error(`no handler for ${path}`);
+  const request = Buffer.from(toBinary(input, create(input, init)));
+  return new Promise<Buffer>((resolve, reject) => {
+    handler(call(request), (error, value) => (error ? reject(error) : resolve(value as Buffer)));
+  }).then((bytes) => fromBinary(output, bytes));
+}
+
+const [agent] = await enrollAgents(pki, `127.0.0.1:${app.grpcPort}`, 1);
+if (!agent) throw new Error("no agent enrolled");
+const asVerifier = callFrom(pki.verifier.certPem);
+const asAgent = callFrom(agent.tls.cert);
+const VERIFY = "/gatehouse.v1.VerifyService/Verify";
+
+async function verifyOnce(init: MessageInitShape<typeof VerifyRequestSchema>): Promise<void> {
+  const answer = await invoke(VERIFY, asVerifier, VerifyRequestSchema, init, VerifyResponseSchema);
+  if (!answer.allowed || answer.agentDid !== agent?.did)
+    throw new Error(`denied: ${answer.reason}`);
+}
+
+async function loginOnce(): Promise<void> {
+  if (!agent) return;
+  const { did, key } = agent;
+  const scopes = [SCOPE];
+  const challenge = await invoke(
+    "/gatehouse.v1.GateService/Challenge",
+    asAgent,
+    ChallengeRequestSchema,
+    { did, kind: ChallengeKind.SIGNATURE, scopes, audience: AUDIENCE },
+    ChallengeResponseSchema,
+  );
+  if (challenge.body.case !== "signature" || !challenge.expiresAt) throw new Error("no challenge");
+  const signature = signChallenge(key, challenge.body.value, {
+    challengeId: challenge.challengeId,
+    did,
+    scopes,
+    audience: AUDIENCE,
+    expiresAtMs: timestampMs(challenge.expiresAt),
+  });
+  const { pass } = await invoke(
+    "/gatehouse.v1.GateService/Submit",
+    asAgent,
+    SubmitRequestSchema,
+    { challengeId: challenge.challengeId, answer: { case: "signature", value: { signature } } },
+    SubmitResponseSchema,
+  );
+  const token = await invoke(
+    "/gatehouse.v1.GateService/Token",
+    asAgent,
+    TokenRequestSchema,
+    { grant: { case: "pass", value: pass } },
+    TokenResponseSchema,
+  );
+  if (!token.accessToken) throw new Error("no token");
+}
+
+async function workFor(): Promise<(i: number) => Promise<void>> {
+  if (mode === "login") return loginOnce;
+  const client = gateClient(`127.0.0.1:${app.grpcPort}`, agent as NonNullable<typeof agent>);
+  const token = await login(client.gate, agent as NonNullable<typeof agent>, {
+    dpop: mode === "dpop",
+  });
+  client.channel.close();
+  const base = { token, audience: AUDIENCE, requiredScopes: [SCOPE] };
+  if (mode === "verify") return () => verifyOnce(base);
+  const request = { htm: "GET", htu: "https://api.example.com/orders" };
+  // Fresh proofs (RFC 9449 §11.1: each jti once), made before anything is measured.
+  const proofs = Array.from({ length: calls + warmupCalls() }, () =>
+    dpopProof((agent as NonNullable<typeof agent>).key, { ...request, accessToken: token }),
+  );
+  return (i) =>
+    verifyOnce({
+      ...base,
+      httpMethod: request.htm,
+      httpUrl: request.htu,
+      dpopProof: proofs[i] ?? "",
+    });
+}
+
+function warmupCalls(): number {
+  return Math.min(calls, mode === "login" ? 500 : 2_000);
+}
+
+/** `count` calls, `concurrency` at a time; CPU and wall time per call, µs. */
+async function run(work: (i: number) => Promise<void>, first: number, count: number) {
+  let next = first;
+  const end = first + count;
+  const cpu = process.cpuUsage();
+  const start = performance.now();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < end) await work(next++);
+    }),
+  );
+  const used = process.cpuUsage(cpu);
+  return {
+    cpuUs: (used.user + used.system) / count,
+    wallUs: ((performance.now() - start) * 1000) / count,
+  };
+}
+
+try {
+  const work = await workFor();
+  await run(work, 0, warmupCalls());
+  const profileFile = process.env.IN_PROCESS_PROFILE;
+  const session = profileFile ? new Session() : undefined;
+  if (session) {
+    session.connect();
+    await session.post("Profiler.enable");
+    await session.post("Profiler.start");
+  }
+  const { cpuUs, wallUs } = await run(work, warmupCalls(), calls);
+  if (session && profileFile) {
+    const { profile } = await session.post("Profiler.stop");
+    await writeFile(profileFile, JSON.stringify(profile));
+  }
+  console.log(
+    `${mode}: ${calls} calls, ${concurrency} at a time: ${cpuUs.toFixed(1)} µs CPU/call, ` +
+      `${wallUs.toFixed(1)} µs wall/call (${Math.round(1e6 / wallUs)}/s)`,
+  );
+} finally {
+  await app.stop();
+  await redis?.stop();
+  await rm(dataDir, { recursive: true, force: true });
+}
