@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { parse as parseToml, TomlError } from "smol-toml";
+import { deepFreeze } from "../freeze.js";
 import type { LimitsConfig } from "./limits.js";
 import {
   type ApprovalConfig,
@@ -497,13 +498,6 @@ function isTable(value: unknown): value is Record<string, unknown> {
 /** Empty environment variables count as unset. */
 function nonEmpty(value: string | undefined): string | undefined {
   return value === "" ? undefined : value;
-}
-
-function deepFreeze<T extends object>(value: T): T {
-  for (const child of Object.values(value)) {
-    if (typeof child === "object" && child !== null) deepFreeze(child);
-  }
-  return Object.freeze(value);
 }
 
 function approvalConfig(get: Lookup): ApprovalConfig {

@@ -53,7 +53,7 @@ function compileField(field: DescField): Check[] {
   };
   const checks: Check[] = [];
   if (rules) checks.push(compileRules(field, rules, read));
-  if (field.fieldKind === "message" && !field.message.typeName.startsWith("google.protobuf.")) {
+  if (field.fieldKind === "message" && hasRules(field.message)) {
     const nested = field.message;
     checks.push((message, prefix) => {
       const value = read(message);
@@ -69,6 +69,29 @@ function compileField(field: DescField): Check[] {
     });
   }
   return checks;
+}
+
+const ruled = new WeakMap<DescMessage, boolean>();
+
+/**
+ * Whether a message type, or any it holds, declares a rule. Types without any (Envoy's
+ * CheckRequest, google.protobuf.*) are not walked at all on each call. A type met again
+ * while it is being decided (a recursive type) counts as ruled: never skip what might hold one.
+ */
+function hasRules(schema: DescMessage): boolean {
+  const known = ruled.get(schema);
+  if (known !== undefined) return known;
+  if (schema.typeName.startsWith("google.protobuf.")) return false;
+  ruled.set(schema, true);
+  const result =
+    schema.oneofs.some((oneof) => hasOption(oneof, oneof_required)) ||
+    schema.fields.some(
+      (field) =>
+        hasOption(field, rulesExtension) ||
+        (field.fieldKind === "message" && hasRules(field.message)),
+    );
+  ruled.set(schema, result);
+  return result;
 }
 
 function compileRules(

@@ -1,7 +1,13 @@
-import { Authorization } from "../../../gen/envoy/service/auth/v3/external_auth_pb.js";
+import { create } from "@bufbuild/protobuf";
+import {
+  Authorization,
+  type CheckResponse,
+  CheckResponseSchema,
+} from "../../../gen/envoy/service/auth/v3/external_auth_pb.js";
 import { AuditEventType, actorOf } from "../../audit/events.js";
 import type { Audit } from "../../audit/writer.js";
-import type { VerifyDeps } from "../../verify/types.js";
+import { deepFreeze } from "../../freeze.js";
+import type { VerifiedClaims, VerifyDeps } from "../../verify/types.js";
 import { bindService, type ServiceBinding } from "../types.js";
 import { decide } from "./decision.js";
 import { readCheckRequest } from "./request.js";
@@ -29,7 +35,23 @@ export function createAuthzService(deps: VerifyDeps & { readonly audit: Audit })
           tokenId: decision.claims?.jti ?? "",
         });
       }
-      return toCheckResponse(decision);
+      return decision.allowed ? allowedCheck(decision.claims) : toCheckResponse(decision);
     },
   });
+}
+
+/**
+ * Like Verify's allowed answer: a pure function of the verified claims, which one
+ * verified-token cache entry shares across its hits. Built once, deep-frozen (so the gRPC
+ * transport encodes it once), and handed out again; every pipeline step still ran.
+ */
+const allowedChecks = new WeakMap<VerifiedClaims, CheckResponse>();
+
+function allowedCheck(claims: VerifiedClaims): CheckResponse {
+  let response = allowedChecks.get(claims);
+  if (!response) {
+    response = deepFreeze(create(CheckResponseSchema, toCheckResponse({ allowed: true, claims })));
+    allowedChecks.set(claims, response);
+  }
+  return response;
 }
