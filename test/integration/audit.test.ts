@@ -43,6 +43,7 @@ describe.each(STORE_KINDS)("Audit log (%s store)", (storeKind) => {
     startTestGatehouse({
       storeKind,
       dataDir: dir,
+      tampersWithAudit: true,
       ...(storeKind === "redis" ? { redisUrl: redisUrl() } : {}),
     });
 

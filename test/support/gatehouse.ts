@@ -2,9 +2,11 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Writable } from "node:stream";
+import { AuditChainProblem, AuditService } from "../../gen/gatehouse/v1/audit_pb.js";
 import { type Gatehouse, startGatehouse } from "../../src/app/gatehouse.js";
 import { devPkiDir } from "../../src/app/tls.js";
 import type { ClientTls } from "../../src/client/credentials.js";
+import { createGrpcClient } from "../../src/client/grpc-client.js";
 import type { Clock } from "../../src/clock.js";
 import { type ConfigOverrides, loadConfig } from "../../src/config/index.js";
 import { createLogger } from "../../src/observability/logger.js";
@@ -13,7 +15,7 @@ import { ensureDevPki } from "../../src/pki/dev-pki.js";
 import { issueCertificate } from "../../src/pki/issue-certificate.js";
 import { type RoleIdentity, roleCertificateSpec } from "../../src/pki/role-certificate.js";
 import { createStore, type Store } from "../../src/store/index.js";
-import { recordLogLine } from "./secrets.js";
+import { recordAuditChain, recordLogLine } from "./secrets.js";
 
 export const TRUST_DOMAIN = "gatehouse.test";
 export const ISSUER = "https://gatehouse.test";
@@ -44,6 +46,11 @@ export interface TestGatehouseOptions {
   readonly clock?: Clock;
   /** Reuse a data directory (restart tests). */
   readonly dataDir?: string;
+  /**
+   * The test breaks the audit chain on purpose (and checks that itself): skip the check
+   * every other server gets when it stops (its chain must verify, test/scan-logs.ts).
+   */
+  readonly tampersWithAudit?: boolean;
   readonly overrides?: ConfigOverrides;
 }
 
@@ -96,7 +103,36 @@ export async function startTestGatehouse(
     key: Buffer.from(pair.keyPem),
     ca: Buffer.from(pki.ca.certPem),
   });
+  const grpcAddress = `127.0.0.1:${app.grpcPort}`;
+  /** After everything this server's tests wrote, its audit chain must still verify. */
+  const checkAuditChain = async () => {
+    if (options.tampersWithAudit) return;
+    try {
+      await app.audit.flush();
+      const spec = roleCertificateSpec(TRUST_DOMAIN, { role: "admin", name: "audit-check" });
+      const tls = toTls(await issueCertificate({ ca: pki.ca, ...spec, validityDays: 1 }));
+      const client = createGrpcClient(AuditService, { address: grpcAddress, tls });
+      try {
+        const verdict = await client.verifyAuditChain({});
+        const entries = Number(verdict.entriesChecked);
+        recordAuditChain(
+          verdict.ok
+            ? { ok: true, entries }
+            : {
+                ok: false,
+                entries,
+                detail: `broken at ${verdict.brokenSequence}: ${AuditChainProblem[verdict.problem]}`,
+              },
+        );
+      } finally {
+        client.close();
+      }
+    } catch (error) {
+      recordAuditChain({ ok: false, entries: 0, detail: `unchecked: ${String(error)}` });
+    }
+  };
   const stop = async () => {
+    await checkAuditChain();
     await app.stop();
     await store?.close();
   };
@@ -105,7 +141,7 @@ export async function startTestGatehouse(
     dataDir,
     logs,
     caPem: pki.ca.certPem,
-    grpcAddress: `127.0.0.1:${app.grpcPort}`,
+    grpcAddress,
     connectUrl: `https://127.0.0.1:${app.connectPort}`,
     async clientTls(identity) {
       const spec = roleCertificateSpec(TRUST_DOMAIN, identity);

@@ -1,8 +1,9 @@
 import { rm } from "node:fs/promises";
-import { LOGS_DIR, SECRETS_DIR } from "./secrets.js";
+import { AUDIT_DIR, LOGS_DIR, SECRETS_DIR } from "./secrets.js";
 
-/** Each run starts with empty log and secret records; test/scan-logs.ts reads them after. */
+/** Each run starts with empty log, secret and audit records; test/scan-logs.ts reads them after. */
 export async function setup(): Promise<void> {
   await rm(LOGS_DIR, { recursive: true, force: true });
   await rm(SECRETS_DIR, { recursive: true, force: true });
+  await rm(AUDIT_DIR, { recursive: true, force: true });
 }

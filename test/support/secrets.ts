@@ -5,6 +5,7 @@ import { join } from "node:path";
 export const ARTIFACTS = join(process.cwd(), "test-artifacts");
 export const SECRETS_DIR = join(ARTIFACTS, "secrets");
 export const LOGS_DIR = join(ARTIFACTS, "logs");
+export const AUDIT_DIR = join(ARTIFACTS, "audit-chains");
 
 /**
  * Records secret values the tests handled (tokens, challenge ids, passes, signatures, keys)
@@ -32,4 +33,18 @@ export function rememberSecret(...values: (string | Uint8Array)[]): void {
 export function recordLogLine(line: string): void {
   mkdirSync(LOGS_DIR, { recursive: true });
   appendFileSync(join(LOGS_DIR, `${process.pid}.log`), line.endsWith("\n") ? line : `${line}\n`);
+}
+
+/** What VerifyAuditChain answered when a test server stopped (test/support/gatehouse.ts). */
+export interface AuditChainRecord {
+  readonly ok: boolean;
+  readonly entries: number;
+  /** Set when the chain is broken, or when it could not be checked. */
+  readonly detail?: string;
+}
+
+/** Appends one stopped server's audit-chain verdict, for the final scan (test/scan-logs.ts). */
+export function recordAuditChain(record: AuditChainRecord): void {
+  mkdirSync(AUDIT_DIR, { recursive: true });
+  appendFileSync(join(AUDIT_DIR, `${process.pid}.jsonl`), `${JSON.stringify(record)}\n`);
 }
