@@ -25,7 +25,7 @@ import {
 import type { Clock } from "../../src/clock.js";
 import { RPC_POLICY } from "../../src/server/policy.js";
 import { runCli } from "../support/cli-process.js";
-import { expectReason } from "../support/errors.js";
+import { expectReason, rejectionOf } from "../support/errors.js";
 import { useGatehouse } from "../support/fixture.js";
 import { AUDIENCE, type Clients, grpcClients } from "../support/flows.js";
 import { startTestGatehouse, type TestGatehouse } from "../support/gatehouse.js";
@@ -306,6 +306,61 @@ describe.each(STORE_KINDS)("signed operator requests (%s store)", (storeKind) =>
     afterAll(() => {
       noRole?.close();
       asAgent?.close();
+    });
+
+    /**
+     * Every operator RPC that names a resource, aimed at another operator's (the valid
+     * requests name `example.com` and its agents; this operator owns another domain), over
+     * the operator's own certificate → refused before anything is read or changed. Grants are
+     * looked up by opaque id: another operator's and a missing one answer alike.
+     */
+    const FOREIGN: Readonly<Record<string, [Record<string, unknown>, Reason]>> = {
+      RegisterAgent: [{}, Reason.OPERATOR_MISMATCH],
+      GetAgent: [{}, Reason.OPERATOR_MISMATCH],
+      UpdateAgentPolicy: [{}, Reason.OPERATOR_MISMATCH],
+      SuspendAgent: [{}, Reason.OPERATOR_MISMATCH],
+      ReactivateAgent: [{}, Reason.OPERATOR_MISMATCH],
+      RotateAgentKey: [{}, Reason.OPERATOR_MISMATCH],
+      DeleteAgent: [{}, Reason.OPERATOR_MISMATCH],
+      Revoke: [
+        { target: { case: "agentDid", value: VALID_REQUESTS.GetAgent?.did } },
+        Reason.OPERATOR_MISMATCH,
+      ],
+      GetOperator: [{}, Reason.OPERATOR_MISMATCH],
+      VerifyOperatorDomain: [{}, Reason.OPERATOR_MISMATCH],
+      SetOperatorKey: [{ publicKey: generateAgentKey().publicKey }, Reason.OPERATOR_MISMATCH],
+      ListAgents: [{ operatorDomain: "example.com" }, Reason.OPERATOR_MISMATCH],
+      ListGrants: [{ operatorDomain: "example.com" }, Reason.OPERATOR_MISMATCH],
+      ListApprovers: [{ operatorDomain: "example.com" }, Reason.OPERATOR_MISMATCH],
+      ListAuditEvents: [{ operatorDomain: "example.com" }, Reason.OPERATOR_MISMATCH],
+      GetGrant: [{}, Reason.GRANT_NOT_FOUND],
+      RevokeGrant: [{}, Reason.GRANT_NOT_FOUND],
+    };
+
+    it("refuses the wrong operator on every RPC that names a resource", async () => {
+      const asOperator = grpcSender(env.gh, env.agent.operatorTls);
+      try {
+        const methods = MANAGEMENT_SERVICES.flatMap((service) => service.methods);
+        for (const method of methods) {
+          const fullName = `${method.parent.typeName}/${method.name}`;
+          const foreign = FOREIGN[method.name];
+          if (!foreign) continue;
+          expect(RPC_POLICY[fullName], fullName).toContain("operator");
+          const [overrides, reason] = foreign;
+          const request = create(method.input, { ...VALID_REQUESTS[method.name], ...overrides });
+          const error = await rejectionOf(asOperator.send(method, request));
+          expect(Reason[error.reason], fullName).toBe(Reason[reason]);
+        }
+        // The other operator RPCs name nothing of another operator (ResolveDid is public: a
+        // DID document holds public keys only). A new operator RPC must be placed here.
+        const unnamed = methods
+          .filter((m) => RPC_POLICY[`${m.parent.typeName}/${m.name}`]?.includes("operator"))
+          .map((m) => m.name)
+          .filter((name) => !(name in FOREIGN));
+        expect(unnamed).toEqual(["ResolveDid", "CreateApproverInvite"]);
+      } finally {
+        asOperator.close();
+      }
     });
 
     for (const method of MANAGEMENT_SERVICES.flatMap((service) => service.methods)) {
