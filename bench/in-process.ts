@@ -40,12 +40,10 @@ import {
 import { VerifyRequestSchema, VerifyResponseSchema } from "../gen/gatehouse/v1/verify_pb.js";
 import { startGatehouse } from "../src/app/gatehouse.js";
 import { dpopProof, signChallenge } from "../src/client/agent-keys.js";
-import { loadConfig } from "../src/config/index.js";
-import { MAX_RATE_LIMIT } from "../src/config/limits.js";
 import { createLogger } from "../src/observability/logger.js";
 import { startRedisServer } from "../test/support/redis-server.js";
+import { benchConfig } from "./config.js";
 import { AUDIENCE, createPki, enrollAgents, gateClient, login, SCOPE } from "./enroll.js";
-import { BENCH_ISSUER, BENCH_TOKEN_TTL_SECONDS, BENCH_TRUST_DOMAIN } from "./protocol.js";
 
 const MODES = ["verify", "dpop", "login"] as const;
 type Mode = (typeof MODES)[number];
@@ -69,26 +67,7 @@ const dataDir = await mkdtemp(join(tmpdir(), "gatehouse-in-process-"));
 const redis = mode === "login" ? await startRedisServer() : undefined;
 const pki = await createPki(dataDir);
 const app = await startGatehouse({
-  config: loadConfig({
-    mode: "dev",
-    env: {},
-    overrides: {
-      issuer: BENCH_ISSUER,
-      trustDomain: BENCH_TRUST_DOMAIN,
-      dataDir,
-      grpc: { host: "127.0.0.1", port: 0 },
-      connect: { host: "127.0.0.1", port: 0 },
-      log: { level: "silent" },
-      tokens: { defaultTtlSeconds: BENCH_TOKEN_TTL_SECONDS },
-      ...(redis && { store: { kind: "redis", url: redis.url, cluster: false } }),
-      limits: {
-        challengePerIdentity: MAX_RATE_LIMIT,
-        challengePerAddress: MAX_RATE_LIMIT,
-        submitPerIdentity: MAX_RATE_LIMIT,
-        submitPerAddress: MAX_RATE_LIMIT,
-      },
-    },
-  }),
+  config: benchConfig(dataDir, redis?.url),
   logger: createLogger("silent"),
 });
 

@@ -9,17 +9,10 @@
  */
 import { performance } from "node:perf_hooks";
 import { startGatehouse } from "../src/app/gatehouse.js";
-import { loadConfig } from "../src/config/index.js";
-import { MAX_RATE_LIMIT } from "../src/config/limits.js";
 import { createLogger } from "../src/observability/logger.js";
+import { benchConfig } from "./config.js";
 import { startIntervalProfiler } from "./profile.js";
-import {
-  BENCH_ISSUER,
-  BENCH_TOKEN_TTL_SECONDS,
-  BENCH_TRUST_DOMAIN,
-  type ServerMessage,
-  type ServerOptions,
-} from "./protocol.js";
+import type { ServerMessage, ServerOptions } from "./protocol.js";
 
 const dataDir = process.argv[2];
 if (!dataDir || !process.send) {
@@ -28,33 +21,7 @@ if (!dataDir || !process.send) {
 const send = (message: ServerMessage) => process.send?.(message);
 const options: ServerOptions = JSON.parse(process.argv[3] ?? "{}");
 
-const config = loadConfig({
-  mode: "dev",
-  env: {},
-  overrides: {
-    issuer: BENCH_ISSUER,
-    trustDomain: BENCH_TRUST_DOMAIN,
-    dataDir,
-    grpc: { host: "127.0.0.1", port: 0 },
-    connect: { host: "127.0.0.1", port: 0 },
-    approval: { enabled: true, host: "127.0.0.1", port: 0 },
-    log: { level: "silent" },
-    // The TTL does not change what Verify costs.
-    tokens: { defaultTtlSeconds: BENCH_TOKEN_TTL_SECONDS },
-    shutdownGraceMs: 2_000,
-    ...(options.redisUrl !== undefined && {
-      store: { kind: "redis", url: options.redisUrl, cluster: false },
-    }),
-    // The limiters still run (their cost is part of a login), but the highest limits keep
-    // the login run's few agents, all from 127.0.0.1, from being refused.
-    limits: {
-      challengePerIdentity: MAX_RATE_LIMIT,
-      challengePerAddress: MAX_RATE_LIMIT,
-      submitPerIdentity: MAX_RATE_LIMIT,
-      submitPerAddress: MAX_RATE_LIMIT,
-    },
-  },
-});
+const config = benchConfig(dataDir, options.redisUrl);
 const app = await startGatehouse({ config, logger: createLogger("silent") });
 const profileDir = process.env.BENCH_SERVER_PROFILE;
 const profiler = profileDir ? await startIntervalProfiler(profileDir) : undefined;

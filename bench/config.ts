@@ -1,0 +1,35 @@
+import { type GatehouseConfig, loadConfig } from "../src/config/index.js";
+import { MAX_RATE_LIMIT } from "../src/config/limits.js";
+import { BENCH_ISSUER, BENCH_TOKEN_TTL_SECONDS, BENCH_TRUST_DOMAIN } from "./protocol.js";
+
+/**
+ * The benchmarked server's configuration (bench/server.ts, bench/in-process.ts): dev mode on
+ * ephemeral loopback ports, silent, the embedded store or the given Redis.
+ */
+export function benchConfig(dataDir: string, redisUrl?: string): GatehouseConfig {
+  return loadConfig({
+    mode: "dev",
+    env: {},
+    overrides: {
+      issuer: BENCH_ISSUER,
+      trustDomain: BENCH_TRUST_DOMAIN,
+      dataDir,
+      grpc: { host: "127.0.0.1", port: 0 },
+      connect: { host: "127.0.0.1", port: 0 },
+      approval: { enabled: true, host: "127.0.0.1", port: 0 },
+      log: { level: "silent" },
+      // The TTL does not change what Verify costs.
+      tokens: { defaultTtlSeconds: BENCH_TOKEN_TTL_SECONDS },
+      shutdownGraceMs: 2_000,
+      ...(redisUrl !== undefined && { store: { kind: "redis", url: redisUrl, cluster: false } }),
+      // The limiters still run (their cost is part of a login), but the highest limits keep
+      // the login run's few agents, all from 127.0.0.1, from being refused.
+      limits: {
+        challengePerIdentity: MAX_RATE_LIMIT,
+        challengePerAddress: MAX_RATE_LIMIT,
+        submitPerIdentity: MAX_RATE_LIMIT,
+        submitPerAddress: MAX_RATE_LIMIT,
+      },
+    },
+  });
+}
