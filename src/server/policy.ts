@@ -41,6 +41,7 @@ export const RPC_POLICY: Readonly<Record<string, readonly Role[]>> = {
   "gatehouse.v1.GrantService/RevokeGrant": ["operator", "admin"],
   "gatehouse.v1.GrantService/CreateApproverInvite": ["operator"],
   "gatehouse.v1.GrantService/ListApprovers": ["operator", "admin"],
+  "gatehouse.v1.GrantService/RemoveApprover": ["operator", "admin"],
   // Operators see only events about their own domain (enforced in the service).
   "gatehouse.v1.AuditService/ListAuditEvents": ["operator", "admin"],
   "gatehouse.v1.AuditService/VerifyAuditChain": ["admin"],

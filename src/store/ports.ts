@@ -482,6 +482,11 @@ export interface ApproverStore {
   /** Oldest first. */
   listByDomain(operatorDomain: string): Promise<readonly ApproverRecord[]>;
   /**
+   * Removes the approver and its domain-list membership; true when it existed. Its credential
+   * ids stay reserved, so a removed passkey can never be registered again.
+   */
+  remove(id: string): Promise<boolean>;
+  /**
    * Compare-and-set of one passkey's signature counter: writes `next` only when the stored
    * counter equals `expected` (so a cloned authenticator racing the real one loses).
    */

@@ -130,6 +130,8 @@ describe("memory store persistence", () => {
     const approver = approverRecord("ap-1", ["cred-a"]);
     await first.approvers.create(approver);
     await first.approvers.updateCounter("ap-1", "cred-a", 0, 7);
+    await first.approvers.create(approverRecord("ap-gone", ["cred-gone"]));
+    await first.approvers.remove("ap-gone");
     await first.sessions.put("s-1", "session", 60_000);
     await first.approvalTickets.put("t-1", "ticket", 60_000);
     await first.close();
@@ -153,6 +155,11 @@ describe("memory store persistence", () => {
     const stored = { ...approver, passkeys: [{ ...passkey, counter: 7 }] };
     await expect(second.approvers.findByCredential("cred-a")).resolves.toEqual(stored);
     await expect(second.approvers.create(approverRecord("ap-2", ["cred-a"]))).resolves.toBe(
+      "exists",
+    );
+    // A removed approver stays removed, and its passkey stays reserved.
+    await expect(second.approvers.get("ap-gone")).resolves.toBeUndefined();
+    await expect(second.approvers.create(approverRecord("ap-3", ["cred-gone"]))).resolves.toBe(
       "exists",
     );
     // Sessions and approval tickets are memory only.

@@ -986,6 +986,30 @@ export function describeStoreContract(
         await expect(store.approvers.listByDomain("nobody.example")).resolves.toEqual([]);
       });
 
+      it("removes an approver and keeps its credential ids reserved", async () => {
+        const kept = approverRecord("ap-1", ["cred-a"]);
+        const removed = approverRecord("ap-2", ["cred-b", "cred-c"], { createdAt: T0 + 1 });
+        for (const approver of [kept, removed]) await store.approvers.create(approver);
+        await expect(store.approvers.remove("ap-2")).resolves.toBe(true);
+        await expect(store.approvers.get("ap-2")).resolves.toBeUndefined();
+        await expect(store.approvers.listByDomain("alpha.example")).resolves.toEqual([kept]);
+        await expect(store.approvers.findByCredential("cred-b")).resolves.toBeUndefined();
+        await expect(store.approvers.findByCredential("cred-c")).resolves.toBeUndefined();
+        await expect(store.approvers.findByCredential("cred-a")).resolves.toEqual(kept);
+        const reuses = approverRecord("ap-3", ["cred-c"]);
+        await expect(store.approvers.create(reuses)).resolves.toBe("exists");
+        await expect(store.approvers.remove("ap-2")).resolves.toBe(false);
+        await expect(store.approvers.remove("ap-unknown")).resolves.toBe(false);
+      });
+
+      it("removes an approver once under concurrent removals", async () => {
+        await store.approvers.create(approverRecord("ap-1", ["cred-a"]));
+        const results = await Promise.all(
+          Array.from({ length: RACERS }, () => store.approvers.remove("ap-1")),
+        );
+        expect(count(results, true)).toBe(1);
+      });
+
       it("updates one passkey's counter with compare-and-set", async () => {
         const approver = approverRecord("ap-1", ["cred-a", "cred-b"]);
         await store.approvers.create(approver);

@@ -189,6 +189,52 @@ describe.each(STORE_KINDS)("Capability grants (%s store)", (storeKind) => {
     }
   });
 
+  it("removing an approver ends its session at once and only its operator or an admin may", async () => {
+    const one = await freshAgent();
+    const other = await freshAgent();
+    try {
+      const invite = async (displayName: string) => {
+        const { inviteUrl } = await one.operator.grants.createApproverInvite({ displayName });
+        const client = new ApprovalClient(fx.gh);
+        const enrolled = expectOk(await client.enroll(inviteUrl));
+        return { client, id: enrolled.body.approver.id as string };
+      };
+      const leaver = await invite("Leaver");
+      const stays = await invite("Stays");
+      expectOk(await leaver.client.get("/approve/api/grants"));
+
+      await expectReason(
+        other.operator.grants.removeApprover({ id: leaver.id }),
+        Reason.APPROVER_NOT_FOUND,
+      );
+      await expectReason(
+        one.agent.grants.removeApprover({ id: leaver.id }),
+        Reason.PERMISSION_DENIED,
+      );
+      await one.operator.grants.removeApprover({ id: leaver.id });
+      const { approvers } = await one.operator.grants.listApprovers({});
+      expect(approvers.map((a) => a.id)).toEqual([stays.id]);
+      // The signed-in session is refused on its very next call; the passkey signs in no more.
+      expect((await leaver.client.get("/approve/api/grants")).status).toBe(401);
+      expect((await leaver.client.login()).status).not.toBe(200);
+      expectOk(await stays.client.get("/approve/api/grants"));
+
+      await expectReason(
+        one.operator.grants.removeApprover({ id: leaver.id }),
+        Reason.APPROVER_NOT_FOUND,
+      );
+      await expectReason(
+        one.operator.grants.removeApprover({ id: "A".repeat(43) }),
+        Reason.APPROVER_NOT_FOUND,
+      );
+      await one.admin.grants.removeApprover({ id: stays.id });
+      expect((await stays.client.get("/approve/api/grants")).status).toBe(401);
+    } finally {
+      one.close();
+      other.close();
+    }
+  });
+
   it("an approved grant adds its scope to tokens until it is revoked", async () => {
     const { enrolled, agent, operator, close } = await freshAgent();
     try {

@@ -312,7 +312,7 @@ describe.each(STORE_KINDS)("signed operator requests (%s store)", (storeKind) =>
      * Every operator RPC that names a resource, aimed at another operator's (the valid
      * requests name `example.com` and its agents; this operator owns another domain), over
      * the operator's own certificate → refused before anything is read or changed. Grants are
-     * looked up by opaque id: another operator's and a missing one answer alike.
+     * and approvers are looked up by opaque id: another operator's and a missing one answer alike.
      */
     const FOREIGN: Readonly<Record<string, [Record<string, unknown>, Reason]>> = {
       RegisterAgent: [{}, Reason.OPERATOR_MISMATCH],
@@ -335,6 +335,7 @@ describe.each(STORE_KINDS)("signed operator requests (%s store)", (storeKind) =>
       ListAuditEvents: [{ operatorDomain: "example.com" }, Reason.OPERATOR_MISMATCH],
       GetGrant: [{}, Reason.GRANT_NOT_FOUND],
       RevokeGrant: [{}, Reason.GRANT_NOT_FOUND],
+      RemoveApprover: [{}, Reason.APPROVER_NOT_FOUND],
     };
 
     it("refuses the wrong operator on every RPC that names a resource", async () => {

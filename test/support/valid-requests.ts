@@ -57,6 +57,7 @@ export const VALID_REQUESTS: Readonly<Record<string, Record<string, unknown>>> =
   RevokeGrant: { id: OPAQUE },
   CreateApproverInvite: { displayName: "x" },
   ListApprovers: {},
+  RemoveApprover: { id: OPAQUE },
   ListAuditEvents: { pageSize: 10 },
   VerifyAuditChain: {},
 };

@@ -8,12 +8,17 @@ interface InviteFlags extends OperatorFlags {
   readonly name: string;
 }
 
+interface RemoveFlags extends OperatorFlags {
+  readonly id: string;
+}
+
 /** `gatehouse approver`: the humans who decide an operator's capability grants. */
 export function approverCommand(): Command {
   return new Command("approver")
     .description("humans who approve an operator's capability grants with a passkey")
     .addCommand(inviteCommand())
-    .addCommand(listCommand());
+    .addCommand(listCommand())
+    .addCommand(removeCommand());
 }
 
 /**
@@ -45,5 +50,19 @@ function listCommand(): Command {
       grants.listApprovers({ operatorDomain: flags.domain ?? "" }),
     );
     printMessage(ListApproversResponseSchema, approvers);
+  });
+}
+
+/** Removes an approver who must stop approving: its sessions end at once. */
+function removeCommand(): Command {
+  const remove = new Command("remove")
+    .description(
+      "remove an approver; its sessions end at once and its passkeys can never enroll again " +
+        "(operator or admin certificate)",
+    )
+    .requiredOption("--id <id>", "the approver id, as `approver list` shows it");
+  return withOperatorOptions(remove).action(async (flags: RemoveFlags) => {
+    await withOperatorClient(flags, (grants) => grants.removeApprover({ id: flags.id }));
+    console.error(`approver ${flags.id} removed`);
   });
 }

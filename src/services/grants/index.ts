@@ -119,6 +119,28 @@ export function createGrantService(deps: GrantDeps): ServiceBinding {
         })),
       };
     },
+
+    async removeApprover(request, { caller }) {
+      // Taking access away is always allowed, even while the domain proof has lapsed
+      // (a revoked operator still can do nothing).
+      await requireOperatorStanding(store.registry, caller, "read", clock.now());
+      const approver = await store.approvers.get(request.id);
+      const owned =
+        approver !== undefined &&
+        (caller.role === "admin" ||
+          (caller.role === "operator" && approver.operatorDomain === caller.operatorDomain));
+      // Another operator's approver is reported as unknown, so approver ids cannot be probed.
+      // The approval page checks the approver on every call: its sessions end with it.
+      if (!owned || !(await store.approvers.remove(approver.id))) {
+        throw new GatehouseError(Reason.APPROVER_NOT_FOUND);
+      }
+      await deps.audit.record(
+        operatorEvent(Audited.APPROVER_REMOVED, caller, approver.operatorDomain, {
+          comment: `${approver.displayName} (${approver.id})`,
+        }),
+      );
+      return {};
+    },
   });
 }
 

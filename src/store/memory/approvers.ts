@@ -6,6 +6,8 @@ import { isObject, type Persist } from "./snapshot.js";
 export interface ApproversSnapshot {
   readonly version: 1;
   readonly approvers: readonly ApproverRecord[];
+  /** Credential ids of removed approvers, reserved for ever (absent in older files). */
+  readonly retiredCredentials?: readonly string[];
 }
 
 export function parseApproversSnapshot(data: unknown, source: string): ApproversSnapshot {
@@ -20,7 +22,10 @@ export function parseApproversSnapshot(data: unknown, source: string): Approvers
         typeof a.operatorDomain === "string" &&
         Array.isArray(a.passkeys) &&
         a.passkeys.every((p) => isObject(p) && typeof p.credentialId === "string"),
-    );
+    ) &&
+    (data.retiredCredentials === undefined ||
+      (Array.isArray(data.retiredCredentials) &&
+        data.retiredCredentials.every((c) => typeof c === "string")));
   if (!valid) throw new Error(`${source} is not a Gatehouse approvers file (version 1)`);
   return data as unknown as ApproversSnapshot;
 }
@@ -31,21 +36,30 @@ export function parseApproversSnapshot(data: unknown, source: string): Approvers
  */
 export class MemoryApprovers implements ApproverStore {
   readonly #approvers = new Map<string, ApproverRecord>();
-  /** credential id → approver id, for every passkey ever registered. */
+  /** credential id → approver id, for every current approver's passkey. */
   readonly #credentials = new Map<string, string>();
+  /** Credential ids of removed approvers: never registered again. */
+  readonly #retired: Set<string>;
   readonly #persist: Persist;
 
   constructor(persist: Persist, initial?: ApproversSnapshot) {
     this.#persist = persist;
+    this.#retired = new Set(initial?.retiredCredentials);
     for (const approver of initial?.approvers ?? []) this.#insert(approver);
   }
 
   snapshot(): ApproversSnapshot {
-    return { version: 1, approvers: [...this.#approvers.values()] };
+    return {
+      version: 1,
+      approvers: [...this.#approvers.values()],
+      retiredCredentials: [...this.#retired],
+    };
   }
 
   async create(approver: ApproverRecord): Promise<CreateResult> {
-    const taken = approver.passkeys.some((passkey) => this.#credentials.has(passkey.credentialId));
+    const taken = approver.passkeys.some(
+      ({ credentialId }) => this.#credentials.has(credentialId) || this.#retired.has(credentialId),
+    );
     if (taken || this.#approvers.has(approver.id)) return "exists";
     this.#insert(approver);
     await this.#persist();
@@ -65,6 +79,18 @@ export class MemoryApprovers implements ApproverStore {
     return [...this.#approvers.values()]
       .filter((approver) => approver.operatorDomain === operatorDomain)
       .sort(compareApprovers);
+  }
+
+  async remove(id: string): Promise<boolean> {
+    const approver = this.#approvers.get(id);
+    if (approver === undefined) return false;
+    this.#approvers.delete(id);
+    for (const { credentialId } of approver.passkeys) {
+      this.#credentials.delete(credentialId);
+      this.#retired.add(credentialId);
+    }
+    await this.#persist();
+    return true;
   }
 
   async updateCounter(

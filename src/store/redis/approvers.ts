@@ -35,6 +35,7 @@ export function createRedisApproverStore(
     get: read,
 
     async findByCredential(credentialId) {
+      // A removed approver's entries stay (its passkeys are reserved); its record is gone.
       const id = await redis.hget(keys.approverCredentials, credentialId);
       return id === null ? undefined : read(id);
     },
@@ -42,8 +43,18 @@ export function createRedisApproverStore(
     async listByDomain(operatorDomain) {
       // Scored by createdAt, ties by id: the order compareApprovers gives.
       const ids = await redis.zrange(keys.approversByDomain(operatorDomain), 0, "-1");
-      // Approvers are written with their index entry atomically and never deleted.
-      return (await Promise.all(ids.map(read))) as ApproverRecord[];
+      // Approvers are written and removed with their set entry atomically, but one may be
+      // removed between the range and the reads.
+      const approvers = await Promise.all(ids.map(read));
+      return approvers.filter((approver) => approver !== undefined);
+    },
+
+    async remove(id) {
+      // The domain names the set key; it never changes, and the script re-checks existence.
+      const approver = await read(id);
+      if (approver === undefined) return false;
+      const key = keys.approversByDomain(approver.operatorDomain);
+      return (await scripts.ghRemoveApprover(keys.approver(id), key, id)) === 1;
     },
 
     async updateCounter(approverId, credentialId, expected, next) {

@@ -204,6 +204,17 @@ return 1
 `;
 
 /**
+ * KEYS[1] approver hash, KEYS[2] the domain's approver set; ARGV[1] id. Deletes the approver
+ * and its set entry, leaving its credential index entries so its passkeys stay reserved.
+ * Returns 1 when removed, 0 when there was no such approver.
+ */
+const REMOVE_APPROVER = `
+if redis.call('DEL', KEYS[1]) == 0 then return 0 end
+redis.call('ZREM', KEYS[2], ARGV[1])
+return 1
+`;
+
+/**
  * KEYS[1] approver hash; ARGV[1] credential id, ARGV[2] expected counter, ARGV[3] next.
  * Compare-and-set of one passkey's counter field. Returns 1 when written, else 0.
  */
@@ -285,6 +296,7 @@ export interface GatehouseScripts {
     createdAt: number,
     ...credentialCounters: (string | number)[]
   ): Promise<0 | 1>;
+  ghRemoveApprover(approverKey: string, domainKey: string, id: string): Promise<0 | 1>;
   ghUpdateCounter(
     approverKey: string,
     credentialId: string,
@@ -312,6 +324,7 @@ const DEFINITIONS: Record<keyof GatehouseScripts, { numberOfKeys: number; lua: s
   ghUpdateGrant: { numberOfKeys: 2, lua: UPDATE_GRANT },
   ghRecordDenial: { numberOfKeys: 1, lua: RECORD_DENIAL },
   ghCreateApprover: { numberOfKeys: 3, lua: CREATE_APPROVER },
+  ghRemoveApprover: { numberOfKeys: 2, lua: REMOVE_APPROVER },
   ghUpdateCounter: { numberOfKeys: 1, lua: UPDATE_COUNTER },
   ghAuditAppend: { numberOfKeys: 2, lua: AUDIT_APPEND },
 };
