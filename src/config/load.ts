@@ -436,18 +436,7 @@ function attestationConfig(get: Lookup): AttestationConfig {
 }
 
 function runtimeConfig(get: Lookup): RuntimeConfig {
-  const defaults = DEFAULTS.runtime;
-  return {
-    toleranceMs: get("runtime.toleranceMs") ?? defaults.toleranceMs,
-    signatureMinMs: get("runtime.signatureMinMs") ?? defaults.signatureMinMs,
-    signatureMaxMs: get("runtime.signatureMaxMs") ?? defaults.signatureMaxMs,
-    reasoningMinMs: get("runtime.reasoningMinMs") ?? defaults.reasoningMinMs,
-    reasoningMaxMs: get("runtime.reasoningMaxMs") ?? defaults.reasoningMaxMs,
-    iteratedHashMinMs: get("runtime.iteratedHashMinMs") ?? defaults.iteratedHashMinMs,
-    iteratedHashMaxMs: get("runtime.iteratedHashMaxMs") ?? defaults.iteratedHashMaxMs,
-    hashcashMinMs: get("runtime.hashcashMinMs") ?? defaults.hashcashMinMs,
-    hashcashMaxMs: get("runtime.hashcashMaxMs") ?? defaults.hashcashMaxMs,
-  };
+  return withDefaults(get, "runtime", DEFAULTS.runtime);
 }
 
 /** An attestation issuer needs exactly one key source; the other settings need the issuer. */
@@ -501,28 +490,26 @@ function nonEmpty(value: string | undefined): string | undefined {
 }
 
 function approvalConfig(get: Lookup): ApprovalConfig {
-  const defaults = DEFAULTS.approval;
   const origin = get("approval.origin");
   return {
-    enabled: get("approval.enabled") ?? defaults.enabled,
-    host: get("approval.host") ?? defaults.host,
-    port: get("approval.port") ?? defaults.port,
+    ...withDefaults(get, "approval", DEFAULTS.approval),
     ...(origin === undefined ? {} : { origin }),
-    inviteTtlSeconds: get("approval.inviteTtlSeconds") ?? defaults.inviteTtlSeconds,
-    sessionTtlSeconds: get("approval.sessionTtlSeconds") ?? defaults.sessionTtlSeconds,
   };
 }
 
 function grantsConfig(get: Lookup): GatehouseConfig["grants"] {
-  const d = DEFAULTS.grants;
-  return {
-    maxPending: get("grants.maxPending") ?? d.maxPending,
-    pendingTtlSeconds: get("grants.pendingTtlSeconds") ?? d.pendingTtlSeconds,
-    defaultDurationSeconds: get("grants.defaultDurationSeconds") ?? d.defaultDurationSeconds,
-    maxDurationSeconds: get("grants.maxDurationSeconds") ?? d.maxDurationSeconds,
-    denialBackoffBaseSeconds: get("grants.denialBackoffBaseSeconds") ?? d.denialBackoffBaseSeconds,
-    denialBackoffMaxSeconds: get("grants.denialBackoffMaxSeconds") ?? d.denialBackoffMaxSeconds,
-  };
+  return withDefaults(get, "grants", DEFAULTS.grants);
+}
+
+/**
+ * A flat section whose settings all have defaults: each key of `defaults` read from its field
+ * path `<section>.<key>` (FIELDS), the default where unset — one rule, not a line per field.
+ */
+function withDefaults<T extends object>(get: Lookup, section: string, defaults: T): T {
+  const read = get as (path: string) => unknown;
+  return Object.fromEntries(
+    Object.entries(defaults).map(([key, fallback]) => [key, read(`${section}.${key}`) ?? fallback]),
+  ) as T;
 }
 
 function grantBoundsOutOfOrder(grants: GatehouseConfig["grants"]): string[] {

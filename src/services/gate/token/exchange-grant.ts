@@ -1,7 +1,7 @@
 import { Reason } from "../../../../gen/gatehouse/v1/errors_pb.js";
 import type { TokenExchangeGrant } from "../../../../gen/gatehouse/v1/gate_pb.js";
 import { agentDidDomain } from "../../../crypto/did.js";
-import type { ActorClaim } from "../../../crypto/jws.js";
+import { type ActorClaim, decodeJsonSegment } from "../../../crypto/jws.js";
 import { GatehouseError } from "../../../errors/index.js";
 import { authorizeScopes } from "../../../grants/scopes.js";
 import type { PolicyRecord } from "../../../store/ports.js";
@@ -159,13 +159,7 @@ function unverifiedAudience(token: string): string | undefined {
 function signedPayload(token: string): Record<string, unknown> | undefined {
   const segment = token.split(".")[1];
   if (segment === undefined || token.length > 8192) return undefined;
-  try {
-    const value: unknown = JSON.parse(Buffer.from(segment, "base64url").toString("utf8"));
-    if (typeof value !== "object" || value === null || Array.isArray(value)) return undefined;
-    return value as Record<string, unknown>;
-  } catch {
-    return undefined;
-  }
+  return decodeJsonSegment(segment);
 }
 
 /** RFC 8693 §4.1 `act`, checked: `sub` a string, nested `act` likewise, bounded depth. */
