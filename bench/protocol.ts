@@ -18,4 +18,6 @@ export type ServerMessage =
 export interface ServerOptions {
   /** Use this Redis as the store (replicas share it) instead of the embedded one. */
   readonly redisUrl?: string;
+  /** Server processes sharing the ports (src/app/workers.ts); more than 1 needs `redisUrl`. */
+  readonly workers?: number;
 }

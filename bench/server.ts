@@ -2,17 +2,24 @@
  * The benchmarked server, run as a child process (`fork` with `--import tsx`) so it has an
  * event loop, and a core, of its own. Argument: the data dir, whose dev PKI the parent has
  * already created, and optionally a JSON `ServerOptions` (a Redis URL: the store is then Redis,
- * so several such processes are replicas of one Gatehouse). Talks to the parent over IPC:
+ * so several such processes are replicas of one Gatehouse; `workers`: this process supervises
+ * that many server processes on the same ports, as `gatehouse serve --workers` does, with the
+ * same code, src/app/workers.ts). Talks to the parent over IPC:
  *   → { type: "ready", grpcPort, connectPort }
- *   ← { type: "usage" }  → { type: "usage", cpuMicros, elu }   (cumulative, for deltas)
+ *   ← { type: "usage" }  → { type: "usage", cpuMicros, elu }   (cumulative, for deltas; with
+ *                          workers, summed over them and this process)
  *   ← { type: "stop" }   → exits once stopped
  */
+import cluster, { type Worker } from "node:cluster";
 import { performance } from "node:perf_hooks";
 import { startGatehouse } from "../src/app/gatehouse.js";
+import { announceListening, onPrimaryStop, superviseWorkers } from "../src/app/workers.js";
 import { createLogger } from "../src/observability/logger.js";
 import { benchConfig } from "./config.js";
 import { startIntervalProfiler } from "./profile.js";
-import type { ServerMessage, ServerOptions } from "./protocol.js";
+import type { EventLoopUtilization, ServerMessage, ServerOptions } from "./protocol.js";
+
+type UsageMessage = Extract<ServerMessage, { type: "usage" }>;
 
 const dataDir = process.argv[2];
 if (!dataDir || !process.send) {
@@ -20,23 +27,82 @@ if (!dataDir || !process.send) {
 }
 const send = (message: ServerMessage) => process.send?.(message);
 const options: ServerOptions = JSON.parse(process.argv[3] ?? "{}");
+const config = benchConfig(dataDir, options.redisUrl, options.workers);
 
-const config = benchConfig(dataDir, options.redisUrl);
-const app = await startGatehouse({ config, logger: createLogger("silent") });
-const profileDir = process.env.BENCH_SERVER_PROFILE;
-const profiler = profileDir ? await startIntervalProfiler(profileDir) : undefined;
+if (config.workers > 1 && cluster.isPrimary) await supervise();
+else await serve();
 
-process.on("message", (message: { type?: string }) => {
-  if (message.type === "usage") {
-    const cpu = process.cpuUsage();
-    const elu = performance.eventLoopUtilization();
-    send({ type: "usage", cpuMicros: cpu.user + cpu.system, elu: { ...elu } });
-    void profiler?.cut();
-  } else if (message.type === "stop") {
+/** One Gatehouse in this process (alone, or as one of the workers). */
+async function serve(): Promise<void> {
+  const app = await startGatehouse({ config, logger: createLogger("silent") });
+  const profileDir = process.env.BENCH_SERVER_PROFILE;
+  const profiler = profileDir ? await startIntervalProfiler(profileDir) : undefined;
+  const stop = () =>
     void (profiler?.stop() ?? Promise.resolve()).then(() => app.stop()).then(() => process.exit(0));
+  process.on("message", (message: { type?: string }) => {
+    if (message.type === "usage") {
+      send(ownUsage());
+      void profiler?.cut();
+    } else if (message.type === "stop") stop();
+  });
+  if (cluster.isWorker) {
+    onPrimaryStop(stop);
+    announceListening(app);
+    return;
   }
-});
-// The parent died without saying stop: do not linger.
-process.on("disconnect", () => void app.stop().then(() => process.exit(0)));
+  // The parent died without saying stop: do not linger.
+  process.on("disconnect", stop);
+  send({ type: "ready", grpcPort: app.grpcPort, connectPort: app.connectPort });
+}
 
-send({ type: "ready", grpcPort: app.grpcPort, connectPort: app.connectPort });
+/** The primary of `config.workers` workers: answers the parent for all of them. */
+async function supervise(): Promise<void> {
+  const supervisor = await superviseWorkers({
+    count: config.workers,
+    graceMs: config.shutdownGraceMs,
+    report: () => {},
+  });
+  const stop = () => void supervisor.stop().then(() => process.exit(0));
+  void supervisor.failed.then(() => process.exit(1));
+  process.on("message", (message: { type?: string }) => {
+    if (message.type === "usage") {
+      void Promise.all(supervisor.workers().map(usageOf)).then((usages) =>
+        send(sumUsage(ownUsage(), usages)),
+      );
+    } else if (message.type === "stop") stop();
+  });
+  process.on("disconnect", stop);
+  const { grpcPort, connectPort } = supervisor.listening;
+  send({ type: "ready", grpcPort, connectPort });
+}
+
+function ownUsage(): UsageMessage {
+  const cpu = process.cpuUsage();
+  const { idle, active, utilization } = performance.eventLoopUtilization();
+  return { type: "usage", cpuMicros: cpu.user + cpu.system, elu: { idle, active, utilization } };
+}
+
+function usageOf(worker: Worker): Promise<UsageMessage> {
+  return new Promise((resolve) => {
+    const onMessage = (message: Partial<UsageMessage>) => {
+      if (message?.type !== "usage") return;
+      worker.off("message", onMessage);
+      resolve(message as UsageMessage);
+    };
+    worker.on("message", onMessage);
+    worker.send({ type: "usage" });
+  });
+}
+
+/**
+ * CPU adds up, the primary's included; event-loop utilization is the share of the workers'
+ * loop time spent active (the primary's loop, idle but for new connections, is left out).
+ */
+function sumUsage(primary: UsageMessage, workers: readonly UsageMessage[]): UsageMessage {
+  const total = (pick: (usage: UsageMessage) => number) =>
+    workers.reduce((sum, usage) => sum + pick(usage), 0);
+  const idle = total((u) => u.elu.idle);
+  const active = total((u) => u.elu.active);
+  const elu: EventLoopUtilization = { idle, active, utilization: active / (idle + active || 1) };
+  return { type: "usage", cpuMicros: primary.cpuMicros + total((u) => u.cpuMicros), elu };
+}

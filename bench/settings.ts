@@ -1,3 +1,5 @@
+import { availableParallelism } from "node:os";
+
 /** The benchmark's knobs, all from the environment (see the header of verify.bench.ts). */
 export const SCENARIOS = ["verify", "dpop", "check", "login", "revocation"] as const;
 export type Scenario = (typeof SCENARIOS)[number];
@@ -20,6 +22,12 @@ export interface Settings {
   readonly revocationPollMs: number;
   /** A trial whose token is still allowed after this long is an error. */
   readonly revocationTimeoutMs: number;
+  /**
+   * Server processes per Gatehouse (src/app/workers.ts). More than 1 puts every scenario's
+   * server on Redis, which the workers share; 1 keeps health/verify/dpop/check on the
+   * embedded store in one process.
+   */
+  readonly workers: number;
 }
 
 export function readSettings(env: NodeJS.ProcessEnv = process.env): Settings {
@@ -35,6 +43,7 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     revocations: Math.round(number("BENCH_REVOCATIONS", 100)),
     revocationPollMs: number("BENCH_REVOCATION_POLL_MS", 1),
     revocationTimeoutMs: number("BENCH_REVOCATION_TIMEOUT_MS", 5_000),
+    workers: Math.round(number("BENCH_WORKERS", availableParallelism())),
   };
 }
 

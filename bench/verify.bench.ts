@@ -9,12 +9,16 @@
  *   revocation  Revoke on replica A, Verify on replica B (same Redis) until denied
  * Only correct answers count; a denial where an allow was expected is an error.
  *
+ * Server: BENCH_WORKERS processes per Gatehouse (default: one per core), as `gatehouse serve
+ * --workers` runs them (src/app/workers.ts), sharing a Redis store; BENCH_WORKERS=1 runs one
+ * process, and health/verify/dpop/check then use the embedded store. The load's connections
+ * are shared out among the workers, one connection to one worker.
+ *
  * Load: ONE client process, ONE thread, BENCH_CHANNELS channels (a TLS connection each),
- * BENCH_CONCURRENCY calls in flight. On a 2-core machine the server gets one core and the
- * client the other: a second client thread would take CPU from the server, which is what
- * limits Verify. A grpc-js client spends more CPU per call than the server does on an empty
- * RPC, though, so the health "ceiling" is bounded by the client: read the CPU columns, and
- * "server µs/call" (server CPU per correct answer), which does not depend on who the limit was.
+ * BENCH_CONCURRENCY calls in flight. A grpc-js client spends more CPU per call than the server
+ * does on an empty RPC, so with it the health "ceiling" is bounded by the client: read the CPU
+ * columns, and "server µs/call" (server CPU per correct answer, all of its processes), which
+ * does not depend on who the limit was.
  *
  * Load generator of the health, verify, dpop and check runs (column "gen"): bench/loadgen, in
  * Go, when `go` is on the PATH (built once into bench/.bin/loadgen, GOMAXPROCS 1: one client
@@ -27,8 +31,9 @@
  * BENCH_SECONDS (10) per measured run, BENCH_WARMUP_SECONDS (2), BENCH_CONCURRENCY (64),
  * BENCH_CHANNELS (4), BENCH_ONLY (verify,dpop,check,login,revocation), BENCH_CRYPTO_SECONDS (1),
  * BENCH_LOGIN_AGENTS (16), BENCH_REVOCATIONS (100), BENCH_REVOCATION_POLL_MS (1),
- * BENCH_REVOCATION_TIMEOUT_MS (5000), BENCH_SERVER_PROFILE (a directory: each bench server
- * writes a V8 CPU profile of every warm-up and measured run there, bench/profile.ts). Exits 1
+ * BENCH_REVOCATION_TIMEOUT_MS (5000), BENCH_WORKERS (cores), BENCH_SERVER_PROFILE (a directory:
+ * each bench server process writes a V8 CPU profile of every warm-up and measured run there,
+ * bench/profile.ts). Exits 1
  * when a measured run had any error. Gatehouse's own CPU per call, without the network and
  * far less noisy: bench/in-process.ts.
  */
@@ -75,7 +80,10 @@ interface Figures {
   revocation?: RevocationSummary;
 }
 
-/** health, verify, dpop, check: one server on the embedded store, one agent, two logins. */
+/**
+ * health, verify, dpop, check: one server (on the embedded store, or with workers on Redis),
+ * one agent, two logins.
+ */
 async function runRpcScenarios(
   pki: DevPki,
   dataDir: string,
@@ -83,7 +91,15 @@ async function runRpcScenarios(
   loadgen: GoLoadgen | undefined,
 ): Promise<void> {
   const { results } = figures;
-  const server = await spawnServer(dataDir);
+  // Workers share state through Redis only: one for them, none for a single process.
+  const redis = settings.workers > 1 ? await startRedisServer() : undefined;
+  const server = await spawnServer(dataDir, {
+    ...(redis && { redisUrl: redis.url }),
+    workers: settings.workers,
+  }).catch(async (error: unknown) => {
+    await redis?.stop();
+    throw error;
+  });
   let channels: grpc.Client[] = [];
   try {
     const address = `127.0.0.1:${server.grpcPort}`;
@@ -118,6 +134,7 @@ async function runRpcScenarios(
   } finally {
     for (const channel of channels) channel.close();
     await server.stop();
+    await redis?.stop();
   }
 }
 
@@ -126,7 +143,7 @@ async function runRedisScenarios(pki: DevPki, dataDir: string, figures: Figures)
   const redis = await startRedisServer();
   const servers: ServerProcess[] = [];
   const spawnReplica = async () => {
-    const server = await spawnServer(dataDir, { redisUrl: redis.url });
+    const server = await spawnServer(dataDir, { redisUrl: redis.url, workers: settings.workers });
     servers.push(server);
     return { server, address: `127.0.0.1:${server.grpcPort}` };
   };
@@ -231,6 +248,9 @@ function report(
       `measured ${settings.seconds} s each, ${availableParallelism()} cores, Node ${process.version}`,
   );
   console.log(
+    `Server: ${settings.workers === 1 ? "1 process (embedded store; Redis for login and revocation)" : `${settings.workers} worker processes per Gatehouse, Redis store`}`,
+  );
+  console.log(
     `Load generators: ${generators.join(", ")} (node: grpc-js, 1 client thread; go: ` +
       `bench/loadgen${loadgen ? `, GOMAXPROCS ${loadgen.procs}` : ", not in use"})\n`,
   );
@@ -285,6 +305,7 @@ function report(
     channels: settings.channels,
     only: [...settings.only],
     loginAgents: settings.loginAgents,
+    workers: settings.workers,
     cores: availableParallelism(),
     node: process.version,
     loadgen: loadgen ? { kind: "go", procs: loadgen.procs } : { kind: "node" },

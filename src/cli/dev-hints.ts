@@ -1,6 +1,6 @@
 import { resolve } from "node:path";
-import type { Gatehouse } from "../app/gatehouse.js";
 import { devPkiDir } from "../app/tls.js";
+import type { Listening } from "../app/workers.js";
 import type { GatehouseConfig } from "../config/index.js";
 import { ensureDevPki } from "../pki/dev-pki.js";
 import { DEFAULT_PKI_DIR, DEFAULT_SERVER } from "./manage/connection.js";
@@ -16,7 +16,7 @@ const LOOPBACK_FOR_WILDCARD: Readonly<Record<string, string>> = {
  * Tells a developer how to reach `gatehouse dev`: where the dev certificates are and
  * commands to paste. Key files are named by path only; their content is never printed.
  */
-export async function printDevHints(config: GatehouseConfig, app: Gatehouse): Promise<void> {
+export async function printDevHints(config: GatehouseConfig, app: Listening): Promise<void> {
   const lines = ["", `Gatehouse dev is running; data in ${config.dataDir}. Ctrl-C stops it.`];
   if (config.tls.certFile === undefined) {
     // Loads what startGatehouse generated; nothing is written at this point.

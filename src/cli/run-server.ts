@@ -1,47 +1,100 @@
-import { type Gatehouse, startGatehouse } from "../app/gatehouse.js";
+import { startGatehouse } from "../app/gatehouse.js";
+import {
+  announceListening,
+  isWorkerProcess,
+  type Listening,
+  onPrimaryStop,
+  type Supervisor,
+  superviseWorkers,
+} from "../app/workers.js";
 import type { GatehouseConfig } from "../config/index.js";
 import { EXIT_FAILURE, hostPort, reportFailure } from "./output.js";
 
+type AfterStart = (listening: Listening) => Promise<void>;
+
 /**
  * Starts Gatehouse, announces where it listens (one machine-readable line per port, for
- * scripts and tests), runs `afterStart`, and stops gracefully on SIGTERM or SIGINT.
+ * scripts and tests), runs `afterStart`, and stops gracefully on SIGTERM or SIGINT. With
+ * `workers` > 1 this process supervises that many server processes (src/app/workers.ts).
  */
-export async function runServer(
-  config: GatehouseConfig,
-  afterStart?: (app: Gatehouse) => Promise<void>,
-): Promise<void> {
-  let app: Gatehouse;
+export async function runServer(config: GatehouseConfig, afterStart?: AfterStart): Promise<void> {
+  if (config.workers > 1 && !isWorkerProcess()) return runPrimary(config, afterStart);
+  let app: Awaited<ReturnType<typeof startGatehouse>>;
   try {
     app = await startGatehouse({ config });
   } catch (error) {
     // A half-started server (one port already bound) would keep the process alive.
     process.exit(reportFailure(error));
   }
-  stopOnSignals(app, config.shutdownGraceMs);
-  console.log(`gatehouse: grpc listening on ${hostPort(config.grpc.host, app.grpcPort)}`);
-  console.log(`gatehouse: connect listening on ${hostPort(config.connect.host, app.connectPort)}`);
-  await afterStart?.(app);
-}
-
-/**
- * The first signal drains (bounded by the shutdown grace) and exits 0; a second one exits
- * 1 at once, for an operator who will not wait. Exiting explicitly, rather than when the
- * event loop empties, keeps a stray handle from turning a shutdown into a hang.
- */
-function stopOnSignals(app: Gatehouse, graceMs: number): void {
-  let stopping = false;
-  const onSignal = (signal: NodeJS.Signals): void => {
-    if (stopping) {
-      console.error(`gatehouse: ${signal} again; exiting without draining`);
-      process.exit(EXIT_FAILURE);
-    }
-    stopping = true;
-    console.error(`gatehouse: ${signal} received; draining (at most ${graceMs} ms)`);
+  const drain = onSignals((signal) => {
+    console.error(`gatehouse: ${signal} received; draining (at most ${config.shutdownGraceMs} ms)`);
     app.stop().then(
       () => process.exit(0),
       (error: unknown) => process.exit(reportFailure(error)),
     );
+  });
+  if (isWorkerProcess()) {
+    onPrimaryStop(drain);
+    announceListening(app);
+    return;
+  }
+  announce(config, app);
+  await afterStart?.(app);
+}
+
+async function runPrimary(config: GatehouseConfig, afterStart?: AfterStart): Promise<void> {
+  let supervisor: Supervisor;
+  try {
+    supervisor = await superviseWorkers({
+      count: config.workers,
+      graceMs: config.shutdownGraceMs,
+      report: (line) => console.error(line),
+    });
+  } catch (error) {
+    process.exit(reportFailure(error));
+  }
+  onSignals(
+    (signal) => {
+      console.error(`gatehouse: ${signal} received; draining ${config.workers} workers`);
+      supervisor.stop().then(() => process.exit(0));
+    },
+    () => {
+      for (const worker of supervisor.workers()) worker.process.kill("SIGKILL");
+    },
+  );
+  void supervisor.failed.then(() => process.exit(EXIT_FAILURE));
+  announce(config, supervisor.listening);
+  await afterStart?.(supervisor.listening);
+}
+
+function announce(config: GatehouseConfig, listening: Listening): void {
+  console.log(`gatehouse: grpc listening on ${hostPort(config.grpc.host, listening.grpcPort)}`);
+  console.log(
+    `gatehouse: connect listening on ${hostPort(config.connect.host, listening.connectPort)}`,
+  );
+}
+
+/**
+ * The first SIGTERM or SIGINT runs `drain` (which exits when done); a second one exits 1 at
+ * once, for an operator who will not wait, after `abandon`. Exiting explicitly, rather than
+ * when the event loop empties, keeps a stray handle from turning a shutdown into a hang.
+ * Returns the drain as a function of its own, run at most once whoever asks first.
+ */
+function onSignals(drain: (reason: string) => void, abandon?: () => void): () => void {
+  let stopping = false;
+  const once = (reason: string): boolean => {
+    if (stopping) return false;
+    stopping = true;
+    drain(reason);
+    return true;
+  };
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (once(signal)) return;
+    console.error(`gatehouse: ${signal} again; exiting without draining`);
+    abandon?.();
+    process.exit(EXIT_FAILURE);
   };
   process.on("SIGTERM", onSignal);
   process.on("SIGINT", onSignal);
+  return () => void once("stop");
 }

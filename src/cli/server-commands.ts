@@ -25,6 +25,7 @@ export function serveCommand(): Command {
   return new Command("serve")
     .description("run Gatehouse with configured TLS files (and Redis via REDIS_URL or config)")
     .option(...CONFIG_FLAG)
+    .option("--workers <n>", "server processes sharing the ports; > 1 needs Redis (default: 1)")
     .action(async (flags: ServerFlags) => {
       await runServer(loadServerConfig("serve", flags));
     });

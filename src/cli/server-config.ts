@@ -13,6 +13,7 @@ export interface ServerFlags {
   readonly dataDir?: string;
   readonly grpcPort?: string;
   readonly connectPort?: string;
+  readonly workers?: string;
 }
 
 /**
@@ -23,10 +24,12 @@ export function loadServerConfig(mode: Mode, flags: ServerFlags): GatehouseConfi
   const problems: string[] = [];
   const grpcPort = portFlag("--grpc-port", flags.grpcPort, problems);
   const connectPort = portFlag("--connect-port", flags.connectPort, problems);
+  const workers = countFlag("--workers", flags.workers, problems);
   const overrides: ConfigOverrides = {
     ...(flags.dataDir === undefined ? {} : { dataDir: flags.dataDir }),
     ...(grpcPort === undefined ? {} : { grpc: { port: grpcPort } }),
     ...(connectPort === undefined ? {} : { connect: { port: connectPort } }),
+    ...(workers === undefined ? {} : { workers }),
   };
   try {
     const config = loadConfig({
@@ -49,5 +52,17 @@ function portFlag(name: string, value: string | undefined, problems: string[]): 
   const port = Number(value);
   if (/^\d+$/.test(value) && port <= 65_535) return port;
   problems.push(`${name}: must be a port number 0..65535 (0 picks a free one), got "${value}"`);
+  return undefined;
+}
+
+/** A count flag as a number (the configuration checks its range); undefined when absent or bad. */
+function countFlag(
+  name: string,
+  value: string | undefined,
+  problems: string[],
+): number | undefined {
+  if (value === undefined) return undefined;
+  if (/^\d+$/.test(value)) return Number(value);
+  problems.push(`${name}: must be a whole number, got "${value}"`);
   return undefined;
 }

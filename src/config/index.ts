@@ -74,6 +74,10 @@ export function describeConfig(config: GatehouseConfig): string {
     ["approval", describeApproval(config.approval)],
     ["log level", config.log.level],
     ["shutdown grace", `${config.shutdownGraceMs} ms`],
+    [
+      "workers",
+      config.workers === 1 ? "1 process" : `${config.workers} processes sharing the ports`,
+    ],
   ];
   const width = Math.max(...rows.map(([label]) => label.length));
   return rows.map(([label, value]) => `${label.padEnd(width)}  ${value}`).join("\n");

@@ -112,6 +112,7 @@ export function loadConfig(options: LoadConfigOptions): GatehouseConfig {
   problems.push(
     ...missingTlsFiles(config.mode, settings),
     ...missingRedisUrl(config.store, settings),
+    ...workersWithoutSharedStore(config),
     ...missingProxySettings(config.proxy, settings),
     ...missingDpopNonceSecret(config.dpop),
     ...tokenTtlsOutOfOrder(config, settings, get),
@@ -272,6 +273,7 @@ function assemble(mode: Mode, get: Lookup): GatehouseConfig {
     approval: approvalConfig(get),
     log: { level: get("log.level") ?? DEFAULTS.log.level },
     shutdownGraceMs: get("shutdownGraceMs") ?? DEFAULTS.shutdownGraceMs,
+    workers: get("workers") ?? DEFAULTS.workers,
   };
 }
 
@@ -351,6 +353,12 @@ function missingTlsFiles(mode: Mode, settings: Settings): string[] {
 function missingRedisUrl(store: StoreConfig, settings: Settings): string[] {
   if (store.kind !== "redis" || settings.has("store.url")) return [];
   return ['store.url / REDIS_URL: required when store.kind is "redis"'];
+}
+
+/** Worker processes share state only through Redis: the embedded store lives in one process. */
+function workersWithoutSharedStore(config: GatehouseConfig): string[] {
+  if (config.workers === 1 || config.store.kind === "redis") return [];
+  return [`workers / ${envVarOf("workers")}: more than 1 needs store.kind "redis"`];
 }
 
 /** The nonce secret is kept only when nonces are on: otherwise no secret is held. */

@@ -8,6 +8,9 @@ import {
 } from "../challenges/reasoning/config.js";
 import { kindLimitsTable, type LimitsConfig, MAX_RATE_LIMIT } from "./limits.js";
 
+/** More server processes than this is a typo, not a deployment: run more replicas instead. */
+const MAX_WORKERS = 64;
+
 export type Mode = "dev" | "serve";
 
 export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
@@ -224,6 +227,11 @@ export interface GatehouseConfig {
   readonly approval: ApprovalConfig;
   readonly log: { readonly level: LogLevel };
   readonly shutdownGraceMs: number;
+  /**
+   * Server processes (node:cluster): each serves every port and TLS connections are shared
+   * among them. More than one needs the Redis store, which the processes share as replicas.
+   */
+  readonly workers: number;
 }
 
 export type DeepPartial<T> = { [K in keyof T]?: T[K] extends object ? DeepPartial<T[K]> : T[K] };
@@ -313,6 +321,7 @@ export const DEFAULTS = {
   },
   log: { level: "info" },
   shutdownGraceMs: 10_000,
+  workers: 1,
 } as const satisfies Omit<GatehouseConfig, "mode">;
 
 export const REDIS_CLUSTER_DEFAULT = false;
@@ -469,6 +478,7 @@ export const FIELDS = {
   },
   "log.level": { env: "GATEHOUSE_LOG_LEVEL", parse: oneOf(LOG_LEVELS) },
   shutdownGraceMs: { parse: integer(0, 600_000) },
+  workers: { env: "GATEHOUSE_WORKERS", parse: integer(1, MAX_WORKERS) },
 } satisfies Record<string, FieldRule>;
 
 export type FieldPath = keyof typeof FIELDS;

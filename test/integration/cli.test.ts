@@ -6,26 +6,19 @@ import { GateService } from "../../gen/gatehouse/v1/gate_pb.js";
 import { RegistryService } from "../../gen/gatehouse/v1/registry_pb.js";
 import { AgentStatus } from "../../gen/gatehouse/v1/resources_pb.js";
 import { VerifyService } from "../../gen/gatehouse/v1/verify_pb.js";
-import { agentDid, generateAgentKey, proofOfPossession } from "../../src/client/agent-keys.js";
-import type { ClientTls } from "../../src/client/credentials.js";
 import { createGrpcClient } from "../../src/client/grpc-client.js";
-import { DEFAULTS } from "../../src/config/index.js";
-import { ensureDevPki } from "../../src/pki/dev-pki.js";
-import { issueCertificate } from "../../src/pki/issue-certificate.js";
-import type { PemPair } from "../../src/pki/pem-pair.js";
-import { type RoleIdentity, roleCertificateSpec } from "../../src/pki/role-certificate.js";
+import { DOMAIN, enrollThroughLibrary } from "../support/cli-enroll.js";
 import {
   type CliServer,
   killCliProcesses,
   runCli,
   startCliServer,
 } from "../support/cli-process.js";
-import { AUDIENCE, type Enrolled, login, SCOPES } from "../support/flows.js";
+import { AUDIENCE, type Enrolled, login } from "../support/flows.js";
 import { rememberSecret } from "../support/secrets.js";
 
 /** How long a drain of an idle server may take before the test calls shutdown slow. */
 const PROMPT_EXIT_MS = 5_000;
-const DOMAIN = "example.com";
 
 let dataDir: string;
 
@@ -42,65 +35,6 @@ function startDev(): Promise<CliServer> {
   return startCliServer(["dev", "--data-dir", dataDir, "--grpc-port", "0", "--connect-port", "0"], {
     GATEHOUSE_APPROVAL_PORT: "0",
   });
-}
-
-/** Client certificates from the dev PKI that `gatehouse dev` generated in the data dir. */
-async function devCertificates() {
-  const pki = await ensureDevPki(join(dataDir, "pki"), { trustDomain: DEFAULTS.trustDomain });
-  const toTls = (pair: PemPair): ClientTls => ({
-    cert: Buffer.from(pair.certPem),
-    key: Buffer.from(pair.keyPem),
-    ca: Buffer.from(pki.ca.certPem),
-  });
-  return {
-    admin: toTls(pki.admin),
-    verifier: toTls(pki.verifier),
-    issue: async (identity: RoleIdentity) =>
-      toTls(
-        await issueCertificate({
-          ca: pki.ca,
-          ...roleCertificateSpec(DEFAULTS.trustDomain, identity),
-          validityDays: 1,
-        }),
-      ),
-  };
-}
-
-/** Admin creates the operator, the operator registers a fresh agent: the library clients. */
-async function enrollThroughLibrary(server: CliServer): Promise<Enrolled> {
-  const certs = await devCertificates();
-  const operatorTls = await certs.issue({ role: "operator", domain: DOMAIN });
-  const admin = createGrpcClient(RegistryService, {
-    address: server.grpcAddress,
-    tls: certs.admin,
-  });
-  const operator = createGrpcClient(RegistryService, {
-    address: server.grpcAddress,
-    tls: operatorTls,
-  });
-  try {
-    await admin.createOperator({ domain: DOMAIN, displayName: "Example", attestDomain: true });
-    const key = generateAgentKey();
-    const did = agentDid(key, DOMAIN);
-    await operator.registerAgent({
-      did,
-      publicKey: key.publicKey,
-      proofOfPossession: proofOfPossession(key, did, DOMAIN),
-      policy: { scopes: SCOPES, audiences: [AUDIENCE] },
-    });
-    return {
-      domain: DOMAIN,
-      key,
-      did,
-      agentTls: await certs.issue({ role: "agent", did }),
-      operatorTls,
-      adminTls: certs.admin,
-      verifierTls: certs.verifier,
-    };
-  } finally {
-    admin.close();
-    operator.close();
-  }
 }
 
 /** Runs a CLI command that must succeed; returns its stdout. */
@@ -129,7 +63,7 @@ async function serverView(server: CliServer, agent: Enrolled, token: string) {
 describe("gatehouse dev", () => {
   it("keeps agents, signing keys and issued tokens across a graceful restart", async () => {
     const first = await startDev();
-    const agent = await enrollThroughLibrary(first);
+    const agent = await enrollThroughLibrary(first.grpcAddress, dataDir);
     const gate = createGrpcClient(GateService, {
       address: first.grpcAddress,
       tls: agent.agentTls,
@@ -259,7 +193,7 @@ describe("gatehouse management commands against gatehouse dev", () => {
 /** A dev server, an enrolled agent, and its and its operator's certificates in the PKI dir. */
 async function startWithAgent() {
   const server = await startDev();
-  const { did } = await enrollThroughLibrary(server);
+  const { did } = await enrollThroughLibrary(server.grpcAddress, dataDir);
   const pkiDir = join(dataDir, "pki");
   await ok(["certs", "issue", "--role", "operator", "--domain", DOMAIN, "--dir", pkiDir]);
   await ok(["certs", "issue", "--role", "agent", "--did", did, "--dir", pkiDir]);

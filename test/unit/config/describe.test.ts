@@ -26,6 +26,7 @@ describe("describeConfig", () => {
       "approval         127.0.0.1:7445 as https://localhost:<port>; invites 86400s, sessions 900s",
       "log level        info",
       "shutdown grace   10000 ms",
+      "workers          1 process",
     ]);
   });
 

@@ -91,6 +91,7 @@ describe("loadConfig defaults", () => {
       },
       log: { level: "info" },
       shutdownGraceMs: 10_000,
+      workers: 1,
     });
   });
 
