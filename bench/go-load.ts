@@ -1,21 +1,24 @@
 /**
  * The Go load generator (bench/loadgen), driven from here: built once per bench run into
- * bench/.bin/loadgen, then one process per RPC scenario, which dials its own mTLS connections,
- * warms up, waits while this process samples the server (and writes fresh DPoP requests),
- * then runs the measured phase. It uses GOMAXPROCS=BENCH_LOADGEN_PROCS (1): one client core,
- * like the grpc-js generator, so the server keeps the other.
+ * bench/.bin/loadgen, then one process per RPC scenario and one for the login run (its login
+ * mode), which dials its own mTLS connections, warms up, waits while this process samples the
+ * server (and writes fresh DPoP requests), then runs the measured phase. It uses
+ * GOMAXPROCS=BENCH_LOADGEN_PROCS (1): one client core, like the grpc-js generator, so the
+ * server keeps the other.
  *
  * BENCH_LOADGEN: `go` (required: fails when it cannot be built), `node` (grpc-js only), or
  * unset (Go when `go` is on the PATH and the build works, otherwise grpc-js).
  */
 import { execFile, spawn } from "node:child_process";
 import { once } from "node:events";
-import { mkdir, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import type { ClientTls } from "../src/client/credentials.js";
+import type { BenchAgent } from "./enroll.js";
 import type { Generator, Latency, LoadResult, Target } from "./load.js";
 
 const run = promisify(execFile);
@@ -147,16 +150,20 @@ function toLoadResult(phase: GoPhase): GoLoadResult {
   };
 }
 
-export interface GoRunOptions {
+/** What every bench/loadgen run needs: where to dial, and how long each phase is. */
+interface GoPhaseOptions {
   readonly go: GoLoadgen;
   readonly address: string;
+  readonly warmupSeconds: number;
+  readonly seconds: number;
+}
+
+export interface GoRunOptions extends GoPhaseOptions {
   readonly tls: TlsFiles;
   /** Where the request files go. */
   readonly workDir: string;
   readonly connections: number;
   readonly concurrency: number;
-  readonly warmupSeconds: number;
-  readonly seconds: number;
 }
 
 /**
@@ -184,20 +191,96 @@ export async function runGoLoad(
   hooks.prepare?.("warmup");
   const warmupFile = await requestsFile("warmup");
   const args = [
-    ...["--addr", options.address, "--server-name", "localhost"],
     ...["--cert", options.tls.cert, "--key", options.tls.key, "--ca", options.tls.ca],
     ...["--method", target.path, "--requests", warmupFile],
     ...["--connections", String(options.connections)],
     ...["--concurrency", String(options.concurrency)],
-    ...["--procs", String(options.go.procs)],
-    ...["--warmup", `${options.warmupSeconds}s`, "--duration", `${options.seconds}s`],
-    "--control",
     ...(eachOnce ? ["--once"] : []),
     ...(goCheck.fields ?? []).flatMap((field) => ["--expect-field", field]),
     ...(goCheck.exactHex !== undefined ? ["--expect-hex", goCheck.exactHex] : []),
     ...(goCheck.reportFields ?? []).flatMap((field) => ["--report-field", field]),
   ];
-  const child = spawn(options.go.binary, args, { stdio: ["pipe", "pipe", "inherit"] });
+  return driveLoadgen(target.name, options, args, async (warmup) => {
+    hooks.prepare?.("measured", warmup);
+    const measuredFile = eachOnce ? await requestsFile("measured") : undefined;
+    await hooks.beforeMeasured();
+    return measuredFile;
+  });
+}
+
+/** What the agents of a login run ask for. */
+export interface LoginRequest {
+  readonly audience: string;
+  readonly scopes: readonly string[];
+}
+
+/**
+ * Full logins on bench/loadgen (its login mode): every agent on its own connection with its
+ * own certificate, one login in flight each, Challenge → Submit → Token, signed in Go with the
+ * agent's key. The agents file (their private keys) lives only as long as the run.
+ */
+export async function runGoLogins(
+  agents: readonly BenchAgent[],
+  request: LoginRequest,
+  options: GoPhaseOptions & { beforeMeasured(): Promise<void> },
+): Promise<GoLoadResult> {
+  const dir = await mkdtemp(join(tmpdir(), "gatehouse-bench-logins-"));
+  try {
+    const agentsFile = join(dir, "agents.json");
+    await writeLoginAgents(agentsFile, agents, request);
+    return await driveLoadgen("login", options, ["--logins", agentsFile], async () => {
+      await options.beforeMeasured();
+      return undefined;
+    });
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** The agents file of bench/loadgen's login mode (bench/loadgen/login.go, loginFile). */
+async function writeLoginAgents(
+  path: string,
+  agents: readonly BenchAgent[],
+  request: LoginRequest,
+): Promise<void> {
+  const [first] = agents;
+  if (!first) throw new Error("no agents to log in");
+  const file = {
+    ca: first.tls.ca.toString(),
+    audience: request.audience,
+    scopes: request.scopes,
+    agents: agents.map((agent) => ({
+      did: agent.did,
+      cert: agent.tls.cert.toString(),
+      key: agent.tls.key.toString(),
+      signingKey: agent.key.privateKey.export({ format: "pem", type: "pkcs8" }).toString(),
+    })),
+  };
+  await writeFile(path, JSON.stringify(file), { mode: 0o600 });
+}
+
+/**
+ * Runs bench/loadgen with `args` under the --control protocol: it dials, warms up and prints
+ * the warm-up; then `beforeMeasured` runs (it may return a new requests file for the measured
+ * phase) and the measured phase's result is returned.
+ */
+async function driveLoadgen(
+  name: string,
+  options: GoPhaseOptions,
+  args: readonly string[],
+  beforeMeasured: (warmup: GoLoadResult) => Promise<string | undefined>,
+): Promise<GoLoadResult> {
+  const child = spawn(
+    options.go.binary,
+    [
+      ...["--addr", options.address, "--server-name", "localhost"],
+      ...["--procs", String(options.go.procs)],
+      ...["--warmup", `${options.warmupSeconds}s`, "--duration", `${options.seconds}s`],
+      "--control",
+      ...args,
+    ],
+    { stdio: ["pipe", "pipe", "inherit"] },
+  );
   const exited = once(child, "exit");
   exited.catch(() => {}); // awaited below
   const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
@@ -214,11 +297,9 @@ export async function runGoLoad(
   try {
     const warmup = await nextPhase("warmup");
     if (warmup.errors > 0) {
-      console.error(`warning: ${warmup.errors} errors during ${target.name} warm-up (go)`);
+      console.error(`warning: ${warmup.errors} errors during ${name} warm-up (go)`);
     }
-    hooks.prepare?.("measured", warmup);
-    const measuredFile = eachOnce ? await requestsFile("measured") : undefined;
-    await hooks.beforeMeasured();
+    const measuredFile = await beforeMeasured(warmup);
     child.stdin.end(measuredFile ? `measure ${measuredFile}\n` : "measure\n");
     const measured = await nextPhase("measured");
     const [code] = await exited;

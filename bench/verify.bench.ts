@@ -20,12 +20,13 @@
  * columns, and "server µs/call" (server CPU per correct answer, all of its processes), which
  * does not depend on who the limit was.
  *
- * Load generator of the health, verify, dpop and check runs (column "gen"): bench/loadgen, in
- * Go, when `go` is on the PATH (built once into bench/.bin/loadgen, GOMAXPROCS 1: one client
- * core, and far less CPU per call than grpc-js, so the ceiling moves toward the server's);
- * otherwise, or with BENCH_LOADGEN=node, grpc-js in this process. DPoP requests go to it as a
- * file of distinct pre-generated requests, each sent once. Login and revocation, which need
- * per-call crypto and sequencing, always run on grpc-js.
+ * Load generator of the health, verify, dpop, check and login runs (column "gen"):
+ * bench/loadgen, in Go, when `go` is on the PATH (built once into bench/.bin/loadgen,
+ * GOMAXPROCS 1: one client core, and far less CPU per call than grpc-js, so the ceiling moves
+ * toward the server's); otherwise, or with BENCH_LOADGEN=node, grpc-js in this process. DPoP
+ * requests go to it as a file of distinct pre-generated requests, each sent once; logins as a
+ * file of agents, each with its own connection and one login in flight (it signs each
+ * challenge itself). Revocation, which needs sequencing across two replicas, runs on grpc-js.
  *
  * Env: BENCH_LOADGEN (go|node; unset: go if available), BENCH_LOADGEN_PROCS (1),
  * BENCH_SECONDS (10) per measured run, BENCH_WARMUP_SECONDS (2), BENCH_CONCURRENCY (64),
@@ -139,7 +140,12 @@ async function runRpcScenarios(
 }
 
 /** login, revocation: replicas on one Redis, sharing the data dir (so the dev CA). */
-async function runRedisScenarios(pki: DevPki, dataDir: string, figures: Figures): Promise<void> {
+async function runRedisScenarios(
+  pki: DevPki,
+  dataDir: string,
+  figures: Figures,
+  loadgen: GoLoadgen | undefined,
+): Promise<void> {
   const redis = await startRedisServer();
   const servers: ServerProcess[] = [];
   const spawnReplica = async () => {
@@ -152,7 +158,7 @@ async function runRedisScenarios(pki: DevPki, dataDir: string, figures: Figures)
     const agentCount = only.has("login") ? settings.loginAgents : 1;
     const agents = await enrollAgents(pki, a.address, agentCount);
     if (only.has("login")) {
-      figures.results.login = await measureLogin(settings, a.server, a.address, agents);
+      figures.results.login = await measureLogin(settings, a.server, a.address, agents, loadgen);
     }
     if (only.has("revocation")) {
       const [agent] = agents;
@@ -190,7 +196,7 @@ async function main(): Promise<number> {
       await runRpcScenarios(pki, dataDir, figures, loadgen);
     }
     if (only.has("login") || only.has("revocation")) {
-      await runRedisScenarios(pki, dataDir, figures);
+      await runRedisScenarios(pki, dataDir, figures, loadgen);
     }
     const rawAfter = only.has("dpop") ? ed25519VerifyRate(settings.cryptoSeconds) : undefined;
     const raw = rawBefore && rawAfter && rawRates(rawBefore, rawAfter);

@@ -3,24 +3,7 @@ package main
 import (
 	"strings"
 	"testing"
-
-	"google.golang.org/protobuf/encoding/protowire"
 )
-
-func str(b []byte, n protowire.Number, s string) []byte {
-	b = protowire.AppendTag(b, n, protowire.BytesType)
-	return protowire.AppendString(b, s)
-}
-
-func msg(b []byte, n protowire.Number, m []byte) []byte {
-	b = protowire.AppendTag(b, n, protowire.BytesType)
-	return protowire.AppendBytes(b, m)
-}
-
-func varint(b []byte, n protowire.Number, v uint64) []byte {
-	b = protowire.AppendTag(b, n, protowire.VarintType)
-	return protowire.AppendVarint(b, v)
-}
 
 func checker(t *testing.T, exprs ...string) *Checker {
 	t.Helper()
@@ -37,15 +20,15 @@ func checker(t *testing.T, exprs ...string) *Checker {
 
 func TestVerifyResponse(t *testing.T) {
 	c := checker(t, "1=1", "3=s:did:x:a")
-	allowed := str(varint(nil, 1, 1), 3, "did:x:a")
+	allowed := appendString(appendVarint(nil, 1, 1), 3, "did:x:a")
 	if p := c.Problem(allowed); p != "" {
 		t.Fatalf("allowed: %s", p)
 	}
-	denied := varint(nil, 2, 7) // allowed absent = false, reason 7
+	denied := appendVarint(nil, 2, 7) // allowed absent = false, reason 7
 	if p := c.Problem(denied); !strings.Contains(p, "1=1: got 0") || !strings.Contains(p, "field 2 = 7") {
 		t.Fatalf("denied: %q", p)
 	}
-	other := str(varint(nil, 1, 1), 3, "did:x:b")
+	other := appendString(appendVarint(nil, 1, 1), 3, "did:x:b")
 	if c.Problem(other) == "" {
 		t.Fatal("another agent accepted")
 	}
@@ -56,17 +39,17 @@ func TestVerifyResponse(t *testing.T) {
 
 func TestCheckResponse(t *testing.T) {
 	c := checker(t, "1.1=0", "3.2.1{1=s:x-gatehouse-agent,2=s:did:x:a}")
-	header := func(k, v string) []byte { return msg(nil, 1, str(str(nil, 1, k), 2, v)) }
-	ok := msg(nil, 1, nil) // status {} = OK
-	ok = msg(ok, 3, append(msg(nil, 2, header("x-gatehouse-scopes", "s")), msg(nil, 2, header("x-gatehouse-agent", "did:x:a"))...))
+	header := func(k, v string) []byte { return appendBytes(nil, 1, appendString(appendString(nil, 1, k), 2, v)) }
+	ok := appendBytes(nil, 1, nil) // status {} = OK
+	ok = appendBytes(ok, 3, append(appendBytes(nil, 2, header("x-gatehouse-scopes", "s")), appendBytes(nil, 2, header("x-gatehouse-agent", "did:x:a"))...))
 	if p := c.Problem(ok); p != "" {
 		t.Fatalf("ok: %s", p)
 	}
-	wrongPair := msg(nil, 3, append(msg(nil, 2, header("x-gatehouse-agent", "did:x:b")), msg(nil, 2, header("other", "did:x:a"))...))
+	wrongPair := appendBytes(nil, 3, append(appendBytes(nil, 2, header("x-gatehouse-agent", "did:x:b")), appendBytes(nil, 2, header("other", "did:x:a"))...))
 	if c.Problem(wrongPair) == "" {
 		t.Fatal("key and value from different headers accepted")
 	}
-	denied := msg(msg(nil, 1, varint(nil, 1, 16)), 2, nil)
+	denied := appendBytes(appendBytes(nil, 1, appendVarint(nil, 1, 16)), 2, nil)
 	if p := c.Problem(denied); !strings.Contains(p, "1.1=0: got 16") {
 		t.Fatalf("denied: %q", p)
 	}

@@ -6,6 +6,10 @@
 // With --once each body is sent exactly once (e.g. DPoP requests, a fresh proof each) and a
 // worker stops when none is left; otherwise the bodies are sent round-robin.
 //
+// Login mode (--logins FILE, instead of --method, --requests, the identity and the checks):
+// whole agent logins, Challenge → Submit → Token, one in flight per agent of FILE, each on
+// its own connection with its own certificate (login.go); a login is one unit of the figures.
+//
 // Output (stdout): one JSON line per phase ("warmup", then "measured"). With --control, after
 // the warm-up line the tool waits for a line on stdin, "measure" or "measure FILE" (a new
 // requests file for the measured phase), so the caller can sample the server and prepare
@@ -15,51 +19,17 @@ package main
 import (
 	"bufio"
 	"context"
-	"crypto/tls"
-	"crypto/x509"
-	"encoding/binary"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
-	"math"
 	"os"
 	"runtime"
-	"slices"
 	"strings"
-	"sync"
-	"sync/atomic"
-	"syscall"
 	"time"
 
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/connectivity"
-	"google.golang.org/grpc/credentials"
-	"google.golang.org/grpc/status"
 )
-
-// rawCodec passes []byte through: requests are pre-serialized, responses checked as bytes.
-type rawCodec struct{}
-
-func (rawCodec) Marshal(v any) ([]byte, error) {
-	if b, ok := v.(*[]byte); ok {
-		return *b, nil
-	}
-	return nil, fmt.Errorf("rawCodec: cannot marshal %T", v)
-}
-
-func (rawCodec) Unmarshal(data []byte, v any) error {
-	b, ok := v.(*[]byte)
-	if !ok {
-		return fmt.Errorf("rawCodec: cannot unmarshal into %T", v)
-	}
-	*b = append((*b)[:0], data...)
-	return nil
-}
-
-// Name is the content-subtype: "application/grpc+proto", as any protobuf client sends.
-func (rawCodec) Name() string { return "proto" }
 
 type multiFlag []string
 
@@ -68,7 +38,7 @@ func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
 
 type options struct {
 	addr, serverName, certFile, keyFile, caFile string
-	method, requestsFile                        string
+	method, requestsFile, loginsFile            string
 	once, control                               bool
 	connections, concurrency, procs             int
 	warmup, duration, drain                     time.Duration
@@ -86,10 +56,11 @@ func parseFlags() (*options, error) {
 	flag.StringVar(&o.caFile, "ca", "", "CA certificate PEM (required)")
 	flag.StringVar(&o.method, "method", "", "full method, /package.Service/Method (required)")
 	flag.StringVar(&o.requestsFile, "requests", "", "length-prefixed request bodies (required)")
+	flag.StringVar(&o.loginsFile, "logins", "", "login mode: the agents file (JSON, see login.go); replaces the flags marked required and the checks")
 	flag.BoolVar(&o.once, "once", false, "send each body once; a worker stops when none is left")
 	flag.BoolVar(&o.control, "control", false, "after the warm-up, wait for 'measure [FILE]' on stdin")
-	flag.IntVar(&o.connections, "connections", 4, "connections (a TLS/HTTP2 connection each)")
-	flag.IntVar(&o.concurrency, "concurrency", 64, "calls in flight")
+	flag.IntVar(&o.connections, "connections", 4, "connections (a TLS/HTTP2 connection each; login mode: one per agent)")
+	flag.IntVar(&o.concurrency, "concurrency", 64, "calls in flight (login mode: one login per agent)")
 	flag.IntVar(&o.procs, "procs", 1, "GOMAXPROCS (1: one client core)")
 	flag.DurationVar(&o.warmup, "warmup", 2*time.Second, "warm-up duration (0: none)")
 	flag.DurationVar(&o.duration, "duration", 10*time.Second, "measured duration")
@@ -99,11 +70,20 @@ func parseFlags() (*options, error) {
 	flag.StringVar(&prefix, "expect-prefix", "", "the response must start with these bytes (hex)")
 	flag.Var(&reports, "report-field", "field path whose value is added to a wrong answer's kind (repeatable)")
 	flag.Parse()
+	if o.procs < 1 || o.duration <= 0 {
+		return nil, errors.New("--procs and --duration must be positive")
+	}
+	if o.loginsFile != "" {
+		if o.addr == "" || o.once {
+			return nil, errors.New("login mode: --addr is required, --once does not apply")
+		}
+		return o, nil
+	}
 	if o.addr == "" || o.certFile == "" || o.keyFile == "" || o.caFile == "" || o.method == "" || o.requestsFile == "" {
 		return nil, errors.New("--addr, --cert, --key, --ca, --method and --requests are required")
 	}
-	if o.connections < 1 || o.concurrency < 1 || o.procs < 1 || o.duration <= 0 {
-		return nil, errors.New("--connections, --concurrency, --procs and --duration must be positive")
+	if o.connections < 1 || o.concurrency < 1 {
+		return nil, errors.New("--connections and --concurrency must be positive")
 	}
 	for _, e := range expects {
 		x, err := ParseExpectation(e)
@@ -137,252 +117,54 @@ func parseFlags() (*options, error) {
 	return o, nil
 }
 
-// readBodies reads a requests file: 4-byte big-endian length, body; repeated.
-func readBodies(path string) ([][]byte, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	var bodies [][]byte
-	for len(data) > 0 {
-		if len(data) < 4 {
-			return nil, fmt.Errorf("%s: truncated length prefix", path)
+// dialRaw opens the --connections connections, all with the --cert identity.
+func dialRaw(o *options) ([]*grpc.ClientConn, error) {
+	files := make([][]byte, 3)
+	for i, path := range []string{o.certFile, o.keyFile, o.caFile} {
+		var err error
+		if files[i], err = os.ReadFile(path); err != nil {
+			return nil, err
 		}
-		n := binary.BigEndian.Uint32(data)
-		if uint64(len(data)-4) < uint64(n) {
-			return nil, fmt.Errorf("%s: truncated body", path)
-		}
-		bodies = append(bodies, data[4:4+n])
-		data = data[4+n:]
 	}
-	if len(bodies) == 0 {
-		return nil, fmt.Errorf("%s: no request bodies", path)
-	}
-	return bodies, nil
-}
-
-func dial(o *options) ([]*grpc.ClientConn, error) {
-	cert, err := tls.LoadX509KeyPair(o.certFile, o.keyFile)
+	creds, err := clientTLS(files[0], files[1], files[2], o.serverName)
 	if err != nil {
 		return nil, err
 	}
-	caPem, err := os.ReadFile(o.caFile)
-	if err != nil {
-		return nil, err
-	}
-	roots := x509.NewCertPool()
-	if !roots.AppendCertsFromPEM(caPem) {
-		return nil, fmt.Errorf("%s: no CA certificate", o.caFile)
-	}
-	creds := credentials.NewTLS(&tls.Config{
-		Certificates: []tls.Certificate{cert},
-		RootCAs:      roots,
-		ServerName:   o.serverName,
-		MinVersion:   tls.VersionTLS12,
-	})
-	conns := make([]*grpc.ClientConn, 0, o.connections)
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), dialTimeout)
 	defer cancel()
+	conns := make([]*grpc.ClientConn, 0, o.connections)
 	for range o.connections {
-		// Each ClientConn is a connection of its own.
-		conn, err := grpc.NewClient(o.addr,
-			grpc.WithTransportCredentials(creds),
-			grpc.WithDefaultCallOptions(grpc.ForceCodec(rawCodec{})),
-		)
+		conn, err := dial(ctx, o.addr, creds)
 		if err != nil {
+			closeAll(conns)
 			return nil, err
 		}
 		conns = append(conns, conn)
-		conn.Connect()
-		for state := conn.GetState(); state != connectivity.Ready; state = conn.GetState() {
-			if !conn.WaitForStateChange(ctx, state) {
-				return nil, fmt.Errorf("connection to %s not ready: %s", o.addr, state)
-			}
-		}
 	}
 	return conns, nil
 }
 
-// Result is one phase, as printed.
-type Result struct {
-	Phase      string         `json:"phase"`
-	Sent       int64          `json:"sent"`
-	Correct    int64          `json:"correct"`
-	Errors     int64          `json:"errors"`
-	ErrorKinds map[string]int `json:"errorKinds"`
-	// From the first call to the last answer.
-	ElapsedMs float64 `json:"elapsedMs"`
-	// Correct answers per second.
-	Rps float64 `json:"rps"`
-	// Latency of the correct answers; percentile = the value at rank ceil(p/100 × count).
-	P50Ms  float64 `json:"p50Ms"`
-	P90Ms  float64 `json:"p90Ms"`
-	P99Ms  float64 `json:"p99Ms"`
-	P999Ms float64 `json:"p999Ms"`
-	MaxMs  float64 `json:"maxMs"`
-	MeanMs float64 `json:"meanMs"`
-	// User + system CPU of this process over the phase, µs and percent of one core.
-	ClientCpuMicros int64   `json:"clientCpuMicros"`
-	ClientCpu       float64 `json:"clientCpu"`
-	// Bodies available (--once) and whether workers stopped early for lack of one.
-	Bodies    int  `json:"bodies"`
-	Exhausted bool `json:"exhausted"`
-	Procs     int  `json:"procs"`
+func closeAll(conns []*grpc.ClientConn) {
+	for _, c := range conns {
+		_ = c.Close()
+	}
 }
 
-type worker struct {
-	sent, correct int64
-	latencies     []int64 // ns
-	errorKinds    map[string]int
-	lastAnswer    time.Time
-	exhausted     bool
-}
-
-func cpuMicros() int64 {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return ru.Utime.Nano()/1000 + ru.Stime.Nano()/1000
-}
-
-func runPhase(name string, o *options, conns []*grpc.ClientConn, bodies [][]byte, d time.Duration) Result {
-	workers := make([]worker, o.concurrency)
-	var next atomic.Int64
-	ctx, cancel := context.WithTimeout(context.Background(), d+o.drain)
-	defer cancel()
-	runtime.GC()
-	cpuBefore := cpuMicros()
-	start := time.Now()
-	stopAt := start.Add(d)
-	var wg sync.WaitGroup
-	for slot := range workers {
-		wg.Add(1)
-		go func(w *worker, conn *grpc.ClientConn) {
-			defer wg.Done()
-			w.errorKinds = map[string]int{}
-			w.latencies = make([]int64, 0, 4096)
-			var resp []byte
-			for i := slot; ; i += o.concurrency {
-				var req []byte
-				if o.once {
-					k := next.Add(1) - 1
-					if k >= int64(len(bodies)) {
-						w.exhausted = true
-						return
-					}
-					req = bodies[k]
-				} else {
-					req = bodies[i%len(bodies)]
-				}
-				began := time.Now()
-				w.sent++
-				err := conn.Invoke(ctx, o.method, &req, &resp)
-				now := time.Now()
-				w.lastAnswer = now
-				if err != nil {
-					st := status.Convert(err)
-					w.errorKinds[fmt.Sprintf("%s: %s", st.Code(), st.Message())]++
-				} else if p := o.checker.Problem(resp); p != "" {
-					w.errorKinds[p]++
-				} else {
-					w.correct++
-					w.latencies = append(w.latencies, now.Sub(began).Nanoseconds())
-				}
-				if !now.Before(stopAt) {
-					return
-				}
-			}
-		}(&workers[slot], conns[slot%len(conns)])
-	}
-	wg.Wait()
-	cpu := cpuMicros() - cpuBefore
-	r := Result{Phase: name, ErrorKinds: map[string]int{}, Procs: runtime.GOMAXPROCS(0)}
-	if o.once {
-		r.Bodies = len(bodies)
-	}
-	end := start
-	var all []int64
-	for i := range workers {
-		w := &workers[i]
-		r.Sent += w.sent
-		r.Correct += w.correct
-		for k, n := range w.errorKinds {
-			r.ErrorKinds[k] += n
-		}
-		if w.lastAnswer.After(end) {
-			end = w.lastAnswer
-		}
-		r.Exhausted = r.Exhausted || w.exhausted
-		all = append(all, w.latencies...)
-	}
-	r.Errors = r.Sent - r.Correct
-	elapsed := end.Sub(start)
-	r.ElapsedMs = float64(elapsed.Nanoseconds()) / 1e6
-	if elapsed > 0 {
-		r.Rps = round(float64(r.Correct)/elapsed.Seconds(), 0)
-		r.ClientCpu = round(float64(cpu)/float64(elapsed.Microseconds())*100, 0)
-	}
-	r.ClientCpuMicros = cpu
-	slices.Sort(all)
-	pct := func(p float64) float64 {
-		if len(all) == 0 {
-			return 0
-		}
-		rank := max(1, int(math.Ceil(p/100*float64(len(all)))))
-		return round(float64(all[rank-1])/1e6, 3)
-	}
-	r.P50Ms, r.P90Ms, r.P99Ms, r.P999Ms, r.MaxMs = pct(50), pct(90), pct(99), pct(99.9), pct(100)
-	if len(all) > 0 {
-		var sum int64
-		for _, v := range all {
-			sum += v
-		}
-		r.MeanMs = round(float64(sum)/float64(len(all))/1e6, 3)
-	}
-	return r
-}
-
-func round(v float64, digits int) float64 {
-	f := math.Pow(10, float64(digits))
-	return math.Round(v*f) / f
-}
-
-func emit(r Result) {
-	b, err := json.Marshal(r)
-	if err != nil {
-		panic(err)
-	}
-	fmt.Println(string(b))
-}
-
-func run() error {
-	o, err := parseFlags()
-	if err != nil {
-		return err
-	}
-	runtime.GOMAXPROCS(o.procs)
-	bodies, err := readBodies(o.requestsFile)
-	if err != nil {
-		return err
-	}
-	conns, err := dial(o)
-	if err != nil {
-		return err
-	}
-	defer func() {
-		for _, c := range conns {
-			_ = c.Close()
-		}
-	}()
+// phases runs the warm-up and the measured phase of a mode: phase runs one of them, given
+// the requests file of the control line (raw mode only; "" when there is none).
+func phases(o *options, phase func(name, requestsFile string, d time.Duration) (Result, error)) error {
 	if o.warmup > 0 || o.control {
-		warm := runPhase("warmup", o, conns, bodies, o.warmup)
+		warm, err := phase("warmup", "", o.warmup)
+		if err != nil {
+			return err
+		}
 		if o.control {
 			emit(warm)
 		} else {
 			fmt.Fprintf(os.Stderr, "warm-up: %d sent, %d correct, %.0f req/s\n", warm.Sent, warm.Correct, warm.Rps)
 		}
 	}
+	requestsFile := ""
 	if o.control {
 		line, err := bufio.NewReader(os.Stdin).ReadString('\n')
 		if err != nil {
@@ -392,15 +174,63 @@ func run() error {
 		switch {
 		case len(fields) == 1 && fields[0] == "measure":
 		case len(fields) == 2 && fields[0] == "measure":
-			if bodies, err = readBodies(fields[1]); err != nil {
-				return err
-			}
+			requestsFile = fields[1]
 		default:
 			return fmt.Errorf("control: want 'measure [FILE]', got %q", strings.TrimSpace(line))
 		}
 	}
-	emit(runPhase("measured", o, conns, bodies, o.duration))
+	measured, err := phase("measured", requestsFile, o.duration)
+	if err != nil {
+		return err
+	}
+	emit(measured)
 	return nil
+}
+
+func runRaw(o *options) error {
+	bodies, err := readBodies(o.requestsFile)
+	if err != nil {
+		return err
+	}
+	conns, err := dialRaw(o)
+	if err != nil {
+		return err
+	}
+	defer closeAll(conns)
+	return phases(o, func(name, requestsFile string, d time.Duration) (Result, error) {
+		if requestsFile != "" {
+			if bodies, err = readBodies(requestsFile); err != nil {
+				return Result{}, err
+			}
+		}
+		return runRawPhase(name, o, conns, bodies, d), nil
+	})
+}
+
+func runLogins(o *options) error {
+	logins, err := openLogins(o.loginsFile, o.addr, o.serverName)
+	if err != nil {
+		return err
+	}
+	defer logins.close()
+	return phases(o, func(name, requestsFile string, d time.Duration) (Result, error) {
+		if requestsFile != "" {
+			return Result{}, errors.New("login mode: 'measure' takes no file")
+		}
+		return runPhase(name, len(logins.agents), d, o.drain, logins.step), nil
+	})
+}
+
+func run() error {
+	o, err := parseFlags()
+	if err != nil {
+		return err
+	}
+	runtime.GOMAXPROCS(o.procs)
+	if o.loginsFile != "" {
+		return runLogins(o)
+	}
+	return runRaw(o)
 }
 
 func main() {

@@ -1,15 +1,44 @@
 /**
  * Full logins against a server on Redis: `loginAgents` agents, each with its own certificate
  * and connection and one login in flight: Challenge → Submit → Token (signature kind), three
- * RPCs. Only a token issued to that agent counts.
+ * RPCs. Only a token issued to that agent counts. On bench/loadgen's login mode when the Go
+ * generator is in use (a grpc-js client spends about as much CPU per login as the server),
+ * otherwise on grpc-js in this process.
  */
 import { runTasks } from "../async-load.js";
-import { type BenchAgent, gateClient, login } from "../enroll.js";
+import { AUDIENCE, type BenchAgent, gateClient, login, SCOPE } from "../enroll.js";
+import { type GoLoadgen, runGoLogins } from "../go-load.js";
 import { type Summary, summarize } from "../report.js";
 import type { Settings } from "../settings.js";
 import type { ServerProcess } from "../spawn-server.js";
 
 export async function measureLogin(
+  settings: Settings,
+  server: ServerProcess,
+  address: string,
+  agents: readonly BenchAgent[],
+  go: GoLoadgen | undefined,
+): Promise<Summary> {
+  if (!go) return measureNodeLogin(settings, server, address, agents);
+  let before: Awaited<ReturnType<ServerProcess["usage"]>> | undefined;
+  const result = await runGoLogins(
+    agents,
+    { audience: AUDIENCE, scopes: [SCOPE] },
+    {
+      go,
+      address,
+      warmupSeconds: settings.warmupSeconds,
+      seconds: settings.seconds,
+      beforeMeasured: async () => {
+        before = await server.usage();
+      },
+    },
+  );
+  if (!before) throw new Error("no server usage before the measured run");
+  return summarize(result, agents.length, before, await server.usage());
+}
+
+async function measureNodeLogin(
   settings: Settings,
   server: ServerProcess,
   address: string,
