@@ -1,5 +1,5 @@
 import { createHash, type KeyObject, sign, verify } from "node:crypto";
-import { create, fromBinary, type MessageInitShape, toBinary } from "@bufbuild/protobuf";
+import { create, fromBinary } from "@bufbuild/protobuf";
 import {
   AuditChainProblem,
   type AuditEntry,
@@ -8,6 +8,8 @@ import {
   AuditEventSchema,
 } from "../../gen/gatehouse/v1/audit_pb.js";
 import type { AuditLogStore, AuditRecord } from "../store/ports.js";
+import { type ChainFields, encodeAuditEvent } from "./encode.js";
+import type { AuditEventInput } from "./writer.js";
 
 /**
  * The chain (documented on AuditService in proto/gatehouse/v1/audit.proto):
@@ -16,10 +18,11 @@ import type { AuditLogStore, AuditRecord } from "../store/ports.js";
  *   hash_n  = SHA-256("GATEHOUSE-AUDIT\0v1\0" ‖ bytes_n)
  *   sig_n   = Ed25519(audit key, hash_n)
  *
- * Canonical encoding: the writer encodes once (protobuf-es writes fields in number order;
- * AuditEvent has no maps), and the store keeps those exact bytes (base64). Verification
- * hashes the stored bytes and only decodes them to read the fields: it never re-encodes,
- * so it does not depend on any encoder being deterministic across versions.
+ * Canonical encoding: the writer encodes once (encode.ts: fields in number order, as
+ * protobuf-es writes them; AuditEvent has no maps), and the store keeps those exact bytes
+ * (base64). Verification hashes the stored bytes and only decodes them to read the fields:
+ * it never re-encodes, so it does not depend on any encoder being deterministic across
+ * versions.
  */
 export const AUDIT_DOMAIN = Buffer.from("GATEHOUSE-AUDIT\0v1\0", "utf8");
 export const GENESIS_HASH = "0".repeat(64);
@@ -28,17 +31,17 @@ export function auditHash(eventBytes: Uint8Array): Buffer {
   return createHash("sha256").update(AUDIT_DOMAIN).update(eventBytes).digest();
 }
 
-/** Encodes, hashes and signs one event into a store record. */
+/** Encodes, hashes and signs one event, chained as `chain` says, into a store record. */
 export function sealEvent(
-  event: MessageInitShape<typeof AuditEventSchema>,
+  event: AuditEventInput,
+  chain: ChainFields,
   privateKey: KeyObject,
 ): AuditRecord {
-  const message = create(AuditEventSchema, event);
-  const bytes = toBinary(AuditEventSchema, message);
+  const bytes = encodeAuditEvent(event, chain);
   const hash = auditHash(bytes);
   return {
-    seq: Number(message.sequence),
-    prevHash: Buffer.from(message.prevHash).toString("hex"),
+    seq: chain.sequence,
+    prevHash: Buffer.from(chain.prevHash).toString("hex"),
     hash: hash.toString("hex"),
     event: Buffer.from(bytes).toString("base64"),
     signature: sign(null, hash, privateKey).toString("base64"),

@@ -1,5 +1,4 @@
 import type { MessageInitShape } from "@bufbuild/protobuf";
-import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { type AuditEventSchema, AuditEventType } from "../../gen/gatehouse/v1/audit_pb.js";
 import type { Clock } from "../clock.js";
 import type { Logger } from "../observability/logger.js";
@@ -164,11 +163,11 @@ export function createAuditWriter(options: AuditWriterOptions): Audit {
     let record: AuditRecord;
     try {
       record = sealEvent(
+        job.event,
         {
-          ...job.event,
-          sequence: BigInt(seq),
+          sequence: seq,
           prevHash: Buffer.from(head?.hash ?? GENESIS_HASH, "hex"),
-          time: timestampFromMs(clock.now()),
+          timeMs: clock.now(),
           auditKeyId: key.kid,
         },
         key.privateKey,

@@ -3,7 +3,7 @@ import type {
   ChallengeResponse,
   SubmitRequest,
 } from "../../gen/gatehouse/v1/gate_pb.js";
-import type { RegistryStore } from "../store/ports.js";
+import type { AgentRecord } from "../store/ports.js";
 
 /** A challenge as stored (by the hash of its id), whatever its kind. */
 export interface ChallengeRecord {
@@ -54,7 +54,11 @@ export interface VerifyContext {
   readonly challengeId: string;
   readonly issuer: string;
   readonly record: ChallengeRecord;
-  readonly registry: RegistryStore;
+  /**
+   * The agent the challenge was issued to, as registered now; undefined when it is gone.
+   * Read once per submission and shared with the later submission checks.
+   */
+  agent(): Promise<AgentRecord | undefined>;
 }
 
 /**

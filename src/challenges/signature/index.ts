@@ -27,7 +27,7 @@ export const signatureKind: ChallengeKindPlugin<"signature"> = {
   },
 
   async verify(context, answer) {
-    const agent = await context.registry.getAgent(context.record.did);
+    const agent = await context.agent();
     if (!agent) return false;
     const { challengeId, issuer, record } = context;
     const input = challengeSigningInput({ ...record, challengeId, issuer });

@@ -24,11 +24,22 @@ const FAIL_FAST = {
 } satisfies RedisOptions;
 
 /**
+ * Commands issued in the same tick (concurrent requests, parallel reads of one request) go
+ * out in one write and their replies come back in one read: under load a login's 18
+ * commands cost about one write instead of 18, on both sides. Order on the connection is
+ * kept (the audit writer relies on it); a Cluster client batches per node. While a batch is
+ * out, the next one waits for its replies: a little latency for much less CPU.
+ */
+const AUTO_PIPELINE = { enableAutoPipelining: true } as const;
+
+/**
  * Opens a connection from `redis://[user:password@]host:port[/db]` (or `rediss://` for
  * TLS). The caller owns it: close it with `quit()`.
  */
 export function connectRedis(url: string, options: ConnectRedisOptions = {}): RedisLike {
-  const client = options.cluster ? connectCluster(url) : new Redis(url, FAIL_FAST);
+  const client = options.cluster
+    ? connectCluster(url)
+    : new Redis(url, { ...FAIL_FAST, ...AUTO_PIPELINE });
   if (options.onError) client.on("error", options.onError);
   return client;
 }
@@ -45,6 +56,7 @@ function connectCluster(url: string): Cluster {
   // URL keeps the brackets of an IPv6 literal; sockets want the bare address.
   const host = parsed.hostname.replace(/^\[(.*)\]$/, "$1");
   return new Cluster([{ host, port: Number(parsed.port || 6379) }], {
+    ...AUTO_PIPELINE,
     redisOptions: {
       ...FAIL_FAST,
       ...(parsed.username ? { username: decodeURIComponent(parsed.username) } : {}),

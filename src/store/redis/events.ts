@@ -38,8 +38,11 @@ export function createRedisInvalidationBus(
   let subscribed: Promise<void> | undefined;
 
   const open = (): Promise<void> => {
-    // Same call on both client kinds; TypeScript cannot call it through the union.
-    const connection: RedisLike = redis instanceof Cluster ? redis.duplicate() : redis.duplicate();
+    // Auto-pipelining (connect.ts) stays off here: with it, ioredis can queue a connection
+    // set-up command (SELECT) behind SUBSCRIBE, which a subscribed connection refuses.
+    const plain = { enableAutoPipelining: false } as const;
+    const connection: RedisLike =
+      redis instanceof Cluster ? redis.duplicate([], plain) : redis.duplicate(plain);
     subscriber = connection;
     connection.on("error", () => {
       // Reported by the main connection's handler; a subscriber error only means reconnect.

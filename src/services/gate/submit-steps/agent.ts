@@ -3,20 +3,25 @@ import { GatehouseError } from "../../../errors/index.js";
 import type { AgentRecord } from "../../../store/ports.js";
 import type { SubmitContext } from "./types.js";
 
-const loaded = new WeakMap<SubmitContext, Promise<AgentRecord>>();
+const loaded = new WeakMap<SubmitContext, Promise<AgentRecord | undefined>>();
 
 /**
  * The agent the challenge was issued to, as registered now (its key and current policy), read
- * once per submission however many steps ask. An agent deleted meanwhile is refused.
+ * once per submission however many steps ask (the answer's check included); undefined when
+ * it is gone.
  */
-export function submittingAgent(context: SubmitContext): Promise<AgentRecord> {
+export function registeredAgent(context: SubmitContext): Promise<AgentRecord | undefined> {
   let agent = loaded.get(context);
   if (!agent) {
-    agent = context.deps.store.registry.getAgent(context.record.did).then((found) => {
-      if (!found) throw new GatehouseError(Reason.AGENT_NOT_FOUND);
-      return found;
-    });
+    agent = context.deps.store.registry.getAgent(context.record.did);
     loaded.set(context, agent);
   }
+  return agent;
+}
+
+/** The registered agent of `registeredAgent`; an agent deleted meanwhile is refused. */
+export async function submittingAgent(context: SubmitContext): Promise<AgentRecord> {
+  const agent = await registeredAgent(context);
+  if (!agent) throw new GatehouseError(Reason.AGENT_NOT_FOUND);
   return agent;
 }

@@ -8,7 +8,6 @@ import { ChallengeKind, ReasoningAnswerSchema } from "../../../../gen/gatehouse/
 import { createReasoningKind } from "../../../../src/challenges/reasoning/index.js";
 import type { ChallengeRecord, IssueContext } from "../../../../src/challenges/types.js";
 import { type ConfigOverrides, loadConfig } from "../../../../src/config/index.js";
-import type { RegistryStore } from "../../../../src/store/ports.js";
 import { SOLVERS } from "../../../support/reasoning-solvers/index.js";
 
 const ISSUED_AT = 1_700_000_000_000;
@@ -49,7 +48,7 @@ async function issued(family: string, overrides: ConfigOverrides = {}) {
     challengeId: context.challengeId,
     issuer: context.issuer,
     record,
-    registry: {} as RegistryStore,
+    agent: () => Promise.resolve(undefined),
   };
   const submit = (answer: string) =>
     plugin.verify(verifyContext, create(ReasoningAnswerSchema, { answer }));

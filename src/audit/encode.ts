@@ -1,0 +1,82 @@
+import { BinaryWriter, WireType } from "@bufbuild/protobuf/wire";
+import type { AuditEventInput } from "./writer.js";
+
+/** What the writer adds to an event to chain it (AuditEvent fields 1–3 and 18). */
+export interface ChainFields {
+  readonly sequence: number;
+  /** The previous entry's hash, 32 bytes. */
+  readonly prevHash: Uint8Array;
+  /** Unix ms. */
+  readonly timeMs: number;
+  readonly auditKeyId: string;
+}
+
+type FieldName = Exclude<keyof AuditEventInput, "$typeName"> | "auditKeyId";
+type Encoding = "enum" | "string" | "strings" | "uint64";
+
+/**
+ * AuditEvent's fields after `time` (3), in field-number order with their encodings, as
+ * proto/gatehouse/v1/audit.proto declares them. The unit test compares this encoder with
+ * protobuf-es on an event with every schema field set, so a field added to the proto and
+ * missing here fails it.
+ */
+const LATER_FIELDS: readonly (readonly [number, FieldName, Encoding])[] = [
+  [4, "type", "enum"],
+  [5, "actorRole", "string"],
+  [6, "actor", "string"],
+  [7, "actorFingerprint", "string"],
+  [8, "subjectDid", "string"],
+  [9, "operatorDomain", "string"],
+  [10, "reason", "enum"],
+  [11, "tokenId", "string"],
+  [12, "scopes", "strings"],
+  [13, "audiences", "strings"],
+  [14, "keyId", "string"],
+  [15, "challengeKind", "enum"],
+  [16, "comment", "string"],
+  [17, "droppedCount", "uint64"],
+  [18, "auditKeyId", "string"],
+  [19, "grantId", "string"],
+];
+
+/**
+ * The protobuf binary of one AuditEvent, byte for byte what protobuf-es's `toBinary` writes
+ * (fields in number order, proto3 defaults omitted), without its reflective create/encode:
+ * three events are sealed per login. The chain hashes these bytes and verification only ever
+ * decodes them (chain.ts), so any correct encoding verifies; this one is also the same.
+ */
+export function encodeAuditEvent(event: AuditEventInput, chain: ChainFields): Uint8Array {
+  const writer = new BinaryWriter();
+  if (chain.sequence !== 0) writer.tag(1, WireType.Varint).uint64(chain.sequence);
+  if (chain.prevHash.length > 0) writer.tag(2, WireType.LengthDelimited).bytes(chain.prevHash);
+  // google.protobuf.Timestamp, as timestampFromMs builds it: seconds = 1, nanos = 2.
+  const seconds = Math.floor(chain.timeMs / 1000);
+  const nanos = (chain.timeMs - seconds * 1000) * 1_000_000;
+  writer.tag(3, WireType.LengthDelimited).fork();
+  if (seconds !== 0) writer.tag(1, WireType.Varint).int64(seconds);
+  if (nanos !== 0) writer.tag(2, WireType.Varint).int32(nanos);
+  writer.join();
+  for (const [number, name, encoding] of LATER_FIELDS) {
+    writeField(writer, number, encoding, name === "auditKeyId" ? chain.auditKeyId : event[name]);
+  }
+  return writer.finish();
+}
+
+function writeField(writer: BinaryWriter, number: number, encoding: Encoding, value: unknown) {
+  switch (encoding) {
+    case "enum":
+      if (value) writer.tag(number, WireType.Varint).int32(value as number);
+      return;
+    case "string":
+      if (value) writer.tag(number, WireType.LengthDelimited).string(value as string);
+      return;
+    case "strings":
+      for (const item of (value ?? []) as readonly string[]) {
+        writer.tag(number, WireType.LengthDelimited).string(item);
+      }
+      return;
+    case "uint64":
+      if (value) writer.tag(number, WireType.Varint).uint64(value as bigint);
+      return;
+  }
+}
