@@ -1,5 +1,5 @@
 /**
- * `npx tsx bench/in-process.ts <verify|dpop|login>`: Gatehouse's own CPU per call, without
+ * `npx tsx bench/in-process.ts <verify|check|dpop|login>`: Gatehouse's own CPU per call, without
  * sockets, TLS or HTTP/2. The server starts in this process; the grpc-js handlers it registers
  * are called directly with a minimal stand-in for a ServerUnaryCall (bytes in, bytes out, the
  * peer certificate of a verifier or of the agent), so what is measured is decode → policy →
@@ -7,6 +7,7 @@
  * machine: use it to compare two versions of the hot paths, then confirm with `npm run bench`.
  *
  *   verify  Verify of one cached bearer token
+ *   check   ext_authz Check of the same token, the CheckRequest built as Envoy builds it
  *   dpop    Verify of a DPoP-bound token, a fresh proof per call (generated beforehand)
  *   login   Challenge → Submit → Token (signature kind) on Redis (the client's signing included)
  *
@@ -44,8 +45,10 @@ import { createLogger } from "../src/observability/logger.js";
 import { startRedisServer } from "../test/support/redis-server.js";
 import { benchConfig } from "./config.js";
 import { AUDIENCE, createPki, enrollAgents, gateClient, login, SCOPE } from "./enroll.js";
+import type { Target } from "./load.js";
+import { checkTarget, verifyTarget } from "./targets.js";
 
-const MODES = ["verify", "dpop", "login"] as const;
+const MODES = ["verify", "check", "dpop", "login"] as const;
 type Mode = (typeof MODES)[number];
 const mode = process.argv[2] as Mode;
 if (!MODES.includes(mode)) throw new Error(`usage: bench/in-process.ts <${MODES.join("|")}>`);
@@ -71,19 +74,47 @@ const app = await startGatehouse({
   logger: createLogger("silent"),
 });
 
-/** What the handlers read of a ServerUnaryCall; the certificate as grpc-js reports it. */
+/**
+ * What the handlers read of a ServerUnaryCall; the certificate as grpc-js reports it, and the
+ * HTTP/2 session where grpc-js keeps it (`call.stream.session`, one per peer: the transport
+ * caches the caller per session, src/server/grpc.ts). Methods on a prototype, not closures
+ * made per call: the stand-in should cost no more than grpc-js's own call object.
+ */
+class StandInCall {
+  readonly cancelled = false;
+  constructor(
+    readonly request: Buffer,
+    readonly metadata: grpc.Metadata,
+    readonly call: { readonly stream: { readonly session: object } },
+    readonly authContext: { readonly sslPeerCertificate: object },
+  ) {}
+  getAuthContext() {
+    return this.authContext;
+  }
+  getPeer() {
+    return "127.0.0.1:40000";
+  }
+  getHost() {
+    return "127.0.0.1";
+  }
+  once() {}
+}
+
 function callFrom(certificatePem: string | Buffer) {
   const certificate = new X509Certificate(certificatePem);
   const peerCertificate = { raw: certificate.raw, fingerprint256: certificate.fingerprint256 };
+  const authContext = { sslPeerCertificate: peerCertificate };
   const metadata = new grpc.Metadata();
-  return (request: Buffer) => ({
-    request,
-    metadata,
-    cancelled: false,
-    getAuthContext: () => ({ sslPeerCertificate: peerCertificate }),
-    getPeer: () => "127.0.0.1:40000",
-    getHost: () => "127.0.0.1",
-    once() {},
+  const internal = { stream: { session: {} } };
+  return (request: Buffer) => new StandInCall(request, metadata, internal, authContext);
+}
+
+/** One call of the handler for `path`, with request bytes as they came off the wire. */
+function invokeRaw(path: string, call: (request: Buffer) => unknown, request: Buffer) {
+  const handler = handlers.get(path);
+  if (!handler) throw new Error(`no handler for ${path}`);
+  return new Promise<Buffer>((resolve, reject) => {
+    handler(call(request), (error, value) => (error ? reject(error) : resolve(value as Buffer)));
   });
 }
 
@@ -94,12 +125,24 @@ function invoke<I extends DescMessage, O extends DescMessage>(
   init: MessageInitShape<I>,
   output: O,
 ) {
-  const handler = handlers.get(path);
-  if (!handler) throw new Error(`no handler for ${path}`);
   const request = Buffer.from(toBinary(input, create(input, init)));
-  return new Promise<Buffer>((resolve, reject) => {
-    handler(call(request), (error, value) => (error ? reject(error) : resolve(value as Buffer)));
-  }).then((bytes) => fromBinary(output, bytes));
+  return invokeRaw(path, call, request).then((bytes) => fromBinary(output, bytes));
+}
+
+/**
+ * A networked bench target (bench/targets.ts): the same bytes each call. An answer is checked
+ * (decoded) unless it is byte for byte one already found correct, so the measure is the
+ * server's work rather than the client's decoding.
+ */
+function targetWork(target: Target): () => Promise<void> {
+  let correct: Buffer | undefined;
+  return async () => {
+    const answer = await invokeRaw(target.path, asVerifier, target.request);
+    if (correct?.equals(answer)) return;
+    const problem = target.check(answer);
+    if (problem) throw new Error(problem);
+    correct = answer;
+  };
 }
 
 const [agent] = await enrollAgents(pki, `127.0.0.1:${app.grpcPort}`, 1);
@@ -157,8 +200,11 @@ async function workFor(): Promise<(i: number) => Promise<void>> {
     dpop: mode === "dpop",
   });
   client.channel.close();
+  const route = { token, audience: AUDIENCE, scope: SCOPE, did: agent?.did ?? "" };
+  if (mode === "verify" || mode === "check") {
+    return targetWork(mode === "verify" ? verifyTarget(route) : checkTarget(route));
+  }
   const base = { token, audience: AUDIENCE, requiredScopes: [SCOPE] };
-  if (mode === "verify") return () => verifyOnce(base);
   const request = { htm: "GET", htu: "https://api.example.com/orders" };
   // Fresh proofs (RFC 9449 §11.1: each jti once), made before anything is measured.
   const proofs = Array.from({ length: calls + warmupCalls() }, () =>

@@ -90,13 +90,6 @@ export function checkTarget(options: {
             "x-forwarded-proto": "https",
             "x-request-id": requestId,
           },
-          // Fields the generated Envoy subset leaves out, as Envoy sends them: id (1),
-          // scheme (6), protocol (10).
-          $unknown: [
-            unknownString(1, requestId),
-            unknownString(6, "https"),
-            unknownString(10, "HTTP/2"),
-          ],
         },
       },
       contextExtensions: {
@@ -105,6 +98,15 @@ export function checkTarget(options: {
       },
     },
   });
+  // Fields the generated Envoy subset leaves out, as Envoy sends them: id (1), scheme (6),
+  // protocol (10). Set on the message: `create` does not copy `$unknown` from its init.
+  const http = request.attributes?.request?.http;
+  if (!http) throw new Error("CheckRequest without http attributes");
+  http.$unknown = [
+    unknownString(1, requestId),
+    unknownString(6, "https"),
+    unknownString(10, "HTTP/2"),
+  ];
   return {
     name: "check",
     path: "/envoy.service.auth.v3.Authorization/Check",

@@ -9,8 +9,9 @@ import { Reason } from "../../gen/gatehouse/v1/errors_pb.js";
 import { GatehouseError, toGatehouseError } from "../errors/index.js";
 import type { Logger } from "../observability/logger.js";
 import type { CallContext, ServiceBinding } from "../services/types.js";
-import { validateMessage } from "../validation/validator.js";
+import { validatorFor } from "../validation/validator.js";
 import { authorize } from "./policy.js";
+import { REQUEST_DECODERS } from "./request-decoders.js";
 
 /** One RPC, ready for any transport: authorize → validate → handle, errors typed. */
 export interface DispatchMethod {
@@ -51,10 +52,11 @@ export function createDispatch({
       const fullName = `${service.typeName}/${method.name}`;
       const handler = (handlers as unknown as Record<string, Handler>)[method.localName];
       if (!handler) throw new Error(`no handler for ${fullName}`);
+      const validate = validatorFor(method.input);
       const entry: DispatchMethod = {
         fullName,
         method,
-        decode: (bytes: Uint8Array) => decode(method.input, bytes),
+        decode: decoderFor(method.input),
         async invoke(request: Message, given: CallContext): Promise<Message> {
           // Read once per call, before anything else: without debug, no clock and no line.
           const started = logger.isLevelEnabled("debug") ? performance.now() : undefined;
@@ -64,7 +66,7 @@ export function createDispatch({
             const proven = proving === undefined ? undefined : await proving;
             if (proven) call = withCaller(call, proven);
             authorize(fullName, call.caller);
-            validateMessage(method.input, request);
+            validate(request);
             const response = create(method.output, await handler(request, call));
             logCall(logger, fullName, call, started, Reason.UNSPECIFIED);
             return response;
@@ -124,10 +126,14 @@ function logCall(
 
 type Handler = (request: Message, call: CallContext) => Promise<Record<string, unknown>>;
 
-function decode(schema: DescMessage, bytes: Uint8Array): Message {
-  try {
-    return fromBinary(schema, bytes);
-  } catch {
-    throw new GatehouseError(Reason.INVALID_ARGUMENT, { description: "malformed request" });
-  }
+/** The schema's own decoder (request-decoders.ts), else `fromBinary`; errors typed. */
+function decoderFor(schema: DescMessage): (bytes: Uint8Array) => Message {
+  const read = REQUEST_DECODERS.get(schema.typeName) ?? ((bytes) => fromBinary(schema, bytes));
+  return (bytes) => {
+    try {
+      return read(bytes);
+    } catch {
+      throw new GatehouseError(Reason.INVALID_ARGUMENT, { description: "malformed request" });
+    }
+  };
 }

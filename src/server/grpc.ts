@@ -76,28 +76,50 @@ function unaryHandler(
   peerOf: (call: UnaryCall) => Peer,
   { resolveCaller }: GrpcServerOptions,
 ): grpc.handleUnaryCall<Buffer, Buffer> {
-  // Async: whatever throws (a refused forwarded identity included) is a typed error below.
-  const run = async (call: UnaryCall): Promise<Buffer> => {
-    const peer = peerOf(call);
-    const header = headerReader(call);
-    const caller = resolveCaller({
-      peerCaller: peer.caller,
-      peerAddress: peer.address,
-      authority: call.getHost(),
-      target,
-      header,
-    });
-    // The bare IP, as on the Connect port: rate limits count per source address.
-    const context = new GrpcCallContext(call, caller, peer.address, header);
-    const response = await entry.invoke(entry.decode(call.request), context);
-    return encode(entry.method.output, response);
-  };
+  const output = entry.method.output;
+  const decode = entry.decode;
   return (call, callback) => {
-    run(call).then(
-      (bytes) => callback(null, bytes),
+    let response: Promise<Message>;
+    try {
+      const peer = peerOf(call);
+      const header = headerReader(call);
+      const caller = resolveCaller({
+        peerCaller: peer.caller,
+        peerAddress: peer.address,
+        authority: call.getHost(),
+        target,
+        header,
+      });
+      // The bare IP, as on the Connect port: rate limits count per source address.
+      const context = new GrpcCallContext(call, caller, peer.address, header);
+      response = entry.invoke(decode(call.request), context);
+    } catch (error) {
+      // Whatever throws before the service runs (a refused forwarded identity, a malformed
+      // request) is a typed error too. Not an async function: one promise less per call.
+      callback(serviceError(error));
+      return;
+    }
+    response.then(
+      (message) => respond(callback, output, message),
       (error: unknown) => callback(serviceError(error)),
     );
   };
+}
+
+/** Sends the encoded response; a message that cannot be encoded is an INTERNAL error. */
+function respond(
+  callback: grpc.sendUnaryData<Buffer>,
+  output: DescMessage,
+  message: Message,
+): void {
+  let bytes: Buffer;
+  try {
+    bytes = encode(output, message);
+  } catch (error) {
+    callback(serviceError(error));
+    return;
+  }
+  callback(null, bytes);
 }
 
 /**
@@ -133,9 +155,15 @@ function serviceError(error: unknown): Partial<grpc.StatusObject> {
   return { code, details: typed.message, metadata };
 }
 
+/** Shared by every absent header: most calls read several (signed-request headers) and send none. */
+const NO_VALUES: readonly string[] = Object.freeze([]);
+
 /** Every value of a request header (metadata key), as strings; [] when absent. */
 function headerReader(call: UnaryCall): (name: string) => readonly string[] {
-  return (name) => call.metadata.get(name).map(String);
+  return (name) => {
+    const values = call.metadata.get(name);
+    return values.length === 0 ? NO_VALUES : values.map(String);
+  };
 }
 
 /**

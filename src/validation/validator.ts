@@ -21,6 +21,17 @@ export function validateMessage(schema: DescMessage, message: Message): void {
   runChecks(schema, message as unknown as Record<string, unknown>, "");
 }
 
+/**
+ * validateMessage for one message type, its checks looked up once: a dispatcher validates
+ * every request of a method, and the look-up by type would cost on each.
+ */
+export function validatorFor(schema: DescMessage): (message: Message) => void {
+  const checks = checksFor(schema);
+  return (message) => {
+    for (const check of checks) check(message as unknown as Record<string, unknown>, "");
+  };
+}
+
 function runChecks(schema: DescMessage, message: Record<string, unknown>, prefix: string): void {
   for (const check of checksFor(schema)) check(message, prefix);
 }
@@ -100,21 +111,23 @@ function compileRules(
   read: (message: Record<string, unknown>) => unknown,
 ): Check {
   const pattern = rules.pattern ? new RegExp(`^(?:${rules.pattern})$`, "u") : undefined;
-  const checkItem = (value: unknown, path: string): void => {
+  // A list item's path (`scopes[2]`) is spelled out only for a violation: every request
+  // would otherwise build one string per item.
+  const checkItem = (value: unknown, path: string, index = -1): void => {
     const length = boundedLengthOf(value, rules.minLen, rules.maxLen);
     if (length === undefined) return;
     if (length === 0) {
-      if (rules.required) throw invalidArgument(path, "is required");
+      if (rules.required) throw invalidArgument(itemPath(path, index), "is required");
       return;
     }
     if (rules.minLen > 0 && length < rules.minLen) {
-      throw invalidArgument(path, `must be at least ${rules.minLen} long`);
+      throw invalidArgument(itemPath(path, index), `must be at least ${rules.minLen} long`);
     }
     if (rules.maxLen > 0 && length > rules.maxLen) {
-      throw invalidArgument(path, `must be at most ${rules.maxLen} long`);
+      throw invalidArgument(itemPath(path, index), `must be at most ${rules.maxLen} long`);
     }
     if (pattern && typeof value === "string" && !pattern.test(value)) {
-      throw invalidArgument(path, "has an invalid format");
+      throw invalidArgument(itemPath(path, index), "has an invalid format");
     }
   };
 
@@ -130,9 +143,7 @@ function compileRules(
       if (rules.unique && new Set(items).size !== items.length) {
         throw invalidArgument(path, "must not repeat items");
       }
-      items.forEach((item, i) => {
-        checkItem(item, `${path}[${i}]`);
-      });
+      for (let i = 0; i < items.length; i++) checkItem(items[i], path, i);
       return;
     }
     if (field.fieldKind === "message") {
@@ -153,6 +164,11 @@ function compileRules(
     }
     checkItem(value, path);
   };
+}
+
+/** `path`, or its item `path[index]` when index ≥ 0. */
+function itemPath(path: string, index: number): string {
+  return index < 0 ? path : `${path}[${index}]`;
 }
 
 /**

@@ -11,6 +11,7 @@ import type {
   RevocationKind,
   RevocationStore,
 } from "../store/ports.js";
+import { resolvedWith } from "./settled.js";
 import type { VerifiedClaims, VerifyDeps, VerifyInput, VerifyState, VerifyStep } from "./types.js";
 
 /**
@@ -110,7 +111,10 @@ export interface VerifyCacheOptions {
 }
 
 interface Timed<V> {
-  /** The look-up's answer, settled: every hit hands out this one promise. */
+  /**
+   * The look-up's answer, settled: every hit hands out this one promise, whose value the
+   * steps read without waiting (settled.ts).
+   */
   readonly answer: Promise<V>;
   readonly expiresAtMs: number;
 }
@@ -125,7 +129,8 @@ export class VerifyCache {
   readonly #tokens: LruCache<VerifiedTokenEntry>;
   readonly #agents: LruCache<Timed<AgentRecord | undefined>>;
   readonly #operators: LruCache<Timed<OperatorRecord | undefined>>;
-  readonly #revoked: LruCache<Timed<boolean>>;
+  /** By kind: the id alone is the key, so a look-up builds no key string. */
+  readonly #revoked: Readonly<Record<RevocationKind, LruCache<Timed<boolean>>>>;
   readonly #issuedUntil: LruCache<Timed<number | undefined>>;
   readonly #grants: LruCache<Timed<GrantRecord | undefined>>;
   /**
@@ -140,7 +145,10 @@ export class VerifyCache {
     this.#tokens = new LruCache(options.maxEntries);
     this.#agents = new LruCache(options.maxEntries);
     this.#operators = new LruCache(options.maxEntries);
-    this.#revoked = new LruCache(options.maxEntries);
+    this.#revoked = {
+      token: new LruCache(options.maxEntries),
+      agent_key: new LruCache(options.maxEntries),
+    };
     this.#issuedUntil = new LruCache(options.maxEntries);
     this.#grants = new LruCache(options.maxEntries);
   }
@@ -159,12 +167,17 @@ export class VerifyCache {
     return token.slice(token.lastIndexOf(".") + 1);
   }
 
-  getToken(key: string, input: VerifyInput): VerifiedTokenEntry | undefined {
+  /** `nowMs`: the instant the pipeline run reads (one clock read per run), else the clock. */
+  getToken(
+    key: string,
+    input: VerifyInput,
+    nowMs = this.#clock.now(),
+  ): VerifiedTokenEntry | undefined {
     const entry = this.#tokens.get(key);
     if (entry === undefined || entry.token !== input.token || entry.audience !== input.audience) {
       return undefined;
     }
-    if (entry.expiresAtMs <= this.#clock.now()) {
+    if (entry.expiresAtMs <= nowMs) {
       this.#tokens.delete(key);
       return undefined;
     }
@@ -183,7 +196,7 @@ export class VerifyCache {
     this.#epoch++;
     switch (event.kind) {
       case "token":
-        this.#revoked.delete(revocationKey("token", event.id));
+        this.#revoked.token.delete(event.id);
         return;
       case "agent":
         this.#agents.delete(event.did);
@@ -193,7 +206,7 @@ export class VerifyCache {
         this.#operators.delete(event.domain);
         return;
       case "agent_key":
-        this.#revoked.delete(revocationKey("agent_key", event.thumbprint));
+        this.#revoked.agent_key.delete(event.thumbprint);
         if (event.did !== undefined) {
           this.#issuedUntil.delete(event.did);
           this.#agents.delete(event.did);
@@ -214,7 +227,8 @@ export class VerifyCache {
     this.#tokens.clear();
     this.#agents.clear();
     this.#operators.clear();
-    this.#revoked.clear();
+    this.#revoked.token.clear();
+    this.#revoked.agent_key.clear();
     this.#issuedUntil.clear();
     this.#grants.clear();
   }
@@ -244,7 +258,7 @@ export class VerifyCache {
     return {
       revoke: (kind, id, ttlMs) => store.revoke(kind, id, ttlMs),
       isRevoked: (kind, id) =>
-        this.#cached(this.#revoked, revocationKey(kind, id), () => store.isRevoked(kind, id)),
+        this.#cached(this.#revoked[kind], id, () => store.isRevoked(kind, id)),
       revokeIssuedUntil: (did, atMs, ttlMs) => store.revokeIssuedUntil(did, atMs, ttlMs),
       issuedUntil: (did) => this.#cached(this.#issuedUntil, did, () => store.issuedUntil(did)),
     };
@@ -267,14 +281,10 @@ export class VerifyCache {
     const epoch = this.#epoch;
     const value = await load();
     if (epoch === this.#epoch) {
-      cache.set(key, { answer: Promise.resolve(value), expiresAtMs: now + this.#ttlMs });
+      cache.set(key, { answer: resolvedWith(value), expiresAtMs: now + this.#ttlMs });
     }
     return value;
   }
-}
-
-function revocationKey(kind: RevocationKind, id: string): string {
-  return `${kind}:${id}`;
 }
 
 /**
@@ -315,7 +325,8 @@ export function openVerifyMemo(
   const split = allSteps.indexOf(freshFrom);
   if (split < 0) return { steps: allSteps, settle: () => {} };
   const key = cache.tokenKey(state.input);
-  const entry = cache.getToken(key, state.input);
+  // The run's own instant: `now < exp + skew` here is exactly the time step's bound.
+  const entry = cache.getToken(key, state.input, state.now * 1000);
   // The header step's kid check, kept: the ring must still hold the key that verified it.
   if (entry !== undefined && deps.keys.lookup(entry.key.kid) === entry.key) {
     state.header = entry.header;

@@ -1,5 +1,5 @@
 import { Reason } from "../../gen/gatehouse/v1/errors_pb.js";
-import { openVerifyMemo } from "./cache.js";
+import { openVerifyMemo, type VerifyMemo } from "./cache.js";
 import { agentStatusStep } from "./steps/agent-status.js";
 import { audienceStep } from "./steps/audience.js";
 import { claimsStep } from "./steps/claims.js";
@@ -49,10 +49,15 @@ export type VerifyDecision =
 /** Until the parse step sets them; empty, so there is nothing in it to change. */
 const NO_BYTES = new Uint8Array(0);
 
-export async function runVerifyPipeline(
+/**
+ * Runs every step in order. Synchronous while the steps are (a cached Verify, whose store
+ * look-ups are cached too, waits for nothing): a promise is returned only once a step needs
+ * one, so the usual call costs no promise and no microtask per step.
+ */
+export function runVerifyPipeline(
   input: VerifyInput,
   deps: VerifyDeps,
-): Promise<VerifyDecision> {
+): VerifyDecision | Promise<VerifyDecision> {
   const state: VerifyState = {
     input,
     now: Math.floor(deps.clock.now() / 1000),
@@ -63,23 +68,43 @@ export async function runVerifyPipeline(
   };
   // The verified-token cache (cache.ts): a hit skips the stateless steps before `time`.
   const memo = deps.cache && openVerifyMemo(deps.cache, state, deps, VERIFY_STEPS, timeStep);
-  const steps = memo?.steps ?? VERIFY_STEPS;
-  // Indexed: an iterator held across awaits is allocated on every request.
-  for (let i = 0; i < steps.length; i++) {
-    const step = steps[i] as VerifyStep;
-    const outcome = step(state, deps);
-    // Most steps are synchronous: only a promise is awaited (one microtask less per step).
-    const reason = outcome instanceof Promise ? await outcome : outcome;
-    if (reason !== undefined) {
-      memo?.settle(state, reason);
-      // A failed or replayed proof counts towards the agent's freeze (Policy.envelope).
-      await recordProofFailure(state.agent, reason, deps);
-      // Claims exist only once the signature step vouched for them.
-      return state.claims
-        ? { allowed: false, reason, claims: state.claims }
-        : { allowed: false, reason };
+  return runSteps({ state, deps, memo, steps: memo?.steps ?? VERIFY_STEPS }, 0);
+}
+
+/** One run of the pipeline. */
+interface Run {
+  readonly state: VerifyState;
+  readonly deps: VerifyDeps;
+  readonly memo: VerifyMemo | undefined;
+  readonly steps: readonly VerifyStep[];
+}
+
+/** The steps from `first` on: in this call until one answers with a promise, then after it. */
+function runSteps(run: Run, first: number): VerifyDecision | Promise<VerifyDecision> {
+  const { state, deps, steps } = run;
+  for (let i = first; i < steps.length; i++) {
+    const outcome = (steps[i] as VerifyStep)(state, deps);
+    if (outcome instanceof Promise) {
+      return outcome.then((reason) =>
+        reason === undefined ? runSteps(run, i + 1) : denied(run, reason),
+      );
     }
+    if (outcome !== undefined) return denied(run, outcome);
   }
+  return allowed(run);
+}
+
+async function denied({ state, deps, memo }: Run, reason: Reason): Promise<VerifyDecision> {
+  memo?.settle(state, reason);
+  // A failed or replayed proof counts towards the agent's freeze (Policy.envelope).
+  await recordProofFailure(state.agent, reason, deps);
+  // Claims exist only once the signature step vouched for them.
+  return state.claims
+    ? { allowed: false, reason, claims: state.claims }
+    : { allowed: false, reason };
+}
+
+function allowed({ state, deps, memo }: Run): VerifyDecision {
   memo?.settle(state);
   const claims = state.claims;
   if (!claims) return { allowed: false, reason: Reason.TOKEN_CLAIMS_INVALID };

@@ -1,6 +1,6 @@
 import { Reason, ReasonSchema } from "../../../gen/gatehouse/v1/errors_pb.js";
 import { DPOP_ALGS } from "../../dpop/index.js";
-import { runVerifyPipeline } from "../../verify/pipeline.js";
+import { runVerifyPipeline, type VerifyDecision } from "../../verify/pipeline.js";
 import type { VerifiedClaims, VerifyDeps } from "../../verify/types.js";
 import type { AuthzRequest } from "./request.js";
 
@@ -43,13 +43,16 @@ const PROOF_REASONS: ReadonlySet<Reason> = new Set([Reason.DPOP_INVALID, Reason.
  * pipeline's DPoP step; under Bearer no proof does, so a key-bound token is refused as a
  * downgrade (§7.2, TOKEN_BOUND_TO_KEY).
  */
-export async function decide(request: AuthzRequest, deps: VerifyDeps): Promise<AuthzDecision> {
+export function decide(
+  request: AuthzRequest,
+  deps: VerifyDeps,
+): AuthzDecision | Promise<AuthzDecision> {
   const { credentials } = request;
   // RFC 6750 §3.1: no error code when the request carries no usable credentials.
   if (credentials.scheme === "none") return deny(401, Reason.UNAUTHENTICATED, "Bearer");
   if (request.amount === "malformed") return deny(400, Reason.INVALID_ARGUMENT, "");
   const dpop = credentials.scheme === "dpop";
-  const decision = await runVerifyPipeline(
+  const verdict = runVerifyPipeline(
     {
       token: credentials.token,
       audience: request.audience,
@@ -63,6 +66,18 @@ export async function decide(request: AuthzRequest, deps: VerifyDeps): Promise<A
     },
     deps,
   );
+  // A cached token is decided synchronously: no promise (and no microtask) then.
+  return verdict instanceof Promise
+    ? verdict.then((decision) => outcome(decision, request, dpop, deps))
+    : outcome(verdict, request, dpop, deps);
+}
+
+function outcome(
+  decision: VerifyDecision,
+  request: AuthzRequest,
+  dpop: boolean,
+  deps: VerifyDeps,
+): AuthzDecision {
   if (decision.allowed) return { allowed: true, claims: decision.claims };
   const denial = refusal(decision.reason, request, dpop, deps);
   return decision.claims ? { ...denial, claims: decision.claims } : denial;

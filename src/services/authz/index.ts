@@ -23,7 +23,8 @@ import { toCheckResponse } from "./response.js";
 export function createAuthzService(deps: VerifyDeps & { readonly audit: Audit }): ServiceBinding {
   return bindService(Authorization, {
     async check(request, { caller }) {
-      const decision = await decide(readCheckRequest(request), deps);
+      const decided = decide(readCheckRequest(request), deps);
+      const decision = decided instanceof Promise ? await decided : decided;
       if (!decision.allowed) {
         // Like Verify: through the bounded queue, never awaited on the request path.
         deps.audit.enqueue({

@@ -16,6 +16,18 @@ const AMOUNT = /^([A-Z]{3}) (0|[1-9][0-9]{0,15})$/;
 const AUDIENCE_EXTENSION = "gatehouse_audience";
 const SCOPES_EXTENSION = "gatehouse_required_scopes";
 
+/** The request headers read (Envoy lower-cases their names): RFC 9110 §11.6.2, RFC 9449 §4.1. */
+const AUTHORIZATION_HEADER = "authorization";
+const DPOP_HEADER = "dpop";
+
+/** Everything readCheckRequest reads of the headers and context extensions (wire.ts keeps only these). */
+export const READ_HEADERS: ReadonlySet<string> = new Set([
+  AUTHORIZATION_HEADER,
+  DPOP_HEADER,
+  AMOUNT_HEADER,
+]);
+export const READ_EXTENSIONS: ReadonlySet<string> = new Set([AUDIENCE_EXTENSION, SCOPES_EXTENSION]);
+
 /** How the client presented its access token. */
 export type Credentials =
   /** No Authorization header, or one Gatehouse cannot use (another scheme, bad syntax). */
@@ -64,14 +76,14 @@ export function readCheckRequest(request: CheckRequest): AuthzRequest {
   const host = (http?.host ?? "").toLowerCase();
   const path = http?.path ?? "";
   return {
-    credentials: readCredentials(headers.authorization ?? ""),
+    credentials: readCredentials(headers[AUTHORIZATION_HEADER] ?? ""),
     audience: extensions[AUDIENCE_EXTENSION] || `https://${host}`,
     requiredScopes: readScopes(extensions[SCOPES_EXTENSION] ?? ""),
     method: http?.method ?? "",
     path,
     host,
     url: `${readScheme(http)}://${host}${path.split(/[?#]/, 1)[0] ?? ""}`,
-    dpopProof: headers.dpop ?? "",
+    dpopProof: headers[DPOP_HEADER] ?? "",
     sourcePrincipal: request.attributes?.source?.principal ?? "",
     ...(headers[AMOUNT_HEADER] !== undefined && { amount: readAmount(headers[AMOUNT_HEADER]) }),
   };
@@ -85,7 +97,7 @@ function readAmount(value: string): VerifyAmount | "malformed" {
 }
 
 /** Envoy's `AttributeContext.HttpRequest.scheme` (field 6). */
-const SCHEME_FIELD = 6;
+export const SCHEME_FIELD = 6;
 
 /**
  * The request's scheme. The generated Envoy subset has no `scheme` field, so it is read from

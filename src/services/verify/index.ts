@@ -29,7 +29,7 @@ export interface VerifyServiceDeps extends VerifyDeps {
 export function createVerifyService(deps: VerifyServiceDeps): ServiceBinding {
   return bindService(VerifyService, {
     async verify(request, { caller }) {
-      const decision = await runVerifyPipeline(
+      const verdict = runVerifyPipeline(
         {
           token: request.token,
           audience: request.audience,
@@ -41,6 +41,8 @@ export function createVerifyService(deps: VerifyServiceDeps): ServiceBinding {
         },
         deps,
       );
+      // A cached token is decided synchronously: no await (and no microtask) then.
+      const decision = verdict instanceof Promise ? await verdict : verdict;
       // RFC 9449 §9: with server nonces on, every answer carries the nonce to use next
       // (stateless, so the one a NONCE_REQUIRED denial asks for is this one).
       const dpopNonce = deps.dpop.nonce();

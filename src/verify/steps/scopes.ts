@@ -9,18 +9,19 @@ import type { VerifyState } from "../types.js";
  * must the audience: narrowing a policy takes effect on live tokens at once.
  */
 export function scopesStep(state: VerifyState): Reason | undefined {
-  const granted = new Set(state.claims?.scopes ?? []);
+  const granted = state.claims?.scopes ?? [];
   const { requiredScopes, audience } = state.input;
-  if (requiredScopes.some((scope) => !granted.has(scope))) return Reason.INSUFFICIENT_SCOPE;
+  // Lists of a few scopes: searched in place, no Set or filtered copy made per request.
+  if (!requiredScopes.every((scope) => granted.includes(scope))) return Reason.INSUFFICIENT_SCOPE;
   const policy = state.agent?.policy;
   // The agent-status step runs first and sets the agent; without it, fail closed.
   if (!policy) return Reason.AGENT_NOT_FOUND;
   if (!policy.audiences.includes(audience)) return Reason.AUDIENCE_NOT_ALLOWED;
-  const missing = requiredScopes.filter((scope) => !policy.scopes.includes(scope));
-  if (missing.length === 0) return undefined;
+  if (requiredScopes.every((scope) => policy.scopes.includes(scope))) return undefined;
   const allowed = new Set([
     ...capabilityScopes(policy.capabilities ?? []),
     ...(state.grantScopes ?? []),
   ]);
-  return missing.every((scope) => allowed.has(scope)) ? undefined : Reason.SCOPE_NOT_ALLOWED;
+  const fits = (scope: string) => policy.scopes.includes(scope) || allowed.has(scope);
+  return requiredScopes.every(fits) ? undefined : Reason.SCOPE_NOT_ALLOWED;
 }

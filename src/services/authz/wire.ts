@@ -1,0 +1,229 @@
+import { create } from "@bufbuild/protobuf";
+import { BinaryReader, WireType } from "@bufbuild/protobuf/wire";
+import {
+  type AttributeContext,
+  type AttributeContext_HttpRequest,
+  AttributeContext_HttpRequestSchema,
+  type AttributeContext_Peer,
+  AttributeContext_PeerSchema,
+  type AttributeContext_Request,
+  AttributeContext_RequestSchema,
+  AttributeContextSchema,
+} from "../../../gen/envoy/service/auth/v3/attribute_context_pb.js";
+import {
+  type CheckRequest,
+  CheckRequestSchema,
+} from "../../../gen/envoy/service/auth/v3/external_auth_pb.js";
+import { READ_EXTENSIONS, READ_HEADERS, SCHEME_FIELD } from "./request.js";
+
+/**
+ * Field numbers, from the generated Envoy subset (so they are Envoy's own). Map entries hold
+ * their key in field 1 and their value in field 2 (protobuf spec, "Maps": backwards
+ * compatibility).
+ */
+const FIELD = {
+  attributes: CheckRequestSchema.field.attributes.number,
+  source: AttributeContextSchema.field.source.number,
+  request: AttributeContextSchema.field.request.number,
+  contextExtensions: AttributeContextSchema.field.contextExtensions.number,
+  principal: AttributeContext_PeerSchema.field.principal.number,
+  http: AttributeContext_RequestSchema.field.http.number,
+  method: AttributeContext_HttpRequestSchema.field.method.number,
+  headers: AttributeContext_HttpRequestSchema.field.headers.number,
+  path: AttributeContext_HttpRequestSchema.field.path.number,
+  host: AttributeContext_HttpRequestSchema.field.host.number,
+  entryKey: 1,
+  entryValue: 2,
+} as const;
+
+/**
+ * Envoy's CheckRequest, decoded keeping only what readCheckRequest (request.ts) reads: the
+ * source principal, the route's Gatehouse context extensions, the method, path and host, the
+ * headers it reads and the `scheme` unknown field. Envoy sends every header of the HTTP
+ * request and dozens of fields Gatehouse never reads; decoding them all (a string per header
+ * name and value, an object per unknown field) was most of a Check's cost. Everything else
+ * is skipped, as the protobuf spec lets a reader skip what it does not know; fields that are
+ * kept follow fromBinary's rules: the last value of a scalar or a map key wins, a message
+ * given twice is merged, strings are checked UTF-8 (proto3). Structural errors (a truncated
+ * field, a length past its message, a known field with the wrong wire type) throw.
+ *
+ * The result is a real CheckRequest, only without what Gatehouse never reads; it is never
+ * re-encoded (Check takes no signed requests: only verifiers and admins may call it).
+ */
+export function decodeCheckRequest(bytes: Uint8Array): CheckRequest {
+  const reader = new WireReader(bytes);
+  const request = create(CheckRequestSchema);
+  while (reader.pos < reader.len) {
+    const [no, wireType] = reader.tag();
+    if (no === FIELD.attributes) {
+      request.attributes = readAttributes(reader, wireType, request.attributes);
+    } else {
+      skip(reader, wireType, no);
+    }
+  }
+  return finished(reader, reader.len, request);
+}
+
+/** A BinaryReader that also holds its bytes, so map keys are compared in place. */
+class WireReader extends BinaryReader {
+  constructor(readonly source: Uint8Array) {
+    super(source);
+  }
+}
+
+function readAttributes(
+  reader: WireReader,
+  wireType: WireType,
+  into = create(AttributeContextSchema),
+): AttributeContext {
+  const end = messageEnd(reader, wireType);
+  while (reader.pos < end) {
+    const [no, type] = reader.tag();
+    if (no === FIELD.source) into.source = readPeer(reader, type, into.source);
+    else if (no === FIELD.request) into.request = readRequest(reader, type, into.request);
+    else if (no === FIELD.contextExtensions) {
+      readEntry(reader, type, into.contextExtensions, EXTENSION_KEYS);
+    } else skip(reader, type, no);
+  }
+  return finished(reader, end, into);
+}
+
+function readPeer(
+  reader: WireReader,
+  wireType: WireType,
+  into = create(AttributeContext_PeerSchema),
+): AttributeContext_Peer {
+  const end = messageEnd(reader, wireType);
+  while (reader.pos < end) {
+    const [no, type] = reader.tag();
+    if (no === FIELD.principal) into.principal = readString(reader, type);
+    else skip(reader, type, no);
+  }
+  return finished(reader, end, into);
+}
+
+function readRequest(
+  reader: WireReader,
+  wireType: WireType,
+  into = create(AttributeContext_RequestSchema),
+): AttributeContext_Request {
+  const end = messageEnd(reader, wireType);
+  while (reader.pos < end) {
+    const [no, type] = reader.tag();
+    if (no === FIELD.http) into.http = readHttp(reader, type, into.http);
+    else skip(reader, type, no);
+  }
+  return finished(reader, end, into);
+}
+
+function readHttp(
+  reader: WireReader,
+  wireType: WireType,
+  into = create(AttributeContext_HttpRequestSchema),
+): AttributeContext_HttpRequest {
+  const end = messageEnd(reader, wireType);
+  while (reader.pos < end) {
+    const [no, type] = reader.tag();
+    if (no === FIELD.method) into.method = readString(reader, type);
+    else if (no === FIELD.headers) readEntry(reader, type, into.headers, HEADER_KEYS);
+    else if (no === FIELD.path) into.path = readString(reader, type);
+    else if (no === FIELD.host) into.host = readString(reader, type);
+    else if (no === SCHEME_FIELD) {
+      // Kept as fromBinary keeps an unknown field: readScheme reads it from there.
+      const unknown = { no, wireType: type, data: reader.skip(type, no) };
+      into.$unknown = into.$unknown ? [...into.$unknown, unknown] : [unknown];
+    } else skip(reader, type, no);
+  }
+  return finished(reader, end, into);
+}
+
+/** The keys an entry is kept for, as UTF-8 bytes: an entry's key is compared undecoded. */
+interface KeptKey {
+  readonly name: string;
+  readonly bytes: Uint8Array;
+}
+
+const keptKeys = (names: ReadonlySet<string>): readonly KeptKey[] =>
+  [...names].map((name) => ({ name, bytes: new TextEncoder().encode(name) }));
+const HEADER_KEYS = keptKeys(READ_HEADERS);
+const EXTENSION_KEYS = keptKeys(READ_EXTENSIONS);
+
+/**
+ * One map<string, string> entry, stored only when its key is kept. Neither the key nor the
+ * value of any other entry is decoded: a key is matched byte for byte, and a value that
+ * follows its key (as every encoder writes it) is skipped.
+ */
+function readEntry(
+  reader: WireReader,
+  wireType: WireType,
+  into: Record<string, string>,
+  keep: readonly KeptKey[],
+): void {
+  const end = messageEnd(reader, wireType);
+  let key: string | null | undefined; // null: a key that is not kept
+  let value = "";
+  while (reader.pos < end) {
+    const [no, type] = reader.tag();
+    if (no === FIELD.entryKey) key = keptKey(reader, type, keep);
+    else if (no === FIELD.entryValue && key !== null) value = readString(reader, type);
+    else skip(reader, type, no);
+  }
+  finished(reader, end, into);
+  // proto3: an absent key is the empty string, which is never kept.
+  if (typeof key === "string") into[key] = value;
+}
+
+/** The kept key this field spells, else null (it is skipped, not decoded). */
+function keptKey(reader: WireReader, wireType: WireType, keep: readonly KeptKey[]): string | null {
+  expectLengthDelimited(wireType);
+  const length = reader.uint32();
+  const start = reader.pos;
+  reader.pos += length;
+  for (const { name, bytes } of keep) {
+    if (bytes.length === length && sameBytes(reader.source, start, bytes)) return name;
+  }
+  return null;
+}
+
+function sameBytes(source: Uint8Array, start: number, expected: Uint8Array): boolean {
+  for (let i = 0; i < expected.length; i++) {
+    if (source[start + i] !== expected[i]) return false;
+  }
+  return true;
+}
+
+/**
+ * Skips a field. A length-delimited one (nearly all Envoy sends) is stepped over without
+ * the view `BinaryReader.skip` returns; an overrun is caught by `finished`.
+ */
+function skip(reader: WireReader, wireType: WireType, no: number): void {
+  if (wireType !== WireType.LengthDelimited) {
+    reader.skip(wireType, no);
+    return;
+  }
+  const length = reader.uint32(); // read before `pos`: it moves past the length
+  reader.pos += length;
+}
+
+function readString(reader: WireReader, wireType: WireType): string {
+  expectLengthDelimited(wireType);
+  return reader.string(true);
+}
+
+/** Where the length-delimited message starting here ends; past the input = truncated. */
+function messageEnd(reader: WireReader, wireType: WireType): number {
+  expectLengthDelimited(wireType);
+  const end = reader.uint32() + reader.pos;
+  if (end > reader.len) throw new Error("truncated message");
+  return end;
+}
+
+function expectLengthDelimited(wireType: WireType): void {
+  if (wireType !== WireType.LengthDelimited) throw new Error("unexpected wire type");
+}
+
+/** A field that ran past the end of its message makes the whole request malformed. */
+function finished<T>(reader: WireReader, end: number, message: T): T {
+  if (reader.pos !== end) throw new Error("field overruns its message");
+  return message;
+}
