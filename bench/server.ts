@@ -6,8 +6,9 @@
  * that many server processes on the same ports, as `gatehouse serve --workers` does, with the
  * same code, src/app/workers.ts). Talks to the parent over IPC:
  *   → { type: "ready", grpcPort, connectPort }
- *   ← { type: "usage" }  → { type: "usage", cpuMicros, elu }   (cumulative, for deltas; with
- *                          workers, summed over them and this process)
+ *   ← { type: "usage", collect }  → { type: "usage", cpuMicros, elu }   (cumulative, for
+ *                          deltas; with workers, summed over them and this process; `collect`:
+ *                          a full GC first, in every process, when node runs with --expose-gc)
  *   ← { type: "stop" }   → exits once stopped
  */
 import cluster, { type Worker } from "node:cluster";
@@ -20,6 +21,8 @@ import { startIntervalProfiler } from "./profile.js";
 import type { EventLoopUtilization, ServerMessage, ServerOptions } from "./protocol.js";
 
 type UsageMessage = Extract<ServerMessage, { type: "usage" }>;
+/** What the parent (or, in a worker, the primary) asks. */
+type UsageRequest = { readonly type?: string; readonly collect?: boolean };
 
 const dataDir = process.argv[2];
 if (!dataDir || !process.send) {
@@ -39,8 +42,9 @@ async function serve(): Promise<void> {
   const profiler = profileDir ? await startIntervalProfiler(profileDir) : undefined;
   const stop = () =>
     void (profiler?.stop() ?? Promise.resolve()).then(() => app.stop()).then(() => process.exit(0));
-  process.on("message", (message: { type?: string }) => {
+  process.on("message", (message: UsageRequest) => {
     if (message.type === "usage") {
+      if (message.collect) globalThis.gc?.();
       send(ownUsage());
       void profiler?.cut();
     } else if (message.type === "stop") stop();
@@ -64,9 +68,10 @@ async function supervise(): Promise<void> {
   });
   const stop = () => void supervisor.stop().then(() => process.exit(0));
   void supervisor.failed.then(() => process.exit(1));
-  process.on("message", (message: { type?: string }) => {
+  process.on("message", (message: UsageRequest) => {
     if (message.type === "usage") {
-      void Promise.all(supervisor.workers().map(usageOf)).then((usages) =>
+      const ask = (worker: Worker) => usageOf(worker, message.collect === true);
+      void Promise.all(supervisor.workers().map(ask)).then((usages) =>
         send(sumUsage(ownUsage(), usages)),
       );
     } else if (message.type === "stop") stop();
@@ -82,7 +87,7 @@ function ownUsage(): UsageMessage {
   return { type: "usage", cpuMicros: cpu.user + cpu.system, elu: { idle, active, utilization } };
 }
 
-function usageOf(worker: Worker): Promise<UsageMessage> {
+function usageOf(worker: Worker, collect: boolean): Promise<UsageMessage> {
   return new Promise((resolve) => {
     const onMessage = (message: Partial<UsageMessage>) => {
       if (message?.type !== "usage") return;
@@ -90,7 +95,7 @@ function usageOf(worker: Worker): Promise<UsageMessage> {
       resolve(message as UsageMessage);
     };
     worker.on("message", onMessage);
-    worker.send({ type: "usage" });
+    worker.send({ type: "usage", collect });
   });
 }
 

@@ -15,7 +15,12 @@ export interface ServerProcess {
   readonly pid: number;
   readonly grpcPort: number;
   /** Cumulative CPU time and event-loop utilization of the server process. */
-  usage(): Promise<ServerUsage>;
+  /**
+   * Cumulative CPU time and event-loop utilization. With `collectFirst` every server process
+   * first runs a full garbage collection: a measured run then starts on a clean heap instead
+   * of paying for the garbage the previous run left in the old generation.
+   */
+  usage(options?: { readonly collectFirst?: boolean }): Promise<ServerUsage>;
   stop(): Promise<void>;
 }
 
@@ -25,7 +30,8 @@ export async function spawnServer(
   options: ServerOptions = {},
 ): Promise<ServerProcess> {
   const child = fork(SERVER_SCRIPT, [dataDir, JSON.stringify(options)], {
-    execArgv: ["--import", "tsx"],
+    // Workers inherit these (cluster forks with the primary's execArgv).
+    execArgv: ["--import", "tsx", "--expose-gc", ...serverNodeFlags()],
     stdio: ["ignore", "inherit", "inherit", "ipc"],
   });
   const exited = once(child, "exit").then(([code, signal]) => {
@@ -41,8 +47,8 @@ export async function spawnServer(
   return {
     pid: child.pid,
     grpcPort: ready.grpcPort,
-    async usage() {
-      child.send({ type: "usage" });
+    async usage(options = {}) {
+      child.send({ type: "usage", collect: options.collectFirst === true });
       const message = await Promise.race([next(child, "usage"), exited]);
       if (message.type !== "usage") throw new Error("unexpected message from bench server");
       return { cpuMicros: message.cpuMicros, elu: message.elu };
@@ -56,6 +62,11 @@ export async function spawnServer(
       clearTimeout(timer);
     },
   };
+}
+
+/** BENCH_SERVER_NODE_FLAGS: node/V8 flags for the server processes (tuning experiments). */
+function serverNodeFlags(): string[] {
+  return (process.env.BENCH_SERVER_NODE_FLAGS ?? "").split(/\s+/).filter(Boolean);
 }
 
 function next(child: ChildProcess, type: ServerMessage["type"]): Promise<ServerMessage> {

@@ -30,7 +30,7 @@ export async function measureLogin(
       warmupSeconds: settings.warmupSeconds,
       seconds: settings.seconds,
       beforeMeasured: async () => {
-        before = await server.usage();
+        before = await server.usage({ collectFirst: true });
       },
     },
   );
@@ -54,7 +54,7 @@ async function measureNodeLogin(
   try {
     const warmup = await runTasks(task, { concurrency, durationMs: settings.warmupSeconds * 1000 });
     if (warmup.errors > 0) console.error(`warning: ${warmup.errors} errors during login warm-up`);
-    const before = await server.usage();
+    const before = await server.usage({ collectFirst: true });
     const result = await runTasks(task, { concurrency, durationMs: settings.seconds * 1000 });
     return summarize(result, concurrency, before, await server.usage());
   } finally {

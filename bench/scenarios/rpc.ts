@@ -50,7 +50,7 @@ export async function measureRpc(
       {
         ...(prepare && { prepare }),
         beforeMeasured: async () => {
-          before = await server.usage();
+          before = await server.usage({ collectFirst: true });
         },
       },
     );
@@ -65,7 +65,7 @@ export async function measureRpc(
     console.error(`warning: ${warmup.errors} errors during ${target.name} warm-up`);
   }
   prepare?.("measured", warmup);
-  const before = await server.usage();
+  const before = await server.usage({ collectFirst: true });
   const result = await runLoad(target, { ...base, durationMs: settings.seconds * 1000 });
   return summarize(result, settings.concurrency, before, await server.usage());
 }
