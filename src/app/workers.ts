@@ -62,8 +62,6 @@ export interface SupervisorOptions {
   readonly graceMs: number;
   /** One line for an operator (stderr). */
   readonly report: (line: string) => void;
-  /** Extra arguments for node in each worker (cluster's default: the primary's own). */
-  readonly execArgv?: readonly string[];
 }
 
 export interface Supervisor {
@@ -82,7 +80,6 @@ export interface Supervisor {
  * a worker exits before it listens (the worker itself reports why); the others are stopped.
  */
 export async function superviseWorkers(options: SupervisorOptions): Promise<Supervisor> {
-  if (options.execArgv) cluster.setupPrimary({ execArgv: [...options.execArgv] });
   const live = new Set<Worker>();
   let stopping = false;
   let listening: Listening | undefined;

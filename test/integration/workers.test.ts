@@ -179,6 +179,26 @@ describe("gatehouse serve --workers", () => {
     expect(await server.stop("SIGINT")).toMatchObject({ code: 0, signal: null });
   }, 120_000);
 
+  it("stops everything, exit 1, when workers keep dying", async () => {
+    const server = await startWorkers(2);
+    const seen = new Set(workerPids(server));
+    // More than 5 deaths within a minute: each time, the newest worker that listens.
+    for (let death = 1; death <= 6; death++) {
+      const victim = workerPids(server).at(-1) as number;
+      process.kill(victim, "SIGKILL");
+      if (death === 6) break;
+      const [, next] = await server.waitForOutput(
+        new RegExp(`^gatehouse: worker ((?!${[...seen].join("|")})\\d+) listening$`, "m"),
+      );
+      seen.add(Number(next));
+    }
+    await server.waitForOutput(
+      /^gatehouse: worker \d+ exited \(SIGKILL\); 6 exits within 60 s, stopping$/m,
+    );
+    expect(await server.exited()).toEqual({ code: 1, signal: null });
+    for (const pid of seen) expect(isRunning(pid)).toBe(false);
+  }, 120_000);
+
   it("refuses more than one worker without Redis, and a bad count, exit 2", async () => {
     const env = await tlsEnv();
     const embedded = await runCli(["serve", "--workers", "2"], { env });

@@ -67,6 +67,8 @@ export interface CliServer {
   waitForOutput(pattern: RegExp): Promise<RegExpExecArray>;
   /** Sends `signal`; resolves with how the process ended and how long that took. */
   stop(signal?: NodeJS.Signals): Promise<CliExit>;
+  /** Resolves with how the process ended, once it ends by itself. */
+  exited(): Promise<Exit>;
 }
 
 export interface CliExit extends Exit {
@@ -131,6 +133,7 @@ export async function startCliServer(
       clearTimeout(timer);
       return { ...ended, ms: performance.now() - started };
     },
+    exited: () => exit,
   };
 }
 
