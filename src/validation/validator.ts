@@ -13,23 +13,22 @@ type Check = (message: Record<string, unknown>, path: string) => void;
 const compiled = new WeakMap<DescMessage, Check[]>();
 
 /**
- * Enforces the `(gatehouse.v1.rules)` and `(gatehouse.v1.oneof_required)` options the
- * contract declares on every request field. Rules are compiled once per message type.
- * The first violation is reported as INVALID_ARGUMENT naming the field (never its value).
- */
-export function validateMessage(schema: DescMessage, message: Message): void {
-  runChecks(schema, message as unknown as Record<string, unknown>, "");
-}
-
-/**
- * validateMessage for one message type, its checks looked up once: a dispatcher validates
- * every request of a method, and the look-up by type would cost on each.
+ * The validator of one request type: it enforces the `(gatehouse.v1.rules)` and
+ * `(gatehouse.v1.oneof_required)` options the contract declares on every request field.
+ * Rules are compiled once per message type, and looked up once here (a dispatcher validates
+ * every request of a method). The first violation is reported as INVALID_ARGUMENT naming the
+ * field (never its value).
  */
 export function validatorFor(schema: DescMessage): (message: Message) => void {
   const checks = checksFor(schema);
   return (message) => {
     for (const check of checks) check(message as unknown as Record<string, unknown>, "");
   };
+}
+
+/** `validatorFor(schema)` applied once. */
+export function validateMessage(schema: DescMessage, message: Message): void {
+  validatorFor(schema)(message);
 }
 
 function runChecks(schema: DescMessage, message: Record<string, unknown>, prefix: string): void {
