@@ -238,6 +238,31 @@ describe.each(STORE_KINDS)("signing key rotation (%s store)", (storeKind) => {
     expect(await jwksKids(verifier)).toEqual([rotated.kid]);
   });
 
+  it("ListSigningKeys pages newest first; a foreign page token or an oversized page is refused", async () => {
+    const { clock, admin } = await setUp();
+    const second = await admin.registry.rotateSigningKey({});
+    clock.set(clock.now() + 1_000); // a later activation: the order is by schedule
+    const third = await admin.registry.rotateSigningKey({});
+    const all = (await admin.registry.listSigningKeys({})).keys.map((key) => key.kid);
+    expect(all.slice(0, 2)).toEqual([third.kid, second.kid]);
+    expect(all).toHaveLength(3);
+
+    const first = await admin.registry.listSigningKeys({ pageSize: 2 });
+    expect(first.keys.map((key) => key.kid)).toEqual(all.slice(0, 2));
+    expect(first.nextPageToken).not.toBe("");
+    const rest = await admin.registry.listSigningKeys({
+      pageSize: 2,
+      pageToken: first.nextPageToken,
+    });
+    expect(rest.keys.map((key) => key.kid)).toEqual(all.slice(2));
+    expect(rest.nextPageToken).toBe("");
+
+    for (const request of [{ pageToken: "not-a-kid" }, { pageSize: 501 }]) {
+      const error = await rejectionOf(admin.registry.listSigningKeys(request));
+      expect(error.code).toBe(status.INVALID_ARGUMENT);
+    }
+  });
+
   it("ES256 end to end (tokens.signingAlg = ES256)", async () => {
     const { agent, gate, verifier } = await setUp({
       ...OVERRIDES,

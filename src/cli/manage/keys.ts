@@ -7,9 +7,15 @@ import {
 import { SIGNING_ALGS } from "../../config/index.js";
 import { printMessage } from "../output.js";
 import { type ConnectionFlags, withClient, withConnectionOptions } from "./connection.js";
+import { wholeNumber } from "./flags.js";
 
 interface RotateFlags extends ConnectionFlags {
   readonly alg?: string;
+}
+
+interface ListFlags extends ConnectionFlags {
+  readonly pageSize?: number;
+  readonly pageToken?: string;
 }
 
 /** `gatehouse keys`: the token-signing keys. */
@@ -40,17 +46,20 @@ function rotateCommand(): Command {
 }
 
 /**
- * Every signing key, newest first, with its state and schedule (proto JSON: times are
- * RFC 3339 strings). The public JWK Set is `gatehouse jwks`.
+ * The signing keys, newest first, a page at a time, with their state and schedule (proto
+ * JSON: times are RFC 3339 strings). The public JWK Set is `gatehouse jwks`.
  */
 function listCommand(): Command {
-  const list = new Command("list").description(
-    "list the signing keys: state (pending, signing, retiring, retired), " +
-      "when each was created, starts signing and leaves the JWKS",
-  );
-  return withConnectionOptions(list, "admin").action(async (flags: ConnectionFlags) => {
+  const list = new Command("list")
+    .description(
+      "list the signing keys, a page at a time: state (pending, signing, retiring, " +
+        "retired), when each was created, starts signing and leaves the JWKS",
+    )
+    .option("--page-size <n>", "keys per page, up to 500", wholeNumber)
+    .option("--page-token <token>", "nextPageToken of the previous page");
+  return withConnectionOptions(list, "admin").action(async (flags: ListFlags) => {
     const response = await withClient(RegistryService, flags, "admin", (registry) =>
-      registry.listSigningKeys({}),
+      registry.listSigningKeys({ pageSize: flags.pageSize ?? 0, pageToken: flags.pageToken ?? "" }),
     );
     printMessage(ListSigningKeysResponseSchema, response);
   });

@@ -10,6 +10,7 @@ import { toGrantMessage } from "../../grants/convert.js";
 import { grantState } from "../../grants/model.js";
 import type { Caller } from "../../identity/caller.js";
 import type { GrantRecord, Store } from "../../store/ports.js";
+import { pageOf } from "../paging.js";
 import { requireOperatorStanding } from "../registry/ownership.js";
 import { bindService, type ServiceBinding } from "../types.js";
 import { listGrants } from "./list.js";
@@ -35,8 +36,6 @@ export interface GrantDeps {
   /** The approval page, when it is served: its origin (known once it listens) and invite life. */
   readonly approval?: { readonly origin: () => string; readonly inviteTtlMs: number };
 }
-
-const DEFAULT_APPROVER_PAGE = 50;
 
 export function createGrantService(deps: GrantDeps): ServiceBinding {
   const { store, clock } = deps;
@@ -99,18 +98,11 @@ export function createGrantService(deps: GrantDeps): ServiceBinding {
       const domain = scopedDomain(caller, request.operatorDomain);
       await requireOperatorStanding(store.registry, caller, "read", clock.now());
       const all = await store.approvers.listByDomain(domain);
-      // Oldest first; the token is the last id of the previous page (ids are URL-safe).
-      const start =
-        request.pageToken === "" ? 0 : all.findIndex((a) => a.id === request.pageToken) + 1;
-      if (start === 0 && request.pageToken !== "") {
-        throw invalidArgument("page_token", "is not a token this server issued");
-      }
-      const size = request.pageSize || DEFAULT_APPROVER_PAGE;
-      const approvers = all.slice(start, start + size);
-      const last = approvers.at(-1);
+      // Oldest first (ids are URL-safe).
+      const page = pageOf(all, (approver) => approver.id, request);
       return {
-        nextPageToken: last && start + size < all.length ? last.id : "",
-        approvers: approvers.map((approver) => ({
+        nextPageToken: page.nextPageToken,
+        approvers: page.items.map((approver) => ({
           id: approver.id,
           operatorDomain: approver.operatorDomain,
           displayName: approver.displayName,

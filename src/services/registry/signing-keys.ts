@@ -6,6 +6,7 @@ import {
   SigningKeyState,
 } from "../../../gen/gatehouse/v1/registry_pb.js";
 import type { KeyRing, KeyState, KeyStatus } from "../../crypto/key-ring.js";
+import { pageOf } from "../paging.js";
 import type { ServiceHandlers } from "../types.js";
 
 type SigningKeyHandlers = Pick<
@@ -21,14 +22,16 @@ const STATES: Readonly<Record<KeyState, SigningKeyState>> = {
 };
 
 /**
- * ListSigningKeys (admin): the key ring's schedule, newest first, with each key's state as
- * the ring decides it. Built from the schedule, which holds no key material.
+ * ListSigningKeys (admin): a page of the key ring's schedule, newest first, with each key's
+ * state as the ring decides it. Built from the schedule, which holds no key material. The
+ * page token is a kid (an RFC 7638 thumbprint: URL-safe).
  */
 export function signingKeyHandlers(keys: KeyRing): SigningKeyHandlers {
   return {
-    async listSigningKeys() {
-      const schedule = await keys.schedule();
-      return { keys: schedule.map(toSigningKeyMessage).reverse() };
+    async listSigningKeys(request) {
+      const newestFirst = (await keys.schedule()).toReversed();
+      const page = pageOf(newestFirst, (key) => key.kid, request);
+      return { keys: page.items.map(toSigningKeyMessage), nextPageToken: page.nextPageToken };
     },
   };
 }
