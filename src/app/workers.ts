@@ -39,9 +39,17 @@ export function isWorkerProcess(): boolean {
   return cluster.isWorker;
 }
 
-/** Worker side: tells the primary where it listens. */
-export function announceListening(listening: Listening): void {
-  const message: ListeningMessage = { type: "gatehouse:listening", ...listening };
+/**
+ * Worker side: tells the primary where it listens. Only the ports go over IPC: the caller
+ * may pass the whole Gatehouse (its store and audit writer must not be serialized).
+ */
+export function announceListening({ grpcPort, connectPort, approvalOrigin }: Listening): void {
+  const message: ListeningMessage = {
+    type: "gatehouse:listening",
+    grpcPort,
+    connectPort,
+    approvalOrigin,
+  };
   process.send?.(message);
 }
 
