@@ -215,6 +215,8 @@ describe("Envoy ext_authz Check", () => {
       extensions: { gatehouse_required_scopes: 'orders:read "x' },
     });
     await expectReason(authz.check(request), Reason.INVALID_ARGUMENT, 3);
+    // Values read are remembered; a value that failed to read is not, and fails again.
+    await expectReason(authz.check(request), Reason.INVALID_ARGUMENT, 3);
   });
 
   it("refuses callers other than the mesh (verifier) and admins", async () => {

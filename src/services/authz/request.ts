@@ -2,6 +2,7 @@ import { BinaryReader, WireType } from "@bufbuild/protobuf/wire";
 import type { AttributeContext_HttpRequest } from "../../../gen/envoy/service/auth/v3/attribute_context_pb.js";
 import type { CheckRequest } from "../../../gen/envoy/service/auth/v3/external_auth_pb.js";
 import { invalidArgument } from "../../errors/index.js";
+import { LruCache } from "../../verify/cache.js";
 import type { VerifyAmount } from "../../verify/types.js";
 
 /**
@@ -45,7 +46,8 @@ export interface AuthzRequest {
   readonly requiredScopes: readonly string[];
   /**
    * The request itself and the `DPoP` header (RFC 9449 §4.3 binds a proof to the method and
-   * URI): `url` is `scheme://host path`, the path without its query (§4.3 point 9).
+   * URI): `url` is `scheme://host path`, the path without its query (§4.3 point 9), and is
+   * only built under the DPoP scheme (empty otherwise: nothing reads it).
    */
   readonly method: string;
   readonly path: string;
@@ -75,14 +77,18 @@ export function readCheckRequest(request: CheckRequest): AuthzRequest {
   const headers = http?.headers ?? {};
   const host = (http?.host ?? "").toLowerCase();
   const path = http?.path ?? "";
+  const credentials = readCredentials(headers[AUTHORIZATION_HEADER] ?? "");
   return {
-    credentials: readCredentials(headers[AUTHORIZATION_HEADER] ?? ""),
+    credentials,
     audience: extensions[AUDIENCE_EXTENSION] || `https://${host}`,
     requiredScopes: readScopes(extensions[SCOPES_EXTENSION] ?? ""),
     method: http?.method ?? "",
     path,
     host,
-    url: `${readScheme(http)}://${host}${path.split(/[?#]/, 1)[0] ?? ""}`,
+    url:
+      credentials.scheme === "dpop"
+        ? `${readScheme(http)}://${host}${path.split(/[?#]/, 1)[0] ?? ""}`
+        : "",
     dpopProof: headers[DPOP_HEADER] ?? "",
     sourcePrincipal: request.attributes?.source?.principal ?? "",
     ...(headers[AMOUNT_HEADER] !== undefined && { amount: readAmount(headers[AMOUNT_HEADER]) }),
@@ -116,18 +122,42 @@ function readScheme(http: AttributeContext_HttpRequest | undefined): "http" | "h
   }
 }
 
+/**
+ * A reader that remembers what each distinct text read as: one client (or route) sends the
+ * same value request after request, and the pattern match over a whole token then runs once
+ * per value. An entry is found by the text's last characters (the tail of a token's
+ * signature: a look-up hashes those, not the whole token, as the verified-token cache does)
+ * and used only for the very text it was read from, compared in full. Bounded in entries; a
+ * text that fails to read is not kept.
+ */
+function remembered<V>(read: (text: string) => V, maxEntries: number): (text: string) => V {
+  const known = new LruCache<{ readonly text: string; readonly value: V }>(maxEntries);
+  return (text) => {
+    const key = text.length > KEY_CHARS ? text.slice(-KEY_CHARS) : text;
+    const hit = known.get(key);
+    if (hit?.text === text) return hit.value;
+    const value = read(text);
+    known.set(key, { text, value });
+    return value;
+  };
+}
+
+const KEY_CHARS = 32;
+
 /** Envoy lower-cases header names; the auth-scheme is case-insensitive (RFC 9110 §11.1). */
-function readCredentials(header: string): Credentials {
+const readCredentials = remembered((header: string): Credentials => {
   const match = CREDENTIALS.exec(header);
   const scheme = match?.[1]?.toLowerCase();
   const token = match?.[2] ?? "";
-  if (scheme === "bearer") return { scheme, token };
-  if (scheme === "dpop") return { scheme, token };
-  return { scheme: "none" };
-}
+  if (scheme === "bearer") return Object.freeze({ scheme, token });
+  if (scheme === "dpop") return Object.freeze({ scheme, token });
+  return NO_CREDENTIALS;
+}, 1024);
+
+const NO_CREDENTIALS: Credentials = Object.freeze({ scheme: "none" });
 
 /** Space-separated, as in an OAuth `scope` (RFC 6749 §3.3). A bad value is a mesh config error. */
-function readScopes(value: string): string[] {
+const readScopes = remembered((value: string): readonly string[] => {
   const scopes = value.split(" ").filter((scope) => scope !== "");
   if (!scopes.every((scope) => SCOPE_TOKEN.test(scope))) {
     throw invalidArgument(
@@ -135,5 +165,5 @@ function readScopes(value: string): string[] {
       "scopes must be RFC 6749 scope tokens",
     );
   }
-  return scopes;
-}
+  return Object.freeze(scopes);
+}, 256);

@@ -1,5 +1,5 @@
 import { create } from "@bufbuild/protobuf";
-import { BinaryReader, WireType } from "@bufbuild/protobuf/wire";
+import type { WireType } from "@bufbuild/protobuf/wire";
 import {
   type AttributeContext,
   type AttributeContext_HttpRequest,
@@ -15,6 +15,7 @@ import {
   CheckRequestSchema,
 } from "../../../gen/envoy/service/auth/v3/external_auth_pb.js";
 import { READ_EXTENSIONS, READ_HEADERS, SCHEME_FIELD } from "./request.js";
+import { fieldOf, WireReader, wireTypeOf } from "./wire-reader.js";
 
 /**
  * Field numbers, from the generated Envoy subset (so they are Envoy's own). Map entries hold
@@ -54,85 +55,87 @@ export function decodeCheckRequest(bytes: Uint8Array): CheckRequest {
   const reader = new WireReader(bytes);
   const request = create(CheckRequestSchema);
   while (reader.pos < reader.len) {
-    const [no, wireType] = reader.tag();
-    if (no === FIELD.attributes) {
-      request.attributes = readAttributes(reader, wireType, request.attributes);
+    const tag = reader.tag();
+    if (fieldOf(tag) === FIELD.attributes) {
+      request.attributes = readAttributes(reader, tag, request.attributes);
     } else {
-      skip(reader, wireType, no);
+      reader.skip(tag);
     }
   }
   return finished(reader, reader.len, request);
 }
 
-/** A BinaryReader that also holds its bytes, so map keys are compared in place. */
-class WireReader extends BinaryReader {
-  constructor(readonly source: Uint8Array) {
-    super(source);
-  }
-}
-
 function readAttributes(
   reader: WireReader,
-  wireType: WireType,
+  tag: number,
   into = create(AttributeContextSchema),
 ): AttributeContext {
-  const end = messageEnd(reader, wireType);
+  const end = reader.lengthDelimitedEnd(tag);
   while (reader.pos < end) {
-    const [no, type] = reader.tag();
-    if (no === FIELD.source) into.source = readPeer(reader, type, into.source);
-    else if (no === FIELD.request) into.request = readRequest(reader, type, into.request);
+    const inner = reader.tag();
+    const no = fieldOf(inner);
+    if (no === FIELD.source) into.source = readPeer(reader, inner, into.source);
+    else if (no === FIELD.request) into.request = readRequest(reader, inner, into.request);
     else if (no === FIELD.contextExtensions) {
-      readEntry(reader, type, into.contextExtensions, EXTENSION_KEYS);
-    } else skip(reader, type, no);
+      readEntry(reader, inner, into.contextExtensions, EXTENSION_KEYS);
+    } else reader.skip(inner);
   }
   return finished(reader, end, into);
 }
 
 function readPeer(
   reader: WireReader,
-  wireType: WireType,
+  tag: number,
   into = create(AttributeContext_PeerSchema),
 ): AttributeContext_Peer {
-  const end = messageEnd(reader, wireType);
+  const end = reader.lengthDelimitedEnd(tag);
   while (reader.pos < end) {
-    const [no, type] = reader.tag();
-    if (no === FIELD.principal) into.principal = readString(reader, type);
-    else skip(reader, type, no);
+    const inner = reader.tag();
+    if (fieldOf(inner) === FIELD.principal) into.principal = reader.string(inner);
+    else reader.skip(inner);
   }
   return finished(reader, end, into);
 }
 
 function readRequest(
   reader: WireReader,
-  wireType: WireType,
+  tag: number,
   into = create(AttributeContext_RequestSchema),
 ): AttributeContext_Request {
-  const end = messageEnd(reader, wireType);
+  const end = reader.lengthDelimitedEnd(tag);
   while (reader.pos < end) {
-    const [no, type] = reader.tag();
-    if (no === FIELD.http) into.http = readHttp(reader, type, into.http);
-    else skip(reader, type, no);
+    const inner = reader.tag();
+    if (fieldOf(inner) === FIELD.http) into.http = readHttp(reader, inner, into.http);
+    else reader.skip(inner);
   }
   return finished(reader, end, into);
 }
 
 function readHttp(
   reader: WireReader,
-  wireType: WireType,
+  tag: number,
   into = create(AttributeContext_HttpRequestSchema),
 ): AttributeContext_HttpRequest {
-  const end = messageEnd(reader, wireType);
+  const end = reader.lengthDelimitedEnd(tag);
   while (reader.pos < end) {
-    const [no, type] = reader.tag();
-    if (no === FIELD.method) into.method = readString(reader, type);
-    else if (no === FIELD.headers) readEntry(reader, type, into.headers, HEADER_KEYS);
-    else if (no === FIELD.path) into.path = readString(reader, type);
-    else if (no === FIELD.host) into.host = readString(reader, type);
+    const inner = reader.tag();
+    const no = fieldOf(inner);
+    if (no === FIELD.method) into.method = reader.string(inner);
+    else if (no === FIELD.headers) readEntry(reader, inner, into.headers, HEADER_KEYS);
+    else if (no === FIELD.path) into.path = reader.string(inner);
+    else if (no === FIELD.host) into.host = reader.string(inner);
     else if (no === SCHEME_FIELD) {
-      // Kept as fromBinary keeps an unknown field: readScheme reads it from there.
-      const unknown = { no, wireType: type, data: reader.skip(type, no) };
+      // Kept as fromBinary keeps an unknown field (its bytes after the tag): readScheme
+      // reads it from there.
+      const start = reader.pos;
+      reader.skip(inner);
+      const unknown = {
+        no,
+        wireType: wireTypeOf(inner) as WireType,
+        data: reader.buf.subarray(start, reader.pos),
+      };
       into.$unknown = into.$unknown ? [...into.$unknown, unknown] : [unknown];
-    } else skip(reader, type, no);
+    } else reader.skip(inner);
   }
   return finished(reader, end, into);
 }
@@ -155,18 +158,19 @@ const EXTENSION_KEYS = keptKeys(READ_EXTENSIONS);
  */
 function readEntry(
   reader: WireReader,
-  wireType: WireType,
+  tag: number,
   into: Record<string, string>,
   keep: readonly KeptKey[],
 ): void {
-  const end = messageEnd(reader, wireType);
+  const end = reader.lengthDelimitedEnd(tag);
   let key: string | null | undefined; // null: a key that is not kept
   let value = "";
   while (reader.pos < end) {
-    const [no, type] = reader.tag();
-    if (no === FIELD.entryKey) key = keptKey(reader, type, keep);
-    else if (no === FIELD.entryValue && key !== null) value = readString(reader, type);
-    else skip(reader, type, no);
+    const inner = reader.tag();
+    const no = fieldOf(inner);
+    if (no === FIELD.entryKey) key = keptKey(reader, inner, keep);
+    else if (no === FIELD.entryValue && key !== null) value = reader.string(inner);
+    else reader.skip(inner);
   }
   finished(reader, end, into);
   // proto3: an absent key is the empty string, which is never kept.
@@ -174,13 +178,12 @@ function readEntry(
 }
 
 /** The kept key this field spells, else null (it is skipped, not decoded). */
-function keptKey(reader: WireReader, wireType: WireType, keep: readonly KeptKey[]): string | null {
-  expectLengthDelimited(wireType);
-  const length = reader.uint32();
+function keptKey(reader: WireReader, tag: number, keep: readonly KeptKey[]): string | null {
+  const end = reader.lengthDelimitedEnd(tag);
   const start = reader.pos;
-  reader.pos += length;
+  reader.pos = end;
   for (const { name, bytes } of keep) {
-    if (bytes.length === length && sameBytes(reader.source, start, bytes)) return name;
+    if (bytes.length === end - start && sameBytes(reader.buf, start, bytes)) return name;
   }
   return null;
 }
@@ -190,36 +193,6 @@ function sameBytes(source: Uint8Array, start: number, expected: Uint8Array): boo
     if (source[start + i] !== expected[i]) return false;
   }
   return true;
-}
-
-/**
- * Skips a field. A length-delimited one (nearly all Envoy sends) is stepped over without
- * the view `BinaryReader.skip` returns; an overrun is caught by `finished`.
- */
-function skip(reader: WireReader, wireType: WireType, no: number): void {
-  if (wireType !== WireType.LengthDelimited) {
-    reader.skip(wireType, no);
-    return;
-  }
-  const length = reader.uint32(); // read before `pos`: it moves past the length
-  reader.pos += length;
-}
-
-function readString(reader: WireReader, wireType: WireType): string {
-  expectLengthDelimited(wireType);
-  return reader.string(true);
-}
-
-/** Where the length-delimited message starting here ends; past the input = truncated. */
-function messageEnd(reader: WireReader, wireType: WireType): number {
-  expectLengthDelimited(wireType);
-  const end = reader.uint32() + reader.pos;
-  if (end > reader.len) throw new Error("truncated message");
-  return end;
-}
-
-function expectLengthDelimited(wireType: WireType): void {
-  if (wireType !== WireType.LengthDelimited) throw new Error("unexpected wire type");
 }
 
 /** A field that ran past the end of its message makes the whole request malformed. */

@@ -61,9 +61,25 @@ describe("the CheckRequest decoder", () => {
       const { pruned, full } = bothWays(envoyRequest(headers));
       expect(pruned).toEqual(full);
     }
-    const { pruned, full } = bothWays(envoyRequest({ authorization: `Bearer ${TOKEN}` }, "http"));
+    // The URL a DPoP proof is checked against (RFC 9449 §4.3): the scheme read from the
+    // unknown field, the host lower-cased, no query or fragment. Bearer requests need none.
+    const { pruned, full } = bothWays(envoyRequest({ authorization: `DPoP ${TOKEN}` }, "http"));
     expect(pruned.url).toBe("http://api.example.com:8443/orders");
     expect(pruned).toEqual(full);
+    expect(bothWays(envoyRequest({ authorization: `Bearer ${TOKEN}` })).pruned.url).toBe("");
+  });
+
+  it("reads each header and route value as itself, also after another with the same ending", () => {
+    // Values read are remembered by their last characters and used only for the very value.
+    const read = (headers: Record<string, string>) => bothWays(envoyRequest(headers)).pruned;
+    expect(read({ authorization: `Bearer ${TOKEN}` }).credentials.scheme).toBe("bearer");
+    expect(read({ authorization: `Basic ${TOKEN}` }).credentials.scheme).toBe("none");
+    expect(read({ authorization: `DPoP ${TOKEN}` }).credentials.scheme).toBe("dpop");
+    expect(read({ authorization: `Bearer x${TOKEN}` }).credentials).toEqual({
+      scheme: "bearer",
+      token: `x${TOKEN}`,
+    });
+    expect(read({ authorization: `Bearer ${TOKEN}` }).credentials.scheme).toBe("bearer");
   });
 
   it("merges a message given twice and keeps the last value of a map key", () => {
