@@ -1,5 +1,5 @@
 import "../client/quiet-warnings.js";
-import { Command } from "commander";
+import { Command, CommanderError } from "commander";
 import { certsCommand } from "./certs.js";
 import { agentCommand } from "./manage/agent.js";
 import { approverCommand } from "./manage/approver.js";
@@ -9,7 +9,7 @@ import { keysCommand } from "./manage/keys.js";
 import { loginCommand } from "./manage/login.js";
 import { operatorCommand } from "./manage/operator.js";
 import { jwksCommand, verifyCommand } from "./manage/verify.js";
-import { reportFailure } from "./output.js";
+import { EXIT_USAGE, reportFailure } from "./output.js";
 import { configCommand, devCommand, serveCommand } from "./server-commands.js";
 
 const program = new Command("gatehouse")
@@ -28,9 +28,25 @@ const program = new Command("gatehouse")
   .addCommand(keysCommand())
   .addCommand(auditCommand());
 
+/**
+ * Commander reports a wrong call (unknown command or option, missing argument) itself and
+ * would exit 1, the code of a command that ran and failed: it throws instead, on every
+ * command (added commands do not inherit the setting), so such calls exit 2.
+ */
+function throwOnUsageErrors(command: Command): void {
+  command.exitOverride();
+  for (const sub of command.commands) throwOnUsageErrors(sub);
+}
+throwOnUsageErrors(program);
+
 try {
   await program.parseAsync();
 } catch (error) {
   // exitCode rather than exit(): output still buffered for a pipe must reach it.
-  process.exitCode = reportFailure(error);
+  process.exitCode = error instanceof CommanderError ? commanderExit(error) : reportFailure(error);
+}
+
+/** Commander has printed the message already; --help and --version are not errors. */
+function commanderExit(error: CommanderError): number {
+  return error.exitCode === 0 ? 0 : EXIT_USAGE;
 }

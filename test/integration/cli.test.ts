@@ -282,6 +282,18 @@ describe("gatehouse grant and approver commands against gatehouse dev", () => {
 });
 
 describe("gatehouse configuration errors", () => {
+  it("a wrong call (unknown command or option, missing value) exits 2; --help exits 0", async () => {
+    const wrong = [["nosuchcommand"], ["serve", "--no-such-option"], ["keys", "list", "--page-size"]];
+    for (const args of wrong) {
+      const run = await runCli(args);
+      expect(run.code, args.join(" ")).toBe(2);
+      expect(run.stderr).toMatch(/^error: /m);
+    }
+    const help = await runCli(["agent", "--help"]);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toContain("Usage: gatehouse agent");
+  }, 60_000);
+
   it("serve without TLS files exits 2 naming every missing setting", async () => {
     const run = await runCli(["serve"]);
 
