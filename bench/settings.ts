@@ -1,14 +1,17 @@
 import { availableParallelism } from "node:os";
 
 /** The benchmark's knobs, all from the environment (see the header of verify.bench.ts). */
-export const SCENARIOS = ["verify", "dpop", "check", "login", "revocation"] as const;
+export const SCENARIOS = ["verify", "latency", "dpop", "check", "login", "revocation"] as const;
 export type Scenario = (typeof SCENARIOS)[number];
 
 export interface Settings {
   /** Per measured run, and per warm-up. */
   readonly seconds: number;
   readonly warmupSeconds: number;
-  /** Calls in flight for the RPC runs (health, verify, dpop, check), over `channels`. */
+  /**
+   * Calls in flight for the RPC runs (health, verify, dpop, check), over `channels`; the
+   * latency runs use LATENCY_IN_FLIGHT instead.
+   */
   readonly concurrency: number;
   readonly channels: number;
   readonly only: ReadonlySet<Scenario>;
@@ -29,6 +32,9 @@ export interface Settings {
    */
   readonly workers: number;
 }
+
+/** The latency runs: the empty RPC and Verify with this few calls in flight. */
+export const LATENCY_IN_FLIGHT = [1, 8] as const;
 
 export function readSettings(env: NodeJS.ProcessEnv = process.env): Settings {
   const number = (name: string, fallback: number) => envNumber(env, name, fallback);

@@ -2,6 +2,8 @@
  * `npm run bench`: every figure of the verification work, in one run on one machine, over gRPC
  * with mutual TLS, each server in its own process (bench/server.ts):
  *   verify      the empty-RPC ceiling (grpc.health Check), then Verify of a bearer token
+ *   latency     the same two with 1 and then 8 calls in flight (LATENCY_IN_FLIGHT): how the
+ *               tail grows with the load, next to the runs at BENCH_CONCURRENCY
  *   dpop        Verify of a DPoP-bound token with a fresh proof per request, next to the raw
  *               node:crypto Ed25519 verify rate on one core (measured here, before and after)
  *   check       Envoy ext_authz Check of the same bearer token, built as Envoy builds it
@@ -30,7 +32,7 @@
  *
  * Env: BENCH_LOADGEN (go|node; unset: go if available), BENCH_LOADGEN_PROCS (1),
  * BENCH_SECONDS (10) per measured run, BENCH_WARMUP_SECONDS (2), BENCH_CONCURRENCY (64),
- * BENCH_CHANNELS (4), BENCH_ONLY (verify,dpop,check,login,revocation), BENCH_CRYPTO_SECONDS (1),
+ * BENCH_CHANNELS (4), BENCH_ONLY (verify,latency,dpop,check,login,revocation), BENCH_CRYPTO_SECONDS (1),
  * BENCH_LOGIN_AGENTS (16), BENCH_REVOCATIONS (100), BENCH_REVOCATION_POLL_MS (1),
  * BENCH_REVOCATION_TIMEOUT_MS (5000), BENCH_WORKERS (cores), BENCH_SERVER_NODE_FLAGS (node
  * and V8 flags for the server processes, e.g. --max-semi-space-size=32), BENCH_SERVER_PROFILE
@@ -62,13 +64,16 @@ import { measureDpop, type ProofStats } from "./scenarios/dpop.js";
 import { measureLogin } from "./scenarios/login.js";
 import { measureRevocation, type RevocationSummary } from "./scenarios/revocation.js";
 import { measureRpc } from "./scenarios/rpc.js";
-import { readSettings, type Settings } from "./settings.js";
+import { LATENCY_IN_FLIGHT, readSettings, type Scenario, type Settings } from "./settings.js";
 import { type ServerProcess, spawnServer } from "./spawn-server.js";
 import { checkTarget, healthTarget, verifyTarget } from "./targets.js";
 
 const settings = readSettings();
 const { only } = settings;
-const bearerRuns = (only.has("verify") ? 2 : 0) + (only.has("check") ? 1 : 0);
+const bearerRuns =
+  (only.has("verify") ? 2 : 0) +
+  (only.has("latency") ? 2 * LATENCY_IN_FLIGHT.length : 0) +
+  (only.has("check") ? 1 : 0);
 if (bearerRuns * (settings.warmupSeconds + settings.seconds) > BENCH_TOKEN_TTL_SECONDS - 60) {
   throw new Error(
     `the runs would outlast the ${BENCH_TOKEN_TTL_SECONDS} s token; lower BENCH_SECONDS`,
@@ -82,7 +87,7 @@ interface Figures {
 }
 
 /**
- * health, verify, dpop, check: one server (on the embedded store, or with workers on Redis),
+ * health, verify, latency, dpop, check: one server (on the embedded store, or with workers on Redis),
  * one agent, two logins.
  */
 async function runRpcScenarios(
@@ -124,6 +129,20 @@ async function runRpcScenarios(
     if (only.has("verify")) {
       results.health = await measureRpc(healthTarget, context);
       results.verify = await measureRpc(verifyTarget(route), context);
+    }
+    if (only.has("latency")) {
+      for (const inFlight of LATENCY_IN_FLIGHT) {
+        const light = {
+          ...context,
+          settings: {
+            ...settings,
+            concurrency: inFlight,
+            channels: Math.min(inFlight, settings.channels),
+          },
+        };
+        results[`health@${inFlight}`] = await measureRpc(healthTarget, light);
+        results[`verify@${inFlight}`] = await measureRpc(verifyTarget(route), light);
+      }
     }
     if (only.has("dpop")) {
       const bound = { key: agent.key, did: agent.did, token: boundToken };
@@ -192,7 +211,7 @@ async function main(): Promise<number> {
     const loadgen = await resolveGoLoadgen();
     const pki = await createPki(dataDir);
     const rawBefore = only.has("dpop") ? ed25519VerifyRate(settings.cryptoSeconds) : undefined;
-    if (only.has("verify") || only.has("dpop") || only.has("check")) {
+    if (["verify", "latency", "dpop", "check"].some((name) => only.has(name as Scenario))) {
       await runRpcScenarios(pki, dataDir, figures, loadgen);
     }
     if (only.has("login") || only.has("revocation")) {
@@ -266,6 +285,8 @@ function report(
     console.log(`Verify / ceiling: ${show(ratios.verifyToCeiling)} (req/s of correct answers)`);
     console.log(`Server CPU per call, ceiling / Verify: ${show(ratios.serverCostCeilingToVerify)}`);
   }
+  const latency = latencyLine(results, settings.concurrency);
+  if (latency) console.log(latency);
   if (dpop && raw) {
     console.log(
       `DPoP Verify / raw Ed25519 verify (1 core): ${show(ratios.dpopToRawVerify)} ` +
@@ -324,6 +345,20 @@ function report(
     revocation: revocation ?? null,
   };
   console.log(`BENCH_JSON ${JSON.stringify(json)}`);
+}
+
+/** p99 of the empty RPC and of Verify by calls in flight, from every run that has them. */
+function latencyLine(results: Record<string, Summary>, concurrency: number): string | undefined {
+  const levels = [...LATENCY_IN_FLIGHT, concurrency];
+  const p99 = (run: string) =>
+    levels
+      .map((n) => results[n === concurrency ? run : `${run}@${n}`]?.p99Ms.toFixed(2) ?? "n/a")
+      .join(" / ");
+  if (!LATENCY_IN_FLIGHT.some((n) => results[`verify@${n}`])) return undefined;
+  return (
+    `p99 ms at ${levels.join(" / ")} in flight: empty RPC ${p99("health")}, ` +
+    `Verify ${p99("verify")}`
+  );
 }
 
 function printRevocation(r: RevocationSummary, settings: Settings): void {
