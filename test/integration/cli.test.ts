@@ -283,7 +283,11 @@ describe("gatehouse grant and approver commands against gatehouse dev", () => {
 
 describe("gatehouse configuration errors", () => {
   it("a wrong call (unknown command or option, missing value) exits 2; --help exits 0", async () => {
-    const wrong = [["nosuchcommand"], ["serve", "--no-such-option"], ["keys", "list", "--page-size"]];
+    const wrong = [
+      ["nosuchcommand"],
+      ["serve", "--no-such-option"],
+      ["keys", "list", "--page-size"],
+    ];
     for (const args of wrong) {
       const run = await runCli(args);
       expect(run.code, args.join(" ")).toBe(2);
