@@ -50,20 +50,100 @@ export function sealEvent(
 
 /** The record as the API returns it; undefined when its event does not decode. */
 export function toAuditEntry(record: AuditRecord): AuditEntry | undefined {
-  const event = decodeEvent(record);
+  const eventBytes = Buffer.from(record.event, "base64");
+  const event = decodeBytes(eventBytes);
   if (!event) return undefined;
   return create(AuditEntrySchema, {
     event,
     hash: Buffer.from(record.hash, "hex"),
     signature: Buffer.from(record.signature, "base64"),
+    eventBytes,
   });
 }
 
 export function decodeEvent(record: AuditRecord): AuditEvent | undefined {
+  return decodeBytes(Buffer.from(record.event, "base64"));
+}
+
+function decodeBytes(bytes: Uint8Array): AuditEvent | undefined {
   try {
-    return fromBinary(AuditEventSchema, Buffer.from(record.event, "base64"));
+    return fromBinary(AuditEventSchema, bytes);
   } catch {
     return undefined;
+  }
+}
+
+/** One entry as the chain rules read it, wherever it comes from. */
+export interface ChainEntry {
+  /** The event's encoding, exactly as hashed. */
+  readonly eventBytes: Uint8Array;
+  /** The hash stored with it, hex. */
+  readonly hash: string;
+  readonly signature: Uint8Array;
+}
+
+/** A point the chain must pass through: `hash` (hex) at `sequence`. */
+export interface ChainAnchor {
+  readonly sequence: number;
+  readonly hash: string;
+}
+
+/**
+ * The chain rules, one entry at a time, in chain order: the server's walk over its store
+ * (verifyAuditChain) and a client's over the entries it listed (`gatehouse audit verify
+ * --offline`) are this one walk. The entry at position n (from 1) must decode, carry
+ * sequence n, link to the hash of the entry before it, hash to its stored hash, carry a
+ * valid signature by one of `publicKeys`, and have the anchored hash where an anchor names n.
+ */
+export class ChainWalk {
+  #position = 0;
+  #prevHash = GENESIS_HASH;
+  readonly #anchors: ReadonlyMap<number, string>;
+
+  constructor(
+    private readonly publicKeys: ReadonlyMap<string, KeyObject>,
+    anchors: readonly ChainAnchor[] = [],
+  ) {
+    this.#anchors = new Map(anchors.map((anchor) => [anchor.sequence, anchor.hash]));
+  }
+
+  /** Entries that passed. */
+  get position(): number {
+    return this.#position;
+  }
+
+  /** The hash of the last entry that passed (the genesis hash before any). */
+  get headHash(): string {
+    return this.#prevHash;
+  }
+
+  /** Checks the next entry: its problem (which ends the walk), else undefined. */
+  next(entry: ChainEntry): AuditChainProblem | undefined {
+    const position = this.#position + 1;
+    const event = decodeBytes(entry.eventBytes);
+    if (!event) return AuditChainProblem.MALFORMED;
+    if (event.sequence !== BigInt(position)) return AuditChainProblem.SEQUENCE_GAP;
+    if (Buffer.from(event.prevHash).toString("hex") !== this.#prevHash) {
+      return AuditChainProblem.PREV_HASH_MISMATCH;
+    }
+    const hash = auditHash(entry.eventBytes).toString("hex");
+    if (hash !== entry.hash) return AuditChainProblem.HASH_MISMATCH;
+    const key = this.publicKeys.get(event.auditKeyId);
+    if (!key) return AuditChainProblem.KEY_UNKNOWN;
+    if (!verify(null, Buffer.from(hash, "hex"), key, entry.signature)) {
+      return AuditChainProblem.SIGNATURE_INVALID;
+    }
+    const anchored = this.#anchors.get(position);
+    if (anchored !== undefined && anchored !== hash) return AuditChainProblem.ANCHOR_MISMATCH;
+    this.#position = position;
+    this.#prevHash = hash;
+    return undefined;
+  }
+
+  /** After the last entry: the first anchor the chain never reached (it was cut), if any. */
+  unreachedAnchor(): number | undefined {
+    const beyond = [...this.#anchors.keys()].filter((sequence) => sequence > this.#position);
+    return beyond.length > 0 ? Math.min(...beyond) : undefined;
   }
 }
 
@@ -79,47 +159,44 @@ export type ChainVerdict =
 const PAGE = 500;
 
 /**
- * Walks the whole log in stored order. Entry at position n (from 1) must carry sequence n,
- * link to the hash of the entry before it, hash to its stored hash, and carry a valid
- * signature by a known audit key; finally the store's head must be the last entry. The
- * first failure is the answer.
+ * Walks the whole log in stored order (ChainWalk); finally the store's head must be the
+ * last entry, and every anchor must have been reached. The first failure is the answer.
  */
 export async function verifyAuditChain(
   log: AuditLogStore,
   publicKeys: ReadonlyMap<string, KeyObject>,
+  anchors: readonly ChainAnchor[] = [],
 ): Promise<ChainVerdict> {
-  let prevHash = GENESIS_HASH;
-  let position = 0;
-  const broken = (problem: AuditChainProblem, at = position): ChainVerdict => ({
+  const walk = new ChainWalk(publicKeys, anchors);
+  const broken = (
+    problem: AuditChainProblem,
+    at: number,
+    entries = walk.position,
+  ): ChainVerdict => ({
     ok: false,
-    entries: position,
+    entries,
     brokenSequence: at,
     problem,
   });
   for (;;) {
-    const page = await log.read(position, PAGE);
+    const page = await log.read(walk.position, PAGE);
     for (const record of page) {
-      position += 1;
-      const event = decodeEvent(record);
-      if (!event) return broken(AuditChainProblem.MALFORMED);
-      if (event.sequence !== BigInt(position)) return broken(AuditChainProblem.SEQUENCE_GAP);
-      if (Buffer.from(event.prevHash).toString("hex") !== prevHash) {
-        return broken(AuditChainProblem.PREV_HASH_MISMATCH);
-      }
-      const hash = auditHash(Buffer.from(record.event, "base64"));
-      if (hash.toString("hex") !== record.hash) return broken(AuditChainProblem.HASH_MISMATCH);
-      const key = publicKeys.get(event.auditKeyId);
-      if (!key) return broken(AuditChainProblem.KEY_UNKNOWN);
-      if (!verify(null, hash, key, Buffer.from(record.signature, "base64"))) {
-        return broken(AuditChainProblem.SIGNATURE_INVALID);
-      }
-      prevHash = record.hash;
+      const problem = walk.next({
+        eventBytes: Buffer.from(record.event, "base64"),
+        hash: record.hash,
+        signature: Buffer.from(record.signature, "base64"),
+      });
+      // The broken entry was checked too.
+      if (problem !== undefined) return broken(problem, walk.position + 1, walk.position + 1);
     }
     if (page.length < PAGE) break;
   }
+  const position = walk.position;
   const head = await log.head();
   const headMatches =
-    position === 0 ? head === undefined : head?.seq === position && head.hash === prevHash;
+    position === 0 ? head === undefined : head?.seq === position && head.hash === walk.headHash;
   if (!headMatches) return broken(AuditChainProblem.HEAD_MISMATCH, position + 1);
-  return { ok: true, entries: position, headHash: prevHash };
+  const unreached = walk.unreachedAnchor();
+  if (unreached !== undefined) return broken(AuditChainProblem.ANCHOR_MISMATCH, unreached);
+  return { ok: true, entries: position, headHash: walk.headHash };
 }

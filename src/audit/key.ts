@@ -50,7 +50,8 @@ export async function loadAuditKey(
   return { kid: stored.kid, privateKey: storedPrivate, publicKey: storedPublic };
 }
 
-function rawPublicKey(publicKey: KeyObject): Buffer {
+/** The raw 32-byte Ed25519 public key (RFC 8032 §5.1.5), as published by GetAuditKeys. */
+export function rawPublicKey(publicKey: KeyObject): Buffer {
   const jwk = publicKey.export({ format: "jwk" });
   return Buffer.from(jwk.x ?? "", "base64url");
 }

@@ -43,6 +43,7 @@ export const RPC_POLICY: Readonly<Record<string, readonly Role[]>> = {
   "gatehouse.v1.GrantService/ListApprovers": ["operator", "admin"],
   "gatehouse.v1.GrantService/RemoveApprover": ["operator", "admin"],
   // Operators see only events about their own domain (enforced in the service).
+  "gatehouse.v1.AuditService/GetAuditKeys": ["operator", "admin"],
   "gatehouse.v1.AuditService/ListAuditEvents": ["operator", "admin"],
   "gatehouse.v1.AuditService/VerifyAuditChain": ["admin"],
   // Envoy ext_authz: the mesh presents a verifier certificate.

@@ -63,8 +63,8 @@ function compileField(field: DescField): Check[] {
   };
   const checks: Check[] = [];
   if (rules) checks.push(compileRules(field, rules, read));
-  if (field.fieldKind === "message" && hasRules(field.message)) {
-    const nested = field.message;
+  const nested = nestedMessage(field);
+  if (nested && hasRules(nested)) {
     checks.push((message, prefix) => {
       const value = read(message);
       if (value === undefined) return;
@@ -81,6 +81,13 @@ function compileField(field: DescField): Check[] {
   return checks;
 }
 
+/** The message type a field holds: a message field's, or a repeated message field's items'. */
+function nestedMessage(field: DescField): DescMessage | undefined {
+  if (field.fieldKind === "message") return field.message;
+  if (field.fieldKind === "list" && field.listKind === "message") return field.message;
+  return undefined;
+}
+
 const ruled = new WeakMap<DescMessage, boolean>();
 
 /**
@@ -95,11 +102,11 @@ function hasRules(schema: DescMessage): boolean {
   ruled.set(schema, true);
   const result =
     schema.oneofs.some((oneof) => hasOption(oneof, oneof_required)) ||
-    schema.fields.some(
-      (field) =>
-        hasOption(field, rulesExtension) ||
-        (field.fieldKind === "message" && hasRules(field.message)),
-    );
+    schema.fields.some((field) => {
+      if (hasOption(field, rulesExtension)) return true;
+      const nested = nestedMessage(field);
+      return nested !== undefined && hasRules(nested);
+    });
   ruled.set(schema, result);
   return result;
 }

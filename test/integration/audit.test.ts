@@ -1,3 +1,4 @@
+import { createHash, verify } from "node:crypto";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -13,10 +14,12 @@ import {
 import { Reason } from "../../gen/gatehouse/v1/errors_pb.js";
 import type { ClientTls } from "../../src/client/credentials.js";
 import { createGrpcClient } from "../../src/client/grpc-client.js";
+import { ed25519PublicKey } from "../../src/crypto/ed25519.js";
+import { ed25519Thumbprint } from "../../src/dpop/thumbprint.js";
 import type { AuditRecord } from "../../src/store/ports.js";
 import { connectRedis, type RedisLike } from "../../src/store/redis/index.js";
 import { runCli } from "../support/cli-process.js";
-import { expectReason } from "../support/errors.js";
+import { expectReason, rejectionOf } from "../support/errors.js";
 import {
   AUDIENCE,
   type Enrolled,
@@ -209,6 +212,123 @@ describe.each(STORE_KINDS)("Audit log (%s store)", (storeKind) => {
     }
   });
 
+  /**
+   * History cut from the end as someone holding the store would cut it: the head moved back
+   * to the new last entry too (the embedded store's file is its own head).
+   */
+  async function cutLast(records: string[]): Promise<void> {
+    const kept = records.slice(0, -1);
+    await writeRaw(kept);
+    const last = kept.at(-1);
+    if (redis && last) {
+      const { seq, hash } = JSON.parse(last) as AuditRecord;
+      await redis.set("gh:{audit}:head", `${seq}:${hash}`);
+    }
+  }
+
+  /** The CLI against this instance with the admin certificate of its dev PKI. */
+  const auditCli = (...args: string[]) =>
+    runCli(["audit", ...args, "--server", gh.grpcAddress, "--pki-dir", join(dataDir, "pki")]);
+
+  it("publishes its audit key: every listed entry verifies on its own bytes, offline", async () => {
+    const keys = await withAudit(agent.operatorTls, (client) => client.getAuditKeys({}));
+    expect(keys.keys).toHaveLength(1);
+    const [published] = keys.keys;
+    if (!published) throw new Error("no audit key");
+    // The id is the key's own RFC 7638 thumbprint: a client checks the name against the key.
+    expect(ed25519Thumbprint(published.publicKey)).toBe(published.keyId);
+    const key = ed25519PublicKey(published.publicKey);
+    const entries = await listAll();
+    expect(entries.length).toBeGreaterThan(5);
+    for (const entry of entries) {
+      const hash = createHash("sha256")
+        .update("GATEHOUSE-AUDIT\0v1\0")
+        .update(entry.eventBytes)
+        .digest();
+      expect(Buffer.from(entry.hash)).toEqual(hash);
+      expect(verify(null, hash, key, entry.signature)).toBe(true);
+      expect(fromBinary(AuditEventSchema, entry.eventBytes)).toEqual(entry.event);
+      expect(entry.event?.auditKeyId).toBe(published.keyId);
+    }
+  });
+
+  it("holds the chain to anchors recorded earlier", async () => {
+    const head = await verifyChain();
+    const entries = await listAll();
+    const anchor = { sequence: head.entriesChecked, hash: head.headHash };
+    const earlier = entries[2];
+    if (!earlier?.event) throw new Error("too few entries");
+    const verifyWith = (anchors: { sequence: bigint; hash: Uint8Array }[]) =>
+      withAudit(agent.adminTls, (client) => client.verifyAuditChain({ anchors }));
+
+    await expect(
+      verifyWith([anchor, { sequence: earlier.event.sequence, hash: earlier.hash }]),
+    ).resolves.toMatchObject({ ok: true });
+    // Another entry's hash at the anchored sequence: rewritten since.
+    await expect(verifyWith([{ ...anchor, hash: earlier.hash }])).resolves.toMatchObject({
+      ok: false,
+      brokenSequence: head.entriesChecked,
+      problem: AuditChainProblem.ANCHOR_MISMATCH,
+    });
+    // An anchor the chain does not reach: cut since.
+    const beyond = head.entriesChecked + 10n;
+    await expect(verifyWith([{ sequence: beyond, hash: head.headHash }])).resolves.toMatchObject({
+      ok: false,
+      brokenSequence: beyond,
+      problem: AuditChainProblem.ANCHOR_MISMATCH,
+    });
+  });
+
+  it("refuses malformed anchors with INVALID_ARGUMENT", async () => {
+    const hash = new Uint8Array(32);
+    const malformed = [
+      [{ sequence: 0n, hash }],
+      [{ sequence: 1n, hash: new Uint8Array(31) }],
+      [{ sequence: 1n, hash: new Uint8Array(0) }],
+      [{ sequence: 2n ** 53n, hash }],
+      [
+        { sequence: 1n, hash },
+        { sequence: 1n, hash },
+      ],
+      Array.from({ length: 65 }, (_, i) => ({ sequence: BigInt(i + 1), hash })),
+    ];
+    await withAudit(agent.adminTls, async (client) => {
+      for (const [i, anchors] of malformed.entries()) {
+        const error = await rejectionOf(client.verifyAuditChain({ anchors })).catch(
+          (e: unknown) => new Error(`case ${i}: ${String(e)}`),
+        );
+        expect(error, `case ${i}`).toMatchObject({ reason: Reason.INVALID_ARGUMENT, code: 3 });
+      }
+    });
+  });
+
+  it("an anchor catches entries cut from the end, head and all", async () => {
+    const original = await rawRecords();
+    const head = await verifyChain();
+    const anchors = [{ sequence: head.entriesChecked, hash: head.headHash }];
+    try {
+      await cutLast(original);
+      // Consistent after the cut: only the anchor, recorded before it, tells.
+      await expect(verifyChain()).resolves.toMatchObject({ ok: true });
+      const verdict = await withAudit(agent.adminTls, (client) =>
+        client.verifyAuditChain({ anchors }),
+      );
+      expect(verdict).toMatchObject({
+        ok: false,
+        brokenSequence: head.entriesChecked,
+        problem: AuditChainProblem.ANCHOR_MISMATCH,
+      });
+    } finally {
+      await writeRaw(original);
+      if (redis)
+        await redis.set(
+          "gh:{audit}:head",
+          `${head.entriesChecked}:${Buffer.from(head.headHash).toString("hex")}`,
+        );
+    }
+    await expect(verifyChain()).resolves.toMatchObject({ ok: true });
+  }, 60_000);
+
   it("shows operators only the events of their own domain", async () => {
     const other = await enrollAgent(gh);
     await gh.app.audit.flush();
@@ -310,6 +430,10 @@ describe.each(STORE_KINDS)("Audit log (%s store)", (storeKind) => {
         ]);
         expect(cli.code, cli.stderr).toBe(1);
         expect(JSON.parse(cli.stdout)).toMatchObject({ ok: false, brokenSequence: "3" });
+        // The same verdict walked by the client, on the listed entries and published key.
+        const offline = await auditCli("verify", "--offline");
+        expect(offline.code, offline.stderr).toBe(1);
+        expect(JSON.parse(offline.stdout)).toMatchObject({ ok: false, brokenSequence: "3" });
       }
     } finally {
       await writeRaw(original);
@@ -336,6 +460,88 @@ describe.each(STORE_KINDS)("Audit log (%s store)", (storeKind) => {
       await writeRaw(original);
     }
   });
+});
+
+describe("gatehouse audit verify --offline (embedded store)", () => {
+  let dataDir: string;
+  let gh: TestGatehouse;
+
+  beforeAll(async () => {
+    dataDir = await mkdtemp(join(tmpdir(), "gatehouse-audit-offline-"));
+    gh = await startTestGatehouse({ storeKind: "memory", dataDir, tampersWithAudit: true });
+    await enrollAgent(gh);
+    await gh.app.audit.flush();
+  });
+  afterAll(async () => {
+    await gh?.stop();
+    await rm(dataDir, { recursive: true, force: true });
+  });
+
+  const auditCli = (...args: string[]) =>
+    runCli(["audit", ...args, "--server", gh.grpcAddress, "--pki-dir", join(dataDir, "pki")]);
+
+  it("walks the chain in the client, prints the anchor, and holds the chain to it", async () => {
+    const online = await auditCli("verify");
+    const offline = await auditCli("verify", "--offline");
+    expect(offline.code, offline.stderr).toBe(0);
+    expect(JSON.parse(offline.stdout)).toEqual(JSON.parse(online.stdout));
+    const anchor = /^anchor: (\d+:[0-9a-f]{64})$/m.exec(offline.stderr)?.[1];
+    expect(anchor).toBeDefined();
+    expect(online.stderr).toContain(`anchor: ${anchor}`);
+    const base64 = JSON.parse(offline.stdout) as { entriesChecked: string; headHash: string };
+
+    for (const mode of [[], ["--offline"]]) {
+      const held = await auditCli("verify", ...mode, "--anchor", anchor ?? "");
+      expect(held.code, held.stderr).toBe(0);
+      // The JSON verdict's own form of the head (base64) works as well.
+      const asPrinted = `${base64.entriesChecked}:${base64.headHash}`;
+      expect((await auditCli("verify", ...mode, "--anchor", asPrinted)).code).toBe(0);
+    }
+
+    // Entries cut from the end of the file: the file is its own head, so only the anchor
+    // recorded before tells, online and offline.
+    const file = join(dataDir, "audit.log");
+    const original = await readFile(file, "utf8");
+    await gh.stop();
+    await writeFile(file, `${original.trimEnd().split("\n").slice(0, -1).join("\n")}\n`);
+    gh = await startTestGatehouse({ storeKind: "memory", dataDir, tampersWithAudit: true });
+    try {
+      expect((await auditCli("verify")).code).toBe(0);
+      for (const mode of [[], ["--offline"]]) {
+        const cut = await auditCli("verify", ...mode, "--anchor", anchor ?? "");
+        expect(cut.code, cut.stderr).toBe(1);
+        expect(JSON.parse(cut.stdout)).toMatchObject({
+          ok: false,
+          brokenSequence: anchor?.split(":")[0],
+          problem: "AUDIT_CHAIN_PROBLEM_ANCHOR_MISMATCH",
+        });
+      }
+    } finally {
+      await gh.stop();
+      await writeFile(file, original);
+      gh = await startTestGatehouse({ storeKind: "memory", dataDir, tampersWithAudit: true });
+    }
+  }, 120_000);
+
+  it("trusts only the pinned audit keys; bad flags exit 2", async () => {
+    const pinnedOther = await auditCli("verify", "--offline", "--audit-key", "x".repeat(43));
+    expect(pinnedOther.code, pinnedOther.stderr).toBe(1);
+    expect(JSON.parse(pinnedOther.stdout)).toMatchObject({
+      ok: false,
+      brokenSequence: "1",
+      problem: "AUDIT_CHAIN_PROBLEM_KEY_UNKNOWN",
+    });
+    for (const args of [
+      ["--anchor", "0:" + "0".repeat(64)],
+      ["--anchor", "1:abc"],
+      ["--anchor", "nonsense"],
+      ["--audit-key", "x"], // without --offline
+    ]) {
+      const run = await auditCli("verify", ...args);
+      expect(run.code, args.join(" ")).toBe(2);
+      expect(run.stderr).toMatch(/^error: /m);
+    }
+  }, 60_000);
 });
 
 function auditClient(gh: TestGatehouse, tls: ClientTls) {

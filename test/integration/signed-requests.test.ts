@@ -353,12 +353,13 @@ describe.each(STORE_KINDS)("signed operator requests (%s store)", (storeKind) =>
           expect(Reason[error.reason], fullName).toBe(Reason[reason]);
         }
         // The other operator RPCs name nothing of another operator (ResolveDid is public: a
-        // DID document holds public keys only). A new operator RPC must be placed here.
+        // DID document holds public keys only; GetAuditKeys returns the server's audit
+        // public keys). A new operator RPC must be placed here.
         const unnamed = methods
           .filter((m) => RPC_POLICY[`${m.parent.typeName}/${m.name}`]?.includes("operator"))
           .map((m) => m.name)
           .filter((name) => !(name in FOREIGN));
-        expect(unnamed).toEqual(["ResolveDid", "CreateApproverInvite"]);
+        expect(unnamed).toEqual(["ResolveDid", "CreateApproverInvite", "GetAuditKeys"]);
       } finally {
         asOperator.close();
       }

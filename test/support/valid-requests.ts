@@ -58,6 +58,7 @@ export const VALID_REQUESTS: Readonly<Record<string, Record<string, unknown>>> =
   CreateApproverInvite: { displayName: "x" },
   ListApprovers: {},
   RemoveApprover: { id: OPAQUE },
+  GetAuditKeys: {},
   ListAuditEvents: { pageSize: 10 },
   VerifyAuditChain: {},
 };

@@ -18,7 +18,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file gatehouse/v1/audit.proto.
  */
 export const file_gatehouse_v1_audit: GenFile = /*@__PURE__*/
-  fileDesc("ChhnYXRlaG91c2UvdjEvYXVkaXQucHJvdG8SDGdhdGVob3VzZS52MSLjAwoKQXVkaXRFdmVudBIQCghzZXF1ZW5jZRgBIAEoBBIRCglwcmV2X2hhc2gYAiABKAwSKAoEdGltZRgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASKgoEdHlwZRgEIAEoDjIcLmdhdGVob3VzZS52MS5BdWRpdEV2ZW50VHlwZRISCgphY3Rvcl9yb2xlGAUgASgJEg0KBWFjdG9yGAYgASgJEhkKEWFjdG9yX2ZpbmdlcnByaW50GAcgASgJEhMKC3N1YmplY3RfZGlkGAggASgJEhcKD29wZXJhdG9yX2RvbWFpbhgJIAEoCRIkCgZyZWFzb24YCiABKA4yFC5nYXRlaG91c2UudjEuUmVhc29uEhAKCHRva2VuX2lkGAsgASgJEg4KBnNjb3BlcxgMIAMoCRIRCglhdWRpZW5jZXMYDSADKAkSDgoGa2V5X2lkGA4gASgJEjMKDmNoYWxsZW5nZV9raW5kGA8gASgOMhsuZ2F0ZWhvdXNlLnYxLkNoYWxsZW5nZUtpbmQSDwoHY29tbWVudBgQIAEoCRIVCg1kcm9wcGVkX2NvdW50GBEgASgEEhQKDGF1ZGl0X2tleV9pZBgSIAEoCRIQCghncmFudF9pZBgTIAEoCSJWCgpBdWRpdEVudHJ5EicKBWV2ZW50GAEgASgLMhguZ2F0ZWhvdXNlLnYxLkF1ZGl0RXZlbnQSDAoEaGFzaBgCIAEoDBIRCglzaWduYXR1cmUYAyABKAwitgMKFkxpc3RBdWRpdEV2ZW50c1JlcXVlc3QSGgoJcGFnZV9zaXplGAEgASgNQgfC8xgDQPQDEhYKDmFmdGVyX3NlcXVlbmNlGAIgASgEEjUKBXR5cGVzGAMgAygOMhwuZ2F0ZWhvdXNlLnYxLkF1ZGl0RXZlbnRUeXBlQgjC8xgEKCAwARJpCgtzdWJqZWN0X2RpZBgEIAEoCUJUwvMYUBiAAiJLZGlkOihhZ2VudDpbYS16MC05Li1dezEsMjUzfTpbMC05YS1mXXszMn18a2V5OnpbMS05QS1ISi1OUC1aYS1rbS16XXs0MCw2MH0pEmgKD29wZXJhdG9yX2RvbWFpbhgFIAEoCUJPwvMYSxj9ASJGKFthLXowLTldKFthLXowLTktXXswLDYxfVthLXowLTldKT9cLikrW2Etel0oW2EtejAtOS1dezAsNjF9W2EtejAtOV0pPxIuCgpzdGFydF90aW1lGAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIsCghlbmRfdGltZRgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiYQoXTGlzdEF1ZGl0RXZlbnRzUmVzcG9uc2USKQoHZW50cmllcxgBIAMoCzIYLmdhdGVob3VzZS52MS5BdWRpdEVudHJ5EhsKE25leHRfYWZ0ZXJfc2VxdWVuY2UYAiABKAQiGQoXVmVyaWZ5QXVkaXRDaGFpblJlcXVlc3QinQEKGFZlcmlmeUF1ZGl0Q2hhaW5SZXNwb25zZRIKCgJvaxgBIAEoCBIXCg9lbnRyaWVzX2NoZWNrZWQYAiABKAQSFwoPYnJva2VuX3NlcXVlbmNlGAMgASgEEjAKB3Byb2JsZW0YBCABKA4yHy5nYXRlaG91c2UudjEuQXVkaXRDaGFpblByb2JsZW0SEQoJaGVhZF9oYXNoGAUgASgMKuMICg5BdWRpdEV2ZW50VHlwZRIgChxBVURJVF9FVkVOVF9UWVBFX1VOU1BFQ0lGSUVEEAASJQohQVVESVRfRVZFTlRfVFlQRV9PUEVSQVRPUl9DUkVBVEVEEAESJQohQVVESVRfRVZFTlRfVFlQRV9BR0VOVF9SRUdJU1RFUkVEEAISKQolQVVESVRfRVZFTlRfVFlQRV9BR0VOVF9QT0xJQ1lfVVBEQVRFRBADEiQKIEFVRElUX0VWRU5UX1RZUEVfQUdFTlRfU1VTUEVOREVEEAQSJgoiQVVESVRfRVZFTlRfVFlQRV9BR0VOVF9SRUFDVElWQVRFRBAFEiIKHkFVRElUX0VWRU5UX1RZUEVfQUdFTlRfUkVWT0tFRBAGEiIKHkFVRElUX0VWRU5UX1RZUEVfQUdFTlRfREVMRVRFRBAHEiYKIkFVRElUX0VWRU5UX1RZUEVfQUdFTlRfS0VZX1JPVEFURUQQCBIiCh5BVURJVF9FVkVOVF9UWVBFX1RPS0VOX1JFVk9LRUQQCRImCiJBVURJVF9FVkVOVF9UWVBFX0FHRU5UX0tFWV9SRVZPS0VEEAoSJQohQVVESVRfRVZFTlRfVFlQRV9PUEVSQVRPUl9SRVZPS0VEEAsSKAokQVVESVRfRVZFTlRfVFlQRV9TSUdOSU5HX0tFWV9ST1RBVEVEEAwSJQohQVVESVRfRVZFTlRfVFlQRV9DSEFMTEVOR0VfSVNTVUVEEBQSJQohQVVESVRfRVZFTlRfVFlQRV9DSEFMTEVOR0VfRkFJTEVEEBUSIAocQVVESVRfRVZFTlRfVFlQRV9QQVNTX0lTU1VFRBAWEiEKHUFVRElUX0VWRU5UX1RZUEVfVE9LRU5fSVNTVUVEEBcSIgoeQVVESVRfRVZFTlRfVFlQRV9WRVJJRllfREVOSUVEEBgSIwofQVVESVRfRVZFTlRfVFlQRV9FVkVOVFNfRFJPUFBFRBAeEi0KKUFVRElUX0VWRU5UX1RZUEVfT1BFUkFUT1JfRE9NQUlOX1ZFUklGSUVEECgSJQohQVVESVRfRVZFTlRfVFlQRV9PUEVSQVRPUl9LRVlfU0VUECkSJQohQVVESVRfRVZFTlRfVFlQRV9BUFBST1ZFUl9JTlZJVEVEECoSJgoiQVVESVRfRVZFTlRfVFlQRV9BUFBST1ZFUl9FTlJPTExFRBArEiUKIUFVRElUX0VWRU5UX1RZUEVfQVBQUk9WRVJfUkVNT1ZFRBAsEiQKIEFVRElUX0VWRU5UX1RZUEVfR1JBTlRfUkVRVUVTVEVEEDISIwofQVVESVRfRVZFTlRfVFlQRV9HUkFOVF9BUFBST1ZFRBAzEiEKHUFVRElUX0VWRU5UX1RZUEVfR1JBTlRfREVOSUVEEDQSIgoeQVVESVRfRVZFTlRfVFlQRV9HUkFOVF9SRVZPS0VEEDUSIQodQVVESVRfRVZFTlRfVFlQRV9DSEVDS19ERU5JRUQQNirLAgoRQXVkaXRDaGFpblByb2JsZW0SIwofQVVESVRfQ0hBSU5fUFJPQkxFTV9VTlNQRUNJRklFRBAAEiQKIEFVRElUX0NIQUlOX1BST0JMRU1fU0VRVUVOQ0VfR0FQEAESKgomQVVESVRfQ0hBSU5fUFJPQkxFTV9QUkVWX0hBU0hfTUlTTUFUQ0gQAhIlCiFBVURJVF9DSEFJTl9QUk9CTEVNX0hBU0hfTUlTTUFUQ0gQAxIpCiVBVURJVF9DSEFJTl9QUk9CTEVNX1NJR05BVFVSRV9JTlZBTElEEAQSIwofQVVESVRfQ0hBSU5fUFJPQkxFTV9LRVlfVU5LTk9XThAFEiEKHUFVRElUX0NIQUlOX1BST0JMRU1fTUFMRk9STUVEEAYSJQohQVVESVRfQ0hBSU5fUFJPQkxFTV9IRUFEX01JU01BVENIEAcyiAIKDEF1ZGl0U2VydmljZRJ4Cg9MaXN0QXVkaXRFdmVudHMSJC5nYXRlaG91c2UudjEuTGlzdEF1ZGl0RXZlbnRzUmVxdWVzdBolLmdhdGVob3VzZS52MS5MaXN0QXVkaXRFdmVudHNSZXNwb25zZSIYgtPkkwISEhAvdjEvYXVkaXQvZXZlbnRzEn4KEFZlcmlmeUF1ZGl0Q2hhaW4SJS5nYXRlaG91c2UudjEuVmVyaWZ5QXVkaXRDaGFpblJlcXVlc3QaJi5nYXRlaG91c2UudjEuVmVyaWZ5QXVkaXRDaGFpblJlc3BvbnNlIhuC0+STAhU6ASoiEC92MS9hdWRpdDp2ZXJpZnliBnByb3RvMw", [file_gatehouse_v1_errors, file_gatehouse_v1_gate, file_gatehouse_v1_validate, file_google_api_annotations, file_google_protobuf_timestamp]);
+  fileDesc("ChhnYXRlaG91c2UvdjEvYXVkaXQucHJvdG8SDGdhdGVob3VzZS52MSLjAwoKQXVkaXRFdmVudBIQCghzZXF1ZW5jZRgBIAEoBBIRCglwcmV2X2hhc2gYAiABKAwSKAoEdGltZRgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASKgoEdHlwZRgEIAEoDjIcLmdhdGVob3VzZS52MS5BdWRpdEV2ZW50VHlwZRISCgphY3Rvcl9yb2xlGAUgASgJEg0KBWFjdG9yGAYgASgJEhkKEWFjdG9yX2ZpbmdlcnByaW50GAcgASgJEhMKC3N1YmplY3RfZGlkGAggASgJEhcKD29wZXJhdG9yX2RvbWFpbhgJIAEoCRIkCgZyZWFzb24YCiABKA4yFC5nYXRlaG91c2UudjEuUmVhc29uEhAKCHRva2VuX2lkGAsgASgJEg4KBnNjb3BlcxgMIAMoCRIRCglhdWRpZW5jZXMYDSADKAkSDgoGa2V5X2lkGA4gASgJEjMKDmNoYWxsZW5nZV9raW5kGA8gASgOMhsuZ2F0ZWhvdXNlLnYxLkNoYWxsZW5nZUtpbmQSDwoHY29tbWVudBgQIAEoCRIVCg1kcm9wcGVkX2NvdW50GBEgASgEEhQKDGF1ZGl0X2tleV9pZBgSIAEoCRIQCghncmFudF9pZBgTIAEoCSJrCgpBdWRpdEVudHJ5EicKBWV2ZW50GAEgASgLMhguZ2F0ZWhvdXNlLnYxLkF1ZGl0RXZlbnQSDAoEaGFzaBgCIAEoDBIRCglzaWduYXR1cmUYAyABKAwSEwoLZXZlbnRfYnl0ZXMYBCABKAwiFQoTR2V0QXVkaXRLZXlzUmVxdWVzdCI0Cg5BdWRpdFB1YmxpY0tleRIOCgZrZXlfaWQYASABKAkSEgoKcHVibGljX2tleRgCIAEoDCJCChRHZXRBdWRpdEtleXNSZXNwb25zZRIqCgRrZXlzGAEgAygLMhwuZ2F0ZWhvdXNlLnYxLkF1ZGl0UHVibGljS2V5IrYDChZMaXN0QXVkaXRFdmVudHNSZXF1ZXN0EhoKCXBhZ2Vfc2l6ZRgBIAEoDUIHwvMYA0D0AxIWCg5hZnRlcl9zZXF1ZW5jZRgCIAEoBBI1CgV0eXBlcxgDIAMoDjIcLmdhdGVob3VzZS52MS5BdWRpdEV2ZW50VHlwZUIIwvMYBCggMAESaQoLc3ViamVjdF9kaWQYBCABKAlCVMLzGFAYgAIiS2RpZDooYWdlbnQ6W2EtejAtOS4tXXsxLDI1M306WzAtOWEtZl17MzJ9fGtleTp6WzEtOUEtSEotTlAtWmEta20tel17NDAsNjB9KRJoCg9vcGVyYXRvcl9kb21haW4YBSABKAlCT8LzGEsY/QEiRihbYS16MC05XShbYS16MC05LV17MCw2MX1bYS16MC05XSk/XC4pK1thLXpdKFthLXowLTktXXswLDYxfVthLXowLTldKT8SLgoKc3RhcnRfdGltZRgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLAoIZW5kX3RpbWUYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wImEKF0xpc3RBdWRpdEV2ZW50c1Jlc3BvbnNlEikKB2VudHJpZXMYASADKAsyGC5nYXRlaG91c2UudjEuQXVkaXRFbnRyeRIbChNuZXh0X2FmdGVyX3NlcXVlbmNlGAIgASgEIk0KF1ZlcmlmeUF1ZGl0Q2hhaW5SZXF1ZXN0EjIKB2FuY2hvcnMYASADKAsyGS5nYXRlaG91c2UudjEuQXVkaXRBbmNob3JCBsLzGAIoQCJICgtBdWRpdEFuY2hvchIfCghzZXF1ZW5jZRgBIAEoBEINwvMYCUD/////////DxIYCgRoYXNoGAIgASgMQgrC8xgGCAEQIBggIp0BChhWZXJpZnlBdWRpdENoYWluUmVzcG9uc2USCgoCb2sYASABKAgSFwoPZW50cmllc19jaGVja2VkGAIgASgEEhcKD2Jyb2tlbl9zZXF1ZW5jZRgDIAEoBBIwCgdwcm9ibGVtGAQgASgOMh8uZ2F0ZWhvdXNlLnYxLkF1ZGl0Q2hhaW5Qcm9ibGVtEhEKCWhlYWRfaGFzaBgFIAEoDCrjCAoOQXVkaXRFdmVudFR5cGUSIAocQVVESVRfRVZFTlRfVFlQRV9VTlNQRUNJRklFRBAAEiUKIUFVRElUX0VWRU5UX1RZUEVfT1BFUkFUT1JfQ1JFQVRFRBABEiUKIUFVRElUX0VWRU5UX1RZUEVfQUdFTlRfUkVHSVNURVJFRBACEikKJUFVRElUX0VWRU5UX1RZUEVfQUdFTlRfUE9MSUNZX1VQREFURUQQAxIkCiBBVURJVF9FVkVOVF9UWVBFX0FHRU5UX1NVU1BFTkRFRBAEEiYKIkFVRElUX0VWRU5UX1RZUEVfQUdFTlRfUkVBQ1RJVkFURUQQBRIiCh5BVURJVF9FVkVOVF9UWVBFX0FHRU5UX1JFVk9LRUQQBhIiCh5BVURJVF9FVkVOVF9UWVBFX0FHRU5UX0RFTEVURUQQBxImCiJBVURJVF9FVkVOVF9UWVBFX0FHRU5UX0tFWV9ST1RBVEVEEAgSIgoeQVVESVRfRVZFTlRfVFlQRV9UT0tFTl9SRVZPS0VEEAkSJgoiQVVESVRfRVZFTlRfVFlQRV9BR0VOVF9LRVlfUkVWT0tFRBAKEiUKIUFVRElUX0VWRU5UX1RZUEVfT1BFUkFUT1JfUkVWT0tFRBALEigKJEFVRElUX0VWRU5UX1RZUEVfU0lHTklOR19LRVlfUk9UQVRFRBAMEiUKIUFVRElUX0VWRU5UX1RZUEVfQ0hBTExFTkdFX0lTU1VFRBAUEiUKIUFVRElUX0VWRU5UX1RZUEVfQ0hBTExFTkdFX0ZBSUxFRBAVEiAKHEFVRElUX0VWRU5UX1RZUEVfUEFTU19JU1NVRUQQFhIhCh1BVURJVF9FVkVOVF9UWVBFX1RPS0VOX0lTU1VFRBAXEiIKHkFVRElUX0VWRU5UX1RZUEVfVkVSSUZZX0RFTklFRBAYEiMKH0FVRElUX0VWRU5UX1RZUEVfRVZFTlRTX0RST1BQRUQQHhItCilBVURJVF9FVkVOVF9UWVBFX09QRVJBVE9SX0RPTUFJTl9WRVJJRklFRBAoEiUKIUFVRElUX0VWRU5UX1RZUEVfT1BFUkFUT1JfS0VZX1NFVBApEiUKIUFVRElUX0VWRU5UX1RZUEVfQVBQUk9WRVJfSU5WSVRFRBAqEiYKIkFVRElUX0VWRU5UX1RZUEVfQVBQUk9WRVJfRU5ST0xMRUQQKxIlCiFBVURJVF9FVkVOVF9UWVBFX0FQUFJPVkVSX1JFTU9WRUQQLBIkCiBBVURJVF9FVkVOVF9UWVBFX0dSQU5UX1JFUVVFU1RFRBAyEiMKH0FVRElUX0VWRU5UX1RZUEVfR1JBTlRfQVBQUk9WRUQQMxIhCh1BVURJVF9FVkVOVF9UWVBFX0dSQU5UX0RFTklFRBA0EiIKHkFVRElUX0VWRU5UX1RZUEVfR1JBTlRfUkVWT0tFRBA1EiEKHUFVRElUX0VWRU5UX1RZUEVfQ0hFQ0tfREVOSUVEEDYq9AIKEUF1ZGl0Q2hhaW5Qcm9ibGVtEiMKH0FVRElUX0NIQUlOX1BST0JMRU1fVU5TUEVDSUZJRUQQABIkCiBBVURJVF9DSEFJTl9QUk9CTEVNX1NFUVVFTkNFX0dBUBABEioKJkFVRElUX0NIQUlOX1BST0JMRU1fUFJFVl9IQVNIX01JU01BVENIEAISJQohQVVESVRfQ0hBSU5fUFJPQkxFTV9IQVNIX01JU01BVENIEAMSKQolQVVESVRfQ0hBSU5fUFJPQkxFTV9TSUdOQVRVUkVfSU5WQUxJRBAEEiMKH0FVRElUX0NIQUlOX1BST0JMRU1fS0VZX1VOS05PV04QBRIhCh1BVURJVF9DSEFJTl9QUk9CTEVNX01BTEZPUk1FRBAGEiUKIUFVRElUX0NIQUlOX1BST0JMRU1fSEVBRF9NSVNNQVRDSBAHEicKI0FVRElUX0NIQUlOX1BST0JMRU1fQU5DSE9SX01JU01BVENIEAgy9wIKDEF1ZGl0U2VydmljZRJtCgxHZXRBdWRpdEtleXMSIS5nYXRlaG91c2UudjEuR2V0QXVkaXRLZXlzUmVxdWVzdBoiLmdhdGVob3VzZS52MS5HZXRBdWRpdEtleXNSZXNwb25zZSIWgtPkkwIQEg4vdjEvYXVkaXQva2V5cxJ4Cg9MaXN0QXVkaXRFdmVudHMSJC5nYXRlaG91c2UudjEuTGlzdEF1ZGl0RXZlbnRzUmVxdWVzdBolLmdhdGVob3VzZS52MS5MaXN0QXVkaXRFdmVudHNSZXNwb25zZSIYgtPkkwISEhAvdjEvYXVkaXQvZXZlbnRzEn4KEFZlcmlmeUF1ZGl0Q2hhaW4SJS5nYXRlaG91c2UudjEuVmVyaWZ5QXVkaXRDaGFpblJlcXVlc3QaJi5nYXRlaG91c2UudjEuVmVyaWZ5QXVkaXRDaGFpblJlc3BvbnNlIhuC0+STAhU6ASoiEC92MS9hdWRpdDp2ZXJpZnliBnByb3RvMw", [file_gatehouse_v1_errors, file_gatehouse_v1_gate, file_gatehouse_v1_validate, file_google_api_annotations, file_google_protobuf_timestamp]);
 
 /**
  * AuditEvent is one audit record, the part the hash covers.
@@ -339,6 +339,14 @@ export type AuditEntry = Message<"gatehouse.v1.AuditEntry"> & {
    * @generated from field: bytes signature = 3;
    */
   signature: Uint8Array;
+
+  /**
+   * The encoding of `event` exactly as written and hashed: verify `hash`
+   * against these bytes (and read them as the event), never a re-encoding.
+   *
+   * @generated from field: bytes event_bytes = 4;
+   */
+  eventBytes: Uint8Array;
 };
 
 /**
@@ -367,6 +375,14 @@ export type AuditEntryJson = {
    * @generated from field: bytes signature = 3;
    */
   signature?: string;
+
+  /**
+   * The encoding of `event` exactly as written and hashed: verify `hash`
+   * against these bytes (and read them as the event), never a re-encoding.
+   *
+   * @generated from field: bytes event_bytes = 4;
+   */
+  eventBytes?: string;
 };
 
 /**
@@ -375,6 +391,115 @@ export type AuditEntryJson = {
  */
 export const AuditEntrySchema: GenMessage<AuditEntry, {jsonType: AuditEntryJson}> = /*@__PURE__*/
   messageDesc(file_gatehouse_v1_audit, 1);
+
+/**
+ * GetAuditKeysRequest asks for the audit public keys.
+ *
+ * @generated from message gatehouse.v1.GetAuditKeysRequest
+ */
+export type GetAuditKeysRequest = Message<"gatehouse.v1.GetAuditKeysRequest"> & {
+};
+
+/**
+ * GetAuditKeysRequest asks for the audit public keys.
+ *
+ * @generated from message gatehouse.v1.GetAuditKeysRequest
+ */
+export type GetAuditKeysRequestJson = {
+};
+
+/**
+ * Describes the message gatehouse.v1.GetAuditKeysRequest.
+ * Use `create(GetAuditKeysRequestSchema)` to create a new message.
+ */
+export const GetAuditKeysRequestSchema: GenMessage<GetAuditKeysRequest, {jsonType: GetAuditKeysRequestJson}> = /*@__PURE__*/
+  messageDesc(file_gatehouse_v1_audit, 2);
+
+/**
+ * AuditPublicKey is one audit key's public half.
+ *
+ * @generated from message gatehouse.v1.AuditPublicKey
+ */
+export type AuditPublicKey = Message<"gatehouse.v1.AuditPublicKey"> & {
+  /**
+   * RFC 7638 thumbprint of the key as an OKP JWK (`AuditEvent.audit_key_id`
+   * of the entries it signed): recompute it from `public_key` to check it.
+   *
+   * @generated from field: string key_id = 1;
+   */
+  keyId: string;
+
+  /**
+   * The raw 32-byte Ed25519 public key (RFC 8032 §5.1.5).
+   *
+   * @generated from field: bytes public_key = 2;
+   */
+  publicKey: Uint8Array;
+};
+
+/**
+ * AuditPublicKey is one audit key's public half.
+ *
+ * @generated from message gatehouse.v1.AuditPublicKey
+ */
+export type AuditPublicKeyJson = {
+  /**
+   * RFC 7638 thumbprint of the key as an OKP JWK (`AuditEvent.audit_key_id`
+   * of the entries it signed): recompute it from `public_key` to check it.
+   *
+   * @generated from field: string key_id = 1;
+   */
+  keyId?: string;
+
+  /**
+   * The raw 32-byte Ed25519 public key (RFC 8032 §5.1.5).
+   *
+   * @generated from field: bytes public_key = 2;
+   */
+  publicKey?: string;
+};
+
+/**
+ * Describes the message gatehouse.v1.AuditPublicKey.
+ * Use `create(AuditPublicKeySchema)` to create a new message.
+ */
+export const AuditPublicKeySchema: GenMessage<AuditPublicKey, {jsonType: AuditPublicKeyJson}> = /*@__PURE__*/
+  messageDesc(file_gatehouse_v1_audit, 3);
+
+/**
+ * GetAuditKeysResponse lists the audit keys.
+ *
+ * @generated from message gatehouse.v1.GetAuditKeysResponse
+ */
+export type GetAuditKeysResponse = Message<"gatehouse.v1.GetAuditKeysResponse"> & {
+  /**
+   * Every audit key entries may name.
+   *
+   * @generated from field: repeated gatehouse.v1.AuditPublicKey keys = 1;
+   */
+  keys: AuditPublicKey[];
+};
+
+/**
+ * GetAuditKeysResponse lists the audit keys.
+ *
+ * @generated from message gatehouse.v1.GetAuditKeysResponse
+ */
+export type GetAuditKeysResponseJson = {
+  /**
+   * Every audit key entries may name.
+   *
+   * @generated from field: repeated gatehouse.v1.AuditPublicKey keys = 1;
+   */
+  keys?: AuditPublicKeyJson[];
+};
+
+/**
+ * Describes the message gatehouse.v1.GetAuditKeysResponse.
+ * Use `create(GetAuditKeysResponseSchema)` to create a new message.
+ */
+export const GetAuditKeysResponseSchema: GenMessage<GetAuditKeysResponse, {jsonType: GetAuditKeysResponseJson}> = /*@__PURE__*/
+  messageDesc(file_gatehouse_v1_audit, 4);
 
 /**
  * ListAuditEventsRequest asks for a page of audit entries.
@@ -497,7 +622,7 @@ export type ListAuditEventsRequestJson = {
  * Use `create(ListAuditEventsRequestSchema)` to create a new message.
  */
 export const ListAuditEventsRequestSchema: GenMessage<ListAuditEventsRequest, {jsonType: ListAuditEventsRequestJson}> = /*@__PURE__*/
-  messageDesc(file_gatehouse_v1_audit, 2);
+  messageDesc(file_gatehouse_v1_audit, 5);
 
 /**
  * ListAuditEventsResponse is a page of audit entries.
@@ -546,7 +671,7 @@ export type ListAuditEventsResponseJson = {
  * Use `create(ListAuditEventsResponseSchema)` to create a new message.
  */
 export const ListAuditEventsResponseSchema: GenMessage<ListAuditEventsResponse, {jsonType: ListAuditEventsResponseJson}> = /*@__PURE__*/
-  messageDesc(file_gatehouse_v1_audit, 3);
+  messageDesc(file_gatehouse_v1_audit, 6);
 
 /**
  * VerifyAuditChainRequest asks for a walk over the whole chain.
@@ -554,6 +679,13 @@ export const ListAuditEventsResponseSchema: GenMessage<ListAuditEventsResponse, 
  * @generated from message gatehouse.v1.VerifyAuditChainRequest
  */
 export type VerifyAuditChainRequest = Message<"gatehouse.v1.VerifyAuditChainRequest"> & {
+  /**
+   * Points the chain must still pass through, recorded earlier (each a
+   * VerifyAuditChainResponse's `entries_checked` and `head_hash`).
+   *
+   * @generated from field: repeated gatehouse.v1.AuditAnchor anchors = 1;
+   */
+  anchors: AuditAnchor[];
 };
 
 /**
@@ -562,6 +694,13 @@ export type VerifyAuditChainRequest = Message<"gatehouse.v1.VerifyAuditChainRequ
  * @generated from message gatehouse.v1.VerifyAuditChainRequest
  */
 export type VerifyAuditChainRequestJson = {
+  /**
+   * Points the chain must still pass through, recorded earlier (each a
+   * VerifyAuditChainResponse's `entries_checked` and `head_hash`).
+   *
+   * @generated from field: repeated gatehouse.v1.AuditAnchor anchors = 1;
+   */
+  anchors?: AuditAnchorJson[];
 };
 
 /**
@@ -569,7 +708,56 @@ export type VerifyAuditChainRequestJson = {
  * Use `create(VerifyAuditChainRequestSchema)` to create a new message.
  */
 export const VerifyAuditChainRequestSchema: GenMessage<VerifyAuditChainRequest, {jsonType: VerifyAuditChainRequestJson}> = /*@__PURE__*/
-  messageDesc(file_gatehouse_v1_audit, 4);
+  messageDesc(file_gatehouse_v1_audit, 7);
+
+/**
+ * AuditAnchor is a point of the chain recorded outside Gatehouse.
+ *
+ * @generated from message gatehouse.v1.AuditAnchor
+ */
+export type AuditAnchor = Message<"gatehouse.v1.AuditAnchor"> & {
+  /**
+   * The entry's sequence, from 1 (0 is refused).
+   *
+   * @generated from field: uint64 sequence = 1;
+   */
+  sequence: bigint;
+
+  /**
+   * The SHA-256 hash the entry had (32 bytes).
+   *
+   * @generated from field: bytes hash = 2;
+   */
+  hash: Uint8Array;
+};
+
+/**
+ * AuditAnchor is a point of the chain recorded outside Gatehouse.
+ *
+ * @generated from message gatehouse.v1.AuditAnchor
+ */
+export type AuditAnchorJson = {
+  /**
+   * The entry's sequence, from 1 (0 is refused).
+   *
+   * @generated from field: uint64 sequence = 1;
+   */
+  sequence?: string;
+
+  /**
+   * The SHA-256 hash the entry had (32 bytes).
+   *
+   * @generated from field: bytes hash = 2;
+   */
+  hash?: string;
+};
+
+/**
+ * Describes the message gatehouse.v1.AuditAnchor.
+ * Use `create(AuditAnchorSchema)` to create a new message.
+ */
+export const AuditAnchorSchema: GenMessage<AuditAnchor, {jsonType: AuditAnchorJson}> = /*@__PURE__*/
+  messageDesc(file_gatehouse_v1_audit, 8);
 
 /**
  * VerifyAuditChainResponse is the verdict on the chain.
@@ -662,7 +850,7 @@ export type VerifyAuditChainResponseJson = {
  * Use `create(VerifyAuditChainResponseSchema)` to create a new message.
  */
 export const VerifyAuditChainResponseSchema: GenMessage<VerifyAuditChainResponse, {jsonType: VerifyAuditChainResponseJson}> = /*@__PURE__*/
-  messageDesc(file_gatehouse_v1_audit, 5);
+  messageDesc(file_gatehouse_v1_audit, 9);
 
 /**
  * AuditEventType is what an audit event records. Values are stable; new values
@@ -954,6 +1142,14 @@ export enum AuditChainProblem {
    * @generated from enum value: AUDIT_CHAIN_PROBLEM_HEAD_MISMATCH = 7;
    */
   HEAD_MISMATCH = 7,
+
+  /**
+   * An anchor's entry has another hash, or the chain ends before it: the chain
+   * was rewritten or cut since the anchor was recorded.
+   *
+   * @generated from enum value: AUDIT_CHAIN_PROBLEM_ANCHOR_MISMATCH = 8;
+   */
+  ANCHOR_MISMATCH = 8,
 }
 
 /**
@@ -961,7 +1157,7 @@ export enum AuditChainProblem {
  *
  * @generated from enum gatehouse.v1.AuditChainProblem
  */
-export type AuditChainProblemJson = "AUDIT_CHAIN_PROBLEM_UNSPECIFIED" | "AUDIT_CHAIN_PROBLEM_SEQUENCE_GAP" | "AUDIT_CHAIN_PROBLEM_PREV_HASH_MISMATCH" | "AUDIT_CHAIN_PROBLEM_HASH_MISMATCH" | "AUDIT_CHAIN_PROBLEM_SIGNATURE_INVALID" | "AUDIT_CHAIN_PROBLEM_KEY_UNKNOWN" | "AUDIT_CHAIN_PROBLEM_MALFORMED" | "AUDIT_CHAIN_PROBLEM_HEAD_MISMATCH";
+export type AuditChainProblemJson = "AUDIT_CHAIN_PROBLEM_UNSPECIFIED" | "AUDIT_CHAIN_PROBLEM_SEQUENCE_GAP" | "AUDIT_CHAIN_PROBLEM_PREV_HASH_MISMATCH" | "AUDIT_CHAIN_PROBLEM_HASH_MISMATCH" | "AUDIT_CHAIN_PROBLEM_SIGNATURE_INVALID" | "AUDIT_CHAIN_PROBLEM_KEY_UNKNOWN" | "AUDIT_CHAIN_PROBLEM_MALFORMED" | "AUDIT_CHAIN_PROBLEM_HEAD_MISMATCH" | "AUDIT_CHAIN_PROBLEM_ANCHOR_MISMATCH";
 
 /**
  * Describes the enum gatehouse.v1.AuditChainProblem.
@@ -982,9 +1178,29 @@ export const AuditChainProblemSchema: GenEnum<AuditChainProblem, AuditChainProbl
  * `hash`. Entries never hold secrets: no token, pass, challenge id, nonce,
  * signature of an agent, or key material.
  *
+ * Nobody has to take the server's word for the chain: GetAuditKeys publishes
+ * the audit public keys (each named by its own RFC 7638 thumbprint, so a key
+ * checks its name), ListAuditEvents returns each entry with the exact bytes its
+ * hash covers, and any client can walk the chain itself (`gatehouse audit
+ * verify --offline`). An anchor (a sequence and the hash the chain had there,
+ * recorded outside Gatehouse) makes a later rewrite or cut of the chain up to
+ * that point detectable even by someone holding the store and the audit key.
+ *
  * @generated from service gatehouse.v1.AuditService
  */
 export const AuditService: GenService<{
+  /**
+   * GetAuditKeys returns the public keys of the audit keys entries may name, to
+   * verify entries without trusting this server's verdict. Admins and
+   * operators.
+   *
+   * @generated from rpc gatehouse.v1.AuditService.GetAuditKeys
+   */
+  getAuditKeys: {
+    methodKind: "unary";
+    input: typeof GetAuditKeysRequestSchema;
+    output: typeof GetAuditKeysResponseSchema;
+  },
   /**
    * ListAuditEvents returns audit entries in sequence order, a page at a time,
    * filtered. Admins and operators (own domain only).
@@ -999,8 +1215,8 @@ export const AuditService: GenService<{
   /**
    * VerifyAuditChain walks the whole chain from the first entry: sequence
    * continuity, each entry's link to its predecessor, its hash and its
-   * signature. It answers ok, or the first broken sequence number and why.
-   * Admin only.
+   * signature, and every anchor given. It answers ok, or the first broken
+   * sequence number and why. Admin only.
    *
    * @generated from rpc gatehouse.v1.AuditService.VerifyAuditChain
    */

@@ -8,6 +8,7 @@ import {
   VerifyAuditChainResponseSchema,
 } from "../../../gen/gatehouse/v1/audit_pb.js";
 import { CliFailure, EXIT_FAILURE, EXIT_USAGE, printMessage } from "../output.js";
+import { anchorOf, parseAnchor, verifyOffline } from "./audit-offline.js";
 import { type ConnectionFlags, withClient, withConnectionOptions } from "./connection.js";
 
 const DEFAULT_CERT = "admin";
@@ -30,17 +31,46 @@ export function auditCommand(): Command {
     .addCommand(listCommand());
 }
 
-/** Exit 0 when the chain verifies, 1 when it is broken (the verdict says where and why). */
+interface VerifyFlags extends ConnectionFlags {
+  readonly offline?: boolean;
+  readonly anchor?: string[];
+  readonly auditKey?: string[];
+}
+
+/**
+ * Exit 0 when the chain verifies, 1 when it is broken (the verdict says where and why). On
+ * success, the anchor to record for next time goes to stderr.
+ */
 function verifyCommand(): Command {
-  const verify = new Command("verify").description(
-    "walk the whole audit chain: hashes, signatures, sequence; exit 1 when broken",
-  );
-  return withConnectionOptions(verify, DEFAULT_CERT).action(async (flags: ConnectionFlags) => {
+  const verify = new Command("verify")
+    .description("walk the whole audit chain: hashes, signatures, sequence; exit 1 when broken")
+    .option(
+      "--offline",
+      "walk it here, on the listed entries and published keys, not on the server",
+    )
+    .option(
+      "--anchor <sequence:hash...>",
+      "the chain must still have this hash at this sequence (a head recorded earlier; repeatable)",
+    )
+    .option("--audit-key <id...>", "with --offline: trust only these audit key ids (repeatable)");
+  return withConnectionOptions(verify, DEFAULT_CERT).action(async (flags: VerifyFlags) => {
+    const anchors = (flags.anchor ?? []).map(parseAnchor);
+    if (flags.auditKey && !flags.offline) {
+      throw new CliFailure("--audit-key needs --offline", EXIT_USAGE);
+    }
     const verdict = await withClient(AuditService, flags, DEFAULT_CERT, (client) =>
-      client.verifyAuditChain({}),
+      flags.offline
+        ? verifyOffline(client, anchors, flags.auditKey ?? [])
+        : client.verifyAuditChain({
+            anchors: anchors.map(({ sequence, hash }) => ({
+              sequence: BigInt(sequence),
+              hash: Buffer.from(hash, "hex"),
+            })),
+          }),
     );
     printMessage(VerifyAuditChainResponseSchema, verdict);
-    if (!verdict.ok) process.exitCode = EXIT_FAILURE;
+    if (verdict.ok && verdict.entriesChecked > 0n) console.error(`anchor: ${anchorOf(verdict)}`);
+    else process.exitCode = EXIT_FAILURE;
   });
 }
 

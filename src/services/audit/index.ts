@@ -1,12 +1,14 @@
 import type { KeyObject } from "node:crypto";
 import { timestampMs } from "@bufbuild/protobuf/wkt";
 import {
+  type AuditAnchor,
   type AuditEntry,
   AuditEventType,
   AuditService,
 } from "../../../gen/gatehouse/v1/audit_pb.js";
 import { Reason } from "../../../gen/gatehouse/v1/errors_pb.js";
-import { toAuditEntry, verifyAuditChain } from "../../audit/chain.js";
+import { type ChainAnchor, toAuditEntry, verifyAuditChain } from "../../audit/chain.js";
+import { rawPublicKey } from "../../audit/key.js";
 import { GatehouseError, invalidArgument } from "../../errors/index.js";
 import type { AuditLogStore } from "../../store/ports.js";
 import { bindService, type ServiceBinding } from "../types.js";
@@ -27,7 +29,14 @@ const KNOWN_TYPES = new Set(
 
 export function createAuditService(deps: AuditServiceDeps): ServiceBinding {
   const { log } = deps;
+  // Each key under its own thumbprint (loadAuditKey checked that the two match).
+  const keys = [...deps.publicKeys].map(([keyId, key]) => ({
+    keyId,
+    publicKey: rawPublicKey(key),
+  }));
   return bindService(AuditService, {
+    getAuditKeys: async () => ({ keys }),
+
     async listAuditEvents(request, { caller }) {
       let operatorDomain = request.operatorDomain;
       if (caller.role === "operator") {
@@ -79,8 +88,8 @@ export function createAuditService(deps: AuditServiceDeps): ServiceBinding {
       return { entries, nextAfterSequence: more ? BigInt(offset) : 0n };
     },
 
-    async verifyAuditChain() {
-      const verdict = await verifyAuditChain(log, deps.publicKeys);
+    async verifyAuditChain(request) {
+      const verdict = await verifyAuditChain(log, deps.publicKeys, readAnchors(request.anchors));
       if (verdict.ok) {
         return {
           ok: true,
@@ -95,5 +104,16 @@ export function createAuditService(deps: AuditServiceDeps): ServiceBinding {
         problem: verdict.problem,
       };
     },
+  });
+}
+
+/** The anchors, each at a sequence from 1 and none named twice (the validator checked the rest). */
+function readAnchors(anchors: readonly AuditAnchor[]): ChainAnchor[] {
+  const seen = new Set<bigint>();
+  return anchors.map(({ sequence, hash }, i) => {
+    if (sequence === 0n) throw invalidArgument(`anchors[${i}].sequence`, "must be at least 1");
+    if (seen.has(sequence)) throw invalidArgument(`anchors[${i}].sequence`, "is anchored twice");
+    seen.add(sequence);
+    return { sequence: Number(sequence), hash: Buffer.from(hash).toString("hex") };
   });
 }
