@@ -79,6 +79,7 @@ export function checkTarget(options: {
           method: "GET",
           host: ROUTE_HOST,
           path: ROUTE_PATH,
+          scheme: "https",
           headers: {
             ":authority": ROUTE_HOST,
             ":method": "GET",
@@ -98,15 +99,11 @@ export function checkTarget(options: {
       },
     },
   });
-  // Fields the generated Envoy subset leaves out, as Envoy sends them: id (1), scheme (6),
-  // protocol (10). Set on the message: `create` does not copy `$unknown` from its init.
+  // Fields the generated Envoy subset leaves out, as Envoy sends them: id (1), protocol (10).
+  // Set on the message: `create` does not copy `$unknown` from its init.
   const http = request.attributes?.request?.http;
   if (!http) throw new Error("CheckRequest without http attributes");
-  http.$unknown = [
-    unknownString(1, requestId),
-    unknownString(6, "https"),
-    unknownString(10, "HTTP/2"),
-  ];
+  http.$unknown = [unknownString(1, requestId), unknownString(10, "HTTP/2")];
   return {
     name: "check",
     path: "/envoy.service.auth.v3.Authorization/Check",

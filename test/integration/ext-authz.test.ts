@@ -329,7 +329,7 @@ const mapEntry = (field: number, key: string, value: string) =>
 
 /**
  * A CheckRequest as Envoy sends it, field numbers straight from Envoy's protos, including
- * fields Gatehouse's subset leaves out (request id, scheme, size, time, destination, TLS
+ * fields Gatehouse's subset leaves out (request id, size, protocol, time, destination, TLS
  * session) to prove they are skipped.
  */
 function wireCheckRequest(token: string): Buffer {

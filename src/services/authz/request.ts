@@ -1,5 +1,3 @@
-import { BinaryReader, WireType } from "@bufbuild/protobuf/wire";
-import type { AttributeContext_HttpRequest } from "../../../gen/envoy/service/auth/v3/attribute_context_pb.js";
 import type { CheckRequest } from "../../../gen/envoy/service/auth/v3/external_auth_pb.js";
 import { invalidArgument } from "../../errors/index.js";
 import { LruCache } from "../../verify/cache.js";
@@ -87,7 +85,7 @@ export function readCheckRequest(request: CheckRequest): AuthzRequest {
     host,
     url:
       credentials.scheme === "dpop"
-        ? `${readScheme(http)}://${host}${path.split(/[?#]/, 1)[0] ?? ""}`
+        ? `${readScheme(http?.scheme ?? "")}://${host}${path.split(/[?#]/, 1)[0] ?? ""}`
         : "",
     dpopProof: headers[DPOP_HEADER] ?? "",
     sourcePrincipal: request.attributes?.source?.principal ?? "",
@@ -102,25 +100,9 @@ function readAmount(value: string): VerifyAmount | "malformed" {
   return { currency: match[1], minorUnits: BigInt(match[2]) };
 }
 
-/** Envoy's `AttributeContext.HttpRequest.scheme` (field 6). */
-export const SCHEME_FIELD = 6;
-
-/**
- * The request's scheme. The generated Envoy subset has no `scheme` field, so it is read from
- * the unknown fields Envoy sent; without it (or with anything but http), https, the scheme
- * the default audience assumes too.
- */
-function readScheme(http: AttributeContext_HttpRequest | undefined): "http" | "https" {
-  const field = http?.$unknown?.find(
-    (unknown) => unknown.no === SCHEME_FIELD && unknown.wireType === WireType.LengthDelimited,
-  );
-  if (!field) return "https";
-  try {
-    return new BinaryReader(field.data).string().toLowerCase() === "http" ? "http" : "https";
-  } catch {
-    return "https";
-  }
-}
+/** The request's scheme; anything but http (or none) is https, the scheme the default audience assumes too. */
+const readScheme = (scheme: string): "http" | "https" =>
+  scheme.toLowerCase() === "http" ? "http" : "https";
 
 /**
  * A reader that remembers what each distinct text read as: one client (or route) sends the

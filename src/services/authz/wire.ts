@@ -1,5 +1,4 @@
 import { create } from "@bufbuild/protobuf";
-import type { WireType } from "@bufbuild/protobuf/wire";
 import {
   type AttributeContext,
   type AttributeContext_HttpRequest,
@@ -14,8 +13,8 @@ import {
   type CheckRequest,
   CheckRequestSchema,
 } from "../../../gen/envoy/service/auth/v3/external_auth_pb.js";
-import { READ_EXTENSIONS, READ_HEADERS, SCHEME_FIELD } from "./request.js";
-import { fieldOf, WireReader, wireTypeOf } from "./wire-reader.js";
+import { READ_EXTENSIONS, READ_HEADERS } from "./request.js";
+import { fieldOf, WireReader } from "./wire-reader.js";
 
 /**
  * Field numbers, from the generated Envoy subset (so they are Envoy's own). Map entries hold
@@ -33,14 +32,15 @@ const FIELD = {
   headers: AttributeContext_HttpRequestSchema.field.headers.number,
   path: AttributeContext_HttpRequestSchema.field.path.number,
   host: AttributeContext_HttpRequestSchema.field.host.number,
+  scheme: AttributeContext_HttpRequestSchema.field.scheme.number,
   entryKey: 1,
   entryValue: 2,
 } as const;
 
 /**
  * Envoy's CheckRequest, decoded keeping only what readCheckRequest (request.ts) reads: the
- * source principal, the route's Gatehouse context extensions, the method, path and host, the
- * headers it reads and the `scheme` unknown field. Envoy sends every header of the HTTP
+ * source principal, the route's Gatehouse context extensions, the method, path, host and
+ * scheme, and the headers it reads. Envoy sends every header of the HTTP
  * request and dozens of fields Gatehouse never reads; decoding them all (a string per header
  * name and value, an object per unknown field) was most of a Check's cost. Everything else
  * is skipped, as the protobuf spec lets a reader skip what it does not know; fields that are
@@ -124,18 +124,8 @@ function readHttp(
     else if (no === FIELD.headers) readEntry(reader, inner, into.headers, HEADER_KEYS);
     else if (no === FIELD.path) into.path = reader.string(inner);
     else if (no === FIELD.host) into.host = reader.string(inner);
-    else if (no === SCHEME_FIELD) {
-      // Kept as fromBinary keeps an unknown field (its bytes after the tag): readScheme
-      // reads it from there.
-      const start = reader.pos;
-      reader.skip(inner);
-      const unknown = {
-        no,
-        wireType: wireTypeOf(inner) as WireType,
-        data: reader.buf.subarray(start, reader.pos),
-      };
-      into.$unknown = into.$unknown ? [...into.$unknown, unknown] : [unknown];
-    } else reader.skip(inner);
+    else if (no === FIELD.scheme) into.scheme = reader.string(inner);
+    else reader.skip(inner);
   }
   return finished(reader, end, into);
 }

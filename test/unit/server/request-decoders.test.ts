@@ -20,6 +20,7 @@ function envoyRequest(headers: Record<string, string>, scheme = "https"): Uint8A
           method: "POST",
           host: "API.example.com:8443",
           path: "/orders?limit=10#top",
+          scheme,
           headers: { ":authority": "api.example.com", "user-agent": "sdk", ...headers },
         },
       },
@@ -28,10 +29,9 @@ function envoyRequest(headers: Record<string, string>, scheme = "https"): Uint8A
   });
   const http = request.attributes?.request?.http;
   if (!http) throw new Error("no http request");
-  // Fields the generated subset leaves out (create() takes no unknown fields): id, scheme, size.
+  // Fields the generated subset leaves out (create() takes no unknown fields): id, size.
   http.$unknown = [
     { no: 1, wireType: WireType.LengthDelimited, data: lengthPrefixed("req-1") },
-    { no: 6, wireType: WireType.LengthDelimited, data: lengthPrefixed(scheme) },
     { no: 9, wireType: WireType.Varint, data: new Uint8Array([0x2a]) },
   ];
   return toBinary(CheckRequestSchema, request);
@@ -61,8 +61,8 @@ describe("the CheckRequest decoder", () => {
       const { pruned, full } = bothWays(envoyRequest(headers));
       expect(pruned).toEqual(full);
     }
-    // The URL a DPoP proof is checked against (RFC 9449 §4.3): the scheme read from the
-    // unknown field, the host lower-cased, no query or fragment. Bearer requests need none.
+    // The URL a DPoP proof is checked against (RFC 9449 §4.3): the request's scheme, the
+    // host lower-cased, no query or fragment. Bearer requests need none.
     const { pruned, full } = bothWays(envoyRequest({ authorization: `DPoP ${TOKEN}` }, "http"));
     expect(pruned.url).toBe("http://api.example.com:8443/orders");
     expect(pruned).toEqual(full);

@@ -15,7 +15,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file envoy/service/auth/v3/attribute_context.proto.
  */
 export const file_envoy_service_auth_v3_attribute_context: GenFile = /*@__PURE__*/
-  fileDesc("Ci1lbnZveS9zZXJ2aWNlL2F1dGgvdjMvYXR0cmlidXRlX2NvbnRleHQucHJvdG8SFWVudm95LnNlcnZpY2UuYXV0aC52MyLQBAoQQXR0cmlidXRlQ29udGV4dBI8CgZzb3VyY2UYASABKAsyLC5lbnZveS5zZXJ2aWNlLmF1dGgudjMuQXR0cmlidXRlQ29udGV4dC5QZWVyEkAKB3JlcXVlc3QYBCABKAsyLy5lbnZveS5zZXJ2aWNlLmF1dGgudjMuQXR0cmlidXRlQ29udGV4dC5SZXF1ZXN0EloKEmNvbnRleHRfZXh0ZW5zaW9ucxgKIAMoCzI+LmVudm95LnNlcnZpY2UuYXV0aC52My5BdHRyaWJ1dGVDb250ZXh0LkNvbnRleHRFeHRlbnNpb25zRW50cnkaGQoEUGVlchIRCglwcmluY2lwYWwYBCABKAkaTAoHUmVxdWVzdBJBCgRodHRwGAIgASgLMjMuZW52b3kuc2VydmljZS5hdXRoLnYzLkF0dHJpYnV0ZUNvbnRleHQuSHR0cFJlcXVlc3QavAEKC0h0dHBSZXF1ZXN0Eg4KBm1ldGhvZBgCIAEoCRJRCgdoZWFkZXJzGAMgAygLMkAuZW52b3kuc2VydmljZS5hdXRoLnYzLkF0dHJpYnV0ZUNvbnRleHQuSHR0cFJlcXVlc3QuSGVhZGVyc0VudHJ5EgwKBHBhdGgYBCABKAkSDAoEaG9zdBgFIAEoCRouCgxIZWFkZXJzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ARo4ChZDb250ZXh0RXh0ZW5zaW9uc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAFiBnByb3RvMw");
+  fileDesc("Ci1lbnZveS9zZXJ2aWNlL2F1dGgvdjMvYXR0cmlidXRlX2NvbnRleHQucHJvdG8SFWVudm95LnNlcnZpY2UuYXV0aC52MyLgBAoQQXR0cmlidXRlQ29udGV4dBI8CgZzb3VyY2UYASABKAsyLC5lbnZveS5zZXJ2aWNlLmF1dGgudjMuQXR0cmlidXRlQ29udGV4dC5QZWVyEkAKB3JlcXVlc3QYBCABKAsyLy5lbnZveS5zZXJ2aWNlLmF1dGgudjMuQXR0cmlidXRlQ29udGV4dC5SZXF1ZXN0EloKEmNvbnRleHRfZXh0ZW5zaW9ucxgKIAMoCzI+LmVudm95LnNlcnZpY2UuYXV0aC52My5BdHRyaWJ1dGVDb250ZXh0LkNvbnRleHRFeHRlbnNpb25zRW50cnkaGQoEUGVlchIRCglwcmluY2lwYWwYBCABKAkaTAoHUmVxdWVzdBJBCgRodHRwGAIgASgLMjMuZW52b3kuc2VydmljZS5hdXRoLnYzLkF0dHJpYnV0ZUNvbnRleHQuSHR0cFJlcXVlc3QazAEKC0h0dHBSZXF1ZXN0Eg4KBm1ldGhvZBgCIAEoCRJRCgdoZWFkZXJzGAMgAygLMkAuZW52b3kuc2VydmljZS5hdXRoLnYzLkF0dHJpYnV0ZUNvbnRleHQuSHR0cFJlcXVlc3QuSGVhZGVyc0VudHJ5EgwKBHBhdGgYBCABKAkSDAoEaG9zdBgFIAEoCRIOCgZzY2hlbWUYBiABKAkaLgoMSGVhZGVyc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEaOAoWQ29udGV4dEV4dGVuc2lvbnNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBYgZwcm90bzM");
 
 /**
  * @generated from message envoy.service.auth.v3.AttributeContext
@@ -165,6 +165,13 @@ export type AttributeContext_HttpRequest = Message<"envoy.service.auth.v3.Attrib
    * @generated from field: string host = 5;
    */
   host: string;
+
+  /**
+   * The downstream request's scheme: "http" or "https".
+   *
+   * @generated from field: string scheme = 6;
+   */
+  scheme: string;
 };
 
 /**
@@ -198,6 +205,13 @@ export type AttributeContext_HttpRequestJson = {
    * @generated from field: string host = 5;
    */
   host?: string;
+
+  /**
+   * The downstream request's scheme: "http" or "https".
+   *
+   * @generated from field: string scheme = 6;
+   */
+  scheme?: string;
 };
 
 /**
