@@ -88,12 +88,38 @@ export interface ChainAnchor {
   readonly hash: string;
 }
 
+/** What one entry shows on its own, or why it fails. */
+export type EntryCheck =
+  | { readonly event: AuditEvent; readonly hash: string }
+  | { readonly problem: AuditChainProblem };
+
+/**
+ * The rules one entry meets on its own: its bytes decode, hash to its stored hash, and carry
+ * a valid signature by one of `publicKeys` (the key the event names). An operator, who lists
+ * only its own domain's entries, can check these without the chain around them.
+ */
+export function checkEntry(
+  entry: ChainEntry,
+  publicKeys: ReadonlyMap<string, KeyObject>,
+): EntryCheck {
+  const event = decodeBytes(entry.eventBytes);
+  if (!event) return { problem: AuditChainProblem.MALFORMED };
+  const hash = auditHash(entry.eventBytes);
+  if (hash.toString("hex") !== entry.hash) return { problem: AuditChainProblem.HASH_MISMATCH };
+  const key = publicKeys.get(event.auditKeyId);
+  if (!key) return { problem: AuditChainProblem.KEY_UNKNOWN };
+  if (!verify(null, hash, key, entry.signature)) {
+    return { problem: AuditChainProblem.SIGNATURE_INVALID };
+  }
+  return { event, hash: entry.hash };
+}
+
 /**
  * The chain rules, one entry at a time, in chain order: the server's walk over its store
  * (verifyAuditChain) and a client's over the entries it listed (`gatehouse audit verify
- * --offline`) are this one walk. The entry at position n (from 1) must decode, carry
- * sequence n, link to the hash of the entry before it, hash to its stored hash, carry a
- * valid signature by one of `publicKeys`, and have the anchored hash where an anchor names n.
+ * --offline`) are this one walk. The entry at position n (from 1) must pass checkEntry,
+ * carry sequence n, link to the hash of the entry before it, and have the anchored hash
+ * where an anchor names n.
  */
 export class ChainWalk {
   #position = 0;
@@ -120,18 +146,12 @@ export class ChainWalk {
   /** Checks the next entry: its problem (which ends the walk), else undefined. */
   next(entry: ChainEntry): AuditChainProblem | undefined {
     const position = this.#position + 1;
-    const event = decodeBytes(entry.eventBytes);
-    if (!event) return AuditChainProblem.MALFORMED;
+    const checked = checkEntry(entry, this.publicKeys);
+    if ("problem" in checked) return checked.problem;
+    const { event, hash } = checked;
     if (event.sequence !== BigInt(position)) return AuditChainProblem.SEQUENCE_GAP;
     if (Buffer.from(event.prevHash).toString("hex") !== this.#prevHash) {
       return AuditChainProblem.PREV_HASH_MISMATCH;
-    }
-    const hash = auditHash(entry.eventBytes).toString("hex");
-    if (hash !== entry.hash) return AuditChainProblem.HASH_MISMATCH;
-    const key = this.publicKeys.get(event.auditKeyId);
-    if (!key) return AuditChainProblem.KEY_UNKNOWN;
-    if (!verify(null, Buffer.from(hash, "hex"), key, entry.signature)) {
-      return AuditChainProblem.SIGNATURE_INVALID;
     }
     const anchored = this.#anchors.get(position);
     if (anchored !== undefined && anchored !== hash) return AuditChainProblem.ANCHOR_MISMATCH;

@@ -523,6 +523,32 @@ describe("gatehouse audit verify --offline (embedded store)", () => {
     }
   }, 120_000);
 
+  it("an operator checks its own domain's entries one by one (--entries-only)", async () => {
+    const { operatorTls } = await enrollAgent(gh);
+    await gh.app.audit.flush();
+    const certDir = await mkdtemp(join(tmpdir(), "gatehouse-operator-cert-"));
+    try {
+      const cert = join(certDir, "operator.pem");
+      await writeFile(cert, operatorTls.cert);
+      await writeFile(join(certDir, "operator-key.pem"), operatorTls.key);
+      const asOperator = ["--cert", cert];
+      const each = await auditCli("verify", "--offline", "--entries-only", ...asOperator);
+      expect(each.code, each.stderr).toBe(0);
+      const verdict = JSON.parse(each.stdout) as { ok: boolean; entriesChecked: string };
+      expect(verdict.ok).toBe(true);
+      expect(Number(verdict.entriesChecked)).toBeGreaterThan(0);
+      expect(each.stderr).not.toMatch(/^anchor:/m); // no chain, so no head to anchor
+      // Its filtered view is not a chain: walking it as one reports the first gap.
+      const chain = await auditCli("verify", "--offline", ...asOperator);
+      expect(chain.code).toBe(1);
+      expect(JSON.parse(chain.stdout)).toMatchObject({
+        problem: "AUDIT_CHAIN_PROBLEM_SEQUENCE_GAP",
+      });
+    } finally {
+      await rm(certDir, { recursive: true, force: true });
+    }
+  }, 60_000);
+
   it("trusts only the pinned audit keys; bad flags exit 2", async () => {
     const pinnedOther = await auditCli("verify", "--offline", "--audit-key", "x".repeat(43));
     expect(pinnedOther.code, pinnedOther.stderr).toBe(1);
@@ -536,6 +562,8 @@ describe("gatehouse audit verify --offline (embedded store)", () => {
       ["--anchor", "1:abc"],
       ["--anchor", "nonsense"],
       ["--audit-key", "x"], // without --offline
+      ["--entries-only"], // without --offline
+      ["--offline", "--entries-only", "--anchor", `1:${"0".repeat(64)}`],
     ]) {
       const run = await auditCli("verify", ...args);
       expect(run.code, args.join(" ")).toBe(2);

@@ -1,11 +1,13 @@
-import { create } from "@bufbuild/protobuf";
+import { create, equals, fromBinary } from "@bufbuild/protobuf";
 import {
   AuditChainProblem,
+  type AuditEntry,
+  AuditEventSchema,
   type AuditService,
   type VerifyAuditChainResponse,
   VerifyAuditChainResponseSchema,
 } from "../../../gen/gatehouse/v1/audit_pb.js";
-import { type ChainAnchor, ChainWalk } from "../../audit/chain.js";
+import { type ChainAnchor, type ChainEntry, ChainWalk, checkEntry } from "../../audit/chain.js";
 import type { GrpcClient } from "../../client/grpc-client.js";
 import { ed25519PublicKey } from "../../crypto/ed25519.js";
 import { ed25519Thumbprint } from "../../dpop/thumbprint.js";
@@ -15,49 +17,88 @@ type AuditClient = GrpcClient<(typeof AuditService)["method"]>;
 
 const PAGE_SIZE = 500;
 
+export interface OfflineOptions {
+  readonly anchors: readonly ChainAnchor[];
+  /** Audit key ids to trust; empty: every published key. */
+  readonly pinned: readonly string[];
+  /** Each entry on its own, without the chain links (an operator's view of its domain). */
+  readonly entriesOnly: boolean;
+}
+
 /**
  * `gatehouse audit verify --offline`: the chain walked here, not by the server. The keys
  * come from GetAuditKeys, each checked against its own name (its RFC 7638 thumbprint), and
  * only the `pinned` ones when any are given; the entries from ListAuditEvents, each checked
- * on the bytes it was hashed from (src/audit/chain.ts, the rules the server applies too).
- * What it cannot see is the store's head: entries cut from the end show only against an
- * anchor recorded before.
+ * on the bytes it was hashed from (src/audit/chain.ts, the rules the server applies too),
+ * and the event each one shows must be the event those bytes encode. What it cannot see is
+ * the store's head: entries cut from the end show only against an anchor recorded before.
  */
 export async function verifyOffline(
   client: AuditClient,
-  anchors: readonly ChainAnchor[],
-  pinned: readonly string[],
+  options: OfflineOptions,
 ): Promise<VerifyAuditChainResponse> {
-  const walk = new ChainWalk(await trustedKeys(client, pinned), anchors);
-  const broken = (problem: AuditChainProblem, at: number, entries: number) =>
+  const keys = await trustedKeys(client, options.pinned);
+  const walk = new ChainWalk(keys, options.anchors);
+  let checked = 0;
+  const broken = (problem: AuditChainProblem, at: bigint, entries: number) =>
     create(VerifyAuditChainResponseSchema, {
       ok: false,
       entriesChecked: BigInt(entries),
-      brokenSequence: BigInt(at),
+      brokenSequence: at,
       problem,
     });
   let after = 0n;
   do {
     const page = await client.listAuditEvents({ pageSize: PAGE_SIZE, afterSequence: after });
-    for (const entry of page.entries) {
-      const problem = walk.next({
-        eventBytes: entry.eventBytes,
-        hash: Buffer.from(entry.hash).toString("hex"),
-        signature: entry.signature,
-      });
-      if (problem !== undefined) return broken(problem, walk.position + 1, walk.position + 1);
+    for (const listed of page.entries) {
+      const entry = chainEntry(listed);
+      const problem =
+        (options.entriesOnly ? entryProblem(entry, keys) : walk.next(entry)) ??
+        shownProblem(listed);
+      checked += 1;
+      if (problem !== undefined) {
+        const at = options.entriesOnly ? (listed.event?.sequence ?? 0n) : BigInt(checked);
+        return broken(problem, at, checked);
+      }
     }
     after = page.nextAfterSequence;
   } while (after !== 0n);
+  if (options.entriesOnly) {
+    return create(VerifyAuditChainResponseSchema, { ok: true, entriesChecked: BigInt(checked) });
+  }
   const unreached = walk.unreachedAnchor();
   if (unreached !== undefined) {
-    return broken(AuditChainProblem.ANCHOR_MISMATCH, unreached, walk.position);
+    return broken(AuditChainProblem.ANCHOR_MISMATCH, BigInt(unreached), walk.position);
   }
   return create(VerifyAuditChainResponseSchema, {
     ok: true,
     entriesChecked: BigInt(walk.position),
     headHash: Buffer.from(walk.headHash, "hex"),
   });
+}
+
+function chainEntry(listed: AuditEntry): ChainEntry {
+  return {
+    eventBytes: listed.eventBytes,
+    hash: Buffer.from(listed.hash).toString("hex"),
+    signature: listed.signature,
+  };
+}
+
+function entryProblem(
+  entry: ChainEntry,
+  keys: ReadonlyMap<string, ReturnType<typeof ed25519PublicKey>>,
+): AuditChainProblem | undefined {
+  const checked = checkEntry(entry, keys);
+  return "problem" in checked ? checked.problem : undefined;
+}
+
+/** The event a listed entry shows must be the one its (verified) bytes encode. */
+function shownProblem(listed: AuditEntry): AuditChainProblem | undefined {
+  const signed = fromBinary(AuditEventSchema, listed.eventBytes);
+  return listed.event && equals(AuditEventSchema, signed, listed.event)
+    ? undefined
+    : AuditChainProblem.EVENT_MISMATCH;
 }
 
 async function trustedKeys(client: AuditClient, pinned: readonly string[]) {

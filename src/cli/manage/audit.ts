@@ -33,6 +33,7 @@ export function auditCommand(): Command {
 
 interface VerifyFlags extends ConnectionFlags {
   readonly offline?: boolean;
+  readonly entriesOnly?: boolean;
   readonly anchor?: string[];
   readonly auditKey?: string[];
 }
@@ -46,21 +47,32 @@ function verifyCommand(): Command {
     .description("walk the whole audit chain: hashes, signatures, sequence; exit 1 when broken")
     .option(
       "--offline",
-      "walk it here, on the listed entries and published keys, not on the server",
+      "walk it here, on the listed entries and the published keys (admin certificate)",
     )
     .option(
       "--anchor <sequence:hash...>",
       "the chain must still have this hash at this sequence (a head recorded earlier; repeatable)",
     )
-    .option("--audit-key <id...>", "with --offline: trust only these audit key ids (repeatable)");
+    .option("--audit-key <id...>", "with --offline: trust only these audit key ids (repeatable)")
+    .option(
+      "--entries-only",
+      "with --offline: check each listed entry on its own, not the chain (operators: own domain)",
+    );
   return withConnectionOptions(verify, DEFAULT_CERT).action(async (flags: VerifyFlags) => {
     const anchors = (flags.anchor ?? []).map(parseAnchor);
-    if (flags.auditKey && !flags.offline) {
-      throw new CliFailure("--audit-key needs --offline", EXIT_USAGE);
+    if ((flags.auditKey || flags.entriesOnly) && !flags.offline) {
+      throw new CliFailure("--audit-key and --entries-only need --offline", EXIT_USAGE);
+    }
+    if (flags.entriesOnly && anchors.length > 0) {
+      throw new CliFailure("--anchor needs the chain: not with --entries-only", EXIT_USAGE);
     }
     const verdict = await withClient(AuditService, flags, DEFAULT_CERT, (client) =>
       flags.offline
-        ? verifyOffline(client, anchors, flags.auditKey ?? [])
+        ? verifyOffline(client, {
+            anchors,
+            pinned: flags.auditKey ?? [],
+            entriesOnly: flags.entriesOnly ?? false,
+          })
         : client.verifyAuditChain({
             anchors: anchors.map(({ sequence, hash }) => ({
               sequence: BigInt(sequence),
@@ -69,8 +81,11 @@ function verifyCommand(): Command {
           }),
     );
     printMessage(VerifyAuditChainResponseSchema, verdict);
-    if (verdict.ok && verdict.entriesChecked > 0n) console.error(`anchor: ${anchorOf(verdict)}`);
-    else process.exitCode = EXIT_FAILURE;
+    if (!verdict.ok) process.exitCode = EXIT_FAILURE;
+    // A chain's head (none for --entries-only, or for an empty log): the anchor to keep.
+    else if (verdict.headHash.length > 0 && verdict.entriesChecked > 0n) {
+      console.error(`anchor: ${anchorOf(verdict)}`);
+    }
   });
 }
 
