@@ -549,6 +549,26 @@ describe("gatehouse audit verify --offline (embedded store)", () => {
     }
   }, 60_000);
 
+  it("an empty log verifies (exit 0) and has no anchor yet", async () => {
+    const emptyDir = await mkdtemp(join(tmpdir(), "gatehouse-audit-empty-"));
+    const empty = await startTestGatehouse({ storeKind: "memory", dataDir: emptyDir });
+    try {
+      const pki = ["--server", empty.grpcAddress, "--pki-dir", join(emptyDir, "pki")];
+      const listed = await runCli(["audit", "list", ...pki]);
+      expect(listed.code, listed.stderr).toBe(0);
+      expect(listed.stdout).toBe(""); // nothing recorded yet
+      for (const mode of [[], ["--offline"]]) {
+        const run = await runCli(["audit", "verify", ...mode, ...pki]);
+        expect(run.code, run.stderr).toBe(0);
+        expect(JSON.parse(run.stdout)).toMatchObject({ ok: true, entriesChecked: "0" });
+        expect(run.stderr).not.toMatch(/^anchor:/m);
+      }
+    } finally {
+      await empty.dispose();
+      await rm(emptyDir, { recursive: true, force: true });
+    }
+  }, 60_000);
+
   it("trusts only the pinned audit keys; bad flags exit 2", async () => {
     const pinnedOther = await auditCli("verify", "--offline", "--audit-key", "x".repeat(43));
     expect(pinnedOther.code, pinnedOther.stderr).toBe(1);
