@@ -7,7 +7,8 @@
  * machine: use it to compare two versions of the hot paths, then confirm with `npm run bench`.
  *
  *   verify  Verify of one cached bearer token
- *   check   ext_authz Check of the same token, the CheckRequest built as Envoy builds it
+ *   check   ext_authz Check of the same token, the CheckRequest built as Envoy builds it with
+ *           infra/envoy/envoy.yaml (bench/targets.ts)
  *   dpop    Verify of a DPoP-bound token, a fresh proof per call (generated beforehand)
  *   login   Challenge → Submit → Token (signature kind) on Redis (the client's signing included)
  *

@@ -59,17 +59,23 @@ const ROUTE_PATH = "/orders?limit=10";
 const AGENT_HEADER = "x-gatehouse-agent";
 
 /**
+ * Which request headers Envoy puts in the CheckRequest: "shipped" as infra/envoy/envoy.yaml
+ * configures the filter (`allowed_headers`: authorization, dpop, gatehouse-amount; for a gRPC
+ * authorization service Envoy adds no others), "all" as Envoy does without `allowed_headers`
+ * (every header, pseudo-headers included).
+ */
+export type CheckHeaders = "shipped" | "all";
+
+/**
  * ext_authz Check of the same bearer token, as Envoy builds it for `GET /orders?limit=10`:
- * lower-cased headers (pseudo-headers included), host, path with query, scheme, request id,
+ * lower-cased headers (`headers` decides which), host, path with query, scheme, request id,
  * protocol, the downstream's mTLS principal and the route's context extensions. Correct only
  * when allowed (status OK) with the agent in `x-gatehouse-agent`.
  */
-export function checkTarget(options: {
-  token: string;
-  audience: string;
-  scope: string;
-  did: string;
-}): Target {
+export function checkTarget(
+  options: { token: string; audience: string; scope: string; did: string },
+  headers: CheckHeaders = "shipped",
+): Target {
   const requestId = "6a1c3f9e-2b7d-4e21-9f0a-5c8d7e6b4a31";
   const request = create(CheckRequestSchema, {
     attributes: {
@@ -81,15 +87,17 @@ export function checkTarget(options: {
           path: ROUTE_PATH,
           scheme: "https",
           headers: {
-            ":authority": ROUTE_HOST,
-            ":method": "GET",
-            ":path": ROUTE_PATH,
-            ":scheme": "https",
-            accept: "application/json",
             authorization: `Bearer ${options.token}`,
-            "user-agent": "agent-sdk/1.0",
-            "x-forwarded-proto": "https",
-            "x-request-id": requestId,
+            ...(headers === "all" && {
+              ":authority": ROUTE_HOST,
+              ":method": "GET",
+              ":path": ROUTE_PATH,
+              ":scheme": "https",
+              accept: "application/json",
+              "user-agent": "agent-sdk/1.0",
+              "x-forwarded-proto": "https",
+              "x-request-id": requestId,
+            }),
           },
         },
       },
@@ -105,7 +113,7 @@ export function checkTarget(options: {
   if (!http) throw new Error("CheckRequest without http attributes");
   http.$unknown = [unknownString(1, requestId), unknownString(10, "HTTP/2")];
   return {
-    name: "check",
+    name: headers === "all" ? "check-all" : "check",
     path: "/envoy.service.auth.v3.Authorization/Check",
     request: Buffer.from(toBinary(CheckRequestSchema, request)),
     check: (bytes) => {

@@ -6,7 +6,11 @@
  *               tail grows with the load, next to the runs at BENCH_CONCURRENCY
  *   dpop        Verify of a DPoP-bound token with a fresh proof per request, next to the raw
  *               node:crypto Ed25519 verify rate on one core (measured here, before and after)
- *   check       Envoy ext_authz Check of the same bearer token, built as Envoy builds it
+ *   check       Envoy ext_authz Check of the same bearer token, built as Envoy builds it with
+ *               infra/envoy/envoy.yaml (only the headers Gatehouse reads), then as it builds
+ *               it without `allowed_headers` (every header of the request: check-all); then
+ *               both against Verify in alternating 3-s runs (median of 6 rounds), a ratio
+ *               that a machine whose speed drifts between runs disturbs less
  *   login       Challenge → Submit → Token with N agents, the server on Redis
  *   revocation  Revoke on replica A, Verify on replica B (same Redis) until denied
  * Only correct answers count; a denial where an allow was expected is an error.
@@ -56,11 +60,12 @@ import {
   toClientTls,
 } from "./enroll.js";
 import { type GoLoadgen, resolveGoLoadgen, writeTlsFiles } from "./go-load.js";
-import { openChannels } from "./load.js";
+import { openChannels, type Target } from "./load.js";
 import { BENCH_TOKEN_TTL_SECONDS } from "./protocol.js";
 import { formatTable, ratio, round, type Summary, summaryTable } from "./report.js";
 import { ed25519VerifyRate, type VerifyRate } from "./scenarios/crypto.js";
 import { measureDpop, type ProofStats } from "./scenarios/dpop.js";
+import { type InterleavedRatio, interleavedRatios } from "./scenarios/interleaved.js";
 import { measureLogin } from "./scenarios/login.js";
 import { measureRevocation, type RevocationSummary } from "./scenarios/revocation.js";
 import { measureRpc } from "./scenarios/rpc.js";
@@ -73,8 +78,13 @@ const { only } = settings;
 const bearerRuns =
   (only.has("verify") ? 2 : 0) +
   (only.has("latency") ? 2 * LATENCY_IN_FLIGHT.length : 0) +
-  (only.has("check") ? 1 : 0);
-if (bearerRuns * (settings.warmupSeconds + settings.seconds) > BENCH_TOKEN_TTL_SECONDS - 60) {
+  (only.has("check") ? 2 : 0);
+/** Rounds of alternating Verify / Check runs (bench/scenarios/interleaved.ts). */
+const CHECK_ROUNDS = 6;
+/** Each round: Verify, Check and Check with every header, 1 s warm-up and 3 s each. */
+const checkRoundsSeconds = only.has("check") ? CHECK_ROUNDS * 3 * 4 : 0;
+const bearerSeconds = bearerRuns * (settings.warmupSeconds + settings.seconds) + checkRoundsSeconds;
+if (bearerSeconds > BENCH_TOKEN_TTL_SECONDS - 60) {
   throw new Error(
     `the runs would outlast the ${BENCH_TOKEN_TTL_SECONDS} s token; lower BENCH_SECONDS`,
   );
@@ -82,6 +92,8 @@ if (bearerRuns * (settings.warmupSeconds + settings.seconds) > BENCH_TOKEN_TTL_S
 
 interface Figures {
   readonly results: Record<string, Summary>;
+  /** Verify ÷ Check server CPU per call in alternating short runs, by Check target. */
+  checkInterleaved?: Record<string, InterleavedRatio>;
   proofs?: ProofStats;
   revocation?: RevocationSummary;
 }
@@ -150,7 +162,17 @@ async function runRpcScenarios(
       results.dpop = summary;
       figures.proofs = proofs;
     }
-    if (only.has("check")) results.check = await measureRpc(checkTarget(route), context);
+    if (only.has("check")) {
+      const checks = [checkTarget(route), checkTarget(route, "all")];
+      results.check = await measureRpc(checks[0] as Target, context);
+      results["check-all"] = await measureRpc(checks[1] as Target, context);
+      figures.checkInterleaved = await interleavedRatios(
+        context,
+        verifyTarget(route),
+        checks,
+        CHECK_ROUNDS,
+      );
+    }
   } finally {
     for (const channel of channels) channel.close();
     await server.stop();
@@ -253,7 +275,7 @@ function report(
   raw: RawRates | undefined,
   loadgen: GoLoadgen | undefined,
 ): void {
-  const { results, proofs, revocation } = figures;
+  const { results, proofs, revocation, checkInterleaved } = figures;
   const { health, verify, dpop, check, login: logins } = results;
   const ratios = {
     verifyToCeiling: ratio(verify?.rps, health?.rps),
@@ -263,6 +285,7 @@ function report(
     dpopCoreToRawPeak: ratio(dpop?.coreRps, raw?.peak),
     checkToVerify: ratio(check?.rps, verify?.rps),
     checkCoreToVerifyCore: ratio(check?.coreRps, verify?.coreRps),
+    checkAllToVerify: ratio(results["check-all"]?.rps, verify?.rps),
   };
   const show = (value: number | undefined) => (value === undefined ? "n/a" : value.toFixed(3));
   const generators = Object.entries(results).map(([name, r]) => `${name} ${r.generator}`);
@@ -310,7 +333,18 @@ function report(
   if (check) {
     console.log(
       `Check / Verify: ${show(ratios.checkToVerify)} ` +
-        `(per server core: ${show(ratios.checkCoreToVerifyCore)})`,
+        `(per server core: ${show(ratios.checkCoreToVerifyCore)}; Envoy as infra/envoy configures ` +
+        `it); with every request header (no allowed_headers): ${show(ratios.checkAllToVerify)}`,
+    );
+  }
+  if (checkInterleaved) {
+    const line = (name: string) => {
+      const r = checkInterleaved[name];
+      return r ? `${name} ${r.median.toFixed(3)} (rounds ${r.rounds.join(", ")})` : `${name} n/a`;
+    };
+    console.log(
+      `Check / Verify, alternating ${CHECK_ROUNDS} rounds of 3 s (Verify ÷ Check server CPU ` +
+        `per call, median): ${line("check")}; ${line("check-all")}`,
     );
   }
   if (logins) {
@@ -343,6 +377,7 @@ function report(
     ed25519VerifyOpsPerSec: raw ?? null,
     dpopProofs: proofs ?? null,
     revocation: revocation ?? null,
+    checkInterleaved: checkInterleaved ?? null,
   };
   console.log(`BENCH_JSON ${JSON.stringify(json)}`);
 }

@@ -1,0 +1,50 @@
+/**
+ * Two targets' cost compared in alternating short runs on one server: on a machine whose
+ * speed drifts over a minute, runs made a minute apart compare the machine as much as the
+ * code. Each round measures the baseline and then each other target for a few seconds; the
+ * ratio of a round is baseline ÷ target server CPU per call (so 1.0 means as cheap, in the
+ * sense of "Check / Verify" throughput), and the median over rounds is the figure.
+ */
+import type { Target } from "../load.js";
+import { round } from "../report.js";
+import { measureRpc, type RpcContext } from "./rpc.js";
+
+export interface InterleavedRatio {
+  /** baseline ÷ target server µs per call, each round. */
+  readonly rounds: readonly number[];
+  readonly median: number;
+}
+
+const ROUND_SECONDS = 3;
+const ROUND_WARMUP_SECONDS = 1;
+
+export async function interleavedRatios(
+  context: RpcContext,
+  baseline: Target,
+  targets: readonly Target[],
+  rounds: number,
+): Promise<Record<string, InterleavedRatio>> {
+  const short = {
+    ...context,
+    settings: { ...context.settings, seconds: ROUND_SECONDS, warmupSeconds: ROUND_WARMUP_SECONDS },
+  };
+  const ratios = new Map<string, number[]>(targets.map((target) => [target.name, []]));
+  for (let i = 0; i < rounds; i++) {
+    const base = await measureRpc(baseline, short);
+    for (const target of targets) {
+      const cost = (await measureRpc(target, short)).serverCpuUsPerCall;
+      ratios.get(target.name)?.push(round(base.serverCpuUsPerCall / Math.max(1, cost), 3));
+    }
+  }
+  return Object.fromEntries(
+    [...ratios].map(([name, values]) => [name, { rounds: values, median: median(values) }]),
+  );
+}
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1
+    ? (sorted[middle] ?? 0)
+    : round(((sorted[middle - 1] ?? 0) + (sorted[middle] ?? 0)) / 2, 3);
+}
