@@ -61,6 +61,10 @@ export async function verifyOffline(
         return broken(problem, at, checked);
       }
     }
+    // A server that does not move forward would keep this loop going for ever.
+    if (page.nextAfterSequence !== 0n && page.nextAfterSequence <= after) {
+      throw new CliFailure("the server's audit pages do not advance", EXIT_FAILURE);
+    }
     after = page.nextAfterSequence;
   } while (after !== 0n);
   if (options.entriesOnly) {

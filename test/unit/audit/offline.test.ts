@@ -106,6 +106,19 @@ describe("offline audit verification", () => {
     });
   });
 
+  it("stops when the server's pages do not move forward", async () => {
+    // Every page says "more after sequence 5": the second request asks for it again.
+    const stuck = {
+      getAuditKeys: async () => ({ keys: [KEY] }),
+      listAuditEvents: async () => ({ entries: [], nextAfterSequence: 5n }),
+    } as unknown as Parameters<typeof verifyOffline>[0];
+    for (const options of [CHAIN, EACH]) {
+      await expect(verifyOffline(stuck, options)).rejects.toThrow(
+        "the server's audit pages do not advance",
+      );
+    }
+  });
+
   it("trusts only keys that match their id, and only the pinned ones", async () => {
     const mislabelled = [{ ...KEY, keyId: "another-id" }];
     await expect(verifyOffline(server(entries(2), mislabelled), CHAIN)).rejects.toThrow(CliFailure);
