@@ -36,7 +36,8 @@
  *
  * Env: BENCH_LOADGEN (go|node; unset: go if available), BENCH_LOADGEN_PROCS (1),
  * BENCH_SECONDS (10) per measured run, BENCH_WARMUP_SECONDS (2), BENCH_CONCURRENCY (64),
- * BENCH_CHANNELS (4), BENCH_ONLY (verify,latency,dpop,check,login,revocation), BENCH_CRYPTO_SECONDS (1),
+ * BENCH_CHANNELS (4), BENCH_ONLY (verify,latency,dpop,check,login,revocation),
+ * BENCH_CRYPTO_SECONDS (1),
  * BENCH_LOGIN_AGENTS (16), BENCH_REVOCATIONS (100), BENCH_REVOCATION_POLL_MS (1),
  * BENCH_REVOCATION_TIMEOUT_MS (5000), BENCH_WORKERS (cores), BENCH_SERVER_NODE_FLAGS (node
  * and V8 flags for the server processes, e.g. --max-semi-space-size=32), BENCH_SERVER_PROFILE
@@ -60,12 +61,17 @@ import {
   toClientTls,
 } from "./enroll.js";
 import { type GoLoadgen, resolveGoLoadgen, writeTlsFiles } from "./go-load.js";
-import { openChannels, type Target } from "./load.js";
+import { openChannels } from "./load.js";
 import { BENCH_TOKEN_TTL_SECONDS } from "./protocol.js";
 import { formatTable, ratio, round, type Summary, summaryTable } from "./report.js";
 import { ed25519VerifyRate, type VerifyRate } from "./scenarios/crypto.js";
 import { measureDpop, type ProofStats } from "./scenarios/dpop.js";
-import { type InterleavedRatio, interleavedRatios } from "./scenarios/interleaved.js";
+import {
+  type InterleavedRatio,
+  interleavedRatios,
+  ROUND_RUN_SECONDS,
+  ROUND_SECONDS,
+} from "./scenarios/interleaved.js";
 import { measureLogin } from "./scenarios/login.js";
 import { measureRevocation, type RevocationSummary } from "./scenarios/revocation.js";
 import { measureRpc } from "./scenarios/rpc.js";
@@ -81,8 +87,8 @@ const bearerRuns =
   (only.has("check") ? 2 : 0);
 /** Rounds of alternating Verify / Check runs (bench/scenarios/interleaved.ts). */
 const CHECK_ROUNDS = 6;
-/** Each round: Verify, Check and Check with every header, 1 s warm-up and 3 s each. */
-const checkRoundsSeconds = only.has("check") ? CHECK_ROUNDS * 3 * 4 : 0;
+/** Each round runs Verify, Check and Check with every header. */
+const checkRoundsSeconds = only.has("check") ? CHECK_ROUNDS * 3 * ROUND_RUN_SECONDS : 0;
 const bearerSeconds = bearerRuns * (settings.warmupSeconds + settings.seconds) + checkRoundsSeconds;
 if (bearerSeconds > BENCH_TOKEN_TTL_SECONDS - 60) {
   throw new Error(
@@ -99,8 +105,8 @@ interface Figures {
 }
 
 /**
- * health, verify, latency, dpop, check: one server (on the embedded store, or with workers on Redis),
- * one agent, two logins.
+ * health, verify, latency, dpop, check: one server (on the embedded store, or with workers
+ * on Redis), one agent, two logins.
  */
 async function runRpcScenarios(
   pki: DevPki,
@@ -163,13 +169,14 @@ async function runRpcScenarios(
       figures.proofs = proofs;
     }
     if (only.has("check")) {
-      const checks = [checkTarget(route), checkTarget(route, "all")];
-      results.check = await measureRpc(checks[0] as Target, context);
-      results["check-all"] = await measureRpc(checks[1] as Target, context);
+      const check = checkTarget(route);
+      const checkAll = checkTarget(route, "all");
+      results.check = await measureRpc(check, context);
+      results["check-all"] = await measureRpc(checkAll, context);
       figures.checkInterleaved = await interleavedRatios(
         context,
         verifyTarget(route),
-        checks,
+        [check, checkAll],
         CHECK_ROUNDS,
       );
     }
@@ -343,7 +350,7 @@ function report(
       return r ? `${name} ${r.median.toFixed(3)} (rounds ${r.rounds.join(", ")})` : `${name} n/a`;
     };
     console.log(
-      `Check / Verify, alternating ${CHECK_ROUNDS} rounds of 3 s (Verify ÷ Check server CPU ` +
+      `Check / Verify, alternating ${CHECK_ROUNDS} rounds of ${ROUND_SECONDS} s (Verify ÷ Check server CPU ` +
         `per call, median): ${line("check")}; ${line("check-all")}`,
     );
   }

@@ -124,12 +124,11 @@ export function checkEntry(
 export class ChainWalk {
   #position = 0;
   #prevHash = GENESIS_HASH;
+  readonly #publicKeys: ReadonlyMap<string, KeyObject>;
   readonly #anchors: ReadonlyMap<number, string>;
 
-  constructor(
-    private readonly publicKeys: ReadonlyMap<string, KeyObject>,
-    anchors: readonly ChainAnchor[] = [],
-  ) {
+  constructor(publicKeys: ReadonlyMap<string, KeyObject>, anchors: readonly ChainAnchor[] = []) {
+    this.#publicKeys = publicKeys;
     this.#anchors = new Map(anchors.map((anchor) => [anchor.sequence, anchor.hash]));
   }
 
@@ -146,7 +145,7 @@ export class ChainWalk {
   /** Checks the next entry: its problem (which ends the walk), else undefined. */
   next(entry: ChainEntry): AuditChainProblem | undefined {
     const position = this.#position + 1;
-    const checked = checkEntry(entry, this.publicKeys);
+    const checked = checkEntry(entry, this.#publicKeys);
     if ("problem" in checked) return checked.problem;
     const { event, hash } = checked;
     if (event.sequence !== BigInt(position)) return AuditChainProblem.SEQUENCE_GAP;

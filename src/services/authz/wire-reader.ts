@@ -79,10 +79,10 @@ export class WireReader {
   }
 
   /** Steps over a field's value, whatever its wire type (a group up to its end tag). */
-  skip(tag: number, depth = 0): void {
+  stepOver(tag: number, depth = 0): void {
     switch (wireTypeOf(tag)) {
       case WIRE.varint:
-        this.skipVarint();
+        this.stepOverVarint();
         break;
       case WIRE.bit64:
         this.pos += 8;
@@ -91,7 +91,7 @@ export class WireReader {
         this.pos = this.lengthDelimitedEnd(tag);
         break;
       case WIRE.startGroup:
-        this.skipGroup(fieldOf(tag), depth);
+        this.stepOverGroup(fieldOf(tag), depth);
         break;
       case WIRE.bit32:
         this.pos += 4;
@@ -102,7 +102,7 @@ export class WireReader {
     if (this.pos > this.len) throw new Error("truncated field");
   }
 
-  private skipVarint(): void {
+  private stepOverVarint(): void {
     for (let read = 1; ; read++) {
       const byte = this.buf[this.pos++];
       if (byte === undefined || read > 10) throw new Error("malformed varint");
@@ -110,7 +110,7 @@ export class WireReader {
     }
   }
 
-  private skipGroup(field: number, depth: number): void {
+  private stepOverGroup(field: number, depth: number): void {
     if (depth >= MAX_GROUP_DEPTH) throw new Error("groups nested too deep");
     for (;;) {
       const tag = this.tag();
@@ -118,7 +118,7 @@ export class WireReader {
         if (fieldOf(tag) !== field) throw new Error("mismatched end of group");
         return;
       }
-      this.skip(tag, depth + 1);
+      this.stepOver(tag, depth + 1);
     }
   }
 }

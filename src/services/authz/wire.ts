@@ -59,75 +59,73 @@ export function decodeCheckRequest(bytes: Uint8Array): CheckRequest {
     if (fieldOf(tag) === FIELD.attributes) {
       request.attributes = readAttributes(reader, tag, request.attributes);
     } else {
-      reader.skip(tag);
+      reader.stepOver(tag);
     }
   }
   return finished(reader, reader.len, request);
 }
 
-function readAttributes(
+/**
+ * One length-delimited message read into `into`: `readField` reads the fields it knows
+ * (answering true) and every other field is stepped over; a field running past the
+ * message's end makes it malformed.
+ */
+function readMessage<T>(
   reader: WireReader,
   tag: number,
-  into = create(AttributeContextSchema),
-): AttributeContext {
+  into: T,
+  readField: (reader: WireReader, tag: number, into: T) => boolean,
+): T {
   const end = reader.lengthDelimitedEnd(tag);
   while (reader.pos < end) {
     const inner = reader.tag();
-    const no = fieldOf(inner);
-    if (no === FIELD.source) into.source = readPeer(reader, inner, into.source);
-    else if (no === FIELD.request) into.request = readRequest(reader, inner, into.request);
-    else if (no === FIELD.contextExtensions) {
-      readEntry(reader, inner, into.contextExtensions, EXTENSION_KEYS);
-    } else reader.skip(inner);
+    if (!readField(reader, inner, into)) reader.stepOver(inner);
   }
   return finished(reader, end, into);
 }
 
-function readPeer(
-  reader: WireReader,
-  tag: number,
-  into = create(AttributeContext_PeerSchema),
-): AttributeContext_Peer {
-  const end = reader.lengthDelimitedEnd(tag);
-  while (reader.pos < end) {
-    const inner = reader.tag();
-    if (fieldOf(inner) === FIELD.principal) into.principal = reader.string(inner);
-    else reader.skip(inner);
-  }
-  return finished(reader, end, into);
+const readAttributes = (reader: WireReader, tag: number, into?: AttributeContext) =>
+  readMessage(reader, tag, into ?? create(AttributeContextSchema), attributesField);
+const readPeer = (reader: WireReader, tag: number, into?: AttributeContext_Peer) =>
+  readMessage(reader, tag, into ?? create(AttributeContext_PeerSchema), peerField);
+const readRequest = (reader: WireReader, tag: number, into?: AttributeContext_Request) =>
+  readMessage(reader, tag, into ?? create(AttributeContext_RequestSchema), requestField);
+const readHttp = (reader: WireReader, tag: number, into?: AttributeContext_HttpRequest) =>
+  readMessage(reader, tag, into ?? create(AttributeContext_HttpRequestSchema), httpField);
+
+// The fields each message keeps (module functions: nothing is allocated per request for them).
+
+function attributesField(reader: WireReader, tag: number, into: AttributeContext): boolean {
+  const no = fieldOf(tag);
+  if (no === FIELD.source) into.source = readPeer(reader, tag, into.source);
+  else if (no === FIELD.request) into.request = readRequest(reader, tag, into.request);
+  else if (no === FIELD.contextExtensions) {
+    readEntry(reader, tag, into.contextExtensions, EXTENSION_KEYS);
+  } else return false;
+  return true;
 }
 
-function readRequest(
-  reader: WireReader,
-  tag: number,
-  into = create(AttributeContext_RequestSchema),
-): AttributeContext_Request {
-  const end = reader.lengthDelimitedEnd(tag);
-  while (reader.pos < end) {
-    const inner = reader.tag();
-    if (fieldOf(inner) === FIELD.http) into.http = readHttp(reader, inner, into.http);
-    else reader.skip(inner);
-  }
-  return finished(reader, end, into);
+function peerField(reader: WireReader, tag: number, into: AttributeContext_Peer): boolean {
+  if (fieldOf(tag) !== FIELD.principal) return false;
+  into.principal = reader.string(tag);
+  return true;
 }
 
-function readHttp(
-  reader: WireReader,
-  tag: number,
-  into = create(AttributeContext_HttpRequestSchema),
-): AttributeContext_HttpRequest {
-  const end = reader.lengthDelimitedEnd(tag);
-  while (reader.pos < end) {
-    const inner = reader.tag();
-    const no = fieldOf(inner);
-    if (no === FIELD.method) into.method = reader.string(inner);
-    else if (no === FIELD.headers) readEntry(reader, inner, into.headers, HEADER_KEYS);
-    else if (no === FIELD.path) into.path = reader.string(inner);
-    else if (no === FIELD.host) into.host = reader.string(inner);
-    else if (no === FIELD.scheme) into.scheme = reader.string(inner);
-    else reader.skip(inner);
-  }
-  return finished(reader, end, into);
+function requestField(reader: WireReader, tag: number, into: AttributeContext_Request): boolean {
+  if (fieldOf(tag) !== FIELD.http) return false;
+  into.http = readHttp(reader, tag, into.http);
+  return true;
+}
+
+function httpField(reader: WireReader, tag: number, into: AttributeContext_HttpRequest): boolean {
+  const no = fieldOf(tag);
+  if (no === FIELD.method) into.method = reader.string(tag);
+  else if (no === FIELD.headers) readEntry(reader, tag, into.headers, HEADER_KEYS);
+  else if (no === FIELD.path) into.path = reader.string(tag);
+  else if (no === FIELD.host) into.host = reader.string(tag);
+  else if (no === FIELD.scheme) into.scheme = reader.string(tag);
+  else return false;
+  return true;
 }
 
 /** The keys an entry is kept for, as UTF-8 bytes: an entry's key is compared undecoded. */
@@ -160,7 +158,7 @@ function readEntry(
     const no = fieldOf(inner);
     if (no === FIELD.entryKey) key = keptKey(reader, inner, keep);
     else if (no === FIELD.entryValue && key !== null) value = reader.string(inner);
-    else reader.skip(inner);
+    else reader.stepOver(inner);
   }
   finished(reader, end, into);
   // proto3: an absent key is the empty string, which is never kept.

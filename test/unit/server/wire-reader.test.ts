@@ -9,7 +9,7 @@ function fieldsBothWays(bytes: Uint8Array) {
   while (reader.pos < reader.len) {
     const tag = reader.tag();
     const start = reader.pos;
-    reader.skip(tag);
+    reader.stepOver(tag);
     ours.push([fieldOf(tag), wireTypeOf(tag), [...bytes.subarray(start, reader.pos)]]);
   }
   const theirs: [number, number, number[]][] = [];
@@ -81,7 +81,7 @@ describe("the wire reader", () => {
       const reader = new WireReader(
         new Uint8Array([...new Array(depth).fill(0x0b), ...new Array(depth).fill(0x0c)]),
       );
-      reader.skip(reader.tag());
+      reader.stepOver(reader.tag());
       return reader.pos === reader.len;
     };
     expect(nested(100)).toBe(true);
