@@ -1,10 +1,7 @@
-import { create, type DescFile, toBinary } from "@bufbuild/protobuf";
-import { FileDescriptorSetSchema } from "@bufbuild/protobuf/wkt";
 import type * as grpc from "@grpc/grpc-js";
-import { loadFileDescriptorSetFromBuffer } from "@grpc/proto-loader";
-import { ReflectionService } from "@grpc/reflection";
 import { HealthImplementation } from "grpc-health-check";
 import type { ServiceBinding } from "../services/types.js";
+import { addReflection } from "./reflection.js";
 
 /**
  * gRPC health checking (grpc.health.v1) and server reflection (v1 and v1alpha) on the gRPC
@@ -15,9 +12,7 @@ export function createIntrospection(bindings: readonly ServiceBinding[]) {
     "": "NOT_SERVING",
     ...Object.fromEntries(bindings.map((b) => [b.service.typeName, "NOT_SERVING" as const])),
   });
-  const reflection = new ReflectionService(
-    loadFileDescriptorSetFromBuffer(descriptorSet(bindings.map((b) => b.service.file))),
-  );
+  const files = [...new Set(bindings.map((b) => b.service.file))];
   const setServing = (serving: boolean) => {
     const status = serving ? "SERVING" : "NOT_SERVING";
     health.setStatus("", status);
@@ -26,21 +21,8 @@ export function createIntrospection(bindings: readonly ServiceBinding[]) {
   return {
     addToServer(server: grpc.Server) {
       health.addToServer(server);
-      reflection.addToServer(server);
+      addReflection(server, files);
     },
     setServing,
   };
-}
-
-/** Every file the services need, dependencies first, as a serialized FileDescriptorSet. */
-function descriptorSet(roots: readonly DescFile[]): Buffer {
-  const ordered: DescFile[] = [];
-  const visit = (file: DescFile) => {
-    if (ordered.includes(file)) return;
-    for (const dependency of file.dependencies) visit(dependency);
-    ordered.push(file);
-  };
-  for (const root of roots) visit(root);
-  const set = create(FileDescriptorSetSchema, { file: ordered.map((f) => f.proto) });
-  return Buffer.from(toBinary(FileDescriptorSetSchema, set));
 }
