@@ -11,7 +11,9 @@ const { NGHTTP2_CANCEL } = http2.constants;
 export function http2ServerOptions(limits: TransportLimits) {
   return {
     settings: {
-      // RFC 9113 §6.5.2: a client that opens more is refused (RST_STREAM REFUSED_STREAM, §5.1.2).
+      // RFC 9113 §6.5.2. A stream past it is refused (§5.1.2): REFUSED_STREAM while the client
+      // has not yet acknowledged these SETTINGS, after that a PROTOCOL_ERROR that ends the whole
+      // connection and every stream it held (nghttp2).
       maxConcurrentStreams: limits.maxConcurrentStreams,
       // RFC 9113 §6.5.2: advertised, and node:http2 resets a stream whose headers exceed it.
       maxHeaderListSize: limits.maxHeaderListBytes,

@@ -1,3 +1,4 @@
+import { connect as netConnect } from "node:net";
 import { type TLSSocket, connect as tlsConnect } from "node:tls";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ClientTls } from "../../src/client/credentials.js";
@@ -51,9 +52,9 @@ function tlsTo(port: number, tls: ClientTls, alpn: string[] = []): Promise<TLSSo
   });
 }
 
-/** Writes `request` on a new approval-page connection; resolves with the status line. */
-async function approvalStatus(gh: TestGatehouse, tls: ClientTls, request: string) {
-  const socket = await tlsTo(approvalPort(gh), tls);
+/** Writes `request` on a new HTTP/1.1 connection to `port`; resolves with the status line. */
+async function http1Status(port: number, tls: ClientTls, request: string) {
+  const socket = await tlsTo(port, tls, ["http/1.1"]);
   const started = Date.now();
   return new Promise<{ line: string; ms: number }>((resolve, reject) => {
     let text = "";
@@ -191,8 +192,8 @@ describe("transport limits: streams and headers", () => {
   });
 
   it("the approval page answers 431 to a header section over the limit", async () => {
-    const { line } = await approvalStatus(
-      fx.gh,
+    const { line } = await http1Status(
+      approvalPort(fx.gh),
       fx.agent.agentTls,
       `GET /approve HTTP/1.1\r\nHost: 127.0.0.1\r\nx-big: ${"a".repeat(8_192)}\r\n\r\n`,
     );
@@ -230,16 +231,30 @@ describe("transport limits: timeouts and connections", () => {
     },
   );
 
-  it("the approval page answers 408 to a request not received whole in time", async () => {
-    // The header section never ends (a slow-headers client).
-    const { line, ms } = await approvalStatus(
-      gh,
-      tls,
-      "GET /approve HTTP/1.1\r\nHost: 127.0.0.1\r\n",
-    );
-    expect(line).toBe("HTTP/1.1 408 Request Timeout");
-    expect(ms).toBeLessThan(5_000);
-  });
+  it.each(["approval", "connect"] as const)(
+    "the %s listener's HTTP/1.1 answers 408 to a request not received whole in time",
+    async (listener) => {
+      const port = listener === "approval" ? approvalPort(gh) : gh.app.connectPort;
+      // The header section never ends (a slow-headers client).
+      const request = "GET /approve HTTP/1.1\r\nHost: 127.0.0.1\r\n";
+      const { line, ms } = await http1Status(port, tls, request);
+      expect(line).toBe("HTTP/1.1 408 Request Timeout");
+      expect(ms).toBeLessThan(5_000);
+    },
+  );
+
+  it.each(["grpc", "connect", "approval"] as const)(
+    "the %s listener drops a connection that never completes its TLS handshake",
+    async (listener) => {
+      const port = listener === "approval" ? approvalPort(gh) : portOf(gh, listener);
+      const started = Date.now();
+      const socket = netConnect({ host: "127.0.0.1", port });
+      socket.on("error", () => {});
+      await new Promise((resolve) => socket.once("close", resolve));
+      expect(Date.now() - started).toBeGreaterThanOrEqual(TIMEOUTS.requestTimeoutMs - 50);
+      expect(Date.now() - started).toBeLessThan(5_000);
+    },
+  );
 
   it.each(PORTS)(
     "the %s port closes a connection idle past the idle timeout (GOAWAY)",
