@@ -137,6 +137,7 @@ export async function startGatehouse(options: StartOptions): Promise<Gatehouse> 
         ...(config.approval.origin === undefined ? {} : { origin: config.approval.origin }),
         tls: { cert: tls.cert, key: tls.key },
         listen: config.approval,
+        transport: config.transport,
         sessionTtlMs: config.approval.sessionTtlSeconds * 1000,
         denialBackoffBaseMs: config.grants.denialBackoffBaseSeconds * 1000,
         denialBackoffMaxMs: config.grants.denialBackoffMaxSeconds * 1000,
@@ -215,6 +216,7 @@ export async function startGatehouse(options: StartOptions): Promise<Gatehouse> 
     tls,
     trustDomain: config.trustDomain,
     maxMessageBytes: config.limits.maxMessageBytes,
+    transport: config.transport,
     resolveCaller: createCallerResolver(config.proxy, {
       trustDomain: config.trustDomain,
       ca: tls.ca,

@@ -57,6 +57,7 @@ export function describeConfig(config: GatehouseConfig): string {
         `server nonces ${config.dpop.nonces ? "on (secret set)" : "off"}`,
     ],
     ["max message", `${config.limits.maxMessageBytes} bytes`],
+    ["transport", describeTransport(config.transport)],
     ...describeKeys(config.keys, config.store),
     ...describeProxy(config.proxy),
     ["domains", describeDomains(config.domains)],
@@ -109,6 +110,16 @@ function describeLimits(limits: GatehouseConfig["limits"]): string {
     `per ${limits.windowSeconds}s: challenge ${limits.challengePerIdentity}/identity, ` +
     `${limits.challengePerAddress}/address; submit ${limits.submitPerIdentity}/identity, ` +
     `${limits.submitPerAddress}/address; ${adaptive}`
+  );
+}
+
+function describeTransport(transport: GatehouseConfig["transport"]): string {
+  return (
+    `${transport.maxConcurrentStreams} streams/connection, headers ` +
+    `${transport.maxHeaderListBytes} bytes and ${transport.maxHeaderPairs} fields, ` +
+    `request ${transport.requestTimeoutMs} ms, idle ${transport.idleTimeoutMs} ms, ` +
+    `${transport.maxConnectionsPerAddress} connections/address, ` +
+    `${transport.maxSessionMemoryMb} MB/connection`
   );
 }
 

@@ -254,6 +254,7 @@ function assemble(mode: Mode, get: Lookup): GatehouseConfig {
         get("challenges.reasoningFamilies") ?? DEFAULTS.challenges.reasoningFamilies,
     },
     limits: limitsConfig(get),
+    transport: withDefaults(get, "transport", DEFAULTS.transport),
     keys: keysConfig(get),
     attestation: attestationConfig(get),
     runtime: runtimeConfig(get),

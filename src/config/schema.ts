@@ -6,7 +6,12 @@ import {
   type ReasoningFamilyTable,
   reasoningFamilyTable,
 } from "../challenges/reasoning/config.js";
-import { kindLimitsTable, type LimitsConfig, MAX_RATE_LIMIT } from "./limits.js";
+import {
+  kindLimitsTable,
+  type LimitsConfig,
+  MAX_RATE_LIMIT,
+  type TransportLimits,
+} from "./limits.js";
 
 /** More server processes than this is a typo, not a deployment: run more replicas instead. */
 const MAX_WORKERS = 64;
@@ -197,6 +202,8 @@ export interface GatehouseConfig {
     readonly reasoningFamilies: ReasoningFamilyTable;
   };
   readonly limits: LimitsConfig;
+  /** Streams, headers, timeouts and connections on every listener. */
+  readonly transport: TransportLimits;
   readonly keys: KeysConfig;
   readonly attestation: AttestationConfig;
   readonly runtime: RuntimeConfig;
@@ -275,6 +282,16 @@ export const DEFAULTS = {
     windowSeconds: 60,
     kinds: {},
     adaptive: { enabled: false, threshold: 30 },
+  },
+  transport: {
+    // RFC 9113 §6.5.2 recommends no fewer than 100, so that parallelism is not needlessly limited.
+    maxConcurrentStreams: 100,
+    maxHeaderListBytes: 16_384,
+    maxHeaderPairs: 64,
+    requestTimeoutMs: 10_000,
+    idleTimeoutMs: 60_000,
+    maxConnectionsPerAddress: 64,
+    maxSessionMemoryMb: 10,
   },
   keys: {
     rotationIntervalSeconds: 7 * 86_400,
@@ -408,6 +425,28 @@ export const FIELDS = {
   "limits.adaptive.threshold": {
     env: "GATEHOUSE_ADAPTIVE_POW_THRESHOLD",
     parse: integer(1, MAX_RATE_LIMIT),
+  },
+  "transport.maxConcurrentStreams": {
+    env: "GATEHOUSE_MAX_CONCURRENT_STREAMS",
+    parse: integer(1, 10_000),
+  },
+  "transport.maxHeaderListBytes": {
+    env: "GATEHOUSE_MAX_HEADER_LIST_BYTES",
+    parse: integer(1_024, 1_048_576),
+  },
+  "transport.maxHeaderPairs": { env: "GATEHOUSE_MAX_HEADER_PAIRS", parse: integer(8, 1_000) },
+  "transport.requestTimeoutMs": {
+    env: "GATEHOUSE_REQUEST_TIMEOUT_MS",
+    parse: integer(100, 600_000),
+  },
+  "transport.idleTimeoutMs": { env: "GATEHOUSE_IDLE_TIMEOUT_MS", parse: integer(100, 3_600_000) },
+  "transport.maxConnectionsPerAddress": {
+    env: "GATEHOUSE_MAX_CONNECTIONS_PER_ADDRESS",
+    parse: integer(1, 100_000),
+  },
+  "transport.maxSessionMemoryMb": {
+    env: "GATEHOUSE_MAX_SESSION_MEMORY_MB",
+    parse: integer(1, 1_024),
   },
   "keys.rotationIntervalSeconds": {
     env: "GATEHOUSE_KEY_ROTATION_INTERVAL",

@@ -12,6 +12,7 @@ import {
 } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { ErrorDetailSchema } from "../../gen/gatehouse/v1/errors_pb.js";
+import type { TransportLimits } from "../config/limits.js";
 import { catalogEntry, toGatehouseError } from "../errors/index.js";
 import { ANONYMOUS, type Caller, callerFromCertificate } from "../identity/caller.js";
 import type { CallerResolver } from "../identity/forwarded.js";
@@ -19,12 +20,19 @@ import type { DispatchMethod } from "./dispatch.js";
 import { retryAfterSeconds } from "./retry-after.js";
 import { errorDetail } from "./status-details.js";
 import type { TlsMaterial } from "./tls.js";
+import {
+  http2ServerOptions,
+  limitConnectionsPerAddress,
+  limitHttp1Requests,
+  limitHttp2Streams,
+} from "./transport-limits.js";
 
 export interface ConnectServerOptions {
   readonly methods: readonly DispatchMethod[];
   readonly tls: TlsMaterial;
   readonly trustDomain: string;
   readonly maxMessageBytes: number;
+  readonly transport: TransportLimits;
   /** Decides each call's caller: the TLS peer, or the identity a trusted proxy forwards. */
   readonly resolveCaller: CallerResolver;
 }
@@ -56,7 +64,7 @@ export function createConnectServer(options: ConnectServerOptions): http2.Http2S
       }
     },
   });
-  return http2.createSecureServer(
+  const server = http2.createSecureServer(
     {
       cert: options.tls.cert,
       key: options.tls.key,
@@ -64,9 +72,14 @@ export function createConnectServer(options: ConnectServerOptions): http2.Http2S
       requestCert: true,
       rejectUnauthorized: options.tls.requireClientCert,
       allowHTTP1: true,
+      ...http2ServerOptions(options.transport),
     },
     handler,
   );
+  limitHttp2Streams(server, options.transport);
+  limitHttp1Requests(server, options.transport);
+  limitConnectionsPerAddress(server, options.transport.maxConnectionsPerAddress);
+  return server;
 }
 
 function methodImpl(entry: DispatchMethod, resolveCaller: CallerResolver): MethodImpl<DescMethod> {

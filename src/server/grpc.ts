@@ -1,10 +1,12 @@
 import { type DescMessage, type Message, toBinary } from "@bufbuild/protobuf";
 import * as grpc from "@grpc/grpc-js";
+import type { TransportLimits } from "../config/limits.js";
 import { catalogEntry, toGatehouseError } from "../errors/index.js";
 import { ANONYMOUS, type Caller, callerFromCertificate } from "../identity/caller.js";
 import type { CallerResolver } from "../identity/forwarded.js";
 import type { CallContext } from "../services/types.js";
 import type { DispatchMethod } from "./dispatch.js";
+import { applyGrpcTransportLimits } from "./grpc-limits.js";
 import { retryAfterSeconds } from "./retry-after.js";
 import { grpcStatusDetails } from "./status-details.js";
 import type { TlsMaterial } from "./tls.js";
@@ -14,6 +16,7 @@ export interface GrpcServerOptions {
   readonly tls: TlsMaterial;
   readonly trustDomain: string;
   readonly maxMessageBytes: number;
+  readonly transport: TransportLimits;
   /** Decides each call's caller: the TLS peer, or the identity a trusted proxy forwards. */
   readonly resolveCaller: CallerResolver;
   /** Extra services on the same port (health, reflection). */
@@ -35,6 +38,7 @@ export function createGrpcServer(options: GrpcServerOptions): grpc.Server {
     // costs on every call.
     "grpc.enable_channelz": 0,
   });
+  applyGrpcTransportLimits(server, options.transport);
   const callers = createCallerCache(options.trustDomain);
   const services = new Set(options.methods.map((m) => m.method.parent.typeName));
   for (const serviceName of services) {

@@ -82,6 +82,15 @@ describe("loadConfig defaults", () => {
         kinds: {},
         adaptive: { enabled: false, threshold: 30 },
       },
+      transport: {
+        maxConcurrentStreams: 100,
+        maxHeaderListBytes: 16_384,
+        maxHeaderPairs: 64,
+        requestTimeoutMs: 10_000,
+        idleTimeoutMs: 60_000,
+        maxConnectionsPerAddress: 64,
+        maxSessionMemoryMb: 10,
+      },
       approval: {
         enabled: true,
         host: "127.0.0.1",
