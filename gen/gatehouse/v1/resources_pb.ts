@@ -292,9 +292,12 @@ export type Policy = Message<"gatehouse.v1.Policy"> & {
   autonomy?: AutonomyPolicy | undefined;
 
   /**
-   * Agents this agent may hand narrowed tokens to (RFC 8693 delegation):
-   * exact DIDs, or `did:agent:<domain>:*` for every agent of a domain. Empty:
-   * it may not delegate to others (it may still narrow its own tokens).
+   * Agents this agent may hand narrowed tokens to (RFC 8693 delegation: the
+   * token keeps this agent as `sub` and names the delegate in `act`, bound to
+   * the delegate's key): exact DIDs, or `did:agent:<domain>:*` for every agent
+   * of this agent's own operator domain (a wildcard for another domain names
+   * no one: another operator's agents only by exact DID). Empty: it may not
+   * delegate to others (it may still narrow its own tokens).
    *
    * @generated from field: repeated string delegates = 5;
    */
@@ -356,9 +359,12 @@ export type PolicyJson = {
   autonomy?: AutonomyPolicyJson;
 
   /**
-   * Agents this agent may hand narrowed tokens to (RFC 8693 delegation):
-   * exact DIDs, or `did:agent:<domain>:*` for every agent of a domain. Empty:
-   * it may not delegate to others (it may still narrow its own tokens).
+   * Agents this agent may hand narrowed tokens to (RFC 8693 delegation: the
+   * token keeps this agent as `sub` and names the delegate in `act`, bound to
+   * the delegate's key): exact DIDs, or `did:agent:<domain>:*` for every agent
+   * of this agent's own operator domain (a wildcard for another domain names
+   * no one: another operator's agents only by exact DID). Empty: it may not
+   * delegate to others (it may still narrow its own tokens).
    *
    * @generated from field: repeated string delegates = 5;
    */
