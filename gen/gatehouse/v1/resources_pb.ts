@@ -826,8 +826,14 @@ export type Envelope = Message<"gatehouse.v1.Envelope"> & {
   budgetPeriod?: Duration | undefined;
 
   /**
-   * Freeze the agent after this many failed or replayed proofs within
-   * freeze_window (REASON_AGENT_FROZEN); 0 disables freezing.
+   * Freeze the agent after this many DPoP proofs its key holder got wrong
+   * within freeze_window (REASON_AGENT_FROZEN); 0 disables freezing. Only a
+   * proof whose signature verifies under the token's bound key, within its
+   * time window and never seen before, yet made for another method, URL or
+   * token, counts (once per proof): junk proofs, proofs by other keys, and
+   * replayed or stale copies can be sent by anyone who has seen the token or
+   * a proof, so they are refused without counting. For a delegated token the
+   * count is its subject's (whose envelope applies).
    *
    * @generated from field: uint32 freeze_after_failures = 7;
    */
@@ -899,8 +905,14 @@ export type EnvelopeJson = {
   budgetPeriod?: DurationJson;
 
   /**
-   * Freeze the agent after this many failed or replayed proofs within
-   * freeze_window (REASON_AGENT_FROZEN); 0 disables freezing.
+   * Freeze the agent after this many DPoP proofs its key holder got wrong
+   * within freeze_window (REASON_AGENT_FROZEN); 0 disables freezing. Only a
+   * proof whose signature verifies under the token's bound key, within its
+   * time window and never seen before, yet made for another method, URL or
+   * token, counts (once per proof): junk proofs, proofs by other keys, and
+   * replayed or stale copies can be sent by anyone who has seen the token or
+   * a proof, so they are refused without counting. For a delegated token the
+   * count is its subject's (whose envelope applies).
    *
    * @generated from field: uint32 freeze_after_failures = 7;
    */
