@@ -121,6 +121,7 @@ function allowedResponse(
       agentDid: claims.sub,
       operatorDomain: claims.operator,
       tokenId: claims.jti,
+      ...(claims.actors?.[0] !== undefined && { actorDid: claims.actors[0] }),
       ...(dpopNonce !== undefined && { dpopNonce }),
       scopes: Object.freeze([...claims.scopes]) as string[],
       expiresAt,

@@ -119,7 +119,7 @@ export async function assertionGrant(
   const agent = await requireActiveAgent(deps.store, claims.did);
   const scopes = [...new Set(grant.scopes)].sort();
   const authority = await authorizeScopes(deps.store.grants, agent, scopes, grant.audience, nowMs);
-  return { agent, scopes, audience: grant.audience, authority };
+  return { agent, presenter: agent, scopes, audience: grant.audience, authority };
 }
 
 function invalid(): GatehouseError {

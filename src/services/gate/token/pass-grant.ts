@@ -34,5 +34,5 @@ export async function passGrant(
     record.audience,
     nowMs,
   );
-  return { agent, scopes: record.scopes, audience: record.audience, authority };
+  return { agent, presenter: agent, scopes: record.scopes, audience: record.audience, authority };
 }
