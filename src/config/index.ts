@@ -57,6 +57,11 @@ export function describeConfig(config: GatehouseConfig): string {
         `server nonces ${config.dpop.nonces ? "on (secret set)" : "off"}`,
     ],
     ["max message", `${config.limits.maxMessageBytes} bytes`],
+    [
+      "audit denials",
+      `folded per key into one entry per ${config.audit.denialWindowSeconds}s window, ` +
+        `at most ${config.audit.denialMaxKeys} keys per window`,
+    ],
     ...describeKeys(config.keys, config.store),
     ...describeProxy(config.proxy),
     ["domains", describeDomains(config.domains)],
