@@ -1,4 +1,4 @@
-import { rm } from "node:fs/promises";
+import { readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AuditEventType, AuditService } from "../../gen/gatehouse/v1/audit_pb.js";
@@ -122,4 +122,41 @@ describe.each(STORE_KINDS)("Audit log of 10,000 entries (%s store)", (storeKind)
     expect(JSON.parse(run.stdout)).toMatchObject({ ok: true, entriesChecked: String(total) });
     expect(run.stderr).toMatch(new RegExp(`^anchor: ${total}:[0-9a-f]{64}$`, "m"));
   });
+
+  it("`audit archive` exports a verified segment; verification chains it into the live log", async () => {
+    const segment = join(gh.dataDir, "audit-1.jsonl");
+    const archived = await auditCli("archive", "--out", segment, "--through", "4000");
+    expect(archived.code).toBe(0);
+    const anchor = /^anchor: 4000:([0-9a-f]{64})$/m.exec(archived.stderr);
+    expect(anchor).not.toBeNull();
+    const lines = (await readFile(segment, "utf8")).trim().split("\n");
+    expect(lines).toHaveLength(4001);
+    expect(JSON.parse(lines[0] ?? "")).toEqual({
+      format: "gatehouse-audit-segment/v1",
+      first: 1,
+      last: 4000,
+      lastHash: anchor?.[1],
+    });
+
+    // The segment, then the live log from 4001: one walk, the same head as the live chain's.
+    const chained = await auditCli("verify", "--offline", "--archive", segment);
+    expect(chained.code).toBe(0);
+    expect(JSON.parse(chained.stdout)).toMatchObject({ ok: true, entriesChecked: String(total) });
+
+    // An archived entry edited: the walk stops at it, whatever the live log says.
+    const entry = JSON.parse(lines[2_500] ?? "") as { signature: string };
+    const signature = Buffer.from(entry.signature, "base64");
+    signature[0] = (signature[0] ?? 0) ^ 1;
+    const edited = [...lines];
+    edited[2_500] = JSON.stringify({ ...entry, signature: signature.toString("base64") });
+    const forged = join(gh.dataDir, "audit-1-edited.jsonl");
+    await writeFile(forged, `${edited.join("\n")}\n`);
+    const refused = await auditCli("verify", "--offline", "--archive", forged);
+    expect(refused.code).toBe(1);
+    expect(JSON.parse(refused.stdout)).toMatchObject({
+      ok: false,
+      brokenSequence: "2500",
+      problem: "AUDIT_CHAIN_PROBLEM_SIGNATURE_INVALID",
+    });
+  }, 180_000);
 });

@@ -8,7 +8,7 @@ import {
   VerifyAuditChainResponseSchema,
 } from "../../../gen/gatehouse/v1/audit_pb.js";
 import { CliFailure, EXIT_FAILURE, EXIT_USAGE, printMessage } from "../output.js";
-import { anchorOf, parseAnchor, verifyOffline } from "./audit-offline.js";
+import { anchorOf, archiveChain, parseAnchor, verifyOffline } from "./audit-offline.js";
 import { type ConnectionFlags, withClient, withConnectionOptions } from "./connection.js";
 
 const DEFAULT_CERT = "admin";
@@ -28,7 +28,8 @@ export function auditCommand(): Command {
   return new Command("audit")
     .description("read and verify the audit log (admin certificate; operators may list)")
     .addCommand(verifyCommand())
-    .addCommand(listCommand());
+    .addCommand(listCommand())
+    .addCommand(archiveCommand());
 }
 
 interface VerifyFlags extends ConnectionFlags {
@@ -36,6 +37,7 @@ interface VerifyFlags extends ConnectionFlags {
   readonly entriesOnly?: boolean;
   readonly anchor?: string[];
   readonly auditKey?: string[];
+  readonly archive?: string[];
 }
 
 /**
@@ -57,14 +59,21 @@ function verifyCommand(): Command {
     .option(
       "--entries-only",
       "with --offline: check each listed entry on its own, not the chain (operators: own domain)",
+    )
+    .option(
+      "--archive <file...>",
+      "with --offline: walk these archived segments first, in order, then the live log after them",
     );
   return withConnectionOptions(verify, DEFAULT_CERT).action(async (flags: VerifyFlags) => {
     const anchors = (flags.anchor ?? []).map(parseAnchor);
-    if ((flags.auditKey || flags.entriesOnly) && !flags.offline) {
-      throw new CliFailure("--audit-key and --entries-only need --offline", EXIT_USAGE);
+    if ((flags.auditKey || flags.entriesOnly || flags.archive) && !flags.offline) {
+      throw new CliFailure("--audit-key, --entries-only and --archive need --offline", EXIT_USAGE);
     }
-    if (flags.entriesOnly && anchors.length > 0) {
-      throw new CliFailure("--anchor needs the chain: not with --entries-only", EXIT_USAGE);
+    if (flags.entriesOnly && (anchors.length > 0 || flags.archive)) {
+      throw new CliFailure(
+        "--anchor and --archive need the chain: not with --entries-only",
+        EXIT_USAGE,
+      );
     }
     const verdict = await withClient(AuditService, flags, DEFAULT_CERT, (client) =>
       flags.offline
@@ -72,6 +81,7 @@ function verifyCommand(): Command {
             anchors,
             pinned: flags.auditKey ?? [],
             entriesOnly: flags.entriesOnly ?? false,
+            archives: flags.archive ?? [],
           })
         : client.verifyAuditChain({
             anchors: anchors.map(({ sequence, hash }) => ({
@@ -86,6 +96,35 @@ function verifyCommand(): Command {
     else if (verdict.headHash.length > 0 && verdict.entriesChecked > 0n) {
       console.error(`anchor: ${anchorOf(verdict)}`);
     }
+  });
+}
+
+interface ArchiveFlags extends ConnectionFlags {
+  readonly out: string;
+  readonly through?: string;
+  readonly auditKey?: string[];
+}
+
+/**
+ * Exports the chain's first entries, verified on the way, into a segment file that
+ * `verify --offline --archive` walks and chains into the live log. Exit 1 (no file) when the
+ * chain is broken; on success the anchor of the segment's last entry goes to stderr.
+ */
+function archiveCommand(): Command {
+  const archive = new Command("archive")
+    .description("verify and export the chain's entries into a segment file (admin certificate)")
+    .requiredOption("--out <file>", "the segment file to write (never overwritten)")
+    .option("--through <sequence>", "the last sequence to archive (default: the last entry)")
+    .option("--audit-key <id...>", "trust only these audit key ids (repeatable)");
+  return withConnectionOptions(archive, DEFAULT_CERT).action(async (flags: ArchiveFlags) => {
+    const through = flags.through === undefined ? undefined : count(flags.through);
+    if (through === 0) throw new CliFailure("--through must be a sequence from 1", EXIT_USAGE);
+    const verdict = await withClient(AuditService, flags, DEFAULT_CERT, (client) =>
+      archiveChain(client, { out: flags.out, through, pinned: flags.auditKey ?? [] }),
+    );
+    printMessage(VerifyAuditChainResponseSchema, verdict);
+    if (!verdict.ok) process.exitCode = EXIT_FAILURE;
+    else console.error(`anchor: ${anchorOf(verdict)}`);
   });
 }
 
