@@ -2,6 +2,7 @@ import { readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AuditEventType, AuditService } from "../../gen/gatehouse/v1/audit_pb.js";
+import { createConnectClient, createMtlsTransport } from "../../src/client/connect-client.js";
 import { createGrpcClient } from "../../src/client/grpc-client.js";
 import { appendSealedEntries } from "../support/audit-bulk.js";
 import { runCli } from "../support/cli-process.js";
@@ -101,6 +102,25 @@ describe.each(STORE_KINDS)("Audit log of 10,000 entries (%s store)", (storeKind)
     } finally {
       client.close();
     }
+  });
+
+  it("pages fit in Connect JSON too, whose encoding is the larger", async () => {
+    const client = createConnectClient(
+      AuditService,
+      createMtlsTransport(
+        gh.connectUrl,
+        await gh.clientTls({ role: "admin", name: "paging" }),
+        "connect-json",
+      ),
+    );
+    let after = 0n;
+    for (let page = 0; page < 20; page++) {
+      const listed = await client.listAuditEvents({ pageSize: 500, afterSequence: after });
+      expect(listed.entries.length).toBeGreaterThan(0);
+      expect(listed.entries[0]?.event?.sequence).toBe(after + 1n);
+      after = listed.nextAfterSequence;
+    }
+    expect(after).toBeGreaterThan(0n);
   });
 
   it("`audit list` pages through every entry, in order, without error", async () => {

@@ -1,5 +1,5 @@
 import { createReadStream } from "node:fs";
-import { open, rename, rm } from "node:fs/promises";
+import { link, open, rm } from "node:fs/promises";
 import { createInterface } from "node:readline";
 import type { AuditEntry } from "../../../gen/gatehouse/v1/audit_pb.js";
 import type { ChainEntry } from "../../audit/chain.js";
@@ -30,32 +30,36 @@ interface SegmentLine {
   readonly signature: string;
 }
 
-/** Writes a segment to `path` atomically (a temporary file renamed once complete, synced). */
+/**
+ * Writes a segment to `path`: complete and synced in a temporary file first, then linked
+ * into place, which fails if `path` exists (an archive is never overwritten).
+ */
 export async function writeSegment(
   path: string,
   header: SegmentHeader,
   entries: readonly AuditEntry[],
 ): Promise<void> {
   const temporary = `${path}.${process.pid}.tmp`;
-  const file = await open(temporary, "wx", 0o644);
   try {
-    await file.write(`${JSON.stringify(header)}\n`);
-    for (const entry of entries) {
-      const line: SegmentLine = {
-        eventBytes: Buffer.from(entry.eventBytes).toString("base64"),
-        hash: Buffer.from(entry.hash).toString("hex"),
-        signature: Buffer.from(entry.signature).toString("base64"),
-      };
-      await file.write(`${JSON.stringify(line)}\n`);
+    const file = await open(temporary, "wx", 0o644);
+    try {
+      await file.write(`${JSON.stringify(header)}\n`);
+      for (const entry of entries) {
+        const line: SegmentLine = {
+          eventBytes: Buffer.from(entry.eventBytes).toString("base64"),
+          hash: Buffer.from(entry.hash).toString("hex"),
+          signature: Buffer.from(entry.signature).toString("base64"),
+        };
+        await file.write(`${JSON.stringify(line)}\n`);
+      }
+      await file.sync();
+    } finally {
+      await file.close();
     }
-    await file.sync();
-  } catch (error) {
-    await file.close();
+    await link(temporary, path);
+  } finally {
     await rm(temporary, { force: true });
-    throw error;
   }
-  await file.close();
-  await rename(temporary, path);
 }
 
 /**
