@@ -1,9 +1,10 @@
-import { create, equals, fromBinary } from "@bufbuild/protobuf";
+import { create, equals, fromBinary, type MessageInitShape } from "@bufbuild/protobuf";
 import {
   AuditChainProblem,
   type AuditEntry,
   AuditEventSchema,
   type AuditService,
+  type ListAuditEventsRequestSchema,
   type VerifyAuditChainResponse,
   VerifyAuditChainResponseSchema,
 } from "../../../gen/gatehouse/v1/audit_pb.js";
@@ -145,11 +146,29 @@ export async function archiveChain(
   });
 }
 
-/** Every listed entry after `after`, page by page (pages are cut by size: follow them). */
-async function* listedEntries(client: AuditClient, after: bigint): AsyncGenerator<AuditEntry> {
+/** ListAuditEvents's filters (every field but the paging ones). */
+export type AuditFilters = Omit<
+  MessageInitShape<typeof ListAuditEventsRequestSchema>,
+  "pageSize" | "afterSequence" | "$typeName"
+>;
+
+/**
+ * Every listed entry after `after` that matches `filters`, page by page: the server cuts
+ * pages by size (and by how many entries one call may scan), so only `next_after_sequence`
+ * says whether more follow.
+ */
+export async function* listedEntries(
+  client: AuditClient,
+  after: bigint,
+  filters: AuditFilters = {},
+): AsyncGenerator<AuditEntry> {
   let next = after;
   do {
-    const page = await client.listAuditEvents({ pageSize: PAGE_SIZE, afterSequence: next });
+    const page = await client.listAuditEvents({
+      ...filters,
+      pageSize: PAGE_SIZE,
+      afterSequence: next,
+    });
     yield* page.entries;
     // A server that does not move forward would keep this loop going for ever.
     if (page.nextAfterSequence !== 0n && page.nextAfterSequence <= next) {

@@ -8,7 +8,13 @@ import {
   VerifyAuditChainResponseSchema,
 } from "../../../gen/gatehouse/v1/audit_pb.js";
 import { CliFailure, EXIT_FAILURE, EXIT_USAGE, printMessage } from "../output.js";
-import { anchorOf, archiveChain, parseAnchor, verifyOffline } from "./audit-offline.js";
+import {
+  anchorOf,
+  archiveChain,
+  listedEntries,
+  parseAnchor,
+  verifyOffline,
+} from "./audit-offline.js";
 import { type ConnectionFlags, withClient, withConnectionOptions } from "./connection.js";
 
 const DEFAULT_CERT = "admin";
@@ -141,26 +147,22 @@ function listCommand(): Command {
   return withConnectionOptions(list, DEFAULT_CERT).action(async (flags: ListFlags) => {
     const types = (flags.type ?? []).map(eventType);
     const limit = flags.limit === undefined ? Number.POSITIVE_INFINITY : count(flags.limit);
-    let after = BigInt(count(flags.after ?? "0"));
+    const after = BigInt(count(flags.after ?? "0"));
+    const filters = {
+      types,
+      subjectDid: flags.did ?? "",
+      operatorDomain: flags.domain ?? "",
+      ...(flags.since !== undefined && { startTime: timestampFromMs(time(flags.since)) }),
+      ...(flags.until !== undefined && { endTime: timestampFromMs(time(flags.until)) }),
+    };
     let printed = 0;
     await withClient(AuditService, flags, DEFAULT_CERT, async (client) => {
-      do {
-        const page = await client.listAuditEvents({
-          pageSize: 500,
-          afterSequence: after,
-          types,
-          subjectDid: flags.did ?? "",
-          operatorDomain: flags.domain ?? "",
-          ...(flags.since !== undefined && { startTime: timestampFromMs(time(flags.since)) }),
-          ...(flags.until !== undefined && { endTime: timestampFromMs(time(flags.until)) }),
-        });
-        for (const entry of page.entries) {
-          if (printed >= limit) return;
-          console.log(JSON.stringify(toJson(AuditEntrySchema, entry)));
-          printed += 1;
-        }
-        after = page.nextAfterSequence;
-      } while (after !== 0n && printed < limit);
+      if (limit === 0) return;
+      for await (const entry of listedEntries(client, after, filters)) {
+        console.log(JSON.stringify(toJson(AuditEntrySchema, entry)));
+        printed += 1;
+        if (printed >= limit) return;
+      }
     });
   });
 }
