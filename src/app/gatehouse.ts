@@ -75,7 +75,14 @@ export async function startGatehouse(options: StartOptions): Promise<Gatehouse> 
   try {
     await keys.start(); // load (or generate) now: fails closed on unreadable keys
     auditKey = await loadAuditKey(store.audit, clock, sealingKey(config));
-    audit = createAuditWriter({ log: store.audit, key: auditKey, clock, logger });
+    audit = createAuditWriter({
+      log: store.audit,
+      key: auditKey,
+      clock,
+      logger,
+      denialWindowMs: config.audit.denialWindowSeconds * 1000,
+      denialMaxKeys: config.audit.denialMaxKeys,
+    });
   } catch (error) {
     keys.stop();
     if (!options.store) await store.close();
@@ -202,6 +209,7 @@ export async function startGatehouse(options: StartOptions): Promise<Gatehouse> 
     createAuditService({
       log: store.audit,
       publicKeys: new Map([[auditKey.kid, auditKey.publicKey]]),
+      maxMessageBytes: config.limits.maxMessageBytes,
     }),
   ];
   const authenticate = createSignedRequestAuthenticator({

@@ -58,6 +58,11 @@ export function describeConfig(config: GatehouseConfig): string {
     ],
     ["max message", `${config.limits.maxMessageBytes} bytes`],
     ["transport", describeTransport(config.transport)],
+    [
+      "audit denials",
+      `folded per key into one entry per ${config.audit.denialWindowSeconds}s window, ` +
+        `at most ${config.audit.denialMaxKeys} keys per window`,
+    ],
     ...describeKeys(config.keys, config.store),
     ...describeProxy(config.proxy),
     ["domains", describeDomains(config.domains)],

@@ -264,6 +264,7 @@ function assemble(mode: Mode, get: Lookup): GatehouseConfig {
       cacheTtlMs: get("verify.cacheTtlMs") ?? DEFAULTS.verify.cacheTtlMs,
       cacheMaxEntries: get("verify.cacheMaxEntries") ?? DEFAULTS.verify.cacheMaxEntries,
     },
+    audit: withDefaults(get, "audit", DEFAULTS.audit),
     domains: domainsConfig(get),
     operators: {
       requestSignatureWindowSeconds:

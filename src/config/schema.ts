@@ -119,6 +119,17 @@ export interface VerifyCacheConfig {
   readonly cacheMaxEntries: number;
 }
 
+/**
+ * The audit log's bounded record of denials (src/audit/denials.ts): Verify and Check denials
+ * are folded per (kind, reason, agent, caller) into one entry per window.
+ */
+export interface AuditConfig {
+  /** How long a window of folded denials stays open before its entries are written. */
+  readonly denialWindowSeconds: number;
+  /** Distinct keys per window and process; denials under further keys fold into one entry. */
+  readonly denialMaxKeys: number;
+}
+
 export type ProxyConfig =
   | { readonly enabled: false }
   | {
@@ -210,6 +221,7 @@ export interface GatehouseConfig {
   readonly proxy: ProxyConfig;
   readonly dpop: DpopConfig;
   readonly verify: VerifyCacheConfig;
+  readonly audit: AuditConfig;
   readonly domains: DomainsConfig;
   /** Operators' Ed25519-signed requests (src/identity/signed-request.ts). */
   readonly operators: {
@@ -313,6 +325,7 @@ export const DEFAULTS = {
   proxy: { enabled: false },
   dpop: { maxAgeSeconds: 60, nonces: false },
   verify: { cacheTtlMs: 2_000, cacheMaxEntries: 10_000 },
+  audit: { denialWindowSeconds: 60, denialMaxKeys: 256 },
   domains: {
     dnsServers: [],
     timeoutMs: 5_000,
@@ -483,6 +496,11 @@ export const FIELDS = {
     env: "GATEHOUSE_VERIFY_CACHE_MAX_ENTRIES",
     parse: integer(1, 1_000_000),
   },
+  "audit.denialWindowSeconds": {
+    env: "GATEHOUSE_AUDIT_DENIAL_WINDOW",
+    parse: integer(1, 3_600),
+  },
+  "audit.denialMaxKeys": { env: "GATEHOUSE_AUDIT_DENIAL_MAX_KEYS", parse: integer(1, 10_000) },
   "operators.requestSignatureWindowSeconds": {
     env: "GATEHOUSE_OPERATOR_REQUEST_WINDOW",
     parse: integer(5, 600),

@@ -26,14 +26,13 @@ export function createAuthzService(deps: VerifyDeps & { readonly audit: Audit })
       const decided = decide(readCheckRequest(request), deps);
       const decision = decided instanceof Promise ? await decided : decided;
       if (!decision.allowed) {
-        // Like Verify: through the bounded queue, never awaited on the request path.
-        deps.audit.enqueue({
-          type: AuditEventType.CHECK_DENIED,
+        // Like Verify: folded per key and window, never awaited on the request path.
+        deps.audit.deny({
+          denied: AuditEventType.CHECK_DENIED,
           ...actorOf(caller),
           reason: decision.reason,
           subjectDid: decision.claims?.sub ?? "",
           operatorDomain: decision.claims?.operator ?? "",
-          tokenId: decision.claims?.jti ?? "",
         });
       }
       return decision.allowed ? allowedCheck(decision.claims) : toCheckResponse(decision);

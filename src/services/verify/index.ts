@@ -20,8 +20,8 @@ export interface VerifyServiceDeps extends VerifyDeps {
   /** How long clients may cache the JWKS. */
   readonly jwksMaxAgeSeconds: number;
   /**
-   * Denials go to the audit log through its bounded queue (`enqueue`): Verify never waits
-   * for the audit write, and a full queue is counted, logged and reported in the chain.
+   * Denials are folded into the audit log (`deny`): Verify never waits for the audit write,
+   * and a flood of denials costs a bounded number of entries per window (src/audit/denials.ts).
    */
   readonly audit: Audit;
 }
@@ -57,13 +57,12 @@ export function createVerifyService(deps: VerifyServiceDeps): ServiceBinding {
             tokenId: decision.claims.jti,
           }
         : {};
-      deps.audit.enqueue({
-        type: AuditEventType.VERIFY_DENIED,
+      deps.audit.deny({
+        denied: AuditEventType.VERIFY_DENIED,
         ...actorOf(caller),
         reason: decision.reason,
         subjectDid: identity.agentDid ?? "",
         operatorDomain: identity.operatorDomain ?? "",
-        tokenId: identity.tokenId ?? "",
       });
       return { allowed: false, reason: decision.reason, ...identity, ...nonce };
     },

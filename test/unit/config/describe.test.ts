@@ -21,6 +21,7 @@ describe("describeConfig", () => {
       "dpop             proof max age 60s, server nonces off",
       "max message      65536 bytes",
       "transport        100 streams/connection, headers 16384 bytes and 64 fields, request 10000 ms, idle 60000 ms, 64 connections/address, 10 MB/connection",
+      "audit denials    folded per key into one entry per 60s window, at most 256 keys per window",
       "domains          resolvers system; timeout 5000 ms; well-known on port 443; private addresses refused; proofs hold 2592000s",
       "signed requests  operators may sign requests; accepted within ±60s",
       "grants           at most 5 pending per agent, lapse after 86400s; last 3600s (max 2592000s); denial cooldown 60s doubling to 86400s",

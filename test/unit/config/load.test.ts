@@ -33,6 +33,7 @@ describe("loadConfig defaults", () => {
       keys: { rotationIntervalSeconds: 604_800, publicationDelaySeconds: 360 },
       dpop: { maxAgeSeconds: 60, nonces: false },
       verify: { cacheTtlMs: 2_000, cacheMaxEntries: 10_000 },
+      audit: { denialWindowSeconds: 60, denialMaxKeys: 256 },
       domains: {
         dnsServers: [],
         timeoutMs: 5_000,
