@@ -1,11 +1,12 @@
-import { createHash, timingSafeEqual } from "node:crypto";
+import { createHash } from "node:crypto";
 import { Reason } from "../../gen/gatehouse/v1/errors_pb.js";
 import type { Clock } from "../clock.js";
+import { constantTimeEqual } from "../crypto/constant-time.js";
 import type { NonceStore } from "../store/ports.js";
+import { accessTokenHash } from "./ath.js";
 import { normalizeClaimedHtu, normalizeHtu } from "./htu.js";
 import { createNonceSource, type NonceSource } from "./nonce.js";
 import { DPOP_ALGS, parseProof } from "./proof.js";
-import { accessTokenHash } from "./thumbprint.js";
 
 export interface DpopSettings {
   /** Oldest accepted `iat`, seconds before now (RFC 9449 §4.3 point 10, §11.1). */
@@ -97,11 +98,17 @@ export function createDpopVerifier(deps: DpopVerifierDeps): DpopVerifier {
       // without one (the token endpoint), ath has no meaning and is refused.
       if (request.accessToken === undefined) {
         if (parsed.ath !== undefined) return invalid;
-      } else if (parsed.ath === undefined || !same(parsed.ath, tokenHash(request.accessToken))) {
+      } else if (
+        parsed.ath === undefined ||
+        !constantTimeEqual(parsed.ath, tokenHash(request.accessToken))
+      ) {
         return invalid;
       }
       // Point 12 / §6.1: the proof key is the one the token is bound to.
-      if (request.expectedJkt !== undefined && !same(parsed.jkt, request.expectedJkt)) {
+      if (
+        request.expectedJkt !== undefined &&
+        !constantTimeEqual(parsed.jkt, request.expectedJkt)
+      ) {
         return invalid;
       }
       // Point 10: iat within the window (§11.1 limits how long a proof can be replayed).
@@ -120,10 +127,4 @@ export function createDpopVerifier(deps: DpopVerifierDeps): DpopVerifier {
       return { ok: true, jkt: parsed.jkt };
     },
   };
-}
-
-function same(a: string, b: string): boolean {
-  const left = Buffer.from(a, "utf8");
-  const right = Buffer.from(b, "utf8");
-  return left.length === right.length && timingSafeEqual(left, right);
 }

@@ -1,7 +1,8 @@
 import { Reason } from "../../../../gen/gatehouse/v1/errors_pb.js";
 import type { TokenExchangeGrant } from "../../../../gen/gatehouse/v1/gate_pb.js";
 import { agentDidDomain } from "../../../crypto/did.js";
-import { type ActorClaim, decodeJsonSegment } from "../../../crypto/jws.js";
+import { parseCompactJws } from "../../../crypto/jose/compact.js";
+import type { ActorClaim } from "../../../crypto/jws.js";
 import { GatehouseError } from "../../../errors/index.js";
 import { authorizeScopes } from "../../../grants/scopes.js";
 import type { PolicyRecord } from "../../../store/ports.js";
@@ -155,11 +156,10 @@ function unverifiedAudience(token: string): string | undefined {
   return undefined;
 }
 
-/** The payload segment as a JSON object; undefined when not a compact JWS. */
+/** The payload as a JSON object; undefined when not a compact JWS (the one parser's rules). */
 function signedPayload(token: string): Record<string, unknown> | undefined {
-  const segment = token.split(".")[1];
-  if (segment === undefined || token.length > 8192) return undefined;
-  return decodeJsonSegment(segment);
+  if (token.length > 8192) return undefined;
+  return parseCompactJws(token)?.payload;
 }
 
 /** RFC 8693 §4.1 `act`, checked: `sub` a string, nested `act` likewise, bounded depth. */
