@@ -58,31 +58,25 @@ describe.each(STORE_KINDS)("weak Ed25519 keys and JOSE malleability (%s store)",
     return () => operator.close();
   });
 
+  const register = (did: string, publicKey: Uint8Array, proof: Uint8Array = FORGED_SIGNATURE) =>
+    operator.registry.registerAgent({
+      did,
+      publicKey,
+      proofOfPossession: proof,
+      policy: { scopes: ["orders:read"], audiences: [AUDIENCE] },
+      displayName: "weak-keys test",
+    });
+
   it("RegisterAgent refuses a small-order key: INVALID_ARGUMENT naming public_key", async () => {
     const did = deriveAgentDid(env.agent.domain, WEAK_KEY);
-    const error = await expectReason(
-      operator.registry.registerAgent({
-        did,
-        publicKey: WEAK_KEY,
-        proofOfPossession: FORGED_SIGNATURE,
-        policy: { scopes: ["orders:read"], audiences: [AUDIENCE] },
-        displayName: "weak",
-      }),
-      Reason.INVALID_ARGUMENT,
-    );
+    const error = await expectReason(register(did, WEAK_KEY), Reason.INVALID_ARGUMENT);
     expect(error.field).toBe("public_key");
     expect(error.message).toContain("small-order");
   });
 
   it("RegisterAgent refuses a non-canonical key encoding", async () => {
     const error = await expectReason(
-      operator.registry.registerAgent({
-        did: deriveAgentDid(env.agent.domain, NON_CANONICAL_KEY),
-        publicKey: NON_CANONICAL_KEY,
-        proofOfPossession: FORGED_SIGNATURE,
-        policy: { scopes: ["orders:read"], audiences: [AUDIENCE] },
-        displayName: "non-canonical",
-      }),
+      register(deriveAgentDid(env.agent.domain, NON_CANONICAL_KEY), NON_CANONICAL_KEY),
       Reason.INVALID_ARGUMENT,
     );
     expect(error.field).toBe("public_key");
@@ -91,27 +85,12 @@ describe.each(STORE_KINDS)("weak Ed25519 keys and JOSE malleability (%s store)",
   it("a did:key DID encoding a small-order key is refused", async () => {
     const did = encodeDidKey(WEAK_KEY);
     expect(decodeDidKey(did)).toBeUndefined();
-    const weak = await expectReason(
-      operator.registry.registerAgent({
-        did,
-        publicKey: WEAK_KEY,
-        proofOfPossession: FORGED_SIGNATURE,
-        policy: { scopes: ["orders:read"], audiences: [AUDIENCE] },
-        displayName: "weak did:key",
-      }),
-      Reason.INVALID_ARGUMENT,
-    );
+    const weak = await expectReason(register(did, WEAK_KEY), Reason.INVALID_ARGUMENT);
     expect(weak.field).toBe("public_key");
     // With a sound key beside it, the DID names no acceptable key: DID_KEY_MISMATCH.
     const key = generateAgentKey();
     const mismatch = await expectReason(
-      operator.registry.registerAgent({
-        did,
-        publicKey: key.publicKey,
-        proofOfPossession: proofOfPossession(key, did, env.agent.domain),
-        policy: { scopes: ["orders:read"], audiences: [AUDIENCE] },
-        displayName: "weak did:key",
-      }),
+      register(did, key.publicKey, proofOfPossession(key, did, env.agent.domain)),
       Reason.DID_KEY_MISMATCH,
     );
     expect(mismatch.field).toBe("did");
@@ -229,13 +208,11 @@ describe.each(STORE_KINDS)("weak Ed25519 keys and JOSE malleability (%s store)",
   it("a sound agent still registers (the parser accepts ordinary keys)", async () => {
     const key = generateAgentKey();
     const did = agentDid(key, env.agent.domain);
-    const { agent } = await operator.registry.registerAgent({
+    const { agent } = await register(
       did,
-      publicKey: key.publicKey,
-      proofOfPossession: proofOfPossession(key, did, env.agent.domain),
-      policy: { scopes: ["orders:read"], audiences: [AUDIENCE] },
-      displayName: "sound",
-    });
+      key.publicKey,
+      proofOfPossession(key, did, env.agent.domain),
+    );
     expect(agent?.did).toBe(did);
   });
 

@@ -32,22 +32,18 @@ export async function registerAgent(
   const operator = await requireOperatorStanding(deps.registry, caller, "write", deps.now);
   if (!domain || !operator) throw new GatehouseError(Reason.PERMISSION_DENIED);
   if (operator.status !== "active") throw new GatehouseError(Reason.OPERATOR_SUSPENDED);
-  // The one key parser first: a weak key never gets as far as a DID or a proof check.
-  const publicKeyHex = screenedPublicKeyHex(request.publicKey, "public_key");
-  if (isDidKey(request.did)) {
-    // A did:key names no domain: the agent belongs to the caller's domain, recorded below.
-    const encoded = decodeDidKey(request.did);
-    if (!encoded || !Buffer.from(encoded).equals(request.publicKey)) {
-      throw new GatehouseError(Reason.DID_KEY_MISMATCH, { field: "did" });
-    }
-  } else {
-    if (!request.did.startsWith(`did:agent:${domain}:`)) {
-      throw new GatehouseError(Reason.OPERATOR_MISMATCH, { field: "did" });
-    }
-    if (deriveAgentDid(domain, request.publicKey) !== request.did) {
-      throw new GatehouseError(Reason.DID_KEY_MISMATCH, { field: "did" });
-    }
+  const didKey = isDidKey(request.did);
+  // A did:key names no domain: the agent belongs to the caller's domain, recorded below.
+  if (!didKey && !request.did.startsWith(`did:agent:${domain}:`)) {
+    throw new GatehouseError(Reason.OPERATOR_MISMATCH, { field: "did" });
   }
+  // The one key parser before the DID is matched to the key or any signature is checked.
+  const publicKeyHex = screenedPublicKeyHex(request.publicKey, "public_key");
+  const named = didKey ? decodeDidKey(request.did) : undefined;
+  const matches = didKey
+    ? named !== undefined && Buffer.from(named).equals(request.publicKey)
+    : deriveAgentDid(domain, request.publicKey) === request.did;
+  if (!matches) throw new GatehouseError(Reason.DID_KEY_MISMATCH, { field: "did" });
   const input = registrationSigningInput(request.did, request.publicKey, domain);
   if (!verifyEd25519(request.publicKey, input, request.proofOfPossession)) {
     throw new GatehouseError(Reason.PROOF_OF_POSSESSION_INVALID, { field: "proof_of_possession" });

@@ -25,10 +25,10 @@ export async function rotateAgentKey(
   request: RotateAgentKeyRequest,
   now: number,
 ): Promise<AgentRecord> {
-  // The one key parser: a weak (small-order) or non-canonical new key is INVALID_ARGUMENT.
-  const newKeyHex = screenedPublicKeyHex(request.newPublicKey, "new_public_key");
   for (let attempt = 0; attempt < 5; attempt++) {
     const current = await getOwnedAgent(registry, caller, request.did, "write", now);
+    // The one key parser: a weak (small-order) or non-canonical new key is INVALID_ARGUMENT.
+    const newKeyHex = screenedPublicKeyHex(request.newPublicKey, "new_public_key");
     if (isDeactivated(current)) throw new GatehouseError(Reason.AGENT_REVOKED);
     if (isDidKey(current.did)) {
       throw new GatehouseError(Reason.DID_KEY_MISMATCH, {
