@@ -1,9 +1,6 @@
 import { type KeyObject, verify } from "node:crypto";
 import { verifyEd25519KeyObject } from "../ed25519.js";
 
-/** The JWS algorithms Gatehouse verifies (RFC 7518 §3.1, RFC 8037 §3.1); never `none` or a MAC. */
-export type JwsAlg = "EdDSA" | "ES256" | "RS256";
-
 /** RFC 8725 §3.5 / RFC 7518 §3.3: RSA keys shorter than this are refused. */
 const MIN_RSA_BITS = 2048;
 
@@ -11,7 +8,8 @@ const MIN_RSA_BITS = 2048;
  * The one JWS signature check (RFC 7515 §5.2 step 8) with node:crypto. EdDSA is pure Ed25519
  * under the strict rules of ../ed25519.ts (key and R screened, S < L); ES256 signatures are raw
  * r‖s (RFC 7518 §3.4), hence `ieee-p1363`; RS256 is RSASSA-PKCS1-v1_5 with SHA-256 (§3.3).
- * The key must be of the type the alg names. Never throws: anything unacceptable is false.
+ * The key must be of the type the alg names; any other alg (`none`, a MAC) is false. Never
+ * throws: anything unacceptable is false.
  */
 export function verifyJwsSignature(
   alg: string,
