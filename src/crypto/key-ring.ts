@@ -4,9 +4,10 @@ import {
   generateKeyPairSync,
   type KeyObject,
 } from "node:crypto";
-import { calculateJwkThumbprint, exportJWK, type JWK } from "jose";
+import { exportJWK, type JWK } from "jose";
 import type { Clock } from "../clock.js";
 import type { SigningAlg, SigningKeyRecord, SigningKeyStore } from "../store/ports.js";
+import { jwkThumbprint } from "./jose/thumbprint.js";
 import { isSealed } from "./sealed-key-store.js";
 
 /** A key that signs tokens now. */
@@ -340,9 +341,10 @@ export async function generateSigningKey(alg: SigningAlg, now: number): Promise<
     alg === "EdDSA"
       ? generateKeyPairSync("ed25519")
       : generateKeyPairSync("ec", { namedCurve: "P-256" });
-  const jwk = await exportJWK(createPublicKey(privateKey));
+  const kid = jwkThumbprint(await exportJWK(createPublicKey(privateKey)));
+  if (kid === undefined) throw new TypeError(`no RFC 7638 thumbprint for a ${alg} key`);
   return {
-    kid: await calculateJwkThumbprint(jwk, "sha256"),
+    kid,
     alg,
     privateKeyPem: privateKey.export({ format: "pem", type: "pkcs8" }).toString(),
     createdAt: now,

@@ -1,11 +1,12 @@
-import { createHash, timingSafeEqual } from "node:crypto";
+import { createHash } from "node:crypto";
 import { Reason } from "../../gen/gatehouse/v1/errors_pb.js";
 import type { Clock } from "../clock.js";
+import { constantTimeEqual } from "../crypto/constant-time.js";
 import type { NonceStore } from "../store/ports.js";
+import { accessTokenHash } from "./ath.js";
 import { normalizeClaimedHtu, normalizeHtu } from "./htu.js";
 import { createNonceSource, type NonceSource } from "./nonce.js";
 import { DPOP_ALGS, type ParsedProof, parseProof } from "./proof.js";
-import { accessTokenHash } from "./thumbprint.js";
 
 export interface DpopSettings {
   /** Oldest accepted `iat`, seconds before now (RFC 9449 §4.3 point 10, §11.1). */
@@ -106,7 +107,7 @@ export function createDpopVerifier(deps: DpopVerifierDeps): DpopVerifier {
       const forThisRequest = matchesRequest(parsed, request, tokenHash);
       // Point 12 / §6.1: the proof key is the one the token is bound to.
       const { expectedJkt } = request;
-      const byBoundKey = expectedJkt !== undefined && same(parsed.jkt, expectedJkt);
+      const byBoundKey = expectedJkt !== undefined && constantTimeEqual(parsed.jkt, expectedJkt);
       if (expectedJkt !== undefined && !byBoundKey) return invalid;
       // A proof for another request is refused at once, unless the bound key signed it: such
       // a proof goes on to the time, nonce and single-use checks below, so it can be told
@@ -150,11 +151,5 @@ function matchesRequest(
   const requestUrl = normalizeHtu(request.url);
   if (requestUrl === undefined || normalizeClaimedHtu(parsed.htu) !== requestUrl) return false;
   if (request.accessToken === undefined) return parsed.ath === undefined;
-  return parsed.ath !== undefined && same(parsed.ath, tokenHash(request.accessToken));
-}
-
-function same(a: string, b: string): boolean {
-  const left = Buffer.from(a, "utf8");
-  const right = Buffer.from(b, "utf8");
-  return left.length === right.length && timingSafeEqual(left, right);
+  return parsed.ath !== undefined && constantTimeEqual(parsed.ath, tokenHash(request.accessToken));
 }

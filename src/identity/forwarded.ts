@@ -3,7 +3,7 @@ import { BlockList, isIP } from "node:net";
 import { Reason } from "../../gen/gatehouse/v1/errors_pb.js";
 import type { Clock } from "../clock.js";
 import type { ProxyConfig } from "../config/index.js";
-import { constantTimeEqual } from "../crypto/random.js";
+import { constantTimeEqual } from "../crypto/constant-time.js";
 import { GatehouseError } from "../errors/index.js";
 import { type Caller, callerFromCertificate } from "./caller.js";
 

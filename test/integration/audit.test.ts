@@ -15,7 +15,7 @@ import { Reason } from "../../gen/gatehouse/v1/errors_pb.js";
 import type { ClientTls } from "../../src/client/credentials.js";
 import { createGrpcClient } from "../../src/client/grpc-client.js";
 import { ed25519PublicKey } from "../../src/crypto/ed25519.js";
-import { ed25519Thumbprint } from "../../src/dpop/thumbprint.js";
+import { ed25519Thumbprint } from "../../src/crypto/jose/thumbprint.js";
 import type { AuditRecord } from "../../src/store/ports.js";
 import { connectRedis, type RedisLike } from "../../src/store/redis/index.js";
 import { runCli } from "../support/cli-process.js";
@@ -240,7 +240,8 @@ describe.each(STORE_KINDS)("Audit log (%s store)", (storeKind) => {
     if (!published) throw new Error("no audit key");
     // The id is the key's own RFC 7638 thumbprint: a client checks the name against the key.
     expect(ed25519Thumbprint(published.publicKey)).toBe(published.keyId);
-    const key = ed25519PublicKey(published.publicKey);
+    const key = ed25519PublicKey(published.publicKey)?.keyObject;
+    if (!key) throw new Error("the published audit key is not a sound Ed25519 key");
     const entries = await listAll();
     expect(entries.length).toBeGreaterThan(5);
     for (const entry of entries) {

@@ -11,7 +11,7 @@ import type { TokenExchangeGrant } from "../../gen/gatehouse/v1/gate_pb.js";
 import { CapabilityAction } from "../../gen/gatehouse/v1/resources_pb.js";
 import { dpopProof } from "../../src/client/agent-keys.js";
 import { createGrpcClient, type GrpcClient } from "../../src/client/grpc-client.js";
-import { ed25519Thumbprint } from "../../src/dpop/index.js";
+import { ed25519Thumbprint } from "../../src/crypto/jose/thumbprint.js";
 import { decideGrant } from "../support/approval-flow.js";
 import { expectReason } from "../support/errors.js";
 import { useGatehouse } from "../support/fixture.js";

@@ -142,7 +142,7 @@ describe.each(STORE_KINDS)("DPoP (RFC 9449) against the running server (%s store
     expect(response.dpopNonce).toBe("");
     const [, payload] = response.accessToken.split(".") as [string, string];
     const claims = JSON.parse(Buffer.from(payload, "base64url").toString("utf8"));
-    const { ed25519Thumbprint } = await import("../../src/dpop/index.js");
+    const { ed25519Thumbprint } = await import("../../src/crypto/jose/thumbprint.js");
     expect(claims.cnf).toEqual({ jkt: ed25519Thumbprint(env.agent.key.publicKey) });
   });
 

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Reason } from "../../gen/gatehouse/v1/errors_pb.js";
 import type { TokenExchangeGrant } from "../../gen/gatehouse/v1/gate_pb.js";
 import { dpopProof, jwtBearerAssertion } from "../../src/client/agent-keys.js";
-import { ed25519Thumbprint } from "../../src/dpop/index.js";
+import { ed25519Thumbprint } from "../../src/crypto/jose/thumbprint.js";
 import { expectReason } from "../support/errors.js";
 import { useGatehouse } from "../support/fixture.js";
 import {

@@ -74,6 +74,9 @@ export async function startTestGatehouse(
       log: { level: "info" },
       ...(redis ? { store: { kind: "redis", url: options.redisUrl ?? "", cluster: false } } : {}),
       ...options.overrides,
+      // Every test client connects from 127.0.0.1, so the per-address cap (tested on its own in
+      // transport-limits.test.ts) is raised to what a test opens, like a proxy's would be.
+      transport: { maxConnectionsPerAddress: 1_024, ...options.overrides?.transport },
     },
   });
   const logs: string[] = [];

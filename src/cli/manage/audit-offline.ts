@@ -1,3 +1,4 @@
+import type { KeyObject } from "node:crypto";
 import { create, equals, fromBinary, type MessageInitShape } from "@bufbuild/protobuf";
 import {
   AuditChainProblem,
@@ -11,7 +12,7 @@ import {
 import { type ChainAnchor, type ChainEntry, ChainWalk, checkEntry } from "../../audit/chain.js";
 import type { GrpcClient } from "../../client/grpc-client.js";
 import { ed25519PublicKey } from "../../crypto/ed25519.js";
-import { ed25519Thumbprint } from "../../dpop/thumbprint.js";
+import { ed25519Thumbprint } from "../../crypto/jose/thumbprint.js";
 import { CliFailure, EXIT_FAILURE, EXIT_USAGE } from "../output.js";
 import { readSegment, SEGMENT_FORMAT, writeSegment } from "./audit-archive.js";
 
@@ -188,7 +189,7 @@ function chainEntry(listed: AuditEntry): ChainEntry {
 
 function entryProblem(
   entry: ChainEntry,
-  keys: ReadonlyMap<string, ReturnType<typeof ed25519PublicKey>>,
+  keys: ReadonlyMap<string, KeyObject>,
 ): AuditChainProblem | undefined {
   const checked = checkEntry(entry, keys);
   return "problem" in checked ? checked.problem : undefined;
@@ -204,13 +205,20 @@ function shownProblem(listed: AuditEntry): AuditChainProblem | undefined {
 
 async function trustedKeys(client: AuditClient, pinned: readonly string[]) {
   const { keys } = await client.getAuditKeys({});
-  const trusted = new Map<string, ReturnType<typeof ed25519PublicKey>>();
+  const trusted = new Map<string, KeyObject>();
   for (const { keyId, publicKey } of keys) {
-    if (publicKey.length !== 32 || ed25519Thumbprint(publicKey) !== keyId) {
+    // The one key parser: a small-order or non-canonical key would verify forged entries.
+    const key = ed25519PublicKey(publicKey);
+    if (!key) {
+      throw new CliFailure(
+        `the server's audit key ${keyId} is not a sound Ed25519 key`,
+        EXIT_FAILURE,
+      );
+    }
+    if (ed25519Thumbprint(publicKey) !== keyId) {
       throw new CliFailure(`the server's audit key ${keyId} does not match its id`, EXIT_FAILURE);
     }
-    if (pinned.length === 0 || pinned.includes(keyId))
-      trusted.set(keyId, ed25519PublicKey(publicKey));
+    if (pinned.length === 0 || pinned.includes(keyId)) trusted.set(keyId, key.keyObject);
   }
   return trusted;
 }

@@ -4,9 +4,9 @@ import { RegistryService } from "../../../gen/gatehouse/v1/registry_pb.js";
 import { AuditEventType as Audited, agentEvent, operatorEvent } from "../../audit/events.js";
 import type { Audit } from "../../audit/writer.js";
 import type { Clock } from "../../clock.js";
+import { ed25519Thumbprint } from "../../crypto/jose/thumbprint.js";
 import type { KeyRing } from "../../crypto/key-ring.js";
 import type { DomainVerifier } from "../../domains/index.js";
-import { ed25519Thumbprint } from "../../dpop/thumbprint.js";
 import { GatehouseError } from "../../errors/index.js";
 import type { Caller } from "../../identity/caller.js";
 import type {

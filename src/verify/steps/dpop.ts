@@ -1,5 +1,5 @@
 import { Reason } from "../../../gen/gatehouse/v1/errors_pb.js";
-import { constantTimeEqual } from "../../crypto/random.js";
+import { constantTimeEqual } from "../../crypto/constant-time.js";
 import type { VerifyDeps, VerifyState } from "../types.js";
 
 const MAX_JKT_LENGTH = 128;

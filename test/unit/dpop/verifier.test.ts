@@ -2,7 +2,8 @@ import { describe, expect, it } from "vitest";
 import { Reason } from "../../../gen/gatehouse/v1/errors_pb.js";
 import { dpopProof, generateAgentKey } from "../../../src/client/agent-keys.js";
 import { createManualClock } from "../../../src/clock.js";
-import { createDpopVerifier, ed25519Thumbprint } from "../../../src/dpop/index.js";
+import { ed25519Thumbprint } from "../../../src/crypto/jose/thumbprint.js";
+import { createDpopVerifier } from "../../../src/dpop/index.js";
 import type { NonceStore } from "../../../src/store/ports.js";
 
 const URL = "https://api.example.com/orders";

@@ -1,6 +1,6 @@
 import { Reason } from "../../../../gen/gatehouse/v1/errors_pb.js";
 import type { TokenExchangeGrant } from "../../../../gen/gatehouse/v1/gate_pb.js";
-import { decodeJsonSegment } from "../../../crypto/jws.js";
+import { parseCompactJws } from "../../../crypto/jose/compact.js";
 import { GatehouseError } from "../../../errors/index.js";
 import { authorizeScopes } from "../../../grants/scopes.js";
 import { actClaim, MAX_DELEGATION_DEPTH } from "../../../verify/actors.js";
@@ -149,9 +149,8 @@ function unverifiedAudience(token: string): string | undefined {
   return undefined;
 }
 
-/** The payload segment as a JSON object; undefined when not a compact JWS. */
+/** The payload as a JSON object; undefined when not a compact JWS (the one parser's rules). */
 function signedPayload(token: string): Record<string, unknown> | undefined {
-  const segment = token.split(".")[1];
-  if (segment === undefined || token.length > 8192) return undefined;
-  return decodeJsonSegment(segment);
+  if (token.length > 8192) return undefined;
+  return parseCompactJws(token)?.payload;
 }

@@ -1,11 +1,8 @@
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { Reason } from "../../../../gen/gatehouse/v1/errors_pb.js";
 import type { TokenRequest, TokenResponseSchema } from "../../../../gen/gatehouse/v1/gate_pb.js";
-import {
-  checkTokenRequestProof,
-  ed25519Thumbprint,
-  requireRegisteredKey,
-} from "../../../dpop/index.js";
+import { ed25519Thumbprint } from "../../../crypto/jose/thumbprint.js";
+import { checkTokenRequestProof, requireRegisteredKey } from "../../../dpop/index.js";
 import { GatehouseError } from "../../../errors/index.js";
 import type { CallContext } from "../../types.js";
 import type { GateDeps } from "../deps.js";
