@@ -71,7 +71,7 @@ export async function startGatehouse(options: StartOptions): Promise<Gatehouse> 
     (await createStore(
       config.store.kind === "redis"
         ? { ...config.store, clock, onError: (err) => logger.warn({ err }, "redis error") }
-        : { kind: "embedded", dataDir: config.dataDir, clock },
+        : { kind: "embedded", dataDir: config.dataDir, clock, logger },
     ));
   const keys = createKeyRing(keyRingOptions(config, store, clock, logger));
   let audit: Audit;
