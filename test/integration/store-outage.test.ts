@@ -101,6 +101,8 @@ describe("a Redis outage: fast UNAVAILABLE, health that follows the store", () =
 
   it("keeps answering a cached Verify fast while Redis is stalled, refuses the rest UNAVAILABLE", async () => {
     const token = await login(clients.gate, agent);
+    // Issued before the stall and never verified: Verify has to read the store for it.
+    const unseen = await login(clients.gate, agent);
     const warm = await verifier.verify.verify({ token, audience: AUDIENCE });
     expect(warm.allowed).toBe(true);
     expect(await healthStatus(gh.grpcAddress, agent.verifierTls)).toBe(SERVING);
@@ -123,6 +125,8 @@ describe("a Redis outage: fast UNAVAILABLE, health that follows the store", () =
         audience: AUDIENCE,
       });
       expect(await refusedUnavailable(challenge)).toBeLessThan(REFUSAL_BOUND_MS);
+      const uncached = verifier.verify.verify({ token: unseen, audience: AUDIENCE });
+      expect(await refusedUnavailable(uncached)).toBeLessThan(REFUSAL_BOUND_MS);
       await healthBecomes(gh.grpcAddress, agent.verifierTls, NOT_SERVING);
     } finally {
       redis.resume();
