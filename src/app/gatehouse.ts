@@ -7,7 +7,11 @@ import { loadAuditKey } from "../audit/key.js";
 import { type Audit, createAuditWriter } from "../audit/writer.js";
 import { createChallengeKinds } from "../challenges/index.js";
 import { type Clock, systemClock } from "../clock.js";
-import type { GatehouseConfig } from "../config/index.js";
+import {
+  type GatehouseConfig,
+  JWKS_MAX_AGE_SECONDS,
+  KEY_PROPAGATION_BOUND_SECONDS,
+} from "../config/index.js";
 import { createKeyRing, type KeyAddedReason, type KeyStatus } from "../crypto/key-ring.js";
 import { decodeEncryptionKey, sealedKeyStore } from "../crypto/sealed-key-store.js";
 import { domainVerifierFromConfig } from "../domains/from-config.js";
@@ -30,6 +34,7 @@ import { createVerifyService } from "../services/verify/index.js";
 import { createStore } from "../store/index.js";
 import type { Store } from "../store/ports.js";
 import { VerifyCache } from "../verify/cache.js";
+import { watchStoreHealth } from "./store-health.js";
 import { loadTlsMaterial } from "./tls.js";
 
 export interface StartOptions {
@@ -52,9 +57,8 @@ export interface Gatehouse {
   stop(): Promise<void>;
 }
 
-/** How long verifiers may cache a decision or the JWKS: short, so revocation bites. */
+/** How long verifiers may cache a decision: short, so revocation bites. */
 const DECISION_CACHE_SECONDS = 30;
-const JWKS_MAX_AGE_SECONDS = 300;
 
 /** Composes Gatehouse from its parts and serves it on both transports. */
 export async function startGatehouse(options: StartOptions): Promise<Gatehouse> {
@@ -67,7 +71,7 @@ export async function startGatehouse(options: StartOptions): Promise<Gatehouse> 
     (await createStore(
       config.store.kind === "redis"
         ? { ...config.store, clock, onError: (err) => logger.warn({ err }, "redis error") }
-        : { kind: "embedded", dataDir: config.dataDir, clock },
+        : { kind: "embedded", dataDir: config.dataDir, clock, logger },
     ));
   const keys = createKeyRing(keyRingOptions(config, store, clock, logger));
   let audit: Audit;
@@ -103,7 +107,14 @@ export async function startGatehouse(options: StartOptions): Promise<Gatehouse> 
       : undefined;
   let unsubscribe = noop;
   try {
-    if (cache) unsubscribe = await store.events.subscribe((event) => cache.onEvent(event));
+    unsubscribe = await store.events.subscribe((event) => {
+      cache?.onEvent(event);
+      // Another replica added a signing key (or messages may have been lost): reload now,
+      // so the key is in this replica's JWKS within KEY_PROPAGATION_BOUND_SECONDS.
+      if (event.kind === "signing_keys" || event.kind === "all") {
+        keys.reload().catch((err: unknown) => logger.warn({ err }, "signing key reload failed"));
+      }
+    });
   } catch (error) {
     keys.stop();
     if (!options.store) await store.close();
@@ -184,7 +195,7 @@ export async function startGatehouse(options: StartOptions): Promise<Gatehouse> 
       clockSkewSeconds: tokens.clockSkewSeconds,
       keys,
       signingAlg: tokens.signingAlg,
-      keyPublicationDelaySeconds: publicationDelaySeconds(config),
+      keyPublicationDelaySeconds: config.keys.publicationDelaySeconds,
       audit,
       domainVerifier: await domainVerifierFromConfig(config.domains),
       domainVerificationTtlSeconds: config.domains.verificationTtlSeconds,
@@ -239,10 +250,16 @@ export async function startGatehouse(options: StartOptions): Promise<Gatehouse> 
   const connectPort = await listen(connectServer, config.connect);
   await approval?.start();
   introspection.setServing(true);
+  const storeHealth = watchStoreHealth({
+    ping: () => store.ping(),
+    setServing: introspection.setServing,
+    logger,
+  });
   logger.info({ grpcPort, connectPort, store: config.store.kind }, "gatehouse serving");
 
   let stopping: Promise<void> | undefined;
   const stop = async (): Promise<void> => {
+    storeHealth.stop();
     introspection.setServing(false);
     keys.stop();
     const grace = setTimeout(() => {
@@ -288,11 +305,6 @@ function sealingKey(config: GatehouseConfig): Buffer | undefined {
     : undefined;
 }
 
-/** Never shorter than the JWKS cache lifetime, whatever the configuration says. */
-function publicationDelaySeconds(config: GatehouseConfig): number {
-  return Math.max(config.keys.publicationDelaySeconds, JWKS_MAX_AGE_SECONDS);
-}
-
 /**
  * Keys in Redis (outside the data dir) are sealed when an encryption key is configured;
  * serve mode requires one (a config problem), dev mode only warns.
@@ -310,7 +322,11 @@ function keyRingOptions(config: GatehouseConfig, store: Store, clock: Clock, log
     clock,
     alg: tokens.signingAlg,
     rotationIntervalMs: keys.rotationIntervalSeconds * 1000,
-    publicationDelayMs: publicationDelaySeconds(config) * 1000,
+    // Config refuses a delay below the JWKS cache age plus the propagation bound.
+    publicationDelayMs: config.keys.publicationDelaySeconds * 1000,
+    // The fallback when a rotation's bus message is lost: the propagation bound.
+    maintenanceIntervalMs: KEY_PROPAGATION_BOUND_SECONDS * 1000,
+    announce: () => store.events.publish({ kind: "signing_keys" }),
     // A superseded key verifies every token it signed: the longest lifetime plus the skew.
     retentionMs: (tokens.maxTtlSeconds + tokens.clockSkewSeconds) * 1000,
     events: {

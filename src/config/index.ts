@@ -14,6 +14,8 @@ export {
   DEFAULTS,
   type Endpoint,
   type GatehouseConfig,
+  JWKS_MAX_AGE_SECONDS,
+  KEY_PROPAGATION_BOUND_SECONDS,
   type KeysConfig,
   LOG_LEVELS,
   type LogLevel,

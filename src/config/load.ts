@@ -17,7 +17,10 @@ import {
   type FieldValue,
   fileKeyOf,
   type GatehouseConfig,
+  JWKS_MAX_AGE_SECONDS,
+  KEY_PROPAGATION_BOUND_SECONDS,
   type KeysConfig,
+  MIN_KEY_PUBLICATION_DELAY_SECONDS,
   type Mode,
   PROXY_MAX_AGE_DEFAULT,
   type ProxyConfig,
@@ -417,6 +420,14 @@ function keysConfig(get: Lookup): KeysConfig {
  */
 function keysProblems({ mode, store, keys }: GatehouseConfig, settings: Settings): string[] {
   const problems: string[] = [];
+  if (keys.publicationDelaySeconds < MIN_KEY_PUBLICATION_DELAY_SECONDS) {
+    problems.push(
+      `${settingName(settings, "keys.publicationDelaySeconds")}: must be at least ` +
+        `${MIN_KEY_PUBLICATION_DELAY_SECONDS} s, the JWKS cache age (${JWKS_MAX_AGE_SECONDS} s) ` +
+        `plus the key propagation bound between replicas (${KEY_PROPAGATION_BOUND_SECONDS} s), ` +
+        `got ${keys.publicationDelaySeconds}`,
+    );
+  }
   const interval = keys.rotationIntervalSeconds;
   if (interval > 0 && interval < keys.publicationDelaySeconds) {
     problems.push(

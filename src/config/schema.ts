@@ -355,8 +355,21 @@ export const DEFAULTS = {
 } as const satisfies Omit<GatehouseConfig, "mode">;
 
 export const REDIS_CLUSTER_DEFAULT = false;
-/** The JWKS cache lifetime (`JWKS_MAX_AGE_SECONDS`): the shortest publication delay. */
-export const MIN_KEY_PUBLICATION_DELAY_SECONDS = 300;
+/** How long verifiers may cache the JWKS (GetJwks `cache_max_age_seconds`). */
+export const JWKS_MAX_AGE_SECONDS = 300;
+/**
+ * How long a key one replica adds takes at most to reach every other replica's JWKS: the
+ * invalidation bus delivers it within about a second (src/app/gatehouse.ts: a replica
+ * reloads its key ring on the message); if the message is lost (pub/sub is at most once),
+ * the key ring's periodic reload, which runs this often, finds it.
+ */
+export const KEY_PROPAGATION_BOUND_SECONDS = 60;
+/**
+ * A new key must be in every JWKS a verifier may hold before it signs: the verifier may
+ * have fetched the JWKS just before the key reached the replica it asked.
+ */
+export const MIN_KEY_PUBLICATION_DELAY_SECONDS =
+  JWKS_MAX_AGE_SECONDS + KEY_PROPAGATION_BOUND_SECONDS;
 export const PROXY_MAX_AGE_DEFAULT = 30;
 
 type Parsed<T> = { ok: true; value: T } | { ok: false; problem: string };
@@ -467,7 +480,8 @@ export const FIELDS = {
   },
   "keys.publicationDelaySeconds": {
     env: "GATEHOUSE_KEY_PUBLICATION_DELAY",
-    parse: integer(MIN_KEY_PUBLICATION_DELAY_SECONDS, 7 * 86_400),
+    // The minimum is checked with the other key settings (load.ts), to say why.
+    parse: integer(0, 7 * 86_400),
   },
   "keys.encryptionKey": { env: "GATEHOUSE_KEY_ENCRYPTION_KEY", parse: aes256Key },
   "attestation.platformIssuer": { env: "GATEHOUSE_PLATFORM_ISSUER", parse: text(1024) },

@@ -38,6 +38,11 @@ export interface KeyRing {
    * flood of unknown kids cannot turn into a flood of store reads.
    */
   refresh(): Promise<void>;
+  /**
+   * Reloads keys from the store now: another replica announced that it added one (the
+   * invalidation bus). Concurrent calls share one load.
+   */
+  reload(): Promise<void>;
   /** Every published key (pending, signing, or still verifying old tokens), for the JWKS. */
   published(): Promise<readonly VerificationKey[]>;
   /**
@@ -110,6 +115,11 @@ export interface KeyRingOptions {
   readonly retentionMs?: number;
   /** Maintenance period (timer and lazy); default min(60 s, publication delay / 4), ≥ 1 s. */
   readonly maintenanceIntervalMs?: number;
+  /**
+   * Tells the other replicas that a key was added (they `reload`), awaited before the
+   * addition is reported; when it fails, their periodic maintenance finds the key.
+   */
+  readonly announce?: () => Promise<void>;
   readonly events?: KeyRingEvents;
 }
 
@@ -194,6 +204,7 @@ export function createKeyRing(options: KeyRingOptions): KeyRing {
   async function add(record: SigningKeyRecord, reason: KeyAddedReason): Promise<void> {
     await store.add(record);
     await loadOnce();
+    await options.announce?.().catch((error: unknown) => events.maintenanceFailed?.(error));
     const now = clock.now();
     const entry = byKid.get(record.kid) ?? { record, retireAt: Infinity };
     events.keyAdded?.(statusOf(entry, signerAt(now), now), reason);
@@ -264,6 +275,7 @@ export function createKeyRing(options: KeyRingOptions): KeyRing {
       if (clock.now() - lastLoad < refreshIntervalMs) return;
       await loadOnce();
     },
+    reload: loadOnce,
     async rotate(nextAlg, activateAt) {
       const now = clock.now();
       const record = {

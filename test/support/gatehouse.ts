@@ -52,6 +52,8 @@ export interface TestGatehouseOptions {
    */
   readonly tampersWithAudit?: boolean;
   readonly overrides?: ConfigOverrides;
+  /** An already-open store (e.g. embedded on a failing file system); closed on stop. */
+  readonly store?: Store;
 }
 
 /** Starts a real Gatehouse on ephemeral loopback ports, with its own dev PKI and data dir. */
@@ -89,9 +91,17 @@ export async function startTestGatehouse(
     },
   });
   const logger = createLogger("debug", sink);
-  const store: Store | undefined = redis
-    ? await createStore({ kind: "redis", url: options.redisUrl ?? "", clock: systemLike(options) })
-    : undefined;
+  const store: Store | undefined =
+    options.store ??
+    (redis
+      ? await createStore({
+          kind: "redis",
+          url: options.redisUrl ?? "",
+          clock: systemLike(options),
+          // Outage tests stop Redis on purpose; the server reports what it refuses.
+          onError: () => {},
+        })
+      : undefined);
   const app = await startGatehouse({
     config,
     logger,

@@ -9,6 +9,14 @@ export interface RedisServer {
   readonly url: string;
   readonly port: number;
   stop(): Promise<void>;
+  /** Faults: SIGSTOP (a stalled server: connections stay open, nothing answers) … */
+  pause(): void;
+  /** … SIGCONT … */
+  resume(): void;
+  /** … SIGKILL (down: connections refused) … */
+  kill(): Promise<void>;
+  /** … and a fresh, empty server on the same port after `kill`. */
+  restart(): Promise<void>;
 }
 
 export interface RedisServerOptions {
@@ -103,7 +111,28 @@ async function startOnce(port: number, options: RedisServerOptions): Promise<Red
     await stop();
     throw error;
   }
-  return { url: `redis://127.0.0.1:${port}`, port, stop };
+  const killed = async (): Promise<void> => {
+    const exited = new Promise((resolve) => child.once("exit", resolve));
+    child.kill("SIGKILL");
+    await exited;
+  };
+  /** The server started by `restart`, which the fault methods then address. */
+  let current: RedisServer | undefined;
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    port,
+    async stop() {
+      await current?.stop();
+      await stop();
+    },
+    pause: () => (current ? current.pause() : child.kill("SIGSTOP")),
+    resume: () => (current ? current.resume() : child.kill("SIGCONT")),
+    kill: () => (current ? current.kill() : killed()),
+    async restart() {
+      await current?.stop();
+      current = await startOnce(port, options);
+    },
+  };
 }
 
 /** Resolves once the process started; rejects with a clear message if the binary is absent. */
