@@ -16,6 +16,7 @@ import { createKeyRing, type KeyAddedReason, type KeyStatus } from "../crypto/ke
 import { decodeEncryptionKey, sealedKeyStore } from "../crypto/sealed-key-store.js";
 import { domainVerifierFromConfig } from "../domains/from-config.js";
 import { createDpopVerifier } from "../dpop/index.js";
+import { createClientCertificateCheck } from "../identity/client-certificate.js";
 import { createCallerResolver } from "../identity/forwarded.js";
 import { createSignedRequestAuthenticator } from "../identity/signed-request.js";
 import { createLogger, type Logger } from "../observability/logger.js";
@@ -230,17 +231,16 @@ export async function startGatehouse(options: StartOptions): Promise<Gatehouse> 
   });
   const methods = createDispatch({ bindings, logger, authenticate });
   const introspection = createIntrospection(bindings);
+  // Certificates presented directly and those a proxy forwards pass the same checks. A direct
+  // one's validity is read on the system clock, the one its TLS handshake was checked on.
+  const trust = { trustDomain: config.trustDomain, ca: tls.ca, clock };
   const transport = {
     methods,
     tls,
-    trustDomain: config.trustDomain,
+    certificates: createClientCertificateCheck({ ...trust, clock: systemClock }),
     maxMessageBytes: config.limits.maxMessageBytes,
     transport: config.transport,
-    resolveCaller: createCallerResolver(config.proxy, {
-      trustDomain: config.trustDomain,
-      ca: tls.ca,
-      clock,
-    }),
+    resolveCaller: createCallerResolver(config.proxy, trust),
   };
 
   const grpcServer = createGrpcServer({ ...transport, extras: introspection.addToServer });

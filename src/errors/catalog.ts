@@ -222,6 +222,7 @@ const CATALOG: Readonly<Partial<Record<Reason, CatalogEntry>>> = {
   ),
   [Reason.INVITE_INVALID]: entry(Code.PermissionDenied, 403, "invitation unknown, used or expired"),
   [Reason.APPROVER_NOT_FOUND]: entry(Code.NotFound, 404, "approver not found"),
+  [Reason.TOKEN_NOT_FOUND]: entry(Code.NotFound, 404, "token not found"),
 };
 
 const INTERNAL_ENTRY = entry(Code.Internal, 500, "internal error");

@@ -1,11 +1,11 @@
 import { createHmac, X509Certificate } from "node:crypto";
 import { BlockList, isIP } from "node:net";
 import { Reason } from "../../gen/gatehouse/v1/errors_pb.js";
-import type { Clock } from "../clock.js";
 import type { ProxyConfig } from "../config/index.js";
 import { constantTimeEqual } from "../crypto/constant-time.js";
 import { GatehouseError } from "../errors/index.js";
-import { type Caller, callerFromCertificate } from "./caller.js";
+import type { Caller } from "./caller.js";
+import { type CertificateTrust, createClientCertificateCheck } from "./client-certificate.js";
 
 /** gRPC metadata keys / HTTP header names a trusted proxy sets (lowercase). */
 export const FORWARDED_HEADERS = {
@@ -71,12 +71,8 @@ export interface CallSources {
 /** The one place a call's caller is decided, for both transports. */
 export type CallerResolver = (call: CallSources) => Caller;
 
-export interface ResolverContext {
-  readonly trustDomain: string;
-  /** PEM bundle the TLS listener verifies client certificates with. */
-  readonly ca: Buffer;
-  readonly clock: Clock;
-}
+/** The CA bundle is the one the TLS listener verifies client certificates with. */
+export type ResolverContext = CertificateTrust;
 
 /**
  * The caller is the TLS peer, unless the peer is a trusted proxy (a trusted address AND a
@@ -90,7 +86,7 @@ export function createCallerResolver(proxy: ProxyConfig, context: ResolverContex
   const proxyUri = new RegExp(
     `^spiffe://${context.trustDomain.replaceAll(".", "\\.")}/proxy/[^/]+$`,
   );
-  const issuers = pemCertificates(context.ca);
+  const certificates = createClientCertificateCheck(context);
 
   const isTrustedProxy = ({ peerAddress, peerCaller }: CallSources): boolean => {
     const family = isIP(peerAddress);
@@ -99,16 +95,12 @@ export function createCallerResolver(proxy: ProxyConfig, context: ResolverContex
     return uri !== undefined && others.length === 0 && proxyUri.test(uri);
   };
 
-  const certificateCaller = (value: string, now: number): Caller => {
-    const certificate = forwardedCertificate(value);
-    const current =
-      Date.parse(certificate.validFrom) <= now && now <= Date.parse(certificate.validTo);
-    // The bar mTLS sets: only a certificate Gatehouse's CA issued, valid now, names a caller.
-    const issued = issuers.some(
-      (ca) => certificate.checkIssued(ca) && certificate.verify(ca.publicKey),
-    );
-    if (!current || !issued) throw refused("certificate not issued by the CA, or not valid now");
-    return callerFromCertificate(certificate.raw, context.trustDomain);
+  // The bar mTLS sets, by the same check: a forwarded certificate names a caller only when a
+  // certificate presented directly would.
+  const certificateCaller = (value: string): Caller => {
+    const verdict = certificates(forwardedCertificate(value));
+    if ("problem" in verdict) throw refused(verdict.problem);
+    return verdict.caller;
   };
 
   return (call) => {
@@ -127,7 +119,7 @@ export function createCallerResolver(proxy: ProxyConfig, context: ResolverContex
       Math.abs(now - Number(fields.at) * 1000) <= proxy.maxAgeSeconds * 1000;
     if (!fresh) throw refused("timestamp outside the accepted window");
     return fields.kind === "cert"
-      ? certificateCaller(fields.value, now)
+      ? certificateCaller(fields.value)
       : fingerprintCaller(fields.value);
   };
 }
@@ -184,11 +176,4 @@ function blockList(entries: readonly string[]): BlockList {
     else list.addSubnet(address, Number(prefix), type);
   }
   return list;
-}
-
-function pemCertificates(bundle: Buffer): X509Certificate[] {
-  const blocks = bundle
-    .toString()
-    .match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g);
-  return (blocks ?? []).map((pem) => new X509Certificate(pem));
 }

@@ -48,6 +48,7 @@ export function withFaultMapping(store: Store, isFault: FaultClassifier): Store 
     nonces: guard(store.nonces),
     registry: guard(store.registry),
     revocations: guard(store.revocations),
+    issuedTokens: guard(store.issuedTokens),
     signingKeys: guard(store.signingKeys),
     rateLimits: guard(store.rateLimits),
     events: guard(store.events),

@@ -25,6 +25,7 @@ import { getOwnedAgent, requireOperatorStanding, updateOwnedAgent } from "./owne
 import { decodePageToken, encodePageToken } from "./page-token.js";
 import { rotateAgentKey } from "./rotation.js";
 import { signingKeyHandlers } from "./signing-keys.js";
+import { revokeToken } from "./token-revocation.js";
 
 export interface RegistryDeps {
   readonly store: Store;
@@ -181,14 +182,12 @@ export function createRegistryService(deps: RegistryDeps): ServiceBinding {
       const target = request.target;
       switch (target.case) {
         case "tokenId":
-          await requireOperatorStanding(registry, caller, "write", clock.now());
-          await store.revocations.revoke("token", target.value, revocationTtlMs);
-          await publish({ kind: "token", id: target.value });
-          await audit(
-            operatorEvent(Audited.TOKEN_REVOKED, caller, caller.operatorDomain ?? "", {
-              tokenId: target.value,
-              comment: request.reason,
-            }),
+          await revokeToken(
+            { store, audit: deps.audit, revocationTtlMs },
+            caller,
+            target.value,
+            clock.now(),
+            request.reason,
           );
           return {};
         case "agentDid": {

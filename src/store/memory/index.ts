@@ -10,6 +10,7 @@ import { type DataFs, isDiskFault, nodeFs } from "./data-fs.js";
 import { createMemoryEnvelopeStore } from "./envelopes.js";
 import { createMemoryInvalidationBus } from "./events.js";
 import { MemoryGrants, parseGrantsSnapshot } from "./grants.js";
+import { createMemoryIssuedTokenStore } from "./issued-tokens.js";
 import { JsonFile } from "./json-file.js";
 import { createMemoryNonceStore } from "./nonces.js";
 import { createMemoryOneTimeStore } from "./one-time.js";
@@ -55,6 +56,7 @@ export async function createMemoryStore(options: MemoryStoreOptions): Promise<St
     events: createMemoryInvalidationBus(),
     approvalTickets: createMemoryOneTimeStore<unknown>(clock),
     sessions: createMemorySessionStore<unknown>(clock),
+    issuedTokens: createMemoryIssuedTokenStore(clock),
     ping: () => Promise.resolve(),
   };
 

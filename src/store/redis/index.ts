@@ -7,6 +7,7 @@ import { createRedisEnvelopeStore } from "./envelopes.js";
 import { createRedisInvalidationBus } from "./events.js";
 import { isRedisFault } from "./faults.js";
 import { createRedisGrantStore } from "./grants.js";
+import { createRedisIssuedTokenStore } from "./issued-tokens.js";
 import { redisKeys } from "./keys.js";
 import { createRedisNonceStore } from "./nonces.js";
 import { createRedisOneTimeStore } from "./one-time.js";
@@ -55,6 +56,7 @@ export function createRedisStore(options: RedisStoreOptions): Store {
       envelopes: createRedisEnvelopeStore(redis, prefix),
       registry: createRedisRegistry(redis, scripts, keys),
       revocations: createRedisRevocationStore(redis, scripts, keys),
+      issuedTokens: createRedisIssuedTokenStore(redis, keys),
       signingKeys: createRedisSigningKeyStore(redis, keys),
       audit: createRedisAuditLog(redis, scripts, keys),
       grants: createRedisGrantStore(redis, scripts, keys),
