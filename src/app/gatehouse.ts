@@ -14,7 +14,18 @@ import { domainVerifierFromConfig } from "../domains/from-config.js";
 import { createDpopVerifier } from "../dpop/index.js";
 import { createCallerResolver } from "../identity/forwarded.js";
 import { createSignedRequestAuthenticator } from "../identity/signed-request.js";
+import { registerStateMetrics } from "../observability/gauges.js";
 import { createLogger, type Logger } from "../observability/logger.js";
+import { createGatehouseMetrics } from "../observability/metrics.js";
+import { createMetricsListener, type MetricsListener } from "../observability/metrics-listener.js";
+import { serverReadiness } from "../observability/readiness.js";
+import { observeCalls, type Transport } from "../observability/rpc-metrics.js";
+import { instrumentStore } from "../observability/store-metrics.js";
+import {
+  cacheLookupCounter,
+  decisionCounter,
+  invalidationCounter,
+} from "../observability/verify-metrics.js";
 import { createConnectServer } from "../server/connect.js";
 import { createDispatch } from "../server/dispatch.js";
 import { createGrpcServer, grpcServerCredentials } from "../server/grpc.js";
@@ -45,6 +56,8 @@ export interface Gatehouse {
   readonly connectPort: number;
   /** The passkey approval page's origin (`https://…`); undefined when it is disabled. */
   readonly approvalOrigin: string | undefined;
+  /** The plain-HTTP metrics and health listener's port; undefined when it is disabled. */
+  readonly metricsPort: number | undefined;
   readonly store: Store;
   /** The audit writer (tests flush it before reading the log). */
   readonly audit: Audit;
@@ -62,13 +75,16 @@ export async function startGatehouse(options: StartOptions): Promise<Gatehouse> 
   const clock = options.clock ?? systemClock;
   const logger = options.logger ?? createLogger(config.log.level);
   const tls = await loadTlsMaterial(config);
-  const store =
+  const opened =
     options.store ??
     (await createStore(
       config.store.kind === "redis"
         ? { ...config.store, clock, onError: (err) => logger.warn({ err }, "redis error") }
         : { kind: "embedded", dataDir: config.dataDir, clock },
     ));
+  const metrics = config.metrics.enabled ? createGatehouseMetrics() : undefined;
+  // Every service reads and writes through the measured store (a decorator, store-metrics.ts).
+  const store = metrics ? instrumentStore(opened, metrics) : opened;
   const keys = createKeyRing(keyRingOptions(config, store, clock, logger));
   let audit: Audit;
   let auditKey: Awaited<ReturnType<typeof loadAuditKey>>;
@@ -92,11 +108,18 @@ export async function startGatehouse(options: StartOptions): Promise<Gatehouse> 
           clock,
           ttlMs: config.verify.cacheTtlMs,
           maxEntries: config.verify.cacheMaxEntries,
+          ...(metrics && { onLookup: cacheLookupCounter(metrics) }),
         })
       : undefined;
+  const countEvent = metrics && invalidationCounter(metrics);
   let unsubscribe = noop;
   try {
-    if (cache) unsubscribe = await store.events.subscribe((event) => cache.onEvent(event));
+    if (cache || countEvent) {
+      unsubscribe = await store.events.subscribe((event) => {
+        countEvent?.(event);
+        cache?.onEvent(event);
+      });
+    }
   } catch (error) {
     keys.stop();
     if (!options.store) await store.close();
@@ -166,9 +189,18 @@ export async function startGatehouse(options: StartOptions): Promise<Gatehouse> 
         },
       },
     }),
-    createVerifyService({ ...verifyDeps, audit, jwksMaxAgeSeconds: JWKS_MAX_AGE_SECONDS }),
+    createVerifyService({
+      ...verifyDeps,
+      audit,
+      jwksMaxAgeSeconds: JWKS_MAX_AGE_SECONDS,
+      ...(metrics && { onDecision: decisionCounter(metrics, "verify") }),
+    }),
     // Envoy ext_authz Check: the same pipeline and settings as Verify.
-    createAuthzService({ ...verifyDeps, audit }),
+    createAuthzService({
+      ...verifyDeps,
+      audit,
+      ...(metrics && { onDecision: decisionCounter(metrics, "check") }),
+    }),
     createRegistryService({
       store,
       clock,
@@ -208,10 +240,16 @@ export async function startGatehouse(options: StartOptions): Promise<Gatehouse> 
     clock,
     windowMs: config.operators.requestSignatureWindowSeconds * 1000,
   });
-  const methods = createDispatch({ bindings, logger, authenticate });
+  // One dispatch per transport, so the RPC metrics carry the transport without a per-call read.
+  const dispatchFor = (name: Transport) =>
+    createDispatch({
+      bindings,
+      logger,
+      authenticate,
+      ...(metrics && { observe: observeCalls(metrics, name) }),
+    });
   const introspection = createIntrospection(bindings);
   const transport = {
-    methods,
     tls,
     trustDomain: config.trustDomain,
     maxMessageBytes: config.limits.maxMessageBytes,
@@ -222,17 +260,43 @@ export async function startGatehouse(options: StartOptions): Promise<Gatehouse> 
     }),
   };
 
-  const grpcServer = createGrpcServer({ ...transport, extras: introspection.addToServer });
+  const grpcServer = createGrpcServer({
+    ...transport,
+    methods: dispatchFor("grpc"),
+    extras: introspection.addToServer,
+  });
   const grpcPort = await bindGrpc(grpcServer, config.grpc, grpcServerCredentials(tls));
-  const connectServer = createConnectServer(transport);
+  const connectServer = createConnectServer({ ...transport, methods: dispatchFor("connect") });
   const sessions = trackSessions(connectServer);
   const connectPort = await listen(connectServer, config.connect);
   await approval?.start();
+  let draining = false;
+  let metricsListener: MetricsListener | undefined;
+  if (metrics) {
+    const readiness = serverReadiness({ store, keys, draining: () => draining });
+    registerStateMetrics(metrics.registry, {
+      clock,
+      keys,
+      rotationIntervalMs: config.keys.rotationIntervalSeconds * 1000,
+      audit,
+      readiness,
+    });
+    metricsListener = await createMetricsListener({
+      listen: config.metrics,
+      registry: metrics.registry,
+      readiness,
+    });
+  }
   introspection.setServing(true);
-  logger.info({ grpcPort, connectPort, store: config.store.kind }, "gatehouse serving");
+  logger.info(
+    { grpcPort, connectPort, metricsPort: metricsListener?.port, store: config.store.kind },
+    "gatehouse serving",
+  );
 
   let stopping: Promise<void> | undefined;
   const stop = async (): Promise<void> => {
+    // Not ready from now on (orchestrators stop routing here); live until the very end.
+    draining = true;
     introspection.setServing(false);
     keys.stop();
     const grace = setTimeout(() => {
@@ -252,6 +316,7 @@ export async function startGatehouse(options: StartOptions): Promise<Gatehouse> 
     await kinds.close(); // after the drain: in-flight answer checks have finished
     await audit.flush(); // queued hot-path events reach the log before the store closes
     unsubscribe();
+    await metricsListener?.close();
     if (!options.store) await store.close();
     logger.info("gatehouse stopped");
   };
@@ -259,7 +324,8 @@ export async function startGatehouse(options: StartOptions): Promise<Gatehouse> 
     grpcPort,
     connectPort,
     approvalOrigin: approval?.origin(),
-    store,
+    metricsPort: metricsListener?.port,
+    store: opened,
     audit,
     stop: () => {
       stopping ??= stop();

@@ -29,6 +29,8 @@ export interface Audit {
   flush(): Promise<void>;
   /** Events dropped (queue full or write failure) since start: the metric. */
   readonly dropped: number;
+  /** Hot-path events queued and not yet sent: the queue-depth metric. */
+  readonly queued: number;
 }
 
 export interface AuditWriterOptions {
@@ -257,6 +259,9 @@ export function createAuditWriter(options: AuditWriterOptions): Audit {
     },
     get dropped() {
       return dropped;
+    },
+    get queued() {
+      return queued;
     },
   };
 }

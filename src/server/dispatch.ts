@@ -36,16 +36,26 @@ export type RequestAuthenticator = (
   call: CallContext,
 ) => Promise<CallContext["caller"] | undefined> | undefined;
 
+/**
+ * Told of every call's outcome once it is decided: the decoded request, the typed reason
+ * (UNSPECIFIED when it succeeded) and `performance.now()` when dispatch began. Built once per
+ * method (src/observability/rpc-metrics.ts), so a call pays no look-up.
+ */
+export type CallObserver = (request: Message, reason: Reason, startedMs: number) => void;
+
 export interface DispatchOptions {
   readonly bindings: readonly ServiceBinding[];
   readonly logger: Logger;
   readonly authenticate?: RequestAuthenticator;
+  /** Metrics: one observer per method, for the transport this dispatch serves. */
+  readonly observe?: (method: DispatchMethod) => CallObserver;
 }
 
 export function createDispatch({
   bindings,
   logger,
   authenticate,
+  observe,
 }: DispatchOptions): DispatchMethod[] {
   return bindings.flatMap(({ service, handlers }) =>
     service.methods.map((method) => {
@@ -60,6 +70,7 @@ export function createDispatch({
         async invoke(request: Message, given: CallContext): Promise<Message> {
           // Read once per call, before anything else: without debug, no clock and no line.
           const started = logger.isLevelEnabled("debug") ? performance.now() : undefined;
+          const began = observed === undefined ? 0 : performance.now();
           let call = given;
           try {
             const proving = authenticate?.(entry, request, call);
@@ -69,6 +80,7 @@ export function createDispatch({
             validate(request);
             const response = create(method.output, await handler(request, call));
             logCall(logger, fullName, call, started, Reason.UNSPECIFIED);
+            observed?.(request, Reason.UNSPECIFIED, began);
             return response;
           } catch (error) {
             const typed = toGatehouseError(error);
@@ -76,10 +88,12 @@ export function createDispatch({
               logger.error({ method: fullName, err: typed.cause ?? typed }, "rpc failed");
             }
             logCall(logger, fullName, call, started, typed.reason);
+            observed?.(request, typed.reason, began);
             throw typed;
           }
         },
       };
+      const observed = observe?.(entry);
       return entry;
     }),
   );

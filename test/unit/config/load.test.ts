@@ -89,6 +89,8 @@ describe("loadConfig defaults", () => {
         inviteTtlSeconds: 86_400,
         sessionTtlSeconds: 900,
       },
+      metrics: { enabled: true, host: "127.0.0.1", port: 7446 },
+      role: "all",
       log: { level: "info" },
       shutdownGraceMs: 10_000,
       workers: 1,
