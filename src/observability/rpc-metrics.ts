@@ -9,7 +9,7 @@ import type { GatehouseMetrics } from "./metrics.js";
 export type Transport = "grpc" | "connect";
 
 /** gRPC's canonical code names, by number (Connect shares the numbering). */
-const CODE_NAMES = [
+export const CODE_NAMES = [
   "OK",
   "CANCELLED",
   "UNKNOWN",

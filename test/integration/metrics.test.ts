@@ -10,6 +10,7 @@ import { VerifyService } from "../../gen/gatehouse/v1/verify_pb.js";
 import { createConnectClient, createMtlsTransport } from "../../src/client/connect-client.js";
 import { createGrpcClient } from "../../src/client/grpc-client.js";
 import { DEFAULT_METRIC_PREFIXES, METRICS } from "../../src/observability/metric-names.js";
+import { CODE_NAMES } from "../../src/observability/rpc-metrics.js";
 import { STORE_OPERATIONS } from "../../src/observability/store-metrics.js";
 import { RPC_POLICY } from "../../src/server/policy.js";
 import type { InvalidationEvent } from "../../src/store/ports.js";
@@ -26,25 +27,7 @@ const AGENTS = 50;
 const KNOWN_VALUES: Readonly<Record<string, ReadonlySet<string>>> = {
   transport: new Set(["grpc", "connect"]),
   method: new Set(Object.keys(RPC_POLICY)),
-  code: new Set([
-    "OK",
-    "CANCELLED",
-    "UNKNOWN",
-    "INVALID_ARGUMENT",
-    "DEADLINE_EXCEEDED",
-    "NOT_FOUND",
-    "ALREADY_EXISTS",
-    "PERMISSION_DENIED",
-    "RESOURCE_EXHAUSTED",
-    "FAILED_PRECONDITION",
-    "ABORTED",
-    "OUT_OF_RANGE",
-    "UNIMPLEMENTED",
-    "INTERNAL",
-    "UNAVAILABLE",
-    "DATA_LOSS",
-    "UNAUTHENTICATED",
-  ]),
+  code: new Set(CODE_NAMES),
   rpc: new Set(["verify", "check"]),
   reason: new Set(["OK", ...ReasonSchema.values.map((value) => value.localName)]),
   kind: new Set([
