@@ -41,6 +41,7 @@ import { createVerifyService } from "../services/verify/index.js";
 import { createStore } from "../store/index.js";
 import type { Store } from "../store/ports.js";
 import { VerifyCache } from "../verify/cache.js";
+import { rotationIntervalFor, signingKeysFor } from "./roles.js";
 import { loadTlsMaterial } from "./tls.js";
 
 export interface StartOptions {
@@ -150,21 +151,23 @@ export async function startGatehouse(options: StartOptions): Promise<Gatehouse> 
       maxCacheTtlSeconds: DECISION_CACHE_SECONDS,
     },
   };
-  // The approval page has its own listener; invitations link to its origin.
-  const approval = config.approval.enabled
-    ? createApprovalServer({
-        store,
-        clock,
-        audit,
-        logger,
-        ...(config.approval.origin === undefined ? {} : { origin: config.approval.origin }),
-        tls: { cert: tls.cert, key: tls.key },
-        listen: config.approval,
-        sessionTtlMs: config.approval.sessionTtlSeconds * 1000,
-        denialBackoffBaseMs: config.grants.denialBackoffBaseSeconds * 1000,
-        denialBackoffMaxMs: config.grants.denialBackoffMaxSeconds * 1000,
-      })
-    : undefined;
+  // The approval page has its own listener; invitations link to its origin. It decides
+  // grants (writes), so a verifier never serves it.
+  const approval =
+    config.approval.enabled && config.role !== "verifier"
+      ? createApprovalServer({
+          store,
+          clock,
+          audit,
+          logger,
+          ...(config.approval.origin === undefined ? {} : { origin: config.approval.origin }),
+          tls: { cert: tls.cert, key: tls.key },
+          listen: config.approval,
+          sessionTtlMs: config.approval.sessionTtlSeconds * 1000,
+          denialBackoffBaseMs: config.grants.denialBackoffBaseSeconds * 1000,
+          denialBackoffMaxMs: config.grants.denialBackoffMaxSeconds * 1000,
+        })
+      : undefined;
   const bindings = [
     createGateService({
       store,
@@ -246,6 +249,7 @@ export async function startGatehouse(options: StartOptions): Promise<Gatehouse> 
       bindings,
       logger,
       authenticate,
+      role: config.role,
       ...(metrics && { observe: observeCalls(metrics, name) }),
     });
   const introspection = createIntrospection(bindings);
@@ -289,7 +293,13 @@ export async function startGatehouse(options: StartOptions): Promise<Gatehouse> 
   }
   introspection.setServing(true);
   logger.info(
-    { grpcPort, connectPort, metricsPort: metricsListener?.port, store: config.store.kind },
+    {
+      grpcPort,
+      connectPort,
+      metricsPort: metricsListener?.port,
+      store: config.store.kind,
+      role: config.role,
+    },
     "gatehouse serving",
   );
 
@@ -355,7 +365,7 @@ function publicationDelaySeconds(config: GatehouseConfig): number {
  */
 function keyRingOptions(config: GatehouseConfig, store: Store, clock: Clock, logger: Logger) {
   const { keys, tokens } = config;
-  let signingKeys = store.signingKeys;
+  let signingKeys = signingKeysFor(config.role, store.signingKeys);
   if (keys.encryptionKey !== undefined && config.store.kind === "redis") {
     signingKeys = sealedKeyStore(signingKeys, decodeEncryptionKey(keys.encryptionKey));
   } else if (config.store.kind === "redis") {
@@ -365,7 +375,7 @@ function keyRingOptions(config: GatehouseConfig, store: Store, clock: Clock, log
     store: signingKeys,
     clock,
     alg: tokens.signingAlg,
-    rotationIntervalMs: keys.rotationIntervalSeconds * 1000,
+    rotationIntervalMs: rotationIntervalFor(config.role, keys.rotationIntervalSeconds) * 1000,
     publicationDelayMs: publicationDelaySeconds(config) * 1000,
     // A superseded key verifies every token it signed: the longest lifetime plus the skew.
     retentionMs: (tokens.maxTtlSeconds + tokens.clockSkewSeconds) * 1000,

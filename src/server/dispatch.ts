@@ -6,11 +6,12 @@ import {
   type Message,
 } from "@bufbuild/protobuf";
 import { Reason } from "../../gen/gatehouse/v1/errors_pb.js";
+import type { ServerRole } from "../config/index.js";
 import { GatehouseError, toGatehouseError } from "../errors/index.js";
 import type { Logger } from "../observability/logger.js";
 import type { CallContext, ServiceBinding } from "../services/types.js";
 import { validatorFor } from "../validation/validator.js";
-import { authorize } from "./policy.js";
+import { authorize, servedBy } from "./policy.js";
 import { REQUEST_DECODERS } from "./request-decoders.js";
 
 /** One RPC, ready for any transport: authorize → validate → handle, errors typed. */
@@ -49,6 +50,8 @@ export interface DispatchOptions {
   readonly authenticate?: RequestAuthenticator;
   /** Metrics: one observer per method, for the transport this dispatch serves. */
   readonly observe?: (method: DispatchMethod) => CallObserver;
+  /** This server's role (policy.ts `servedBy`); default "all". */
+  readonly role?: ServerRole;
 }
 
 export function createDispatch({
@@ -56,6 +59,7 @@ export function createDispatch({
   logger,
   authenticate,
   observe,
+  role = "all",
 }: DispatchOptions): DispatchMethod[] {
   return bindings.flatMap(({ service, handlers }) =>
     service.methods.map((method) => {
@@ -63,6 +67,7 @@ export function createDispatch({
       const handler = (handlers as unknown as Record<string, Handler>)[method.localName];
       if (!handler) throw new Error(`no handler for ${fullName}`);
       const validate = validatorFor(method.input);
+      const served = servedBy(role, fullName);
       const entry: DispatchMethod = {
         fullName,
         method,
@@ -73,6 +78,8 @@ export function createDispatch({
           const began = observed === undefined ? 0 : performance.now();
           let call = given;
           try {
+            // Before anything else: a method this role does not serve reads no state at all.
+            if (!served) throw new GatehouseError(Reason.METHOD_NOT_SERVED);
             const proving = authenticate?.(entry, request, call);
             const proven = proving === undefined ? undefined : await proving;
             if (proven) call = withCaller(call, proven);
