@@ -1,8 +1,15 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Authorization } from "../../gen/envoy/service/auth/v3/external_auth_pb.js";
 import { Reason } from "../../gen/gatehouse/v1/errors_pb.js";
+import { startGatehouse } from "../../src/app/gatehouse.js";
 import { createGrpcClient } from "../../src/client/grpc-client.js";
+import { loadConfig } from "../../src/config/index.js";
+import { createLogger } from "../../src/observability/logger.js";
+import { createStore } from "../../src/store/index.js";
 import { expectReason } from "../support/errors.js";
 import { AUDIENCE, type Clients, enrollAgent, grpcClients, login } from "../support/flows.js";
 import { startTestGatehouse, type TestGatehouse } from "../support/gatehouse.js";
@@ -133,6 +140,36 @@ describe("an issuer and a verifier sharing one redis-server", () => {
   it("both answer readiness on their own metrics listeners", async () => {
     for (const gh of [issuer, verifier]) {
       expect((await fetch(`${gh.metricsUrl}/readyz`)).status).toBe(200);
+    }
+  });
+});
+
+describe("a verifier on a store no issuer has used", () => {
+  it("refuses to start rather than create a signing key of its own", async () => {
+    const redis = await startRedisServer();
+    const dataDir = await mkdtemp(join(tmpdir(), "gatehouse-verifier-"));
+    const store = await createStore({ kind: "redis", url: redis.url, clock: { now: Date.now } });
+    try {
+      const config = loadConfig({
+        mode: "dev",
+        env: {},
+        overrides: {
+          dataDir,
+          grpc: { host: "127.0.0.1", port: 0 },
+          connect: { host: "127.0.0.1", port: 0 },
+          metrics: { host: "127.0.0.1", port: 0 },
+          store: { kind: "redis", url: redis.url, cluster: false },
+          role: "verifier",
+        },
+      });
+      await expect(
+        startGatehouse({ config, store, logger: createLogger("silent") }),
+      ).rejects.toThrow("a verifier never creates signing keys");
+      expect(await store.signingKeys.list()).toEqual([]);
+    } finally {
+      await store.close();
+      await redis.stop();
+      await rm(dataDir, { recursive: true, force: true });
     }
   });
 });
