@@ -151,23 +151,23 @@ export async function startGatehouse(options: StartOptions): Promise<Gatehouse> 
       maxCacheTtlSeconds: DECISION_CACHE_SECONDS,
     },
   };
-  // The approval page has its own listener; invitations link to its origin. It decides
-  // grants (writes), so a verifier never serves it.
-  const approval =
-    config.approval.enabled && config.role !== "verifier"
-      ? createApprovalServer({
-          store,
-          clock,
-          audit,
-          logger,
-          ...(config.approval.origin === undefined ? {} : { origin: config.approval.origin }),
-          tls: { cert: tls.cert, key: tls.key },
-          listen: config.approval,
-          sessionTtlMs: config.approval.sessionTtlSeconds * 1000,
-          denialBackoffBaseMs: config.grants.denialBackoffBaseSeconds * 1000,
-          denialBackoffMaxMs: config.grants.denialBackoffMaxSeconds * 1000,
-        })
-      : undefined;
+  // The approval page decides grants (writes), so a verifier never serves it.
+  const approvalServed = config.approval.enabled && config.role !== "verifier";
+  // The approval page has its own listener; invitations link to its origin.
+  const approval = approvalServed
+    ? createApprovalServer({
+        store,
+        clock,
+        audit,
+        logger,
+        ...(config.approval.origin === undefined ? {} : { origin: config.approval.origin }),
+        tls: { cert: tls.cert, key: tls.key },
+        listen: config.approval,
+        sessionTtlMs: config.approval.sessionTtlSeconds * 1000,
+        denialBackoffBaseMs: config.grants.denialBackoffBaseSeconds * 1000,
+        denialBackoffMaxMs: config.grants.denialBackoffMaxSeconds * 1000,
+      })
+    : undefined;
   const bindings = [
     createGateService({
       store,
@@ -276,32 +276,6 @@ export async function startGatehouse(options: StartOptions): Promise<Gatehouse> 
   await approval?.start();
   let draining = false;
   let metricsListener: MetricsListener | undefined;
-  if (metrics) {
-    const readiness = serverReadiness({ store, keys, draining: () => draining });
-    registerStateMetrics(metrics.registry, {
-      clock,
-      keys,
-      rotationIntervalMs: config.keys.rotationIntervalSeconds * 1000,
-      audit,
-      readiness,
-    });
-    metricsListener = await createMetricsListener({
-      listen: config.metrics,
-      registry: metrics.registry,
-      readiness,
-    });
-  }
-  introspection.setServing(true);
-  logger.info(
-    {
-      grpcPort,
-      connectPort,
-      metricsPort: metricsListener?.port,
-      store: config.store.kind,
-      role: config.role,
-    },
-    "gatehouse serving",
-  );
 
   let stopping: Promise<void> | undefined;
   const stop = async (): Promise<void> => {
@@ -330,6 +304,37 @@ export async function startGatehouse(options: StartOptions): Promise<Gatehouse> 
     if (!options.store) await store.close();
     logger.info("gatehouse stopped");
   };
+  if (metrics) {
+    const readiness = serverReadiness({ store, keys, draining: () => draining });
+    registerStateMetrics(metrics.registry, {
+      clock,
+      keys,
+      rotationIntervalMs: config.keys.rotationIntervalSeconds * 1000,
+      audit,
+      readiness,
+    });
+    try {
+      metricsListener = await createMetricsListener({
+        listen: config.metrics,
+        registry: metrics.registry,
+        readiness,
+      });
+    } catch (error) {
+      await stop(); // the mTLS ports are bound already: release them
+      throw error;
+    }
+  }
+  introspection.setServing(true);
+  logger.info(
+    {
+      grpcPort,
+      connectPort,
+      metricsPort: metricsListener?.port,
+      store: config.store.kind,
+      role: config.role,
+    },
+    "gatehouse serving",
+  );
   return {
     grpcPort,
     connectPort,

@@ -1,3 +1,4 @@
+import { type AddressInfo, createServer } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestGatehouse, type TestGatehouse } from "../support/gatehouse.js";
@@ -44,6 +45,19 @@ describe("health for orchestrators, on the metrics listener (plain HTTP, no cert
     });
     expect((await probe(gh, "/debug")).status).toBe(404);
     expect((await probe(gh, "/readyz", "POST")).status).toBe(405);
+  });
+
+  it("a metrics port already taken stops the start-up with the error, not a half-started server", async () => {
+    const blocker = createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, "127.0.0.1", resolve));
+    const { port } = blocker.address() as AddressInfo;
+    try {
+      await expect(
+        startTestGatehouse({ overrides: { metrics: { host: "127.0.0.1", port } } }),
+      ).rejects.toThrow("EADDRINUSE");
+    } finally {
+      blocker.close();
+    }
   });
 });
 
