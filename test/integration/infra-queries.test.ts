@@ -1,7 +1,13 @@
+import { execFile } from "node:child_process";
 import { readFile } from "node:fs/promises";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestGatehouse, type TestGatehouse } from "../support/gatehouse.js";
 import { exportedSeriesNames, metricNamesIn } from "../support/promql.js";
+import { goToolPath } from "../support/tools.js";
+
+const run = promisify(execFile);
 
 const ALERTS = new URL("../../infra/prometheus/gatehouse-alerts.yml", import.meta.url);
 const DASHBOARD = new URL("../../infra/grafana/gatehouse-dashboard.json", import.meta.url);
@@ -23,6 +29,14 @@ async function dashboardExpressions(): Promise<string[]> {
   const dashboard = JSON.parse(await readFile(DASHBOARD, "utf8")) as Dashboard;
   return dashboard.panels.flatMap((panel) => panel.targets.map((target) => target.expr));
 }
+
+describe("the alert rules, checked by Prometheus' own promtool", () => {
+  it("promtool check rules accepts every rule", async () => {
+    const { stdout } = await run(goToolPath("promtool"), ["check", "rules", fileURLToPath(ALERTS)]);
+    const rules = [...(await readFile(ALERTS, "utf8")).matchAll(/^\s+- alert:/gm)].length;
+    expect(stdout).toContain(`SUCCESS: ${rules} rules found`);
+  });
+});
 
 describe("infra/ queries name only metrics the server exports (a real scrape)", () => {
   let gh: TestGatehouse;
