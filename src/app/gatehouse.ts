@@ -19,7 +19,18 @@ import { createDpopVerifier } from "../dpop/index.js";
 import { createClientCertificateCheck } from "../identity/client-certificate.js";
 import { createCallerResolver } from "../identity/forwarded.js";
 import { createSignedRequestAuthenticator } from "../identity/signed-request.js";
+import { registerStateMetrics } from "../observability/gauges.js";
 import { createLogger, type Logger } from "../observability/logger.js";
+import { createGatehouseMetrics } from "../observability/metrics.js";
+import { createMetricsListener, type MetricsListener } from "../observability/metrics-listener.js";
+import { serverReadiness } from "../observability/readiness.js";
+import { observeCalls, type Transport } from "../observability/rpc-metrics.js";
+import { instrumentStore } from "../observability/store-metrics.js";
+import {
+  cacheLookupCounter,
+  decisionCounter,
+  invalidationCounter,
+} from "../observability/verify-metrics.js";
 import { createConnectServer } from "../server/connect.js";
 import { createDispatch } from "../server/dispatch.js";
 import { createGrpcServer, grpcServerCredentials } from "../server/grpc.js";
@@ -35,6 +46,7 @@ import { createVerifyService } from "../services/verify/index.js";
 import { createStore } from "../store/index.js";
 import type { Store } from "../store/ports.js";
 import { VerifyCache } from "../verify/cache.js";
+import { rotationIntervalFor, signingKeysFor } from "./roles.js";
 import { watchStoreHealth } from "./store-health.js";
 import { loadTlsMaterial } from "./tls.js";
 
@@ -51,6 +63,8 @@ export interface Gatehouse {
   readonly connectPort: number;
   /** The passkey approval page's origin (`https://…`); undefined when it is disabled. */
   readonly approvalOrigin: string | undefined;
+  /** The plain-HTTP metrics and health listener's port; undefined when it is disabled. */
+  readonly metricsPort: number | undefined;
   readonly store: Store;
   /** The audit writer (tests flush it before reading the log). */
   readonly audit: Audit;
@@ -67,13 +81,16 @@ export async function startGatehouse(options: StartOptions): Promise<Gatehouse> 
   const clock = options.clock ?? systemClock;
   const logger = options.logger ?? createLogger(config.log.level);
   const tls = await loadTlsMaterial(config);
-  const store =
+  const opened =
     options.store ??
     (await createStore(
       config.store.kind === "redis"
         ? { ...config.store, clock, onError: (err) => logger.warn({ err }, "redis error") }
         : { kind: "embedded", dataDir: config.dataDir, clock, logger },
     ));
+  const metrics = config.metrics.enabled ? createGatehouseMetrics() : undefined;
+  // Every service reads and writes through the measured store (a decorator, store-metrics.ts).
+  const store = metrics ? instrumentStore(opened, metrics) : opened;
   const keys = createKeyRing(keyRingOptions(config, store, clock, logger));
   let audit: Audit;
   let auditKey: Awaited<ReturnType<typeof loadAuditKey>>;
@@ -104,11 +121,14 @@ export async function startGatehouse(options: StartOptions): Promise<Gatehouse> 
           clock,
           ttlMs: config.verify.cacheTtlMs,
           maxEntries: config.verify.cacheMaxEntries,
+          ...(metrics && { onLookup: cacheLookupCounter(metrics) }),
         })
       : undefined;
+  const countEvent = metrics && invalidationCounter(metrics);
   let unsubscribe = noop;
   try {
     unsubscribe = await store.events.subscribe((event) => {
+      countEvent?.(event);
       cache?.onEvent(event);
       // Another replica added a signing key (or messages may have been lost): reload now,
       // so the key is in this replica's JWKS within KEY_PROPAGATION_BOUND_SECONDS.
@@ -146,8 +166,10 @@ export async function startGatehouse(options: StartOptions): Promise<Gatehouse> 
       maxCacheTtlSeconds: DECISION_CACHE_SECONDS,
     },
   };
+  // The approval page decides grants (writes), so a verifier never serves it.
+  const approvalServed = config.approval.enabled && config.role !== "verifier";
   // The approval page has its own listener; invitations link to its origin.
-  const approval = config.approval.enabled
+  const approval = approvalServed
     ? createApprovalServer({
         store,
         clock,
@@ -186,9 +208,18 @@ export async function startGatehouse(options: StartOptions): Promise<Gatehouse> 
         },
       },
     }),
-    createVerifyService({ ...verifyDeps, audit, jwksMaxAgeSeconds: JWKS_MAX_AGE_SECONDS }),
+    createVerifyService({
+      ...verifyDeps,
+      audit,
+      jwksMaxAgeSeconds: JWKS_MAX_AGE_SECONDS,
+      ...(metrics && { onDecision: decisionCounter(metrics, "verify") }),
+    }),
     // Envoy ext_authz Check: the same pipeline and settings as Verify.
-    createAuthzService({ ...verifyDeps, audit }),
+    createAuthzService({
+      ...verifyDeps,
+      audit,
+      ...(metrics && { onDecision: decisionCounter(metrics, "check") }),
+    }),
     createRegistryService({
       store,
       clock,
@@ -229,13 +260,20 @@ export async function startGatehouse(options: StartOptions): Promise<Gatehouse> 
     clock,
     windowMs: config.operators.requestSignatureWindowSeconds * 1000,
   });
-  const methods = createDispatch({ bindings, logger, authenticate });
+  // One dispatch per transport, so the RPC metrics carry the transport without a per-call read.
+  const dispatchFor = (name: Transport) =>
+    createDispatch({
+      bindings,
+      logger,
+      authenticate,
+      role: config.role,
+      ...(metrics && { observe: observeCalls(metrics, name) }),
+    });
   const introspection = createIntrospection(bindings);
   // Certificates presented directly and those a proxy forwards pass the same checks. A direct
   // one's validity is read on the system clock, the one its TLS handshake was checked on.
   const trust = { trustDomain: config.trustDomain, ca: tls.ca, clock };
   const transport = {
-    methods,
     tls,
     certificates: createClientCertificateCheck({ ...trust, clock: systemClock }),
     maxMessageBytes: config.limits.maxMessageBytes,
@@ -243,23 +281,25 @@ export async function startGatehouse(options: StartOptions): Promise<Gatehouse> 
     resolveCaller: createCallerResolver(config.proxy, trust),
   };
 
-  const grpcServer = createGrpcServer({ ...transport, extras: introspection.addToServer });
+  const grpcServer = createGrpcServer({
+    ...transport,
+    methods: dispatchFor("grpc"),
+    extras: introspection.addToServer,
+  });
   const grpcPort = await bindGrpc(grpcServer, config.grpc, grpcServerCredentials(tls));
-  const connectServer = createConnectServer(transport);
+  const connectServer = createConnectServer({ ...transport, methods: dispatchFor("connect") });
   const sessions = trackSessions(connectServer);
   const connectPort = await listen(connectServer, config.connect);
   await approval?.start();
-  introspection.setServing(true);
-  const storeHealth = watchStoreHealth({
-    ping: () => store.ping(),
-    setServing: introspection.setServing,
-    logger,
-  });
-  logger.info({ grpcPort, connectPort, store: config.store.kind }, "gatehouse serving");
+  let draining = false;
+  let metricsListener: MetricsListener | undefined;
+  let storeHealth: { stop(): void } | undefined;
 
   let stopping: Promise<void> | undefined;
   const stop = async (): Promise<void> => {
-    storeHealth.stop();
+    // Not ready from now on (orchestrators stop routing here); live until the very end.
+    draining = true;
+    storeHealth?.stop();
     introspection.setServing(false);
     keys.stop();
     const grace = setTimeout(() => {
@@ -279,14 +319,52 @@ export async function startGatehouse(options: StartOptions): Promise<Gatehouse> 
     await kinds.close(); // after the drain: in-flight answer checks have finished
     await audit.flush(); // queued hot-path events reach the log before the store closes
     unsubscribe();
+    await metricsListener?.close();
     if (!options.store) await store.close();
     logger.info("gatehouse stopped");
   };
+  if (metrics) {
+    const readiness = serverReadiness({ store, keys, draining: () => draining });
+    registerStateMetrics(metrics.registry, {
+      clock,
+      keys,
+      rotationIntervalMs: config.keys.rotationIntervalSeconds * 1000,
+      audit,
+      readiness,
+    });
+    try {
+      metricsListener = await createMetricsListener({
+        listen: config.metrics,
+        registry: metrics.registry,
+        readiness,
+      });
+    } catch (error) {
+      await stop(); // the mTLS ports are bound already: release them
+      throw error;
+    }
+  }
+  introspection.setServing(true);
+  storeHealth = watchStoreHealth({
+    ping: () => store.ping(),
+    setServing: introspection.setServing,
+    logger,
+  });
+  logger.info(
+    {
+      grpcPort,
+      connectPort,
+      metricsPort: metricsListener?.port,
+      store: config.store.kind,
+      role: config.role,
+    },
+    "gatehouse serving",
+  );
   return {
     grpcPort,
     connectPort,
     approvalOrigin: approval?.origin(),
-    store,
+    metricsPort: metricsListener?.port,
+    store: opened,
     audit,
     stop: () => {
       stopping ??= stop();
@@ -311,7 +389,7 @@ function sealingKey(config: GatehouseConfig): Buffer | undefined {
  */
 function keyRingOptions(config: GatehouseConfig, store: Store, clock: Clock, logger: Logger) {
   const { keys, tokens } = config;
-  let signingKeys = store.signingKeys;
+  let signingKeys = signingKeysFor(config.role, store.signingKeys);
   if (keys.encryptionKey !== undefined && config.store.kind === "redis") {
     signingKeys = sealedKeyStore(signingKeys, decodeEncryptionKey(keys.encryptionKey));
   } else if (config.store.kind === "redis") {
@@ -321,7 +399,7 @@ function keyRingOptions(config: GatehouseConfig, store: Store, clock: Clock, log
     store: signingKeys,
     clock,
     alg: tokens.signingAlg,
-    rotationIntervalMs: keys.rotationIntervalSeconds * 1000,
+    rotationIntervalMs: rotationIntervalFor(config.role, keys.rotationIntervalSeconds) * 1000,
     // Config refuses a delay below the JWKS cache age plus the propagation bound.
     publicationDelayMs: config.keys.publicationDelaySeconds * 1000,
     // The fallback when a rotation's bus message is lost: the propagation bound.

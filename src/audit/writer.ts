@@ -31,6 +31,10 @@ export interface Audit {
    * written (or failed).
    */
   flush(): Promise<void>;
+  /** Entries whose write failed since start (the failures metric). */
+  readonly failed: number;
+  /** Entries accepted and not yet written: the queue-depth metric. */
+  readonly queued: number;
 }
 
 export interface AuditWriterOptions {
@@ -91,6 +95,7 @@ export function createAuditWriter(options: AuditWriterOptions): Audit {
   let stalled = false;
   let pumping = false;
   let calls = 0;
+  let failed = 0;
 
   function createJob(event: AuditEventInput, done: (error?: unknown) => void): Job {
     let finish = noop;
@@ -103,6 +108,7 @@ export function createAuditWriter(options: AuditWriterOptions): Audit {
       attempts: 0,
       finished,
       end(error) {
+        if (error !== undefined) failed += 1;
         done(error);
         finish();
       },
@@ -214,6 +220,12 @@ export function createAuditWriter(options: AuditWriterOptions): Audit {
     flush: async () => {
       await denials.flush();
       await Promise.all([...refused, ...inFlight, ...waiting].map((job) => job.finished));
+    },
+    get failed() {
+      return failed;
+    },
+    get queued() {
+      return waiting.length + inFlight.size + refused.length;
     },
   };
 }

@@ -4,6 +4,7 @@ import {
   type GatehouseConfig,
   loadConfig,
   type Mode,
+  type ServerRole,
 } from "../config/index.js";
 import { CliFailure, EXIT_USAGE } from "./output.js";
 
@@ -14,6 +15,7 @@ export interface ServerFlags {
   readonly grpcPort?: string;
   readonly connectPort?: string;
   readonly workers?: string;
+  readonly role?: string;
 }
 
 /**
@@ -30,6 +32,8 @@ export function loadServerConfig(mode: Mode, flags: ServerFlags): GatehouseConfi
     ...(grpcPort === undefined ? {} : { grpc: { port: grpcPort } }),
     ...(connectPort === undefined ? {} : { connect: { port: connectPort } }),
     ...(workers === undefined ? {} : { workers }),
+    // Checked by the configuration (one problem list with every other setting).
+    ...(flags.role === undefined ? {} : { role: flags.role as ServerRole }),
   };
   try {
     const config = loadConfig({

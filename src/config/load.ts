@@ -123,6 +123,7 @@ export function loadConfig(options: LoadConfigOptions): GatehouseConfig {
     ...runtimeBoundsOutOfOrder(config, settings),
     ...keysProblems(config, settings),
     ...grantBoundsOutOfOrder(config.grants),
+    ...metricsOnAnMtlsPort(config),
   );
   if (problems.length > 0) throw new ConfigError(problems);
   return deepFreeze(config);
@@ -276,6 +277,8 @@ function assemble(mode: Mode, get: Lookup): GatehouseConfig {
     },
     grants: grantsConfig(get),
     approval: approvalConfig(get),
+    metrics: withDefaults(get, "metrics", DEFAULTS.metrics),
+    role: get("role") ?? DEFAULTS.role,
     log: { level: get("log.level") ?? DEFAULTS.log.level },
     shutdownGraceMs: get("shutdownGraceMs") ?? DEFAULTS.shutdownGraceMs,
     workers: get("workers") ?? DEFAULTS.workers,
@@ -364,6 +367,15 @@ function missingRedisUrl(store: StoreConfig, settings: Settings): string[] {
 function workersWithoutSharedStore(config: GatehouseConfig): string[] {
   if (config.workers === 1 || config.store.kind === "redis") return [];
   return [`workers / ${envVarOf("workers")}: more than 1 needs store.kind "redis"`];
+}
+
+/** The metrics listener has no client authentication: it must never share an mTLS port. */
+function metricsOnAnMtlsPort({ metrics, grpc, connect }: GatehouseConfig): string[] {
+  if (!metrics.enabled || metrics.port === 0) return [];
+  if (metrics.port !== grpc.port && metrics.port !== connect.port) return [];
+  return [
+    `metrics.port / ${envVarOf("metrics.port")}: must differ from the gRPC and Connect ports, got ${metrics.port}`,
+  ];
 }
 
 /** The nonce secret is kept only when nonces are on: otherwise no secret is held. */

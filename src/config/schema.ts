@@ -175,6 +175,23 @@ export interface ApprovalConfig extends Endpoint {
   readonly sessionTtlSeconds: number;
 }
 
+/**
+ * The plain-HTTP listener for Prometheus and orchestrators (src/observability): `/metrics`,
+ * `/healthz`, `/readyz`. No TLS and no client certificate (kubelet probes and scrapers carry
+ * none), so it serves nothing secret and defaults to loopback; never one of the mTLS ports.
+ */
+export interface MetricsConfig extends Endpoint {
+  readonly enabled: boolean;
+}
+
+/**
+ * Which RPCs this process serves (src/server/roles.ts): "verifier" serves only Verify, Check,
+ * GetJwks and GetIssuerMetadata (it never issues and never writes the registry), "issuer"
+ * everything but those, "all" everything.
+ */
+export const SERVER_ROLES = ["all", "issuer", "verifier"] as const;
+export type ServerRole = (typeof SERVER_ROLES)[number];
+
 /** The whole configuration; `loadConfig` returns it deeply frozen. */
 export interface GatehouseConfig {
   readonly mode: Mode;
@@ -244,6 +261,8 @@ export interface GatehouseConfig {
     readonly denialBackoffMaxSeconds: number;
   };
   readonly approval: ApprovalConfig;
+  readonly metrics: MetricsConfig;
+  readonly role: ServerRole;
   readonly log: { readonly level: LogLevel };
   readonly shutdownGraceMs: number;
   /**
@@ -349,6 +368,8 @@ export const DEFAULTS = {
     inviteTtlSeconds: 86_400,
     sessionTtlSeconds: 900,
   },
+  metrics: { enabled: true, host: "127.0.0.1", port: 7446 },
+  role: "all",
   log: { level: "info" },
   shutdownGraceMs: 10_000,
   workers: 1,
@@ -547,6 +568,10 @@ export const FIELDS = {
     env: "GATEHOUSE_APPROVAL_SESSION_TTL",
     parse: integer(60, 86_400),
   },
+  "metrics.enabled": { env: "GATEHOUSE_METRICS_ENABLED", parse: boolean },
+  "metrics.host": { env: "GATEHOUSE_METRICS_HOST", parse: host },
+  "metrics.port": { env: "GATEHOUSE_METRICS_PORT", parse: integer(0, 65_535) },
+  role: { env: "GATEHOUSE_ROLE", parse: oneOf(SERVER_ROLES) },
   "log.level": { env: "GATEHOUSE_LOG_LEVEL", parse: oneOf(LOG_LEVELS) },
   shutdownGraceMs: { parse: integer(0, 600_000) },
   workers: { env: "GATEHOUSE_WORKERS", parse: integer(1, MAX_WORKERS) },

@@ -24,6 +24,8 @@ export interface LookupCacheOptions {
    * stale) answer after it.
    */
   readonly epoch: () => number;
+  /** Told whether each look-up found a usable answer (hit ratios, src/observability). */
+  readonly onLookup?: (hit: boolean) => void;
 }
 
 /**
@@ -44,6 +46,7 @@ export class LookupCache<V> {
   readonly #clock: Clock;
   readonly #ttlMs: number;
   readonly #epoch: () => number;
+  readonly #onLookup: ((hit: boolean) => void) | undefined;
   readonly #entries: LruCache<Timed<V>>;
   /** Loads in flight by key (misses and refreshes alike). */
   readonly #loading = new Map<string, Promise<V>>();
@@ -52,6 +55,7 @@ export class LookupCache<V> {
     this.#clock = options.clock;
     this.#ttlMs = options.ttlMs;
     this.#epoch = options.epoch;
+    this.#onLookup = options.onLookup;
     this.#entries = new LruCache(options.maxEntries);
   }
 
@@ -59,6 +63,8 @@ export class LookupCache<V> {
   get(key: string, load: () => Promise<V>): Promise<V> {
     const now = this.#clock.now();
     const hit = this.#entries.get(key);
+    const usable = hit !== undefined && hit.expiresAtMs > now;
+    this.#onLookup?.(usable);
     if (hit !== undefined && hit.refreshAtMs > now) return hit.answer;
     if (hit !== undefined && hit.expiresAtMs > now) {
       if (!this.#loading.has(key)) this.#load(key, load, now).catch(noop);

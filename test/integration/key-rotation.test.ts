@@ -381,6 +381,7 @@ describe("signing keys shared through Redis", () => {
         grpc: { host: "127.0.0.1", port: 0 },
         connect: { host: "127.0.0.1", port: 0 },
         approval: { host: "127.0.0.1", port: 0 },
+        metrics: { host: "127.0.0.1", port: 0 },
         store: { kind: "redis", url: redisUrl, cluster: false },
         ...overrides,
       },

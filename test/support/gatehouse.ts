@@ -27,6 +27,8 @@ export interface TestGatehouse {
   readonly dataDir: string;
   readonly grpcAddress: string;
   readonly connectUrl: string;
+  /** The plain-HTTP metrics and health listener (`http://127.0.0.1:<port>`). */
+  readonly metricsUrl: string;
   /** Every log line the server wrote, for the no-secrets assertions. */
   readonly logs: string[];
   /** A client certificate for a role, signed by the server's CA. */
@@ -73,6 +75,7 @@ export async function startTestGatehouse(
       grpc: { host: "127.0.0.1", port: 0 },
       connect: { host: "127.0.0.1", port: 0 },
       approval: { host: "127.0.0.1", port: 0 },
+      metrics: { host: "127.0.0.1", port: 0 },
       log: { level: "info" },
       ...(redis ? { store: { kind: "redis", url: options.redisUrl ?? "", cluster: false } } : {}),
       ...options.overrides,
@@ -156,6 +159,7 @@ export async function startTestGatehouse(
     caPem: pki.ca.certPem,
     grpcAddress,
     connectUrl: `https://127.0.0.1:${app.connectPort}`,
+    metricsUrl: `http://127.0.0.1:${app.metricsPort}`,
     async clientTls(identity) {
       const spec = roleCertificateSpec(TRUST_DOMAIN, identity);
       return toTls(await issueCertificate({ ca: pki.ca, ...spec, validityDays: 1 }));

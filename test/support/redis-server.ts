@@ -22,6 +22,8 @@ export interface RedisServer {
 export interface RedisServerOptions {
   /** Starts a one-node Redis Cluster owning all 16384 slots (to test hash tags). */
   readonly cluster?: boolean;
+  /** Listen on this port (to restart a stopped server where its clients reconnect). */
+  readonly port?: number;
 }
 
 /** Override with REDIS_SERVER_BIN when redis-server is not on PATH. */
@@ -39,7 +41,7 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
   let lastError: unknown;
   for (let attempt = 0; attempt < START_ATTEMPTS; attempt++) {
     try {
-      return await startOnce(await freePort(), options);
+      return await startOnce(options.port ?? (await freePort()), options);
     } catch (error) {
       if (error instanceof RedisMissingError) throw error;
       lastError = error;

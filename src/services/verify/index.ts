@@ -1,5 +1,6 @@
 import { create } from "@bufbuild/protobuf";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
+import { Reason } from "../../../gen/gatehouse/v1/errors_pb.js";
 import type { Money } from "../../../gen/gatehouse/v1/resources_pb.js";
 import {
   type VerifyResponse,
@@ -24,6 +25,8 @@ export interface VerifyServiceDeps extends VerifyDeps {
    * and a flood of denials costs a bounded number of entries per window (src/audit/denials.ts).
    */
   readonly audit: Audit;
+  /** Told of every decision's reason (UNSPECIFIED when allowed): the metrics hook. */
+  readonly onDecision?: (reason: Reason) => void;
 }
 
 export function createVerifyService(deps: VerifyServiceDeps): ServiceBinding {
@@ -46,6 +49,7 @@ export function createVerifyService(deps: VerifyServiceDeps): ServiceBinding {
       // RFC 9449 §9: with server nonces on, every answer carries the nonce to use next
       // (stateless, so the one a NONCE_REQUIRED denial asks for is this one).
       const dpopNonce = deps.dpop.nonce();
+      deps.onDecision?.(decision.allowed ? Reason.UNSPECIFIED : decision.reason);
       if (decision.allowed) {
         return allowedResponse(decision.claims, decision.cacheTtlSeconds, dpopNonce);
       }

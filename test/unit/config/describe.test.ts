@@ -26,6 +26,8 @@ describe("describeConfig", () => {
       "signed requests  operators may sign requests; accepted within ±60s",
       "grants           at most 5 pending per agent, lapse after 86400s; last 3600s (max 2592000s); denial cooldown 60s doubling to 86400s",
       "approval         127.0.0.1:7445 as https://localhost:<port>; invites 86400s, sessions 900s",
+      "metrics          http://127.0.0.1:7446",
+      "role             all",
       "log level        info",
       "shutdown grace   10000 ms",
       "workers          1 process",

@@ -99,6 +99,8 @@ describe("loadConfig defaults", () => {
         inviteTtlSeconds: 86_400,
         sessionTtlSeconds: 900,
       },
+      metrics: { enabled: true, host: "127.0.0.1", port: 7446 },
+      role: "all",
       log: { level: "info" },
       shutdownGraceMs: 10_000,
       workers: 1,
@@ -243,5 +245,32 @@ describe("loadConfig store selection", () => {
       overrides: { store: { kind: "embedded" } },
     });
     expect(config.store).toEqual({ kind: "embedded" });
+  });
+});
+
+describe("the [metrics] section and the role", () => {
+  it("reads them from the file and the environment", () => {
+    const file = writeToml(
+      ['role = "verifier"', "[metrics]", 'host = "0.0.0.0"', "port = 9464"].join("\n"),
+    );
+    const fromFile = loadConfig({ mode: "dev", file, env: {} });
+    expect(fromFile.metrics).toEqual({ enabled: true, host: "0.0.0.0", port: 9464 });
+    expect(fromFile.role).toBe("verifier");
+    const env = { GATEHOUSE_METRICS_ENABLED: "false", GATEHOUSE_ROLE: "issuer" };
+    const fromEnv = loadConfig({ mode: "dev", env });
+    expect(fromEnv.metrics.enabled).toBe(false);
+    expect(fromEnv.role).toBe("issuer");
+  });
+
+  it("reports an unknown role and a metrics port shared with an mTLS port, together", () => {
+    const env = { GATEHOUSE_ROLE: "signer", GATEHOUSE_METRICS_PORT: "7443" };
+    expect(() => loadConfig({ mode: "dev", env })).toThrow(
+      expect.objectContaining({
+        problems: [
+          expect.stringContaining("GATEHOUSE_ROLE"),
+          "metrics.port / GATEHOUSE_METRICS_PORT: must differ from the gRPC and Connect ports, got 7443",
+        ],
+      }),
+    );
   });
 });
