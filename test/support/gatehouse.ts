@@ -45,6 +45,8 @@ export interface TestGatehouse {
 export interface TestGatehouseOptions {
   readonly storeKind?: StoreKind;
   readonly redisUrl?: string;
+  /** `redisUrl` is one seed node of a Redis Cluster (test/support/redis-cluster.ts). */
+  readonly redisCluster?: boolean;
   readonly clock?: Clock;
   /** Reuse a data directory (restart tests). */
   readonly dataDir?: string;
@@ -77,7 +79,15 @@ export async function startTestGatehouse(
       approval: { host: "127.0.0.1", port: 0 },
       metrics: { host: "127.0.0.1", port: 0 },
       log: { level: "info" },
-      ...(redis ? { store: { kind: "redis", url: options.redisUrl ?? "", cluster: false } } : {}),
+      ...(redis
+        ? {
+            store: {
+              kind: "redis",
+              url: options.redisUrl ?? "",
+              cluster: options.redisCluster ?? false,
+            },
+          }
+        : {}),
       ...options.overrides,
       // Every test client connects from 127.0.0.1, so the per-address cap (tested on its own in
       // transport-limits.test.ts) is raised to what a test opens, like a proxy's would be.
@@ -100,6 +110,7 @@ export async function startTestGatehouse(
       ? await createStore({
           kind: "redis",
           url: options.redisUrl ?? "",
+          cluster: options.redisCluster ?? false,
           clock: systemLike(options),
           // Outage tests stop Redis on purpose; the server reports what it refuses.
           onError: () => {},

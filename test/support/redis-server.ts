@@ -20,8 +20,11 @@ export interface RedisServer {
 }
 
 export interface RedisServerOptions {
-  /** Starts a one-node Redis Cluster owning all 16384 slots (to test hash tags). */
-  readonly cluster?: boolean;
+  /**
+   * `true` starts a one-node Redis Cluster owning all 16384 slots (to test hash tags);
+   * `"member"` a cluster-enabled node owning no slot yet (test/support/redis-cluster.ts).
+   */
+  readonly cluster?: boolean | "member";
   /** Listen on this port (to restart a stopped server where its clients reconnect). */
   readonly port?: number;
 }
@@ -105,7 +108,7 @@ async function startOnce(port: number, options: RedisServerOptions): Promise<Red
   try {
     await spawned(child);
     await waitFor(port, child, () => output, "PING", "+PONG");
-    if (options.cluster) {
+    if (options.cluster === true) {
       await command(port, "CLUSTER ADDSLOTSRANGE 0 16383");
       await waitFor(port, child, () => output, "CLUSTER INFO", "cluster_state:ok");
     }

@@ -1,0 +1,193 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Redis } from "ioredis";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Reason } from "../../gen/gatehouse/v1/errors_pb.js";
+import { GatehouseClientError } from "../../src/client/errors.js";
+import { expectReason } from "../support/errors.js";
+import {
+  AUDIENCE,
+  type Clients,
+  type Enrolled,
+  enrollAgent,
+  grpcClients,
+  login,
+  signedChallenge,
+} from "../support/flows.js";
+import { startTestGatehouse, type TestGatehouse } from "../support/gatehouse.js";
+import { type RedisCluster, startRedisCluster } from "../support/redis-cluster.js";
+
+/** Concurrent submissions of one answer (and redemptions of one pass) per race. */
+const RACERS = 40;
+const RACES = 5;
+const CHALLENGE_LIMIT = 30;
+
+const jtiOf = (token: string): string =>
+  JSON.parse(Buffer.from(token.split(".")[1] ?? "", "base64url").toString()).jti;
+
+const percentile = (values: number[], p: number): number => {
+  const sorted = [...values].sort((x, y) => x - y);
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
+};
+
+/** Settles every call; counts the fulfilled ones and the reasons of the refused ones. */
+async function tally(calls: Promise<unknown>[]): Promise<{ ok: number; reasons: Set<string> }> {
+  const results = await Promise.allSettled(calls);
+  const reasons = new Set<string>();
+  let ok = 0;
+  for (const result of results) {
+    if (result.status === "fulfilled") ok += 1;
+    else if (result.reason instanceof GatehouseClientError)
+      reasons.add(Reason[result.reason.reason]);
+    else throw result.reason;
+  }
+  return { ok, reasons };
+}
+
+describe("two Gatehouse servers on a real three-master Redis Cluster", () => {
+  let cluster: RedisCluster;
+  let dataDir: string;
+  let a: TestGatehouse;
+  let b: TestGatehouse;
+  const clients: Clients[] = [];
+  const clientsOf = (gh: TestGatehouse, tls: Enrolled["agentTls"]): Clients => {
+    const made = grpcClients(gh, tls);
+    clients.push(made);
+    return made;
+  };
+
+  /** The agent's gates on A and B, and racer i's (alternating between the two). */
+  const racingGates = (agent: Enrolled) => {
+    const gateA = clientsOf(a, agent.agentTls).gate;
+    const gateB = clientsOf(b, agent.agentTls).gate;
+    return { gateA, gateB, gateOf: (i: number) => (i % 2 === 0 ? gateA : gateB) };
+  };
+
+  beforeAll(async () => {
+    cluster = await startRedisCluster();
+    // Same data directory: same dev CA, so one client certificate works on both servers.
+    dataDir = await mkdtemp(join(tmpdir(), "gatehouse-cluster-"));
+    const options = {
+      storeKind: "redis" as const,
+      redisUrl: cluster.url,
+      redisCluster: true,
+      dataDir,
+      // The races submit one answer RACERS × RACES times: above the default Submit limit.
+      overrides: { limits: { challengePerIdentity: CHALLENGE_LIMIT, submitPerIdentity: 1_000 } },
+    };
+    a = await startTestGatehouse(options);
+    b = await startTestGatehouse(options);
+  }, 60_000);
+  afterAll(async () => {
+    for (const made of clients) made.close();
+    await b?.stop();
+    await a?.stop();
+    await rm(dataDir, { recursive: true, force: true });
+    await cluster?.stop();
+  });
+
+  it("spreads over all three masters and logs in on A for a token B verifies", async () => {
+    const agent = await enrollAgent(a);
+    const gateA = clientsOf(a, agent.agentTls).gate;
+    const verifierB = clientsOf(b, agent.verifierTls).verify;
+    const timings: number[] = [];
+    for (let i = 0; i < 10; i++) {
+      const started = performance.now();
+      const token = await login(gateA, agent);
+      timings.push(performance.now() - started);
+      const decision = await verifierB.verify({
+        token,
+        audience: AUDIENCE,
+        requiredScopes: ["orders:read"],
+      });
+      expect(decision.allowed).toBe(true);
+    }
+    // The state really is spread: every master holds some of it.
+    for (const node of cluster.nodes) {
+      const redis = new Redis(node.url);
+      expect(await redis.dbsize().finally(() => redis.disconnect())).toBeGreaterThan(0);
+    }
+    console.info(
+      `cluster login (Challenge+Submit+Token): p50 ${percentile(timings, 50).toFixed(1)} ms, ` +
+        `max ${Math.max(...timings).toFixed(1)} ms`,
+    );
+  });
+
+  it("propagates a token revocation on A to B over cluster pub/sub", async () => {
+    const agent = await enrollAgent(a);
+    const gateA = clientsOf(a, agent.agentTls).gate;
+    const operatorA = clientsOf(a, agent.operatorTls).registry;
+    const verifierB = clientsOf(b, agent.verifierTls).verify;
+    const verify = (token: string) =>
+      verifierB.verify({ token, audience: AUDIENCE, requiredScopes: ["orders:read"] });
+    const latencies: number[] = [];
+    for (let i = 0; i < 10; i++) {
+      const token = await login(gateA, agent);
+      // Warm B's caches: the "not revoked" look-up is cached now, only the bus can clear it.
+      expect((await verify(token)).allowed).toBe(true);
+      expect((await verify(token)).allowed).toBe(true);
+      await operatorA.revoke({ target: { case: "tokenId", value: jtiOf(token) } });
+      const returned = performance.now();
+      for (;;) {
+        const decision = await verify(token);
+        if (!decision.allowed) {
+          expect(Reason[decision.reason]).toBe(Reason[Reason.TOKEN_REVOKED]);
+          break;
+        }
+        if (performance.now() - returned > 5_000) throw new Error("never denied on B");
+        await new Promise((resolve) => setTimeout(resolve, 2));
+      }
+      latencies.push(performance.now() - returned);
+    }
+    console.info(
+      `cluster revocation A→B: p50 ${percentile(latencies, 50).toFixed(1)} ms, ` +
+        `max ${Math.max(...latencies).toFixed(1)} ms`,
+    );
+    expect(Math.max(...latencies)).toBeLessThan(1_000);
+  });
+
+  it("holds a rate limit in total across A and B", async () => {
+    const agent = await enrollAgent(a);
+    const gateA = clientsOf(a, agent.agentTls).gate;
+    const gateB = clientsOf(b, agent.agentTls).gate;
+    for (let i = 0; i < CHALLENGE_LIMIT; i++) {
+      await signedChallenge(i % 2 === 0 ? gateA : gateB, agent);
+    }
+    await expectReason(signedChallenge(gateA, agent), Reason.RATE_LIMITED);
+    await expectReason(signedChallenge(gateB, agent), Reason.RATE_LIMITED);
+  });
+
+  it("accepts one answer to a challenge exactly once across A and B (no double accept)", async () => {
+    const agent = await enrollAgent(a);
+    const { gateA, gateB, gateOf } = racingGates(agent);
+    for (let race = 0; race < RACES; race++) {
+      const { challengeId, signature } = await signedChallenge(gateA, agent);
+      const request = { challengeId, answer: { case: "signature" as const, value: { signature } } };
+      const outcome = await tally(
+        Array.from({ length: RACERS }, (_, i) => gateOf(i).submit(request)),
+      );
+      expect(outcome.ok, [...outcome.reasons].join()).toBe(1);
+      expect([...outcome.reasons]).toEqual([Reason[Reason.CHALLENGE_ALREADY_USED]]);
+    }
+  });
+
+  it("redeems one pass exactly once across A and B (no double accept)", async () => {
+    const agent = await enrollAgent(a);
+    const { gateA, gateB, gateOf } = racingGates(agent);
+    for (let race = 0; race < RACES; race++) {
+      const { challengeId, signature } = await signedChallenge(gateB, agent);
+      const { pass } = await gateA.submit({
+        challengeId,
+        answer: { case: "signature", value: { signature } },
+      });
+      const outcome = await tally(
+        Array.from({ length: RACERS }, (_, i) =>
+          gateOf(i).token({ grant: { case: "pass", value: pass } }),
+        ),
+      );
+      expect(outcome.ok, [...outcome.reasons].join()).toBe(1);
+      expect([...outcome.reasons]).toEqual([Reason[Reason.PASS_ALREADY_USED]]);
+    }
+  });
+});
