@@ -160,9 +160,9 @@ describe("two Gatehouse servers on a real three-master Redis Cluster", () => {
 
   it("accepts one answer to a challenge exactly once across A and B (no double accept)", async () => {
     const agent = await enrollAgent(a);
-    const { gateA, gateB, gateOf } = racingGates(agent);
+    const { gateB, gateOf } = racingGates(agent);
     for (let race = 0; race < RACES; race++) {
-      const { challengeId, signature } = await signedChallenge(gateA, agent);
+      const { challengeId, signature } = await signedChallenge(gateB, agent);
       const request = { challengeId, answer: { case: "signature" as const, value: { signature } } };
       const outcome = await tally(
         Array.from({ length: RACERS }, (_, i) => gateOf(i).submit(request)),
