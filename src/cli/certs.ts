@@ -1,6 +1,6 @@
 import { isIP } from "node:net";
 import { join } from "node:path";
-import { Command } from "commander";
+import { Command, Option } from "commander";
 import { DEFAULTS } from "../config/schema.js";
 import { ensureDevPki, loadDevCertificateAuthority } from "../pki/dev-pki.js";
 import { fingerprintSha256 } from "../pki/fingerprint.js";
@@ -12,9 +12,8 @@ import {
   type RoleIdentity,
   roleCertificateSpec,
 } from "../pki/role-certificate.js";
-import { agentCertName } from "./manage/connection.js";
+import { agentCertName, DEFAULT_PKI_DIR } from "./manage/connection.js";
 
-const DEFAULT_PKI_DIR = join(DEFAULTS.dataDir, "pki");
 /** Exit code for bad arguments, kept apart from 1 (the command ran and failed). */
 const USAGE_EXIT_CODE = 2;
 const MAX_VALIDITY_DAYS = 3650;
@@ -28,7 +27,9 @@ const SEGMENT_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 const AGENT_DID = /^did:(agent|key):[A-Za-z0-9._%-]+(:[A-Za-z0-9._%-]+)*$/;
 
 interface PkiFlags {
-  readonly dir: string;
+  readonly pkiDir: string;
+  /** The former name of --pki-dir, still accepted (hidden from the help). */
+  readonly dir?: string;
   readonly trustDomain: string;
 }
 
@@ -68,9 +69,9 @@ function initCommand(): Command {
     .action(async (flags: PkiFlags, command: Command) => {
       const problems = trustDomainProblems(flags.trustDomain);
       if (problems.length > 0) usageError(command, problems);
-      const pki = await ensureDevPki(flags.dir, { trustDomain: flags.trustDomain });
+      const pki = await ensureDevPki(pkiDirOf(flags), { trustDomain: flags.trustDomain });
       if (pki.written.length === 0) {
-        console.log(`dev PKI in ${flags.dir} is complete; nothing written`);
+        console.log(`dev PKI in ${pkiDirOf(flags)} is complete; nothing written`);
       }
       for (const path of pki.written) console.log(`wrote ${path}`);
     });
@@ -101,9 +102,9 @@ async function runIssue(flags: IssueFlags, command: Command): Promise<void> {
     .map((path) => `${path} already exists`);
   if (clashes.length > 0) usageError(command, clashes);
 
-  const ca = await loadDevCertificateAuthority(flags.dir);
+  const ca = await loadDevCertificateAuthority(pkiDirOf(flags));
   if (ca === undefined) {
-    command.error(`error: no CA in ${flags.dir}; run "gatehouse certs init" first`);
+    command.error(`error: no CA in ${pkiDirOf(flags)}; run "gatehouse certs init" first`);
   }
   const spec = roleCertificateSpec(flags.trustDomain, request.identity);
   const pair = await issueCertificate({ ca, ...spec, validityDays: request.days });
@@ -118,8 +119,14 @@ async function runIssue(flags: IssueFlags, command: Command): Promise<void> {
 
 function withPkiOptions(command: Command): Command {
   return command
-    .option("--dir <pkiDir>", "directory of the dev PKI", DEFAULT_PKI_DIR)
+    .option("--pki-dir <dir>", "directory of the dev PKI", DEFAULT_PKI_DIR)
+    .addOption(new Option("--dir <dir>").hideHelp())
     .option("--trust-domain <td>", "trust domain of the SPIFFE IDs", DEFAULTS.trustDomain);
+}
+
+/** --pki-dir, named as every other command names it, or its older spelling --dir. */
+function pkiDirOf(flags: PkiFlags): string {
+  return flags.dir ?? flags.pkiDir;
 }
 
 /** Reports every problem at once and exits with the usage code. */
@@ -155,7 +162,11 @@ function parseIssueFlags(flags: IssueFlags): IssueRequest | string[] {
   }
   const identity = roleIdentity(role, flags, problems);
   if (identity === undefined || problems.length > 0) return problems;
-  return { identity, days, outPrefix: flags.out ?? join(flags.dir, defaultFileName(identity)) };
+  return {
+    identity,
+    days,
+    outPrefix: flags.out ?? join(pkiDirOf(flags), defaultFileName(identity)),
+  };
 }
 
 /** Builds the identity for `role` from its flags, adding a problem for each missing or bad one. */

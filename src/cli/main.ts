@@ -1,5 +1,7 @@
 import "../client/quiet-warnings.js";
 import { Command, CommanderError } from "commander";
+// Compiled, the import is to dist/package.json, which tsc emits as a copy of this one.
+import packageJson from "../../package.json" with { type: "json" };
 import { certsCommand } from "./certs.js";
 import { agentCommand } from "./manage/agent.js";
 import { approverCommand } from "./manage/approver.js";
@@ -8,12 +10,14 @@ import { grantCommand } from "./manage/grant.js";
 import { keysCommand } from "./manage/keys.js";
 import { loginCommand } from "./manage/login.js";
 import { operatorCommand } from "./manage/operator.js";
-import { jwksCommand, verifyCommand } from "./manage/verify.js";
+import { revokeCommand } from "./manage/revoke.js";
+import { issuerMetadataCommand, jwksCommand, verifyCommand } from "./manage/verify.js";
 import { EXIT_USAGE, reportFailure } from "./output.js";
 import { configCommand, devCommand, serveCommand } from "./server-commands.js";
 
 const program = new Command("gatehouse")
   .description("Gatehouse: an access gate for autonomous agents")
+  .version(packageJson.version, "--version", "print the version")
   .addCommand(devCommand())
   .addCommand(serveCommand())
   .addCommand(configCommand())
@@ -25,6 +29,8 @@ const program = new Command("gatehouse")
   .addCommand(loginCommand())
   .addCommand(verifyCommand())
   .addCommand(jwksCommand())
+  .addCommand(issuerMetadataCommand())
+  .addCommand(revokeCommand())
   .addCommand(keysCommand())
   .addCommand(auditCommand());
 

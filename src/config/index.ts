@@ -8,6 +8,7 @@ import {
   type TlsConfig,
 } from "./schema.js";
 
+export { type ClientDefaults, clientDefaults } from "./client.js";
 export { ConfigError, type LoadConfigOptions, loadConfig } from "./load.js";
 export {
   type ConfigOverrides,

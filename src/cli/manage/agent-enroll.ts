@@ -1,14 +1,21 @@
+import { mkdir } from "node:fs/promises";
+import { join } from "node:path";
 import { Command } from "commander";
 import { RegistryService } from "../../../gen/gatehouse/v1/registry_pb.js";
 import { AgentSchema } from "../../../gen/gatehouse/v1/resources_pb.js";
 import { agentDid, generateAgentKey, proofOfPossession } from "../../client/agent-keys.js";
 import { printMessage } from "../output.js";
 import { readAgentKeyFile, writeAgentKeyFile } from "./agent-key-file.js";
-import { type ConnectionFlags, withClient, withConnectionOptions } from "./connection.js";
+import {
+  type ConnectionFlags,
+  DEFAULT_KEYS_DIR,
+  withClient,
+  withConnectionOptions,
+} from "./connection.js";
 import { type PolicyFlags, policyFromFlags, withPolicyOptions } from "./policy-flags.js";
 
 interface KeygenFlags {
-  readonly out: string;
+  readonly out?: string;
   readonly domain?: string;
 }
 
@@ -22,15 +29,25 @@ interface RegisterFlags extends ConnectionFlags, PolicyFlags {
 export function keygenCommand(): Command {
   return new Command("keygen")
     .description("generate an agent's Ed25519 key (PKCS#8 PEM, mode 0600)")
-    .requiredOption("--out <file>", "where to write the private key")
+    .option(
+      "--out <file>",
+      `where to write the private key (default: agent-<public key prefix>.pem in ${DEFAULT_KEYS_DIR})`,
+    )
     .option("--domain <domain>", "operator domain, to print the agent's DID")
     .action(async (flags: KeygenFlags) => {
       const key = generateAgentKey();
-      await writeAgentKeyFile(flags.out, key);
-      console.log(`wrote ${flags.out}`);
+      const out = flags.out ?? (await defaultKeyPath(key.publicKey));
+      await writeAgentKeyFile(out, key);
+      console.log(`wrote ${out}`);
       console.log(`public key: ${Buffer.from(key.publicKey).toString("hex")}`);
       if (flags.domain !== undefined) console.log(`did: ${agentDid(key, flags.domain)}`);
     });
+}
+
+/** In the data directory's `keys` (owner only), named by the key: never the working directory. */
+async function defaultKeyPath(publicKey: Uint8Array): Promise<string> {
+  await mkdir(DEFAULT_KEYS_DIR, { recursive: true, mode: 0o700 });
+  return join(DEFAULT_KEYS_DIR, `agent-${Buffer.from(publicKey).toString("hex").slice(0, 16)}.pem`);
 }
 
 /** `agent register`: the operator registers the agent, proving the agent holds its key. */

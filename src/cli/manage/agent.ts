@@ -7,6 +7,7 @@ import { type Agent, AgentSchema, AgentStatus } from "../../../gen/gatehouse/v1/
 import type { GrpcClient } from "../../client/grpc-client.js";
 import { printMessage } from "../output.js";
 import { keygenCommand, registerCommand } from "./agent-enroll.js";
+import { resolveCommand, rotateKeyCommand } from "./agent-keys.js";
 import { type ConnectionFlags, withClient, withConnectionOptions } from "./connection.js";
 import { wholeNumber } from "./flags.js";
 import { type PolicyFlags, policyFromFlags, withPolicyOptions } from "./policy-flags.js";
@@ -77,6 +78,13 @@ const AGENT_ACTIONS: readonly AgentAction[] = [
       return undefined;
     },
   },
+  {
+    name: "delete",
+    description: "delete an agent, leaving a tombstone: its DID and keys can never return",
+    audited: true,
+    act: async (registry, { did, reason = "" }) =>
+      (await registry.deleteAgent({ did, reason })).agent,
+  },
 ];
 
 /** `gatehouse agent`: enrol agents and manage their lifecycle and policy. */
@@ -86,7 +94,11 @@ export function agentCommand(): Command {
     .addCommand(keygenCommand())
     .addCommand(registerCommand());
   for (const action of AGENT_ACTIONS) agent.addCommand(agentActionCommand(action));
-  return agent.addCommand(listCommand()).addCommand(policyCommand());
+  return agent
+    .addCommand(listCommand())
+    .addCommand(policyCommand())
+    .addCommand(rotateKeyCommand())
+    .addCommand(resolveCommand());
 }
 
 function agentActionCommand(action: AgentAction): Command {

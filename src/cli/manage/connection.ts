@@ -4,14 +4,18 @@ import type { GenService, GenServiceMethods } from "@bufbuild/protobuf/codegenv2
 import type { Command } from "commander";
 import type { ClientTls } from "../../client/credentials.js";
 import { createGrpcClient, type GrpcClient } from "../../client/grpc-client.js";
-import { DEFAULTS } from "../../config/index.js";
+import { clientDefaults, DEFAULTS } from "../../config/index.js";
 import { pemPairPaths } from "../../pki/pem-files.js";
 import { CliFailure, EXIT_USAGE, hostPort } from "../output.js";
 import { type OperatorKeyFlags, readOperatorSigner } from "./operator-key-file.js";
 
-/** Where `gatehouse dev` and `gatehouse certs` keep the dev PKI by default. */
-export const DEFAULT_PKI_DIR = join(DEFAULTS.dataDir, "pki");
-export const DEFAULT_SERVER = hostPort(DEFAULTS.grpc.host, DEFAULTS.grpc.port);
+const CLIENT = clientDefaults();
+/** Where `gatehouse dev` and `gatehouse certs` keep the dev PKI (GATEHOUSE_DATA_DIR/pki). */
+export const DEFAULT_PKI_DIR = CLIENT.pkiDir;
+/** Where `agent keygen` writes keys by default. */
+export const DEFAULT_KEYS_DIR = CLIENT.keysDir;
+/** GATEHOUSE_SERVER, else the server's default gRPC address. */
+export const DEFAULT_SERVER = CLIENT.server ?? hostPort(DEFAULTS.grpc.host, DEFAULTS.grpc.port);
 
 /**
  * How a management command reaches Gatehouse: its gRPC port, over mutual TLS; with an
@@ -36,7 +40,11 @@ export interface ConnectionFlags extends OperatorKeyFlags {
  */
 export function withConnectionOptions(command: Command, defaultCert: string): Command {
   return command
-    .option("--server <host:port>", "gRPC address of Gatehouse", DEFAULT_SERVER)
+    .option(
+      "--server <host:port>",
+      "gRPC address of Gatehouse (or GATEHOUSE_SERVER)",
+      DEFAULT_SERVER,
+    )
     .option("--cert <pem>", `client certificate (default: ${defaultCert}.pem in --pki-dir)`)
     .option("--cert-key <pem>", "its private key (default: <cert>-key.pem beside --cert)")
     .option("--ca <pem>", "CA of the server certificate (default: ca.pem in --pki-dir)")

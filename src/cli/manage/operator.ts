@@ -1,3 +1,5 @@
+import { createPublicKey } from "node:crypto";
+import { readFile } from "node:fs/promises";
 import { Command, Option } from "commander";
 import { RegistryService } from "../../../gen/gatehouse/v1/registry_pb.js";
 import {
@@ -6,7 +8,7 @@ import {
   OperatorSchema,
 } from "../../../gen/gatehouse/v1/resources_pb.js";
 import type { GrpcClient } from "../../client/grpc-client.js";
-import { printMessage } from "../output.js";
+import { CliFailure, EXIT_USAGE, printMessage } from "../output.js";
 import { type ConnectionFlags, withClient, withConnectionOptions } from "./connection.js";
 
 type Registry = GrpcClient<(typeof RegistryService)["method"]>;
@@ -18,6 +20,10 @@ interface DomainFlags extends ConnectionFlags {
 interface CreateFlags extends DomainFlags {
   readonly name?: string;
   readonly attestDomain?: boolean;
+}
+
+interface SetKeyFlags extends DomainFlags {
+  readonly publicKey: string;
 }
 
 interface VerifyFlags extends DomainFlags {
@@ -35,7 +41,8 @@ export function operatorCommand(): Command {
     .description("manage operators")
     .addCommand(createCommand())
     .addCommand(getCommand())
-    .addCommand(verifyDomainCommand());
+    .addCommand(verifyDomainCommand())
+    .addCommand(setKeyCommand());
 }
 
 function createCommand(): Command {
@@ -78,6 +85,40 @@ function verifyDomainCommand(): Command {
   return ownCommand(verify, (registry, flags: VerifyFlags) =>
     registry.verifyOperatorDomain({ domain: flags.domain, method: METHODS[flags.method] }),
   );
+}
+
+function setKeyCommand(): Command {
+  const setKey = new Command("set-key")
+    .description("set or replace the operator's Ed25519 request-signing key")
+    .requiredOption(
+      "--public-key <pem>",
+      "the Ed25519 key in PEM: its public half, or the private key (only the public half is sent)",
+    );
+  return ownCommand(setKey, async (registry, flags: SetKeyFlags) =>
+    registry.setOperatorKey({
+      domain: flags.domain,
+      publicKey: await readEd25519PublicKey(flags.publicKey),
+    }),
+  );
+}
+
+/** The raw 32-byte key (RFC 8037 §2 `x`) from a PEM file; errors name the file, never its content. */
+async function readEd25519PublicKey(path: string): Promise<Uint8Array> {
+  let pem: string;
+  try {
+    pem = await readFile(path, "utf8");
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? "unreadable";
+    throw new CliFailure(`cannot read the key ${path} (${code})`, EXIT_USAGE);
+  }
+  try {
+    const key = createPublicKey(pem);
+    const { x } = key.export({ format: "jwk" });
+    if (key.asymmetricKeyType === "ed25519" && x) return Buffer.from(x, "base64url");
+  } catch {
+    // Reported below in the user's terms; OpenSSL's decoder message would not help them.
+  }
+  throw new CliFailure(`${path} is not an Ed25519 key in PEM`, EXIT_USAGE);
 }
 
 /**

@@ -1,7 +1,11 @@
 import { toJson } from "@bufbuild/protobuf";
 import { Command } from "commander";
 import { JwkSchema } from "../../../gen/gatehouse/v1/resources_pb.js";
-import { VerifyResponseSchema, VerifyService } from "../../../gen/gatehouse/v1/verify_pb.js";
+import {
+  GetIssuerMetadataResponseSchema,
+  VerifyResponseSchema,
+  VerifyService,
+} from "../../../gen/gatehouse/v1/verify_pb.js";
 import { EXIT_FAILURE, printJson, printMessage } from "../output.js";
 import { type ConnectionFlags, withClient, withConnectionOptions } from "./connection.js";
 
@@ -39,6 +43,19 @@ export function jwksCommand(): Command {
     );
     // Proto JSON without empty fields, so an OKP key carries no `"y": ""`.
     printJson({ keys: keys.map((key) => toJson(JwkSchema, key)) });
+  });
+}
+
+/** `gatehouse issuer-metadata`: the issuer, its endpoints and algorithms (RFC 8414 §2 names). */
+export function issuerMetadataCommand(): Command {
+  const metadata = new Command("issuer-metadata").description(
+    "print the issuer metadata: issuer, JWKS and token endpoints, algorithms, grant types",
+  );
+  return withConnectionOptions(metadata, DEFAULT_CERT).action(async (flags: ConnectionFlags) => {
+    const response = await withClient(VerifyService, flags, DEFAULT_CERT, (client) =>
+      client.getIssuerMetadata({}),
+    );
+    printMessage(GetIssuerMetadataResponseSchema, response);
   });
 }
 
