@@ -16,7 +16,11 @@ import {
   signedChallenge,
 } from "../support/flows.js";
 import { startTestGatehouse, type TestGatehouse } from "../support/gatehouse.js";
-import { type RedisCluster, startRedisCluster } from "../support/redis-cluster.js";
+import {
+  type RedisCluster,
+  type RedisClusterOptions,
+  startRedisCluster,
+} from "../support/redis-cluster.js";
 
 /** Concurrent submissions of one answer (and redemptions of one pass) per race. */
 const RACERS = 40;
@@ -45,30 +49,41 @@ async function tally(calls: Promise<unknown>[]): Promise<{ ok: number; reasons: 
   return { ok, reasons };
 }
 
-describe("two Gatehouse servers on a real three-master Redis Cluster", () => {
-  let cluster: RedisCluster;
-  let dataDir: string;
-  let a: TestGatehouse;
-  let b: TestGatehouse;
+/**
+ * A real Redis Cluster and two Gatehouse servers, A and B, on it for the describe block;
+ * with `replicas`, every master has a replica to fail over to.
+ */
+function useClusterServers(options: RedisClusterOptions = {}) {
+  let cluster: RedisCluster | undefined;
+  let dataDir = "";
+  const servers: TestGatehouse[] = [];
   const clients: Clients[] = [];
-  const clientsOf = (gh: TestGatehouse, tls: Enrolled["agentTls"]): Clients => {
-    const made = grpcClients(gh, tls);
-    clients.push(made);
-    return made;
+  const started = <T>(value: T | undefined): T => {
+    if (value === undefined) throw new Error("the cluster servers are not started");
+    return value;
   };
-
-  /** The agent's gates on A and B, and racer i's (alternating between the two). */
-  const racingGates = (agent: Enrolled) => {
-    const gateA = clientsOf(a, agent.agentTls).gate;
-    const gateB = clientsOf(b, agent.agentTls).gate;
-    return { gateA, gateB, gateOf: (i: number) => (i % 2 === 0 ? gateA : gateB) };
+  const env = {
+    cluster: () => started(cluster),
+    a: () => started(servers[0]),
+    b: () => started(servers[1]),
+    clientsOf(gh: TestGatehouse, tls: Enrolled["agentTls"]): Clients {
+      const made = grpcClients(gh, tls);
+      clients.push(made);
+      return made;
+    },
+    /** The agent's gates on A and B, and racer i's (alternating between the two). */
+    racingGates(agent: Enrolled) {
+      const gateA = env.clientsOf(env.a(), agent.agentTls).gate;
+      const gateB = env.clientsOf(env.b(), agent.agentTls).gate;
+      return { gateA, gateB, gateOf: (i: number) => (i % 2 === 0 ? gateA : gateB) };
+    },
   };
 
   beforeAll(async () => {
-    cluster = await startRedisCluster();
+    cluster = await startRedisCluster(options);
     // Same data directory: same dev CA, so one client certificate works on both servers.
     dataDir = await mkdtemp(join(tmpdir(), "gatehouse-cluster-"));
-    const options = {
+    const gatehouse = {
       storeKind: "redis" as const,
       redisUrl: cluster.url,
       redisCluster: true,
@@ -76,21 +91,26 @@ describe("two Gatehouse servers on a real three-master Redis Cluster", () => {
       // The races submit one answer RACERS × RACES times: above the default Submit limit.
       overrides: { limits: { challengePerIdentity: CHALLENGE_LIMIT, submitPerIdentity: 1_000 } },
     };
-    a = await startTestGatehouse(options);
-    b = await startTestGatehouse(options);
-  }, 60_000);
+    servers.push(await startTestGatehouse(gatehouse));
+    servers.push(await startTestGatehouse(gatehouse));
+  }, 120_000);
   afterAll(async () => {
     for (const made of clients) made.close();
-    await b?.stop();
-    await a?.stop();
+    // The first server owns the data directory the second shares: it stops last.
+    for (const gh of servers.reverse()) await gh.stop();
     await rm(dataDir, { recursive: true, force: true });
     await cluster?.stop();
   });
+  return env;
+}
+
+describe("two Gatehouse servers on a real three-master Redis Cluster", () => {
+  const env = useClusterServers();
 
   it("spreads over all three masters and logs in on A for a token B verifies", async () => {
-    const agent = await enrollAgent(a);
-    const gateA = clientsOf(a, agent.agentTls).gate;
-    const verifierB = clientsOf(b, agent.verifierTls).verify;
+    const agent = await enrollAgent(env.a());
+    const gateA = env.clientsOf(env.a(), agent.agentTls).gate;
+    const verifierB = env.clientsOf(env.b(), agent.verifierTls).verify;
     const timings: number[] = [];
     for (let i = 0; i < 10; i++) {
       const started = performance.now();
@@ -104,7 +124,7 @@ describe("two Gatehouse servers on a real three-master Redis Cluster", () => {
       expect(decision.allowed).toBe(true);
     }
     // The state really is spread: every master holds some of it.
-    for (const node of cluster.nodes) {
+    for (const node of env.cluster().nodes) {
       const redis = new Redis(node.url);
       expect(await redis.dbsize().finally(() => redis.disconnect())).toBeGreaterThan(0);
     }
@@ -115,10 +135,10 @@ describe("two Gatehouse servers on a real three-master Redis Cluster", () => {
   });
 
   it("propagates a token revocation on A to B over cluster pub/sub", async () => {
-    const agent = await enrollAgent(a);
-    const gateA = clientsOf(a, agent.agentTls).gate;
-    const operatorA = clientsOf(a, agent.operatorTls).registry;
-    const verifierB = clientsOf(b, agent.verifierTls).verify;
+    const agent = await enrollAgent(env.a());
+    const gateA = env.clientsOf(env.a(), agent.agentTls).gate;
+    const operatorA = env.clientsOf(env.a(), agent.operatorTls).registry;
+    const verifierB = env.clientsOf(env.b(), agent.verifierTls).verify;
     const verify = (token: string) =>
       verifierB.verify({ token, audience: AUDIENCE, requiredScopes: ["orders:read"] });
     const latencies: number[] = [];
@@ -148,9 +168,9 @@ describe("two Gatehouse servers on a real three-master Redis Cluster", () => {
   });
 
   it("holds a rate limit in total across A and B", async () => {
-    const agent = await enrollAgent(a);
-    const gateA = clientsOf(a, agent.agentTls).gate;
-    const gateB = clientsOf(b, agent.agentTls).gate;
+    const agent = await enrollAgent(env.a());
+    const gateA = env.clientsOf(env.a(), agent.agentTls).gate;
+    const gateB = env.clientsOf(env.b(), agent.agentTls).gate;
     for (let i = 0; i < CHALLENGE_LIMIT; i++) {
       await signedChallenge(i % 2 === 0 ? gateA : gateB, agent);
     }
@@ -159,8 +179,8 @@ describe("two Gatehouse servers on a real three-master Redis Cluster", () => {
   });
 
   it("accepts one answer to a challenge exactly once across A and B (no double accept)", async () => {
-    const agent = await enrollAgent(a);
-    const { gateB, gateOf } = racingGates(agent);
+    const agent = await enrollAgent(env.a());
+    const { gateB, gateOf } = env.racingGates(agent);
     for (let race = 0; race < RACES; race++) {
       const { challengeId, signature } = await signedChallenge(gateB, agent);
       const request = { challengeId, answer: { case: "signature" as const, value: { signature } } };
@@ -173,8 +193,8 @@ describe("two Gatehouse servers on a real three-master Redis Cluster", () => {
   });
 
   it("redeems one pass exactly once across A and B (no double accept)", async () => {
-    const agent = await enrollAgent(a);
-    const { gateA, gateB, gateOf } = racingGates(agent);
+    const agent = await enrollAgent(env.a());
+    const { gateA, gateB, gateOf } = env.racingGates(agent);
     for (let race = 0; race < RACES; race++) {
       const { challengeId, signature } = await signedChallenge(gateB, agent);
       const { pass } = await gateA.submit({
@@ -190,4 +210,58 @@ describe("two Gatehouse servers on a real three-master Redis Cluster", () => {
       expect([...outcome.reasons]).toEqual([Reason[Reason.PASS_ALREADY_USED]]);
     }
   });
+});
+
+describe("a manual failover of a master during single-use races (cluster with replicas)", () => {
+  const env = useClusterServers({ replicas: true });
+
+  it("accepts every answer exactly once across the failover, and measures recovery", async () => {
+    const agent = await enrollAgent(env.a());
+    const probe = await enrollAgent(env.a());
+    const { gateOf } = env.racingGates(agent);
+    const probeGates = env.racingGates(probe);
+    const requests = await Promise.all(
+      Array.from({ length: RACES }, async (_, race) => {
+        const { challengeId, signature } = await signedChallenge(gateOf(race), agent);
+        return { challengeId, answer: { case: "signature" as const, value: { signature } } };
+      }),
+    );
+
+    const started = performance.now();
+    const failedOver = env.cluster().failover();
+    const during = await Promise.all(
+      requests.map((request) =>
+        tally(Array.from({ length: RACERS }, (_, i) => gateOf(i).submit(request))),
+      ),
+    );
+    await failedOver;
+    // Recovered: a full login goes through on A and on B again.
+    for (;;) {
+      const attempt = await Promise.all([
+        login(probeGates.gateA, probe).then(
+          () => true,
+          () => false,
+        ),
+        login(probeGates.gateB, probe).then(
+          () => true,
+          () => false,
+        ),
+      ]);
+      if (attempt.every(Boolean)) break;
+      if (performance.now() - started > 30_000) throw new Error("no login after the failover");
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    const recoveryMs = performance.now() - started;
+    // After the failover each answer is submitted again: what was accepted during it stays
+    // consumed (the promoted replica has it); what the failover refused is accepted now.
+    for (const [race, request] of requests.entries()) {
+      const after = await tally([gateOf(0).submit(request), gateOf(1).submit(request)]);
+      const outcome = during[race];
+      expect((outcome?.ok ?? 0) + after.ok, [...(outcome?.reasons ?? [])].join()).toBe(1);
+    }
+    console.info(
+      `cluster failover: logins on A and B again ${recoveryMs.toFixed(0)} ms after CLUSTER ` +
+        `FAILOVER; refusals during it: ${[...new Set(during.flatMap((o) => [...o.reasons]))].join(", ")}`,
+    );
+  }, 120_000);
 });
