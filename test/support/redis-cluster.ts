@@ -40,7 +40,8 @@ export async function startRedisCluster(options: RedisClusterOptions = {}): Prom
     await Promise.all(nodes.map((node) => node.stop()));
   };
   try {
-    for (let i = 0; i < MASTERS * (1 + replicas); i++) nodes.push(await startRedisServer({ cluster: "member" }));
+    for (let i = 0; i < MASTERS * (1 + replicas); i++)
+      nodes.push(await startRedisServer({ cluster: "member" }));
     const addresses = nodes.map((node) => `127.0.0.1:${node.port}`);
     await promisify(execFile)(CLI, [
       "--cluster",
