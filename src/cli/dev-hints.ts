@@ -1,9 +1,8 @@
-import { resolve } from "node:path";
+import { join, resolve } from "node:path";
 import { devPkiDir } from "../app/tls.js";
 import type { Listening } from "../app/workers.js";
-import type { GatehouseConfig } from "../config/index.js";
+import { DEFAULTS, type GatehouseConfig } from "../config/index.js";
 import { ensureDevPki } from "../pki/dev-pki.js";
-import { DEFAULT_PKI_DIR, DEFAULT_SERVER } from "./manage/connection.js";
 import { hostPort } from "./output.js";
 
 /** The dev server certificate names only loopback addresses, so clients dial those. */
@@ -56,11 +55,17 @@ function dialHost(host: string): string {
   return LOOPBACK_FOR_WILDCARD[host] ?? host;
 }
 
-/** The connection flags a management command needs when the server is not at its defaults. */
+/**
+ * The connection flags a management command needs when the server is not at the built-in
+ * defaults (not those GATEHOUSE_SERVER or GATEHOUSE_DATA_DIR set: the shell that runs the
+ * hint may not have them).
+ */
 function cliFlags(server: string, pkiDir: string): string {
-  const serverFlag = server === DEFAULT_SERVER ? "" : ` --server ${server}`;
+  const builtInServer = hostPort(DEFAULTS.grpc.host, DEFAULTS.grpc.port);
+  const serverFlag = server === builtInServer ? "" : ` --server ${server}`;
+  const builtInPkiDir = join(DEFAULTS.dataDir, "pki");
   const pkiFlag =
-    resolve(pkiDir) === resolve(DEFAULT_PKI_DIR) ? "" : ` --pki-dir ${shellQuote(pkiDir)}`;
+    resolve(pkiDir) === resolve(builtInPkiDir) ? "" : ` --pki-dir ${shellQuote(pkiDir)}`;
   return `${serverFlag}${pkiFlag}`;
 }
 
