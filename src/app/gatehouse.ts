@@ -251,6 +251,7 @@ export async function startGatehouse(options: StartOptions): Promise<Gatehouse> 
     }),
     createAuditService({
       log: store.audit,
+      audit,
       publicKeys: new Map([[auditKey.kid, auditKey.publicKey]]),
       maxMessageBytes: config.limits.maxMessageBytes,
     }),

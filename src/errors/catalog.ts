@@ -223,6 +223,16 @@ const CATALOG: Readonly<Partial<Record<Reason, CatalogEntry>>> = {
   [Reason.INVITE_INVALID]: entry(Code.PermissionDenied, 403, "invitation unknown, used or expired"),
   [Reason.APPROVER_NOT_FOUND]: entry(Code.NotFound, 404, "approver not found"),
   [Reason.TOKEN_NOT_FOUND]: entry(Code.NotFound, 404, "token not found"),
+  [Reason.AUDIT_ARCHIVED]: entry(
+    Code.FailedPrecondition,
+    412,
+    "audit entries were pruned from the live log (archived)",
+  ),
+  [Reason.AUDIT_PRUNE_MISMATCH]: entry(
+    Code.FailedPrecondition,
+    412,
+    "the live audit entry does not have the archived hash",
+  ),
   // UNIMPLEMENTED, not PERMISSION_DENIED: no caller may call it here; another server serves
   // it. Over plain HTTP (sidecar, forward-auth) a 404: the route is not here, nothing failed.
   [Reason.METHOD_NOT_SERVED]: entry(

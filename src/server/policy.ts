@@ -47,6 +47,7 @@ export const RPC_POLICY: Readonly<Record<string, readonly Role[]>> = {
   "gatehouse.v1.AuditService/GetAuditKeys": ["operator", "admin"],
   "gatehouse.v1.AuditService/ListAuditEvents": ["operator", "admin"],
   "gatehouse.v1.AuditService/VerifyAuditChain": ["admin"],
+  "gatehouse.v1.AuditService/PruneAuditLog": ["admin"],
   // Envoy ext_authz: the mesh presents a verifier certificate.
   "envoy.service.auth.v3.Authorization/Check": ["verifier", "admin"],
 };
