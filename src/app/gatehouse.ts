@@ -166,7 +166,12 @@ export async function startGatehouse(options: StartOptions): Promise<Gatehouse> 
         },
       },
     }),
-    createVerifyService({ ...verifyDeps, audit, jwksMaxAgeSeconds: JWKS_MAX_AGE_SECONDS }),
+    createVerifyService({
+      ...verifyDeps,
+      audit,
+      jwksMaxAgeSeconds: JWKS_MAX_AGE_SECONDS,
+      publicUrl: config.sidecar.publicUrl ?? config.issuer,
+    }),
     // Envoy ext_authz Check: the same pipeline and settings as Verify.
     createAuthzService({ ...verifyDeps, audit }),
     createRegistryService({

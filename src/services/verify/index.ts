@@ -19,6 +19,8 @@ export interface VerifyServiceDeps extends VerifyDeps {
   readonly keys: KeyRing;
   /** How long clients may cache the JWKS. */
   readonly jwksMaxAgeSeconds: number;
+  /** Where the HTTP sidecar is reached (`sidecar.public_url`); the advertised URLs are under it. */
+  readonly publicUrl: string;
   /**
    * Denials go to the audit log through its bounded queue (`enqueue`): Verify never waits
    * for the audit write, and a full queue is counted, logged and reported in the chain.
@@ -69,7 +71,7 @@ export function createVerifyService(deps: VerifyServiceDeps): ServiceBinding {
     },
 
     getIssuerMetadata: () =>
-      issuerMetadata(deps.settings.issuer, deps.keys, deps.jwksMaxAgeSeconds),
+      issuerMetadata(deps.settings.issuer, deps.publicUrl, deps.keys, deps.jwksMaxAgeSeconds),
 
     async getJwks() {
       const keys = await deps.keys.published();
