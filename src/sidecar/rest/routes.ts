@@ -7,6 +7,8 @@ import { compileTemplate, type PathTemplate } from "./path-template.js";
 export interface RestRoute {
   readonly method: DescMethod;
   readonly httpMethod: string;
+  /** The path template as the rule wrote it. */
+  readonly path: string;
   readonly template: PathTemplate;
   /** `*`: the whole body is the message; a field name: the body is that field; "": no body. */
   readonly body: string;
@@ -38,6 +40,7 @@ function route(method: DescMethod, rule: HttpRule): RestRoute {
   return {
     method,
     httpMethod,
+    path,
     template: compileTemplate(path),
     body: rule.body,
     responseBody: rule.responseBody,
