@@ -62,6 +62,7 @@ async function decide(req: HttpRequest, deps: ForwardAuthDeps): Promise<Answer> 
   const { scheme } = credentials;
   const proof = header(req.headers, "dpop");
   const amount = parseAmount(header(req.headers, "gatehouse-amount"));
+  if (amount === "malformed") return challenge(route, scheme, "invalid_request");
   const request = create(verify.input, {
     token: credentials.token,
     audience: route.audience,
@@ -205,11 +206,10 @@ function bearerCredentials(value: string | undefined) {
   return { scheme, token: match[2] ?? "" };
 }
 
-/** `EUR 1250`: an ISO 4217 code and minor units; anything else is a bad request (401). */
+/** `EUR 1250`: an ISO 4217 code and minor units; anything else is malformed (401). */
 function parseAmount(value: string | undefined) {
   if (value === undefined) return undefined;
   const match = /^([A-Z]{3}) (\d{1,18})$/.exec(value.trim());
-  if (match === null)
-    throw new GatehouseError(Reason.INVALID_ARGUMENT, { field: "Gatehouse-Amount" });
+  if (match === null) return "malformed" as const;
   return { currency: match[1] ?? "", minorUnits: BigInt(match[2] ?? "0") };
 }
