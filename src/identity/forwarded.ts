@@ -99,16 +99,29 @@ export function createCallerResolver(proxy: ProxyConfig, context: ResolverContex
     return uri !== undefined && others.length === 0 && proxyUri.test(uri);
   };
 
+  // Certificates the CA issued, by their forwarded value: the signature check is the costly
+  // part, and a certificate's issuer never changes; its validity period is checked every call.
+  const issuedCallers = new Map<string, IssuedCaller>();
   const certificateCaller = (value: string, now: number): Caller => {
-    const certificate = forwardedCertificate(value);
-    const current =
-      Date.parse(certificate.validFrom) <= now && now <= Date.parse(certificate.validTo);
-    // The bar mTLS sets: only a certificate Gatehouse's CA issued, valid now, names a caller.
-    const issued = issuers.some(
-      (ca) => certificate.checkIssued(ca) && certificate.verify(ca.publicKey),
-    );
-    if (!current || !issued) throw refused("certificate not issued by the CA, or not valid now");
-    return callerFromCertificate(certificate.raw, context.trustDomain);
+    let issued = issuedCallers.get(value);
+    if (issued === undefined) {
+      const certificate = forwardedCertificate(value);
+      // The bar mTLS sets: only a certificate Gatehouse's CA issued, valid now, names a caller.
+      const fromCa = issuers.some(
+        (ca) => certificate.checkIssued(ca) && certificate.verify(ca.publicKey),
+      );
+      if (!fromCa) throw refused(NOT_ISSUED_OR_CURRENT);
+      issued = {
+        caller: callerFromCertificate(certificate.raw, context.trustDomain),
+        validFrom: Date.parse(certificate.validFrom),
+        validTo: Date.parse(certificate.validTo),
+      };
+      // Bounded: only the trusted proxy (the MAC verified) adds, and only CA-issued certificates.
+      if (issuedCallers.size >= ISSUED_CACHE_ENTRIES) issuedCallers.clear();
+      issuedCallers.set(value, issued);
+    }
+    if (now < issued.validFrom || now > issued.validTo) throw refused(NOT_ISSUED_OR_CURRENT);
+    return issued.caller;
   };
 
   return (call) => {
@@ -142,6 +155,15 @@ function fingerprintCaller(fingerprint: string): Caller {
 }
 
 const HEADER_NAMES = Object.values(FORWARDED_HEADERS);
+
+const NOT_ISSUED_OR_CURRENT = "certificate not issued by the CA, or not valid now";
+const ISSUED_CACHE_ENTRIES = 4096;
+
+interface IssuedCaller {
+  readonly caller: Caller;
+  readonly validFrom: number;
+  readonly validTo: number;
+}
 
 /** Exactly one of the two identity headers, and one timestamp; anything else is ambiguous. */
 function forwardedFields(call: CallSources): ForwardedFields {
