@@ -100,6 +100,19 @@ function refusalOf(error: grpc.ServiceError): GatehouseError {
       dpopNonce: detail.dpopNonce,
     });
   }
-  const unreachable = [grpc.status.UNAVAILABLE, grpc.status.DEADLINE_EXCEEDED].includes(error.code);
-  return new GatehouseError(unreachable ? Reason.UNAVAILABLE : Reason.INTERNAL, { cause: error });
+  return new GatehouseError(UNTYPED[error.code] ?? Reason.INTERNAL, { cause: error });
 }
+
+/**
+ * Statuses that arrive without Gatehouse's detail (from grpc-js itself, e.g. a message over
+ * the size limit, or no answer at all). Unreachable or too slow is UNAVAILABLE: 503.
+ */
+const UNTYPED: Partial<Record<grpc.status, Reason>> = {
+  [grpc.status.UNAVAILABLE]: Reason.UNAVAILABLE,
+  [grpc.status.DEADLINE_EXCEEDED]: Reason.UNAVAILABLE,
+  [grpc.status.CANCELLED]: Reason.UNAVAILABLE,
+  [grpc.status.RESOURCE_EXHAUSTED]: Reason.HTTP_BODY_TOO_LARGE,
+  [grpc.status.INVALID_ARGUMENT]: Reason.INVALID_ARGUMENT,
+  [grpc.status.UNAUTHENTICATED]: Reason.UNAUTHENTICATED,
+  [grpc.status.PERMISSION_DENIED]: Reason.PERMISSION_DENIED,
+};
