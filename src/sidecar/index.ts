@@ -13,6 +13,7 @@ import { ensureDevPki } from "../pki/dev-pki.js";
 import { issueCertificate } from "../pki/issue-certificate.js";
 import { roleCertificateSpec } from "../pki/role-certificate.js";
 import { createForwardAuth } from "./forward-auth.js";
+import { createOAuthTokenEndpoint } from "./oauth-token.js";
 import { createPublicDocuments } from "./public-documents.js";
 import { createRestHandler } from "./rest/handler.js";
 import { healthz, listen, type RouteHandler } from "./server.js";
@@ -87,12 +88,17 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
   const scheme = sidecar.plainHttp ? "http" : "https";
   const url = `${scheme}://${hostForUrl(dialHost(sidecar.host))}:${listener.port}`;
   const publicUrl = sidecar.publicUrl ?? url;
-  const documents = createPublicDocuments(upstream, new URL("/auth", publicUrl).href);
+  const documents = createPublicDocuments(upstream, publicUrl);
   const rest = createRestHandler(REST_SERVICES, { upstream, maxBodyBytes: sidecar.maxBodyBytes });
   const forwardAuth = createForwardAuth({
     upstream,
     routes: sidecar.routes,
     requireClientCert: sidecar.forwardAuthRequiresClientCert,
+  });
+  const oauthToken = createOAuthTokenEndpoint({
+    upstream,
+    maxBodyBytes: sidecar.maxBodyBytes,
+    clock,
   });
   const routes: RouteHandler = async (req, res, url) => {
     const get = req.method === "GET" || req.method === "HEAD";
@@ -114,6 +120,9 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
         return get;
       case "/auth":
         await forwardAuth(req, res);
+        return true;
+      case "/oauth2/token":
+        await oauthToken(req, res);
         return true;
       default:
         return rest(req, res, url);

@@ -10,13 +10,17 @@ import type { Upstream } from "./upstream.js";
 
 const { getJwks, getIssuerMetadata } = VerifyService.method;
 
+/** The grants `/oauth2/token` accepts (RFC 7523 §2.2 client credentials, §2.1 JWT bearer). */
+const OAUTH_GRANT_TYPES = ["client_credentials", "urn:ietf:params:oauth:grant-type:jwt-bearer"];
+
 /**
  * The documents anyone may fetch, without a client certificate: the JWK Set (RFC 7517) and
  * the authorization server metadata (RFC 8414), each read from Gatehouse as the sidecar
  * itself. Caching follows Gatehouse's `cache_max_age_seconds`: the key ring publishes a key
  * at least that long before it signs, so a cached set never misses a signing key.
  */
-export function createPublicDocuments(upstream: Upstream, forwardAuthUrl: string) {
+export function createPublicDocuments(upstream: Upstream, publicUrl: string) {
+  const base = publicUrl.replace(/\/$/, "");
   const read = <T extends Message>(method: typeof getJwks | typeof getIssuerMetadata) =>
     upstream.call(method, create(method.input), "sidecar") as Promise<T>;
 
@@ -27,20 +31,22 @@ export function createPublicDocuments(upstream: Upstream, forwardAuthUrl: string
       sendCacheable(req, res, body, set.cacheMaxAgeSeconds);
     },
 
-    /** RFC 8414 §2: only what is served. Tokens are issued to mTLS-authenticated agents. */
+    /**
+     * RFC 8414 §2, only what is served: the OAuth token endpoint (oauth-token.ts) and its two
+     * grants, clients authenticated by an agent-signed assertion (RFC 7523 §2.2) — over mTLS
+     * with the agent's certificate besides. Its tokens are bearer tokens (DPoP is on
+     * `/v1/tokens`), so no `dpop_signing_alg_values_supported`; no authorization endpoint.
+     */
     async authorizationServer(req: HttpRequest, res: HttpResponse): Promise<void> {
       const meta = await read<GetIssuerMetadataResponse>(getIssuerMetadata);
       const body = {
         issuer: meta.issuer,
         jwks_uri: meta.jwksUri,
-        token_endpoint: meta.tokenEndpoint,
-        // RFC 8705 §2.1.1: the token endpoint authenticates clients by their certificate.
-        token_endpoint_auth_methods_supported: ["tls_client_auth"],
-        grant_types_supported: meta.grantTypesSupported,
-        // No authorization endpoint: no response type is supported.
+        token_endpoint: `${base}/oauth2/token`,
+        token_endpoint_auth_methods_supported: ["private_key_jwt"],
+        token_endpoint_auth_signing_alg_values_supported: ["EdDSA"],
+        grant_types_supported: [...OAUTH_GRANT_TYPES],
         response_types_supported: [],
-        dpop_signing_alg_values_supported: meta.dpopSigningAlgValuesSupported,
-        tls_client_certificate_bound_access_tokens: false,
       };
       sendCacheable(req, res, body, meta.cacheMaxAgeSeconds);
     },
@@ -53,8 +59,11 @@ export function createPublicDocuments(upstream: Upstream, forwardAuthUrl: string
         jwks_uri: meta.jwksUri,
         token_endpoint: meta.tokenEndpoint,
         token_signing_alg_values_supported: meta.tokenSigningAlgValuesSupported,
-        forward_auth_endpoint: forwardAuthUrl,
-        rest_base: new URL("/v1", forwardAuthUrl).href,
+        dpop_signing_alg_values_supported: meta.dpopSigningAlgValuesSupported,
+        grant_types_supported: meta.grantTypesSupported,
+        forward_auth_endpoint: `${base}/auth`,
+        oauth_token_endpoint: `${base}/oauth2/token`,
+        rest_base: `${base}/v1`,
       };
       sendCacheable(req, res, body, meta.cacheMaxAgeSeconds);
     },

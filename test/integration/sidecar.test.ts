@@ -1,7 +1,9 @@
 import type { ClientHttp2Session } from "node:http2";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { jwtBearerAssertion } from "../../src/client/agent-keys.js";
 import { FORWARDED_HEADERS } from "../../src/identity/forwarded.js";
-import { type Enrolled, enrollAgent, SCOPES } from "../support/flows.js";
+import { AUDIENCE, type Enrolled, enrollAgent, SCOPES } from "../support/flows.js";
+import { rememberSecret } from "../support/secrets.js";
 import {
   type HttpAnswer,
   type HttpCall,
@@ -82,15 +84,42 @@ describe.each(STORE_KINDS)("sidecar (%s store)", (storeKind) => {
     const meta = answer.json() as Record<string, unknown>;
     expect(meta.issuer).toBe("https://gatehouse.test");
     expect(meta.jwks_uri).toBe(`${t.url}/.well-known/jwks.json`);
-    expect(meta.token_endpoint).toBe(`${t.url}/v1/tokens`);
-    expect(meta.token_endpoint_auth_methods_supported).toEqual(["tls_client_auth"]);
-    expect(meta.dpop_signing_alg_values_supported).toEqual(expect.arrayContaining(["EdDSA"]));
+    expect(meta.token_endpoint).toBe(`${t.url}/oauth2/token`);
+    expect(meta.token_endpoint_auth_methods_supported).toEqual(["private_key_jwt"]);
+    expect(meta.grant_types_supported).toEqual([
+      "client_credentials",
+      "urn:ietf:params:oauth:grant-type:jwt-bearer",
+    ]);
     expect((await http1(t.gh.caPem, meta.jwks_uri as string)).status).toBe(200);
-    // The token endpoint: a whole login over REST, the agent identified by its certificate.
+    // The token endpoint: an agent-signed client assertion, the agent's certificate besides.
+    const clientAssertion = await jwtBearerAssertion(agent.key, {
+      did: agent.did,
+      audience: meta.issuer as string,
+      lifetimeSeconds: 60,
+    });
+    rememberSecret(clientAssertion);
+    const issued = await http1(t.gh.caPem, meta.token_endpoint as string, {
+      method: "POST",
+      tls: agent.agentTls,
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams({
+        grant_type: "client_credentials",
+        client_assertion_type: "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+        client_assertion: clientAssertion,
+        scope: "orders:read",
+        resource: AUDIENCE,
+      }).toString(),
+    });
+    expect(issued.status, issued.text).toBe(200);
+    rememberSecret(String((issued.json() as Record<string, unknown>).access_token));
+
+    // Gatehouse's own document: GetIssuerMetadata's URLs, under the sidecar's public URL.
+    const own = (await get("/.well-known/gatehouse")).json() as Record<string, string>;
+    expect(own.token_endpoint).toBe(`${t.url}/v1/tokens`);
+    expect(own.oauth_token_endpoint).toBe(meta.token_endpoint);
+    // The REST token endpoint: a whole login, the agent identified by its certificate.
     const token = await restLogin(t, agent);
     expect(token.split(".")).toHaveLength(3);
-
-    const own = (await get("/.well-known/gatehouse")).json() as Record<string, string>;
     expect(own.jwks_uri).toBe(meta.jwks_uri);
     expect(own.forward_auth_endpoint).toBe(`${t.url}/auth`);
   });
