@@ -5,6 +5,7 @@ import { type VerifyResponse, VerifyService } from "../../gen/gatehouse/v1/verif
 import { catalogEntry, GatehouseError, toGatehouseError } from "../errors/index.js";
 import { type HttpRequest, type HttpResponse, header } from "./http-io.js";
 import { peerCertificatePem } from "./peer.js";
+import { resourceMetadataUrl } from "./protected-resource.js";
 import { type ForwardAuthRoute, matchRoute } from "./route-table.js";
 import type { Upstream } from "./upstream.js";
 
@@ -145,13 +146,16 @@ function challenge(route: ForwardAuthRoute, scheme: string, error: string | unde
   };
 }
 
-/** RFC 6750 §3 (and RFC 9449 §7.1 for DPoP): realm, the error code, the scopes needed. */
+/**
+ * RFC 6750 §3 (and RFC 9449 §7.1 for DPoP): realm, where the resource's metadata is (RFC 9728
+ * §5.1, so a client can find its authorization server), the error code, the scopes needed.
+ */
 function challengeValue(
   scheme: string,
   route: ForwardAuthRoute,
   error: string | undefined,
 ): string {
-  const params = [`realm="${route.resource}"`];
+  const params = [`realm="${route.resource}"`, `resource_metadata="${resourceMetadataUrl(route)}"`];
   if (error !== undefined) params.push(`error="${error}"`);
   if (route.scopes.length > 0) params.push(`scope="${route.scopes.join(" ")}"`);
   return `${scheme} ${params.join(", ")}`;

@@ -14,6 +14,7 @@ import { issueCertificate } from "../pki/issue-certificate.js";
 import { roleCertificateSpec } from "../pki/role-certificate.js";
 import { createForwardAuth } from "./forward-auth.js";
 import { createOAuthTokenEndpoint } from "./oauth-token.js";
+import { createProtectedResourceMetadata } from "./protected-resource.js";
 import { createPublicDocuments } from "./public-documents.js";
 import { createRestHandler } from "./rest/handler.js";
 import { healthz, listen, type RouteHandler } from "./server.js";
@@ -100,6 +101,7 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
     maxBodyBytes: sidecar.maxBodyBytes,
     clock,
   });
+  const protectedResource = createProtectedResourceMetadata(sidecar.routes, config.issuer);
   const routes: RouteHandler = async (req, res, url) => {
     const get = req.method === "GET" || req.method === "HEAD";
     switch (url.pathname) {
@@ -125,7 +127,7 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
         await oauthToken(req, res);
         return true;
       default:
-        return rest(req, res, url);
+        return (get && protectedResource(req, res, url)) || rest(req, res, url);
     }
   };
   logger.info({ port: listener.port, upstream: sidecar.upstream }, "sidecar serving");

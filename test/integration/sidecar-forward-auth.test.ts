@@ -73,6 +73,30 @@ describe.each(STORE_KINDS)("forward-auth /auth (%s store)", (storeKind) => {
     expect(answer.headers["cache-control"]).toMatch(/^private, max-age=\d+$/);
   });
 
+  it("publishes each resource's metadata (RFC 9728) where its 401 points", async () => {
+    const challenge = (await auth("/orders/1")).headers["www-authenticate"] as string;
+    const [, location = ""] = /resource_metadata="([^"]+)"/.exec(challenge) ?? [];
+    const path = new URL(location).pathname;
+    const answer = await http1(t.gh.caPem, `${t.url}${path}`, {
+      headers: { "x-forwarded-host": "app.test" },
+    });
+    expect(answer.status, answer.text).toBe(200);
+    expect(answer.json()).toEqual({
+      resource: "https://app.test/orders",
+      authorization_servers: ["https://gatehouse.test"],
+      scopes_supported: ["orders:read"],
+      bearer_methods_supported: ["header"],
+      dpop_bound_access_tokens_required: false,
+    });
+    const other = await http1(t.gh.caPem, `${t.url}${path}`, {
+      headers: { "x-forwarded-host": "evil.test" },
+    });
+    expect(other.status).toBe(404);
+    expect(
+      (await http1(t.gh.caPem, `${t.url}/.well-known/oauth-protected-resource/nope`)).status,
+    ).toBe(404);
+  });
+
   it("accepts Traefik's and Envoy's X-Forwarded-* headers", async () => {
     const answer = await http1(t.gh.caPem, `${t.url}/auth`, {
       headers: {
@@ -90,7 +114,7 @@ describe.each(STORE_KINDS)("forward-auth /auth (%s store)", (storeKind) => {
     const answer = await auth("/orders/1");
     expect(answer.status).toBe(401);
     expect(answer.headers["www-authenticate"]).toBe(
-      'Bearer realm="https://app.test/orders", scope="orders:read"',
+      'Bearer realm="https://app.test/orders", resource_metadata="https://app.test/.well-known/oauth-protected-resource/orders", scope="orders:read"',
     );
     expect(answer.headers["x-gatehouse-agent"]).toBeUndefined();
   });

@@ -165,12 +165,21 @@ describe("nginx auth_request in front of an application", () => {
     });
     expect(answer.status).toBe(401);
     expect(answer.headers["www-authenticate"]).toBe(
-      'Bearer realm="https://app.test/orders", scope="orders:read"',
+      'Bearer realm="https://app.test/orders", resource_metadata="https://app.test/.well-known/oauth-protected-resource/orders", scope="orders:read"',
     );
     const bad = await http1(ca, `${url}/orders/1`, { headers: { authorization: "Bearer a.b.c" } });
     expect(bad.status).toBe(401);
     expect(bad.headers["www-authenticate"]).toContain('error="invalid_token"');
     expect(app.hits.length).toBe(before);
+  });
+
+  it("serves the protected resource's metadata (RFC 9728) without a token", async () => {
+    const answer = await http1(ca, `${url}/.well-known/oauth-protected-resource/orders`);
+    expect(answer.status, answer.text).toBe(200);
+    expect(answer.json()).toMatchObject({
+      resource: "https://app.test/orders",
+      scopes_supported: ["orders:read"],
+    });
   });
 
   it("strips identity headers a client sends itself", async () => {
