@@ -1,4 +1,3 @@
-import type { IncomingHttpHeaders } from "node:http";
 import { create } from "@bufbuild/protobuf";
 import { Reason } from "../../gen/gatehouse/v1/errors_pb.js";
 import { type VerifyResponse, VerifyService } from "../../gen/gatehouse/v1/verify_pb.js";
@@ -53,7 +52,7 @@ async function decide(req: HttpRequest, deps: ForwardAuthDeps): Promise<Answer> 
   if (deps.requireClientCert && peerCertificatePem(req) === undefined) {
     return { status: 403, headers: { "cache-control": "no-store" } };
   }
-  const original = originalRequest(req.headers, req.method ?? "GET");
+  const original = originalRequest(req, req.method ?? "GET");
   const route = matchRoute(deps.routes, original.host, original.path);
   // No protected resource names this request: deny (fail closed), nothing to challenge for.
   if (route === undefined) return { status: 403, headers: { "cache-control": "no-store" } };
@@ -168,16 +167,28 @@ interface OriginalRequest {
   readonly url: string;
 }
 
-/** nginx sends X-Original-*; Traefik and Envoy X-Forwarded-*. The host has its port dropped. */
-function originalRequest(headers: IncomingHttpHeaders, fallbackMethod: string): OriginalRequest {
+/**
+ * nginx sends X-Original-*; Traefik X-Forwarded-*; Envoy the original method, Host and (after
+ * `/auth`) path as they were. The host has its port dropped.
+ */
+function originalRequest(req: HttpRequest, fallbackMethod: string): OriginalRequest {
+  const { headers } = req;
   const method = (
     header(headers, "x-original-method") ??
     header(headers, "x-forwarded-method") ??
     fallbackMethod
   ).toUpperCase();
-  const uri = header(headers, "x-original-uri") ?? header(headers, "x-forwarded-uri") ?? "/";
+  // Envoy's HTTP ext_authz sends the original path after its `path_prefix` (`/auth`).
+  const envoyPath = (req.url ?? "").startsWith("/auth/")
+    ? (req.url ?? "").slice("/auth".length)
+    : "/";
+  const uri = header(headers, "x-original-uri") ?? header(headers, "x-forwarded-uri") ?? envoyPath;
   const proto = header(headers, "x-forwarded-proto") === "http" ? "http" : "https";
-  const authority = header(headers, "x-forwarded-host") ?? header(headers, "host") ?? "";
+  const authority =
+    header(headers, "x-forwarded-host") ??
+    header(headers, "host") ??
+    header(headers, ":authority") ??
+    "";
   const host = authority.toLowerCase().replace(/:\d+$/, "");
   const target = uri.startsWith("/") ? uri : "/";
   const path = target.split(/[?#]/)[0] ?? "/";

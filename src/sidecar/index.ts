@@ -127,6 +127,10 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
         await oauthToken(req, res);
         return true;
       default:
+        if (url.pathname.startsWith("/auth/")) {
+          await forwardAuth(req, res); // Envoy: /auth + the original path
+          return true;
+        }
         return (get && protectedResource(req, res, url)) || rest(req, res, url);
     }
   };

@@ -10,7 +10,14 @@ import {
   signedChallenge,
 } from "../support/flows.js";
 import { rememberSecret } from "../support/secrets.js";
-import { type HttpAnswer, http1, startTestSidecar, type TestSidecar } from "../support/sidecar.js";
+import {
+  type HttpAnswer,
+  h2,
+  http1,
+  http2Session,
+  startTestSidecar,
+  type TestSidecar,
+} from "../support/sidecar.js";
 import { STORE_KINDS, useRedis } from "../support/stores.js";
 
 const redisUrl = useRedis();
@@ -108,6 +115,23 @@ describe.each(STORE_KINDS)("forward-auth /auth (%s store)", (storeKind) => {
       },
     });
     expect(answer.status).toBe(200);
+  });
+
+  it("accepts Envoy's HTTP ext_authz form: the original method, Host and path after /auth", async () => {
+    const session = http2Session(t.gh.caPem, t.url);
+    const call = (path: string, method = "GET") =>
+      h2(session, `/auth${path}`, {
+        method,
+        headers: { ":authority": "app.test", authorization: `Bearer ${token}` },
+      });
+    try {
+      expect((await call("/orders/5?q=1")).status).toBe(200);
+      expect((await call("/orders/5", "DELETE")).status).toBe(200);
+      expect((await call("/admin/x")).status).toBe(403);
+      expect((await call("/orders/../admin")).status).toBe(403);
+    } finally {
+      session.close();
+    }
   });
 
   it("challenges a request without a token (RFC 6750 §3: no error code)", async () => {
