@@ -85,7 +85,10 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
       logger,
     },
     lazy(() => routes),
-  );
+  ).catch((error: unknown) => {
+    upstream.close(); // a port already taken: nothing keeps the channel to Gatehouse open
+    throw error;
+  });
   const scheme = sidecar.plainHttp ? "http" : "https";
   const url = `${scheme}://${hostForUrl(dialHost(sidecar.host))}:${listener.port}`;
   const publicUrl = sidecar.publicUrl ?? url;

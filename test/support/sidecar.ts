@@ -49,6 +49,18 @@ export interface TestSidecarOptions {
  * advertise the sidecar's URL in its metadata.
  */
 export async function startTestSidecar(options: TestSidecarOptions = {}): Promise<TestSidecar> {
+  // The port is picked before Gatehouse starts (its metadata names it), so another test file
+  // may take it in between: then start again on another.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOnce(options);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "EADDRINUSE" || attempt === 5) throw error;
+    }
+  }
+}
+
+async function startOnce(options: TestSidecarOptions): Promise<TestSidecar> {
   const hmacSecret = randomBytes(32).toString("base64url");
   rememberSecret(hmacSecret);
   const port = await freePort();
@@ -80,7 +92,13 @@ export async function startTestSidecar(options: TestSidecarOptions = {}): Promis
       done();
     },
   });
-  const sidecar = await startSidecar({ config, logger: createLogger("debug", sink) });
+  let sidecar: Sidecar;
+  try {
+    sidecar = await startSidecar({ config, logger: createLogger("debug", sink) });
+  } catch (error) {
+    await gh.dispose();
+    throw error;
+  }
   return {
     gh,
     sidecar,
