@@ -17,6 +17,7 @@ export function benchConfig(dataDir: string, redisUrl?: string, workers = 1): Ga
       grpc: { host: "127.0.0.1", port: 0 },
       connect: { host: "127.0.0.1", port: 0 },
       approval: { enabled: true, host: "127.0.0.1", port: 0 },
+      metrics: { host: "127.0.0.1", port: 0 },
       log: { level: "silent" },
       // The TTL does not change what Verify costs.
       tokens: { defaultTtlSeconds: BENCH_TOKEN_TTL_SECONDS },

@@ -1,7 +1,15 @@
 import { availableParallelism } from "node:os";
 
 /** The benchmark's knobs, all from the environment (see the header of verify.bench.ts). */
-export const SCENARIOS = ["verify", "latency", "dpop", "check", "login", "revocation"] as const;
+export const SCENARIOS = [
+  "verify",
+  "latency",
+  "dpop",
+  "check",
+  "login",
+  "revocation",
+  "denials",
+] as const;
 export type Scenario = (typeof SCENARIOS)[number];
 
 export interface Settings {
@@ -25,6 +33,8 @@ export interface Settings {
   readonly revocationPollMs: number;
   /** A trial whose token is still allowed after this long is an error. */
   readonly revocationTimeoutMs: number;
+  /** Denied Verifies (junk tokens) in the Redis-growth run. */
+  readonly denials: number;
   /**
    * Server processes per Gatehouse (src/app/workers.ts). More than 1 puts every scenario's
    * server on Redis, which the workers share; 1 keeps health/verify/dpop/check on the
@@ -49,6 +59,7 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     revocations: Math.round(number("BENCH_REVOCATIONS", 100)),
     revocationPollMs: number("BENCH_REVOCATION_POLL_MS", 1),
     revocationTimeoutMs: number("BENCH_REVOCATION_TIMEOUT_MS", 5_000),
+    denials: Math.round(number("BENCH_DENIALS", 20_000)),
     workers: Math.round(number("BENCH_WORKERS", availableParallelism())),
   };
 }

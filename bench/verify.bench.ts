@@ -13,6 +13,8 @@
  *               that a machine whose speed drifts between runs disturbs less
  *   login       Challenge → Submit → Token with N agents, the server on Redis
  *   revocation  Revoke on replica A, Verify on replica B (same Redis) until denied
+ *   denials     Redis growth under a flood of denied Verifies (junk tokens): used_memory and
+ *               the audit list's MEMORY USAGE before and after, per denial
  * Only correct answers count; a denial where an allow was expected is an error.
  *
  * Server: BENCH_WORKERS processes per Gatehouse (default: one per core), as `gatehouse serve
@@ -36,10 +38,10 @@
  *
  * Env: BENCH_LOADGEN (go|node; unset: go if available), BENCH_LOADGEN_PROCS (1),
  * BENCH_SECONDS (10) per measured run, BENCH_WARMUP_SECONDS (2), BENCH_CONCURRENCY (64),
- * BENCH_CHANNELS (4), BENCH_ONLY (verify,latency,dpop,check,login,revocation),
+ * BENCH_CHANNELS (4), BENCH_ONLY (verify,latency,dpop,check,login,revocation,denials),
  * BENCH_CRYPTO_SECONDS (1),
  * BENCH_LOGIN_AGENTS (16), BENCH_REVOCATIONS (100), BENCH_REVOCATION_POLL_MS (1),
- * BENCH_REVOCATION_TIMEOUT_MS (5000), BENCH_WORKERS (cores), BENCH_SERVER_NODE_FLAGS (node
+ * BENCH_REVOCATION_TIMEOUT_MS (5000), BENCH_DENIALS (20000), BENCH_WORKERS (cores), BENCH_SERVER_NODE_FLAGS (node
  * and V8 flags for the server processes, e.g. --max-semi-space-size=32), BENCH_SERVER_PROFILE
  * (a directory: each bench server process writes a V8 CPU profile of every warm-up and
  * measured run there, bench/profile.ts). Exits 1 when a measured run had any error.
@@ -65,6 +67,7 @@ import { openChannels } from "./load.js";
 import { BENCH_TOKEN_TTL_SECONDS } from "./protocol.js";
 import { formatTable, ratio, round, type Summary, summaryTable } from "./report.js";
 import { ed25519VerifyRate, type VerifyRate } from "./scenarios/crypto.js";
+import { type DenialGrowth, measureDenialGrowth } from "./scenarios/denials.js";
 import { measureDpop, type ProofStats } from "./scenarios/dpop.js";
 import {
   type InterleavedRatio,
@@ -102,6 +105,7 @@ interface Figures {
   checkInterleaved?: Record<string, InterleavedRatio>;
   proofs?: ProofStats;
   revocation?: RevocationSummary;
+  denials?: DenialGrowth;
 }
 
 /**
@@ -246,6 +250,7 @@ async function main(): Promise<number> {
     if (only.has("login") || only.has("revocation")) {
       await runRedisScenarios(pki, dataDir, figures, loadgen);
     }
+    if (only.has("denials")) figures.denials = await measureDenialGrowth(settings, pki, dataDir);
     const rawAfter = only.has("dpop") ? ed25519VerifyRate(settings.cryptoSeconds) : undefined;
     const raw = rawBefore && rawAfter && rawRates(rawBefore, rawAfter);
     report(settings, figures, raw, loadgen);
@@ -282,7 +287,7 @@ function report(
   raw: RawRates | undefined,
   loadgen: GoLoadgen | undefined,
 ): void {
-  const { results, proofs, revocation, checkInterleaved } = figures;
+  const { results, proofs, revocation, checkInterleaved, denials } = figures;
   const { health, verify, dpop, check, login: logins } = results;
   const ratios = {
     verifyToCeiling: ratio(verify?.rps, health?.rps),
@@ -361,6 +366,7 @@ function report(
     );
   }
   if (revocation) printRevocation(revocation, settings);
+  if (denials) printDenials(denials);
   for (const [name, r] of Object.entries(results)) {
     for (const [kind, count] of Object.entries(r.errorKinds)) {
       console.log(`  ${name} error ×${count}: ${kind}`);
@@ -385,6 +391,7 @@ function report(
     dpopProofs: proofs ?? null,
     revocation: revocation ?? null,
     checkInterleaved: checkInterleaved ?? null,
+    denials: denials ?? null,
   };
   console.log(`BENCH_JSON ${JSON.stringify(json)}`);
 }
@@ -400,6 +407,15 @@ function latencyLine(results: Record<string, Summary>, concurrency: number): str
   return (
     `p99 ms at ${levels.join(" / ")} in flight: empty RPC ${p99("health")}, ` +
     `Verify ${p99("verify")}`
+  );
+}
+
+function printDenials(d: DenialGrowth): void {
+  console.log(
+    `\nDenial flood (Redis store): ${d.denied} denied Verifies of junk tokens at ${d.rps}/s; ` +
+      `Redis used_memory ${d.usedMemoryBefore} → ${d.usedMemoryAfter} B ` +
+      `(${d.usedMemoryPerDenial} B per denial); audit list +${d.auditEntriesAdded} entries, ` +
+      `${d.auditBytesPerDenial} B per denial (one entry costs ${d.bytesPerEntry} B)`,
   );
 }
 

@@ -7,14 +7,30 @@ import { loadAuditKey } from "../audit/key.js";
 import { type Audit, createAuditWriter } from "../audit/writer.js";
 import { createChallengeKinds } from "../challenges/index.js";
 import { type Clock, systemClock } from "../clock.js";
-import type { GatehouseConfig } from "../config/index.js";
+import {
+  type GatehouseConfig,
+  JWKS_MAX_AGE_SECONDS,
+  KEY_PROPAGATION_BOUND_SECONDS,
+} from "../config/index.js";
 import { createKeyRing, type KeyAddedReason, type KeyStatus } from "../crypto/key-ring.js";
 import { decodeEncryptionKey, sealedKeyStore } from "../crypto/sealed-key-store.js";
 import { domainVerifierFromConfig } from "../domains/from-config.js";
 import { createDpopVerifier } from "../dpop/index.js";
+import { createClientCertificateCheck } from "../identity/client-certificate.js";
 import { createCallerResolver } from "../identity/forwarded.js";
 import { createSignedRequestAuthenticator } from "../identity/signed-request.js";
+import { registerStateMetrics } from "../observability/gauges.js";
 import { createLogger, type Logger } from "../observability/logger.js";
+import { createGatehouseMetrics } from "../observability/metrics.js";
+import { createMetricsListener, type MetricsListener } from "../observability/metrics-listener.js";
+import { serverReadiness } from "../observability/readiness.js";
+import { observeCalls, type Transport } from "../observability/rpc-metrics.js";
+import { instrumentStore } from "../observability/store-metrics.js";
+import {
+  cacheLookupCounter,
+  decisionCounter,
+  invalidationCounter,
+} from "../observability/verify-metrics.js";
 import { createConnectServer } from "../server/connect.js";
 import { createDispatch } from "../server/dispatch.js";
 import { createGrpcServer, grpcServerCredentials } from "../server/grpc.js";
@@ -30,6 +46,8 @@ import { createVerifyService } from "../services/verify/index.js";
 import { createStore } from "../store/index.js";
 import type { Store } from "../store/ports.js";
 import { VerifyCache } from "../verify/cache.js";
+import { rotationIntervalFor, signingKeysFor } from "./roles.js";
+import { watchStoreHealth } from "./store-health.js";
 import { loadTlsMaterial } from "./tls.js";
 
 export interface StartOptions {
@@ -45,6 +63,8 @@ export interface Gatehouse {
   readonly connectPort: number;
   /** The passkey approval page's origin (`https://…`); undefined when it is disabled. */
   readonly approvalOrigin: string | undefined;
+  /** The plain-HTTP metrics and health listener's port; undefined when it is disabled. */
+  readonly metricsPort: number | undefined;
   readonly store: Store;
   /** The audit writer (tests flush it before reading the log). */
   readonly audit: Audit;
@@ -52,9 +72,8 @@ export interface Gatehouse {
   stop(): Promise<void>;
 }
 
-/** How long verifiers may cache a decision or the JWKS: short, so revocation bites. */
+/** How long verifiers may cache a decision: short, so revocation bites. */
 const DECISION_CACHE_SECONDS = 30;
-const JWKS_MAX_AGE_SECONDS = 300;
 
 /** Composes Gatehouse from its parts and serves it on both transports. */
 export async function startGatehouse(options: StartOptions): Promise<Gatehouse> {
@@ -62,20 +81,30 @@ export async function startGatehouse(options: StartOptions): Promise<Gatehouse> 
   const clock = options.clock ?? systemClock;
   const logger = options.logger ?? createLogger(config.log.level);
   const tls = await loadTlsMaterial(config);
-  const store =
+  const opened =
     options.store ??
     (await createStore(
       config.store.kind === "redis"
         ? { ...config.store, clock, onError: (err) => logger.warn({ err }, "redis error") }
-        : { kind: "embedded", dataDir: config.dataDir, clock },
+        : { kind: "embedded", dataDir: config.dataDir, clock, logger },
     ));
+  const metrics = config.metrics.enabled ? createGatehouseMetrics() : undefined;
+  // Every service reads and writes through the measured store (a decorator, store-metrics.ts).
+  const store = metrics ? instrumentStore(opened, metrics) : opened;
   const keys = createKeyRing(keyRingOptions(config, store, clock, logger));
   let audit: Audit;
   let auditKey: Awaited<ReturnType<typeof loadAuditKey>>;
   try {
     await keys.start(); // load (or generate) now: fails closed on unreadable keys
     auditKey = await loadAuditKey(store.audit, clock, sealingKey(config));
-    audit = createAuditWriter({ log: store.audit, key: auditKey, clock, logger });
+    audit = createAuditWriter({
+      log: store.audit,
+      key: auditKey,
+      clock,
+      logger,
+      denialWindowMs: config.audit.denialWindowSeconds * 1000,
+      denialMaxKeys: config.audit.denialMaxKeys,
+    });
   } catch (error) {
     keys.stop();
     if (!options.store) await store.close();
@@ -94,11 +123,21 @@ export async function startGatehouse(options: StartOptions): Promise<Gatehouse> 
           clock,
           ttlMs: config.verify.cacheTtlMs,
           maxEntries: config.verify.cacheMaxEntries,
+          ...(metrics && { onLookup: cacheLookupCounter(metrics) }),
         })
       : undefined;
+  const countEvent = metrics && invalidationCounter(metrics);
   let unsubscribe = noop;
   try {
-    if (cache) unsubscribe = await store.events.subscribe((event) => cache.onEvent(event));
+    unsubscribe = await store.events.subscribe((event) => {
+      countEvent?.(event);
+      cache?.onEvent(event);
+      // Another replica added a signing key (or messages may have been lost): reload now,
+      // so the key is in this replica's JWKS within KEY_PROPAGATION_BOUND_SECONDS.
+      if (event.kind === "signing_keys" || event.kind === "all") {
+        keys.reload().catch((err: unknown) => logger.warn({ err }, "signing key reload failed"));
+      }
+    });
   } catch (error) {
     keys.stop();
     if (!options.store) await store.close();
@@ -129,8 +168,10 @@ export async function startGatehouse(options: StartOptions): Promise<Gatehouse> 
       maxCacheTtlSeconds: DECISION_CACHE_SECONDS,
     },
   };
+  // The approval page decides grants (writes), so a verifier never serves it.
+  const approvalServed = config.approval.enabled && config.role !== "verifier";
   // The approval page has its own listener; invitations link to its origin.
-  const approval = config.approval.enabled
+  const approval = approvalServed
     ? createApprovalServer({
         store,
         clock,
@@ -139,6 +180,7 @@ export async function startGatehouse(options: StartOptions): Promise<Gatehouse> 
         ...(config.approval.origin === undefined ? {} : { origin: config.approval.origin }),
         tls: { cert: tls.cert, key: tls.key },
         listen: config.approval,
+        transport: config.transport,
         sessionTtlMs: config.approval.sessionTtlSeconds * 1000,
         denialBackoffBaseMs: config.grants.denialBackoffBaseSeconds * 1000,
         denialBackoffMaxMs: config.grants.denialBackoffMaxSeconds * 1000,
@@ -174,9 +216,14 @@ export async function startGatehouse(options: StartOptions): Promise<Gatehouse> 
       audit,
       jwksMaxAgeSeconds: JWKS_MAX_AGE_SECONDS,
       publicUrl,
+      ...(metrics && { onDecision: decisionCounter(metrics, "verify") }),
     }),
     // Envoy ext_authz Check: the same pipeline and settings as Verify.
-    createAuthzService({ ...verifyDeps, audit }),
+    createAuthzService({
+      ...verifyDeps,
+      audit,
+      ...(metrics && { onDecision: decisionCounter(metrics, "check") }),
+    }),
     createRegistryService({
       store,
       clock,
@@ -184,7 +231,7 @@ export async function startGatehouse(options: StartOptions): Promise<Gatehouse> 
       clockSkewSeconds: tokens.clockSkewSeconds,
       keys,
       signingAlg: tokens.signingAlg,
-      keyPublicationDelaySeconds: publicationDelaySeconds(config),
+      keyPublicationDelaySeconds: config.keys.publicationDelaySeconds,
       audit,
       domainVerifier: await domainVerifierFromConfig(config.domains),
       domainVerificationTtlSeconds: config.domains.verificationTtlSeconds,
@@ -209,6 +256,7 @@ export async function startGatehouse(options: StartOptions): Promise<Gatehouse> 
     createAuditService({
       log: store.audit,
       publicKeys: new Map([[auditKey.kid, auditKey.publicKey]]),
+      maxMessageBytes: config.limits.maxMessageBytes,
     }),
   ];
   const authenticate = createSignedRequestAuthenticator({
@@ -216,31 +264,46 @@ export async function startGatehouse(options: StartOptions): Promise<Gatehouse> 
     clock,
     windowMs: config.operators.requestSignatureWindowSeconds * 1000,
   });
-  const methods = createDispatch({ bindings, logger, authenticate });
+  // One dispatch per transport, so the RPC metrics carry the transport without a per-call read.
+  const dispatchFor = (name: Transport) =>
+    createDispatch({
+      bindings,
+      logger,
+      authenticate,
+      role: config.role,
+      ...(metrics && { observe: observeCalls(metrics, name) }),
+    });
   const introspection = createIntrospection(bindings);
+  // Certificates presented directly and those a proxy forwards pass the same checks. A direct
+  // one's validity is read on the system clock, the one its TLS handshake was checked on.
+  const trust = { trustDomain: config.trustDomain, ca: tls.ca, clock };
   const transport = {
-    methods,
     tls,
-    trustDomain: config.trustDomain,
+    certificates: createClientCertificateCheck({ ...trust, clock: systemClock }),
     maxMessageBytes: config.limits.maxMessageBytes,
-    resolveCaller: createCallerResolver(config.proxy, {
-      trustDomain: config.trustDomain,
-      ca: tls.ca,
-      clock,
-    }),
+    transport: config.transport,
+    resolveCaller: createCallerResolver(config.proxy, trust),
   };
 
-  const grpcServer = createGrpcServer({ ...transport, extras: introspection.addToServer });
+  const grpcServer = createGrpcServer({
+    ...transport,
+    methods: dispatchFor("grpc"),
+    extras: introspection.addToServer,
+  });
   const grpcPort = await bindGrpc(grpcServer, config.grpc, grpcServerCredentials(tls));
-  const connectServer = createConnectServer(transport);
+  const connectServer = createConnectServer({ ...transport, methods: dispatchFor("connect") });
   const sessions = trackSessions(connectServer);
   const connectPort = await listen(connectServer, config.connect);
   await approval?.start();
-  introspection.setServing(true);
-  logger.info({ grpcPort, connectPort, store: config.store.kind }, "gatehouse serving");
+  let draining = false;
+  let metricsListener: MetricsListener | undefined;
+  let storeHealth: { stop(): void } | undefined;
 
   let stopping: Promise<void> | undefined;
   const stop = async (): Promise<void> => {
+    // Not ready from now on (orchestrators stop routing here); live until the very end.
+    draining = true;
+    storeHealth?.stop();
     introspection.setServing(false);
     keys.stop();
     const grace = setTimeout(() => {
@@ -260,14 +323,52 @@ export async function startGatehouse(options: StartOptions): Promise<Gatehouse> 
     await kinds.close(); // after the drain: in-flight answer checks have finished
     await audit.flush(); // queued hot-path events reach the log before the store closes
     unsubscribe();
+    await metricsListener?.close();
     if (!options.store) await store.close();
     logger.info("gatehouse stopped");
   };
+  if (metrics) {
+    const readiness = serverReadiness({ store, keys, draining: () => draining });
+    registerStateMetrics(metrics.registry, {
+      clock,
+      keys,
+      rotationIntervalMs: config.keys.rotationIntervalSeconds * 1000,
+      audit,
+      readiness,
+    });
+    try {
+      metricsListener = await createMetricsListener({
+        listen: config.metrics,
+        registry: metrics.registry,
+        readiness,
+      });
+    } catch (error) {
+      await stop(); // the mTLS ports are bound already: release them
+      throw error;
+    }
+  }
+  introspection.setServing(true);
+  storeHealth = watchStoreHealth({
+    ping: () => store.ping(),
+    setServing: introspection.setServing,
+    logger,
+  });
+  logger.info(
+    {
+      grpcPort,
+      connectPort,
+      metricsPort: metricsListener?.port,
+      store: config.store.kind,
+      role: config.role,
+    },
+    "gatehouse serving",
+  );
   return {
     grpcPort,
     connectPort,
     approvalOrigin: approval?.origin(),
-    store,
+    metricsPort: metricsListener?.port,
+    store: opened,
     audit,
     stop: () => {
       stopping ??= stop();
@@ -286,18 +387,13 @@ function sealingKey(config: GatehouseConfig): Buffer | undefined {
     : undefined;
 }
 
-/** Never shorter than the JWKS cache lifetime, whatever the configuration says. */
-function publicationDelaySeconds(config: GatehouseConfig): number {
-  return Math.max(config.keys.publicationDelaySeconds, JWKS_MAX_AGE_SECONDS);
-}
-
 /**
  * Keys in Redis (outside the data dir) are sealed when an encryption key is configured;
  * serve mode requires one (a config problem), dev mode only warns.
  */
 function keyRingOptions(config: GatehouseConfig, store: Store, clock: Clock, logger: Logger) {
   const { keys, tokens } = config;
-  let signingKeys = store.signingKeys;
+  let signingKeys = signingKeysFor(config.role, store.signingKeys);
   if (keys.encryptionKey !== undefined && config.store.kind === "redis") {
     signingKeys = sealedKeyStore(signingKeys, decodeEncryptionKey(keys.encryptionKey));
   } else if (config.store.kind === "redis") {
@@ -307,8 +403,12 @@ function keyRingOptions(config: GatehouseConfig, store: Store, clock: Clock, log
     store: signingKeys,
     clock,
     alg: tokens.signingAlg,
-    rotationIntervalMs: keys.rotationIntervalSeconds * 1000,
-    publicationDelayMs: publicationDelaySeconds(config) * 1000,
+    rotationIntervalMs: rotationIntervalFor(config.role, keys.rotationIntervalSeconds) * 1000,
+    // Config refuses a delay below the JWKS cache age plus the propagation bound.
+    publicationDelayMs: config.keys.publicationDelaySeconds * 1000,
+    // The fallback when a rotation's bus message is lost: the propagation bound.
+    maintenanceIntervalMs: KEY_PROPAGATION_BOUND_SECONDS * 1000,
+    announce: () => store.events.publish({ kind: "signing_keys" }),
     // A superseded key verifies every token it signed: the longest lifetime plus the skew.
     retentionMs: (tokens.maxTtlSeconds + tokens.clockSkewSeconds) * 1000,
     events: {

@@ -1,6 +1,6 @@
 import type { IncomingMessage } from "node:http";
 import { Reason } from "../../gen/gatehouse/v1/errors_pb.js";
-import { constantTimeEqual } from "../crypto/random.js";
+import { constantTimeEqual } from "../crypto/constant-time.js";
 import { GatehouseError } from "../errors/index.js";
 import { sourceAddress } from "../services/gate/abuse/source-address.js";
 import type { RegistryStore } from "../store/ports.js";

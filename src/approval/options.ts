@@ -1,6 +1,7 @@
 import type { Audit } from "../audit/writer.js";
 import type { Clock } from "../clock.js";
 import type { Endpoint } from "../config/index.js";
+import type { TransportLimits } from "../config/limits.js";
 import type { Logger } from "../observability/logger.js";
 import type { Store } from "../store/ports.js";
 
@@ -19,6 +20,8 @@ export interface ApprovalServerOptions {
   /** The server certificate and key (browsers connect without a client certificate). */
   readonly tls: { readonly cert: Buffer; readonly key: Buffer };
   readonly listen: Endpoint;
+  /** Header, timeout and connection bounds (HTTP/1.1 only: the page offers no HTTP/2). */
+  readonly transport: TransportLimits;
   readonly sessionTtlMs: number;
   /** How long a passkey ceremony may take; default 5 minutes. */
   readonly ceremonyTtlMs?: number;

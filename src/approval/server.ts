@@ -3,6 +3,7 @@ import { createServer, type Server } from "node:https";
 import type { AddressInfo } from "node:net";
 import { Reason } from "../../gen/gatehouse/v1/errors_pb.js";
 import { toGatehouseError } from "../errors/index.js";
+import { limitConnectionsPerAddress, limitHttp1Requests } from "../server/transport-limits.js";
 import { loadAssets } from "./assets.js";
 import type { ApprovalContext, Call } from "./context.js";
 import { type ApprovalRoute, runRoute } from "./guards.js";
@@ -37,7 +38,14 @@ export function createApprovalServer(options: ApprovalServerOptions): ApprovalSe
   return {
     async start() {
       const assets = await loadAssets();
-      const listening = createServer({ ...options.tls, minVersion: "TLSv1.2" });
+      const { transport } = options;
+      const listening = createServer({
+        ...options.tls,
+        minVersion: "TLSv1.2",
+        handshakeTimeout: transport.requestTimeoutMs,
+      });
+      limitHttp1Requests(listening, transport);
+      limitConnectionsPerAddress(listening, transport.maxConnectionsPerAddress);
       const port = await listen(listening, options.listen);
       origin ??= `https://localhost:${port}`;
       const ctx = approvalContext(options, origin);

@@ -12,7 +12,7 @@ export interface ChainFields {
 }
 
 type FieldName = Exclude<keyof AuditEventInput, "$typeName"> | "auditKeyId";
-type Encoding = "enum" | "string" | "strings" | "uint64";
+type Encoding = "enum" | "string" | "strings" | "uint64" | "denials";
 
 /**
  * AuditEvent's fields after `time` (3), in field-number order with their encodings, as
@@ -37,11 +37,12 @@ const LATER_FIELDS: readonly (readonly [number, FieldName, Encoding])[] = [
   [17, "droppedCount", "uint64"],
   [18, "auditKeyId", "string"],
   [19, "grantId", "string"],
+  [20, "denials", "denials"],
 ];
 
 /**
  * The protobuf binary of one AuditEvent, byte for byte what protobuf-es's `toBinary` writes
- * (fields in number order, proto3 defaults omitted), without its reflective create/encode:
+ * (fields in number order, proto3 defaults omitted, nested messages included), without its reflective create/encode:
  * three events are sealed per login. The chain hashes these bytes and verification only ever
  * decodes them (chain.ts), so any correct encoding verifies; this one is also the same.
  */
@@ -49,13 +50,11 @@ export function encodeAuditEvent(event: AuditEventInput, chain: ChainFields): Ui
   const writer = new BinaryWriter();
   if (chain.sequence !== 0) writer.tag(1, WireType.Varint).uint64(chain.sequence);
   if (chain.prevHash.length > 0) writer.tag(2, WireType.LengthDelimited).bytes(chain.prevHash);
-  // google.protobuf.Timestamp, as timestampFromMs builds it: seconds = 1, nanos = 2.
   const seconds = Math.floor(chain.timeMs / 1000);
-  const nanos = (chain.timeMs - seconds * 1000) * 1_000_000;
-  writer.tag(3, WireType.LengthDelimited).fork();
-  if (seconds !== 0) writer.tag(1, WireType.Varint).int64(seconds);
-  if (nanos !== 0) writer.tag(2, WireType.Varint).int32(nanos);
-  writer.join();
+  writeTimestamp(writer, 3, {
+    seconds: BigInt(seconds),
+    nanos: (chain.timeMs - seconds * 1000) * 1_000_000,
+  });
   for (const [number, name, encoding] of LATER_FIELDS) {
     writeField(writer, number, encoding, name === "auditKeyId" ? chain.auditKeyId : event[name]);
   }
@@ -78,5 +77,30 @@ function writeField(writer: BinaryWriter, number: number, encoding: Encoding, va
     case "uint64":
       if (value) writer.tag(number, WireType.Varint).uint64(value as bigint);
       return;
+    case "denials":
+      if (value) writeDenials(writer.tag(number, WireType.LengthDelimited), value as Denials);
+      return;
   }
+}
+
+type Denials = NonNullable<AuditEventInput["denials"]>;
+type TimestampInit = NonNullable<Denials["windowStart"]>;
+
+/** A DenialAggregate, fields in number order (a present message is written even if empty). */
+function writeDenials(writer: BinaryWriter, denials: Denials): void {
+  writer.fork();
+  if (denials.denied) writer.tag(1, WireType.Varint).int32(denials.denied);
+  if (denials.count) writer.tag(2, WireType.Varint).uint64(denials.count);
+  if (denials.windowStart) writeTimestamp(writer, 3, denials.windowStart);
+  if (denials.windowEnd) writeTimestamp(writer, 4, denials.windowEnd);
+  if (denials.overflow) writer.tag(5, WireType.Varint).bool(true);
+  writer.join();
+}
+
+/** google.protobuf.Timestamp (seconds = 1, nanos = 2), as protobuf-es writes it. */
+function writeTimestamp(writer: BinaryWriter, number: number, time: TimestampInit): void {
+  writer.tag(number, WireType.LengthDelimited).fork();
+  if (time.seconds) writer.tag(1, WireType.Varint).int64(time.seconds);
+  if (time.nanos) writer.tag(2, WireType.Varint).int32(time.nanos);
+  writer.join();
 }

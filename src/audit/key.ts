@@ -5,8 +5,9 @@ import {
   type KeyObject,
 } from "node:crypto";
 import type { Clock } from "../clock.js";
+import { ed25519KeyObjectAcceptable } from "../crypto/ed25519.js";
+import { ed25519Thumbprint } from "../crypto/jose/thumbprint.js";
 import { isSealed, openPrivateKey, sealPrivateKey } from "../crypto/sealed-key-store.js";
-import { ed25519Thumbprint } from "../dpop/thumbprint.js";
 import type { AuditLogStore } from "../store/ports.js";
 
 /** The server's audit key: one Ed25519 key per store, shared by every replica. */
@@ -44,6 +45,10 @@ export async function loadAuditKey(
     : stored.privateKeyPem;
   const storedPrivate = createPrivateKey(storedPem);
   const storedPublic = createPublicKey(storedPrivate);
+  // Read back from the store: through the one key parser like any key from outside.
+  if (!ed25519KeyObjectAcceptable(storedPublic)) {
+    throw new Error(`audit key ${stored.kid} is not a sound Ed25519 key`);
+  }
   if (ed25519Thumbprint(rawPublicKey(storedPublic)) !== stored.kid) {
     throw new Error(`audit key ${stored.kid} does not match its kid`);
   }

@@ -1,9 +1,10 @@
 import type { MessageInitShape } from "@bufbuild/protobuf";
-import { type AuditEventSchema, AuditEventType } from "../../gen/gatehouse/v1/audit_pb.js";
+import type { AuditEventSchema, AuditEventType } from "../../gen/gatehouse/v1/audit_pb.js";
 import type { Clock } from "../clock.js";
 import type { Logger } from "../observability/logger.js";
 import type { AuditHead, AuditLogStore, AuditRecord } from "../store/ports.js";
 import { GENESIS_HASH, sealEvent } from "./chain.js";
+import { createDenialFolder, type Denial } from "./denials.js";
 import type { AuditKey } from "./key.js";
 
 /** What a service records: the event's fields, without sequence, chain or signature. */
@@ -20,15 +21,20 @@ export interface Audit {
    */
   record(event: AuditEventInput): Promise<void>;
   /**
-   * Hot path (Verify denials): queues the event and returns at once. The queue is bounded;
-   * when it is full the event is dropped, counted, logged, and an EVENTS_DROPPED entry
-   * with the count is appended as soon as the queue has room: nothing is lost silently.
+   * Hot path (Verify and Check denials): counts the denial and returns at once. Denials are
+   * folded per key and window into DENIALS_FOLDED entries (denials.ts), so a flood of
+   * them grows the log by a bounded number of entries per window, not one per request.
    */
-  enqueue(event: AuditEventInput): void;
-  /** Resolves when every event queued so far is written (or failed). */
+  deny(denial: Denial): void;
+  /**
+   * Closes the open window of folded denials, then resolves when every event so far is
+   * written (or failed).
+   */
   flush(): Promise<void>;
-  /** Events dropped (queue full or write failure) since start: the metric. */
-  readonly dropped: number;
+  /** Entries whose write failed since start (the failures metric). */
+  readonly failed: number;
+  /** Entries accepted and not yet written: the queue-depth metric. */
+  readonly queued: number;
 }
 
 export interface AuditWriterOptions {
@@ -36,8 +42,10 @@ export interface AuditWriterOptions {
   readonly key: AuditKey;
   readonly clock: Clock;
   readonly logger: Logger;
-  /** Hot-path events waiting to be written, at most; default 1024. */
-  readonly queueCapacity?: number;
+  /** How long a window of folded denials stays open; default 60 s. */
+  readonly denialWindowMs?: number;
+  /** Distinct denial keys per window before the rest fold into one entry; default 256. */
+  readonly denialMaxKeys?: number;
 }
 
 /** Another writer extended the chain this many times in a row: give up (store trouble). */
@@ -45,14 +53,12 @@ const MAX_ATTEMPTS = 100;
 /** Appends sent and not answered yet, at most. */
 const MAX_IN_FLIGHT = 64;
 
-/** One event to append, from `record` or `enqueue`, until it is in the chain or failed. */
+/** One event to append, from `record`, until it is in the chain or failed. */
 interface Job {
   readonly event: AuditEventInput;
   /** Call order: a job sent again keeps its place before every later one. */
   readonly order: number;
   attempts: number;
-  /** Still holds a place in the bounded queue (enqueued, not sent yet). */
-  queued: boolean;
   /** Resolves however the job ends (for `flush`). */
   readonly finished: Promise<void>;
   /** Ends the job: appended (no error) or given up. */
@@ -78,7 +84,6 @@ interface Job {
  */
 export function createAuditWriter(options: AuditWriterOptions): Audit {
   const { log, key, clock, logger } = options;
-  const capacity = options.queueCapacity ?? 1024;
   /** Not sent yet, in call order. */
   let waiting: Job[] = [];
   const inFlight = new Set<Job>();
@@ -90,38 +95,24 @@ export function createAuditWriter(options: AuditWriterOptions): Audit {
   let stalled = false;
   let pumping = false;
   let calls = 0;
-  let queued = 0;
-  let dropped = 0;
-  let unreported = 0;
+  let failed = 0;
 
-  function createJob(
-    event: AuditEventInput,
-    queuedJob: boolean,
-    done: (error?: unknown) => void,
-    order = calls++,
-  ) {
+  function createJob(event: AuditEventInput, done: (error?: unknown) => void): Job {
     let finish = noop;
     const finished = new Promise<void>((resolve) => {
       finish = resolve;
     });
-    const job: Job = {
+    return {
       event,
-      order,
+      order: calls++,
       attempts: 0,
-      queued: queuedJob,
       finished,
       end(error) {
-        if (job.queued) release(job);
+        if (error !== undefined) failed += 1;
         done(error);
         finish();
       },
     };
-    return job;
-  }
-
-  function release(job: Job): void {
-    job.queued = false;
-    queued -= 1;
   }
 
   function accept(job: Job): void {
@@ -147,8 +138,6 @@ export function createAuditWriter(options: AuditWriterOptions): Audit {
         }
         const job = waiting.shift();
         if (!job) break;
-        // Drops are reported in the chain itself, before the next event (sent again with it).
-        if (unreported > 0) send(dropReport(job.order - 0.5));
         send(job);
       }
     } finally {
@@ -157,7 +146,6 @@ export function createAuditWriter(options: AuditWriterOptions): Audit {
   }
 
   function send(job: Job): void {
-    if (job.queued) release(job);
     job.attempts += 1;
     const seq = (head?.seq ?? 0) + 1;
     let record: AuditRecord;
@@ -212,51 +200,32 @@ export function createAuditWriter(options: AuditWriterOptions): Audit {
     pump().catch((err: unknown) => logger.error({ err }, "audit writer failed"));
   }
 
-  function drop(count: number, err?: unknown): void {
-    dropped += count;
-    unreported += count;
-    logger.warn({ err, auditDroppedTotal: dropped }, "audit event dropped");
+  function record(event: AuditEventInput): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      accept(createJob(event, (err) => (err === undefined ? resolve() : reject(err))));
+    });
   }
 
-  /** An EVENTS_DROPPED entry for the drops not reported yet, ordered before `order`'s job. */
-  function dropReport(order: number): Job {
-    const count = unreported;
-    unreported = 0;
-    const event = {
-      type: AuditEventType.EVENTS_DROPPED,
-      actorRole: "system",
-      droppedCount: BigInt(count),
-    };
-    const done = (err?: unknown) => {
-      if (err === undefined) return;
-      unreported += count;
-      logger.warn({ err }, "audit drop report failed");
-    };
-    return createJob(event, false, done, order);
-  }
+  const denials = createDenialFolder({
+    record,
+    clock,
+    logger,
+    windowMs: options.denialWindowMs ?? 60_000,
+    maxKeys: options.denialMaxKeys ?? 256,
+  });
 
   return {
-    record: (event) =>
-      new Promise<void>((resolve, reject) => {
-        accept(createJob(event, false, (err) => (err === undefined ? resolve() : reject(err))));
-      }),
-    enqueue(event) {
-      if (queued >= capacity) {
-        drop(1);
-        return;
-      }
-      queued += 1;
-      accept(
-        createJob(event, true, (err) => {
-          if (err !== undefined) drop(1, err);
-        }),
-      );
-    },
+    record,
+    deny: denials.fold,
     flush: async () => {
+      await denials.flush();
       await Promise.all([...refused, ...inFlight, ...waiting].map((job) => job.finished));
     },
-    get dropped() {
-      return dropped;
+    get failed() {
+      return failed;
+    },
+    get queued() {
+      return waiting.length + inFlight.size + refused.length;
     },
   };
 }

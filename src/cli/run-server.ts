@@ -39,6 +39,11 @@ export async function runServer(config: GatehouseConfig, afterStart?: AfterStart
     return;
   }
   announce(config, app);
+  if (app.metricsPort !== undefined) {
+    console.log(
+      `gatehouse: metrics listening on http://${hostPort(config.metrics.host, app.metricsPort)}`,
+    );
+  }
   await afterStart?.(app);
 }
 

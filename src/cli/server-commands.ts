@@ -1,5 +1,5 @@
 import { Command, Option } from "commander";
-import { describeConfig, type Mode } from "../config/index.js";
+import { describeConfig, type Mode, SERVER_ROLES } from "../config/index.js";
 import { withDevSidecar } from "../sidecar/dev.js";
 import { printDevHints } from "./dev-hints.js";
 import { runServer } from "./run-server.js";
@@ -36,6 +36,12 @@ export function serveCommand(): Command {
     .description("run Gatehouse with configured TLS files (and Redis via REDIS_URL or config)")
     .option(...CONFIG_FLAG)
     .option("--workers <n>", "server processes sharing the ports; > 1 needs Redis (default: 1)")
+    .addOption(
+      new Option(
+        "--role <role>",
+        "verifier: only Verify, Check, GetJwks, GetIssuerMetadata; issuer: the rest (default: all)",
+      ).choices(SERVER_ROLES),
+    )
     .action(async (flags: ServerFlags) => {
       await runServer(loadServerConfig("serve", flags));
     });

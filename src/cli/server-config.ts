@@ -4,6 +4,7 @@ import {
   type GatehouseConfig,
   loadConfig,
   type Mode,
+  type ServerRole,
 } from "../config/index.js";
 import { CliFailure, EXIT_USAGE } from "./output.js";
 
@@ -15,6 +16,7 @@ export interface ServerFlags {
   readonly connectPort?: string;
   readonly sidecarPort?: string;
   readonly workers?: string;
+  readonly role?: string;
 }
 
 /**
@@ -33,6 +35,8 @@ export function loadServerConfig(mode: Mode, flags: ServerFlags): GatehouseConfi
     ...(connectPort === undefined ? {} : { connect: { port: connectPort } }),
     ...(workers === undefined ? {} : { workers }),
     ...(sidecarPort === undefined ? {} : { sidecar: { port: sidecarPort } }),
+    // Checked by the configuration (one problem list with every other setting).
+    ...(flags.role === undefined ? {} : { role: flags.role as ServerRole }),
   };
   try {
     const config = loadConfig({

@@ -14,11 +14,16 @@ export {
   DEFAULTS,
   type Endpoint,
   type GatehouseConfig,
+  JWKS_MAX_AGE_SECONDS,
+  KEY_PROPAGATION_BOUND_SECONDS,
   type KeysConfig,
   LOG_LEVELS,
   type LogLevel,
+  type MetricsConfig,
   type Mode,
   type ProxyConfig,
+  SERVER_ROLES,
+  type ServerRole,
   SIGNING_ALGS,
   type SigningAlg,
   type StoreConfig,
@@ -57,6 +62,12 @@ export function describeConfig(config: GatehouseConfig): string {
         `server nonces ${config.dpop.nonces ? "on (secret set)" : "off"}`,
     ],
     ["max message", `${config.limits.maxMessageBytes} bytes`],
+    ["transport", describeTransport(config.transport)],
+    [
+      "audit denials",
+      `folded per key into one entry per ${config.audit.denialWindowSeconds}s window, ` +
+        `at most ${config.audit.denialMaxKeys} keys per window`,
+    ],
     ...describeKeys(config.keys, config.store),
     ...describeProxy(config.proxy),
     ["domains", describeDomains(config.domains)],
@@ -73,6 +84,8 @@ export function describeConfig(config: GatehouseConfig): string {
     ],
     ["approval", describeApproval(config.approval)],
     ["sidecar", describeSidecar(config.sidecar)],
+    ["metrics", config.metrics.enabled ? `http://${describeEndpoint(config.metrics)}` : "off"],
+    ["role", config.role],
     ["log level", config.log.level],
     ["shutdown grace", `${config.shutdownGraceMs} ms`],
     [
@@ -125,6 +138,16 @@ function describeLimits(limits: GatehouseConfig["limits"]): string {
     `per ${limits.windowSeconds}s: challenge ${limits.challengePerIdentity}/identity, ` +
     `${limits.challengePerAddress}/address; submit ${limits.submitPerIdentity}/identity, ` +
     `${limits.submitPerAddress}/address; ${adaptive}`
+  );
+}
+
+function describeTransport(transport: GatehouseConfig["transport"]): string {
+  return (
+    `${transport.maxConcurrentStreams} streams/connection, headers ` +
+    `${transport.maxHeaderListBytes} bytes and ${transport.maxHeaderPairs} fields, ` +
+    `request ${transport.requestTimeoutMs} ms, idle ${transport.idleTimeoutMs} ms, ` +
+    `${transport.maxConnectionsPerAddress} connections/address, ` +
+    `${transport.maxSessionMemoryMb} MB/connection`
   );
 }
 

@@ -87,3 +87,30 @@ function camelCase(key: string): string {
 function isTable(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
+
+/**
+ * Bounds on every listener (gRPC, Connect and the approval page), so that one client cannot
+ * hold memory or connections without bound. Read by src/server/transport-limits.ts.
+ */
+export interface TransportLimits {
+  /** SETTINGS_MAX_CONCURRENT_STREAMS each HTTP/2 connection advertises (RFC 9113 §6.5.2). */
+  readonly maxConcurrentStreams: number;
+  /**
+   * SETTINGS_MAX_HEADER_LIST_SIZE (RFC 9113 §6.5.2: names, values and 32 octets a field);
+   * on HTTP/1.1 (the approval page) the largest header section.
+   */
+  readonly maxHeaderListBytes: number;
+  /** Header fields a request may carry (pseudo-header fields included on HTTP/2). */
+  readonly maxHeaderPairs: number;
+  /**
+   * How long a client has to complete the TLS handshake, and then each request, from its first
+   * header to its last byte: an HTTP/2 stream still open for receiving after this is reset.
+   */
+  readonly requestTimeoutMs: number;
+  /** A connection with no request open for this long is closed (GOAWAY on HTTP/2). */
+  readonly idleTimeoutMs: number;
+  /** Open connections from one client address to one listener; beyond it, closed at once. */
+  readonly maxConnectionsPerAddress: number;
+  /** Memory one HTTP/2 connection may hold in its HTTP/2 state (node:http2 maxSessionMemory). */
+  readonly maxSessionMemoryMb: number;
+}

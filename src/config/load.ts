@@ -17,7 +17,10 @@ import {
   type FieldValue,
   fileKeyOf,
   type GatehouseConfig,
+  JWKS_MAX_AGE_SECONDS,
+  KEY_PROPAGATION_BOUND_SECONDS,
   type KeysConfig,
+  MIN_KEY_PUBLICATION_DELAY_SECONDS,
   type Mode,
   PROXY_MAX_AGE_DEFAULT,
   type ProxyConfig,
@@ -122,6 +125,7 @@ export function loadConfig(options: LoadConfigOptions): GatehouseConfig {
     ...keysProblems(config, settings),
     ...grantBoundsOutOfOrder(config.grants),
     ...sidecarProblems(config.sidecar, settings),
+    ...metricsOnAnMtlsPort(config),
   );
   if (problems.length > 0) throw new ConfigError(problems);
   return deepFreeze(config);
@@ -256,6 +260,7 @@ function assemble(mode: Mode, get: Lookup): GatehouseConfig {
         get("challenges.reasoningFamilies") ?? DEFAULTS.challenges.reasoningFamilies,
     },
     limits: limitsConfig(get),
+    transport: withDefaults(get, "transport", DEFAULTS.transport),
     keys: keysConfig(get),
     attestation: attestationConfig(get),
     runtime: runtimeConfig(get),
@@ -265,6 +270,7 @@ function assemble(mode: Mode, get: Lookup): GatehouseConfig {
       cacheTtlMs: get("verify.cacheTtlMs") ?? DEFAULTS.verify.cacheTtlMs,
       cacheMaxEntries: get("verify.cacheMaxEntries") ?? DEFAULTS.verify.cacheMaxEntries,
     },
+    audit: withDefaults(get, "audit", DEFAULTS.audit),
     domains: domainsConfig(get),
     operators: {
       requestSignatureWindowSeconds:
@@ -274,6 +280,8 @@ function assemble(mode: Mode, get: Lookup): GatehouseConfig {
     grants: grantsConfig(get),
     approval: approvalConfig(get),
     sidecar: sidecarConfig(get),
+    metrics: withDefaults(get, "metrics", DEFAULTS.metrics),
+    role: get("role") ?? DEFAULTS.role,
     log: { level: get("log.level") ?? DEFAULTS.log.level },
     shutdownGraceMs: get("shutdownGraceMs") ?? DEFAULTS.shutdownGraceMs,
     workers: get("workers") ?? DEFAULTS.workers,
@@ -364,6 +372,15 @@ function workersWithoutSharedStore(config: GatehouseConfig): string[] {
   return [`workers / ${envVarOf("workers")}: more than 1 needs store.kind "redis"`];
 }
 
+/** The metrics listener has no client authentication: it must never share an mTLS port. */
+function metricsOnAnMtlsPort({ metrics, grpc, connect, sidecar }: GatehouseConfig): string[] {
+  if (!metrics.enabled || metrics.port === 0) return [];
+  if (![grpc.port, connect.port, sidecar.port].includes(metrics.port)) return [];
+  return [
+    `metrics.port / ${envVarOf("metrics.port")}: must differ from the gRPC, Connect and sidecar ports, got ${metrics.port}`,
+  ];
+}
+
 /** The nonce secret is kept only when nonces are on: otherwise no secret is held. */
 function dpopConfig(get: Lookup): DpopConfig {
   const nonces = get("dpop.nonces") ?? DEFAULTS.dpop.nonces;
@@ -418,6 +435,14 @@ function keysConfig(get: Lookup): KeysConfig {
  */
 function keysProblems({ mode, store, keys }: GatehouseConfig, settings: Settings): string[] {
   const problems: string[] = [];
+  if (keys.publicationDelaySeconds < MIN_KEY_PUBLICATION_DELAY_SECONDS) {
+    problems.push(
+      `${settingName(settings, "keys.publicationDelaySeconds")}: must be at least ` +
+        `${MIN_KEY_PUBLICATION_DELAY_SECONDS} s, the JWKS cache age (${JWKS_MAX_AGE_SECONDS} s) ` +
+        `plus the key propagation bound between replicas (${KEY_PROPAGATION_BOUND_SECONDS} s), ` +
+        `got ${keys.publicationDelaySeconds}`,
+    );
+  }
   const interval = keys.rotationIntervalSeconds;
   if (interval > 0 && interval < keys.publicationDelaySeconds) {
     problems.push(

@@ -7,7 +7,12 @@ import {
   reasoningFamilyTable,
 } from "../challenges/reasoning/config.js";
 import { type ForwardAuthRoute, forwardAuthRoutes } from "../sidecar/route-table.js";
-import { kindLimitsTable, type LimitsConfig, MAX_RATE_LIMIT } from "./limits.js";
+import {
+  kindLimitsTable,
+  type LimitsConfig,
+  MAX_RATE_LIMIT,
+  type TransportLimits,
+} from "./limits.js";
 
 /** More server processes than this is a typo, not a deployment: run more replicas instead. */
 const MAX_WORKERS = 64;
@@ -115,6 +120,17 @@ export interface VerifyCacheConfig {
   readonly cacheMaxEntries: number;
 }
 
+/**
+ * The audit log's bounded record of denials (src/audit/denials.ts): Verify and Check denials
+ * are folded per (kind, reason, agent, caller) into one entry per window.
+ */
+export interface AuditConfig {
+  /** How long a window of folded denials stays open before its entries are written. */
+  readonly denialWindowSeconds: number;
+  /** Distinct keys per window and process; denials under further keys fold into one entry. */
+  readonly denialMaxKeys: number;
+}
+
 export type ProxyConfig =
   | { readonly enabled: false }
   | {
@@ -193,6 +209,23 @@ export interface SidecarConfig extends Endpoint {
   readonly routes: readonly ForwardAuthRoute[];
 }
 
+/**
+ * The plain-HTTP listener for Prometheus and orchestrators (src/observability): `/metrics`,
+ * `/healthz`, `/readyz`. No TLS and no client certificate (kubelet probes and scrapers carry
+ * none), so it serves nothing secret and defaults to loopback; never one of the mTLS ports.
+ */
+export interface MetricsConfig extends Endpoint {
+  readonly enabled: boolean;
+}
+
+/**
+ * Which RPCs this process serves (src/server/roles.ts): "verifier" serves only Verify, Check,
+ * GetJwks and GetIssuerMetadata (it never issues and never writes the registry), "issuer"
+ * everything but those, "all" everything.
+ */
+export const SERVER_ROLES = ["all", "issuer", "verifier"] as const;
+export type ServerRole = (typeof SERVER_ROLES)[number];
+
 /** The whole configuration; `loadConfig` returns it deeply frozen. */
 export interface GatehouseConfig {
   readonly mode: Mode;
@@ -231,12 +264,15 @@ export interface GatehouseConfig {
     readonly reasoningFamilies: ReasoningFamilyTable;
   };
   readonly limits: LimitsConfig;
+  /** Streams, headers, timeouts and connections on every listener. */
+  readonly transport: TransportLimits;
   readonly keys: KeysConfig;
   readonly attestation: AttestationConfig;
   readonly runtime: RuntimeConfig;
   readonly proxy: ProxyConfig;
   readonly dpop: DpopConfig;
   readonly verify: VerifyCacheConfig;
+  readonly audit: AuditConfig;
   readonly domains: DomainsConfig;
   /** Operators' Ed25519-signed requests (src/identity/signed-request.ts). */
   readonly operators: {
@@ -260,6 +296,8 @@ export interface GatehouseConfig {
   };
   readonly approval: ApprovalConfig;
   readonly sidecar: SidecarConfig;
+  readonly metrics: MetricsConfig;
+  readonly role: ServerRole;
   readonly log: { readonly level: LogLevel };
   readonly shutdownGraceMs: number;
   /**
@@ -311,6 +349,16 @@ export const DEFAULTS = {
     kinds: {},
     adaptive: { enabled: false, threshold: 30 },
   },
+  transport: {
+    // RFC 9113 §6.5.2 recommends no fewer than 100, so that parallelism is not needlessly limited.
+    maxConcurrentStreams: 100,
+    maxHeaderListBytes: 16_384,
+    maxHeaderPairs: 64,
+    requestTimeoutMs: 10_000,
+    idleTimeoutMs: 60_000,
+    maxConnectionsPerAddress: 64,
+    maxSessionMemoryMb: 10,
+  },
   keys: {
     rotationIntervalSeconds: 7 * 86_400,
     // The JWKS cache lifetime (300 s) plus a minute for clock skew and replicas' reloads.
@@ -331,6 +379,7 @@ export const DEFAULTS = {
   proxy: { enabled: false },
   dpop: { maxAgeSeconds: 60, nonces: false },
   verify: { cacheTtlMs: 2_000, cacheMaxEntries: 10_000 },
+  audit: { denialWindowSeconds: 60, denialMaxKeys: 256 },
   domains: {
     dnsServers: [],
     timeoutMs: 5_000,
@@ -356,7 +405,7 @@ export const DEFAULTS = {
   },
   sidecar: {
     host: "127.0.0.1",
-    port: 7446,
+    port: 7447,
     plainHttp: false,
     plainHttpAnyHost: false,
     forwardAuthRequiresClientCert: false,
@@ -367,14 +416,29 @@ export const DEFAULTS = {
     upstreamTimeoutMs: 5_000,
     routes: [],
   },
+  metrics: { enabled: true, host: "127.0.0.1", port: 7446 },
+  role: "all",
   log: { level: "info" },
   shutdownGraceMs: 10_000,
   workers: 1,
 } as const satisfies Omit<GatehouseConfig, "mode">;
 
 export const REDIS_CLUSTER_DEFAULT = false;
-/** The JWKS cache lifetime (`JWKS_MAX_AGE_SECONDS`): the shortest publication delay. */
-export const MIN_KEY_PUBLICATION_DELAY_SECONDS = 300;
+/** How long verifiers may cache the JWKS (GetJwks `cache_max_age_seconds`). */
+export const JWKS_MAX_AGE_SECONDS = 300;
+/**
+ * How long a key one replica adds takes at most to reach every other replica's JWKS: the
+ * invalidation bus delivers it within about a second (src/app/gatehouse.ts: a replica
+ * reloads its key ring on the message); if the message is lost (pub/sub is at most once),
+ * the key ring's periodic reload, which runs this often, finds it.
+ */
+export const KEY_PROPAGATION_BOUND_SECONDS = 60;
+/**
+ * A new key must be in every JWKS a verifier may hold before it signs: the verifier may
+ * have fetched the JWKS just before the key reached the replica it asked.
+ */
+export const MIN_KEY_PUBLICATION_DELAY_SECONDS =
+  JWKS_MAX_AGE_SECONDS + KEY_PROPAGATION_BOUND_SECONDS;
 export const PROXY_MAX_AGE_DEFAULT = 30;
 
 type Parsed<T> = { ok: true; value: T } | { ok: false; problem: string };
@@ -457,13 +521,36 @@ export const FIELDS = {
     env: "GATEHOUSE_ADAPTIVE_POW_THRESHOLD",
     parse: integer(1, MAX_RATE_LIMIT),
   },
+  "transport.maxConcurrentStreams": {
+    env: "GATEHOUSE_MAX_CONCURRENT_STREAMS",
+    parse: integer(1, 10_000),
+  },
+  "transport.maxHeaderListBytes": {
+    env: "GATEHOUSE_MAX_HEADER_LIST_BYTES",
+    parse: integer(1_024, 1_048_576),
+  },
+  "transport.maxHeaderPairs": { env: "GATEHOUSE_MAX_HEADER_PAIRS", parse: integer(8, 1_000) },
+  "transport.requestTimeoutMs": {
+    env: "GATEHOUSE_REQUEST_TIMEOUT_MS",
+    parse: integer(100, 600_000),
+  },
+  "transport.idleTimeoutMs": { env: "GATEHOUSE_IDLE_TIMEOUT_MS", parse: integer(100, 3_600_000) },
+  "transport.maxConnectionsPerAddress": {
+    env: "GATEHOUSE_MAX_CONNECTIONS_PER_ADDRESS",
+    parse: integer(1, 100_000),
+  },
+  "transport.maxSessionMemoryMb": {
+    env: "GATEHOUSE_MAX_SESSION_MEMORY_MB",
+    parse: integer(1, 1_024),
+  },
   "keys.rotationIntervalSeconds": {
     env: "GATEHOUSE_KEY_ROTATION_INTERVAL",
     parse: integer(0, 366 * 86_400),
   },
   "keys.publicationDelaySeconds": {
     env: "GATEHOUSE_KEY_PUBLICATION_DELAY",
-    parse: integer(MIN_KEY_PUBLICATION_DELAY_SECONDS, 7 * 86_400),
+    // The minimum is checked with the other key settings (load.ts), to say why.
+    parse: integer(0, 7 * 86_400),
   },
   "keys.encryptionKey": { env: "GATEHOUSE_KEY_ENCRYPTION_KEY", parse: aes256Key },
   "attestation.platformIssuer": { env: "GATEHOUSE_PLATFORM_ISSUER", parse: text(1024) },
@@ -492,6 +579,11 @@ export const FIELDS = {
     env: "GATEHOUSE_VERIFY_CACHE_MAX_ENTRIES",
     parse: integer(1, 1_000_000),
   },
+  "audit.denialWindowSeconds": {
+    env: "GATEHOUSE_AUDIT_DENIAL_WINDOW",
+    parse: integer(1, 3_600),
+  },
+  "audit.denialMaxKeys": { env: "GATEHOUSE_AUDIT_DENIAL_MAX_KEYS", parse: integer(1, 10_000) },
   "operators.requestSignatureWindowSeconds": {
     env: "GATEHOUSE_OPERATOR_REQUEST_WINDOW",
     parse: integer(5, 600),
@@ -555,6 +647,10 @@ export const FIELDS = {
     parse: integer(50, 60_000),
   },
   "sidecar.routes": { parse: forwardAuthRoutes },
+  "metrics.enabled": { env: "GATEHOUSE_METRICS_ENABLED", parse: boolean },
+  "metrics.host": { env: "GATEHOUSE_METRICS_HOST", parse: host },
+  "metrics.port": { env: "GATEHOUSE_METRICS_PORT", parse: integer(0, 65_535) },
+  role: { env: "GATEHOUSE_ROLE", parse: oneOf(SERVER_ROLES) },
   "log.level": { env: "GATEHOUSE_LOG_LEVEL", parse: oneOf(LOG_LEVELS) },
   shutdownGraceMs: { parse: integer(0, 600_000) },
   workers: { env: "GATEHOUSE_WORKERS", parse: integer(1, MAX_WORKERS) },

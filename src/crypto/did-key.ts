@@ -1,3 +1,5 @@
+import { parseEd25519PublicKey } from "./ed25519.js";
+
 /**
  * `did:key` for Ed25519 (W3C CCG did:key method): `did:key:` + multibase base58btc (`z`) of
  * the multicodec `ed25519-pub` varint (0xed 0x01) followed by the raw 32-byte public key.
@@ -84,14 +86,15 @@ export function encodeDidKey(publicKeyRaw: Uint8Array): string {
 
 /**
  * The raw Ed25519 key a `did:key` encodes; undefined when the DID is not a did:key, or
- * encodes another key type, or has the wrong length. Strict: only the canonical encoding
- * is accepted (decoding then re-encoding gives the same DID).
+ * encodes another key type, or has the wrong length, or a key the one Ed25519 key parser
+ * refuses (small order, non-canonical point). Strict: only the canonical encoding is
+ * accepted (decoding then re-encoding gives the same DID).
  */
 export function decodeDidKey(did: string): Uint8Array | undefined {
   if (!did.startsWith(DID_KEY_PREFIX)) return undefined;
   const key = ed25519FromMultibase(did.slice(DID_KEY_PREFIX.length));
   if (key === undefined || encodeDidKey(key) !== did) return undefined;
-  return key;
+  return parseEd25519PublicKey(key).ok ? key : undefined;
 }
 
 /** Whether `did` uses the did:key method (whatever it encodes). */

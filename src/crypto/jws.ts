@@ -1,5 +1,6 @@
-import { type KeyObject, sign, verify } from "node:crypto";
+import { type KeyObject, sign } from "node:crypto";
 import type { SigningAlg } from "../store/ports.js";
+import { encodeBase64url } from "./jose/base64url.js";
 import type { SigningKey } from "./key-ring.js";
 
 /** The JWT claims Gatehouse puts in an access token (RFC 9068 §2.2). */
@@ -61,43 +62,9 @@ export async function signAccessToken(key: SigningKey, claims: AccessTokenClaims
     key.alg === "EdDSA"
       ? sign(null, data, key.privateKey)
       : sign("sha256", data, { key: key.privateKey, dsaEncoding: "ieee-p1363" });
-  return `${signingInput}.${signature.toString("base64url")}`;
+  return `${signingInput}.${encodeBase64url(signature)}`;
 }
 
 function base64urlJson(value: object): string {
-  return Buffer.from(JSON.stringify(value), "utf8").toString("base64url");
-}
-
-/**
- * Verifies a JWS signature over `signingInput` (RFC 7515 §5.2 step 8) with node:crypto:
- * the Verify hot path skips jose's re-parsing. ES256 signatures are raw r||s
- * (RFC 7518 §3.4), hence `ieee-p1363`.
- */
-export function verifyJwsSignature(
-  alg: SigningAlg,
-  publicKey: KeyObject,
-  signingInput: Uint8Array,
-  signature: Uint8Array,
-): boolean {
-  try {
-    if (alg === "EdDSA") return verify(null, signingInput, publicKey, signature);
-    return verify("sha256", signingInput, { key: publicKey, dsaEncoding: "ieee-p1363" }, signature);
-  } catch {
-    return false;
-  }
-}
-
-/**
- * Decodes one compact-JWS segment (RFC 7515 §7.1) that must be a JSON object: the header or
- * a JWT payload. Undefined for bad base64url, bad JSON, or any JSON value that is not an
- * object (arrays and null included). Never throws.
- */
-export function decodeJsonSegment(segment: string): Record<string, unknown> | undefined {
-  try {
-    const value: unknown = JSON.parse(Buffer.from(segment, "base64url").toString("utf8"));
-    if (typeof value !== "object" || value === null || Array.isArray(value)) return undefined;
-    return value as Record<string, unknown>;
-  } catch {
-    return undefined;
-  }
+  return encodeBase64url(JSON.stringify(value));
 }

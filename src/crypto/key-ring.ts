@@ -4,9 +4,10 @@ import {
   generateKeyPairSync,
   type KeyObject,
 } from "node:crypto";
-import { calculateJwkThumbprint, exportJWK, type JWK } from "jose";
+import { exportJWK, type JWK } from "jose";
 import type { Clock } from "../clock.js";
 import type { SigningAlg, SigningKeyRecord, SigningKeyStore } from "../store/ports.js";
+import { jwkThumbprint } from "./jose/thumbprint.js";
 import { isSealed } from "./sealed-key-store.js";
 
 /** A key that signs tokens now. */
@@ -37,6 +38,11 @@ export interface KeyRing {
    * flood of unknown kids cannot turn into a flood of store reads.
    */
   refresh(): Promise<void>;
+  /**
+   * Reloads keys from the store now: another replica announced that it added one (the
+   * invalidation bus). Concurrent calls share one load.
+   */
+  reload(): Promise<void>;
   /** Every published key (pending, signing, or still verifying old tokens), for the JWKS. */
   published(): Promise<readonly VerificationKey[]>;
   /**
@@ -109,6 +115,11 @@ export interface KeyRingOptions {
   readonly retentionMs?: number;
   /** Maintenance period (timer and lazy); default min(60 s, publication delay / 4), ≥ 1 s. */
   readonly maintenanceIntervalMs?: number;
+  /**
+   * Tells the other replicas that a key was added (they `reload`), awaited before the
+   * addition is reported; when it fails, their periodic maintenance finds the key.
+   */
+  readonly announce?: () => Promise<void>;
   readonly events?: KeyRingEvents;
 }
 
@@ -193,6 +204,7 @@ export function createKeyRing(options: KeyRingOptions): KeyRing {
   async function add(record: SigningKeyRecord, reason: KeyAddedReason): Promise<void> {
     await store.add(record);
     await loadOnce();
+    await options.announce?.().catch((error: unknown) => events.maintenanceFailed?.(error));
     const now = clock.now();
     const entry = byKid.get(record.kid) ?? { record, retireAt: Infinity };
     events.keyAdded?.(statusOf(entry, signerAt(now), now), reason);
@@ -263,6 +275,7 @@ export function createKeyRing(options: KeyRingOptions): KeyRing {
       if (clock.now() - lastLoad < refreshIntervalMs) return;
       await loadOnce();
     },
+    reload: loadOnce,
     async rotate(nextAlg, activateAt) {
       const now = clock.now();
       const record = {
@@ -340,9 +353,10 @@ export async function generateSigningKey(alg: SigningAlg, now: number): Promise<
     alg === "EdDSA"
       ? generateKeyPairSync("ed25519")
       : generateKeyPairSync("ec", { namedCurve: "P-256" });
-  const jwk = await exportJWK(createPublicKey(privateKey));
+  const kid = jwkThumbprint(await exportJWK(createPublicKey(privateKey)));
+  if (kid === undefined) throw new TypeError(`no RFC 7638 thumbprint for a ${alg} key`);
   return {
-    kid: await calculateJwkThumbprint(jwk, "sha256"),
+    kid,
     alg,
     privateKeyPem: privateKey.export({ format: "pem", type: "pkcs8" }).toString(),
     createdAt: now,

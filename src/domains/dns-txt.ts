@@ -1,4 +1,4 @@
-import { constantTimeEqual } from "../crypto/random.js";
+import { constantTimeEqual } from "../crypto/constant-time.js";
 import type { DnsLookup } from "./dns-lookup.js";
 import { verificationFailed } from "./failure.js";
 import { dnsRecordName, TXT_VALUE_PREFIX } from "./locations.js";

@@ -1,7 +1,7 @@
+export { accessTokenHash } from "./ath.js";
 export { normalizeClaimedHtu, normalizeHtu } from "./htu.js";
 export { createNonceSource, type NonceSource } from "./nonce.js";
 export { DPOP_ALGS, DPOP_TYP, type ParsedProof, parseProof } from "./proof.js";
-export { accessTokenHash, ed25519Thumbprint, jwkThumbprint } from "./thumbprint.js";
 export { checkTokenRequestProof, requireRegisteredKey, TOKEN_PATH } from "./token-binding.js";
 export {
   createDpopVerifier,

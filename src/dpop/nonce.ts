@@ -1,5 +1,6 @@
-import { createHmac, timingSafeEqual } from "node:crypto";
+import { createHmac } from "node:crypto";
 import type { Clock } from "../clock.js";
+import { constantTimeEqual } from "../crypto/constant-time.js";
 
 /** Domain separation: this key signs nothing but DPoP nonces. */
 const LABEL = "gatehouse-dpop-nonce\0v1\0";
@@ -43,12 +44,8 @@ export function createNonceSource(secret: string, slotSeconds: number, clock: Cl
   return {
     current: () => nonceFor(slotOf()),
     isValid(nonce) {
-      const given = Buffer.from(nonce, "utf8");
       const slot = slotOf();
-      return [slot, slot - 1].some((candidate) => {
-        const expected = Buffer.from(nonceFor(candidate), "utf8");
-        return given.length === expected.length && timingSafeEqual(given, expected);
-      });
+      return [slot, slot - 1].some((candidate) => constantTimeEqual(nonce, nonceFor(candidate)));
     },
   };
 }

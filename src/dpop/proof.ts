@@ -1,6 +1,8 @@
-import { createPublicKey, type KeyObject, verify } from "node:crypto";
-import { decodeJsonSegment } from "../crypto/jws.js";
-import { jwkThumbprint } from "./thumbprint.js";
+import type { KeyObject } from "node:crypto";
+import { decodeBase64url } from "../crypto/jose/base64url.js";
+import { decodeJsonSegment, splitCompactJws } from "../crypto/jose/compact.js";
+import { importPublicJwk } from "../crypto/jose/jwk.js";
+import { verifyJwsSignature } from "../crypto/jose/signature.js";
 
 /** RFC 9449 §4.2: the `typ` of a DPoP proof. */
 export const DPOP_TYP = "dpop+jwt";
@@ -21,7 +23,6 @@ export const MAX_PROOF_LENGTH = 4096;
 /** Longest accepted `jti` (RFC 9449 §4.2 asks for ≥ 96 bits of randomness; 128 chars is ample). */
 export const MAX_JTI_LENGTH = 128;
 const MAX_NONCE_LENGTH = 256;
-const SEGMENT = /^[A-Za-z0-9_-]+$/;
 /**
  * JWK members that hold private or symmetric key material (RFC 7518 §6.2.2, §6.3.2, §6.4;
  * RFC 8037 §2): a proof's `jwk` must be a public key (RFC 9449 §4.3 point 7).
@@ -52,20 +53,20 @@ export interface ParsedProof {
 export function parseProof(proof: string): ParsedProof | undefined {
   // Point 1: exactly one proof. Several DPoP headers joined by a proxy contain ", ".
   if (proof.length === 0 || proof.length > MAX_PROOF_LENGTH) return undefined;
-  const parts = proof.split(".");
-  if (parts.length !== 3) return undefined;
-  const [headerPart, payloadPart, signaturePart] = parts as [string, string, string];
-  if (!SEGMENT.test(payloadPart) || !SEGMENT.test(signaturePart)) return undefined;
+  // RFC 7515 §7.1 with canonical base64url in every segment (RFC 7515 §2).
+  const segments = splitCompactJws(proof);
+  if (!segments) return undefined;
+  const [headerPart, payloadPart, signaturePart] = segments;
   // Points 4, 5, 7: the header's typ, alg and public jwk (checked once per header).
   const proofKey = proofKeyOf(headerPart);
-  const claims = decodeJsonSegment(payloadPart);
-  if (!proofKey || !claims) return undefined;
+  const claims = proofKey && decodeJsonSegment(payloadPart);
+  const signature = claims && decodeBase64url(signaturePart);
+  if (!proofKey || !claims || !signature) return undefined;
   const { alg, jkt, publicKey } = proofKey;
 
   // Point 6: the signature verifies with that key. Always, on every proof.
-  const signature = Buffer.from(signaturePart, "base64url");
   const signingInput = Buffer.from(`${headerPart}.${payloadPart}`, "ascii");
-  if (!verifySignature(alg, publicKey, signingInput, signature)) return undefined;
+  if (!verifyJwsSignature(alg, publicKey, signingInput, signature)) return undefined;
 
   // Point 2 (required claims) with types.
   const { jti, htm, htu, iat, ath, nonce } = claims;
@@ -106,7 +107,6 @@ const headers = new Map<string, ProofKey>();
 function proofKeyOf(headerPart: string): ProofKey | undefined {
   const cached = headers.get(headerPart);
   if (cached) return cached;
-  if (headerPart.length > MAX_PROOF_LENGTH || !SEGMENT.test(headerPart)) return undefined;
   const header = decodeJsonSegment(headerPart);
   if (!header) return undefined;
 
@@ -116,65 +116,18 @@ function proofKeyOf(headerPart: string): ProofKey | undefined {
   const keyType = typeof alg === "string" ? KEY_TYPE_OF[alg] : undefined;
   if (!keyType || REFUSED_HEADER.some((param) => param in header)) return undefined;
 
-  // Point 7: a public key of the type the alg signs with.
+  // Point 7: a public key of the type the alg signs with (an Ed25519 key through the one
+  // key parser: no small-order or non-canonical point).
   const jwk = header.jwk;
   if (typeof jwk !== "object" || jwk === null || Array.isArray(jwk)) return undefined;
   const key = jwk as Record<string, unknown>;
   if (PRIVATE_MEMBERS.some((member) => member in key)) return undefined;
   if (key.kty !== keyType.kty || key.crv !== keyType.crv) return undefined;
-  const jkt = jwkThumbprint(key);
-  const publicKey = jkt === undefined ? undefined : importPublicKey(jkt, key);
-  if (!publicKey || jkt === undefined) return undefined;
+  const imported = importPublicJwk(key);
+  if (!imported) return undefined;
 
-  const proofKey: ProofKey = { alg: alg as string, jkt, publicKey };
+  const proofKey: ProofKey = { alg: alg as string, ...imported };
   if (headers.size >= MAX_CACHED_HEADERS) headers.clear();
   headers.set(headerPart, proofKey);
   return proofKey;
-}
-
-/**
- * Imported keys by RFC 7638 thumbprint: the thumbprint is SHA-256 over exactly the members
- * imported (kty, crv, x, and y for EC), so one thumbprint is one key. Bounded, emptied when full.
- */
-const MAX_CACHED_KEYS = 1024;
-const keys = new Map<string, KeyObject>();
-
-/** Only the public members reach node:crypto, so nothing else in `jwk` is interpreted. */
-function importPublicKey(jkt: string, jwk: Record<string, unknown>): KeyObject | undefined {
-  const cached = keys.get(jkt);
-  if (cached) return cached;
-  const { kty, crv, x, y } = jwk;
-  try {
-    const key = createPublicKey({
-      key: kty === "EC" ? { kty, crv, x, y } : { kty, crv, x },
-      format: "jwk",
-    } as Parameters<typeof createPublicKey>[0]);
-    if (keys.size >= MAX_CACHED_KEYS) keys.clear();
-    keys.set(jkt, key);
-    return key;
-  } catch {
-    return undefined;
-  }
-}
-
-/** EdDSA: pure Ed25519 (RFC 8037 §3.1); ES256: raw r||s (RFC 7518 §3.4). Never throws. */
-function verifySignature(
-  alg: string,
-  publicKey: KeyObject,
-  signingInput: Uint8Array,
-  signature: Uint8Array,
-): boolean {
-  try {
-    if (alg === "EdDSA")
-      return signature.length === 64 && verify(null, signingInput, publicKey, signature);
-    if (alg === "ES256") {
-      return (
-        signature.length === 64 &&
-        verify("sha256", signingInput, { key: publicKey, dsaEncoding: "ieee-p1363" }, signature)
-      );
-    }
-    return false;
-  } catch {
-    return false;
-  }
 }

@@ -1,7 +1,7 @@
-import { timingSafeEqual } from "node:crypto";
 import { Reason } from "../../gen/gatehouse/v1/errors_pb.js";
+import { constantTimeEqual } from "../crypto/constant-time.js";
+import { ed25519Thumbprint } from "../crypto/jose/thumbprint.js";
 import { GatehouseError } from "../errors/index.js";
-import { ed25519Thumbprint } from "./thumbprint.js";
 import type { DpopVerifier } from "./verifier.js";
 
 /** The Token RPC's HTTP path (its `google.api.http` annotation; RFC 8414 `token_endpoint`). */
@@ -34,9 +34,7 @@ export async function checkTokenRequestProof(
  * of the OKP JWK compared, RFC 9449 §6.1).
  */
 export function requireRegisteredKey(jkt: string, publicKeyHex: string): void {
-  const registered = Buffer.from(ed25519Thumbprint(Buffer.from(publicKeyHex, "hex")), "utf8");
-  const presented = Buffer.from(jkt, "utf8");
-  if (registered.length !== presented.length || !timingSafeEqual(registered, presented)) {
+  if (!constantTimeEqual(ed25519Thumbprint(Buffer.from(publicKeyHex, "hex")), jkt)) {
     throw new GatehouseError(Reason.DPOP_INVALID, { field: "dpop_proof" });
   }
 }

@@ -236,6 +236,14 @@ const CATALOG: Readonly<Partial<Record<Reason, CatalogEntry>>> = {
     431,
     "request header fields too large",
   ),
+  [Reason.TOKEN_NOT_FOUND]: entry(Code.NotFound, 404, "token not found"),
+  // UNIMPLEMENTED, not PERMISSION_DENIED: no caller may call it here; another server serves
+  // it. Over plain HTTP (sidecar, forward-auth) a 404: the route is not here, nothing failed.
+  [Reason.METHOD_NOT_SERVED]: entry(
+    Code.Unimplemented,
+    404,
+    "this server's role does not serve this method",
+  ),
 };
 
 const INTERNAL_ENTRY = entry(Code.Internal, 500, "internal error");

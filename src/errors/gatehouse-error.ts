@@ -1,4 +1,5 @@
 import { Reason } from "../../gen/gatehouse/v1/errors_pb.js";
+import { StoreUnavailableError } from "../store/faults.js";
 import { catalogEntry } from "./catalog.js";
 
 export interface GatehouseErrorOptions {
@@ -43,10 +44,15 @@ export function invalidArgument(field: string, description: string): GatehouseEr
 }
 
 /**
- * Turns anything thrown into a GatehouseError. Unknown faults become INTERNAL with a
- * generic message: their text may hold values that must not reach a client.
+ * Turns anything thrown into a GatehouseError. A store that cannot be reached is
+ * UNAVAILABLE (fail closed, retryable: src/store/faults.ts); other unknown faults become
+ * INTERNAL. Both keep the generic catalog message: their text may hold values that must
+ * not reach a client.
  */
 export function toGatehouseError(error: unknown): GatehouseError {
   if (error instanceof GatehouseError) return error;
+  if (error instanceof StoreUnavailableError) {
+    return new GatehouseError(Reason.UNAVAILABLE, { cause: error });
+  }
   return new GatehouseError(Reason.INTERNAL, { cause: error });
 }

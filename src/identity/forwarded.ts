@@ -1,11 +1,11 @@
 import { createHmac, X509Certificate } from "node:crypto";
 import { BlockList, isIP } from "node:net";
 import { Reason } from "../../gen/gatehouse/v1/errors_pb.js";
-import type { Clock } from "../clock.js";
 import type { ProxyConfig } from "../config/index.js";
-import { constantTimeEqual } from "../crypto/random.js";
+import { constantTimeEqual } from "../crypto/constant-time.js";
 import { GatehouseError } from "../errors/index.js";
-import { type Caller, callerFromCertificate } from "./caller.js";
+import type { Caller } from "./caller.js";
+import { type CertificateTrust, createClientCertificateCheck } from "./client-certificate.js";
 
 /** gRPC metadata keys / HTTP header names a trusted proxy sets (lowercase). */
 export const FORWARDED_HEADERS = {
@@ -71,12 +71,8 @@ export interface CallSources {
 /** The one place a call's caller is decided, for both transports. */
 export type CallerResolver = (call: CallSources) => Caller;
 
-export interface ResolverContext {
-  readonly trustDomain: string;
-  /** PEM bundle the TLS listener verifies client certificates with. */
-  readonly ca: Buffer;
-  readonly clock: Clock;
-}
+/** The CA bundle is the one the TLS listener verifies client certificates with. */
+export type ResolverContext = CertificateTrust;
 
 /**
  * The caller is the TLS peer, unless the peer is a trusted proxy (a trusted address AND a
@@ -90,7 +86,7 @@ export function createCallerResolver(proxy: ProxyConfig, context: ResolverContex
   const proxyUri = new RegExp(
     `^spiffe://${context.trustDomain.replaceAll(".", "\\.")}/proxy/[^/]+$`,
   );
-  const issuers = pemCertificates(context.ca);
+  const certificates = createClientCertificateCheck(context);
 
   const isTrustedProxy = ({ peerAddress, peerCaller }: CallSources): boolean => {
     const family = isIP(peerAddress);
@@ -99,29 +95,21 @@ export function createCallerResolver(proxy: ProxyConfig, context: ResolverContex
     return uri !== undefined && others.length === 0 && proxyUri.test(uri);
   };
 
-  // Certificates the CA issued, by their forwarded value: the signature check is the costly
-  // part, and a certificate's issuer never changes; its validity period is checked every call.
-  const issuedCallers = new Map<string, IssuedCaller>();
-  const certificateCaller = (value: string, now: number): Caller => {
-    let issued = issuedCallers.get(value);
-    if (issued === undefined) {
-      const certificate = forwardedCertificate(value);
-      // The bar mTLS sets: only a certificate Gatehouse's CA issued, valid now, names a caller.
-      const fromCa = issuers.some(
-        (ca) => certificate.checkIssued(ca) && certificate.verify(ca.publicKey),
-      );
-      if (!fromCa) throw refused(NOT_ISSUED_OR_CURRENT);
-      issued = {
-        caller: callerFromCertificate(certificate.raw, context.trustDomain),
-        validFrom: Date.parse(certificate.validFrom),
-        validTo: Date.parse(certificate.validTo),
-      };
-      // Bounded: only the trusted proxy (the MAC verified) adds, and only CA-issued certificates.
-      if (issuedCallers.size >= ISSUED_CACHE_ENTRIES) issuedCallers.clear();
-      issuedCallers.set(value, issued);
+  // The bar mTLS sets, by the same check: a forwarded certificate names a caller only when a
+  // certificate presented directly would. Parsed certificates are kept by their forwarded
+  // value (bounded; only values whose MAC verified reach here), so the check's cached part
+  // (the CA's signature, createClientCertificateCheck) is not paid again on every call.
+  const parsed = new Map<string, X509Certificate>();
+  const certificateCaller = (value: string): Caller => {
+    let certificate = parsed.get(value);
+    if (certificate === undefined) {
+      certificate = forwardedCertificate(value);
+      if (parsed.size >= PARSED_CACHE_ENTRIES) parsed.clear();
+      parsed.set(value, certificate);
     }
-    if (now < issued.validFrom || now > issued.validTo) throw refused(NOT_ISSUED_OR_CURRENT);
-    return issued.caller;
+    const verdict = certificates(certificate);
+    if ("problem" in verdict) throw refused(verdict.problem);
+    return verdict.caller;
   };
 
   return (call) => {
@@ -140,7 +128,7 @@ export function createCallerResolver(proxy: ProxyConfig, context: ResolverContex
       Math.abs(now - Number(fields.at) * 1000) <= proxy.maxAgeSeconds * 1000;
     if (!fresh) throw refused("timestamp outside the accepted window");
     return fields.kind === "cert"
-      ? certificateCaller(fields.value, now)
+      ? certificateCaller(fields.value)
       : fingerprintCaller(fields.value);
   };
 }
@@ -156,14 +144,7 @@ function fingerprintCaller(fingerprint: string): Caller {
 
 const HEADER_NAMES = Object.values(FORWARDED_HEADERS);
 
-const NOT_ISSUED_OR_CURRENT = "certificate not issued by the CA, or not valid now";
-const ISSUED_CACHE_ENTRIES = 4096;
-
-interface IssuedCaller {
-  readonly caller: Caller;
-  readonly validFrom: number;
-  readonly validTo: number;
-}
+const PARSED_CACHE_ENTRIES = 4096;
 
 /** Exactly one of the two identity headers, and one timestamp; anything else is ambiguous. */
 function forwardedFields(call: CallSources): ForwardedFields {
@@ -206,11 +187,4 @@ function blockList(entries: readonly string[]): BlockList {
     else list.addSubnet(address, Number(prefix), type);
   }
   return list;
-}
-
-function pemCertificates(bundle: Buffer): X509Certificate[] {
-  const blocks = bundle
-    .toString()
-    .match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g);
-  return (blocks ?? []).map((pem) => new X509Certificate(pem));
 }

@@ -12,19 +12,32 @@ import {
 } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { ErrorDetailSchema } from "../../gen/gatehouse/v1/errors_pb.js";
+import type { TransportLimits } from "../config/limits.js";
 import { catalogEntry, toGatehouseError } from "../errors/index.js";
-import { ANONYMOUS, type Caller, callerFromCertificate } from "../identity/caller.js";
+import { ANONYMOUS, type Caller } from "../identity/caller.js";
+import {
+  type ClientCertificateCheck,
+  peerCertificateCaller,
+} from "../identity/client-certificate.js";
 import type { CallerResolver } from "../identity/forwarded.js";
 import type { DispatchMethod } from "./dispatch.js";
 import { retryAfterSeconds } from "./retry-after.js";
 import { errorDetail } from "./status-details.js";
 import type { TlsMaterial } from "./tls.js";
+import {
+  http2ServerOptions,
+  limitConnectionsPerAddress,
+  limitHttp1Requests,
+  limitHttp2Streams,
+} from "./transport-limits.js";
 
 export interface ConnectServerOptions {
   readonly methods: readonly DispatchMethod[];
   readonly tls: TlsMaterial;
-  readonly trustDomain: string;
+  /** The checks a client certificate passes before it names a caller (src/identity). */
+  readonly certificates: ClientCertificateCheck;
   readonly maxMessageBytes: number;
+  readonly transport: TransportLimits;
   /** Decides each call's caller: the TLS peer, or the identity a trusted proxy forwards. */
   readonly resolveCaller: CallerResolver;
 }
@@ -40,7 +53,7 @@ const authorityKey = createContextKey<string>("", { description: "gatehouse requ
  * curl and browsers). The same dispatcher as the native gRPC port serves every method.
  */
 export function createConnectServer(options: ConnectServerOptions): http2.Http2SecureServer {
-  const callerFor = createSessionCallers(options.trustDomain);
+  const callerFor = createSessionCallers(options.certificates);
   const handler = connectNodeAdapter({
     readMaxBytes: options.maxMessageBytes,
     writeMaxBytes: options.maxMessageBytes,
@@ -56,7 +69,7 @@ export function createConnectServer(options: ConnectServerOptions): http2.Http2S
       }
     },
   });
-  return http2.createSecureServer(
+  const server = http2.createSecureServer(
     {
       cert: options.tls.cert,
       key: options.tls.key,
@@ -64,9 +77,14 @@ export function createConnectServer(options: ConnectServerOptions): http2.Http2S
       requestCert: true,
       rejectUnauthorized: options.tls.requireClientCert,
       allowHTTP1: true,
+      ...http2ServerOptions(options.transport),
     },
     handler,
   );
+  limitHttp2Streams(server, options.transport);
+  limitHttp1Requests(server, options.transport);
+  limitConnectionsPerAddress(server, options.transport.maxConnectionsPerAddress);
+  return server;
 }
 
 function methodImpl(entry: DispatchMethod, resolveCaller: CallerResolver): MethodImpl<DescMethod> {
@@ -104,7 +122,7 @@ function methodImpl(entry: DispatchMethod, resolveCaller: CallerResolver): Metho
  * The peer's own caller is parsed once per connection: HTTP/2 requests share their session's
  * TLS socket, so the Caller is cached on it (reading the peer certificate per request costs).
  */
-function createSessionCallers(trustDomain: string) {
+function createSessionCallers(certificates: ClientCertificateCheck) {
   const cache = new WeakMap<object, Caller>();
   return (req: NodeServerRequest): Caller => {
     const socket = ("stream" in req ? req.stream.session?.socket : req.socket) as
@@ -114,7 +132,7 @@ function createSessionCallers(trustDomain: string) {
     let caller = cache.get(socket);
     if (!caller) {
       const certificate = socket.authorized ? socket.getPeerCertificate() : undefined;
-      caller = certificate?.raw ? callerFromCertificate(certificate.raw, trustDomain) : ANONYMOUS;
+      caller = certificate?.raw ? peerCertificateCaller(certificates, certificate.raw) : ANONYMOUS;
       cache.set(socket, caller);
     }
     return caller;

@@ -6,11 +6,12 @@ import {
   type Message,
 } from "@bufbuild/protobuf";
 import { Reason } from "../../gen/gatehouse/v1/errors_pb.js";
+import type { ServerRole } from "../config/index.js";
 import { GatehouseError, toGatehouseError } from "../errors/index.js";
 import type { Logger } from "../observability/logger.js";
 import type { CallContext, ServiceBinding } from "../services/types.js";
 import { validatorFor } from "../validation/validator.js";
-import { authorize } from "./policy.js";
+import { authorize, servedBy } from "./policy.js";
 import { REQUEST_DECODERS } from "./request-decoders.js";
 
 /** One RPC, ready for any transport: authorize → validate → handle, errors typed. */
@@ -36,16 +37,29 @@ export type RequestAuthenticator = (
   call: CallContext,
 ) => Promise<CallContext["caller"] | undefined> | undefined;
 
+/**
+ * Told of every call's outcome once it is decided: the decoded request, the typed reason
+ * (UNSPECIFIED when it succeeded) and `performance.now()` when dispatch began. Built once per
+ * method (src/observability/rpc-metrics.ts), so a call pays no look-up.
+ */
+export type CallObserver = (request: Message, reason: Reason, startedMs: number) => void;
+
 export interface DispatchOptions {
   readonly bindings: readonly ServiceBinding[];
   readonly logger: Logger;
   readonly authenticate?: RequestAuthenticator;
+  /** Metrics: one observer per method, for the transport this dispatch serves. */
+  readonly observe?: (method: DispatchMethod) => CallObserver;
+  /** This server's role (policy.ts `servedBy`); default "all". */
+  readonly role?: ServerRole;
 }
 
 export function createDispatch({
   bindings,
   logger,
   authenticate,
+  observe,
+  role = "all",
 }: DispatchOptions): DispatchMethod[] {
   return bindings.flatMap(({ service, handlers }) =>
     service.methods.map((method) => {
@@ -53,6 +67,7 @@ export function createDispatch({
       const handler = (handlers as unknown as Record<string, Handler>)[method.localName];
       if (!handler) throw new Error(`no handler for ${fullName}`);
       const validate = validatorFor(method.input);
+      const served = servedBy(role, fullName);
       const entry: DispatchMethod = {
         fullName,
         method,
@@ -60,8 +75,11 @@ export function createDispatch({
         async invoke(request: Message, given: CallContext): Promise<Message> {
           // Read once per call, before anything else: without debug, no clock and no line.
           const started = logger.isLevelEnabled("debug") ? performance.now() : undefined;
+          const began = observed === undefined ? 0 : performance.now();
           let call = given;
           try {
+            // Before anything else: a method this role does not serve reads no state at all.
+            if (!served) throw new GatehouseError(Reason.METHOD_NOT_SERVED);
             const proving = authenticate?.(entry, request, call);
             const proven = proving === undefined ? undefined : await proving;
             if (proven) call = withCaller(call, proven);
@@ -69,6 +87,7 @@ export function createDispatch({
             validate(request);
             const response = create(method.output, await handler(request, call));
             logCall(logger, fullName, call, started, Reason.UNSPECIFIED);
+            observed?.(request, Reason.UNSPECIFIED, began);
             return response;
           } catch (error) {
             const typed = toGatehouseError(error);
@@ -76,10 +95,12 @@ export function createDispatch({
               logger.error({ method: fullName, err: typed.cause ?? typed }, "rpc failed");
             }
             logCall(logger, fullName, call, started, typed.reason);
+            observed?.(request, typed.reason, began);
             throw typed;
           }
         },
       };
+      const observed = observe?.(entry);
       return entry;
     }),
   );

@@ -1,10 +1,16 @@
 import { type DescMessage, type Message, toBinary } from "@bufbuild/protobuf";
 import * as grpc from "@grpc/grpc-js";
+import type { TransportLimits } from "../config/limits.js";
 import { catalogEntry, toGatehouseError } from "../errors/index.js";
-import { ANONYMOUS, type Caller, callerFromCertificate } from "../identity/caller.js";
+import { ANONYMOUS, type Caller } from "../identity/caller.js";
+import {
+  type ClientCertificateCheck,
+  peerCertificateCaller,
+} from "../identity/client-certificate.js";
 import type { CallerResolver } from "../identity/forwarded.js";
 import type { CallContext } from "../services/types.js";
 import type { DispatchMethod } from "./dispatch.js";
+import { applyGrpcTransportLimits } from "./grpc-limits.js";
 import { retryAfterSeconds } from "./retry-after.js";
 import { grpcStatusDetails } from "./status-details.js";
 import type { TlsMaterial } from "./tls.js";
@@ -12,8 +18,10 @@ import type { TlsMaterial } from "./tls.js";
 export interface GrpcServerOptions {
   readonly methods: readonly DispatchMethod[];
   readonly tls: TlsMaterial;
-  readonly trustDomain: string;
+  /** The checks a client certificate passes before it names a caller (src/identity). */
+  readonly certificates: ClientCertificateCheck;
   readonly maxMessageBytes: number;
+  readonly transport: TransportLimits;
   /** Decides each call's caller: the TLS peer, or the identity a trusted proxy forwards. */
   readonly resolveCaller: CallerResolver;
   /** Extra services on the same port (health, reflection). */
@@ -35,7 +43,8 @@ export function createGrpcServer(options: GrpcServerOptions): grpc.Server {
     // costs on every call.
     "grpc.enable_channelz": 0,
   });
-  const callers = createCallerCache(options.trustDomain);
+  applyGrpcTransportLimits(server, options.transport);
+  const callers = createCallerCache(options.certificates);
   const services = new Set(options.methods.map((m) => m.method.parent.typeName));
   for (const serviceName of services) {
     const methods = options.methods.filter((m) => m.method.parent.typeName === serviceName);
@@ -218,7 +227,7 @@ interface Peer {
  * through grpc-js internals; when that path is missing (another grpc-js), every call reads
  * the certificate, and the parsed Caller is cached by the fingerprint Node computed (bounded).
  */
-function createCallerCache(trustDomain: string) {
+function createCallerCache(certificates: ClientCertificateCheck) {
   const byFingerprint = new Map<string, Caller>();
   const bySession = new WeakMap<object, Peer>();
   const callerOf = (call: UnaryCall): Caller => {
@@ -226,7 +235,7 @@ function createCallerCache(trustDomain: string) {
     if (!certificate?.raw) return ANONYMOUS;
     let caller = byFingerprint.get(certificate.fingerprint256);
     if (!caller) {
-      caller = callerFromCertificate(certificate.raw, trustDomain);
+      caller = peerCertificateCaller(certificates, certificate.raw);
       if (byFingerprint.size >= MAX_CACHED_CALLERS) byFingerprint.clear();
       byFingerprint.set(certificate.fingerprint256, caller);
     }

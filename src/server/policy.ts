@@ -1,4 +1,5 @@
 import { Reason } from "../../gen/gatehouse/v1/errors_pb.js";
+import type { ServerRole } from "../config/index.js";
 import { GatehouseError } from "../errors/index.js";
 import type { Caller, Role } from "../identity/caller.js";
 
@@ -57,6 +58,39 @@ export const RPC_POLICY: Readonly<Record<string, readonly Role[]>> = {
   // Envoy ext_authz: the mesh presents a verifier certificate.
   "envoy.service.auth.v3.Authorization/Check": ["verifier", "admin"],
 };
+
+/**
+ * The server-role column of the table: the methods a verifier serves. Verifiers scale with
+ * request traffic and hold no issuing power: they verify and publish the public keys, never
+ * issue a challenge, pass or token and never write the registry. An issuer serves every
+ * other method of RPC_POLICY (it leaves decisions to the verifiers); "all" serves the whole
+ * table. A method outside RPC_POLICY is served by no role (fail closed).
+ */
+const VERIFIER_RPCS: ReadonlySet<string> = new Set([
+  "gatehouse.v1.VerifyService/Verify",
+  "envoy.service.auth.v3.Authorization/Check",
+  "gatehouse.v1.VerifyService/GetJwks",
+  "gatehouse.v1.VerifyService/GetIssuerMetadata",
+]);
+
+/** Both roles publish the keys tokens are checked with. */
+const SHARED_RPCS: ReadonlySet<string> = new Set([
+  "gatehouse.v1.VerifyService/GetJwks",
+  "gatehouse.v1.VerifyService/GetIssuerMetadata",
+]);
+
+/** Whether a server in `role` serves `method`; others answer REASON_METHOD_NOT_SERVED. */
+export function servedBy(role: ServerRole, method: string): boolean {
+  if (!Object.hasOwn(RPC_POLICY, method)) return false;
+  switch (role) {
+    case "all":
+      return true;
+    case "verifier":
+      return VERIFIER_RPCS.has(method);
+    case "issuer":
+      return SHARED_RPCS.has(method) || !VERIFIER_RPCS.has(method);
+  }
+}
 
 /** Throws unless the table lets the caller's role call `method`. */
 export function authorize(method: string, caller: Caller): void {

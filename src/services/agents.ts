@@ -1,5 +1,5 @@
 import { Reason } from "../../gen/gatehouse/v1/errors_pb.js";
-import { ed25519Thumbprint } from "../dpop/thumbprint.js";
+import { ed25519Thumbprint } from "../crypto/jose/thumbprint.js";
 import { GatehouseError } from "../errors/index.js";
 import type { AgentRecord, Store } from "../store/ports.js";
 

@@ -1,5 +1,5 @@
 import type { Clock } from "../clock.js";
-import { createMemoryStore } from "./memory/index.js";
+import { createMemoryStore, type MemoryStoreOptions } from "./memory/index.js";
 import type { Store } from "./ports.js";
 import { connectRedis, createRedisStore } from "./redis/index.js";
 
@@ -20,6 +20,8 @@ export type StoreOptions =
       readonly kind: "embedded";
       readonly dataDir?: string;
       readonly clock: Clock;
+      /** Told what start-up repaired in `dataDir` (see MemoryStoreOptions.logger). */
+      readonly logger?: MemoryStoreOptions["logger"];
     }
   | {
       /** Shared state for several replicas. */
@@ -37,11 +39,11 @@ export type StoreOptions =
 /** Opens the store the configuration names. A Redis store owns (and closes) its connection. */
 export async function createStore(options: StoreOptions): Promise<Store> {
   if (options.kind === "embedded") {
-    return createMemoryStore(
-      options.dataDir === undefined
-        ? { clock: options.clock }
-        : { clock: options.clock, dataDir: options.dataDir },
-    );
+    return createMemoryStore({
+      clock: options.clock,
+      ...(options.dataDir === undefined ? {} : { dataDir: options.dataDir }),
+      ...(options.logger === undefined ? {} : { logger: options.logger }),
+    });
   }
   const redis = connectRedis(options.url, {
     ...(options.cluster === undefined ? {} : { cluster: options.cluster }),

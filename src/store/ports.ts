@@ -220,6 +220,28 @@ export interface RevocationStore {
   issuedUntil(did: string): Promise<number | undefined>;
 }
 
+/** Whom a token was issued to: what Revoke needs to let only its owner revoke it. */
+export interface IssuedTokenRecord {
+  /** The token's `sub`. */
+  readonly sub: string;
+  /** The token's `operator` claim: the domain whose agent it was issued to. */
+  readonly operatorDomain: string;
+  /** The token's `exp` (Unix seconds). */
+  readonly exp: number;
+}
+
+/**
+ * Issued token ids (`jti`), each kept as long as its token can still verify. The embedded
+ * store keeps them in memory only (a login must not rewrite a file): after its restart,
+ * tokens issued before it are revoked through their agent, its key or an admin.
+ */
+export interface IssuedTokenStore {
+  /** Records `jti` for `ttlMs`. Recording an id again replaces the record. */
+  record(jti: string, token: IssuedTokenRecord, ttlMs: number): Promise<void>;
+  /** The live record of `jti`, undefined when unknown or expired. */
+  get(jti: string): Promise<IssuedTokenRecord | undefined>;
+}
+
 /**
  * Tells replicas that state Verify may have cached changed. The store stays the source of
  * truth; an event only says "re-read this". Delivery to other replicas is best effort
@@ -512,6 +534,8 @@ export interface Store {
   readonly nonces: NonceStore;
   readonly registry: RegistryStore;
   readonly revocations: RevocationStore;
+  /** Who each live token was issued to (Revoke by `jti`). */
+  readonly issuedTokens: IssuedTokenStore;
   readonly signingKeys: SigningKeyStore;
   readonly rateLimits: RateLimiter;
   /** Cache invalidation across replicas (see InvalidationBus). */

@@ -111,6 +111,13 @@ function hasRules(schema: DescMessage): boolean {
   return result;
 }
 
+/**
+ * What the `printable` rule refuses: control and format characters (Cc, Cf: bidi overrides
+ * and isolates, zero-width characters, the BOM, line breaks) and line or paragraph separators
+ * (Zl, Zp). Each can make what a human reads differ from what was stored (UTS #55 §4).
+ */
+const NOT_PRINTABLE = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/u;
+
 function compileRules(
   field: DescField,
   rules: FieldRules,
@@ -134,6 +141,9 @@ function compileRules(
     }
     if (pattern && typeof value === "string" && !pattern.test(value)) {
       throw invalidArgument(itemPath(path, index), "has an invalid format");
+    }
+    if (rules.printable && typeof value === "string" && NOT_PRINTABLE.test(value)) {
+      throw invalidArgument(itemPath(path, index), "must not contain control or format characters");
     }
   };
 

@@ -11,7 +11,8 @@ import type {
   RevocationKind,
   RevocationStore,
 } from "../store/ports.js";
-import { resolvedWith } from "./settled.js";
+import { LookupCache } from "./lookup-cache.js";
+import { LruCache } from "./lru-cache.js";
 import type { VerifiedClaims, VerifyDeps, VerifyInput, VerifyState, VerifyStep } from "./types.js";
 
 /**
@@ -30,62 +31,7 @@ import type { VerifiedClaims, VerifyDeps, VerifyInput, VerifyState, VerifyStep }
  *   missed its event.
  */
 
-/**
- * A cache bounded by entry count that drops the least recently used entries, approximately:
- * two generations. Look-ups and inserts go to the young Map; an entry found in the old one
- * moves to the young one; when the young one is full it becomes the old one and the previous
- * old one is dropped whole. So it holds at most max(2, maxEntries) entries, never drops an
- * entry used within the last maxEntries / 2 distinct keys, and a hit in the young Map is one
- * look-up. (An exact LRU moves every hit to the end: a delete and a set per read, which cost
- * more than the rest of a Verify cache hit.) Eviction only ever costs a reload.
- */
-export class LruCache<V> {
-  readonly #generationSize: number;
-  #young = new Map<string, V>();
-  #old = new Map<string, V>();
-
-  constructor(maxEntries: number) {
-    this.#generationSize = Math.max(1, Math.floor(maxEntries / 2));
-  }
-
-  get(key: string): V | undefined {
-    const value = this.#young.get(key);
-    if (value !== undefined) return value;
-    const old = this.#old.get(key);
-    if (old === undefined) return undefined;
-    this.#old.delete(key);
-    this.#insert(key, old);
-    return old;
-  }
-
-  set(key: string, value: V): void {
-    this.#old.delete(key);
-    if (this.#young.has(key)) this.#young.set(key, value);
-    else this.#insert(key, value);
-  }
-
-  delete(key: string): void {
-    this.#young.delete(key);
-    this.#old.delete(key);
-  }
-
-  clear(): void {
-    this.#young.clear();
-    this.#old.clear();
-  }
-
-  get size(): number {
-    return this.#young.size + this.#old.size;
-  }
-
-  #insert(key: string, value: V): void {
-    if (this.#young.size >= this.#generationSize) {
-      this.#old = this.#young;
-      this.#young = new Map();
-    }
-    this.#young.set(key, value);
-  }
-}
+export { LruCache } from "./lru-cache.js";
 
 /** What the stateless steps established about a token. */
 export interface VerifiedTokenEntry {
@@ -108,16 +54,19 @@ export interface VerifyCacheOptions {
   /** Upper bound on how long an agent, operator or revocation look-up is reused. */
   readonly ttlMs: number;
   readonly maxEntries: number;
+  /** Told of every look-up's outcome (hit ratios, src/observability); allocates nothing. */
+  readonly onLookup?: (cache: VerifyCacheName, hit: boolean) => void;
 }
 
-interface Timed<V> {
-  /**
-   * The look-up's answer, settled: every hit hands out this one promise, whose value the
-   * steps read without waiting (settled.ts).
-   */
-  readonly answer: Promise<V>;
-  readonly expiresAtMs: number;
-}
+/** The caches, as `onLookup` names them. */
+export type VerifyCacheName =
+  | "token"
+  | "agent"
+  | "operator"
+  | "revoked_token"
+  | "revoked_agent_key"
+  | "issued_until"
+  | "grant";
 
 /**
  * The caches of one replica. `registry` and `revocations` wrap the store's ports for the
@@ -125,32 +74,42 @@ interface Timed<V> {
  */
 export class VerifyCache {
   readonly #clock: Clock;
-  readonly #ttlMs: number;
   readonly #tokens: LruCache<VerifiedTokenEntry>;
-  readonly #agents: LruCache<Timed<AgentRecord | undefined>>;
-  readonly #operators: LruCache<Timed<OperatorRecord | undefined>>;
+  readonly #agents: LookupCache<AgentRecord | undefined>;
+  readonly #operators: LookupCache<OperatorRecord | undefined>;
   /** By kind: the id alone is the key, so a look-up builds no key string. */
-  readonly #revoked: Readonly<Record<RevocationKind, LruCache<Timed<boolean>>>>;
-  readonly #issuedUntil: LruCache<Timed<number | undefined>>;
-  readonly #grants: LruCache<Timed<GrantRecord | undefined>>;
+  readonly #revoked: Readonly<Record<RevocationKind, LookupCache<boolean>>>;
+  readonly #issuedUntil: LookupCache<number | undefined>;
+  readonly #grants: LookupCache<GrantRecord | undefined>;
   /**
    * Bumped by every invalidation. A look-up started before one must not store its (maybe
    * stale) answer after it: it compares the epoch it started in.
    */
   #epoch = 0;
+  readonly #onLookup: VerifyCacheOptions["onLookup"];
 
   constructor(options: VerifyCacheOptions) {
     this.#clock = options.clock;
-    this.#ttlMs = options.ttlMs;
     this.#tokens = new LruCache(options.maxEntries);
-    this.#agents = new LruCache(options.maxEntries);
-    this.#operators = new LruCache(options.maxEntries);
+    const { onLookup } = options;
+    this.#onLookup = onLookup;
+    // One look-up cache per kind, each reporting its hits under its own name.
+    const { clock, ttlMs, maxEntries } = options;
+    const lookups = (name: VerifyCacheName) => ({
+      clock,
+      ttlMs,
+      maxEntries,
+      epoch: () => this.#epoch,
+      ...(onLookup ? { onLookup: (hit: boolean) => onLookup(name, hit) } : {}),
+    });
+    this.#agents = new LookupCache(lookups("agent"));
+    this.#operators = new LookupCache(lookups("operator"));
     this.#revoked = {
-      token: new LruCache(options.maxEntries),
-      agent_key: new LruCache(options.maxEntries),
+      token: new LookupCache(lookups("revoked_token")),
+      agent_key: new LookupCache(lookups("revoked_agent_key")),
     };
-    this.#issuedUntil = new LruCache(options.maxEntries);
-    this.#grants = new LruCache(options.maxEntries);
+    this.#issuedUntil = new LookupCache(lookups("issued_until"));
+    this.#grants = new LookupCache(lookups("grant"));
   }
 
   /**
@@ -175,12 +134,15 @@ export class VerifyCache {
   ): VerifiedTokenEntry | undefined {
     const entry = this.#tokens.get(key);
     if (entry === undefined || entry.token !== input.token || entry.audience !== input.audience) {
+      this.#onLookup?.("token", false);
       return undefined;
     }
     if (entry.expiresAtMs <= nowMs) {
       this.#tokens.delete(key);
+      this.#onLookup?.("token", false);
       return undefined;
     }
+    this.#onLookup?.("token", true);
     return entry;
   }
 
@@ -237,12 +199,11 @@ export class VerifyCache {
   registry(store: RegistryStore): RegistryStore {
     return {
       createOperator: (operator) => store.createOperator(operator),
-      getOperator: (domain) =>
-        this.#cached(this.#operators, domain, () => store.getOperator(domain)),
+      getOperator: (domain) => this.#operators.get(domain, () => store.getOperator(domain)),
       setOperatorStatus: (domain, status) => store.setOperatorStatus(domain, status),
       patchOperator: (domain, patch) => store.patchOperator(domain, patch),
       createAgent: (agent) => store.createAgent(agent),
-      getAgent: (did) => this.#cached(this.#agents, did, () => store.getAgent(did)),
+      getAgent: (did) => this.#agents.get(did, () => store.getAgent(did)),
       updateAgent: (next, expected) => store.updateAgent(next, expected),
       listAgents: (query) => store.listAgents(query),
     };
@@ -250,40 +211,17 @@ export class VerifyCache {
 
   /** Grants as Verify reads them: cached like agents, dropped by a "grant" event. */
   grants(store: Pick<GrantStore, "get">): Pick<GrantStore, "get"> {
-    return { get: (id) => this.#cached(this.#grants, id, () => store.get(id)) };
+    return { get: (id) => this.#grants.get(id, () => store.get(id)) };
   }
 
   /** Revocations as Verify reads them: look-ups cached, writes passed through. */
   revocations(store: RevocationStore): RevocationStore {
     return {
       revoke: (kind, id, ttlMs) => store.revoke(kind, id, ttlMs),
-      isRevoked: (kind, id) =>
-        this.#cached(this.#revoked[kind], id, () => store.isRevoked(kind, id)),
+      isRevoked: (kind, id) => this.#revoked[kind].get(id, () => store.isRevoked(kind, id)),
       revokeIssuedUntil: (did, atMs, ttlMs) => store.revokeIssuedUntil(did, atMs, ttlMs),
-      issuedUntil: (did) => this.#cached(this.#issuedUntil, did, () => store.issuedUntil(did)),
+      issuedUntil: (did) => this.#issuedUntil.get(did, () => store.issuedUntil(did)),
     };
-  }
-
-  /** Not async: a hit allocates nothing (Verify reads four of these per request). */
-  #cached<V>(cache: LruCache<Timed<V>>, key: string, load: () => Promise<V>): Promise<V> {
-    const now = this.#clock.now();
-    const hit = cache.get(key);
-    if (hit !== undefined && hit.expiresAtMs > now) return hit.answer;
-    return this.#load(cache, key, load, now);
-  }
-
-  async #load<V>(
-    cache: LruCache<Timed<V>>,
-    key: string,
-    load: () => Promise<V>,
-    now: number,
-  ): Promise<V> {
-    const epoch = this.#epoch;
-    const value = await load();
-    if (epoch === this.#epoch) {
-      cache.set(key, { answer: resolvedWith(value), expiresAtMs: now + this.#ttlMs });
-    }
-    return value;
   }
 }
 

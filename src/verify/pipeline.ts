@@ -96,8 +96,8 @@ function runSteps(run: Run, first: number): VerifyDecision | Promise<VerifyDecis
 
 async function denied({ state, deps, memo }: Run, reason: Reason): Promise<VerifyDecision> {
   memo?.settle(state, reason);
-  // A failed or replayed proof counts towards the agent's freeze (Policy.envelope).
-  await recordProofFailure(state.agent, reason, deps);
+  // A proof the key's holder got wrong counts towards the agent's freeze (Policy.envelope).
+  await recordProofFailure(state, deps);
   // Claims exist only once the signature step vouched for them.
   return state.claims
     ? { allowed: false, reason, claims: state.claims }
@@ -109,8 +109,9 @@ function allowed({ state, deps, memo }: Run): VerifyDecision {
   const claims = state.claims;
   if (!claims) return { allowed: false, reason: Reason.TOKEN_CLAIMS_INVALID };
   const remaining = Math.max(0, claims.exp - state.now);
-  // An envelope is decided per request (rate, budget, time, freeze): never cached.
-  const cacheable = state.agent?.policy.envelope === undefined;
+  // An envelope is decided per request (rate, budget, time, freeze), and a key-bound token
+  // needs a fresh proof on every request (RFC 9449 §7.1, a `jti` used once): never cached.
+  const cacheable = state.agent?.policy.envelope === undefined && state.payload.cnf === undefined;
   return {
     allowed: true,
     claims,

@@ -80,6 +80,11 @@ export interface VerifyState {
   agent?: AgentRecord;
   /** The scopes of the live grants the token relies on (set by the grants step). */
   grantScopes?: readonly string[];
+  /**
+   * Set by the DPoP step when the proof was refused and the failure is the bound key
+   * holder's own (DpopResult.byKeyHolder): only then does it count towards a freeze.
+   */
+  keyHolderProofFailed?: boolean;
 }
 
 /** The claims once their presence and types were checked. */
@@ -97,6 +102,12 @@ export interface VerifiedClaims {
   readonly grants?: readonly string[];
   /** Token exchange: the `jti`s of the tokens this one derives from; absent = none. */
   readonly derivedFrom?: readonly string[];
+  /**
+   * Delegation (RFC 8693 §4.1 `act`): the actors' DIDs, the current actor (the agent that
+   * presents the token, to whose key it is bound) first; absent = not delegated. `sub` stays
+   * the principal whose authority the token carries.
+   */
+  readonly actors?: readonly string[];
 }
 
 /**

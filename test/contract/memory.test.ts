@@ -246,6 +246,8 @@ describe("memory store persistence", () => {
     await mkdir(join(dataDir, "registry.json", "blocker"), { recursive: true });
     await expect(store.registry.createAgent(agentRecord(1))).rejects.toThrow();
     expect((await readdir(dataDir)).filter((file) => file.endsWith(".tmp"))).toEqual([]);
+    // Not acknowledged, so not served from memory either (issue 11, item 9).
+    await expect(store.registry.getAgent(agentRecord(1).did)).resolves.toBeUndefined();
 
     await rm(join(dataDir, "registry.json"), { recursive: true });
     await expect(store.registry.createAgent(agentRecord(2))).resolves.toBe("created");
@@ -253,8 +255,8 @@ describe("memory store persistence", () => {
 
     const reopened = await open();
     const page = await reopened.registry.listAgents({ limit: 10 });
-    // The first agent stayed in memory despite the failed write, so the next write saved it.
-    expect(page.agents.map((agent) => agent.did)).toEqual([agentRecord(1).did, agentRecord(2).did]);
+    // Memory and disk agree: only the acknowledged agent, before and after the restart.
+    expect(page.agents.map((agent) => agent.did)).toEqual([agentRecord(2).did]);
     await reopened.close();
   });
 

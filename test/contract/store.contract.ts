@@ -622,6 +622,34 @@ export function describeStoreContract(
       });
     });
 
+    describe("issued tokens", () => {
+      const issued = { sub: didOf(1), operatorDomain: "alpha.example", exp: 1_700_000_900 };
+
+      it("tells whom a token id was issued to until its TTL passes", async () => {
+        await store.issuedTokens.record("jti-1", issued, SHORT_TTL_MS);
+        await expect(store.issuedTokens.get("jti-1")).resolves.toEqual(issued);
+        await expect(store.issuedTokens.get("jti-2")).resolves.toBeUndefined();
+        await elapse(ELAPSE_MS);
+        await expect(store.issuedTokens.get("jti-1")).resolves.toBeUndefined();
+      });
+
+      it("keeps ids apart and returns a copy, never the caller's object", async () => {
+        const other = { ...issued, sub: didOf(2), operatorDomain: "beta.example" };
+        await store.issuedTokens.record("jti-1", issued, LONG_TTL_MS);
+        await store.issuedTokens.record("jti-2", other, LONG_TTL_MS);
+        const read = await store.issuedTokens.get("jti-1");
+        expect(read).toEqual(issued);
+        expect(read).not.toBe(issued);
+        await expect(store.issuedTokens.get("jti-2")).resolves.toEqual(other);
+      });
+
+      it("refuses a non-positive ttlMs", async () => {
+        await expect(store.issuedTokens.record("jti-1", issued, 0)).rejects.toThrow(
+          StorePreconditionError,
+        );
+      });
+    });
+
     describe("operator status", () => {
       it("sets a status, keeps revoked final, and answers undefined for an unknown domain", async () => {
         const operator = {

@@ -29,6 +29,19 @@ import { rememberSecret } from "../support/secrets.js";
 
 const PLATFORM_ISSUER = "https://attestation.test";
 const PLATFORM_KID = "platform-key-1";
+/** A small-order Ed25519 key (the identity) in the issuer's set: it must verify nothing. */
+const WEAK_PLATFORM_KEY = Buffer.from(`01${"00".repeat(31)}`, "hex");
+const WEAK_PLATFORM_JWK = {
+  kty: "OKP",
+  crv: "Ed25519",
+  x: WEAK_PLATFORM_KEY.toString("base64url"),
+  kid: "weak-key",
+  alg: "EdDSA",
+  use: "sig",
+};
+/** The same bytes, another spelling: the last character with a non-zero pad bit (RFC 4648 §3.5). */
+const respelled = (jws: string) =>
+  `${jws.slice(0, -1)}${String.fromCharCode(jws.charCodeAt(jws.length - 1) + 1)}`;
 const DECISION_CHAIN = createHash("sha256").update("plan → act → observe").digest("base64url");
 /** What the tests report unless a test is about the runtime: plausible for every check. */
 const RUNTIME_MS = 20;
@@ -133,7 +146,7 @@ describe("autonomy attestation, platform attestation (JWKS file) and runtime bou
     dir = await mkdtemp(join(tmpdir(), "gatehouse-attestation-"));
     issuer = await localIssuer();
     const jwksFile = join(dir, "platform-jwks.json");
-    await writeFile(jwksFile, JSON.stringify(issuer.jwks));
+    await writeFile(jwksFile, JSON.stringify({ keys: [...issuer.jwks.keys, WEAK_PLATFORM_JWK] }));
     gh = await startTestGatehouse({
       clock,
       overrides: {
@@ -231,6 +244,16 @@ describe("autonomy attestation, platform attestation (JWKS file) and runtime bou
       await expectReason(
         submit(clients, challengeId, signature, { autonomyAttestation }),
         Reason.CHALLENGE_ALREADY_USED,
+      );
+    });
+
+    it("refuses an attestation whose signature is re-spelled (RFC 7515 §2)", async () => {
+      const { challengeId, signature } = await signedChallenge(clients.gate, autonomous);
+      const autonomyAttestation = respelled(await attestation(autonomous, challengeId));
+      rememberSecret(autonomyAttestation);
+      await expectReason(
+        submit(clients, challengeId, signature, { autonomyAttestation }),
+        Reason.ATTESTATION_INVALID,
       );
     });
 
@@ -476,6 +499,30 @@ describe("autonomy attestation, platform attestation (JWKS file) and runtime bou
         await expectReason(
           submit(attestedClients, challengeId, signature, { platformAttestation: good }),
           Reason.CHALLENGE_ALREADY_USED,
+        );
+      }
+    });
+
+    it("refuses a re-spelled token and a forgery under a small-order key of the set", async () => {
+      const now = Math.floor(clock.now() / 1000);
+      const forged = (nonce: string) => {
+        const b64 = (value: object) => Buffer.from(JSON.stringify(value)).toString("base64url");
+        const claims = { iss: PLATFORM_ISSUER, aud: ISSUER, iat: now, exp: now + 300, nonce };
+        const sig = Buffer.concat([WEAK_PLATFORM_KEY, Buffer.alloc(32)]).toString("base64url");
+        return `${b64({ alg: "EdDSA", kid: "weak-key", typ: "JWT" })}.${b64(claims)}.${sig}`;
+      };
+      const makers = [
+        async (nonce: string) =>
+          respelled(await platformToken(issuer.privateKey, { nonce, nowMs: clock.now() })),
+        async (nonce: string) => forged(nonce),
+      ];
+      for (const make of makers) {
+        const { challengeId, signature } = await signedChallenge(attestedClients.gate, attested);
+        const platformAttestation = await make(challengeId);
+        rememberSecret(platformAttestation);
+        await expectReason(
+          submit(attestedClients, challengeId, signature, { platformAttestation }),
+          Reason.PLATFORM_ATTESTATION_INVALID,
         );
       }
     });

@@ -9,7 +9,7 @@ import {
   rotationSignatures,
 } from "../../src/client/agent-keys.js";
 import { ed25519PublicKeyMultibase } from "../../src/crypto/did-key.js";
-import { ed25519Thumbprint } from "../../src/dpop/thumbprint.js";
+import { ed25519Thumbprint } from "../../src/crypto/jose/thumbprint.js";
 import { loadDidKeyVectors, vectorKey } from "../support/did-key-vectors.js";
 import { expectReason } from "../support/errors.js";
 import {

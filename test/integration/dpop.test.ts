@@ -21,6 +21,7 @@ import {
   enrollAgent,
   type GateLike,
   grpcClients,
+  login,
   signedChallenge,
 } from "../support/flows.js";
 import { ISSUER, startTestGatehouse, type TestGatehouse } from "../support/gatehouse.js";
@@ -141,7 +142,7 @@ describe.each(STORE_KINDS)("DPoP (RFC 9449) against the running server (%s store
     expect(response.dpopNonce).toBe("");
     const [, payload] = response.accessToken.split(".") as [string, string];
     const claims = JSON.parse(Buffer.from(payload, "base64url").toString("utf8"));
-    const { ed25519Thumbprint } = await import("../../src/dpop/index.js");
+    const { ed25519Thumbprint } = await import("../../src/crypto/jose/thumbprint.js");
     expect(claims.cnf).toEqual({ jkt: ed25519Thumbprint(env.agent.key.publicKey) });
   });
 
@@ -158,6 +159,21 @@ describe.each(STORE_KINDS)("DPoP (RFC 9449) against the running server (%s store
     expect(
       (await verify(accessToken, p, "GET", "HTTPS://API.example.com:443/orders?id=1")).allowed,
     ).toBe(true);
+  });
+
+  it("a decision on a bound token is never cacheable: each request needs its own proof", async () => {
+    const { accessToken } = await dpopLogin(env.clients.gate, env.agent);
+    for (let i = 0; i < 2; i += 1) {
+      const p = proof(env.agent.key, { htm: "GET", htu: RESOURCE_URL, accessToken });
+      const decision = await verify(accessToken, p);
+      expect(decision.allowed).toBe(true);
+      expect(decision.cacheTtlSeconds).toBe(0);
+    }
+    // A bearer token of the same agent stays cacheable.
+    const bearer = await login(env.clients.gate, env.agent);
+    const decision = await verify(bearer);
+    expect(decision.allowed).toBe(true);
+    expect(decision.cacheTtlSeconds).toBeGreaterThan(0);
   });
 
   it("a bound token used as a bearer token → TOKEN_BOUND_TO_KEY", async () => {

@@ -3,7 +3,7 @@ import type { MessageInitShape } from "@bufbuild/protobuf";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Reason } from "../../gen/gatehouse/v1/errors_pb.js";
 import { type EnvelopeSchema, Weekday } from "../../gen/gatehouse/v1/resources_pb.js";
-import { dpopProof } from "../../src/client/agent-keys.js";
+import { dpopProof, generateAgentKey } from "../../src/client/agent-keys.js";
 import { createManualClock, type ManualClock } from "../../src/clock.js";
 import { expectReason } from "../support/errors.js";
 import {
@@ -71,7 +71,11 @@ describe.each(STORE_KINDS)("Envelopes and budgets, enforced by Verify (%s store)
   function verify(
     agent: Enrolled,
     token: string,
-    extra: { amount?: { currency: string; minorUnits: bigint }; dpopProof?: string } = {},
+    extra: {
+      amount?: { currency: string; minorUnits: bigint };
+      dpopProof?: string;
+      httpUrl?: string;
+    } = {},
     target = gh,
   ) {
     return clients(target, agent.verifierTls).verify.verify({
@@ -200,19 +204,22 @@ describe.each(STORE_KINDS)("Envelopes and budgets, enforced by Verify (%s store)
     }
   });
 
-  it("freezes the agent after N replayed DPoP proofs, then thaws (AGENT_FROZEN)", async () => {
-    const freezeSeconds = storeKind === "memory" ? 30 : 1;
+  /** A fresh agent with a freeze envelope, its DPoP-bound token, and proofs by its key. */
+  async function boundAgent(freezeSeconds: number) {
     const agent = await agentWith({
       freezeAfterFailures: 3,
       freezeWindow: { seconds: 60n },
       freezeDuration: { seconds: BigInt(freezeSeconds) },
     });
     const now = () => Math.floor(clock.now() / 1000);
-    const proof = (accessToken?: string) => {
-      const value = dpopProof(agent.key, {
+    const proof = (
+      accessToken?: string,
+      options: { key?: Enrolled["key"]; htu?: string; iat?: number } = {},
+    ) => {
+      const value = dpopProof(options.key ?? agent.key, {
         htm: accessToken === undefined ? "POST" : "GET",
-        htu: accessToken === undefined ? TOKEN_URL : RESOURCE_URL,
-        iat: now(),
+        htu: options.htu ?? (accessToken === undefined ? TOKEN_URL : RESOURCE_URL),
+        iat: options.iat ?? now(),
         ...(accessToken !== undefined && { accessToken }),
       });
       rememberSecret(value);
@@ -230,18 +237,68 @@ describe.each(STORE_KINDS)("Envelopes and budgets, enforced by Verify (%s store)
       dpopProof: proof(),
     });
     rememberSecret(token);
+    return { agent, token, proof };
+  }
 
-    const used = proof(token);
-    await expectDecision(verify(agent, token, { dpopProof: used }), "allowed");
-    await expectDecision(verify(agent, token, { dpopProof: used }), Reason.DPOP_REPLAYED);
-    await expectDecision(verify(agent, token, { dpopProof: used }), Reason.DPOP_REPLAYED);
+  // Deliberate change (issue 11 item 12): only proofs the bound key's holder got wrong count;
+  // replays no longer do (anyone who saw a proof can replay it).
+  it("freezes the agent after N proofs its key holder got wrong, then thaws (AGENT_FROZEN)", async () => {
+    const freezeSeconds = storeKind === "memory" ? 30 : 1;
+    const { agent, token, proof } = await boundAgent(freezeSeconds);
+    const elsewhere = { htu: `${AUDIENCE}/elsewhere` };
+
     await expectDecision(verify(agent, token, { dpopProof: proof(token) }), "allowed");
-    await expectDecision(verify(agent, token, { dpopProof: used }), Reason.DPOP_REPLAYED);
+    await expectDecision(
+      verify(agent, token, { dpopProof: proof(token, elsewhere) }),
+      Reason.DPOP_INVALID,
+    );
+    await expectDecision(
+      verify(agent, token, { dpopProof: proof(token, elsewhere) }),
+      Reason.DPOP_INVALID,
+    );
+    await expectDecision(verify(agent, token, { dpopProof: proof(token) }), "allowed");
+    await expectDecision(
+      verify(agent, token, { dpopProof: proof(token, elsewhere) }),
+      Reason.DPOP_INVALID,
+    );
     // The third failure froze the agent: even a fresh, valid proof is refused.
     await expectDecision(verify(agent, token, { dpopProof: proof(token) }), Reason.AGENT_FROZEN);
 
     if (storeKind === "memory") clock.advance(freezeSeconds * 1000 + 1_000);
     else await sleep(freezeSeconds * 1000 + 300);
+    await expectDecision(verify(agent, token, { dpopProof: proof(token) }), "allowed");
+  });
+
+  it("never freezes the agent for junk proofs sent by someone who saw its token", async () => {
+    const { agent, token, proof } = await boundAgent(600);
+    const stranger = generateAgentKey();
+    const used = proof(token);
+    await expectDecision(verify(agent, token, { dpopProof: used }), "allowed");
+    const [header, payload] = used.split(".") as [string, string];
+    const junk = [
+      // Signed by another key than the bound one (the attacker's own).
+      () => proof(token, { key: stranger }),
+      () => proof(token, { key: stranger, htu: `${AUDIENCE}/elsewhere` }),
+      // The holder's header and claims with a signature that does not verify.
+      () => `${header}.${payload}.${Buffer.alloc(64, 7).toString("base64url")}`,
+      () => "not.a.proof",
+      // A genuine proof, replayed, diverted to another URL, or stale.
+      () => used,
+      () => proof(token, { iat: Math.floor(clock.now() / 1000) - 3600 }),
+    ];
+    for (let round = 0; round < 5; round++) {
+      for (const make of junk) {
+        const decision = await verify(agent, token, { dpopProof: make() });
+        expect(decision.allowed).toBe(false);
+        expect([Reason.DPOP_INVALID, Reason.DPOP_REPLAYED]).toContain(decision.reason);
+      }
+    }
+    // A genuine proof diverted to another URL before use counts once at most (its jti is spent).
+    const diverted = { dpopProof: proof(token), httpUrl: `${AUDIENCE}/elsewhere` };
+    await expectDecision(verify(agent, token, diverted), Reason.DPOP_INVALID);
+    for (let i = 0; i < 5; i++) {
+      await expectDecision(verify(agent, token, diverted), Reason.DPOP_REPLAYED);
+    }
     await expectDecision(verify(agent, token, { dpopProof: proof(token) }), "allowed");
   });
 

@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import * as http2 from "node:http2";
 import { request as httpsRequest } from "node:https";
+import { join } from "node:path";
 import { create, type DescMethod, fromJson, type JsonValue, toJson } from "@bufbuild/protobuf";
 import { ConnectError } from "@connectrpc/connect";
 import { errorFromJson } from "@connectrpc/connect/protocol-connect";
@@ -13,14 +14,18 @@ import {
   GateService,
 } from "../../gen/gatehouse/v1/gate_pb.js";
 import type { ClientTls } from "../../src/client/credentials.js";
-import { fromConnectError } from "../../src/client/errors.js";
+import { fromConnectError, GatehouseClientError } from "../../src/client/errors.js";
 import { createGrpcClient } from "../../src/client/grpc-client.js";
+import type { Clock } from "../../src/clock.js";
 import {
   FORWARDED_HEADERS,
   type ForwardedFields,
   forwardedMac,
 } from "../../src/identity/forwarded.js";
-import { expectReason } from "../support/errors.js";
+import { ensureDevPki } from "../../src/pki/dev-pki.js";
+import { issueCertificate } from "../../src/pki/issue-certificate.js";
+import type { PemPair } from "../../src/pki/pem-pair.js";
+import { expectReason, rejectionOf } from "../support/errors.js";
 import {
   AUDIENCE,
   type Enrolled,
@@ -30,7 +35,7 @@ import {
   login,
   signedChallenge,
 } from "../support/flows.js";
-import { startTestGatehouse, type TestGatehouse } from "../support/gatehouse.js";
+import { startTestGatehouse, type TestGatehouse, TRUST_DOMAIN } from "../support/gatehouse.js";
 import { rememberSecret } from "../support/secrets.js";
 
 const UNAUTHENTICATED = 16;
@@ -322,6 +327,82 @@ describe("identity forwarded by a trusted proxy", () => {
   it("never logs the secret", () => {
     expect(gh.logs.length).toBeGreaterThan(0);
     expect(gh.logs.join("\n")).not.toContain(SECRET);
+  });
+});
+
+describe("forwarded and direct certificates pass the same checks", () => {
+  let gh: TestGatehouse;
+  let agent: Enrolled;
+  let proxyTls: ClientTls;
+  /** Certificates of the agent's DID that mTLS refuses, each with its key. */
+  const refusedTls: Record<string, ClientTls> = {};
+
+  beforeAll(async () => {
+    gh = await startTestGatehouse(proxyOverrides(["127.0.0.1"]));
+    agent = await enrollAgent(gh);
+    proxyTls = await proxyTlsOf(gh);
+    // The server's own CA (the dev PKI it generated), to issue what it must still refuse.
+    const { ca } = await ensureDevPki(join(gh.dataDir, "pki"), { trustDomain: TRUST_DOMAIN });
+    const agentCert = (usage: "client" | "server", clock?: Clock) =>
+      issueCertificate({
+        ca,
+        commonName: "agent",
+        usage,
+        uris: [agent.did],
+        validityDays: 1,
+        ...(clock ? { clock } : {}),
+      });
+    const toTls = (pair: PemPair): ClientTls => ({
+      cert: Buffer.from(pair.certPem),
+      key: Buffer.from(pair.keyPem),
+      ca: Buffer.from(ca.certPem),
+    });
+    refusedTls["a serverAuth-only certificate"] = toTls(await agentCert("server"));
+    const threeDaysAgo = { now: () => Date.now() - 3 * 86_400_000 };
+    refusedTls["an expired certificate"] = toTls(await agentCert("client", threeDaysAgo));
+    refusedTls["the CA's own certificate"] = toTls(ca);
+  });
+  afterAll(async () => {
+    await gh?.dispose();
+  });
+
+  const cases = () => Object.entries(refusedTls);
+
+  it.each(TRANSPORTS)("refuses each forwarded, FORWARDED_IDENTITY_INVALID (%s)", async (t) => {
+    for (const [what, tls] of cases()) {
+      const forward = { value: escapedCert(tls) };
+      await withGate(gh, t, proxyTls, forward, async (gate) => {
+        const error = await rejectionOf(gate.challenge(challengeOf(agent)));
+        expect(Reason[error.reason], what).toBe(Reason[Reason.FORWARDED_IDENTITY_INVALID]);
+        expect(error.code, what).toBe(UNAUTHENTICATED);
+      });
+    }
+  });
+
+  it.each(TRANSPORTS)("refuses each presented directly over mTLS (%s)", async (t) => {
+    for (const [what, tls] of cases()) {
+      await withGate(gh, t, tls, undefined, async (gate) => {
+        // The TLS handshake refuses it (the connection fails), or it names no caller.
+        const failure = await gate.challenge(challengeOf(agent)).then(
+          () => undefined,
+          (error: unknown) => error,
+        );
+        expect(failure, what).toBeDefined();
+        if (failure instanceof GatehouseClientError && failure.reason !== Reason.UNSPECIFIED) {
+          expect(Reason[failure.reason], what).toBe(Reason[Reason.UNAUTHENTICATED]);
+        }
+      });
+    }
+  });
+
+  it("accepts the agent's own client certificate both ways", async () => {
+    const forward = { value: escapedCert(agent.agentTls) };
+    for (const t of TRANSPORTS) {
+      await withGate(gh, t, proxyTls, forward, (gate) => gate.challenge(challengeOf(agent)));
+      await withGate(gh, t, agent.agentTls, undefined, (gate) =>
+        gate.challenge(challengeOf(agent)),
+      );
+    }
   });
 });
 

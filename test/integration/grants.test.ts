@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Reason } from "../../gen/gatehouse/v1/errors_pb.js";
 import type { TokenExchangeGrant } from "../../gen/gatehouse/v1/gate_pb.js";
 import { dpopProof, jwtBearerAssertion } from "../../src/client/agent-keys.js";
+import { ed25519Thumbprint } from "../../src/crypto/jose/thumbprint.js";
 import { expectReason } from "../support/errors.js";
 import { useGatehouse } from "../support/fixture.js";
 import {
@@ -330,9 +331,10 @@ describe.each(STORE_KINDS)("JWT-bearer and token-exchange grants (%s store)", (s
 
     beforeAll(async () => {
       delegate = await enrollAgent(env.gh);
-      wildcard = await enrollAgent(env.gh);
       stranger = await enrollAgent(env.gh);
       subject = await enrollAgent(env.gh);
+      // A wildcard names agents of the subject's own operator only.
+      wildcard = await enrollAgent(env.gh, {}, subject);
       const operator = grpcClients(env.gh, subject.operatorTls);
       try {
         await operator.registry.updateAgentPolicy({
@@ -340,7 +342,7 @@ describe.each(STORE_KINDS)("JWT-bearer and token-exchange grants (%s store)", (s
           policy: {
             scopes: SCOPES,
             audiences: [AUDIENCE],
-            delegates: [delegate.did, `did:agent:${wildcard.domain}:*`],
+            delegates: [delegate.did, `did:agent:${subject.domain}:*`],
           },
         });
       } finally {
@@ -358,13 +360,38 @@ describe.each(STORE_KINDS)("JWT-bearer and token-exchange grants (%s store)", (s
       verifierClients?.close();
     });
 
+    /** A proof for the token endpoint, or for a resource request with `accessToken`. */
+    const proofBy = (who: Enrolled, accessToken?: string) => {
+      const proof = dpopProof(who.key, {
+        htm: accessToken === undefined ? "POST" : "GET",
+        htu: accessToken === undefined ? `${ISSUER}/v1/tokens` : `${AUDIENCE}/orders`,
+        iat: now(),
+        ...(accessToken !== undefined && { accessToken }),
+      });
+      rememberSecret(proof);
+      return proof;
+    };
+
+    /** Verify a delegated (key-bound) token as presented by `actor`. */
+    const verifyAs = (actor: Enrolled, token: string) =>
+      env.verifier.verify.verify({
+        token,
+        audience: AUDIENCE,
+        requiredScopes: ["orders:read"],
+        dpopProof: proofBy(actor, token),
+        httpMethod: "GET",
+        httpUrl: `${AUDIENCE}/orders`,
+      });
+
     const exchange = (
       gate: Clients["gate"],
       value: Partial<Omit<TokenExchangeGrant, "$typeName">> & { subjectToken: string },
+      prover?: Enrolled,
     ) =>
       gate
         .token({
           grant: { case: "exchange", value: { scopes: ["orders:read"], ...value } },
+          ...(prover && { dpopProof: proofBy(prover) }),
         })
         .then((response) => {
           rememberSecret(response.accessToken);
@@ -396,45 +423,53 @@ describe.each(STORE_KINDS)("JWT-bearer and token-exchange grants (%s store)", (s
       expect(claimsOf(response.accessToken).exp).toBe(claimsOf(subjectToken).exp);
     });
 
-    it("delegates to an allowed agent: sub = delegate, act = the delegator", async () => {
+    // Deliberate change (issue 11 item 2): RFC 8693's model. The principal stays `sub`, the
+    // delegate is the actor (`act`), and the token is bound to the delegate's key.
+    it("delegates to an allowed agent: sub = the delegator, act = the delegate, bound to it", async () => {
       const subjectToken = await login(subjectClients.gate, subject, SCOPES);
       const response = await exchange(subjectClients.gate, {
         subjectToken,
         delegateDid: delegate.did,
       });
       const claims = claimsOf(response.accessToken);
-      expect(claims.sub).toBe(delegate.did);
-      expect(claims.operator).toBe(delegate.domain);
-      expect(claims.act).toEqual({ sub: subject.did });
+      expect(claims.sub).toBe(subject.did);
+      expect(claims.operator).toBe(subject.domain);
+      expect(claims.act).toEqual({ sub: delegate.did });
+      expect(claims.cnf).toEqual({ jkt: ed25519Thumbprint(delegate.key.publicKey) });
+      expect(response.tokenType).toBe("DPoP");
       expect(claims.exp).toBeLessThanOrEqual(claimsOf(subjectToken).exp ?? 0);
-      const decision = await verify(response.accessToken);
+      const decision = await verifyAs(delegate, response.accessToken);
       expect(decision.allowed).toBe(true);
-      expect(decision.agentDid).toBe(delegate.did);
+      expect(decision.agentDid).toBe(subject.did);
+      expect(decision.actorDid).toBe(delegate.did);
 
       // The delegate narrows its delegated token: the chain is kept, not shed.
-      const narrowed = await exchange(delegateClients.gate, {
-        subjectToken: response.accessToken,
-        audience: AUDIENCE,
-      });
-      expect(claimsOf(narrowed.accessToken).act).toEqual({ sub: subject.did });
+      const narrowed = await exchange(
+        delegateClients.gate,
+        { subjectToken: response.accessToken, audience: AUDIENCE },
+        delegate,
+      );
+      expect(claimsOf(narrowed.accessToken).act).toEqual({ sub: delegate.did });
       // Its own policy allows no delegation onwards.
       await expectReason(
-        exchange(delegateClients.gate, {
-          subjectToken: response.accessToken,
-          delegateDid: wildcard.did,
-        }),
+        exchange(
+          delegateClients.gate,
+          { subjectToken: response.accessToken, delegateDid: wildcard.did },
+          delegate,
+        ),
         Reason.DELEGATION_NOT_ALLOWED,
       );
     });
 
-    it("allows delegation to any agent of a `did:agent:<domain>:*` domain", async () => {
+    it("allows delegation to any agent of its own operator by `did:agent:<domain>:*`", async () => {
       const subjectToken = await login(subjectClients.gate, subject);
       const response = await exchange(subjectClients.gate, {
         subjectToken,
         delegateDid: wildcard.did,
       });
-      expect(claimsOf(response.accessToken).sub).toBe(wildcard.did);
-      expect((await verify(response.accessToken)).allowed).toBe(true);
+      expect(claimsOf(response.accessToken).sub).toBe(subject.did);
+      expect(claimsOf(response.accessToken).act).toEqual({ sub: wildcard.did });
+      expect((await verifyAs(wildcard, response.accessToken)).allowed).toBe(true);
     });
 
     it("refuses a scope the subject token does not carry with SCOPE_NOT_ALLOWED", async () => {
@@ -586,17 +621,19 @@ describe.each(STORE_KINDS)("JWT-bearer and token-exchange grants (%s store)", (s
         }),
         Reason.DPOP_INVALID,
       );
-      // A bound token cannot be handed to a delegate, even with the key's proof.
-      await expectReason(
-        subjectClients.gate.token({
-          grant: {
-            case: "exchange",
-            value: { subjectToken, scopes: ["orders:read"], delegateDid: delegate.did },
-          },
-          dpopProof: proof(subject.key),
-        }),
-        Reason.TOKEN_BOUND_TO_KEY,
-      );
+      // Deliberate change (issue 11 item 2): a bound token is handed to a delegate with its
+      // key's proof, and the delegated token is bound to the delegate's key instead.
+      const handed = await subjectClients.gate.token({
+        grant: {
+          case: "exchange",
+          value: { subjectToken, scopes: ["orders:read"], delegateDid: delegate.did },
+        },
+        dpopProof: proof(subject.key),
+      });
+      rememberSecret(handed.accessToken);
+      expect(claimsOf(handed.accessToken).cnf).toEqual({
+        jkt: ed25519Thumbprint(delegate.key.publicKey),
+      });
       const narrowed = await subjectClients.gate.token({
         grant: { case: "exchange", value: { subjectToken, scopes: ["orders:read"] } },
         dpopProof: proof(subject.key),
@@ -608,17 +645,18 @@ describe.each(STORE_KINDS)("JWT-bearer and token-exchange grants (%s store)", (s
     });
 
     it("bounds the delegation chain", async () => {
-      // a0 → a1 → a2 → a3 → a4 is four actors deep; one more is refused.
+      // a0 → a1 → a2 → a3 → a4 is four actors deep; one more is refused. Each hand-off is
+      // named by the principal a0 (whose authority every actor spends) and by the hand-over.
       const chain: Enrolled[] = [];
       for (let i = 0; i < 6; i += 1) chain.push(await enrollAgent(env.gh));
       for (let i = 0; i < 5; i += 1) {
         const from = chain[i] as Enrolled;
-        const to = chain[i + 1] as Enrolled;
         const operator = grpcClients(env.gh, from.operatorTls);
+        const named = i === 0 ? chain.slice(1) : [chain[i + 1] as Enrolled];
         try {
           await operator.registry.updateAgentPolicy({
             did: from.did,
-            policy: { scopes: SCOPES, audiences: [AUDIENCE], delegates: [to.did] },
+            policy: { scopes: SCOPES, audiences: [AUDIENCE], delegates: named.map((a) => a.did) },
           });
         } finally {
           operator.close();
@@ -629,22 +667,25 @@ describe.each(STORE_KINDS)("JWT-bearer and token-exchange grants (%s store)", (s
         let token = await login(gates[0]?.gate as Clients["gate"], chain[0] as Enrolled);
         for (let i = 0; i < 4; i += 1) {
           const next = chain[i + 1] as Enrolled;
-          const response = await exchange(gates[i]?.gate as Clients["gate"], {
-            subjectToken: token,
-            delegateDid: next.did,
-          });
+          const response = await exchange(
+            gates[i]?.gate as Clients["gate"],
+            { subjectToken: token, delegateDid: next.did },
+            i === 0 ? undefined : chain[i],
+          );
           token = response.accessToken;
         }
+        expect(claimsOf(token).sub).toBe(chain[0]?.did);
         expect(claimsOf(token).act).toEqual({
-          sub: chain[3]?.did,
-          act: { sub: chain[2]?.did, act: { sub: chain[1]?.did, act: { sub: chain[0]?.did } } },
+          sub: chain[4]?.did,
+          act: { sub: chain[3]?.did, act: { sub: chain[2]?.did, act: { sub: chain[1]?.did } } },
         });
-        expect((await verify(token)).allowed).toBe(true);
+        expect((await verifyAs(chain[4] as Enrolled, token)).allowed).toBe(true);
         await expectReason(
-          exchange(gates[4]?.gate as Clients["gate"], {
-            subjectToken: token,
-            delegateDid: chain[5]?.did ?? "",
-          }),
+          exchange(
+            gates[4]?.gate as Clients["gate"],
+            { subjectToken: token, delegateDid: chain[5]?.did ?? "" },
+            chain[4],
+          ),
           Reason.DELEGATION_NOT_ALLOWED,
         );
       } finally {

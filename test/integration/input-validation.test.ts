@@ -13,6 +13,7 @@ import { Reason } from "../../gen/gatehouse/v1/errors_pb.js";
 import { GateService } from "../../gen/gatehouse/v1/gate_pb.js";
 import { GrantService } from "../../gen/gatehouse/v1/grants_pb.js";
 import { RegistryService } from "../../gen/gatehouse/v1/registry_pb.js";
+import { CapabilityAction } from "../../gen/gatehouse/v1/resources_pb.js";
 import { oneof_required, rules } from "../../gen/gatehouse/v1/validate_pb.js";
 import { VerifyService } from "../../gen/gatehouse/v1/verify_pb.js";
 import { createConnectClient, createMtlsTransport } from "../../src/client/connect-client.js";
@@ -32,6 +33,15 @@ interface Mutation {
   readonly field: string;
   readonly request: Record<string, unknown>;
 }
+
+/** Text a `printable` field refuses: each would make a human read something else. */
+const UNPRINTABLE: readonly [string, string][] = [
+  ["bidi override", "refund \u202Eroe 01\u202C"],
+  ["bidi isolate", "a\u2067b\u2069"],
+  ["zero-width space", "pay\u200Bpal"],
+  ["byte-order mark", "\uFEFFok"],
+  ["line feed", "ok\nApproved by security"],
+];
 
 /** Every way to break each field, derived from the contract's own rules. */
 function mutations(schema: DescMessage, valid: Record<string, unknown>, prefix = ""): Mutation[] {
@@ -75,6 +85,11 @@ function mutations(schema: DescMessage, valid: Record<string, unknown>, prefix =
       out.push({ name: "too short", field: itemPath, request: set(item(sized(r.minLen - 1))) });
     if (r.pattern)
       out.push({ name: "malformed", field: itemPath, request: set(item("bad value\u0000")) });
+    if (r.printable) {
+      for (const [name, text] of UNPRINTABLE) {
+        out.push({ name, field: itemPath, request: set(item(text)) });
+      }
+    }
     if (r.maxItems > 0) {
       // A list of messages gets copies of its first valid item (or empty messages).
       const first =
@@ -194,6 +209,28 @@ describe("bad input on every RPC → INVALID_ARGUMENT naming the field", () => {
       expect(error.code).toBe(grpc.status.RESOURCE_EXHAUSTED);
     } finally {
       client.close();
+    }
+  });
+
+  it("refuses a grant reason with a bidi override, and keeps multilingual reasons", async () => {
+    const grants = createGrpcClient(GrantService, { address: gh.grpcAddress, tls: agent.agentTls });
+    const request = (reason: string) =>
+      grants.requestGrant({
+        audience: AUDIENCE,
+        capabilities: [{ action: CapabilityAction.READ, resource: "orders" }],
+        reason,
+      });
+    try {
+      // Shown as "refund 10 EUR" reversed: the approver would read another amount.
+      const error = await rejectionOf(request("refund \u202E01 RUE\u202C for order 7"));
+      expect(error.code).toBe(INVALID_ARGUMENT);
+      expect(error.reason).toBe(Reason.INVALID_ARGUMENT);
+      expect(error.field).toBe("reason");
+      const reason = "Réconcilier les factures — 請求書の照合 🧾 (Zoë, Łódź)";
+      const { grant } = await request(reason);
+      expect(grant?.reason).toBe(reason);
+    } finally {
+      grants.close();
     }
   });
 

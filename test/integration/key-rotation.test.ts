@@ -37,7 +37,7 @@ import { STORE_KINDS, useRedis } from "../support/stores.js";
 
 const SECOND = 1000;
 const INTERVAL_S = 3600;
-const DELAY_S = 300;
+const DELAY_S = 360;
 const TTL_S = 600;
 const SKEW_S = 30;
 /** A superseded key stays published this long after its successor activates. */
@@ -381,6 +381,7 @@ describe("signing keys shared through Redis", () => {
         grpc: { host: "127.0.0.1", port: 0 },
         connect: { host: "127.0.0.1", port: 0 },
         approval: { host: "127.0.0.1", port: 0 },
+        metrics: { host: "127.0.0.1", port: 0 },
         store: { kind: "redis", url: redisUrl, cluster: false },
         ...overrides,
       },

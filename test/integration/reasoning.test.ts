@@ -6,7 +6,7 @@ import { ChallengeKind, type SubmitRequestSchema } from "../../gen/gatehouse/v1/
 import { expectReason } from "../support/errors.js";
 import { useGatehouse } from "../support/fixture.js";
 import { AUDIENCE } from "../support/flows.js";
-import { SOLVERS } from "../support/reasoning-solvers/index.js";
+import { promptParts, SOLVERS } from "../support/reasoning-solvers/index.js";
 import { rememberSecret } from "../support/secrets.js";
 import { STORE_KINDS, useRedis } from "../support/stores.js";
 
@@ -92,6 +92,25 @@ describe.each(STORE_KINDS)("reasoning challenges over gRPC + mTLS (%s store)", (
       submit(challenge.challengeId, reasoning(answer)),
       Reason.CHALLENGE_ALREADY_USED,
     );
+  });
+
+  it("refuses blind guesses at an ordering puzzle: one name, or every order as introduced", async () => {
+    // Before every task had ≥ 2^20 possible answers, naming one person passed 1 time in 7.
+    // (Either guess is right with probability ≤ 2^-20: never in a test run.)
+    const introduced = (prompt: string) =>
+      promptParts(prompt).map(
+        (part) => /^((?:[A-Z][a-z]+, )*[A-Z][a-z]+ and [A-Z][a-z]+) /.exec(part)?.[1] ?? "",
+      );
+    const guesses = [
+      (prompt: string) => introduced(prompt)[0]?.split(", ")[0] ?? "",
+      (prompt: string) => introduced(prompt).join(" | "),
+    ];
+    for (const guess of guesses) {
+      const { challenge, body } = await reasoningChallenge("ordering-puzzle");
+      const attempt = guess(body.prompt);
+      expect(attempt).toMatch(/^[A-Z]/);
+      await expectReason(submit(challenge.challengeId, reasoning(attempt)), Reason.ANSWER_INVALID);
+    }
   });
 
   it("refuses another kind's answer to a reasoning challenge", async () => {

@@ -6,7 +6,7 @@ import { Reason } from "../../gen/gatehouse/v1/errors_pb.js";
 import { CapabilityAction } from "../../gen/gatehouse/v1/resources_pb.js";
 import { type AgentKey, dpopProof } from "../../src/client/agent-keys.js";
 import { createManualClock, type ManualClock } from "../../src/clock.js";
-import { ed25519Thumbprint } from "../../src/dpop/thumbprint.js";
+import { ed25519Thumbprint } from "../../src/crypto/jose/thumbprint.js";
 import { decideGrant } from "../support/approval-flow.js";
 import { expectReason } from "../support/errors.js";
 import {

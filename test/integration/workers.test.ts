@@ -58,6 +58,7 @@ async function tlsEnv(): Promise<NodeJS.ProcessEnv> {
     GATEHOUSE_GRPC_PORT: "0",
     GATEHOUSE_CONNECT_PORT: "0",
     GATEHOUSE_APPROVAL_PORT: "0",
+    GATEHOUSE_METRICS_PORT: "0",
   };
 }
 

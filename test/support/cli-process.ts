@@ -25,6 +25,8 @@ export interface CliRunOptions {
   /** Added to the child's environment. */
   readonly env?: NodeJS.ProcessEnv;
   readonly stdin?: string;
+  /** Kill the command after this long; default 30 s. */
+  readonly timeoutMs?: number;
 }
 
 interface Exit {
@@ -35,7 +37,7 @@ interface Exit {
 /** Every child not yet exited, so a failing test cannot leave a server behind. */
 const running = new Map<ChildProcessWithoutNullStreams, Promise<Exit>>();
 
-/** Runs one command to completion; a command still running after 30 s is killed. */
+/** Runs one command to completion; a command still running after 30 s (or `timeoutMs`) is killed. */
 export async function runCli(
   args: readonly string[],
   options: CliRunOptions = {},
@@ -50,7 +52,7 @@ export async function runCli(
     stderr += chunk;
   });
   child.stdin.end(options.stdin ?? "");
-  const timer = setTimeout(() => child.kill("SIGKILL"), COMMAND_TIMEOUT_MS);
+  const timer = setTimeout(() => child.kill("SIGKILL"), options.timeoutMs ?? COMMAND_TIMEOUT_MS);
   const { code } = await exit;
   clearTimeout(timer);
   return { code, stdout, stderr };

@@ -69,24 +69,30 @@ export interface Enrolled {
 
 let counter = 0;
 
-/** Admin creates an operator; the operator registers a fresh agent with a policy. */
+/**
+ * Admin creates an operator; the operator registers a fresh agent with a policy. With
+ * `sameOperatorAs`, no operator is created: the agent joins that agent's operator.
+ */
 export async function enrollAgent(
   gh: TestGatehouse,
   policy: { scopes?: string[]; audiences?: string[] } = {},
+  sameOperatorAs?: Enrolled,
 ): Promise<Enrolled> {
   counter += 1;
-  const domain = `op${counter}-${process.pid}.example.com`;
+  const domain = sameOperatorAs?.domain ?? `op${counter}-${process.pid}.example.com`;
   const adminTls = await gh.clientTls({ role: "admin", name: "test-admin" });
   const operatorTls = await gh.clientTls({ role: "operator", domain });
   const verifierTls = await gh.clientTls({ role: "verifier", name: "test-verifier" });
   const admin = grpcClients(gh, adminTls);
   const operator = grpcClients(gh, operatorTls);
   try {
-    await admin.registry.createOperator({
-      domain,
-      displayName: "Test operator",
-      attestDomain: true,
-    });
+    if (!sameOperatorAs) {
+      await admin.registry.createOperator({
+        domain,
+        displayName: "Test operator",
+        attestDomain: true,
+      });
+    }
     const key = generateAgentKey();
     const did = agentDid(key, domain);
     rememberSecret(key.privateKey.export({ format: "pem", type: "pkcs8" }).toString());

@@ -27,6 +27,8 @@ export interface TestGatehouse {
   readonly dataDir: string;
   readonly grpcAddress: string;
   readonly connectUrl: string;
+  /** The plain-HTTP metrics and health listener (`http://127.0.0.1:<port>`). */
+  readonly metricsUrl: string;
   /** Every log line the server wrote, for the no-secrets assertions. */
   readonly logs: string[];
   /** A client certificate for a role, signed by the server's CA. */
@@ -52,6 +54,8 @@ export interface TestGatehouseOptions {
    */
   readonly tampersWithAudit?: boolean;
   readonly overrides?: ConfigOverrides;
+  /** An already-open store (e.g. embedded on a failing file system); closed on stop. */
+  readonly store?: Store;
 }
 
 /** Starts a real Gatehouse on ephemeral loopback ports, with its own dev PKI and data dir. */
@@ -71,9 +75,13 @@ export async function startTestGatehouse(
       grpc: { host: "127.0.0.1", port: 0 },
       connect: { host: "127.0.0.1", port: 0 },
       approval: { host: "127.0.0.1", port: 0 },
+      metrics: { host: "127.0.0.1", port: 0 },
       log: { level: "info" },
       ...(redis ? { store: { kind: "redis", url: options.redisUrl ?? "", cluster: false } } : {}),
       ...options.overrides,
+      // Every test client connects from 127.0.0.1, so the per-address cap (tested on its own in
+      // transport-limits.test.ts) is raised to what a test opens, like a proxy's would be.
+      transport: { maxConnectionsPerAddress: 1_024, ...options.overrides?.transport },
     },
   });
   const logs: string[] = [];
@@ -86,9 +94,17 @@ export async function startTestGatehouse(
     },
   });
   const logger = createLogger("debug", sink);
-  const store: Store | undefined = redis
-    ? await createStore({ kind: "redis", url: options.redisUrl ?? "", clock: systemLike(options) })
-    : undefined;
+  const store: Store | undefined =
+    options.store ??
+    (redis
+      ? await createStore({
+          kind: "redis",
+          url: options.redisUrl ?? "",
+          clock: systemLike(options),
+          // Outage tests stop Redis on purpose; the server reports what it refuses.
+          onError: () => {},
+        })
+      : undefined);
   const app = await startGatehouse({
     config,
     logger,
@@ -143,6 +159,7 @@ export async function startTestGatehouse(
     caPem: pki.ca.certPem,
     grpcAddress,
     connectUrl: `https://127.0.0.1:${app.connectPort}`,
+    metricsUrl: `http://127.0.0.1:${app.metricsPort}`,
     async clientTls(identity) {
       const spec = roleCertificateSpec(TRUST_DOMAIN, identity);
       return toTls(await issueCertificate({ ca: pki.ca, ...spec, validityDays: 1 }));

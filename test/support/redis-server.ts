@@ -9,11 +9,21 @@ export interface RedisServer {
   readonly url: string;
   readonly port: number;
   stop(): Promise<void>;
+  /** Faults: SIGSTOP (a stalled server: connections stay open, nothing answers) … */
+  pause(): void;
+  /** … SIGCONT … */
+  resume(): void;
+  /** … SIGKILL (down: connections refused) … */
+  kill(): Promise<void>;
+  /** … and a fresh, empty server on the same port after `kill`. */
+  restart(): Promise<void>;
 }
 
 export interface RedisServerOptions {
   /** Starts a one-node Redis Cluster owning all 16384 slots (to test hash tags). */
   readonly cluster?: boolean;
+  /** Listen on this port (to restart a stopped server where its clients reconnect). */
+  readonly port?: number;
 }
 
 /** Override with REDIS_SERVER_BIN when redis-server is not on PATH. */
@@ -31,7 +41,7 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
   let lastError: unknown;
   for (let attempt = 0; attempt < START_ATTEMPTS; attempt++) {
     try {
-      return await startOnce(await freePort(), options);
+      return await startOnce(options.port ?? (await freePort()), options);
     } catch (error) {
       if (error instanceof RedisMissingError) throw error;
       lastError = error;
@@ -103,7 +113,28 @@ async function startOnce(port: number, options: RedisServerOptions): Promise<Red
     await stop();
     throw error;
   }
-  return { url: `redis://127.0.0.1:${port}`, port, stop };
+  const killed = async (): Promise<void> => {
+    const exited = new Promise((resolve) => child.once("exit", resolve));
+    child.kill("SIGKILL");
+    await exited;
+  };
+  /** The server started by `restart`, which the fault methods then address. */
+  let current: RedisServer | undefined;
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    port,
+    async stop() {
+      await current?.stop();
+      await stop();
+    },
+    pause: () => (current ? current.pause() : child.kill("SIGSTOP")),
+    resume: () => (current ? current.resume() : child.kill("SIGCONT")),
+    kill: () => (current ? current.kill() : killed()),
+    async restart() {
+      await current?.stop();
+      current = await startOnce(port, options);
+    },
+  };
 }
 
 /** Resolves once the process started; rejects with a clear message if the binary is absent. */

@@ -12,6 +12,8 @@ export const TOOLS_BIN = join(REPO_ROOT, ".cache", "tools", "bin");
 /** The Go tools the suite runs against the real server, pinned. */
 const GO_TOOLS = {
   grpcurl: "github.com/fullstorydev/grpcurl/cmd/grpcurl@v1.9.3",
+  // Prometheus 3.x's Go module (its v0.3xx tags): `promtool check rules` on infra/prometheus.
+  promtool: "github.com/prometheus/prometheus/cmd/promtool@v0.316.0",
 } as const;
 
 export type GoTool = keyof typeof GO_TOOLS;

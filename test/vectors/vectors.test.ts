@@ -2,13 +2,9 @@ import { createPrivateKey, generateKeyPairSync, sign } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { verifyEd25519 } from "../../src/crypto/ed25519.js";
-import { verifyJwsSignature } from "../../src/crypto/jws.js";
-import {
-  accessTokenHash,
-  ed25519Thumbprint,
-  jwkThumbprint,
-  parseProof,
-} from "../../src/dpop/index.js";
+import { verifyJwsSignature } from "../../src/crypto/jose/signature.js";
+import { ed25519Thumbprint, jwkThumbprint } from "../../src/crypto/jose/thumbprint.js";
+import { accessTokenHash, parseProof } from "../../src/dpop/index.js";
 
 /** Vectors are data files beside this test; README.md names the RFC section of each. */
 const load = <T>(name: string) =>

@@ -18,7 +18,104 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file gatehouse/v1/audit.proto.
  */
 export const file_gatehouse_v1_audit: GenFile = /*@__PURE__*/
-  fileDesc("ChhnYXRlaG91c2UvdjEvYXVkaXQucHJvdG8SDGdhdGVob3VzZS52MSLjAwoKQXVkaXRFdmVudBIQCghzZXF1ZW5jZRgBIAEoBBIRCglwcmV2X2hhc2gYAiABKAwSKAoEdGltZRgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASKgoEdHlwZRgEIAEoDjIcLmdhdGVob3VzZS52MS5BdWRpdEV2ZW50VHlwZRISCgphY3Rvcl9yb2xlGAUgASgJEg0KBWFjdG9yGAYgASgJEhkKEWFjdG9yX2ZpbmdlcnByaW50GAcgASgJEhMKC3N1YmplY3RfZGlkGAggASgJEhcKD29wZXJhdG9yX2RvbWFpbhgJIAEoCRIkCgZyZWFzb24YCiABKA4yFC5nYXRlaG91c2UudjEuUmVhc29uEhAKCHRva2VuX2lkGAsgASgJEg4KBnNjb3BlcxgMIAMoCRIRCglhdWRpZW5jZXMYDSADKAkSDgoGa2V5X2lkGA4gASgJEjMKDmNoYWxsZW5nZV9raW5kGA8gASgOMhsuZ2F0ZWhvdXNlLnYxLkNoYWxsZW5nZUtpbmQSDwoHY29tbWVudBgQIAEoCRIVCg1kcm9wcGVkX2NvdW50GBEgASgEEhQKDGF1ZGl0X2tleV9pZBgSIAEoCRIQCghncmFudF9pZBgTIAEoCSJrCgpBdWRpdEVudHJ5EicKBWV2ZW50GAEgASgLMhguZ2F0ZWhvdXNlLnYxLkF1ZGl0RXZlbnQSDAoEaGFzaBgCIAEoDBIRCglzaWduYXR1cmUYAyABKAwSEwoLZXZlbnRfYnl0ZXMYBCABKAwiFQoTR2V0QXVkaXRLZXlzUmVxdWVzdCI0Cg5BdWRpdFB1YmxpY0tleRIOCgZrZXlfaWQYASABKAkSEgoKcHVibGljX2tleRgCIAEoDCJCChRHZXRBdWRpdEtleXNSZXNwb25zZRIqCgRrZXlzGAEgAygLMhwuZ2F0ZWhvdXNlLnYxLkF1ZGl0UHVibGljS2V5IrYDChZMaXN0QXVkaXRFdmVudHNSZXF1ZXN0EhoKCXBhZ2Vfc2l6ZRgBIAEoDUIHwvMYA0D0AxIWCg5hZnRlcl9zZXF1ZW5jZRgCIAEoBBI1CgV0eXBlcxgDIAMoDjIcLmdhdGVob3VzZS52MS5BdWRpdEV2ZW50VHlwZUIIwvMYBCggMAESaQoLc3ViamVjdF9kaWQYBCABKAlCVMLzGFAYgAIiS2RpZDooYWdlbnQ6W2EtejAtOS4tXXsxLDI1M306WzAtOWEtZl17MzJ9fGtleTp6WzEtOUEtSEotTlAtWmEta20tel17NDAsNjB9KRJoCg9vcGVyYXRvcl9kb21haW4YBSABKAlCT8LzGEsY/QEiRihbYS16MC05XShbYS16MC05LV17MCw2MX1bYS16MC05XSk/XC4pK1thLXpdKFthLXowLTktXXswLDYxfVthLXowLTldKT8SLgoKc3RhcnRfdGltZRgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLAoIZW5kX3RpbWUYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wImEKF0xpc3RBdWRpdEV2ZW50c1Jlc3BvbnNlEikKB2VudHJpZXMYASADKAsyGC5nYXRlaG91c2UudjEuQXVkaXRFbnRyeRIbChNuZXh0X2FmdGVyX3NlcXVlbmNlGAIgASgEIk0KF1ZlcmlmeUF1ZGl0Q2hhaW5SZXF1ZXN0EjIKB2FuY2hvcnMYASADKAsyGS5nYXRlaG91c2UudjEuQXVkaXRBbmNob3JCBsLzGAIoQCJICgtBdWRpdEFuY2hvchIfCghzZXF1ZW5jZRgBIAEoBEINwvMYCUD/////////DxIYCgRoYXNoGAIgASgMQgrC8xgGCAEQIBggIp0BChhWZXJpZnlBdWRpdENoYWluUmVzcG9uc2USCgoCb2sYASABKAgSFwoPZW50cmllc19jaGVja2VkGAIgASgEEhcKD2Jyb2tlbl9zZXF1ZW5jZRgDIAEoBBIwCgdwcm9ibGVtGAQgASgOMh8uZ2F0ZWhvdXNlLnYxLkF1ZGl0Q2hhaW5Qcm9ibGVtEhEKCWhlYWRfaGFzaBgFIAEoDCrjCAoOQXVkaXRFdmVudFR5cGUSIAocQVVESVRfRVZFTlRfVFlQRV9VTlNQRUNJRklFRBAAEiUKIUFVRElUX0VWRU5UX1RZUEVfT1BFUkFUT1JfQ1JFQVRFRBABEiUKIUFVRElUX0VWRU5UX1RZUEVfQUdFTlRfUkVHSVNURVJFRBACEikKJUFVRElUX0VWRU5UX1RZUEVfQUdFTlRfUE9MSUNZX1VQREFURUQQAxIkCiBBVURJVF9FVkVOVF9UWVBFX0FHRU5UX1NVU1BFTkRFRBAEEiYKIkFVRElUX0VWRU5UX1RZUEVfQUdFTlRfUkVBQ1RJVkFURUQQBRIiCh5BVURJVF9FVkVOVF9UWVBFX0FHRU5UX1JFVk9LRUQQBhIiCh5BVURJVF9FVkVOVF9UWVBFX0FHRU5UX0RFTEVURUQQBxImCiJBVURJVF9FVkVOVF9UWVBFX0FHRU5UX0tFWV9ST1RBVEVEEAgSIgoeQVVESVRfRVZFTlRfVFlQRV9UT0tFTl9SRVZPS0VEEAkSJgoiQVVESVRfRVZFTlRfVFlQRV9BR0VOVF9LRVlfUkVWT0tFRBAKEiUKIUFVRElUX0VWRU5UX1RZUEVfT1BFUkFUT1JfUkVWT0tFRBALEigKJEFVRElUX0VWRU5UX1RZUEVfU0lHTklOR19LRVlfUk9UQVRFRBAMEiUKIUFVRElUX0VWRU5UX1RZUEVfQ0hBTExFTkdFX0lTU1VFRBAUEiUKIUFVRElUX0VWRU5UX1RZUEVfQ0hBTExFTkdFX0ZBSUxFRBAVEiAKHEFVRElUX0VWRU5UX1RZUEVfUEFTU19JU1NVRUQQFhIhCh1BVURJVF9FVkVOVF9UWVBFX1RPS0VOX0lTU1VFRBAXEiIKHkFVRElUX0VWRU5UX1RZUEVfVkVSSUZZX0RFTklFRBAYEiMKH0FVRElUX0VWRU5UX1RZUEVfRVZFTlRTX0RST1BQRUQQHhItCilBVURJVF9FVkVOVF9UWVBFX09QRVJBVE9SX0RPTUFJTl9WRVJJRklFRBAoEiUKIUFVRElUX0VWRU5UX1RZUEVfT1BFUkFUT1JfS0VZX1NFVBApEiUKIUFVRElUX0VWRU5UX1RZUEVfQVBQUk9WRVJfSU5WSVRFRBAqEiYKIkFVRElUX0VWRU5UX1RZUEVfQVBQUk9WRVJfRU5ST0xMRUQQKxIlCiFBVURJVF9FVkVOVF9UWVBFX0FQUFJPVkVSX1JFTU9WRUQQLBIkCiBBVURJVF9FVkVOVF9UWVBFX0dSQU5UX1JFUVVFU1RFRBAyEiMKH0FVRElUX0VWRU5UX1RZUEVfR1JBTlRfQVBQUk9WRUQQMxIhCh1BVURJVF9FVkVOVF9UWVBFX0dSQU5UX0RFTklFRBA0EiIKHkFVRElUX0VWRU5UX1RZUEVfR1JBTlRfUkVWT0tFRBA1EiEKHUFVRElUX0VWRU5UX1RZUEVfQ0hFQ0tfREVOSUVEEDYqnAMKEUF1ZGl0Q2hhaW5Qcm9ibGVtEiMKH0FVRElUX0NIQUlOX1BST0JMRU1fVU5TUEVDSUZJRUQQABIkCiBBVURJVF9DSEFJTl9QUk9CTEVNX1NFUVVFTkNFX0dBUBABEioKJkFVRElUX0NIQUlOX1BST0JMRU1fUFJFVl9IQVNIX01JU01BVENIEAISJQohQVVESVRfQ0hBSU5fUFJPQkxFTV9IQVNIX01JU01BVENIEAMSKQolQVVESVRfQ0hBSU5fUFJPQkxFTV9TSUdOQVRVUkVfSU5WQUxJRBAEEiMKH0FVRElUX0NIQUlOX1BST0JMRU1fS0VZX1VOS05PV04QBRIhCh1BVURJVF9DSEFJTl9QUk9CTEVNX01BTEZPUk1FRBAGEiUKIUFVRElUX0NIQUlOX1BST0JMRU1fSEVBRF9NSVNNQVRDSBAHEicKI0FVRElUX0NIQUlOX1BST0JMRU1fQU5DSE9SX01JU01BVENIEAgSJgoiQVVESVRfQ0hBSU5fUFJPQkxFTV9FVkVOVF9NSVNNQVRDSBAJMoEDCgxBdWRpdFNlcnZpY2UScAoMR2V0QXVkaXRLZXlzEiEuZ2F0ZWhvdXNlLnYxLkdldEF1ZGl0S2V5c1JlcXVlc3QaIi5nYXRlaG91c2UudjEuR2V0QXVkaXRLZXlzUmVzcG9uc2UiGZACAYLT5JMCEBIOL3YxL2F1ZGl0L2tleXMSewoPTGlzdEF1ZGl0RXZlbnRzEiQuZ2F0ZWhvdXNlLnYxLkxpc3RBdWRpdEV2ZW50c1JlcXVlc3QaJS5nYXRlaG91c2UudjEuTGlzdEF1ZGl0RXZlbnRzUmVzcG9uc2UiG5ACAYLT5JMCEhIQL3YxL2F1ZGl0L2V2ZW50cxKBAQoQVmVyaWZ5QXVkaXRDaGFpbhIlLmdhdGVob3VzZS52MS5WZXJpZnlBdWRpdENoYWluUmVxdWVzdBomLmdhdGVob3VzZS52MS5WZXJpZnlBdWRpdENoYWluUmVzcG9uc2UiHpACAYLT5JMCFToBKiIQL3YxL2F1ZGl0OnZlcmlmeWIGcHJvdG8z", [file_gatehouse_v1_errors, file_gatehouse_v1_gate, file_gatehouse_v1_validate, file_google_api_annotations, file_google_protobuf_timestamp]);
+  fileDesc("ChhnYXRlaG91c2UvdjEvYXVkaXQucHJvdG8SDGdhdGVob3VzZS52MSLCAQoPRGVuaWFsQWdncmVnYXRlEiwKBmRlbmllZBgBIAEoDjIcLmdhdGVob3VzZS52MS5BdWRpdEV2ZW50VHlwZRINCgVjb3VudBgCIAEoBBIwCgx3aW5kb3dfc3RhcnQYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCndpbmRvd19lbmQYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhAKCG92ZXJmbG93GAUgASgIIpMECgpBdWRpdEV2ZW50EhAKCHNlcXVlbmNlGAEgASgEEhEKCXByZXZfaGFzaBgCIAEoDBIoCgR0aW1lGAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIqCgR0eXBlGAQgASgOMhwuZ2F0ZWhvdXNlLnYxLkF1ZGl0RXZlbnRUeXBlEhIKCmFjdG9yX3JvbGUYBSABKAkSDQoFYWN0b3IYBiABKAkSGQoRYWN0b3JfZmluZ2VycHJpbnQYByABKAkSEwoLc3ViamVjdF9kaWQYCCABKAkSFwoPb3BlcmF0b3JfZG9tYWluGAkgASgJEiQKBnJlYXNvbhgKIAEoDjIULmdhdGVob3VzZS52MS5SZWFzb24SEAoIdG9rZW5faWQYCyABKAkSDgoGc2NvcGVzGAwgAygJEhEKCWF1ZGllbmNlcxgNIAMoCRIOCgZrZXlfaWQYDiABKAkSMwoOY2hhbGxlbmdlX2tpbmQYDyABKA4yGy5nYXRlaG91c2UudjEuQ2hhbGxlbmdlS2luZBIPCgdjb21tZW50GBAgASgJEhUKDWRyb3BwZWRfY291bnQYESABKAQSFAoMYXVkaXRfa2V5X2lkGBIgASgJEhAKCGdyYW50X2lkGBMgASgJEi4KB2RlbmlhbHMYFCABKAsyHS5nYXRlaG91c2UudjEuRGVuaWFsQWdncmVnYXRlImsKCkF1ZGl0RW50cnkSJwoFZXZlbnQYASABKAsyGC5nYXRlaG91c2UudjEuQXVkaXRFdmVudBIMCgRoYXNoGAIgASgMEhEKCXNpZ25hdHVyZRgDIAEoDBITCgtldmVudF9ieXRlcxgEIAEoDCIVChNHZXRBdWRpdEtleXNSZXF1ZXN0IjQKDkF1ZGl0UHVibGljS2V5Eg4KBmtleV9pZBgBIAEoCRISCgpwdWJsaWNfa2V5GAIgASgMIkIKFEdldEF1ZGl0S2V5c1Jlc3BvbnNlEioKBGtleXMYASADKAsyHC5nYXRlaG91c2UudjEuQXVkaXRQdWJsaWNLZXkitgMKFkxpc3RBdWRpdEV2ZW50c1JlcXVlc3QSGgoJcGFnZV9zaXplGAEgASgNQgfC8xgDQPQDEhYKDmFmdGVyX3NlcXVlbmNlGAIgASgEEjUKBXR5cGVzGAMgAygOMhwuZ2F0ZWhvdXNlLnYxLkF1ZGl0RXZlbnRUeXBlQgjC8xgEKCAwARJpCgtzdWJqZWN0X2RpZBgEIAEoCUJUwvMYUBiAAiJLZGlkOihhZ2VudDpbYS16MC05Li1dezEsMjUzfTpbMC05YS1mXXszMn18a2V5OnpbMS05QS1ISi1OUC1aYS1rbS16XXs0MCw2MH0pEmgKD29wZXJhdG9yX2RvbWFpbhgFIAEoCUJPwvMYSxj9ASJGKFthLXowLTldKFthLXowLTktXXswLDYxfVthLXowLTldKT9cLikrW2Etel0oW2EtejAtOS1dezAsNjF9W2EtejAtOV0pPxIuCgpzdGFydF90aW1lGAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIsCghlbmRfdGltZRgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiYQoXTGlzdEF1ZGl0RXZlbnRzUmVzcG9uc2USKQoHZW50cmllcxgBIAMoCzIYLmdhdGVob3VzZS52MS5BdWRpdEVudHJ5EhsKE25leHRfYWZ0ZXJfc2VxdWVuY2UYAiABKAQiTQoXVmVyaWZ5QXVkaXRDaGFpblJlcXVlc3QSMgoHYW5jaG9ycxgBIAMoCzIZLmdhdGVob3VzZS52MS5BdWRpdEFuY2hvckIGwvMYAihAIkgKC0F1ZGl0QW5jaG9yEh8KCHNlcXVlbmNlGAEgASgEQg3C8xgJQP////////8PEhgKBGhhc2gYAiABKAxCCsLzGAYIARAgGCAinQEKGFZlcmlmeUF1ZGl0Q2hhaW5SZXNwb25zZRIKCgJvaxgBIAEoCBIXCg9lbnRyaWVzX2NoZWNrZWQYAiABKAQSFwoPYnJva2VuX3NlcXVlbmNlGAMgASgEEjAKB3Byb2JsZW0YBCABKA4yHy5nYXRlaG91c2UudjEuQXVkaXRDaGFpblByb2JsZW0SEQoJaGVhZF9oYXNoGAUgASgMKogJCg5BdWRpdEV2ZW50VHlwZRIgChxBVURJVF9FVkVOVF9UWVBFX1VOU1BFQ0lGSUVEEAASJQohQVVESVRfRVZFTlRfVFlQRV9PUEVSQVRPUl9DUkVBVEVEEAESJQohQVVESVRfRVZFTlRfVFlQRV9BR0VOVF9SRUdJU1RFUkVEEAISKQolQVVESVRfRVZFTlRfVFlQRV9BR0VOVF9QT0xJQ1lfVVBEQVRFRBADEiQKIEFVRElUX0VWRU5UX1RZUEVfQUdFTlRfU1VTUEVOREVEEAQSJgoiQVVESVRfRVZFTlRfVFlQRV9BR0VOVF9SRUFDVElWQVRFRBAFEiIKHkFVRElUX0VWRU5UX1RZUEVfQUdFTlRfUkVWT0tFRBAGEiIKHkFVRElUX0VWRU5UX1RZUEVfQUdFTlRfREVMRVRFRBAHEiYKIkFVRElUX0VWRU5UX1RZUEVfQUdFTlRfS0VZX1JPVEFURUQQCBIiCh5BVURJVF9FVkVOVF9UWVBFX1RPS0VOX1JFVk9LRUQQCRImCiJBVURJVF9FVkVOVF9UWVBFX0FHRU5UX0tFWV9SRVZPS0VEEAoSJQohQVVESVRfRVZFTlRfVFlQRV9PUEVSQVRPUl9SRVZPS0VEEAsSKAokQVVESVRfRVZFTlRfVFlQRV9TSUdOSU5HX0tFWV9ST1RBVEVEEAwSJQohQVVESVRfRVZFTlRfVFlQRV9DSEFMTEVOR0VfSVNTVUVEEBQSJQohQVVESVRfRVZFTlRfVFlQRV9DSEFMTEVOR0VfRkFJTEVEEBUSIAocQVVESVRfRVZFTlRfVFlQRV9QQVNTX0lTU1VFRBAWEiEKHUFVRElUX0VWRU5UX1RZUEVfVE9LRU5fSVNTVUVEEBcSIgoeQVVESVRfRVZFTlRfVFlQRV9WRVJJRllfREVOSUVEEBgSIwofQVVESVRfRVZFTlRfVFlQRV9FVkVOVFNfRFJPUFBFRBAeEi0KKUFVRElUX0VWRU5UX1RZUEVfT1BFUkFUT1JfRE9NQUlOX1ZFUklGSUVEECgSJQohQVVESVRfRVZFTlRfVFlQRV9PUEVSQVRPUl9LRVlfU0VUECkSJQohQVVESVRfRVZFTlRfVFlQRV9BUFBST1ZFUl9JTlZJVEVEECoSJgoiQVVESVRfRVZFTlRfVFlQRV9BUFBST1ZFUl9FTlJPTExFRBArEiUKIUFVRElUX0VWRU5UX1RZUEVfQVBQUk9WRVJfUkVNT1ZFRBAsEiQKIEFVRElUX0VWRU5UX1RZUEVfR1JBTlRfUkVRVUVTVEVEEDISIwofQVVESVRfRVZFTlRfVFlQRV9HUkFOVF9BUFBST1ZFRBAzEiEKHUFVRElUX0VWRU5UX1RZUEVfR1JBTlRfREVOSUVEEDQSIgoeQVVESVRfRVZFTlRfVFlQRV9HUkFOVF9SRVZPS0VEEDUSIQodQVVESVRfRVZFTlRfVFlQRV9DSEVDS19ERU5JRUQQNhIjCh9BVURJVF9FVkVOVF9UWVBFX0RFTklBTFNfRk9MREVEEDcqnAMKEUF1ZGl0Q2hhaW5Qcm9ibGVtEiMKH0FVRElUX0NIQUlOX1BST0JMRU1fVU5TUEVDSUZJRUQQABIkCiBBVURJVF9DSEFJTl9QUk9CTEVNX1NFUVVFTkNFX0dBUBABEioKJkFVRElUX0NIQUlOX1BST0JMRU1fUFJFVl9IQVNIX01JU01BVENIEAISJQohQVVESVRfQ0hBSU5fUFJPQkxFTV9IQVNIX01JU01BVENIEAMSKQolQVVESVRfQ0hBSU5fUFJPQkxFTV9TSUdOQVRVUkVfSU5WQUxJRBAEEiMKH0FVRElUX0NIQUlOX1BST0JMRU1fS0VZX1VOS05PV04QBRIhCh1BVURJVF9DSEFJTl9QUk9CTEVNX01BTEZPUk1FRBAGEiUKIUFVRElUX0NIQUlOX1BST0JMRU1fSEVBRF9NSVNNQVRDSBAHEicKI0FVRElUX0NIQUlOX1BST0JMRU1fQU5DSE9SX01JU01BVENIEAgSJgoiQVVESVRfQ0hBSU5fUFJPQkxFTV9FVkVOVF9NSVNNQVRDSBAJMoEDCgxBdWRpdFNlcnZpY2UScAoMR2V0QXVkaXRLZXlzEiEuZ2F0ZWhvdXNlLnYxLkdldEF1ZGl0S2V5c1JlcXVlc3QaIi5nYXRlaG91c2UudjEuR2V0QXVkaXRLZXlzUmVzcG9uc2UiGZACAYLT5JMCEBIOL3YxL2F1ZGl0L2tleXMSewoPTGlzdEF1ZGl0RXZlbnRzEiQuZ2F0ZWhvdXNlLnYxLkxpc3RBdWRpdEV2ZW50c1JlcXVlc3QaJS5nYXRlaG91c2UudjEuTGlzdEF1ZGl0RXZlbnRzUmVzcG9uc2UiG5ACAYLT5JMCEhIQL3YxL2F1ZGl0L2V2ZW50cxKBAQoQVmVyaWZ5QXVkaXRDaGFpbhIlLmdhdGVob3VzZS52MS5WZXJpZnlBdWRpdENoYWluUmVxdWVzdBomLmdhdGVob3VzZS52MS5WZXJpZnlBdWRpdENoYWluUmVzcG9uc2UiHpACAYLT5JMCFToBKiIQL3YxL2F1ZGl0OnZlcmlmeWIGcHJvdG8z", [file_gatehouse_v1_errors, file_gatehouse_v1_gate, file_gatehouse_v1_validate, file_google_api_annotations, file_google_protobuf_timestamp]);
+
+/**
+ * DenialAggregate counts the denials one AUDIT_EVENT_TYPE_DENIALS_FOLDED entry folds.
+ *
+ * @generated from message gatehouse.v1.DenialAggregate
+ */
+export type DenialAggregate = Message<"gatehouse.v1.DenialAggregate"> & {
+  /**
+   * The kind of the folded denials: AUDIT_EVENT_TYPE_VERIFY_DENIED or
+   * AUDIT_EVENT_TYPE_CHECK_DENIED (unspecified in an overflow entry, which folds both).
+   *
+   * @generated from field: gatehouse.v1.AuditEventType denied = 1;
+   */
+  denied: AuditEventType;
+
+  /**
+   * How many denials were folded into this entry (at least 1).
+   *
+   * @generated from field: uint64 count = 2;
+   */
+  count: bigint;
+
+  /**
+   * When the window opened: no folded denial is earlier.
+   *
+   * @generated from field: google.protobuf.Timestamp window_start = 3;
+   */
+  windowStart?: Timestamp | undefined;
+
+  /**
+   * When the window closed and the entry was written: no folded denial is later.
+   *
+   * @generated from field: google.protobuf.Timestamp window_end = 4;
+   */
+  windowEnd?: Timestamp | undefined;
+
+  /**
+   * True for the entry that folds every denial whose key came after the window
+   * already held the server's maximum of distinct keys; its key fields are empty
+   * (`actor_role` is `system`).
+   *
+   * @generated from field: bool overflow = 5;
+   */
+  overflow: boolean;
+};
+
+/**
+ * DenialAggregate counts the denials one AUDIT_EVENT_TYPE_DENIALS_FOLDED entry folds.
+ *
+ * @generated from message gatehouse.v1.DenialAggregate
+ */
+export type DenialAggregateJson = {
+  /**
+   * The kind of the folded denials: AUDIT_EVENT_TYPE_VERIFY_DENIED or
+   * AUDIT_EVENT_TYPE_CHECK_DENIED (unspecified in an overflow entry, which folds both).
+   *
+   * @generated from field: gatehouse.v1.AuditEventType denied = 1;
+   */
+  denied?: AuditEventTypeJson;
+
+  /**
+   * How many denials were folded into this entry (at least 1).
+   *
+   * @generated from field: uint64 count = 2;
+   */
+  count?: string;
+
+  /**
+   * When the window opened: no folded denial is earlier.
+   *
+   * @generated from field: google.protobuf.Timestamp window_start = 3;
+   */
+  windowStart?: TimestampJson;
+
+  /**
+   * When the window closed and the entry was written: no folded denial is later.
+   *
+   * @generated from field: google.protobuf.Timestamp window_end = 4;
+   */
+  windowEnd?: TimestampJson;
+
+  /**
+   * True for the entry that folds every denial whose key came after the window
+   * already held the server's maximum of distinct keys; its key fields are empty
+   * (`actor_role` is `system`).
+   *
+   * @generated from field: bool overflow = 5;
+   */
+  overflow?: boolean;
+};
+
+/**
+ * Describes the message gatehouse.v1.DenialAggregate.
+ * Use `create(DenialAggregateSchema)` to create a new message.
+ */
+export const DenialAggregateSchema: GenMessage<DenialAggregate, {jsonType: DenialAggregateJson}> = /*@__PURE__*/
+  messageDesc(file_gatehouse_v1_audit, 0);
 
 /**
  * AuditEvent is one audit record, the part the hash covers.
@@ -161,6 +258,13 @@ export type AuditEvent = Message<"gatehouse.v1.AuditEvent"> & {
    * @generated from field: string grant_id = 19;
    */
   grantId: string;
+
+  /**
+   * For AUDIT_EVENT_TYPE_DENIALS_FOLDED: what was folded, how many, and when.
+   *
+   * @generated from field: gatehouse.v1.DenialAggregate denials = 20;
+   */
+  denials?: DenialAggregate | undefined;
 };
 
 /**
@@ -304,6 +408,13 @@ export type AuditEventJson = {
    * @generated from field: string grant_id = 19;
    */
   grantId?: string;
+
+  /**
+   * For AUDIT_EVENT_TYPE_DENIALS_FOLDED: what was folded, how many, and when.
+   *
+   * @generated from field: gatehouse.v1.DenialAggregate denials = 20;
+   */
+  denials?: DenialAggregateJson;
 };
 
 /**
@@ -311,7 +422,7 @@ export type AuditEventJson = {
  * Use `create(AuditEventSchema)` to create a new message.
  */
 export const AuditEventSchema: GenMessage<AuditEvent, {jsonType: AuditEventJson}> = /*@__PURE__*/
-  messageDesc(file_gatehouse_v1_audit, 0);
+  messageDesc(file_gatehouse_v1_audit, 1);
 
 /**
  * AuditEntry is an event with its chain hash and signature.
@@ -390,7 +501,7 @@ export type AuditEntryJson = {
  * Use `create(AuditEntrySchema)` to create a new message.
  */
 export const AuditEntrySchema: GenMessage<AuditEntry, {jsonType: AuditEntryJson}> = /*@__PURE__*/
-  messageDesc(file_gatehouse_v1_audit, 1);
+  messageDesc(file_gatehouse_v1_audit, 2);
 
 /**
  * GetAuditKeysRequest asks for the audit public keys.
@@ -413,7 +524,7 @@ export type GetAuditKeysRequestJson = {
  * Use `create(GetAuditKeysRequestSchema)` to create a new message.
  */
 export const GetAuditKeysRequestSchema: GenMessage<GetAuditKeysRequest, {jsonType: GetAuditKeysRequestJson}> = /*@__PURE__*/
-  messageDesc(file_gatehouse_v1_audit, 2);
+  messageDesc(file_gatehouse_v1_audit, 3);
 
 /**
  * AuditPublicKey is one audit key's public half.
@@ -464,7 +575,7 @@ export type AuditPublicKeyJson = {
  * Use `create(AuditPublicKeySchema)` to create a new message.
  */
 export const AuditPublicKeySchema: GenMessage<AuditPublicKey, {jsonType: AuditPublicKeyJson}> = /*@__PURE__*/
-  messageDesc(file_gatehouse_v1_audit, 3);
+  messageDesc(file_gatehouse_v1_audit, 4);
 
 /**
  * GetAuditKeysResponse lists the audit keys.
@@ -499,7 +610,7 @@ export type GetAuditKeysResponseJson = {
  * Use `create(GetAuditKeysResponseSchema)` to create a new message.
  */
 export const GetAuditKeysResponseSchema: GenMessage<GetAuditKeysResponse, {jsonType: GetAuditKeysResponseJson}> = /*@__PURE__*/
-  messageDesc(file_gatehouse_v1_audit, 4);
+  messageDesc(file_gatehouse_v1_audit, 5);
 
 /**
  * ListAuditEventsRequest asks for a page of audit entries.
@@ -508,7 +619,10 @@ export const GetAuditKeysResponseSchema: GenMessage<GetAuditKeysResponse, {jsonT
  */
 export type ListAuditEventsRequest = Message<"gatehouse.v1.ListAuditEventsRequest"> & {
   /**
-   * Maximum entries to return, 1 to 500; 0 means 100.
+   * Maximum entries to return, 1 to 500; 0 means 100. A page may hold fewer: the
+   * server stops before the response's encoding would exceed a budget safely under its
+   * maximum message size (always returning at least one entry), so follow
+   * `next_after_sequence` until it is 0 rather than counting entries.
    *
    * @generated from field: uint32 page_size = 1;
    */
@@ -566,7 +680,10 @@ export type ListAuditEventsRequest = Message<"gatehouse.v1.ListAuditEventsReques
  */
 export type ListAuditEventsRequestJson = {
   /**
-   * Maximum entries to return, 1 to 500; 0 means 100.
+   * Maximum entries to return, 1 to 500; 0 means 100. A page may hold fewer: the
+   * server stops before the response's encoding would exceed a budget safely under its
+   * maximum message size (always returning at least one entry), so follow
+   * `next_after_sequence` until it is 0 rather than counting entries.
    *
    * @generated from field: uint32 page_size = 1;
    */
@@ -622,7 +739,7 @@ export type ListAuditEventsRequestJson = {
  * Use `create(ListAuditEventsRequestSchema)` to create a new message.
  */
 export const ListAuditEventsRequestSchema: GenMessage<ListAuditEventsRequest, {jsonType: ListAuditEventsRequestJson}> = /*@__PURE__*/
-  messageDesc(file_gatehouse_v1_audit, 5);
+  messageDesc(file_gatehouse_v1_audit, 6);
 
 /**
  * ListAuditEventsResponse is a page of audit entries.
@@ -638,7 +755,8 @@ export type ListAuditEventsResponse = Message<"gatehouse.v1.ListAuditEventsRespo
   entries: AuditEntry[];
 
   /**
-   * The `after_sequence` of the next page; 0 when the end of the log was reached.
+   * The `after_sequence` of the next page; 0 when the end of the log was reached. A
+   * page cut short by the size budget (or the per-call scan limit) still names it.
    *
    * @generated from field: uint64 next_after_sequence = 2;
    */
@@ -659,7 +777,8 @@ export type ListAuditEventsResponseJson = {
   entries?: AuditEntryJson[];
 
   /**
-   * The `after_sequence` of the next page; 0 when the end of the log was reached.
+   * The `after_sequence` of the next page; 0 when the end of the log was reached. A
+   * page cut short by the size budget (or the per-call scan limit) still names it.
    *
    * @generated from field: uint64 next_after_sequence = 2;
    */
@@ -671,7 +790,7 @@ export type ListAuditEventsResponseJson = {
  * Use `create(ListAuditEventsResponseSchema)` to create a new message.
  */
 export const ListAuditEventsResponseSchema: GenMessage<ListAuditEventsResponse, {jsonType: ListAuditEventsResponseJson}> = /*@__PURE__*/
-  messageDesc(file_gatehouse_v1_audit, 6);
+  messageDesc(file_gatehouse_v1_audit, 7);
 
 /**
  * VerifyAuditChainRequest asks for a walk over the whole chain.
@@ -708,7 +827,7 @@ export type VerifyAuditChainRequestJson = {
  * Use `create(VerifyAuditChainRequestSchema)` to create a new message.
  */
 export const VerifyAuditChainRequestSchema: GenMessage<VerifyAuditChainRequest, {jsonType: VerifyAuditChainRequestJson}> = /*@__PURE__*/
-  messageDesc(file_gatehouse_v1_audit, 7);
+  messageDesc(file_gatehouse_v1_audit, 8);
 
 /**
  * AuditAnchor is a point of the chain recorded outside Gatehouse.
@@ -757,7 +876,7 @@ export type AuditAnchorJson = {
  * Use `create(AuditAnchorSchema)` to create a new message.
  */
 export const AuditAnchorSchema: GenMessage<AuditAnchor, {jsonType: AuditAnchorJson}> = /*@__PURE__*/
-  messageDesc(file_gatehouse_v1_audit, 8);
+  messageDesc(file_gatehouse_v1_audit, 9);
 
 /**
  * VerifyAuditChainResponse is the verdict on the chain.
@@ -850,7 +969,7 @@ export type VerifyAuditChainResponseJson = {
  * Use `create(VerifyAuditChainResponseSchema)` to create a new message.
  */
 export const VerifyAuditChainResponseSchema: GenMessage<VerifyAuditChainResponse, {jsonType: VerifyAuditChainResponseJson}> = /*@__PURE__*/
-  messageDesc(file_gatehouse_v1_audit, 9);
+  messageDesc(file_gatehouse_v1_audit, 10);
 
 /**
  * AuditEventType is what an audit event records. Values are stable; new values
@@ -980,6 +1099,8 @@ export enum AuditEventType {
 
   /**
    * Verify denied a token (`reason`; `subject_did` and `token_id` when known).
+   * Written one per denial by servers before denials were folded; now a denial is
+   * folded into an AUDIT_EVENT_TYPE_DENIALS_FOLDED entry (`denials.denied`).
    *
    * @generated from enum value: AUDIT_EVENT_TYPE_VERIFY_DENIED = 24;
    */
@@ -987,7 +1108,8 @@ export enum AuditEventType {
 
   /**
    * Hot-path events were dropped because the server's audit queue was full
-   * (`dropped_count`). Written as soon as the queue has room again.
+   * (`dropped_count`). Written by servers before denials were folded (which need no
+   * queue); logs written then may hold it.
    *
    * @generated from enum value: AUDIT_EVENT_TYPE_EVENTS_DROPPED = 30;
    */
@@ -1058,11 +1180,25 @@ export enum AuditEventType {
   GRANT_REVOKED = 53,
 
   /**
-   * ext_authz Check denied a request (`reason`, `token_id` when known).
+   * ext_authz Check denied a request (`reason`, `token_id` when known). Written one
+   * per denial by servers before denials were folded; now folded like VERIFY_DENIED.
    *
    * @generated from enum value: AUDIT_EVENT_TYPE_CHECK_DENIED = 54;
    */
   CHECK_DENIED = 54,
+
+  /**
+   * Verify or Check denials folded into one entry (`denials`): every denial of one
+   * kind (`denials.denied`), one `reason`, one agent (`subject_did` and
+   * `operator_domain` when the token named a known agent, else empty) and one caller
+   * (`actor_role`, `actor`, `actor_fingerprint`) within one window. A flood of denials
+   * so costs one entry per distinct key per window, not one per request; past the
+   * server's limit of distinct keys in a window the rest fold into one entry with
+   * `denials.overflow` set, the key fields empty and `actor_role` = `system`.
+   *
+   * @generated from enum value: AUDIT_EVENT_TYPE_DENIALS_FOLDED = 55;
+   */
+  DENIALS_FOLDED = 55,
 }
 
 /**
@@ -1071,7 +1207,7 @@ export enum AuditEventType {
  *
  * @generated from enum gatehouse.v1.AuditEventType
  */
-export type AuditEventTypeJson = "AUDIT_EVENT_TYPE_UNSPECIFIED" | "AUDIT_EVENT_TYPE_OPERATOR_CREATED" | "AUDIT_EVENT_TYPE_AGENT_REGISTERED" | "AUDIT_EVENT_TYPE_AGENT_POLICY_UPDATED" | "AUDIT_EVENT_TYPE_AGENT_SUSPENDED" | "AUDIT_EVENT_TYPE_AGENT_REACTIVATED" | "AUDIT_EVENT_TYPE_AGENT_REVOKED" | "AUDIT_EVENT_TYPE_AGENT_DELETED" | "AUDIT_EVENT_TYPE_AGENT_KEY_ROTATED" | "AUDIT_EVENT_TYPE_TOKEN_REVOKED" | "AUDIT_EVENT_TYPE_AGENT_KEY_REVOKED" | "AUDIT_EVENT_TYPE_OPERATOR_REVOKED" | "AUDIT_EVENT_TYPE_SIGNING_KEY_ROTATED" | "AUDIT_EVENT_TYPE_CHALLENGE_ISSUED" | "AUDIT_EVENT_TYPE_CHALLENGE_FAILED" | "AUDIT_EVENT_TYPE_PASS_ISSUED" | "AUDIT_EVENT_TYPE_TOKEN_ISSUED" | "AUDIT_EVENT_TYPE_VERIFY_DENIED" | "AUDIT_EVENT_TYPE_EVENTS_DROPPED" | "AUDIT_EVENT_TYPE_OPERATOR_DOMAIN_VERIFIED" | "AUDIT_EVENT_TYPE_OPERATOR_KEY_SET" | "AUDIT_EVENT_TYPE_APPROVER_INVITED" | "AUDIT_EVENT_TYPE_APPROVER_ENROLLED" | "AUDIT_EVENT_TYPE_APPROVER_REMOVED" | "AUDIT_EVENT_TYPE_GRANT_REQUESTED" | "AUDIT_EVENT_TYPE_GRANT_APPROVED" | "AUDIT_EVENT_TYPE_GRANT_DENIED" | "AUDIT_EVENT_TYPE_GRANT_REVOKED" | "AUDIT_EVENT_TYPE_CHECK_DENIED";
+export type AuditEventTypeJson = "AUDIT_EVENT_TYPE_UNSPECIFIED" | "AUDIT_EVENT_TYPE_OPERATOR_CREATED" | "AUDIT_EVENT_TYPE_AGENT_REGISTERED" | "AUDIT_EVENT_TYPE_AGENT_POLICY_UPDATED" | "AUDIT_EVENT_TYPE_AGENT_SUSPENDED" | "AUDIT_EVENT_TYPE_AGENT_REACTIVATED" | "AUDIT_EVENT_TYPE_AGENT_REVOKED" | "AUDIT_EVENT_TYPE_AGENT_DELETED" | "AUDIT_EVENT_TYPE_AGENT_KEY_ROTATED" | "AUDIT_EVENT_TYPE_TOKEN_REVOKED" | "AUDIT_EVENT_TYPE_AGENT_KEY_REVOKED" | "AUDIT_EVENT_TYPE_OPERATOR_REVOKED" | "AUDIT_EVENT_TYPE_SIGNING_KEY_ROTATED" | "AUDIT_EVENT_TYPE_CHALLENGE_ISSUED" | "AUDIT_EVENT_TYPE_CHALLENGE_FAILED" | "AUDIT_EVENT_TYPE_PASS_ISSUED" | "AUDIT_EVENT_TYPE_TOKEN_ISSUED" | "AUDIT_EVENT_TYPE_VERIFY_DENIED" | "AUDIT_EVENT_TYPE_EVENTS_DROPPED" | "AUDIT_EVENT_TYPE_OPERATOR_DOMAIN_VERIFIED" | "AUDIT_EVENT_TYPE_OPERATOR_KEY_SET" | "AUDIT_EVENT_TYPE_APPROVER_INVITED" | "AUDIT_EVENT_TYPE_APPROVER_ENROLLED" | "AUDIT_EVENT_TYPE_APPROVER_REMOVED" | "AUDIT_EVENT_TYPE_GRANT_REQUESTED" | "AUDIT_EVENT_TYPE_GRANT_APPROVED" | "AUDIT_EVENT_TYPE_GRANT_DENIED" | "AUDIT_EVENT_TYPE_GRANT_REVOKED" | "AUDIT_EVENT_TYPE_CHECK_DENIED" | "AUDIT_EVENT_TYPE_DENIALS_FOLDED";
 
 /**
  * Describes the enum gatehouse.v1.AuditEventType.

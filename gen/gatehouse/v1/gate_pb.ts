@@ -1040,7 +1040,7 @@ export type TokenRequest = Message<"gatehouse.v1.TokenRequest"> & {
     case: "assertion";
   } | {
     /**
-     * Delegation: exchange a token the agent holds for a narrower one (RFC 8693 §2.1).
+     * Token exchange: narrow a token the agent holds, or delegate it (RFC 8693 §2.1).
      *
      * @generated from field: gatehouse.v1.TokenExchangeGrant exchange = 3;
      */
@@ -1082,7 +1082,7 @@ export type TokenRequestJson = {
   assertion?: JwtBearerGrantJson;
 
   /**
-   * Delegation: exchange a token the agent holds for a narrower one (RFC 8693 §2.1).
+   * Token exchange: narrow a token the agent holds, or delegate it (RFC 8693 §2.1).
    *
    * @generated from field: gatehouse.v1.TokenExchangeGrant exchange = 3;
    */
@@ -1180,14 +1180,27 @@ export const JwtBearerGrantSchema: GenMessage<JwtBearerGrant, {jsonType: JwtBear
   messageDesc(file_gatehouse_v1_gate, 15);
 
 /**
- * TokenExchangeGrant narrows a token (RFC 8693 §2.1): the new token's scopes
- * are a subset of the subject token's, its lifetime ends no later, and the
- * delegation chain is recorded in the `act` claim (RFC 8693 §4.1). A
- * DPoP-bound subject token (`cnf.jkt`) is exchanged only when
- * TokenRequest.dpop_proof is signed by that same key, and the new token is
- * bound to it again (never to a bearer token); a bound token cannot be
- * delegated (REASON_TOKEN_BOUND_TO_KEY). A token derived by exchange stops
- * verifying when its subject token is revoked.
+ * TokenExchangeGrant narrows a token or hands it to another agent (RFC 8693
+ * §2.1). Delegation follows RFC 8693's model: when agent A hands work to agent
+ * B, the new token's `sub` stays A (the principal, whose policy, human-approved
+ * grants and envelope it carries), `act` names B (RFC 8693 §4.1; earlier
+ * actors nested inside, the current one outermost, at most 4 deep), and the
+ * token is bound to B's registered key (`cnf.jkt`, RFC 9449 §6, token type
+ * `DPoP`), so only B, with a DPoP proof by that key, can use it. No token is
+ * ever issued whose `sub` is an agent other than the subject token's, and B's
+ * own policy and grants are never used.
+ *
+ * Who may call: the subject token's holder, over its own mTLS identity: its
+ * current actor when the token was delegated, else its subject
+ * (REASON_DID_MISMATCH). A DPoP-bound subject token (`cnf.jkt`; every
+ * delegated token) is exchanged only when TokenRequest.dpop_proof is signed by
+ * that same key. What may come out: scopes a subset of the subject token's and
+ * still within A's current policy or live grants, the same audience, a
+ * lifetime ending no later. A narrowed token keeps the subject token's `act`
+ * and binding. A token derived by exchange stops verifying when its subject
+ * token is revoked, and a delegated token when any agent of its chain (A or
+ * an actor) is suspended, revoked, has its key revoked, or its operator is
+ * suspended or revoked.
  *
  * @generated from message gatehouse.v1.TokenExchangeGrant
  */
@@ -1200,8 +1213,13 @@ export type TokenExchangeGrant = Message<"gatehouse.v1.TokenExchangeGrant"> & {
   subjectToken: string;
 
   /**
-   * The agent the new token is for when handing it to a sub-agent; empty
-   * keeps the subject. The subject's policy must allow delegating to it.
+   * The agent to hand the token to (the new token's current actor, `act.sub`);
+   * empty, or the caller's own DID, narrows without delegating. Allowed only
+   * when the subject's policy `delegates` names it (and, when an actor
+   * re-delegates, that actor's policy too), it is not already in the chain,
+   * and it and its operator are active with an unrevoked key. Across operators
+   * only an exact DID names a delegate: `did:agent:<domain>:*` covers the
+   * policy owner's own operator only. Otherwise REASON_DELEGATION_NOT_ALLOWED.
    *
    * @generated from field: string delegate_did = 2;
    */
@@ -1230,14 +1248,27 @@ export type TokenExchangeGrant = Message<"gatehouse.v1.TokenExchangeGrant"> & {
 };
 
 /**
- * TokenExchangeGrant narrows a token (RFC 8693 §2.1): the new token's scopes
- * are a subset of the subject token's, its lifetime ends no later, and the
- * delegation chain is recorded in the `act` claim (RFC 8693 §4.1). A
- * DPoP-bound subject token (`cnf.jkt`) is exchanged only when
- * TokenRequest.dpop_proof is signed by that same key, and the new token is
- * bound to it again (never to a bearer token); a bound token cannot be
- * delegated (REASON_TOKEN_BOUND_TO_KEY). A token derived by exchange stops
- * verifying when its subject token is revoked.
+ * TokenExchangeGrant narrows a token or hands it to another agent (RFC 8693
+ * §2.1). Delegation follows RFC 8693's model: when agent A hands work to agent
+ * B, the new token's `sub` stays A (the principal, whose policy, human-approved
+ * grants and envelope it carries), `act` names B (RFC 8693 §4.1; earlier
+ * actors nested inside, the current one outermost, at most 4 deep), and the
+ * token is bound to B's registered key (`cnf.jkt`, RFC 9449 §6, token type
+ * `DPoP`), so only B, with a DPoP proof by that key, can use it. No token is
+ * ever issued whose `sub` is an agent other than the subject token's, and B's
+ * own policy and grants are never used.
+ *
+ * Who may call: the subject token's holder, over its own mTLS identity: its
+ * current actor when the token was delegated, else its subject
+ * (REASON_DID_MISMATCH). A DPoP-bound subject token (`cnf.jkt`; every
+ * delegated token) is exchanged only when TokenRequest.dpop_proof is signed by
+ * that same key. What may come out: scopes a subset of the subject token's and
+ * still within A's current policy or live grants, the same audience, a
+ * lifetime ending no later. A narrowed token keeps the subject token's `act`
+ * and binding. A token derived by exchange stops verifying when its subject
+ * token is revoked, and a delegated token when any agent of its chain (A or
+ * an actor) is suspended, revoked, has its key revoked, or its operator is
+ * suspended or revoked.
  *
  * @generated from message gatehouse.v1.TokenExchangeGrant
  */
@@ -1250,8 +1281,13 @@ export type TokenExchangeGrantJson = {
   subjectToken?: string;
 
   /**
-   * The agent the new token is for when handing it to a sub-agent; empty
-   * keeps the subject. The subject's policy must allow delegating to it.
+   * The agent to hand the token to (the new token's current actor, `act.sub`);
+   * empty, or the caller's own DID, narrows without delegating. Allowed only
+   * when the subject's policy `delegates` names it (and, when an actor
+   * re-delegates, that actor's policy too), it is not already in the chain,
+   * and it and its operator are active with an unrevoked key. Across operators
+   * only an exact DID names a delegate: `did:agent:<domain>:*` covers the
+   * policy owner's own operator only. Otherwise REASON_DELEGATION_NOT_ALLOWED.
    *
    * @generated from field: string delegate_did = 2;
    */

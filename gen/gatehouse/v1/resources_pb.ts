@@ -292,9 +292,12 @@ export type Policy = Message<"gatehouse.v1.Policy"> & {
   autonomy?: AutonomyPolicy | undefined;
 
   /**
-   * Agents this agent may hand narrowed tokens to (RFC 8693 delegation):
-   * exact DIDs, or `did:agent:<domain>:*` for every agent of a domain. Empty:
-   * it may not delegate to others (it may still narrow its own tokens).
+   * Agents this agent may hand narrowed tokens to (RFC 8693 delegation: the
+   * token keeps this agent as `sub` and names the delegate in `act`, bound to
+   * the delegate's key): exact DIDs, or `did:agent:<domain>:*` for every agent
+   * of this agent's own operator domain (a wildcard for another domain names
+   * no one: another operator's agents only by exact DID). Empty: it may not
+   * delegate to others (it may still narrow its own tokens).
    *
    * @generated from field: repeated string delegates = 5;
    */
@@ -356,9 +359,12 @@ export type PolicyJson = {
   autonomy?: AutonomyPolicyJson;
 
   /**
-   * Agents this agent may hand narrowed tokens to (RFC 8693 delegation):
-   * exact DIDs, or `did:agent:<domain>:*` for every agent of a domain. Empty:
-   * it may not delegate to others (it may still narrow its own tokens).
+   * Agents this agent may hand narrowed tokens to (RFC 8693 delegation: the
+   * token keeps this agent as `sub` and names the delegate in `act`, bound to
+   * the delegate's key): exact DIDs, or `did:agent:<domain>:*` for every agent
+   * of this agent's own operator domain (a wildcard for another domain names
+   * no one: another operator's agents only by exact DID). Empty: it may not
+   * delegate to others (it may still narrow its own tokens).
    *
    * @generated from field: repeated string delegates = 5;
    */
@@ -820,8 +826,14 @@ export type Envelope = Message<"gatehouse.v1.Envelope"> & {
   budgetPeriod?: Duration | undefined;
 
   /**
-   * Freeze the agent after this many failed or replayed proofs within
-   * freeze_window (REASON_AGENT_FROZEN); 0 disables freezing.
+   * Freeze the agent after this many DPoP proofs its key holder got wrong
+   * within freeze_window (REASON_AGENT_FROZEN); 0 disables freezing. Only a
+   * proof whose signature verifies under the token's bound key, within its
+   * time window and never seen before, yet made for another method, URL or
+   * token, counts (once per proof): junk proofs, proofs by other keys, and
+   * replayed or stale copies can be sent by anyone who has seen the token or
+   * a proof, so they are refused without counting. For a delegated token the
+   * count is its subject's (whose envelope applies).
    *
    * @generated from field: uint32 freeze_after_failures = 7;
    */
@@ -893,8 +905,14 @@ export type EnvelopeJson = {
   budgetPeriod?: DurationJson;
 
   /**
-   * Freeze the agent after this many failed or replayed proofs within
-   * freeze_window (REASON_AGENT_FROZEN); 0 disables freezing.
+   * Freeze the agent after this many DPoP proofs its key holder got wrong
+   * within freeze_window (REASON_AGENT_FROZEN); 0 disables freezing. Only a
+   * proof whose signature verifies under the token's bound key, within its
+   * time window and never seen before, yet made for another method, URL or
+   * token, counts (once per proof): junk proofs, proofs by other keys, and
+   * replayed or stale copies can be sent by anyone who has seen the token or
+   * a proof, so they are refused without counting. For a delegated token the
+   * count is its subject's (whose envelope applies).
    *
    * @generated from field: uint32 freeze_after_failures = 7;
    */

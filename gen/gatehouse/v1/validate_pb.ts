@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file gatehouse/v1/validate.proto.
  */
 export const file_gatehouse_v1_validate: GenFile = /*@__PURE__*/
-  fileDesc("ChtnYXRlaG91c2UvdjEvdmFsaWRhdGUucHJvdG8SDGdhdGVob3VzZS52MSKdAQoKRmllbGRSdWxlcxIQCghyZXF1aXJlZBgBIAEoCBIPCgdtaW5fbGVuGAIgASgNEg8KB21heF9sZW4YAyABKA0SDwoHcGF0dGVybhgEIAEoCRIRCgltYXhfaXRlbXMYBSABKA0SDgoGdW5pcXVlGAYgASgIEhQKDGRlZmluZWRfb25seRgHIAEoCBIRCgltYXhfdmFsdWUYCCABKAQ6TwoFcnVsZXMSHS5nb29nbGUucHJvdG9idWYuRmllbGRPcHRpb25zGLiOAyABKAsyGC5nYXRlaG91c2UudjEuRmllbGRSdWxlc1IFcnVsZXM6RgoOb25lb2ZfcmVxdWlyZWQSHS5nb29nbGUucHJvdG9idWYuT25lb2ZPcHRpb25zGLiOAyABKAhSDW9uZW9mUmVxdWlyZWRiBnByb3RvMw", [file_google_protobuf_descriptor]);
+  fileDesc("ChtnYXRlaG91c2UvdjEvdmFsaWRhdGUucHJvdG8SDGdhdGVob3VzZS52MSKwAQoKRmllbGRSdWxlcxIQCghyZXF1aXJlZBgBIAEoCBIPCgdtaW5fbGVuGAIgASgNEg8KB21heF9sZW4YAyABKA0SDwoHcGF0dGVybhgEIAEoCRIRCgltYXhfaXRlbXMYBSABKA0SDgoGdW5pcXVlGAYgASgIEhQKDGRlZmluZWRfb25seRgHIAEoCBIRCgltYXhfdmFsdWUYCCABKAQSEQoJcHJpbnRhYmxlGAkgASgIOk8KBXJ1bGVzEh0uZ29vZ2xlLnByb3RvYnVmLkZpZWxkT3B0aW9ucxi4jgMgASgLMhguZ2F0ZWhvdXNlLnYxLkZpZWxkUnVsZXNSBXJ1bGVzOkYKDm9uZW9mX3JlcXVpcmVkEh0uZ29vZ2xlLnByb3RvYnVmLk9uZW9mT3B0aW9ucxi4jgMgASgIUg1vbmVvZlJlcXVpcmVkYgZwcm90bzM", [file_google_protobuf_descriptor]);
 
 /**
  * FieldRules are the request-validation rules of a field, kept on the field in
@@ -85,6 +85,18 @@ export type FieldRules = Message<"gatehouse.v1.FieldRules"> & {
    * @generated from field: uint64 max_value = 8;
    */
   maxValue: bigint;
+
+  /**
+   * A string shown to a human must be printable text: no control or format
+   * character (Unicode general categories Cc and Cf, e.g. bidi embeddings and
+   * overrides U+202A–U+202E, isolates U+2066–U+2069, U+200B–U+200F, U+FEFF,
+   * line breaks and tabs) nor line or paragraph separator (Zl, Zp), since
+   * they change what the reader sees (Unicode TR #9, UTS #55). For repeated
+   * fields every item.
+   *
+   * @generated from field: bool printable = 9;
+   */
+  printable: boolean;
 };
 
 /**
@@ -158,6 +170,18 @@ export type FieldRulesJson = {
    * @generated from field: uint64 max_value = 8;
    */
   maxValue?: string;
+
+  /**
+   * A string shown to a human must be printable text: no control or format
+   * character (Unicode general categories Cc and Cf, e.g. bidi embeddings and
+   * overrides U+202A–U+202E, isolates U+2066–U+2069, U+200B–U+200F, U+FEFF,
+   * line breaks and tabs) nor line or paragraph separator (Zl, Zp), since
+   * they change what the reader sees (Unicode TR #9, UTS #55). For repeated
+   * fields every item.
+   *
+   * @generated from field: bool printable = 9;
+   */
+  printable?: boolean;
 };
 
 /**

@@ -18,7 +18,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file gatehouse/v1/verify.proto.
  */
 export const file_gatehouse_v1_verify: GenFile = /*@__PURE__*/
-  fileDesc("ChlnYXRlaG91c2UvdjEvdmVyaWZ5LnByb3RvEgxnYXRlaG91c2UudjEijQIKDVZlcmlmeVJlcXVlc3QSGAoFdG9rZW4YASABKAlCCcLzGAUIARiAQBIpCghhdWRpZW5jZRgCIAEoCUIXwvMYEwgBGIACIgxbXHgyMS1ceDdlXSsSNQoPcmVxdWlyZWRfc2NvcGVzGAMgAygJQhzC8xgYGIABIhFbQS1aYS16MC05Oi5fLy1dKyhAEhsKCmRwb3BfcHJvb2YYBCABKAlCB8LzGAMYgCASIwoLaHR0cF9tZXRob2QYBSABKAlCDsLzGAoYECIGW0EtWl0rEhkKCGh0dHBfdXJsGAYgASgJQgfC8xgDGIAQEiMKBmFtb3VudBgHIAEoCzITLmdhdGVob3VzZS52MS5Nb25leSL0AQoOVmVyaWZ5UmVzcG9uc2USDwoHYWxsb3dlZBgBIAEoCBIkCgZyZWFzb24YAiABKA4yFC5nYXRlaG91c2UudjEuUmVhc29uEhEKCWFnZW50X2RpZBgDIAEoCRIXCg9vcGVyYXRvcl9kb21haW4YBCABKAkSDgoGc2NvcGVzGAUgAygJEi4KCmV4cGlyZXNfYXQYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhkKEWNhY2hlX3R0bF9zZWNvbmRzGAcgASgNEhAKCHRva2VuX2lkGAggASgJEhIKCmRwb3Bfbm9uY2UYCSABKAkiEAoOR2V0Sndrc1JlcXVlc3QiUQoPR2V0Sndrc1Jlc3BvbnNlEh8KBGtleXMYASADKAsyES5nYXRlaG91c2UudjEuSndrEh0KFWNhY2hlX21heF9hZ2Vfc2Vjb25kcxgCIAEoDSIaChhHZXRJc3N1ZXJNZXRhZGF0YVJlcXVlc3Qi6gEKGUdldElzc3Vlck1ldGFkYXRhUmVzcG9uc2USDgoGaXNzdWVyGAEgASgJEhAKCGp3a3NfdXJpGAIgASgJEhYKDnRva2VuX2VuZHBvaW50GAMgASgJEioKInRva2VuX3NpZ25pbmdfYWxnX3ZhbHVlc19zdXBwb3J0ZWQYBCADKAkSHQoVZ3JhbnRfdHlwZXNfc3VwcG9ydGVkGAUgAygJEikKIWRwb3Bfc2lnbmluZ19hbGdfdmFsdWVzX3N1cHBvcnRlZBgGIAMoCRIdChVjYWNoZV9tYXhfYWdlX3NlY29uZHMYByABKA0yzAIKDVZlcmlmeVNlcnZpY2USYQoGVmVyaWZ5EhsuZ2F0ZWhvdXNlLnYxLlZlcmlmeVJlcXVlc3QaHC5nYXRlaG91c2UudjEuVmVyaWZ5UmVzcG9uc2UiHILT5JMCFjoBKiIRL3YxL3Rva2Vuczp2ZXJpZnkSWwoHR2V0SndrcxIcLmdhdGVob3VzZS52MS5HZXRKd2tzUmVxdWVzdBodLmdhdGVob3VzZS52MS5HZXRKd2tzUmVzcG9uc2UiE5ACAYLT5JMCChIIL3YxL2p3a3MSewoRR2V0SXNzdWVyTWV0YWRhdGESJi5nYXRlaG91c2UudjEuR2V0SXNzdWVyTWV0YWRhdGFSZXF1ZXN0GicuZ2F0ZWhvdXNlLnYxLkdldElzc3Vlck1ldGFkYXRhUmVzcG9uc2UiFZACAYLT5JMCDBIKL3YxL2lzc3VlcmIGcHJvdG8z", [file_gatehouse_v1_errors, file_gatehouse_v1_resources, file_gatehouse_v1_validate, file_google_api_annotations, file_google_protobuf_timestamp]);
+  fileDesc("ChlnYXRlaG91c2UvdjEvdmVyaWZ5LnByb3RvEgxnYXRlaG91c2UudjEijQIKDVZlcmlmeVJlcXVlc3QSGAoFdG9rZW4YASABKAlCCcLzGAUIARiAQBIpCghhdWRpZW5jZRgCIAEoCUIXwvMYEwgBGIACIgxbXHgyMS1ceDdlXSsSNQoPcmVxdWlyZWRfc2NvcGVzGAMgAygJQhzC8xgYGIABIhFbQS1aYS16MC05Oi5fLy1dKyhAEhsKCmRwb3BfcHJvb2YYBCABKAlCB8LzGAMYgCASIwoLaHR0cF9tZXRob2QYBSABKAlCDsLzGAoYECIGW0EtWl0rEhkKCGh0dHBfdXJsGAYgASgJQgfC8xgDGIAQEiMKBmFtb3VudBgHIAEoCzITLmdhdGVob3VzZS52MS5Nb25leSKHAgoOVmVyaWZ5UmVzcG9uc2USDwoHYWxsb3dlZBgBIAEoCBIkCgZyZWFzb24YAiABKA4yFC5nYXRlaG91c2UudjEuUmVhc29uEhEKCWFnZW50X2RpZBgDIAEoCRIXCg9vcGVyYXRvcl9kb21haW4YBCABKAkSDgoGc2NvcGVzGAUgAygJEi4KCmV4cGlyZXNfYXQYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhkKEWNhY2hlX3R0bF9zZWNvbmRzGAcgASgNEhAKCHRva2VuX2lkGAggASgJEhIKCmRwb3Bfbm9uY2UYCSABKAkSEQoJYWN0b3JfZGlkGAogASgJIhAKDkdldEp3a3NSZXF1ZXN0IlEKD0dldEp3a3NSZXNwb25zZRIfCgRrZXlzGAEgAygLMhEuZ2F0ZWhvdXNlLnYxLkp3axIdChVjYWNoZV9tYXhfYWdlX3NlY29uZHMYAiABKA0iGgoYR2V0SXNzdWVyTWV0YWRhdGFSZXF1ZXN0IuoBChlHZXRJc3N1ZXJNZXRhZGF0YVJlc3BvbnNlEg4KBmlzc3VlchgBIAEoCRIQCghqd2tzX3VyaRgCIAEoCRIWCg50b2tlbl9lbmRwb2ludBgDIAEoCRIqCiJ0b2tlbl9zaWduaW5nX2FsZ192YWx1ZXNfc3VwcG9ydGVkGAQgAygJEh0KFWdyYW50X3R5cGVzX3N1cHBvcnRlZBgFIAMoCRIpCiFkcG9wX3NpZ25pbmdfYWxnX3ZhbHVlc19zdXBwb3J0ZWQYBiADKAkSHQoVY2FjaGVfbWF4X2FnZV9zZWNvbmRzGAcgASgNMswCCg1WZXJpZnlTZXJ2aWNlEmEKBlZlcmlmeRIbLmdhdGVob3VzZS52MS5WZXJpZnlSZXF1ZXN0GhwuZ2F0ZWhvdXNlLnYxLlZlcmlmeVJlc3BvbnNlIhyC0+STAhY6ASoiES92MS90b2tlbnM6dmVyaWZ5ElsKB0dldEp3a3MSHC5nYXRlaG91c2UudjEuR2V0Sndrc1JlcXVlc3QaHS5nYXRlaG91c2UudjEuR2V0Sndrc1Jlc3BvbnNlIhOQAgGC0+STAgoSCC92MS9qd2tzEnsKEUdldElzc3Vlck1ldGFkYXRhEiYuZ2F0ZWhvdXNlLnYxLkdldElzc3Vlck1ldGFkYXRhUmVxdWVzdBonLmdhdGVob3VzZS52MS5HZXRJc3N1ZXJNZXRhZGF0YVJlc3BvbnNlIhWQAgGC0+STAgwSCi92MS9pc3N1ZXJiBnByb3RvMw", [file_gatehouse_v1_errors, file_gatehouse_v1_resources, file_gatehouse_v1_validate, file_google_api_annotations, file_google_protobuf_timestamp]);
 
 /**
  * VerifyRequest asks whether a token may pass.
@@ -170,7 +170,8 @@ export type VerifyResponse = Message<"gatehouse.v1.VerifyResponse"> & {
   reason: Reason;
 
   /**
-   * The agent (`sub`), when the token's signature verified.
+   * The agent (`sub`), when the token's signature verified: for a delegated
+   * token, the principal whose authority it carries (see actor_did).
    *
    * @generated from field: string agent_did = 3;
    */
@@ -199,7 +200,9 @@ export type VerifyResponse = Message<"gatehouse.v1.VerifyResponse"> & {
 
   /**
    * How long (seconds) the caller may cache this decision: never beyond the
-   * token's expiry, and bounded so revocations take effect. 0 = do not cache.
+   * token's expiry, and bounded so revocations take effect. 0 = do not cache:
+   * always for a DPoP-bound token (each request needs its own proof, RFC 9449
+   * §7.1) and for an agent with an envelope.
    *
    * @generated from field: uint32 cache_ttl_seconds = 7;
    */
@@ -219,6 +222,15 @@ export type VerifyResponse = Message<"gatehouse.v1.VerifyResponse"> & {
    * @generated from field: string dpop_nonce = 9;
    */
   dpopNonce: string;
+
+  /**
+   * For a delegated token, when allowed: the agent presenting it on
+   * `agent_did`'s behalf (the current actor, `act.sub`, RFC 8693 §4.1; the
+   * token is bound to its key). Empty for a token that was not delegated.
+   *
+   * @generated from field: string actor_did = 10;
+   */
+  actorDid: string;
 };
 
 /**
@@ -242,7 +254,8 @@ export type VerifyResponseJson = {
   reason?: ReasonJson;
 
   /**
-   * The agent (`sub`), when the token's signature verified.
+   * The agent (`sub`), when the token's signature verified: for a delegated
+   * token, the principal whose authority it carries (see actor_did).
    *
    * @generated from field: string agent_did = 3;
    */
@@ -271,7 +284,9 @@ export type VerifyResponseJson = {
 
   /**
    * How long (seconds) the caller may cache this decision: never beyond the
-   * token's expiry, and bounded so revocations take effect. 0 = do not cache.
+   * token's expiry, and bounded so revocations take effect. 0 = do not cache:
+   * always for a DPoP-bound token (each request needs its own proof, RFC 9449
+   * §7.1) and for an agent with an envelope.
    *
    * @generated from field: uint32 cache_ttl_seconds = 7;
    */
@@ -291,6 +306,15 @@ export type VerifyResponseJson = {
    * @generated from field: string dpop_nonce = 9;
    */
   dpopNonce?: string;
+
+  /**
+   * For a delegated token, when allowed: the agent presenting it on
+   * `agent_did`'s behalf (the current actor, `act.sub`, RFC 8693 §4.1; the
+   * token is bound to its key). Empty for a token that was not delegated.
+   *
+   * @generated from field: string actor_did = 10;
+   */
+  actorDid?: string;
 };
 
 /**

@@ -4,7 +4,7 @@ import {
   type PublicKeyCredentialRequestOptionsJSON,
   verifyAuthenticationResponse,
 } from "@simplewebauthn/server";
-import { constantTimeEqual } from "../../crypto/random.js";
+import { constantTimeEqual } from "../../crypto/constant-time.js";
 import type { ApproverRecord, ApproverStore, PasskeyRecord } from "../../store/ports.js";
 import { refuseCrossOrigin } from "./client-data.js";
 import { approvalInvalid } from "./refusal.js";

@@ -1,17 +1,13 @@
-import type { KeyObject } from "node:crypto";
-import {
-  decodeProtectedHeader,
-  type JWTPayload,
-  jwtVerify,
-  type ProtectedHeaderParameters,
-} from "jose";
+import { type Ed25519PublicKey, verifyEd25519 } from "../../crypto/ed25519.js";
+import { decodeBase64url } from "../../crypto/jose/base64url.js";
+import { parseCompactJws } from "../../crypto/jose/compact.js";
 import { AUTONOMY_ALG, AUTONOMY_TYP, type AutonomyClaims } from "./format.js";
 
 /** What the attestation must be bound to, all from the server's own records. */
 export interface AutonomyBinding {
   readonly did: string;
   /** The agent's registered Ed25519 key: the only key an attestation is checked with. */
-  readonly publicKey: KeyObject;
+  readonly publicKey: Ed25519PublicKey;
   /** The challenge id, expected in `nonce`. */
   readonly challengeId: string;
   /** When the challenge was issued, Unix ms. */
@@ -27,74 +23,75 @@ export interface AutonomyBinding {
  * is refused: the key is never taken from the token (RFC 8725 §3.10).
  */
 const ALLOWED_HEADER = new Set(["alg", "typ", "kid"]);
-const DECISION_CHAIN = /^[A-Za-z0-9_-]{43}$/;
 
 /**
  * Verifies an autonomy attestation (format in ./format.ts). Returns its claims, or undefined
  * when it is not a valid attestation by this agent for this challenge. Never throws, and never
  * says why: the caller answers one reason, so nothing about the token reaches a log or client.
+ *
+ * Order: the one compact-JWS parser (canonical base64url, RFC 7515 §2, §7.1) → header →
+ * signature with the registered key (RFC 7515 §5.2, strict Ed25519) → claims.
  */
-export async function verifyAutonomyAttestation(
+export function verifyAutonomyAttestation(
   token: string,
   binding: AutonomyBinding,
-): Promise<AutonomyClaims | undefined> {
-  try {
-    if (!headerAcceptable(decodeProtectedHeader(token), binding.did)) return undefined;
-    // RFC 7515 §5.2 with `alg` pinned (RFC 8725 §3.1: `none` and every other alg refused),
-    // `typ` checked (RFC 8725 §3.11), `iss`/`sub` = the DID (RFC 7519 §4.1.1, §4.1.2), and any
-    // `exp`/`nbf` honoured with the skew (RFC 7519 §4.1.4, §4.1.5).
-    const { payload } = await jwtVerify(token, binding.publicKey, {
-      algorithms: [AUTONOMY_ALG],
-      typ: AUTONOMY_TYP,
-      issuer: binding.did,
-      subject: binding.did,
-      currentDate: new Date(binding.now),
-      clockTolerance: binding.clockSkewSeconds,
-    });
-    return payload.nonce === binding.challengeId && issuedWithinChallenge(payload, binding)
-      ? autonomyClaims(payload)
-      : undefined;
-  } catch {
+): AutonomyClaims | undefined {
+  const jws = parseCompactJws(token);
+  if (!jws || !headerAcceptable(jws.header, binding.did)) return undefined;
+  if (!verifyEd25519(binding.publicKey, jws.signingInput, jws.signature)) return undefined;
+  const { payload } = jws;
+  // `iss`/`sub` = the DID (RFC 7519 §4.1.1, §4.1.2), the challenge as `nonce`, the time claims.
+  if (payload.iss !== binding.did || payload.sub !== binding.did) return undefined;
+  if (payload.nonce !== binding.challengeId || !timesAcceptable(payload, binding)) {
     return undefined;
   }
+  return autonomyClaims(payload);
 }
 
-/** `kid` (RFC 7515 §4.1.4), when present, may only name the agent itself. */
-function headerAcceptable(header: ProtectedHeaderParameters, did: string): boolean {
+/**
+ * `alg` pinned (RFC 8725 §3.1: `none` and every other alg refused), `typ` explicit (RFC 8725
+ * §3.11; media types compare case-insensitively, `application/` optional, RFC 7515 §4.1.9),
+ * and `kid` (§4.1.4), when present, may only name the agent itself.
+ */
+function headerAcceptable(header: Record<string, unknown>, did: string): boolean {
+  const typ = typeof header.typ === "string" ? header.typ.toLowerCase() : undefined;
   return (
     Object.keys(header).every((name) => ALLOWED_HEADER.has(name)) &&
+    header.alg === AUTONOMY_ALG &&
+    (typ === AUTONOMY_TYP || typ === `application/${AUTONOMY_TYP}`) &&
     (header.kid === undefined || header.kid === did)
   );
 }
 
+const isTime = (value: unknown): value is number =>
+  typeof value === "number" && Number.isFinite(value);
+
 /**
- * `iat` (RFC 7519 §4.1.6) inside the challenge's lifetime: not before it was issued (to the
- * second, less the skew), not after now plus the skew.
+ * `exp` and `nbf` honoured with the skew when present (RFC 7519 §4.1.4, §4.1.5); `iat`
+ * (§4.1.6) required, inside the challenge's lifetime: not before it was issued (to the second,
+ * less the skew), not after now plus the skew.
  */
-function issuedWithinChallenge(payload: JWTPayload, binding: AutonomyBinding): boolean {
-  const { iat } = payload;
-  if (typeof iat !== "number" || !Number.isFinite(iat)) return false;
+function timesAcceptable(payload: Record<string, unknown>, binding: AutonomyBinding): boolean {
+  const { exp, nbf, iat } = payload;
   const skewMs = binding.clockSkewSeconds * 1000;
+  if (exp !== undefined && (!isTime(exp) || exp * 1000 <= binding.now - skewMs)) return false;
+  if (nbf !== undefined && (!isTime(nbf) || nbf * 1000 > binding.now + skewMs)) return false;
+  if (!isTime(iat)) return false;
   const earliest = Math.floor(binding.issuedAt / 1000) * 1000 - skewMs;
   return iat * 1000 >= earliest && iat * 1000 <= binding.now + skewMs;
 }
 
-function autonomyClaims(payload: JWTPayload): AutonomyClaims | undefined {
+function autonomyClaims(payload: Record<string, unknown>): AutonomyClaims | undefined {
   const operationSeconds = payload.operation_seconds;
   const autonomousActions = payload.autonomous_actions;
   const decisionChain = payload.decision_chain;
   if (!isCount(operationSeconds) || !isCount(autonomousActions)) return undefined;
-  if (typeof decisionChain !== "string" || !isSha256Base64url(decisionChain)) return undefined;
+  if (typeof decisionChain !== "string" || decodeBase64url(decisionChain)?.length !== 32) {
+    return undefined;
+  }
   return { operationSeconds, autonomousActions, decisionChain };
 }
 
 function isCount(value: unknown): value is number {
   return Number.isSafeInteger(value) && (value as number) >= 0;
-}
-
-/** 32 bytes in canonical base64url without padding (RFC 4648 §5): re-encoding round-trips. */
-function isSha256Base64url(value: string): boolean {
-  return (
-    DECISION_CHAIN.test(value) && Buffer.from(value, "base64url").toString("base64url") === value
-  );
 }

@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { create } from "@bufbuild/protobuf";
 import { ChallengeKind, IteratedHashChallengeSchema } from "../../../gen/gatehouse/v1/gate_pb.js";
-import { constantTimeEqual } from "../../crypto/random.js";
+import { constantTimeEqual } from "../../crypto/constant-time.js";
 import { siblingModule } from "../compute/start-worker.js";
 import { createWorkerPool } from "../compute/worker-pool.js";
 import type { ChallengeKindPlugin } from "../types.js";

@@ -13,8 +13,12 @@ export const ANSWER_KINDS = {
 
 export type AnswerKind = keyof typeof ANSWER_KINDS;
 
-export function isAnswerKind(value: string): value is AnswerKind {
-  return Object.hasOwn(ANSWER_KINDS, value);
+/** Separates the answers of a task's parts; no kind's canonical form contains it. */
+export const PART_SEPARATOR = "|";
+
+/** A task's answer kind: its parts' kinds joined by PART_SEPARATOR (one part: the kind). */
+export function isAnswerKind(value: string): boolean {
+  return value.split(PART_SEPARATOR).every((kind) => Object.hasOwn(ANSWER_KINDS, kind));
 }
 
 /** Drops wrapping quotes or brackets and a final period, repeatedly. */
@@ -60,6 +64,15 @@ const CANONICALIZERS: Record<AnswerKind, (raw: string) => string> = {
   list,
 };
 
-export function canonicalize(kind: AnswerKind, raw: string): string {
-  return CANONICALIZERS[kind](raw);
+/**
+ * Each part's answer by its own kind. Parts are separated by PART_SEPARATOR or line breaks;
+ * an answer with another number of parts is only tidied, so it still compares unequal (it
+ * holds a different number of separators than any well-formed answer).
+ */
+export function canonicalize(kind: string, raw: string): string {
+  const kinds = kind.split(PART_SEPARATOR) as AnswerKind[];
+  if (kinds.length === 1) return CANONICALIZERS[kind as AnswerKind](raw);
+  const parts = raw.trim().split(/\s*(?:\||\r?\n)\s*/);
+  if (parts.length !== kinds.length) return tidy(raw);
+  return kinds.map((k, i) => CANONICALIZERS[k](parts[i] ?? "")).join(PART_SEPARATOR);
 }

@@ -1,17 +1,20 @@
-import { create, equals, fromBinary } from "@bufbuild/protobuf";
+import type { KeyObject } from "node:crypto";
+import { create, equals, fromBinary, type MessageInitShape } from "@bufbuild/protobuf";
 import {
   AuditChainProblem,
   type AuditEntry,
   AuditEventSchema,
   type AuditService,
+  type ListAuditEventsRequestSchema,
   type VerifyAuditChainResponse,
   VerifyAuditChainResponseSchema,
 } from "../../../gen/gatehouse/v1/audit_pb.js";
 import { type ChainAnchor, type ChainEntry, ChainWalk, checkEntry } from "../../audit/chain.js";
 import type { GrpcClient } from "../../client/grpc-client.js";
 import { ed25519PublicKey } from "../../crypto/ed25519.js";
-import { ed25519Thumbprint } from "../../dpop/thumbprint.js";
+import { ed25519Thumbprint } from "../../crypto/jose/thumbprint.js";
 import { CliFailure, EXIT_FAILURE, EXIT_USAGE } from "../output.js";
+import { readSegment, SEGMENT_FORMAT, writeSegment } from "./audit-archive.js";
 
 type AuditClient = GrpcClient<(typeof AuditService)["method"]>;
 
@@ -23,15 +26,21 @@ export interface OfflineOptions {
   readonly pinned: readonly string[];
   /** Each entry on its own, without the chain links (an operator's view of its domain). */
   readonly entriesOnly: boolean;
+  /**
+   * Archived segments (`gatehouse audit archive`), in chain order: walked first, and the
+   * live log is walked on from the entry after the last one archived.
+   */
+  readonly archives?: readonly string[];
 }
 
 /**
  * `gatehouse audit verify --offline`: the chain walked here, not by the server. The keys
  * come from GetAuditKeys, each checked against its own name (its RFC 7638 thumbprint), and
- * only the `pinned` ones when any are given; the entries from ListAuditEvents, each checked
- * on the bytes it was hashed from (src/audit/chain.ts, the rules the server applies too),
- * and the event each one shows must be the event those bytes encode. What it cannot see is
- * the store's head: entries cut from the end show only against an anchor recorded before.
+ * only the `pinned` ones when any are given; the entries from archived segments, then from
+ * ListAuditEvents, each checked on the bytes it was hashed from (src/audit/chain.ts, the
+ * rules the server applies too), and the event each listed one shows must be the event those
+ * bytes encode. What it cannot see is the store's head: entries cut from the end show only
+ * against an anchor recorded before.
  */
 export async function verifyOffline(
   client: AuditClient,
@@ -47,26 +56,30 @@ export async function verifyOffline(
       brokenSequence: at,
       problem,
     });
-  let after = 0n;
-  do {
-    const page = await client.listAuditEvents({ pageSize: PAGE_SIZE, afterSequence: after });
-    for (const listed of page.entries) {
-      const entry = chainEntry(listed);
-      const problem =
-        (options.entriesOnly ? entryProblem(entry, keys) : walk.next(entry)) ??
-        shownProblem(listed);
-      checked += 1;
-      if (problem !== undefined) {
-        const at = options.entriesOnly ? (listed.event?.sequence ?? 0n) : BigInt(checked);
-        return broken(problem, at, checked);
+  for (const path of options.archives ?? []) {
+    const segment = readSegment(path);
+    for (let next = await segment.next(); ; next = await segment.next()) {
+      if (next.done) {
+        if (next.value.last !== walk.position || next.value.lastHash !== walk.headHash) {
+          throw new CliFailure(`${path}: its header does not match its entries`, EXIT_FAILURE);
+        }
+        break;
       }
+      const problem = walk.next(next.value);
+      checked += 1;
+      if (problem !== undefined) return broken(problem, BigInt(checked), checked);
     }
-    // A server that does not move forward would keep this loop going for ever.
-    if (page.nextAfterSequence !== 0n && page.nextAfterSequence <= after) {
-      throw new CliFailure("the server's audit pages do not advance", EXIT_FAILURE);
+  }
+  for await (const listed of listedEntries(client, BigInt(walk.position))) {
+    const entry = chainEntry(listed);
+    const problem =
+      (options.entriesOnly ? entryProblem(entry, keys) : walk.next(entry)) ?? shownProblem(listed);
+    checked += 1;
+    if (problem !== undefined) {
+      const at = options.entriesOnly ? (listed.event?.sequence ?? 0n) : BigInt(checked);
+      return broken(problem, at, checked);
     }
-    after = page.nextAfterSequence;
-  } while (after !== 0n);
+  }
   if (options.entriesOnly) {
     return create(VerifyAuditChainResponseSchema, { ok: true, entriesChecked: BigInt(checked) });
   }
@@ -81,6 +94,91 @@ export async function verifyOffline(
   });
 }
 
+export interface ArchiveOptions {
+  readonly out: string;
+  /** The last sequence to archive; undefined: the last entry listed now. */
+  readonly through: number | undefined;
+  readonly pinned: readonly string[];
+}
+
+/**
+ * `gatehouse audit archive`: the chain from its first entry through `through`, walked here
+ * as `verify --offline` walks it (a broken chain is not archived: its verdict is returned
+ * and no file written), then written as a segment (audit-archive.ts). Returns the verdict
+ * of the archived part; its head is the anchor the live log continues from.
+ */
+export async function archiveChain(
+  client: AuditClient,
+  options: ArchiveOptions,
+): Promise<VerifyAuditChainResponse> {
+  const keys = await trustedKeys(client, options.pinned);
+  const walk = new ChainWalk(keys);
+  const entries: AuditEntry[] = [];
+  for await (const listed of listedEntries(client, 0n)) {
+    if (options.through !== undefined && walk.position >= options.through) break;
+    const problem = walk.next(chainEntry(listed)) ?? shownProblem(listed);
+    if (problem !== undefined) {
+      return create(VerifyAuditChainResponseSchema, {
+        ok: false,
+        entriesChecked: BigInt(walk.position + 1),
+        brokenSequence: BigInt(walk.position + 1),
+        problem,
+      });
+    }
+    entries.push(listed);
+  }
+  if (options.through !== undefined && walk.position < options.through) {
+    throw new CliFailure(
+      `the chain ends at ${walk.position}, before ${options.through}`,
+      EXIT_FAILURE,
+    );
+  }
+  if (walk.position === 0)
+    throw new CliFailure("the audit log is empty: nothing to archive", EXIT_FAILURE);
+  await writeSegment(
+    options.out,
+    { format: SEGMENT_FORMAT, first: 1, last: walk.position, lastHash: walk.headHash },
+    entries,
+  );
+  return create(VerifyAuditChainResponseSchema, {
+    ok: true,
+    entriesChecked: BigInt(walk.position),
+    headHash: Buffer.from(walk.headHash, "hex"),
+  });
+}
+
+/** ListAuditEvents's filters (every field but the paging ones). */
+export type AuditFilters = Omit<
+  MessageInitShape<typeof ListAuditEventsRequestSchema>,
+  "pageSize" | "afterSequence" | "$typeName"
+>;
+
+/**
+ * Every listed entry after `after` that matches `filters`, page by page: the server cuts
+ * pages by size (and by how many entries one call may scan), so only `next_after_sequence`
+ * says whether more follow.
+ */
+export async function* listedEntries(
+  client: AuditClient,
+  after: bigint,
+  filters: AuditFilters = {},
+): AsyncGenerator<AuditEntry> {
+  let next = after;
+  do {
+    const page = await client.listAuditEvents({
+      ...filters,
+      pageSize: PAGE_SIZE,
+      afterSequence: next,
+    });
+    yield* page.entries;
+    // A server that does not move forward would keep this loop going for ever.
+    if (page.nextAfterSequence !== 0n && page.nextAfterSequence <= next) {
+      throw new CliFailure("the server's audit pages do not advance", EXIT_FAILURE);
+    }
+    next = page.nextAfterSequence;
+  } while (next !== 0n);
+}
+
 function chainEntry(listed: AuditEntry): ChainEntry {
   return {
     eventBytes: listed.eventBytes,
@@ -91,7 +189,7 @@ function chainEntry(listed: AuditEntry): ChainEntry {
 
 function entryProblem(
   entry: ChainEntry,
-  keys: ReadonlyMap<string, ReturnType<typeof ed25519PublicKey>>,
+  keys: ReadonlyMap<string, KeyObject>,
 ): AuditChainProblem | undefined {
   const checked = checkEntry(entry, keys);
   return "problem" in checked ? checked.problem : undefined;
@@ -107,13 +205,20 @@ function shownProblem(listed: AuditEntry): AuditChainProblem | undefined {
 
 async function trustedKeys(client: AuditClient, pinned: readonly string[]) {
   const { keys } = await client.getAuditKeys({});
-  const trusted = new Map<string, ReturnType<typeof ed25519PublicKey>>();
+  const trusted = new Map<string, KeyObject>();
   for (const { keyId, publicKey } of keys) {
-    if (publicKey.length !== 32 || ed25519Thumbprint(publicKey) !== keyId) {
+    // The one key parser: a small-order or non-canonical key would verify forged entries.
+    const key = ed25519PublicKey(publicKey);
+    if (!key) {
+      throw new CliFailure(
+        `the server's audit key ${keyId} is not a sound Ed25519 key`,
+        EXIT_FAILURE,
+      );
+    }
+    if (ed25519Thumbprint(publicKey) !== keyId) {
       throw new CliFailure(`the server's audit key ${keyId} does not match its id`, EXIT_FAILURE);
     }
-    if (pinned.length === 0 || pinned.includes(keyId))
-      trusted.set(keyId, ed25519PublicKey(publicKey));
+    if (pinned.length === 0 || pinned.includes(keyId)) trusted.set(keyId, key.keyObject);
   }
   return trusted;
 }

@@ -8,7 +8,13 @@ import {
   VerifyAuditChainResponseSchema,
 } from "../../../gen/gatehouse/v1/audit_pb.js";
 import { CliFailure, EXIT_FAILURE, EXIT_USAGE, printMessage } from "../output.js";
-import { anchorOf, parseAnchor, verifyOffline } from "./audit-offline.js";
+import {
+  anchorOf,
+  archiveChain,
+  listedEntries,
+  parseAnchor,
+  verifyOffline,
+} from "./audit-offline.js";
 import { type ConnectionFlags, withClient, withConnectionOptions } from "./connection.js";
 
 const DEFAULT_CERT = "admin";
@@ -28,7 +34,8 @@ export function auditCommand(): Command {
   return new Command("audit")
     .description("read and verify the audit log (admin certificate; operators may list)")
     .addCommand(verifyCommand())
-    .addCommand(listCommand());
+    .addCommand(listCommand())
+    .addCommand(archiveCommand());
 }
 
 interface VerifyFlags extends ConnectionFlags {
@@ -36,6 +43,7 @@ interface VerifyFlags extends ConnectionFlags {
   readonly entriesOnly?: boolean;
   readonly anchor?: string[];
   readonly auditKey?: string[];
+  readonly archive?: string[];
 }
 
 /**
@@ -57,14 +65,21 @@ function verifyCommand(): Command {
     .option(
       "--entries-only",
       "with --offline: check each listed entry on its own, not the chain (operators: own domain)",
+    )
+    .option(
+      "--archive <file...>",
+      "with --offline: walk these archived segments first, in order, then the live log after them",
     );
   return withConnectionOptions(verify, DEFAULT_CERT).action(async (flags: VerifyFlags) => {
     const anchors = (flags.anchor ?? []).map(parseAnchor);
-    if ((flags.auditKey || flags.entriesOnly) && !flags.offline) {
-      throw new CliFailure("--audit-key and --entries-only need --offline", EXIT_USAGE);
+    if ((flags.auditKey || flags.entriesOnly || flags.archive) && !flags.offline) {
+      throw new CliFailure("--audit-key, --entries-only and --archive need --offline", EXIT_USAGE);
     }
-    if (flags.entriesOnly && anchors.length > 0) {
-      throw new CliFailure("--anchor needs the chain: not with --entries-only", EXIT_USAGE);
+    if (flags.entriesOnly && (anchors.length > 0 || flags.archive)) {
+      throw new CliFailure(
+        "--anchor and --archive need the chain: not with --entries-only",
+        EXIT_USAGE,
+      );
     }
     const verdict = await withClient(AuditService, flags, DEFAULT_CERT, (client) =>
       flags.offline
@@ -72,6 +87,7 @@ function verifyCommand(): Command {
             anchors,
             pinned: flags.auditKey ?? [],
             entriesOnly: flags.entriesOnly ?? false,
+            archives: flags.archive ?? [],
           })
         : client.verifyAuditChain({
             anchors: anchors.map(({ sequence, hash }) => ({
@@ -89,6 +105,35 @@ function verifyCommand(): Command {
   });
 }
 
+interface ArchiveFlags extends ConnectionFlags {
+  readonly out: string;
+  readonly through?: string;
+  readonly auditKey?: string[];
+}
+
+/**
+ * Exports the chain's first entries, verified on the way, into a segment file that
+ * `verify --offline --archive` walks and chains into the live log. Exit 1 (no file) when the
+ * chain is broken; on success the anchor of the segment's last entry goes to stderr.
+ */
+function archiveCommand(): Command {
+  const archive = new Command("archive")
+    .description("verify and export the chain's entries into a segment file (admin certificate)")
+    .requiredOption("--out <file>", "the segment file to write (never overwritten)")
+    .option("--through <sequence>", "the last sequence to archive (default: the last entry)")
+    .option("--audit-key <id...>", "trust only these audit key ids (repeatable)");
+  return withConnectionOptions(archive, DEFAULT_CERT).action(async (flags: ArchiveFlags) => {
+    const through = flags.through === undefined ? undefined : count(flags.through);
+    if (through === 0) throw new CliFailure("--through must be a sequence from 1", EXIT_USAGE);
+    const verdict = await withClient(AuditService, flags, DEFAULT_CERT, (client) =>
+      archiveChain(client, { out: flags.out, through, pinned: flags.auditKey ?? [] }),
+    );
+    printMessage(VerifyAuditChainResponseSchema, verdict);
+    if (!verdict.ok) process.exitCode = EXIT_FAILURE;
+    else console.error(`anchor: ${anchorOf(verdict)}`);
+  });
+}
+
 function listCommand(): Command {
   const list = new Command("list")
     .description("list audit events in sequence order, as JSON lines")
@@ -102,26 +147,22 @@ function listCommand(): Command {
   return withConnectionOptions(list, DEFAULT_CERT).action(async (flags: ListFlags) => {
     const types = (flags.type ?? []).map(eventType);
     const limit = flags.limit === undefined ? Number.POSITIVE_INFINITY : count(flags.limit);
-    let after = BigInt(count(flags.after ?? "0"));
+    const after = BigInt(count(flags.after ?? "0"));
+    const filters = {
+      types,
+      subjectDid: flags.did ?? "",
+      operatorDomain: flags.domain ?? "",
+      ...(flags.since !== undefined && { startTime: timestampFromMs(time(flags.since)) }),
+      ...(flags.until !== undefined && { endTime: timestampFromMs(time(flags.until)) }),
+    };
     let printed = 0;
     await withClient(AuditService, flags, DEFAULT_CERT, async (client) => {
-      do {
-        const page = await client.listAuditEvents({
-          pageSize: 500,
-          afterSequence: after,
-          types,
-          subjectDid: flags.did ?? "",
-          operatorDomain: flags.domain ?? "",
-          ...(flags.since !== undefined && { startTime: timestampFromMs(time(flags.since)) }),
-          ...(flags.until !== undefined && { endTime: timestampFromMs(time(flags.until)) }),
-        });
-        for (const entry of page.entries) {
-          if (printed >= limit) return;
-          console.log(JSON.stringify(toJson(AuditEntrySchema, entry)));
-          printed += 1;
-        }
-        after = page.nextAfterSequence;
-      } while (after !== 0n && printed < limit);
+      if (limit === 0) return;
+      for await (const entry of listedEntries(client, after, filters)) {
+        console.log(JSON.stringify(toJson(AuditEntrySchema, entry)));
+        printed += 1;
+        if (printed >= limit) return;
+      }
     });
   });
 }

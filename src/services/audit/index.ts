@@ -12,11 +12,14 @@ import { rawPublicKey } from "../../audit/key.js";
 import { GatehouseError, invalidArgument } from "../../errors/index.js";
 import type { AuditLogStore } from "../../store/ports.js";
 import { bindService, type ServiceBinding } from "../types.js";
+import { entrySize, pageBudget } from "./page-budget.js";
 
 export interface AuditServiceDeps {
   readonly log: AuditLogStore;
   /** The audit keys entries may name, by kid. */
   readonly publicKeys: ReadonlyMap<string, KeyObject>;
+  /** The largest message the transports send (`limits.maxMessageBytes`): pages stay under it. */
+  readonly maxMessageBytes: number;
 }
 
 const DEFAULT_PAGE_SIZE = 100;
@@ -29,6 +32,7 @@ const KNOWN_TYPES = new Set(
 
 export function createAuditService(deps: AuditServiceDeps): ServiceBinding {
   const { log } = deps;
+  const budget = pageBudget(deps.maxMessageBytes);
   // Each key under its own thumbprint (loadAuditKey checked that the two match).
   const keys = [...deps.publicKeys].map(([keyId, key]) => ({
     keyId,
@@ -69,15 +73,25 @@ export function createAuditService(deps: AuditServiceDeps): ServiceBinding {
       // Sequence n sits at position n - 1 in an intact log, so `after_sequence` is an offset.
       let offset = Number(request.afterSequence);
       const entries: AuditEntry[] = [];
+      let bytes = 0;
       let scanned = 0;
       let more = false;
       scan: for (;;) {
         const batch = await log.read(offset, READ_BATCH);
         for (const record of batch) {
+          const entry = toAuditEntry(record);
+          if (entry && matches(entry)) {
+            // Full by size: this entry opens the next page (a page holds at least one).
+            const size = entrySize(entry);
+            if (entries.length > 0 && bytes + size > budget) {
+              more = true;
+              break scan;
+            }
+            entries.push(entry);
+            bytes += size;
+          }
           offset += 1;
           scanned += 1;
-          const entry = toAuditEntry(record);
-          if (entry && matches(entry)) entries.push(entry);
           if (entries.length === pageSize || scanned >= SCAN_LIMIT) {
             more = (await log.read(offset, 1)).length > 0;
             break scan;

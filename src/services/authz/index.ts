@@ -4,6 +4,7 @@ import {
   type CheckResponse,
   CheckResponseSchema,
 } from "../../../gen/envoy/service/auth/v3/external_auth_pb.js";
+import { Reason } from "../../../gen/gatehouse/v1/errors_pb.js";
 import { AuditEventType, actorOf } from "../../audit/events.js";
 import type { Audit } from "../../audit/writer.js";
 import { deepFreeze } from "../../freeze.js";
@@ -20,20 +21,26 @@ import { toCheckResponse } from "./response.js";
  * challenge). An RPC error means Gatehouse or the route's settings failed (store down, bad
  * `gatehouse_required_scopes`); Envoy then fails closed with its `status_on_error`.
  */
-export function createAuthzService(deps: VerifyDeps & { readonly audit: Audit }): ServiceBinding {
+export interface AuthzServiceDeps extends VerifyDeps {
+  readonly audit: Audit;
+  /** Told of every decision's reason (UNSPECIFIED when allowed): the metrics hook. */
+  readonly onDecision?: (reason: Reason) => void;
+}
+
+export function createAuthzService(deps: AuthzServiceDeps): ServiceBinding {
   return bindService(Authorization, {
     async check(request, { caller }) {
       const decided = decide(readCheckRequest(request), deps);
       const decision = decided instanceof Promise ? await decided : decided;
+      deps.onDecision?.(decision.allowed ? Reason.UNSPECIFIED : decision.reason);
       if (!decision.allowed) {
-        // Like Verify: through the bounded queue, never awaited on the request path.
-        deps.audit.enqueue({
-          type: AuditEventType.CHECK_DENIED,
+        // Like Verify: folded per key and window, never awaited on the request path.
+        deps.audit.deny({
+          denied: AuditEventType.CHECK_DENIED,
           ...actorOf(caller),
           reason: decision.reason,
           subjectDid: decision.claims?.sub ?? "",
           operatorDomain: decision.claims?.operator ?? "",
-          tokenId: decision.claims?.jti ?? "",
         });
       }
       return decision.allowed ? allowedCheck(decision.claims) : toCheckResponse(decision);

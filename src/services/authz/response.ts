@@ -15,6 +15,8 @@ const IDENTITY_HEADERS = {
   agent: "x-gatehouse-agent",
   scopes: "x-gatehouse-scopes",
   operator: "x-gatehouse-operator",
+  /** A delegated token's current actor (RFC 8693 §4.1 `act.sub`); empty when none. */
+  actor: "x-gatehouse-actor",
 } as const;
 
 /**
@@ -37,6 +39,7 @@ export function toCheckResponse(decision: AuthzDecision): CheckResponseInit {
             header(IDENTITY_HEADERS.agent, claims.sub),
             header(IDENTITY_HEADERS.scopes, claims.scopes.join(" ")),
             header(IDENTITY_HEADERS.operator, claims.operator),
+            header(IDENTITY_HEADERS.actor, claims.actors?.[0] ?? ""),
           ],
         },
       },

@@ -4,9 +4,9 @@ import { RegistryService } from "../../../gen/gatehouse/v1/registry_pb.js";
 import { AuditEventType as Audited, agentEvent, operatorEvent } from "../../audit/events.js";
 import type { Audit } from "../../audit/writer.js";
 import type { Clock } from "../../clock.js";
+import { ed25519Thumbprint } from "../../crypto/jose/thumbprint.js";
 import type { KeyRing } from "../../crypto/key-ring.js";
 import type { DomainVerifier } from "../../domains/index.js";
-import { ed25519Thumbprint } from "../../dpop/thumbprint.js";
 import { GatehouseError } from "../../errors/index.js";
 import type { Caller } from "../../identity/caller.js";
 import type {
@@ -25,6 +25,7 @@ import { getOwnedAgent, requireOperatorStanding, updateOwnedAgent } from "./owne
 import { decodePageToken, encodePageToken } from "./page-token.js";
 import { rotateAgentKey } from "./rotation.js";
 import { signingKeyHandlers } from "./signing-keys.js";
+import { revokeToken } from "./token-revocation.js";
 
 export interface RegistryDeps {
   readonly store: Store;
@@ -171,8 +172,8 @@ export function createRegistryService(deps: RegistryDeps): ServiceBinding {
     async rotateSigningKey(request, { caller }) {
       const alg = (request.alg || deps.signingAlg) as SigningAlg;
       const activateAt = clock.now() + deps.keyPublicationDelaySeconds * 1000;
+      // The key ring announces the new key to the other replicas (src/app/gatehouse.ts).
       const key = await deps.keys.rotate(alg, activateAt);
-      await publish({ kind: "signing_keys" });
       await audit(operatorEvent(Audited.SIGNING_KEY_ROTATED, caller, "", { keyId: key.kid }));
       return { kid: key.kid, alg: key.alg, activateTime: timestampFromMs(key.activateAt) };
     },
@@ -181,14 +182,12 @@ export function createRegistryService(deps: RegistryDeps): ServiceBinding {
       const target = request.target;
       switch (target.case) {
         case "tokenId":
-          await requireOperatorStanding(registry, caller, "write", clock.now());
-          await store.revocations.revoke("token", target.value, revocationTtlMs);
-          await publish({ kind: "token", id: target.value });
-          await audit(
-            operatorEvent(Audited.TOKEN_REVOKED, caller, caller.operatorDomain ?? "", {
-              tokenId: target.value,
-              comment: request.reason,
-            }),
+          await revokeToken(
+            { store, audit: deps.audit, revocationTtlMs },
+            caller,
+            target.value,
+            clock.now(),
+            request.reason,
           );
           return {};
         case "agentDid": {

@@ -3,17 +3,17 @@ import type { RegistryService } from "../../../gen/gatehouse/v1/registry_pb.js";
 import { AuditEventType as Audited, operatorEvent } from "../../audit/events.js";
 import type { AuditEventInput } from "../../audit/writer.js";
 import type { Clock } from "../../clock.js";
+import { ed25519Thumbprint } from "../../crypto/jose/thumbprint.js";
 import { randomId } from "../../crypto/random.js";
 import type { DomainVerifier } from "../../domains/index.js";
-import { ed25519Thumbprint } from "../../dpop/thumbprint.js";
 import { GatehouseError, invalidArgument } from "../../errors/index.js";
 import type { Caller } from "../../identity/caller.js";
 import type { OperatorRecord, RateLimiter, RegistryStore } from "../../store/ports.js";
 import type { ServiceHandlers } from "../types.js";
 import { proofMethodFromProto, toOperatorMessage } from "./convert.js";
 import { domainVerificationOf } from "./domain-verification.js";
-import { operatorKeyHex } from "./operator-key.js";
 import type { Access } from "./ownership.js";
+import { screenedPublicKeyHex } from "./public-key.js";
 
 export interface OperatorDeps {
   readonly registry: RegistryStore;
@@ -49,7 +49,8 @@ export function operatorHandlers(deps: OperatorDeps): OperatorHandlers {
   return {
     async createOperator(request, { caller }) {
       const publicKey = request.publicKey;
-      const publicKeyHex = publicKey.length > 0 ? operatorKeyHex(publicKey, "public_key") : "";
+      const publicKeyHex =
+        publicKey.length > 0 ? screenedPublicKeyHex(publicKey, "public_key") : "";
       const now = clock.now();
       const token = randomId();
       const operator: OperatorRecord = {
@@ -111,7 +112,7 @@ export function operatorHandlers(deps: OperatorDeps): OperatorHandlers {
     },
 
     async setOperatorKey(request, { caller }) {
-      const publicKeyHex = operatorKeyHex(request.publicKey, "public_key");
+      const publicKeyHex = screenedPublicKeyHex(request.publicKey, "public_key");
       const operator = await operatorFor(registry, caller, request.domain, "write");
       const patched = found(await registry.patchOperator(operator.domain, { publicKeyHex }));
       await deps.audit(

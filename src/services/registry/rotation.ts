@@ -2,14 +2,15 @@ import { Reason } from "../../../gen/gatehouse/v1/errors_pb.js";
 import type { RotateAgentKeyRequest } from "../../../gen/gatehouse/v1/registry_pb.js";
 import { isDidKey } from "../../crypto/did-key.js";
 import { verifyEd25519 } from "../../crypto/ed25519.js";
+import { ed25519Thumbprint } from "../../crypto/jose/thumbprint.js";
 import { rotationSigningInput } from "../../crypto/signing-input.js";
-import { ed25519Thumbprint } from "../../dpop/thumbprint.js";
 import { GatehouseError } from "../../errors/index.js";
 import type { Caller } from "../../identity/caller.js";
 import { PublicKeyInUseError } from "../../store/common.js";
 import type { AgentRecord, Store } from "../../store/ports.js";
 import { isDeactivated } from "./did-document.js";
 import { getOwnedAgent } from "./ownership.js";
+import { screenedPublicKeyHex } from "./public-key.js";
 
 /**
  * Key rotation: the caller must own the agent; the agent must not be revoked or deleted
@@ -24,9 +25,10 @@ export async function rotateAgentKey(
   request: RotateAgentKeyRequest,
   now: number,
 ): Promise<AgentRecord> {
-  const newKeyHex = Buffer.from(request.newPublicKey).toString("hex");
   for (let attempt = 0; attempt < 5; attempt++) {
     const current = await getOwnedAgent(registry, caller, request.did, "write", now);
+    // The one key parser: a weak (small-order) or non-canonical new key is INVALID_ARGUMENT.
+    const newKeyHex = screenedPublicKeyHex(request.newPublicKey, "new_public_key");
     if (isDeactivated(current)) throw new GatehouseError(Reason.AGENT_REVOKED);
     if (isDidKey(current.did)) {
       throw new GatehouseError(Reason.DID_KEY_MISMATCH, {

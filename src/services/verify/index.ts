@@ -1,5 +1,6 @@
 import { create } from "@bufbuild/protobuf";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
+import { Reason } from "../../../gen/gatehouse/v1/errors_pb.js";
 import type { Money } from "../../../gen/gatehouse/v1/resources_pb.js";
 import {
   type VerifyResponse,
@@ -22,10 +23,12 @@ export interface VerifyServiceDeps extends VerifyDeps {
   /** Where the HTTP sidecar is reached (`sidecar.public_url`); the advertised URLs are under it. */
   readonly publicUrl: string;
   /**
-   * Denials go to the audit log through its bounded queue (`enqueue`): Verify never waits
-   * for the audit write, and a full queue is counted, logged and reported in the chain.
+   * Denials are folded into the audit log (`deny`): Verify never waits for the audit write,
+   * and a flood of denials costs a bounded number of entries per window (src/audit/denials.ts).
    */
   readonly audit: Audit;
+  /** Told of every decision's reason (UNSPECIFIED when allowed): the metrics hook. */
+  readonly onDecision?: (reason: Reason) => void;
 }
 
 export function createVerifyService(deps: VerifyServiceDeps): ServiceBinding {
@@ -48,6 +51,7 @@ export function createVerifyService(deps: VerifyServiceDeps): ServiceBinding {
       // RFC 9449 §9: with server nonces on, every answer carries the nonce to use next
       // (stateless, so the one a NONCE_REQUIRED denial asks for is this one).
       const dpopNonce = deps.dpop.nonce();
+      deps.onDecision?.(decision.allowed ? Reason.UNSPECIFIED : decision.reason);
       if (decision.allowed) {
         return allowedResponse(decision.claims, decision.cacheTtlSeconds, dpopNonce);
       }
@@ -59,13 +63,12 @@ export function createVerifyService(deps: VerifyServiceDeps): ServiceBinding {
             tokenId: decision.claims.jti,
           }
         : {};
-      deps.audit.enqueue({
-        type: AuditEventType.VERIFY_DENIED,
+      deps.audit.deny({
+        denied: AuditEventType.VERIFY_DENIED,
         ...actorOf(caller),
         reason: decision.reason,
         subjectDid: identity.agentDid ?? "",
         operatorDomain: identity.operatorDomain ?? "",
-        tokenId: identity.tokenId ?? "",
       });
       return { allowed: false, reason: decision.reason, ...identity, ...nonce };
     },
@@ -123,6 +126,7 @@ function allowedResponse(
       agentDid: claims.sub,
       operatorDomain: claims.operator,
       tokenId: claims.jti,
+      ...(claims.actors?.[0] !== undefined && { actorDid: claims.actors[0] }),
       ...(dpopNonce !== undefined && { dpopNonce }),
       scopes: Object.freeze([...claims.scopes]) as string[],
       expiresAt,

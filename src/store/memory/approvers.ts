@@ -39,13 +39,20 @@ export class MemoryApprovers implements ApproverStore {
   /** credential id → approver id, for every current approver's passkey. */
   readonly #credentials = new Map<string, string>();
   /** Credential ids of removed approvers: never registered again. */
-  readonly #retired: Set<string>;
+  readonly #retired = new Set<string>();
   readonly #persist: Persist;
 
   constructor(persist: Persist, initial?: ApproversSnapshot) {
     this.#persist = persist;
-    this.#retired = new Set(initial?.retiredCredentials);
-    for (const approver of initial?.approvers ?? []) this.#insert(approver);
+    this.restore(initial);
+  }
+
+  restore(snapshot: ApproversSnapshot | undefined): void {
+    this.#approvers.clear();
+    this.#credentials.clear();
+    this.#retired.clear();
+    for (const id of snapshot?.retiredCredentials ?? []) this.#retired.add(id);
+    for (const approver of snapshot?.approvers ?? []) this.#insert(approver);
   }
 
   snapshot(): ApproversSnapshot {

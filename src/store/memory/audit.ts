@@ -1,6 +1,7 @@
-import { type FileHandle, open, readFile, truncate } from "node:fs/promises";
+import type { FileHandle } from "node:fs/promises";
 import { join } from "node:path";
 import type { AuditHead, AuditKeyRecord, AuditLogStore, AuditRecord } from "../ports.js";
+import { type DataFs, syncDir } from "./data-fs.js";
 import { JsonFile } from "./json-file.js";
 import { isObject } from "./snapshot.js";
 
@@ -8,34 +9,61 @@ const FILE_MODE = 0o600;
 const LOG_FILE = "audit.log";
 const KEY_FILE = "audit-key.json";
 
+/** Where the embedded audit log persists, and whom it tells about a repaired file. */
+export interface AuditFileOptions {
+  readonly fs: DataFs;
+  readonly dataDir: string;
+  /** A torn last line (a crash or a full disk mid-append) was cut off at start. */
+  readonly onTornTail?: (details: { readonly path: string; readonly bytes: number }) => void;
+}
+
 /**
  * The embedded audit log: an array in memory and, with a data directory, an append-only
  * file of one JSON line per entry, each line fsync'd before `append` resolves. The file
  * is created on the first append. At start the file is read back (the head is its last
  * line); a last line without its newline (a crash mid-write) was never acknowledged and is
- * cut off. The chain itself is checked by VerifyAuditChain, not here: a tampered file
- * still loads, so the tampering can be reported.
+ * cut off (reported). A failed append (disk full, I/O error) is cut off at once, and it
+ * and every entry appended after it (each chained on it) are dropped from memory and
+ * refused, so the file never holds a torn line in its middle and memory never holds an
+ * entry the file lacks. The chain itself is checked by VerifyAuditChain, not here: a
+ * tampered file still loads, so the tampering can be reported.
  */
 export class MemoryAuditLog implements AuditLogStore {
   readonly #records: AuditRecord[];
+  readonly #file: AuditFileOptions | undefined;
   readonly #path: string | undefined;
-  readonly #keyFile: JsonFile | undefined;
+  readonly #keyFile: JsonFile<AuditKeyRecord> | undefined;
   #key: AuditKeyRecord | undefined;
   #handle: Promise<FileHandle> | undefined;
   #tail: Promise<void> = Promise.resolve();
+  /** Entries, and bytes of the file, known durable. */
+  #durableCount: number;
+  #durableBytes: number;
+  /** Bumped by every rollback: appends made before one were undone. */
+  #generation = 0;
+  #rolledBack: unknown;
 
-  private constructor(records: AuditRecord[], dataDir?: string, key?: AuditKeyRecord) {
+  private constructor(
+    records: AuditRecord[],
+    bytes: number,
+    file?: AuditFileOptions,
+    keyFile?: JsonFile<AuditKeyRecord>,
+    key?: AuditKeyRecord,
+  ) {
     this.#records = records;
-    this.#path = dataDir === undefined ? undefined : join(dataDir, LOG_FILE);
-    this.#keyFile = dataDir === undefined ? undefined : new JsonFile(dataDir, KEY_FILE);
+    this.#durableCount = records.length;
+    this.#durableBytes = bytes;
+    this.#file = file;
+    this.#path = file && join(file.dataDir, LOG_FILE);
+    this.#keyFile = keyFile;
     this.#key = key;
   }
 
-  static async open(dataDir?: string): Promise<MemoryAuditLog> {
-    if (dataDir === undefined) return new MemoryAuditLog([]);
-    const records = await readLog(join(dataDir, LOG_FILE));
-    const key = await new JsonFile(dataDir, KEY_FILE).read(parseAuditKey);
-    return new MemoryAuditLog(records, dataDir, key);
+  static async open(file?: AuditFileOptions): Promise<MemoryAuditLog> {
+    if (file === undefined) return new MemoryAuditLog([], 0);
+    const { records, bytes } = await readLog(file);
+    const keyFile = new JsonFile(file.fs, file.dataDir, KEY_FILE, parseAuditKey);
+    return new MemoryAuditLog(records, bytes, file, keyFile, await keyFile.read());
   }
 
   async head(): Promise<AuditHead | undefined> {
@@ -62,7 +90,12 @@ export class MemoryAuditLog implements AuditLogStore {
   async key(candidate: AuditKeyRecord): Promise<AuditKeyRecord> {
     if (this.#key) return this.#key;
     this.#key = candidate;
-    await this.#keyFile?.save(() => candidate);
+    await this.#keyFile?.save({
+      snapshot: () => candidate,
+      restore: (durable) => {
+        this.#key = durable;
+      },
+    });
     return candidate;
   }
 
@@ -71,33 +104,70 @@ export class MemoryAuditLog implements AuditLogStore {
     await this.#tail;
     const handle = this.#handle;
     this.#handle = undefined;
-    if (handle) await (await handle).close();
+    if (handle) await (await handle.catch(() => undefined))?.close();
   }
 
   /** Lines are written one at a time, in append order, each fsync'd. */
   #write(line: string): Promise<void> {
-    const path = this.#path as string;
+    const generation = this.#generation;
     const run = this.#tail.then(async () => {
-      this.#handle ??= open(path, "a", FILE_MODE);
-      const handle = await this.#handle;
-      await handle.appendFile(line, "utf8");
-      await handle.sync();
+      if (generation !== this.#generation) throw this.#rolledBack;
+      try {
+        const handle = await this.#open();
+        await handle.appendFile(line, "utf8");
+        await handle.sync();
+      } catch (error) {
+        await this.#rollBack(error);
+        throw error;
+      }
+      this.#durableBytes += Buffer.byteLength(line);
+      this.#durableCount += 1;
     });
     this.#tail = run.catch(() => undefined);
     return run;
   }
+
+  async #open(): Promise<FileHandle> {
+    if (this.#handle === undefined) {
+      const { fs, dataDir } = this.#file as AuditFileOptions;
+      const opening = fs.open(this.#path as string, "a", FILE_MODE).then(async (handle) => {
+        await syncDir(fs, dataDir); // the file's directory entry, once
+        return handle;
+      });
+      this.#handle = opening;
+      opening.catch(() => {
+        if (this.#handle === opening) this.#handle = undefined;
+      });
+    }
+    return this.#handle;
+  }
+
+  /** Cuts a partial line off the file and drops the undurable entries from memory. */
+  async #rollBack(error: unknown): Promise<void> {
+    this.#generation += 1;
+    this.#rolledBack = error;
+    this.#records.length = this.#durableCount;
+    const { fs } = this.#file as AuditFileOptions;
+    // Best effort: if even this fails, the next start cuts the torn tail off (readLog).
+    await fs.truncate(this.#path as string, this.#durableBytes).catch(() => undefined);
+  }
 }
 
-async function readLog(path: string): Promise<AuditRecord[]> {
+async function readLog(file: AuditFileOptions): Promise<{ records: AuditRecord[]; bytes: number }> {
+  const path = join(file.dataDir, LOG_FILE);
   let text: string;
   try {
-    text = await readFile(path, "utf8");
+    text = await file.fs.readFile(path, "utf8");
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ENOENT") return [];
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return { records: [], bytes: 0 };
     throw error;
   }
   const end = text.lastIndexOf("\n") + 1;
-  if (end < text.length) await truncate(path, Buffer.byteLength(text.slice(0, end)));
+  const bytes = Buffer.byteLength(text.slice(0, end));
+  if (end < text.length) {
+    await file.fs.truncate(path, bytes);
+    file.onTornTail?.({ path, bytes: Buffer.byteLength(text) - bytes });
+  }
   const records: AuditRecord[] = [];
   for (const line of text.slice(0, end).split("\n")) {
     if (line === "") continue;
@@ -110,7 +180,7 @@ async function readLog(path: string): Promise<AuditRecord[]> {
     }
     records.push(isAuditRecord(data) ? data : malformed(records.length + 1));
   }
-  return records;
+  return { records, bytes };
 }
 
 function isAuditRecord(data: unknown): data is AuditRecord {

@@ -43,6 +43,10 @@ export class ExpiringMap<V> {
     this.#entries.set(key, { value, expiresAt });
   }
 
+  clear(): void {
+    this.#entries.clear();
+  }
+
   /** Every live entry (for persistence). */
   *live(): IterableIterator<Entry<V>> {
     const now = this.#clock.now();

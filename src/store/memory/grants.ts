@@ -74,8 +74,16 @@ export class MemoryGrants implements GrantStore {
 
   constructor(persist: Persist, initial?: GrantsSnapshot) {
     this.#persist = persist;
-    for (const grant of initial?.grants ?? []) this.#insert(grant);
-    for (const denial of initial?.denials ?? []) this.#denials.set(denial.agentDid, denial);
+    this.restore(initial);
+  }
+
+  restore(snapshot: GrantsSnapshot | undefined): void {
+    this.#grants.clear();
+    this.#listKeys.length = 0;
+    this.#pending.clear();
+    this.#denials.clear();
+    for (const grant of snapshot?.grants ?? []) this.#insert(grant);
+    for (const denial of snapshot?.denials ?? []) this.#denials.set(denial.agentDid, denial);
   }
 
   snapshot(): GrantsSnapshot {

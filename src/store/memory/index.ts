@@ -1,11 +1,17 @@
 import type { Clock } from "../../clock.js";
+import type { Logger } from "../../observability/logger.js";
+import { withFaultMapping } from "../faults.js";
 import type { Store } from "../ports.js";
 import { MemoryApprovers, parseApproversSnapshot } from "./approvers.js";
 import { MemoryAuditLog } from "./audit.js";
+import { openDataDir, removeStaleTempFiles } from "./data-dir.js";
+import type { DataDirLock } from "./data-dir-lock.js";
+import { type DataFs, isDiskFault, nodeFs } from "./data-fs.js";
 import { createMemoryEnvelopeStore } from "./envelopes.js";
 import { createMemoryInvalidationBus } from "./events.js";
 import { MemoryGrants, parseGrantsSnapshot } from "./grants.js";
-import { ensureDataDir, JsonFile } from "./json-file.js";
+import { createMemoryIssuedTokenStore } from "./issued-tokens.js";
+import { JsonFile } from "./json-file.js";
 import { createMemoryNonceStore } from "./nonces.js";
 import { createMemoryOneTimeStore } from "./one-time.js";
 import { createMemoryRateLimiter } from "./rate-limits.js";
@@ -23,10 +29,17 @@ export interface MemoryStoreOptions {
    * 0700 if missing; files are 0600). Without it everything is lost on exit. Challenges,
    * passes, nonces, approval tickets and sessions always stay in memory: they live minutes
    * and a restart may drop them.
-   * One process per directory: two stores sharing it would overwrite each other.
+   * One process per directory: a lock file (gatehouse.lock) refuses a second one.
    */
   readonly dataDir?: string;
+  /** The file system under `dataDir` (tests inject a failing one). */
+  readonly fs?: DataFs;
+  /** Told what start-up repaired: a taken-over lock, temp files, a torn audit line. */
+  readonly logger?: Pick<Logger, "warn">;
 }
+
+/** The ports persisted to the data directory. */
+type PersistedPort = "registry" | "revocations" | "signingKeys" | "grants" | "approvers" | "audit";
 
 /**
  * The embedded, zero-setup store for a single replica. Atomicity comes from JS being
@@ -43,6 +56,7 @@ export async function createMemoryStore(options: MemoryStoreOptions): Promise<St
     events: createMemoryInvalidationBus(),
     approvalTickets: createMemoryOneTimeStore<unknown>(clock),
     sessions: createMemorySessionStore<unknown>(clock),
+    issuedTokens: createMemoryIssuedTokenStore(clock),
     ping: () => Promise.resolve(),
   };
 
@@ -60,45 +74,82 @@ export async function createMemoryStore(options: MemoryStoreOptions): Promise<St
     };
   }
 
-  await ensureDataDir(dataDir);
-  const registryFile = new JsonFile(dataDir, "registry.json");
-  const revocationsFile = new JsonFile(dataDir, "revocations.json");
-  const signingKeysFile = new JsonFile(dataDir, "signing-keys.json");
-  const grantsFile = new JsonFile(dataDir, "grants.json");
-  const approversFile = new JsonFile(dataDir, "approvers.json");
+  const fsys = options.fs ?? nodeFs;
+  const lock = await openDataDir(fsys, dataDir);
+  if (lock.tookOverFrom) {
+    options.logger?.warn(
+      { dataDir, previous: lock.tookOverFrom },
+      "took over the data directory lock of a process that no longer runs",
+    );
+  }
+  const removed = await removeStaleTempFiles(fsys, dataDir);
+  if (removed > 0) {
+    options.logger?.warn({ dataDir, files: removed }, "removed temp files of interrupted saves");
+  }
+  try {
+    return withFaultMapping(
+      await openFiles(fsys, dataDir, base, clock, options, lock),
+      isDiskFault,
+    );
+  } catch (error) {
+    await lock.release().catch(() => undefined);
+    throw error;
+  }
+}
+
+async function openFiles(
+  fsys: DataFs,
+  dataDir: string,
+  base: Omit<Store, PersistedPort | "close">,
+  clock: Clock,
+  options: MemoryStoreOptions,
+  lock: DataDirLock,
+): Promise<Store> {
+  const registryFile = new JsonFile(fsys, dataDir, "registry.json", parseRegistrySnapshot);
+  const revocationsFile = new JsonFile(fsys, dataDir, "revocations.json", parseRevocationsSnapshot);
+  const signingKeysFile = new JsonFile(
+    fsys,
+    dataDir,
+    "signing-keys.json",
+    parseSigningKeysSnapshot,
+  );
+  const grantsFile = new JsonFile(fsys, dataDir, "grants.json", parseGrantsSnapshot);
+  const approversFile = new JsonFile(fsys, dataDir, "approvers.json", parseApproversSnapshot);
   const [registryData, revocationsData, signingKeysData, grantsData, approversData] =
     await Promise.all([
-      registryFile.read(parseRegistrySnapshot),
-      revocationsFile.read(parseRevocationsSnapshot),
-      signingKeysFile.read(parseSigningKeysSnapshot),
-      grantsFile.read(parseGrantsSnapshot),
-      approversFile.read(parseApproversSnapshot),
+      registryFile.read(),
+      revocationsFile.read(),
+      signingKeysFile.read(),
+      grantsFile.read(),
+      approversFile.read(),
     ]);
 
-  // Each port persists by handing its file a snapshot of itself.
+  // Each port persists by handing itself to its file (a snapshot, and a rollback).
   const registry: MemoryRegistry = new MemoryRegistry(
-    () => registryFile.save(() => registry.snapshot()),
+    () => registryFile.save(registry),
     registryData,
   );
   const revocations: MemoryRevocations = new MemoryRevocations(
     clock,
-    () => revocationsFile.save(() => revocations.snapshot()),
+    () => revocationsFile.save(revocations),
     revocationsData,
   );
   const signingKeys: MemorySigningKeys = new MemorySigningKeys(
-    () => signingKeysFile.save(() => signingKeys.snapshot()),
+    () => signingKeysFile.save(signingKeys),
     signingKeysData,
   );
-  const grants: MemoryGrants = new MemoryGrants(
-    () => grantsFile.save(() => grants.snapshot()),
-    grantsData,
-  );
+  const grants: MemoryGrants = new MemoryGrants(() => grantsFile.save(grants), grantsData);
   const approvers: MemoryApprovers = new MemoryApprovers(
-    () => approversFile.save(() => approvers.snapshot()),
+    () => approversFile.save(approvers),
     approversData,
   );
   // The audit log appends a line per entry (audit.log), created on the first one.
-  const audit = await MemoryAuditLog.open(dataDir);
+  const audit = await MemoryAuditLog.open({
+    fs: fsys,
+    dataDir,
+    onTornTail: (details) =>
+      options.logger?.warn(details, "cut off a torn last audit line (never acknowledged)"),
+  });
 
   return {
     ...base,
@@ -118,6 +169,7 @@ export async function createMemoryStore(options: MemoryStoreOptions): Promise<St
         approversFile.flush(),
         audit.close(),
       ]);
+      await lock.release();
     },
   };
 }

@@ -66,8 +66,17 @@ export class MemoryRegistry implements RegistryStore {
 
   constructor(persist: Persist, initial?: RegistrySnapshot) {
     this.#persist = persist;
-    for (const operator of initial?.operators ?? []) this.#operators.set(operator.domain, operator);
-    for (const agent of initial?.agents ?? []) this.#insertAgent(agent);
+    this.restore(initial);
+  }
+
+  restore(snapshot: RegistrySnapshot | undefined): void {
+    this.#operators.clear();
+    this.#agents.clear();
+    this.#publicKeys.clear();
+    this.#sortedDids.length = 0;
+    for (const operator of snapshot?.operators ?? [])
+      this.#operators.set(operator.domain, operator);
+    for (const agent of snapshot?.agents ?? []) this.#insertAgent(agent);
   }
 
   snapshot(): RegistrySnapshot {

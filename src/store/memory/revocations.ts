@@ -72,11 +72,17 @@ export class MemoryRevocations implements RevocationStore {
     this.#persist = persist;
     this.#revoked = new ExpiringMap(clock);
     this.#watermarks = new ExpiringMap(clock);
-    const now = clock.now();
-    for (const revocation of initial?.revoked ?? []) {
+    this.restore(initial);
+  }
+
+  restore(snapshot: RevocationsSnapshot | undefined): void {
+    this.#revoked.clear();
+    this.#watermarks.clear();
+    const now = this.#clock.now();
+    for (const revocation of snapshot?.revoked ?? []) {
       if (revocation.expiresAt > now) this.#set(revocation);
     }
-    for (const watermark of initial?.issuedUntil ?? []) {
+    for (const watermark of snapshot?.issuedUntil ?? []) {
       if (watermark.expiresAt > now) {
         this.#watermarks.set(watermark.did, watermark, watermark.expiresAt);
       }

@@ -27,7 +27,12 @@ export class MemorySigningKeys implements SigningKeyStore {
 
   constructor(persist: Persist, initial?: SigningKeysSnapshot) {
     this.#persist = persist;
-    for (const key of initial?.keys ?? []) this.#keys.set(key.kid, key);
+    this.restore(initial);
+  }
+
+  restore(snapshot: SigningKeysSnapshot | undefined): void {
+    this.#keys.clear();
+    for (const key of snapshot?.keys ?? []) this.#keys.set(key.kid, key);
   }
 
   snapshot(): SigningKeysSnapshot {

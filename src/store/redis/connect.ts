@@ -14,13 +14,17 @@ export interface ConnectRedisOptions {
 }
 
 /**
- * Fail fast rather than queue: a request waiting on a lost Redis should be refused
- * quickly (the gate fails closed), not held for the ioredis default of 20 retries.
+ * Fail fast rather than queue: a request waiting on a lost or stalled Redis is refused
+ * quickly (UNAVAILABLE, src/store/faults.ts), well inside any caller's deadline, instead of
+ * being held for the ioredis defaults (20 reconnect attempts, no command timeout). Redis
+ * answers in well under a millisecond; a command without a reply after COMMAND_TIMEOUT_MS
+ * means the server is stalled or unreachable.
  */
+export const COMMAND_TIMEOUT_MS = 1_000;
 const FAIL_FAST = {
-  maxRetriesPerRequest: 2,
-  connectTimeout: 5_000,
-  commandTimeout: 5_000,
+  maxRetriesPerRequest: 1,
+  connectTimeout: 2_000,
+  commandTimeout: COMMAND_TIMEOUT_MS,
 } satisfies RedisOptions;
 
 /**
@@ -41,7 +45,20 @@ export function connectRedis(url: string, options: ConnectRedisOptions = {}): Re
     ? connectCluster(url)
     : new Redis(url, { ...FAIL_FAST, ...AUTO_PIPELINE });
   if (options.onError) client.on("error", options.onError);
+  refuseWhileDisconnected(client);
   return client;
+}
+
+/**
+ * Commands issued before the first connection wait for it (start-up, bounded by the
+ * command timeout); once connected, a command issued while the connection is down is
+ * refused at once instead of queueing for a reconnect. (A Cluster's per-node connections
+ * keep their queue, bounded by the command timeout.)
+ */
+function refuseWhileDisconnected(client: RedisLike): void {
+  client.once("ready", () => {
+    client.options.enableOfflineQueue = false;
+  });
 }
 
 /**

@@ -39,8 +39,9 @@ export function createRedisInvalidationBus(
 
   const open = (): Promise<void> => {
     // Auto-pipelining (connect.ts) stays off here: with it, ioredis can queue a connection
-    // set-up command (SELECT) behind SUBSCRIBE, which a subscribed connection refuses.
-    const plain = { enableAutoPipelining: false } as const;
+    // set-up command (SELECT) behind SUBSCRIBE, which a subscribed connection refuses. The
+    // offline queue stays on: SUBSCRIBE is sent before this new connection is up.
+    const plain = { enableAutoPipelining: false, enableOfflineQueue: true } as const;
     const connection: RedisLike =
       redis instanceof Cluster ? redis.duplicate([], plain) : redis.duplicate(plain);
     subscriber = connection;

@@ -1,10 +1,13 @@
+import { withFaultMapping } from "../faults.js";
 import type { Store } from "../ports.js";
 import { createRedisApproverStore } from "./approvers.js";
 import { createRedisAuditLog } from "./audit.js";
 import type { RedisLike } from "./connect.js";
 import { createRedisEnvelopeStore } from "./envelopes.js";
 import { createRedisInvalidationBus } from "./events.js";
+import { isRedisFault } from "./faults.js";
 import { createRedisGrantStore } from "./grants.js";
+import { createRedisIssuedTokenStore } from "./issued-tokens.js";
 import { redisKeys } from "./keys.js";
 import { createRedisNonceStore } from "./nonces.js";
 import { createRedisOneTimeStore } from "./one-time.js";
@@ -21,7 +24,7 @@ export { type ConnectRedisOptions, connectRedis, type RedisLike } from "./connec
  * Readiness must answer even when the client holds commands back (a Cluster client
  * queues them while it has no slot map), so ping gives up after this long.
  */
-const PING_TIMEOUT_MS = 3_000;
+const PING_TIMEOUT_MS = 1_000;
 
 export interface RedisStoreOptions {
   readonly redis: RedisLike;
@@ -34,7 +37,8 @@ export interface RedisStoreOptions {
 /**
  * The shared store for several replicas: every single-use and compare-and-set rule is
  * enforced inside Redis (SET NX or a Lua script), so it holds across processes.
- * TTLs run on Redis's clock, so this adapter needs no Clock.
+ * TTLs run on Redis's clock, so this adapter needs no Clock. A lost or stalled connection
+ * surfaces as StoreUnavailableError (faults.ts), fast (connect.ts).
  */
 export function createRedisStore(options: RedisStoreOptions): Store {
   const { redis, ownsConnection = false } = options;
@@ -43,28 +47,32 @@ export function createRedisStore(options: RedisStoreOptions): Store {
   const scripts = defineScripts(redis);
   const events = createRedisInvalidationBus(redis, keys.invalidations);
 
-  return {
-    challenges: createRedisOneTimeStore(redis, scripts, keys, "challenge"),
-    passes: createRedisOneTimeStore(redis, scripts, keys, "pass"),
-    nonces: createRedisNonceStore(redis, keys),
-    rateLimits: createRedisRateLimiter(redis, prefix),
-    envelopes: createRedisEnvelopeStore(redis, prefix),
-    registry: createRedisRegistry(redis, scripts, keys),
-    revocations: createRedisRevocationStore(redis, scripts, keys),
-    signingKeys: createRedisSigningKeyStore(redis, keys),
-    audit: createRedisAuditLog(redis, scripts, keys),
-    grants: createRedisGrantStore(redis, scripts, keys),
-    approvers: createRedisApproverStore(redis, scripts, keys),
-    approvalTickets: createRedisOneTimeStore(redis, scripts, keys, "ticket"),
-    sessions: createRedisSessionStore(redis, keys),
-    events,
-    ping: () => pingWithin(redis, PING_TIMEOUT_MS),
-    async close() {
-      // The subscriber connection is always the store's own, whoever owns `redis`.
-      await events.close();
-      if (ownsConnection) await redis.quit();
+  return withFaultMapping(
+    {
+      challenges: createRedisOneTimeStore(redis, scripts, keys, "challenge"),
+      passes: createRedisOneTimeStore(redis, scripts, keys, "pass"),
+      nonces: createRedisNonceStore(redis, keys),
+      rateLimits: createRedisRateLimiter(redis, prefix),
+      envelopes: createRedisEnvelopeStore(redis, prefix),
+      registry: createRedisRegistry(redis, scripts, keys),
+      revocations: createRedisRevocationStore(redis, scripts, keys),
+      issuedTokens: createRedisIssuedTokenStore(redis, keys),
+      signingKeys: createRedisSigningKeyStore(redis, keys),
+      audit: createRedisAuditLog(redis, scripts, keys),
+      grants: createRedisGrantStore(redis, scripts, keys),
+      approvers: createRedisApproverStore(redis, scripts, keys),
+      approvalTickets: createRedisOneTimeStore(redis, scripts, keys, "ticket"),
+      sessions: createRedisSessionStore(redis, keys),
+      events,
+      ping: () => pingWithin(redis, PING_TIMEOUT_MS),
+      async close() {
+        // The subscriber connection is always the store's own, whoever owns `redis`.
+        await events.close();
+        if (ownsConnection) await redis.quit();
+      },
     },
-  };
+    isRedisFault,
+  );
 }
 
 async function pingWithin(redis: RedisLike, timeoutMs: number): Promise<void> {

@@ -22,6 +22,8 @@ export interface RedisKeys {
   revocation(kind: RevocationKind, id: string): string;
   /** An agent's issued-until watermark (revoked key). */
   issuedUntil(did: string): string;
+  /** Whom a live token (by `jti`) was issued to. */
+  issuedToken(jti: string): string;
   /** The pub/sub channel of cache invalidations. */
   readonly invalidations: string;
   /** Hash kid → signing key JSON. */
@@ -68,6 +70,7 @@ export function redisKeys(prefix: string): RedisKeys {
     agentIndex: `${registry}:agents`,
     revocation: (kind, id) => `${prefix}:revoked:${kind}:${id}`,
     issuedUntil: (did) => `${prefix}:issued-until:${did}`,
+    issuedToken: (jti) => `${prefix}:issued-token:${jti}`,
     invalidations: `${prefix}:invalidations`,
     signingKeys: `${prefix}:signing-keys`,
     auditLog: `${prefix}:{audit}:log`,

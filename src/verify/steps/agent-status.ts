@@ -1,10 +1,16 @@
 import { Reason } from "../../../gen/gatehouse/v1/errors_pb.js";
+import type { AgentRecord } from "../../store/ports.js";
 import { afterSettled } from "../settled.js";
 import type { VerifyDeps, VerifyState } from "../types.js";
 
+type Status = AgentRecord | Reason;
+type Pending<T> = T | Promise<T>;
+
 /**
- * Agent and operator status, read from the registry at verification time: suspending or
- * revoking an agent takes effect on its live tokens at once.
+ * Agent and operator status, read from the registry at verification time, for every
+ * principal of the token: its subject and each actor of its delegation chain (RFC 8693
+ * §4.1 `act`, current actor first). Suspending or revoking any of those agents or their
+ * operators takes effect on the token at once; the first refusal is the reason.
  */
 export function agentStatusStep(
   state: VerifyState,
@@ -12,18 +18,52 @@ export function agentStatusStep(
 ): Reason | undefined | Promise<Reason | undefined> {
   const claims = state.claims;
   if (!claims) return Reason.TOKEN_CLAIMS_INVALID;
-  // Synchronous when the registry's answers are cached (cache.ts, settled.ts).
-  return afterSettled(deps.registry.getAgent(claims.sub), (agent) => {
-    if (!agent || agent.operatorDomain !== claims.operator) return Reason.AGENT_NOT_FOUND;
+  const actors = claims.actors ?? NO_ACTORS;
+  // The subject must belong to the operator its token names.
+  return andThen(principalStatus(deps, claims.sub, claims.operator), (subject) => {
+    if (typeof subject === "number") return subject;
+    state.agent = subject;
+    return actorsStatus(deps, actors, 0);
+  });
+}
+
+const NO_ACTORS: readonly string[] = [];
+
+/** The actors from `from` on, one after the other; undefined once every one is active. */
+function actorsStatus(
+  deps: VerifyDeps,
+  actors: readonly string[],
+  from: number,
+): Pending<Reason | undefined> {
+  const did = actors[from];
+  if (did === undefined) return undefined;
+  return andThen(principalStatus(deps, did), (actor) =>
+    typeof actor === "number" ? actor : actorsStatus(deps, actors, from + 1),
+  );
+}
+
+/**
+ * One agent and its operator: the record when both are active, else why not. Synchronous
+ * when the registry's answers are cached (cache.ts, settled.ts).
+ */
+function principalStatus(deps: VerifyDeps, did: string, operator?: string): Pending<Status> {
+  return afterSettled(deps.registry.getAgent(did), (agent): Pending<Status> => {
+    if (!agent || (operator !== undefined && agent.operatorDomain !== operator)) {
+      return Reason.AGENT_NOT_FOUND;
+    }
     // A deleted agent (a tombstone) is refused like a revoked one.
     if (agent.status === "revoked" || agent.status === "deleted") return Reason.AGENT_REVOKED;
     if (agent.status === "suspended") return Reason.AGENT_SUSPENDED;
-    return afterSettled(deps.registry.getOperator(agent.operatorDomain), (operator) => {
-      if (!operator) return Reason.OPERATOR_NOT_FOUND;
-      if (operator.status === "revoked") return Reason.OPERATOR_REVOKED;
-      if (operator.status !== "active") return Reason.OPERATOR_SUSPENDED;
-      state.agent = agent;
-      return undefined;
+    return afterSettled(deps.registry.getOperator(agent.operatorDomain), (record) => {
+      if (!record) return Reason.OPERATOR_NOT_FOUND;
+      if (record.status === "revoked") return Reason.OPERATOR_REVOKED;
+      if (record.status !== "active") return Reason.OPERATOR_SUSPENDED;
+      return agent;
     });
   });
+}
+
+/** `next(value)` now when `value` is not a promise, else once it settles. */
+function andThen<T, R>(value: Pending<T>, next: (value: T) => Pending<R>): Pending<R> {
+  return value instanceof Promise ? value.then(next) : next(value);
 }

@@ -1,4 +1,5 @@
 import { Reason } from "../../../gen/gatehouse/v1/errors_pb.js";
+import { actorChain } from "../actors.js";
 import type { VerifyState } from "../types.js";
 
 const isString = (value: unknown): value is string => typeof value === "string" && value !== "";
@@ -10,7 +11,7 @@ const isTime = (value: unknown): value is number =>
  * makes iss, exp, aud, sub, iat, jti required). Later steps then compare values only.
  */
 export function claimsStep(state: VerifyState): Reason | undefined {
-  const { iss, sub, aud, scope, operator, iat, nbf, exp, jti, grants, derived_from } =
+  const { iss, sub, aud, scope, operator, iat, nbf, exp, jti, grants, derived_from, act, cnf } =
     state.payload;
   const audiences = typeof aud === "string" ? [aud] : aud;
   if (!isString(iss) || !isString(sub) || !isString(jti) || !isString(operator)) {
@@ -26,6 +27,14 @@ export function claimsStep(state: VerifyState): Reason | undefined {
   if (grants !== undefined && !isIdList(grants)) return Reason.TOKEN_CLAIMS_INVALID;
   // Optional: the tokens it was exchanged from (see the revocation step).
   if (derived_from !== undefined && !isIdList(derived_from)) return Reason.TOKEN_CLAIMS_INVALID;
+  // Optional: the delegation chain (RFC 8693 §4.1), whose every actor the status and
+  // revocation steps check like `sub`. A delegated token is always bound to its current
+  // actor's key (`cnf`, RFC 9449 §6): one without a binding was not issued by this
+  // Gatehouse's delegation model and would be a bearer token usable by anyone who saw it.
+  const actors = act === undefined ? undefined : actorChain(act);
+  if (act !== undefined && (actors === undefined || cnf === undefined)) {
+    return Reason.TOKEN_CLAIMS_INVALID;
+  }
   state.claims = {
     iss,
     sub,
@@ -38,6 +47,7 @@ export function claimsStep(state: VerifyState): Reason | undefined {
     jti,
     ...(grants !== undefined && { grants }),
     ...(derived_from !== undefined && { derivedFrom: derived_from }),
+    ...(actors !== undefined && { actors }),
   };
   return undefined;
 }

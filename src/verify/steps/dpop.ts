@@ -1,5 +1,5 @@
 import { Reason } from "../../../gen/gatehouse/v1/errors_pb.js";
-import { constantTimeEqual } from "../../crypto/random.js";
+import { constantTimeEqual } from "../../crypto/constant-time.js";
 import type { VerifyDeps, VerifyState } from "../types.js";
 
 const MAX_JKT_LENGTH = 128;
@@ -14,6 +14,9 @@ const MAX_JKT_LENGTH = 128;
  * alongside is ignored, not checked, and its `jti` not consumed. Refusing it would protect
  * nothing (whoever holds a bearer token can drop the proof), and §7.2 only forbids the
  * other direction, a bound token used as a bearer one.
+ *
+ * A delegated token (RFC 8693 §4.1 `act`) is bound to its current actor's key: only that
+ * actor can present it, never its subject nor an earlier actor.
  *
  * Runs after the agent-status step: no store write (the `jti`) for a token that is otherwise
  * refused, and before scopes, so a stolen token's scopes are not probed without the key.
@@ -43,5 +46,10 @@ export function dpopStep(
       accessToken: token,
       expectedJkt: jkt,
     })
-    .then((result) => (result.ok ? undefined : result.reason));
+    .then((result) => {
+      if (result.ok) return undefined;
+      // Only a failure the bound key's holder made counts towards a freeze (envelope.ts).
+      if (result.byKeyHolder) state.keyHolderProofFailed = true;
+      return result.reason;
+    });
 }

@@ -5,9 +5,6 @@ import type { VerifyDeps, VerifyState } from "../types.js";
 
 const MINUTES_PER_DAY = 1440;
 
-/** Proof failures that count towards a freeze: a DPoP proof that failed or was replayed. */
-const PROOF_FAILURES: ReadonlySet<Reason> = new Set([Reason.DPOP_INVALID, Reason.DPOP_REPLAYED]);
-
 /**
  * The agent's behavioural envelope (Policy.envelope), enforced server-side on every request
  * that passed every other check, in this order: frozen → allowed time windows → request rate
@@ -74,18 +71,18 @@ async function enforceEnvelope(
 }
 
 /**
- * Counts a failed or replayed proof against the agent; the `freeze_after_failures`-th
- * within `freeze_window` freezes it for `freeze_duration`. Called by the pipeline when a
- * request for a known agent was denied (other reasons are ignored).
+ * Counts a refused proof against the agent whose envelope applies (the token's subject); the
+ * `freeze_after_failures`-th within `freeze_window` freezes it for `freeze_duration`. Called
+ * by the pipeline for every denied request; only proofs the DPoP step found to be the bound
+ * key holder's own failure count (`keyHolderProofFailed`, see DpopResult.byKeyHolder): junk
+ * proofs, proofs by other keys, stale or replayed copies can be sent by anyone who has seen
+ * the token or a proof, and counting them would let any such party freeze the agent.
  */
-export async function recordProofFailure(
-  agent: AgentRecord | undefined,
-  reason: Reason,
-  deps: VerifyDeps,
-): Promise<void> {
+export async function recordProofFailure(state: VerifyState, deps: VerifyDeps): Promise<void> {
+  const agent = state.agent;
   const envelope: EnvelopeRecord | undefined = agent?.policy.envelope;
   if (!agent || !envelope || envelope.freezeAfterFailures === 0) return;
-  if (!PROOF_FAILURES.has(reason)) return;
+  if (state.keyHolderProofFailed !== true) return;
   const id = agentKey(agent.did);
   const hit = await deps.rateLimits.hit(
     `envelope:failures:${id}`,

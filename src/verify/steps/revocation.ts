@@ -7,10 +7,11 @@ import type { VerifiedClaims, VerifyDeps, VerifyState } from "../types.js";
  * - the token by `jti` (RFC 7009 semantics, checked server-side), and every token it was
  *   exchanged from (`derived_from`, RFC 8693): revoking a token revokes what was derived from
  *   it: TOKEN_REVOKED;
- * - the agent's issued-until watermark, set when its key was revoked: tokens issued (`iat`)
- *   at or before it were issued under that key: AGENT_KEY_REVOKED;
- * - the key the token is bound to (`cnf.jkt`, RFC 9449), when that key was revoked as an
- *   agent key: AGENT_KEY_REVOKED.
+ * - the issued-until watermark of every principal of the token (its subject and each actor
+ *   of its delegation chain, RFC 8693 §4.1), set when that agent's key was revoked: a token
+ *   issued (`iat`) at or before it was issued while that key was trusted: AGENT_KEY_REVOKED;
+ * - the key the token is bound to (`cnf.jkt`, RFC 9449; a delegated token's current actor's
+ *   key), when that key was revoked as an agent key: AGENT_KEY_REVOKED.
  */
 export function revocationStep(
   state: VerifyState,
@@ -20,36 +21,39 @@ export function revocationStep(
   if (!claims?.jti) return Reason.TOKEN_CLAIMS_INVALID;
   const jkt = boundKey(state.payload.cnf);
   const { revocations } = deps;
-  const lookups: Lookups<Promise<boolean>, Promise<number | undefined>> = [
-    revocations.isRevoked("token", claims.jti),
-    revocations.issuedUntil(claims.sub),
+  const lookups: Promise<Answer>[] = [
     jkt === undefined ? NOT_REVOKED : revocations.isRevoked("agent_key", jkt),
+    revocations.isRevoked("token", claims.jti),
   ];
-  for (const jti of claims.derivedFrom ?? NO_ANCESTORS) {
-    lookups.push(revocations.isRevoked("token", jti));
-  }
+  for (const jti of claims.derivedFrom ?? NONE) lookups.push(revocations.isRevoked("token", jti));
+  lookups.push(revocations.issuedUntil(claims.sub));
+  for (const did of claims.actors ?? NONE) lookups.push(revocations.issuedUntil(did));
   // Synchronous when every answer is cached (cache.ts): a cached Verify waits for nothing.
-  const answers = allKnown<Lookups<boolean, number | undefined>>(lookups);
+  const answers = allKnown<Answer[]>(lookups);
   return answers instanceof Promise
     ? answers.then((values) => judge(claims, values))
     : judge(claims, answers);
 }
 
-/** The token, the issued-until watermark, the bound key, then each ancestor token. */
-type Lookups<Revoked, IssuedUntil> = [Revoked, IssuedUntil, Revoked, ...Revoked[]];
+/**
+ * In order: the bound key's revocation, then the token's and each ancestor's (booleans),
+ * then each principal's watermark (a number, or undefined for none).
+ */
+type Answer = boolean | number | undefined;
 
 const NOT_REVOKED = resolvedWith(false);
-const NO_ANCESTORS: readonly string[] = [];
+const NONE: readonly string[] = [];
 
-function judge(
-  claims: VerifiedClaims,
-  [tokenRevoked, issuedUntil, keyRevoked, ...ancestorRevoked]: Lookups<boolean, number | undefined>,
-): Reason | undefined {
-  if (tokenRevoked || ancestorRevoked.includes(true)) return Reason.TOKEN_REVOKED;
-  if (issuedUntil !== undefined && claims.iat * 1000 <= issuedUntil) {
-    return Reason.AGENT_KEY_REVOKED;
+/** Reads the answers in place (no copies: a cached Verify allocates little). */
+function judge(claims: VerifiedClaims, answers: readonly Answer[]): Reason | undefined {
+  const tokens = 1 + (claims.derivedFrom?.length ?? 0);
+  for (let i = 1; i <= tokens; i++) if (answers[i] === true) return Reason.TOKEN_REVOKED;
+  const issuedAt = claims.iat * 1000;
+  for (let i = tokens + 1; i < answers.length; i++) {
+    const until = answers[i];
+    if (typeof until === "number" && issuedAt <= until) return Reason.AGENT_KEY_REVOKED;
   }
-  return keyRevoked ? Reason.AGENT_KEY_REVOKED : undefined;
+  return answers[0] === true ? Reason.AGENT_KEY_REVOKED : undefined;
 }
 
 /** `cnf.jkt` when it has the shape of an RFC 7638 thumbprint; the DPoP step checks the rest. */

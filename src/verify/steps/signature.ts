@@ -1,5 +1,5 @@
 import { Reason } from "../../../gen/gatehouse/v1/errors_pb.js";
-import { verifyJwsSignature } from "../../crypto/jws.js";
+import { verifyJwsSignature } from "../../crypto/jose/signature.js";
 import type { VerifyState } from "../types.js";
 
 /** Signature (RFC 7515 §5.2 step 8) with the key the header step resolved. */

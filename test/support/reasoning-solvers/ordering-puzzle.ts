@@ -69,10 +69,5 @@ export function solveOrderingPuzzle(prompt: string): string {
   const [order] = solutions;
   if (solutions.length !== 1 || order === undefined)
     throw new Error(`${solutions.length} solutions`);
-  const question = lines.at(-1) ?? "";
-  const after = new RegExp(`right after ${N}\\?$`).exec(question);
-  if (after) return order[order.indexOf(group(after, 1)) + 1] ?? "";
-  const ordinal = new RegExp(`\\b${ORD}\\b`).exec(question.replace(/first to last/, ""));
-  if (ordinal) return order[readOrdinal(group(ordinal, 1)) - 1] ?? "";
   return order.join(", ");
 }

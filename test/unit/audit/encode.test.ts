@@ -36,6 +36,14 @@ function everyField(): Record<string, unknown> {
       values[field.localName] = BigInt(n) * 1_000_000_007n;
     } else if (field.fieldKind === "scalar" && field.scalar === ScalarType.BYTES) {
       values[field.localName] = new Uint8Array(32).fill(n);
+    } else if (field.fieldKind === "message" && field.localName === "denials") {
+      values[field.localName] = {
+        denied: AuditEventType.CHECK_DENIED,
+        count: 2n ** 40n + 1n,
+        windowStart: timestampFromMs(1_700_000_000_123),
+        windowEnd: timestampFromMs(1_700_000_060_000),
+        overflow: true,
+      };
     } else if (field.localName !== "time") {
       throw new Error(`field ${field.name}: teach encodeAuditEvent (and this test) its kind`);
     }
@@ -73,6 +81,9 @@ describe("encodeAuditEvent", () => {
         scopes: [],
         challengeKind: ChallengeKind.SIGNATURE,
       },
+      // A present message with every field at its default is still written (empty).
+      { type: AuditEventType.DENIALS_FOLDED, denials: {} },
+      { type: AuditEventType.DENIALS_FOLDED, denials: { count: 1n, windowStart: {} } },
     ];
     const chains: ChainFields[] = [
       CHAIN,

@@ -12,7 +12,7 @@ import { GENESIS_HASH, sealEvent } from "../../../src/audit/chain.js";
 import { rawPublicKey } from "../../../src/audit/key.js";
 import { verifyOffline } from "../../../src/cli/manage/audit-offline.js";
 import { CliFailure } from "../../../src/cli/output.js";
-import { ed25519Thumbprint } from "../../../src/dpop/thumbprint.js";
+import { ed25519Thumbprint } from "../../../src/crypto/jose/thumbprint.js";
 
 const { privateKey, publicKey } = generateKeyPairSync("ed25519");
 const KEY = {

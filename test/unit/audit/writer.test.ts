@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { AuditEventType } from "../../../gen/gatehouse/v1/audit_pb.js";
+import { Reason } from "../../../gen/gatehouse/v1/errors_pb.js";
 import { decodeEvent, verifyAuditChain } from "../../../src/audit/chain.js";
 import { type AuditKey, loadAuditKey } from "../../../src/audit/key.js";
 import { type AuditEventInput, createAuditWriter } from "../../../src/audit/writer.js";
@@ -29,12 +30,13 @@ async function expectValidChain(log: AuditLogStore, key: AuditKey, entries: numb
 }
 
 describe("audit writer", () => {
-  it("appends concurrent records and queued events in call order, one chain", async () => {
+  it("appends concurrent records in call order, one chain", async () => {
     const { log, key } = await setup();
     const audit = createAuditWriter({ log, key, clock: systemClock, logger });
     const recorded: Promise<void>[] = [];
     for (let n = 1; n <= 200; n++) {
-      if (n % 3 === 0) audit.enqueue(event(n));
+      // Some not awaited by anyone: flush still waits for them.
+      if (n % 3 === 0) void audit.record(event(n));
       else recorded.push(audit.record(event(n)));
     }
     await Promise.all(recorded);
@@ -98,20 +100,29 @@ describe("audit writer", () => {
     await expectValidChain(log, key, 9);
   });
 
-  it("reports dropped events in the chain before the next one", async () => {
+  it("folds denials between records into one chained entry per key at flush", async () => {
     const { log, key } = await setup();
-    const audit = createAuditWriter({ log, key, clock: systemClock, logger, queueCapacity: 2 });
-    for (let n = 1; n <= 5; n++) audit.enqueue(event(n));
-    expect(audit.dropped).toBe(3);
+    const audit = createAuditWriter({ log, key, clock: systemClock, logger });
+    await audit.record(event(1));
+    for (let n = 0; n < 1_000; n++) {
+      audit.deny({
+        denied: AuditEventType.VERIFY_DENIED,
+        reason: n % 2 === 0 ? Reason.TOKEN_MALFORMED : Reason.TOKEN_BAD_SIGNATURE,
+        actorRole: "verifier",
+        actor: "v",
+        actorFingerprint: "f",
+        subjectDid: "",
+        operatorDomain: "",
+      });
+    }
+    await audit.record(event(2));
     await audit.flush();
-    await audit.record(event(6));
     const events = await storedEvents(log);
-    // The three were dropped before the first queued event was written: reported first.
-    expect(events.map((e) => [e?.type, e?.tokenId || Number(e?.droppedCount)])).toEqual([
-      [AuditEventType.EVENTS_DROPPED, 3],
+    expect(events.map((e) => [e?.type, e?.tokenId || Number(e?.denials?.count)])).toEqual([
       [AuditEventType.TOKEN_ISSUED, "t1"],
       [AuditEventType.TOKEN_ISSUED, "t2"],
-      [AuditEventType.TOKEN_ISSUED, "t6"],
+      [AuditEventType.DENIALS_FOLDED, 500],
+      [AuditEventType.DENIALS_FOLDED, 500],
     ]);
     await expectValidChain(log, key, 4);
   });

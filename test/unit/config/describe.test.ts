@@ -20,13 +20,17 @@ describe("describeConfig", () => {
       "rate limits      per 60s: challenge 120/identity, 1200/address; submit 120/identity, 1200/address; adaptive proof of work off",
       "dpop             proof max age 60s, server nonces off",
       "max message      65536 bytes",
+      "transport        100 streams/connection, headers 16384 bytes and 64 fields, request 10000 ms, idle 60000 ms, 64 connections/address, 10 MB/connection",
+      "audit denials    folded per key into one entry per 60s window, at most 256 keys per window",
       "domains          resolvers system; timeout 5000 ms; well-known on port 443; private addresses refused; proofs hold 2592000s",
       "signed requests  operators may sign requests; accepted within ±60s",
       "grants           at most 5 pending per agent, lapse after 86400s; last 3600s (max 2592000s); denial cooldown 60s doubling to 86400s",
       "approval         127.0.0.1:7445 as https://localhost:<port>; invites 86400s, sessions 900s",
-      "sidecar          127.0.0.1:7446 (TLS, HTTP/1.1 and HTTP/2) -> the grpc endpoint; " +
+      "sidecar          127.0.0.1:7447 (TLS, HTTP/1.1 and HTTP/2) -> the grpc endpoint; " +
         "0 forward-auth route(s); body 65536 B, headers 16384 B, request 15000 ms, " +
         "upstream 5000 ms, 1024 connections",
+      "metrics          http://127.0.0.1:7446",
+      "role             all",
       "log level        info",
       "shutdown grace   10000 ms",
       "workers          1 process",

@@ -83,4 +83,40 @@ burst = 3
     expect(problems[1]).toContain("signature.challenge_per_identity: must be an integer 0..100000");
     expect(problems[1]).toContain('signature: unknown key "burst"');
   });
+
+  it("reads the transport limits from the file and the environment, with safe defaults", () => {
+    const file = writeToml(`
+[transport]
+max_concurrent_streams = 32
+request_timeout_ms = 2000
+`);
+    const config = loadConfig({
+      mode: "dev",
+      env: { GATEHOUSE_MAX_CONNECTIONS_PER_ADDRESS: "8", GATEHOUSE_IDLE_TIMEOUT_MS: "5000" },
+      file,
+    });
+    expect(config.transport).toEqual({
+      maxConcurrentStreams: 32,
+      maxHeaderListBytes: 16_384,
+      maxHeaderPairs: 64,
+      requestTimeoutMs: 2_000,
+      idleTimeoutMs: 5_000,
+      maxConnectionsPerAddress: 8,
+      maxSessionMemoryMb: 10,
+    });
+  });
+
+  it("refuses unbounded transport limits: every one has a ceiling", () => {
+    const env = {
+      GATEHOUSE_MAX_CONCURRENT_STREAMS: "4294967295",
+      GATEHOUSE_MAX_HEADER_LIST_BYTES: "0",
+      GATEHOUSE_MAX_HEADER_PAIRS: "100000",
+      GATEHOUSE_REQUEST_TIMEOUT_MS: "0",
+      GATEHOUSE_IDLE_TIMEOUT_MS: "0",
+      GATEHOUSE_MAX_CONNECTIONS_PER_ADDRESS: "0",
+      GATEHOUSE_MAX_SESSION_MEMORY_MB: "100000",
+    };
+    const problems = problemsOf(() => loadConfig({ mode: "dev", env }));
+    expect(problems.map((problem) => problem.split(":")[0])).toEqual(Object.keys(env));
+  });
 });

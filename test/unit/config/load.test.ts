@@ -33,6 +33,7 @@ describe("loadConfig defaults", () => {
       keys: { rotationIntervalSeconds: 604_800, publicationDelaySeconds: 360 },
       dpop: { maxAgeSeconds: 60, nonces: false },
       verify: { cacheTtlMs: 2_000, cacheMaxEntries: 10_000 },
+      audit: { denialWindowSeconds: 60, denialMaxKeys: 256 },
       domains: {
         dnsServers: [],
         timeoutMs: 5_000,
@@ -82,6 +83,15 @@ describe("loadConfig defaults", () => {
         kinds: {},
         adaptive: { enabled: false, threshold: 30 },
       },
+      transport: {
+        maxConcurrentStreams: 100,
+        maxHeaderListBytes: 16_384,
+        maxHeaderPairs: 64,
+        requestTimeoutMs: 10_000,
+        idleTimeoutMs: 60_000,
+        maxConnectionsPerAddress: 64,
+        maxSessionMemoryMb: 10,
+      },
       approval: {
         enabled: true,
         host: "127.0.0.1",
@@ -91,7 +101,7 @@ describe("loadConfig defaults", () => {
       },
       sidecar: {
         host: "127.0.0.1",
-        port: 7446,
+        port: 7447,
         plainHttp: false,
         plainHttpAnyHost: false,
         forwardAuthRequiresClientCert: false,
@@ -102,6 +112,8 @@ describe("loadConfig defaults", () => {
         upstreamTimeoutMs: 5_000,
         routes: [],
       },
+      metrics: { enabled: true, host: "127.0.0.1", port: 7446 },
+      role: "all",
       log: { level: "info" },
       shutdownGraceMs: 10_000,
       workers: 1,
@@ -289,5 +301,32 @@ describe("loadConfig store selection", () => {
       overrides: { store: { kind: "embedded" } },
     });
     expect(config.store).toEqual({ kind: "embedded" });
+  });
+});
+
+describe("the [metrics] section and the role", () => {
+  it("reads them from the file and the environment", () => {
+    const file = writeToml(
+      ['role = "verifier"', "[metrics]", 'host = "0.0.0.0"', "port = 9464"].join("\n"),
+    );
+    const fromFile = loadConfig({ mode: "dev", file, env: {} });
+    expect(fromFile.metrics).toEqual({ enabled: true, host: "0.0.0.0", port: 9464 });
+    expect(fromFile.role).toBe("verifier");
+    const env = { GATEHOUSE_METRICS_ENABLED: "false", GATEHOUSE_ROLE: "issuer" };
+    const fromEnv = loadConfig({ mode: "dev", env });
+    expect(fromEnv.metrics.enabled).toBe(false);
+    expect(fromEnv.role).toBe("issuer");
+  });
+
+  it("reports an unknown role and a metrics port shared with an mTLS port, together", () => {
+    const env = { GATEHOUSE_ROLE: "signer", GATEHOUSE_METRICS_PORT: "7443" };
+    expect(() => loadConfig({ mode: "dev", env })).toThrow(
+      expect.objectContaining({
+        problems: [
+          expect.stringContaining("GATEHOUSE_ROLE"),
+          "metrics.port / GATEHOUSE_METRICS_PORT: must differ from the gRPC, Connect and sidecar ports, got 7443",
+        ],
+      }),
+    );
   });
 });

@@ -80,7 +80,7 @@ describe("loadConfig problems", () => {
         "default_ttl = 60",
         "[grpc.tls]",
         "x = 1",
-        "[metrics]",
+        "[telemetry]",
         "port = 9",
       ].join("\n"),
     );
@@ -90,7 +90,7 @@ describe("loadConfig problems", () => {
       `${file}: unknown key "grpc.prot"`,
       `${file}: unknown key "grpc.tls"`,
       `${file}: unknown key "tokens.default_ttl"`,
-      `${file}: unknown key "metrics"`,
+      `${file}: unknown key "telemetry"`,
       'GATEHOUSE_GRPC_PORT: must be an integer 0..65535, got "-1"',
     ]);
   });

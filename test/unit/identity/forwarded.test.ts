@@ -3,7 +3,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { Reason } from "../../../gen/gatehouse/v1/errors_pb.js";
 import { createManualClock } from "../../../src/clock.js";
 import { ConfigError, describeConfig, loadConfig } from "../../../src/config/index.js";
-import { constantTimeEqual } from "../../../src/crypto/random.js";
+import { constantTimeEqual } from "../../../src/crypto/constant-time.js";
 import { GatehouseError } from "../../../src/errors/index.js";
 import type { Caller } from "../../../src/identity/caller.js";
 import {

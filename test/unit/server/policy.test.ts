@@ -8,7 +8,7 @@ import { file_gatehouse_v1_registry } from "../../../gen/gatehouse/v1/registry_p
 import { file_gatehouse_v1_verify } from "../../../gen/gatehouse/v1/verify_pb.js";
 import { GatehouseError } from "../../../src/errors/index.js";
 import { ANONYMOUS, type Caller } from "../../../src/identity/caller.js";
-import { authorize, RPC_POLICY } from "../../../src/server/policy.js";
+import { authorize, RPC_POLICY, servedBy } from "../../../src/server/policy.js";
 
 const generatedMethods = [
   file_gatehouse_v1_gate,
@@ -116,6 +116,36 @@ describe("per-RPC policy table", () => {
         reasonOf(() => authorize(check, caller)),
         role,
       ).toBeUndefined();
+    }
+  });
+});
+
+describe("the server-role column of the table", () => {
+  const verifierRpcs = [
+    "gatehouse.v1.VerifyService/Verify",
+    "envoy.service.auth.v3.Authorization/Check",
+    "gatehouse.v1.VerifyService/GetJwks",
+    "gatehouse.v1.VerifyService/GetIssuerMetadata",
+  ];
+
+  it("serves every generated method on role all", () => {
+    for (const method of generatedMethods) expect(servedBy("all", method), method).toBe(true);
+  });
+
+  it("serves only Verify, Check and the public keys on a verifier", () => {
+    const served = generatedMethods.filter((method) => servedBy("verifier", method));
+    expect(served.sort()).toEqual([...verifierRpcs].sort());
+  });
+
+  it("serves everything but Verify and Check on an issuer", () => {
+    const refused = generatedMethods.filter((method) => !servedBy("issuer", method));
+    expect(refused.sort()).toEqual(verifierRpcs.slice(0, 2).sort());
+  });
+
+  it("fails closed for a method missing from the table, on every role", () => {
+    for (const role of ["all", "issuer", "verifier"] as const) {
+      expect(servedBy(role, "gatehouse.v1.VerifyService/Unknown")).toBe(false);
+      expect(servedBy(role, "toString")).toBe(false);
     }
   });
 });

@@ -1,9 +1,16 @@
-import { create } from "@bufbuild/protobuf";
+import { create, type DescMessage, getOption, hasOption, ScalarType } from "@bufbuild/protobuf";
 import { describe, expect, it } from "vitest";
+import { AuditService } from "../../../gen/gatehouse/v1/audit_pb.js";
 import { Reason } from "../../../gen/gatehouse/v1/errors_pb.js";
-import { RequestGrantRequestSchema } from "../../../gen/gatehouse/v1/grants_pb.js";
-import { CreateOperatorRequestSchema } from "../../../gen/gatehouse/v1/registry_pb.js";
+import { GateService } from "../../../gen/gatehouse/v1/gate_pb.js";
+import { GrantService, RequestGrantRequestSchema } from "../../../gen/gatehouse/v1/grants_pb.js";
+import {
+  CreateOperatorRequestSchema,
+  RegistryService,
+} from "../../../gen/gatehouse/v1/registry_pb.js";
 import { CapabilityAction } from "../../../gen/gatehouse/v1/resources_pb.js";
+import { rules } from "../../../gen/gatehouse/v1/validate_pb.js";
+import { VerifyService } from "../../../gen/gatehouse/v1/verify_pb.js";
 import { GatehouseError } from "../../../src/errors/index.js";
 import { validateMessage } from "../../../src/validation/validator.js";
 
@@ -55,5 +62,79 @@ describe("validateMessage", () => {
     expect(capabilities("orders; drop")).toBe("capabilities[1].resource");
     expect(capabilities("x".repeat(97))).toBe("capabilities[1].resource");
     expect(capabilities("orders", 99 as CapabilityAction)).toBe("capabilities[1].action");
+  });
+
+  it.each([
+    ["a right-to-left override", "pay \u202Eroe\u202C 10"],
+    ["a left-to-right embedding", "\u202Aabc"],
+    ["a first-strong isolate", "x\u2068y\u2069"],
+    ["a zero-width space", "pay\u200Bpal"],
+    ["a right-to-left mark", "abc\u200F"],
+    ["a byte-order mark", "\uFEFFabc"],
+    ["a line feed", "line one\nline two"],
+    ["a tab", "a\tb"],
+    ["a NUL", "a\u0000"],
+    ["a DEL", "a\u007F"],
+    ["a C1 control", "a\u0085"],
+    ["a line separator", "a\u2028b"],
+    ["a paragraph separator", "a\u2029b"],
+    ["a language tag", "a\u{E0001}"],
+  ])("refuses %s in a printable field", (_, displayName) => {
+    expect(fieldAtFault(displayName)).toBe("display_name");
+  });
+
+  it.each([
+    "Zoë Ångström-Łukasiewicz",
+    "支払い担当エージェント",
+    "وكيل الدفع", // right-to-left script, without any override
+    "Payments 🤖🚀 €10 — “quoted”",
+    "नमस्ते दुनिया",
+  ])("accepts printable multilingual text: %s", (displayName) => {
+    expect(fieldAtFault(displayName)).toBeUndefined();
+  });
+});
+
+/**
+ * Machine-read request strings: tokens, proofs, cursors, answers and URLs compared by code.
+ * Every other request string is shown to a human or matched by the contract, so it must
+ * declare a `pattern` or the `printable` rule: a new free-text field fails here until it does.
+ */
+const MACHINE_READ = [
+  "gatehouse.v1.JwtBearerGrant.assertion",
+  "gatehouse.v1.ListAgentsRequest.page_token",
+  "gatehouse.v1.ListGrantsRequest.page_token",
+  "gatehouse.v1.ListSigningKeysRequest.page_token",
+  "gatehouse.v1.ReasoningAnswer.answer",
+  "gatehouse.v1.SubmitRequest.autonomy_attestation",
+  "gatehouse.v1.SubmitRequest.platform_attestation",
+  "gatehouse.v1.TokenExchangeGrant.subject_token",
+  "gatehouse.v1.TokenRequest.dpop_proof",
+  "gatehouse.v1.VerifyRequest.dpop_proof",
+  "gatehouse.v1.VerifyRequest.http_url",
+  "gatehouse.v1.VerifyRequest.token",
+];
+
+describe("the contract's request strings", () => {
+  it("are each matched by a pattern, printable, or machine-read", () => {
+    const unruled = new Set<string>();
+    const seen = new Set<string>();
+    const walk = (schema: DescMessage): void => {
+      if (seen.has(schema.typeName) || schema.typeName.startsWith("google.")) return;
+      seen.add(schema.typeName);
+      for (const field of schema.fields) {
+        const isString =
+          (field.fieldKind === "scalar" || field.fieldKind === "list") &&
+          field.scalar === ScalarType.STRING;
+        const rule = hasOption(field, rules) ? getOption(field, rules) : undefined;
+        if (isString && !rule?.pattern && !rule?.printable) {
+          unruled.add(`${schema.typeName}.${field.name}`);
+        }
+        if (field.fieldKind === "message") walk(field.message);
+        if (field.fieldKind === "list" && field.listKind === "message") walk(field.message);
+      }
+    };
+    const services = [GateService, VerifyService, RegistryService, GrantService, AuditService];
+    for (const method of services.flatMap((service) => service.methods)) walk(method.input);
+    expect([...unruled].sort()).toEqual(MACHINE_READ);
   });
 });

@@ -131,40 +131,24 @@ function clueText(rng: Rng, clue: Clue, s: Setting, size: number): string {
   }
 }
 
-/** The full order, or one place or successor that no single clue states outright. */
-function question(rng: Rng, order: readonly string[], clues: readonly Clue[], s: Setting) {
-  const stated = (clue: Clue) =>
-    clue.kind === "at" ? `${clue.pos}` : clue.kind === "adjacent" ? clue.a : "";
-  const given = new Set(clues.map(stated));
-  const options = [...order.keys()].flatMap((i) => {
-    const pos = i + 1;
-    const next = order[i + 1];
-    return [
-      ...(given.has(`${pos}`)
-        ? []
-        : [
-            {
-              text: rng.pick([
-                `Who ${s.verb} ${ordinalWord(pos)}?`,
-                `Who was the ${ordinalWord(pos)} to ${s.base}?`,
-              ]),
-              answer: order[i] ?? "",
-            },
-          ]),
-      ...(next === undefined || given.has(order[i] ?? "")
-        ? []
-        : [{ text: `Who ${s.verb} right after ${order[i]}?`, answer: next }]),
-    ];
-  });
-  if (options.length === 0 || rng.chance(1, 3)) {
-    const text = rng.pick([
-      "List everyone in order, first to last.",
-      "Give the full order, first to last.",
-    ]);
-    return { text, kind: "list" as const, answer: order.join(",").toLowerCase() };
-  }
-  const { text, answer } = rng.pick(options);
-  return { text, kind: "name" as const, answer: answer.toLowerCase() };
+/**
+ * Always the full order: the hidden order is a uniform shuffle, so a guess that does not solve
+ * the clues is right with probability exactly 1/n!. (Asking for one place was right one time
+ * in n.)
+ */
+function question(rng: Rng, order: readonly string[]) {
+  const text = rng.pick([
+    "List everyone in order, first to last.",
+    "Give the full order, first to last.",
+  ]);
+  return { text, answer: order.join(",").toLowerCase() };
+}
+
+/** log2(n!): the bits of a uniform order of n names. */
+function orderBits(n: number): number {
+  let bits = 0;
+  for (let k = 2; k <= n; k++) bits += Math.log2(k);
+  return bits;
 }
 
 export const orderingPuzzle: Family = {
@@ -182,8 +166,8 @@ export const orderingPuzzle: Family = {
     clues = minimal(rng, clues, all);
     const setting = rng.pick(SETTINGS);
     const lines = rng.shuffle(clues).map((clue) => clueText(rng, clue, setting, names.length));
-    const { text, kind, answer } = question(rng, order, clues, setting);
+    const { text, answer } = question(rng, order);
     const prompt = `${setting.intro(joinWords(rng.shuffle(names)), rng)}\n${lines.join("\n")}\n${text}`;
-    return { prompt, kind, answer };
+    return { prompt, kind: "list", answer, guessBits: orderBits(names.length) };
   },
 };

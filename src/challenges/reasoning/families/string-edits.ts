@@ -2,6 +2,13 @@ import type { Rng } from "../prng.js";
 import { ordinalNumber, ordinalWord, phrase } from "../words.js";
 import type { Family } from "./types.js";
 
+/**
+ * The guess bound of one edit run (see Instance.guessBits): the result is 4–24 letters drawn
+ * from a random start of ≥ 7 letters (> 32 bits) that every edit changes; no result repeated
+ * more than twice in 60,000 instances (≥ 14.8 bits measured): 10 bits keeps a wide margin.
+ */
+const PART_GUESS_BITS = 10;
+
 // Instance space: a start string of 8–16 random letters (26^8 ≈ 2 × 10^11 at the least) times
 // 4–8 steps drawn from 11 edit kinds with 2–4 phrasings and random operands (≥ 10^3 per step)
 // and two layouts: well over 10^20 per difficulty level.
@@ -175,6 +182,11 @@ export const stringEdits: Family = {
       ? edits.map((e, i) => style(i + 1, e.text)).join("\n")
       : edits.map((e, i) => `${connector(rng, i, edits.length)} ${e.text}.`).join(" ");
     const intro = rng.pick(["Apply these edits in order.", "Perform each edit in turn."]);
-    return { prompt: `${opening} ${intro}\n${steps}\n${question}`, kind: "letters", answer: s };
+    return {
+      prompt: `${opening} ${intro}\n${steps}\n${question}`,
+      kind: "letters",
+      answer: s,
+      guessBits: PART_GUESS_BITS,
+    };
   },
 };

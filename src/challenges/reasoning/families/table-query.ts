@@ -2,6 +2,14 @@ import type { Rng } from "../prng.js";
 import { distinct, name, word } from "../words.js";
 import type { Family } from "./types.js";
 
+/**
+ * The guess bound of a numeric answer (see Instance.guessBits): a sum or a gap of values
+ * 1–99 that is never a number the table writes (families/index.ts); the likeliest is right
+ * about 1 time in 95 (≥ 6.5 bits, measured by guessing.test.ts): 6 bits. A name answer is
+ * one of the table's rows, so its bound is exactly log2(rows).
+ */
+const NUMBER_GUESS_BITS = 6;
+
 // Instance space: 6–14 rows of generated names, 2–3 generated category values and random
 // numbers (> 10^20 tables alone), 4 table formats with shuffled columns, 5 aggregates × 2
 // phrasings, 0–2 filters from 4 comparisons × 3 scope phrasings: > 10^25 per level.
@@ -92,7 +100,6 @@ function aggregate(rng: Rng, table: Table, rows: readonly Row[]): [string, strin
       rng.pick([`What is the total ${column}`, `What is the sum of the ${column} values`]),
       String(values.reduce((a, b) => a + b, 0)),
     ],
-    [rng.pick(["How many rows are there", "How many entries are listed"]), String(rows.length)],
     [`Which ${table.key} has the highest ${column}`, extreme(Math.max(...values))],
     [`Which ${table.key} has the lowest ${column}`, extreme(Math.min(...values))],
     [
@@ -131,7 +138,9 @@ export const tableQuery: Family = {
         "Consider these records.",
       ]);
       const prompt = `${intro}\n\n${formatTable(rng, table)}\n\n${question}`;
-      return { prompt, kind: /^\d+$/.test(answer) ? "integer" : "name", answer };
+      return /^\d+$/.test(answer)
+        ? { prompt, kind: "integer", answer, guessBits: NUMBER_GUESS_BITS }
+        : { prompt, kind: "name", answer, guessBits: Math.log2(table.rows.length) };
     }
   },
 };

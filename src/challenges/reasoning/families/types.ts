@@ -7,6 +7,13 @@ export interface Instance {
   readonly kind: AnswerKind;
   /** Already canonical. */
   readonly answer: string;
+  /**
+   * A lower bound, in bits, on the min-entropy of the answer to someone who reads the prompt
+   * but does not solve it: no blind guess is right with probability above 2^-guessBits.
+   * Each family states why its bound holds; test/unit/challenges/reasoning/guessing.test.ts
+   * measures it.
+   */
+  readonly guessBits: number;
 }
 
 /** A parameterized generator of tasks. `difficulty` is 1 (easiest) to 5. */

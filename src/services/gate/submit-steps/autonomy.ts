@@ -18,9 +18,12 @@ export async function autonomyStep(context: SubmitContext): Promise<void> {
     if (policy?.requireAttestation) throw new GatehouseError(Reason.ATTESTATION_REQUIRED);
     return;
   }
-  const claims = await verifyAutonomyAttestation(request.autonomyAttestation, {
+  // The registered key through the one key parser: a weak stored key verifies nothing.
+  const publicKey = ed25519PublicKey(Buffer.from(agent.publicKeyHex, "hex"));
+  if (!publicKey) throw new GatehouseError(Reason.ATTESTATION_INVALID);
+  const claims = verifyAutonomyAttestation(request.autonomyAttestation, {
     did: record.did,
-    publicKey: ed25519PublicKey(Buffer.from(agent.publicKeyHex, "hex")),
+    publicKey,
     challengeId: request.challengeId,
     issuedAt: record.issuedAt,
     now,

@@ -1,5 +1,5 @@
 import { Reason } from "../../../../gen/gatehouse/v1/errors_pb.js";
-import { constantTimeEqual } from "../../../crypto/random.js";
+import { constantTimeEqual } from "../../../crypto/constant-time.js";
 import { GatehouseError } from "../../../errors/index.js";
 import type { SubmitContext } from "./types.js";
 

@@ -1,7 +1,7 @@
 import { Reason } from "../../../../gen/gatehouse/v1/errors_pb.js";
 import type { JwtBearerGrant } from "../../../../gen/gatehouse/v1/gate_pb.js";
 import { verifyEd25519 } from "../../../crypto/ed25519.js";
-import { decodeJsonSegment } from "../../../crypto/jws.js";
+import { parseCompactJws } from "../../../crypto/jose/compact.js";
 import { GatehouseError } from "../../../errors/index.js";
 import { authorizeScopes } from "../../../grants/scopes.js";
 import { requireActiveAgent } from "../../agents.js";
@@ -30,7 +30,6 @@ const ALLOWED_HEADER = new Set(["alg", "typ", "kid"]);
  */
 const ALLOWED_TYP = new Set(["jwt", "application/jwt"]);
 
-const SEGMENT = /^[A-Za-z0-9_-]+$/;
 /** `jti` (RFC 7519 §4.1.7): printable ASCII, bounded, so it can key the replay store. */
 const JTI = /^[\x21-\x7e]{1,256}$/;
 const DID = /^did:[a-z0-9]+:[\x21-\x7e]{1,250}$/;
@@ -60,7 +59,8 @@ export async function assertionGrant(
   call: CallContext,
 ): Promise<GrantOutcome> {
   const { issuer, clockSkewSeconds: skew, assertionMaxLifetimeSeconds } = deps.settings;
-  const parsed = parseAssertion(grant.assertion);
+  // RFC 7515 §7.1, every segment canonical base64url (RFC 7515 §2).
+  const parsed = parseCompactJws(grant.assertion);
   if (!parsed) throw invalid();
   const { header, payload, signingInput, signature } = parsed;
 
@@ -119,7 +119,7 @@ export async function assertionGrant(
   const agent = await requireActiveAgent(deps.store, claims.did);
   const scopes = [...new Set(grant.scopes)].sort();
   const authority = await authorizeScopes(deps.store.grants, agent, scopes, grant.audience, nowMs);
-  return { agent, scopes, audience: grant.audience, authority };
+  return { agent, presenter: agent, scopes, audience: grant.audience, authority };
 }
 
 function invalid(): GatehouseError {
@@ -129,32 +129,6 @@ function invalid(): GatehouseError {
 function isAllowedTyp(typ: unknown): boolean {
   // RFC 7515 §4.1.9: media type names are case-insensitive.
   return typeof typ === "string" && ALLOWED_TYP.has(typ.toLowerCase());
-}
-
-interface ParsedJws {
-  readonly header: Record<string, unknown>;
-  readonly payload: Record<string, unknown>;
-  readonly signingInput: Uint8Array;
-  readonly signature: Uint8Array;
-}
-
-/** RFC 7515 §7.1 compact serialization: three base64url segments, JSON object header/payload. */
-function parseAssertion(token: string): ParsedJws | undefined {
-  const parts = token.split(".");
-  if (parts.length !== 3) return undefined;
-  const [header, payload, signature] = parts as [string, string, string];
-  if (!SEGMENT.test(header) || !SEGMENT.test(payload) || !SEGMENT.test(signature)) {
-    return undefined;
-  }
-  const headerObject = decodeJsonSegment(header);
-  const payloadObject = decodeJsonSegment(payload);
-  if (!headerObject || !payloadObject) return undefined;
-  return {
-    header: headerObject,
-    payload: payloadObject,
-    signingInput: Buffer.from(`${header}.${payload}`, "ascii"),
-    signature: Buffer.from(signature, "base64url"),
-  };
 }
 
 const isTime = (value: unknown): value is number =>

@@ -1,13 +1,14 @@
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { Reason } from "../../../../gen/gatehouse/v1/errors_pb.js";
 import type { TokenRequest, TokenResponseSchema } from "../../../../gen/gatehouse/v1/gate_pb.js";
+import { ed25519Thumbprint } from "../../../crypto/jose/thumbprint.js";
 import { checkTokenRequestProof, requireRegisteredKey } from "../../../dpop/index.js";
 import { GatehouseError } from "../../../errors/index.js";
 import type { CallContext } from "../../types.js";
 import type { GateDeps } from "../deps.js";
 import { assertionGrant } from "./assertion-grant.js";
 import { exchangeGrant } from "./exchange-grant.js";
-import { issueAccessToken } from "./issue.js";
+import { type Binding, issueAccessToken } from "./issue.js";
 import { passGrant } from "./pass-grant.js";
 import type { GrantOutcome } from "./types.js";
 
@@ -23,15 +24,25 @@ export async function issueToken(
     ? await checkTokenRequestProof(dpop, deps.settings.publicUrl, request.dpopProof)
     : undefined;
   const grant = await runGrant(deps, request, call, jkt);
-  if (jkt !== undefined) requireRegisteredKey(jkt, grant.agent.publicKeyHex);
-  const response = await issueAccessToken(
-    deps,
-    grant,
-    jkt === undefined ? {} : { jkt },
-    call.caller,
-  );
+  if (jkt !== undefined) requireRegisteredKey(jkt, grant.presenter.publicKeyHex);
+  const response = await issueAccessToken(deps, grant, binding(grant, jkt), call.caller);
   const dpopNonce = dpop.nonce(); // RFC 9449 §8: the nonce for the agent's next proof
   return dpopNonce === undefined ? response : { ...response, dpopNonce };
+}
+
+/**
+ * The key the new token is bound to (RFC 9449 §6). A delegated token: its delegate's
+ * registered key, whatever the request's proof (the delegator presents the request; only the
+ * delegate may use the token). Otherwise the key the request's proof showed, if any. A token
+ * with actors is never a bearer token: anyone who saw it could act as its actor.
+ */
+function binding(grant: GrantOutcome, jkt: string | undefined): Binding {
+  if (grant.delegate !== undefined) {
+    return { jkt: ed25519Thumbprint(Buffer.from(grant.delegate.publicKeyHex, "hex")) };
+  }
+  if (jkt !== undefined) return { jkt };
+  if (grant.act !== undefined) throw new GatehouseError(Reason.TOKEN_BOUND_TO_KEY);
+  return {};
 }
 
 function runGrant(

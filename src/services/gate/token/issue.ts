@@ -58,13 +58,21 @@ export async function issueAccessToken(
     ...(grant.authority.grantIds.length > 0 && { grants: [...grant.authority.grantIds] }),
     ...(grant.derivedFrom !== undefined && { derived_from: [...grant.derivedFrom] }),
   });
-  await deps.audit.record(
-    agentEvent(AuditEventType.TOKEN_ISSUED, caller, grant.agent, {
-      tokenId: jti,
-      scopes: [...grant.scopes],
-      audiences: [grant.audience],
-    }),
-  );
+  // Whom the token belongs to, for as long as it can verify (exp plus the tolerated skew),
+  // so Revoke lets only its owner's operator revoke it. Sent with the audit append: on Redis
+  // one more SET, not one more round trip.
+  const { did: sub, operatorDomain } = grant.agent;
+  const liveMs = exp * 1000 - deps.clock.now() + deps.settings.clockSkewSeconds * 1000;
+  await Promise.all([
+    deps.store.issuedTokens.record(jti, { sub, operatorDomain, exp }, Math.max(1, liveMs)),
+    deps.audit.record(
+      agentEvent(AuditEventType.TOKEN_ISSUED, caller, grant.agent, {
+        tokenId: jti,
+        scopes: [...grant.scopes],
+        audiences: [grant.audience],
+      }),
+    ),
+  ]);
   return {
     accessToken,
     tokenType: binding.jkt === undefined ? "Bearer" : "DPoP",

@@ -1,5 +1,6 @@
 import { Reason } from "../../../../gen/gatehouse/v1/errors_pb.js";
-import { constantTimeEqual, sha256Hex } from "../../../crypto/random.js";
+import { constantTimeEqual } from "../../../crypto/constant-time.js";
+import { sha256Hex } from "../../../crypto/random.js";
 import { GatehouseError } from "../../../errors/index.js";
 import { authorizeScopes } from "../../../grants/scopes.js";
 import { requireActiveAgent } from "../../agents.js";
@@ -34,5 +35,5 @@ export async function passGrant(
     record.audience,
     nowMs,
   );
-  return { agent, scopes: record.scopes, audience: record.audience, authority };
+  return { agent, presenter: agent, scopes: record.scopes, audience: record.audience, authority };
 }

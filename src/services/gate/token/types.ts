@@ -7,8 +7,21 @@ import type { AgentRecord } from "../../../store/ports.js";
  * issue.ts turns it into a signed token; each grant is one file beside it.
  */
 export interface GrantOutcome {
-  /** The agent the token is issued to (`sub`), already checked active. */
+  /**
+   * The principal (`sub`): the agent whose authority the token carries (its policy, its
+   * grants, its envelope), already checked active.
+   */
   readonly agent: AgentRecord;
+  /**
+   * The agent that made this request: `agent` itself, or the current actor of a delegated
+   * subject token (token exchange). A DPoP proof on the request must be by its key.
+   */
+  readonly presenter: AgentRecord;
+  /**
+   * Delegation (RFC 8693): the agent the token is handed to, already checked active. It is
+   * the token's current actor (`act.sub`), and the token is bound to its registered key.
+   */
+  readonly delegate?: AgentRecord;
   /** Sorted, unique; already checked against policy (and, for exchange, the subject token). */
   readonly scopes: readonly string[];
   readonly audience: string;
@@ -16,7 +29,7 @@ export interface GrantOutcome {
   readonly notAfter?: number;
   /** Requested lifetime in seconds, capped by policy and the server maximum. */
   readonly ttlSeconds?: number;
-  /** RFC 8693 delegation chain. */
+  /** RFC 8693 §4.1 delegation chain, the current actor outermost; absent = none. */
   readonly act?: ActorClaim;
   /** The approved grants behind scopes the standing policy does not cover. */
   readonly authority: ScopeAuthority;

@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import {
   type AnswerKind,
   canonicalize,
+  PART_SEPARATOR,
 } from "../../../../src/challenges/reasoning/canonicalize.js";
 import { generate } from "../../../../src/challenges/reasoning/families/index.js";
 import { REASONING_FAMILIES } from "../../../../src/challenges/reasoning/family-names.js";
@@ -56,6 +57,14 @@ function wrongs(kind: AnswerKind, answer: string): string[] {
   }
 }
 
+/** The answer with part `index` spelled as `spelling`, the other parts as they are. */
+function withPart(answer: string, index: number, spelling: string): string {
+  return answer
+    .split(PART_SEPARATOR)
+    .map((part, i) => (i === index ? spelling : part))
+    .join(" | ");
+}
+
 describe.each(REASONING_FAMILIES)("reasoning family %s", (family) => {
   it(`is solved from the prompt alone, and only the right answer is accepted (${SEEDS} seeds)`, () => {
     for (let i = 0; i < SEEDS; i++) {
@@ -64,14 +73,25 @@ describe.each(REASONING_FAMILIES)("reasoning family %s", (family) => {
       const context = `${family} seed #${i}:\n${task.prompt}`;
       expect(check(SOLVERS[family](task.prompt)), context).toBe(task.answer);
       expect(check(task.answer), context).toBe(task.answer);
-      for (const spelling of equivalents(task.answerKind, task.answer)) {
-        expect(check(spelling), `${context}\n${spelling}`).toBe(task.answer);
-        expect(check(check(spelling))).toBe(check(spelling));
-      }
-      for (const wrong of wrongs(task.answerKind, task.answer)) {
-        expect(check(wrong), `${context}\n${wrong}`).not.toBe(task.answer);
-        expect(check(check(wrong))).toBe(check(wrong));
-      }
+      const kinds = task.answerKind.split(PART_SEPARATOR) as AnswerKind[];
+      const answers = task.answer.split(PART_SEPARATOR);
+      expect(answers).toHaveLength(task.parts);
+      kinds.forEach((kind, part) => {
+        const answer = answers[part] ?? "";
+        for (const spelling of equivalents(kind, answer)) {
+          const whole = withPart(task.answer, part, spelling);
+          expect(check(whole), `${context}\n${whole}`).toBe(task.answer);
+          expect(check(check(whole))).toBe(check(whole));
+        }
+        for (const wrong of wrongs(kind, answer)) {
+          const whole = withPart(task.answer, part, wrong);
+          expect(check(whole), `${context}\n${whole}`).not.toBe(task.answer);
+          expect(check(check(whole))).toBe(check(whole));
+        }
+      });
+      // One part missing, or one too many, is wrong however the rest is written.
+      expect(check(answers.slice(1).join(" | "))).not.toBe(task.answer);
+      expect(check(`${answers.join(" | ")} | 1`)).not.toBe(task.answer);
     }
   });
 

@@ -58,16 +58,23 @@ async function issued(family: string, overrides: ConfigOverrides = {}) {
 describe("the reasoning challenge kind", () => {
   it("issues the requested family and accepts its answer in any equivalent spelling", async () => {
     const { body, challenge, submit } = await issued("word-problem");
-    expect(body).toMatchObject({
-      family: "word-problem",
-      difficulty: 2,
-      answerFormat: "an integer, e.g. 42 or -7",
-    });
+    // Four parts of ≥ 6 bits each: a blind guess is right at most 2^-24 of the time.
+    expect(body).toMatchObject({ family: "word-problem", difficulty: 2 });
+    expect(body.answerFormat).toBe(
+      '4 answers in order, separated by " | " (part 1: an integer, e.g. 42 or -7; ' +
+        "part 2: an integer, e.g. 42 or -7; part 3: an integer, e.g. 42 or -7; " +
+        "part 4: an integer, e.g. 42 or -7)",
+    );
     expect(challenge.expiresAt).toBe(ISSUED_AT + 20_000);
     const answer = SOLVERS["word-problem"](body.prompt);
+    const numbers = answer.split(" | ").map(Number);
     expect(await submit(answer)).toBe(true);
-    expect(await submit(` +${Number(answer).toLocaleString("en-US")}.0 `)).toBe(true);
-    expect(await submit(String(Number(answer) + 1))).toBe(false);
+    const spelled = numbers.map((n) => ` +${n.toLocaleString("en-US")}.0 `);
+    expect(await submit(spelled.join("|"))).toBe(true);
+    expect(await submit(spelled.join("\n"))).toBe(true);
+    const [first = 0, ...rest] = numbers;
+    expect(await submit([first + 1, ...rest].join(" | "))).toBe(false);
+    expect(await submit(rest.join(" | "))).toBe(false);
   });
 
   it("keeps no answer in the stored state: only a digest salted with the challenge id", async () => {

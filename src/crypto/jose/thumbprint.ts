@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import { encodeBase64url } from "./base64url.js";
 
 /**
  * The members RFC 7638 §3.2 hashes for each key type (required public members only, RFC 7638
@@ -29,11 +30,5 @@ export function jwkThumbprint(jwk: Readonly<Record<string, unknown>>): string | 
 
 /** The thumbprint of a raw 32-byte Ed25519 public key as an OKP JWK (RFC 8037 §2). */
 export function ed25519Thumbprint(publicKey: Uint8Array): string {
-  const x = Buffer.from(publicKey).toString("base64url");
-  return jwkThumbprint({ kty: "OKP", crv: "Ed25519", x }) ?? "";
-}
-
-/** RFC 9449 §4.2 `ath`: base64url(SHA-256(ASCII access token)). */
-export function accessTokenHash(accessToken: string): string {
-  return createHash("sha256").update(accessToken, "ascii").digest("base64url");
+  return jwkThumbprint({ kty: "OKP", crv: "Ed25519", x: encodeBase64url(publicKey) }) ?? "";
 }

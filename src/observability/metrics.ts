@@ -1,0 +1,62 @@
+import { Counter, collectDefaultMetrics, Histogram, Registry } from "prom-client";
+import { METRICS, type MetricKey } from "./metric-names.js";
+
+/** Seconds; from a Verify cache hit (tens of µs) to a slow login (seconds). */
+const RPC_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
+/** Seconds; an in-process map read up to a Redis command stuck behind a reconnect. */
+const STORE_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1, 0.5, 2];
+
+/**
+ * A registry with prom-client's default collectors: process CPU, memory and file
+ * descriptors, and Node's event-loop lag (`nodejs_eventloop_lag_seconds`), heap and GC.
+ * The sidecar builds its own with this and adds what it measures.
+ */
+export function createMetricsRegistry(): Registry {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  return registry;
+}
+
+/** The label names METRICS declares for `K`. */
+export type LabelOf<K extends MetricKey> = (typeof METRICS)[K]["labels"][number];
+
+/** The server's event metrics (the state gauges are in gauges.ts), on one registry. */
+export interface GatehouseMetrics {
+  readonly registry: Registry;
+  readonly rpcRequests: Counter<LabelOf<"rpcRequests">>;
+  readonly rpcDuration: Histogram<LabelOf<"rpcDuration">>;
+  readonly decisions: Counter<LabelOf<"decisions">>;
+  readonly challenges: Counter<LabelOf<"challenges">>;
+  readonly logins: Counter<LabelOf<"logins">>;
+  readonly loginDuration: Histogram<LabelOf<"loginDuration">>;
+  readonly storeDuration: Histogram<LabelOf<"storeDuration">>;
+  readonly storeErrors: Counter<LabelOf<"storeErrors">>;
+  readonly cacheLookups: Counter<LabelOf<"cacheLookups">>;
+  readonly invalidations: Counter<LabelOf<"invalidations">>;
+}
+
+export function createGatehouseMetrics(registry = createMetricsRegistry()): GatehouseMetrics {
+  const counter = <K extends MetricKey>(key: K) =>
+    new Counter<LabelOf<K>>({ ...spec(key), registers: [registry] });
+  const histogram = <K extends MetricKey>(key: K, buckets: number[]) =>
+    new Histogram<LabelOf<K>>({ ...spec(key), buckets, registers: [registry] });
+  return {
+    registry,
+    rpcRequests: counter("rpcRequests"),
+    rpcDuration: histogram("rpcDuration", RPC_BUCKETS),
+    decisions: counter("decisions"),
+    challenges: counter("challenges"),
+    logins: counter("logins"),
+    loginDuration: histogram("loginDuration", RPC_BUCKETS),
+    storeDuration: histogram("storeDuration", STORE_BUCKETS),
+    storeErrors: counter("storeErrors"),
+    cacheLookups: counter("cacheLookups"),
+    invalidations: counter("invalidations"),
+  };
+}
+
+/** prom-client's name, help and label names for one entry of METRICS. */
+export function spec<K extends MetricKey>(key: K) {
+  const { name, help, labels } = METRICS[key];
+  return { name, help, labelNames: labels as readonly LabelOf<K>[] };
+}
