@@ -29,6 +29,23 @@ async function manifestsText(): Promise<string> {
   return texts.join("\n---\n");
 }
 
+interface ComposeService {
+  readonly environment?: Record<string, string>;
+  readonly read_only?: boolean;
+  readonly cap_drop?: string[];
+}
+
+/** The compose file as the Compose spec's loader resolves it (anchors and merges applied). */
+async function composeModel(): Promise<{ services: Record<string, ComposeService> }> {
+  const { stdout } = await run(goToolPath("cmd"), [
+    "-no-interpolation",
+    "-format",
+    "json",
+    COMPOSE,
+  ]);
+  return JSON.parse(stdout) as { services: Record<string, ComposeService> };
+}
+
 /** Every Gatehouse environment variable a deployment file names. */
 function environmentNames(text: string): string[] {
   return [...new Set(text.match(/\b(?:GATEHOUSE_[A-Z0-9_]+|REDIS_URL)\b/g) ?? [])];
@@ -79,6 +96,17 @@ describe("infra/ checked by real linters and validators", () => {
     }
   });
 
+  it("compose-go (the Compose spec's loader) accepts the compose file", async () => {
+    const model = await composeModel();
+    expect(Object.keys(model.services).sort()).toEqual([
+      "gatehouse-1",
+      "gatehouse-2",
+      "grafana",
+      "prometheus",
+      "redis",
+    ]);
+  });
+
   it("promtool accepts the compose Prometheus config", async () => {
     const { stdout } = await run(goToolPath("promtool"), [
       "check",
@@ -99,11 +127,24 @@ describe("infra/ names only what the server has", () => {
     }
   });
 
+  it("both compose replicas share Redis, run read-only with no capabilities", async () => {
+    const { services } = await composeModel();
+    for (const name of ["gatehouse-1", "gatehouse-2"]) {
+      expect(services[name], name).toMatchObject({
+        read_only: true,
+        cap_drop: ["ALL"],
+        environment: { REDIS_URL: "redis://redis:6379" },
+      });
+    }
+  });
+
   it("Prometheus scrapes every compose replica on the metrics port", async () => {
-    const compose = await readFile(COMPOSE, "utf8");
-    const replicas = [...compose.matchAll(/^ {2}(gatehouse-\d+):$/gm)].map(([, name]) => name);
+    const { services } = await composeModel();
+    const replicas = Object.keys(services).filter((name) => name.startsWith("gatehouse-"));
     expect(replicas).toHaveLength(2);
-    expect(compose).toContain(`GATEHOUSE_METRICS_PORT: "${DEFAULTS.metrics.port}"`);
+    for (const name of replicas) {
+      expect(services[name]?.environment?.GATEHOUSE_METRICS_PORT).toBe(`${DEFAULTS.metrics.port}`);
+    }
     const targets = (await readFile(COMPOSE_PROMETHEUS, "utf8")).match(/targets: \[(.+)\]/)?.[1];
     expect(targets?.split(",").map((target) => target.trim().replaceAll('"', ""))).toEqual(
       replicas.map((name) => `${name}:${DEFAULTS.metrics.port}`),

