@@ -11,11 +11,13 @@ import { operatorCommand } from "./manage/operator.js";
 import { jwksCommand, verifyCommand } from "./manage/verify.js";
 import { EXIT_USAGE, reportFailure } from "./output.js";
 import { configCommand, devCommand, serveCommand } from "./server-commands.js";
+import { sidecarCommand } from "./sidecar-command.js";
 
 const program = new Command("gatehouse")
   .description("Gatehouse: an access gate for autonomous agents")
   .addCommand(devCommand())
   .addCommand(serveCommand())
+  .addCommand(sidecarCommand())
   .addCommand(configCommand())
   .addCommand(certsCommand())
   .addCommand(operatorCommand())

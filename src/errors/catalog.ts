@@ -222,6 +222,20 @@ const CATALOG: Readonly<Partial<Record<Reason, CatalogEntry>>> = {
   ),
   [Reason.INVITE_INVALID]: entry(Code.PermissionDenied, 403, "invitation unknown, used or expired"),
   [Reason.APPROVER_NOT_FOUND]: entry(Code.NotFound, 404, "approver not found"),
+
+  [Reason.HTTP_ROUTE_NOT_FOUND]: entry(Code.NotFound, 404, "no route for this path"),
+  [Reason.HTTP_METHOD_NOT_ALLOWED]: entry(
+    Code.Unimplemented,
+    405,
+    "the route does not accept this HTTP method",
+  ),
+  [Reason.HTTP_BODY_TOO_LARGE]: entry(Code.ResourceExhausted, 413, "request body too large"),
+  [Reason.HTTP_REQUEST_TIMEOUT]: entry(Code.DeadlineExceeded, 408, "request took too long"),
+  [Reason.HTTP_HEADERS_TOO_LARGE]: entry(
+    Code.ResourceExhausted,
+    431,
+    "request header fields too large",
+  ),
   [Reason.TOKEN_NOT_FOUND]: entry(Code.NotFound, 404, "token not found"),
   [Reason.AUDIT_ARCHIVED]: entry(
     Code.FailedPrecondition,
