@@ -112,6 +112,8 @@ export async function startGatehouse(options: StartOptions): Promise<Gatehouse> 
   }
 
   const { tokens, challenges } = config;
+  // Where the sidecar is reached: the URLs the metadata advertises, and DPoP's token `htu`.
+  const publicUrl = config.sidecar.publicUrl ?? config.issuer;
   const kinds = createChallengeKinds(config);
   const platformAttestation = await createPlatformAttestationVerifier(config, clock);
   // Verify's in-process caches, kept fresh by the store's invalidation bus (cache.ts).
@@ -196,6 +198,7 @@ export async function startGatehouse(options: StartOptions): Promise<Gatehouse> 
       audit,
       settings: {
         issuer: config.issuer,
+        publicUrl,
         challengeTtlSeconds: challenges.ttlSeconds,
         passTtlSeconds: challenges.passTtlSeconds,
         defaultTokenTtlSeconds: tokens.defaultTtlSeconds,
@@ -212,6 +215,7 @@ export async function startGatehouse(options: StartOptions): Promise<Gatehouse> 
       ...verifyDeps,
       audit,
       jwksMaxAgeSeconds: JWKS_MAX_AGE_SECONDS,
+      publicUrl,
       ...(metrics && { onDecision: decisionCounter(metrics, "verify") }),
     }),
     // Envoy ext_authz Check: the same pipeline and settings as Verify.
@@ -251,6 +255,7 @@ export async function startGatehouse(options: StartOptions): Promise<Gatehouse> 
     }),
     createAuditService({
       log: store.audit,
+      audit,
       publicKeys: new Map([[auditKey.kid, auditKey.publicKey]]),
       maxMessageBytes: config.limits.maxMessageBytes,
     }),

@@ -121,20 +121,43 @@ export function checkEntry(
  * (verifyAuditChain) and a client's over the entries it listed (`gatehouse audit verify
  * --offline`) are this one walk. The entry at position n (from 1) must pass checkEntry,
  * carry sequence n, link to the hash of the entry before it, and have the anchored hash
- * where an anchor names n.
+ * where an anchor names n. A walk over a pruned log starts at its base (the last entry
+ * pruned) instead of the genesis: anchors before the base are out of its sight (they are in
+ * the archived segments), one at the base must be the base.
  */
 export class ChainWalk {
-  #position = 0;
-  #prevHash = GENESIS_HASH;
+  #position: number;
+  #prevHash: string;
+  readonly #start: number;
   readonly #publicKeys: ReadonlyMap<string, KeyObject>;
   readonly #anchors: ReadonlyMap<number, string>;
 
-  constructor(publicKeys: ReadonlyMap<string, KeyObject>, anchors: readonly ChainAnchor[] = []) {
+  constructor(
+    publicKeys: ReadonlyMap<string, KeyObject>,
+    anchors: readonly ChainAnchor[] = [],
+    base?: ChainAnchor,
+  ) {
     this.#publicKeys = publicKeys;
     this.#anchors = new Map(anchors.map((anchor) => [anchor.sequence, anchor.hash]));
+    this.#start = base?.sequence ?? 0;
+    this.#position = this.#start;
+    this.#prevHash = base?.hash ?? GENESIS_HASH;
   }
 
-  /** Entries that passed. */
+  /** Entries that passed since the start (the base, or the genesis). */
+  get checked(): number {
+    return this.#position - this.#start;
+  }
+
+  /** An anchor at the base that the base contradicts, if any. */
+  baseProblem(): AuditChainProblem | undefined {
+    const anchored = this.#anchors.get(this.#start);
+    return anchored !== undefined && anchored !== this.#prevHash
+      ? AuditChainProblem.ANCHOR_MISMATCH
+      : undefined;
+  }
+
+  /** The sequence of the last entry that passed (the base's, or 0, before any). */
   get position(): number {
     return this.#position;
   }
@@ -168,37 +191,45 @@ export class ChainWalk {
   }
 }
 
-export type ChainVerdict =
+/** `entries` counts the entries walked after `base` (the genesis when undefined). */
+export type ChainVerdict = { readonly base: ChainAnchor | undefined } & (
   | { readonly ok: true; readonly entries: number; readonly headHash: string }
   | {
       readonly ok: false;
       readonly entries: number;
       readonly brokenSequence: number;
       readonly problem: AuditChainProblem;
-    };
+    }
+);
 
 const PAGE = 500;
 
 /**
- * Walks the whole log in stored order (ChainWalk); finally the store's head must be the
- * last entry, and every anchor must have been reached. The first failure is the answer.
+ * Walks the whole live log in stored order (ChainWalk), from its base when it was pruned;
+ * finally the store's head must be the last entry, and every anchor after the base must have
+ * been reached. The first failure is the answer.
  */
 export async function verifyAuditChain(
   log: AuditLogStore,
   publicKeys: ReadonlyMap<string, KeyObject>,
   anchors: readonly ChainAnchor[] = [],
 ): Promise<ChainVerdict> {
-  const walk = new ChainWalk(publicKeys, anchors);
+  const stored = await log.base();
+  const base = stored && { sequence: stored.seq, hash: stored.hash };
+  const walk = new ChainWalk(publicKeys, anchors, base);
   const broken = (
     problem: AuditChainProblem,
     at: number,
-    entries = walk.position,
+    entries = walk.checked,
   ): ChainVerdict => ({
+    base,
     ok: false,
     entries,
     brokenSequence: at,
     problem,
   });
+  const baseProblem = walk.baseProblem();
+  if (baseProblem !== undefined) return broken(baseProblem, walk.position);
   for (;;) {
     const page = await log.read(walk.position, PAGE);
     for (const record of page) {
@@ -208,7 +239,7 @@ export async function verifyAuditChain(
         signature: Buffer.from(record.signature, "base64"),
       });
       // The broken entry was checked too.
-      if (problem !== undefined) return broken(problem, walk.position + 1, walk.position + 1);
+      if (problem !== undefined) return broken(problem, walk.position + 1, walk.checked + 1);
     }
     if (page.length < PAGE) break;
   }
@@ -219,5 +250,5 @@ export async function verifyAuditChain(
   if (!headMatches) return broken(AuditChainProblem.HEAD_MISMATCH, position + 1);
   const unreached = walk.unreachedAnchor();
   if (unreached !== undefined) return broken(AuditChainProblem.ANCHOR_MISMATCH, unreached);
-  return { ok: true, entries: position, headHash: walk.headHash };
+  return { base, ok: true, entries: walk.checked, headHash: walk.headHash };
 }

@@ -12,7 +12,7 @@ export interface ChainFields {
 }
 
 type FieldName = Exclude<keyof AuditEventInput, "$typeName"> | "auditKeyId";
-type Encoding = "enum" | "string" | "strings" | "uint64" | "denials";
+type Encoding = "enum" | "string" | "strings" | "uint64" | "denials" | "anchor";
 
 /**
  * AuditEvent's fields after `time` (3), in field-number order with their encodings, as
@@ -38,6 +38,7 @@ const LATER_FIELDS: readonly (readonly [number, FieldName, Encoding])[] = [
   [18, "auditKeyId", "string"],
   [19, "grantId", "string"],
   [20, "denials", "denials"],
+  [21, "prunedThrough", "anchor"],
 ];
 
 /**
@@ -80,7 +81,20 @@ function writeField(writer: BinaryWriter, number: number, encoding: Encoding, va
     case "denials":
       if (value) writeDenials(writer.tag(number, WireType.LengthDelimited), value as Denials);
       return;
+    case "anchor":
+      if (value) writeAnchor(writer.tag(number, WireType.LengthDelimited), value as Anchor);
+      return;
   }
+}
+
+type Anchor = NonNullable<AuditEventInput["prunedThrough"]>;
+
+/** An AuditAnchor (sequence = 1, hash = 2), fields in number order. */
+function writeAnchor(writer: BinaryWriter, anchor: Anchor): void {
+  writer.fork();
+  if (anchor.sequence) writer.tag(1, WireType.Varint).uint64(anchor.sequence);
+  if (anchor.hash?.length) writer.tag(2, WireType.LengthDelimited).bytes(anchor.hash);
+  writer.join();
 }
 
 type Denials = NonNullable<AuditEventInput["denials"]>;

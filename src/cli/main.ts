@@ -14,12 +14,14 @@ import { revokeCommand } from "./manage/revoke.js";
 import { issuerMetadataCommand, jwksCommand, verifyCommand } from "./manage/verify.js";
 import { EXIT_USAGE, reportFailure } from "./output.js";
 import { configCommand, devCommand, serveCommand } from "./server-commands.js";
+import { sidecarCommand } from "./sidecar-command.js";
 
 const program = new Command("gatehouse")
   .description("Gatehouse: an access gate for autonomous agents")
   .version(packageJson.version, "--version", "print the version")
   .addCommand(devCommand())
   .addCommand(serveCommand())
+  .addCommand(sidecarCommand())
   .addCommand(configCommand())
   .addCommand(certsCommand())
   .addCommand(operatorCommand())

@@ -1,22 +1,32 @@
 import { Command, Option } from "commander";
 import { describeConfig, type Mode, SERVER_ROLES } from "../config/index.js";
+import { withDevSidecar } from "../sidecar/dev.js";
 import { printDevHints } from "./dev-hints.js";
 import { runServer } from "./run-server.js";
 import { loadServerConfig, type ServerFlags } from "./server-config.js";
+import { runSidecar } from "./sidecar-command.js";
 
 const CONFIG_FLAG = ["--config <file>", "TOML config file (default: $GATEHOUSE_CONFIG)"] as const;
 
-/** `gatehouse dev`: zero setup; embedded store and a dev PKI under the data dir. */
+/**
+ * `gatehouse dev`: zero setup; embedded store and a dev PKI under the data dir, and the HTTP
+ * sidecar in the same process, trusted as a proxy with a secret made up for this run.
+ */
 export function devCommand(): Command {
   return new Command("dev")
     .description("run a local Gatehouse: embedded store, dev PKI generated on first start")
     .option("--data-dir <dir>", "where state and the dev PKI live (default: .gatehouse)")
     .option("--grpc-port <port>", "gRPC port; 0 picks a free one (default: 7443)")
     .option("--connect-port <port>", "Connect port; 0 picks a free one (default: 7444)")
+    .option("--sidecar-port <port>", "HTTP sidecar port; 0 picks a free one (default: 7446)")
     .option(...CONFIG_FLAG)
     .action(async (flags: ServerFlags) => {
-      const config = loadServerConfig("dev", flags);
-      await runServer(config, (app) => printDevHints(config, app));
+      const config = withDevSidecar(loadServerConfig("dev", flags));
+      await runServer(config, async (app) => {
+        await printDevHints(config, app);
+        // The sidecar dials the gRPC port actually bound (the configured one may be 0).
+        await runSidecar({ ...config, grpc: { ...config.grpc, port: app.grpcPort } });
+      });
     });
 }
 

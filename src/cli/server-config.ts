@@ -14,6 +14,7 @@ export interface ServerFlags {
   readonly dataDir?: string;
   readonly grpcPort?: string;
   readonly connectPort?: string;
+  readonly sidecarPort?: string;
   readonly workers?: string;
   readonly role?: string;
 }
@@ -27,11 +28,13 @@ export function loadServerConfig(mode: Mode, flags: ServerFlags): GatehouseConfi
   const grpcPort = portFlag("--grpc-port", flags.grpcPort, problems);
   const connectPort = portFlag("--connect-port", flags.connectPort, problems);
   const workers = countFlag("--workers", flags.workers, problems);
+  const sidecarPort = portFlag("--sidecar-port", flags.sidecarPort, problems);
   const overrides: ConfigOverrides = {
     ...(flags.dataDir === undefined ? {} : { dataDir: flags.dataDir }),
     ...(grpcPort === undefined ? {} : { grpc: { port: grpcPort } }),
     ...(connectPort === undefined ? {} : { connect: { port: connectPort } }),
     ...(workers === undefined ? {} : { workers }),
+    ...(sidecarPort === undefined ? {} : { sidecar: { port: sidecarPort } }),
     // Checked by the configuration (one problem list with every other setting).
     ...(flags.role === undefined ? {} : { role: flags.role as ServerRole }),
   };

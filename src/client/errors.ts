@@ -44,7 +44,7 @@ export function fromConnectError(error: unknown): GatehouseClientError | unknown
   );
 }
 
-function detailFromStatus(raw: Buffer): ErrorDetail | undefined {
+export function detailFromStatus(raw: Buffer): ErrorDetail | undefined {
   try {
     const status = fromBinary(StatusSchema, raw);
     const packed = status.details.find((any) => anyIs(any, ErrorDetailSchema));

@@ -84,6 +84,7 @@ export function describeConfig(config: GatehouseConfig): string {
         `${config.grants.denialBackoffBaseSeconds}s doubling to ${config.grants.denialBackoffMaxSeconds}s`,
     ],
     ["approval", describeApproval(config.approval)],
+    ["sidecar", describeSidecar(config.sidecar)],
     ["metrics", config.metrics.enabled ? `http://${describeEndpoint(config.metrics)}` : "off"],
     ["role", config.role],
     ["log level", config.log.level],
@@ -112,6 +113,21 @@ function describeApproval(approval: GatehouseConfig["approval"]): string {
   return (
     `${describeEndpoint(approval)} as ${origin}; invites ${approval.inviteTtlSeconds}s, ` +
     `sessions ${approval.sessionTtlSeconds}s`
+  );
+}
+
+/** Where `gatehouse sidecar` listens and what it allows; its client key file is named only. */
+function describeSidecar(sidecar: GatehouseConfig["sidecar"]): string {
+  const transport = sidecar.plainHttp ? "plain HTTP" : "TLS, HTTP/1.1 and HTTP/2";
+  const publicUrl = sidecar.publicUrl === undefined ? "" : ` as ${sidecar.publicUrl}`;
+  const upstream = sidecar.upstream ?? "the grpc endpoint";
+  return (
+    `${describeEndpoint(sidecar)} (${transport})${publicUrl} -> ${upstream}; ` +
+    `${sidecar.routes.length} forward-auth route(s)` +
+    `${sidecar.forwardAuthRequiresClientCert ? ", client certificate required" : ""}; ` +
+    `body ${sidecar.maxBodyBytes} B, headers ${sidecar.maxHeaderBytes} B, ` +
+    `request ${sidecar.requestTimeoutMs} ms, upstream ${sidecar.upstreamTimeoutMs} ms, ` +
+    `${sidecar.maxConnections} connections`
   );
 }
 

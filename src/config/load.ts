@@ -26,6 +26,7 @@ import {
   type ProxyConfig,
   REDIS_CLUSTER_DEFAULT,
   type RuntimeConfig,
+  type SidecarConfig,
   type StoreConfig,
   type TlsConfig,
 } from "./schema.js";
@@ -123,6 +124,7 @@ export function loadConfig(options: LoadConfigOptions): GatehouseConfig {
     ...runtimeBoundsOutOfOrder(config, settings),
     ...keysProblems(config, settings),
     ...grantBoundsOutOfOrder(config.grants),
+    ...sidecarProblems(config.sidecar, settings),
     ...metricsOnAnMtlsPort(config),
   );
   if (problems.length > 0) throw new ConfigError(problems);
@@ -277,6 +279,7 @@ function assemble(mode: Mode, get: Lookup): GatehouseConfig {
     },
     grants: grantsConfig(get),
     approval: approvalConfig(get),
+    sidecar: sidecarConfig(get),
     metrics: withDefaults(get, "metrics", DEFAULTS.metrics),
     role: get("role") ?? DEFAULTS.role,
     log: { level: get("log.level") ?? DEFAULTS.log.level },
@@ -370,11 +373,11 @@ function workersWithoutSharedStore(config: GatehouseConfig): string[] {
 }
 
 /** The metrics listener has no client authentication: it must never share an mTLS port. */
-function metricsOnAnMtlsPort({ metrics, grpc, connect }: GatehouseConfig): string[] {
+function metricsOnAnMtlsPort({ metrics, grpc, connect, sidecar }: GatehouseConfig): string[] {
   if (!metrics.enabled || metrics.port === 0) return [];
-  if (metrics.port !== grpc.port && metrics.port !== connect.port) return [];
+  if (![grpc.port, connect.port, sidecar.port].includes(metrics.port)) return [];
   return [
-    `metrics.port / ${envVarOf("metrics.port")}: must differ from the gRPC and Connect ports, got ${metrics.port}`,
+    `metrics.port / ${envVarOf("metrics.port")}: must differ from the gRPC, Connect and sidecar ports, got ${metrics.port}`,
   ];
 }
 
@@ -553,6 +556,44 @@ function grantBoundsOutOfOrder(grants: GatehouseConfig["grants"]): string[] {
   if (grants.denialBackoffBaseSeconds > grants.denialBackoffMaxSeconds) {
     problems.push(
       "grants.denial_backoff_base_seconds must not exceed grants.denial_backoff_max_seconds",
+    );
+  }
+  return problems;
+}
+
+/** Optional settings are kept only when set; the rest default like any flat section. */
+function sidecarConfig(get: Lookup): SidecarConfig {
+  const optional = {
+    publicUrl: get("sidecar.publicUrl"),
+    upstream: get("sidecar.upstream"),
+    clientCertFile: get("sidecar.clientCertFile"),
+    clientKeyFile: get("sidecar.clientKeyFile"),
+  };
+  return {
+    ...withDefaults(get, "sidecar", DEFAULTS.sidecar),
+    ...Object.fromEntries(Object.entries(optional).filter(([, value]) => value !== undefined)),
+  };
+}
+
+const LOOPBACK = new Set(["127.0.0.1", "::1", "localhost"]);
+const SIDECAR_CLIENT_FILES = ["sidecar.clientCertFile", "sidecar.clientKeyFile"] as const;
+
+/** Plain HTTP stays on loopback unless the file says otherwise; the client pair goes together. */
+function sidecarProblems(sidecar: SidecarConfig, settings: Settings): string[] {
+  const problems: string[] = [];
+  if (sidecar.plainHttp && !sidecar.plainHttpAnyHost && !LOOPBACK.has(sidecar.host)) {
+    problems.push(
+      `${settingName(settings, "sidecar.host")}: plain HTTP listens on loopback only ` +
+        `(set sidecar.plain_http_any_host to serve it on ${sidecar.host})`,
+    );
+  }
+  const given = SIDECAR_CLIENT_FILES.filter((path) => settings.has(path));
+  if (given.length === 1) {
+    problems.push(
+      ...SIDECAR_CLIENT_FILES.filter((path) => !settings.has(path)).map(
+        (path) =>
+          `${fileKeyOf(path)} / ${envVarOf(path)}: required with ${given.map(fileKeyOf)[0]}`,
+      ),
     );
   }
   return problems;

@@ -6,6 +6,7 @@ import {
   type ReasoningFamilyTable,
   reasoningFamilyTable,
 } from "../challenges/reasoning/config.js";
+import { type ForwardAuthRoute, forwardAuthRoutes } from "../sidecar/route-table.js";
 import {
   kindLimitsTable,
   type LimitsConfig,
@@ -176,6 +177,39 @@ export interface ApprovalConfig extends Endpoint {
 }
 
 /**
+ * The HTTP sidecar (`gatehouse sidecar`, src/sidecar): its listener, its limits, how it
+ * reaches Gatehouse (gRPC, mTLS, its own `proxy` certificate, the `proxy.hmac_secret`) and
+ * the forward-auth route table.
+ */
+export interface SidecarConfig extends Endpoint {
+  /** Plain HTTP instead of TLS: only when set, and only on loopback unless `plainHttpAnyHost`. */
+  readonly plainHttp: boolean;
+  /** File only: plain HTTP on a non-loopback address (behind a TLS-terminating proxy). */
+  readonly plainHttpAnyHost: boolean;
+  /** The URL clients reach the sidecar at; GetIssuerMetadata advertises URLs under it. */
+  readonly publicUrl?: string;
+  /** Gatehouse's gRPC address, `host:port`; unset: this configuration's `grpc` endpoint. */
+  readonly upstream?: string;
+  /** Absolute paths: the sidecar's `proxy` client certificate and key (dev: the dev PKI's). */
+  readonly clientCertFile?: string;
+  readonly clientKeyFile?: string;
+  /**
+   * Whether `/auth` (forward-auth) refuses a caller without a client certificate from the CA.
+   * REST always needs one (every RPC needs a caller); the public documents never do.
+   */
+  readonly forwardAuthRequiresClientCert: boolean;
+  readonly maxBodyBytes: number;
+  readonly maxHeaderBytes: number;
+  /** Whole request, headers to last byte of the answer. */
+  readonly requestTimeoutMs: number;
+  readonly maxConnections: number;
+  /** Deadline of each gRPC call to Gatehouse. */
+  readonly upstreamTimeoutMs: number;
+  /** Forward-auth: host and path prefix → protected resource (file only). */
+  readonly routes: readonly ForwardAuthRoute[];
+}
+
+/**
  * The plain-HTTP listener for Prometheus and orchestrators (src/observability): `/metrics`,
  * `/healthz`, `/readyz`. No TLS and no client certificate (kubelet probes and scrapers carry
  * none), so it serves nothing secret and defaults to loopback; never one of the mTLS ports.
@@ -261,6 +295,7 @@ export interface GatehouseConfig {
     readonly denialBackoffMaxSeconds: number;
   };
   readonly approval: ApprovalConfig;
+  readonly sidecar: SidecarConfig;
   readonly metrics: MetricsConfig;
   readonly role: ServerRole;
   readonly log: { readonly level: LogLevel };
@@ -367,6 +402,19 @@ export const DEFAULTS = {
     port: 7445,
     inviteTtlSeconds: 86_400,
     sessionTtlSeconds: 900,
+  },
+  sidecar: {
+    host: "127.0.0.1",
+    port: 7447,
+    plainHttp: false,
+    plainHttpAnyHost: false,
+    forwardAuthRequiresClientCert: false,
+    maxBodyBytes: 65_536,
+    maxHeaderBytes: 16_384,
+    requestTimeoutMs: 15_000,
+    maxConnections: 1_024,
+    upstreamTimeoutMs: 5_000,
+    routes: [],
   },
   metrics: { enabled: true, host: "127.0.0.1", port: 7446 },
   role: "all",
@@ -568,6 +616,37 @@ export const FIELDS = {
     env: "GATEHOUSE_APPROVAL_SESSION_TTL",
     parse: integer(60, 86_400),
   },
+  "sidecar.host": { env: "GATEHOUSE_SIDECAR_HOST", parse: host },
+  "sidecar.port": { env: "GATEHOUSE_SIDECAR_PORT", parse: integer(0, 65_535) },
+  "sidecar.plainHttp": { env: "GATEHOUSE_SIDECAR_PLAIN_HTTP", parse: boolean },
+  // No environment variable: exposing plain HTTP beyond loopback is a deliberate file edit.
+  "sidecar.plainHttpAnyHost": { parse: boolean },
+  "sidecar.publicUrl": { env: "GATEHOUSE_SIDECAR_PUBLIC_URL", parse: issuerUrl },
+  "sidecar.upstream": { env: "GATEHOUSE_SIDECAR_UPSTREAM", parse: hostPort },
+  "sidecar.clientCertFile": { env: "GATEHOUSE_SIDECAR_CLIENT_CERT", parse: absolutePath },
+  "sidecar.clientKeyFile": { env: "GATEHOUSE_SIDECAR_CLIENT_KEY", parse: absolutePath },
+  "sidecar.forwardAuthRequiresClientCert": {
+    env: "GATEHOUSE_SIDECAR_FORWARD_AUTH_CLIENT_CERT",
+    parse: boolean,
+  },
+  "sidecar.maxBodyBytes": { env: "GATEHOUSE_SIDECAR_MAX_BODY", parse: integer(1024, 4_194_304) },
+  "sidecar.maxHeaderBytes": {
+    env: "GATEHOUSE_SIDECAR_MAX_HEADER",
+    parse: integer(4096, 65_536),
+  },
+  "sidecar.requestTimeoutMs": {
+    env: "GATEHOUSE_SIDECAR_REQUEST_TIMEOUT_MS",
+    parse: integer(100, 300_000),
+  },
+  "sidecar.maxConnections": {
+    env: "GATEHOUSE_SIDECAR_MAX_CONNECTIONS",
+    parse: integer(1, 1_000_000),
+  },
+  "sidecar.upstreamTimeoutMs": {
+    env: "GATEHOUSE_SIDECAR_UPSTREAM_TIMEOUT_MS",
+    parse: integer(50, 60_000),
+  },
+  "sidecar.routes": { parse: forwardAuthRoutes },
   "metrics.enabled": { env: "GATEHOUSE_METRICS_ENABLED", parse: boolean },
   "metrics.host": { env: "GATEHOUSE_METRICS_HOST", parse: host },
   "metrics.port": { env: "GATEHOUSE_METRICS_PORT", parse: integer(0, 65_535) },
@@ -708,6 +787,19 @@ function ipList(value: unknown): Parsed<readonly string[]> {
   return invalid === undefined
     ? ok(entries as string[])
     : fail(`must list IP addresses or CIDR blocks, got ${shown(invalid)}`);
+}
+
+/** `host:port` or `[ipv6]:port`: an address to dial. */
+function hostPort(value: unknown): Parsed<string> {
+  const match =
+    typeof value === "string"
+      ? (/^\[([^\]]+)\]:(\d{1,5})$/.exec(value) ?? /^([^:]+):(\d{1,5})$/.exec(value))
+      : null;
+  const [address = "", port = "0"] = match ? [match[1], match[2]] : [];
+  const valid = (isIP(address) !== 0 || DNS_NAME.test(address.toLowerCase())) && Number(port) >= 1;
+  return valid && Number(port) <= 65_535
+    ? ok(value as string)
+    : fail(`must be host:port, got ${shown(value)}`);
 }
 
 /** DNS resolvers, `ip`, `ip:port` or `[ipv6]:port`: a TOML array, or comma-separated. */

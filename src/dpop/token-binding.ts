@@ -9,17 +9,17 @@ export const TOKEN_PATH = "/v1/tokens";
 
 /**
  * The proof sent to the token endpoint (RFC 9449 §5): `htm` POST, `htu` the token endpoint
- * under the issuer, no access token (so no `ath`). Checked before the grant runs, so a
+ * under the public URL (the issuer unless the sidecar's is set), no access token (so no `ath`). Checked before the grant runs, so a
  * missing nonce (§8) does not burn a single-use pass. Returns the proof key's thumbprint.
  */
 export async function checkTokenRequestProof(
   verifier: DpopVerifier,
-  issuer: string,
+  publicUrl: string,
   proof: string,
 ): Promise<string> {
   const result = await verifier.verify(proof, {
     method: "POST",
-    url: `${issuer.replace(/\/+$/, "")}${TOKEN_PATH}`,
+    url: `${publicUrl.replace(/\/+$/, "")}${TOKEN_PATH}`,
   });
   if (result.ok) return result.jkt;
   throw new GatehouseError(result.reason, {

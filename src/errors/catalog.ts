@@ -222,7 +222,31 @@ const CATALOG: Readonly<Partial<Record<Reason, CatalogEntry>>> = {
   ),
   [Reason.INVITE_INVALID]: entry(Code.PermissionDenied, 403, "invitation unknown, used or expired"),
   [Reason.APPROVER_NOT_FOUND]: entry(Code.NotFound, 404, "approver not found"),
+
+  [Reason.HTTP_ROUTE_NOT_FOUND]: entry(Code.NotFound, 404, "no route for this path"),
+  [Reason.HTTP_METHOD_NOT_ALLOWED]: entry(
+    Code.Unimplemented,
+    405,
+    "the route does not accept this HTTP method",
+  ),
+  [Reason.HTTP_BODY_TOO_LARGE]: entry(Code.ResourceExhausted, 413, "request body too large"),
+  [Reason.HTTP_REQUEST_TIMEOUT]: entry(Code.DeadlineExceeded, 408, "request took too long"),
+  [Reason.HTTP_HEADERS_TOO_LARGE]: entry(
+    Code.ResourceExhausted,
+    431,
+    "request header fields too large",
+  ),
   [Reason.TOKEN_NOT_FOUND]: entry(Code.NotFound, 404, "token not found"),
+  [Reason.AUDIT_ARCHIVED]: entry(
+    Code.FailedPrecondition,
+    412,
+    "audit entries were pruned from the live log (archived)",
+  ),
+  [Reason.AUDIT_PRUNE_MISMATCH]: entry(
+    Code.FailedPrecondition,
+    412,
+    "the live audit entry does not have the archived hash",
+  ),
   // UNIMPLEMENTED, not PERMISSION_DENIED: no caller may call it here; another server serves
   // it. Over plain HTTP (sidecar, forward-auth) a 404: the route is not here, nothing failed.
   [Reason.METHOD_NOT_SERVED]: entry(

@@ -1,7 +1,7 @@
 import { createHash, X509Certificate } from "node:crypto";
 
 /** The roles the per-RPC policy table grants. */
-export type Role = "agent" | "operator" | "admin" | "verifier";
+export type Role = "agent" | "operator" | "admin" | "verifier" | "proxy";
 
 /**
  * Who is calling, extracted once per connection from the verified client certificate.
@@ -18,7 +18,7 @@ export interface Caller {
   readonly did?: string;
   /** For operators: the trust domain the certificate is issued for. */
   readonly operatorDomain?: string;
-  /** For admins and verifiers: the name in the URI. */
+  /** For admins, verifiers and proxies: the name in the URI. */
   readonly name?: string;
 }
 
@@ -54,6 +54,9 @@ function roleClaim(uri: string, trustDomain: string): RoleClaim | undefined {
       return { role: "admin", name: value };
     case "verifier":
       return { role: "verifier", name: value };
+    // A proxy (the HTTP sidecar) speaking for itself: public reads and Verify for forward-auth.
+    case "proxy":
+      return { role: "proxy", name: value };
     case "operator":
       return { role: "operator", operatorDomain: value };
     default:

@@ -29,11 +29,24 @@ const CLIENT_AUTH = "1.3.6.1.5.5.7.3.2";
  */
 export function createClientCertificateCheck(trust: CertificateTrust): ClientCertificateCheck {
   const issuers = pemCertificates(trust.ca);
+  // What does not change with time, per parsed certificate: a caller that passes the same
+  // X509Certificate again (the forwarded path keeps them) skips the signature check.
+  const settled = new WeakMap<X509Certificate, Issuance>();
   return (input) => {
     const certificate = input instanceof X509Certificate ? input : new X509Certificate(input);
-    const problem = certificateProblem(certificate, issuers, trust.clock.now());
-    if (problem !== undefined) return { problem };
-    return { caller: callerFromCertificate(certificate.raw, trust.trustDomain) };
+    const now = trust.clock.now();
+    // RFC 5280 §4.1.2.5: within its validity period (checked on every call).
+    if (!validAt(certificate, now)) return { problem: "certificate not valid now" };
+    let issuance = settled.get(certificate);
+    if (issuance === undefined) {
+      issuance = checkIssuance(certificate, issuers, trust.trustDomain);
+      settled.set(certificate, issuance);
+    }
+    // §6.1.3 (a): the CA that issued it must itself be valid now.
+    if ("caller" in issuance.verdict && !issuance.issuers.some((ca) => validAt(ca, now))) {
+      return { problem: "certificate not issued by the CA" };
+    }
+    return issuance.verdict;
   };
 }
 
@@ -48,27 +61,31 @@ export function peerCertificateCaller(check: ClientCertificateCheck, der: Uint8A
   return Object.freeze({ fingerprint: createHash("sha256").update(der).digest("hex"), uris: [] });
 }
 
-/** The first check `certificate` fails at `now`, in RFC 5280's order, or undefined. */
-function certificateProblem(
+/** The time-independent checks' outcome, and the trusted CAs that signed the certificate. */
+interface Issuance {
+  readonly verdict: CertificateVerdict;
+  readonly issuers: readonly X509Certificate[];
+}
+
+/** The first time-independent check `certificate` fails, in RFC 5280's order, or its caller. */
+function checkIssuance(
   certificate: X509Certificate,
-  issuers: readonly X509Certificate[],
-  now: number,
-): string | undefined {
-  // §4.1.2.5: within its validity period.
-  if (!validAt(certificate, now)) return "certificate not valid now";
-  // §4.2.1.9: an end-entity certificate; a CA's own certificate authenticates no caller.
-  if (certificate.ca) return "certificate is a CA certificate";
-  // §6.1.3 (a): issued by a trusted CA (issuer name and signature), itself a CA valid now.
-  const issued = issuers.some(
-    (ca) =>
-      ca.ca && validAt(ca, now) && certificate.checkIssued(ca) && certificate.verify(ca.publicKey),
+  trusted: readonly X509Certificate[],
+  trustDomain: string,
+): Issuance {
+  // §6.1.3 (a): issued by a trusted CA (issuer name and signature).
+  const issuers = trusted.filter(
+    (ca) => ca.ca && certificate.checkIssued(ca) && certificate.verify(ca.publicKey),
   );
-  if (!issued) return "certificate not issued by the CA";
+  const refuse = (problem: string): Issuance => ({ verdict: { problem }, issuers });
+  // §4.2.1.9: an end-entity certificate; a CA's own certificate authenticates no caller.
+  if (certificate.ca) return refuse("certificate is a CA certificate");
+  if (issuers.length === 0) return refuse("certificate not issued by the CA");
   // §4.2.1.12: usable for TLS client authentication (a serverAuth-only certificate is not).
   if (!certificate.keyUsage?.includes(CLIENT_AUTH)) {
-    return "certificate's extended key usage lacks clientAuth";
+    return refuse("certificate's extended key usage lacks clientAuth");
   }
-  return undefined;
+  return { verdict: { caller: callerFromCertificate(certificate.raw, trustDomain) }, issuers };
 }
 
 function validAt(certificate: X509Certificate, now: number): boolean {

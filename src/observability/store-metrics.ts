@@ -30,7 +30,7 @@ const OPERATIONS: { readonly [K in PortName]: AllMethods<Store[K]> } = {
   rateLimits: { hit: true },
   events: { publish: true, subscribe: true },
   envelopes: { spend: true, freeze: true, isFrozen: true },
-  audit: { head: true, append: true, read: true, key: true },
+  audit: { head: true, append: true, read: true, key: true, base: true, prune: true },
   grants: {
     create: true,
     get: true,

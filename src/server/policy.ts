@@ -13,9 +13,17 @@ export const RPC_POLICY: Readonly<Record<string, readonly Role[]>> = {
   "gatehouse.v1.GateService/Challenge": ["agent"],
   "gatehouse.v1.GateService/Submit": ["agent"],
   "gatehouse.v1.GateService/Token": ["agent"],
-  "gatehouse.v1.VerifyService/Verify": ["verifier", "operator", "admin"],
-  "gatehouse.v1.VerifyService/GetJwks": ["agent", "verifier", "operator", "admin"],
-  "gatehouse.v1.VerifyService/GetIssuerMetadata": ["agent", "verifier", "operator", "admin"],
+  // The proxy role is the HTTP sidecar speaking for itself: forward-auth (Verify) and the
+  // public documents (the JWKS, the issuer metadata); for anything else it forwards a caller.
+  "gatehouse.v1.VerifyService/Verify": ["verifier", "operator", "admin", "proxy"],
+  "gatehouse.v1.VerifyService/GetJwks": ["agent", "verifier", "operator", "admin", "proxy"],
+  "gatehouse.v1.VerifyService/GetIssuerMetadata": [
+    "agent",
+    "verifier",
+    "operator",
+    "admin",
+    "proxy",
+  ],
   "gatehouse.v1.RegistryService/CreateOperator": ["admin"],
   "gatehouse.v1.RegistryService/RegisterAgent": ["operator"],
   "gatehouse.v1.RegistryService/GetAgent": ["operator", "admin", "verifier"],
@@ -47,6 +55,7 @@ export const RPC_POLICY: Readonly<Record<string, readonly Role[]>> = {
   "gatehouse.v1.AuditService/GetAuditKeys": ["operator", "admin"],
   "gatehouse.v1.AuditService/ListAuditEvents": ["operator", "admin"],
   "gatehouse.v1.AuditService/VerifyAuditChain": ["admin"],
+  "gatehouse.v1.AuditService/PruneAuditLog": ["admin"],
   // Envoy ext_authz: the mesh presents a verifier certificate.
   "envoy.service.auth.v3.Authorization/Check": ["verifier", "admin"],
 };
@@ -88,5 +97,10 @@ export function servedBy(role: ServerRole, method: string): boolean {
 export function authorize(method: string, caller: Caller): void {
   if (!caller.role) throw new GatehouseError(Reason.UNAUTHENTICATED);
   const allowed = RPC_POLICY[method];
-  if (!allowed?.includes(caller.role)) throw new GatehouseError(Reason.PERMISSION_DENIED);
+  if (allowed?.includes(caller.role)) return;
+  // A proxy speaking for itself on an RPC it may not call has forwarded no caller: nobody is
+  // authenticated for this call (the same answer as before the proxy role existed).
+  throw new GatehouseError(
+    caller.role === "proxy" ? Reason.UNAUTHENTICATED : Reason.PERMISSION_DENIED,
+  );
 }

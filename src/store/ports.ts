@@ -329,8 +329,19 @@ export interface AuditKeyRecord {
 export interface AuditLogStore {
   head(): Promise<AuditHead | undefined>;
   append(record: AuditRecord): Promise<"appended" | "conflict">;
-  /** Up to `limit` records in stored order, skipping the first `offset` (0-based). */
+  /**
+   * Up to `limit` live records in chain order, those with a sequence after `offset`
+   * (entries up to the base were pruned: a read from before it starts at the base).
+   */
   read(offset: number, limit: number): Promise<readonly AuditRecord[]>;
+  /** The last entry pruned (the first live entry links to its hash); undefined: none. */
+  base(): Promise<AuditHead | undefined>;
+  /**
+   * Compare-and-prune, atomic: removes every entry up to and including `through.seq`, and
+   * makes `through` the base, only if the live entry at that sequence has `through.hash`.
+   * The head is kept (a log pruned through its last entry has its base as head).
+   */
+  prune(through: AuditHead): Promise<"pruned" | "conflict">;
   /** The stored audit key; stores `candidate` first when there is none (set-if-absent). */
   key(candidate: AuditKeyRecord): Promise<AuditKeyRecord>;
 }

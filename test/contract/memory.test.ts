@@ -73,6 +73,45 @@ describe("memory store persistence", () => {
 
   const open = (): Promise<Store> => createStore({ kind: "embedded", dataDir, clock });
 
+  const auditEntry = (seq: number) => ({
+    seq,
+    prevHash: (seq - 1).toString(16).padStart(64, "0"),
+    hash: seq.toString(16).padStart(64, "0"),
+    event: Buffer.from(`event ${seq}`).toString("base64"),
+    signature: "c2ln",
+  });
+
+  it("keeps a pruned audit log pruned across a restart, the file rewritten without its lines", async () => {
+    const first = await open();
+    for (let seq = 1; seq <= 4; seq++) await first.audit.append(auditEntry(seq));
+    const before = (await readFile(join(dataDir, "audit.log"), "utf8")).split("\n").length;
+    await expect(first.audit.prune({ seq: 3, hash: auditEntry(3).hash })).resolves.toBe("pruned");
+    await first.audit.append(auditEntry(5));
+    await first.close();
+    const lines = (await readFile(join(dataDir, "audit.log"), "utf8")).trim().split("\n");
+    expect(lines.map((line) => JSON.parse(line).seq)).toEqual([4, 5]);
+    expect(lines.length + 1).toBeLessThan(before);
+
+    const second = await open();
+    await expect(second.audit.base()).resolves.toEqual({ seq: 3, hash: auditEntry(3).hash });
+    await expect(second.audit.read(0, 10)).resolves.toEqual([auditEntry(4), auditEntry(5)]);
+    await expect(second.audit.head()).resolves.toEqual({ seq: 5, hash: auditEntry(5).hash });
+    await second.close();
+  });
+
+  it("reads a log whose prune stopped after the base was written as pruned", async () => {
+    const first = await open();
+    for (let seq = 1; seq <= 3; seq++) await first.audit.append(auditEntry(seq));
+    await first.close();
+    // A crash between the two steps: the base durable, the file not yet rewritten.
+    const base = { seq: 2, hash: auditEntry(2).hash };
+    await writeFile(join(dataDir, "audit-base.json"), JSON.stringify(base));
+    const second = await open();
+    await expect(second.audit.base()).resolves.toEqual(base);
+    await expect(second.audit.read(0, 10)).resolves.toEqual([auditEntry(3)]);
+    await second.close();
+  });
+
   it("keeps the registry, revocations and signing keys across a restart", async () => {
     const first = await open();
     await first.registry.createOperator({

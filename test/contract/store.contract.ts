@@ -1409,6 +1409,35 @@ export function describeStoreContract(
         await expect(store.audit.read(0, 100)).resolves.toHaveLength(1);
       });
 
+      it("prunes through an entry only when it has the given hash", async () => {
+        for (let seq = 1; seq <= 5; seq++) await store.audit.append(entry(seq));
+        await expect(store.audit.base()).resolves.toBeUndefined();
+        await expect(store.audit.prune({ seq: 3, hash: hashOf(9) })).resolves.toBe("conflict");
+        await expect(store.audit.prune({ seq: 6, hash: hashOf(6) })).resolves.toBe("conflict");
+        await expect(store.audit.read(0, 10)).resolves.toHaveLength(5);
+        await expect(store.audit.prune({ seq: 3, hash: hashOf(3) })).resolves.toBe("pruned");
+        await expect(store.audit.base()).resolves.toEqual({ seq: 3, hash: hashOf(3) });
+        // Reads count sequences: from before the base they start at the base.
+        await expect(store.audit.read(0, 10)).resolves.toEqual([entry(4), entry(5)]);
+        await expect(store.audit.read(4, 10)).resolves.toEqual([entry(5)]);
+        await expect(store.audit.head()).resolves.toEqual({ seq: 5, hash: hashOf(5) });
+        // Pruned entries cannot be pruned again.
+        await expect(store.audit.prune({ seq: 2, hash: hashOf(2) })).resolves.toBe("conflict");
+        await expect(store.audit.prune({ seq: 3, hash: hashOf(3) })).resolves.toBe("conflict");
+        await expect(store.audit.append(entry(6))).resolves.toBe("appended");
+        await expect(store.audit.read(5, 10)).resolves.toEqual([entry(6)]);
+      });
+
+      it("keeps the head when pruned through its last entry, and appends on it", async () => {
+        for (let seq = 1; seq <= 2; seq++) await store.audit.append(entry(seq));
+        await expect(store.audit.prune({ seq: 2, hash: hashOf(2) })).resolves.toBe("pruned");
+        await expect(store.audit.read(0, 10)).resolves.toEqual([]);
+        await expect(store.audit.head()).resolves.toEqual({ seq: 2, hash: hashOf(2) });
+        await expect(store.audit.append(entry(1))).resolves.toBe("conflict");
+        await expect(store.audit.append(entry(3))).resolves.toBe("appended");
+        await expect(store.audit.read(0, 10)).resolves.toEqual([entry(3)]);
+      });
+
       it("keeps the first audit key stored", async () => {
         const first = { kid: "k-1", privateKeyPem: "pem-1", createdAt: T0 };
         await expect(store.audit.key(first)).resolves.toEqual(first);

@@ -582,7 +582,7 @@ describe("gatehouse audit verify --offline (embedded store)", () => {
       problem: "AUDIT_CHAIN_PROBLEM_KEY_UNKNOWN",
     });
     for (const args of [
-      ["--anchor", "0:" + "0".repeat(64)],
+      ["--anchor", `0:${"0".repeat(64)}`],
       ["--anchor", "1:abc"],
       ["--anchor", "nonsense"],
       ["--audit-key", "x"], // without --offline

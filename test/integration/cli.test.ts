@@ -34,6 +34,7 @@ afterEach(async () => {
 function startDev(): Promise<CliServer> {
   return startCliServer(["dev", "--data-dir", dataDir, "--grpc-port", "0", "--connect-port", "0"], {
     GATEHOUSE_APPROVAL_PORT: "0",
+    GATEHOUSE_SIDECAR_PORT: "0",
     GATEHOUSE_METRICS_PORT: "0",
   });
 }

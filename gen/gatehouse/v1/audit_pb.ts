@@ -18,7 +18,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file gatehouse/v1/audit.proto.
  */
 export const file_gatehouse_v1_audit: GenFile = /*@__PURE__*/
-  fileDesc("ChhnYXRlaG91c2UvdjEvYXVkaXQucHJvdG8SDGdhdGVob3VzZS52MSLCAQoPRGVuaWFsQWdncmVnYXRlEiwKBmRlbmllZBgBIAEoDjIcLmdhdGVob3VzZS52MS5BdWRpdEV2ZW50VHlwZRINCgVjb3VudBgCIAEoBBIwCgx3aW5kb3dfc3RhcnQYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCndpbmRvd19lbmQYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhAKCG92ZXJmbG93GAUgASgIIpMECgpBdWRpdEV2ZW50EhAKCHNlcXVlbmNlGAEgASgEEhEKCXByZXZfaGFzaBgCIAEoDBIoCgR0aW1lGAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIqCgR0eXBlGAQgASgOMhwuZ2F0ZWhvdXNlLnYxLkF1ZGl0RXZlbnRUeXBlEhIKCmFjdG9yX3JvbGUYBSABKAkSDQoFYWN0b3IYBiABKAkSGQoRYWN0b3JfZmluZ2VycHJpbnQYByABKAkSEwoLc3ViamVjdF9kaWQYCCABKAkSFwoPb3BlcmF0b3JfZG9tYWluGAkgASgJEiQKBnJlYXNvbhgKIAEoDjIULmdhdGVob3VzZS52MS5SZWFzb24SEAoIdG9rZW5faWQYCyABKAkSDgoGc2NvcGVzGAwgAygJEhEKCWF1ZGllbmNlcxgNIAMoCRIOCgZrZXlfaWQYDiABKAkSMwoOY2hhbGxlbmdlX2tpbmQYDyABKA4yGy5nYXRlaG91c2UudjEuQ2hhbGxlbmdlS2luZBIPCgdjb21tZW50GBAgASgJEhUKDWRyb3BwZWRfY291bnQYESABKAQSFAoMYXVkaXRfa2V5X2lkGBIgASgJEhAKCGdyYW50X2lkGBMgASgJEi4KB2RlbmlhbHMYFCABKAsyHS5nYXRlaG91c2UudjEuRGVuaWFsQWdncmVnYXRlImsKCkF1ZGl0RW50cnkSJwoFZXZlbnQYASABKAsyGC5nYXRlaG91c2UudjEuQXVkaXRFdmVudBIMCgRoYXNoGAIgASgMEhEKCXNpZ25hdHVyZRgDIAEoDBITCgtldmVudF9ieXRlcxgEIAEoDCIVChNHZXRBdWRpdEtleXNSZXF1ZXN0IjQKDkF1ZGl0UHVibGljS2V5Eg4KBmtleV9pZBgBIAEoCRISCgpwdWJsaWNfa2V5GAIgASgMIkIKFEdldEF1ZGl0S2V5c1Jlc3BvbnNlEioKBGtleXMYASADKAsyHC5nYXRlaG91c2UudjEuQXVkaXRQdWJsaWNLZXkitgMKFkxpc3RBdWRpdEV2ZW50c1JlcXVlc3QSGgoJcGFnZV9zaXplGAEgASgNQgfC8xgDQPQDEhYKDmFmdGVyX3NlcXVlbmNlGAIgASgEEjUKBXR5cGVzGAMgAygOMhwuZ2F0ZWhvdXNlLnYxLkF1ZGl0RXZlbnRUeXBlQgjC8xgEKCAwARJpCgtzdWJqZWN0X2RpZBgEIAEoCUJUwvMYUBiAAiJLZGlkOihhZ2VudDpbYS16MC05Li1dezEsMjUzfTpbMC05YS1mXXszMn18a2V5OnpbMS05QS1ISi1OUC1aYS1rbS16XXs0MCw2MH0pEmgKD29wZXJhdG9yX2RvbWFpbhgFIAEoCUJPwvMYSxj9ASJGKFthLXowLTldKFthLXowLTktXXswLDYxfVthLXowLTldKT9cLikrW2Etel0oW2EtejAtOS1dezAsNjF9W2EtejAtOV0pPxIuCgpzdGFydF90aW1lGAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIsCghlbmRfdGltZRgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiYQoXTGlzdEF1ZGl0RXZlbnRzUmVzcG9uc2USKQoHZW50cmllcxgBIAMoCzIYLmdhdGVob3VzZS52MS5BdWRpdEVudHJ5EhsKE25leHRfYWZ0ZXJfc2VxdWVuY2UYAiABKAQiTQoXVmVyaWZ5QXVkaXRDaGFpblJlcXVlc3QSMgoHYW5jaG9ycxgBIAMoCzIZLmdhdGVob3VzZS52MS5BdWRpdEFuY2hvckIGwvMYAihAIkgKC0F1ZGl0QW5jaG9yEh8KCHNlcXVlbmNlGAEgASgEQg3C8xgJQP////////8PEhgKBGhhc2gYAiABKAxCCsLzGAYIARAgGCAinQEKGFZlcmlmeUF1ZGl0Q2hhaW5SZXNwb25zZRIKCgJvaxgBIAEoCBIXCg9lbnRyaWVzX2NoZWNrZWQYAiABKAQSFwoPYnJva2VuX3NlcXVlbmNlGAMgASgEEjAKB3Byb2JsZW0YBCABKA4yHy5nYXRlaG91c2UudjEuQXVkaXRDaGFpblByb2JsZW0SEQoJaGVhZF9oYXNoGAUgASgMKogJCg5BdWRpdEV2ZW50VHlwZRIgChxBVURJVF9FVkVOVF9UWVBFX1VOU1BFQ0lGSUVEEAASJQohQVVESVRfRVZFTlRfVFlQRV9PUEVSQVRPUl9DUkVBVEVEEAESJQohQVVESVRfRVZFTlRfVFlQRV9BR0VOVF9SRUdJU1RFUkVEEAISKQolQVVESVRfRVZFTlRfVFlQRV9BR0VOVF9QT0xJQ1lfVVBEQVRFRBADEiQKIEFVRElUX0VWRU5UX1RZUEVfQUdFTlRfU1VTUEVOREVEEAQSJgoiQVVESVRfRVZFTlRfVFlQRV9BR0VOVF9SRUFDVElWQVRFRBAFEiIKHkFVRElUX0VWRU5UX1RZUEVfQUdFTlRfUkVWT0tFRBAGEiIKHkFVRElUX0VWRU5UX1RZUEVfQUdFTlRfREVMRVRFRBAHEiYKIkFVRElUX0VWRU5UX1RZUEVfQUdFTlRfS0VZX1JPVEFURUQQCBIiCh5BVURJVF9FVkVOVF9UWVBFX1RPS0VOX1JFVk9LRUQQCRImCiJBVURJVF9FVkVOVF9UWVBFX0FHRU5UX0tFWV9SRVZPS0VEEAoSJQohQVVESVRfRVZFTlRfVFlQRV9PUEVSQVRPUl9SRVZPS0VEEAsSKAokQVVESVRfRVZFTlRfVFlQRV9TSUdOSU5HX0tFWV9ST1RBVEVEEAwSJQohQVVESVRfRVZFTlRfVFlQRV9DSEFMTEVOR0VfSVNTVUVEEBQSJQohQVVESVRfRVZFTlRfVFlQRV9DSEFMTEVOR0VfRkFJTEVEEBUSIAocQVVESVRfRVZFTlRfVFlQRV9QQVNTX0lTU1VFRBAWEiEKHUFVRElUX0VWRU5UX1RZUEVfVE9LRU5fSVNTVUVEEBcSIgoeQVVESVRfRVZFTlRfVFlQRV9WRVJJRllfREVOSUVEEBgSIwofQVVESVRfRVZFTlRfVFlQRV9FVkVOVFNfRFJPUFBFRBAeEi0KKUFVRElUX0VWRU5UX1RZUEVfT1BFUkFUT1JfRE9NQUlOX1ZFUklGSUVEECgSJQohQVVESVRfRVZFTlRfVFlQRV9PUEVSQVRPUl9LRVlfU0VUECkSJQohQVVESVRfRVZFTlRfVFlQRV9BUFBST1ZFUl9JTlZJVEVEECoSJgoiQVVESVRfRVZFTlRfVFlQRV9BUFBST1ZFUl9FTlJPTExFRBArEiUKIUFVRElUX0VWRU5UX1RZUEVfQVBQUk9WRVJfUkVNT1ZFRBAsEiQKIEFVRElUX0VWRU5UX1RZUEVfR1JBTlRfUkVRVUVTVEVEEDISIwofQVVESVRfRVZFTlRfVFlQRV9HUkFOVF9BUFBST1ZFRBAzEiEKHUFVRElUX0VWRU5UX1RZUEVfR1JBTlRfREVOSUVEEDQSIgoeQVVESVRfRVZFTlRfVFlQRV9HUkFOVF9SRVZPS0VEEDUSIQodQVVESVRfRVZFTlRfVFlQRV9DSEVDS19ERU5JRUQQNhIjCh9BVURJVF9FVkVOVF9UWVBFX0RFTklBTFNfRk9MREVEEDcqnAMKEUF1ZGl0Q2hhaW5Qcm9ibGVtEiMKH0FVRElUX0NIQUlOX1BST0JMRU1fVU5TUEVDSUZJRUQQABIkCiBBVURJVF9DSEFJTl9QUk9CTEVNX1NFUVVFTkNFX0dBUBABEioKJkFVRElUX0NIQUlOX1BST0JMRU1fUFJFVl9IQVNIX01JU01BVENIEAISJQohQVVESVRfQ0hBSU5fUFJPQkxFTV9IQVNIX01JU01BVENIEAMSKQolQVVESVRfQ0hBSU5fUFJPQkxFTV9TSUdOQVRVUkVfSU5WQUxJRBAEEiMKH0FVRElUX0NIQUlOX1BST0JMRU1fS0VZX1VOS05PV04QBRIhCh1BVURJVF9DSEFJTl9QUk9CTEVNX01BTEZPUk1FRBAGEiUKIUFVRElUX0NIQUlOX1BST0JMRU1fSEVBRF9NSVNNQVRDSBAHEicKI0FVRElUX0NIQUlOX1BST0JMRU1fQU5DSE9SX01JU01BVENIEAgSJgoiQVVESVRfQ0hBSU5fUFJPQkxFTV9FVkVOVF9NSVNNQVRDSBAJMoEDCgxBdWRpdFNlcnZpY2UScAoMR2V0QXVkaXRLZXlzEiEuZ2F0ZWhvdXNlLnYxLkdldEF1ZGl0S2V5c1JlcXVlc3QaIi5nYXRlaG91c2UudjEuR2V0QXVkaXRLZXlzUmVzcG9uc2UiGZACAYLT5JMCEBIOL3YxL2F1ZGl0L2tleXMSewoPTGlzdEF1ZGl0RXZlbnRzEiQuZ2F0ZWhvdXNlLnYxLkxpc3RBdWRpdEV2ZW50c1JlcXVlc3QaJS5nYXRlaG91c2UudjEuTGlzdEF1ZGl0RXZlbnRzUmVzcG9uc2UiG5ACAYLT5JMCEhIQL3YxL2F1ZGl0L2V2ZW50cxKBAQoQVmVyaWZ5QXVkaXRDaGFpbhIlLmdhdGVob3VzZS52MS5WZXJpZnlBdWRpdENoYWluUmVxdWVzdBomLmdhdGVob3VzZS52MS5WZXJpZnlBdWRpdENoYWluUmVzcG9uc2UiHpACAYLT5JMCFToBKiIQL3YxL2F1ZGl0OnZlcmlmeWIGcHJvdG8z", [file_gatehouse_v1_errors, file_gatehouse_v1_gate, file_gatehouse_v1_validate, file_google_api_annotations, file_google_protobuf_timestamp]);
+  fileDesc("ChhnYXRlaG91c2UvdjEvYXVkaXQucHJvdG8SDGdhdGVob3VzZS52MSLCAQoPRGVuaWFsQWdncmVnYXRlEiwKBmRlbmllZBgBIAEoDjIcLmdhdGVob3VzZS52MS5BdWRpdEV2ZW50VHlwZRINCgVjb3VudBgCIAEoBBIwCgx3aW5kb3dfc3RhcnQYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCndpbmRvd19lbmQYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhAKCG92ZXJmbG93GAUgASgIIsYECgpBdWRpdEV2ZW50EhAKCHNlcXVlbmNlGAEgASgEEhEKCXByZXZfaGFzaBgCIAEoDBIoCgR0aW1lGAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIqCgR0eXBlGAQgASgOMhwuZ2F0ZWhvdXNlLnYxLkF1ZGl0RXZlbnRUeXBlEhIKCmFjdG9yX3JvbGUYBSABKAkSDQoFYWN0b3IYBiABKAkSGQoRYWN0b3JfZmluZ2VycHJpbnQYByABKAkSEwoLc3ViamVjdF9kaWQYCCABKAkSFwoPb3BlcmF0b3JfZG9tYWluGAkgASgJEiQKBnJlYXNvbhgKIAEoDjIULmdhdGVob3VzZS52MS5SZWFzb24SEAoIdG9rZW5faWQYCyABKAkSDgoGc2NvcGVzGAwgAygJEhEKCWF1ZGllbmNlcxgNIAMoCRIOCgZrZXlfaWQYDiABKAkSMwoOY2hhbGxlbmdlX2tpbmQYDyABKA4yGy5nYXRlaG91c2UudjEuQ2hhbGxlbmdlS2luZBIPCgdjb21tZW50GBAgASgJEhUKDWRyb3BwZWRfY291bnQYESABKAQSFAoMYXVkaXRfa2V5X2lkGBIgASgJEhAKCGdyYW50X2lkGBMgASgJEi4KB2RlbmlhbHMYFCABKAsyHS5nYXRlaG91c2UudjEuRGVuaWFsQWdncmVnYXRlEjEKDnBydW5lZF90aHJvdWdoGBUgASgLMhkuZ2F0ZWhvdXNlLnYxLkF1ZGl0QW5jaG9yImsKCkF1ZGl0RW50cnkSJwoFZXZlbnQYASABKAsyGC5nYXRlaG91c2UudjEuQXVkaXRFdmVudBIMCgRoYXNoGAIgASgMEhEKCXNpZ25hdHVyZRgDIAEoDBITCgtldmVudF9ieXRlcxgEIAEoDCIVChNHZXRBdWRpdEtleXNSZXF1ZXN0IjQKDkF1ZGl0UHVibGljS2V5Eg4KBmtleV9pZBgBIAEoCRISCgpwdWJsaWNfa2V5GAIgASgMIkIKFEdldEF1ZGl0S2V5c1Jlc3BvbnNlEioKBGtleXMYASADKAsyHC5nYXRlaG91c2UudjEuQXVkaXRQdWJsaWNLZXkitgMKFkxpc3RBdWRpdEV2ZW50c1JlcXVlc3QSGgoJcGFnZV9zaXplGAEgASgNQgfC8xgDQPQDEhYKDmFmdGVyX3NlcXVlbmNlGAIgASgEEjUKBXR5cGVzGAMgAygOMhwuZ2F0ZWhvdXNlLnYxLkF1ZGl0RXZlbnRUeXBlQgjC8xgEKCAwARJpCgtzdWJqZWN0X2RpZBgEIAEoCUJUwvMYUBiAAiJLZGlkOihhZ2VudDpbYS16MC05Li1dezEsMjUzfTpbMC05YS1mXXszMn18a2V5OnpbMS05QS1ISi1OUC1aYS1rbS16XXs0MCw2MH0pEmgKD29wZXJhdG9yX2RvbWFpbhgFIAEoCUJPwvMYSxj9ASJGKFthLXowLTldKFthLXowLTktXXswLDYxfVthLXowLTldKT9cLikrW2Etel0oW2EtejAtOS1dezAsNjF9W2EtejAtOV0pPxIuCgpzdGFydF90aW1lGAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIsCghlbmRfdGltZRgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiigEKF0xpc3RBdWRpdEV2ZW50c1Jlc3BvbnNlEikKB2VudHJpZXMYASADKAsyGC5nYXRlaG91c2UudjEuQXVkaXRFbnRyeRIbChNuZXh0X2FmdGVyX3NlcXVlbmNlGAIgASgEEicKBGJhc2UYAyABKAsyGS5nYXRlaG91c2UudjEuQXVkaXRBbmNob3IiTQoXVmVyaWZ5QXVkaXRDaGFpblJlcXVlc3QSMgoHYW5jaG9ycxgBIAMoCzIZLmdhdGVob3VzZS52MS5BdWRpdEFuY2hvckIGwvMYAihAIkgKC0F1ZGl0QW5jaG9yEh8KCHNlcXVlbmNlGAEgASgEQg3C8xgJQP////////8PEhgKBGhhc2gYAiABKAxCCsLzGAYIARAgGCAixgEKGFZlcmlmeUF1ZGl0Q2hhaW5SZXNwb25zZRIKCgJvaxgBIAEoCBIXCg9lbnRyaWVzX2NoZWNrZWQYAiABKAQSFwoPYnJva2VuX3NlcXVlbmNlGAMgASgEEjAKB3Byb2JsZW0YBCABKA4yHy5nYXRlaG91c2UudjEuQXVkaXRDaGFpblByb2JsZW0SEQoJaGVhZF9oYXNoGAUgASgMEicKBGJhc2UYBiABKAsyGS5nYXRlaG91c2UudjEuQXVkaXRBbmNob3IiYQoUUHJ1bmVBdWRpdExvZ1JlcXVlc3QSJwoQdGhyb3VnaF9zZXF1ZW5jZRgBIAEoBEINwvMYCUD/////////DxIgCgx0aHJvdWdoX2hhc2gYAiABKAxCCsLzGAYIARAgGCAiQAoVUHJ1bmVBdWRpdExvZ1Jlc3BvbnNlEicKBGJhc2UYASABKAsyGS5nYXRlaG91c2UudjEuQXVkaXRBbmNob3IqqwkKDkF1ZGl0RXZlbnRUeXBlEiAKHEFVRElUX0VWRU5UX1RZUEVfVU5TUEVDSUZJRUQQABIlCiFBVURJVF9FVkVOVF9UWVBFX09QRVJBVE9SX0NSRUFURUQQARIlCiFBVURJVF9FVkVOVF9UWVBFX0FHRU5UX1JFR0lTVEVSRUQQAhIpCiVBVURJVF9FVkVOVF9UWVBFX0FHRU5UX1BPTElDWV9VUERBVEVEEAMSJAogQVVESVRfRVZFTlRfVFlQRV9BR0VOVF9TVVNQRU5ERUQQBBImCiJBVURJVF9FVkVOVF9UWVBFX0FHRU5UX1JFQUNUSVZBVEVEEAUSIgoeQVVESVRfRVZFTlRfVFlQRV9BR0VOVF9SRVZPS0VEEAYSIgoeQVVESVRfRVZFTlRfVFlQRV9BR0VOVF9ERUxFVEVEEAcSJgoiQVVESVRfRVZFTlRfVFlQRV9BR0VOVF9LRVlfUk9UQVRFRBAIEiIKHkFVRElUX0VWRU5UX1RZUEVfVE9LRU5fUkVWT0tFRBAJEiYKIkFVRElUX0VWRU5UX1RZUEVfQUdFTlRfS0VZX1JFVk9LRUQQChIlCiFBVURJVF9FVkVOVF9UWVBFX09QRVJBVE9SX1JFVk9LRUQQCxIoCiRBVURJVF9FVkVOVF9UWVBFX1NJR05JTkdfS0VZX1JPVEFURUQQDBIlCiFBVURJVF9FVkVOVF9UWVBFX0NIQUxMRU5HRV9JU1NVRUQQFBIlCiFBVURJVF9FVkVOVF9UWVBFX0NIQUxMRU5HRV9GQUlMRUQQFRIgChxBVURJVF9FVkVOVF9UWVBFX1BBU1NfSVNTVUVEEBYSIQodQVVESVRfRVZFTlRfVFlQRV9UT0tFTl9JU1NVRUQQFxIiCh5BVURJVF9FVkVOVF9UWVBFX1ZFUklGWV9ERU5JRUQQGBIjCh9BVURJVF9FVkVOVF9UWVBFX0VWRU5UU19EUk9QUEVEEB4SLQopQVVESVRfRVZFTlRfVFlQRV9PUEVSQVRPUl9ET01BSU5fVkVSSUZJRUQQKBIlCiFBVURJVF9FVkVOVF9UWVBFX09QRVJBVE9SX0tFWV9TRVQQKRIlCiFBVURJVF9FVkVOVF9UWVBFX0FQUFJPVkVSX0lOVklURUQQKhImCiJBVURJVF9FVkVOVF9UWVBFX0FQUFJPVkVSX0VOUk9MTEVEECsSJQohQVVESVRfRVZFTlRfVFlQRV9BUFBST1ZFUl9SRU1PVkVEECwSJAogQVVESVRfRVZFTlRfVFlQRV9HUkFOVF9SRVFVRVNURUQQMhIjCh9BVURJVF9FVkVOVF9UWVBFX0dSQU5UX0FQUFJPVkVEEDMSIQodQVVESVRfRVZFTlRfVFlQRV9HUkFOVF9ERU5JRUQQNBIiCh5BVURJVF9FVkVOVF9UWVBFX0dSQU5UX1JFVk9LRUQQNRIhCh1BVURJVF9FVkVOVF9UWVBFX0NIRUNLX0RFTklFRBA2EiMKH0FVRElUX0VWRU5UX1RZUEVfREVOSUFMU19GT0xERUQQNxIhCh1BVURJVF9FVkVOVF9UWVBFX0FVRElUX1BSVU5FRBA8KpwDChFBdWRpdENoYWluUHJvYmxlbRIjCh9BVURJVF9DSEFJTl9QUk9CTEVNX1VOU1BFQ0lGSUVEEAASJAogQVVESVRfQ0hBSU5fUFJPQkxFTV9TRVFVRU5DRV9HQVAQARIqCiZBVURJVF9DSEFJTl9QUk9CTEVNX1BSRVZfSEFTSF9NSVNNQVRDSBACEiUKIUFVRElUX0NIQUlOX1BST0JMRU1fSEFTSF9NSVNNQVRDSBADEikKJUFVRElUX0NIQUlOX1BST0JMRU1fU0lHTkFUVVJFX0lOVkFMSUQQBBIjCh9BVURJVF9DSEFJTl9QUk9CTEVNX0tFWV9VTktOT1dOEAUSIQodQVVESVRfQ0hBSU5fUFJPQkxFTV9NQUxGT1JNRUQQBhIlCiFBVURJVF9DSEFJTl9QUk9CTEVNX0hFQURfTUlTTUFUQ0gQBxInCiNBVURJVF9DSEFJTl9QUk9CTEVNX0FOQ0hPUl9NSVNNQVRDSBAIEiYKIkFVRElUX0NIQUlOX1BST0JMRU1fRVZFTlRfTUlTTUFUQ0gQCTL3AwoMQXVkaXRTZXJ2aWNlEnAKDEdldEF1ZGl0S2V5cxIhLmdhdGVob3VzZS52MS5HZXRBdWRpdEtleXNSZXF1ZXN0GiIuZ2F0ZWhvdXNlLnYxLkdldEF1ZGl0S2V5c1Jlc3BvbnNlIhmQAgGC0+STAhASDi92MS9hdWRpdC9rZXlzEnsKD0xpc3RBdWRpdEV2ZW50cxIkLmdhdGVob3VzZS52MS5MaXN0QXVkaXRFdmVudHNSZXF1ZXN0GiUuZ2F0ZWhvdXNlLnYxLkxpc3RBdWRpdEV2ZW50c1Jlc3BvbnNlIhuQAgGC0+STAhISEC92MS9hdWRpdC9ldmVudHMSgQEKEFZlcmlmeUF1ZGl0Q2hhaW4SJS5nYXRlaG91c2UudjEuVmVyaWZ5QXVkaXRDaGFpblJlcXVlc3QaJi5nYXRlaG91c2UudjEuVmVyaWZ5QXVkaXRDaGFpblJlc3BvbnNlIh6QAgGC0+STAhU6ASoiEC92MS9hdWRpdDp2ZXJpZnkSdAoNUHJ1bmVBdWRpdExvZxIiLmdhdGVob3VzZS52MS5QcnVuZUF1ZGl0TG9nUmVxdWVzdBojLmdhdGVob3VzZS52MS5QcnVuZUF1ZGl0TG9nUmVzcG9uc2UiGoLT5JMCFDoBKiIPL3YxL2F1ZGl0OnBydW5lYgZwcm90bzM", [file_gatehouse_v1_errors, file_gatehouse_v1_gate, file_gatehouse_v1_validate, file_google_api_annotations, file_google_protobuf_timestamp]);
 
 /**
  * DenialAggregate counts the denials one AUDIT_EVENT_TYPE_DENIALS_FOLDED entry folds.
@@ -265,6 +265,13 @@ export type AuditEvent = Message<"gatehouse.v1.AuditEvent"> & {
    * @generated from field: gatehouse.v1.DenialAggregate denials = 20;
    */
   denials?: DenialAggregate | undefined;
+
+  /**
+   * For AUDIT_EVENT_TYPE_AUDIT_PRUNED: the last entry removed (the new base).
+   *
+   * @generated from field: gatehouse.v1.AuditAnchor pruned_through = 21;
+   */
+  prunedThrough?: AuditAnchor | undefined;
 };
 
 /**
@@ -415,6 +422,13 @@ export type AuditEventJson = {
    * @generated from field: gatehouse.v1.DenialAggregate denials = 20;
    */
   denials?: DenialAggregateJson;
+
+  /**
+   * For AUDIT_EVENT_TYPE_AUDIT_PRUNED: the last entry removed (the new base).
+   *
+   * @generated from field: gatehouse.v1.AuditAnchor pruned_through = 21;
+   */
+  prunedThrough?: AuditAnchorJson;
 };
 
 /**
@@ -761,6 +775,15 @@ export type ListAuditEventsResponse = Message<"gatehouse.v1.ListAuditEventsRespo
    * @generated from field: uint64 next_after_sequence = 2;
    */
   nextAfterSequence: bigint;
+
+  /**
+   * The live log's base: the last entry pruned (PruneAuditLog), which the first
+   * live entry links to; unset when nothing was pruned. Entries up to it are only
+   * in archived segments.
+   *
+   * @generated from field: gatehouse.v1.AuditAnchor base = 3;
+   */
+  base?: AuditAnchor | undefined;
 };
 
 /**
@@ -783,6 +806,15 @@ export type ListAuditEventsResponseJson = {
    * @generated from field: uint64 next_after_sequence = 2;
    */
   nextAfterSequence?: string;
+
+  /**
+   * The live log's base: the last entry pruned (PruneAuditLog), which the first
+   * live entry links to; unset when nothing was pruned. Entries up to it are only
+   * in archived segments.
+   *
+   * @generated from field: gatehouse.v1.AuditAnchor base = 3;
+   */
+  base?: AuditAnchorJson;
 };
 
 /**
@@ -800,7 +832,8 @@ export const ListAuditEventsResponseSchema: GenMessage<ListAuditEventsResponse, 
 export type VerifyAuditChainRequest = Message<"gatehouse.v1.VerifyAuditChainRequest"> & {
   /**
    * Points the chain must still pass through, recorded earlier (each a
-   * VerifyAuditChainResponse's `entries_checked` and `head_hash`).
+   * VerifyAuditChainResponse's head: `base.sequence + entries_checked` and
+   * `head_hash`).
    *
    * @generated from field: repeated gatehouse.v1.AuditAnchor anchors = 1;
    */
@@ -815,7 +848,8 @@ export type VerifyAuditChainRequest = Message<"gatehouse.v1.VerifyAuditChainRequ
 export type VerifyAuditChainRequestJson = {
   /**
    * Points the chain must still pass through, recorded earlier (each a
-   * VerifyAuditChainResponse's `entries_checked` and `head_hash`).
+   * VerifyAuditChainResponse's head: `base.sequence + entries_checked` and
+   * `head_hash`).
    *
    * @generated from field: repeated gatehouse.v1.AuditAnchor anchors = 1;
    */
@@ -919,6 +953,17 @@ export type VerifyAuditChainResponse = Message<"gatehouse.v1.VerifyAuditChainRes
    * @generated from field: bytes head_hash = 5;
    */
   headHash: Uint8Array;
+
+  /**
+   * The base the walk started from (the last entry pruned), unset when nothing
+   * was pruned: `entries_checked` counts the entries after it, and the chain's
+   * head is at sequence `base.sequence + entries_checked`. Anchors before the
+   * base are not checked here (they are in archived segments: `gatehouse audit
+   * verify --offline --archive`); one at the base must match it.
+   *
+   * @generated from field: gatehouse.v1.AuditAnchor base = 6;
+   */
+  base?: AuditAnchor | undefined;
 };
 
 /**
@@ -962,6 +1007,17 @@ export type VerifyAuditChainResponseJson = {
    * @generated from field: bytes head_hash = 5;
    */
   headHash?: string;
+
+  /**
+   * The base the walk started from (the last entry pruned), unset when nothing
+   * was pruned: `entries_checked` counts the entries after it, and the chain's
+   * head is at sequence `base.sequence + entries_checked`. Anchors before the
+   * base are not checked here (they are in archived segments: `gatehouse audit
+   * verify --offline --archive`); one at the base must match it.
+   *
+   * @generated from field: gatehouse.v1.AuditAnchor base = 6;
+   */
+  base?: AuditAnchorJson;
 };
 
 /**
@@ -970,6 +1026,92 @@ export type VerifyAuditChainResponseJson = {
  */
 export const VerifyAuditChainResponseSchema: GenMessage<VerifyAuditChainResponse, {jsonType: VerifyAuditChainResponseJson}> = /*@__PURE__*/
   messageDesc(file_gatehouse_v1_audit, 10);
+
+/**
+ * PruneAuditLogRequest names the last archived entry to remove from the live log.
+ *
+ * @generated from message gatehouse.v1.PruneAuditLogRequest
+ */
+export type PruneAuditLogRequest = Message<"gatehouse.v1.PruneAuditLogRequest"> & {
+  /**
+   * The last sequence to remove, from 1 (0 is refused); it becomes the base.
+   *
+   * @generated from field: uint64 through_sequence = 1;
+   */
+  throughSequence: bigint;
+
+  /**
+   * The SHA-256 hash the entry at `through_sequence` has (32 bytes), as archived:
+   * the prune happens only if the live entry still has it.
+   *
+   * @generated from field: bytes through_hash = 2;
+   */
+  throughHash: Uint8Array;
+};
+
+/**
+ * PruneAuditLogRequest names the last archived entry to remove from the live log.
+ *
+ * @generated from message gatehouse.v1.PruneAuditLogRequest
+ */
+export type PruneAuditLogRequestJson = {
+  /**
+   * The last sequence to remove, from 1 (0 is refused); it becomes the base.
+   *
+   * @generated from field: uint64 through_sequence = 1;
+   */
+  throughSequence?: string;
+
+  /**
+   * The SHA-256 hash the entry at `through_sequence` has (32 bytes), as archived:
+   * the prune happens only if the live entry still has it.
+   *
+   * @generated from field: bytes through_hash = 2;
+   */
+  throughHash?: string;
+};
+
+/**
+ * Describes the message gatehouse.v1.PruneAuditLogRequest.
+ * Use `create(PruneAuditLogRequestSchema)` to create a new message.
+ */
+export const PruneAuditLogRequestSchema: GenMessage<PruneAuditLogRequest, {jsonType: PruneAuditLogRequestJson}> = /*@__PURE__*/
+  messageDesc(file_gatehouse_v1_audit, 11);
+
+/**
+ * PruneAuditLogResponse is the live log's new base.
+ *
+ * @generated from message gatehouse.v1.PruneAuditLogResponse
+ */
+export type PruneAuditLogResponse = Message<"gatehouse.v1.PruneAuditLogResponse"> & {
+  /**
+   * The last entry removed: the first live entry links to its hash.
+   *
+   * @generated from field: gatehouse.v1.AuditAnchor base = 1;
+   */
+  base?: AuditAnchor | undefined;
+};
+
+/**
+ * PruneAuditLogResponse is the live log's new base.
+ *
+ * @generated from message gatehouse.v1.PruneAuditLogResponse
+ */
+export type PruneAuditLogResponseJson = {
+  /**
+   * The last entry removed: the first live entry links to its hash.
+   *
+   * @generated from field: gatehouse.v1.AuditAnchor base = 1;
+   */
+  base?: AuditAnchorJson;
+};
+
+/**
+ * Describes the message gatehouse.v1.PruneAuditLogResponse.
+ * Use `create(PruneAuditLogResponseSchema)` to create a new message.
+ */
+export const PruneAuditLogResponseSchema: GenMessage<PruneAuditLogResponse, {jsonType: PruneAuditLogResponseJson}> = /*@__PURE__*/
+  messageDesc(file_gatehouse_v1_audit, 12);
 
 /**
  * AuditEventType is what an audit event records. Values are stable; new values
@@ -1199,6 +1341,14 @@ export enum AuditEventType {
    * @generated from enum value: AUDIT_EVENT_TYPE_DENIALS_FOLDED = 55;
    */
   DENIALS_FOLDED = 55,
+
+  /**
+   * An admin pruned the live log (`pruned_through`: the new base, the last entry
+   * removed; the entries up to it live on only in archived segments).
+   *
+   * @generated from enum value: AUDIT_EVENT_TYPE_AUDIT_PRUNED = 60;
+   */
+  AUDIT_PRUNED = 60,
 }
 
 /**
@@ -1207,7 +1357,7 @@ export enum AuditEventType {
  *
  * @generated from enum gatehouse.v1.AuditEventType
  */
-export type AuditEventTypeJson = "AUDIT_EVENT_TYPE_UNSPECIFIED" | "AUDIT_EVENT_TYPE_OPERATOR_CREATED" | "AUDIT_EVENT_TYPE_AGENT_REGISTERED" | "AUDIT_EVENT_TYPE_AGENT_POLICY_UPDATED" | "AUDIT_EVENT_TYPE_AGENT_SUSPENDED" | "AUDIT_EVENT_TYPE_AGENT_REACTIVATED" | "AUDIT_EVENT_TYPE_AGENT_REVOKED" | "AUDIT_EVENT_TYPE_AGENT_DELETED" | "AUDIT_EVENT_TYPE_AGENT_KEY_ROTATED" | "AUDIT_EVENT_TYPE_TOKEN_REVOKED" | "AUDIT_EVENT_TYPE_AGENT_KEY_REVOKED" | "AUDIT_EVENT_TYPE_OPERATOR_REVOKED" | "AUDIT_EVENT_TYPE_SIGNING_KEY_ROTATED" | "AUDIT_EVENT_TYPE_CHALLENGE_ISSUED" | "AUDIT_EVENT_TYPE_CHALLENGE_FAILED" | "AUDIT_EVENT_TYPE_PASS_ISSUED" | "AUDIT_EVENT_TYPE_TOKEN_ISSUED" | "AUDIT_EVENT_TYPE_VERIFY_DENIED" | "AUDIT_EVENT_TYPE_EVENTS_DROPPED" | "AUDIT_EVENT_TYPE_OPERATOR_DOMAIN_VERIFIED" | "AUDIT_EVENT_TYPE_OPERATOR_KEY_SET" | "AUDIT_EVENT_TYPE_APPROVER_INVITED" | "AUDIT_EVENT_TYPE_APPROVER_ENROLLED" | "AUDIT_EVENT_TYPE_APPROVER_REMOVED" | "AUDIT_EVENT_TYPE_GRANT_REQUESTED" | "AUDIT_EVENT_TYPE_GRANT_APPROVED" | "AUDIT_EVENT_TYPE_GRANT_DENIED" | "AUDIT_EVENT_TYPE_GRANT_REVOKED" | "AUDIT_EVENT_TYPE_CHECK_DENIED" | "AUDIT_EVENT_TYPE_DENIALS_FOLDED";
+export type AuditEventTypeJson = "AUDIT_EVENT_TYPE_UNSPECIFIED" | "AUDIT_EVENT_TYPE_OPERATOR_CREATED" | "AUDIT_EVENT_TYPE_AGENT_REGISTERED" | "AUDIT_EVENT_TYPE_AGENT_POLICY_UPDATED" | "AUDIT_EVENT_TYPE_AGENT_SUSPENDED" | "AUDIT_EVENT_TYPE_AGENT_REACTIVATED" | "AUDIT_EVENT_TYPE_AGENT_REVOKED" | "AUDIT_EVENT_TYPE_AGENT_DELETED" | "AUDIT_EVENT_TYPE_AGENT_KEY_ROTATED" | "AUDIT_EVENT_TYPE_TOKEN_REVOKED" | "AUDIT_EVENT_TYPE_AGENT_KEY_REVOKED" | "AUDIT_EVENT_TYPE_OPERATOR_REVOKED" | "AUDIT_EVENT_TYPE_SIGNING_KEY_ROTATED" | "AUDIT_EVENT_TYPE_CHALLENGE_ISSUED" | "AUDIT_EVENT_TYPE_CHALLENGE_FAILED" | "AUDIT_EVENT_TYPE_PASS_ISSUED" | "AUDIT_EVENT_TYPE_TOKEN_ISSUED" | "AUDIT_EVENT_TYPE_VERIFY_DENIED" | "AUDIT_EVENT_TYPE_EVENTS_DROPPED" | "AUDIT_EVENT_TYPE_OPERATOR_DOMAIN_VERIFIED" | "AUDIT_EVENT_TYPE_OPERATOR_KEY_SET" | "AUDIT_EVENT_TYPE_APPROVER_INVITED" | "AUDIT_EVENT_TYPE_APPROVER_ENROLLED" | "AUDIT_EVENT_TYPE_APPROVER_REMOVED" | "AUDIT_EVENT_TYPE_GRANT_REQUESTED" | "AUDIT_EVENT_TYPE_GRANT_APPROVED" | "AUDIT_EVENT_TYPE_GRANT_DENIED" | "AUDIT_EVENT_TYPE_GRANT_REVOKED" | "AUDIT_EVENT_TYPE_CHECK_DENIED" | "AUDIT_EVENT_TYPE_DENIALS_FOLDED" | "AUDIT_EVENT_TYPE_AUDIT_PRUNED";
 
 /**
  * Describes the enum gatehouse.v1.AuditEventType.
@@ -1368,6 +1518,24 @@ export const AuditService: GenService<{
     methodKind: "unary";
     input: typeof VerifyAuditChainRequestSchema;
     output: typeof VerifyAuditChainResponseSchema;
+  },
+  /**
+   * PruneAuditLog removes every entry up to and including `through_sequence`
+   * from the live log, after they were archived (`gatehouse audit archive
+   * --prune`), so the log's growth stays bounded. Compare-and-prune: only when
+   * the entry at `through_sequence` has exactly `through_hash`, else
+   * REASON_AUDIT_PRUNE_MISMATCH and nothing changes. The pruned point becomes
+   * the log's base: the first live entry links to its hash, listings and
+   * VerifyAuditChain start from it, and an archived sequence answers
+   * REASON_AUDIT_ARCHIVED. The prune is itself recorded
+   * (AUDIT_EVENT_TYPE_AUDIT_PRUNED). Admin only.
+   *
+   * @generated from rpc gatehouse.v1.AuditService.PruneAuditLog
+   */
+  pruneAuditLog: {
+    methodKind: "unary";
+    input: typeof PruneAuditLogRequestSchema;
+    output: typeof PruneAuditLogResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_gatehouse_v1_audit, 0);

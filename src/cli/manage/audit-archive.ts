@@ -1,5 +1,6 @@
 import { createReadStream } from "node:fs";
 import { link, open, rm } from "node:fs/promises";
+import { dirname } from "node:path";
 import { createInterface } from "node:readline";
 import type { AuditEntry } from "../../../gen/gatehouse/v1/audit_pb.js";
 import type { ChainEntry } from "../../audit/chain.js";
@@ -32,7 +33,8 @@ interface SegmentLine {
 
 /**
  * Writes a segment to `path`: complete and synced in a temporary file first, then linked
- * into place, which fails if `path` exists (an archive is never overwritten).
+ * into place, which fails if `path` exists (an archive is never overwritten), and the
+ * directory synced.
  */
 export async function writeSegment(
   path: string,
@@ -57,6 +59,13 @@ export async function writeSegment(
       await file.close();
     }
     await link(temporary, path);
+    // The new name durable too: a prune may follow (`archive --prune`).
+    const dir = await open(dirname(path), "r");
+    try {
+      await dir.sync();
+    } finally {
+      await dir.close();
+    }
   } finally {
     await rm(temporary, { force: true });
   }

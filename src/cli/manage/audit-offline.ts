@@ -47,7 +47,14 @@ export async function verifyOffline(
   options: OfflineOptions,
 ): Promise<VerifyAuditChainResponse> {
   const keys = await trustedKeys(client, options.pinned);
-  const walk = new ChainWalk(keys, options.anchors);
+  const archives = options.archives ?? [];
+  // Archives start at the genesis; without them the walk starts at the live log's base (the
+  // server's word: what is before it can only be checked against the archived segments).
+  const base = archives.length === 0 && !options.entriesOnly ? await liveBase(client) : undefined;
+  const walk = new ChainWalk(keys, options.anchors, base);
+  const reported = base && {
+    base: { sequence: BigInt(base.sequence), hash: Buffer.from(base.hash, "hex") },
+  };
   let checked = 0;
   const broken = (problem: AuditChainProblem, at: bigint, entries: number) =>
     create(VerifyAuditChainResponseSchema, {
@@ -55,8 +62,11 @@ export async function verifyOffline(
       entriesChecked: BigInt(entries),
       brokenSequence: at,
       problem,
+      ...reported,
     });
-  for (const path of options.archives ?? []) {
+  const baseProblem = walk.baseProblem();
+  if (baseProblem !== undefined) return broken(baseProblem, BigInt(walk.position), 0);
+  for (const path of archives) {
     const segment = readSegment(path);
     for (let next = await segment.next(); ; next = await segment.next()) {
       if (next.done) {
@@ -67,16 +77,17 @@ export async function verifyOffline(
       }
       const problem = walk.next(next.value);
       checked += 1;
-      if (problem !== undefined) return broken(problem, BigInt(checked), checked);
+      if (problem !== undefined) return broken(problem, BigInt(walk.position + 1), checked);
     }
   }
   for await (const listed of listedEntries(client, BigInt(walk.position))) {
     const entry = chainEntry(listed);
+    const position = BigInt(walk.position + 1);
     const problem =
       (options.entriesOnly ? entryProblem(entry, keys) : walk.next(entry)) ?? shownProblem(listed);
     checked += 1;
     if (problem !== undefined) {
-      const at = options.entriesOnly ? (listed.event?.sequence ?? 0n) : BigInt(checked);
+      const at = options.entriesOnly ? (listed.event?.sequence ?? 0n) : position;
       return broken(problem, at, checked);
     }
   }
@@ -85,13 +96,20 @@ export async function verifyOffline(
   }
   const unreached = walk.unreachedAnchor();
   if (unreached !== undefined) {
-    return broken(AuditChainProblem.ANCHOR_MISMATCH, BigInt(unreached), walk.position);
+    return broken(AuditChainProblem.ANCHOR_MISMATCH, BigInt(unreached), walk.checked);
   }
   return create(VerifyAuditChainResponseSchema, {
     ok: true,
-    entriesChecked: BigInt(walk.position),
+    entriesChecked: BigInt(walk.checked),
     headHash: Buffer.from(walk.headHash, "hex"),
+    ...reported,
   });
+}
+
+/** The live log's base (ListAuditEventsResponse.base), undefined when nothing was pruned. */
+async function liveBase(client: AuditClient): Promise<ChainAnchor | undefined> {
+  const { base } = await client.listAuditEvents({ pageSize: 1 });
+  return base && { sequence: Number(base.sequence), hash: Buffer.from(base.hash).toString("hex") };
 }
 
 export interface ArchiveOptions {
@@ -99,22 +117,28 @@ export interface ArchiveOptions {
   /** The last sequence to archive; undefined: the last entry listed now. */
   readonly through: number | undefined;
   readonly pinned: readonly string[];
+  /** Once the segment is durably written, prune the archived entries from the live log. */
+  readonly prune?: boolean;
 }
 
 /**
- * `gatehouse audit archive`: the chain from its first entry through `through`, walked here
- * as `verify --offline` walks it (a broken chain is not archived: its verdict is returned
- * and no file written), then written as a segment (audit-archive.ts). Returns the verdict
- * of the archived part; its head is the anchor the live log continues from.
+ * `gatehouse audit archive`: the live chain from its first entry (after its base, if it was
+ * pruned) through `through`, walked here as `verify --offline` walks it (a broken chain is
+ * not archived: its verdict is returned and no file written), then written as a segment
+ * (audit-archive.ts). With `prune`, only once the segment is written, synced and linked, the
+ * archived entries are pruned from the live log (PruneAuditLog, compare-and-prune on the last
+ * archived entry's sequence and hash). Returns the verdict of the archived part; its head is
+ * the anchor the live log continues from.
  */
 export async function archiveChain(
   client: AuditClient,
   options: ArchiveOptions,
 ): Promise<VerifyAuditChainResponse> {
   const keys = await trustedKeys(client, options.pinned);
-  const walk = new ChainWalk(keys);
+  const base = await liveBase(client);
+  const walk = new ChainWalk(keys, [], base);
   const entries: AuditEntry[] = [];
-  for await (const listed of listedEntries(client, 0n)) {
+  for await (const listed of listedEntries(client, BigInt(walk.position))) {
     if (options.through !== undefined && walk.position >= options.through) break;
     const problem = walk.next(chainEntry(listed)) ?? shownProblem(listed);
     if (problem !== undefined) {
@@ -133,17 +157,27 @@ export async function archiveChain(
       EXIT_FAILURE,
     );
   }
-  if (walk.position === 0)
-    throw new CliFailure("the audit log is empty: nothing to archive", EXIT_FAILURE);
+  if (walk.checked === 0) {
+    throw new CliFailure("the live audit log is empty: nothing to archive", EXIT_FAILURE);
+  }
+  const first = (base?.sequence ?? 0) + 1;
+  const last = walk.position;
   await writeSegment(
     options.out,
-    { format: SEGMENT_FORMAT, first: 1, last: walk.position, lastHash: walk.headHash },
+    { format: SEGMENT_FORMAT, first, last, lastHash: walk.headHash },
     entries,
   );
+  const headHash = Buffer.from(walk.headHash, "hex");
+  if (options.prune) {
+    await client.pruneAuditLog({ throughSequence: BigInt(last), throughHash: headHash });
+  }
   return create(VerifyAuditChainResponseSchema, {
     ok: true,
-    entriesChecked: BigInt(walk.position),
-    headHash: Buffer.from(walk.headHash, "hex"),
+    entriesChecked: BigInt(walk.checked),
+    headHash,
+    ...(base && {
+      base: { sequence: BigInt(base.sequence), hash: Buffer.from(base.hash, "hex") },
+    }),
   });
 }
 
@@ -244,7 +278,8 @@ export function parseAnchor(value: string): ChainAnchor {
   return { sequence, hash };
 }
 
-/** The anchor a verified chain ends at, as `--anchor` reads it. */
+/** The anchor a verified chain ends at (its base plus the entries after it), as `--anchor` reads it. */
 export function anchorOf(verdict: VerifyAuditChainResponse): string {
-  return `${verdict.entriesChecked}:${Buffer.from(verdict.headHash).toString("hex")}`;
+  const head = (verdict.base?.sequence ?? 0n) + verdict.entriesChecked;
+  return `${head}:${Buffer.from(verdict.headHash).toString("hex")}`;
 }

@@ -107,26 +107,37 @@ function verifyCommand(): Command {
 
 interface ArchiveFlags extends ConnectionFlags {
   readonly out: string;
+  readonly prune?: boolean;
   readonly through?: string;
   readonly auditKey?: string[];
 }
 
 /**
- * Exports the chain's first entries, verified on the way, into a segment file that
- * `verify --offline --archive` walks and chains into the live log. Exit 1 (no file) when the
- * chain is broken; on success the anchor of the segment's last entry goes to stderr.
+ * Exports the live chain's first entries, verified on the way, into a segment file that
+ * `verify --offline --archive` walks and chains into the live log; with `--prune`, then
+ * removes them from the live log. Exit 1 (no file) when the chain is broken; on success the
+ * anchor of the segment's last entry goes to stderr.
  */
 function archiveCommand(): Command {
   const archive = new Command("archive")
     .description("verify and export the chain's entries into a segment file (admin certificate)")
     .requiredOption("--out <file>", "the segment file to write (never overwritten)")
     .option("--through <sequence>", "the last sequence to archive (default: the last entry)")
-    .option("--audit-key <id...>", "trust only these audit key ids (repeatable)");
+    .option("--audit-key <id...>", "trust only these audit key ids (repeatable)")
+    .option(
+      "--prune",
+      "once the segment is written and synced, remove the archived entries from the live log",
+    );
   return withConnectionOptions(archive, DEFAULT_CERT).action(async (flags: ArchiveFlags) => {
     const through = flags.through === undefined ? undefined : count(flags.through);
     if (through === 0) throw new CliFailure("--through must be a sequence from 1", EXIT_USAGE);
     const verdict = await withClient(AuditService, flags, DEFAULT_CERT, (client) =>
-      archiveChain(client, { out: flags.out, through, pinned: flags.auditKey ?? [] }),
+      archiveChain(client, {
+        out: flags.out,
+        through,
+        pinned: flags.auditKey ?? [],
+        prune: flags.prune ?? false,
+      }),
     );
     printMessage(VerifyAuditChainResponseSchema, verdict);
     if (!verdict.ok) process.exitCode = EXIT_FAILURE;

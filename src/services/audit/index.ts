@@ -8,14 +8,18 @@ import {
 } from "../../../gen/gatehouse/v1/audit_pb.js";
 import { Reason } from "../../../gen/gatehouse/v1/errors_pb.js";
 import { type ChainAnchor, toAuditEntry, verifyAuditChain } from "../../audit/chain.js";
+import { actorOf } from "../../audit/events.js";
 import { rawPublicKey } from "../../audit/key.js";
+import type { Audit } from "../../audit/writer.js";
 import { GatehouseError, invalidArgument } from "../../errors/index.js";
-import type { AuditLogStore } from "../../store/ports.js";
+import type { AuditHead, AuditLogStore } from "../../store/ports.js";
 import { bindService, type ServiceBinding } from "../types.js";
 import { entrySize, pageBudget } from "./page-budget.js";
 
 export interface AuditServiceDeps {
   readonly log: AuditLogStore;
+  /** Where a prune is recorded. */
+  readonly audit: Audit;
   /** The audit keys entries may name, by kid. */
   readonly publicKeys: ReadonlyMap<string, KeyObject>;
   /** The largest message the transports send (`limits.maxMessageBytes`): pages stay under it. */
@@ -70,8 +74,14 @@ export function createAuditService(deps: AuditServiceDeps): ServiceBinding {
         );
       };
 
-      // Sequence n sits at position n - 1 in an intact log, so `after_sequence` is an offset.
-      let offset = Number(request.afterSequence);
+      // Entries up to the base were pruned: a page after one of them would silently skip
+      // to the base, so it is refused; 0 starts at the base.
+      const base = await log.base();
+      const after = Number(request.afterSequence);
+      if (base !== undefined && after !== 0 && after < base.seq) {
+        throw new GatehouseError(Reason.AUDIT_ARCHIVED, { field: "after_sequence" });
+      }
+      let offset = Math.max(after, base?.seq ?? 0);
       const entries: AuditEntry[] = [];
       let bytes = 0;
       let scanned = 0;
@@ -90,7 +100,9 @@ export function createAuditService(deps: AuditServiceDeps): ServiceBinding {
             entries.push(entry);
             bytes += size;
           }
-          offset += 1;
+          // The record's own sequence: the store reads from the base even if a prune
+          // landed since it was read above.
+          offset = record.seq;
           scanned += 1;
           if (entries.length === pageSize || scanned >= SCAN_LIMIT) {
             more = (await log.read(offset, 1)).length > 0;
@@ -99,16 +111,24 @@ export function createAuditService(deps: AuditServiceDeps): ServiceBinding {
         }
         if (batch.length < READ_BATCH) break;
       }
-      return { entries, nextAfterSequence: more ? BigInt(offset) : 0n };
+      return {
+        entries,
+        nextAfterSequence: more ? BigInt(offset) : 0n,
+        ...(base && { base: anchorOf(base) }),
+      };
     },
 
     async verifyAuditChain(request) {
       const verdict = await verifyAuditChain(log, deps.publicKeys, readAnchors(request.anchors));
+      const base = verdict.base && {
+        base: anchorOf({ seq: verdict.base.sequence, hash: verdict.base.hash }),
+      };
       if (verdict.ok) {
         return {
           ok: true,
           entriesChecked: BigInt(verdict.entries),
           headHash: Buffer.from(verdict.headHash, "hex"),
+          ...base,
         };
       }
       return {
@@ -116,9 +136,33 @@ export function createAuditService(deps: AuditServiceDeps): ServiceBinding {
         entriesChecked: BigInt(verdict.entries),
         brokenSequence: BigInt(verdict.brokenSequence),
         problem: verdict.problem,
+        ...base,
       };
     },
+
+    async pruneAuditLog(request, { caller }) {
+      if (request.throughSequence === 0n) {
+        throw invalidArgument("through_sequence", "must be at least 1");
+      }
+      const through = {
+        seq: Number(request.throughSequence),
+        hash: Buffer.from(request.throughHash).toString("hex"),
+      };
+      if ((await log.prune(through)) === "conflict") {
+        throw new GatehouseError(Reason.AUDIT_PRUNE_MISMATCH, { field: "through_hash" });
+      }
+      await deps.audit.record({
+        type: AuditEventType.AUDIT_PRUNED,
+        ...actorOf(caller),
+        prunedThrough: anchorOf(through),
+      });
+      return { base: anchorOf(through) };
+    },
   });
+}
+
+function anchorOf(head: AuditHead): { sequence: bigint; hash: Buffer } {
+  return { sequence: BigInt(head.seq), hash: Buffer.from(head.hash, "hex") };
 }
 
 /** The anchors, each at a sequence from 1 and none named twice (the validator checked the rest). */

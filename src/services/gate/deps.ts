@@ -10,6 +10,11 @@ import type { AbuseControl } from "./abuse/index.js";
 
 export interface GateSettings {
   readonly issuer: string;
+  /**
+   * The URL the token endpoint is advertised under (`sidecar.public_url`, else the issuer):
+   * a token request's DPoP proof names it in `htu` (RFC 9449 §4.3).
+   */
+  readonly publicUrl: string;
   readonly challengeTtlSeconds: number;
   readonly passTtlSeconds: number;
   readonly defaultTokenTtlSeconds: number;

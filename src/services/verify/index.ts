@@ -20,6 +20,8 @@ export interface VerifyServiceDeps extends VerifyDeps {
   readonly keys: KeyRing;
   /** How long clients may cache the JWKS. */
   readonly jwksMaxAgeSeconds: number;
+  /** Where the HTTP sidecar is reached (`sidecar.public_url`); the advertised URLs are under it. */
+  readonly publicUrl: string;
   /**
    * Denials are folded into the audit log (`deny`): Verify never waits for the audit write,
    * and a flood of denials costs a bounded number of entries per window (src/audit/denials.ts).
@@ -72,7 +74,7 @@ export function createVerifyService(deps: VerifyServiceDeps): ServiceBinding {
     },
 
     getIssuerMetadata: () =>
-      issuerMetadata(deps.settings.issuer, deps.keys, deps.jwksMaxAgeSeconds),
+      issuerMetadata(deps.settings.issuer, deps.publicUrl, deps.keys, deps.jwksMaxAgeSeconds),
 
     async getJwks() {
       const keys = await deps.keys.published();

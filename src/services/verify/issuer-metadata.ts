@@ -14,18 +14,20 @@ export const GRANT_TYPES = [
 
 /**
  * Issuer metadata in RFC 8414 §2 terms. The URLs are the HTTP paths the sidecar serves
- * (`/.well-known/jwks.json`, the Token RPC's `google.api.http` path) under the issuer.
+ * (`/.well-known/jwks.json`, the Token RPC's `google.api.http` path) under its public URL.
  */
 export async function issuerMetadata(
   issuer: string,
+  publicUrl: string,
   keys: KeyRing,
   cacheMaxAgeSeconds: number,
 ): Promise<MessageInitShape<typeof GetIssuerMetadataResponseSchema>> {
+  const base = publicUrl.replace(/\/$/, "");
   const algs = new Set((await keys.published()).map((key) => key.alg));
   return {
     issuer,
-    jwksUri: `${issuer}/.well-known/jwks.json`,
-    tokenEndpoint: `${issuer}/v1/tokens`,
+    jwksUri: `${base}/.well-known/jwks.json`,
+    tokenEndpoint: `${base}/v1/tokens`,
     tokenSigningAlgValuesSupported: [...algs].sort(),
     grantTypesSupported: [...GRANT_TYPES],
     // RFC 9449 §5.1: the algorithms DPoP proofs may use (src/dpop/proof.ts).

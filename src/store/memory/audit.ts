@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import type { FileHandle } from "node:fs/promises";
 import { join } from "node:path";
 import type { AuditHead, AuditKeyRecord, AuditLogStore, AuditRecord } from "../ports.js";
@@ -8,6 +9,7 @@ import { isObject } from "./snapshot.js";
 const FILE_MODE = 0o600;
 const LOG_FILE = "audit.log";
 const KEY_FILE = "audit-key.json";
+const BASE_FILE = "audit-base.json";
 
 /** Where the embedded audit log persists, and whom it tells about a repaired file. */
 export interface AuditFileOptions {
@@ -27,13 +29,20 @@ export interface AuditFileOptions {
  * refused, so the file never holds a torn line in its middle and memory never holds an
  * entry the file lacks. The chain itself is checked by VerifyAuditChain, not here: a
  * tampered file still loads, so the tampering can be reported.
+ *
+ * Pruning (`prune`) writes the new base to its own file first (durably), then rewrites the
+ * log file without the pruned lines (temp file, fsync, rename, directory fsync). A crash
+ * between the two leaves the old file under the new base: at start, lines up to the base
+ * are skipped, so either way the log reads as pruned.
  */
 export class MemoryAuditLog implements AuditLogStore {
   readonly #records: AuditRecord[];
   readonly #file: AuditFileOptions | undefined;
   readonly #path: string | undefined;
   readonly #keyFile: JsonFile<AuditKeyRecord> | undefined;
+  readonly #baseFile: JsonFile<AuditHead> | undefined;
   #key: AuditKeyRecord | undefined;
+  #base: AuditHead | undefined;
   #handle: Promise<FileHandle> | undefined;
   #tail: Promise<void> = Promise.resolve();
   /** Entries, and bytes of the file, known durable. */
@@ -46,8 +55,9 @@ export class MemoryAuditLog implements AuditLogStore {
   private constructor(
     records: AuditRecord[],
     bytes: number,
+    base?: AuditHead,
     file?: AuditFileOptions,
-    keyFile?: JsonFile<AuditKeyRecord>,
+    files?: { readonly key: JsonFile<AuditKeyRecord>; readonly base: JsonFile<AuditHead> },
     key?: AuditKeyRecord,
   ) {
     this.#records = records;
@@ -55,36 +65,80 @@ export class MemoryAuditLog implements AuditLogStore {
     this.#durableBytes = bytes;
     this.#file = file;
     this.#path = file && join(file.dataDir, LOG_FILE);
-    this.#keyFile = keyFile;
+    this.#keyFile = files?.key;
+    this.#baseFile = files?.base;
     this.#key = key;
+    this.#base = base;
   }
 
   static async open(file?: AuditFileOptions): Promise<MemoryAuditLog> {
     if (file === undefined) return new MemoryAuditLog([], 0);
-    const { records, bytes } = await readLog(file);
+    const baseFile = new JsonFile(file.fs, file.dataDir, BASE_FILE, parseAuditBase);
+    const base = await baseFile.read();
+    const { records, bytes } = await readLog(file, base);
     const keyFile = new JsonFile(file.fs, file.dataDir, KEY_FILE, parseAuditKey);
-    return new MemoryAuditLog(records, bytes, file, keyFile, await keyFile.read());
+    const files = { key: keyFile, base: baseFile };
+    return new MemoryAuditLog(records, bytes, base, file, files, await keyFile.read());
   }
 
   async head(): Promise<AuditHead | undefined> {
     const last = this.#records.at(-1);
-    return last && { seq: last.seq, hash: last.hash };
+    return last ? { seq: last.seq, hash: last.hash } : this.#base;
+  }
+
+  async base(): Promise<AuditHead | undefined> {
+    return this.#base;
   }
 
   async append(record: AuditRecord): Promise<"appended" | "conflict"> {
     // Check and push without an await in between: atomic in one process.
-    const last = this.#records.at(-1);
+    const last = this.#records.at(-1) ?? this.#base;
     const fits = last
       ? last.seq === record.seq - 1 && last.hash === record.prevHash
       : record.seq === 1;
     if (!fits) return "conflict";
     this.#records.push(record);
     if (this.#path !== undefined) await this.#write(`${JSON.stringify(record)}\n`);
+    else this.#durableCount += 1; // without a file, memory is all there is
     return "appended";
   }
 
   async read(offset: number, limit: number): Promise<readonly AuditRecord[]> {
-    return this.#records.slice(offset, offset + limit);
+    const start = Math.max(offset - (this.#base?.seq ?? 0), 0);
+    return this.#records.slice(start, start + limit);
+  }
+
+  /**
+   * Queued behind the appends in flight, so only durable entries are pruned and no line is
+   * written to the file while it is replaced.
+   */
+  prune(through: AuditHead): Promise<"pruned" | "conflict"> {
+    const run = this.#tail.then(async () => {
+      const count = through.seq - (this.#base?.seq ?? 0);
+      const entry = this.#records[count - 1];
+      if (count < 1 || count > this.#durableCount || entry?.hash !== through.hash) {
+        return "conflict" as const;
+      }
+      if (entry.seq !== through.seq) return "conflict" as const;
+      this.#base = through;
+      await this.#baseFile?.save({
+        snapshot: () => through,
+        restore: (durable) => {
+          this.#base = durable;
+        },
+      });
+      // The base is durable: from here the log reads as pruned, whether or not the file
+      // is rewritten now (a start skips the lines up to the base).
+      this.#records.splice(0, count);
+      this.#durableCount -= count;
+      if (this.#path !== undefined) await this.#rewrite();
+      return "pruned" as const;
+    });
+    this.#tail = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    return run;
   }
 
   async key(candidate: AuditKeyRecord): Promise<AuditKeyRecord> {
@@ -142,6 +196,36 @@ export class MemoryAuditLog implements AuditLogStore {
     return this.#handle;
   }
 
+  /** Replaces the log file with the live (durable) entries: temp, fsync, rename, dir fsync. */
+  async #rewrite(): Promise<void> {
+    const { fs, dataDir } = this.#file as AuditFileOptions;
+    const path = this.#path as string;
+    const text = this.#records
+      .slice(0, this.#durableCount)
+      .map((record) => `${JSON.stringify(record)}\n`)
+      .join("");
+    // The append handle names the old file: it is closed, and the next append reopens.
+    const handle = this.#handle;
+    this.#handle = undefined;
+    if (handle) await (await handle.catch(() => undefined))?.close();
+    const temp = `${path}.${randomBytes(6).toString("hex")}.tmp`;
+    try {
+      const file = await fs.open(temp, "wx", FILE_MODE);
+      try {
+        await file.writeFile(text, "utf8");
+        await file.sync();
+      } finally {
+        await file.close();
+      }
+      await fs.rename(temp, path);
+    } catch (error) {
+      await fs.rm(temp, { force: true }).catch(() => undefined);
+      throw error;
+    }
+    this.#durableBytes = Buffer.byteLength(text);
+    await syncDir(fs, dataDir);
+  }
+
   /** Cuts a partial line off the file and drops the undurable entries from memory. */
   async #rollBack(error: unknown): Promise<void> {
     this.#generation += 1;
@@ -153,7 +237,10 @@ export class MemoryAuditLog implements AuditLogStore {
   }
 }
 
-async function readLog(file: AuditFileOptions): Promise<{ records: AuditRecord[]; bytes: number }> {
+async function readLog(
+  file: AuditFileOptions,
+  base: AuditHead | undefined,
+): Promise<{ records: AuditRecord[]; bytes: number }> {
   const path = join(file.dataDir, LOG_FILE);
   let text: string;
   try {
@@ -169,6 +256,7 @@ async function readLog(file: AuditFileOptions): Promise<{ records: AuditRecord[]
     file.onTornTail?.({ path, bytes: Buffer.byteLength(text) - bytes });
   }
   const records: AuditRecord[] = [];
+  let previous = 0;
   for (const line of text.slice(0, end).split("\n")) {
     if (line === "") continue;
     let data: unknown;
@@ -178,7 +266,11 @@ async function readLog(file: AuditFileOptions): Promise<{ records: AuditRecord[]
       // Kept as an undecodable entry: VerifyAuditChain reports it at its position.
       data = undefined;
     }
-    records.push(isAuditRecord(data) ? data : malformed(records.length + 1));
+    const record = isAuditRecord(data) ? data : malformed(previous + 1);
+    previous = record.seq;
+    // Lines up to the base were pruned (a crash before the file was rewritten).
+    if (records.length === 0 && base !== undefined && record.seq <= base.seq) continue;
+    records.push(record);
   }
   return { records, bytes };
 }
@@ -196,6 +288,13 @@ function isAuditRecord(data: unknown): data is AuditRecord {
 
 function malformed(position: number): AuditRecord {
   return { seq: position, prevHash: "", hash: "", event: "!", signature: "" };
+}
+
+function parseAuditBase(data: unknown, source: string): AuditHead {
+  if (!isObject(data) || typeof data.seq !== "number" || typeof data.hash !== "string") {
+    throw new Error(`${source} is not a Gatehouse audit base file`);
+  }
+  return { seq: data.seq, hash: data.hash };
 }
 
 function parseAuditKey(data: unknown, source: string): AuditKeyRecord {

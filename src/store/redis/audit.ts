@@ -33,8 +33,28 @@ export function createRedisAuditLog(
 
     async read(offset, limit) {
       if (limit <= 0) return [];
-      const values = await redis.lrange(keys.auditLog, offset, offset + limit - 1);
-      return values.map((json, i) => parseRecord(json, offset + i + 1));
+      // One script: the base and the list read together, so a prune cannot slip between.
+      const [start, values] = await scripts.ghAuditRead(
+        keys.auditLog,
+        keys.auditBase,
+        offset,
+        limit,
+      );
+      return values.map((json, i) => parseRecord(json, start + i + 1));
+    },
+
+    async base() {
+      return parseHead(await redis.get(keys.auditBase));
+    },
+
+    async prune(through) {
+      const pruned = await scripts.ghAuditPrune(
+        keys.auditLog,
+        keys.auditBase,
+        through.seq,
+        through.hash,
+      );
+      return pruned === 1 ? "pruned" : "conflict";
     },
 
     async key(candidate) {

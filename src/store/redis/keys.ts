@@ -32,6 +32,8 @@ export interface RedisKeys {
   readonly auditLog: string;
   /** The audit chain's head, `<seq>:<hash>`; written by the same script as the list. */
   readonly auditHead: string;
+  /** The last entry pruned, `<seq>:<hash>` (tag `{audit}`): the list starts after it. */
+  readonly auditBase: string;
   /** The audit key's JSON (set if absent). */
   readonly auditKey: string;
   grant(id: string): string;
@@ -75,6 +77,7 @@ export function redisKeys(prefix: string): RedisKeys {
     signingKeys: `${prefix}:signing-keys`,
     auditLog: `${prefix}:{audit}:log`,
     auditHead: `${prefix}:{audit}:head`,
+    auditBase: `${prefix}:{audit}:base`,
     auditKey: `${prefix}:audit-key`,
     grant: (id) => `${grants}:grant:${id}`,
     pendingGrants: (agentDid) => `${grants}:pending:${agentDid}`,

@@ -242,6 +242,39 @@ redis.call('SET', KEYS[2], ARGV[2])
 return 1
 `;
 
+// The base's sequence (0 when nothing was pruned), shared by AUDIT_READ and AUDIT_PRUNE.
+const AUDIT_BASE_SEQ = `
+local function baseSeq(key)
+  local base = redis.call('GET', key)
+  if not base then return 0 end
+  return tonumber(string.match(base, '^(%d+):'))
+end
+`;
+
+/** The live entries with a sequence after ARGV[1], at most ARGV[2], and the base's sequence. */
+const AUDIT_READ = `${AUDIT_BASE_SEQ}
+local base = baseSeq(KEYS[2])
+local start = math.max(tonumber(ARGV[1]) - base, 0)
+return {base + start, redis.call('LRANGE', KEYS[1], start, start + tonumber(ARGV[2]) - 1)}
+`;
+
+/**
+ * Compare-and-prune: only if the live entry at sequence ARGV[1] has hash ARGV[2] are it and
+ * every entry before it trimmed off, and it becomes the base (the head is untouched).
+ */
+const AUDIT_PRUNE = `${AUDIT_BASE_SEQ}
+local base = baseSeq(KEYS[2])
+local seq = tonumber(ARGV[1])
+if seq <= base then return 0 end
+local json = redis.call('LINDEX', KEYS[1], seq - base - 1)
+if not json then return 0 end
+local ok, entry = pcall(cjson.decode, json)
+if not ok or type(entry) ~= 'table' or entry.seq ~= seq or entry.hash ~= ARGV[2] then return 0 end
+redis.call('LTRIM', KEYS[1], seq - base, -1)
+redis.call('SET', KEYS[2], ARGV[1] .. ':' .. ARGV[2])
+return 1
+`;
+
 /** The scripts as typed client methods (ioredis runs them with EVALSHA). */
 export interface GatehouseScripts {
   ghConsumeOnce(
@@ -310,6 +343,13 @@ export interface GatehouseScripts {
     nextHead: string,
     entryJson: string,
   ): Promise<0 | 1>;
+  ghAuditRead(
+    logKey: string,
+    baseKey: string,
+    offset: number,
+    limit: number,
+  ): Promise<[number, string[]]>;
+  ghAuditPrune(logKey: string, baseKey: string, seq: number, hash: string): Promise<0 | 1>;
 }
 
 const DEFINITIONS: Record<keyof GatehouseScripts, { numberOfKeys: number; lua: string }> = {
@@ -327,6 +367,8 @@ const DEFINITIONS: Record<keyof GatehouseScripts, { numberOfKeys: number; lua: s
   ghRemoveApprover: { numberOfKeys: 2, lua: REMOVE_APPROVER },
   ghUpdateCounter: { numberOfKeys: 1, lua: UPDATE_COUNTER },
   ghAuditAppend: { numberOfKeys: 2, lua: AUDIT_APPEND },
+  ghAuditRead: { numberOfKeys: 2, lua: AUDIT_READ },
+  ghAuditPrune: { numberOfKeys: 2, lua: AUDIT_PRUNE },
 };
 
 /** Registers the scripts on the connection (idempotent) and returns them typed. */

@@ -26,6 +26,9 @@ describe("describeConfig", () => {
       "signed requests  operators may sign requests; accepted within ±60s",
       "grants           at most 5 pending per agent, lapse after 86400s; last 3600s (max 2592000s); denial cooldown 60s doubling to 86400s",
       "approval         127.0.0.1:7445 as https://localhost:<port>; invites 86400s, sessions 900s",
+      "sidecar          127.0.0.1:7447 (TLS, HTTP/1.1 and HTTP/2) -> the grpc endpoint; " +
+        "0 forward-auth route(s); body 65536 B, headers 16384 B, request 15000 ms, " +
+        "upstream 5000 ms, 1024 connections",
       "metrics          http://127.0.0.1:7446",
       "role             all",
       "log level        info",

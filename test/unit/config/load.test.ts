@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { describe, expect, it, onTestFinished } from "vitest";
-import { loadConfig } from "../../../src/config/index.js";
+import { type ConfigError, loadConfig } from "../../../src/config/index.js";
 
 function writeToml(text: string): string {
   const dir = mkdtempSync(join(tmpdir(), "gatehouse-config-"));
@@ -99,12 +99,68 @@ describe("loadConfig defaults", () => {
         inviteTtlSeconds: 86_400,
         sessionTtlSeconds: 900,
       },
+      sidecar: {
+        host: "127.0.0.1",
+        port: 7447,
+        plainHttp: false,
+        plainHttpAnyHost: false,
+        forwardAuthRequiresClientCert: false,
+        maxBodyBytes: 65_536,
+        maxHeaderBytes: 16_384,
+        requestTimeoutMs: 15_000,
+        maxConnections: 1_024,
+        upstreamTimeoutMs: 5_000,
+        routes: [],
+      },
       metrics: { enabled: true, host: "127.0.0.1", port: 7446 },
       role: "all",
       log: { level: "info" },
       shutdownGraceMs: 10_000,
       workers: 1,
     });
+  });
+
+  it("reads the sidecar section: plain HTTP stays on loopback, routes are checked", () => {
+    const problems = (overrides: Parameters<typeof loadConfig>[0]["overrides"]) => {
+      try {
+        loadConfig({ mode: "dev", env: {}, ...(overrides ? { overrides } : {}) });
+        return [];
+      } catch (error) {
+        return (error as ConfigError).problems;
+      }
+    };
+    expect(problems({ sidecar: { plainHttp: true } })).toEqual([]);
+    expect(problems({ sidecar: { plainHttp: true, host: "0.0.0.0" } })).toEqual([
+      expect.stringContaining("plain HTTP listens on loopback only"),
+    ]);
+    expect(
+      problems({ sidecar: { plainHttp: true, host: "0.0.0.0", plainHttpAnyHost: true } }),
+    ).toEqual([]);
+    const routes = [
+      {
+        host: "api.example.com",
+        path_prefix: "/mcp",
+        resource: "https://api.example.com/mcp",
+        scopes: ["mcp:use"],
+      },
+    ];
+    const config = loadConfig({
+      mode: "dev",
+      env: {},
+      overrides: { sidecar: { routes } as never },
+    });
+    expect(config.sidecar.routes).toEqual([
+      {
+        host: "api.example.com",
+        pathPrefix: "/mcp",
+        resource: "https://api.example.com/mcp",
+        audience: "https://api.example.com/mcp",
+        scopes: ["mcp:use"],
+      },
+    ]);
+    expect(
+      problems({ sidecar: { routes: [{ resource: "not a url", scopes: [1] }] } as never }),
+    ).toEqual([expect.stringMatching(/routes\[0\]\.resource.*routes\[0\]\.scopes/)]);
   });
 
   it("omits the TLS files in dev mode so the dev PKI is used", () => {
@@ -268,7 +324,7 @@ describe("the [metrics] section and the role", () => {
       expect.objectContaining({
         problems: [
           expect.stringContaining("GATEHOUSE_ROLE"),
-          "metrics.port / GATEHOUSE_METRICS_PORT: must differ from the gRPC and Connect ports, got 7443",
+          "metrics.port / GATEHOUSE_METRICS_PORT: must differ from the gRPC, Connect and sidecar ports, got 7443",
         ],
       }),
     );

@@ -272,7 +272,8 @@ describe("createCallerResolver", () => {
     }
   });
 
-  it("refuses a certificate outside its validity period", () => {
+  it("refuses a certificate outside its validity period, also once it was accepted", () => {
+    expect(resolve(forwarded("cert", certValue())).role).toBe("agent"); // now remembered as issued
     clock.set((NOW_S + 2 * 86_400) * 1000);
     try {
       expect(refusal(forwarded("cert", certValue())).message).toMatch(/not valid now/);

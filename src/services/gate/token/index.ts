@@ -21,7 +21,7 @@ export async function issueToken(
   // RFC 9449 §5: a proof binds the token to the agent's key; checked before the grant runs.
   const { dpop } = deps.verify;
   const jkt = request.dpopProof
-    ? await checkTokenRequestProof(dpop, deps.settings.issuer, request.dpopProof)
+    ? await checkTokenRequestProof(dpop, deps.settings.publicUrl, request.dpopProof)
     : undefined;
   const grant = await runGrant(deps, request, call, jkt);
   if (jkt !== undefined) requireRegisteredKey(jkt, grant.presenter.publicKeyHex);

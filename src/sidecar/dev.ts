@@ -1,0 +1,28 @@
+import { randomBytes } from "node:crypto";
+import type { GatehouseConfig } from "../config/index.js";
+import { deepFreeze } from "../freeze.js";
+
+/**
+ * `gatehouse dev` runs the sidecar in its own process, so the two can share a proxy secret no
+ * one else ever sees: when no proxy is configured, Gatehouse trusts a proxy on loopback with a
+ * fresh random secret for this run (a configured proxy is kept). Unless a public URL is set,
+ * the metadata advertises the sidecar's loopback URL, when its port is known in advance.
+ */
+export function withDevSidecar(config: GatehouseConfig): GatehouseConfig {
+  const { sidecar } = config;
+  const scheme = sidecar.plainHttp ? "http" : "https";
+  const publicUrl =
+    sidecar.publicUrl ?? (sidecar.port === 0 ? undefined : `${scheme}://127.0.0.1:${sidecar.port}`);
+  return deepFreeze({
+    ...config,
+    proxy: config.proxy.enabled
+      ? config.proxy
+      : {
+          enabled: true,
+          trustedPeers: ["127.0.0.1", "::1"],
+          hmacSecret: randomBytes(32).toString("base64url"),
+          maxAgeSeconds: 30,
+        },
+    sidecar: { ...sidecar, ...(publicUrl === undefined ? {} : { publicUrl }) },
+  });
+}

@@ -1,0 +1,230 @@
+import { create } from "@bufbuild/protobuf";
+import { Reason } from "../../gen/gatehouse/v1/errors_pb.js";
+import { type VerifyResponse, VerifyService } from "../../gen/gatehouse/v1/verify_pb.js";
+import { catalogEntry, GatehouseError, toGatehouseError } from "../errors/index.js";
+import { type HttpRequest, type HttpResponse, header } from "./http-io.js";
+import { peerCertificatePem } from "./peer.js";
+import { resourceMetadataUrl } from "./protected-resource.js";
+import { type ForwardAuthRoute, matchRoute } from "./route-table.js";
+import type { Upstream } from "./upstream.js";
+
+export interface ForwardAuthDeps {
+  readonly upstream: Upstream;
+  readonly routes: readonly ForwardAuthRoute[];
+  readonly requireClientCert: boolean;
+}
+
+/** The identity headers an allowed answer carries; the shipped proxy configs strip them inbound. */
+export const IDENTITY_HEADERS = {
+  agent: "x-gatehouse-agent",
+  operator: "x-gatehouse-operator",
+  scopes: "x-gatehouse-scopes",
+} as const;
+
+/** The statuses forward-auth answers with: nothing else (a proxy maps only these). */
+type Status = 200 | 401 | 402 | 403 | 429 | 503;
+
+interface Answer {
+  readonly status: Status;
+  readonly headers: Record<string, string>;
+}
+
+const { verify } = VerifyService.method;
+
+/**
+ * `/auth` for nginx `auth_request`, Traefik `forwardAuth` and Envoy's HTTP ext_authz: the
+ * original request's method and URL come from `X-Original-*` (nginx) or `X-Forwarded-*`
+ * (Traefik, Envoy) headers, its token from `Authorization` (`Bearer` or `DPoP`), its proof
+ * from `DPoP`, an amount from `Gatehouse-Amount` (`EUR 1250`: currency, minor units). The
+ * route table names the resource, audience and scopes. Gatehouse's Verify decides.
+ */
+export function createForwardAuth(deps: ForwardAuthDeps) {
+  return async (req: HttpRequest, res: HttpResponse): Promise<void> => {
+    const answer = await decide(req, deps).catch((thrown: unknown) =>
+      refusal(toGatehouseError(thrown), "Bearer", undefined),
+    );
+    res.writeHead(answer.status, { "content-length": 0, ...answer.headers });
+    res.end();
+  };
+}
+
+async function decide(req: HttpRequest, deps: ForwardAuthDeps): Promise<Answer> {
+  if (deps.requireClientCert && peerCertificatePem(req) === undefined) {
+    return { status: 403, headers: { "cache-control": "no-store" } };
+  }
+  const original = originalRequest(req, req.method ?? "GET");
+  const route = matchRoute(deps.routes, original.host, original.path);
+  // No protected resource names this request: deny (fail closed), nothing to challenge for.
+  if (route === undefined) return { status: 403, headers: { "cache-control": "no-store" } };
+  const credentials = bearerCredentials(header(req.headers, "authorization"));
+  if (credentials === undefined) return challenge(route, "Bearer", undefined);
+  if (credentials === "malformed") return challenge(route, "Bearer", "invalid_request");
+  const { scheme } = credentials;
+  const proof = header(req.headers, "dpop");
+  const amount = parseAmount(header(req.headers, "gatehouse-amount"));
+  if (amount === "malformed") return challenge(route, scheme, "invalid_request");
+  const request = create(verify.input, {
+    token: credentials.token,
+    audience: route.audience,
+    requiredScopes: [...route.scopes],
+    ...(proof === undefined ? {} : { dpopProof: proof }),
+    httpMethod: original.method,
+    httpUrl: original.url,
+    ...(amount === undefined ? {} : { amount }),
+  });
+  const decision = (await deps.upstream.call(verify, request, "sidecar")) as VerifyResponse;
+  if (decision.allowed) return allowed(decision);
+  return refusal(
+    new GatehouseError(decision.reason, { dpopNonce: decision.dpopNonce }),
+    scheme,
+    route,
+  );
+}
+
+function allowed(decision: VerifyResponse): Answer {
+  const ttl = decision.cacheTtlSeconds;
+  return {
+    status: 200,
+    headers: {
+      [IDENTITY_HEADERS.agent]: decision.agentDid,
+      [IDENTITY_HEADERS.operator]: decision.operatorDomain,
+      [IDENTITY_HEADERS.scopes]: decision.scopes.join(" "),
+      // The decision may be reused as long as Gatehouse says, by this proxy only.
+      "cache-control": ttl > 0 ? `private, max-age=${ttl}` : "no-store",
+      ...(decision.dpopNonce === "" ? {} : { "dpop-nonce": decision.dpopNonce }),
+    },
+  };
+}
+
+/**
+ * A refusal as a proxy can relay it: 401 with an RFC 6750 §3 challenge, 403 (with
+ * `insufficient_scope` where scopes are missing), 402 and 429 for envelope refusals, 503 when
+ * Gatehouse could not decide. Any other catalog status is a bad credential: 401.
+ */
+function refusal(
+  error: GatehouseError,
+  scheme: string,
+  route: ForwardAuthRoute | undefined,
+): Answer {
+  const status = catalogEntry(error.reason).http;
+  const nonce = error.dpopNonce === "" ? {} : { "dpop-nonce": error.dpopNonce };
+  const noStore = { "cache-control": "no-store", ...nonce };
+  if (status === 402 || status === 503) return { status, headers: noStore };
+  if (status === 429) {
+    const wait =
+      error.retryAfterMs > 0 ? { "retry-after": String(Math.ceil(error.retryAfterMs / 1000)) } : {};
+    return { status, headers: { ...noStore, ...wait } };
+  }
+  if (status === 403) {
+    const scope = error.reason === Reason.INSUFFICIENT_SCOPE && route !== undefined;
+    return scope
+      ? {
+          status,
+          headers: {
+            ...noStore,
+            "www-authenticate": challengeValue(scheme, route, "insufficient_scope"),
+          },
+        }
+      : { status, headers: noStore };
+  }
+  if (route === undefined) return { status: 401, headers: noStore };
+  const code = error.reason === Reason.INVALID_ARGUMENT ? "invalid_request" : "invalid_token";
+  return {
+    ...challenge(route, scheme, code),
+    headers: { ...challenge(route, scheme, code).headers, ...nonce },
+  };
+}
+
+function challenge(route: ForwardAuthRoute, scheme: string, error: string | undefined): Answer {
+  return {
+    status: 401,
+    headers: {
+      "cache-control": "no-store",
+      "www-authenticate": challengeValue(scheme, route, error),
+    },
+  };
+}
+
+/**
+ * RFC 6750 §3 (and RFC 9449 §7.1 for DPoP): realm, where the resource's metadata is (RFC 9728
+ * §5.1, so a client can find its authorization server), the error code, the scopes needed.
+ */
+function challengeValue(
+  scheme: string,
+  route: ForwardAuthRoute,
+  error: string | undefined,
+): string {
+  const params = [`realm="${route.resource}"`, `resource_metadata="${resourceMetadataUrl(route)}"`];
+  if (error !== undefined) params.push(`error="${error}"`);
+  if (route.scopes.length > 0) params.push(`scope="${route.scopes.join(" ")}"`);
+  return `${scheme} ${params.join(", ")}`;
+}
+
+interface OriginalRequest {
+  readonly method: string;
+  readonly host: string;
+  readonly path: string;
+  readonly url: string;
+}
+
+/**
+ * nginx sends X-Original-*; Traefik X-Forwarded-*; Envoy the original method, Host and (after
+ * `/auth`) path as they were. The host has its port dropped.
+ */
+function originalRequest(req: HttpRequest, fallbackMethod: string): OriginalRequest {
+  const { headers } = req;
+  const method = (
+    header(headers, "x-original-method") ??
+    header(headers, "x-forwarded-method") ??
+    fallbackMethod
+  ).toUpperCase();
+  // Envoy's HTTP ext_authz sends the original path after its `path_prefix` (`/auth`).
+  const envoyPath = (req.url ?? "").startsWith("/auth/")
+    ? (req.url ?? "").slice("/auth".length)
+    : "/";
+  const uri = header(headers, "x-original-uri") ?? header(headers, "x-forwarded-uri") ?? envoyPath;
+  const proto = header(headers, "x-forwarded-proto") === "http" ? "http" : "https";
+  const authority =
+    header(headers, "x-forwarded-host") ??
+    header(headers, "host") ??
+    header(headers, ":authority") ??
+    "";
+  const host = authority.toLowerCase().replace(/:\d+$/, "");
+  const target = uri.startsWith("/") ? uri : "/";
+  const path = target.split(/[?#]/)[0] ?? "/";
+  return { method, host, path: normalizePath(path), url: `${proto}://${authority}${target}` };
+}
+
+/**
+ * Dot segments and percent-encoded characters resolved as the upstream server will see them,
+ * so `/public/../private` cannot pick a more lenient route than it reaches.
+ */
+function normalizePath(path: string): string {
+  let decoded: string;
+  try {
+    decoded = decodeURIComponent(path);
+  } catch {
+    return "/\u0000"; // matches no route: denied
+  }
+  return new URL(`http://h${decoded.startsWith("/") ? "" : "/"}${decoded}`).pathname.replace(
+    /\/{2,}/g,
+    "/",
+  );
+}
+
+/** `Bearer <token>` or `DPoP <token>` (RFC 6750 §2.1, RFC 9449 §7.1); anything else is malformed. */
+function bearerCredentials(value: string | undefined) {
+  if (value === undefined) return undefined;
+  const match = /^(Bearer|DPoP) ([A-Za-z0-9\-._~+/]+=*)$/i.exec(value);
+  if (match === null) return "malformed" as const;
+  const scheme = (match[1] ?? "").toLowerCase() === "dpop" ? "DPoP" : "Bearer";
+  return { scheme, token: match[2] ?? "" };
+}
+
+/** `EUR 1250`: an ISO 4217 code and minor units; anything else is malformed (401). */
+function parseAmount(value: string | undefined) {
+  if (value === undefined) return undefined;
+  const match = /^([A-Z]{3}) (\d{1,18})$/.exec(value.trim());
+  if (match === null) return "malformed" as const;
+  return { currency: match[1] ?? "", minorUnits: BigInt(match[2] ?? "0") };
+}

@@ -1,0 +1,87 @@
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from "node:http";
+import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
+import { Code } from "@connectrpc/connect";
+import { Reason } from "../../gen/gatehouse/v1/errors_pb.js";
+import { catalogEntry, GatehouseError } from "../errors/index.js";
+import { retryAfterSeconds } from "../server/retry-after.js";
+
+/** One request and its response, whether it came over HTTP/1.1 or HTTP/2 (compat API). */
+export type HttpRequest = IncomingMessage | Http2ServerRequest;
+export type HttpResponse = ServerResponse | Http2ServerResponse;
+
+/** Extra headers a refusal carries (WWW-Authenticate, DPoP-Nonce). */
+export type ExtraHeaders = Readonly<Record<string, string>>;
+
+/** The status, JSON body and headers of every refusal: `{code, reason, message, field}`. */
+export function sendError(
+  res: HttpResponse,
+  error: GatehouseError,
+  headers: ExtraHeaders = {},
+): void {
+  const { code, http } = catalogEntry(error.reason);
+  const retryAfter = retryAfterSeconds(error);
+  const body = {
+    code: codeName(code),
+    reason: `REASON_${Reason[error.reason]}`,
+    message: error.description,
+    ...(error.field === "" ? {} : { field: error.field }),
+  };
+  sendJson(res, http, body, {
+    ...(retryAfter === undefined ? {} : { "retry-after": retryAfter }),
+    ...(error.dpopNonce === "" ? {} : { "dpop-nonce": error.dpopNonce }),
+    ...headers,
+  });
+}
+
+export function sendJson(
+  res: HttpResponse,
+  status: number,
+  body: unknown,
+  headers: ExtraHeaders = {},
+): void {
+  const text = JSON.stringify(body);
+  if (res.headersSent) return;
+  res.writeHead(status, {
+    "content-type": "application/json",
+    "content-length": Buffer.byteLength(text),
+    "cache-control": "no-store",
+    ...headers,
+  });
+  res.end(text);
+}
+
+/** Connect's code names (`permission_denied`): the same vocabulary as the Connect port. */
+function codeName(code: Code): string {
+  return Code[code].replace(/[A-Z]/g, (letter, at: number) =>
+    at === 0 ? letter.toLowerCase() : `_${letter.toLowerCase()}`,
+  );
+}
+
+/**
+ * Reads the body up to `limit` bytes; a larger one is refused (HTTP 413) as soon as it is
+ * known — from Content-Length before reading, or when the bytes pass the limit.
+ */
+export function readBody(req: HttpRequest, limit: number): Promise<Buffer> {
+  const declared = Number(req.headers["content-length"] ?? 0);
+  if (declared > limit) return Promise.reject(new GatehouseError(Reason.HTTP_BODY_TOO_LARGE));
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on("data", (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        req.removeAllListeners("data");
+        req.resume();
+        reject(new GatehouseError(Reason.HTTP_BODY_TOO_LARGE));
+      } else chunks.push(chunk);
+    });
+    req.on("end", () => resolve(Buffer.concat(chunks)));
+    req.on("error", reject);
+  });
+}
+
+/** One header's value; a repeated header is treated as absent (ambiguous). */
+export function header(headers: IncomingHttpHeaders, name: string): string | undefined {
+  const value = headers[name];
+  return typeof value === "string" ? value : undefined;
+}

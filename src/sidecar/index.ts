@@ -1,0 +1,187 @@
+import { readFile } from "node:fs/promises";
+import { AuditService } from "../../gen/gatehouse/v1/audit_pb.js";
+import { GateService } from "../../gen/gatehouse/v1/gate_pb.js";
+import { GrantService } from "../../gen/gatehouse/v1/grants_pb.js";
+import { RegistryService } from "../../gen/gatehouse/v1/registry_pb.js";
+import { VerifyService } from "../../gen/gatehouse/v1/verify_pb.js";
+import { devPkiDir, loadTlsMaterial } from "../app/tls.js";
+import type { ClientTls } from "../client/credentials.js";
+import { type Clock, systemClock } from "../clock.js";
+import type { GatehouseConfig } from "../config/index.js";
+import { createLogger, type Logger } from "../observability/logger.js";
+import { ensureDevPki } from "../pki/dev-pki.js";
+import { issueCertificate } from "../pki/issue-certificate.js";
+import { roleCertificateSpec } from "../pki/role-certificate.js";
+import { createForwardAuth } from "./forward-auth.js";
+import { createOAuthTokenEndpoint } from "./oauth-token.js";
+import { createProtectedResourceMetadata } from "./protected-resource.js";
+import { createPublicDocuments } from "./public-documents.js";
+import { createRestHandler } from "./rest/handler.js";
+import { healthz, listen, type RouteHandler } from "./server.js";
+import { createUpstream } from "./upstream.js";
+
+/** Every service with `google.api.http` rules: the REST surface. */
+export const REST_SERVICES = [
+  GateService,
+  VerifyService,
+  RegistryService,
+  GrantService,
+  AuditService,
+];
+
+export interface SidecarOptions {
+  readonly config: GatehouseConfig;
+  readonly clock?: Clock;
+  readonly logger?: Logger;
+}
+
+export interface Sidecar {
+  readonly port: number;
+  /** The URL the listener answers on (the public URL is `sidecar.public_url`). */
+  readonly url: string;
+  stop(): Promise<void>;
+}
+
+/** Problems that stop the sidecar before it listens: it cannot forward identities without them. */
+export function sidecarProblems(config: GatehouseConfig): string[] {
+  const problems: string[] = [];
+  if (!config.proxy.enabled) {
+    problems.push(
+      "proxy.enabled / GATEHOUSE_PROXY_ENABLED: the sidecar needs the proxy HMAC secret",
+    );
+  }
+  if (config.mode === "serve" && config.sidecar.clientCertFile === undefined) {
+    problems.push(
+      "sidecar.client_cert_file / GATEHOUSE_SIDECAR_CLIENT_CERT: required in serve mode",
+    );
+  }
+  return problems;
+}
+
+/** Composes the sidecar from the configuration and starts listening. */
+export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
+  const { config } = options;
+  const clock = options.clock ?? systemClock;
+  const logger = options.logger ?? createLogger(config.log.level);
+  const problems = sidecarProblems(config);
+  if (problems.length > 0 || !config.proxy.enabled) throw new Error(problems.join("; "));
+  const { sidecar } = config;
+  const server = await loadTlsMaterial(config);
+  const upstream = createUpstream({
+    address: sidecar.upstream ?? `${hostForUrl(dialHost(config.grpc.host))}:${config.grpc.port}`,
+    tls: await proxyClientTls(config, server.ca, clock),
+    hmacSecret: config.proxy.hmacSecret,
+    timeoutMs: sidecar.upstreamTimeoutMs,
+    clock,
+  });
+  const listener = await listen(
+    {
+      host: sidecar.host,
+      port: sidecar.port,
+      ...(sidecar.plainHttp ? {} : { tls: { cert: server.cert, key: server.key, ca: server.ca } }),
+      maxHeaderBytes: sidecar.maxHeaderBytes,
+      requestTimeoutMs: sidecar.requestTimeoutMs,
+      maxConnections: sidecar.maxConnections,
+      logger,
+    },
+    lazy(() => routes),
+  ).catch((error: unknown) => {
+    upstream.close(); // a port already taken: nothing keeps the channel to Gatehouse open
+    throw error;
+  });
+  const scheme = sidecar.plainHttp ? "http" : "https";
+  const url = `${scheme}://${hostForUrl(dialHost(sidecar.host))}:${listener.port}`;
+  const publicUrl = sidecar.publicUrl ?? url;
+  const documents = createPublicDocuments(upstream, publicUrl);
+  const rest = createRestHandler(REST_SERVICES, { upstream, maxBodyBytes: sidecar.maxBodyBytes });
+  const forwardAuth = createForwardAuth({
+    upstream,
+    routes: sidecar.routes,
+    requireClientCert: sidecar.forwardAuthRequiresClientCert,
+  });
+  const oauthToken = createOAuthTokenEndpoint({
+    upstream,
+    maxBodyBytes: sidecar.maxBodyBytes,
+    clock,
+  });
+  const protectedResource = createProtectedResourceMetadata(sidecar.routes, config.issuer);
+  const routes: RouteHandler = async (req, res, url) => {
+    const get = req.method === "GET" || req.method === "HEAD";
+    switch (url.pathname) {
+      case "/healthz":
+        healthz(res);
+        return true;
+      case "/readyz":
+        await documents.jwks(req, res); // answers 503 (fail closed) when Gatehouse does not
+        return true;
+      case "/.well-known/jwks.json":
+        if (get) await documents.jwks(req, res);
+        return get;
+      case "/.well-known/oauth-authorization-server":
+        if (get) await documents.authorizationServer(req, res);
+        return get;
+      case "/.well-known/gatehouse":
+        if (get) await documents.gatehouse(req, res);
+        return get;
+      case "/auth":
+        await forwardAuth(req, res);
+        return true;
+      case "/oauth2/token":
+        await oauthToken(req, res);
+        return true;
+      default:
+        if (url.pathname.startsWith("/auth/")) {
+          await forwardAuth(req, res); // Envoy: /auth + the original path
+          return true;
+        }
+        return (get && protectedResource(req, res, url)) || rest(req, res, url);
+    }
+  };
+  logger.info({ port: listener.port, upstream: sidecar.upstream }, "sidecar serving");
+  return {
+    port: listener.port,
+    url,
+    async stop() {
+      await listener.close();
+      upstream.close();
+    },
+  };
+}
+
+/** The route table is built after the listener knows its port (the public URL may name it). */
+function lazy(get: () => RouteHandler): RouteHandler {
+  return (req, res, url) => get()(req, res, url);
+}
+
+/**
+ * The `proxy` client certificate: configured files, or (dev mode) one issued in memory from
+ * the dev CA at each start, never written to disk.
+ */
+async function proxyClientTls(
+  config: GatehouseConfig,
+  ca: Buffer,
+  clock: Clock,
+): Promise<ClientTls> {
+  const { clientCertFile, clientKeyFile } = config.sidecar;
+  if (clientCertFile !== undefined && clientKeyFile !== undefined) {
+    const [cert, key] = await Promise.all([readFile(clientCertFile), readFile(clientKeyFile)]);
+    return { cert, key, ca };
+  }
+  const pki = await ensureDevPki(devPkiDir(config), { trustDomain: config.trustDomain });
+  const spec = roleCertificateSpec(config.trustDomain, { role: "proxy", name: DEV_SIDECAR_NAME });
+  const pair = await issueCertificate({ ca: pki.ca, ...spec, validityDays: 30, clock });
+  return { cert: Buffer.from(pair.certPem), key: Buffer.from(pair.keyPem), ca };
+}
+
+/** The name in the URI SAN of the dev sidecar's `proxy` certificate. */
+const DEV_SIDECAR_NAME = "dev-sidecar";
+
+const WILDCARD_DIAL: Readonly<Record<string, string>> = { "0.0.0.0": "127.0.0.1", "::": "::1" };
+
+function dialHost(host: string): string {
+  return WILDCARD_DIAL[host] ?? host;
+}
+
+function hostForUrl(host: string): string {
+  return host.includes(":") ? `[${host}]` : host;
+}

@@ -1,0 +1,107 @@
+import { createHash } from "node:crypto";
+import { create, type Message } from "@bufbuild/protobuf";
+import {
+  type GetIssuerMetadataResponse,
+  type GetJwksResponse,
+  VerifyService,
+} from "../../gen/gatehouse/v1/verify_pb.js";
+import { type HttpRequest, type HttpResponse, header, sendJson } from "./http-io.js";
+import type { Upstream } from "./upstream.js";
+
+const { getJwks, getIssuerMetadata } = VerifyService.method;
+
+/** The grants `/oauth2/token` accepts (RFC 7523 §2.2 client credentials, §2.1 JWT bearer). */
+const OAUTH_GRANT_TYPES = ["client_credentials", "urn:ietf:params:oauth:grant-type:jwt-bearer"];
+
+/**
+ * The documents anyone may fetch, without a client certificate: the JWK Set (RFC 7517) and
+ * the authorization server metadata (RFC 8414), each read from Gatehouse as the sidecar
+ * itself. Caching follows Gatehouse's `cache_max_age_seconds`: the key ring publishes a key
+ * at least that long before it signs, so a cached set never misses a signing key.
+ */
+export function createPublicDocuments(upstream: Upstream, publicUrl: string) {
+  const base = publicUrl.replace(/\/$/, "");
+  const read = <T extends Message>(method: typeof getJwks | typeof getIssuerMetadata) =>
+    upstream.call(method, create(method.input), "sidecar") as Promise<T>;
+
+  return {
+    async jwks(req: HttpRequest, res: HttpResponse): Promise<void> {
+      const set = await read<GetJwksResponse>(getJwks);
+      const body = { keys: set.keys.map(jwkJson) };
+      sendCacheable(req, res, body, set.cacheMaxAgeSeconds);
+    },
+
+    /**
+     * RFC 8414 §2, only what is served: the OAuth token endpoint (oauth-token.ts) and its two
+     * grants, clients authenticated by an agent-signed assertion (RFC 7523 §2.2) — over mTLS
+     * with the agent's certificate besides. Its tokens are bearer tokens (DPoP is on
+     * `/v1/tokens`), so no `dpop_signing_alg_values_supported`; no authorization endpoint.
+     */
+    async authorizationServer(req: HttpRequest, res: HttpResponse): Promise<void> {
+      const meta = await read<GetIssuerMetadataResponse>(getIssuerMetadata);
+      const body = {
+        issuer: meta.issuer,
+        jwks_uri: meta.jwksUri,
+        token_endpoint: `${base}/oauth2/token`,
+        token_endpoint_auth_methods_supported: ["private_key_jwt"],
+        token_endpoint_auth_signing_alg_values_supported: ["EdDSA"],
+        grant_types_supported: [...OAUTH_GRANT_TYPES],
+        response_types_supported: [],
+      };
+      sendCacheable(req, res, body, meta.cacheMaxAgeSeconds);
+    },
+
+    /** Gatehouse's own discovery document: where each HTTP surface is. */
+    async gatehouse(req: HttpRequest, res: HttpResponse): Promise<void> {
+      const meta = await read<GetIssuerMetadataResponse>(getIssuerMetadata);
+      const body = {
+        issuer: meta.issuer,
+        jwks_uri: meta.jwksUri,
+        token_endpoint: meta.tokenEndpoint,
+        token_signing_alg_values_supported: meta.tokenSigningAlgValuesSupported,
+        dpop_signing_alg_values_supported: meta.dpopSigningAlgValuesSupported,
+        grant_types_supported: meta.grantTypesSupported,
+        forward_auth_endpoint: `${base}/auth`,
+        oauth_token_endpoint: `${base}/oauth2/token`,
+        rest_base: `${base}/v1`,
+      };
+      sendCacheable(req, res, body, meta.cacheMaxAgeSeconds);
+    },
+  };
+}
+
+/** RFC 7517 §4: members without a value are left out, not sent empty. */
+function jwkJson(jwk: GetJwksResponse["keys"][number]): Record<string, string> {
+  const members = {
+    kty: jwk.kty,
+    crv: jwk.crv,
+    x: jwk.x,
+    y: jwk.y,
+    kid: jwk.kid,
+    alg: jwk.alg,
+    use: jwk.use,
+  };
+  return Object.fromEntries(Object.entries(members).filter(([, value]) => value !== ""));
+}
+
+/**
+ * A strong ETag over the exact bytes, `Cache-Control: public, max-age`, and 304 for a
+ * matching `If-None-Match` (RFC 9110 §13.1.2, §15.4.5).
+ */
+function sendCacheable(
+  req: HttpRequest,
+  res: HttpResponse,
+  body: unknown,
+  maxAgeSeconds: number,
+): void {
+  const text = JSON.stringify(body);
+  const etag = `"${createHash("sha256").update(text).digest("base64url")}"`;
+  const headers = { etag, "cache-control": `public, max-age=${maxAgeSeconds}` };
+  const ifNoneMatch = header(req.headers, "if-none-match");
+  if (ifNoneMatch?.split(",").some((tag) => tag.trim() === etag)) {
+    res.writeHead(304, headers);
+    res.end();
+    return;
+  }
+  sendJson(res, 200, body, headers);
+}

@@ -1,0 +1,55 @@
+import type { DescService } from "@bufbuild/protobuf";
+import { Reason } from "../../../gen/gatehouse/v1/errors_pb.js";
+import { GatehouseError } from "../../errors/index.js";
+import { type HttpRequest, type HttpResponse, readBody, sendJson } from "../http-io.js";
+import { peerCertificatePem } from "../peer.js";
+import type { Upstream } from "../upstream.js";
+import { matchTemplate } from "./path-template.js";
+import { type RestRoute, restRoutes } from "./routes.js";
+import { requestMessage, responseJson } from "./transcode.js";
+
+export interface RestDeps {
+  readonly upstream: Upstream;
+  readonly maxBodyBytes: number;
+}
+
+/**
+ * REST for every RPC with a `google.api.http` rule. The caller is the client certificate
+ * TLS verified, forwarded to Gatehouse authenticated (src/identity/forwarded.ts); without
+ * one the request is refused here, never sent as the sidecar (which would lend it the
+ * sidecar's own rights). Returns false when no route has this path.
+ */
+export function createRestHandler(services: readonly DescService[], deps: RestDeps) {
+  const routes = restRoutes(services);
+  return async (req: HttpRequest, res: HttpResponse, url: URL): Promise<boolean> => {
+    const found = findRoute(routes, req.method ?? "", url.pathname);
+    if (found === undefined) return false;
+    if (found === "method") throw new GatehouseError(Reason.HTTP_METHOD_NOT_ALLOWED);
+    const [route, variables] = found;
+    const certificatePem = peerCertificatePem(req);
+    if (certificatePem === undefined) {
+      throw new GatehouseError(Reason.UNAUTHENTICATED, {
+        description: "a client certificate from Gatehouse's CA is required",
+      });
+    }
+    const body = route.body === "" ? Buffer.alloc(0) : await readBody(req, deps.maxBodyBytes);
+    const request = requestMessage(route, variables, url.searchParams, body);
+    const response = await deps.upstream.call(route.method, request, { certificatePem });
+    sendJson(res, 200, responseJson(route, response));
+    return true;
+  };
+}
+
+type Found = [RestRoute, Map<string, string>] | "method" | undefined;
+
+/** The first binding matching method and path; "method" when only the path matched. */
+function findRoute(routes: readonly RestRoute[], method: string, path: string): Found {
+  let pathMatched = false;
+  for (const route of routes) {
+    const variables = matchTemplate(route.template, path);
+    if (variables === undefined) continue;
+    if (route.httpMethod === method) return [route, variables];
+    pathMatched = true;
+  }
+  return pathMatched ? "method" : undefined;
+}

@@ -1,0 +1,118 @@
+import { type DescMethod, fromBinary, type Message, toBinary } from "@bufbuild/protobuf";
+import { MethodOptions_IdempotencyLevel } from "@bufbuild/protobuf/wkt";
+import * as grpc from "@grpc/grpc-js";
+import { Reason } from "../../gen/gatehouse/v1/errors_pb.js";
+import type { ClientTls } from "../client/credentials.js";
+import { detailFromStatus } from "../client/errors.js";
+import type { Clock } from "../clock.js";
+import { GatehouseError } from "../errors/index.js";
+import { FORWARDED_HEADERS, forwardedMac } from "../identity/forwarded.js";
+
+/** Who an upstream call is for: the HTTP caller's client certificate, or the sidecar itself. */
+export type OnBehalfOf = { readonly certificatePem: string } | "sidecar";
+
+export interface UpstreamOptions {
+  /** Gatehouse's gRPC address, `host:port`: also the authority the forwarded MAC binds. */
+  readonly address: string;
+  /** The sidecar's `proxy` client certificate, its key, and the CA of Gatehouse's certificate. */
+  readonly tls: ClientTls;
+  /** `proxy.hmac_secret`, shared with Gatehouse. */
+  readonly hmacSecret: string;
+  /** Deadline of each call, retries included. */
+  readonly timeoutMs: number;
+  readonly clock: Clock;
+}
+
+export interface Upstream {
+  /** One unary RPC; a refusal is thrown as a GatehouseError carrying Gatehouse's reason. */
+  call(method: DescMethod, request: Message, onBehalfOf: OnBehalfOf): Promise<Message>;
+  close(): void;
+}
+
+/**
+ * Gatehouse over one long-lived HTTP/2 channel (mTLS once, not per request). Every call has
+ * a deadline; a read-only RPC (NO_SIDE_EFFECTS) is retried once when Gatehouse was
+ * unreachable, others never (a retry could spend a challenge twice). Unreachable is
+ * REASON_UNAVAILABLE (HTTP 503): the sidecar never answers for Gatehouse (fail closed).
+ */
+export function createUpstream(options: UpstreamOptions): Upstream {
+  const { address, tls, hmacSecret, timeoutMs, clock } = options;
+  const channel = new grpc.Client(address, grpc.credentials.createSsl(tls.ca, tls.key, tls.cert), {
+    // The authority Gatehouse sees, and the MAC covers, is exactly the configured address.
+    "grpc.default_authority": address,
+    "grpc.keepalive_time_ms": 30_000,
+  });
+
+  const metadataFor = (path: string, onBehalfOf: OnBehalfOf): grpc.Metadata => {
+    const metadata = new grpc.Metadata();
+    if (onBehalfOf === "sidecar") return metadata;
+    const value = encodeURIComponent(onBehalfOf.certificatePem);
+    const at = String(Math.floor(clock.now() / 1000));
+    const fields = { kind: "cert", value, at, authority: address, target: path } as const;
+    metadata.set(FORWARDED_HEADERS.cert, value);
+    metadata.set(FORWARDED_HEADERS.at, at);
+    metadata.set(FORWARDED_HEADERS.mac, forwardedMac(hmacSecret, fields));
+    return metadata;
+  };
+
+  const once = (method: DescMethod, request: Message, onBehalfOf: OnBehalfOf, deadline: number) => {
+    const path = `/${method.parent.typeName}/${method.name}`;
+    return new Promise<Message>((resolve, reject) => {
+      channel.makeUnaryRequest(
+        path,
+        (value: Message) => Buffer.from(toBinary(method.input, value)),
+        (bytes: Buffer) => fromBinary(method.output, bytes),
+        request,
+        metadataFor(path, onBehalfOf),
+        { deadline },
+        (error, response) => (error || !response ? reject(error) : resolve(response)),
+      );
+    });
+  };
+
+  return {
+    async call(method, request, onBehalfOf) {
+      const deadline = clock.now() + timeoutMs;
+      const retries = method.idempotency === MethodOptions_IdempotencyLevel.NO_SIDE_EFFECTS ? 1 : 0;
+      for (let attempt = 0; ; attempt++) {
+        try {
+          return await once(method, request, onBehalfOf, deadline);
+        } catch (error) {
+          const unreachable = (error as grpc.ServiceError).code === grpc.status.UNAVAILABLE;
+          if (unreachable && attempt < retries && clock.now() < deadline) continue;
+          throw refusalOf(error as grpc.ServiceError);
+        }
+      }
+    },
+    close: () => channel.close(),
+  };
+}
+
+/** Gatehouse's typed refusal, or UNAVAILABLE when it did not answer (fail closed). */
+function refusalOf(error: grpc.ServiceError): GatehouseError {
+  const raw = error.metadata?.get("grpc-status-details-bin")[0];
+  const detail = raw instanceof Buffer ? detailFromStatus(raw) : undefined;
+  if (detail !== undefined && detail.reason !== Reason.UNSPECIFIED) {
+    return new GatehouseError(detail.reason, {
+      ...(detail.field === "" ? {} : { field: detail.field }),
+      ...(detail.description === "" ? {} : { description: detail.description }),
+      retryAfterMs: detail.retryAfterMs,
+      dpopNonce: detail.dpopNonce,
+    });
+  }
+  return new GatehouseError(UNTYPED[error.code] ?? Reason.INTERNAL, { cause: error });
+}
+
+/**
+ * Statuses that arrive without Gatehouse's detail (from grpc-js itself, e.g. a message over
+ * the size limit, or no answer at all). Unreachable or too slow is UNAVAILABLE: 503.
+ */
+const UNTYPED: Partial<Record<grpc.status, Reason>> = {
+  [grpc.status.UNAVAILABLE]: Reason.UNAVAILABLE,
+  [grpc.status.DEADLINE_EXCEEDED]: Reason.UNAVAILABLE,
+  [grpc.status.CANCELLED]: Reason.UNAVAILABLE,
+  [grpc.status.RESOURCE_EXHAUSTED]: Reason.HTTP_BODY_TOO_LARGE,
+  [grpc.status.INVALID_ARGUMENT]: Reason.INVALID_ARGUMENT,
+  [grpc.status.UNAUTHENTICATED]: Reason.UNAUTHENTICATED,
+  [grpc.status.PERMISSION_DENIED]: Reason.PERMISSION_DENIED,
+};

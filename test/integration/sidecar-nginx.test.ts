@@ -1,0 +1,228 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { AUDIENCE, type Enrolled, enrollAgent, grpcClients, login } from "../support/flows.js";
+import { recordLogLine } from "../support/secrets.js";
+import {
+  freePort,
+  h2,
+  http1,
+  http2Session,
+  startTestSidecar,
+  type TestSidecar,
+} from "../support/sidecar.js";
+
+const NGINX = "/usr/sbin/nginx";
+const TEMPLATE = join(import.meta.dirname, "../../infra/nginx/gatehouse.conf.template");
+
+/** The protected application: records what reached it and echoes the identity headers. */
+function startApp(): Promise<{ server: Server; port: number; hits: Record<string, unknown>[] }> {
+  const hits: Record<string, unknown>[] = [];
+  const server = createServer((req, res) => {
+    const seen = {
+      path: req.url,
+      agent: req.headers["x-gatehouse-agent"],
+      operator: req.headers["x-gatehouse-operator"],
+      scopes: req.headers["x-gatehouse-scopes"],
+    };
+    hits.push(seen);
+    res.writeHead(200, { "content-type": "application/json" });
+    res.end(JSON.stringify(seen));
+  });
+  return new Promise((resolve) =>
+    server.listen(0, "127.0.0.1", () =>
+      resolve({ server, port: (server.address() as AddressInfo).port, hits }),
+    ),
+  );
+}
+
+/** Fills the shipped template and starts nginx from a temporary prefix, in the foreground. */
+async function startNginx(values: Record<string, string>, prefix: string): Promise<ChildProcess> {
+  let config = await readFile(TEMPLATE, "utf8");
+  for (const [name, value] of Object.entries(values))
+    config = config.replaceAll(`@${name}@`, value);
+  expect(config).not.toMatch(/@[A-Z_]+@/);
+  await writeFile(join(prefix, "nginx.conf"), config);
+  const child = spawn(
+    NGINX,
+    ["-p", prefix, "-c", join(prefix, "nginx.conf"), "-e", join(prefix, "error.log")],
+    {
+      stdio: ["ignore", "pipe", "pipe"],
+    },
+  );
+  child.stdout?.on("data", (chunk) => recordLogLine(String(chunk)));
+  child.stderr?.on("data", (chunk) => recordLogLine(String(chunk)));
+  return child;
+}
+
+// Never skipped: .ci/run installs Debian's nginx, and a missing binary fails loudly.
+describe("nginx auth_request in front of an application", () => {
+  let t: TestSidecar;
+  let agent: Enrolled;
+  let token: string;
+  let app: Awaited<ReturnType<typeof startApp>>;
+  let nginx: ChildProcess | undefined;
+  let prefix: string;
+  let url: string;
+  let ca: string;
+
+  beforeAll(async () => {
+    const routes = [
+      {
+        host: "*",
+        path_prefix: "/orders",
+        resource: "https://app.test/orders",
+        audience: AUDIENCE,
+        scopes: ["orders:read"],
+      },
+      {
+        host: "*",
+        path_prefix: "/admin",
+        resource: "https://app.test/admin",
+        audience: AUDIENCE,
+        scopes: ["orders:write"],
+      },
+    ];
+    t = await startTestSidecar({
+      overrides: { sidecar: { routes, forwardAuthRequiresClientCert: true } as never },
+    });
+    agent = await enrollAgent(t.gh);
+    const clients = grpcClients(t.gh, agent.agentTls);
+    token = await login(clients.gate, agent);
+    clients.close();
+    app = await startApp();
+    prefix = await mkdtemp(join(tmpdir(), "gatehouse-nginx-"));
+    for (const dir of ["client_body", "proxy", "fastcgi", "uwsgi", "scgi"])
+      await mkdir(join(prefix, dir));
+    const pki = join(t.gh.dataDir, "pki");
+    const proxy = await t.gh.clientTls({ role: "proxy", name: "nginx" });
+    await writeFile(join(prefix, "proxy.pem"), proxy.cert);
+    await writeFile(join(prefix, "proxy-key.pem"), proxy.key, { mode: 0o600 });
+    const port = await freePort();
+    url = `https://127.0.0.1:${port}`;
+    ca = t.gh.caPem;
+    nginx = await startNginx(
+      {
+        PREFIX: prefix,
+        USER_DIRECTIVE: process.getuid?.() === 0 ? "user root;" : "",
+        LISTEN: `127.0.0.1:${port}`,
+        SERVER_CERT: join(pki, "server.pem"),
+        SERVER_KEY: join(pki, "server-key.pem"),
+        CLIENT_CA: join(pki, "ca.pem"),
+        SIDECAR: `127.0.0.1:${t.sidecar.port}`,
+        SIDECAR_NAME: "localhost",
+        PROXY_CERT: join(prefix, "proxy.pem"),
+        PROXY_KEY: join(prefix, "proxy-key.pem"),
+        APP: `127.0.0.1:${app.port}`,
+      },
+      prefix,
+    );
+    await waitForNginx(url, ca, prefix);
+  });
+
+  afterAll(async () => {
+    if (nginx && nginx.exitCode === null) {
+      const exited = new Promise((resolve) => nginx?.once("exit", resolve));
+      nginx.kill("SIGQUIT");
+      await exited;
+    }
+    app?.server.close();
+    await t?.stop();
+    if (prefix) await rm(prefix, { recursive: true, force: true });
+  });
+
+  it("passes an allowed request with Gatehouse's identity headers, over HTTP/1.1 and HTTP/2", async () => {
+    const answer = await http1(ca, `${url}/orders/1`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
+    expect(answer.status, answer.text).toBe(200);
+    expect(answer.json()).toEqual({
+      path: "/orders/1",
+      agent: agent.did,
+      operator: agent.domain,
+      scopes: "orders:read",
+    });
+    const session = http2Session(ca, url);
+    try {
+      const viaH2 = await h2(session, "/orders/2", {
+        headers: { authorization: `Bearer ${token}` },
+      });
+      expect(viaH2.status).toBe(200);
+      expect(viaH2.json()).toMatchObject({ agent: agent.did });
+    } finally {
+      session.close();
+    }
+  });
+
+  it("challenges a request without a token (401 + WWW-Authenticate) and never reaches the app", async () => {
+    const before = app.hits.length;
+    const answer = await http1(ca, `${url}/orders/1`, {
+      headers: { "x-gatehouse-agent": agent.did },
+    });
+    expect(answer.status).toBe(401);
+    expect(answer.headers["www-authenticate"]).toBe(
+      'Bearer realm="https://app.test/orders", resource_metadata="https://app.test/.well-known/oauth-protected-resource/orders", scope="orders:read"',
+    );
+    const bad = await http1(ca, `${url}/orders/1`, { headers: { authorization: "Bearer a.b.c" } });
+    expect(bad.status).toBe(401);
+    expect(bad.headers["www-authenticate"]).toContain('error="invalid_token"');
+    expect(app.hits.length).toBe(before);
+  });
+
+  it("serves the protected resource's metadata (RFC 9728) without a token", async () => {
+    const answer = await http1(ca, `${url}/.well-known/oauth-protected-resource/orders`);
+    expect(answer.status, answer.text).toBe(200);
+    expect(answer.json()).toMatchObject({
+      resource: "https://app.test/orders",
+      scopes_supported: ["orders:read"],
+    });
+  });
+
+  it("strips identity headers a client sends itself", async () => {
+    const answer = await http1(ca, `${url}/orders/3`, {
+      headers: {
+        authorization: `Bearer ${token}`,
+        "x-gatehouse-agent": "did:agent:evil.example:x",
+        "X-GATEHOUSE-SCOPES": "orders:write admin",
+        "x-gatehouse-operator": "evil.example",
+      },
+    });
+    expect(answer.status).toBe(200);
+    expect(answer.json()).toEqual({
+      path: "/orders/3",
+      agent: agent.did,
+      operator: agent.domain,
+      scopes: "orders:read",
+    });
+  });
+
+  it("denies (403) missing scopes and unrouted paths", async () => {
+    const before = app.hits.length;
+    const headers = { authorization: `Bearer ${token}` };
+    expect((await http1(ca, `${url}/admin/users`, { headers })).status).toBe(403);
+    expect((await http1(ca, `${url}/orders/../admin/users`, { headers })).status).toBe(403);
+    expect((await http1(ca, `${url}/elsewhere`, { headers })).status).toBe(403);
+    expect(app.hits.length).toBe(before);
+  });
+});
+
+/** Until nginx answers over TLS (or has exited, with its error log). */
+async function waitForNginx(url: string, ca: string, prefix: string): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    try {
+      await http1(ca, `${url}/elsewhere`);
+      return;
+    } catch (error) {
+      if (Date.now() > deadline) {
+        const log = await readFile(join(prefix, "error.log"), "utf8").catch(() => "");
+        throw new Error(`nginx did not start: ${String(error)}\n${log}`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+}
