@@ -7,7 +7,7 @@ import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DEFAULTS, FIELDS } from "../../src/config/schema.js";
 import { startTestGatehouse, type TestGatehouse } from "../support/gatehouse.js";
-import { goToolPath, pythonToolPath } from "../support/tools.js";
+import { debianToolPath, goToolPath, pythonToolPath } from "../support/tools.js";
 
 const run = promisify(execFile);
 
@@ -108,7 +108,7 @@ describe("infra/ checked by real linters and validators", () => {
   });
 
   it("promtool accepts the compose Prometheus config", async () => {
-    const { stdout } = await run(goToolPath("promtool"), [
+    const { stdout } = await run(debianToolPath("promtool"), [
       "check",
       "config",
       "--syntax-only",

@@ -5,7 +5,7 @@ import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestGatehouse, type TestGatehouse } from "../support/gatehouse.js";
 import { exportedSeriesNames, metricNamesIn } from "../support/promql.js";
-import { goToolPath } from "../support/tools.js";
+import { debianToolPath } from "../support/tools.js";
 
 const run = promisify(execFile);
 
@@ -32,7 +32,11 @@ async function dashboardExpressions(): Promise<string[]> {
 
 describe("the alert rules, checked by Prometheus' own promtool", () => {
   it("promtool check rules accepts every rule", async () => {
-    const { stdout } = await run(goToolPath("promtool"), ["check", "rules", fileURLToPath(ALERTS)]);
+    const { stdout } = await run(debianToolPath("promtool"), [
+      "check",
+      "rules",
+      fileURLToPath(ALERTS),
+    ]);
     const rules = [...(await readFile(ALERTS, "utf8")).matchAll(/^\s+- alert:/gm)].length;
     expect(stdout).toContain(`SUCCESS: ${rules} rules found`);
   });
