@@ -1,4 +1,5 @@
 import { execFileSync } from "node:child_process";
+import { chmodSync } from "node:fs";
 import type { FileHandle } from "node:fs/promises";
 import { appendFile, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { hostname, tmpdir } from "node:os";
@@ -104,13 +105,37 @@ async function agentKnown(gh: TestGatehouse, enrolled: Enrolled, did: string): P
   }
 }
 
-/** `chattr +i` makes a directory immutable even for root (where chmod does not stop writes). */
-function immutable(dir: string, on: boolean): boolean {
+/**
+ * Makes `dir` read-only for this process, for real: mode 0500 for an ordinary user; for root,
+ * whom modes do not stop, `chattr +i` (immutable even for root). Where neither holds, the test
+ * fails naming what it needs rather than passing untested.
+ */
+function makeReadOnly(dir: string): void {
+  if (process.getuid?.() !== 0) {
+    chmodSync(dir, 0o500);
+    return;
+  }
   try {
-    execFileSync("chattr", [on ? "+i" : "-i", dir], { stdio: "ignore" });
-    return true;
+    execFileSync("chattr", ["+i", dir], { stdio: "ignore" });
   } catch {
-    return false;
+    throw new Error(
+      `cannot make ${dir} read-only as root: chattr +i needs a file system that supports it ` +
+        "(ext4, xfs, btrfs); point TMPDIR at one",
+    );
+  }
+}
+
+/** Undoes makeReadOnly (either way), so the directory can be removed. */
+function makeWritable(dir: string): void {
+  try {
+    execFileSync("chattr", ["-i", dir], { stdio: "ignore" });
+  } catch {
+    // not immutable, or chattr unsupported: nothing to undo
+  }
+  try {
+    chmodSync(dir, 0o700);
+  } catch {
+    // already removed
   }
 }
 
@@ -124,7 +149,7 @@ describe("the embedded store under disk faults", () => {
   });
   afterEach(async () => {
     for (const gh of servers.splice(0)) await gh.stop().catch(() => undefined);
-    immutable(dataDir, false);
+    makeWritable(dataDir);
     await rm(dataDir, { recursive: true, force: true });
   });
 
@@ -225,10 +250,10 @@ describe("the embedded store under disk faults", () => {
     );
   });
 
-  it("refuses at start a read-only data directory (real: chattr +i, where supported)", async (context) => {
+  it("refuses at start a read-only data directory (real: mode 0500, or chattr +i as root)", async () => {
     await (await start()).stop();
     servers.splice(0);
-    if (!immutable(dataDir, true)) context.skip();
+    makeReadOnly(dataDir);
     await expect(startTestGatehouse({ dataDir })).rejects.toThrow(
       `data directory ${dataDir} cannot be written`,
     );
