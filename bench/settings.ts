@@ -9,6 +9,8 @@ export const SCENARIOS = [
   "login",
   "revocation",
   "denials",
+  "gates",
+  "footprint",
 ] as const;
 export type Scenario = (typeof SCENARIOS)[number];
 
@@ -41,6 +43,10 @@ export interface Settings {
    * embedded store in one process.
    */
   readonly workers: number;
+  /** Footprint run: seconds with nothing to do before reading the idle RSS (and after the load). */
+  readonly idleSeconds: number;
+  /** Footprint run: seconds of sustained mixed load. */
+  readonly sustainSeconds: number;
 }
 
 /** The latency runs: the empty RPC and Verify with this few calls in flight. */
@@ -61,6 +67,8 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     revocationTimeoutMs: number("BENCH_REVOCATION_TIMEOUT_MS", 5_000),
     denials: Math.round(number("BENCH_DENIALS", 20_000)),
     workers: Math.round(number("BENCH_WORKERS", availableParallelism())),
+    idleSeconds: number("BENCH_IDLE_SECONDS", 10),
+    sustainSeconds: number("BENCH_SUSTAIN_SECONDS", 300),
   };
 }
 
