@@ -23,71 +23,85 @@ const DIGEST_BYTES = 32;
  *
  * Every round hashes exactly 32 bytes, so every round is one compression of one block whose
  * padding is fixed (FIPS 180-4 §5.1.1: the 0x80 byte, zeros, the length 256). The loop below
- * keeps the digest as eight 32-bit words from one round to the next: no buffer, no call into
- * C++ per round. Measured here at ~1.0 µs a round against 3.1 µs for the one-shot
- * `crypto.hash` (a C++ call and a Buffer per round) and 1.5 µs for Python's `hashlib` in the
- * same minute (`npm run bench`, BENCH_ONLY=challenges, prints both each run). The unit tests
- * check it against node:crypto and published vectors.
+ * keeps the digest as eight 32-bit words (locals) from one round to the next: no buffer, no
+ * call into C++ per round, and the padding words of the schedule are written once. It takes
+ * about a third of the time of the one-shot `crypto.hash` per round (a C++ call and a Buffer
+ * each) and less than Python's `hashlib`; `npm run bench` (BENCH_ONLY=gates) measures it
+ * against hashlib on every run. The unit tests check it against node:crypto and published
+ * vectors.
  */
 export function iteratedSha256(seed: Uint8Array, iterations: number): Buffer {
   if (iterations === 0) return Buffer.from(seed);
   // A seed of another length: the first round as any SHA-256, then 32-byte rounds.
   const first = seed.length === DIGEST_BYTES ? Buffer.from(seed) : hash("sha256", seed, "buffer");
   const rounds = seed.length === DIGEST_BYTES ? iterations : iterations - 1;
-  const state = new Int32Array(8);
-  for (let i = 0; i < 8; i++) state[i] = first.readInt32BE(i * 4);
+  // The message schedule. Words 8..15 are the fixed padding (FIPS 180-4 §5.1.1: the 0x80
+  // byte, zeros, the length in bits), written once; 0..7 take each round's input.
   const w = new Int32Array(64);
-  for (let round = 0; round < rounds; round++) compressDigestBlock(state, w);
-  const out = Buffer.alloc(DIGEST_BYTES);
-  for (let i = 0; i < 8; i++) out.writeInt32BE(state[i] as number, i * 4);
-  return out;
-}
-
-/**
- * state ← SHA-256(state as 32 big-endian bytes): one compression (FIPS 180-4 §6.2.2) of the
- * single padded block. `w` is the message schedule's scratch space.
- */
-function compressDigestBlock(state: Int32Array, w: Int32Array): void {
-  for (let i = 0; i < 8; i++) w[i] = state[i] as number;
   w[8] = 0x80000000 | 0;
-  for (let i = 9; i < 15; i++) w[i] = 0;
   w[15] = DIGEST_BYTES * 8;
-  for (let i = 16; i < 64; i++) {
-    const w15 = w[i - 15] as number;
-    const w2 = w[i - 2] as number;
-    const s0 = ((w15 >>> 7) | (w15 << 25)) ^ ((w15 >>> 18) | (w15 << 14)) ^ (w15 >>> 3);
-    const s1 = ((w2 >>> 17) | (w2 << 15)) ^ ((w2 >>> 19) | (w2 << 13)) ^ (w2 >>> 10);
-    w[i] = ((w[i - 16] as number) + s0 + (w[i - 7] as number) + s1) | 0;
+  let h0 = first.readInt32BE(0);
+  let h1 = first.readInt32BE(4);
+  let h2 = first.readInt32BE(8);
+  let h3 = first.readInt32BE(12);
+  let h4 = first.readInt32BE(16);
+  let h5 = first.readInt32BE(20);
+  let h6 = first.readInt32BE(24);
+  let h7 = first.readInt32BE(28);
+  for (let round = 0; round < rounds; round++) {
+    w[0] = h0;
+    w[1] = h1;
+    w[2] = h2;
+    w[3] = h3;
+    w[4] = h4;
+    w[5] = h5;
+    w[6] = h6;
+    w[7] = h7;
+    // FIPS 180-4 §6.2.2 step 1: the rest of the schedule.
+    for (let i = 16; i < 64; i++) {
+      const w15 = w[i - 15] as number;
+      const w2 = w[i - 2] as number;
+      const s0 = ((w15 >>> 7) | (w15 << 25)) ^ ((w15 >>> 18) | (w15 << 14)) ^ (w15 >>> 3);
+      const s1 = ((w2 >>> 17) | (w2 << 15)) ^ ((w2 >>> 19) | (w2 << 13)) ^ (w2 >>> 10);
+      w[i] = ((w[i - 16] as number) + s0 + (w[i - 7] as number) + s1) | 0;
+    }
+    // Steps 2-3: 64 rounds from the initial hash value (every message is one block).
+    let a = IV[0] as number;
+    let b = IV[1] as number;
+    let c = IV[2] as number;
+    let d = IV[3] as number;
+    let e = IV[4] as number;
+    let f = IV[5] as number;
+    let g = IV[6] as number;
+    let h = IV[7] as number;
+    for (let i = 0; i < 64; i++) {
+      const s1 = ((e >>> 6) | (e << 26)) ^ ((e >>> 11) | (e << 21)) ^ ((e >>> 25) | (e << 7));
+      const ch = (e & f) ^ (~e & g);
+      const t1 = (h + s1 + ch + (K[i] as number) + (w[i] as number)) | 0;
+      const s0 = ((a >>> 2) | (a << 30)) ^ ((a >>> 13) | (a << 19)) ^ ((a >>> 22) | (a << 10));
+      const maj = (a & b) ^ (a & c) ^ (b & c);
+      h = g;
+      g = f;
+      f = e;
+      e = (d + t1) | 0;
+      d = c;
+      c = b;
+      b = a;
+      a = (t1 + s0 + maj) | 0;
+    }
+    // Step 4: the digest, which is the next round's input.
+    h0 = ((IV[0] as number) + a) | 0;
+    h1 = ((IV[1] as number) + b) | 0;
+    h2 = ((IV[2] as number) + c) | 0;
+    h3 = ((IV[3] as number) + d) | 0;
+    h4 = ((IV[4] as number) + e) | 0;
+    h5 = ((IV[5] as number) + f) | 0;
+    h6 = ((IV[6] as number) + g) | 0;
+    h7 = ((IV[7] as number) + h) | 0;
   }
-  let a = IV[0] as number;
-  let b = IV[1] as number;
-  let c = IV[2] as number;
-  let d = IV[3] as number;
-  let e = IV[4] as number;
-  let f = IV[5] as number;
-  let g = IV[6] as number;
-  let h = IV[7] as number;
-  for (let i = 0; i < 64; i++) {
-    const s1 = ((e >>> 6) | (e << 26)) ^ ((e >>> 11) | (e << 21)) ^ ((e >>> 25) | (e << 7));
-    const ch = (e & f) ^ (~e & g);
-    const t1 = (h + s1 + ch + (K[i] as number) + (w[i] as number)) | 0;
-    const s0 = ((a >>> 2) | (a << 30)) ^ ((a >>> 13) | (a << 19)) ^ ((a >>> 22) | (a << 10));
-    const maj = (a & b) ^ (a & c) ^ (b & c);
-    h = g;
-    g = f;
-    f = e;
-    e = (d + t1) | 0;
-    d = c;
-    c = b;
-    b = a;
-    a = (t1 + s0 + maj) | 0;
+  const out = Buffer.alloc(DIGEST_BYTES);
+  for (const [i, word] of [h0, h1, h2, h3, h4, h5, h6, h7].entries()) {
+    out.writeInt32BE(word, i * 4);
   }
-  state[0] = ((IV[0] as number) + a) | 0;
-  state[1] = ((IV[1] as number) + b) | 0;
-  state[2] = ((IV[2] as number) + c) | 0;
-  state[3] = ((IV[3] as number) + d) | 0;
-  state[4] = ((IV[4] as number) + e) | 0;
-  state[5] = ((IV[5] as number) + f) | 0;
-  state[6] = ((IV[6] as number) + g) | 0;
-  state[7] = ((IV[7] as number) + h) | 0;
+  return out;
 }
