@@ -13,7 +13,7 @@ import { ensureDevPki } from "../pki/dev-pki.js";
 import { issueCertificate } from "../pki/issue-certificate.js";
 import { roleCertificateSpec } from "../pki/role-certificate.js";
 import { createForwardAuth } from "./forward-auth.js";
-import { createOAuthTokenEndpoint } from "./oauth-token.js";
+import { createOAuthTokenEndpoint } from "./oauth/token-endpoint.js";
 import { createProtectedResourceMetadata } from "./protected-resource.js";
 import { createPublicDocuments } from "./public-documents.js";
 import { createRestHandler } from "./rest/handler.js";

@@ -6,12 +6,10 @@ import {
   VerifyService,
 } from "../../gen/gatehouse/v1/verify_pb.js";
 import { type HttpRequest, type HttpResponse, header, sendJson } from "./http-io.js";
+import { OAUTH_GRANT_TYPES } from "./oauth/grants.js";
 import type { Upstream } from "./upstream.js";
 
 const { getJwks, getIssuerMetadata } = VerifyService.method;
-
-/** The grants `/oauth2/token` accepts (RFC 7523 §2.2 client credentials, §2.1 JWT bearer). */
-const OAUTH_GRANT_TYPES = ["client_credentials", "urn:ietf:params:oauth:grant-type:jwt-bearer"];
 
 /**
  * The documents anyone may fetch, without a client certificate: the JWK Set (RFC 7517) and
@@ -32,10 +30,10 @@ export function createPublicDocuments(upstream: Upstream, publicUrl: string) {
     },
 
     /**
-     * RFC 8414 §2, only what is served: the OAuth token endpoint (oauth-token.ts) and its two
-     * grants, clients authenticated by an agent-signed assertion (RFC 7523 §2.2) — over mTLS
-     * with the agent's certificate besides. Its tokens are bearer tokens (DPoP is on
-     * `/v1/tokens`), so no `dpop_signing_alg_values_supported`; no authorization endpoint.
+     * RFC 8414 §2, only what is served: the OAuth token endpoint (oauth/token-endpoint.ts)
+     * and its grants, clients authenticated by an agent-signed assertion (RFC 7523 §2.2) —
+     * over mTLS with the agent's certificate besides — and DPoP-bound tokens (RFC 9449 §5.1);
+     * no authorization endpoint.
      */
     async authorizationServer(req: HttpRequest, res: HttpResponse): Promise<void> {
       const meta = await read<GetIssuerMetadataResponse>(getIssuerMetadata);
@@ -47,6 +45,7 @@ export function createPublicDocuments(upstream: Upstream, publicUrl: string) {
         token_endpoint_auth_signing_alg_values_supported: ["EdDSA"],
         grant_types_supported: [...OAUTH_GRANT_TYPES],
         response_types_supported: [],
+        dpop_signing_alg_values_supported: meta.dpopSigningAlgValuesSupported,
       };
       sendCacheable(req, res, body, meta.cacheMaxAgeSeconds);
     },
