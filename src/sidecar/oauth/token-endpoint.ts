@@ -4,7 +4,14 @@ import { Reason } from "../../../gen/gatehouse/v1/errors_pb.js";
 import { GateService, type TokenResponse } from "../../../gen/gatehouse/v1/gate_pb.js";
 import type { Clock } from "../../clock.js";
 import { GatehouseError, toGatehouseError } from "../../errors/index.js";
-import { type HttpRequest, type HttpResponse, header, readBody, sendJson } from "../http-io.js";
+import {
+  type HttpRequest,
+  type HttpResponse,
+  header,
+  headerOnce,
+  readBody,
+  sendJson,
+} from "../http-io.js";
 import { peerCertificatePem } from "../peer.js";
 import type { Upstream } from "../upstream.js";
 import { type GrantFamily, invalidClient, OAuthError, oauthErrorOf } from "./errors.js";
@@ -87,12 +94,7 @@ async function formOf(req: HttpRequest, maxBodyBytes: number): Promise<URLSearch
 
 /** RFC 9449 §4.3 point 1: exactly one `DPoP` header; two are refused, not joined. */
 function dpopHeader(req: HttpRequest): string | undefined {
-  let count = 0;
-  for (let i = 0; i < req.rawHeaders.length; i += 2) {
-    if (req.rawHeaders[i]?.toLowerCase() === "dpop") count++;
-  }
-  if (count > 1) throw new OAuthError("invalid_dpop_proof");
-  const proof = header(req.headers, "dpop");
-  if (proof === "") throw new OAuthError("invalid_dpop_proof");
+  const proof = headerOnce(req, "dpop");
+  if (proof === null || proof === "") throw new OAuthError("invalid_dpop_proof");
   return proof;
 }
