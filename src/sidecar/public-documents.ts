@@ -5,7 +5,7 @@ import {
   type GetJwksResponse,
   VerifyService,
 } from "../../gen/gatehouse/v1/verify_pb.js";
-import { type HttpRequest, type HttpResponse, header, sendJson } from "./http-io.js";
+import { type HttpRequest, type HttpResponse, header } from "./http-io.js";
 import { OAUTH_GRANT_TYPES } from "./oauth/grants.js";
 import type { Upstream } from "./upstream.js";
 
@@ -93,8 +93,26 @@ function sendCacheable(
   body: unknown,
   maxAgeSeconds: number,
 ): void {
+  sendCacheableText(req, res, cacheableJson(body), maxAgeSeconds);
+}
+
+/** A JSON document's exact bytes and their strong ETag. */
+export interface CacheableJson {
+  readonly text: string;
+  readonly etag: string;
+}
+
+export function cacheableJson(body: unknown): CacheableJson {
   const text = JSON.stringify(body);
-  const etag = `"${createHash("sha256").update(text).digest("base64url")}"`;
+  return { text, etag: `"${createHash("sha256").update(text).digest("base64url")}"` };
+}
+
+export function sendCacheableText(
+  req: HttpRequest,
+  res: HttpResponse,
+  { text, etag }: CacheableJson,
+  maxAgeSeconds: number,
+): void {
   const headers = { etag, "cache-control": `public, max-age=${maxAgeSeconds}` };
   const ifNoneMatch = header(req.headers, "if-none-match");
   if (ifNoneMatch?.split(",").some((tag) => tag.trim() === etag)) {
@@ -102,5 +120,10 @@ function sendCacheable(
     res.end();
     return;
   }
-  sendJson(res, 200, body, headers);
+  res.writeHead(200, {
+    "content-type": "application/json",
+    "content-length": Buffer.byteLength(text),
+    ...headers,
+  });
+  res.end(text);
 }
