@@ -28,8 +28,9 @@ export function protoComments(set: FileDescriptorSet): ProtoComments {
       if (text !== undefined) comments.set(name, text);
     };
     const prefix = file.package === "" ? "" : `${file.package}.`;
-    file.messageType.forEach((m, i) => addMessage(m, `${prefix}${m.name}`, [4, i], add));
-    file.enumType.forEach((e, i) => addEnum(e, `${prefix}${e.name}`, [5, i], add));
+    for (const [i, m] of file.messageType.entries())
+      addMessage(m, `${prefix}${m.name}`, [4, i], add);
+    for (const [i, e] of file.enumType.entries()) addEnum(e, `${prefix}${e.name}`, [5, i], add);
     addServices(file, prefix, add);
   }
   return comments;
@@ -39,19 +40,24 @@ type Add = (name: string, path: number[]) => void;
 
 function addMessage(message: DescriptorProto, name: string, path: number[], add: Add): void {
   add(name, path);
-  message.field.forEach((f, i) => add(`${name}.${f.name}`, [...path, 2, i]));
-  message.nestedType.forEach((m, i) => addMessage(m, `${name}.${m.name}`, [...path, 3, i], add));
-  message.enumType.forEach((e, i) => addEnum(e, `${name}.${e.name}`, [...path, 4, i], add));
+  for (const [i, f] of message.field.entries()) add(`${name}.${f.name}`, [...path, 2, i]);
+  for (const [i, m] of message.nestedType.entries()) {
+    addMessage(m, `${name}.${m.name}`, [...path, 3, i], add);
+  }
+  for (const [i, e] of message.enumType.entries())
+    addEnum(e, `${name}.${e.name}`, [...path, 4, i], add);
 }
 
 function addEnum(enumType: EnumDescriptorProto, name: string, path: number[], add: Add): void {
   add(name, path);
-  enumType.value.forEach((v, i) => add(`${name}.${v.name}`, [...path, 2, i]));
+  for (const [i, v] of enumType.value.entries()) add(`${name}.${v.name}`, [...path, 2, i]);
 }
 
 function addServices(file: FileDescriptorProto, prefix: string, add: Add): void {
-  file.service.forEach((service, s) => {
+  for (const [s, service] of file.service.entries()) {
     add(`${prefix}${service.name}`, [6, s]);
-    service.method.forEach((m, i) => add(`${prefix}${service.name}.${m.name}`, [6, s, 2, i]));
-  });
+    for (const [i, m] of service.method.entries()) {
+      add(`${prefix}${service.name}.${m.name}`, [6, s, 2, i]);
+    }
+  }
 }
