@@ -36,6 +36,8 @@ const PYTHON_TOOLS = {
  */
 const PYTHON_LIBRARIES = {
   authlib: ["authlib==1.9.6", "requests==2.34.2"],
+  // PyYAML reads the proxy examples (infra/traefik, infra/envoy) for their checks.
+  yaml: ["PyYAML==6.0.4"],
 } as const;
 
 /**
