@@ -9,6 +9,7 @@ export const SCENARIOS = [
   "login",
   "revocation",
   "denials",
+  "http",
 ] as const;
 export type Scenario = (typeof SCENARIOS)[number];
 
@@ -42,6 +43,9 @@ export interface Settings {
    */
   readonly workers: number;
 }
+
+/** The HTTP sidecar runs (forward-auth, REST Verify): these, and BENCH_CONCURRENCY. */
+export const HTTP_IN_FLIGHT = [1, 8, "concurrency"] as const;
 
 /** The latency runs: the empty RPC and Verify with this few calls in flight. */
 export const LATENCY_IN_FLIGHT = [1, 8] as const;
