@@ -29,14 +29,7 @@ export function benchConfig(
       shutdownGraceMs: 2_000,
       workers,
       ...(redisUrl !== undefined && { store: { kind: "redis", url: redisUrl, cluster: false } }),
-      ...(proxyHmacSecret !== undefined && {
-        proxy: {
-          enabled: true,
-          trustedPeers: ["127.0.0.1"],
-          hmacSecret: proxyHmacSecret,
-          maxAgeSeconds: 30,
-        },
-      }),
+      ...(proxyHmacSecret !== undefined && { proxy: benchProxy(proxyHmacSecret) }),
       // The limiters still run (their cost is part of a login), but the highest limits keep
       // the login run's few agents, all from 127.0.0.1, from being refused.
       limits: {
@@ -47,4 +40,9 @@ export function benchConfig(
       },
     },
   });
+}
+
+/** Gatehouse trusts the bench's HTTP sidecar (bench/sidecar.ts) on loopback with `secret`. */
+export function benchProxy(hmacSecret: string) {
+  return { enabled: true, trustedPeers: ["127.0.0.1"], hmacSecret, maxAgeSeconds: 30 } as const;
 }

@@ -8,6 +8,7 @@
 import { loadConfig } from "../src/config/index.js";
 import { createLogger } from "../src/observability/logger.js";
 import { startSidecar } from "../src/sidecar/index.js";
+import { benchProxy } from "./config.js";
 import { BENCH_ISSUER, BENCH_TRUST_DOMAIN } from "./protocol.js";
 
 export interface SidecarOptions {
@@ -29,12 +30,7 @@ const config = loadConfig({
     trustDomain: BENCH_TRUST_DOMAIN,
     dataDir,
     log: { level: "silent" },
-    proxy: {
-      enabled: true,
-      trustedPeers: ["127.0.0.1"],
-      hmacSecret: options.hmacSecret,
-      maxAgeSeconds: 30,
-    },
+    proxy: benchProxy(options.hmacSecret),
     sidecar: {
       host: "127.0.0.1",
       port: 0,

@@ -5,9 +5,8 @@ import {
   type Enrolled,
   enrollAgent,
   grpcClients,
-  signedChallenge,
+  login,
 } from "../support/flows.js";
-import { rememberSecret } from "../support/secrets.js";
 import { type HttpAnswer, http1, startTestSidecar, type TestSidecar } from "../support/sidecar.js";
 import { STORE_KINDS, useRedis } from "../support/stores.js";
 
@@ -40,16 +39,8 @@ describe.each(STORE_KINDS)("forward-auth for an MCP server (%s store)", (storeKi
   let reader: string;
   let writer: string;
 
-  const tokenFor = async (scopes: string[], audience: string) => {
-    const { challengeId, signature } = await signedChallenge(clients.gate, agent, scopes, audience);
-    const { pass } = await clients.gate.submit({
-      challengeId,
-      answer: { case: "signature", value: { signature } },
-    });
-    const { accessToken } = await clients.gate.token({ grant: { case: "pass", value: pass } });
-    rememberSecret(pass, accessToken);
-    return accessToken;
-  };
+  const tokenFor = (scopes: string[], audience: string) =>
+    login(clients.gate, agent, scopes, audience);
 
   beforeAll(async () => {
     t = await startTestSidecar({

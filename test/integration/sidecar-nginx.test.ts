@@ -5,15 +5,8 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  AUDIENCE,
-  type Enrolled,
-  enrollAgent,
-  grpcClients,
-  login,
-  signedChallenge,
-} from "../support/flows.js";
-import { recordLogLine, rememberSecret } from "../support/secrets.js";
+import { AUDIENCE, type Enrolled, enrollAgent, grpcClients, login } from "../support/flows.js";
+import { recordLogLine } from "../support/secrets.js";
 import {
   freePort,
   h2,
@@ -113,19 +106,7 @@ describe("nginx auth_request in front of an application", () => {
     clients.close();
     service = await enrollAgent(t.gh, { scopes: ["tokens:verify"], audiences: [REST_VERIFY] });
     const serviceClients = grpcClients(t.gh, service.agentTls);
-    const { challengeId, signature } = await signedChallenge(
-      serviceClients.gate,
-      service,
-      ["tokens:verify"],
-      REST_VERIFY,
-    );
-    const { pass } = await serviceClients.gate.submit({
-      challengeId,
-      answer: { case: "signature", value: { signature } },
-    });
-    serviceToken = (await serviceClients.gate.token({ grant: { case: "pass", value: pass } }))
-      .accessToken;
-    rememberSecret(pass, serviceToken);
+    serviceToken = await login(serviceClients.gate, service, ["tokens:verify"], REST_VERIFY);
     serviceClients.close();
     app = await startApp();
     prefix = await mkdtemp(join(tmpdir(), "gatehouse-nginx-"));
