@@ -63,6 +63,7 @@ export function createPublicDocuments(upstream: Upstream, publicUrl: string) {
         forward_auth_endpoint: `${base}/auth`,
         oauth_token_endpoint: `${base}/oauth2/token`,
         rest_base: `${base}/v1`,
+        openapi_url: `${base}/openapi.json`,
       };
       sendCacheable(req, res, body, meta.cacheMaxAgeSeconds);
     },

@@ -51,7 +51,10 @@ describe("OpenAPI document", () => {
   });
 
   it("is served at /openapi.json without a client certificate, with an ETag", async () => {
-    const answer = await http1(t.gh.caPem, `${t.url}/openapi.json`);
+    const discovery = await http1(t.gh.caPem, `${t.url}/.well-known/gatehouse`);
+    const { openapi_url } = discovery.json() as { openapi_url: string };
+    expect(openapi_url).toBe(`${t.url}/openapi.json`);
+    const answer = await http1(t.gh.caPem, openapi_url);
     expect(answer.status).toBe(200);
     expect(answer.headers["content-type"]).toBe("application/json");
     expect(answer.json()).toEqual(JSON.parse(committed));
