@@ -44,8 +44,10 @@ export interface Settings {
   readonly workers: number;
 }
 
-/** The HTTP sidecar runs (forward-auth, REST Verify): these, and BENCH_CONCURRENCY. */
-export const HTTP_IN_FLIGHT = [1, 8, "concurrency"] as const;
+/** The HTTP sidecar runs (forward-auth, REST Verify): 1, 8 and BENCH_CONCURRENCY in flight. */
+export function httpInFlight(settings: Settings): number[] {
+  return [...new Set([1, 8, settings.concurrency])];
+}
 
 /** The latency runs: the empty RPC and Verify with this few calls in flight. */
 export const LATENCY_IN_FLIGHT = [1, 8] as const;

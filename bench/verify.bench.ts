@@ -90,7 +90,7 @@ import { measureLogin } from "./scenarios/login.js";
 import { measureRevocation, type RevocationSummary } from "./scenarios/revocation.js";
 import { measureRpc, type RpcContext } from "./scenarios/rpc.js";
 import {
-  HTTP_IN_FLIGHT,
+  httpInFlight,
   LATENCY_IN_FLIGHT,
   readSettings,
   type Scenario,
@@ -105,7 +105,7 @@ const bearerRuns =
   (only.has("verify") ? 2 : 0) +
   (only.has("latency") ? 2 * LATENCY_IN_FLIGHT.length : 0) +
   (only.has("check") ? 2 : 0) +
-  (only.has("http") ? 3 * HTTP_IN_FLIGHT.length : 0);
+  (only.has("http") ? 3 * httpInFlight(settings).length : 0);
 /** Rounds of alternating Verify / Check runs (bench/scenarios/interleaved.ts). */
 const CHECK_ROUNDS = 6;
 /** Each round runs Verify, Check and Check with every header. */
@@ -242,8 +242,7 @@ async function runHttpScenarios(
     scope: route.scope,
   });
   try {
-    for (const level of HTTP_IN_FLIGHT) {
-      const inFlight = level === "concurrency" ? settings.concurrency : level;
+    for (const inFlight of httpInFlight(settings)) {
       const light = atInFlight(context, inFlight);
       results[verifyRunName(inFlight)] ??= await measureRpc(verifyTarget(route), light);
       const run = {
@@ -486,8 +485,7 @@ function latencyLine(results: Record<string, Summary>, concurrency: number): str
 /** Forward-auth and REST Verify beside gRPC Verify, by calls in flight (target ≥ 0.60). */
 function httpLines(results: Record<string, Summary>): string[] {
   const lines: string[] = [];
-  for (const level of HTTP_IN_FLIGHT) {
-    const n = level === "concurrency" ? settings.concurrency : level;
+  for (const n of httpInFlight(settings)) {
     const grpc = results[verifyRunName(n)];
     const auth = results[`auth@${n}`];
     const rest = results[`rest-verify@${n}`];
