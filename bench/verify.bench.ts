@@ -224,7 +224,7 @@ function verifyRunName(inFlight: number): string {
 
 /**
  * http: the HTTP sidecar (its own process) in front of the same server; forward-auth and
- * REST Verify at each of HTTP_IN_FLIGHT, beside gRPC Verify at the same (measured here if
+ * REST Verify at each level of httpInFlight, beside gRPC Verify at the same (measured here if
  * the verify and latency runs did not).
  */
 async function runHttpScenarios(
