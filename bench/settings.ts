@@ -9,6 +9,7 @@ export const SCENARIOS = [
   "login",
   "revocation",
   "denials",
+  "http",
   "gates",
   "footprint",
 ] as const;
@@ -47,6 +48,11 @@ export interface Settings {
   readonly idleSeconds: number;
   /** Footprint run: seconds of sustained mixed load. */
   readonly sustainSeconds: number;
+}
+
+/** The HTTP sidecar runs (forward-auth, REST Verify): 1, 8 and BENCH_CONCURRENCY in flight. */
+export function httpInFlight(settings: Settings): number[] {
+  return [...new Set([1, 8, settings.concurrency])];
 }
 
 /** The latency runs: the empty RPC and Verify with this few calls in flight. */
