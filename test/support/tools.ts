@@ -104,7 +104,7 @@ export async function provisionGoTools(): Promise<void> {
     await installUnlessPresent(
       path,
       () => Promise.reject(new Error(`${path} is missing`)),
-      `the tests need ${tool}: run apt-get install ${apt} (or bash .ci/run, which does)`,
+      `the tests need ${tool}: run npm run setup (it installs Debian's ${apt})`,
     );
   }
   for (const [tool, module] of Object.entries(GO_TOOLS)) {
