@@ -36,8 +36,9 @@ export const RPC_POLICY: Readonly<Record<string, readonly Role[]>> = {
   "gatehouse.v1.RegistryService/Revoke": ["operator", "admin"],
   "gatehouse.v1.RegistryService/RotateSigningKey": ["admin"],
   "gatehouse.v1.RegistryService/ListSigningKeys": ["admin"],
-  // A DID document holds public keys only: every role may resolve (agents included).
-  "gatehouse.v1.RegistryService/ResolveDid": ["agent", "verifier", "operator", "admin"],
+  // A DID document holds public keys only: every role may resolve (agents included), and the
+  // sidecar for itself (the Auth4Agent-style `GET /v1/agent/{did}`).
+  "gatehouse.v1.RegistryService/ResolveDid": ["agent", "verifier", "operator", "admin", "proxy"],
   "gatehouse.v1.RegistryService/RotateAgentKey": ["operator", "admin"],
   "gatehouse.v1.RegistryService/DeleteAgent": ["operator", "admin"],
   // The operator itself (checked in the service) or an admin.
