@@ -1,10 +1,9 @@
-import { Reason } from "../../../gen/gatehouse/v1/errors_pb.js";
-import { GatehouseError } from "../../errors/index.js";
 import { type HttpRequest, header, readBody } from "../http-io.js";
+import { LegacyRefusal } from "./refusal.js";
 
 /**
  * The request body as one JSON object, at most `limit` bytes (413 beyond). Anything else —
- * another media type, bad JSON, an array — is INVALID_ARGUMENT, never a 500.
+ * another media type, bad JSON, an array — is a 400 in the gate's words, never a 500.
  */
 export async function readJsonObject(
   req: HttpRequest,
@@ -25,8 +24,8 @@ export async function readJsonObject(
   return value as Record<string, unknown>;
 }
 
-function malformed(description: string): GatehouseError {
-  return new GatehouseError(Reason.INVALID_ARGUMENT, { description });
+function malformed(detail: string): LegacyRefusal {
+  return new LegacyRefusal(400, detail);
 }
 
 /** A string member of at most `max` characters; undefined when absent or null. */
@@ -38,10 +37,7 @@ export function optionalString(
   const value = body[name];
   if (value === undefined || value === null) return undefined;
   if (typeof value !== "string" || value.length > max) {
-    throw new GatehouseError(Reason.INVALID_ARGUMENT, {
-      field: name,
-      description: `${name} must be a string of at most ${max} characters`,
-    });
+    throw malformed(`${name} must be a string of at most ${max} characters`);
   }
   return value;
 }
@@ -50,10 +46,7 @@ export function optionalString(
 export function requiredString(body: Record<string, unknown>, name: string, max: number): string {
   const value = optionalString(body, name, max);
   if (value === undefined || value === "") {
-    throw new GatehouseError(Reason.INVALID_ARGUMENT, {
-      field: name,
-      description: `${name} is required`,
-    });
+    throw malformed(`${name} is required`);
   }
   return value;
 }

@@ -38,11 +38,14 @@ export function aogCertificate(req: HttpRequest, secret: string | undefined): st
   return forwardedPem(forwarded);
 }
 
+/** A PEM sent as it is (a literal space: URL-encoded, the space is `%20`). */
+const FOLDED_PEM = "-----BEGIN CERTIFICATE-----";
+
 /** URL-encoded PEM (nginx `$ssl_client_escaped_cert`) or PEM with its newlines folded. */
 function forwardedPem(value: string): string {
   let pem: string;
   try {
-    pem = value.startsWith("-----BEGIN") ? unfold(value) : decodeURIComponent(value);
+    pem = value.startsWith(FOLDED_PEM) ? unfold(value) : decodeURIComponent(value);
     if (pem.match(/-----BEGIN CERTIFICATE-----/g)?.length !== 1) throw new Error("not one PEM");
     return new X509Certificate(pem).toString();
   } catch {
