@@ -1,7 +1,12 @@
 import { sign } from "node:crypto";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { create } from "@bufbuild/protobuf";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Reason } from "../../gen/gatehouse/v1/errors_pb.js";
+import { ChallengeKind, GateService } from "../../gen/gatehouse/v1/gate_pb.js";
+import { systemClock } from "../../src/clock.js";
+import { createUpstream } from "../../src/sidecar/upstream.js";
 import { AUDIENCE, type Enrolled, enrollAgent, grpcClients } from "../support/flows.js";
 import { runLegacyClient } from "../support/legacy.js";
 import { rememberSecret } from "../support/secrets.js";
@@ -172,6 +177,55 @@ describe.each(STORE_KINDS)("Auth4Agent-style routes (%s store)", (storeKind) => 
     });
     expect(submitted.status, submitted.text).toBe(400);
     expect(submitted.json()).toMatchObject({ reason: "REASON_CHALLENGE_KIND_MISMATCH" });
+
+    // Straight to Gatehouse as a trusted proxy forwarding a DID claim: no other kind, no other grant.
+    const upstream = createUpstream({
+      address: t.gh.grpcAddress,
+      tls: await t.gh.clientTls({ role: "proxy", name: "legacy-test" }),
+      hmacSecret: t.hmacSecret,
+      timeoutMs: 5_000,
+      clock: systemClock,
+    });
+    const claim = { didClaim: agent.did };
+    const { challenge, token } = GateService.method;
+    try {
+      const signatureKind = create(challenge.input, {
+        did: agent.did,
+        kind: ChallengeKind.SIGNATURE,
+        scopes: ["orders:read"],
+        audience: AUDIENCE,
+      });
+      await expect(upstream.call(challenge, signatureKind, claim)).rejects.toMatchObject({
+        reason: Reason.PERMISSION_DENIED,
+      });
+      const pass = create(token.input, { grant: { case: "pass", value: "A".repeat(43) } });
+      await expect(upstream.call(token, pass, claim)).rejects.toMatchObject({
+        reason: Reason.PERMISSION_DENIED,
+      });
+      const otherDid = create(challenge.input, {
+        did: `did:agent:${agent.domain}:${"1".repeat(32)}`,
+        kind: ChallengeKind.DID_PROOF,
+      });
+      await expect(upstream.call(challenge, otherDid, claim)).rejects.toMatchObject({
+        reason: Reason.DID_MISMATCH,
+      });
+      const withScopes = create(challenge.input, {
+        did: agent.did,
+        kind: ChallengeKind.DID_PROOF,
+        scopes: ["orders:read"],
+      });
+      await expect(upstream.call(challenge, withScopes, claim)).rejects.toMatchObject({
+        reason: Reason.INVALID_ARGUMENT,
+        field: "scopes",
+      });
+      // A malformed claim is no identity at all.
+      const malformed = create(challenge.input, { did: agent.did, kind: ChallengeKind.DID_PROOF });
+      await expect(
+        upstream.call(challenge, malformed, { didClaim: "did:web:x" }),
+      ).rejects.toMatchObject({ reason: Reason.FORWARDED_IDENTITY_INVALID });
+    } finally {
+      upstream.close();
+    }
   });
 
   it("answers bad input with a clear 4xx, never a 500", async () => {
