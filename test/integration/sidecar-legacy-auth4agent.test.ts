@@ -326,6 +326,36 @@ describe.each(STORE_KINDS)("Auth4Agent-style routes (%s store)", (storeKind) => 
     expect(health.json()).toEqual({ status: "ok" });
   });
 
+  it("serves the operator routes that map onto the registry, to the operator's certificate only", async () => {
+    const path = `${t.url}/api/v1/operators/${agent.domain}`;
+    const mine = await http1(t.gh.caPem, path, { tls: agent.operatorTls });
+    expect(mine.status, mine.text).toBe(200);
+    expect(mine.json()).toMatchObject({ domain: agent.domain, status: "active", verified: true });
+    expectError(await http1(t.gh.caPem, path), 401, "an operator client certificate is required");
+    const other = await enrollAgent(t.gh);
+    const foreign = await http1(t.gh.caPem, path, { tls: other.operatorTls });
+    expect(foreign.status, foreign.text).toBe(403);
+    const asAgent = await http1(t.gh.caPem, path, { tls: agent.agentTls });
+    expect(asAgent.status, asAgent.text).toBe(403);
+    const verify = (body: unknown) =>
+      http1(t.gh.caPem, `${path}/verify`, {
+        method: "POST",
+        tls: agent.operatorTls,
+        body: JSON.stringify(body),
+      });
+    expectError(await verify({ method: "ftp" }), 400, "method must be dns or https");
+    expectError(
+      await http1(t.gh.caPem, `${path}/verify`, { tls: agent.operatorTls }),
+      405,
+      "method not allowed",
+    );
+    expectError(
+      await http1(t.gh.caPem, path, { method: "DELETE", tls: agent.operatorTls }),
+      405,
+      "method not allowed",
+    );
+  });
+
   it("works for an unchanged Python Auth4Agent client (requests + cryptography), no certificate", async () => {
     const dir = t.gh.dataDir;
     const files = { ca: join(dir, "a4a-ca.pem"), key: join(dir, "a4a-key.pem") };

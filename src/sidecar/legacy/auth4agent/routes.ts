@@ -20,6 +20,7 @@ import { peerCertificatePem } from "../../peer.js";
 import type { OnBehalfOf, Upstream } from "../../upstream.js";
 import { readJsonObject, requiredString } from "../json-body.js";
 import { LegacyRefusal, refusalOf } from "../refusal.js";
+import { operatorRoute } from "./operators.js";
 import { parseProof } from "./proof.js";
 
 export interface Auth4AgentDeps {
@@ -47,6 +48,7 @@ const WORDS: Partial<Record<Reason, readonly [number, string]>> = {
   [Reason.DID_MISMATCH]: [403, "the client certificate names another agent"],
   [Reason.CHALLENGE_KIND_MISMATCH]: [400, "not an Auth4Agent challenge"],
   [Reason.AGENT_NOT_FOUND]: [404, "agent not found"],
+  [Reason.OPERATOR_NOT_FOUND]: [404, "operator not found"],
   [Reason.RATE_LIMITED]: [429, "rate limit exceeded"],
 };
 
@@ -66,13 +68,22 @@ export function createAuth4AgentRoutes(deps: Auth4AgentDeps) {
     "/.well-known/auth4agent": ["GET", discovery],
     "/health": ["GET", async () => ({ status: "ok" })],
   };
+  /** The handler of a path, with the method it answers; the operator routes check their own. */
+  const find = (path: string): Handler | undefined => {
+    const operator = operatorRoute(path);
+    if (operator !== undefined) return operator;
+    const [method, handle] = path.startsWith("/v1/agent/") ? ["GET", agent] : (routes[path] ?? []);
+    if (handle === undefined) return undefined;
+    return (req, url, deps) => {
+      if (req.method !== method) throw new LegacyRefusal(405, "method not allowed");
+      return handle(req, url, deps);
+    };
+  };
   return async (req: HttpRequest, res: HttpResponse, url: URL): Promise<boolean> => {
-    const agentPath = url.pathname.startsWith("/v1/agent/");
-    const route = agentPath ? (["GET", agent] as const) : routes[url.pathname];
-    if (route === undefined) return false;
+    const handle = find(url.pathname);
+    if (handle === undefined) return false;
     try {
-      if (req.method !== route[0]) throw new LegacyRefusal(405, "method not allowed");
-      sendJson(res, 200, await route[1](req, url, deps));
+      sendJson(res, 200, await handle(req, url, deps));
     } catch (thrown) {
       const refusal =
         thrown instanceof LegacyRefusal ? thrown : refusalOf(toGatehouseError(thrown), WORDS);
@@ -82,7 +93,7 @@ export function createAuth4AgentRoutes(deps: Auth4AgentDeps) {
   };
 }
 
-type Handler = (req: HttpRequest, url: URL, deps: Auth4AgentDeps) => Promise<unknown>;
+export type Handler = (req: HttpRequest, url: URL, deps: Auth4AgentDeps) => Promise<unknown>;
 
 /** The caller: its verified client certificate when it has one, else the DID it claims. */
 function callerOf(req: HttpRequest, did: string): OnBehalfOf {
