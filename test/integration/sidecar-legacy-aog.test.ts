@@ -363,3 +363,56 @@ describe.each(STORE_KINDS)("AOG-style routes /challenge and /task (%s store)", (
     expect(signed).toContain('"status": "accepted"');
   });
 });
+
+describe("AOG-style routes with unsigned autonomy attestations opted in (weaker)", () => {
+  let t: TestSidecar;
+  let agent: Enrolled;
+
+  beforeAll(async () => {
+    t = await startTestSidecar({
+      overrides: {
+        challenges: { iteratedHashIterations: 1_000 },
+        sidecar: {
+          legacyAog: true,
+          legacyAogAudience: AUDIENCE,
+          legacyAogScopes: ["orders:read"],
+          legacyAogUnsignedAutonomy: true,
+        },
+      },
+    });
+    agent = await enrollAgent(t.gh);
+  });
+  afterAll(() => t?.stop());
+
+  const task = async (autonomy: unknown) => {
+    const issued = await http1(t.gh.caPem, `${t.url}/challenge?challenge_type=legacy`, {
+      tls: agent.agentTls,
+    });
+    const challenge = issued.json() as { nonce: string; seed: string; iterations: number };
+    rememberSecret(challenge.nonce, challenge.seed);
+    return http1(t.gh.caPem, `${t.url}/task`, {
+      method: "POST",
+      tls: agent.agentTls,
+      body: JSON.stringify({
+        nonce: challenge.nonce,
+        challenge_type: "legacy",
+        result_hash: aogIteratedHash(challenge.seed, challenge.iterations),
+        runtime_ms: 0,
+        client_fingerprint: "fp",
+        autonomy_attestation: autonomy,
+      }),
+    });
+  };
+
+  it("accepts a plausible one and refuses an implausible one", async () => {
+    const plausible = {
+      operation_time: 12.5,
+      autonomous_actions: ["fetch"],
+      decision_chain: ["d1"],
+    };
+    const accepted = await task(plausible);
+    expect(accepted.status, accepted.text).toBe(200);
+    const implausible = { ...plausible, autonomous_actions: [] };
+    expectDetail(await task(implausible), 403, "autonomy attestation validation failed");
+  });
+});
