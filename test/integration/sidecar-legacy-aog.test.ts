@@ -17,6 +17,12 @@ import { STORE_KINDS, useRedis } from "../support/stores.js";
 
 const redisUrl = useRedis();
 const TTL_SECONDS = 5;
+/** The AOG routes on, every AOG login bound to this audience and scope. */
+const AOG_ROUTES = {
+  legacyAog: true,
+  legacyAogAudience: AUDIENCE,
+  legacyAogScopes: ["orders:read"],
+};
 
 describe.each(STORE_KINDS)("AOG-style routes /challenge and /task (%s store)", (storeKind) => {
   let t: TestSidecar;
@@ -32,9 +38,7 @@ describe.each(STORE_KINDS)("AOG-style routes /challenge and /task (%s store)", (
         challenges: { ttlSeconds: TTL_SECONDS, iteratedHashIterations: 1_000 },
         limits: { challengePerIdentity: 40 },
         sidecar: {
-          legacyAog: true,
-          legacyAogAudience: AUDIENCE,
-          legacyAogScopes: ["orders:read"],
+          ...AOG_ROUTES,
           legacyAogHeaderSecret: headerSecret,
         },
       },
@@ -373,9 +377,7 @@ describe("AOG-style routes with unsigned autonomy attestations opted in (weaker)
       overrides: {
         challenges: { iteratedHashIterations: 1_000 },
         sidecar: {
-          legacyAog: true,
-          legacyAogAudience: AUDIENCE,
-          legacyAogScopes: ["orders:read"],
+          ...AOG_ROUTES,
           legacyAogUnsignedAutonomy: true,
         },
       },
