@@ -14,7 +14,8 @@ import { issueCertificate } from "../pki/issue-certificate.js";
 import { roleCertificateSpec } from "../pki/role-certificate.js";
 import { createForwardAuth } from "./forward-auth.js";
 import { createLegacyRoutes } from "./legacy/index.js";
-import { createOAuthTokenEndpoint } from "./oauth-token.js";
+import { createOAuthTokenEndpoint } from "./oauth/token-endpoint.js";
+import { createOpenApiEndpoint } from "./openapi/serve.js";
 import { createProtectedResourceMetadata } from "./protected-resource.js";
 import { createPublicDocuments } from "./public-documents.js";
 import { createRestHandler } from "./rest/handler.js";
@@ -106,6 +107,7 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
     clock,
   });
   const protectedResource = createProtectedResourceMetadata(sidecar.routes, config.issuer);
+  const openApi = createOpenApiEndpoint();
   const legacy = createLegacyRoutes(config, upstream, publicUrl, clock);
   const routes: RouteHandler = async (req, res, url) => {
     const get = req.method === "GET" || req.method === "HEAD";
@@ -124,6 +126,9 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
         return get;
       case "/.well-known/gatehouse":
         if (get) await documents.gatehouse(req, res);
+        return get;
+      case "/openapi.json":
+        if (get) openApi(req, res);
         return get;
       case "/auth":
         await forwardAuth(req, res);
