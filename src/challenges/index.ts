@@ -1,4 +1,5 @@
 import type { GatehouseConfig } from "../config/index.js";
+import { didProofKind } from "./did-proof/index.js";
 import { createHashcashKind } from "./hashcash/index.js";
 import { createIteratedHashKind } from "./iterated-hash/index.js";
 import { createReasoningKind } from "./reasoning/index.js";
@@ -25,6 +26,7 @@ export function createChallengeKinds(config: GatehouseConfig): InstalledKinds {
   });
   const plugins: ChallengeKindPlugin[] = [
     signatureKind as ChallengeKindPlugin,
+    didProofKind as ChallengeKindPlugin,
     iteratedHash.plugin as ChallengeKindPlugin,
     createHashcashKind({
       difficultyBits: challenges.hashcashDifficultyBits,

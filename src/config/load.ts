@@ -568,6 +568,8 @@ function sidecarConfig(get: Lookup): SidecarConfig {
     upstream: get("sidecar.upstream"),
     clientCertFile: get("sidecar.clientCertFile"),
     clientKeyFile: get("sidecar.clientKeyFile"),
+    legacyAogAudience: get("sidecar.legacyAogAudience"),
+    legacyAogHeaderSecret: get("sidecar.legacyAogHeaderSecret"),
   };
   return {
     ...withDefaults(get, "sidecar", DEFAULTS.sidecar),
@@ -585,6 +587,15 @@ function sidecarProblems(sidecar: SidecarConfig, settings: Settings): string[] {
     problems.push(
       `${settingName(settings, "sidecar.host")}: plain HTTP listens on loopback only ` +
         `(set sidecar.plain_http_any_host to serve it on ${sidecar.host})`,
+    );
+  }
+  if (
+    sidecar.legacyAog &&
+    (sidecar.legacyAogAudience === undefined || sidecar.legacyAogScopes.length === 0)
+  ) {
+    problems.push(
+      `${settingName(settings, "sidecar.legacyAog")}: the AOG routes need ` +
+        "sidecar.legacy_aog_audience and sidecar.legacy_aog_scopes (what each AOG login is for)",
     );
   }
   const given = SIDECAR_CLIENT_FILES.filter((path) => settings.has(path));

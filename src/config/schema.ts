@@ -207,6 +207,22 @@ export interface SidecarConfig extends Endpoint {
   readonly upstreamTimeoutMs: number;
   /** Forward-auth: host and path prefix → protected resource (file only). */
   readonly routes: readonly ForwardAuthRoute[];
+  /**
+   * AOG-style routes (`GET /challenge`, `POST /task`, src/sidecar/legacy/aog): off unless set;
+   * they need `legacyAogAudience` and `legacyAogScopes`, what every AOG login is bound to.
+   */
+  readonly legacyAog: boolean;
+  readonly legacyAogAudience?: string;
+  readonly legacyAogScopes: readonly string[];
+  /**
+   * The secret a TLS terminator signs `X-Client-Cert` with (HMAC-SHA256, base64 in
+   * `X-Client-Cert-Sig`). Unset: those headers are refused and only mTLS names a caller.
+   */
+  readonly legacyAogHeaderSecret?: string;
+  /** File only: accept AOG's unsigned `autonomy_attestation` object (weaker; default refused). */
+  readonly legacyAogUnsignedAutonomy: boolean;
+  /** Auth4Agent-style routes (`/v1/challenge`, `/v1/token`, …, src/sidecar/legacy/auth4agent). */
+  readonly legacyAuth4agent: boolean;
 }
 
 /**
@@ -415,6 +431,10 @@ export const DEFAULTS = {
     maxConnections: 1_024,
     upstreamTimeoutMs: 5_000,
     routes: [],
+    legacyAog: false,
+    legacyAogScopes: [],
+    legacyAogUnsignedAutonomy: false,
+    legacyAuth4agent: false,
   },
   metrics: { enabled: true, host: "127.0.0.1", port: 7446 },
   role: "all",
@@ -647,6 +667,16 @@ export const FIELDS = {
     parse: integer(50, 60_000),
   },
   "sidecar.routes": { parse: forwardAuthRoutes },
+  "sidecar.legacyAog": { env: "GATEHOUSE_SIDECAR_LEGACY_AOG", parse: boolean },
+  "sidecar.legacyAogAudience": { env: "GATEHOUSE_SIDECAR_LEGACY_AOG_AUDIENCE", parse: text(256) },
+  "sidecar.legacyAogScopes": { env: "GATEHOUSE_SIDECAR_LEGACY_AOG_SCOPES", parse: scopeList },
+  "sidecar.legacyAogHeaderSecret": {
+    env: "GATEHOUSE_SIDECAR_LEGACY_AOG_HEADER_SECRET",
+    parse: secret(32),
+  },
+  // No environment variable: accepting self-reported attestations is a deliberate file edit.
+  "sidecar.legacyAogUnsignedAutonomy": { parse: boolean },
+  "sidecar.legacyAuth4agent": { env: "GATEHOUSE_SIDECAR_LEGACY_AUTH4AGENT", parse: boolean },
   "metrics.enabled": { env: "GATEHOUSE_METRICS_ENABLED", parse: boolean },
   "metrics.host": { env: "GATEHOUSE_METRICS_HOST", parse: host },
   "metrics.port": { env: "GATEHOUSE_METRICS_PORT", parse: integer(0, 65_535) },
@@ -787,6 +817,17 @@ function ipList(value: unknown): Parsed<readonly string[]> {
   return invalid === undefined
     ? ok(entries as string[])
     : fail(`must list IP addresses or CIDR blocks, got ${shown(invalid)}`);
+}
+
+/** Scope names (a list, or comma-separated in the environment), 1 to 64. */
+function scopeList(value: unknown): Parsed<readonly string[]> {
+  const entries = typeof value === "string" ? value.split(",").map((e) => e.trim()) : value;
+  const valid =
+    Array.isArray(entries) &&
+    entries.length > 0 &&
+    entries.length <= 64 &&
+    entries.every((entry) => typeof entry === "string" && /^[A-Za-z0-9:._/-]{1,128}$/.test(entry));
+  return valid ? ok(entries as string[]) : fail(`must list 1..64 scope names, got ${shown(value)}`);
 }
 
 /** `host:port` or `[ipv6]:port`: an address to dial. */
