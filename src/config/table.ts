@@ -1,26 +1,28 @@
-import { computeSettings } from "../challenges/compute/settings.js";
-import { hashcashSettings } from "../challenges/hashcash/settings.js";
-import { iteratedHashSettings } from "../challenges/iterated-hash/settings.js";
-import { reasoningSettings } from "../challenges/reasoning/settings.js";
-import { signatureSettings } from "../challenges/signature/settings.js";
-import { logSettings, metricsSettings } from "../observability/settings.js";
-import { sidecarSettings } from "../sidecar/settings.js";
+import { approvalSection } from "../approval/settings.js";
+import { attestationSection } from "../attestation/settings.js";
+import { auditSection } from "../audit/settings.js";
+import { computeEntries } from "../challenges/compute/settings.js";
+import { hashcashEntries } from "../challenges/hashcash/settings.js";
+import { iteratedHashEntries } from "../challenges/iterated-hash/settings.js";
+import { reasoningEntries } from "../challenges/reasoning/settings.js";
+import { signatureEntries } from "../challenges/signature/settings.js";
+import { domainsSection } from "../domains/settings.js";
+import { dpopSection } from "../dpop/settings.js";
+import { proxySection } from "../identity/settings.js";
+import { logSection, metricsSection } from "../observability/settings.js";
+import { grantsSection } from "../services/grants/settings.js";
+import { sidecarSection } from "../sidecar/settings.js";
+import { verifyCacheSection } from "../verify/settings.js";
 import { endpointSettings } from "./endpoint.js";
 import { kindLimitsTable, MAX_RATE_LIMIT } from "./limits.js";
 import {
   absolutePath,
   aes256Key,
   boolean,
-  dnsServerList,
-  httpsOrigin,
-  httpsUrl,
   integer,
-  ipList,
   issuerUrl,
   oneOf,
   redisUrl,
-  secret,
-  text,
   trustDomain,
 } from "./parsers.js";
 import { setting } from "./setting.js";
@@ -44,8 +46,11 @@ function rateLimit(env: string, fallback: number, doc: string) {
 
 /**
  * Every setting, by section. The config file key is the path in snake_case
- * (`tokens.defaultTtlSeconds` → `[tokens] default_ttl_seconds`). Plugins declare their own
- * entries beside their code (challenge kinds, the sidecar, metrics); a setting is one entry.
+ * (`tokens.defaultTtlSeconds` → `[tokens] default_ttl_seconds`). A module that owns a section
+ * declares it beside its code, in its `settings.ts`, next to the function that maps it to the
+ * module's own settings (dpop, verify, audit, grants, domains, approval, attestation, the proxy,
+ * the sidecar, metrics); each challenge kind adds its entries to `challenges` and `runtime`.
+ * A new setting is one entry.
  */
 export const SETTINGS = {
   issuer: setting({
@@ -158,10 +163,10 @@ export const SETTINGS = {
       parse: integer(5, 600),
       doc: "pass lifetime",
     }),
-    ...iteratedHashSettings.challenges,
-    ...hashcashSettings.challenges,
-    ...computeSettings.challenges,
-    ...reasoningSettings.challenges,
+    ...iteratedHashEntries.challenges,
+    ...hashcashEntries.challenges,
+    ...computeEntries.challenges,
+    ...reasoningEntries.challenges,
   },
   limits: {
     maxMessageBytes: setting({
@@ -287,40 +292,7 @@ export const SETTINGS = {
       doc: "32 bytes (base64/base64url) sealing signing keys in Redis (AES-256-GCM); required by `serve` with Redis",
     }),
   },
-  /**
-   * Platform (hardware / cloud) attestation: JWTs of one attestation issuer, verified against
-   * its key set (a local JWKS file or an https JWKS URL, exactly one). Without an issuer no
-   * platform attestation can be verified, so a policy that requires one refuses every Submit.
-   */
-  attestation: {
-    platformIssuer: setting({
-      env: "GATEHOUSE_PLATFORM_ISSUER",
-      parse: text(1024),
-      doc: "`iss` of platform attestation JWTs; unset: every platform attestation is refused, so a policy requiring one refuses every Submit (fail closed)",
-    }),
-    platformAudience: setting({
-      env: "GATEHOUSE_PLATFORM_AUDIENCE",
-      parse: text(1024),
-      shownDefault: "`issuer`",
-      doc: "`aud` platform tokens must carry (algs: ES256, EdDSA, RS256; `exp`, `iat`, `nonce` = challenge id required)",
-    }),
-    platformJwksFile: setting({
-      env: "GATEHOUSE_PLATFORM_JWKS_FILE",
-      parse: absolutePath,
-      doc: "the issuer's JWKS, read at start-up (exactly one of file and URL)",
-    }),
-    platformJwksUrl: setting({
-      env: "GATEHOUSE_PLATFORM_JWKS_URL",
-      parse: httpsUrl,
-      doc: "the issuer's JWKS, https only, fetched on first use (5 s timeout), cached 10 min",
-    }),
-    platformJwksCaFile: setting({
-      env: "GATEHOUSE_PLATFORM_JWKS_CA",
-      parse: absolutePath,
-      shownDefault: "Node's roots",
-      doc: "extra CA (PEM) trusted for the JWKS URL, e.g. a private PKI",
-    }),
-  },
+  attestation: attestationSection,
   /**
    * Plausibility of the agent-reported `runtime_ms`, per challenge kind (milliseconds). 0 means
    * "not reported" and passes only where the kind's minimum is 0.
@@ -332,97 +304,15 @@ export const SETTINGS = {
       parse: integer(0, 60_000),
       doc: "reported `runtime_ms` may exceed the server-measured time since the challenge by this much",
     }),
-    ...signatureSettings.runtime,
-    ...reasoningSettings.runtime,
-    ...iteratedHashSettings.runtime,
-    ...hashcashSettings.runtime,
+    ...signatureEntries.runtime,
+    ...reasoningEntries.runtime,
+    ...iteratedHashEntries.runtime,
+    ...hashcashEntries.runtime,
   },
-  /**
-   * Identity forwarded by a TLS-terminating proxy (src/identity/forwarded.ts). Off unless
-   * enabled; when enabled, the peers and the secret are required (checks.ts).
-   */
-  proxy: {
-    enabled: setting({
-      env: "GATEHOUSE_PROXY_ENABLED",
-      default: false,
-      parse: boolean,
-      doc: "accept identities forwarded by a trusted proxy (see below)",
-    }),
-    trustedPeers: setting({
-      env: "GATEHOUSE_PROXY_TRUSTED_PEERS",
-      parse: ipList,
-      doc: "IPs / CIDRs the proxy connects from (env: comma-separated); required when enabled",
-    }),
-    hmacSecret: setting({
-      env: "GATEHOUSE_PROXY_HMAC_SECRET",
-      parse: secret(32),
-      secret: true,
-      doc: "HMAC-SHA256 key, at least 32 bytes; required when enabled",
-    }),
-    maxAgeSeconds: setting({
-      env: "GATEHOUSE_PROXY_MAX_AGE",
-      default: 30,
-      parse: integer(1, 300),
-      doc: "accepted age of `x-gatehouse-forwarded-at`, either way (1..300)",
-    }),
-  },
-  /**
-   * DPoP (RFC 9449). Server nonces are stateless: an HMAC of the time slot under `nonceSecret`,
-   * so every replica given the same secret issues and accepts the same nonces (src/dpop/nonce.ts).
-   */
-  dpop: {
-    maxAgeSeconds: setting({
-      env: "GATEHOUSE_DPOP_MAX_AGE",
-      default: 60,
-      parse: integer(5, 600),
-      doc: "oldest accepted proof `iat` (RFC 9449 §11.1); also the nonce slot length",
-    }),
-    nonces: setting({
-      env: "GATEHOUSE_DPOP_NONCES",
-      default: false,
-      parse: boolean,
-      doc: "require server-issued DPoP nonces (RFC 9449 §8, §9)",
-    }),
-    nonceSecret: setting({
-      env: "GATEHOUSE_DPOP_NONCE_SECRET",
-      parse: secret(32),
-      secret: true,
-      doc: "HMAC key for nonces, ≥ 32 bytes, shared by replicas; required when nonces are on",
-    }),
-  },
-  /** Verify's in-process caches (src/verify/cache.ts). */
-  verify: {
-    cacheTtlMs: setting({
-      env: "GATEHOUSE_VERIFY_CACHE_TTL_MS",
-      default: 2_000,
-      parse: integer(0, 60_000),
-      doc: "longest a replica reuses an agent, operator or revocation look-up when an invalidation message is lost (0..60000; `0` turns Verify's caches off); see [Revocation propagation](#revocation-propagation)",
-    }),
-    cacheMaxEntries: setting({
-      env: "GATEHOUSE_VERIFY_CACHE_MAX_ENTRIES",
-      default: 10_000,
-      parse: integer(1, 1_000_000),
-      doc: "entries per in-process cache (LRU)",
-    }),
-  },
-  /**
-   * The audit log's bounded record of denials (src/audit/denials.ts): Verify and Check denials
-   * are folded per (kind, reason, agent, caller) into one entry per window.
-   */
-  audit: {
-    denialWindowSeconds: setting({
-      env: "GATEHOUSE_AUDIT_DENIAL_WINDOW",
-      default: 60,
-      parse: integer(1, 3_600),
-      doc: "Verify/Check denials are folded per key into one audit entry per window (1..3600)",
-    }),
-    denialMaxKeys: setting({
-      env: "GATEHOUSE_AUDIT_DENIAL_MAX_KEYS",
-      default: 256,
-      parse: integer(1, 10_000),
-      doc: "distinct denial keys per window and process; the rest fold into one overflow entry (1..10000)",
-    }),
-  },
+  proxy: proxySection,
+  dpop: dpopSection,
+  verify: verifyCacheSection,
+  audit: auditSection,
   /** Operators' Ed25519-signed requests (src/identity/signed-request.ts). */
   operators: {
     requestSignatureWindowSeconds: setting({
@@ -432,120 +322,18 @@ export const SETTINGS = {
       doc: "accepted distance of a signed operator request's timestamp from now, either way (5..600); nonces are kept twice as long",
     }),
   },
-  /** Capability grants approved by humans (src/services/grants). */
-  grants: {
-    maxPending: setting({
-      env: "GATEHOUSE_GRANTS_MAX_PENDING",
-      default: 5,
-      parse: integer(1, 100),
-      doc: "pending grant requests one agent may have (1..100)",
-    }),
-    pendingTtlSeconds: setting({
-      default: 86_400,
-      parse: integer(60, 30 * 86_400),
-      doc: "a request nobody decides lapses (EXPIRED) after this",
-    }),
-    defaultDurationSeconds: setting({
-      default: 3_600,
-      parse: integer(60, 365 * 86_400),
-      doc: "how long an approved grant lasts when the request names no duration",
-    }),
-    maxDurationSeconds: setting({
-      default: 30 * 86_400,
-      parse: integer(60, 365 * 86_400),
-      doc: "the longest an approved grant may last",
-    }),
-    denialBackoffBaseSeconds: setting({
-      default: 60,
-      parse: integer(0, 86_400),
-      doc: "after a denial the agent waits this long, doubling with each consecutive denial",
-    }),
-    denialBackoffMaxSeconds: setting({
-      default: 86_400,
-      parse: integer(0, 30 * 86_400),
-      doc: "the longest cooldown after denials",
-    }),
-  },
-  /** Operators' domain ownership checks (src/domains): where they look, and how long a proof holds. */
-  domains: {
-    dnsServers: setting({
-      env: "GATEHOUSE_DOMAIN_DNS_SERVERS",
-      default: [],
-      parse: dnsServerList,
-      shownDefault: "the system's",
-      doc: "resolvers for operators' domain proofs, `ip` or `ip:port` (env: comma-separated)",
-    }),
-    timeoutMs: setting({
-      env: "GATEHOUSE_DOMAIN_TIMEOUT_MS",
-      default: 5_000,
-      parse: integer(100, 60_000),
-      doc: "bound on one proof check: DNS, connect, TLS, headers and body (100..60000)",
-    }),
-    httpsPort: setting({
-      env: "GATEHOUSE_DOMAIN_HTTPS_PORT",
-      default: 443,
-      parse: integer(1, 65_535),
-      doc: "port the `/.well-known/gatehouse-verification` file is fetched from",
-    }),
-    // No environment variable: a switch for tests, not one to flip by accident in production.
-    allowPrivateAddresses: setting({
-      default: false,
-      parse: boolean,
-      doc: "tests only: fetch the well-known file from loopback and private addresses",
-    }),
-    caFile: setting({
-      env: "GATEHOUSE_DOMAIN_CA",
-      parse: absolutePath,
-      shownDefault: "Node's roots",
-      doc: "extra CA (PEM) trusted for the well-known file",
-    }),
-    verificationTtlSeconds: setting({
-      env: "GATEHOUSE_DOMAIN_VERIFICATION_TTL",
-      default: 30 * 86_400,
-      parse: integer(60, 366 * 86_400),
-      doc: "a DNS or HTTPS proof holds this long (30 days), then the operator verifies again",
-    }),
-  },
-  /**
-   * The passkey approval page (src/approval): its own HTTPS listener, for humans' browsers
-   * (which carry no client certificate), on the server certificate.
-   */
-  approval: {
-    enabled: setting({
-      env: "GATEHOUSE_APPROVAL_ENABLED",
-      default: true,
-      parse: boolean,
-      doc: "serve the passkey approval page (its own HTTPS listener, server certificate, no client certificate)",
-    }),
-    ...endpointSettings("GATEHOUSE_APPROVAL", 7445, "where the approval page listens"),
-    origin: setting({
-      env: "GATEHOUSE_APPROVAL_ORIGIN",
-      parse: httpsOrigin,
-      shownDefault: "`https://localhost:<port>`",
-      doc: "the https origin browsers use (e.g. behind a proxy); its host name is the WebAuthn RP ID",
-    }),
-    inviteTtlSeconds: setting({
-      env: "GATEHOUSE_APPROVAL_INVITE_TTL",
-      default: 86_400,
-      parse: integer(60, 30 * 86_400),
-      doc: "life of an approver invitation link",
-    }),
-    sessionTtlSeconds: setting({
-      env: "GATEHOUSE_APPROVAL_SESSION_TTL",
-      default: 900,
-      parse: integer(60, 86_400),
-      doc: "life of a signed-in approver's session",
-    }),
-  },
-  sidecar: sidecarSettings,
-  metrics: metricsSettings,
+  grants: grantsSection,
+  domains: domainsSection,
+  approval: approvalSection,
+  sidecar: sidecarSection,
+  metrics: metricsSection,
   role: setting({
     env: "GATEHOUSE_ROLE",
     default: "all",
     parse: oneOf(SERVER_ROLES),
     doc: "`all`, `issuer` or `verifier` (also `serve --role`; see [Roles and scaling](#roles-and-scaling))",
   }),
-  log: logSettings,
+  log: logSection,
   shutdownGraceMs: setting({
     default: 10_000,
     parse: integer(0, 600_000),

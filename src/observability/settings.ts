@@ -8,7 +8,7 @@ import { LOG_LEVELS } from "./log-levels.js";
  * No TLS and no client certificate (kubelet probes and scrapers carry none), so it serves
  * nothing secret and defaults to loopback; never one of the mTLS ports.
  */
-export const metricsSettings = {
+export const metricsSection = {
   enabled: setting({
     env: "GATEHOUSE_METRICS_ENABLED",
     default: true,
@@ -18,7 +18,7 @@ export const metricsSettings = {
   ...endpointSettings("GATEHOUSE_METRICS", 7446, "where it listens; never one of the mTLS ports"),
 };
 
-export const logSettings = {
+export const logSection = {
   level: setting({
     env: "GATEHOUSE_LOG_LEVEL",
     default: "info",

@@ -8,7 +8,7 @@ import { forwardAuthRoutes } from "./route-table.js";
  * Gatehouse (gRPC, mTLS, its own `proxy` certificate, the `proxy.hmac_secret`) and the
  * forward-auth route table.
  */
-export const sidecarSettings = {
+export const sidecarSection = {
   ...endpointSettings("GATEHOUSE_SIDECAR", 7447, "the HTTP sidecar's listener"),
   plainHttp: setting({
     env: "GATEHOUSE_SIDECAR_PLAIN_HTTP",

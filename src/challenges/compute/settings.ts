@@ -2,7 +2,7 @@ import { integer } from "../../config/parsers.js";
 import { setting } from "../../config/setting.js";
 
 /** The compute worker pool's entry in the configuration table. */
-export const computeSettings = {
+export const computeEntries = {
   challenges: {
     computeWorkers: setting({
       env: "GATEHOUSE_COMPUTE_WORKERS",

@@ -1,8 +1,8 @@
 import { integer } from "../../config/parsers.js";
 import { setting } from "../../config/setting.js";
 
-/** The hashcash kind's entries in the configuration table. */
-export const hashcashSettings = {
+/** The hashcash kind's entries in the configuration table (src/config/table.ts). */
+export const hashcashEntries = {
   challenges: {
     hashcashDifficultyBits: setting({
       env: "GATEHOUSE_HASHCASH_DIFFICULTY_BITS",

@@ -1,8 +1,8 @@
 import { integer } from "../../config/parsers.js";
 import { setting } from "../../config/setting.js";
 
-/** The iterated-hash kind's entries in the configuration table. */
-export const iteratedHashSettings = {
+/** The iterated-hash kind's entries in the configuration table (src/config/table.ts). */
+export const iteratedHashEntries = {
   challenges: {
     iteratedHashIterations: setting({
       env: "GATEHOUSE_ITERATED_HASH_ITERATIONS",

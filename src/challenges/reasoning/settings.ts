@@ -6,8 +6,8 @@ import {
   reasoningFamilyTable,
 } from "./config.js";
 
-/** The reasoning kind's entries in the configuration table. */
-export const reasoningSettings = {
+/** The reasoning kind's entries in the configuration table (src/config/table.ts). */
+export const reasoningEntries = {
   challenges: {
     reasoningDifficulty: setting({
       env: "GATEHOUSE_REASONING_DIFFICULTY",

@@ -1,8 +1,8 @@
 import { integer } from "../../config/parsers.js";
 import { setting } from "../../config/setting.js";
 
-/** The signature kind's entries in the configuration table. */
-export const signatureSettings = {
+/** The signature kind's entries in the configuration table (src/config/table.ts). */
+export const signatureEntries = {
   runtime: {
     signatureMinMs: setting({
       default: 0,

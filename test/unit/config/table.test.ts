@@ -1,9 +1,9 @@
 import { readFileSync } from "node:fs";
-import { describe, expect, it } from "vitest";
+import { describe, expect, expectTypeOf, it } from "vitest";
 import { configurationTable, TABLE_BEGIN, TABLE_END } from "../../../src/config/docs.js";
-import { loadConfig } from "../../../src/config/index.js";
+import { type GatehouseConfig, loadConfig } from "../../../src/config/index.js";
 import { describeSettings, REDACTED } from "../../../src/config/redact.js";
-import { FIELD_PATHS, FIELDS } from "../../../src/config/schema.js";
+import { FIELD_PATHS, FIELDS, type FieldPath } from "../../../src/config/schema.js";
 import type { SettingSpec } from "../../../src/config/setting.js";
 
 describe("the configuration table", () => {
@@ -20,6 +20,18 @@ describe("the configuration table", () => {
     expect(rules.filter((rule) => rule.doc.trim() === "")).toEqual([]);
     const names = rules.flatMap((rule) => (rule.env === undefined ? [] : [rule.env]));
     expect(new Set(names).size).toBe(names.length);
+  });
+
+  it("gives the configuration its type (checked by the typecheck)", () => {
+    expectTypeOf<GatehouseConfig["tokens"]["signingAlg"]>().toEqualTypeOf<"EdDSA" | "ES256">();
+    expectTypeOf<GatehouseConfig["limits"]["adaptive"]["threshold"]>().toEqualTypeOf<number>();
+    // No default: optional, and absent rather than undefined when unset.
+    expectTypeOf<GatehouseConfig["tls"]["certFile"]>().toEqualTypeOf<string | undefined>();
+    expectTypeOf<
+      GatehouseConfig["sidecar"]["routes"][number]["resource"]
+    >().toEqualTypeOf<string>();
+    expectTypeOf<"limits.adaptive.enabled">().toExtend<FieldPath>();
+    expectTypeOf<"limits.adaptive">().not.toExtend<FieldPath>();
   });
 
   it("gives every default in a form its own parser accepts", () => {
