@@ -86,6 +86,6 @@ export const sidecarSection = {
     default: [],
     parse: forwardAuthRoutes,
     shownDefault: "none",
-    doc: "file only: forward-auth resources, `[[sidecar.routes]]` with `host`, `path_prefix`, `resource`, `audience`, `scopes`",
+    doc: 'file only: forward-auth resources, `[[sidecar.routes]]` with `host`, `path_prefix`, `resource`, `audience`, `scopes`, `mcp`, `mcp_scopes` (`mcp_scopes = [{ method = "tools/call", name = "refund", scopes = ["orders:write"] }]`)',
   }),
 };
