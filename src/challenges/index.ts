@@ -18,7 +18,7 @@ export interface InstalledKinds {
  * The installed challenge kinds, configured once at start-up. A new kind is a new folder
  * plus one entry here.
  */
-export function createChallengeKinds(config: GatehouseConfig): InstalledKinds {
+export function createChallengeKinds(config: Pick<GatehouseConfig, "challenges">): InstalledKinds {
   const { challenges } = config;
   const iteratedHash = createIteratedHashKind({
     iterations: challenges.iteratedHashIterations,

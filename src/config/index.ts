@@ -10,6 +10,7 @@ import {
 
 export { type ClientDefaults, clientDefaults } from "./client.js";
 export { ConfigError, type LoadConfigOptions, loadConfig } from "./load.js";
+export { describeSettings } from "./redact.js";
 export {
   type ConfigOverrides,
   DEFAULTS,
