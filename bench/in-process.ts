@@ -86,7 +86,7 @@ class StandInCall {
   constructor(
     readonly request: Buffer,
     readonly metadata: grpc.Metadata,
-    readonly call: { readonly stream: { readonly session: object } },
+    readonly call: { readonly stream: { readonly session: { readonly socket: object } } },
     readonly authContext: { readonly sslPeerCertificate: object },
   ) {}
   getAuthContext() {
@@ -106,7 +106,7 @@ function callFrom(certificatePem: string | Buffer) {
   const peerCertificate = { raw: certificate.raw, fingerprint256: certificate.fingerprint256 };
   const authContext = { sslPeerCertificate: peerCertificate };
   const metadata = new grpc.Metadata();
-  const internal = { stream: { session: {} } };
+  const internal = { stream: { session: { socket: {} } } };
   return (request: Buffer) => new StandInCall(request, metadata, internal, authContext);
 }
 

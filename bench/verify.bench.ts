@@ -4,6 +4,8 @@
  *   verify      the empty-RPC ceiling (grpc.health Check), then Verify of a bearer token
  *   latency     the same two with 1 and then 8 calls in flight (LATENCY_IN_FLIGHT): how the
  *               tail grows with the load, next to the runs at BENCH_CONCURRENCY
+ *   connect     Verify of the same token over Connect JSON (HTTP/2, node:http2 client in this
+ *               process), next to gRPC Verify: throughput and server CPU per call
  *   dpop        Verify of a DPoP-bound token with a fresh proof per request, next to the raw
  *               node:crypto Ed25519 verify rate on one core (measured here, before and after)
  *   check       Envoy ext_authz Check of the same bearer token, built as Envoy builds it with
@@ -66,6 +68,7 @@ import { type GoLoadgen, resolveGoLoadgen, writeTlsFiles } from "./go-load.js";
 import { openChannels } from "./load.js";
 import { BENCH_TOKEN_TTL_SECONDS } from "./protocol.js";
 import { formatTable, ratio, round, type Summary, summaryTable } from "./report.js";
+import { connectVerifyTarget, measureConnect } from "./scenarios/connect.js";
 import { ed25519VerifyRate, type VerifyRate } from "./scenarios/crypto.js";
 import { type DenialGrowth, measureDenialGrowth } from "./scenarios/denials.js";
 import { measureDpop, type ProofStats } from "./scenarios/dpop.js";
@@ -87,6 +90,7 @@ const { only } = settings;
 const bearerRuns =
   (only.has("verify") ? 2 : 0) +
   (only.has("latency") ? 2 * LATENCY_IN_FLIGHT.length : 0) +
+  (only.has("connect") ? 2 : 0) +
   (only.has("check") ? 2 : 0);
 /** Rounds of alternating Verify / Check runs (bench/scenarios/interleaved.ts). */
 const CHECK_ROUNDS = 6;
@@ -166,6 +170,11 @@ async function runRpcScenarios(
         results[`verify@${inFlight}`] = await measureRpc(verifyTarget(route), light);
       }
     }
+    if (only.has("connect")) {
+      results.verify ??= await measureRpc(verifyTarget(route), context);
+      const connectContext = { settings, server, tls: verifierTls };
+      results["verify-connect"] = await measureConnect(connectVerifyTarget(route), connectContext);
+    }
     if (only.has("dpop")) {
       const bound = { key: agent.key, did: agent.did, token: boundToken };
       const { summary, proofs } = await measureDpop(context, bound, results.verify?.rps);
@@ -244,7 +253,8 @@ async function main(): Promise<number> {
     const loadgen = await resolveGoLoadgen();
     const pki = await createPki(dataDir);
     const rawBefore = only.has("dpop") ? ed25519VerifyRate(settings.cryptoSeconds) : undefined;
-    if (["verify", "latency", "dpop", "check"].some((name) => only.has(name as Scenario))) {
+    const rpcScenarios = ["verify", "latency", "connect", "dpop", "check"];
+    if (rpcScenarios.some((name) => only.has(name as Scenario))) {
       await runRpcScenarios(pki, dataDir, figures, loadgen);
     }
     if (only.has("login") || only.has("revocation")) {

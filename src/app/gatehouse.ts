@@ -18,6 +18,7 @@ import { domainVerifierFromConfig } from "../domains/from-config.js";
 import { createDpopVerifier } from "../dpop/index.js";
 import { createClientCertificateCheck } from "../identity/client-certificate.js";
 import { createCallerResolver } from "../identity/forwarded.js";
+import { createPeerIdentities } from "../identity/peer-identity.js";
 import { createSignedRequestAuthenticator } from "../identity/signed-request.js";
 import { registerStateMetrics } from "../observability/gauges.js";
 import { createLogger, type Logger } from "../observability/logger.js";
@@ -27,7 +28,7 @@ import { serverReadiness } from "../observability/readiness.js";
 import { observeCalls, type Transport } from "../observability/rpc-metrics.js";
 import { instrumentStore } from "../observability/store-metrics.js";
 import {
-  cacheLookupCounter,
+  countCacheLookups,
   decisionCounter,
   invalidationCounter,
 } from "../observability/verify-metrics.js";
@@ -123,9 +124,9 @@ export async function startGatehouse(options: StartOptions): Promise<Gatehouse> 
           clock,
           ttlMs: config.verify.cacheTtlMs,
           maxEntries: config.verify.cacheMaxEntries,
-          ...(metrics && { onLookup: cacheLookupCounter(metrics) }),
         })
       : undefined;
+  if (metrics && cache) countCacheLookups(metrics, () => cache.lookupCounts());
   const countEvent = metrics && invalidationCounter(metrics);
   let unsubscribe = noop;
   try {
@@ -186,13 +187,14 @@ export async function startGatehouse(options: StartOptions): Promise<Gatehouse> 
         denialBackoffMaxMs: config.grants.denialBackoffMaxSeconds * 1000,
       })
     : undefined;
+  const abuse = createAbuseControl({ store, clock, kinds: kinds.kinds, limits: config.limits });
   const bindings = [
     createGateService({
       store,
       clock,
       keys,
       kinds: kinds.kinds,
-      abuse: createAbuseControl({ store, clock, kinds: kinds.kinds, limits: config.limits }),
+      abuse,
       ...(platformAttestation ? { platformAttestation } : {}),
       verify: verifyDeps,
       audit,
@@ -265,25 +267,31 @@ export async function startGatehouse(options: StartOptions): Promise<Gatehouse> 
     clock,
     windowMs: config.operators.requestSignatureWindowSeconds * 1000,
   });
+  // Certificates presented directly and those a proxy forwards pass the same checks. A direct
+  // one's validity is read on the system clock, the one its TLS handshake was checked on.
+  const trust = { trustDomain: config.trustDomain, ca: tls.ca, clock };
+  // One per-connection identity cache for both transports.
+  const peers = createPeerIdentities(
+    createClientCertificateCheck({ ...trust, clock: systemClock }),
+  );
+  const resolveCaller = createCallerResolver(config.proxy, trust);
   // One dispatch per transport, so the RPC metrics carry the transport without a per-call read.
   const dispatchFor = (name: Transport) =>
     createDispatch({
       bindings,
       logger,
+      peers,
+      resolveCaller,
       authenticate,
+      rateLimits: abuse.rateLimits,
       role: config.role,
       ...(metrics && { observe: observeCalls(metrics, name) }),
     });
   const introspection = createIntrospection(bindings);
-  // Certificates presented directly and those a proxy forwards pass the same checks. A direct
-  // one's validity is read on the system clock, the one its TLS handshake was checked on.
-  const trust = { trustDomain: config.trustDomain, ca: tls.ca, clock };
   const transport = {
     tls,
-    certificates: createClientCertificateCheck({ ...trust, clock: systemClock }),
     maxMessageBytes: config.limits.maxMessageBytes,
     transport: config.transport,
-    resolveCaller: createCallerResolver(config.proxy, trust),
   };
 
   const grpcServer = createGrpcServer({
