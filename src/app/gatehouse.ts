@@ -300,7 +300,11 @@ export async function startGatehouse(options: StartOptions): Promise<Gatehouse> 
     extras: introspection.addToServer,
   });
   const grpcPort = await bindGrpc(grpcServer, config.grpc, grpcServerCredentials(tls));
-  const connectServer = createConnectServer({ ...transport, methods: dispatchFor("connect") });
+  const connectServer = createConnectServer({
+    ...transport,
+    methods: dispatchFor("connect"),
+    hotRoutes: ["gatehouse.v1.VerifyService/Verify"],
+  });
   const sessions = trackSessions(connectServer);
   const connectPort = await listen(connectServer, config.connect);
   await approval?.start();

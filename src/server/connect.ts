@@ -14,6 +14,7 @@ import { ErrorDetailSchema } from "../../gen/gatehouse/v1/errors_pb.js";
 import type { TransportLimits } from "../config/limits.js";
 import { catalogEntry, toGatehouseError } from "../errors/index.js";
 import { PreEncoded } from "../services/pre-encoded.js";
+import { createConnectUnaryRoutes } from "./connect-unary.js";
 import type { DispatchMethod, TransportCall } from "./dispatch.js";
 import { retryAfterSeconds } from "./retry-after.js";
 import { errorDetail } from "./status-details.js";
@@ -27,6 +28,11 @@ import {
 
 export interface ConnectServerOptions {
   readonly methods: readonly DispatchMethod[];
+  /**
+   * Methods whose plain Connect unary POSTs skip connect-node (connect-unary.ts): the hot
+   * routes. connect-node serves them otherwise, and serves every other method.
+   */
+  readonly hotRoutes?: readonly string[];
   readonly tls: TlsMaterial;
   readonly maxMessageBytes: number;
   readonly transport: TransportLimits;
@@ -52,6 +58,16 @@ export function createConnectServer(options: ConnectServerOptions): http2.Http2S
       for (const entry of options.methods) router.rpc(entry.method, methodImpl(entry));
     },
   });
+  const hot = new Set(options.hotRoutes ?? []);
+  const served = createConnectUnaryRoutes(
+    options.methods.filter((entry) => hot.has(entry.fullName)),
+    connectErrorOf,
+    options.maxMessageBytes,
+  );
+  const route = (req: NodeServerRequest, res: http2.Http2ServerResponse) => {
+    if ("stream" in req && served(req, res)) return;
+    handler(req, res);
+  };
   const server = http2.createSecureServer(
     {
       cert: options.tls.cert,
@@ -62,7 +78,7 @@ export function createConnectServer(options: ConnectServerOptions): http2.Http2S
       allowHTTP1: true,
       ...http2ServerOptions(options.transport),
     },
-    handler,
+    route,
   );
   limitHttp2Streams(server, options.transport);
   limitHttp1Requests(server, options.transport);
@@ -76,15 +92,21 @@ function methodImpl(entry: DispatchMethod): MethodImpl<DescMethod> {
       const response = await entry.invoke(request, new ConnectTransportCall(context));
       return response instanceof PreEncoded ? response.message : response;
     } catch (error) {
-      const typed = toGatehouseError(error);
-      const retryAfter = retryAfterSeconds(typed);
-      const headers = retryAfter === undefined ? undefined : { "retry-after": retryAfter };
-      throw new ConnectError(typed.message, catalogEntry(typed.reason).code, headers, [
-        { desc: ErrorDetailSchema, value: errorDetail(typed) },
-      ]);
+      throw connectErrorOf(error);
     }
   };
   return impl as unknown as MethodImpl<DescMethod>;
+}
+
+/** A refusal as Connect sends it: the catalog's code, retry-after, the typed ErrorDetail. */
+function connectErrorOf(error: unknown): ConnectError {
+  if (error instanceof ConnectError) return error;
+  const typed = toGatehouseError(error);
+  const retryAfter = retryAfterSeconds(typed);
+  const headers = retryAfter === undefined ? undefined : { "retry-after": retryAfter };
+  return new ConnectError(typed.message, catalogEntry(typed.reason).code, headers, [
+    { desc: ErrorDetailSchema, value: errorDetail(typed) },
+  ]);
 }
 
 /** Shared by every absent header. */
