@@ -375,6 +375,7 @@ function report(
         `(${logins.rps * 3} RPC/s; ${logins.correct} tokens of ${logins.sent} logins)`,
     );
   }
+  for (const line of targetLines(results, raw)) console.log(line);
   if (revocation) printRevocation(revocation, settings);
   if (denials) printDenials(denials);
   for (const [name, r] of Object.entries(results)) {
@@ -404,6 +405,51 @@ function report(
     denials: denials ?? null,
   };
   console.log(`BENCH_JSON ${JSON.stringify(json)}`);
+}
+
+/**
+ * Each figure issue 16 sets a target for, beside its target, from this run: the HTTP path
+ * (Connect JSON ÷ gRPC Verify, by throughput and by server CPU per call: the second holds on
+ * a busy machine), the latency tail and floor, and DPoP against the raw Ed25519 rate (per
+ * server core: the server's CPU per call, stable under load).
+ */
+function targetLines(results: Record<string, Summary>, raw: RawRates | undefined): string[] {
+  const lines: string[] = [];
+  const mark = (ok: boolean) => (ok ? "met" : "MISSED");
+  const verify = results.verify;
+  const connect = results["verify-connect"];
+  if (verify && connect) {
+    const byRps = connect.rps / verify.rps;
+    const byCpu = verify.serverCpuUsPerCall / Math.max(1, connect.serverCpuUsPerCall);
+    lines.push(
+      `Target: Verify over Connect JSON ≥ 0.60 × gRPC Verify: ${byRps.toFixed(3)} by req/s, ` +
+        `${byCpu.toFixed(3)} by server CPU per call (${mark(byRps >= 0.6)})`,
+    );
+  }
+  const health8 = results["health@8"];
+  const verify8 = results["verify@8"];
+  if (health8 && verify8) {
+    const tail = verify8.p99Ms / health8.p99Ms;
+    lines.push(
+      `Target: Verify p99 ≤ 1.2 × the empty RPC's at 8 in flight: ${tail.toFixed(3)} ` +
+        `(${verify8.p99Ms} ms ÷ ${health8.p99Ms} ms; ${mark(tail <= 1.2)})`,
+    );
+  }
+  const verify1 = results["verify@1"];
+  if (verify1) {
+    lines.push(
+      `Target: Verify p50 ≤ 0.5 ms at 1 in flight: ${verify1.p50Ms} ms (${mark(verify1.p50Ms <= 0.5)})`,
+    );
+  }
+  const dpop = results.dpop;
+  if (dpop && raw) {
+    const perCore = dpop.coreRps / raw.peak;
+    lines.push(
+      `Target: DPoP Verify ≥ 0.60 × raw Ed25519 verify (1 core): ${perCore.toFixed(3)} per ` +
+        `server core (${dpop.serverCpuUsPerCall} µs server CPU per call; ${mark(perCore >= 0.6)})`,
+    );
+  }
+  return lines;
 }
 
 /** p99 of the empty RPC and of Verify by calls in flight, from every run that has them. */
