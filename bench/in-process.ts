@@ -77,8 +77,9 @@ const app = await startGatehouse({
 
 /**
  * What the handlers read of a ServerUnaryCall; the certificate as grpc-js reports it, and the
- * HTTP/2 session where grpc-js keeps it (`call.stream.session`, one per peer: the transport
- * caches the caller per session, src/server/grpc.ts). Methods on a prototype, not closures
+ * connection where grpc-js keeps it (`call.stream.session.socket`, one per peer: the
+ * dispatcher caches the caller per connection, src/server/grpc-internals.ts and
+ * src/identity/peer-identity.ts). Methods on a prototype, not closures
  * made per call: the stand-in should cost no more than grpc-js's own call object.
  */
 class StandInCall {
