@@ -20,6 +20,7 @@ import { createClientCertificateCheck } from "../identity/client-certificate.js"
 import { createCallerResolver } from "../identity/forwarded.js";
 import { createPeerIdentities } from "../identity/peer-identity.js";
 import { createSignedRequestAuthenticator } from "../identity/signed-request.js";
+import { answerScrapes } from "../observability/cluster-metrics.js";
 import { registerStateMetrics } from "../observability/gauges.js";
 import { createLogger, type Logger } from "../observability/logger.js";
 import { createGatehouseMetrics } from "../observability/metrics.js";
@@ -50,6 +51,7 @@ import { VerifyCache } from "../verify/cache.js";
 import { rotationIntervalFor, signingKeysFor } from "./roles.js";
 import { watchStoreHealth } from "./store-health.js";
 import { loadTlsMaterial } from "./tls.js";
+import { isWorkerProcess } from "./workers.js";
 
 export interface StartOptions {
   readonly config: GatehouseConfig;
@@ -310,6 +312,7 @@ export async function startGatehouse(options: StartOptions): Promise<Gatehouse> 
   await approval?.start();
   let draining = false;
   let metricsListener: MetricsListener | undefined;
+  let stopAnswering = noop;
   let storeHealth: { stop(): void } | undefined;
 
   let stopping: Promise<void> | undefined;
@@ -336,6 +339,7 @@ export async function startGatehouse(options: StartOptions): Promise<Gatehouse> 
     await kinds.close(); // after the drain: in-flight answer checks have finished
     await audit.flush(); // queued hot-path events reach the log before the store closes
     unsubscribe();
+    stopAnswering();
     await metricsListener?.close();
     if (!options.store) await store.close();
     logger.info("gatehouse stopped");
@@ -350,11 +354,15 @@ export async function startGatehouse(options: StartOptions): Promise<Gatehouse> 
       readiness,
     });
     try {
-      metricsListener = await createMetricsListener({
-        listen: config.metrics,
-        registry: metrics.registry,
-        readiness,
-      });
+      // A `--workers` worker answers its primary, which alone listens (cluster-metrics.ts).
+      if (isWorkerProcess()) stopAnswering = answerScrapes(metrics.registry, readiness);
+      else {
+        metricsListener = await createMetricsListener({
+          listen: config.metrics,
+          registry: metrics.registry,
+          readiness,
+        });
+      }
     } catch (error) {
       await stop(); // the mTLS ports are bound already: release them
       throw error;
