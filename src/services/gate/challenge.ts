@@ -18,8 +18,9 @@ import { EXPIRED_RECORD_GRACE_MS, type GateDeps } from "./deps.js";
 /**
  * Issues a one-time challenge bound to the caller's certificate, the DID, the scopes, the
  * audience and a deadline. It is stored under the hash of its id, so a store dump does
- * not reveal live challenge ids. Abuse control comes first, before any registry read, so a
- * flood is refused at the cost of rate-limit hits only.
+ * not reveal live challenge ids. The rate limits ran before (the dispatcher's `challenge`
+ * limit, src/server/policy.ts); the admission check comes first here, before any registry
+ * read, so a flood is refused at the cost of rate-limit hits only.
  */
 export async function issueChallenge(
   deps: GateDeps,

@@ -1,12 +1,12 @@
 import { durationFromMs, timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { Reason } from "../../../gen/gatehouse/v1/errors_pb.js";
 import { GrantService } from "../../../gen/gatehouse/v1/grants_pb.js";
-import { createInvite } from "../../approval/invites.js";
 import { AuditEventType as Audited, operatorEvent } from "../../audit/events.js";
 import type { Audit } from "../../audit/writer.js";
 import type { Clock } from "../../clock.js";
 import { GatehouseError, invalidArgument } from "../../errors/index.js";
 import { toGrantMessage } from "../../grants/convert.js";
+import { createInvite } from "../../grants/invites.js";
 import { grantState } from "../../grants/model.js";
 import type { Caller } from "../../identity/caller.js";
 import type { GrantRecord, Store } from "../../store/ports.js";

@@ -27,7 +27,7 @@ async function checkGrants(
   const nowMs = state.now * 1000;
   const scopes: string[] = [];
   for (const id of claims.grants ?? []) {
-    const grant = await deps.grants.get(id);
+    const grant = await deps.grants.get(id, state.nowMs);
     if (
       !grant ||
       grant.agentDid !== claims.sub ||

@@ -2,10 +2,10 @@ import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { BinaryWriter, WireType } from "@bufbuild/protobuf/wire";
 import { describe, expect, it } from "vitest";
 import { CheckRequestSchema } from "../../../gen/envoy/service/auth/v3/external_auth_pb.js";
-import { REQUEST_DECODERS } from "../../../src/server/request-decoders.js";
+import { AUTHZ_DECODERS } from "../../../src/services/authz/index.js";
 import { readCheckRequest } from "../../../src/services/authz/request.js";
 
-const decodeCheck = REQUEST_DECODERS.get(CheckRequestSchema.typeName);
+const decodeCheck = AUTHZ_DECODERS.get(CheckRequestSchema.typeName);
 if (!decodeCheck) throw new Error("no CheckRequest decoder");
 
 const TOKEN = "eyJhbGciOiJFZERTQSJ9.eyJzdWIiOiJkaWQ6YWdlbnQ6eCJ9.c2lnbmF0dXJl";
