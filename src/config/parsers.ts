@@ -187,5 +187,7 @@ export function scopeList(value: unknown): Parsed<readonly string[]> {
     Array.isArray(entries) &&
     entries.length <= 64 &&
     entries.every((entry) => typeof entry === "string" && /^[A-Za-z0-9:._/-]{1,128}$/.test(entry));
-  return valid ? ok(entries as string[]) : fail(`must list at most 64 scope names, got ${shown(value)}`);
+  return valid
+    ? ok(entries as string[])
+    : fail(`must list at most 64 scope names, got ${shown(value)}`);
 }
