@@ -177,7 +177,7 @@ async function loginOnce(): Promise<void> {
     audience: AUDIENCE,
     expiresAtMs: timestampMs(challenge.expiresAt),
   });
-  const { pass } = await invoke(
+  const { passToken: pass } = await invoke(
     "/gatehouse.v1.GateService/Submit",
     asAgent,
     SubmitRequestSchema,
@@ -188,7 +188,7 @@ async function loginOnce(): Promise<void> {
     "/gatehouse.v1.GateService/Token",
     asAgent,
     TokenRequestSchema,
-    { grant: { case: "pass", value: pass } },
+    { grant: { case: "passToken", value: pass } },
     TokenResponseSchema,
   );
   if (!token.accessToken) throw new Error("no token");

@@ -154,11 +154,11 @@ export async function login(
   scopes: string[] = ["orders:read"],
 ): Promise<string> {
   const { challengeId, signature } = await signedChallenge(gate, agent, scopes);
-  const { pass } = await gate.submit({
+  const { passToken: pass } = await gate.submit({
     challengeId,
     answer: { case: "signature", value: { signature } },
   });
-  const token = await gate.token({ grant: { case: "pass", value: pass } });
+  const token = await gate.token({ grant: { case: "passToken", value: pass } });
   rememberSecret(pass, token.accessToken);
   return token.accessToken;
 }

@@ -68,5 +68,5 @@ async function checkSubmission(
       audiences: [record.audience],
     }),
   );
-  return { pass, expiresAt: timestampFromMs(passRecord.expiresAt) };
+  return { passToken: pass, expiresAt: timestampFromMs(passRecord.expiresAt) };
 }

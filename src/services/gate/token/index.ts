@@ -52,7 +52,7 @@ function runGrant(
   jkt: string | undefined,
 ): Promise<GrantOutcome> {
   switch (request.grant.case) {
-    case "pass":
+    case "passToken":
       return passGrant(deps, request.grant.value, call);
     case "assertion":
       return assertionGrant(deps, request.grant.value, call);
