@@ -9,7 +9,7 @@ import { AuditEventType, agentEvent } from "../../audit/events.js";
 import type { ChallengeRecord } from "../../challenges/types.js";
 import { randomId, sha256Hex } from "../../crypto/random.js";
 import { GatehouseError } from "../../errors/index.js";
-import { authorizeScopes } from "../../grants/scopes.js";
+import { authorizeScopes } from "../../grants/allowance.js";
 import { requireActiveAgent } from "../agents.js";
 import type { CallContext } from "../types.js";
 import { EXPIRED_RECORD_GRACE_MS, type GateDeps } from "./deps.js";
