@@ -7,6 +7,7 @@ import { GatehouseError } from "../../../errors/index.js";
 import type { CallContext } from "../../types.js";
 import type { GateDeps } from "../deps.js";
 import { assertionFlow } from "./flows/assertion.js";
+import { didProofFlow } from "./flows/did-proof.js";
 import { exchangeFlow } from "./flows/exchange.js";
 import { passFlow } from "./flows/pass.js";
 import type { FlowOutcome } from "./flows/types.js";
@@ -55,6 +56,12 @@ function runFlow(
   call: CallContext,
   jkt: string | undefined,
 ): Promise<FlowOutcome> {
+  // A caller without a certificate is authenticated by its DID proof and nothing else.
+  if (call.caller.role === "claimant" && request.grant.case !== "didProof") {
+    throw new GatehouseError(Reason.PERMISSION_DENIED, {
+      description: "a caller without a client certificate may redeem only a DID proof",
+    });
+  }
   switch (request.grant.case) {
     case "passToken":
       return passFlow(deps, request.grant.value, call);
@@ -62,6 +69,8 @@ function runFlow(
       return assertionFlow(deps, request.grant.value, call);
     case "exchange":
       return exchangeFlow(deps, request.grant.value, call, jkt);
+    case "didProof":
+      return didProofFlow(deps, request.grant.value, call);
     default:
       throw new GatehouseError(Reason.INVALID_ARGUMENT, {
         field: "grant",
