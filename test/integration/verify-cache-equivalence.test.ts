@@ -56,14 +56,14 @@ describe("Verify with and without its caches", () => {
     operator = grpcClients(a, agent.operatorTls);
     bearer = await login(agentClients.gate, agent);
     const { challengeId, signature } = await signedChallenge(agentClients.gate, agent);
-    const { pass } = await agentClients.gate.submit({
+    const { passToken: pass } = await agentClients.gate.submit({
       challengeId,
       answer: { case: "signature", value: { signature } },
     });
     const iat = Math.floor(clock.now() / 1000);
     const tokenProof = dpopProof(agent.key, { htm: "POST", htu: TOKEN_URL, iat });
     const response = await agentClients.gate.token({
-      grant: { case: "pass", value: pass },
+      grant: { case: "passToken", value: pass },
       dpopProof: tokenProof,
     });
     bound = response.accessToken;

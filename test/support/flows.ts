@@ -155,11 +155,11 @@ export async function login(
   audience = AUDIENCE,
 ): Promise<string> {
   const { challengeId, signature } = await signedChallenge(gate, agent, scopes, audience);
-  const { pass } = await gate.submit({
+  const { passToken: pass } = await gate.submit({
     challengeId,
     answer: { case: "signature", value: { signature } },
   });
-  const token = await gate.token({ grant: { case: "pass", value: pass } });
+  const token = await gate.token({ grant: { case: "passToken", value: pass } });
   rememberSecret(pass, token.accessToken);
   return token.accessToken;
 }

@@ -253,7 +253,7 @@ export async function restLogin(
     SubmitResponseSchema,
     await call(`/v1/challenges/${encodeURIComponent(challenge.challengeId)}:submit`, submitBody),
   );
-  const token = fromJson(TokenResponseSchema, await call("/v1/tokens", { pass: submit.pass }));
-  rememberSecret(challenge.challengeId, submit.pass, token.accessToken);
+  const token = fromJson(TokenResponseSchema, await call("/v1/tokens", { pass: submit.passToken }));
+  rememberSecret(challenge.challengeId, submit.passToken, token.accessToken);
   return token.accessToken;
 }

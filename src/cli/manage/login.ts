@@ -74,9 +74,9 @@ async function loginAs(
     audience,
     expiresAtMs: timestampMs(challenge.expiresAt),
   });
-  const { pass } = await gate.submit({
+  const { passToken: pass } = await gate.submit({
     challengeId: challenge.challengeId,
     answer: { case: "signature", value: { signature } },
   });
-  return gate.token({ grant: { case: "pass", value: pass } });
+  return gate.token({ grant: { case: "passToken", value: pass } });
 }

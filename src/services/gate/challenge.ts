@@ -10,7 +10,7 @@ import { AuditEventType, agentEvent } from "../../audit/events.js";
 import type { ChallengeRecord } from "../../challenges/types.js";
 import { randomId, sha256Hex } from "../../crypto/random.js";
 import { GatehouseError, invalidArgument } from "../../errors/index.js";
-import { authorizeScopes } from "../../grants/scopes.js";
+import { authorizeScopes } from "../../grants/allowance.js";
 import { requireActiveAgent } from "../agents.js";
 import type { CallContext } from "../types.js";
 import { EXPIRED_RECORD_GRACE_MS, type GateDeps } from "./deps.js";
@@ -44,7 +44,7 @@ export async function issueChallenge(
   const agent = await requireActiveAgent(deps.store, request.did);
   const scopes = [...new Set(request.scopes)].sort();
   const now = deps.clock.now();
-  // A DID proof names its scopes and audience when it is redeemed (token/did-proof-grant.ts).
+  // A DID proof names its scopes and audience when it is redeemed (token/flows/did-proof.ts).
   if (request.kind !== ChallengeKind.DID_PROOF) {
     await authorizeScopes(deps.store.grants, agent, scopes, request.audience, now);
   }

@@ -76,5 +76,5 @@ async function checkSubmission(
       audiences: [record.audience],
     }),
   );
-  return { pass, expiresAt: timestampFromMs(passRecord.expiresAt) };
+  return { passToken: pass, expiresAt: timestampFromMs(passRecord.expiresAt) };
 }

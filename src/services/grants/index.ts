@@ -7,7 +7,7 @@ import type { Clock } from "../../clock.js";
 import { GatehouseError, invalidArgument } from "../../errors/index.js";
 import { toGrantMessage } from "../../grants/convert.js";
 import { createInvite } from "../../grants/invites.js";
-import { grantState } from "../../grants/model.js";
+import { revoked } from "../../grants/lifecycle.js";
 import type { Caller } from "../../identity/caller.js";
 import type { GrantRecord, Store } from "../../store/ports.js";
 import { pageOf } from "../paging.js";
@@ -175,16 +175,7 @@ async function revokeGrant(deps: GrantDeps, caller: Caller, id: string): Promise
   for (let attempt = 0; attempt < 5; attempt++) {
     const now = deps.clock.now();
     const grant = await visibleGrant(deps.store, caller, id, "write", now);
-    const state = grantState(grant, now);
-    if (state !== "pending" && state !== "approved") {
-      throw new GatehouseError(Reason.GRANT_STATE_CONFLICT);
-    }
-    const next: GrantRecord = {
-      ...grant,
-      state: "revoked",
-      revokedAt: now,
-      revision: grant.revision + 1,
-    };
+    const next = revoked(grant, now);
     if (await deps.store.grants.update(next, grant.revision)) return next;
   }
   throw new GatehouseError(Reason.UNAVAILABLE, { description: "grant is being changed" });

@@ -1,16 +1,16 @@
-import { Reason } from "../../../../gen/gatehouse/v1/errors_pb.js";
-import { ChallengeKind, type DidProofGrant } from "../../../../gen/gatehouse/v1/gate_pb.js";
-import { challengeFailed } from "../../../audit/events.js";
-import { verifyDidProof } from "../../../challenges/did-proof/index.js";
-import type { ChallengeRecord } from "../../../challenges/types.js";
-import { constantTimeEqual } from "../../../crypto/constant-time.js";
-import { sha256Hex } from "../../../crypto/random.js";
-import { GatehouseError } from "../../../errors/index.js";
-import { authorizeScopes } from "../../../grants/scopes.js";
-import { requireActiveAgent } from "../../agents.js";
-import type { CallContext } from "../../types.js";
-import type { GateDeps } from "../deps.js";
-import type { GrantOutcome } from "./types.js";
+import { Reason } from "../../../../../gen/gatehouse/v1/errors_pb.js";
+import { ChallengeKind, type DidProofGrant } from "../../../../../gen/gatehouse/v1/gate_pb.js";
+import { challengeFailed } from "../../../../audit/events.js";
+import { verifyDidProof } from "../../../../challenges/did-proof/index.js";
+import type { ChallengeRecord } from "../../../../challenges/types.js";
+import { constantTimeEqual } from "../../../../crypto/constant-time.js";
+import { sha256Hex } from "../../../../crypto/random.js";
+import { GatehouseError } from "../../../../errors/index.js";
+import { authorizeScopes } from "../../../../grants/allowance.js";
+import { requireActiveAgent } from "../../../agents.js";
+import type { CallContext } from "../../../types.js";
+import type { GateDeps } from "../../deps.js";
+import type { FlowOutcome } from "./types.js";
 
 /**
  * Redeems a CHALLENGE_KIND_DID_PROOF challenge (the Auth4Agent-style login) with Submit's
@@ -20,11 +20,11 @@ import type { GrantOutcome } from "./types.js";
  * asks for no attestation (this proof carries none) → the scopes and audience are within
  * its policy or live grants. A refusal past the rate limits is audited, as Submit's are.
  */
-export async function didProofGrant(
+export async function didProofFlow(
   deps: GateDeps,
   grant: DidProofGrant,
   call: CallContext,
-): Promise<GrantOutcome> {
+): Promise<FlowOutcome> {
   await deps.abuse.redeem(ChallengeKind.DID_PROOF, call);
   try {
     return await redeem(deps, grant, call);
@@ -39,7 +39,7 @@ async function redeem(
   deps: GateDeps,
   grant: DidProofGrant,
   call: CallContext,
-): Promise<GrantOutcome> {
+): Promise<FlowOutcome> {
   const consumed = await deps.store.challenges.consume(sha256Hex(grant.challengeId));
   if (consumed.status === "not_found") throw new GatehouseError(Reason.CHALLENGE_NOT_FOUND);
   if (consumed.status === "already_used") throw new GatehouseError(Reason.CHALLENGE_ALREADY_USED);

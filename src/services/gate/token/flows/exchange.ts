@@ -1,15 +1,15 @@
-import { Reason } from "../../../../gen/gatehouse/v1/errors_pb.js";
-import type { TokenExchangeGrant } from "../../../../gen/gatehouse/v1/gate_pb.js";
-import { parseCompactJws } from "../../../crypto/jose/compact.js";
-import { GatehouseError } from "../../../errors/index.js";
-import { authorizeScopes } from "../../../grants/scopes.js";
-import { actClaim, MAX_DELEGATION_DEPTH } from "../../../verify/actors.js";
-import { runVerifyPipeline } from "../../../verify/pipeline.js";
-import { requireActiveAgent } from "../../agents.js";
-import type { CallContext } from "../../types.js";
-import type { GateDeps } from "../deps.js";
+import { Reason } from "../../../../../gen/gatehouse/v1/errors_pb.js";
+import type { TokenExchangeGrant } from "../../../../../gen/gatehouse/v1/gate_pb.js";
+import { parseCompactJws } from "../../../../crypto/jose/compact.js";
+import { GatehouseError } from "../../../../errors/index.js";
+import { authorizeScopes } from "../../../../grants/allowance.js";
+import { actClaim, MAX_DELEGATION_DEPTH } from "../../../../verify/actors.js";
+import { runVerifyPipeline } from "../../../../verify/pipeline.js";
+import { requireActiveAgent } from "../../../agents.js";
+import type { CallContext } from "../../../types.js";
+import type { GateDeps } from "../../deps.js";
 import { delegateFor } from "./delegation.js";
-import type { GrantOutcome } from "./types.js";
+import type { FlowOutcome } from "./types.js";
 
 /**
  * Longest exchange lineage (`derived_from`): a token may be re-exchanged this many times
@@ -60,12 +60,12 @@ export const MAX_EXCHANGE_DEPTH = 16;
  *   holder is an actor re-delegating, by the holder's too; D active, its operator active, its
  *   key not revoked, and not already in the chain.
  */
-export async function exchangeGrant(
+export async function exchangeFlow(
   deps: GateDeps,
   grant: TokenExchangeGrant,
   call: CallContext,
   jkt: string | undefined,
-): Promise<GrantOutcome> {
+): Promise<FlowOutcome> {
   const subjectToken = grant.subjectToken;
   const ownAudience = unverifiedAudience(subjectToken);
   if (ownAudience === undefined) throw new GatehouseError(Reason.TOKEN_MALFORMED);

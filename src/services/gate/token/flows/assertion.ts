@@ -1,13 +1,13 @@
-import { Reason } from "../../../../gen/gatehouse/v1/errors_pb.js";
-import type { JwtBearerGrant } from "../../../../gen/gatehouse/v1/gate_pb.js";
-import { verifyEd25519 } from "../../../crypto/ed25519.js";
-import { parseCompactJws } from "../../../crypto/jose/compact.js";
-import { GatehouseError } from "../../../errors/index.js";
-import { authorizeScopes } from "../../../grants/scopes.js";
-import { requireActiveAgent } from "../../agents.js";
-import type { CallContext } from "../../types.js";
-import type { GateDeps } from "../deps.js";
-import type { GrantOutcome } from "./types.js";
+import { Reason } from "../../../../../gen/gatehouse/v1/errors_pb.js";
+import type { JwtBearerGrant } from "../../../../../gen/gatehouse/v1/gate_pb.js";
+import { verifyEd25519 } from "../../../../crypto/ed25519.js";
+import { parseCompactJws } from "../../../../crypto/jose/compact.js";
+import { GatehouseError } from "../../../../errors/index.js";
+import { authorizeScopes } from "../../../../grants/allowance.js";
+import { requireActiveAgent } from "../../../agents.js";
+import type { CallContext } from "../../../types.js";
+import type { GateDeps } from "../../deps.js";
+import type { FlowOutcome } from "./types.js";
 
 /** The nonce-store namespace of consumed assertion `jti`s. */
 export const ASSERTION_NONCE_NAMESPACE = "assertion";
@@ -53,11 +53,11 @@ interface AssertionClaims {
  * values → the `jti` is consumed (first attempt, whatever follows) → agent status → policy.
  * Nothing is written to the store for an assertion whose signature does not verify.
  */
-export async function assertionGrant(
+export async function assertionFlow(
   deps: GateDeps,
   grant: JwtBearerGrant,
   call: CallContext,
-): Promise<GrantOutcome> {
+): Promise<FlowOutcome> {
   const { issuer, clockSkewSeconds: skew, assertionMaxLifetimeSeconds } = deps.settings;
   // RFC 7515 §7.1, every segment canonical base64url (RFC 7515 §2).
   const parsed = parseCompactJws(grant.assertion);

@@ -1,8 +1,8 @@
-import { Reason } from "../../../../gen/gatehouse/v1/errors_pb.js";
-import { agentDidDomain } from "../../../crypto/did.js";
-import { GatehouseError } from "../../../errors/index.js";
-import type { AgentRecord, Store } from "../../../store/ports.js";
-import { requireActiveAgent } from "../../agents.js";
+import { Reason } from "../../../../../gen/gatehouse/v1/errors_pb.js";
+import { agentDidDomain } from "../../../../crypto/did.js";
+import { GatehouseError } from "../../../../errors/index.js";
+import type { AgentRecord, Store } from "../../../../store/ports.js";
+import { requireActiveAgent } from "../../../agents.js";
 
 /** Who takes part in handing a token on. */
 export interface Handover {

@@ -1,12 +1,12 @@
-import type { ActorClaim } from "../../../crypto/jws.js";
-import type { ScopeAuthority } from "../../../grants/scopes.js";
-import type { AgentRecord } from "../../../store/ports.js";
+import type { ActorClaim } from "../../../../crypto/jws.js";
+import type { ScopeAuthority } from "../../../../grants/allowance.js";
+import type { AgentRecord } from "../../../../store/ports.js";
 
 /**
- * What a grant establishes, whatever its type: who the token is for and what it may carry.
- * issue.ts turns it into a signed token; each grant is one file beside it.
+ * What a token flow establishes, whatever the OAuth grant type: who the token is for and
+ * what it may carry. ../issue.ts turns it into a signed token; each flow is one file here.
  */
-export interface GrantOutcome {
+export interface FlowOutcome {
   /**
    * The principal (`sub`): the agent whose authority the token carries (its policy, its
    * grants, its envelope), already checked active.
