@@ -45,6 +45,7 @@ export {
   isRetryable,
   parseRetryAfter,
   type RetryOptions,
+  type RetryPolicy,
   retryPolicy,
   withRetry,
 } from "./retry.js";
@@ -54,4 +55,4 @@ export {
   type TokenCache,
   type TokenCacheOptions,
 } from "./token-cache.js";
-export { type DpopBinding, requestToken } from "./token-request.js";
+export { type DpopBinding, requestToken, type TokenGrant } from "./token-request.js";

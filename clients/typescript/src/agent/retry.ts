@@ -15,7 +15,8 @@ export interface RetryOptions {
   readonly random?: () => number;
 }
 
-type RetryPolicy = Required<RetryOptions>;
+/** RetryOptions with every default filled in. */
+export type RetryPolicy = Required<RetryOptions>;
 
 const sleepFor = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 

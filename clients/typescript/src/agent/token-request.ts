@@ -5,7 +5,8 @@ import { dpopProof } from "./dpop.js";
 import type { GateClient } from "./gate.js";
 import type { AgentKey } from "./key.js";
 
-type Grant = NonNullable<MessageInitShape<typeof TokenRequestSchema>["grant"]>;
+/** The grant a Token request exchanges: a pass, an assertion or a token (RFC 8693). */
+export type TokenGrant = NonNullable<MessageInitShape<typeof TokenRequestSchema>["grant"]>;
 
 /** Bind the token to the agent's key (RFC 9449 §5): proofs go to this token endpoint URL. */
 export interface DpopBinding {
@@ -22,7 +23,7 @@ export interface DpopBinding {
  */
 export async function requestToken(
   gate: Pick<GateClient, "token">,
-  grant: Grant,
+  grant: TokenGrant,
   dpop?: DpopBinding,
 ): Promise<TokenResponse> {
   const send = (nonce?: string) =>

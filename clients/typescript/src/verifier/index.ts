@@ -33,7 +33,7 @@ export {
   gatehouseExpress,
 } from "./middleware/express.js";
 export { type FastifyReplyLike, gatehouseFastify } from "./middleware/fastify.js";
-export { OFFLINE_STEPS, type OfflineDeps, verifyOffline } from "./offline.js";
+export { OFFLINE_STEPS, type OfflineDeps, type OfflineStep, verifyOffline } from "./offline.js";
 export { type VerifyRpcClient, verifyOnline } from "./online.js";
 export type { VerifiedToken, VerifyOutcome } from "./outcome.js";
 export {

@@ -22,7 +22,8 @@ export interface OfflineDeps {
   readonly clock: Clock;
 }
 
-type OfflineStep = (
+/** One offline check: a Reason to refuse, undefined to go on. */
+export type OfflineStep = (
   state: VerifyState,
   deps: OfflineDeps,
 ) => Reason | undefined | Promise<Reason | undefined>;
