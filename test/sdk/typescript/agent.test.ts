@@ -1,4 +1,4 @@
-import { Code } from "@connectrpc/connect";
+import { type Client, Code } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   createAgent,
@@ -8,12 +8,16 @@ import {
 } from "../../../clients/typescript/src/agent/index.js";
 import {
   ChallengeKind,
+  createConnectClient,
+  createMtlsTransport,
   GatehouseClientError,
+  GateService,
   Reason,
 } from "../../../clients/typescript/src/index.js";
+import { createManualClock } from "../../../src/clock.js";
 import { expectReason } from "../../support/errors.js";
-import { AUDIENCE, recordingGate } from "../../support/flows.js";
-import { ISSUER } from "../../support/gatehouse.js";
+import { AUDIENCE, type Enrolled, enrollAgent, recordingGate } from "../../support/flows.js";
+import { ISSUER, startTestGatehouse, type TestGatehouse } from "../../support/gatehouse.js";
 import { rememberSecret } from "../../support/secrets.js";
 import { STORE_KINDS, useRedis } from "../../support/stores.js";
 import { type SdkEnvironment, startSdkEnvironment } from "./support/environment.js";
@@ -173,5 +177,56 @@ describe("TypeScript SDK agent with server nonces (RFC 9449 §8)", () => {
     expect(second.status).toBe(200);
     // The nonce is kept for the origin: no refusal the second time.
     expect(api.decisions.slice(before)).toEqual([401, 200, 200]);
+  });
+});
+
+describe("TypeScript SDK agent and Gatehouse's rate limit (Retry-After)", () => {
+  const clock = createManualClock(Date.now());
+  let gh: TestGatehouse;
+  let agent: Enrolled;
+  let gate: Client<typeof GateService>;
+
+  beforeAll(async () => {
+    gh = await startTestGatehouse({ clock, overrides: { limits: { challengePerIdentity: 1 } } });
+    agent = await enrollAgent(gh);
+    gate = createConnectClient(GateService, createMtlsTransport(gh.connectUrl, agent.agentTls));
+  });
+  afterAll(async () => {
+    await gh?.dispose();
+  });
+
+  it("waits as long as RATE_LIMITED says, then logs in; without retries the refusal is typed", async () => {
+    const waits: number[] = [];
+    const options = {
+      key: agent.key,
+      did: agent.did,
+      gate: recordingGate(gate),
+      scopes: ["orders:read"],
+      audience: AUDIENCE,
+      clock,
+    };
+    const sdkAgent = createAgent({
+      ...options,
+      // The wait passes on the server's clock: no real time is spent.
+      retry: {
+        sleep: async (ms) => {
+          waits.push(ms);
+          clock.advance(ms);
+        },
+        random: () => 0,
+      },
+    });
+    await sdkAgent.token();
+    const impatient = createAgent({ ...options, retry: { attempts: 1 } });
+    const refusal = await expectReason(
+      impatient.token(),
+      Reason.RATE_LIMITED,
+      Code.ResourceExhausted,
+    );
+    expect(refusal.retryAfterMs).toBeGreaterThan(0);
+    sdkAgent.tokens.invalidate();
+    expect((await sdkAgent.token()).accessToken).toMatch(/^ey/);
+    expect(waits).toHaveLength(1);
+    expect(waits[0]).toBeGreaterThanOrEqual(refusal.retryAfterMs ?? Number.POSITIVE_INFINITY);
   });
 });
