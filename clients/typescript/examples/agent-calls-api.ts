@@ -6,8 +6,11 @@
  *   GATEHOUSE_URL=https://127.0.0.1:7444 GATEHOUSE_CA=.gatehouse/pki/ca.pem \
  *   AGENT_CERT=.gatehouse/pki/agent-<id>.pem AGENT_CERT_KEY=.gatehouse/pki/agent-<id>-key.pem \
  *   AGENT_KEY=agent-key.pem AGENT_DOMAIN=example.com \
- *   TOKEN_ENDPOINT=https://127.0.0.1:8443/v1/tokens AUDIENCE=https://api.example.com \
+ *   TOKEN_ENDPOINT=https://gatehouse.local/v1/tokens AUDIENCE=https://api.example.com \
  *   API_URL=http://127.0.0.1:8080/orders/42 npx tsx clients/typescript/examples/agent-calls-api.ts
+ *
+ * TOKEN_ENDPOINT is what DPoP proofs for the token request name: Gatehouse's public URL (the
+ * sidecar's `public_url` when set, else the issuer) with the path `/v1/tokens`.
  */
 
 import {

@@ -3,7 +3,7 @@
  * (cached as its Cache-Control says, reloaded for an unknown `kid`), DPoP proofs checked
  * and their `jti`s kept single-use. No call to Gatehouse per request.
  *
- *   JWKS_URI=https://127.0.0.1:8443/.well-known/jwks.json GATEHOUSE_CA=.gatehouse/pki/ca.pem \
+ *   JWKS_URI=https://127.0.0.1:7447/.well-known/jwks.json GATEHOUSE_CA=.gatehouse/pki/ca.pem \
  *   ISSUER=https://gatehouse.local AUDIENCE=https://api.example.com PORT=8080 \
  *   npx tsx clients/typescript/examples/verify-offline-service.ts
  */
