@@ -26,7 +26,7 @@ const errorCode = (response: Response): string | undefined =>
  * otherwise. Once per request each, it sends again: with the server's nonce after
  * `use_dpop_nonce` (§9), with a new token after `invalid_token` (the cached one was refused),
  * and after a 429 or 503 once the `Retry-After` (RFC 9110 §10.2.3) or a backoff has passed.
- * Request bodies must be replayable (a string, bytes, form data): a stream cannot be resent.
+ * The request body is read into memory once, so that it can be sent again.
  */
 export function createAgentFetch(options: AgentFetchOptions): FetchLike {
   const send = options.fetch ?? globalThis.fetch;
