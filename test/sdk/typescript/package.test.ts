@@ -139,5 +139,5 @@ describe("TypeScript SDK package", () => {
     expect((await readdir(out)).sort()).toEqual(
       expect.arrayContaining(["index.html", "modules.html"]),
     );
-  });
+  }, 300_000);
 });
