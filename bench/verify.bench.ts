@@ -15,6 +15,11 @@
  *   revocation  Revoke on replica A, Verify on replica B (same Redis) until denied
  *   denials     Redis growth under a flood of denied Verifies (junk tokens): used_memory and
  *               the audit list's MEMORY USAGE before and after, per denial
+ *   gates       Challenge → Submit pairs of every kind and the one-RPC assertion grant, with
+ *               server CPU per pair (bench/scenarios/gate-pairs.ts); the iterated-hash check
+ *               per round against Python's hashlib
+ *   footprint   the compiled server: start-up to ready, idle RSS, RSS under BENCH_SUSTAIN_SECONDS
+ *               of mixed load (bench/scenarios/footprint.ts)
  * Only correct answers count; a denial where an allow was expected is an error.
  *
  * Server: BENCH_WORKERS processes per Gatehouse (default: one per core), as `gatehouse serve
@@ -36,9 +41,13 @@
  * file of agents, each with its own connection and one login in flight (it signs each
  * challenge itself). Revocation, which needs sequencing across two replicas, runs on grpc-js.
  *
+ *   http        the HTTP sidecar (its own process) in front of the same server: forward-auth
+ *               (/auth, cached bearer token) and REST Verify over HTTP/2 + TLS at 1, 8 and
+ *               BENCH_CONCURRENCY in flight, beside gRPC Verify at the same (target: 60 %)
  * Env: BENCH_LOADGEN (go|node; unset: go if available), BENCH_LOADGEN_PROCS (1),
  * BENCH_SECONDS (10) per measured run, BENCH_WARMUP_SECONDS (2), BENCH_CONCURRENCY (64),
- * BENCH_CHANNELS (4), BENCH_ONLY (verify,latency,dpop,check,login,revocation,denials),
+ * BENCH_CHANNELS (4), BENCH_ONLY (verify,latency,dpop,check,login,revocation,denials,http,
+ * gates,footprint), BENCH_IDLE_SECONDS (10), BENCH_SUSTAIN_SECONDS (300),
  * BENCH_CRYPTO_SECONDS (1),
  * BENCH_LOGIN_AGENTS (16), BENCH_REVOCATIONS (100), BENCH_REVOCATION_POLL_MS (1),
  * BENCH_REVOCATION_TIMEOUT_MS (5000), BENCH_DENIALS (20000), BENCH_WORKERS (cores), BENCH_SERVER_NODE_FLAGS (node
@@ -47,6 +56,7 @@
  * measured run there, bench/profile.ts). Exits 1 when a measured run had any error.
  * Gatehouse's own CPU per call, without the network and far less noisy: bench/in-process.ts.
  */
+import { randomBytes } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
@@ -65,20 +75,37 @@ import {
 import { type GoLoadgen, resolveGoLoadgen, writeTlsFiles } from "./go-load.js";
 import { openChannels } from "./load.js";
 import { BENCH_TOKEN_TTL_SECONDS } from "./protocol.js";
+import { redisProbe } from "./redis-stats.js";
 import { formatTable, ratio, round, type Summary, summaryTable } from "./report.js";
 import { ed25519VerifyRate, type VerifyRate } from "./scenarios/crypto.js";
 import { type DenialGrowth, measureDenialGrowth } from "./scenarios/denials.js";
 import { measureDpop, type ProofStats } from "./scenarios/dpop.js";
+import { type Footprint, measureFootprint } from "./scenarios/footprint.js";
+import { measureGatePairs } from "./scenarios/gate-pairs.js";
+import {
+  forwardAuthRequest,
+  type HttpRoute,
+  measureHttp,
+  restVerifyRequest,
+  spawnSidecar,
+} from "./scenarios/http.js";
 import {
   type InterleavedRatio,
   interleavedRatios,
   ROUND_RUN_SECONDS,
   ROUND_SECONDS,
 } from "./scenarios/interleaved.js";
-import { measureLogin } from "./scenarios/login.js";
+import { compareIteratedHash, type IteratedHashRound } from "./scenarios/iterated-hash.js";
+import { type LoginFigures, measureLogin } from "./scenarios/login.js";
 import { measureRevocation, type RevocationSummary } from "./scenarios/revocation.js";
-import { measureRpc } from "./scenarios/rpc.js";
-import { LATENCY_IN_FLIGHT, readSettings, type Scenario, type Settings } from "./settings.js";
+import { measureRpc, type RpcContext } from "./scenarios/rpc.js";
+import {
+  httpInFlight,
+  LATENCY_IN_FLIGHT,
+  readSettings,
+  type Scenario,
+  type Settings,
+} from "./settings.js";
 import { type ServerProcess, spawnServer } from "./spawn-server.js";
 import { checkTarget, healthTarget, verifyTarget } from "./targets.js";
 
@@ -87,7 +114,8 @@ const { only } = settings;
 const bearerRuns =
   (only.has("verify") ? 2 : 0) +
   (only.has("latency") ? 2 * LATENCY_IN_FLIGHT.length : 0) +
-  (only.has("check") ? 2 : 0);
+  (only.has("check") ? 2 : 0) +
+  (only.has("http") ? 3 * httpInFlight(settings).length : 0);
 /** Rounds of alternating Verify / Check runs (bench/scenarios/interleaved.ts). */
 const CHECK_ROUNDS = 6;
 /** Each round runs Verify, Check and Check with every header. */
@@ -106,6 +134,9 @@ interface Figures {
   proofs?: ProofStats;
   revocation?: RevocationSummary;
   denials?: DenialGrowth;
+  loginStore?: LoginFigures["redis"];
+  iteratedHash?: IteratedHashRound;
+  footprint?: Footprint;
 }
 
 /**
@@ -121,9 +152,11 @@ async function runRpcScenarios(
   const { results } = figures;
   // Workers share state through Redis only: one for them, none for a single process.
   const redis = settings.workers > 1 ? await startRedisServer() : undefined;
+  const proxyHmacSecret = only.has("http") ? randomBytes(32).toString("base64url") : undefined;
   const server = await spawnServer(dataDir, {
     ...(redis && { redisUrl: redis.url }),
     workers: settings.workers,
+    ...(proxyHmacSecret && { proxyHmacSecret }),
   }).catch(async (error: unknown) => {
     await redis?.stop();
     throw error;
@@ -154,17 +187,14 @@ async function runRpcScenarios(
     }
     if (only.has("latency")) {
       for (const inFlight of LATENCY_IN_FLIGHT) {
-        const light = {
-          ...context,
-          settings: {
-            ...settings,
-            concurrency: inFlight,
-            channels: Math.min(inFlight, settings.channels),
-          },
-        };
+        const light = atInFlight(context, inFlight);
         results[`health@${inFlight}`] = await measureRpc(healthTarget, light);
         results[`verify@${inFlight}`] = await measureRpc(verifyTarget(route), light);
       }
+    }
+    if (only.has("http") && proxyHmacSecret) {
+      const http = { ...route, verifierTls };
+      await runHttpScenarios(dataDir, context, http, proxyHmacSecret, results);
     }
     if (only.has("dpop")) {
       const bound = { key: agent.key, did: agent.did, token: boundToken };
@@ -191,6 +221,60 @@ async function runRpcScenarios(
   }
 }
 
+function atInFlight(context: RpcContext, inFlight: number): RpcContext {
+  const light = {
+    ...settings,
+    concurrency: inFlight,
+    channels: Math.min(inFlight, settings.channels),
+  };
+  return { ...context, settings: light };
+}
+
+/** The name of the gRPC Verify run at this many calls in flight. */
+function verifyRunName(inFlight: number): string {
+  return inFlight === settings.concurrency ? "verify" : `verify@${inFlight}`;
+}
+
+/**
+ * http: the HTTP sidecar (its own process) in front of the same server; forward-auth and
+ * REST Verify at each level of httpInFlight, beside gRPC Verify at the same (measured here if
+ * the verify and latency runs did not).
+ */
+async function runHttpScenarios(
+  dataDir: string,
+  context: RpcContext,
+  route: HttpRoute,
+  hmacSecret: string,
+  results: Record<string, Summary>,
+): Promise<void> {
+  const upstream = `127.0.0.1:${context.server.grpcPort}`;
+  const sidecar = await spawnSidecar(dataDir, {
+    upstream,
+    hmacSecret,
+    audience: route.audience,
+    scope: route.scope,
+  });
+  try {
+    for (const inFlight of httpInFlight(settings)) {
+      const light = atInFlight(context, inFlight);
+      results[verifyRunName(inFlight)] ??= await measureRpc(verifyTarget(route), light);
+      const run = {
+        sidecar,
+        ca: route.verifierTls.ca.toString(),
+        inFlight,
+        connections: settings.channels,
+        warmupSeconds: settings.warmupSeconds,
+        seconds: settings.seconds,
+        server: context.server,
+      };
+      results[`auth@${inFlight}`] = await measureHttp(forwardAuthRequest(route), run);
+      results[`rest-verify@${inFlight}`] = await measureHttp(restVerifyRequest(route), run);
+    }
+  } finally {
+    await sidecar.stop();
+  }
+}
+
 /** login, revocation: replicas on one Redis, sharing the data dir (so the dev CA). */
 async function runRedisScenarios(
   pki: DevPki,
@@ -207,10 +291,20 @@ async function runRedisScenarios(
   };
   try {
     const a = await spawnReplica();
-    const agentCount = only.has("login") ? settings.loginAgents : 1;
-    const agents = await enrollAgents(pki, a.address, agentCount);
+    const many = only.has("login") || only.has("gates");
+    const agents = await enrollAgents(pki, a.address, many ? settings.loginAgents : 1);
     if (only.has("login")) {
-      figures.results.login = await measureLogin(settings, a.server, a.address, agents, loadgen);
+      const probe = redisProbe(redis.url);
+      try {
+        const login = await measureLogin(settings, a.server, a.address, agents, loadgen, probe);
+        figures.results.login = login.summary;
+        figures.loginStore = login.redis;
+      } finally {
+        await probe.close();
+      }
+    }
+    if (only.has("gates")) {
+      Object.assign(figures.results, await measureGatePairs(settings, a.server, a.address, agents));
     }
     if (only.has("revocation")) {
       const [agent] = agents;
@@ -244,13 +338,15 @@ async function main(): Promise<number> {
     const loadgen = await resolveGoLoadgen();
     const pki = await createPki(dataDir);
     const rawBefore = only.has("dpop") ? ed25519VerifyRate(settings.cryptoSeconds) : undefined;
-    if (["verify", "latency", "dpop", "check"].some((name) => only.has(name as Scenario))) {
+    if (["verify", "latency", "dpop", "check", "http"].some((name) => only.has(name as Scenario))) {
       await runRpcScenarios(pki, dataDir, figures, loadgen);
     }
-    if (only.has("login") || only.has("revocation")) {
+    if (only.has("login") || only.has("revocation") || only.has("gates")) {
       await runRedisScenarios(pki, dataDir, figures, loadgen);
     }
     if (only.has("denials")) figures.denials = await measureDenialGrowth(settings, pki, dataDir);
+    if (only.has("gates")) figures.iteratedHash = await compareIteratedHash();
+    if (only.has("footprint")) figures.footprint = await measureFootprint(settings, pki, dataDir);
     const rawAfter = only.has("dpop") ? ed25519VerifyRate(settings.cryptoSeconds) : undefined;
     const raw = rawBefore && rawAfter && rawRates(rawBefore, rawAfter);
     report(settings, figures, raw, loadgen);
@@ -322,6 +418,7 @@ function report(
   }
   const latency = latencyLine(results, settings.concurrency);
   if (latency) console.log(latency);
+  for (const line of httpLines(results)) console.log(line);
   if (dpop && raw) {
     console.log(
       `DPoP Verify / raw Ed25519 verify (1 core): ${show(ratios.dpopToRawVerify)} ` +
@@ -365,6 +462,10 @@ function report(
         `(${logins.rps * 3} RPC/s; ${logins.correct} tokens of ${logins.sent} logins)`,
     );
   }
+  if (figures.loginStore) printLoginStore(figures.loginStore, logins);
+  printGatePairs(results);
+  if (figures.iteratedHash) printIteratedHash(figures.iteratedHash);
+  if (figures.footprint) printFootprint(figures.footprint);
   if (revocation) printRevocation(revocation, settings);
   if (denials) printDenials(denials);
   for (const [name, r] of Object.entries(results)) {
@@ -392,6 +493,9 @@ function report(
     revocation: revocation ?? null,
     checkInterleaved: checkInterleaved ?? null,
     denials: denials ?? null,
+    loginStore: figures.loginStore ?? null,
+    iteratedHash: figures.iteratedHash ?? null,
+    footprint: figures.footprint ?? null,
   };
   console.log(`BENCH_JSON ${JSON.stringify(json)}`);
 }
@@ -408,6 +512,69 @@ function latencyLine(results: Record<string, Summary>, concurrency: number): str
     `p99 ms at ${levels.join(" / ")} in flight: empty RPC ${p99("health")}, ` +
     `Verify ${p99("verify")}`
   );
+}
+
+function printLoginStore(cost: NonNullable<Figures["loginStore"]>, login?: Summary): void {
+  console.log(
+    `  per login: ${cost.commandsPer} Redis commands, server CPU ${login?.serverCpuUsPerCall ?? "n/a"} µs; ` +
+      `Redis used_memory +${cost.usedMemoryBytesPer} B (challenge and pass records included ` +
+      `until they expire), keys +${cost.keysPer}, audit +${cost.auditEntriesPer} entries ` +
+      `(+${cost.auditBytesPer} B, kept)`,
+  );
+  const commands = Object.entries(cost.byCommandPer).map(([name, calls]) => `${name} ${calls}`);
+  console.log(`  Redis commands per login, by command: ${commands.join(", ")}`);
+}
+
+function printGatePairs(results: Record<string, Summary>): void {
+  const rows = Object.entries(results).filter(
+    ([name]) => name.startsWith("pair:") || name === "assertion",
+  );
+  if (rows.length === 0) return;
+  console.log(
+    "\nGate pairs (Challenge → Submit) and the assertion grant, Redis store, node client:",
+  );
+  for (const [name, r] of rows) {
+    console.log(
+      `  ${name}: ${r.rps}/s (${r.correct} of ${r.sent}), server CPU ${r.serverCpuUsPerCall} µs ` +
+        `each (${r.coreRps}/s per server core), client CPU ${r.clientCpu} %`,
+    );
+  }
+}
+
+function printIteratedHash(r: IteratedHashRound): void {
+  console.log(
+    `Iterated-hash check per SHA-256 round (1,000 rounds, median of alternating runs): ` +
+      `Gatehouse ${r.gatehouseNs} ns, ${r.python} hashlib ${r.pythonNs} ns ` +
+      `(Gatehouse ${r.speedup}× as fast)`,
+  );
+}
+
+function printFootprint(f: Footprint): void {
+  const s = f.sustained;
+  console.log(
+    `\nFootprint (compiled server, one process, Redis store, ${f.node}): ready ${f.firstStartMs} ms ` +
+      `after spawn on an empty store, ${f.restartMs} ms on a restart (median); idle RSS ` +
+      `${f.idleRssMiB} MiB; ${s.seconds} s of mixed load (${s.correct} correct of ${s.sent}): ` +
+      `RSS start ${s.startMiB}, peak ${s.peakMiB}, end ${s.endMiB} MiB; idle again ${s.idleAfterMiB} MiB`,
+  );
+}
+
+/** Forward-auth and REST Verify beside gRPC Verify, by calls in flight (target ≥ 0.60). */
+function httpLines(results: Record<string, Summary>): string[] {
+  const lines: string[] = [];
+  for (const n of httpInFlight(settings)) {
+    const grpc = results[verifyRunName(n)];
+    const auth = results[`auth@${n}`];
+    const rest = results[`rest-verify@${n}`];
+    if (!grpc || !auth || !rest) continue;
+    const cell = (r: Summary) => `${r.rps} req/s, p50 ${r.p50Ms} ms, p99 ${r.p99Ms} ms`;
+    const share = (r: Summary) => ratio(r.rps, grpc.rps)?.toFixed(2) ?? "n/a";
+    lines.push(
+      `HTTP sidecar at ${n} in flight: forward-auth ${cell(auth)} (${share(auth)} of gRPC); ` +
+        `REST Verify ${cell(rest)} (${share(rest)}); gRPC Verify ${cell(grpc)}`,
+    );
+  }
+  return lines;
 }
 
 function printDenials(d: DenialGrowth): void {

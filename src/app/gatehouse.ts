@@ -19,6 +19,7 @@ import { createDpopVerifier } from "../dpop/index.js";
 import { createClientCertificateCheck } from "../identity/client-certificate.js";
 import { createCallerResolver } from "../identity/forwarded.js";
 import { createSignedRequestAuthenticator } from "../identity/signed-request.js";
+import { answerScrapes } from "../observability/cluster-metrics.js";
 import { registerStateMetrics } from "../observability/gauges.js";
 import { createLogger, type Logger } from "../observability/logger.js";
 import { createGatehouseMetrics } from "../observability/metrics.js";
@@ -49,6 +50,7 @@ import { VerifyCache } from "../verify/cache.js";
 import { rotationIntervalFor, signingKeysFor } from "./roles.js";
 import { watchStoreHealth } from "./store-health.js";
 import { loadTlsMaterial } from "./tls.js";
+import { isWorkerProcess } from "./workers.js";
 
 export interface StartOptions {
   readonly config: GatehouseConfig;
@@ -298,6 +300,7 @@ export async function startGatehouse(options: StartOptions): Promise<Gatehouse> 
   await approval?.start();
   let draining = false;
   let metricsListener: MetricsListener | undefined;
+  let stopAnswering = noop;
   let storeHealth: { stop(): void } | undefined;
 
   let stopping: Promise<void> | undefined;
@@ -324,6 +327,7 @@ export async function startGatehouse(options: StartOptions): Promise<Gatehouse> 
     await kinds.close(); // after the drain: in-flight answer checks have finished
     await audit.flush(); // queued hot-path events reach the log before the store closes
     unsubscribe();
+    stopAnswering();
     await metricsListener?.close();
     if (!options.store) await store.close();
     logger.info("gatehouse stopped");
@@ -338,11 +342,15 @@ export async function startGatehouse(options: StartOptions): Promise<Gatehouse> 
       readiness,
     });
     try {
-      metricsListener = await createMetricsListener({
-        listen: config.metrics,
-        registry: metrics.registry,
-        readiness,
-      });
+      // A `--workers` worker answers its primary, which alone listens (cluster-metrics.ts).
+      if (isWorkerProcess()) stopAnswering = answerScrapes(metrics.registry, readiness);
+      else {
+        metricsListener = await createMetricsListener({
+          listen: config.metrics,
+          registry: metrics.registry,
+          readiness,
+        });
+      }
     } catch (error) {
       await stop(); // the mTLS ports are bound already: release them
       throw error;

@@ -162,12 +162,13 @@ export async function login(
   gate: GateLike,
   agent: Enrolled,
   scopes: string[] = ["orders:read"],
+  audience = AUDIENCE,
 ): Promise<string> {
   const token = await loginWithChallenge(recordingGate(gate), {
     key: agent.key,
     did: agent.did,
     scopes,
-    audience: AUDIENCE,
+    audience,
   });
   return token.accessToken;
 }
