@@ -1,0 +1,162 @@
+package gatehouse_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"google.golang.org/grpc/codes"
+
+	gatehouse "github.com/gatehouse-dev/gatehouse/clients/go"
+	gatehousev1 "github.com/gatehouse-dev/gatehouse/clients/go/gen/gatehouse/v1"
+)
+
+const resourceURL = "https://api.example.com/orders"
+
+func TestLoginBearerVerifiesOnlineAndOffline(t *testing.T) {
+	env := loadEnv(t)
+	ctx := context.Background()
+	token, err := env.agent(t).Login(ctx, gatehouse.LoginOptions{Scopes: env.scopes[:1], Audience: env.audience})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if token.TokenType != "Bearer" || token.Issuer != env.issuer {
+		t.Fatalf("token type %q issuer %q", token.TokenType, token.Issuer)
+	}
+	verify := gatehousev1.NewVerifyServiceClient(env.dial(t, env.verifierTLS))
+	online, err := verify.Verify(ctx, &gatehousev1.VerifyRequest{
+		Token: token.AccessToken, Audience: env.audience, RequiredScopes: env.scopes[:1],
+	})
+	if err != nil || !online.GetAllowed() || online.GetAgentDid() != env.agentDID {
+		t.Fatalf("online Verify: %v %v", online, err)
+	}
+	verifier := &gatehouse.Verifier{Issuer: env.issuer, Audience: env.audience, Keys: gatehouse.NewKeySet(verify)}
+	claims, err := verifier.Verify(ctx, token.AccessToken, gatehouse.VerifyOptions{RequiredScopes: env.scopes[:1]})
+	if err != nil || claims.Subject != env.agentDID || claims.ID != online.GetTokenId() {
+		t.Fatalf("offline Verify: %+v %v", claims, err)
+	}
+}
+
+func TestDPoPBoundLoginNeedsItsProof(t *testing.T) {
+	env := loadEnv(t)
+	ctx := context.Background()
+	agent := env.agent(t)
+	token, err := agent.Login(ctx, gatehouse.LoginOptions{Scopes: env.scopes[:1], Audience: env.audience, DPoP: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if token.TokenType != "DPoP" {
+		t.Fatalf("token type %q, want DPoP", token.TokenType)
+	}
+	proof, err := agent.Key.DPoPProof(gatehouse.DPoPRequest{Method: "GET", URL: resourceURL, AccessToken: token.AccessToken})
+	if err != nil {
+		t.Fatal(err)
+	}
+	verify := gatehousev1.NewVerifyServiceClient(env.dial(t, env.verifierTLS))
+	online, err := verify.Verify(ctx, &gatehousev1.VerifyRequest{
+		Token: token.AccessToken, Audience: env.audience, DpopProof: proof, HttpMethod: "GET", HttpUrl: resourceURL,
+	})
+	if err != nil || !online.GetAllowed() {
+		t.Fatalf("online Verify with proof: %v %v", online, err)
+	}
+	bare, err := verify.Verify(ctx, &gatehousev1.VerifyRequest{Token: token.AccessToken, Audience: env.audience})
+	if err != nil || bare.GetAllowed() || bare.GetReason() != gatehousev1.Reason_REASON_TOKEN_BOUND_TO_KEY {
+		t.Fatalf("online Verify without proof: %v %v", bare, err)
+	}
+
+	verifier := &gatehouse.Verifier{Issuer: env.issuer, Audience: env.audience, Keys: gatehouse.NewKeySet(verify)}
+	claims, err := verifier.Verify(ctx, token.AccessToken, gatehouse.VerifyOptions{
+		DPoP: &gatehouse.DPoPContext{Proof: proof, Method: "GET", URL: resourceURL},
+	})
+	if err != nil || claims.Confirmation == nil || claims.Confirmation.JKT != agent.Key.Thumbprint() {
+		t.Fatalf("offline Verify with proof: %+v %v", claims, err)
+	}
+	_, err = verifier.Verify(ctx, token.AccessToken, gatehouse.VerifyOptions{})
+	assertReason(t, err, gatehousev1.Reason_REASON_TOKEN_BOUND_TO_KEY)
+	_, err = verifier.Verify(ctx, token.AccessToken, gatehouse.VerifyOptions{
+		DPoP: &gatehouse.DPoPContext{Proof: proof, Method: "POST", URL: resourceURL},
+	})
+	assertReason(t, err, gatehousev1.Reason_REASON_DPOP_INVALID)
+}
+
+func TestOfflineVerifierRefusesInOrder(t *testing.T) {
+	env := loadEnv(t)
+	ctx := context.Background()
+	token, err := env.agent(t).Login(ctx, gatehouse.LoginOptions{Scopes: env.scopes[:1], Audience: env.audience})
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys := gatehouse.NewKeySet(gatehousev1.NewVerifyServiceClient(env.dial(t, env.verifierTLS)))
+	verifier := &gatehouse.Verifier{Issuer: env.issuer, Audience: env.audience, Keys: keys}
+	parts := strings.Split(token.AccessToken, ".")
+	flipped := []byte(parts[2])
+	flipped[0] ^= 'A' ^ 'B'
+	if flipped[0] == parts[2][0] {
+		flipped[0] = 'C'
+	}
+	cases := []struct {
+		name     string
+		verifier *gatehouse.Verifier
+		token    string
+		options  gatehouse.VerifyOptions
+		want     gatehousev1.Reason
+	}{
+		{"malformed", verifier, "not-a-token", gatehouse.VerifyOptions{}, gatehousev1.Reason_REASON_TOKEN_MALFORMED},
+		{"bad signature", verifier, parts[0] + "." + parts[1] + "." + string(flipped), gatehouse.VerifyOptions{}, gatehousev1.Reason_REASON_TOKEN_BAD_SIGNATURE},
+		{"other issuer", &gatehouse.Verifier{Issuer: "https://elsewhere.test", Audience: env.audience, Keys: keys}, token.AccessToken, gatehouse.VerifyOptions{}, gatehousev1.Reason_REASON_TOKEN_ISSUER_MISMATCH},
+		{"other audience", &gatehouse.Verifier{Issuer: env.issuer, Audience: "https://other.example.com", Keys: keys}, token.AccessToken, gatehouse.VerifyOptions{}, gatehousev1.Reason_REASON_TOKEN_AUDIENCE_MISMATCH},
+		{"expired", &gatehouse.Verifier{Issuer: env.issuer, Audience: env.audience, Keys: keys, Now: func() time.Time { return token.ExpiresAt.Add(2 * time.Minute) }}, token.AccessToken, gatehouse.VerifyOptions{}, gatehousev1.Reason_REASON_TOKEN_EXPIRED},
+		{"scope", verifier, token.AccessToken, gatehouse.VerifyOptions{RequiredScopes: []string{"orders:delete"}}, gatehousev1.Reason_REASON_INSUFFICIENT_SCOPE},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := c.verifier.Verify(ctx, c.token, c.options)
+			assertReason(t, err, c.want)
+		})
+	}
+}
+
+func TestRefusalsCarryTheirReason(t *testing.T) {
+	env := loadEnv(t)
+	_, err := env.agent(t).Login(context.Background(), gatehouse.LoginOptions{Scopes: []string{"payroll:write"}, Audience: env.audience})
+	typed := assertReason(t, err, gatehousev1.Reason_REASON_SCOPE_NOT_ALLOWED)
+	if typed.Code != codes.PermissionDenied {
+		t.Fatalf("code %v", typed.Code)
+	}
+}
+
+func TestRegisterAgentWithProofOfPossession(t *testing.T) {
+	env := loadEnv(t)
+	registry := gatehousev1.NewRegistryServiceClient(env.dial(t, env.operatorTLS))
+	key, err := gatehouse.GenerateAgentKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	did := key.DID(env.operatorDomain)
+	request := &gatehousev1.RegisterAgentRequest{
+		Did:               did,
+		PublicKey:         key.PublicKey(),
+		ProofOfPossession: key.ProofOfPossession(did, "someone-else.example.com"),
+		Policy:            &gatehousev1.Policy{Scopes: env.scopes, Audiences: []string{env.audience}},
+		DisplayName:       "go sdk agent",
+	}
+	_, err = registry.RegisterAgent(context.Background(), request)
+	if gatehouse.AsError(err) == nil || gatehouse.AsError(err).Reason == gatehousev1.Reason_REASON_UNSPECIFIED {
+		t.Fatalf("a proof for another operator was accepted: %v", err)
+	}
+	request.ProofOfPossession = key.ProofOfPossession(did, env.operatorDomain)
+	if _, err := registry.RegisterAgent(context.Background(), request); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func assertReason(t *testing.T, err error, want gatehousev1.Reason) *gatehouse.Error {
+	t.Helper()
+	var typed *gatehouse.Error
+	if !errors.As(err, &typed) || typed.Reason != want {
+		t.Fatalf("got %v, want %s", err, want)
+	}
+	return typed
+}
