@@ -1,0 +1,38 @@
+import { fileURLToPath } from "node:url";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { runToEnd, type SdkServer, startSdkServer } from "../support/sdk-env.js";
+
+const GO_SDK = fileURLToPath(new URL("../../clients/go", import.meta.url));
+
+/** The Go SDK's own tests (`go vet`, `go test ./...`) against a real Gatehouse. */
+describe("Go SDK (clients/go)", () => {
+  let server: SdkServer;
+  beforeAll(async () => {
+    server = await startSdkServer();
+  });
+  afterAll(async () => {
+    await server?.dispose();
+  });
+
+  it("passes go vet", async () => {
+    const vet = await runToEnd("go", ["vet", "./..."], {
+      cwd: GO_SDK,
+      env: {},
+      timeoutMs: 600_000,
+    });
+    expect(vet.code, vet.output).toBe(0);
+  }, 600_000);
+
+  it("passes go test ./... against the running server (login, DPoP, offline verify, ext_authz Check)", async () => {
+    const test = await runToEnd("go", ["test", "-count=1", "-v", "./..."], {
+      cwd: GO_SDK,
+      env: { ...server.env, GOFLAGS: "-mod=readonly" },
+      timeoutMs: 600_000,
+    });
+    expect(test.code, test.output).toBe(0);
+    // Every test ran; none was skipped.
+    expect(test.output).not.toMatch(/--- SKIP/);
+    expect(test.output).toMatch(/--- PASS: TestExtAuthzCheckWithGoControlPlaneTypes/);
+    expect(test.output).toMatch(/--- PASS: TestGatehouseAndGoControlPlaneLinkTogether/);
+  }, 600_000);
+});
