@@ -11,39 +11,40 @@ import (
 
 	gatehouse "github.com/gatehouse-dev/gatehouse/clients/go"
 	gatehousev1 "github.com/gatehouse-dev/gatehouse/clients/go/gen/gatehouse/v1"
+	"github.com/gatehouse-dev/gatehouse/clients/go/internal/testenv"
 )
 
 const resourceURL = "https://api.example.com/orders"
 
 func TestLoginBearerVerifiesOnlineAndOffline(t *testing.T) {
-	env := loadEnv(t)
+	env := testenv.Load(t)
 	ctx := context.Background()
-	token, err := env.agent(t).Login(ctx, gatehouse.LoginOptions{Scopes: env.scopes[:1], Audience: env.audience})
+	token, err := env.Agent(t).Login(ctx, gatehouse.LoginOptions{Scopes: env.Scopes[:1], Audience: env.Audience})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if token.TokenType != "Bearer" || token.Issuer != env.issuer {
+	if token.TokenType != "Bearer" || token.Issuer != env.Issuer {
 		t.Fatalf("token type %q issuer %q", token.TokenType, token.Issuer)
 	}
-	verify := gatehousev1.NewVerifyServiceClient(env.dial(t, env.verifierTLS))
+	verify := gatehousev1.NewVerifyServiceClient(env.Dial(t, env.VerifierTLS))
 	online, err := verify.Verify(ctx, &gatehousev1.VerifyRequest{
-		Token: token.AccessToken, Audience: env.audience, RequiredScopes: env.scopes[:1],
+		Token: token.AccessToken, Audience: env.Audience, RequiredScopes: env.Scopes[:1],
 	})
-	if err != nil || !online.GetAllowed() || online.GetAgentDid() != env.agentDID {
+	if err != nil || !online.GetAllowed() || online.GetAgentDid() != env.AgentDID {
 		t.Fatalf("online Verify: %v %v", online, err)
 	}
-	verifier := &gatehouse.Verifier{Issuer: env.issuer, Audience: env.audience, Keys: gatehouse.NewKeySet(verify)}
-	claims, err := verifier.Verify(ctx, token.AccessToken, gatehouse.VerifyOptions{RequiredScopes: env.scopes[:1]})
-	if err != nil || claims.Subject != env.agentDID || claims.ID != online.GetTokenId() {
+	verifier := &gatehouse.Verifier{Issuer: env.Issuer, Audience: env.Audience, Keys: gatehouse.NewKeySet(verify)}
+	claims, err := verifier.Verify(ctx, token.AccessToken, gatehouse.VerifyOptions{RequiredScopes: env.Scopes[:1]})
+	if err != nil || claims.Subject != env.AgentDID || claims.ID != online.GetTokenId() {
 		t.Fatalf("offline Verify: %+v %v", claims, err)
 	}
 }
 
 func TestDPoPBoundLoginNeedsItsProof(t *testing.T) {
-	env := loadEnv(t)
+	env := testenv.Load(t)
 	ctx := context.Background()
-	agent := env.agent(t)
-	token, err := agent.Login(ctx, gatehouse.LoginOptions{Scopes: env.scopes[:1], Audience: env.audience, DPoP: true})
+	agent := env.Agent(t)
+	token, err := agent.Login(ctx, gatehouse.LoginOptions{Scopes: env.Scopes[:1], Audience: env.Audience, DPoP: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -54,19 +55,19 @@ func TestDPoPBoundLoginNeedsItsProof(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	verify := gatehousev1.NewVerifyServiceClient(env.dial(t, env.verifierTLS))
+	verify := gatehousev1.NewVerifyServiceClient(env.Dial(t, env.VerifierTLS))
 	online, err := verify.Verify(ctx, &gatehousev1.VerifyRequest{
-		Token: token.AccessToken, Audience: env.audience, DpopProof: proof, HttpMethod: "GET", HttpUrl: resourceURL,
+		Token: token.AccessToken, Audience: env.Audience, DpopProof: proof, HttpMethod: "GET", HttpUrl: resourceURL,
 	})
 	if err != nil || !online.GetAllowed() {
 		t.Fatalf("online Verify with proof: %v %v", online, err)
 	}
-	bare, err := verify.Verify(ctx, &gatehousev1.VerifyRequest{Token: token.AccessToken, Audience: env.audience})
+	bare, err := verify.Verify(ctx, &gatehousev1.VerifyRequest{Token: token.AccessToken, Audience: env.Audience})
 	if err != nil || bare.GetAllowed() || bare.GetReason() != gatehousev1.Reason_REASON_TOKEN_BOUND_TO_KEY {
 		t.Fatalf("online Verify without proof: %v %v", bare, err)
 	}
 
-	verifier := &gatehouse.Verifier{Issuer: env.issuer, Audience: env.audience, Keys: gatehouse.NewKeySet(verify)}
+	verifier := &gatehouse.Verifier{Issuer: env.Issuer, Audience: env.Audience, Keys: gatehouse.NewKeySet(verify)}
 	claims, err := verifier.Verify(ctx, token.AccessToken, gatehouse.VerifyOptions{
 		DPoP: &gatehouse.DPoPContext{Proof: proof, Method: "GET", URL: resourceURL},
 	})
@@ -82,14 +83,14 @@ func TestDPoPBoundLoginNeedsItsProof(t *testing.T) {
 }
 
 func TestOfflineVerifierRefusesInOrder(t *testing.T) {
-	env := loadEnv(t)
+	env := testenv.Load(t)
 	ctx := context.Background()
-	token, err := env.agent(t).Login(ctx, gatehouse.LoginOptions{Scopes: env.scopes[:1], Audience: env.audience})
+	token, err := env.Agent(t).Login(ctx, gatehouse.LoginOptions{Scopes: env.Scopes[:1], Audience: env.Audience})
 	if err != nil {
 		t.Fatal(err)
 	}
-	keys := gatehouse.NewKeySet(gatehousev1.NewVerifyServiceClient(env.dial(t, env.verifierTLS)))
-	verifier := &gatehouse.Verifier{Issuer: env.issuer, Audience: env.audience, Keys: keys}
+	keys := gatehouse.NewKeySet(gatehousev1.NewVerifyServiceClient(env.Dial(t, env.VerifierTLS)))
+	verifier := &gatehouse.Verifier{Issuer: env.Issuer, Audience: env.Audience, Keys: keys}
 	parts := strings.Split(token.AccessToken, ".")
 	flipped := []byte(parts[2])
 	flipped[0] ^= 'A' ^ 'B'
@@ -105,9 +106,9 @@ func TestOfflineVerifierRefusesInOrder(t *testing.T) {
 	}{
 		{"malformed", verifier, "not-a-token", gatehouse.VerifyOptions{}, gatehousev1.Reason_REASON_TOKEN_MALFORMED},
 		{"bad signature", verifier, parts[0] + "." + parts[1] + "." + string(flipped), gatehouse.VerifyOptions{}, gatehousev1.Reason_REASON_TOKEN_BAD_SIGNATURE},
-		{"other issuer", &gatehouse.Verifier{Issuer: "https://elsewhere.test", Audience: env.audience, Keys: keys}, token.AccessToken, gatehouse.VerifyOptions{}, gatehousev1.Reason_REASON_TOKEN_ISSUER_MISMATCH},
-		{"other audience", &gatehouse.Verifier{Issuer: env.issuer, Audience: "https://other.example.com", Keys: keys}, token.AccessToken, gatehouse.VerifyOptions{}, gatehousev1.Reason_REASON_TOKEN_AUDIENCE_MISMATCH},
-		{"expired", &gatehouse.Verifier{Issuer: env.issuer, Audience: env.audience, Keys: keys, Now: func() time.Time { return token.ExpiresAt.Add(2 * time.Minute) }}, token.AccessToken, gatehouse.VerifyOptions{}, gatehousev1.Reason_REASON_TOKEN_EXPIRED},
+		{"other issuer", &gatehouse.Verifier{Issuer: "https://elsewhere.test", Audience: env.Audience, Keys: keys}, token.AccessToken, gatehouse.VerifyOptions{}, gatehousev1.Reason_REASON_TOKEN_ISSUER_MISMATCH},
+		{"other audience", &gatehouse.Verifier{Issuer: env.Issuer, Audience: "https://other.example.com", Keys: keys}, token.AccessToken, gatehouse.VerifyOptions{}, gatehousev1.Reason_REASON_TOKEN_AUDIENCE_MISMATCH},
+		{"expired", &gatehouse.Verifier{Issuer: env.Issuer, Audience: env.Audience, Keys: keys, Now: func() time.Time { return token.ExpiresAt.Add(2 * time.Minute) }}, token.AccessToken, gatehouse.VerifyOptions{}, gatehousev1.Reason_REASON_TOKEN_EXPIRED},
 		{"scope", verifier, token.AccessToken, gatehouse.VerifyOptions{RequiredScopes: []string{"orders:delete"}}, gatehousev1.Reason_REASON_INSUFFICIENT_SCOPE},
 	}
 	for _, c := range cases {
@@ -119,8 +120,8 @@ func TestOfflineVerifierRefusesInOrder(t *testing.T) {
 }
 
 func TestRefusalsCarryTheirReason(t *testing.T) {
-	env := loadEnv(t)
-	_, err := env.agent(t).Login(context.Background(), gatehouse.LoginOptions{Scopes: []string{"payroll:write"}, Audience: env.audience})
+	env := testenv.Load(t)
+	_, err := env.Agent(t).Login(context.Background(), gatehouse.LoginOptions{Scopes: []string{"payroll:write"}, Audience: env.Audience})
 	typed := assertReason(t, err, gatehousev1.Reason_REASON_SCOPE_NOT_ALLOWED)
 	if typed.Code != codes.PermissionDenied {
 		t.Fatalf("code %v", typed.Code)
@@ -128,25 +129,25 @@ func TestRefusalsCarryTheirReason(t *testing.T) {
 }
 
 func TestRegisterAgentWithProofOfPossession(t *testing.T) {
-	env := loadEnv(t)
-	registry := gatehousev1.NewRegistryServiceClient(env.dial(t, env.operatorTLS))
+	env := testenv.Load(t)
+	registry := gatehousev1.NewRegistryServiceClient(env.Dial(t, env.OperatorTLS))
 	key, err := gatehouse.GenerateAgentKey()
 	if err != nil {
 		t.Fatal(err)
 	}
-	did := key.DID(env.operatorDomain)
+	did := key.DID(env.OperatorDomain)
 	request := &gatehousev1.RegisterAgentRequest{
 		Did:               did,
 		PublicKey:         key.PublicKey(),
 		ProofOfPossession: key.ProofOfPossession(did, "someone-else.example.com"),
-		Policy:            &gatehousev1.Policy{Scopes: env.scopes, Audiences: []string{env.audience}},
+		Policy:            &gatehousev1.Policy{Scopes: env.Scopes, Audiences: []string{env.Audience}},
 		DisplayName:       "go sdk agent",
 	}
 	_, err = registry.RegisterAgent(context.Background(), request)
 	if gatehouse.AsError(err) == nil || gatehouse.AsError(err).Reason == gatehousev1.Reason_REASON_UNSPECIFIED {
 		t.Fatalf("a proof for another operator was accepted: %v", err)
 	}
-	request.ProofOfPossession = key.ProofOfPossession(did, env.operatorDomain)
+	request.ProofOfPossession = key.ProofOfPossession(did, env.OperatorDomain)
 	if _, err := registry.RegisterAgent(context.Background(), request); err != nil {
 		t.Fatal(err)
 	}

@@ -34,5 +34,6 @@ describe("Go SDK (clients/go)", () => {
     expect(test.output).not.toMatch(/--- SKIP/);
     expect(test.output).toMatch(/--- PASS: TestExtAuthzCheckWithGoControlPlaneTypes/);
     expect(test.output).toMatch(/--- PASS: TestGatehouseAndGoControlPlaneLinkTogether/);
+    expect(test.output).toMatch(/--- PASS: TestRequireTokenAgainstARealGatehouse/);
   }, 600_000);
 });
