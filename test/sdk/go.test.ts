@@ -14,13 +14,16 @@ describe("Go SDK (clients/go)", () => {
     await server?.dispose();
   });
 
-  it("passes go vet", async () => {
+  it("passes go vet and gofmt", async () => {
     const vet = await runToEnd("go", ["vet", "./..."], {
       cwd: GO_SDK,
       env: {},
       timeoutMs: 600_000,
     });
     expect(vet.code, vet.output).toBe(0);
+    const gofmt = await runToEnd("gofmt", ["-l", "."], { cwd: GO_SDK, env: {}, timeoutMs: 60_000 });
+    expect(gofmt.code, gofmt.output).toBe(0);
+    expect(gofmt.output, "files gofmt would change").toBe("");
   }, 600_000);
 
   it("passes go test ./... against the running server (login, DPoP, offline verify, ext_authz Check)", async () => {

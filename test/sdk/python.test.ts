@@ -17,6 +17,20 @@ describe("Python SDK (clients/python)", () => {
     await server?.dispose();
   });
 
+  it("passes ruff (lint and format) outside the generated stubs", async () => {
+    for (const args of [
+      ["check", "."],
+      ["format", "--check", "."],
+    ]) {
+      const ruff = await runToEnd(python, ["-m", "ruff", ...args], {
+        cwd: PYTHON_SDK,
+        env: {},
+        timeoutMs: 120_000,
+      });
+      expect(ruff.code, ruff.output).toBe(0);
+    }
+  }, 240_000);
+
   it("passes pytest against the running server (login, DPoP-bound Verify, offline verify, errors)", async () => {
     const pytest = await runToEnd(python, ["-m", "pytest", "-v", "-p", "no:cacheprovider"], {
       cwd: PYTHON_SDK,

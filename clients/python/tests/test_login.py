@@ -5,7 +5,14 @@ from __future__ import annotations
 import pytest
 
 from gatehouse import Agent, AgentKey, DPoPRequest, GatehouseError, KeySet, Verifier
-from gatehouse.v1 import errors_pb2, registry_pb2, registry_pb2_grpc, resources_pb2, verify_pb2, verify_pb2_grpc
+from gatehouse.v1 import (
+    errors_pb2,
+    registry_pb2,
+    registry_pb2_grpc,
+    resources_pb2,
+    verify_pb2,
+    verify_pb2_grpc,
+)
 
 RESOURCE = "https://api.example.com/orders"
 
@@ -58,7 +65,9 @@ def test_dpop_bound_login_and_verify(server, agent: Agent, verifier_channel) -> 
     )
     assert not replay.allowed
     assert replay.reason == errors_pb2.REASON_DPOP_REPLAYED
-    bare = verify.Verify(verify_pb2.VerifyRequest(token=token.access_token, audience=server.audience))
+    bare = verify.Verify(
+        verify_pb2.VerifyRequest(token=token.access_token, audience=server.audience)
+    )
     assert bare.reason == errors_pb2.REASON_TOKEN_BOUND_TO_KEY
 
     verifier = Verifier(server.issuer, server.audience, KeySet(verifier_channel))
@@ -91,16 +100,42 @@ def test_offline_verifier_refuses_in_order(server, agent: Agent, verifier_channe
     head, body, signature = token.access_token.split(".")
     tampered = f"{head}.{body}.{('B' if signature[0] == 'A' else 'A')}{signature[1:]}"
     cases = [
-        (Verifier(server.issuer, server.audience, keys), "not-a-token", {}, errors_pb2.REASON_TOKEN_MALFORMED),
-        (Verifier(server.issuer, server.audience, keys), tampered, {}, errors_pb2.REASON_TOKEN_BAD_SIGNATURE),
-        (Verifier("https://elsewhere.test", server.audience, keys), token.access_token, {},
-         errors_pb2.REASON_TOKEN_ISSUER_MISMATCH),
-        (Verifier(server.issuer, "https://other.example.com", keys), token.access_token, {},
-         errors_pb2.REASON_TOKEN_AUDIENCE_MISMATCH),
-        (Verifier(server.issuer, server.audience, keys, clock=lambda: token.expires_at + 120),
-         token.access_token, {}, errors_pb2.REASON_TOKEN_EXPIRED),
-        (Verifier(server.issuer, server.audience, keys), token.access_token,
-         {"required_scopes": ["orders:delete"]}, errors_pb2.REASON_INSUFFICIENT_SCOPE),
+        (
+            Verifier(server.issuer, server.audience, keys),
+            "not-a-token",
+            {},
+            errors_pb2.REASON_TOKEN_MALFORMED,
+        ),
+        (
+            Verifier(server.issuer, server.audience, keys),
+            tampered,
+            {},
+            errors_pb2.REASON_TOKEN_BAD_SIGNATURE,
+        ),
+        (
+            Verifier("https://elsewhere.test", server.audience, keys),
+            token.access_token,
+            {},
+            errors_pb2.REASON_TOKEN_ISSUER_MISMATCH,
+        ),
+        (
+            Verifier(server.issuer, "https://other.example.com", keys),
+            token.access_token,
+            {},
+            errors_pb2.REASON_TOKEN_AUDIENCE_MISMATCH,
+        ),
+        (
+            Verifier(server.issuer, server.audience, keys, clock=lambda: token.expires_at + 120),
+            token.access_token,
+            {},
+            errors_pb2.REASON_TOKEN_EXPIRED,
+        ),
+        (
+            Verifier(server.issuer, server.audience, keys),
+            token.access_token,
+            {"required_scopes": ["orders:delete"]},
+            errors_pb2.REASON_INSUFFICIENT_SCOPE,
+        ),
     ]
     for verifier, presented, options, reason in cases:
         with pytest.raises(GatehouseError) as refused:

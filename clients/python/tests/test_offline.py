@@ -28,7 +28,14 @@ def test_thumbprint_matches_rfc8037_a3() -> None:
 
 def test_dpop_proof_shape() -> None:
     key = rfc8037_key()
-    proof = dpop_proof(key, "GET", "https://api.example.com/orders", access_token="token", nonce="n1", now=1_700_000_000)
+    proof = dpop_proof(
+        key,
+        "GET",
+        "https://api.example.com/orders",
+        access_token="token",
+        nonce="n1",
+        now=1_700_000_000,
+    )
     head, body, signature = proof.split(".")
     header, claims = json.loads(_b64(head)), json.loads(_b64(body))
     assert header == {"typ": "dpop+jwt", "alg": "EdDSA", "jwk": key.jwk}
@@ -41,16 +48,34 @@ def test_dpop_proof_shape() -> None:
 
 def test_signing_input_layout() -> None:
     encoded = signing_input.encode("challenge", [("did", "d"), ("scopes", "a b")])
-    assert encoded == b"GATEHOUSE-SIG\x00v1\x00challenge\x00did\x00\x00\x00\x00\x01dscopes\x00\x00\x00\x00\x03a b"
+    assert encoded == (
+        b"GATEHOUSE-SIG\x00v1\x00challenge\x00did\x00\x00\x00\x00\x01dscopes\x00\x00\x00\x00\x03a b"
+    )
     assert signing_input.challenge(
-        issuer="i", challenge_id="c", did="d", caller="x", scopes=["b", "a"], audience="u", expires_at_ms=5
+        issuer="i",
+        challenge_id="c",
+        did="d",
+        caller="x",
+        scopes=["b", "a"],
+        audience="u",
+        expires_at_ms=5,
     ) == signing_input.encode(
         "challenge",
-        [("issuer", "i"), ("challenge_id", "c"), ("did", "d"), ("caller", "x"), ("scopes", "a b"),
-         ("audience", "u"), ("expires_at", "5")],
+        [
+            ("issuer", "i"),
+            ("challenge_id", "c"),
+            ("did", "d"),
+            ("caller", "x"),
+            ("scopes", "a b"),
+            ("audience", "u"),
+            ("expires_at", "5"),
+        ],
     )
 
 
 def test_did_derivation() -> None:
     key = rfc8037_key()
-    assert key.did("example.com") == "did:agent:example.com:" + hashlib.sha256(key.public_key).digest()[:16].hex()
+    assert (
+        key.did("example.com")
+        == "did:agent:example.com:" + hashlib.sha256(key.public_key).digest()[:16].hex()
+    )

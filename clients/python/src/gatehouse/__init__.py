@@ -11,7 +11,7 @@ package adds:
 - :class:`GatehouseError`: a refusal with the ``Reason`` from ``gatehouse.v1.ErrorDetail``.
 """
 
-from .agent import Agent, SigningInputMismatch, Token
+from .agent import Agent, SigningInputMismatchError, Token
 from .channel import secure_channel
 from .dpop import dpop_proof
 from .errors import GatehouseError
@@ -24,7 +24,7 @@ __all__ = [
     "DPoPRequest",
     "GatehouseError",
     "KeySet",
-    "SigningInputMismatch",
+    "SigningInputMismatchError",
     "Token",
     "Verifier",
     "dpop_proof",

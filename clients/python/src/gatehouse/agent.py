@@ -34,7 +34,7 @@ class Token:
     dpop_nonce: str = ""
 
 
-class SigningInputMismatch(Exception):
+class SigningInputMismatchError(Exception):
     """The server asked the agent to sign bytes that do not bind what it asked for."""
 
 
@@ -71,7 +71,7 @@ class Agent:
         With ``dpop`` the token is bound to the agent's key (``cnf.jkt``): present it as
         ``Authorization: DPoP <token>`` with a fresh proof per request (:meth:`dpop_proof`).
         Raises :class:`GatehouseError` with the server's reason on a refusal, and
-        :class:`SigningInputMismatch` rather than sign bytes it did not ask for.
+        :class:`SigningInputMismatchError` rather than sign bytes it did not ask for.
         """
         try:
             return self._login(list(scopes), audience, dpop)
@@ -89,7 +89,7 @@ class Agent:
             timeout=self._timeout,
         )
         if challenge.WhichOneof("body") != "signature":
-            raise SigningInputMismatch("expected a signature challenge")
+            raise SigningInputMismatchError("expected a signature challenge")
         body = challenge.signature
         rebuilt = signing_input.challenge(
             issuer=body.issuer,
@@ -102,7 +102,7 @@ class Agent:
         )
         # Not a secret comparison, but a constant-time one costs nothing.
         if not hmac.compare_digest(rebuilt, body.signing_input):
-            raise SigningInputMismatch("challenge signing input does not match the request")
+            raise SigningInputMismatchError("challenge signing input does not match the request")
         submitted = self._gate.Submit(
             gate_pb2.SubmitRequest(
                 challenge_id=challenge.challenge_id,

@@ -141,7 +141,9 @@ class Verifier:
         audience = claims.get("aud")
         audiences = [audience] if isinstance(audience, str) else audience
         if not isinstance(audiences, list) or self.audience not in audiences:
-            raise _refuse(errors_pb2.REASON_TOKEN_AUDIENCE_MISMATCH, "aud does not name this service")
+            raise _refuse(
+                errors_pb2.REASON_TOKEN_AUDIENCE_MISMATCH, "aud does not name this service"
+            )
         self._check_time(claims)
         confirmation = claims.get("cnf")
         if confirmation is not None:
@@ -176,11 +178,18 @@ class Verifier:
                 token,
                 key,
                 algorithms=["EdDSA"],
-                options={"verify_exp": False, "verify_nbf": False, "verify_iat": False,
-                         "verify_aud": False, "verify_iss": False},
+                options={
+                    "verify_exp": False,
+                    "verify_nbf": False,
+                    "verify_iat": False,
+                    "verify_aud": False,
+                    "verify_iss": False,
+                },
             )
         except jwt.InvalidSignatureError:
-            raise _refuse(errors_pb2.REASON_TOKEN_BAD_SIGNATURE, "signature does not verify") from None
+            raise _refuse(
+                errors_pb2.REASON_TOKEN_BAD_SIGNATURE, "signature does not verify"
+            ) from None
         except jwt.InvalidTokenError:
             raise _refuse(errors_pb2.REASON_TOKEN_MALFORMED, "malformed token") from None
         for name in ("sub", "exp", "iat"):
@@ -194,7 +203,9 @@ class Verifier:
         try:
             exp, nbf, iat = (float(claims.get(name, 0)) for name in ("exp", "nbf", "iat"))
         except (TypeError, ValueError):
-            raise _refuse(errors_pb2.REASON_TOKEN_CLAIMS_INVALID, "time claims are malformed") from None
+            raise _refuse(
+                errors_pb2.REASON_TOKEN_CLAIMS_INVALID, "time claims are malformed"
+            ) from None
         if exp <= now - self._leeway:
             raise _refuse(errors_pb2.REASON_TOKEN_EXPIRED, "token has expired")
         if nbf > now + self._leeway or iat > now + self._leeway:
@@ -204,7 +215,9 @@ class Verifier:
         """RFC 9449 §4.3 and §7.1: a ``dpop+jwt`` signed by the key its ``jwk`` names, whose
         thumbprint is ``cnf.jkt``, for this method and URL, with ``ath`` this token's hash."""
         if dpop is None or not dpop.proof:
-            raise _refuse(errors_pb2.REASON_TOKEN_BOUND_TO_KEY, "a DPoP-bound token needs its proof")
+            raise _refuse(
+                errors_pb2.REASON_TOKEN_BOUND_TO_KEY, "a DPoP-bound token needs its proof"
+            )
 
         def invalid(what: str) -> GatehouseError:
             return _refuse(errors_pb2.REASON_DPOP_INVALID, what)
@@ -213,12 +226,20 @@ class Verifier:
         try:
             header = jwt.get_unverified_header(dpop.proof)
             jwk = header.get("jwk")
-            if header.get("typ") != "dpop+jwt" or header.get("alg") != "EdDSA" or not isinstance(jwk, dict):
+            if (
+                header.get("typ") != "dpop+jwt"
+                or header.get("alg") != "EdDSA"
+                or not isinstance(jwk, dict)
+            ):
                 raise invalid("proof header must be typ dpop+jwt, alg EdDSA, with a jwk")
-            if (jwk.get("kty"), jwk.get("crv")) != ("OKP", "Ed25519") or not isinstance(jwk.get("x"), str):
+            if (jwk.get("kty"), jwk.get("crv")) != ("OKP", "Ed25519") or not isinstance(
+                jwk.get("x"), str
+            ):
                 raise invalid("proof jwk must be an Ed25519 key")
             key = jwt.PyJWK({"kty": "OKP", "crv": "Ed25519", "x": jwk["x"]}, "EdDSA")
-            claims = jwt.decode(dpop.proof, key, algorithms=["EdDSA"], options={"verify_iat": False})
+            claims = jwt.decode(
+                dpop.proof, key, algorithms=["EdDSA"], options={"verify_iat": False}
+            )
         except jwt.InvalidTokenError:
             raise invalid("proof is malformed or its signature does not verify") from None
         except (jwt.PyJWKError, json.JSONDecodeError):
