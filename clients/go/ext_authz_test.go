@@ -30,7 +30,7 @@ func TestExtAuthzCheckWithGoControlPlaneTypes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	proof, err := agent.Key.DPoPProof(gatehouse.DPoPRequest{Method: "GET", URL: resourceURL, AccessToken: token.AccessToken})
+	proof, err := agent.Key.DPoPProof(gatehouse.DPoPRequest{Method: "GET", URL: resourceURL, AccessToken: token.AccessToken, Nonce: token.DPoPNonce})
 	if err != nil {
 		t.Fatal(err)
 	}

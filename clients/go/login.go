@@ -84,17 +84,9 @@ func (a *Agent) Login(ctx context.Context, options LoginOptions) (*Token, error)
 		return nil, AsError(err)
 	}
 	request := &gatehousev1.TokenRequest{Grant: &gatehousev1.TokenRequest_Pass{Pass: submitted.GetPass()}}
-	if options.DPoP {
-		// TokenRequest.dpop_proof: `htm` POST, `htu` the issuer with path /v1/tokens.
-		proof, err := a.Key.DPoPProof(DPoPRequest{Method: "POST", URL: body.GetIssuer() + "/v1/tokens"})
-		if err != nil {
-			return nil, err
-		}
-		request.DpopProof = proof
-	}
-	issued, err := a.Gate.Token(ctx, request)
+	issued, err := a.token(ctx, request, options.DPoP, body.GetIssuer())
 	if err != nil {
-		return nil, AsError(err)
+		return nil, err
 	}
 	return &Token{
 		AccessToken: issued.GetAccessToken(),
@@ -105,4 +97,30 @@ func (a *Agent) Login(ctx context.Context, options LoginOptions) (*Token, error)
 		DPoPNonce:   issued.GetDpopNonce(),
 		Issuer:      body.GetIssuer(),
 	}, nil
+}
+
+// token calls Token. With dpop, the request carries a proof (TokenRequest.dpop_proof: `htm`
+// POST, `htu` the issuer with path /v1/tokens); when the server answers that it wants a nonce,
+// the call is made once more with a proof carrying it (RFC 9449 §8). The server checks the
+// proof before it redeems the pass, so the pass is still unspent then.
+func (a *Agent) token(ctx context.Context, request *gatehousev1.TokenRequest, dpop bool, issuer string) (*gatehousev1.TokenResponse, error) {
+	nonce := ""
+	for attempt := 0; ; attempt++ {
+		if dpop {
+			proof, err := a.Key.DPoPProof(DPoPRequest{Method: "POST", URL: issuer + "/v1/tokens", Nonce: nonce})
+			if err != nil {
+				return nil, err
+			}
+			request.DpopProof = proof
+		}
+		issued, err := a.Gate.Token(ctx, request)
+		if err == nil {
+			return issued, nil
+		}
+		refused := AsError(err)
+		if !dpop || attempt > 0 || refused.Reason != gatehousev1.Reason_REASON_DPOP_NONCE_REQUIRED || refused.DPoPNonce == "" {
+			return nil, refused
+		}
+		nonce = refused.DPoPNonce
+	}
 }

@@ -51,7 +51,7 @@ func TestDPoPBoundLoginNeedsItsProof(t *testing.T) {
 	if token.TokenType != "DPoP" {
 		t.Fatalf("token type %q, want DPoP", token.TokenType)
 	}
-	proof, err := agent.Key.DPoPProof(gatehouse.DPoPRequest{Method: "GET", URL: resourceURL, AccessToken: token.AccessToken})
+	proof, err := agent.Key.DPoPProof(gatehouse.DPoPRequest{Method: "GET", URL: resourceURL, AccessToken: token.AccessToken, Nonce: token.DPoPNonce})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -80,6 +80,39 @@ func TestDPoPBoundLoginNeedsItsProof(t *testing.T) {
 		DPoP: &gatehouse.DPoPContext{Proof: proof, Method: "POST", URL: resourceURL},
 	})
 	assertReason(t, err, gatehousev1.Reason_REASON_DPOP_INVALID)
+}
+
+// With server nonces on, Login's first Token call is refused for want of a nonce and retried
+// once with it; the token response carries the nonce for the next proof, and a proof without
+// it is refused. With nonces off, there is none.
+func TestDPoPNoncesFollowTheServer(t *testing.T) {
+	env := testenv.Load(t)
+	ctx := context.Background()
+	agent := env.Agent(t)
+	token, err := agent.Login(ctx, gatehouse.LoginOptions{Scopes: env.Scopes[:1], Audience: env.Audience, DPoP: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if (token.DPoPNonce != "") != env.DPoPNonces {
+		t.Fatalf("nonces %v, token response nonce %q", env.DPoPNonces, token.DPoPNonce)
+	}
+	proof, err := agent.Key.DPoPProof(gatehouse.DPoPRequest{Method: "GET", URL: resourceURL, AccessToken: token.AccessToken})
+	if err != nil {
+		t.Fatal(err)
+	}
+	verify := gatehousev1.NewVerifyServiceClient(env.Dial(t, env.VerifierTLS))
+	answer, err := verify.Verify(ctx, &gatehousev1.VerifyRequest{
+		Token: token.AccessToken, Audience: env.Audience, DpopProof: proof, HttpMethod: "GET", HttpUrl: resourceURL,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if env.DPoPNonces && (answer.GetAllowed() || answer.GetReason() != gatehousev1.Reason_REASON_DPOP_NONCE_REQUIRED || answer.GetDpopNonce() == "") {
+		t.Fatalf("a proof without the nonce: %v", answer)
+	}
+	if !env.DPoPNonces && !answer.GetAllowed() {
+		t.Fatalf("a proof without nonce, nonces off: %v", answer)
+	}
 }
 
 func TestOfflineVerifierRefusesInOrder(t *testing.T) {

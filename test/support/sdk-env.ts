@@ -14,13 +14,26 @@ export interface SdkServer {
   dispose(): Promise<void>;
 }
 
+export interface SdkServerOptions {
+  /** The server asks for DPoP nonces (RFC 9449 §8): GATEHOUSE_DPOP_NONCES is `on`. */
+  readonly dpopNonces: boolean;
+}
+
 /**
  * Starts a Gatehouse, enrolls one agent (policy: AUDIENCE, SCOPES) and writes the PEM files an
  * SDK test needs (CA; agent, verifier and operator certificates; the agent's Ed25519 key, mode
  * 0600) to a private temporary directory.
  */
-export async function startSdkServer(): Promise<SdkServer> {
-  const gh = await startTestGatehouse();
+export async function startSdkServer(options: SdkServerOptions): Promise<SdkServer> {
+  const gh = await startTestGatehouse(
+    options.dpopNonces
+      ? {
+          overrides: {
+            dpop: { nonces: true, nonceSecret: "sdk-test-dpop-nonce-secret-0123456789" },
+          },
+        }
+      : {},
+  );
   const dir = await mkdtemp(join(tmpdir(), "gatehouse-sdk-"));
   try {
     const agent = await enrollAgent(gh);
@@ -45,6 +58,7 @@ export async function startSdkServer(): Promise<SdkServer> {
         agent.key.privateKey.export({ format: "pem", type: "pkcs8" }).toString(),
       ),
       GATEHOUSE_OPERATOR_DOMAIN: agent.domain,
+      GATEHOUSE_DPOP_NONCES: options.dpopNonces ? "on" : "off",
       ...(await pair("AGENT", agent.agentTls)),
       ...(await pair("VERIFIER", agent.verifierTls)),
       ...(await pair("OPERATOR", agent.operatorTls)),

@@ -112,11 +112,19 @@ export async function provisionGoTools(): Promise<void> {
 /** The virtualenv the Python SDK's tests run in (git-ignored). */
 const PYTHON_SDK_VENV = join(REPO_ROOT, ".cache", "sdk", "python-venv");
 
+let pythonSdk: Promise<string> | undefined;
+
 /**
  * A virtualenv with clients/python installed (editable, with its test extras) from PyPI; the
- * path of its Python. Re-run on every call so a changed pyproject.toml takes effect.
+ * path of its Python. Installed once per test process, so a changed pyproject.toml takes effect
+ * on the next run.
  */
-export async function pythonSdkVenv(): Promise<string> {
+export function pythonSdkVenv(): Promise<string> {
+  pythonSdk ??= installPythonSdk();
+  return pythonSdk;
+}
+
+async function installPythonSdk(): Promise<string> {
   const python = join(PYTHON_SDK_VENV, "bin", "python");
   const pkg = join(REPO_ROOT, "clients", "python");
   try {

@@ -25,6 +25,8 @@ class Server:
     agent_did: str
     agent_key: str
     operator_domain: str
+    #: The server asks for DPoP nonces (RFC 9449 §8); the suite runs both ways.
+    dpop_nonces: bool
 
     def channel(self, role: str) -> grpc.Channel:
         """A channel presenting the certificate test/sdk/python.test.ts issued for ``role``."""
@@ -58,6 +60,7 @@ def server() -> Server:
         agent_did=_env("GATEHOUSE_AGENT_DID"),
         agent_key=_env("GATEHOUSE_AGENT_KEY"),
         operator_domain=_env("GATEHOUSE_OPERATOR_DOMAIN"),
+        dpop_nonces=_env("GATEHOUSE_DPOP_NONCES") == "on",
     )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from gatehouse import Agent, AgentKey, DPoPRequest, GatehouseError, KeySet, Verifier
+from gatehouse import Agent, AgentKey, DPoPRequest, GatehouseError, KeySet, Verifier, dpop_proof
 from gatehouse.v1 import (
     errors_pb2,
     registry_pb2,
@@ -86,6 +86,30 @@ def test_dpop_bound_login_and_verify(server, agent: Agent, verifier_channel) -> 
             dpop=DPoPRequest(other_key.dpop_proof("GET", RESOURCE, token), "GET", RESOURCE),
         )
     assert foreign.value.reason == errors_pb2.REASON_DPOP_INVALID
+
+
+def test_dpop_nonces_follow_the_server(server, agent: Agent, verifier_channel) -> None:
+    """With server nonces on, login's first Token call is refused for want of a nonce and made
+    again with it; the response carries the nonce for the next proof, and a proof without it is
+    refused. With nonces off, there is none."""
+    token = agent.login(server.scopes[:1], server.audience, dpop=True)
+    assert bool(token.dpop_nonce) == server.dpop_nonces
+    bare_proof = dpop_proof(agent.key, "GET", RESOURCE, access_token=token.access_token)
+    answer = verify_pb2_grpc.VerifyServiceStub(verifier_channel).Verify(
+        verify_pb2.VerifyRequest(
+            token=token.access_token,
+            audience=server.audience,
+            dpop_proof=bare_proof,
+            http_method="GET",
+            http_url=RESOURCE,
+        )
+    )
+    if server.dpop_nonces:
+        assert not answer.allowed
+        assert answer.reason == errors_pb2.REASON_DPOP_NONCE_REQUIRED
+        assert answer.dpop_nonce
+    else:
+        assert answer.allowed, errors_pb2.Reason.Name(answer.reason)
 
 
 def test_token_cache_reuses_until_refresh(server, agent: Agent) -> None:

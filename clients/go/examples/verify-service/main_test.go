@@ -42,7 +42,7 @@ func TestRequireTokenAgainstARealGatehouse(t *testing.T) {
 		return recorder
 	}
 	proof := func() string {
-		p, err := agent.Key.DPoPProof(gatehouse.DPoPRequest{Method: "GET", URL: env.Audience + "/orders", AccessToken: token.AccessToken})
+		p, err := agent.Key.DPoPProof(gatehouse.DPoPRequest{Method: "GET", URL: env.Audience + "/orders", AccessToken: token.AccessToken, Nonce: token.DPoPNonce})
 		if err != nil {
 			t.Fatal(err)
 		}

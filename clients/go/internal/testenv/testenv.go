@@ -20,6 +20,8 @@ type Env struct {
 	AgentDID, AgentKey                 string
 	AgentTLS, VerifierTLS, OperatorTLS gatehouse.TLSFiles
 	OperatorDomain                     string
+	// DPoPNonces: the server asks for DPoP nonces (RFC 9449 §8); the suite runs both ways.
+	DPoPNonces bool
 }
 
 // Load fails the test (never skips it) when the variables are missing: these tests run
@@ -49,6 +51,7 @@ func Load(t testing.TB) Env {
 		VerifierTLS:    pair("GATEHOUSE_VERIFIER"),
 		OperatorTLS:    pair("GATEHOUSE_OPERATOR"),
 		OperatorDomain: get("GATEHOUSE_OPERATOR_DOMAIN"),
+		DPoPNonces:     get("GATEHOUSE_DPOP_NONCES") == "on",
 	}
 }
 

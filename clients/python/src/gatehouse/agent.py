@@ -14,7 +14,7 @@ from . import signing_input
 from .dpop import dpop_proof
 from .errors import GatehouseError
 from .keys import AgentKey
-from .v1 import gate_pb2, gate_pb2_grpc
+from .v1 import errors_pb2, gate_pb2, gate_pb2_grpc
 
 
 @dataclass(frozen=True)
@@ -112,10 +112,7 @@ class Agent:
         )
         # `pass` is a Python keyword: the generated field is reached with getattr / **{...}.
         request = gate_pb2.TokenRequest(**{"pass": getattr(submitted, "pass")})
-        if dpop:
-            # TokenRequest.dpop_proof: htm POST, htu the issuer with path /v1/tokens.
-            request.dpop_proof = dpop_proof(self.key, "POST", f"{body.issuer}/v1/tokens")
-        issued = self._gate.Token(request, timeout=self._timeout)
+        issued = self._token(request, dpop, body.issuer)
         return Token(
             access_token=issued.access_token,
             token_type=issued.token_type,
@@ -125,6 +122,29 @@ class Agent:
             issuer=body.issuer,
             dpop_nonce=issued.dpop_nonce,
         )
+
+    def _token(
+        self, request: gate_pb2.TokenRequest, dpop: bool, issuer: str
+    ) -> gate_pb2.TokenResponse:
+        """Call Token. With ``dpop`` the request carries a proof (TokenRequest.dpop_proof: htm
+        POST, htu the issuer with path /v1/tokens); when the server answers that it wants a
+        nonce, the call is made once more with a proof carrying it (RFC 9449 §8). The server
+        checks the proof before it redeems the pass, so the pass is still unspent then."""
+        nonce: str | None = None
+        for attempt in range(2):
+            if dpop:
+                request.dpop_proof = dpop_proof(
+                    self.key, "POST", f"{issuer}/v1/tokens", nonce=nonce
+                )
+            try:
+                return self._gate.Token(request, timeout=self._timeout)
+            except grpc.RpcError as error:
+                refused = GatehouseError.from_rpc_error(error)
+                wants_nonce = refused.reason == errors_pb2.REASON_DPOP_NONCE_REQUIRED
+                if not (dpop and attempt == 0 and wants_nonce and refused.dpop_nonce):
+                    raise refused from None
+                nonce = refused.dpop_nonce
+        raise AssertionError("unreachable")
 
     def token(self, scopes: Sequence[str], audience: str, *, dpop: bool = False) -> Token:
         """A cached token for ``scopes`` and ``audience``, refreshed before it expires."""
