@@ -1,6 +1,6 @@
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { runToEnd, type SdkServer, startSdkServer } from "../support/sdk-env.js";
+import { compactJwsInLogs, runToEnd, type SdkServer, startSdkServer } from "../support/sdk-env.js";
 
 const GO_SDK = fileURLToPath(new URL("../../clients/go", import.meta.url));
 
@@ -35,6 +35,7 @@ describe.each([{ dpopNonces: false }, { dpopNonces: true }])(
         timeoutMs: 600_000,
       });
       expect(test.code, test.output).toBe(0);
+      expect(compactJwsInLogs(server)).toEqual([]);
       // Every test ran; none was skipped.
       expect(test.output).not.toMatch(/--- SKIP/);
       expect(test.output).toMatch(/--- PASS: TestExtAuthzCheckWithGoControlPlaneTypes/);

@@ -1,6 +1,6 @@
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { runToEnd, type SdkServer, startSdkServer } from "../support/sdk-env.js";
+import { compactJwsInLogs, runToEnd, type SdkServer, startSdkServer } from "../support/sdk-env.js";
 import { pythonSdkVenv } from "../support/tools.js";
 
 const PYTHON_SDK = fileURLToPath(new URL("../../clients/python", import.meta.url));
@@ -41,6 +41,7 @@ describe.each([{ dpopNonces: false }, { dpopNonces: true }])(
         timeoutMs: 300_000,
       });
       expect(pytest.code, pytest.output).toBe(0);
+      expect(compactJwsInLogs(server)).toEqual([]);
       // Every test ran; none was skipped.
       expect(pytest.output).not.toMatch(/SKIPPED|skipped/);
       expect(pytest.output).toMatch(/test_dpop_bound_login_and_verify PASSED/);

@@ -78,6 +78,15 @@ export async function startSdkServer(options: SdkServerOptions): Promise<SdkServ
   }
 }
 
+/**
+ * The SDK tests run in another process, so test/scan-logs.ts never learns their tokens,
+ * passes and proofs; instead no server log line may hold anything shaped like a compact JWS
+ * (a token, a DPoP proof, an assertion) — its header segment always starts `eyJ` (`{"`).
+ */
+export function compactJwsInLogs(server: SdkServer): string[] {
+  return server.gh.logs.filter((line) => /eyJ[\w-]*\.[\w-]+\.[\w-]+/.test(line));
+}
+
 export interface Finished {
   readonly code: number | null;
   /** stdout and stderr, interleaved as they came. */
