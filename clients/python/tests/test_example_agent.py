@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from gatehouse import DPoPRequest, GatehouseError, KeySet, Verifier
+from gatehouse import DPoPContext, GatehouseError, KeySet, Verifier
 
 EXAMPLE = Path(__file__).parent.parent / "examples" / "agent.py"
 
@@ -27,7 +27,7 @@ def api(server, verifier_channel) -> Iterator[str]:
             scheme, _, token = self.headers.get("Authorization", "").partition(" ")
             url = f"http://{self.headers['Host']}{self.path}"
             proof = (
-                DPoPRequest(self.headers.get("DPoP", ""), "GET", url) if scheme == "DPoP" else None
+                DPoPContext(self.headers.get("DPoP", ""), "GET", url) if scheme == "DPoP" else None
             )
             try:
                 claims = verifier.verify(token, required_scopes=["orders:read"], dpop=proof)

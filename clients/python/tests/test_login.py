@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from gatehouse import Agent, AgentKey, DPoPRequest, GatehouseError, KeySet, Verifier, dpop_proof
+from gatehouse import Agent, AgentKey, DPoPContext, GatehouseError, KeySet, Verifier, dpop_proof
 from gatehouse.v1 import (
     errors_pb2,
     registry_pb2,
@@ -71,19 +71,19 @@ def test_dpop_bound_login_and_verify(server, agent: Agent, verifier_channel) -> 
     assert bare.reason == errors_pb2.REASON_TOKEN_BOUND_TO_KEY
 
     verifier = Verifier(server.issuer, server.audience, KeySet(verifier_channel))
-    claims = verifier.verify(token.access_token, dpop=DPoPRequest(proof, "GET", RESOURCE))
+    claims = verifier.verify(token.access_token, dpop=DPoPContext(proof, "GET", RESOURCE))
     assert claims["cnf"]["jkt"] == agent.key.thumbprint
     with pytest.raises(GatehouseError) as without:
         verifier.verify(token.access_token)
     assert without.value.reason == errors_pb2.REASON_TOKEN_BOUND_TO_KEY
     with pytest.raises(GatehouseError) as other_method:
-        verifier.verify(token.access_token, dpop=DPoPRequest(proof, "POST", RESOURCE))
+        verifier.verify(token.access_token, dpop=DPoPContext(proof, "POST", RESOURCE))
     assert other_method.value.reason == errors_pb2.REASON_DPOP_INVALID
     other_key = Agent(AgentKey.generate(), agent.did, verifier_channel)
     with pytest.raises(GatehouseError) as foreign:
         verifier.verify(
             token.access_token,
-            dpop=DPoPRequest(other_key.dpop_proof("GET", RESOURCE, token), "GET", RESOURCE),
+            dpop=DPoPContext(other_key.dpop_proof("GET", RESOURCE, token), "GET", RESOURCE),
         )
     assert foreign.value.reason == errors_pb2.REASON_DPOP_INVALID
 

@@ -16,12 +16,12 @@ from .channel import secure_channel
 from .dpop import dpop_proof
 from .errors import GatehouseError
 from .keys import AgentKey, jwk_thumbprint
-from .verifier import DPoPRequest, KeySet, Verifier
+from .verifier import DPoPContext, KeySet, Verifier
 
 __all__ = [
     "Agent",
     "AgentKey",
-    "DPoPRequest",
+    "DPoPContext",
     "GatehouseError",
     "KeySet",
     "SigningInputMismatchError",

@@ -84,7 +84,7 @@ class KeySet:
 
 
 @dataclass(frozen=True)
-class DPoPRequest:
+class DPoPContext:
     """The request a DPoP-bound token arrived with (RFC 9449 §7.1)."""
 
     #: The ``DPoP`` header's value.
@@ -126,7 +126,7 @@ class Verifier:
         token: str,
         *,
         required_scopes: Sequence[str] = (),
-        dpop: DPoPRequest | None = None,
+        dpop: DPoPContext | None = None,
     ) -> dict[str, Any]:
         """Verify ``token`` and return its claims.
 
@@ -211,7 +211,7 @@ class Verifier:
         if nbf > now + self._leeway or iat > now + self._leeway:
             raise _refuse(errors_pb2.REASON_TOKEN_NOT_YET_VALID, "token is not valid yet")
 
-    def _check_dpop(self, token: str, confirmation: Any, dpop: DPoPRequest | None) -> None:
+    def _check_dpop(self, token: str, confirmation: Any, dpop: DPoPContext | None) -> None:
         """RFC 9449 §4.3 and §7.1: a ``dpop+jwt`` signed by the key its ``jwk`` names, whose
         thumbprint is ``cnf.jkt``, for this method and URL, with ``ath`` this token's hash."""
         if dpop is None or not dpop.proof:
