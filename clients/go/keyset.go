@@ -15,9 +15,10 @@ import (
 // key ids cannot turn into a flood of GetJwks calls.
 type KeySet struct {
 	fetch func(context.Context) (*gatehousev1.GetJwksResponse, error)
-	now   func() time.Time
 	// MinRefresh is the least time between two fetches caused by unknown key ids (default 30 s).
 	MinRefresh time.Duration
+	// Now is the clock; time.Now when nil.
+	Now func() time.Time
 
 	mu        sync.Mutex
 	keys      map[string]ed25519.PublicKey
@@ -31,7 +32,6 @@ func NewKeySet(client gatehousev1.VerifyServiceClient) *KeySet {
 		fetch: func(ctx context.Context) (*gatehousev1.GetJwksResponse, error) {
 			return client.GetJwks(ctx, &gatehousev1.GetJwksRequest{})
 		},
-		now:        time.Now,
 		MinRefresh: 30 * time.Second,
 	}
 }
@@ -40,7 +40,10 @@ func NewKeySet(client gatehousev1.VerifyServiceClient) *KeySet {
 func (s *KeySet) key(ctx context.Context, kid string) (ed25519.PublicKey, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	now := s.now()
+	now := time.Now()
+	if s.Now != nil {
+		now = s.Now()
+	}
 	key, known := s.keys[kid]
 	stale := s.keys == nil || now.After(s.expiresAt)
 	mayRefresh := s.keys == nil || now.Sub(s.fetchedAt) >= s.MinRefresh

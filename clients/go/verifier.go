@@ -122,6 +122,11 @@ func (v *Verifier) Verify(ctx context.Context, token string, options VerifyOptio
 	if json.Unmarshal(jws.payload, &claims) != nil || claims.Subject == "" || claims.Expiry == 0 {
 		return nil, reject(gatehousev1.Reason_REASON_TOKEN_CLAIMS_INVALID, "claims are malformed")
 	}
+	// A delegated token is always bound to its actor's key: with `act` but no `cnf`, anyone
+	// who saw it could act as the actor.
+	if claims.Actor != nil && claims.Confirmation == nil {
+		return nil, reject(gatehousev1.Reason_REASON_TOKEN_CLAIMS_INVALID, "act without cnf")
+	}
 	if claims.Issuer != v.Issuer {
 		return nil, reject(gatehousev1.Reason_REASON_TOKEN_ISSUER_MISMATCH, "iss is not the expected issuer")
 	}

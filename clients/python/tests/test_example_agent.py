@@ -20,7 +20,7 @@ EXAMPLE = Path(__file__).parent.parent / "examples" / "agent.py"
 @pytest.fixture
 def api(server, verifier_channel) -> Iterator[str]:
     """An HTTP API on loopback whose GET /orders needs orders:read, verified offline."""
-    verifier = Verifier(server.issuer, server.audience, KeySet(verifier_channel))
+    verifier = Verifier(server.issuer, server.audience, KeySet.from_channel(verifier_channel))
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:  # noqa: N802 (http.server's name)

@@ -30,7 +30,7 @@ def test_login_bearer_verifies_online_and_offline(server, agent: Agent, verifier
     assert online.allowed, errors_pb2.Reason.Name(online.reason)
     assert online.agent_did == server.agent_did
 
-    claims = Verifier(server.issuer, server.audience, KeySet(verifier_channel)).verify(
+    claims = Verifier(server.issuer, server.audience, KeySet.from_channel(verifier_channel)).verify(
         token.access_token, required_scopes=server.scopes[:1]
     )
     assert claims["sub"] == server.agent_did
@@ -70,7 +70,7 @@ def test_dpop_bound_login_and_verify(server, agent: Agent, verifier_channel) -> 
     )
     assert bare.reason == errors_pb2.REASON_TOKEN_BOUND_TO_KEY
 
-    verifier = Verifier(server.issuer, server.audience, KeySet(verifier_channel))
+    verifier = Verifier(server.issuer, server.audience, KeySet.from_channel(verifier_channel))
     claims = verifier.verify(token.access_token, dpop=DPoPContext(proof, "GET", RESOURCE))
     assert claims["cnf"]["jkt"] == agent.key.thumbprint
     with pytest.raises(GatehouseError) as without:
@@ -120,7 +120,7 @@ def test_token_cache_reuses_until_refresh(server, agent: Agent) -> None:
 
 def test_offline_verifier_refuses_in_order(server, agent: Agent, verifier_channel) -> None:
     token = agent.login(server.scopes[:1], server.audience)
-    keys = KeySet(verifier_channel)
+    keys = KeySet.from_channel(verifier_channel)
     head, body, signature = token.access_token.split(".")
     tampered = f"{head}.{body}.{('B' if signature[0] == 'A' else 'A')}{signature[1:]}"
     cases = [

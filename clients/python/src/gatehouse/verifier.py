@@ -6,8 +6,10 @@ envelopes: where those matter, ask Gatehouse (``VerifyService.Verify``).
 
 from __future__ import annotations
 
+import base64
 import hmac
 import json
+import re
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -19,7 +21,7 @@ import jwt
 
 from .dpop import access_token_hash
 from .errors import GatehouseError
-from .keys import jwk_thumbprint
+from .keys import b64url, jwk_thumbprint
 from .v1 import errors_pb2, verify_pb2, verify_pb2_grpc
 
 #: VerifyRequest.token allows 8 KiB; nothing longer is parsed.
@@ -27,31 +29,57 @@ MAX_TOKEN_LENGTH = 8192
 #: Header parameters that would let a token choose its own key (RFC 8725 §3.10) or demand
 #: extensions this verifier does not implement (RFC 7515 §4.1.11).
 _REFUSED_HEADERS = ("jku", "x5u", "jwk", "x5c", "crit")
+_BASE64URL = re.compile(r"[A-Za-z0-9_-]+")
 
 
 def _refuse(reason: int, description: str) -> GatehouseError:
     return GatehouseError(reason, description)
 
 
+def _canonical_compact(token: str) -> bool:
+    """Three segments, each canonical unpadded base64url (RFC 7515 §2, RFC 4648 §3.5), so a
+    token has exactly one spelling (PyJWT itself accepts padding and stray bits)."""
+    segments = token.split(".")
+    if len(segments) != 3:
+        return False
+    for segment in segments:
+        if not _BASE64URL.fullmatch(segment):
+            return False
+        try:
+            decoded = base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
+        except ValueError:
+            return False
+        if b64url(decoded) != segment:
+            return False
+    return True
+
+
 class KeySet:
-    """The issuer's signing keys from the ``GetJwks`` RPC, cached for ``cache_max_age_seconds``
-    and fetched again on an unknown ``kid`` — at most once per ``min_refresh`` seconds, so tokens
-    with made-up key ids cannot turn into a flood of calls."""
+    """The issuer's signing keys: a ``GetJwksResponse`` from ``fetch`` (usually the ``GetJwks``
+    RPC, :meth:`from_channel`), cached for its ``cache_max_age_seconds`` and fetched again on an
+    unknown ``kid`` — at most once per ``min_refresh`` seconds, so tokens with made-up key ids
+    cannot turn into a flood of calls."""
 
     def __init__(
         self,
-        channel: grpc.Channel,
+        fetch: Callable[[], verify_pb2.GetJwksResponse],
         *,
         min_refresh: float = 30.0,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        self._verify = verify_pb2_grpc.VerifyServiceStub(channel)
+        self._fetch = fetch
         self._min_refresh = min_refresh
         self._clock = clock
         self._lock = threading.Lock()
         self._keys: dict[str, jwt.PyJWK] | None = None
         self._fetched_at = 0.0
         self._expires_at = 0.0
+
+    @classmethod
+    def from_channel(cls, channel: grpc.Channel, **options: Any) -> KeySet:
+        """A key set read with the ``GetJwks`` RPC over ``channel`` (options as for ``KeySet``)."""
+        stub = verify_pb2_grpc.VerifyServiceStub(channel)
+        return cls(lambda: stub.GetJwks(verify_pb2.GetJwksRequest(), timeout=10), **options)
 
     def key(self, kid: str) -> jwt.PyJWK:
         """The key named ``kid``; :class:`GatehouseError` ``REASON_TOKEN_KID_UNKNOWN`` if none."""
@@ -68,7 +96,7 @@ class KeySet:
 
     def _refresh(self, now: float) -> None:
         try:
-            response = self._verify.GetJwks(verify_pb2.GetJwksRequest(), timeout=10)
+            response = self._fetch()
         except grpc.RpcError as error:
             raise GatehouseError.from_rpc_error(error) from None
         keys: dict[str, jwt.PyJWK] = {}
@@ -155,12 +183,16 @@ class Verifier:
         return claims
 
     def _header(self, token: str) -> dict[str, Any]:
-        if not token or len(token) > MAX_TOKEN_LENGTH:
+        if not token or len(token) > MAX_TOKEN_LENGTH or not _canonical_compact(token):
             raise _refuse(errors_pb2.REASON_TOKEN_MALFORMED, "malformed token")
         try:
             header = jwt.get_unverified_header(token)
         except jwt.DecodeError:
             raise _refuse(errors_pb2.REASON_TOKEN_MALFORMED, "malformed token") from None
+        except jwt.InvalidTokenError:  # PyJWT refuses some headers itself, e.g. unknown `crit`
+            raise _refuse(
+                errors_pb2.REASON_TOKEN_HEADER_INVALID, "header is not acceptable"
+            ) from None
         # RFC 8725 §3.1: only the algorithm the issuer signs with.
         if header.get("alg") != "EdDSA":
             raise _refuse(errors_pb2.REASON_TOKEN_ALG_NOT_ALLOWED, "alg must be EdDSA")
@@ -195,6 +227,10 @@ class Verifier:
         for name in ("sub", "exp", "iat"):
             if name not in claims:
                 raise _refuse(errors_pb2.REASON_TOKEN_CLAIMS_INVALID, f"claim {name} is missing")
+        # A delegated token is always bound to its actor's key: with `act` but no `cnf`, anyone
+        # who saw it could act as the actor.
+        if "act" in claims and "cnf" not in claims:
+            raise _refuse(errors_pb2.REASON_TOKEN_CLAIMS_INVALID, "act without cnf")
         return claims
 
     def _check_time(self, claims: dict[str, Any]) -> None:
@@ -223,6 +259,8 @@ class Verifier:
             return _refuse(errors_pb2.REASON_DPOP_INVALID, what)
 
         jkt = confirmation.get("jkt") if isinstance(confirmation, dict) else None
+        if len(dpop.proof) > MAX_TOKEN_LENGTH or not _canonical_compact(dpop.proof):
+            raise invalid("proof is not a canonical compact JWS")
         try:
             header = jwt.get_unverified_header(dpop.proof)
             jwk = header.get("jwk")
