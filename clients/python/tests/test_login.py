@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from gatehouse import Agent, AgentKey, DPoPContext, GatehouseError, KeySet, Verifier, dpop_proof
@@ -113,9 +115,21 @@ def test_dpop_nonces_follow_the_server(server, agent: Agent, verifier_channel) -
 
 
 def test_token_cache_reuses_until_refresh(server, agent: Agent) -> None:
-    first = agent.token(server.scopes[:1], server.audience)
-    assert agent.token(server.scopes[:1], server.audience) is first
-    assert agent.token(server.scopes, server.audience) is not first
+    now = [time.time()]
+    channel = server.channel("AGENT")
+    cached = Agent(agent.key, agent.did, channel, refresh_margin=30, clock=lambda: now[0])
+    try:
+        first = cached.token(server.scopes[:1], server.audience)
+        assert cached.token(server.scopes[:1], server.audience) is first
+        assert cached.token(server.scopes, server.audience) is not first
+        now[0] = first.expires_at - 31
+        assert cached.token(server.scopes[:1], server.audience) is first
+        now[0] = first.expires_at - 29  # within the refresh margin: logs in again
+        second = cached.token(server.scopes[:1], server.audience)
+        assert second is not first
+        assert second.access_token != first.access_token
+    finally:
+        channel.close()
 
 
 def test_offline_verifier_refuses_in_order(server, agent: Agent, verifier_channel) -> None:
