@@ -5,7 +5,9 @@
 //
 //   - [Agent]: an agent's Ed25519 key and DID, and the whole login by signature challenge
 //     (Challenge → Submit → Token), optionally DPoP-bound (RFC 9449).
-//   - [DPoPProof]: a DPoP proof JWT for one request (RFC 9449 §4.2), with `ath` when a token
+//   - [TokenSource] and [Transport]: a token cache with early refresh, and an http.RoundTripper
+//     that sends each request with the token and, for a DPoP-bound token, a fresh proof.
+//   - [AgentKey.DPoPProof]: a DPoP proof JWT for one request (RFC 9449 §4.2), with `ath` when a token
 //     goes with it.
 //   - [Verifier]: offline verification of access tokens against the issuer's JWK Set
 //     (RFC 7517, RFC 9068), fetched with GetJwks and refreshed on an unknown `kid`.

@@ -194,3 +194,27 @@ func assertReason(t *testing.T, err error, want gatehousev1.Reason) *gatehouse.E
 	}
 	return typed
 }
+
+func TestTokenSourceRefreshesBeforeExpiry(t *testing.T) {
+	env := testenv.Load(t)
+	now := time.Now()
+	source := &gatehouse.TokenSource{
+		Agent:         env.Agent(t),
+		Options:       gatehouse.LoginOptions{Scopes: env.Scopes[:1], Audience: env.Audience},
+		RefreshMargin: 30 * time.Second,
+		Now:           func() time.Time { return now },
+	}
+	first, err := source.Token(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	now = first.ExpiresAt.Add(-31 * time.Second)
+	if again, err := source.Token(context.Background()); err != nil || again != first {
+		t.Fatalf("outside the margin: %v %v", again, err)
+	}
+	now = first.ExpiresAt.Add(-29 * time.Second)
+	second, err := source.Token(context.Background())
+	if err != nil || second == first || second.AccessToken == first.AccessToken {
+		t.Fatalf("within the margin: %v %v", second, err)
+	}
+}

@@ -83,6 +83,7 @@ describe.each([{ dpopNonces: false }, { dpopNonces: true }])(
       expect(test.output).toMatch(/--- PASS: TestExtAuthzCheckWithGoControlPlaneTypes/);
       expect(test.output).toMatch(/--- PASS: TestGatehouseAndGoControlPlaneLinkTogether/);
       expect(test.output).toMatch(/--- PASS: TestRequireTokenAgainstARealGatehouse/);
+      expect(test.output).toMatch(/--- PASS: TestAgentTransportCallsTheService/);
     }, 600_000);
   },
 );

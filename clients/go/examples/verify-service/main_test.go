@@ -59,3 +59,38 @@ func TestRequireTokenAgainstARealGatehouse(t *testing.T) {
 		t.Fatalf("without the scope: %d %q", got.Code, got.Body.String())
 	}
 }
+
+// An agent's http.Client (gatehouse.Transport) calling the example service over a real socket:
+// each request carries the token and a fresh proof for its URL.
+func TestAgentTransportCallsTheService(t *testing.T) {
+	env := testenv.Load(t)
+	verifier := &gatehouse.Verifier{
+		Issuer:   env.Issuer,
+		Audience: env.Audience,
+		Keys:     gatehouse.NewKeySet(gatehousev1.NewVerifyServiceClient(env.Dial(t, env.VerifierTLS))),
+	}
+	mux := http.NewServeMux()
+	service := httptest.NewServer(mux)
+	defer service.Close()
+	hello := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.WriteString(w, r.Context().Value(claimsKey{}).(*gatehouse.Claims).Subject)
+	})
+	mux.Handle("GET /orders", requireToken(verifier, service.URL, env.Scopes[:1], hello))
+
+	source := &gatehouse.TokenSource{
+		Agent:   env.Agent(t),
+		Options: gatehouse.LoginOptions{Scopes: env.Scopes[:1], Audience: env.Audience, DPoP: true},
+	}
+	client := &http.Client{Transport: &gatehouse.Transport{Source: source}}
+	for range 2 { // the second request reuses the token with a new proof
+		response, err := client.Get(service.URL + "/orders?page=1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(response.Body)
+		_ = response.Body.Close()
+		if response.StatusCode != http.StatusOK || string(body) != env.AgentDID {
+			t.Fatalf("%d %q", response.StatusCode, body)
+		}
+	}
+}
