@@ -6,7 +6,12 @@ import { BENCH_ISSUER, BENCH_TOKEN_TTL_SECONDS, BENCH_TRUST_DOMAIN } from "./pro
  * The benchmarked server's configuration (bench/server.ts, bench/in-process.ts): dev mode on
  * ephemeral loopback ports, silent, the embedded store or the given Redis (needed by workers).
  */
-export function benchConfig(dataDir: string, redisUrl?: string, workers = 1): GatehouseConfig {
+export function benchConfig(
+  dataDir: string,
+  redisUrl?: string,
+  workers = 1,
+  proxyHmacSecret?: string,
+): GatehouseConfig {
   return loadConfig({
     mode: "dev",
     env: {},
@@ -24,6 +29,7 @@ export function benchConfig(dataDir: string, redisUrl?: string, workers = 1): Ga
       shutdownGraceMs: 2_000,
       workers,
       ...(redisUrl !== undefined && { store: { kind: "redis", url: redisUrl, cluster: false } }),
+      ...(proxyHmacSecret !== undefined && { proxy: benchProxy(proxyHmacSecret) }),
       // The limiters still run (their cost is part of a login), but the highest limits keep
       // the login run's few agents, all from 127.0.0.1, from being refused.
       limits: {
@@ -34,4 +40,9 @@ export function benchConfig(dataDir: string, redisUrl?: string, workers = 1): Ga
       },
     },
   });
+}
+
+/** Gatehouse trusts the bench's HTTP sidecar (bench/sidecar.ts) on loopback with `secret`. */
+export function benchProxy(hmacSecret: string) {
+  return { enabled: true, trustedPeers: ["127.0.0.1"], hmacSecret, maxAgeSeconds: 30 } as const;
 }

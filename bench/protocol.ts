@@ -20,4 +20,6 @@ export interface ServerOptions {
   readonly redisUrl?: string;
   /** Server processes sharing the ports (src/app/workers.ts); more than 1 needs `redisUrl`. */
   readonly workers?: number;
+  /** Trust a proxy on loopback with this HMAC secret (the HTTP sidecar, bench/sidecar.ts). */
+  readonly proxyHmacSecret?: string;
 }

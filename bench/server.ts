@@ -30,7 +30,7 @@ if (!dataDir || !process.send) {
 }
 const send = (message: ServerMessage) => process.send?.(message);
 const options: ServerOptions = JSON.parse(process.argv[3] ?? "{}");
-const config = benchConfig(dataDir, options.redisUrl, options.workers);
+const config = benchConfig(dataDir, options.redisUrl, options.workers, options.proxyHmacSecret);
 
 if (config.workers > 1 && cluster.isPrimary) await supervise();
 else await serve();

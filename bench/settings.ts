@@ -9,6 +9,7 @@ export const SCENARIOS = [
   "login",
   "revocation",
   "denials",
+  "http",
 ] as const;
 export type Scenario = (typeof SCENARIOS)[number];
 
@@ -41,6 +42,11 @@ export interface Settings {
    * embedded store in one process.
    */
   readonly workers: number;
+}
+
+/** The HTTP sidecar runs (forward-auth, REST Verify): 1, 8 and BENCH_CONCURRENCY in flight. */
+export function httpInFlight(settings: Settings): number[] {
+  return [...new Set([1, 8, settings.concurrency])];
 }
 
 /** The latency runs: the empty RPC and Verify with this few calls in flight. */

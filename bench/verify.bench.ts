@@ -36,9 +36,12 @@
  * file of agents, each with its own connection and one login in flight (it signs each
  * challenge itself). Revocation, which needs sequencing across two replicas, runs on grpc-js.
  *
+ *   http        the HTTP sidecar (its own process) in front of the same server: forward-auth
+ *               (/auth, cached bearer token) and REST Verify over HTTP/2 + TLS at 1, 8 and
+ *               BENCH_CONCURRENCY in flight, beside gRPC Verify at the same (target: 60 %)
  * Env: BENCH_LOADGEN (go|node; unset: go if available), BENCH_LOADGEN_PROCS (1),
  * BENCH_SECONDS (10) per measured run, BENCH_WARMUP_SECONDS (2), BENCH_CONCURRENCY (64),
- * BENCH_CHANNELS (4), BENCH_ONLY (verify,latency,dpop,check,login,revocation,denials),
+ * BENCH_CHANNELS (4), BENCH_ONLY (verify,latency,dpop,check,login,revocation,denials,http),
  * BENCH_CRYPTO_SECONDS (1),
  * BENCH_LOGIN_AGENTS (16), BENCH_REVOCATIONS (100), BENCH_REVOCATION_POLL_MS (1),
  * BENCH_REVOCATION_TIMEOUT_MS (5000), BENCH_DENIALS (20000), BENCH_WORKERS (cores), BENCH_SERVER_NODE_FLAGS (node
@@ -47,6 +50,7 @@
  * measured run there, bench/profile.ts). Exits 1 when a measured run had any error.
  * Gatehouse's own CPU per call, without the network and far less noisy: bench/in-process.ts.
  */
+import { randomBytes } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
@@ -70,6 +74,13 @@ import { ed25519VerifyRate, type VerifyRate } from "./scenarios/crypto.js";
 import { type DenialGrowth, measureDenialGrowth } from "./scenarios/denials.js";
 import { measureDpop, type ProofStats } from "./scenarios/dpop.js";
 import {
+  forwardAuthRequest,
+  type HttpRoute,
+  measureHttp,
+  restVerifyRequest,
+  spawnSidecar,
+} from "./scenarios/http.js";
+import {
   type InterleavedRatio,
   interleavedRatios,
   ROUND_RUN_SECONDS,
@@ -77,8 +88,14 @@ import {
 } from "./scenarios/interleaved.js";
 import { measureLogin } from "./scenarios/login.js";
 import { measureRevocation, type RevocationSummary } from "./scenarios/revocation.js";
-import { measureRpc } from "./scenarios/rpc.js";
-import { LATENCY_IN_FLIGHT, readSettings, type Scenario, type Settings } from "./settings.js";
+import { measureRpc, type RpcContext } from "./scenarios/rpc.js";
+import {
+  httpInFlight,
+  LATENCY_IN_FLIGHT,
+  readSettings,
+  type Scenario,
+  type Settings,
+} from "./settings.js";
 import { type ServerProcess, spawnServer } from "./spawn-server.js";
 import { checkTarget, healthTarget, verifyTarget } from "./targets.js";
 
@@ -87,7 +104,8 @@ const { only } = settings;
 const bearerRuns =
   (only.has("verify") ? 2 : 0) +
   (only.has("latency") ? 2 * LATENCY_IN_FLIGHT.length : 0) +
-  (only.has("check") ? 2 : 0);
+  (only.has("check") ? 2 : 0) +
+  (only.has("http") ? 3 * httpInFlight(settings).length : 0);
 /** Rounds of alternating Verify / Check runs (bench/scenarios/interleaved.ts). */
 const CHECK_ROUNDS = 6;
 /** Each round runs Verify, Check and Check with every header. */
@@ -121,9 +139,11 @@ async function runRpcScenarios(
   const { results } = figures;
   // Workers share state through Redis only: one for them, none for a single process.
   const redis = settings.workers > 1 ? await startRedisServer() : undefined;
+  const proxyHmacSecret = only.has("http") ? randomBytes(32).toString("base64url") : undefined;
   const server = await spawnServer(dataDir, {
     ...(redis && { redisUrl: redis.url }),
     workers: settings.workers,
+    ...(proxyHmacSecret && { proxyHmacSecret }),
   }).catch(async (error: unknown) => {
     await redis?.stop();
     throw error;
@@ -154,17 +174,14 @@ async function runRpcScenarios(
     }
     if (only.has("latency")) {
       for (const inFlight of LATENCY_IN_FLIGHT) {
-        const light = {
-          ...context,
-          settings: {
-            ...settings,
-            concurrency: inFlight,
-            channels: Math.min(inFlight, settings.channels),
-          },
-        };
+        const light = atInFlight(context, inFlight);
         results[`health@${inFlight}`] = await measureRpc(healthTarget, light);
         results[`verify@${inFlight}`] = await measureRpc(verifyTarget(route), light);
       }
+    }
+    if (only.has("http") && proxyHmacSecret) {
+      const http = { ...route, verifierTls };
+      await runHttpScenarios(dataDir, context, http, proxyHmacSecret, results);
     }
     if (only.has("dpop")) {
       const bound = { key: agent.key, did: agent.did, token: boundToken };
@@ -188,6 +205,60 @@ async function runRpcScenarios(
     for (const channel of channels) channel.close();
     await server.stop();
     await redis?.stop();
+  }
+}
+
+function atInFlight(context: RpcContext, inFlight: number): RpcContext {
+  const light = {
+    ...settings,
+    concurrency: inFlight,
+    channels: Math.min(inFlight, settings.channels),
+  };
+  return { ...context, settings: light };
+}
+
+/** The name of the gRPC Verify run at this many calls in flight. */
+function verifyRunName(inFlight: number): string {
+  return inFlight === settings.concurrency ? "verify" : `verify@${inFlight}`;
+}
+
+/**
+ * http: the HTTP sidecar (its own process) in front of the same server; forward-auth and
+ * REST Verify at each level of httpInFlight, beside gRPC Verify at the same (measured here if
+ * the verify and latency runs did not).
+ */
+async function runHttpScenarios(
+  dataDir: string,
+  context: RpcContext,
+  route: HttpRoute,
+  hmacSecret: string,
+  results: Record<string, Summary>,
+): Promise<void> {
+  const upstream = `127.0.0.1:${context.server.grpcPort}`;
+  const sidecar = await spawnSidecar(dataDir, {
+    upstream,
+    hmacSecret,
+    audience: route.audience,
+    scope: route.scope,
+  });
+  try {
+    for (const inFlight of httpInFlight(settings)) {
+      const light = atInFlight(context, inFlight);
+      results[verifyRunName(inFlight)] ??= await measureRpc(verifyTarget(route), light);
+      const run = {
+        sidecar,
+        ca: route.verifierTls.ca.toString(),
+        inFlight,
+        connections: settings.channels,
+        warmupSeconds: settings.warmupSeconds,
+        seconds: settings.seconds,
+        server: context.server,
+      };
+      results[`auth@${inFlight}`] = await measureHttp(forwardAuthRequest(route), run);
+      results[`rest-verify@${inFlight}`] = await measureHttp(restVerifyRequest(route), run);
+    }
+  } finally {
+    await sidecar.stop();
   }
 }
 
@@ -244,7 +315,7 @@ async function main(): Promise<number> {
     const loadgen = await resolveGoLoadgen();
     const pki = await createPki(dataDir);
     const rawBefore = only.has("dpop") ? ed25519VerifyRate(settings.cryptoSeconds) : undefined;
-    if (["verify", "latency", "dpop", "check"].some((name) => only.has(name as Scenario))) {
+    if (["verify", "latency", "dpop", "check", "http"].some((name) => only.has(name as Scenario))) {
       await runRpcScenarios(pki, dataDir, figures, loadgen);
     }
     if (only.has("login") || only.has("revocation")) {
@@ -322,6 +393,7 @@ function report(
   }
   const latency = latencyLine(results, settings.concurrency);
   if (latency) console.log(latency);
+  for (const line of httpLines(results)) console.log(line);
   if (dpop && raw) {
     console.log(
       `DPoP Verify / raw Ed25519 verify (1 core): ${show(ratios.dpopToRawVerify)} ` +
@@ -408,6 +480,24 @@ function latencyLine(results: Record<string, Summary>, concurrency: number): str
     `p99 ms at ${levels.join(" / ")} in flight: empty RPC ${p99("health")}, ` +
     `Verify ${p99("verify")}`
   );
+}
+
+/** Forward-auth and REST Verify beside gRPC Verify, by calls in flight (target ≥ 0.60). */
+function httpLines(results: Record<string, Summary>): string[] {
+  const lines: string[] = [];
+  for (const n of httpInFlight(settings)) {
+    const grpc = results[verifyRunName(n)];
+    const auth = results[`auth@${n}`];
+    const rest = results[`rest-verify@${n}`];
+    if (!grpc || !auth || !rest) continue;
+    const cell = (r: Summary) => `${r.rps} req/s, p50 ${r.p50Ms} ms, p99 ${r.p99Ms} ms`;
+    const share = (r: Summary) => ratio(r.rps, grpc.rps)?.toFixed(2) ?? "n/a";
+    lines.push(
+      `HTTP sidecar at ${n} in flight: forward-auth ${cell(auth)} (${share(auth)} of gRPC); ` +
+        `REST Verify ${cell(rest)} (${share(rest)}); gRPC Verify ${cell(grpc)}`,
+    );
+  }
+  return lines;
 }
 
 function printDenials(d: DenialGrowth): void {

@@ -3,6 +3,7 @@ import { Reason } from "../../gen/gatehouse/v1/errors_pb.js";
 import { type VerifyResponse, VerifyService } from "../../gen/gatehouse/v1/verify_pb.js";
 import { catalogEntry, GatehouseError, toGatehouseError } from "../errors/index.js";
 import { type HttpRequest, type HttpResponse, header } from "./http-io.js";
+import { requiredScopes } from "./mcp.js";
 import { peerCertificatePem } from "./peer.js";
 import { resourceMetadataUrl } from "./protected-resource.js";
 import { type ForwardAuthRoute, matchRoute } from "./route-table.js";
@@ -56,17 +57,20 @@ async function decide(req: HttpRequest, deps: ForwardAuthDeps): Promise<Answer> 
   const route = matchRoute(deps.routes, original.host, original.path);
   // No protected resource names this request: deny (fail closed), nothing to challenge for.
   if (route === undefined) return { status: 403, headers: { "cache-control": "no-store" } };
+  const scopes = requiredScopes(route, req);
+  if (scopes === "malformed") return { status: 403, headers: { "cache-control": "no-store" } };
+  const target = { route, scopes };
   const credentials = bearerCredentials(header(req.headers, "authorization"));
-  if (credentials === undefined) return challenge(route, "Bearer", undefined);
-  if (credentials === "malformed") return challenge(route, "Bearer", "invalid_request");
+  if (credentials === undefined) return challenge(target, "Bearer", undefined);
+  if (credentials === "malformed") return challenge(target, "Bearer", "invalid_request");
   const { scheme } = credentials;
   const proof = header(req.headers, "dpop");
   const amount = parseAmount(header(req.headers, "gatehouse-amount"));
-  if (amount === "malformed") return challenge(route, scheme, "invalid_request");
+  if (amount === "malformed") return challenge(target, scheme, "invalid_request");
   const request = create(verify.input, {
     token: credentials.token,
     audience: route.audience,
-    requiredScopes: [...route.scopes],
+    requiredScopes: [...scopes],
     ...(proof === undefined ? {} : { dpopProof: proof }),
     httpMethod: original.method,
     httpUrl: original.url,
@@ -77,8 +81,14 @@ async function decide(req: HttpRequest, deps: ForwardAuthDeps): Promise<Answer> 
   return refusal(
     new GatehouseError(decision.reason, { dpopNonce: decision.dpopNonce }),
     scheme,
-    route,
+    target,
   );
+}
+
+/** What a request is refused for: its route, and the scopes this very request needs. */
+interface Target {
+  readonly route: ForwardAuthRoute;
+  readonly scopes: readonly string[];
 }
 
 function allowed(decision: VerifyResponse): Answer {
@@ -101,11 +111,7 @@ function allowed(decision: VerifyResponse): Answer {
  * `insufficient_scope` where scopes are missing), 402 and 429 for envelope refusals, 503 when
  * Gatehouse could not decide. Any other catalog status is a bad credential: 401.
  */
-function refusal(
-  error: GatehouseError,
-  scheme: string,
-  route: ForwardAuthRoute | undefined,
-): Answer {
+function refusal(error: GatehouseError, scheme: string, target: Target | undefined): Answer {
   const status = catalogEntry(error.reason).http;
   const nonce = error.dpopNonce === "" ? {} : { "dpop-nonce": error.dpopNonce };
   const noStore = { "cache-control": "no-store", ...nonce };
@@ -116,47 +122,43 @@ function refusal(
     return { status, headers: { ...noStore, ...wait } };
   }
   if (status === 403) {
-    const scope = error.reason === Reason.INSUFFICIENT_SCOPE && route !== undefined;
+    const scope = error.reason === Reason.INSUFFICIENT_SCOPE && target !== undefined;
     return scope
       ? {
           status,
           headers: {
             ...noStore,
-            "www-authenticate": challengeValue(scheme, route, "insufficient_scope"),
+            "www-authenticate": challengeValue(scheme, target, "insufficient_scope"),
           },
         }
       : { status, headers: noStore };
   }
-  if (route === undefined) return { status: 401, headers: noStore };
+  if (target === undefined) return { status: 401, headers: noStore };
   const code = error.reason === Reason.INVALID_ARGUMENT ? "invalid_request" : "invalid_token";
-  return {
-    ...challenge(route, scheme, code),
-    headers: { ...challenge(route, scheme, code).headers, ...nonce },
-  };
+  const answer = challenge(target, scheme, code);
+  return { ...answer, headers: { ...answer.headers, ...nonce } };
 }
 
-function challenge(route: ForwardAuthRoute, scheme: string, error: string | undefined): Answer {
+function challenge(target: Target, scheme: string, error: string | undefined): Answer {
   return {
     status: 401,
     headers: {
       "cache-control": "no-store",
-      "www-authenticate": challengeValue(scheme, route, error),
+      "www-authenticate": challengeValue(scheme, target, error),
     },
   };
 }
 
 /**
  * RFC 6750 §3 (and RFC 9449 §7.1 for DPoP): realm, where the resource's metadata is (RFC 9728
- * §5.1, so a client can find its authorization server), the error code, the scopes needed.
+ * §5.1, so a client can find its authorization server), the error code, and every scope this
+ * request needs (RFC 6750 §3.1; MCP authorization, "Scope Challenge Handling": all at once).
  */
-function challengeValue(
-  scheme: string,
-  route: ForwardAuthRoute,
-  error: string | undefined,
-): string {
+function challengeValue(scheme: string, target: Target, error: string | undefined): string {
+  const { route, scopes } = target;
   const params = [`realm="${route.resource}"`, `resource_metadata="${resourceMetadataUrl(route)}"`];
   if (error !== undefined) params.push(`error="${error}"`);
-  if (route.scopes.length > 0) params.push(`scope="${route.scopes.join(" ")}"`);
+  if (scopes.length > 0) params.push(`scope="${scopes.join(" ")}"`);
   return `${scheme} ${params.join(", ")}`;
 }
 

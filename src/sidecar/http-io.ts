@@ -85,3 +85,16 @@ export function header(headers: IncomingHttpHeaders, name: string): string | und
   const value = headers[name];
   return typeof value === "string" ? value : undefined;
 }
+
+/**
+ * One header's value when sent exactly once; undefined when absent; null when repeated
+ * (Node would join the values, and which one a server reads is then anyone's guess).
+ */
+export function headerOnce(req: HttpRequest, name: string): string | undefined | null {
+  let count = 0;
+  for (let i = 0; i < req.rawHeaders.length; i += 2) {
+    if (req.rawHeaders[i]?.toLowerCase() === name) count++;
+  }
+  if (count > 1) return null;
+  return header(req.headers, name);
+}

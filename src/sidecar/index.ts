@@ -13,7 +13,8 @@ import { ensureDevPki } from "../pki/dev-pki.js";
 import { issueCertificate } from "../pki/issue-certificate.js";
 import { roleCertificateSpec } from "../pki/role-certificate.js";
 import { createForwardAuth } from "./forward-auth.js";
-import { createOAuthTokenEndpoint } from "./oauth-token.js";
+import { createOAuthTokenEndpoint } from "./oauth/token-endpoint.js";
+import { createOpenApiEndpoint } from "./openapi/serve.js";
 import { createProtectedResourceMetadata } from "./protected-resource.js";
 import { createPublicDocuments } from "./public-documents.js";
 import { createRestHandler } from "./rest/handler.js";
@@ -105,6 +106,7 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
     clock,
   });
   const protectedResource = createProtectedResourceMetadata(sidecar.routes, config.issuer);
+  const openApi = createOpenApiEndpoint();
   const routes: RouteHandler = async (req, res, url) => {
     const get = req.method === "GET" || req.method === "HEAD";
     switch (url.pathname) {
@@ -122,6 +124,9 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
         return get;
       case "/.well-known/gatehouse":
         if (get) await documents.gatehouse(req, res);
+        return get;
+      case "/openapi.json":
+        if (get) openApi(req, res);
         return get;
       case "/auth":
         await forwardAuth(req, res);

@@ -5,13 +5,11 @@ import {
   type GetJwksResponse,
   VerifyService,
 } from "../../gen/gatehouse/v1/verify_pb.js";
-import { type HttpRequest, type HttpResponse, header, sendJson } from "./http-io.js";
+import { type HttpRequest, type HttpResponse, header } from "./http-io.js";
+import { OAUTH_GRANT_TYPES } from "./oauth/grants.js";
 import type { Upstream } from "./upstream.js";
 
 const { getJwks, getIssuerMetadata } = VerifyService.method;
-
-/** The grants `/oauth2/token` accepts (RFC 7523 §2.2 client credentials, §2.1 JWT bearer). */
-const OAUTH_GRANT_TYPES = ["client_credentials", "urn:ietf:params:oauth:grant-type:jwt-bearer"];
 
 /**
  * The documents anyone may fetch, without a client certificate: the JWK Set (RFC 7517) and
@@ -32,10 +30,10 @@ export function createPublicDocuments(upstream: Upstream, publicUrl: string) {
     },
 
     /**
-     * RFC 8414 §2, only what is served: the OAuth token endpoint (oauth-token.ts) and its two
-     * grants, clients authenticated by an agent-signed assertion (RFC 7523 §2.2) — over mTLS
-     * with the agent's certificate besides. Its tokens are bearer tokens (DPoP is on
-     * `/v1/tokens`), so no `dpop_signing_alg_values_supported`; no authorization endpoint.
+     * RFC 8414 §2, only what is served: the OAuth token endpoint (oauth/token-endpoint.ts)
+     * and its grants, clients authenticated by an agent-signed assertion (RFC 7523 §2.2) —
+     * over mTLS with the agent's certificate besides — and DPoP-bound tokens (RFC 9449 §5.1);
+     * no authorization endpoint.
      */
     async authorizationServer(req: HttpRequest, res: HttpResponse): Promise<void> {
       const meta = await read<GetIssuerMetadataResponse>(getIssuerMetadata);
@@ -47,6 +45,7 @@ export function createPublicDocuments(upstream: Upstream, publicUrl: string) {
         token_endpoint_auth_signing_alg_values_supported: ["EdDSA"],
         grant_types_supported: [...OAUTH_GRANT_TYPES],
         response_types_supported: [],
+        dpop_signing_alg_values_supported: meta.dpopSigningAlgValuesSupported,
       };
       sendCacheable(req, res, body, meta.cacheMaxAgeSeconds);
     },
@@ -64,6 +63,7 @@ export function createPublicDocuments(upstream: Upstream, publicUrl: string) {
         forward_auth_endpoint: `${base}/auth`,
         oauth_token_endpoint: `${base}/oauth2/token`,
         rest_base: `${base}/v1`,
+        openapi_url: `${base}/openapi.json`,
       };
       sendCacheable(req, res, body, meta.cacheMaxAgeSeconds);
     },
@@ -94,8 +94,26 @@ function sendCacheable(
   body: unknown,
   maxAgeSeconds: number,
 ): void {
+  sendCacheableText(req, res, cacheableJson(body), maxAgeSeconds);
+}
+
+/** A JSON document's exact bytes and their strong ETag. */
+export interface CacheableJson {
+  readonly text: string;
+  readonly etag: string;
+}
+
+export function cacheableJson(body: unknown): CacheableJson {
   const text = JSON.stringify(body);
-  const etag = `"${createHash("sha256").update(text).digest("base64url")}"`;
+  return { text, etag: `"${createHash("sha256").update(text).digest("base64url")}"` };
+}
+
+export function sendCacheableText(
+  req: HttpRequest,
+  res: HttpResponse,
+  { text, etag }: CacheableJson,
+  maxAgeSeconds: number,
+): void {
   const headers = { etag, "cache-control": `public, max-age=${maxAgeSeconds}` };
   const ifNoneMatch = header(req.headers, "if-none-match");
   if (ifNoneMatch?.split(",").some((tag) => tag.trim() === etag)) {
@@ -103,5 +121,10 @@ function sendCacheable(
     res.end();
     return;
   }
-  sendJson(res, 200, body, headers);
+  res.writeHead(200, {
+    "content-type": "application/json",
+    "content-length": Buffer.byteLength(text),
+    ...headers,
+  });
+  res.end(text);
 }

@@ -13,11 +13,37 @@ export interface ForwardAuthRoute {
   readonly audience: string;
   /** Scopes every request to this route needs. */
   readonly scopes: readonly string[];
+  /**
+   * An MCP server (MCP authorization, 2026-07-28): its tokens' audience is the resource's
+   * canonical URI, and `mcpScopes` add scopes per JSON-RPC method and tool, prompt or
+   * resource name (mcp.ts).
+   */
+  readonly mcp: boolean;
+  readonly mcpScopes: readonly McpScopeRule[];
+}
+
+/** Scopes a request needs when it names this MCP method (and, if set, this name). */
+export interface McpScopeRule {
+  /** The JSON-RPC method, e.g. `tools/call` (the `Mcp-Method` header). */
+  readonly method: string;
+  /** The tool or prompt name or resource URI (the `Mcp-Name` header); absent: any. */
+  readonly name?: string;
+  readonly scopes: readonly string[];
 }
 
 type Parsed<T> = { ok: true; value: T } | { ok: false; problem: string };
 
-const KEYS = ["host", "path_prefix", "resource", "audience", "scopes"] as const;
+const KEYS = [
+  "host",
+  "path_prefix",
+  "resource",
+  "audience",
+  "scopes",
+  "mcp",
+  "mcp_scopes",
+] as const;
+const MCP_RULE_KEYS = ["method", "name", "scopes"];
+const MCP_METHOD = /^[A-Za-z0-9_./-]{1,128}$/;
 const HOST = /^(\*|[a-z0-9.-]{1,253})$/;
 const SCOPE = /^[A-Za-z0-9:._/-]{1,128}$/;
 
@@ -51,6 +77,8 @@ function parseRoute(entry: unknown, at: string, problems: string[]): ForwardAuth
   const resource = read("resource");
   const audience = read("audience") ?? resource;
   const scopes = read("scopes") ?? [];
+  const mcp = read("mcp") ?? false;
+  const mcpScopes = parseMcpScopes(read("mcp_scopes") ?? [], `${at}.mcp_scopes`, problems);
   if (typeof host !== "string" || !HOST.test(host))
     problems.push(`${at}.host: must be a lowercase host name or "*"`);
   if (typeof pathPrefix !== "string" || !pathPrefix.startsWith("/")) {
@@ -61,8 +89,12 @@ function parseRoute(entry: unknown, at: string, problems: string[]): ForwardAuth
   if (typeof audience !== "string" || !/^[\x21-\x7e]{1,256}$/.test(audience)) {
     problems.push(`${at}.audience: must be 1..256 printable characters without spaces`);
   }
-  if (!Array.isArray(scopes) || !scopes.every((s) => typeof s === "string" && SCOPE.test(s))) {
-    problems.push(`${at}.scopes: must be an array of scope names`);
+  if (!isScopeList(scopes)) problems.push(`${at}.scopes: must be an array of scope names`);
+  if (typeof mcp !== "boolean") problems.push(`${at}.mcp: must be true or false`);
+  if (mcp !== true && mcpScopes.length > 0) problems.push(`${at}.mcp_scopes: needs mcp = true`);
+  // MCP authorization, "Token Handling": a token is accepted only if issued for this server.
+  if (mcp === true && audience !== resource) {
+    problems.push(`${at}.audience: an MCP server's audience is its resource (canonical URI)`);
   }
   if (problems.length > before) return undefined;
   return {
@@ -71,7 +103,54 @@ function parseRoute(entry: unknown, at: string, problems: string[]): ForwardAuth
     resource: resource as string,
     audience: audience as string,
     scopes: scopes as string[],
+    mcp: mcp as boolean,
+    mcpScopes,
   };
+}
+
+function isScopeList(value: unknown): value is string[] {
+  return Array.isArray(value) && value.every((s) => typeof s === "string" && SCOPE.test(s));
+}
+
+/** `mcp_scopes = [{ method = "tools/call", name = "delete_repo", scopes = ["repo:admin"] }]` */
+function parseMcpScopes(value: unknown, at: string, problems: string[]): McpScopeRule[] {
+  if (!Array.isArray(value)) {
+    problems.push(`${at}: must be an array of tables`);
+    return [];
+  }
+  return value.flatMap((entry, i): McpScopeRule[] => {
+    const where = `${at}[${i}]`;
+    if (typeof entry !== "object" || entry === null || Array.isArray(entry)) {
+      problems.push(`${where}: must be a table`);
+      return [];
+    }
+    const rule = entry as Record<string, unknown>;
+    const before = problems.length;
+    for (const key of Object.keys(rule)) {
+      if (!MCP_RULE_KEYS.includes(key)) problems.push(`${where}: unknown key "${key}"`);
+    }
+    const { method, name, scopes } = rule;
+    if (typeof method !== "string" || !MCP_METHOD.test(method)) {
+      problems.push(`${where}.method: must be a JSON-RPC method name such as "tools/call"`);
+    }
+    if (
+      name !== undefined &&
+      (typeof name !== "string" || name.length === 0 || name.length > 1024)
+    ) {
+      problems.push(`${where}.name: must be 1..1024 characters`);
+    }
+    if (!isScopeList(scopes) || scopes.length === 0) {
+      problems.push(`${where}.scopes: must be a non-empty array of scope names`);
+    }
+    if (problems.length > before) return [];
+    return [
+      {
+        method: method as string,
+        ...(name === undefined ? {} : { name: name as string }),
+        scopes: scopes as string[],
+      },
+    ];
+  });
 }
 
 /** The route for a request: exact host before `*`, then the longest path prefix. */

@@ -61,6 +61,9 @@ export async function listen(options: ListenerOptions, handle: RouteHandler): Pr
   server.maxConnections = options.maxConnections;
   const sockets = new Set<{ destroy(): void }>();
   server.on(tls ? "secureConnection" : "connection", (socket) => {
+    // Small answers go out at once: with Nagle's algorithm a proxy's keep-alive connection
+    // waits for the peer's delayed ACK (tens of ms) between requests.
+    socket.setNoDelay(true);
     sockets.add(socket);
     socket.once("close", () => sockets.delete(socket));
   });

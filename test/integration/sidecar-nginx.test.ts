@@ -17,6 +17,8 @@ import {
 } from "../support/sidecar.js";
 
 const NGINX = "/usr/sbin/nginx";
+/** The resource nginx's REST Verify stands for: a service's token must be issued for it. */
+const REST_VERIFY = "https://gatehouse.test/v1/tokens:verify";
 const TEMPLATE = join(import.meta.dirname, "../../infra/nginx/gatehouse.conf.template");
 
 /** The protected application: records what reached it and echoes the identity headers. */
@@ -64,6 +66,8 @@ describe("nginx auth_request in front of an application", () => {
   let t: TestSidecar;
   let agent: Enrolled;
   let token: string;
+  let service: Enrolled;
+  let serviceToken: string;
   let app: Awaited<ReturnType<typeof startApp>>;
   let nginx: ChildProcess | undefined;
   let prefix: string;
@@ -86,6 +90,12 @@ describe("nginx auth_request in front of an application", () => {
         audience: AUDIENCE,
         scopes: ["orders:write"],
       },
+      {
+        host: "*",
+        path_prefix: "/v1/tokens:verify",
+        resource: REST_VERIFY,
+        scopes: ["tokens:verify"],
+      },
     ];
     t = await startTestSidecar({
       overrides: { sidecar: { routes, forwardAuthRequiresClientCert: true } as never },
@@ -94,6 +104,10 @@ describe("nginx auth_request in front of an application", () => {
     const clients = grpcClients(t.gh, agent.agentTls);
     token = await login(clients.gate, agent);
     clients.close();
+    service = await enrollAgent(t.gh, { scopes: ["tokens:verify"], audiences: [REST_VERIFY] });
+    const serviceClients = grpcClients(t.gh, service.agentTls);
+    serviceToken = await login(serviceClients.gate, service, ["tokens:verify"], REST_VERIFY);
+    serviceClients.close();
     app = await startApp();
     prefix = await mkdtemp(join(tmpdir(), "gatehouse-nginx-"));
     for (const dir of ["client_body", "proxy", "fastcgi", "uwsgi", "scgi"])
@@ -102,6 +116,8 @@ describe("nginx auth_request in front of an application", () => {
     const proxy = await t.gh.clientTls({ role: "proxy", name: "nginx" });
     await writeFile(join(prefix, "proxy.pem"), proxy.cert);
     await writeFile(join(prefix, "proxy-key.pem"), proxy.key, { mode: 0o600 });
+    await writeFile(join(prefix, "verifier.pem"), agent.verifierTls.cert);
+    await writeFile(join(prefix, "verifier-key.pem"), agent.verifierTls.key, { mode: 0o600 });
     const port = await freePort();
     url = `https://127.0.0.1:${port}`;
     ca = t.gh.caPem;
@@ -117,6 +133,8 @@ describe("nginx auth_request in front of an application", () => {
         SIDECAR_NAME: "localhost",
         PROXY_CERT: join(prefix, "proxy.pem"),
         PROXY_KEY: join(prefix, "proxy-key.pem"),
+        VERIFIER_CERT: join(prefix, "verifier.pem"),
+        VERIFIER_KEY: join(prefix, "verifier-key.pem"),
         APP: `127.0.0.1:${app.port}`,
       },
       prefix,
@@ -207,6 +225,69 @@ describe("nginx auth_request in front of an application", () => {
     expect((await http1(ca, `${url}/orders/../admin/users`, { headers })).status).toBe(403);
     expect((await http1(ca, `${url}/elsewhere`, { headers })).status).toBe(403);
     expect(app.hits.length).toBe(before);
+  });
+
+  describe("REST Verify for a service with a bearer token and no client certificate", () => {
+    const verify = (authorization: string | undefined, extra: Record<string, string> = {}) =>
+      http1(ca, `${url}/v1/tokens:verify`, {
+        method: "POST",
+        headers: { ...(authorization === undefined ? {} : { authorization }), ...extra },
+        body: JSON.stringify({ token, audience: AUDIENCE, requiredScopes: ["orders:read"] }),
+      });
+
+    it("answers Verify when the service's own token carries the route's scope", async () => {
+      const answer = await verify(`Bearer ${serviceToken}`);
+      expect(answer.status, answer.text).toBe(200);
+      expect(answer.json()).toMatchObject({ allowed: true, agentDid: agent.did });
+    });
+
+    it("challenges a service without a token, and refuses a token without the scope", async () => {
+      const none = await verify(undefined);
+      expect(none.status).toBe(401);
+      expect(none.headers["www-authenticate"]).toContain('scope="tokens:verify"');
+      // The agent's token is for another resource: not a credential for REST Verify.
+      const wrong = await verify(`Bearer ${token}`);
+      expect(wrong.status).toBe(401);
+      expect(wrong.headers["www-authenticate"]).toContain('error="invalid_token"');
+    });
+
+    it("lends the verifier certificate to Verify only, whatever the client claims", async () => {
+      const spoofed = await verify(`Bearer ${serviceToken}`, {
+        "x-gatehouse-client-cert": encodeURIComponent(agent.adminTls.cert.toString()),
+        "x-gatehouse-agent": "did:agent:evil.example:x",
+      });
+      expect(spoofed.status).toBe(200);
+      // Any other REST path is the application's, behind forward-auth: no route, no pass.
+      const registry = await http1(ca, `${url}/v1/operators`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${serviceToken}` },
+        body: JSON.stringify({ domain: "evil.example" }),
+      });
+      expect(registry.status).toBe(403);
+      const encoded = await http1(ca, `${url}/v1/tokens%3Averify/../../operators`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${serviceToken}` },
+        body: "{}",
+      });
+      expect(encoded.status).toBeGreaterThanOrEqual(400);
+      expect(encoded.status).toBeLessThan(500);
+    });
+
+    it("refuses a body over nginx's limit with 413, and bad JSON with the sidecar's 400", async () => {
+      const big = await http1(ca, `${url}/v1/tokens:verify`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${serviceToken}` },
+        body: JSON.stringify({ token: "x".repeat(70_000) }),
+      });
+      expect(big.status).toBe(413);
+      const bad = await http1(ca, `${url}/v1/tokens:verify`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${serviceToken}` },
+        body: "{not json",
+      });
+      expect(bad.status).toBe(400);
+      expect(bad.json()).toMatchObject({ reason: "REASON_INVALID_ARGUMENT" });
+    });
   });
 });
 

@@ -89,7 +89,9 @@ describe.each(STORE_KINDS)("sidecar (%s store)", (storeKind) => {
     expect(meta.grant_types_supported).toEqual([
       "client_credentials",
       "urn:ietf:params:oauth:grant-type:jwt-bearer",
+      "urn:ietf:params:oauth:grant-type:token-exchange",
     ]);
+    expect(meta.dpop_signing_alg_values_supported).toContain("EdDSA");
     expect((await http1(t.gh.caPem, meta.jwks_uri as string)).status).toBe(200);
     // The token endpoint: an agent-signed client assertion, the agent's certificate besides.
     const clientAssertion = await jwtBearerAssertion(agent.key, {

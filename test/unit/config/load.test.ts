@@ -156,6 +156,8 @@ describe("loadConfig defaults", () => {
         resource: "https://api.example.com/mcp",
         audience: "https://api.example.com/mcp",
         scopes: ["mcp:use"],
+        mcp: false,
+        mcpScopes: [],
       },
     ]);
     expect(

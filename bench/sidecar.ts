@@ -1,0 +1,56 @@
+/**
+ * The benchmarked HTTP sidecar, in a process of its own (`fork` with `--import tsx`), in
+ * front of the bench server. Arguments: the data dir (its dev PKI: the sidecar's server
+ * certificate, and its `proxy` certificate issued in memory) and JSON `{ upstream,
+ * hmacSecret, audience, scope }`. One forward-auth route: any host, any path → `audience`,
+ * `scope`. IPC: → { type: "ready", port }; ← { type: "stop" } → exits.
+ */
+import { loadConfig } from "../src/config/index.js";
+import { createLogger } from "../src/observability/logger.js";
+import { startSidecar } from "../src/sidecar/index.js";
+import { benchProxy } from "./config.js";
+import { BENCH_ISSUER, BENCH_TRUST_DOMAIN } from "./protocol.js";
+
+export interface SidecarOptions {
+  readonly upstream: string;
+  readonly hmacSecret: string;
+  readonly audience: string;
+  readonly scope: string;
+}
+
+const [dataDir, raw] = process.argv.slice(2);
+if (!dataDir || !raw || !process.send)
+  throw new Error("usage: fork bench/sidecar.ts <dataDir> <options>");
+const options = JSON.parse(raw) as SidecarOptions;
+const config = loadConfig({
+  mode: "dev",
+  env: {},
+  overrides: {
+    issuer: BENCH_ISSUER,
+    trustDomain: BENCH_TRUST_DOMAIN,
+    dataDir,
+    log: { level: "silent" },
+    proxy: benchProxy(options.hmacSecret),
+    sidecar: {
+      host: "127.0.0.1",
+      port: 0,
+      upstream: options.upstream,
+      routes: [
+        {
+          host: "*",
+          path_prefix: "/",
+          resource: "https://bench.test/",
+          audience: options.audience,
+          scopes: [options.scope],
+        },
+      ],
+    } as never,
+  },
+});
+const sidecar = await startSidecar({ config, logger: createLogger("silent") });
+const stop = () => void sidecar.stop().then(() => process.exit(0));
+process.on("message", (message: { type?: string }) => {
+  if (message.type === "stop") stop();
+});
+process.on("disconnect", stop);
+process.send({ type: "ready", port: sidecar.port });
