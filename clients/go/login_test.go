@@ -125,10 +125,10 @@ func TestOfflineVerifierRefusesInOrder(t *testing.T) {
 	keys := gatehouse.NewKeySet(gatehousev1.NewVerifyServiceClient(env.Dial(t, env.VerifierTLS)))
 	verifier := &gatehouse.Verifier{Issuer: env.Issuer, Audience: env.Audience, Keys: keys}
 	parts := strings.Split(token.AccessToken, ".")
+	// Another valid base64url character in the first position: a different signature.
 	flipped := []byte(parts[2])
-	flipped[0] ^= 'A' ^ 'B'
-	if flipped[0] == parts[2][0] {
-		flipped[0] = 'C'
+	if flipped[0] = 'A'; parts[2][0] == 'A' {
+		flipped[0] = 'B'
 	}
 	cases := []struct {
 		name     string
