@@ -24,6 +24,9 @@ export function benchConfig(
       approval: { enabled: true, host: "127.0.0.1", port: 0 },
       metrics: { host: "127.0.0.1", port: 0 },
       log: { level: "silent" },
+      // The gate-pairs run: iterated hash at the N of the comparison with the Python gate
+      // (1,000), hashcash easy enough that the client's search stays small beside the check.
+      challenges: { iteratedHashIterations: 1_000, hashcashDifficultyBits: 8 },
       // The TTL does not change what Verify costs.
       tokens: { defaultTtlSeconds: BENCH_TOKEN_TTL_SECONDS },
       shutdownGraceMs: 2_000,

@@ -1,10 +1,11 @@
 /**
  * `npx tsx bench/in-process.ts <verify|check|dpop|login>`: Gatehouse's own CPU per call, without
- * sockets, TLS or HTTP/2. The server starts in this process; the grpc-js handlers it registers
- * are called directly with a minimal stand-in for a ServerUnaryCall (bytes in, bytes out, the
- * peer certificate of a verifier or of the agent), so what is measured is decode → policy →
- * validation → service → encode, and the store. Far less noisy than `npm run bench` on a busy
- * machine: use it to compare two versions of the hot paths, then confirm with `npm run bench`.
+ * sockets, TLS or HTTP/2. The server starts in this process; its composed methods are called
+ * through the in-memory transport (src/server/in-memory.ts: bytes in, bytes out, the peer
+ * certificate of a verifier or of the agent), so what is measured is decode → caller →
+ * policy → validation → service → encode, and the store. Far less noisy than `npm run bench`
+ * on a busy machine: use it to compare two versions of the hot paths, then confirm with
+ * `npm run bench`.
  *
  *   verify  Verify of one cached bearer token
  *   check   ext_authz Check of the same token, the CheckRequest built as Envoy builds it with
@@ -15,34 +16,19 @@
  * Env: IN_PROCESS_CALLS (20000; logins: 2000), IN_PROCESS_CONCURRENCY (64; logins: 16),
  * IN_PROCESS_PROFILE (a file: the measured run's V8 CPU profile).
  */
-import { X509Certificate } from "node:crypto";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { Session } from "node:inspector/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
-import {
-  create,
-  type DescMessage,
-  fromBinary,
-  type MessageInitShape,
-  toBinary,
-} from "@bufbuild/protobuf";
+import type { MessageInitShape } from "@bufbuild/protobuf";
 import { timestampMs } from "@bufbuild/protobuf/wkt";
-import * as grpc from "@grpc/grpc-js";
-import {
-  ChallengeKind,
-  ChallengeRequestSchema,
-  ChallengeResponseSchema,
-  SubmitRequestSchema,
-  SubmitResponseSchema,
-  TokenRequestSchema,
-  TokenResponseSchema,
-} from "../gen/gatehouse/v1/gate_pb.js";
-import { VerifyRequestSchema, VerifyResponseSchema } from "../gen/gatehouse/v1/verify_pb.js";
+import { ChallengeKind, GateService } from "../gen/gatehouse/v1/gate_pb.js";
+import { type VerifyRequestSchema, VerifyService } from "../gen/gatehouse/v1/verify_pb.js";
 import { startGatehouse } from "../src/app/gatehouse.js";
 import { dpopProof, signChallenge } from "../src/client/agent-keys.js";
 import { createLogger } from "../src/observability/logger.js";
+import type { InMemoryConnection } from "../src/server/in-memory.js";
 import { startRedisServer } from "../test/support/redis-server.js";
 import { benchConfig } from "./config.js";
 import { AUDIENCE, createPki, enrollAgents, gateClient, login, SCOPE } from "./enroll.js";
@@ -56,17 +42,6 @@ if (!MODES.includes(mode)) throw new Error(`usage: bench/in-process.ts <${MODES.
 const calls = Number(process.env.IN_PROCESS_CALLS ?? (mode === "login" ? 2_000 : 20_000));
 const concurrency = Number(process.env.IN_PROCESS_CONCURRENCY ?? (mode === "login" ? 16 : 64));
 
-type Handler = (call: unknown, done: (error: unknown, value?: Buffer) => void) => void;
-/** Every unary handler the server registers, by path: captured as grpc-js receives them. */
-const handlers = new Map<string, Handler>();
-const addService = grpc.Server.prototype.addService;
-grpc.Server.prototype.addService = function (definition, implementation) {
-  for (const [name, method] of Object.entries(definition)) {
-    handlers.set(method.path, (implementation as Record<string, Handler>)[name] as Handler);
-  }
-  return addService.call(this, definition, implementation);
-};
-
 const dataDir = await mkdtemp(join(tmpdir(), "gatehouse-in-process-"));
 const redis = mode === "login" ? await startRedisServer() : undefined;
 const pki = await createPki(dataDir);
@@ -75,59 +50,13 @@ const app = await startGatehouse({
   logger: createLogger("silent"),
 });
 
-/**
- * What the handlers read of a ServerUnaryCall; the certificate as grpc-js reports it, and the
- * HTTP/2 session where grpc-js keeps it (`call.stream.session`, one per peer: the transport
- * caches the caller per session, src/server/grpc.ts). Methods on a prototype, not closures
- * made per call: the stand-in should cost no more than grpc-js's own call object.
- */
-class StandInCall {
-  readonly cancelled = false;
-  constructor(
-    readonly request: Buffer,
-    readonly metadata: grpc.Metadata,
-    readonly call: { readonly stream: { readonly session: object } },
-    readonly authContext: { readonly sslPeerCertificate: object },
-  ) {}
-  getAuthContext() {
-    return this.authContext;
-  }
-  getPeer() {
-    return "127.0.0.1:40000";
-  }
-  getHost() {
-    return "127.0.0.1";
-  }
-  once() {}
-}
+const memory = app.composed.inMemory();
 
-function callFrom(certificatePem: string | Buffer) {
-  const certificate = new X509Certificate(certificatePem);
-  const peerCertificate = { raw: certificate.raw, fingerprint256: certificate.fingerprint256 };
-  const authContext = { sslPeerCertificate: peerCertificate };
-  const metadata = new grpc.Metadata();
-  const internal = { stream: { session: {} } };
-  return (request: Buffer) => new StandInCall(request, metadata, internal, authContext);
-}
-
-/** One call of the handler for `path`, with request bytes as they came off the wire. */
-function invokeRaw(path: string, call: (request: Buffer) => unknown, request: Buffer) {
-  const handler = handlers.get(path);
-  if (!handler) throw new Error(`no handler for ${path}`);
-  return new Promise<Buffer>((resolve, reject) => {
-    handler(call(request), (error, value) => (error ? reject(error) : resolve(value as Buffer)));
-  });
-}
-
-function invoke<I extends DescMessage, O extends DescMessage>(
-  path: string,
-  call: (request: Buffer) => unknown,
-  input: I,
-  init: MessageInitShape<I>,
-  output: O,
-) {
-  const request = Buffer.from(toBinary(input, create(input, init)));
-  return invokeRaw(path, call, request).then((bytes) => fromBinary(output, bytes));
+/** One call of the RPC at `path`, with request bytes as they came off the wire. */
+function invokeRaw(path: string, peer: InMemoryConnection, request: Uint8Array) {
+  return peer
+    .callBinary(path, request)
+    .then((bytes) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
 }
 
 /**
@@ -148,12 +77,11 @@ function targetWork(target: Target): () => Promise<void> {
 
 const [agent] = await enrollAgents(pki, `127.0.0.1:${app.grpcPort}`, 1);
 if (!agent) throw new Error("no agent enrolled");
-const asVerifier = callFrom(pki.verifier.certPem);
-const asAgent = callFrom(agent.tls.cert);
-const VERIFY = "/gatehouse.v1.VerifyService/Verify";
+const asVerifier = memory.connect({ certificate: pki.verifier.certPem });
+const asAgent = memory.connect({ certificate: agent.tls.cert });
 
 async function verifyOnce(init: MessageInitShape<typeof VerifyRequestSchema>): Promise<void> {
-  const answer = await invoke(VERIFY, asVerifier, VerifyRequestSchema, init, VerifyResponseSchema);
+  const answer = await asVerifier.call(VerifyService.method.verify, init);
   if (!answer.allowed || answer.agentDid !== agent?.did)
     throw new Error(`denied: ${answer.reason}`);
 }
@@ -162,13 +90,12 @@ async function loginOnce(): Promise<void> {
   if (!agent) return;
   const { did, key } = agent;
   const scopes = [SCOPE];
-  const challenge = await invoke(
-    "/gatehouse.v1.GateService/Challenge",
-    asAgent,
-    ChallengeRequestSchema,
-    { did, kind: ChallengeKind.SIGNATURE, scopes, audience: AUDIENCE },
-    ChallengeResponseSchema,
-  );
+  const challenge = await asAgent.call(GateService.method.challenge, {
+    did,
+    kind: ChallengeKind.SIGNATURE,
+    scopes,
+    audience: AUDIENCE,
+  });
   if (challenge.body.case !== "signature" || !challenge.expiresAt) throw new Error("no challenge");
   const signature = signChallenge(key, challenge.body.value, {
     challengeId: challenge.challengeId,
@@ -177,20 +104,13 @@ async function loginOnce(): Promise<void> {
     audience: AUDIENCE,
     expiresAtMs: timestampMs(challenge.expiresAt),
   });
-  const { pass } = await invoke(
-    "/gatehouse.v1.GateService/Submit",
-    asAgent,
-    SubmitRequestSchema,
-    { challengeId: challenge.challengeId, answer: { case: "signature", value: { signature } } },
-    SubmitResponseSchema,
-  );
-  const token = await invoke(
-    "/gatehouse.v1.GateService/Token",
-    asAgent,
-    TokenRequestSchema,
-    { grant: { case: "pass", value: pass } },
-    TokenResponseSchema,
-  );
+  const { pass } = await asAgent.call(GateService.method.submit, {
+    challengeId: challenge.challengeId,
+    answer: { case: "signature", value: { signature } },
+  });
+  const token = await asAgent.call(GateService.method.token, {
+    grant: { case: "pass", value: pass },
+  });
   if (!token.accessToken) throw new Error("no token");
 }
 

@@ -10,6 +10,8 @@ export const SCENARIOS = [
   "revocation",
   "denials",
   "http",
+  "gates",
+  "footprint",
 ] as const;
 export type Scenario = (typeof SCENARIOS)[number];
 
@@ -42,6 +44,10 @@ export interface Settings {
    * embedded store in one process.
    */
   readonly workers: number;
+  /** Footprint run: seconds with nothing to do before reading the idle RSS (and after the load). */
+  readonly idleSeconds: number;
+  /** Footprint run: seconds of sustained mixed load. */
+  readonly sustainSeconds: number;
 }
 
 /** The HTTP sidecar runs (forward-auth, REST Verify): 1, 8 and BENCH_CONCURRENCY in flight. */
@@ -67,6 +73,8 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     revocationTimeoutMs: number("BENCH_REVOCATION_TIMEOUT_MS", 5_000),
     denials: Math.round(number("BENCH_DENIALS", 20_000)),
     workers: Math.round(number("BENCH_WORKERS", availableParallelism())),
+    idleSeconds: number("BENCH_IDLE_SECONDS", 10),
+    sustainSeconds: number("BENCH_SUSTAIN_SECONDS", 300),
   };
 }
 

@@ -4,7 +4,8 @@ import { fileURLToPath } from "node:url";
 import type { EventLoopUtilization, ServerMessage, ServerOptions } from "./protocol.js";
 
 const SERVER_SCRIPT = fileURLToPath(new URL("./server.ts", import.meta.url));
-const START_TIMEOUT_MS = 30_000;
+/** Generous: with tsx, each worker compiles the sources on start, slow on a loaded host. */
+const START_TIMEOUT_MS = 120_000;
 
 export interface ServerUsage {
   readonly cpuMicros: number;

@@ -15,6 +15,11 @@
  *   revocation  Revoke on replica A, Verify on replica B (same Redis) until denied
  *   denials     Redis growth under a flood of denied Verifies (junk tokens): used_memory and
  *               the audit list's MEMORY USAGE before and after, per denial
+ *   gates       Challenge → Submit pairs of every kind and the one-RPC assertion grant, with
+ *               server CPU per pair (bench/scenarios/gate-pairs.ts); the iterated-hash check
+ *               per round against Python's hashlib
+ *   footprint   the compiled server: start-up to ready, idle RSS, RSS under BENCH_SUSTAIN_SECONDS
+ *               of mixed load (bench/scenarios/footprint.ts)
  * Only correct answers count; a denial where an allow was expected is an error.
  *
  * Server: BENCH_WORKERS processes per Gatehouse (default: one per core), as `gatehouse serve
@@ -41,7 +46,8 @@
  *               BENCH_CONCURRENCY in flight, beside gRPC Verify at the same (target: 60 %)
  * Env: BENCH_LOADGEN (go|node; unset: go if available), BENCH_LOADGEN_PROCS (1),
  * BENCH_SECONDS (10) per measured run, BENCH_WARMUP_SECONDS (2), BENCH_CONCURRENCY (64),
- * BENCH_CHANNELS (4), BENCH_ONLY (verify,latency,dpop,check,login,revocation,denials,http),
+ * BENCH_CHANNELS (4), BENCH_ONLY (verify,latency,dpop,check,login,revocation,denials,http,
+ * gates,footprint), BENCH_IDLE_SECONDS (10), BENCH_SUSTAIN_SECONDS (300),
  * BENCH_CRYPTO_SECONDS (1),
  * BENCH_LOGIN_AGENTS (16), BENCH_REVOCATIONS (100), BENCH_REVOCATION_POLL_MS (1),
  * BENCH_REVOCATION_TIMEOUT_MS (5000), BENCH_DENIALS (20000), BENCH_WORKERS (cores), BENCH_SERVER_NODE_FLAGS (node
@@ -69,10 +75,13 @@ import {
 import { type GoLoadgen, resolveGoLoadgen, writeTlsFiles } from "./go-load.js";
 import { openChannels } from "./load.js";
 import { BENCH_TOKEN_TTL_SECONDS } from "./protocol.js";
+import { redisProbe } from "./redis-stats.js";
 import { formatTable, ratio, round, type Summary, summaryTable } from "./report.js";
 import { ed25519VerifyRate, type VerifyRate } from "./scenarios/crypto.js";
 import { type DenialGrowth, measureDenialGrowth } from "./scenarios/denials.js";
 import { measureDpop, type ProofStats } from "./scenarios/dpop.js";
+import { type Footprint, measureFootprint } from "./scenarios/footprint.js";
+import { measureGatePairs } from "./scenarios/gate-pairs.js";
 import {
   forwardAuthRequest,
   type HttpRoute,
@@ -86,7 +95,8 @@ import {
   ROUND_RUN_SECONDS,
   ROUND_SECONDS,
 } from "./scenarios/interleaved.js";
-import { measureLogin } from "./scenarios/login.js";
+import { compareIteratedHash, type IteratedHashRound } from "./scenarios/iterated-hash.js";
+import { type LoginFigures, measureLogin } from "./scenarios/login.js";
 import { measureRevocation, type RevocationSummary } from "./scenarios/revocation.js";
 import { measureRpc, type RpcContext } from "./scenarios/rpc.js";
 import {
@@ -124,6 +134,9 @@ interface Figures {
   proofs?: ProofStats;
   revocation?: RevocationSummary;
   denials?: DenialGrowth;
+  loginStore?: LoginFigures["redis"];
+  iteratedHash?: IteratedHashRound;
+  footprint?: Footprint;
 }
 
 /**
@@ -278,10 +291,20 @@ async function runRedisScenarios(
   };
   try {
     const a = await spawnReplica();
-    const agentCount = only.has("login") ? settings.loginAgents : 1;
-    const agents = await enrollAgents(pki, a.address, agentCount);
+    const many = only.has("login") || only.has("gates");
+    const agents = await enrollAgents(pki, a.address, many ? settings.loginAgents : 1);
     if (only.has("login")) {
-      figures.results.login = await measureLogin(settings, a.server, a.address, agents, loadgen);
+      const probe = redisProbe(redis.url);
+      try {
+        const login = await measureLogin(settings, a.server, a.address, agents, loadgen, probe);
+        figures.results.login = login.summary;
+        figures.loginStore = login.redis;
+      } finally {
+        await probe.close();
+      }
+    }
+    if (only.has("gates")) {
+      Object.assign(figures.results, await measureGatePairs(settings, a.server, a.address, agents));
     }
     if (only.has("revocation")) {
       const [agent] = agents;
@@ -318,10 +341,12 @@ async function main(): Promise<number> {
     if (["verify", "latency", "dpop", "check", "http"].some((name) => only.has(name as Scenario))) {
       await runRpcScenarios(pki, dataDir, figures, loadgen);
     }
-    if (only.has("login") || only.has("revocation")) {
+    if (only.has("login") || only.has("revocation") || only.has("gates")) {
       await runRedisScenarios(pki, dataDir, figures, loadgen);
     }
     if (only.has("denials")) figures.denials = await measureDenialGrowth(settings, pki, dataDir);
+    if (only.has("gates")) figures.iteratedHash = await compareIteratedHash();
+    if (only.has("footprint")) figures.footprint = await measureFootprint(settings, pki, dataDir);
     const rawAfter = only.has("dpop") ? ed25519VerifyRate(settings.cryptoSeconds) : undefined;
     const raw = rawBefore && rawAfter && rawRates(rawBefore, rawAfter);
     report(settings, figures, raw, loadgen);
@@ -437,6 +462,10 @@ function report(
         `(${logins.rps * 3} RPC/s; ${logins.correct} tokens of ${logins.sent} logins)`,
     );
   }
+  if (figures.loginStore) printLoginStore(figures.loginStore, logins);
+  printGatePairs(results);
+  if (figures.iteratedHash) printIteratedHash(figures.iteratedHash);
+  if (figures.footprint) printFootprint(figures.footprint);
   if (revocation) printRevocation(revocation, settings);
   if (denials) printDenials(denials);
   for (const [name, r] of Object.entries(results)) {
@@ -464,6 +493,9 @@ function report(
     revocation: revocation ?? null,
     checkInterleaved: checkInterleaved ?? null,
     denials: denials ?? null,
+    loginStore: figures.loginStore ?? null,
+    iteratedHash: figures.iteratedHash ?? null,
+    footprint: figures.footprint ?? null,
   };
   console.log(`BENCH_JSON ${JSON.stringify(json)}`);
 }
@@ -479,6 +511,51 @@ function latencyLine(results: Record<string, Summary>, concurrency: number): str
   return (
     `p99 ms at ${levels.join(" / ")} in flight: empty RPC ${p99("health")}, ` +
     `Verify ${p99("verify")}`
+  );
+}
+
+function printLoginStore(cost: NonNullable<Figures["loginStore"]>, login?: Summary): void {
+  console.log(
+    `  per login: ${cost.commandsPer} Redis commands, server CPU ${login?.serverCpuUsPerCall ?? "n/a"} µs; ` +
+      `Redis used_memory +${cost.usedMemoryBytesPer} B (challenge and pass records included ` +
+      `until they expire), keys +${cost.keysPer}, audit +${cost.auditEntriesPer} entries ` +
+      `(+${cost.auditBytesPer} B, kept)`,
+  );
+  const commands = Object.entries(cost.byCommandPer).map(([name, calls]) => `${name} ${calls}`);
+  console.log(`  Redis commands per login, by command: ${commands.join(", ")}`);
+}
+
+function printGatePairs(results: Record<string, Summary>): void {
+  const rows = Object.entries(results).filter(
+    ([name]) => name.startsWith("pair:") || name === "assertion",
+  );
+  if (rows.length === 0) return;
+  console.log(
+    "\nGate pairs (Challenge → Submit) and the assertion grant, Redis store, node client:",
+  );
+  for (const [name, r] of rows) {
+    console.log(
+      `  ${name}: ${r.rps}/s (${r.correct} of ${r.sent}), server CPU ${r.serverCpuUsPerCall} µs ` +
+        `each (${r.coreRps}/s per server core), client CPU ${r.clientCpu} %`,
+    );
+  }
+}
+
+function printIteratedHash(r: IteratedHashRound): void {
+  console.log(
+    `Iterated-hash check per SHA-256 round (1,000 rounds, median of alternating runs): ` +
+      `Gatehouse ${r.gatehouseNs} ns, ${r.python} hashlib ${r.pythonNs} ns ` +
+      `(Gatehouse ${r.speedup}× as fast)`,
+  );
+}
+
+function printFootprint(f: Footprint): void {
+  const s = f.sustained;
+  console.log(
+    `\nFootprint (compiled server, one process, Redis store, ${f.node}): ready ${f.firstStartMs} ms ` +
+      `after spawn on an empty store, ${f.restartMs} ms on a restart (median); idle RSS ` +
+      `${f.idleRssMiB} MiB; ${s.seconds} s of mixed load (${s.correct} correct of ${s.sent}): ` +
+      `RSS start ${s.startMiB}, peak ${s.peakMiB}, end ${s.endMiB} MiB; idle again ${s.idleAfterMiB} MiB`,
   );
 }
 

@@ -3,14 +3,23 @@
  * and connection and one login in flight: Challenge → Submit → Token (signature kind), three
  * RPCs. Only a token issued to that agent counts. On bench/loadgen's login mode when the Go
  * generator is in use (a grpc-js client spends about as much CPU per login as the server),
- * otherwise on grpc-js in this process.
+ * otherwise on grpc-js in this process. Redis is read right before and after the measured
+ * run: commands, memory and audit growth per login (the challenge and pass records included
+ * until they expire).
  */
 import { runTasks } from "../async-load.js";
 import { AUDIENCE, type BenchAgent, gateClient, login, SCOPE } from "../enroll.js";
 import { type GoLoadgen, runGoLogins } from "../go-load.js";
+import { type RedisCost, type RedisProbe, type RedisSnapshot, redisCost } from "../redis-stats.js";
 import { type Summary, summarize } from "../report.js";
 import type { Settings } from "../settings.js";
 import type { ServerProcess } from "../spawn-server.js";
+
+export interface LoginFigures {
+  readonly summary: Summary;
+  /** Redis commands, memory and audit growth per login of the measured run. */
+  readonly redis: RedisCost;
+}
 
 export async function measureLogin(
   settings: Settings,
@@ -18,8 +27,27 @@ export async function measureLogin(
   address: string,
   agents: readonly BenchAgent[],
   go: GoLoadgen | undefined,
+  probe: RedisProbe,
+): Promise<LoginFigures> {
+  let storeBefore: RedisSnapshot | undefined;
+  const mark = async () => {
+    storeBefore = await probe.snapshot();
+  };
+  const summary = go
+    ? await measureGoLogin(settings, server, address, agents, go, mark)
+    : await measureNodeLogin(settings, server, address, agents, mark);
+  if (!storeBefore) throw new Error("no Redis snapshot before the measured run");
+  return { summary, redis: redisCost(storeBefore, await probe.snapshot(), summary.correct) };
+}
+
+async function measureGoLogin(
+  settings: Settings,
+  server: ServerProcess,
+  address: string,
+  agents: readonly BenchAgent[],
+  go: GoLoadgen,
+  mark: () => Promise<void>,
 ): Promise<Summary> {
-  if (!go) return measureNodeLogin(settings, server, address, agents);
   let before: Awaited<ReturnType<ServerProcess["usage"]>> | undefined;
   const result = await runGoLogins(
     agents,
@@ -31,6 +59,7 @@ export async function measureLogin(
       seconds: settings.seconds,
       beforeMeasured: async () => {
         before = await server.usage({ collectFirst: true });
+        await mark();
       },
     },
   );
@@ -43,6 +72,7 @@ async function measureNodeLogin(
   server: ServerProcess,
   address: string,
   agents: readonly BenchAgent[],
+  mark: () => Promise<void>,
 ): Promise<Summary> {
   const clients = agents.map((agent) => ({ agent, ...gateClient(address, agent) }));
   const task = async (slot: number) => {
@@ -55,6 +85,7 @@ async function measureNodeLogin(
     const warmup = await runTasks(task, { concurrency, durationMs: settings.warmupSeconds * 1000 });
     if (warmup.errors > 0) console.error(`warning: ${warmup.errors} errors during login warm-up`);
     const before = await server.usage({ collectFirst: true });
+    await mark();
     const result = await runTasks(task, { concurrency, durationMs: settings.seconds * 1000 });
     return summarize(result, concurrency, before, await server.usage());
   } finally {

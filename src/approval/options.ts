@@ -5,7 +5,7 @@ import type { TransportLimits } from "../config/limits.js";
 import type { Logger } from "../observability/logger.js";
 import type { Store } from "../store/ports.js";
 
-/** What the approval page needs; the composition root (src/app/gatehouse.ts) builds it. */
+/** What the approval page needs; the composition root (src/app/compose.ts) builds it. */
 export interface ApprovalServerOptions {
   readonly store: Store;
   readonly clock: Clock;

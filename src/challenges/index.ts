@@ -1,4 +1,5 @@
 import type { GatehouseConfig } from "../config/index.js";
+import { didProofKind } from "./did-proof/index.js";
 import { createHashcashKind } from "./hashcash/index.js";
 import { createIteratedHashKind } from "./iterated-hash/index.js";
 import { createReasoningKind } from "./reasoning/index.js";
@@ -17,7 +18,7 @@ export interface InstalledKinds {
  * The installed challenge kinds, configured once at start-up. A new kind is a new folder
  * plus one entry here.
  */
-export function createChallengeKinds(config: GatehouseConfig): InstalledKinds {
+export function createChallengeKinds(config: Pick<GatehouseConfig, "challenges">): InstalledKinds {
   const { challenges } = config;
   const iteratedHash = createIteratedHashKind({
     iterations: challenges.iteratedHashIterations,
@@ -25,6 +26,7 @@ export function createChallengeKinds(config: GatehouseConfig): InstalledKinds {
   });
   const plugins: ChallengeKindPlugin[] = [
     signatureKind as ChallengeKindPlugin,
+    didProofKind as ChallengeKindPlugin,
     iteratedHash.plugin as ChallengeKindPlugin,
     createHashcashKind({
       difficultyBits: challenges.hashcashDifficultyBits,

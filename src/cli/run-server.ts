@@ -8,6 +8,9 @@ import {
   superviseWorkers,
 } from "../app/workers.js";
 import type { GatehouseConfig } from "../config/index.js";
+import { groupScraper, groupSources } from "../observability/cluster-metrics.js";
+import { createMetricsRegistry } from "../observability/metrics.js";
+import { createMetricsListener, type MetricsListener } from "../observability/metrics-listener.js";
 import { EXIT_FAILURE, hostPort, reportFailure } from "./output.js";
 
 type AfterStart = (listening: Listening) => Promise<void>;
@@ -39,11 +42,7 @@ export async function runServer(config: GatehouseConfig, afterStart?: AfterStart
     return;
   }
   announce(config, app);
-  if (app.metricsPort !== undefined) {
-    console.log(
-      `gatehouse: metrics listening on http://${hostPort(config.metrics.host, app.metricsPort)}`,
-    );
-  }
+  if (app.metricsPort !== undefined) announceMetrics(config, app.metricsPort);
   await afterStart?.(app);
 }
 
@@ -69,7 +68,32 @@ async function runPrimary(config: GatehouseConfig, afterStart?: AfterStart): Pro
   );
   void supervisor.failed.then(() => process.exit(EXIT_FAILURE));
   announce(config, supervisor.listening);
+  if (config.metrics.enabled) await serveGroupMetrics(config, supervisor);
   await afterStart?.(supervisor.listening);
+}
+
+/**
+ * The primary alone listens on the metrics port and answers for the whole group: each scrape
+ * and readiness probe asks every worker (src/observability/cluster-metrics.ts).
+ */
+async function serveGroupMetrics(config: GatehouseConfig, supervisor: Supervisor): Promise<void> {
+  const scrape = groupScraper({
+    workers: supervisor.workers,
+    expected: config.workers,
+    own: createMetricsRegistry(),
+  });
+  let listener: MetricsListener;
+  try {
+    listener = await createMetricsListener({ listen: config.metrics, ...groupSources(scrape) });
+  } catch (error) {
+    await supervisor.stop();
+    process.exit(reportFailure(error));
+  }
+  announceMetrics(config, listener.port);
+}
+
+function announceMetrics(config: GatehouseConfig, port: number): void {
+  console.log(`gatehouse: metrics listening on http://${hostPort(config.metrics.host, port)}`);
 }
 
 function announce(config: GatehouseConfig, listening: Listening): void {

@@ -1,5 +1,5 @@
 import { Command, Option } from "commander";
-import { describeConfig, type Mode, SERVER_ROLES } from "../config/index.js";
+import { describeConfig, describeSettings, type Mode, SERVER_ROLES } from "../config/index.js";
 import { withDevSidecar } from "../sidecar/dev.js";
 import { printDevHints } from "./dev-hints.js";
 import { runServer } from "./run-server.js";
@@ -50,6 +50,7 @@ export function serveCommand(): Command {
 interface CheckFlags {
   readonly config?: string;
   readonly mode: Mode;
+  readonly all?: boolean;
 }
 
 /** `gatehouse config check`: validates without starting anything. */
@@ -62,9 +63,11 @@ export function configCommand(): Command {
         .choices(["dev", "serve"])
         .default("serve"),
     )
+    .option("--all", "every setting a line (file key = value), secrets shown only as set")
     .action((flags: CheckFlags) => {
-      const { mode, ...serverFlags } = flags;
-      console.log(describeConfig(loadServerConfig(mode, serverFlags)));
+      const { mode, all, ...serverFlags } = flags;
+      const config = loadServerConfig(mode, serverFlags);
+      console.log(all ? describeSettings(config) : describeConfig(config));
     });
   return new Command("config").description("inspect the configuration").addCommand(check);
 }

@@ -1,5 +1,5 @@
 import { join } from "node:path";
-import { DEFAULTS } from "./schema.js";
+import { DEFAULTS, FIELDS } from "./schema.js";
 
 /** Where the management commands find Gatehouse and keep their files, unless flags say otherwise. */
 export interface ClientDefaults {
@@ -18,7 +18,7 @@ export interface ClientDefaults {
  * the server address once instead of passing `--server` to every command.
  */
 export function clientDefaults(env: NodeJS.ProcessEnv = process.env): ClientDefaults {
-  const dataDir = env.GATEHOUSE_DATA_DIR || DEFAULTS.dataDir;
+  const dataDir = env[FIELDS.dataDir.env] || DEFAULTS.dataDir;
   return {
     ...(env.GATEHOUSE_SERVER ? { server: env.GATEHOUSE_SERVER } : {}),
     dataDir,

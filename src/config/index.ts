@@ -10,6 +10,7 @@ import {
 
 export { type ClientDefaults, clientDefaults } from "./client.js";
 export { ConfigError, type LoadConfigOptions, loadConfig } from "./load.js";
+export { describeSettings } from "./redact.js";
 export {
   type ConfigOverrides,
   DEFAULTS,
@@ -121,8 +122,13 @@ function describeSidecar(sidecar: GatehouseConfig["sidecar"]): string {
   const transport = sidecar.plainHttp ? "plain HTTP" : "TLS, HTTP/1.1 and HTTP/2";
   const publicUrl = sidecar.publicUrl === undefined ? "" : ` as ${sidecar.publicUrl}`;
   const upstream = sidecar.upstream ?? "the grpc endpoint";
+  const legacy = [
+    ...(sidecar.legacyAog ? ["AOG"] : []),
+    ...(sidecar.legacyAuth4agent ? ["Auth4Agent"] : []),
+  ];
   return (
     `${describeEndpoint(sidecar)} (${transport})${publicUrl} -> ${upstream}; ` +
+    (legacy.length > 0 ? `legacy routes: ${legacy.join(", ")}; ` : "") +
     `${sidecar.routes.length} forward-auth route(s)` +
     `${sidecar.forwardAuthRequiresClientCert ? ", client certificate required" : ""}; ` +
     `body ${sidecar.maxBodyBytes} B, headers ${sidecar.maxHeaderBytes} B, ` +

@@ -18,6 +18,11 @@ export function dnsRecordName(domain: string): string {
   return `${CHALLENGE_LABEL}.${domain}`;
 }
 
+/** The name Auth4Agent-style operators publish under, accepted as an alias (same text). */
+export function legacyDnsRecordName(domain: string): string {
+  return `_auth4agents.${domain}`;
+}
+
 /** `host[:port]`: the port only when it is not the default (RFC 9110 §4.2.2, §7.2). */
 export function authority(domain: string, port: number): string {
   return port === DEFAULT_HTTPS_PORT ? domain : `${domain}:${port}`;

@@ -1,7 +1,7 @@
 import { createHash, X509Certificate } from "node:crypto";
 
 /** The roles the per-RPC policy table grants. */
-export type Role = "agent" | "operator" | "admin" | "verifier" | "proxy";
+export type Role = "agent" | "operator" | "admin" | "verifier" | "proxy" | "claimant";
 
 /**
  * Who is calling, extracted once per connection from the verified client certificate.
@@ -14,7 +14,7 @@ export interface Caller {
   readonly uris: readonly string[];
   /** The one role the certificate names; undefined when none or several (fail closed). */
   readonly role?: Role;
-  /** For agents: the DID in the URI SAN. */
+  /** For agents: the DID in the URI SAN; for claimants, the DID claimed (not yet proven). */
   readonly did?: string;
   /** For operators: the trust domain the certificate is issued for. */
   readonly operatorDomain?: string;

@@ -1,4 +1,4 @@
-import { createHmac, X509Certificate } from "node:crypto";
+import { createHash, createHmac, X509Certificate } from "node:crypto";
 import { BlockList, isIP } from "node:net";
 import { Reason } from "../../gen/gatehouse/v1/errors_pb.js";
 import type { ProxyConfig } from "../config/index.js";
@@ -11,6 +11,7 @@ import { type CertificateTrust, createClientCertificateCheck } from "./client-ce
 export const FORWARDED_HEADERS = {
   cert: "x-gatehouse-client-cert",
   fingerprint: "x-gatehouse-client-fingerprint",
+  did: "x-gatehouse-client-did",
   at: "x-gatehouse-forwarded-at",
   mac: "x-gatehouse-forwarded-mac",
 } as const;
@@ -18,11 +19,14 @@ export const FORWARDED_HEADERS = {
 /** First line of the canonical string; a new format gets a new label, never a reinterpretation. */
 export const FORWARDED_VERSION = "gatehouse-forwarded-v1";
 
+/** Which identity header a forwarded value came in. */
+export type ForwardedKind = "cert" | "fingerprint" | "did";
+
 /** What the proxy vouches for, and where the request is going. */
 export interface ForwardedFields {
   /** Which header carries `value`: the kind is MACed, so a value cannot change its meaning. */
-  readonly kind: "cert" | "fingerprint";
-  /** The header value exactly as sent: URL-encoded PEM, or 64 lowercase hex digits. */
+  readonly kind: ForwardedKind;
+  /** The header value exactly as sent: URL-encoded PEM, 64 lowercase hex digits, or a DID. */
   readonly value: string;
   /** `x-gatehouse-forwarded-at` exactly as sent: decimal Unix seconds. */
   readonly at: string;
@@ -127,9 +131,14 @@ export function createCallerResolver(proxy: ProxyConfig, context: ResolverContex
       /^\d{1,11}$/.test(fields.at) &&
       Math.abs(now - Number(fields.at) * 1000) <= proxy.maxAgeSeconds * 1000;
     if (!fresh) throw refused("timestamp outside the accepted window");
-    return fields.kind === "cert"
-      ? certificateCaller(fields.value)
-      : fingerprintCaller(fields.value);
+    switch (fields.kind) {
+      case "cert":
+        return certificateCaller(fields.value);
+      case "fingerprint":
+        return fingerprintCaller(fields.value);
+      case "did":
+        return didClaimCaller(fields.value);
+    }
   };
 }
 
@@ -142,6 +151,23 @@ function fingerprintCaller(fingerprint: string): Caller {
   return Object.freeze({ fingerprint, uris: [] });
 }
 
+/**
+ * A caller without a certificate that claims a DID (an Auth4Agent-style client of the
+ * sidecar). The proxy vouches only for the claim having come through it, not for the DID:
+ * the `claimant` role may ask for a CHALLENGE_KIND_DID_PROOF challenge and redeem it with a
+ * signature by the DID's registered key, nothing else (src/server/policy.ts, the gate
+ * service). Its fingerprint is domain-separated from every certificate's, so a claim never
+ * shares a challenge, a pass or a rate-limit bucket with a certificate.
+ */
+function didClaimCaller(did: string): Caller {
+  if (!DID_CLAIM.test(did)) throw refused("malformed DID");
+  const fingerprint = createHash("sha256").update(`gatehouse-did-claim\0${did}`).digest("hex");
+  return Object.freeze({ fingerprint, uris: [], role: "claimant", did });
+}
+
+/** The DIDs Gatehouse registers (the ChallengeRequest.did rule). */
+const DID_CLAIM = /^did:(agent:[a-z0-9.-]{1,253}:[0-9a-f]{32}|key:z[1-9A-HJ-NP-Za-km-z]{40,60})$/;
+
 const HEADER_NAMES = Object.values(FORWARDED_HEADERS);
 
 const PARSED_CACHE_ENTRIES = 4096;
@@ -150,10 +176,11 @@ const PARSED_CACHE_ENTRIES = 4096;
 function forwardedFields(call: CallSources): ForwardedFields {
   const cert = call.header(FORWARDED_HEADERS.cert);
   const fingerprint = call.header(FORWARDED_HEADERS.fingerprint);
-  const value = single([...cert, ...fingerprint]);
+  const did = call.header(FORWARDED_HEADERS.did);
+  const value = single([...cert, ...fingerprint, ...did]);
   const at = single(call.header(FORWARDED_HEADERS.at));
   if (value === undefined || at === undefined) throw refused("missing or repeated header");
-  const kind = cert.length > 0 ? "cert" : "fingerprint";
+  const kind = cert.length > 0 ? "cert" : fingerprint.length > 0 ? "fingerprint" : "did";
   return { kind, value, at, authority: call.authority, target: call.target };
 }
 

@@ -17,13 +17,16 @@ export interface StateSources {
 /**
  * State read when Prometheus scrapes, not on any request path: the signing key's age and
  * the time to the next rotation (from the key ring's schedule, read only), the audit
- * queue's depth and drops, and readiness as a 0/1 gauge for alerting.
+ * queue's depth and drops, and readiness as a 0/1 gauge for alerting. With `--workers` the
+ * primary adds the workers' values up (cluster-metrics.ts): each gauge names how (`aggregator`;
+ * the default is the sum).
  */
 export function registerStateMetrics(registry: Registry, sources: StateSources): void {
   const registers = [registry];
   new Gauge({
     ...spec("signingKeyAge"),
     registers,
+    aggregator: "max",
     async collect() {
       const signing = await signingKey(sources);
       if (signing) this.set((sources.clock.now() - signing.activateAt) / 1000);
@@ -33,6 +36,7 @@ export function registerStateMetrics(registry: Registry, sources: StateSources):
   new Gauge({
     ...spec("signingKeyNextRotation"),
     registers,
+    aggregator: "min",
     async collect() {
       const next = await nextRotationAt(sources);
       if (next === undefined) this.reset();
@@ -59,6 +63,7 @@ export function registerStateMetrics(registry: Registry, sources: StateSources):
   new Gauge({
     ...spec("ready"),
     registers,
+    aggregator: "min",
     async collect() {
       this.set((await sources.readiness()).ready ? 1 : 0);
     },

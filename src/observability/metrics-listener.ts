@@ -6,10 +6,13 @@ import type { ReadinessCheck } from "./readiness.js";
 
 export interface MetricsListenerOptions {
   readonly listen: Endpoint;
-  readonly registry: Registry;
+  /** `/metrics`: a registry, or the aggregated scrape of a process group (cluster-metrics.ts). */
+  readonly registry: MetricsSource;
   /** `/readyz`; without one, ready whenever live. */
   readonly readiness?: ReadinessCheck;
 }
+
+export type MetricsSource = Pick<Registry, "contentType" | "metrics">;
 
 export interface MetricsListener {
   readonly port: number;
@@ -61,7 +64,7 @@ export async function createMetricsListener(
 async function route(
   request: IncomingMessage,
   response: ServerResponse,
-  registry: Registry,
+  registry: MetricsSource,
   readiness: ReadinessCheck | undefined,
 ): Promise<void> {
   if (request.method !== "GET" && request.method !== "HEAD") {

@@ -138,7 +138,7 @@ function respond(
  */
 const encodedFrozen = new WeakMap<Message, Buffer>();
 
-function encode(schema: DescMessage, message: Message): Buffer {
+export function encode(schema: DescMessage, message: Message): Buffer {
   if (!Object.isFrozen(message)) return asBuffer(toBinary(schema, message));
   let bytes = encodedFrozen.get(message);
   if (!bytes) {

@@ -10,9 +10,11 @@ import type { Caller, Role } from "../identity/caller.js";
  * may touch only its own agents) live in the services.
  */
 export const RPC_POLICY: Readonly<Record<string, readonly Role[]>> = {
-  "gatehouse.v1.GateService/Challenge": ["agent"],
+  // A claimant (a DID claim the sidecar forwards for a caller without a certificate) may only
+  // ask for a DID-proof challenge and redeem it at Token (checked in the gate service).
+  "gatehouse.v1.GateService/Challenge": ["agent", "claimant"],
   "gatehouse.v1.GateService/Submit": ["agent"],
-  "gatehouse.v1.GateService/Token": ["agent"],
+  "gatehouse.v1.GateService/Token": ["agent", "claimant"],
   // The proxy role is the HTTP sidecar speaking for itself: forward-auth (Verify) and the
   // public documents (the JWKS, the issuer metadata); for anything else it forwards a caller.
   "gatehouse.v1.VerifyService/Verify": ["verifier", "operator", "admin", "proxy"],
@@ -34,8 +36,9 @@ export const RPC_POLICY: Readonly<Record<string, readonly Role[]>> = {
   "gatehouse.v1.RegistryService/Revoke": ["operator", "admin"],
   "gatehouse.v1.RegistryService/RotateSigningKey": ["admin"],
   "gatehouse.v1.RegistryService/ListSigningKeys": ["admin"],
-  // A DID document holds public keys only: every role may resolve (agents included).
-  "gatehouse.v1.RegistryService/ResolveDid": ["agent", "verifier", "operator", "admin"],
+  // A DID document holds public keys only: every role may resolve (agents included), and the
+  // sidecar for itself (the Auth4Agent-style `GET /v1/agent/{did}`).
+  "gatehouse.v1.RegistryService/ResolveDid": ["agent", "verifier", "operator", "admin", "proxy"],
   "gatehouse.v1.RegistryService/RotateAgentKey": ["operator", "admin"],
   "gatehouse.v1.RegistryService/DeleteAgent": ["operator", "admin"],
   // The operator itself (checked in the service) or an admin.

@@ -6,7 +6,8 @@ import { deepFreeze } from "../freeze.js";
  * `gatehouse dev` runs the sidecar in its own process, so the two can share a proxy secret no
  * one else ever sees: when no proxy is configured, Gatehouse trusts a proxy on loopback with a
  * fresh random secret for this run (a configured proxy is kept). Unless a public URL is set,
- * the metadata advertises the sidecar's loopback URL, when its port is known in advance.
+ * the metadata advertises the sidecar's loopback URL, when its port is known in advance. The
+ * Auth4Agent-style routes are on in dev; the AOG ones only when configured.
  */
 export function withDevSidecar(config: GatehouseConfig): GatehouseConfig {
   const { sidecar } = config;
@@ -23,6 +24,11 @@ export function withDevSidecar(config: GatehouseConfig): GatehouseConfig {
           hmacSecret: randomBytes(32).toString("base64url"),
           maxAgeSeconds: 30,
         },
-    sidecar: { ...sidecar, ...(publicUrl === undefined ? {} : { publicUrl }) },
+    // The Auth4Agent-style routes need no setting; the AOG ones need an audience and scopes.
+    sidecar: {
+      ...sidecar,
+      legacyAuth4agent: true,
+      ...(publicUrl === undefined ? {} : { publicUrl }),
+    },
   });
 }

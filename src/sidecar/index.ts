@@ -13,6 +13,7 @@ import { ensureDevPki } from "../pki/dev-pki.js";
 import { issueCertificate } from "../pki/issue-certificate.js";
 import { roleCertificateSpec } from "../pki/role-certificate.js";
 import { createForwardAuth } from "./forward-auth.js";
+import { createLegacyRoutes } from "./legacy/index.js";
 import { createOAuthTokenEndpoint } from "./oauth/token-endpoint.js";
 import { createOpenApiEndpoint } from "./openapi/serve.js";
 import { createProtectedResourceMetadata } from "./protected-resource.js";
@@ -107,6 +108,7 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
   });
   const protectedResource = createProtectedResourceMetadata(sidecar.routes, config.issuer);
   const openApi = createOpenApiEndpoint();
+  const legacy = createLegacyRoutes(config, upstream, publicUrl, clock);
   const routes: RouteHandler = async (req, res, url) => {
     const get = req.method === "GET" || req.method === "HEAD";
     switch (url.pathname) {
@@ -139,6 +141,7 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
           await forwardAuth(req, res); // Envoy: /auth + the original path
           return true;
         }
+        if (await legacy(req, res, url)) return true;
         return (get && protectedResource(req, res, url)) || rest(req, res, url);
     }
   };

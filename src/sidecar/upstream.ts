@@ -8,8 +8,15 @@ import type { Clock } from "../clock.js";
 import { GatehouseError } from "../errors/index.js";
 import { FORWARDED_HEADERS, forwardedMac } from "../identity/forwarded.js";
 
-/** Who an upstream call is for: the HTTP caller's client certificate, or the sidecar itself. */
-export type OnBehalfOf = { readonly certificatePem: string } | "sidecar";
+/**
+ * Who an upstream call is for: the HTTP caller's client certificate; a caller without one
+ * that claims a DID it will prove with the DID's key (Gatehouse's `claimant`: a DID-proof
+ * challenge and its redemption only); or the sidecar itself.
+ */
+export type OnBehalfOf =
+  | { readonly certificatePem: string }
+  | { readonly didClaim: string }
+  | "sidecar";
 
 export interface UpstreamOptions {
   /** Gatehouse's gRPC address, `host:port`: also the authority the forwarded MAC binds. */
@@ -46,10 +53,13 @@ export function createUpstream(options: UpstreamOptions): Upstream {
   const metadataFor = (path: string, onBehalfOf: OnBehalfOf): grpc.Metadata => {
     const metadata = new grpc.Metadata();
     if (onBehalfOf === "sidecar") return metadata;
-    const value = encodeURIComponent(onBehalfOf.certificatePem);
+    const [kind, value] =
+      "didClaim" in onBehalfOf
+        ? (["did", onBehalfOf.didClaim] as const)
+        : (["cert", encodeURIComponent(onBehalfOf.certificatePem)] as const);
     const at = String(Math.floor(clock.now() / 1000));
-    const fields = { kind: "cert", value, at, authority: address, target: path } as const;
-    metadata.set(FORWARDED_HEADERS.cert, value);
+    const fields = { kind, value, at, authority: address, target: path };
+    metadata.set(FORWARDED_HEADERS[kind], value);
     metadata.set(FORWARDED_HEADERS.at, at);
     metadata.set(FORWARDED_HEADERS.mac, forwardedMac(hmacSecret, fields));
     return metadata;

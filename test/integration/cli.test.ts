@@ -328,4 +328,22 @@ describe("gatehouse configuration errors", () => {
     expect(run.stdout).toMatch(/^mode\s+dev$/m);
     expect(run.stdout).toContain(dataDir);
   }, 60_000);
+
+  it("config check --all prints every setting from the table, secrets only as set", async () => {
+    const secret = "x".repeat(40);
+    const run = await runCli(["config", "check", "--mode", "dev", "--all"], {
+      env: {
+        GATEHOUSE_DATA_DIR: dataDir,
+        GATEHOUSE_PROXY_ENABLED: "true",
+        GATEHOUSE_PROXY_TRUSTED_PEERS: "10.0.0.0/8",
+        GATEHOUSE_PROXY_HMAC_SECRET: secret,
+      },
+    });
+
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain(`data_dir = ${JSON.stringify(dataDir)}`);
+    expect(run.stdout).toContain('proxy.hmac_secret = "(set, not shown)"');
+    expect(run.stdout).toContain("tokens.default_ttl_seconds = 300");
+    expect(run.stdout).not.toContain(secret);
+  }, 60_000);
 });

@@ -19,6 +19,7 @@ import {
   startCliServer,
 } from "../support/cli-process.js";
 import { AUDIENCE, type Enrolled, login } from "../support/flows.js";
+import { scrape, total } from "../support/prometheus.js";
 import { type RedisServer, startRedisServer } from "../support/redis-server.js";
 import { rememberSecret } from "../support/secrets.js";
 
@@ -32,6 +33,8 @@ const CONNECTIONS = 4;
 const PROMPT_EXIT_MS = 10_000;
 const PROPAGATION_DEADLINE_MS = 2_000;
 const WORKER_LISTENING = /^gatehouse: worker (\d+) listening$/gm;
+const METRICS_LISTENING = /^gatehouse: metrics listening on (http:\/\/\S+)$/m;
+const VERIFIES_PER_CONNECTION = 5;
 
 let dataDir: string;
 let redis: RedisServer | undefined;
@@ -148,6 +151,49 @@ describe("gatehouse serve --workers", () => {
     expect(stopped.ms).toBeLessThan(PROMPT_EXIT_MS);
     for (const pid of pids) expect(isRunning(pid)).toBe(false);
     expect(server.output()).not.toContain(token);
+  }, 120_000);
+
+  it("reports the whole group on one metrics port: calls served by every worker, summed", async () => {
+    const server = await startWorkers(2);
+    const [, metricsUrl = ""] = await server.waitForOutput(METRICS_LISTENING);
+    const agent = await enrollThroughLibrary(server.grpcAddress, dataDir);
+    const token = await loginOnce(server, agent);
+    // Four new connections, handed out in turn: each worker serves two of them.
+    const clients = verifiers(server, agent);
+    try {
+      for (const client of clients) {
+        for (let call = 0; call < VERIFIES_PER_CONNECTION; call++) {
+          expect(await client.verify({ token, audience: AUDIENCE })).toMatchObject({
+            allowed: true,
+          });
+        }
+      }
+    } finally {
+      for (const client of clients) client.close();
+    }
+
+    // One scrape: a worker's own registry would show half of these.
+    const samples = await scrape(metricsUrl);
+    expect(
+      total(samples, "gatehouse_rpc_requests_total", {
+        transport: "grpc",
+        method: "gatehouse.v1.VerifyService/Verify",
+        code: "OK",
+      }),
+    ).toBe(CONNECTIONS * VERIFIES_PER_CONNECTION);
+    expect(total(samples, "gatehouse_logins_total")).toBeGreaterThanOrEqual(1);
+    expect(total(samples, "gatehouse_ready")).toBe(1);
+    // The primary's and both workers' resident memory: more than any one process holds.
+    const rss = total(samples, "process_resident_memory_bytes");
+    expect(rss).toBeGreaterThan(3 * 30 * 2 ** 20);
+
+    const ready = await fetch(`${metricsUrl}/readyz`);
+    expect(ready.status).toBe(200);
+    expect(await ready.json()).toEqual({
+      status: "ready",
+      checks: { workers: "ok", store: "ok", signing_keys: "ok", not_draining: "ok" },
+    });
+    expect(await server.stop("SIGTERM")).toMatchObject({ code: 0, signal: null });
   }, 120_000);
 
   it("replaces a worker that dies, and keeps serving meanwhile", async () => {

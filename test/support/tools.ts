@@ -43,6 +43,9 @@ const PYTHON_LIBRARIES = {
   authlib: ["authlib==1.9.6", "requests==2.34.2"],
   // PyYAML reads the proxy examples (infra/traefik, infra/envoy) for their checks.
   yaml: ["PyYAML==6.0.4"],
+  // The legacy agent clients (test/legacy-clients) sign with Ed25519 through cryptography and
+  // call the sidecar with requests (pinned above).
+  cryptography: ["cryptography==51.0.1"],
 } as const;
 
 /**
@@ -109,7 +112,7 @@ export async function provisionGoTools(): Promise<void> {
     await installUnlessPresent(
       path,
       () => Promise.reject(new Error(`${path} is missing`)),
-      `the tests need ${tool}: run apt-get install ${apt} (or bash .ci/run, which does)`,
+      `the tests need ${tool}: run npm run setup (it installs Debian's ${apt})`,
     );
   }
   for (const [tool, module] of Object.entries(GO_TOOLS)) {

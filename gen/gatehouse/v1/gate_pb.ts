@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file gatehouse/v1/gate.proto.
  */
 export const file_gatehouse_v1_gate: GenFile = /*@__PURE__*/
-  fileDesc("ChdnYXRlaG91c2UvdjEvZ2F0ZS5wcm90bxIMZ2F0ZWhvdXNlLnYxIvACChBDaGFsbGVuZ2VSZXF1ZXN0EmMKA2RpZBgBIAEoCUJWwvMYUggBGIACIktkaWQ6KGFnZW50OlthLXowLTkuLV17MSwyNTN9OlswLTlhLWZdezMyfXxrZXk6elsxLTlBLUhKLU5QLVphLWttLXpdezQwLDYwfSkSMwoEa2luZBgCIAEoDjIbLmdhdGVob3VzZS52MS5DaGFsbGVuZ2VLaW5kQgjC8xgECAE4ARIwCgZzY29wZXMYAyADKAlCIMLzGBwIARiAASIRW0EtWmEtejAtOTouXy8tXSsoQDABEikKCGF1ZGllbmNlGAQgASgJQhfC8xgTCAEYgAIiDFtceDIxLVx4N2VdKxIxChByZWFzb25pbmdfZmFtaWx5GAUgASgJQhfC8xgTGEAiD1thLXpdW2EtejAtOS1dKhIyCglhZG1pc3Npb24YBiABKAsyHy5nYXRlaG91c2UudjEuSGFzaGNhc2hBZG1pc3Npb24ipQMKEUNoYWxsZW5nZVJlc3BvbnNlEhQKDGNoYWxsZW5nZV9pZBgBIAEoCRIpCgRraW5kGAIgASgOMhsuZ2F0ZWhvdXNlLnYxLkNoYWxsZW5nZUtpbmQSLgoKZXhwaXJlc19hdBgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASNQoJc2lnbmF0dXJlGAogASgLMiAuZ2F0ZWhvdXNlLnYxLlNpZ25hdHVyZUNoYWxsZW5nZUgAEjUKCXJlYXNvbmluZxgLIAEoCzIgLmdhdGVob3VzZS52MS5SZWFzb25pbmdDaGFsbGVuZ2VIABI8Cg1pdGVyYXRlZF9oYXNoGAwgASgLMiMuZ2F0ZWhvdXNlLnYxLkl0ZXJhdGVkSGFzaENoYWxsZW5nZUgAEjMKCGhhc2hjYXNoGA0gASgLMh8uZ2F0ZWhvdXNlLnYxLkhhc2hjYXNoQ2hhbGxlbmdlSAASNgoMcmVxdWlyZW1lbnRzGAUgASgLMiAuZ2F0ZWhvdXNlLnYxLlN1Ym1pdFJlcXVpcmVtZW50c0IGCgRib2R5IlAKElN1Ym1pdFJlcXVpcmVtZW50cxIcChRhdXRvbm9teV9hdHRlc3RhdGlvbhgBIAEoCBIcChRwbGF0Zm9ybV9hdHRlc3RhdGlvbhgCIAEoCCJ7ChFIYXNoY2FzaEFkbWlzc2lvbhIwCgxjaGFsbGVuZ2VfaWQYASABKAlCGsLzGBYIARArGCsiDltBLVphLXowLTlfLV0rEjQKBmFuc3dlchgCIAEoCzIcLmdhdGVob3VzZS52MS5IYXNoY2FzaEFuc3dlckIGwvMYAggBIl8KElJlYXNvbmluZ0NoYWxsZW5nZRIOCgZmYW1pbHkYASABKAkSDgoGcHJvbXB0GAIgASgJEhUKDWFuc3dlcl9mb3JtYXQYAyABKAkSEgoKZGlmZmljdWx0eRgEIAEoDSI5ChVJdGVyYXRlZEhhc2hDaGFsbGVuZ2USDAoEc2VlZBgBIAEoCRISCgppdGVyYXRpb25zGAIgASgNIjwKEUhhc2hjYXNoQ2hhbGxlbmdlEg4KBnByZWZpeBgBIAEoCRIXCg9kaWZmaWN1bHR5X2JpdHMYAiABKA0iWwoSU2lnbmF0dXJlQ2hhbGxlbmdlEhUKDXNpZ25pbmdfaW5wdXQYASABKAwSDgoGZm9ybWF0GAIgASgJEg4KBmlzc3VlchgDIAEoCRIOCgZjYWxsZXIYBCABKAkilAMKDVN1Ym1pdFJlcXVlc3QSMAoMY2hhbGxlbmdlX2lkGAEgASgJQhrC8xgWCAEQKxgrIg5bQS1aYS16MC05Xy1dKxIyCglzaWduYXR1cmUYCiABKAsyHS5nYXRlaG91c2UudjEuU2lnbmF0dXJlQW5zd2VySAASMgoJcmVhc29uaW5nGAsgASgLMh0uZ2F0ZWhvdXNlLnYxLlJlYXNvbmluZ0Fuc3dlckgAEjkKDWl0ZXJhdGVkX2hhc2gYDCABKAsyIC5nYXRlaG91c2UudjEuSXRlcmF0ZWRIYXNoQW5zd2VySAASMAoIaGFzaGNhc2gYDSABKAsyHC5nYXRlaG91c2UudjEuSGFzaGNhc2hBbnN3ZXJIABIdCgpydW50aW1lX21zGAIgASgNQgnC8xgFQIDd2wESJQoUYXV0b25vbXlfYXR0ZXN0YXRpb24YAyABKAlCB8LzGAMYgCASJgoUcGxhdGZvcm1fYXR0ZXN0YXRpb24YBCABKAlCCMLzGAQYgIABQg4KBmFuc3dlchIEwPMYASIwCg9TaWduYXR1cmVBbnN3ZXISHQoJc2lnbmF0dXJlGAEgASgMQgrC8xgGCAEQQBhAIiwKD1JlYXNvbmluZ0Fuc3dlchIZCgZhbnN3ZXIYASABKAlCCcLzGAUIARiACCI+ChJJdGVyYXRlZEhhc2hBbnN3ZXISKAoGZGlnZXN0GAEgASgJQhjC8xgUCAEQQBhAIgxbMC05YS1mQS1GXSsiQAoOSGFzaGNhc2hBbnN3ZXISLgoFbm9uY2UYASABKAlCH8LzGBsIARhAIhVbXHgyMS1ceDM5XHgzYi1ceDdlXSsiTgoOU3VibWl0UmVzcG9uc2USDAoEcGFzcxgBIAEoCRIuCgpleHBpcmVzX2F0GAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCLPAQoMVG9rZW5SZXF1ZXN0EioKBHBhc3MYASABKAlCGsLzGBYIARArGCsiDltBLVphLXowLTlfLV0rSAASMQoJYXNzZXJ0aW9uGAIgASgLMhwuZ2F0ZWhvdXNlLnYxLkp3dEJlYXJlckdyYW50SAASNAoIZXhjaGFuZ2UYAyABKAsyIC5nYXRlaG91c2UudjEuVG9rZW5FeGNoYW5nZUdyYW50SAASGwoKZHBvcF9wcm9vZhgKIAEoCUIHwvMYAxiAIEINCgVncmFudBIEwPMYASKLAQoOSnd0QmVhcmVyR3JhbnQSHAoJYXNzZXJ0aW9uGAEgASgJQgnC8xgFCAEYgCASMAoGc2NvcGVzGAIgAygJQiDC8xgcCAEYgAEiEVtBLVphLXowLTk6Ll8vLV0rKEAwARIpCghhdWRpZW5jZRgDIAEoCUIXwvMYEwgBGIACIgxbXHgyMS1ceDdlXSsinAIKElRva2VuRXhjaGFuZ2VHcmFudBIgCg1zdWJqZWN0X3Rva2VuGAEgASgJQgnC8xgFCAEYgEASagoMZGVsZWdhdGVfZGlkGAIgASgJQlTC8xhQGIACIktkaWQ6KGFnZW50OlthLXowLTkuLV17MSwyNTN9OlswLTlhLWZdezMyfXxrZXk6elsxLTlBLUhKLU5QLVphLWttLXpdezQwLDYwfSkSMAoGc2NvcGVzGAMgAygJQiDC8xgcCAEYgAEiEVtBLVphLXowLTk6Ll8vLV0rKEAwARInCghhdWRpZW5jZRgEIAEoCUIVwvMYERiAAiIMW1x4MjEtXHg3ZV0rEh0KC3R0bF9zZWNvbmRzGAUgASgNQgjC8xgEQICjBSKfAQoNVG9rZW5SZXNwb25zZRIUCgxhY2Nlc3NfdG9rZW4YASABKAkSEgoKdG9rZW5fdHlwZRgCIAEoCRIuCgpleHBpcmVzX2F0GAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIOCgZzY29wZXMYBCADKAkSEAoIYXVkaWVuY2UYBSABKAkSEgoKZHBvcF9ub25jZRgGIAEoCSqqAQoNQ2hhbGxlbmdlS2luZBIeChpDSEFMTEVOR0VfS0lORF9VTlNQRUNJRklFRBAAEhwKGENIQUxMRU5HRV9LSU5EX1NJR05BVFVSRRABEhwKGENIQUxMRU5HRV9LSU5EX1JFQVNPTklORxACEiAKHENIQUxMRU5HRV9LSU5EX0lURVJBVEVEX0hBU0gQAxIbChdDSEFMTEVOR0VfS0lORF9IQVNIQ0FTSBAEMsUCCgtHYXRlU2VydmljZRJnCglDaGFsbGVuZ2USHi5nYXRlaG91c2UudjEuQ2hhbGxlbmdlUmVxdWVzdBofLmdhdGVob3VzZS52MS5DaGFsbGVuZ2VSZXNwb25zZSIZgtPkkwITOgEqIg4vdjEvY2hhbGxlbmdlcxJ0CgZTdWJtaXQSGy5nYXRlaG91c2UudjEuU3VibWl0UmVxdWVzdBocLmdhdGVob3VzZS52MS5TdWJtaXRSZXNwb25zZSIvgtPkkwIpOgEqIiQvdjEvY2hhbGxlbmdlcy97Y2hhbGxlbmdlX2lkfTpzdWJtaXQSVwoFVG9rZW4SGi5nYXRlaG91c2UudjEuVG9rZW5SZXF1ZXN0GhsuZ2F0ZWhvdXNlLnYxLlRva2VuUmVzcG9uc2UiFYLT5JMCDzoBKiIKL3YxL3Rva2Vuc0JMWkpnaXRodWIuY29tL2dhdGVob3VzZS1kZXYvZ2F0ZWhvdXNlL2NsaWVudHMvZ28vZ2VuL2dhdGVob3VzZS92MTtnYXRlaG91c2V2MWIGcHJvdG8z", [file_gatehouse_v1_validate, file_google_api_annotations, file_google_protobuf_timestamp]);
+  fileDesc("ChdnYXRlaG91c2UvdjEvZ2F0ZS5wcm90bxIMZ2F0ZWhvdXNlLnYxIuwCChBDaGFsbGVuZ2VSZXF1ZXN0EmMKA2RpZBgBIAEoCUJWwvMYUggBGIACIktkaWQ6KGFnZW50OlthLXowLTkuLV17MSwyNTN9OlswLTlhLWZdezMyfXxrZXk6elsxLTlBLUhKLU5QLVphLWttLXpdezQwLDYwfSkSMwoEa2luZBgCIAEoDjIbLmdhdGVob3VzZS52MS5DaGFsbGVuZ2VLaW5kQgjC8xgECAE4ARIuCgZzY29wZXMYAyADKAlCHsLzGBoYgAEiEVtBLVphLXowLTk6Ll8vLV0rKEAwARInCghhdWRpZW5jZRgEIAEoCUIVwvMYERiAAiIMW1x4MjEtXHg3ZV0rEjEKEHJlYXNvbmluZ19mYW1pbHkYBSABKAlCF8LzGBMYQCIPW2Etel1bYS16MC05LV0qEjIKCWFkbWlzc2lvbhgGIAEoCzIfLmdhdGVob3VzZS52MS5IYXNoY2FzaEFkbWlzc2lvbiLbAwoRQ2hhbGxlbmdlUmVzcG9uc2USFAoMY2hhbGxlbmdlX2lkGAEgASgJEikKBGtpbmQYAiABKA4yGy5nYXRlaG91c2UudjEuQ2hhbGxlbmdlS2luZBIuCgpleHBpcmVzX2F0GAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBI1CglzaWduYXR1cmUYCiABKAsyIC5nYXRlaG91c2UudjEuU2lnbmF0dXJlQ2hhbGxlbmdlSAASNQoJcmVhc29uaW5nGAsgASgLMiAuZ2F0ZWhvdXNlLnYxLlJlYXNvbmluZ0NoYWxsZW5nZUgAEjwKDWl0ZXJhdGVkX2hhc2gYDCABKAsyIy5nYXRlaG91c2UudjEuSXRlcmF0ZWRIYXNoQ2hhbGxlbmdlSAASMwoIaGFzaGNhc2gYDSABKAsyHy5nYXRlaG91c2UudjEuSGFzaGNhc2hDaGFsbGVuZ2VIABI0CglkaWRfcHJvb2YYDiABKAsyHy5nYXRlaG91c2UudjEuRGlkUHJvb2ZDaGFsbGVuZ2VIABI2CgxyZXF1aXJlbWVudHMYBSABKAsyIC5nYXRlaG91c2UudjEuU3VibWl0UmVxdWlyZW1lbnRzQgYKBGJvZHkiUAoSU3VibWl0UmVxdWlyZW1lbnRzEhwKFGF1dG9ub215X2F0dGVzdGF0aW9uGAEgASgIEhwKFHBsYXRmb3JtX2F0dGVzdGF0aW9uGAIgASgIInsKEUhhc2hjYXNoQWRtaXNzaW9uEjAKDGNoYWxsZW5nZV9pZBgBIAEoCUIawvMYFggBECsYKyIOW0EtWmEtejAtOV8tXSsSNAoGYW5zd2VyGAIgASgLMhwuZ2F0ZWhvdXNlLnYxLkhhc2hjYXNoQW5zd2VyQgbC8xgCCAEiXwoSUmVhc29uaW5nQ2hhbGxlbmdlEg4KBmZhbWlseRgBIAEoCRIOCgZwcm9tcHQYAiABKAkSFQoNYW5zd2VyX2Zvcm1hdBgDIAEoCRISCgpkaWZmaWN1bHR5GAQgASgNIjkKFUl0ZXJhdGVkSGFzaENoYWxsZW5nZRIMCgRzZWVkGAEgASgJEhIKCml0ZXJhdGlvbnMYAiABKA0iPAoRSGFzaGNhc2hDaGFsbGVuZ2USDgoGcHJlZml4GAEgASgJEhcKD2RpZmZpY3VsdHlfYml0cxgCIAEoDSIiChFEaWRQcm9vZkNoYWxsZW5nZRINCgVub25jZRgBIAEoCSJbChJTaWduYXR1cmVDaGFsbGVuZ2USFQoNc2lnbmluZ19pbnB1dBgBIAEoDBIOCgZmb3JtYXQYAiABKAkSDgoGaXNzdWVyGAMgASgJEg4KBmNhbGxlchgEIAEoCSKUAwoNU3VibWl0UmVxdWVzdBIwCgxjaGFsbGVuZ2VfaWQYASABKAlCGsLzGBYIARArGCsiDltBLVphLXowLTlfLV0rEjIKCXNpZ25hdHVyZRgKIAEoCzIdLmdhdGVob3VzZS52MS5TaWduYXR1cmVBbnN3ZXJIABIyCglyZWFzb25pbmcYCyABKAsyHS5nYXRlaG91c2UudjEuUmVhc29uaW5nQW5zd2VySAASOQoNaXRlcmF0ZWRfaGFzaBgMIAEoCzIgLmdhdGVob3VzZS52MS5JdGVyYXRlZEhhc2hBbnN3ZXJIABIwCghoYXNoY2FzaBgNIAEoCzIcLmdhdGVob3VzZS52MS5IYXNoY2FzaEFuc3dlckgAEh0KCnJ1bnRpbWVfbXMYAiABKA1CCcLzGAVAgN3bARIlChRhdXRvbm9teV9hdHRlc3RhdGlvbhgDIAEoCUIHwvMYAxiAIBImChRwbGF0Zm9ybV9hdHRlc3RhdGlvbhgEIAEoCUIIwvMYBBiAgAFCDgoGYW5zd2VyEgTA8xgBIjAKD1NpZ25hdHVyZUFuc3dlchIdCglzaWduYXR1cmUYASABKAxCCsLzGAYIARBAGEAiLAoPUmVhc29uaW5nQW5zd2VyEhkKBmFuc3dlchgBIAEoCUIJwvMYBQgBGIAIIj4KEkl0ZXJhdGVkSGFzaEFuc3dlchIoCgZkaWdlc3QYASABKAlCGMLzGBQIARBAGEAiDFswLTlhLWZBLUZdKyJACg5IYXNoY2FzaEFuc3dlchIuCgVub25jZRgBIAEoCUIfwvMYGwgBGEAiFVtceDIxLVx4MzlceDNiLVx4N2VdKyJOCg5TdWJtaXRSZXNwb25zZRIMCgRwYXNzGAEgASgJEi4KCmV4cGlyZXNfYXQYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIoECCgxUb2tlblJlcXVlc3QSKgoEcGFzcxgBIAEoCUIawvMYFggBECsYKyIOW0EtWmEtejAtOV8tXStIABIxCglhc3NlcnRpb24YAiABKAsyHC5nYXRlaG91c2UudjEuSnd0QmVhcmVyR3JhbnRIABI0CghleGNoYW5nZRgDIAEoCzIgLmdhdGVob3VzZS52MS5Ub2tlbkV4Y2hhbmdlR3JhbnRIABIwCglkaWRfcHJvb2YYBCABKAsyGy5nYXRlaG91c2UudjEuRGlkUHJvb2ZHcmFudEgAEhsKCmRwb3BfcHJvb2YYCiABKAlCB8LzGAMYgCBCDQoFZ3JhbnQSBMDzGAEiiwEKDkp3dEJlYXJlckdyYW50EhwKCWFzc2VydGlvbhgBIAEoCUIJwvMYBQgBGIAgEjAKBnNjb3BlcxgCIAMoCUIgwvMYHAgBGIABIhFbQS1aYS16MC05Oi5fLy1dKyhAMAESKQoIYXVkaWVuY2UYAyABKAlCF8LzGBMIARiAAiIMW1x4MjEtXHg3ZV0rItwBCg1EaWRQcm9vZkdyYW50EjAKDGNoYWxsZW5nZV9pZBgBIAEoCUIawvMYFggBECsYKyIOW0EtWmEtejAtOV8tXSsSHQoJc2lnbmF0dXJlGAIgASgMQgrC8xgGCAEQQBhAEjAKBnNjb3BlcxgDIAMoCUIgwvMYHAgBGIABIhFbQS1aYS16MC05Oi5fLy1dKyhAMAESKQoIYXVkaWVuY2UYBCABKAlCF8LzGBMIARiAAiIMW1x4MjEtXHg3ZV0rEh0KC3R0bF9zZWNvbmRzGAUgASgNQgjC8xgEQICjBSKcAgoSVG9rZW5FeGNoYW5nZUdyYW50EiAKDXN1YmplY3RfdG9rZW4YASABKAlCCcLzGAUIARiAQBJqCgxkZWxlZ2F0ZV9kaWQYAiABKAlCVMLzGFAYgAIiS2RpZDooYWdlbnQ6W2EtejAtOS4tXXsxLDI1M306WzAtOWEtZl17MzJ9fGtleTp6WzEtOUEtSEotTlAtWmEta20tel17NDAsNjB9KRIwCgZzY29wZXMYAyADKAlCIMLzGBwIARiAASIRW0EtWmEtejAtOTouXy8tXSsoQDABEicKCGF1ZGllbmNlGAQgASgJQhXC8xgRGIACIgxbXHgyMS1ceDdlXSsSHQoLdHRsX3NlY29uZHMYBSABKA1CCMLzGARAgKMFIp8BCg1Ub2tlblJlc3BvbnNlEhQKDGFjY2Vzc190b2tlbhgBIAEoCRISCgp0b2tlbl90eXBlGAIgASgJEi4KCmV4cGlyZXNfYXQYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg4KBnNjb3BlcxgEIAMoCRIQCghhdWRpZW5jZRgFIAEoCRISCgpkcG9wX25vbmNlGAYgASgJKsgBCg1DaGFsbGVuZ2VLaW5kEh4KGkNIQUxMRU5HRV9LSU5EX1VOU1BFQ0lGSUVEEAASHAoYQ0hBTExFTkdFX0tJTkRfU0lHTkFUVVJFEAESHAoYQ0hBTExFTkdFX0tJTkRfUkVBU09OSU5HEAISIAocQ0hBTExFTkdFX0tJTkRfSVRFUkFURURfSEFTSBADEhsKF0NIQUxMRU5HRV9LSU5EX0hBU0hDQVNIEAQSHAoYQ0hBTExFTkdFX0tJTkRfRElEX1BST09GEAUyxQIKC0dhdGVTZXJ2aWNlEmcKCUNoYWxsZW5nZRIeLmdhdGVob3VzZS52MS5DaGFsbGVuZ2VSZXF1ZXN0Gh8uZ2F0ZWhvdXNlLnYxLkNoYWxsZW5nZVJlc3BvbnNlIhmC0+STAhM6ASoiDi92MS9jaGFsbGVuZ2VzEnQKBlN1Ym1pdBIbLmdhdGVob3VzZS52MS5TdWJtaXRSZXF1ZXN0GhwuZ2F0ZWhvdXNlLnYxLlN1Ym1pdFJlc3BvbnNlIi+C0+STAik6ASoiJC92MS9jaGFsbGVuZ2VzL3tjaGFsbGVuZ2VfaWR9OnN1Ym1pdBJXCgVUb2tlbhIaLmdhdGVob3VzZS52MS5Ub2tlblJlcXVlc3QaGy5nYXRlaG91c2UudjEuVG9rZW5SZXNwb25zZSIVgtPkkwIPOgEqIgovdjEvdG9rZW5zQkxaSmdpdGh1Yi5jb20vZ2F0ZWhvdXNlLWRldi9nYXRlaG91c2UvY2xpZW50cy9nby9nZW4vZ2F0ZWhvdXNlL3YxO2dhdGVob3VzZXYxYgZwcm90bzM", [file_gatehouse_v1_validate, file_google_api_annotations, file_google_protobuf_timestamp]);
 
 /**
  * ChallengeRequest asks for a challenge.
@@ -39,7 +39,9 @@ export type ChallengeRequest = Message<"gatehouse.v1.ChallengeRequest"> & {
 
   /**
    * The scopes the eventual token should carry; each must be in the agent's
-   * policy. 1 to 64 entries.
+   * policy. 1 to 64 entries, required for every kind but
+   * CHALLENGE_KIND_DID_PROOF, which must leave them empty (they are named at
+   * TokenRequest.did_proof).
    *
    * @generated from field: repeated string scopes = 3;
    */
@@ -47,6 +49,8 @@ export type ChallengeRequest = Message<"gatehouse.v1.ChallengeRequest"> & {
 
   /**
    * The audience the eventual token is for; must be in the agent's policy.
+   * Required for every kind but CHALLENGE_KIND_DID_PROOF, which must leave it
+   * empty.
    *
    * @generated from field: string audience = 4;
    */
@@ -93,7 +97,9 @@ export type ChallengeRequestJson = {
 
   /**
    * The scopes the eventual token should carry; each must be in the agent's
-   * policy. 1 to 64 entries.
+   * policy. 1 to 64 entries, required for every kind but
+   * CHALLENGE_KIND_DID_PROOF, which must leave them empty (they are named at
+   * TokenRequest.did_proof).
    *
    * @generated from field: repeated string scopes = 3;
    */
@@ -101,6 +107,8 @@ export type ChallengeRequestJson = {
 
   /**
    * The audience the eventual token is for; must be in the agent's policy.
+   * Required for every kind but CHALLENGE_KIND_DID_PROOF, which must leave it
+   * empty.
    *
    * @generated from field: string audience = 4;
    */
@@ -196,6 +204,14 @@ export type ChallengeResponse = Message<"gatehouse.v1.ChallengeResponse"> & {
      */
     value: HashcashChallenge;
     case: "hashcash";
+  } | {
+    /**
+     * For CHALLENGE_KIND_DID_PROOF.
+     *
+     * @generated from field: gatehouse.v1.DidProofChallenge did_proof = 14;
+     */
+    value: DidProofChallenge;
+    case: "didProof";
   } | { case: undefined; value?: undefined };
 
   /**
@@ -261,6 +277,13 @@ export type ChallengeResponseJson = {
    * @generated from field: gatehouse.v1.HashcashChallenge hashcash = 13;
    */
   hashcash?: HashcashChallengeJson;
+
+  /**
+   * For CHALLENGE_KIND_DID_PROOF.
+   *
+   * @generated from field: gatehouse.v1.DidProofChallenge did_proof = 14;
+   */
+  didProof?: DidProofChallengeJson;
 
   /**
    * What Submit will require besides the answer, from the agent's policy.
@@ -563,6 +586,45 @@ export const HashcashChallengeSchema: GenMessage<HashcashChallenge, {jsonType: H
   messageDesc(file_gatehouse_v1_gate, 6);
 
 /**
+ * DidProofChallenge: sign the UTF-8 bytes of
+ * `auth4agents-challenge:<challenge_id>:<nonce>` with Ed25519 (RFC 8032, pure
+ * Ed25519) and redeem the signature at Token (TokenRequest.did_proof).
+ *
+ * @generated from message gatehouse.v1.DidProofChallenge
+ */
+export type DidProofChallenge = Message<"gatehouse.v1.DidProofChallenge"> & {
+  /**
+   * A fresh random nonce (lowercase hex, 32 bytes).
+   *
+   * @generated from field: string nonce = 1;
+   */
+  nonce: string;
+};
+
+/**
+ * DidProofChallenge: sign the UTF-8 bytes of
+ * `auth4agents-challenge:<challenge_id>:<nonce>` with Ed25519 (RFC 8032, pure
+ * Ed25519) and redeem the signature at Token (TokenRequest.did_proof).
+ *
+ * @generated from message gatehouse.v1.DidProofChallenge
+ */
+export type DidProofChallengeJson = {
+  /**
+   * A fresh random nonce (lowercase hex, 32 bytes).
+   *
+   * @generated from field: string nonce = 1;
+   */
+  nonce?: string;
+};
+
+/**
+ * Describes the message gatehouse.v1.DidProofChallenge.
+ * Use `create(DidProofChallengeSchema)` to create a new message.
+ */
+export const DidProofChallengeSchema: GenMessage<DidProofChallenge, {jsonType: DidProofChallengeJson}> = /*@__PURE__*/
+  messageDesc(file_gatehouse_v1_gate, 7);
+
+/**
  * SignatureChallenge asks the agent to sign `signing_input` with its key.
  *
  * The signing input is versioned and domain-separated so it can never be
@@ -661,7 +723,7 @@ export type SignatureChallengeJson = {
  * Use `create(SignatureChallengeSchema)` to create a new message.
  */
 export const SignatureChallengeSchema: GenMessage<SignatureChallenge, {jsonType: SignatureChallengeJson}> = /*@__PURE__*/
-  messageDesc(file_gatehouse_v1_gate, 7);
+  messageDesc(file_gatehouse_v1_gate, 8);
 
 /**
  * SubmitRequest answers a challenge.
@@ -818,7 +880,7 @@ export type SubmitRequestJson = {
  * Use `create(SubmitRequestSchema)` to create a new message.
  */
 export const SubmitRequestSchema: GenMessage<SubmitRequest, {jsonType: SubmitRequestJson}> = /*@__PURE__*/
-  messageDesc(file_gatehouse_v1_gate, 8);
+  messageDesc(file_gatehouse_v1_gate, 9);
 
 /**
  * SignatureAnswer carries the signature over the challenge's signing input.
@@ -853,7 +915,7 @@ export type SignatureAnswerJson = {
  * Use `create(SignatureAnswerSchema)` to create a new message.
  */
 export const SignatureAnswerSchema: GenMessage<SignatureAnswer, {jsonType: SignatureAnswerJson}> = /*@__PURE__*/
-  messageDesc(file_gatehouse_v1_gate, 9);
+  messageDesc(file_gatehouse_v1_gate, 10);
 
 /**
  * ReasoningAnswer carries the answer to a reasoning task.
@@ -888,7 +950,7 @@ export type ReasoningAnswerJson = {
  * Use `create(ReasoningAnswerSchema)` to create a new message.
  */
 export const ReasoningAnswerSchema: GenMessage<ReasoningAnswer, {jsonType: ReasoningAnswerJson}> = /*@__PURE__*/
-  messageDesc(file_gatehouse_v1_gate, 10);
+  messageDesc(file_gatehouse_v1_gate, 11);
 
 /**
  * IteratedHashAnswer carries h_N.
@@ -923,7 +985,7 @@ export type IteratedHashAnswerJson = {
  * Use `create(IteratedHashAnswerSchema)` to create a new message.
  */
 export const IteratedHashAnswerSchema: GenMessage<IteratedHashAnswer, {jsonType: IteratedHashAnswerJson}> = /*@__PURE__*/
-  messageDesc(file_gatehouse_v1_gate, 11);
+  messageDesc(file_gatehouse_v1_gate, 12);
 
 /**
  * HashcashAnswer carries the nonce that solves a hashcash challenge.
@@ -958,7 +1020,7 @@ export type HashcashAnswerJson = {
  * Use `create(HashcashAnswerSchema)` to create a new message.
  */
 export const HashcashAnswerSchema: GenMessage<HashcashAnswer, {jsonType: HashcashAnswerJson}> = /*@__PURE__*/
-  messageDesc(file_gatehouse_v1_gate, 12);
+  messageDesc(file_gatehouse_v1_gate, 13);
 
 /**
  * SubmitResponse carries the one-time pass earned by a correct answer.
@@ -1009,7 +1071,7 @@ export type SubmitResponseJson = {
  * Use `create(SubmitResponseSchema)` to create a new message.
  */
 export const SubmitResponseSchema: GenMessage<SubmitResponse, {jsonType: SubmitResponseJson}> = /*@__PURE__*/
-  messageDesc(file_gatehouse_v1_gate, 13);
+  messageDesc(file_gatehouse_v1_gate, 14);
 
 /**
  * TokenRequest exchanges a grant for an access token.
@@ -1046,6 +1108,14 @@ export type TokenRequest = Message<"gatehouse.v1.TokenRequest"> & {
      */
     value: TokenExchangeGrant;
     case: "exchange";
+  } | {
+    /**
+     * The signature answering a CHALLENGE_KIND_DID_PROOF challenge.
+     *
+     * @generated from field: gatehouse.v1.DidProofGrant did_proof = 4;
+     */
+    value: DidProofGrant;
+    case: "didProof";
   } | { case: undefined; value?: undefined };
 
   /**
@@ -1089,6 +1159,13 @@ export type TokenRequestJson = {
   exchange?: TokenExchangeGrantJson;
 
   /**
+   * The signature answering a CHALLENGE_KIND_DID_PROOF challenge.
+   *
+   * @generated from field: gatehouse.v1.DidProofGrant did_proof = 4;
+   */
+  didProof?: DidProofGrantJson;
+
+  /**
    * A DPoP proof (RFC 9449 §4) for this request: a JWT with `typ` `dpop+jwt`,
    * signed with the agent's registered key (its public `jwk` in the header),
    * `htm` `POST`, `htu` the issuer URL with path `/v1/tokens`, a fresh `iat`,
@@ -1106,7 +1183,7 @@ export type TokenRequestJson = {
  * Use `create(TokenRequestSchema)` to create a new message.
  */
 export const TokenRequestSchema: GenMessage<TokenRequest, {jsonType: TokenRequestJson}> = /*@__PURE__*/
-  messageDesc(file_gatehouse_v1_gate, 14);
+  messageDesc(file_gatehouse_v1_gate, 15);
 
 /**
  * JwtBearerGrant presents an agent-signed assertion instead of a challenge
@@ -1177,7 +1254,120 @@ export type JwtBearerGrantJson = {
  * Use `create(JwtBearerGrantSchema)` to create a new message.
  */
 export const JwtBearerGrantSchema: GenMessage<JwtBearerGrant, {jsonType: JwtBearerGrantJson}> = /*@__PURE__*/
-  messageDesc(file_gatehouse_v1_gate, 15);
+  messageDesc(file_gatehouse_v1_gate, 16);
+
+/**
+ * DidProofGrant redeems a CHALLENGE_KIND_DID_PROOF challenge directly for a
+ * token (the Auth4Agent-style login). Like Submit, the challenge is consumed
+ * atomically on this first attempt whatever the outcome, must come from the
+ * caller it was issued to, before its deadline, and the signature is checked
+ * with the DID's registered key. The agent must be active, the scopes and
+ * audience within its policy (or live grants), and a policy requiring an
+ * autonomy or platform attestation refuses this grant
+ * (REASON_ATTESTATION_REQUIRED): the legacy proof carries none. A CHALLENGE_KIND_DID_PROOF
+ * challenge answers nothing else; any other challenge is refused here
+ * (REASON_CHALLENGE_KIND_MISMATCH).
+ *
+ * @generated from message gatehouse.v1.DidProofGrant
+ */
+export type DidProofGrant = Message<"gatehouse.v1.DidProofGrant"> & {
+  /**
+   * The CHALLENGE_KIND_DID_PROOF challenge being answered.
+   *
+   * @generated from field: string challenge_id = 1;
+   */
+  challengeId: string;
+
+  /**
+   * The 64-byte Ed25519 signature over
+   * `auth4agents-challenge:<challenge_id>:<nonce>`.
+   *
+   * @generated from field: bytes signature = 2;
+   */
+  signature: Uint8Array;
+
+  /**
+   * The scopes wanted; each must be in the agent's policy.
+   *
+   * @generated from field: repeated string scopes = 3;
+   */
+  scopes: string[];
+
+  /**
+   * The audience wanted; must be in the agent's policy.
+   *
+   * @generated from field: string audience = 4;
+   */
+  audience: string;
+
+  /**
+   * Requested lifetime in seconds; 0 takes the server default. Never beyond
+   * the policy's and the server's maximum.
+   *
+   * @generated from field: uint32 ttl_seconds = 5;
+   */
+  ttlSeconds: number;
+};
+
+/**
+ * DidProofGrant redeems a CHALLENGE_KIND_DID_PROOF challenge directly for a
+ * token (the Auth4Agent-style login). Like Submit, the challenge is consumed
+ * atomically on this first attempt whatever the outcome, must come from the
+ * caller it was issued to, before its deadline, and the signature is checked
+ * with the DID's registered key. The agent must be active, the scopes and
+ * audience within its policy (or live grants), and a policy requiring an
+ * autonomy or platform attestation refuses this grant
+ * (REASON_ATTESTATION_REQUIRED): the legacy proof carries none. A CHALLENGE_KIND_DID_PROOF
+ * challenge answers nothing else; any other challenge is refused here
+ * (REASON_CHALLENGE_KIND_MISMATCH).
+ *
+ * @generated from message gatehouse.v1.DidProofGrant
+ */
+export type DidProofGrantJson = {
+  /**
+   * The CHALLENGE_KIND_DID_PROOF challenge being answered.
+   *
+   * @generated from field: string challenge_id = 1;
+   */
+  challengeId?: string;
+
+  /**
+   * The 64-byte Ed25519 signature over
+   * `auth4agents-challenge:<challenge_id>:<nonce>`.
+   *
+   * @generated from field: bytes signature = 2;
+   */
+  signature?: string;
+
+  /**
+   * The scopes wanted; each must be in the agent's policy.
+   *
+   * @generated from field: repeated string scopes = 3;
+   */
+  scopes?: string[];
+
+  /**
+   * The audience wanted; must be in the agent's policy.
+   *
+   * @generated from field: string audience = 4;
+   */
+  audience?: string;
+
+  /**
+   * Requested lifetime in seconds; 0 takes the server default. Never beyond
+   * the policy's and the server's maximum.
+   *
+   * @generated from field: uint32 ttl_seconds = 5;
+   */
+  ttlSeconds?: number;
+};
+
+/**
+ * Describes the message gatehouse.v1.DidProofGrant.
+ * Use `create(DidProofGrantSchema)` to create a new message.
+ */
+export const DidProofGrantSchema: GenMessage<DidProofGrant, {jsonType: DidProofGrantJson}> = /*@__PURE__*/
+  messageDesc(file_gatehouse_v1_gate, 17);
 
 /**
  * TokenExchangeGrant narrows a token or hands it to another agent (RFC 8693
@@ -1320,7 +1510,7 @@ export type TokenExchangeGrantJson = {
  * Use `create(TokenExchangeGrantSchema)` to create a new message.
  */
 export const TokenExchangeGrantSchema: GenMessage<TokenExchangeGrant, {jsonType: TokenExchangeGrantJson}> = /*@__PURE__*/
-  messageDesc(file_gatehouse_v1_gate, 16);
+  messageDesc(file_gatehouse_v1_gate, 18);
 
 /**
  * TokenResponse carries the issued access token.
@@ -1431,7 +1621,7 @@ export type TokenResponseJson = {
  * Use `create(TokenResponseSchema)` to create a new message.
  */
 export const TokenResponseSchema: GenMessage<TokenResponse, {jsonType: TokenResponseJson}> = /*@__PURE__*/
-  messageDesc(file_gatehouse_v1_gate, 17);
+  messageDesc(file_gatehouse_v1_gate, 19);
 
 /**
  * ChallengeKind selects what the agent must prove.
@@ -1478,6 +1668,20 @@ export enum ChallengeKind {
    * @generated from enum value: CHALLENGE_KIND_HASHCASH = 4;
    */
   HASHCASH = 4,
+
+  /**
+   * Proof of possession in the form Auth4Agent-style clients already produce:
+   * sign the UTF-8 string `auth4agents-challenge:<challenge_id>:<nonce>`
+   * (DidProofChallenge.nonce) with the agent's registered Ed25519 key. The
+   * signed text covers neither scopes nor audience: the challenge binds the
+   * caller and the DID, and the scopes and audience are named when it is
+   * redeemed, by TokenRequest.did_proof (never by Submit). Issued without
+   * scopes and audience. The only kind a caller without a client certificate
+   * (a DID claim forwarded by the sidecar) may ask for.
+   *
+   * @generated from enum value: CHALLENGE_KIND_DID_PROOF = 5;
+   */
+  DID_PROOF = 5,
 }
 
 /**
@@ -1485,7 +1689,7 @@ export enum ChallengeKind {
  *
  * @generated from enum gatehouse.v1.ChallengeKind
  */
-export type ChallengeKindJson = "CHALLENGE_KIND_UNSPECIFIED" | "CHALLENGE_KIND_SIGNATURE" | "CHALLENGE_KIND_REASONING" | "CHALLENGE_KIND_ITERATED_HASH" | "CHALLENGE_KIND_HASHCASH";
+export type ChallengeKindJson = "CHALLENGE_KIND_UNSPECIFIED" | "CHALLENGE_KIND_SIGNATURE" | "CHALLENGE_KIND_REASONING" | "CHALLENGE_KIND_ITERATED_HASH" | "CHALLENGE_KIND_HASHCASH" | "CHALLENGE_KIND_DID_PROOF";
 
 /**
  * Describes the enum gatehouse.v1.ChallengeKind.
@@ -1497,7 +1701,12 @@ export const ChallengeKindSchema: GenEnum<ChallengeKind, ChallengeKindJson> = /*
  * GateService is the agent-facing entry: an agent asks for a one-time
  * challenge, answers it, and exchanges the resulting pass for an access token.
  * Callers must present a client certificate with the agent role (a `did:`
- * URI SAN); the caller's identity is bound into every challenge and pass.
+ * URI SAN); the caller's identity is bound into every challenge and pass. The
+ * one exception: a caller without a certificate whose DID claim the HTTP
+ * sidecar forwards (authenticated, `x-gatehouse-client-did`) may ask for a
+ * CHALLENGE_KIND_DID_PROOF challenge and redeem it with
+ * TokenRequest.did_proof, and nothing else: the signature by the DID's key is
+ * what authenticates it.
  *
  * @generated from service gatehouse.v1.GateService
  */

@@ -28,7 +28,9 @@ function answerDigest(challengeId: string, canonicalAnswer: string): string {
  * Reasoning tasks generated fresh from a random seed (see docs/reasoning-threat-model.md for
  * what passing one proves). Difficulty and deadline are configured per family.
  */
-export function createReasoningKind(config: GatehouseConfig): ChallengeKindPlugin<"reasoning"> {
+export function createReasoningKind(
+  config: Pick<GatehouseConfig, "challenges">,
+): ChallengeKindPlugin<"reasoning"> {
   const { reasoningDifficulty, reasoningDeadlineSeconds, reasoningFamilies } = config.challenges;
   const settingsOf = (family: ReasoningFamily): FamilySettings => {
     const own = reasoningFamilies[family];

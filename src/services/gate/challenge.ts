@@ -1,14 +1,15 @@
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { Reason } from "../../../gen/gatehouse/v1/errors_pb.js";
-import type {
-  ChallengeRequest,
-  ChallengeResponseSchema,
+import {
+  ChallengeKind,
+  type ChallengeRequest,
+  type ChallengeResponseSchema,
 } from "../../../gen/gatehouse/v1/gate_pb.js";
 import { AuditEventType, agentEvent } from "../../audit/events.js";
 import type { ChallengeRecord } from "../../challenges/types.js";
 import { randomId, sha256Hex } from "../../crypto/random.js";
-import { GatehouseError } from "../../errors/index.js";
+import { GatehouseError, invalidArgument } from "../../errors/index.js";
 import { authorizeScopes } from "../../grants/scopes.js";
 import { requireActiveAgent } from "../agents.js";
 import type { CallContext } from "../types.js";
@@ -25,17 +26,27 @@ export async function issueChallenge(
   request: ChallengeRequest,
   call: CallContext,
 ): Promise<MessageInitShape<typeof ChallengeResponseSchema>> {
+  requireBindingFields(request); // the contract's rules first, as the validator's are
   await deps.abuse.challenge(request, call);
   const { caller } = call;
   if (caller.did !== undefined && caller.did !== request.did) {
     throw new GatehouseError(Reason.DID_MISMATCH);
+  }
+  // Without a certificate, only a proof by the DID's key can authenticate the caller.
+  if (caller.role === "claimant" && request.kind !== ChallengeKind.DID_PROOF) {
+    throw new GatehouseError(Reason.PERMISSION_DENIED, {
+      description: "a caller without a client certificate may ask only for a DID proof",
+    });
   }
   const plugin = deps.kinds.get(request.kind);
   if (!plugin) throw new GatehouseError(Reason.CHALLENGE_KIND_UNSUPPORTED, { field: "kind" });
   const agent = await requireActiveAgent(deps.store, request.did);
   const scopes = [...new Set(request.scopes)].sort();
   const now = deps.clock.now();
-  await authorizeScopes(deps.store.grants, agent, scopes, request.audience, now);
+  // A DID proof names its scopes and audience when it is redeemed (token/did-proof-grant.ts).
+  if (request.kind !== ChallengeKind.DID_PROOF) {
+    await authorizeScopes(deps.store.grants, agent, scopes, request.audience, now);
+  }
 
   const challengeId = randomId();
   const base = {
@@ -74,4 +85,20 @@ export async function issueChallenge(
       platformAttestation: autonomy?.requirePlatformAttestation ?? false,
     },
   };
+}
+
+/**
+ * Scopes and audience are required (the contract's rule, kind by kind): every kind binds
+ * them, except a DID proof, which must leave them empty (they are named at Token).
+ */
+function requireBindingFields(request: ChallengeRequest): void {
+  if (request.kind === ChallengeKind.DID_PROOF) {
+    if (request.scopes.length > 0) throw invalidArgument("scopes", "must be empty");
+    if (request.audience !== "") throw invalidArgument("audience", "must be empty");
+    return;
+  }
+  if (request.scopes.length === 0) throw invalidArgument("scopes", "is required");
+  const empty = request.scopes.indexOf("");
+  if (empty >= 0) throw invalidArgument(`scopes[${empty}]`, "is required");
+  if (request.audience === "") throw invalidArgument("audience", "is required");
 }

@@ -1,7 +1,11 @@
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { Reason } from "../../../gen/gatehouse/v1/errors_pb.js";
-import type { SubmitRequest, SubmitResponseSchema } from "../../../gen/gatehouse/v1/gate_pb.js";
+import {
+  ChallengeKind,
+  type SubmitRequest,
+  type SubmitResponseSchema,
+} from "../../../gen/gatehouse/v1/gate_pb.js";
 import { AuditEventType, agentEvent, challengeFailed } from "../../audit/events.js";
 import type { ChallengeRecord } from "../../challenges/types.js";
 import { randomId, sha256Hex } from "../../crypto/random.js";
@@ -48,6 +52,10 @@ async function checkSubmission(
     throw new GatehouseError(Reason.CHALLENGE_ALREADY_USED);
   }
   const record = consumed.value as ChallengeRecord;
+  // A DID proof binds no scopes: only Token's did_proof grant, which names them, redeems it.
+  if (record.kind === ChallengeKind.DID_PROOF) {
+    throw new GatehouseError(Reason.CHALLENGE_KIND_MISMATCH, { field: "challenge_id" });
+  }
   const now = deps.clock.now();
   const context = { deps, request, call, record, now };
   for (const step of SUBMIT_STEPS) await step(context);

@@ -172,7 +172,7 @@ export function createRegistryService(deps: RegistryDeps): ServiceBinding {
     async rotateSigningKey(request, { caller }) {
       const alg = (request.alg || deps.signingAlg) as SigningAlg;
       const activateAt = clock.now() + deps.keyPublicationDelaySeconds * 1000;
-      // The key ring announces the new key to the other replicas (src/app/gatehouse.ts).
+      // The key ring announces the new key to the other replicas (src/app/compose.ts).
       const key = await deps.keys.rotate(alg, activateAt);
       await audit(operatorEvent(Audited.SIGNING_KEY_ROTATED, caller, "", { keyId: key.kid }));
       return { kid: key.kid, alg: key.alg, activateTime: timestampFromMs(key.activateAt) };

@@ -111,6 +111,10 @@ describe("loadConfig defaults", () => {
         maxConnections: 1_024,
         upstreamTimeoutMs: 5_000,
         routes: [],
+        legacyAog: false,
+        legacyAogScopes: [],
+        legacyAogUnsignedAutonomy: false,
+        legacyAuth4agent: false,
       },
       metrics: { enabled: true, host: "127.0.0.1", port: 7446 },
       role: "all",
@@ -163,6 +167,41 @@ describe("loadConfig defaults", () => {
     expect(
       problems({ sidecar: { routes: [{ resource: "not a url", scopes: [1] }] } as never }),
     ).toEqual([expect.stringMatching(/routes\[0\]\.resource.*routes\[0\]\.scopes/)]);
+  });
+
+  it("reads the legacy routes: the AOG ones need an audience and scopes", () => {
+    const problems = (sidecar: Record<string, unknown>, env: Record<string, string> = {}) => {
+      try {
+        loadConfig({ mode: "dev", env, overrides: { sidecar } as never });
+        return [];
+      } catch (error) {
+        return (error as ConfigError).problems;
+      }
+    };
+    expect(problems({ legacyAog: true })).toEqual([
+      expect.stringContaining("the AOG routes need sidecar.legacy_aog_audience"),
+    ]);
+    expect(problems({ legacyAog: true, legacyAogAudience: "https://api" })).toHaveLength(1);
+    expect(problems({ legacyAogHeaderSecret: "short" })).toEqual([
+      expect.stringContaining("must be at least 32 bytes (value not shown)"),
+    ]);
+    const config = loadConfig({
+      mode: "dev",
+      env: {
+        GATEHOUSE_SIDECAR_LEGACY_AOG: "true",
+        GATEHOUSE_SIDECAR_LEGACY_AOG_AUDIENCE: "https://api.example.com",
+        GATEHOUSE_SIDECAR_LEGACY_AOG_SCOPES: "orders:read, orders:write",
+      },
+    });
+    expect(config.sidecar).toMatchObject({
+      legacyAog: true,
+      legacyAogAudience: "https://api.example.com",
+      legacyAogScopes: ["orders:read", "orders:write"],
+      legacyAuth4agent: false,
+    });
+    expect(problems({}, { GATEHOUSE_SIDECAR_LEGACY_AOG_SCOPES: "bad scope!" })).toEqual([
+      expect.stringContaining("must list 1..64 scope names"),
+    ]);
   });
 
   it("omits the TLS files in dev mode so the dev PKI is used", () => {

@@ -28,6 +28,8 @@ describe("DNS TXT proof against a real DNS server on loopback", () => {
     dns.set("_gatehouse-challenge.wrong.test", { txt: ["gatehouse-verification=someone-else"] });
     dns.set("_gatehouse-challenge.prefix.test", { txt: [`${PROOF}x`, ` ${PROOF}`] });
     dns.set("_gatehouse-challenge.empty.test", { a: ["192.0.2.1"] });
+    dns.set("_auth4agents.legacy.test", { txt: [PROOF] });
+    dns.set("_auth4agents.legacy-wrong.test", { txt: ["gatehouse-verification=someone-else"] });
   });
   afterAll(async () => {
     await dns?.close();
@@ -35,6 +37,12 @@ describe("DNS TXT proof against a real DNS server on loopback", () => {
 
   it("accepts the exact record among others", async () => {
     await expect(verifier().check("good.test", "dns_txt", TOKEN)).resolves.toBeUndefined();
+  });
+
+  it("accepts the same record under _auth4agents.<domain>, the Auth4Agent-style name", async () => {
+    await expect(verifier().check("legacy.test", "dns_txt", TOKEN)).resolves.toBeUndefined();
+    const wrong = await failure(verifier().check("legacy-wrong.test", "dns_txt", TOKEN));
+    expect(wrong.description).toBe("no TXT record at _gatehouse-challenge.legacy-wrong.test");
   });
 
   it("joins a record's character-strings before comparing", async () => {

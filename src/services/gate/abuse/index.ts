@@ -1,4 +1,8 @@
-import type { ChallengeRequest, SubmitRequest } from "../../../../gen/gatehouse/v1/gate_pb.js";
+import type {
+  ChallengeKind,
+  ChallengeRequest,
+  SubmitRequest,
+} from "../../../../gen/gatehouse/v1/gate_pb.js";
 import type { ChallengeKinds } from "../../../challenges/index.js";
 import type { Clock } from "../../../clock.js";
 import type { LimitsConfig } from "../../../config/limits.js";
@@ -13,6 +17,8 @@ export interface AbuseControl {
   challenge(request: ChallengeRequest, call: CallContext): Promise<void>;
   /** The first step of Submit: rate limits. */
   submit(request: SubmitRequest, call: CallContext): Promise<void>;
+  /** The first step of a challenge redeemed at Token (a DID proof): Submit's rate limits. */
+  redeem(kind: ChallengeKind, call: CallContext): Promise<void>;
 }
 
 export interface AbuseControlDeps {
@@ -39,5 +45,6 @@ export function createAbuseControl(deps: AbuseControlDeps): AbuseControl {
       const kind = plugins.find((plugin) => plugin.answerCase === request.answer.case)?.kind;
       await rateLimit("submit", kind, call);
     },
+    redeem: (kind, call) => rateLimit("submit", kind, call),
   };
 }

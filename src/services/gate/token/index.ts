@@ -7,6 +7,7 @@ import { GatehouseError } from "../../../errors/index.js";
 import type { CallContext } from "../../types.js";
 import type { GateDeps } from "../deps.js";
 import { assertionGrant } from "./assertion-grant.js";
+import { didProofGrant } from "./did-proof-grant.js";
 import { exchangeGrant } from "./exchange-grant.js";
 import { type Binding, issueAccessToken } from "./issue.js";
 import { passGrant } from "./pass-grant.js";
@@ -51,6 +52,12 @@ function runGrant(
   call: CallContext,
   jkt: string | undefined,
 ): Promise<GrantOutcome> {
+  // A caller without a certificate is authenticated by its DID proof and nothing else.
+  if (call.caller.role === "claimant" && request.grant.case !== "didProof") {
+    throw new GatehouseError(Reason.PERMISSION_DENIED, {
+      description: "a caller without a client certificate may redeem only a DID proof",
+    });
+  }
   switch (request.grant.case) {
     case "pass":
       return passGrant(deps, request.grant.value, call);
@@ -58,6 +65,8 @@ function runGrant(
       return assertionGrant(deps, request.grant.value, call);
     case "exchange":
       return exchangeGrant(deps, request.grant.value, call, jkt);
+    case "didProof":
+      return didProofGrant(deps, request.grant.value, call);
     default:
       throw new GatehouseError(Reason.INVALID_ARGUMENT, {
         field: "grant",

@@ -1,4 +1,4 @@
-import { createHash } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { afterAll, describe, expect, it } from "vitest";
 import { siblingModule } from "../../../../src/challenges/compute/start-worker.js";
 import { createWorkerPool } from "../../../../src/challenges/compute/worker-pool.js";
@@ -31,6 +31,25 @@ describe("iteratedSha256", () => {
     const once = createHash("sha256").update(seed).digest();
     expect(iteratedSha256(seed, 1)).toEqual(once);
     expect(iteratedSha256(seed, 0)).toEqual(seed);
+  });
+
+  it("agrees with node:crypto for random seeds at every N up to 64", () => {
+    for (let trial = 0; trial < 8; trial++) {
+      const seed = randomBytes(32);
+      let expected = seed;
+      for (let n = 0; n <= 64; n++) {
+        expect(iteratedSha256(seed, n)).toEqual(expected);
+        expected = createHash("sha256").update(expected).digest();
+      }
+    }
+  });
+
+  it("hashes a seed of another length as SHA-256 would on the first round", () => {
+    expect(iteratedSha256(Buffer.from("abc"), 1).toString("hex")).toBe(ABC_DIGEST);
+    expect(iteratedSha256(Buffer.from("abc"), 2).toString("hex")).toBe(ABC_DOUBLE);
+    expect(iteratedSha256(Buffer.alloc(64, 1), 3)).toEqual(
+      iteratedSha256(createHash("sha256").update(Buffer.alloc(64, 1)).digest(), 2),
+    );
   });
 
   it("agrees with the independent test solver at larger N", () => {

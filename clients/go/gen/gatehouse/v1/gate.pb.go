@@ -42,6 +42,15 @@ const (
 	// prefix and nonce has D leading zero bits. Also the admission ticket when
 	// adaptive rate control asks for one.
 	ChallengeKind_CHALLENGE_KIND_HASHCASH ChallengeKind = 4
+	// Proof of possession in the form Auth4Agent-style clients already produce:
+	// sign the UTF-8 string `auth4agents-challenge:<challenge_id>:<nonce>`
+	// (DidProofChallenge.nonce) with the agent's registered Ed25519 key. The
+	// signed text covers neither scopes nor audience: the challenge binds the
+	// caller and the DID, and the scopes and audience are named when it is
+	// redeemed, by TokenRequest.did_proof (never by Submit). Issued without
+	// scopes and audience. The only kind a caller without a client certificate
+	// (a DID claim forwarded by the sidecar) may ask for.
+	ChallengeKind_CHALLENGE_KIND_DID_PROOF ChallengeKind = 5
 )
 
 // Enum value maps for ChallengeKind.
@@ -52,6 +61,7 @@ var (
 		2: "CHALLENGE_KIND_REASONING",
 		3: "CHALLENGE_KIND_ITERATED_HASH",
 		4: "CHALLENGE_KIND_HASHCASH",
+		5: "CHALLENGE_KIND_DID_PROOF",
 	}
 	ChallengeKind_value = map[string]int32{
 		"CHALLENGE_KIND_UNSPECIFIED":   0,
@@ -59,6 +69,7 @@ var (
 		"CHALLENGE_KIND_REASONING":     2,
 		"CHALLENGE_KIND_ITERATED_HASH": 3,
 		"CHALLENGE_KIND_HASHCASH":      4,
+		"CHALLENGE_KIND_DID_PROOF":     5,
 	}
 )
 
@@ -98,9 +109,13 @@ type ChallengeRequest struct {
 	// The kind of challenge wanted.
 	Kind ChallengeKind `protobuf:"varint,2,opt,name=kind,proto3,enum=gatehouse.v1.ChallengeKind" json:"kind,omitempty"`
 	// The scopes the eventual token should carry; each must be in the agent's
-	// policy. 1 to 64 entries.
+	// policy. 1 to 64 entries, required for every kind but
+	// CHALLENGE_KIND_DID_PROOF, which must leave them empty (they are named at
+	// TokenRequest.did_proof).
 	Scopes []string `protobuf:"bytes,3,rep,name=scopes,proto3" json:"scopes,omitempty"`
 	// The audience the eventual token is for; must be in the agent's policy.
+	// Required for every kind but CHALLENGE_KIND_DID_PROOF, which must leave it
+	// empty.
 	Audience string `protobuf:"bytes,4,opt,name=audience,proto3" json:"audience,omitempty"`
 	// Preferred reasoning family (CHALLENGE_KIND_REASONING only); empty lets the
 	// server choose. Unknown families are refused.
@@ -203,6 +218,7 @@ type ChallengeResponse struct {
 	//	*ChallengeResponse_Reasoning
 	//	*ChallengeResponse_IteratedHash
 	//	*ChallengeResponse_Hashcash
+	//	*ChallengeResponse_DidProof
 	Body isChallengeResponse_Body `protobuf_oneof:"body"`
 	// What Submit will require besides the answer, from the agent's policy.
 	Requirements  *SubmitRequirements `protobuf:"bytes,5,opt,name=requirements,proto3" json:"requirements,omitempty"`
@@ -304,6 +320,15 @@ func (x *ChallengeResponse) GetHashcash() *HashcashChallenge {
 	return nil
 }
 
+func (x *ChallengeResponse) GetDidProof() *DidProofChallenge {
+	if x != nil {
+		if x, ok := x.Body.(*ChallengeResponse_DidProof); ok {
+			return x.DidProof
+		}
+	}
+	return nil
+}
+
 func (x *ChallengeResponse) GetRequirements() *SubmitRequirements {
 	if x != nil {
 		return x.Requirements
@@ -335,6 +360,11 @@ type ChallengeResponse_Hashcash struct {
 	Hashcash *HashcashChallenge `protobuf:"bytes,13,opt,name=hashcash,proto3,oneof"`
 }
 
+type ChallengeResponse_DidProof struct {
+	// For CHALLENGE_KIND_DID_PROOF.
+	DidProof *DidProofChallenge `protobuf:"bytes,14,opt,name=did_proof,json=didProof,proto3,oneof"`
+}
+
 func (*ChallengeResponse_Signature) isChallengeResponse_Body() {}
 
 func (*ChallengeResponse_Reasoning) isChallengeResponse_Body() {}
@@ -342,6 +372,8 @@ func (*ChallengeResponse_Reasoning) isChallengeResponse_Body() {}
 func (*ChallengeResponse_IteratedHash) isChallengeResponse_Body() {}
 
 func (*ChallengeResponse_Hashcash) isChallengeResponse_Body() {}
+
+func (*ChallengeResponse_DidProof) isChallengeResponse_Body() {}
 
 // SubmitRequirements tells the agent what its submission must carry.
 type SubmitRequirements struct {
@@ -642,6 +674,54 @@ func (x *HashcashChallenge) GetDifficultyBits() uint32 {
 	return 0
 }
 
+// DidProofChallenge: sign the UTF-8 bytes of
+// `auth4agents-challenge:<challenge_id>:<nonce>` with Ed25519 (RFC 8032, pure
+// Ed25519) and redeem the signature at Token (TokenRequest.did_proof).
+type DidProofChallenge struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// A fresh random nonce (lowercase hex, 32 bytes).
+	Nonce         string `protobuf:"bytes,1,opt,name=nonce,proto3" json:"nonce,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DidProofChallenge) Reset() {
+	*x = DidProofChallenge{}
+	mi := &file_gatehouse_v1_gate_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DidProofChallenge) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DidProofChallenge) ProtoMessage() {}
+
+func (x *DidProofChallenge) ProtoReflect() protoreflect.Message {
+	mi := &file_gatehouse_v1_gate_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DidProofChallenge.ProtoReflect.Descriptor instead.
+func (*DidProofChallenge) Descriptor() ([]byte, []int) {
+	return file_gatehouse_v1_gate_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *DidProofChallenge) GetNonce() string {
+	if x != nil {
+		return x.Nonce
+	}
+	return ""
+}
+
 // SignatureChallenge asks the agent to sign `signing_input` with its key.
 //
 // The signing input is versioned and domain-separated so it can never be
@@ -671,7 +751,7 @@ type SignatureChallenge struct {
 
 func (x *SignatureChallenge) Reset() {
 	*x = SignatureChallenge{}
-	mi := &file_gatehouse_v1_gate_proto_msgTypes[7]
+	mi := &file_gatehouse_v1_gate_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -683,7 +763,7 @@ func (x *SignatureChallenge) String() string {
 func (*SignatureChallenge) ProtoMessage() {}
 
 func (x *SignatureChallenge) ProtoReflect() protoreflect.Message {
-	mi := &file_gatehouse_v1_gate_proto_msgTypes[7]
+	mi := &file_gatehouse_v1_gate_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -696,7 +776,7 @@ func (x *SignatureChallenge) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SignatureChallenge.ProtoReflect.Descriptor instead.
 func (*SignatureChallenge) Descriptor() ([]byte, []int) {
-	return file_gatehouse_v1_gate_proto_rawDescGZIP(), []int{7}
+	return file_gatehouse_v1_gate_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *SignatureChallenge) GetSigningInput() []byte {
@@ -760,7 +840,7 @@ type SubmitRequest struct {
 
 func (x *SubmitRequest) Reset() {
 	*x = SubmitRequest{}
-	mi := &file_gatehouse_v1_gate_proto_msgTypes[8]
+	mi := &file_gatehouse_v1_gate_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -772,7 +852,7 @@ func (x *SubmitRequest) String() string {
 func (*SubmitRequest) ProtoMessage() {}
 
 func (x *SubmitRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_gatehouse_v1_gate_proto_msgTypes[8]
+	mi := &file_gatehouse_v1_gate_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -785,7 +865,7 @@ func (x *SubmitRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubmitRequest.ProtoReflect.Descriptor instead.
 func (*SubmitRequest) Descriptor() ([]byte, []int) {
-	return file_gatehouse_v1_gate_proto_rawDescGZIP(), []int{8}
+	return file_gatehouse_v1_gate_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *SubmitRequest) GetChallengeId() string {
@@ -902,7 +982,7 @@ type SignatureAnswer struct {
 
 func (x *SignatureAnswer) Reset() {
 	*x = SignatureAnswer{}
-	mi := &file_gatehouse_v1_gate_proto_msgTypes[9]
+	mi := &file_gatehouse_v1_gate_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -914,7 +994,7 @@ func (x *SignatureAnswer) String() string {
 func (*SignatureAnswer) ProtoMessage() {}
 
 func (x *SignatureAnswer) ProtoReflect() protoreflect.Message {
-	mi := &file_gatehouse_v1_gate_proto_msgTypes[9]
+	mi := &file_gatehouse_v1_gate_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -927,7 +1007,7 @@ func (x *SignatureAnswer) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SignatureAnswer.ProtoReflect.Descriptor instead.
 func (*SignatureAnswer) Descriptor() ([]byte, []int) {
-	return file_gatehouse_v1_gate_proto_rawDescGZIP(), []int{9}
+	return file_gatehouse_v1_gate_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *SignatureAnswer) GetSignature() []byte {
@@ -948,7 +1028,7 @@ type ReasoningAnswer struct {
 
 func (x *ReasoningAnswer) Reset() {
 	*x = ReasoningAnswer{}
-	mi := &file_gatehouse_v1_gate_proto_msgTypes[10]
+	mi := &file_gatehouse_v1_gate_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -960,7 +1040,7 @@ func (x *ReasoningAnswer) String() string {
 func (*ReasoningAnswer) ProtoMessage() {}
 
 func (x *ReasoningAnswer) ProtoReflect() protoreflect.Message {
-	mi := &file_gatehouse_v1_gate_proto_msgTypes[10]
+	mi := &file_gatehouse_v1_gate_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -973,7 +1053,7 @@ func (x *ReasoningAnswer) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReasoningAnswer.ProtoReflect.Descriptor instead.
 func (*ReasoningAnswer) Descriptor() ([]byte, []int) {
-	return file_gatehouse_v1_gate_proto_rawDescGZIP(), []int{10}
+	return file_gatehouse_v1_gate_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *ReasoningAnswer) GetAnswer() string {
@@ -994,7 +1074,7 @@ type IteratedHashAnswer struct {
 
 func (x *IteratedHashAnswer) Reset() {
 	*x = IteratedHashAnswer{}
-	mi := &file_gatehouse_v1_gate_proto_msgTypes[11]
+	mi := &file_gatehouse_v1_gate_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1006,7 +1086,7 @@ func (x *IteratedHashAnswer) String() string {
 func (*IteratedHashAnswer) ProtoMessage() {}
 
 func (x *IteratedHashAnswer) ProtoReflect() protoreflect.Message {
-	mi := &file_gatehouse_v1_gate_proto_msgTypes[11]
+	mi := &file_gatehouse_v1_gate_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1019,7 +1099,7 @@ func (x *IteratedHashAnswer) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IteratedHashAnswer.ProtoReflect.Descriptor instead.
 func (*IteratedHashAnswer) Descriptor() ([]byte, []int) {
-	return file_gatehouse_v1_gate_proto_rawDescGZIP(), []int{11}
+	return file_gatehouse_v1_gate_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *IteratedHashAnswer) GetDigest() string {
@@ -1040,7 +1120,7 @@ type HashcashAnswer struct {
 
 func (x *HashcashAnswer) Reset() {
 	*x = HashcashAnswer{}
-	mi := &file_gatehouse_v1_gate_proto_msgTypes[12]
+	mi := &file_gatehouse_v1_gate_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1052,7 +1132,7 @@ func (x *HashcashAnswer) String() string {
 func (*HashcashAnswer) ProtoMessage() {}
 
 func (x *HashcashAnswer) ProtoReflect() protoreflect.Message {
-	mi := &file_gatehouse_v1_gate_proto_msgTypes[12]
+	mi := &file_gatehouse_v1_gate_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1065,7 +1145,7 @@ func (x *HashcashAnswer) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HashcashAnswer.ProtoReflect.Descriptor instead.
 func (*HashcashAnswer) Descriptor() ([]byte, []int) {
-	return file_gatehouse_v1_gate_proto_rawDescGZIP(), []int{12}
+	return file_gatehouse_v1_gate_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *HashcashAnswer) GetNonce() string {
@@ -1089,7 +1169,7 @@ type SubmitResponse struct {
 
 func (x *SubmitResponse) Reset() {
 	*x = SubmitResponse{}
-	mi := &file_gatehouse_v1_gate_proto_msgTypes[13]
+	mi := &file_gatehouse_v1_gate_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1101,7 +1181,7 @@ func (x *SubmitResponse) String() string {
 func (*SubmitResponse) ProtoMessage() {}
 
 func (x *SubmitResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_gatehouse_v1_gate_proto_msgTypes[13]
+	mi := &file_gatehouse_v1_gate_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1114,7 +1194,7 @@ func (x *SubmitResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubmitResponse.ProtoReflect.Descriptor instead.
 func (*SubmitResponse) Descriptor() ([]byte, []int) {
-	return file_gatehouse_v1_gate_proto_rawDescGZIP(), []int{13}
+	return file_gatehouse_v1_gate_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *SubmitResponse) GetPass() string {
@@ -1141,6 +1221,7 @@ type TokenRequest struct {
 	//	*TokenRequest_Pass
 	//	*TokenRequest_Assertion
 	//	*TokenRequest_Exchange
+	//	*TokenRequest_DidProof
 	Grant isTokenRequest_Grant `protobuf_oneof:"grant"`
 	// A DPoP proof (RFC 9449 §4) for this request: a JWT with `typ` `dpop+jwt`,
 	// signed with the agent's registered key (its public `jwk` in the header),
@@ -1155,7 +1236,7 @@ type TokenRequest struct {
 
 func (x *TokenRequest) Reset() {
 	*x = TokenRequest{}
-	mi := &file_gatehouse_v1_gate_proto_msgTypes[14]
+	mi := &file_gatehouse_v1_gate_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1167,7 +1248,7 @@ func (x *TokenRequest) String() string {
 func (*TokenRequest) ProtoMessage() {}
 
 func (x *TokenRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_gatehouse_v1_gate_proto_msgTypes[14]
+	mi := &file_gatehouse_v1_gate_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1180,7 +1261,7 @@ func (x *TokenRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TokenRequest.ProtoReflect.Descriptor instead.
 func (*TokenRequest) Descriptor() ([]byte, []int) {
-	return file_gatehouse_v1_gate_proto_rawDescGZIP(), []int{14}
+	return file_gatehouse_v1_gate_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *TokenRequest) GetGrant() isTokenRequest_Grant {
@@ -1217,6 +1298,15 @@ func (x *TokenRequest) GetExchange() *TokenExchangeGrant {
 	return nil
 }
 
+func (x *TokenRequest) GetDidProof() *DidProofGrant {
+	if x != nil {
+		if x, ok := x.Grant.(*TokenRequest_DidProof); ok {
+			return x.DidProof
+		}
+	}
+	return nil
+}
+
 func (x *TokenRequest) GetDpopProof() string {
 	if x != nil {
 		return x.DpopProof
@@ -1243,11 +1333,18 @@ type TokenRequest_Exchange struct {
 	Exchange *TokenExchangeGrant `protobuf:"bytes,3,opt,name=exchange,proto3,oneof"`
 }
 
+type TokenRequest_DidProof struct {
+	// The signature answering a CHALLENGE_KIND_DID_PROOF challenge.
+	DidProof *DidProofGrant `protobuf:"bytes,4,opt,name=did_proof,json=didProof,proto3,oneof"`
+}
+
 func (*TokenRequest_Pass) isTokenRequest_Grant() {}
 
 func (*TokenRequest_Assertion) isTokenRequest_Grant() {}
 
 func (*TokenRequest_Exchange) isTokenRequest_Grant() {}
+
+func (*TokenRequest_DidProof) isTokenRequest_Grant() {}
 
 // JwtBearerGrant presents an agent-signed assertion instead of a challenge
 // (RFC 7523 §2.1 and §3): `iss` = `sub` = the agent's DID, `aud` exactly this
@@ -1268,7 +1365,7 @@ type JwtBearerGrant struct {
 
 func (x *JwtBearerGrant) Reset() {
 	*x = JwtBearerGrant{}
-	mi := &file_gatehouse_v1_gate_proto_msgTypes[15]
+	mi := &file_gatehouse_v1_gate_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1280,7 +1377,7 @@ func (x *JwtBearerGrant) String() string {
 func (*JwtBearerGrant) ProtoMessage() {}
 
 func (x *JwtBearerGrant) ProtoReflect() protoreflect.Message {
-	mi := &file_gatehouse_v1_gate_proto_msgTypes[15]
+	mi := &file_gatehouse_v1_gate_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1293,7 +1390,7 @@ func (x *JwtBearerGrant) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use JwtBearerGrant.ProtoReflect.Descriptor instead.
 func (*JwtBearerGrant) Descriptor() ([]byte, []int) {
-	return file_gatehouse_v1_gate_proto_rawDescGZIP(), []int{15}
+	return file_gatehouse_v1_gate_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *JwtBearerGrant) GetAssertion() string {
@@ -1315,6 +1412,99 @@ func (x *JwtBearerGrant) GetAudience() string {
 		return x.Audience
 	}
 	return ""
+}
+
+// DidProofGrant redeems a CHALLENGE_KIND_DID_PROOF challenge directly for a
+// token (the Auth4Agent-style login). Like Submit, the challenge is consumed
+// atomically on this first attempt whatever the outcome, must come from the
+// caller it was issued to, before its deadline, and the signature is checked
+// with the DID's registered key. The agent must be active, the scopes and
+// audience within its policy (or live grants), and a policy requiring an
+// autonomy or platform attestation refuses this grant
+// (REASON_ATTESTATION_REQUIRED): the legacy proof carries none. A CHALLENGE_KIND_DID_PROOF
+// challenge answers nothing else; any other challenge is refused here
+// (REASON_CHALLENGE_KIND_MISMATCH).
+type DidProofGrant struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The CHALLENGE_KIND_DID_PROOF challenge being answered.
+	ChallengeId string `protobuf:"bytes,1,opt,name=challenge_id,json=challengeId,proto3" json:"challenge_id,omitempty"`
+	// The 64-byte Ed25519 signature over
+	// `auth4agents-challenge:<challenge_id>:<nonce>`.
+	Signature []byte `protobuf:"bytes,2,opt,name=signature,proto3" json:"signature,omitempty"`
+	// The scopes wanted; each must be in the agent's policy.
+	Scopes []string `protobuf:"bytes,3,rep,name=scopes,proto3" json:"scopes,omitempty"`
+	// The audience wanted; must be in the agent's policy.
+	Audience string `protobuf:"bytes,4,opt,name=audience,proto3" json:"audience,omitempty"`
+	// Requested lifetime in seconds; 0 takes the server default. Never beyond
+	// the policy's and the server's maximum.
+	TtlSeconds    uint32 `protobuf:"varint,5,opt,name=ttl_seconds,json=ttlSeconds,proto3" json:"ttl_seconds,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DidProofGrant) Reset() {
+	*x = DidProofGrant{}
+	mi := &file_gatehouse_v1_gate_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DidProofGrant) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DidProofGrant) ProtoMessage() {}
+
+func (x *DidProofGrant) ProtoReflect() protoreflect.Message {
+	mi := &file_gatehouse_v1_gate_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DidProofGrant.ProtoReflect.Descriptor instead.
+func (*DidProofGrant) Descriptor() ([]byte, []int) {
+	return file_gatehouse_v1_gate_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *DidProofGrant) GetChallengeId() string {
+	if x != nil {
+		return x.ChallengeId
+	}
+	return ""
+}
+
+func (x *DidProofGrant) GetSignature() []byte {
+	if x != nil {
+		return x.Signature
+	}
+	return nil
+}
+
+func (x *DidProofGrant) GetScopes() []string {
+	if x != nil {
+		return x.Scopes
+	}
+	return nil
+}
+
+func (x *DidProofGrant) GetAudience() string {
+	if x != nil {
+		return x.Audience
+	}
+	return ""
+}
+
+func (x *DidProofGrant) GetTtlSeconds() uint32 {
+	if x != nil {
+		return x.TtlSeconds
+	}
+	return 0
 }
 
 // TokenExchangeGrant narrows a token or hands it to another agent (RFC 8693
@@ -1362,7 +1552,7 @@ type TokenExchangeGrant struct {
 
 func (x *TokenExchangeGrant) Reset() {
 	*x = TokenExchangeGrant{}
-	mi := &file_gatehouse_v1_gate_proto_msgTypes[16]
+	mi := &file_gatehouse_v1_gate_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1374,7 +1564,7 @@ func (x *TokenExchangeGrant) String() string {
 func (*TokenExchangeGrant) ProtoMessage() {}
 
 func (x *TokenExchangeGrant) ProtoReflect() protoreflect.Message {
-	mi := &file_gatehouse_v1_gate_proto_msgTypes[16]
+	mi := &file_gatehouse_v1_gate_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1387,7 +1577,7 @@ func (x *TokenExchangeGrant) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TokenExchangeGrant.ProtoReflect.Descriptor instead.
 func (*TokenExchangeGrant) Descriptor() ([]byte, []int) {
-	return file_gatehouse_v1_gate_proto_rawDescGZIP(), []int{16}
+	return file_gatehouse_v1_gate_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *TokenExchangeGrant) GetSubjectToken() string {
@@ -1449,7 +1639,7 @@ type TokenResponse struct {
 
 func (x *TokenResponse) Reset() {
 	*x = TokenResponse{}
-	mi := &file_gatehouse_v1_gate_proto_msgTypes[17]
+	mi := &file_gatehouse_v1_gate_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1461,7 +1651,7 @@ func (x *TokenResponse) String() string {
 func (*TokenResponse) ProtoMessage() {}
 
 func (x *TokenResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_gatehouse_v1_gate_proto_msgTypes[17]
+	mi := &file_gatehouse_v1_gate_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1474,7 +1664,7 @@ func (x *TokenResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TokenResponse.ProtoReflect.Descriptor instead.
 func (*TokenResponse) Descriptor() ([]byte, []int) {
-	return file_gatehouse_v1_gate_proto_rawDescGZIP(), []int{17}
+	return file_gatehouse_v1_gate_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *TokenResponse) GetAccessToken() string {
@@ -1523,14 +1713,14 @@ var File_gatehouse_v1_gate_proto protoreflect.FileDescriptor
 
 const file_gatehouse_v1_gate_proto_rawDesc = "" +
 	"\n" +
-	"\x17gatehouse/v1/gate.proto\x12\fgatehouse.v1\x1a\x1bgatehouse/v1/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xa9\x03\n" +
+	"\x17gatehouse/v1/gate.proto\x12\fgatehouse.v1\x1a\x1bgatehouse/v1/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xa5\x03\n" +
 	"\x10ChallengeRequest\x12h\n" +
 	"\x03did\x18\x01 \x01(\tBV\xc2\xf3\x18R\b\x01\x18\x80\x02\"Kdid:(agent:[a-z0-9.-]{1,253}:[0-9a-f]{32}|key:z[1-9A-HJ-NP-Za-km-z]{40,60})R\x03did\x129\n" +
-	"\x04kind\x18\x02 \x01(\x0e2\x1b.gatehouse.v1.ChallengeKindB\b\xc2\xf3\x18\x04\b\x018\x01R\x04kind\x128\n" +
-	"\x06scopes\x18\x03 \x03(\tB \xc2\xf3\x18\x1c\b\x01\x18\x80\x01\"\x11[A-Za-z0-9:._/-]+(@0\x01R\x06scopes\x123\n" +
-	"\baudience\x18\x04 \x01(\tB\x17\xc2\xf3\x18\x13\b\x01\x18\x80\x02\"\f[\\x21-\\x7e]+R\baudience\x12B\n" +
+	"\x04kind\x18\x02 \x01(\x0e2\x1b.gatehouse.v1.ChallengeKindB\b\xc2\xf3\x18\x04\b\x018\x01R\x04kind\x126\n" +
+	"\x06scopes\x18\x03 \x03(\tB\x1e\xc2\xf3\x18\x1a\x18\x80\x01\"\x11[A-Za-z0-9:._/-]+(@0\x01R\x06scopes\x121\n" +
+	"\baudience\x18\x04 \x01(\tB\x15\xc2\xf3\x18\x11\x18\x80\x02\"\f[\\x21-\\x7e]+R\baudience\x12B\n" +
 	"\x10reasoning_family\x18\x05 \x01(\tB\x17\xc2\xf3\x18\x13\x18@\"\x0f[a-z][a-z0-9-]*R\x0freasoningFamily\x12=\n" +
-	"\tadmission\x18\x06 \x01(\v2\x1f.gatehouse.v1.HashcashAdmissionR\tadmission\"\xff\x03\n" +
+	"\tadmission\x18\x06 \x01(\v2\x1f.gatehouse.v1.HashcashAdmissionR\tadmission\"\xbf\x04\n" +
 	"\x11ChallengeResponse\x12!\n" +
 	"\fchallenge_id\x18\x01 \x01(\tR\vchallengeId\x12/\n" +
 	"\x04kind\x18\x02 \x01(\x0e2\x1b.gatehouse.v1.ChallengeKindR\x04kind\x129\n" +
@@ -1540,7 +1730,8 @@ const file_gatehouse_v1_gate_proto_rawDesc = "" +
 	" \x01(\v2 .gatehouse.v1.SignatureChallengeH\x00R\tsignature\x12@\n" +
 	"\treasoning\x18\v \x01(\v2 .gatehouse.v1.ReasoningChallengeH\x00R\treasoning\x12J\n" +
 	"\riterated_hash\x18\f \x01(\v2#.gatehouse.v1.IteratedHashChallengeH\x00R\fiteratedHash\x12=\n" +
-	"\bhashcash\x18\r \x01(\v2\x1f.gatehouse.v1.HashcashChallengeH\x00R\bhashcash\x12D\n" +
+	"\bhashcash\x18\r \x01(\v2\x1f.gatehouse.v1.HashcashChallengeH\x00R\bhashcash\x12>\n" +
+	"\tdid_proof\x18\x0e \x01(\v2\x1f.gatehouse.v1.DidProofChallengeH\x00R\bdidProof\x12D\n" +
 	"\frequirements\x18\x05 \x01(\v2 .gatehouse.v1.SubmitRequirementsR\frequirementsB\x06\n" +
 	"\x04body\"z\n" +
 	"\x12SubmitRequirements\x121\n" +
@@ -1563,7 +1754,9 @@ const file_gatehouse_v1_gate_proto_rawDesc = "" +
 	"iterations\"T\n" +
 	"\x11HashcashChallenge\x12\x16\n" +
 	"\x06prefix\x18\x01 \x01(\tR\x06prefix\x12'\n" +
-	"\x0fdifficulty_bits\x18\x02 \x01(\rR\x0edifficultyBits\"\x81\x01\n" +
+	"\x0fdifficulty_bits\x18\x02 \x01(\rR\x0edifficultyBits\")\n" +
+	"\x11DidProofChallenge\x12\x14\n" +
+	"\x05nonce\x18\x01 \x01(\tR\x05nonce\"\x81\x01\n" +
 	"\x12SignatureChallenge\x12#\n" +
 	"\rsigning_input\x18\x01 \x01(\fR\fsigningInput\x12\x16\n" +
 	"\x06format\x18\x02 \x01(\tR\x06format\x12\x16\n" +
@@ -1593,11 +1786,12 @@ const file_gatehouse_v1_gate_proto_rawDesc = "" +
 	"\x0eSubmitResponse\x12\x12\n" +
 	"\x04pass\x18\x01 \x01(\tR\x04pass\x129\n" +
 	"\n" +
-	"expires_at\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\texpiresAt\"\xf5\x01\n" +
+	"expires_at\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\texpiresAt\"\xb1\x02\n" +
 	"\fTokenRequest\x120\n" +
 	"\x04pass\x18\x01 \x01(\tB\x1a\xc2\xf3\x18\x16\b\x01\x10+\x18+\"\x0e[A-Za-z0-9_-]+H\x00R\x04pass\x12<\n" +
 	"\tassertion\x18\x02 \x01(\v2\x1c.gatehouse.v1.JwtBearerGrantH\x00R\tassertion\x12>\n" +
-	"\bexchange\x18\x03 \x01(\v2 .gatehouse.v1.TokenExchangeGrantH\x00R\bexchange\x12&\n" +
+	"\bexchange\x18\x03 \x01(\v2 .gatehouse.v1.TokenExchangeGrantH\x00R\bexchange\x12:\n" +
+	"\tdid_proof\x18\x04 \x01(\v2\x1b.gatehouse.v1.DidProofGrantH\x00R\bdidProof\x12&\n" +
 	"\n" +
 	"dpop_proof\x18\n" +
 	" \x01(\tB\a\xc2\xf3\x18\x03\x18\x80 R\tdpopProofB\r\n" +
@@ -1605,7 +1799,15 @@ const file_gatehouse_v1_gate_proto_rawDesc = "" +
 	"\x0eJwtBearerGrant\x12'\n" +
 	"\tassertion\x18\x01 \x01(\tB\t\xc2\xf3\x18\x05\b\x01\x18\x80 R\tassertion\x128\n" +
 	"\x06scopes\x18\x02 \x03(\tB \xc2\xf3\x18\x1c\b\x01\x18\x80\x01\"\x11[A-Za-z0-9:._/-]+(@0\x01R\x06scopes\x123\n" +
-	"\baudience\x18\x03 \x01(\tB\x17\xc2\xf3\x18\x13\b\x01\x18\x80\x02\"\f[\\x21-\\x7e]+R\baudience\"\xd5\x02\n" +
+	"\baudience\x18\x03 \x01(\tB\x17\xc2\xf3\x18\x13\b\x01\x18\x80\x02\"\f[\\x21-\\x7e]+R\baudience\"\x92\x02\n" +
+	"\rDidProofGrant\x12=\n" +
+	"\fchallenge_id\x18\x01 \x01(\tB\x1a\xc2\xf3\x18\x16\b\x01\x10+\x18+\"\x0e[A-Za-z0-9_-]+R\vchallengeId\x12(\n" +
+	"\tsignature\x18\x02 \x01(\fB\n" +
+	"\xc2\xf3\x18\x06\b\x01\x10@\x18@R\tsignature\x128\n" +
+	"\x06scopes\x18\x03 \x03(\tB \xc2\xf3\x18\x1c\b\x01\x18\x80\x01\"\x11[A-Za-z0-9:._/-]+(@0\x01R\x06scopes\x123\n" +
+	"\baudience\x18\x04 \x01(\tB\x17\xc2\xf3\x18\x13\b\x01\x18\x80\x02\"\f[\\x21-\\x7e]+R\baudience\x12)\n" +
+	"\vttl_seconds\x18\x05 \x01(\rB\b\xc2\xf3\x18\x04@\x80\xa3\x05R\n" +
+	"ttlSeconds\"\xd5\x02\n" +
 	"\x12TokenExchangeGrant\x12.\n" +
 	"\rsubject_token\x18\x01 \x01(\tB\t\xc2\xf3\x18\x05\b\x01\x18\x80@R\fsubjectToken\x12w\n" +
 	"\fdelegate_did\x18\x02 \x01(\tBT\xc2\xf3\x18P\x18\x80\x02\"Kdid:(agent:[a-z0-9.-]{1,253}:[0-9a-f]{32}|key:z[1-9A-HJ-NP-Za-km-z]{40,60})R\vdelegateDid\x128\n" +
@@ -1622,13 +1824,14 @@ const file_gatehouse_v1_gate_proto_rawDesc = "" +
 	"\x06scopes\x18\x04 \x03(\tR\x06scopes\x12\x1a\n" +
 	"\baudience\x18\x05 \x01(\tR\baudience\x12\x1d\n" +
 	"\n" +
-	"dpop_nonce\x18\x06 \x01(\tR\tdpopNonce*\xaa\x01\n" +
+	"dpop_nonce\x18\x06 \x01(\tR\tdpopNonce*\xc8\x01\n" +
 	"\rChallengeKind\x12\x1e\n" +
 	"\x1aCHALLENGE_KIND_UNSPECIFIED\x10\x00\x12\x1c\n" +
 	"\x18CHALLENGE_KIND_SIGNATURE\x10\x01\x12\x1c\n" +
 	"\x18CHALLENGE_KIND_REASONING\x10\x02\x12 \n" +
 	"\x1cCHALLENGE_KIND_ITERATED_HASH\x10\x03\x12\x1b\n" +
-	"\x17CHALLENGE_KIND_HASHCASH\x10\x042\xc5\x02\n" +
+	"\x17CHALLENGE_KIND_HASHCASH\x10\x04\x12\x1c\n" +
+	"\x18CHALLENGE_KIND_DID_PROOF\x10\x052\xc5\x02\n" +
 	"\vGateService\x12g\n" +
 	"\tChallenge\x12\x1e.gatehouse.v1.ChallengeRequest\x1a\x1f.gatehouse.v1.ChallengeResponse\"\x19\x82\xd3\xe4\x93\x02\x13:\x01*\"\x0e/v1/challenges\x12t\n" +
 	"\x06Submit\x12\x1b.gatehouse.v1.SubmitRequest\x1a\x1c.gatehouse.v1.SubmitResponse\"/\x82\xd3\xe4\x93\x02):\x01*\"$/v1/challenges/{challenge_id}:submit\x12W\n" +
@@ -1648,7 +1851,7 @@ func file_gatehouse_v1_gate_proto_rawDescGZIP() []byte {
 }
 
 var file_gatehouse_v1_gate_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_gatehouse_v1_gate_proto_msgTypes = make([]protoimpl.MessageInfo, 18)
+var file_gatehouse_v1_gate_proto_msgTypes = make([]protoimpl.MessageInfo, 20)
 var file_gatehouse_v1_gate_proto_goTypes = []any{
 	(ChallengeKind)(0),            // 0: gatehouse.v1.ChallengeKind
 	(*ChallengeRequest)(nil),      // 1: gatehouse.v1.ChallengeRequest
@@ -1658,49 +1861,53 @@ var file_gatehouse_v1_gate_proto_goTypes = []any{
 	(*ReasoningChallenge)(nil),    // 5: gatehouse.v1.ReasoningChallenge
 	(*IteratedHashChallenge)(nil), // 6: gatehouse.v1.IteratedHashChallenge
 	(*HashcashChallenge)(nil),     // 7: gatehouse.v1.HashcashChallenge
-	(*SignatureChallenge)(nil),    // 8: gatehouse.v1.SignatureChallenge
-	(*SubmitRequest)(nil),         // 9: gatehouse.v1.SubmitRequest
-	(*SignatureAnswer)(nil),       // 10: gatehouse.v1.SignatureAnswer
-	(*ReasoningAnswer)(nil),       // 11: gatehouse.v1.ReasoningAnswer
-	(*IteratedHashAnswer)(nil),    // 12: gatehouse.v1.IteratedHashAnswer
-	(*HashcashAnswer)(nil),        // 13: gatehouse.v1.HashcashAnswer
-	(*SubmitResponse)(nil),        // 14: gatehouse.v1.SubmitResponse
-	(*TokenRequest)(nil),          // 15: gatehouse.v1.TokenRequest
-	(*JwtBearerGrant)(nil),        // 16: gatehouse.v1.JwtBearerGrant
-	(*TokenExchangeGrant)(nil),    // 17: gatehouse.v1.TokenExchangeGrant
-	(*TokenResponse)(nil),         // 18: gatehouse.v1.TokenResponse
-	(*timestamppb.Timestamp)(nil), // 19: google.protobuf.Timestamp
+	(*DidProofChallenge)(nil),     // 8: gatehouse.v1.DidProofChallenge
+	(*SignatureChallenge)(nil),    // 9: gatehouse.v1.SignatureChallenge
+	(*SubmitRequest)(nil),         // 10: gatehouse.v1.SubmitRequest
+	(*SignatureAnswer)(nil),       // 11: gatehouse.v1.SignatureAnswer
+	(*ReasoningAnswer)(nil),       // 12: gatehouse.v1.ReasoningAnswer
+	(*IteratedHashAnswer)(nil),    // 13: gatehouse.v1.IteratedHashAnswer
+	(*HashcashAnswer)(nil),        // 14: gatehouse.v1.HashcashAnswer
+	(*SubmitResponse)(nil),        // 15: gatehouse.v1.SubmitResponse
+	(*TokenRequest)(nil),          // 16: gatehouse.v1.TokenRequest
+	(*JwtBearerGrant)(nil),        // 17: gatehouse.v1.JwtBearerGrant
+	(*DidProofGrant)(nil),         // 18: gatehouse.v1.DidProofGrant
+	(*TokenExchangeGrant)(nil),    // 19: gatehouse.v1.TokenExchangeGrant
+	(*TokenResponse)(nil),         // 20: gatehouse.v1.TokenResponse
+	(*timestamppb.Timestamp)(nil), // 21: google.protobuf.Timestamp
 }
 var file_gatehouse_v1_gate_proto_depIdxs = []int32{
 	0,  // 0: gatehouse.v1.ChallengeRequest.kind:type_name -> gatehouse.v1.ChallengeKind
 	4,  // 1: gatehouse.v1.ChallengeRequest.admission:type_name -> gatehouse.v1.HashcashAdmission
 	0,  // 2: gatehouse.v1.ChallengeResponse.kind:type_name -> gatehouse.v1.ChallengeKind
-	19, // 3: gatehouse.v1.ChallengeResponse.expires_at:type_name -> google.protobuf.Timestamp
-	8,  // 4: gatehouse.v1.ChallengeResponse.signature:type_name -> gatehouse.v1.SignatureChallenge
+	21, // 3: gatehouse.v1.ChallengeResponse.expires_at:type_name -> google.protobuf.Timestamp
+	9,  // 4: gatehouse.v1.ChallengeResponse.signature:type_name -> gatehouse.v1.SignatureChallenge
 	5,  // 5: gatehouse.v1.ChallengeResponse.reasoning:type_name -> gatehouse.v1.ReasoningChallenge
 	6,  // 6: gatehouse.v1.ChallengeResponse.iterated_hash:type_name -> gatehouse.v1.IteratedHashChallenge
 	7,  // 7: gatehouse.v1.ChallengeResponse.hashcash:type_name -> gatehouse.v1.HashcashChallenge
-	3,  // 8: gatehouse.v1.ChallengeResponse.requirements:type_name -> gatehouse.v1.SubmitRequirements
-	13, // 9: gatehouse.v1.HashcashAdmission.answer:type_name -> gatehouse.v1.HashcashAnswer
-	10, // 10: gatehouse.v1.SubmitRequest.signature:type_name -> gatehouse.v1.SignatureAnswer
-	11, // 11: gatehouse.v1.SubmitRequest.reasoning:type_name -> gatehouse.v1.ReasoningAnswer
-	12, // 12: gatehouse.v1.SubmitRequest.iterated_hash:type_name -> gatehouse.v1.IteratedHashAnswer
-	13, // 13: gatehouse.v1.SubmitRequest.hashcash:type_name -> gatehouse.v1.HashcashAnswer
-	19, // 14: gatehouse.v1.SubmitResponse.expires_at:type_name -> google.protobuf.Timestamp
-	16, // 15: gatehouse.v1.TokenRequest.assertion:type_name -> gatehouse.v1.JwtBearerGrant
-	17, // 16: gatehouse.v1.TokenRequest.exchange:type_name -> gatehouse.v1.TokenExchangeGrant
-	19, // 17: gatehouse.v1.TokenResponse.expires_at:type_name -> google.protobuf.Timestamp
-	1,  // 18: gatehouse.v1.GateService.Challenge:input_type -> gatehouse.v1.ChallengeRequest
-	9,  // 19: gatehouse.v1.GateService.Submit:input_type -> gatehouse.v1.SubmitRequest
-	15, // 20: gatehouse.v1.GateService.Token:input_type -> gatehouse.v1.TokenRequest
-	2,  // 21: gatehouse.v1.GateService.Challenge:output_type -> gatehouse.v1.ChallengeResponse
-	14, // 22: gatehouse.v1.GateService.Submit:output_type -> gatehouse.v1.SubmitResponse
-	18, // 23: gatehouse.v1.GateService.Token:output_type -> gatehouse.v1.TokenResponse
-	21, // [21:24] is the sub-list for method output_type
-	18, // [18:21] is the sub-list for method input_type
-	18, // [18:18] is the sub-list for extension type_name
-	18, // [18:18] is the sub-list for extension extendee
-	0,  // [0:18] is the sub-list for field type_name
+	8,  // 8: gatehouse.v1.ChallengeResponse.did_proof:type_name -> gatehouse.v1.DidProofChallenge
+	3,  // 9: gatehouse.v1.ChallengeResponse.requirements:type_name -> gatehouse.v1.SubmitRequirements
+	14, // 10: gatehouse.v1.HashcashAdmission.answer:type_name -> gatehouse.v1.HashcashAnswer
+	11, // 11: gatehouse.v1.SubmitRequest.signature:type_name -> gatehouse.v1.SignatureAnswer
+	12, // 12: gatehouse.v1.SubmitRequest.reasoning:type_name -> gatehouse.v1.ReasoningAnswer
+	13, // 13: gatehouse.v1.SubmitRequest.iterated_hash:type_name -> gatehouse.v1.IteratedHashAnswer
+	14, // 14: gatehouse.v1.SubmitRequest.hashcash:type_name -> gatehouse.v1.HashcashAnswer
+	21, // 15: gatehouse.v1.SubmitResponse.expires_at:type_name -> google.protobuf.Timestamp
+	17, // 16: gatehouse.v1.TokenRequest.assertion:type_name -> gatehouse.v1.JwtBearerGrant
+	19, // 17: gatehouse.v1.TokenRequest.exchange:type_name -> gatehouse.v1.TokenExchangeGrant
+	18, // 18: gatehouse.v1.TokenRequest.did_proof:type_name -> gatehouse.v1.DidProofGrant
+	21, // 19: gatehouse.v1.TokenResponse.expires_at:type_name -> google.protobuf.Timestamp
+	1,  // 20: gatehouse.v1.GateService.Challenge:input_type -> gatehouse.v1.ChallengeRequest
+	10, // 21: gatehouse.v1.GateService.Submit:input_type -> gatehouse.v1.SubmitRequest
+	16, // 22: gatehouse.v1.GateService.Token:input_type -> gatehouse.v1.TokenRequest
+	2,  // 23: gatehouse.v1.GateService.Challenge:output_type -> gatehouse.v1.ChallengeResponse
+	15, // 24: gatehouse.v1.GateService.Submit:output_type -> gatehouse.v1.SubmitResponse
+	20, // 25: gatehouse.v1.GateService.Token:output_type -> gatehouse.v1.TokenResponse
+	23, // [23:26] is the sub-list for method output_type
+	20, // [20:23] is the sub-list for method input_type
+	20, // [20:20] is the sub-list for extension type_name
+	20, // [20:20] is the sub-list for extension extendee
+	0,  // [0:20] is the sub-list for field type_name
 }
 
 func init() { file_gatehouse_v1_gate_proto_init() }
@@ -1714,17 +1921,19 @@ func file_gatehouse_v1_gate_proto_init() {
 		(*ChallengeResponse_Reasoning)(nil),
 		(*ChallengeResponse_IteratedHash)(nil),
 		(*ChallengeResponse_Hashcash)(nil),
+		(*ChallengeResponse_DidProof)(nil),
 	}
-	file_gatehouse_v1_gate_proto_msgTypes[8].OneofWrappers = []any{
+	file_gatehouse_v1_gate_proto_msgTypes[9].OneofWrappers = []any{
 		(*SubmitRequest_Signature)(nil),
 		(*SubmitRequest_Reasoning)(nil),
 		(*SubmitRequest_IteratedHash)(nil),
 		(*SubmitRequest_Hashcash)(nil),
 	}
-	file_gatehouse_v1_gate_proto_msgTypes[14].OneofWrappers = []any{
+	file_gatehouse_v1_gate_proto_msgTypes[15].OneofWrappers = []any{
 		(*TokenRequest_Pass)(nil),
 		(*TokenRequest_Assertion)(nil),
 		(*TokenRequest_Exchange)(nil),
+		(*TokenRequest_DidProof)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -1732,7 +1941,7 @@ func file_gatehouse_v1_gate_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_gatehouse_v1_gate_proto_rawDesc), len(file_gatehouse_v1_gate_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   18,
+			NumMessages:   20,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

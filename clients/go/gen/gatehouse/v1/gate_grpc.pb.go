@@ -31,7 +31,12 @@ const (
 // GateService is the agent-facing entry: an agent asks for a one-time
 // challenge, answers it, and exchanges the resulting pass for an access token.
 // Callers must present a client certificate with the agent role (a `did:`
-// URI SAN); the caller's identity is bound into every challenge and pass.
+// URI SAN); the caller's identity is bound into every challenge and pass. The
+// one exception: a caller without a certificate whose DID claim the HTTP
+// sidecar forwards (authenticated, `x-gatehouse-client-did`) may ask for a
+// CHALLENGE_KIND_DID_PROOF challenge and redeem it with
+// TokenRequest.did_proof, and nothing else: the signature by the DID's key is
+// what authenticates it.
 type GateServiceClient interface {
 	// Challenge issues a one-time challenge of the requested kind, bound to the
 	// caller's identity, the DID, the requested scopes and audience, and a
@@ -92,7 +97,12 @@ func (c *gateServiceClient) Token(ctx context.Context, in *TokenRequest, opts ..
 // GateService is the agent-facing entry: an agent asks for a one-time
 // challenge, answers it, and exchanges the resulting pass for an access token.
 // Callers must present a client certificate with the agent role (a `did:`
-// URI SAN); the caller's identity is bound into every challenge and pass.
+// URI SAN); the caller's identity is bound into every challenge and pass. The
+// one exception: a caller without a certificate whose DID claim the HTTP
+// sidecar forwards (authenticated, `x-gatehouse-client-did`) may ask for a
+// CHALLENGE_KIND_DID_PROOF challenge and redeem it with
+// TokenRequest.did_proof, and nothing else: the signature by the DID's key is
+// what authenticates it.
 type GateServiceServer interface {
 	// Challenge issues a one-time challenge of the requested kind, bound to the
 	// caller's identity, the DID, the requested scopes and audience, and a

@@ -27,7 +27,7 @@ from google.api import annotations_pb2 as google_dot_api_dot_annotations__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17gatehouse/v1/gate.proto\x12\x0cgatehouse.v1\x1a\x1bgatehouse/v1/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xa9\x03\n\x10\x43hallengeRequest\x12h\n\x03\x64id\x18\x01 \x01(\tBV\xc2\xf3\x18R\x08\x01\x18\x80\x02\"Kdid:(agent:[a-z0-9.-]{1,253}:[0-9a-f]{32}|key:z[1-9A-HJ-NP-Za-km-z]{40,60})R\x03\x64id\x12\x39\n\x04kind\x18\x02 \x01(\x0e\x32\x1b.gatehouse.v1.ChallengeKindB\x08\xc2\xf3\x18\x04\x08\x01\x38\x01R\x04kind\x12\x38\n\x06scopes\x18\x03 \x03(\tB \xc2\xf3\x18\x1c\x08\x01\x18\x80\x01\"\x11[A-Za-z0-9:._/-]+(@0\x01R\x06scopes\x12\x33\n\x08\x61udience\x18\x04 \x01(\tB\x17\xc2\xf3\x18\x13\x08\x01\x18\x80\x02\"\x0c[\\x21-\\x7e]+R\x08\x61udience\x12\x42\n\x10reasoning_family\x18\x05 \x01(\tB\x17\xc2\xf3\x18\x13\x18@\"\x0f[a-z][a-z0-9-]*R\x0freasoningFamily\x12=\n\tadmission\x18\x06 \x01(\x0b\x32\x1f.gatehouse.v1.HashcashAdmissionR\tadmission\"\xff\x03\n\x11\x43hallengeResponse\x12!\n\x0c\x63hallenge_id\x18\x01 \x01(\tR\x0b\x63hallengeId\x12/\n\x04kind\x18\x02 \x01(\x0e\x32\x1b.gatehouse.v1.ChallengeKindR\x04kind\x12\x39\n\nexpires_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\texpiresAt\x12@\n\tsignature\x18\n \x01(\x0b\x32 .gatehouse.v1.SignatureChallengeH\x00R\tsignature\x12@\n\treasoning\x18\x0b \x01(\x0b\x32 .gatehouse.v1.ReasoningChallengeH\x00R\treasoning\x12J\n\riterated_hash\x18\x0c \x01(\x0b\x32#.gatehouse.v1.IteratedHashChallengeH\x00R\x0citeratedHash\x12=\n\x08hashcash\x18\r \x01(\x0b\x32\x1f.gatehouse.v1.HashcashChallengeH\x00R\x08hashcash\x12\x44\n\x0crequirements\x18\x05 \x01(\x0b\x32 .gatehouse.v1.SubmitRequirementsR\x0crequirementsB\x06\n\x04\x62ody\"z\n\x12SubmitRequirements\x12\x31\n\x14\x61utonomy_attestation\x18\x01 \x01(\x08R\x13\x61utonomyAttestation\x12\x31\n\x14platform_attestation\x18\x02 \x01(\x08R\x13platformAttestation\"\x90\x01\n\x11HashcashAdmission\x12=\n\x0c\x63hallenge_id\x18\x01 \x01(\tB\x1a\xc2\xf3\x18\x16\x08\x01\x10+\x18+\"\x0e[A-Za-z0-9_-]+R\x0b\x63hallengeId\x12<\n\x06\x61nswer\x18\x02 \x01(\x0b\x32\x1c.gatehouse.v1.HashcashAnswerB\x06\xc2\xf3\x18\x02\x08\x01R\x06\x61nswer\"\x89\x01\n\x12ReasoningChallenge\x12\x16\n\x06\x66\x61mily\x18\x01 \x01(\tR\x06\x66\x61mily\x12\x16\n\x06prompt\x18\x02 \x01(\tR\x06prompt\x12#\n\ranswer_format\x18\x03 \x01(\tR\x0c\x61nswerFormat\x12\x1e\n\ndifficulty\x18\x04 \x01(\rR\ndifficulty\"K\n\x15IteratedHashChallenge\x12\x12\n\x04seed\x18\x01 \x01(\tR\x04seed\x12\x1e\n\niterations\x18\x02 \x01(\rR\niterations\"T\n\x11HashcashChallenge\x12\x16\n\x06prefix\x18\x01 \x01(\tR\x06prefix\x12\'\n\x0f\x64ifficulty_bits\x18\x02 \x01(\rR\x0e\x64ifficultyBits\"\x81\x01\n\x12SignatureChallenge\x12#\n\rsigning_input\x18\x01 \x01(\x0cR\x0csigningInput\x12\x16\n\x06\x66ormat\x18\x02 \x01(\tR\x06\x66ormat\x12\x16\n\x06issuer\x18\x03 \x01(\tR\x06issuer\x12\x16\n\x06\x63\x61ller\x18\x04 \x01(\tR\x06\x63\x61ller\"\x84\x04\n\rSubmitRequest\x12=\n\x0c\x63hallenge_id\x18\x01 \x01(\tB\x1a\xc2\xf3\x18\x16\x08\x01\x10+\x18+\"\x0e[A-Za-z0-9_-]+R\x0b\x63hallengeId\x12=\n\tsignature\x18\n \x01(\x0b\x32\x1d.gatehouse.v1.SignatureAnswerH\x00R\tsignature\x12=\n\treasoning\x18\x0b \x01(\x0b\x32\x1d.gatehouse.v1.ReasoningAnswerH\x00R\treasoning\x12G\n\riterated_hash\x18\x0c \x01(\x0b\x32 .gatehouse.v1.IteratedHashAnswerH\x00R\x0citeratedHash\x12:\n\x08hashcash\x18\r \x01(\x0b\x32\x1c.gatehouse.v1.HashcashAnswerH\x00R\x08hashcash\x12(\n\nruntime_ms\x18\x02 \x01(\rB\t\xc2\xf3\x18\x05@\x80\xdd\xdb\x01R\truntimeMs\x12:\n\x14\x61utonomy_attestation\x18\x03 \x01(\tB\x07\xc2\xf3\x18\x03\x18\x80 R\x13\x61utonomyAttestation\x12;\n\x14platform_attestation\x18\x04 \x01(\tB\x08\xc2\xf3\x18\x04\x18\x80\x80\x01R\x13platformAttestationB\x0e\n\x06\x61nswer\x12\x04\xc0\xf3\x18\x01\";\n\x0fSignatureAnswer\x12(\n\tsignature\x18\x01 \x01(\x0c\x42\n\xc2\xf3\x18\x06\x08\x01\x10@\x18@R\tsignature\"4\n\x0fReasoningAnswer\x12!\n\x06\x61nswer\x18\x01 \x01(\tB\t\xc2\xf3\x18\x05\x08\x01\x18\x80\x08R\x06\x61nswer\"F\n\x12IteratedHashAnswer\x12\x30\n\x06\x64igest\x18\x01 \x01(\tB\x18\xc2\xf3\x18\x14\x08\x01\x10@\x18@\"\x0c[0-9a-fA-F]+R\x06\x64igest\"G\n\x0eHashcashAnswer\x12\x35\n\x05nonce\x18\x01 \x01(\tB\x1f\xc2\xf3\x18\x1b\x08\x01\x18@\"\x15[\\x21-\\x39\\x3b-\\x7e]+R\x05nonce\"_\n\x0eSubmitResponse\x12\x12\n\x04pass\x18\x01 \x01(\tR\x04pass\x12\x39\n\nexpires_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\texpiresAt\"\xf5\x01\n\x0cTokenRequest\x12\x30\n\x04pass\x18\x01 \x01(\tB\x1a\xc2\xf3\x18\x16\x08\x01\x10+\x18+\"\x0e[A-Za-z0-9_-]+H\x00R\x04pass\x12<\n\tassertion\x18\x02 \x01(\x0b\x32\x1c.gatehouse.v1.JwtBearerGrantH\x00R\tassertion\x12>\n\x08\x65xchange\x18\x03 \x01(\x0b\x32 .gatehouse.v1.TokenExchangeGrantH\x00R\x08\x65xchange\x12&\n\ndpop_proof\x18\n \x01(\tB\x07\xc2\xf3\x18\x03\x18\x80 R\tdpopProofB\r\n\x05grant\x12\x04\xc0\xf3\x18\x01\"\xa8\x01\n\x0eJwtBearerGrant\x12\'\n\tassertion\x18\x01 \x01(\tB\t\xc2\xf3\x18\x05\x08\x01\x18\x80 R\tassertion\x12\x38\n\x06scopes\x18\x02 \x03(\tB \xc2\xf3\x18\x1c\x08\x01\x18\x80\x01\"\x11[A-Za-z0-9:._/-]+(@0\x01R\x06scopes\x12\x33\n\x08\x61udience\x18\x03 \x01(\tB\x17\xc2\xf3\x18\x13\x08\x01\x18\x80\x02\"\x0c[\\x21-\\x7e]+R\x08\x61udience\"\xd5\x02\n\x12TokenExchangeGrant\x12.\n\rsubject_token\x18\x01 \x01(\tB\t\xc2\xf3\x18\x05\x08\x01\x18\x80@R\x0csubjectToken\x12w\n\x0c\x64\x65legate_did\x18\x02 \x01(\tBT\xc2\xf3\x18P\x18\x80\x02\"Kdid:(agent:[a-z0-9.-]{1,253}:[0-9a-f]{32}|key:z[1-9A-HJ-NP-Za-km-z]{40,60})R\x0b\x64\x65legateDid\x12\x38\n\x06scopes\x18\x03 \x03(\tB \xc2\xf3\x18\x1c\x08\x01\x18\x80\x01\"\x11[A-Za-z0-9:._/-]+(@0\x01R\x06scopes\x12\x31\n\x08\x61udience\x18\x04 \x01(\tB\x15\xc2\xf3\x18\x11\x18\x80\x02\"\x0c[\\x21-\\x7e]+R\x08\x61udience\x12)\n\x0bttl_seconds\x18\x05 \x01(\rB\x08\xc2\xf3\x18\x04@\x80\xa3\x05R\nttlSeconds\"\xdf\x01\n\rTokenResponse\x12!\n\x0c\x61\x63\x63\x65ss_token\x18\x01 \x01(\tR\x0b\x61\x63\x63\x65ssToken\x12\x1d\n\ntoken_type\x18\x02 \x01(\tR\ttokenType\x12\x39\n\nexpires_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\texpiresAt\x12\x16\n\x06scopes\x18\x04 \x03(\tR\x06scopes\x12\x1a\n\x08\x61udience\x18\x05 \x01(\tR\x08\x61udience\x12\x1d\n\ndpop_nonce\x18\x06 \x01(\tR\tdpopNonce*\xaa\x01\n\rChallengeKind\x12\x1e\n\x1a\x43HALLENGE_KIND_UNSPECIFIED\x10\x00\x12\x1c\n\x18\x43HALLENGE_KIND_SIGNATURE\x10\x01\x12\x1c\n\x18\x43HALLENGE_KIND_REASONING\x10\x02\x12 \n\x1c\x43HALLENGE_KIND_ITERATED_HASH\x10\x03\x12\x1b\n\x17\x43HALLENGE_KIND_HASHCASH\x10\x04\x32\xc5\x02\n\x0bGateService\x12g\n\tChallenge\x12\x1e.gatehouse.v1.ChallengeRequest\x1a\x1f.gatehouse.v1.ChallengeResponse\"\x19\x82\xd3\xe4\x93\x02\x13\"\x0e/v1/challenges:\x01*\x12t\n\x06Submit\x12\x1b.gatehouse.v1.SubmitRequest\x1a\x1c.gatehouse.v1.SubmitResponse\"/\x82\xd3\xe4\x93\x02)\"$/v1/challenges/{challenge_id}:submit:\x01*\x12W\n\x05Token\x12\x1a.gatehouse.v1.TokenRequest\x1a\x1b.gatehouse.v1.TokenResponse\"\x15\x82\xd3\xe4\x93\x02\x0f\"\n/v1/tokens:\x01*BLZJgithub.com/gatehouse-dev/gatehouse/clients/go/gen/gatehouse/v1;gatehousev1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17gatehouse/v1/gate.proto\x12\x0cgatehouse.v1\x1a\x1bgatehouse/v1/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xa5\x03\n\x10\x43hallengeRequest\x12h\n\x03\x64id\x18\x01 \x01(\tBV\xc2\xf3\x18R\x08\x01\x18\x80\x02\"Kdid:(agent:[a-z0-9.-]{1,253}:[0-9a-f]{32}|key:z[1-9A-HJ-NP-Za-km-z]{40,60})R\x03\x64id\x12\x39\n\x04kind\x18\x02 \x01(\x0e\x32\x1b.gatehouse.v1.ChallengeKindB\x08\xc2\xf3\x18\x04\x08\x01\x38\x01R\x04kind\x12\x36\n\x06scopes\x18\x03 \x03(\tB\x1e\xc2\xf3\x18\x1a\x18\x80\x01\"\x11[A-Za-z0-9:._/-]+(@0\x01R\x06scopes\x12\x31\n\x08\x61udience\x18\x04 \x01(\tB\x15\xc2\xf3\x18\x11\x18\x80\x02\"\x0c[\\x21-\\x7e]+R\x08\x61udience\x12\x42\n\x10reasoning_family\x18\x05 \x01(\tB\x17\xc2\xf3\x18\x13\x18@\"\x0f[a-z][a-z0-9-]*R\x0freasoningFamily\x12=\n\tadmission\x18\x06 \x01(\x0b\x32\x1f.gatehouse.v1.HashcashAdmissionR\tadmission\"\xbf\x04\n\x11\x43hallengeResponse\x12!\n\x0c\x63hallenge_id\x18\x01 \x01(\tR\x0b\x63hallengeId\x12/\n\x04kind\x18\x02 \x01(\x0e\x32\x1b.gatehouse.v1.ChallengeKindR\x04kind\x12\x39\n\nexpires_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\texpiresAt\x12@\n\tsignature\x18\n \x01(\x0b\x32 .gatehouse.v1.SignatureChallengeH\x00R\tsignature\x12@\n\treasoning\x18\x0b \x01(\x0b\x32 .gatehouse.v1.ReasoningChallengeH\x00R\treasoning\x12J\n\riterated_hash\x18\x0c \x01(\x0b\x32#.gatehouse.v1.IteratedHashChallengeH\x00R\x0citeratedHash\x12=\n\x08hashcash\x18\r \x01(\x0b\x32\x1f.gatehouse.v1.HashcashChallengeH\x00R\x08hashcash\x12>\n\tdid_proof\x18\x0e \x01(\x0b\x32\x1f.gatehouse.v1.DidProofChallengeH\x00R\x08\x64idProof\x12\x44\n\x0crequirements\x18\x05 \x01(\x0b\x32 .gatehouse.v1.SubmitRequirementsR\x0crequirementsB\x06\n\x04\x62ody\"z\n\x12SubmitRequirements\x12\x31\n\x14\x61utonomy_attestation\x18\x01 \x01(\x08R\x13\x61utonomyAttestation\x12\x31\n\x14platform_attestation\x18\x02 \x01(\x08R\x13platformAttestation\"\x90\x01\n\x11HashcashAdmission\x12=\n\x0c\x63hallenge_id\x18\x01 \x01(\tB\x1a\xc2\xf3\x18\x16\x08\x01\x10+\x18+\"\x0e[A-Za-z0-9_-]+R\x0b\x63hallengeId\x12<\n\x06\x61nswer\x18\x02 \x01(\x0b\x32\x1c.gatehouse.v1.HashcashAnswerB\x06\xc2\xf3\x18\x02\x08\x01R\x06\x61nswer\"\x89\x01\n\x12ReasoningChallenge\x12\x16\n\x06\x66\x61mily\x18\x01 \x01(\tR\x06\x66\x61mily\x12\x16\n\x06prompt\x18\x02 \x01(\tR\x06prompt\x12#\n\ranswer_format\x18\x03 \x01(\tR\x0c\x61nswerFormat\x12\x1e\n\ndifficulty\x18\x04 \x01(\rR\ndifficulty\"K\n\x15IteratedHashChallenge\x12\x12\n\x04seed\x18\x01 \x01(\tR\x04seed\x12\x1e\n\niterations\x18\x02 \x01(\rR\niterations\"T\n\x11HashcashChallenge\x12\x16\n\x06prefix\x18\x01 \x01(\tR\x06prefix\x12\'\n\x0f\x64ifficulty_bits\x18\x02 \x01(\rR\x0e\x64ifficultyBits\")\n\x11\x44idProofChallenge\x12\x14\n\x05nonce\x18\x01 \x01(\tR\x05nonce\"\x81\x01\n\x12SignatureChallenge\x12#\n\rsigning_input\x18\x01 \x01(\x0cR\x0csigningInput\x12\x16\n\x06\x66ormat\x18\x02 \x01(\tR\x06\x66ormat\x12\x16\n\x06issuer\x18\x03 \x01(\tR\x06issuer\x12\x16\n\x06\x63\x61ller\x18\x04 \x01(\tR\x06\x63\x61ller\"\x84\x04\n\rSubmitRequest\x12=\n\x0c\x63hallenge_id\x18\x01 \x01(\tB\x1a\xc2\xf3\x18\x16\x08\x01\x10+\x18+\"\x0e[A-Za-z0-9_-]+R\x0b\x63hallengeId\x12=\n\tsignature\x18\n \x01(\x0b\x32\x1d.gatehouse.v1.SignatureAnswerH\x00R\tsignature\x12=\n\treasoning\x18\x0b \x01(\x0b\x32\x1d.gatehouse.v1.ReasoningAnswerH\x00R\treasoning\x12G\n\riterated_hash\x18\x0c \x01(\x0b\x32 .gatehouse.v1.IteratedHashAnswerH\x00R\x0citeratedHash\x12:\n\x08hashcash\x18\r \x01(\x0b\x32\x1c.gatehouse.v1.HashcashAnswerH\x00R\x08hashcash\x12(\n\nruntime_ms\x18\x02 \x01(\rB\t\xc2\xf3\x18\x05@\x80\xdd\xdb\x01R\truntimeMs\x12:\n\x14\x61utonomy_attestation\x18\x03 \x01(\tB\x07\xc2\xf3\x18\x03\x18\x80 R\x13\x61utonomyAttestation\x12;\n\x14platform_attestation\x18\x04 \x01(\tB\x08\xc2\xf3\x18\x04\x18\x80\x80\x01R\x13platformAttestationB\x0e\n\x06\x61nswer\x12\x04\xc0\xf3\x18\x01\";\n\x0fSignatureAnswer\x12(\n\tsignature\x18\x01 \x01(\x0c\x42\n\xc2\xf3\x18\x06\x08\x01\x10@\x18@R\tsignature\"4\n\x0fReasoningAnswer\x12!\n\x06\x61nswer\x18\x01 \x01(\tB\t\xc2\xf3\x18\x05\x08\x01\x18\x80\x08R\x06\x61nswer\"F\n\x12IteratedHashAnswer\x12\x30\n\x06\x64igest\x18\x01 \x01(\tB\x18\xc2\xf3\x18\x14\x08\x01\x10@\x18@\"\x0c[0-9a-fA-F]+R\x06\x64igest\"G\n\x0eHashcashAnswer\x12\x35\n\x05nonce\x18\x01 \x01(\tB\x1f\xc2\xf3\x18\x1b\x08\x01\x18@\"\x15[\\x21-\\x39\\x3b-\\x7e]+R\x05nonce\"_\n\x0eSubmitResponse\x12\x12\n\x04pass\x18\x01 \x01(\tR\x04pass\x12\x39\n\nexpires_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\texpiresAt\"\xb1\x02\n\x0cTokenRequest\x12\x30\n\x04pass\x18\x01 \x01(\tB\x1a\xc2\xf3\x18\x16\x08\x01\x10+\x18+\"\x0e[A-Za-z0-9_-]+H\x00R\x04pass\x12<\n\tassertion\x18\x02 \x01(\x0b\x32\x1c.gatehouse.v1.JwtBearerGrantH\x00R\tassertion\x12>\n\x08\x65xchange\x18\x03 \x01(\x0b\x32 .gatehouse.v1.TokenExchangeGrantH\x00R\x08\x65xchange\x12:\n\tdid_proof\x18\x04 \x01(\x0b\x32\x1b.gatehouse.v1.DidProofGrantH\x00R\x08\x64idProof\x12&\n\ndpop_proof\x18\n \x01(\tB\x07\xc2\xf3\x18\x03\x18\x80 R\tdpopProofB\r\n\x05grant\x12\x04\xc0\xf3\x18\x01\"\xa8\x01\n\x0eJwtBearerGrant\x12\'\n\tassertion\x18\x01 \x01(\tB\t\xc2\xf3\x18\x05\x08\x01\x18\x80 R\tassertion\x12\x38\n\x06scopes\x18\x02 \x03(\tB \xc2\xf3\x18\x1c\x08\x01\x18\x80\x01\"\x11[A-Za-z0-9:._/-]+(@0\x01R\x06scopes\x12\x33\n\x08\x61udience\x18\x03 \x01(\tB\x17\xc2\xf3\x18\x13\x08\x01\x18\x80\x02\"\x0c[\\x21-\\x7e]+R\x08\x61udience\"\x92\x02\n\rDidProofGrant\x12=\n\x0c\x63hallenge_id\x18\x01 \x01(\tB\x1a\xc2\xf3\x18\x16\x08\x01\x10+\x18+\"\x0e[A-Za-z0-9_-]+R\x0b\x63hallengeId\x12(\n\tsignature\x18\x02 \x01(\x0c\x42\n\xc2\xf3\x18\x06\x08\x01\x10@\x18@R\tsignature\x12\x38\n\x06scopes\x18\x03 \x03(\tB \xc2\xf3\x18\x1c\x08\x01\x18\x80\x01\"\x11[A-Za-z0-9:._/-]+(@0\x01R\x06scopes\x12\x33\n\x08\x61udience\x18\x04 \x01(\tB\x17\xc2\xf3\x18\x13\x08\x01\x18\x80\x02\"\x0c[\\x21-\\x7e]+R\x08\x61udience\x12)\n\x0bttl_seconds\x18\x05 \x01(\rB\x08\xc2\xf3\x18\x04@\x80\xa3\x05R\nttlSeconds\"\xd5\x02\n\x12TokenExchangeGrant\x12.\n\rsubject_token\x18\x01 \x01(\tB\t\xc2\xf3\x18\x05\x08\x01\x18\x80@R\x0csubjectToken\x12w\n\x0c\x64\x65legate_did\x18\x02 \x01(\tBT\xc2\xf3\x18P\x18\x80\x02\"Kdid:(agent:[a-z0-9.-]{1,253}:[0-9a-f]{32}|key:z[1-9A-HJ-NP-Za-km-z]{40,60})R\x0b\x64\x65legateDid\x12\x38\n\x06scopes\x18\x03 \x03(\tB \xc2\xf3\x18\x1c\x08\x01\x18\x80\x01\"\x11[A-Za-z0-9:._/-]+(@0\x01R\x06scopes\x12\x31\n\x08\x61udience\x18\x04 \x01(\tB\x15\xc2\xf3\x18\x11\x18\x80\x02\"\x0c[\\x21-\\x7e]+R\x08\x61udience\x12)\n\x0bttl_seconds\x18\x05 \x01(\rB\x08\xc2\xf3\x18\x04@\x80\xa3\x05R\nttlSeconds\"\xdf\x01\n\rTokenResponse\x12!\n\x0c\x61\x63\x63\x65ss_token\x18\x01 \x01(\tR\x0b\x61\x63\x63\x65ssToken\x12\x1d\n\ntoken_type\x18\x02 \x01(\tR\ttokenType\x12\x39\n\nexpires_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\texpiresAt\x12\x16\n\x06scopes\x18\x04 \x03(\tR\x06scopes\x12\x1a\n\x08\x61udience\x18\x05 \x01(\tR\x08\x61udience\x12\x1d\n\ndpop_nonce\x18\x06 \x01(\tR\tdpopNonce*\xc8\x01\n\rChallengeKind\x12\x1e\n\x1a\x43HALLENGE_KIND_UNSPECIFIED\x10\x00\x12\x1c\n\x18\x43HALLENGE_KIND_SIGNATURE\x10\x01\x12\x1c\n\x18\x43HALLENGE_KIND_REASONING\x10\x02\x12 \n\x1c\x43HALLENGE_KIND_ITERATED_HASH\x10\x03\x12\x1b\n\x17\x43HALLENGE_KIND_HASHCASH\x10\x04\x12\x1c\n\x18\x43HALLENGE_KIND_DID_PROOF\x10\x05\x32\xc5\x02\n\x0bGateService\x12g\n\tChallenge\x12\x1e.gatehouse.v1.ChallengeRequest\x1a\x1f.gatehouse.v1.ChallengeResponse\"\x19\x82\xd3\xe4\x93\x02\x13\"\x0e/v1/challenges:\x01*\x12t\n\x06Submit\x12\x1b.gatehouse.v1.SubmitRequest\x1a\x1c.gatehouse.v1.SubmitResponse\"/\x82\xd3\xe4\x93\x02)\"$/v1/challenges/{challenge_id}:submit:\x01*\x12W\n\x05Token\x12\x1a.gatehouse.v1.TokenRequest\x1a\x1b.gatehouse.v1.TokenResponse\"\x15\x82\xd3\xe4\x93\x02\x0f\"\n/v1/tokens:\x01*BLZJgithub.com/gatehouse-dev/gatehouse/clients/go/gen/gatehouse/v1;gatehousev1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -40,9 +40,9 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_CHALLENGEREQUEST'].fields_by_name['kind']._loaded_options = None
   _globals['_CHALLENGEREQUEST'].fields_by_name['kind']._serialized_options = b'\302\363\030\004\010\0018\001'
   _globals['_CHALLENGEREQUEST'].fields_by_name['scopes']._loaded_options = None
-  _globals['_CHALLENGEREQUEST'].fields_by_name['scopes']._serialized_options = b'\302\363\030\034\010\001\030\200\001\"\021[A-Za-z0-9:._/-]+(@0\001'
+  _globals['_CHALLENGEREQUEST'].fields_by_name['scopes']._serialized_options = b'\302\363\030\032\030\200\001\"\021[A-Za-z0-9:._/-]+(@0\001'
   _globals['_CHALLENGEREQUEST'].fields_by_name['audience']._loaded_options = None
-  _globals['_CHALLENGEREQUEST'].fields_by_name['audience']._serialized_options = b'\302\363\030\023\010\001\030\200\002\"\014[\\x21-\\x7e]+'
+  _globals['_CHALLENGEREQUEST'].fields_by_name['audience']._serialized_options = b'\302\363\030\021\030\200\002\"\014[\\x21-\\x7e]+'
   _globals['_CHALLENGEREQUEST'].fields_by_name['reasoning_family']._loaded_options = None
   _globals['_CHALLENGEREQUEST'].fields_by_name['reasoning_family']._serialized_options = b'\302\363\030\023\030@\"\017[a-z][a-z0-9-]*'
   _globals['_HASHCASHADMISSION'].fields_by_name['challenge_id']._loaded_options = None
@@ -79,6 +79,16 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_JWTBEARERGRANT'].fields_by_name['scopes']._serialized_options = b'\302\363\030\034\010\001\030\200\001\"\021[A-Za-z0-9:._/-]+(@0\001'
   _globals['_JWTBEARERGRANT'].fields_by_name['audience']._loaded_options = None
   _globals['_JWTBEARERGRANT'].fields_by_name['audience']._serialized_options = b'\302\363\030\023\010\001\030\200\002\"\014[\\x21-\\x7e]+'
+  _globals['_DIDPROOFGRANT'].fields_by_name['challenge_id']._loaded_options = None
+  _globals['_DIDPROOFGRANT'].fields_by_name['challenge_id']._serialized_options = b'\302\363\030\026\010\001\020+\030+\"\016[A-Za-z0-9_-]+'
+  _globals['_DIDPROOFGRANT'].fields_by_name['signature']._loaded_options = None
+  _globals['_DIDPROOFGRANT'].fields_by_name['signature']._serialized_options = b'\302\363\030\006\010\001\020@\030@'
+  _globals['_DIDPROOFGRANT'].fields_by_name['scopes']._loaded_options = None
+  _globals['_DIDPROOFGRANT'].fields_by_name['scopes']._serialized_options = b'\302\363\030\034\010\001\030\200\001\"\021[A-Za-z0-9:._/-]+(@0\001'
+  _globals['_DIDPROOFGRANT'].fields_by_name['audience']._loaded_options = None
+  _globals['_DIDPROOFGRANT'].fields_by_name['audience']._serialized_options = b'\302\363\030\023\010\001\030\200\002\"\014[\\x21-\\x7e]+'
+  _globals['_DIDPROOFGRANT'].fields_by_name['ttl_seconds']._loaded_options = None
+  _globals['_DIDPROOFGRANT'].fields_by_name['ttl_seconds']._serialized_options = b'\302\363\030\004@\200\243\005'
   _globals['_TOKENEXCHANGEGRANT'].fields_by_name['subject_token']._loaded_options = None
   _globals['_TOKENEXCHANGEGRANT'].fields_by_name['subject_token']._serialized_options = b'\302\363\030\005\010\001\030\200@'
   _globals['_TOKENEXCHANGEGRANT'].fields_by_name['delegate_did']._loaded_options = None
@@ -95,44 +105,48 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_GATESERVICE'].methods_by_name['Submit']._serialized_options = b'\202\323\344\223\002)\"$/v1/challenges/{challenge_id}:submit:\001*'
   _globals['_GATESERVICE'].methods_by_name['Token']._loaded_options = None
   _globals['_GATESERVICE'].methods_by_name['Token']._serialized_options = b'\202\323\344\223\002\017\"\n/v1/tokens:\001*'
-  _globals['_CHALLENGEKIND']._serialized_start=3647
-  _globals['_CHALLENGEKIND']._serialized_end=3817
+  _globals['_CHALLENGEKIND']._serialized_start=4087
+  _globals['_CHALLENGEKIND']._serialized_end=4287
   _globals['_CHALLENGEREQUEST']._serialized_start=134
-  _globals['_CHALLENGEREQUEST']._serialized_end=559
-  _globals['_CHALLENGERESPONSE']._serialized_start=562
-  _globals['_CHALLENGERESPONSE']._serialized_end=1073
-  _globals['_SUBMITREQUIREMENTS']._serialized_start=1075
-  _globals['_SUBMITREQUIREMENTS']._serialized_end=1197
-  _globals['_HASHCASHADMISSION']._serialized_start=1200
-  _globals['_HASHCASHADMISSION']._serialized_end=1344
-  _globals['_REASONINGCHALLENGE']._serialized_start=1347
-  _globals['_REASONINGCHALLENGE']._serialized_end=1484
-  _globals['_ITERATEDHASHCHALLENGE']._serialized_start=1486
-  _globals['_ITERATEDHASHCHALLENGE']._serialized_end=1561
-  _globals['_HASHCASHCHALLENGE']._serialized_start=1563
-  _globals['_HASHCASHCHALLENGE']._serialized_end=1647
-  _globals['_SIGNATURECHALLENGE']._serialized_start=1650
-  _globals['_SIGNATURECHALLENGE']._serialized_end=1779
-  _globals['_SUBMITREQUEST']._serialized_start=1782
-  _globals['_SUBMITREQUEST']._serialized_end=2298
-  _globals['_SIGNATUREANSWER']._serialized_start=2300
-  _globals['_SIGNATUREANSWER']._serialized_end=2359
-  _globals['_REASONINGANSWER']._serialized_start=2361
-  _globals['_REASONINGANSWER']._serialized_end=2413
-  _globals['_ITERATEDHASHANSWER']._serialized_start=2415
-  _globals['_ITERATEDHASHANSWER']._serialized_end=2485
-  _globals['_HASHCASHANSWER']._serialized_start=2487
-  _globals['_HASHCASHANSWER']._serialized_end=2558
-  _globals['_SUBMITRESPONSE']._serialized_start=2560
-  _globals['_SUBMITRESPONSE']._serialized_end=2655
-  _globals['_TOKENREQUEST']._serialized_start=2658
-  _globals['_TOKENREQUEST']._serialized_end=2903
-  _globals['_JWTBEARERGRANT']._serialized_start=2906
-  _globals['_JWTBEARERGRANT']._serialized_end=3074
-  _globals['_TOKENEXCHANGEGRANT']._serialized_start=3077
-  _globals['_TOKENEXCHANGEGRANT']._serialized_end=3418
-  _globals['_TOKENRESPONSE']._serialized_start=3421
-  _globals['_TOKENRESPONSE']._serialized_end=3644
-  _globals['_GATESERVICE']._serialized_start=3820
-  _globals['_GATESERVICE']._serialized_end=4145
+  _globals['_CHALLENGEREQUEST']._serialized_end=555
+  _globals['_CHALLENGERESPONSE']._serialized_start=558
+  _globals['_CHALLENGERESPONSE']._serialized_end=1133
+  _globals['_SUBMITREQUIREMENTS']._serialized_start=1135
+  _globals['_SUBMITREQUIREMENTS']._serialized_end=1257
+  _globals['_HASHCASHADMISSION']._serialized_start=1260
+  _globals['_HASHCASHADMISSION']._serialized_end=1404
+  _globals['_REASONINGCHALLENGE']._serialized_start=1407
+  _globals['_REASONINGCHALLENGE']._serialized_end=1544
+  _globals['_ITERATEDHASHCHALLENGE']._serialized_start=1546
+  _globals['_ITERATEDHASHCHALLENGE']._serialized_end=1621
+  _globals['_HASHCASHCHALLENGE']._serialized_start=1623
+  _globals['_HASHCASHCHALLENGE']._serialized_end=1707
+  _globals['_DIDPROOFCHALLENGE']._serialized_start=1709
+  _globals['_DIDPROOFCHALLENGE']._serialized_end=1750
+  _globals['_SIGNATURECHALLENGE']._serialized_start=1753
+  _globals['_SIGNATURECHALLENGE']._serialized_end=1882
+  _globals['_SUBMITREQUEST']._serialized_start=1885
+  _globals['_SUBMITREQUEST']._serialized_end=2401
+  _globals['_SIGNATUREANSWER']._serialized_start=2403
+  _globals['_SIGNATUREANSWER']._serialized_end=2462
+  _globals['_REASONINGANSWER']._serialized_start=2464
+  _globals['_REASONINGANSWER']._serialized_end=2516
+  _globals['_ITERATEDHASHANSWER']._serialized_start=2518
+  _globals['_ITERATEDHASHANSWER']._serialized_end=2588
+  _globals['_HASHCASHANSWER']._serialized_start=2590
+  _globals['_HASHCASHANSWER']._serialized_end=2661
+  _globals['_SUBMITRESPONSE']._serialized_start=2663
+  _globals['_SUBMITRESPONSE']._serialized_end=2758
+  _globals['_TOKENREQUEST']._serialized_start=2761
+  _globals['_TOKENREQUEST']._serialized_end=3066
+  _globals['_JWTBEARERGRANT']._serialized_start=3069
+  _globals['_JWTBEARERGRANT']._serialized_end=3237
+  _globals['_DIDPROOFGRANT']._serialized_start=3240
+  _globals['_DIDPROOFGRANT']._serialized_end=3514
+  _globals['_TOKENEXCHANGEGRANT']._serialized_start=3517
+  _globals['_TOKENEXCHANGEGRANT']._serialized_end=3858
+  _globals['_TOKENRESPONSE']._serialized_start=3861
+  _globals['_TOKENRESPONSE']._serialized_end=4084
+  _globals['_GATESERVICE']._serialized_start=4290
+  _globals['_GATESERVICE']._serialized_end=4615
 # @@protoc_insertion_point(module_scope)

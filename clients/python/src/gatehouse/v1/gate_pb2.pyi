@@ -19,11 +19,13 @@ class ChallengeKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     CHALLENGE_KIND_REASONING: _ClassVar[ChallengeKind]
     CHALLENGE_KIND_ITERATED_HASH: _ClassVar[ChallengeKind]
     CHALLENGE_KIND_HASHCASH: _ClassVar[ChallengeKind]
+    CHALLENGE_KIND_DID_PROOF: _ClassVar[ChallengeKind]
 CHALLENGE_KIND_UNSPECIFIED: ChallengeKind
 CHALLENGE_KIND_SIGNATURE: ChallengeKind
 CHALLENGE_KIND_REASONING: ChallengeKind
 CHALLENGE_KIND_ITERATED_HASH: ChallengeKind
 CHALLENGE_KIND_HASHCASH: ChallengeKind
+CHALLENGE_KIND_DID_PROOF: ChallengeKind
 
 class ChallengeRequest(_message.Message):
     __slots__ = ("did", "kind", "scopes", "audience", "reasoning_family", "admission")
@@ -42,7 +44,7 @@ class ChallengeRequest(_message.Message):
     def __init__(self, did: _Optional[str] = ..., kind: _Optional[_Union[ChallengeKind, str]] = ..., scopes: _Optional[_Iterable[str]] = ..., audience: _Optional[str] = ..., reasoning_family: _Optional[str] = ..., admission: _Optional[_Union[HashcashAdmission, _Mapping]] = ...) -> None: ...
 
 class ChallengeResponse(_message.Message):
-    __slots__ = ("challenge_id", "kind", "expires_at", "signature", "reasoning", "iterated_hash", "hashcash", "requirements")
+    __slots__ = ("challenge_id", "kind", "expires_at", "signature", "reasoning", "iterated_hash", "hashcash", "did_proof", "requirements")
     CHALLENGE_ID_FIELD_NUMBER: _ClassVar[int]
     KIND_FIELD_NUMBER: _ClassVar[int]
     EXPIRES_AT_FIELD_NUMBER: _ClassVar[int]
@@ -50,6 +52,7 @@ class ChallengeResponse(_message.Message):
     REASONING_FIELD_NUMBER: _ClassVar[int]
     ITERATED_HASH_FIELD_NUMBER: _ClassVar[int]
     HASHCASH_FIELD_NUMBER: _ClassVar[int]
+    DID_PROOF_FIELD_NUMBER: _ClassVar[int]
     REQUIREMENTS_FIELD_NUMBER: _ClassVar[int]
     challenge_id: str
     kind: ChallengeKind
@@ -58,8 +61,9 @@ class ChallengeResponse(_message.Message):
     reasoning: ReasoningChallenge
     iterated_hash: IteratedHashChallenge
     hashcash: HashcashChallenge
+    did_proof: DidProofChallenge
     requirements: SubmitRequirements
-    def __init__(self, challenge_id: _Optional[str] = ..., kind: _Optional[_Union[ChallengeKind, str]] = ..., expires_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., signature: _Optional[_Union[SignatureChallenge, _Mapping]] = ..., reasoning: _Optional[_Union[ReasoningChallenge, _Mapping]] = ..., iterated_hash: _Optional[_Union[IteratedHashChallenge, _Mapping]] = ..., hashcash: _Optional[_Union[HashcashChallenge, _Mapping]] = ..., requirements: _Optional[_Union[SubmitRequirements, _Mapping]] = ...) -> None: ...
+    def __init__(self, challenge_id: _Optional[str] = ..., kind: _Optional[_Union[ChallengeKind, str]] = ..., expires_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., signature: _Optional[_Union[SignatureChallenge, _Mapping]] = ..., reasoning: _Optional[_Union[ReasoningChallenge, _Mapping]] = ..., iterated_hash: _Optional[_Union[IteratedHashChallenge, _Mapping]] = ..., hashcash: _Optional[_Union[HashcashChallenge, _Mapping]] = ..., did_proof: _Optional[_Union[DidProofChallenge, _Mapping]] = ..., requirements: _Optional[_Union[SubmitRequirements, _Mapping]] = ...) -> None: ...
 
 class SubmitRequirements(_message.Message):
     __slots__ = ("autonomy_attestation", "platform_attestation")
@@ -104,6 +108,12 @@ class HashcashChallenge(_message.Message):
     prefix: str
     difficulty_bits: int
     def __init__(self, prefix: _Optional[str] = ..., difficulty_bits: _Optional[int] = ...) -> None: ...
+
+class DidProofChallenge(_message.Message):
+    __slots__ = ("nonce",)
+    NONCE_FIELD_NUMBER: _ClassVar[int]
+    nonce: str
+    def __init__(self, nonce: _Optional[str] = ...) -> None: ...
 
 class SignatureChallenge(_message.Message):
     __slots__ = ("signing_input", "format", "issuer", "caller")
@@ -169,15 +179,17 @@ class SubmitResponse(_message.Message):
     def __init__(self, expires_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., **kwargs) -> None: ...
 
 class TokenRequest(_message.Message):
-    __slots__ = ("assertion", "exchange", "dpop_proof")
+    __slots__ = ("assertion", "exchange", "did_proof", "dpop_proof")
     PASS_FIELD_NUMBER: _ClassVar[int]
     ASSERTION_FIELD_NUMBER: _ClassVar[int]
     EXCHANGE_FIELD_NUMBER: _ClassVar[int]
+    DID_PROOF_FIELD_NUMBER: _ClassVar[int]
     DPOP_PROOF_FIELD_NUMBER: _ClassVar[int]
     assertion: JwtBearerGrant
     exchange: TokenExchangeGrant
+    did_proof: DidProofGrant
     dpop_proof: str
-    def __init__(self, assertion: _Optional[_Union[JwtBearerGrant, _Mapping]] = ..., exchange: _Optional[_Union[TokenExchangeGrant, _Mapping]] = ..., dpop_proof: _Optional[str] = ..., **kwargs) -> None: ...
+    def __init__(self, assertion: _Optional[_Union[JwtBearerGrant, _Mapping]] = ..., exchange: _Optional[_Union[TokenExchangeGrant, _Mapping]] = ..., did_proof: _Optional[_Union[DidProofGrant, _Mapping]] = ..., dpop_proof: _Optional[str] = ..., **kwargs) -> None: ...
 
 class JwtBearerGrant(_message.Message):
     __slots__ = ("assertion", "scopes", "audience")
@@ -188,6 +200,20 @@ class JwtBearerGrant(_message.Message):
     scopes: _containers.RepeatedScalarFieldContainer[str]
     audience: str
     def __init__(self, assertion: _Optional[str] = ..., scopes: _Optional[_Iterable[str]] = ..., audience: _Optional[str] = ...) -> None: ...
+
+class DidProofGrant(_message.Message):
+    __slots__ = ("challenge_id", "signature", "scopes", "audience", "ttl_seconds")
+    CHALLENGE_ID_FIELD_NUMBER: _ClassVar[int]
+    SIGNATURE_FIELD_NUMBER: _ClassVar[int]
+    SCOPES_FIELD_NUMBER: _ClassVar[int]
+    AUDIENCE_FIELD_NUMBER: _ClassVar[int]
+    TTL_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    challenge_id: str
+    signature: bytes
+    scopes: _containers.RepeatedScalarFieldContainer[str]
+    audience: str
+    ttl_seconds: int
+    def __init__(self, challenge_id: _Optional[str] = ..., signature: _Optional[bytes] = ..., scopes: _Optional[_Iterable[str]] = ..., audience: _Optional[str] = ..., ttl_seconds: _Optional[int] = ...) -> None: ...
 
 class TokenExchangeGrant(_message.Message):
     __slots__ = ("subject_token", "delegate_did", "scopes", "audience", "ttl_seconds")

@@ -29,7 +29,12 @@ class GateServiceStub:
     """GateService is the agent-facing entry: an agent asks for a one-time
     challenge, answers it, and exchanges the resulting pass for an access token.
     Callers must present a client certificate with the agent role (a `did:`
-    URI SAN); the caller's identity is bound into every challenge and pass.
+    URI SAN); the caller's identity is bound into every challenge and pass. The
+    one exception: a caller without a certificate whose DID claim the HTTP
+    sidecar forwards (authenticated, `x-gatehouse-client-did`) may ask for a
+    CHALLENGE_KIND_DID_PROOF challenge and redeem it with
+    TokenRequest.did_proof, and nothing else: the signature by the DID's key is
+    what authenticates it.
     """
 
     def __init__(self, channel):
@@ -59,7 +64,12 @@ class GateServiceServicer:
     """GateService is the agent-facing entry: an agent asks for a one-time
     challenge, answers it, and exchanges the resulting pass for an access token.
     Callers must present a client certificate with the agent role (a `did:`
-    URI SAN); the caller's identity is bound into every challenge and pass.
+    URI SAN); the caller's identity is bound into every challenge and pass. The
+    one exception: a caller without a certificate whose DID claim the HTTP
+    sidecar forwards (authenticated, `x-gatehouse-client-did`) may ask for a
+    CHALLENGE_KIND_DID_PROOF challenge and redeem it with
+    TokenRequest.did_proof, and nothing else: the signature by the DID's key is
+    what authenticates it.
     """
 
     def Challenge(self, request, context):
@@ -119,7 +129,12 @@ class GateService:
     """GateService is the agent-facing entry: an agent asks for a one-time
     challenge, answers it, and exchanges the resulting pass for an access token.
     Callers must present a client certificate with the agent role (a `did:`
-    URI SAN); the caller's identity is bound into every challenge and pass.
+    URI SAN); the caller's identity is bound into every challenge and pass. The
+    one exception: a caller without a certificate whose DID claim the HTTP
+    sidecar forwards (authenticated, `x-gatehouse-client-did`) may ask for a
+    CHALLENGE_KIND_DID_PROOF challenge and redeem it with
+    TokenRequest.did_proof, and nothing else: the signature by the DID's key is
+    what authenticates it.
     """
 
     @staticmethod

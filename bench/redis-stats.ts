@@ -1,0 +1,93 @@
+/**
+ * What a run costs the Redis store, read from Redis itself: commands processed (INFO stats,
+ * the reading connection's own INFO/MEMORY calls subtracted), used_memory, keys, and the audit
+ * log's length and MEMORY USAGE. Two snapshots around a measured run, divided by its count.
+ */
+import { connectRedis, type RedisLike } from "../src/store/redis/index.js";
+import { round } from "./report.js";
+
+/** The bench server's Redis key prefix is the default one (bench/config.ts). */
+const AUDIT_LOG = "gh:{audit}:log";
+/** Commands one snapshot itself sends (INFO ×3, DBSIZE, MEMORY USAGE, LLEN). */
+const SNAPSHOT_COMMANDS = 6;
+const OWN_COMMANDS = new Set(["info", "dbsize", "memory|usage", "memory", "llen"]);
+
+export interface RedisSnapshot {
+  readonly commands: number;
+  /** INFO commandstats: calls by command (a script's own commands counted apart). */
+  readonly byCommand: Readonly<Record<string, number>>;
+  readonly usedMemory: number;
+  readonly keys: number;
+  readonly auditEntries: number;
+  readonly auditBytes: number;
+}
+
+/** Per counted operation (a login, a denial) between two snapshots. */
+export interface RedisCost {
+  readonly count: number;
+  readonly commandsPer: number;
+  readonly usedMemoryBytesPer: number;
+  readonly keysPer: number;
+  readonly auditEntriesPer: number;
+  readonly auditBytesPer: number;
+  /** Calls per operation by command, largest first (EVALSHA is one round trip each). */
+  readonly byCommandPer: Readonly<Record<string, number>>;
+}
+
+export interface RedisProbe {
+  snapshot(): Promise<RedisSnapshot>;
+  close(): Promise<void>;
+}
+
+export function redisProbe(url: string): RedisProbe {
+  const redis: RedisLike = connectRedis(url);
+  return {
+    async snapshot() {
+      const stats = await redis.info("stats");
+      const commandStats = await redis.info("commandstats");
+      const memory = await redis.info("memory");
+      const keys = await redis.dbsize();
+      const audit = await redis.call("MEMORY", "USAGE", AUDIT_LOG, "SAMPLES", "0");
+      return {
+        commands: infoNumber(stats, "total_commands_processed"),
+        byCommand: Object.fromEntries(
+          [...commandStats.matchAll(/^cmdstat_(\S+):calls=(\d+)/gm)].map(([, name, calls]) => [
+            name,
+            Number(calls),
+          ]),
+        ),
+        usedMemory: infoNumber(memory, "used_memory"),
+        keys,
+        auditEntries: await redis.llen(AUDIT_LOG),
+        auditBytes: Number(audit ?? 0),
+      };
+    },
+    close: () => redis.quit().then(() => {}),
+  };
+}
+
+export function redisCost(before: RedisSnapshot, after: RedisSnapshot, count: number): RedisCost {
+  const per = (pick: (s: RedisSnapshot) => number, less = 0) =>
+    round((pick(after) - pick(before) - less) / Math.max(1, count), 2);
+  return {
+    count,
+    commandsPer: per((s) => s.commands, SNAPSHOT_COMMANDS),
+    usedMemoryBytesPer: per((s) => s.usedMemory),
+    keysPer: per((s) => s.keys),
+    auditEntriesPer: per((s) => s.auditEntries),
+    auditBytesPer: per((s) => s.auditBytes),
+    byCommandPer: Object.fromEntries(
+      Object.entries(after.byCommand)
+        .filter(([name]) => !OWN_COMMANDS.has(name))
+        .map(([name, calls]) => [name, round((calls - (before.byCommand[name] ?? 0)) / count, 2)])
+        .filter(([, calls]) => (calls as number) > 0)
+        .sort(([, a], [, b]) => (b as number) - (a as number)),
+    ),
+  };
+}
+
+function infoNumber(info: string, field: string): number {
+  const value = new RegExp(`^${field}:(\\d+)`, "m").exec(info)?.[1];
+  if (value === undefined) throw new Error(`Redis INFO has no ${field}`);
+  return Number(value);
+}

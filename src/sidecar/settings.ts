@@ -1,0 +1,137 @@
+import { endpointSettings } from "../config/endpoint.js";
+import {
+  absolutePath,
+  boolean,
+  hostPort,
+  integer,
+  issuerUrl,
+  scopeList,
+  secret,
+  text,
+} from "../config/parsers.js";
+import { setting } from "../config/setting.js";
+import { forwardAuthRoutes } from "./route-table.js";
+
+/**
+ * The HTTP sidecar's section (`gatehouse sidecar`): its listener, its limits, how it reaches
+ * Gatehouse (gRPC, mTLS, its own `proxy` certificate, the `proxy.hmac_secret`) and the
+ * forward-auth route table.
+ */
+export const sidecarSection = {
+  ...endpointSettings("GATEHOUSE_SIDECAR", 7447, "the HTTP sidecar's listener"),
+  plainHttp: setting({
+    env: "GATEHOUSE_SIDECAR_PLAIN_HTTP",
+    default: false,
+    parse: boolean,
+    doc: "plain HTTP instead of TLS, on loopback only unless `plain_http_any_host`",
+  }),
+  // No environment variable: exposing plain HTTP beyond loopback is a deliberate file edit.
+  plainHttpAnyHost: setting({
+    default: false,
+    parse: boolean,
+    doc: "file only: plain HTTP on a non-loopback address (behind a TLS-terminating proxy)",
+  }),
+  publicUrl: setting({
+    env: "GATEHOUSE_SIDECAR_PUBLIC_URL",
+    parse: issuerUrl,
+    shownDefault: "the issuer",
+    doc: "the URL clients reach the sidecar at; advertised URLs and the Token RPC's DPoP `htu` use it",
+  }),
+  upstream: setting({
+    env: "GATEHOUSE_SIDECAR_UPSTREAM",
+    parse: hostPort,
+    shownDefault: "the `[grpc]` endpoint",
+    doc: "Gatehouse's gRPC address, `host:port`",
+  }),
+  clientCertFile: setting({
+    env: "GATEHOUSE_SIDECAR_CLIENT_CERT",
+    parse: absolutePath,
+    shownDefault: "dev PKI",
+    doc: "the sidecar's `proxy` client certificate; required by `serve`; with `[proxy] enabled` and `hmac_secret`",
+  }),
+  clientKeyFile: setting({
+    env: "GATEHOUSE_SIDECAR_CLIENT_KEY",
+    parse: absolutePath,
+    shownDefault: "dev PKI",
+    doc: "the key of that certificate; set together with `client_cert_file`",
+  }),
+  forwardAuthRequiresClientCert: setting({
+    env: "GATEHOUSE_SIDECAR_FORWARD_AUTH_CLIENT_CERT",
+    default: false,
+    parse: boolean,
+    doc: "`/auth` refuses a caller without a certificate of the CA (the shipped nginx config sets it); REST always needs one",
+  }),
+  maxBodyBytes: setting({
+    env: "GATEHOUSE_SIDECAR_MAX_BODY",
+    default: 65_536,
+    parse: integer(1024, 4_194_304),
+    doc: "request body limit; 413 beyond",
+  }),
+  maxHeaderBytes: setting({
+    env: "GATEHOUSE_SIDECAR_MAX_HEADER",
+    default: 16_384,
+    parse: integer(4096, 65_536),
+    doc: "request header limit; 431 beyond",
+  }),
+  requestTimeoutMs: setting({
+    env: "GATEHOUSE_SIDECAR_REQUEST_TIMEOUT_MS",
+    default: 15_000,
+    parse: integer(100, 300_000),
+    doc: "a whole request, headers to the last byte of the answer; 408 beyond",
+  }),
+  maxConnections: setting({
+    env: "GATEHOUSE_SIDECAR_MAX_CONNECTIONS",
+    default: 1_024,
+    parse: integer(1, 1_000_000),
+    doc: "open connections to the sidecar",
+  }),
+  upstreamTimeoutMs: setting({
+    env: "GATEHOUSE_SIDECAR_UPSTREAM_TIMEOUT_MS",
+    default: 5_000,
+    parse: integer(50, 60_000),
+    doc: "deadline of each gRPC call to Gatehouse",
+  }),
+  routes: setting({
+    default: [],
+    parse: forwardAuthRoutes,
+    shownDefault: "none",
+    doc: 'file only: forward-auth resources, `[[sidecar.routes]]` with `host`, `path_prefix`, `resource`, `audience`, `scopes`, `mcp`, `mcp_scopes` (`mcp_scopes = [{ method = "tools/call", name = "refund", scopes = ["orders:write"] }]`)',
+  }),
+  legacyAog: setting({
+    env: "GATEHOUSE_SIDECAR_LEGACY_AOG",
+    default: false,
+    parse: boolean,
+    doc: "AOG-style routes (`GET /challenge`, `POST /task`); need `legacy_aog_audience` and `legacy_aog_scopes`",
+  }),
+  legacyAogAudience: setting({
+    env: "GATEHOUSE_SIDECAR_LEGACY_AOG_AUDIENCE",
+    parse: text(256),
+    doc: "the audience every AOG login is bound to",
+  }),
+  legacyAogScopes: setting({
+    env: "GATEHOUSE_SIDECAR_LEGACY_AOG_SCOPES",
+    default: [],
+    parse: scopeList,
+    shownDefault: "none",
+    doc: "the scopes every AOG login is for (within the agent's policy); comma-separated in the environment",
+  }),
+  legacyAogHeaderSecret: setting({
+    env: "GATEHOUSE_SIDECAR_LEGACY_AOG_HEADER_SECRET",
+    parse: secret(32),
+    secret: true,
+    shownDefault: "unset: only mTLS names an AOG caller",
+    doc: "the secret a TLS terminator signs `X-Client-Cert` with (base64 HMAC-SHA256 in `X-Client-Cert-Sig`), ≥ 32 bytes",
+  }),
+  // No environment variable: accepting self-reported attestations is a deliberate file edit.
+  legacyAogUnsignedAutonomy: setting({
+    default: false,
+    parse: boolean,
+    doc: "file only: accept AOG's unsigned `autonomy_attestation` object (weaker; refused by default)",
+  }),
+  legacyAuth4agent: setting({
+    env: "GATEHOUSE_SIDECAR_LEGACY_AUTH4AGENT",
+    default: false,
+    parse: boolean,
+    doc: "Auth4Agent-style routes (`/v1/challenge`, `/v1/token`, `/v1/verify`, …); always on in `gatehouse dev`",
+  }),
+};
