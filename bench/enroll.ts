@@ -127,12 +127,12 @@ export async function login(
     audience: AUDIENCE,
     expiresAtMs: timestampMs(challenge.expiresAt),
   });
-  const { pass } = await gate.submit({
+  const { passToken: pass } = await gate.submit({
     challengeId: challenge.challengeId,
     answer: { case: "signature", value: { signature } },
   });
   const { accessToken } = await gate.token({
-    grant: { case: "pass", value: pass },
+    grant: { case: "passToken", value: pass },
     ...(options.dpop && { dpopProof: dpopProof(key, { htm: "POST", htu: TOKEN_HTU }) }),
   });
   return accessToken;

@@ -104,12 +104,12 @@ async function loginOnce(): Promise<void> {
     audience: AUDIENCE,
     expiresAtMs: timestampMs(challenge.expiresAt),
   });
-  const { pass } = await asAgent.call(GateService.method.submit, {
+  const { passToken: pass } = await asAgent.call(GateService.method.submit, {
     challengeId: challenge.challengeId,
     answer: { case: "signature", value: { signature } },
   });
   const token = await asAgent.call(GateService.method.token, {
-    grant: { case: "pass", value: pass },
+    grant: { case: "passToken", value: pass },
   });
   if (!token.accessToken) throw new Error("no token");
 }

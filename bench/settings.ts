@@ -4,6 +4,7 @@ import { availableParallelism } from "node:os";
 export const SCENARIOS = [
   "verify",
   "latency",
+  "connect",
   "dpop",
   "check",
   "login",

@@ -15,7 +15,7 @@ export interface ServerUsage {
 export interface ServerProcess {
   readonly pid: number;
   readonly grpcPort: number;
-  /** Cumulative CPU time and event-loop utilization of the server process. */
+  readonly connectPort: number;
   /**
    * Cumulative CPU time and event-loop utilization. With `collectFirst` every server process
    * first runs a full garbage collection: a measured run then starts on a clean heap instead
@@ -48,6 +48,7 @@ export async function spawnServer(
   return {
     pid: child.pid,
     grpcPort: ready.grpcPort,
+    connectPort: ready.connectPort,
     async usage(options = {}) {
       child.send({ type: "usage", collect: options.collectFirst === true });
       const message = await Promise.race([next(child, "usage"), exited]);

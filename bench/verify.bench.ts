@@ -4,6 +4,8 @@
  *   verify      the empty-RPC ceiling (grpc.health Check), then Verify of a bearer token
  *   latency     the same two with 1 and then 8 calls in flight (LATENCY_IN_FLIGHT): how the
  *               tail grows with the load, next to the runs at BENCH_CONCURRENCY
+ *   connect     Verify of the same token over Connect JSON (HTTP/2, node:http2 client in this
+ *               process), next to gRPC Verify: throughput and server CPU per call
  *   dpop        Verify of a DPoP-bound token with a fresh proof per request, next to the raw
  *               node:crypto Ed25519 verify rate on one core (measured here, before and after)
  *   check       Envoy ext_authz Check of the same bearer token, built as Envoy builds it with
@@ -77,6 +79,7 @@ import { openChannels } from "./load.js";
 import { BENCH_TOKEN_TTL_SECONDS } from "./protocol.js";
 import { redisProbe } from "./redis-stats.js";
 import { formatTable, ratio, round, type Summary, summaryTable } from "./report.js";
+import { connectVerifyTarget, measureConnect } from "./scenarios/connect.js";
 import { ed25519VerifyRate, type VerifyRate } from "./scenarios/crypto.js";
 import { type DenialGrowth, measureDenialGrowth } from "./scenarios/denials.js";
 import { measureDpop, type ProofStats } from "./scenarios/dpop.js";
@@ -114,6 +117,7 @@ const { only } = settings;
 const bearerRuns =
   (only.has("verify") ? 2 : 0) +
   (only.has("latency") ? 2 * LATENCY_IN_FLIGHT.length : 0) +
+  (only.has("connect") ? 2 : 0) +
   (only.has("check") ? 2 : 0) +
   (only.has("http") ? 3 * httpInFlight(settings).length : 0);
 /** Rounds of alternating Verify / Check runs (bench/scenarios/interleaved.ts). */
@@ -191,6 +195,11 @@ async function runRpcScenarios(
         results[`health@${inFlight}`] = await measureRpc(healthTarget, light);
         results[`verify@${inFlight}`] = await measureRpc(verifyTarget(route), light);
       }
+    }
+    if (only.has("connect")) {
+      results.verify ??= await measureRpc(verifyTarget(route), context);
+      const connectContext = { settings, server, tls: verifierTls };
+      results["verify-connect"] = await measureConnect(connectVerifyTarget(route), connectContext);
     }
     if (only.has("http") && proxyHmacSecret) {
       const http = { ...route, verifierTls };
@@ -338,7 +347,8 @@ async function main(): Promise<number> {
     const loadgen = await resolveGoLoadgen();
     const pki = await createPki(dataDir);
     const rawBefore = only.has("dpop") ? ed25519VerifyRate(settings.cryptoSeconds) : undefined;
-    if (["verify", "latency", "dpop", "check", "http"].some((name) => only.has(name as Scenario))) {
+    const rpcScenarios = ["verify", "latency", "connect", "dpop", "check", "http"];
+    if (rpcScenarios.some((name) => only.has(name as Scenario))) {
       await runRpcScenarios(pki, dataDir, figures, loadgen);
     }
     if (only.has("login") || only.has("revocation") || only.has("gates")) {
@@ -462,6 +472,7 @@ function report(
         `(${logins.rps * 3} RPC/s; ${logins.correct} tokens of ${logins.sent} logins)`,
     );
   }
+  for (const line of targetLines(results, raw)) console.log(line);
   if (figures.loginStore) printLoginStore(figures.loginStore, logins);
   printGatePairs(results);
   if (figures.iteratedHash) printIteratedHash(figures.iteratedHash);
@@ -498,6 +509,51 @@ function report(
     footprint: figures.footprint ?? null,
   };
   console.log(`BENCH_JSON ${JSON.stringify(json)}`);
+}
+
+/**
+ * Each figure issue 16 sets a target for, beside its target, from this run: the HTTP path
+ * (Connect JSON ÷ gRPC Verify, by throughput and by server CPU per call: the second holds on
+ * a busy machine), the latency tail and floor, and DPoP against the raw Ed25519 rate (per
+ * server core: the server's CPU per call, stable under load).
+ */
+function targetLines(results: Record<string, Summary>, raw: RawRates | undefined): string[] {
+  const lines: string[] = [];
+  const mark = (ok: boolean) => (ok ? "met" : "MISSED");
+  const verify = results.verify;
+  const connect = results["verify-connect"];
+  if (verify && connect) {
+    const byRps = connect.rps / verify.rps;
+    const byCpu = verify.serverCpuUsPerCall / Math.max(1, connect.serverCpuUsPerCall);
+    lines.push(
+      `Target: Verify over Connect JSON ≥ 0.60 × gRPC Verify: ${byRps.toFixed(3)} by req/s, ` +
+        `${byCpu.toFixed(3)} by server CPU per call (${mark(byRps >= 0.6)})`,
+    );
+  }
+  const health8 = results["health@8"];
+  const verify8 = results["verify@8"];
+  if (health8 && verify8) {
+    const tail = verify8.p99Ms / health8.p99Ms;
+    lines.push(
+      `Target: Verify p99 ≤ 1.2 × the empty RPC's at 8 in flight: ${tail.toFixed(3)} ` +
+        `(${verify8.p99Ms} ms ÷ ${health8.p99Ms} ms; ${mark(tail <= 1.2)})`,
+    );
+  }
+  const verify1 = results["verify@1"];
+  if (verify1) {
+    lines.push(
+      `Target: Verify p50 ≤ 0.5 ms at 1 in flight: ${verify1.p50Ms} ms (${mark(verify1.p50Ms <= 0.5)})`,
+    );
+  }
+  const dpop = results.dpop;
+  if (dpop && raw) {
+    const perCore = dpop.coreRps / raw.peak;
+    lines.push(
+      `Target: DPoP Verify ≥ 0.60 × raw Ed25519 verify (1 core): ${perCore.toFixed(3)} per ` +
+        `server core (${dpop.serverCpuUsPerCall} µs server CPU per call; ${mark(perCore >= 0.6)})`,
+    );
+  }
+  return lines;
 }
 
 /** p99 of the empty RPC and of Verify by calls in flight, from every run that has them. */

@@ -58,7 +58,7 @@ export async function measureGatePairs(
     for (const [name, kind] of Object.entries(KINDS)) {
       results[`pair:${name}`] = await measure(async (slot) => {
         const { gate, agent } = client(slot);
-        const { pass } = await gate.submit(await solved(gate, agent, kind));
+        const { passToken: pass } = await gate.submit(await solved(gate, agent, kind));
         return pass === "" ? "no pass" : undefined;
       });
     }

@@ -83,7 +83,7 @@ func (a *Agent) Login(ctx context.Context, options LoginOptions) (*Token, error)
 	if err != nil {
 		return nil, AsError(err)
 	}
-	request := &gatehousev1.TokenRequest{Grant: &gatehousev1.TokenRequest_Pass{Pass: submitted.GetPass()}}
+	request := &gatehousev1.TokenRequest{Grant: &gatehousev1.TokenRequest_PassToken{PassToken: submitted.GetPassToken()}}
 	issued, err := a.token(ctx, request, options.DPoP, body.GetIssuer())
 	if err != nil {
 		return nil, err

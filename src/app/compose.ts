@@ -12,18 +12,16 @@ import { decodeEncryptionKey } from "../crypto/sealed-key-store.js";
 import { domainVerifierFromConfig } from "../domains/from-config.js";
 import { createDpopVerifier } from "../dpop/index.js";
 import { dpopSettings } from "../dpop/settings.js";
-import {
-  type ClientCertificateCheck,
-  createClientCertificateCheck,
-} from "../identity/client-certificate.js";
-import { type CallerResolver, createCallerResolver } from "../identity/forwarded.js";
+import { createClientCertificateCheck } from "../identity/client-certificate.js";
+import { createCallerResolver } from "../identity/forwarded.js";
+import { createPeerIdentities } from "../identity/peer-identity.js";
 import { createSignedRequestAuthenticator } from "../identity/signed-request.js";
 import type { Logger } from "../observability/logger.js";
 import type { GatehouseMetrics } from "../observability/metrics.js";
 import { observeCalls, type Transport } from "../observability/rpc-metrics.js";
 import { instrumentStore } from "../observability/store-metrics.js";
 import {
-  cacheLookupCounter,
+  countCacheLookups,
   decisionCounter,
   invalidationCounter,
 } from "../observability/verify-metrics.js";
@@ -67,10 +65,6 @@ export interface Composed {
   readonly bindings: readonly ServiceBinding[];
   /** The dispatcher's methods; `transport` labels the RPC metrics. */
   methods(transport?: Transport): DispatchMethod[];
-  /** The checks a directly presented client certificate passes before it names a caller. */
-  readonly certificates: ClientCertificateCheck;
-  /** Decides each call's caller: the peer, or the identity a trusted proxy forwards. */
-  readonly resolveCaller: CallerResolver;
   /** A transport without sockets over `methods()`, with the network transports' checks. */
   inMemory(): InMemoryTransport;
   /** The approval page, built but not listening; undefined when it is not served. */
@@ -107,9 +101,9 @@ export async function composeGatehouse(options: ComposeOptions): Promise<Compose
           clock,
           ttlMs: config.verify.cacheTtlMs,
           maxEntries: config.verify.cacheMaxEntries,
-          ...(metrics && { onLookup: cacheLookupCounter(metrics) }),
         })
       : undefined;
+  if (metrics && cache) countCacheLookups(metrics, () => cache.lookupCounts());
   try {
     await keys.start(); // load (or generate) now: fails closed on unreadable keys
     auditKey = await loadAuditKey(store.audit, clock, sealingKey(config));
@@ -161,13 +155,14 @@ export async function composeGatehouse(options: ComposeOptions): Promise<Compose
           ...approvalSettings(config),
         })
       : undefined;
+  const abuse = createAbuseControl({ store, clock, kinds: kinds.kinds, limits: config.limits });
   const bindings = [
     createGateService({
       store,
       clock,
       keys,
       kinds: kinds.kinds,
-      abuse: createAbuseControl({ store, clock, kinds: kinds.kinds, limits: config.limits }),
+      abuse,
       ...(platformAttestation ? { platformAttestation } : {}),
       verify: verifyDeps,
       audit,
@@ -218,26 +213,30 @@ export async function composeGatehouse(options: ComposeOptions): Promise<Compose
   // Certificates presented directly and those a proxy forwards pass the same checks. A direct
   // one's validity is read on the system clock, the one its TLS handshake was checked on.
   const trust = { trustDomain: config.trustDomain, ca: tls.ca, clock };
+  // One per-connection identity cache for every transport.
+  const peers = createPeerIdentities(
+    createClientCertificateCheck({ ...trust, clock: systemClock }),
+  );
+  const resolveCaller = createCallerResolver(config.proxy, trust);
   // One dispatch per transport, so the RPC metrics carry the transport without a per-call read.
   const methods = (transport?: Transport) =>
     createDispatch({
       bindings,
       logger,
+      peers,
+      resolveCaller,
       authenticate,
+      rateLimits: abuse.rateLimits,
       role: config.role,
       ...(metrics && transport && { observe: observeCalls(metrics, transport) }),
     });
-  const certificates = createClientCertificateCheck({ ...trust, clock: systemClock });
-  const resolveCaller = createCallerResolver(config.proxy, trust);
   return {
     store,
     keys,
     audit,
     bindings,
     methods,
-    certificates,
-    resolveCaller,
-    inMemory: () => createInMemoryTransport({ methods: methods(), certificates, resolveCaller }),
+    inMemory: () => createInMemoryTransport({ methods: methods() }),
     approval,
     quiesce: () => keys.stop(),
     async close() {

@@ -52,10 +52,8 @@ export async function serve(options: ServeOptions): Promise<Serving> {
   const introspection = createIntrospection(composed.bindings);
   const transport = {
     tls,
-    certificates: composed.certificates,
     maxMessageBytes: config.limits.maxMessageBytes,
     transport: config.transport,
-    resolveCaller: composed.resolveCaller,
   };
   const grpcServer = createGrpcServer({
     ...transport,
@@ -63,7 +61,11 @@ export async function serve(options: ServeOptions): Promise<Serving> {
     extras: introspection.addToServer,
   });
   const grpcPort = await bindGrpc(grpcServer, config.grpc, grpcServerCredentials(tls));
-  const connectServer = createConnectServer({ ...transport, methods: composed.methods("connect") });
+  const connectServer = createConnectServer({
+    ...transport,
+    methods: composed.methods("connect"),
+    hotRoutes: ["gatehouse.v1.VerifyService/Verify"],
+  });
   const sessions = trackSessions(connectServer);
   const connectPort = await listen(connectServer, config.connect);
   await approval?.start();

@@ -2,7 +2,7 @@ import type { IncomingMessage } from "node:http";
 import { Reason } from "../../gen/gatehouse/v1/errors_pb.js";
 import { constantTimeEqual } from "../crypto/constant-time.js";
 import { GatehouseError } from "../errors/index.js";
-import { sourceAddress } from "../services/gate/abuse/source-address.js";
+import { sourceAddress } from "../identity/source-address.js";
 import type { RegistryStore } from "../store/ports.js";
 import type { ApprovalContext, Call, SignedIn } from "./context.js";
 import type { Reply } from "./http/response.js";

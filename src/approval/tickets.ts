@@ -1,7 +1,7 @@
 import { Reason } from "../../gen/gatehouse/v1/errors_pb.js";
 import { randomId, sha256Hex } from "../crypto/random.js";
 import { GatehouseError } from "../errors/index.js";
-import type { GrantDecision } from "../grants/model.js";
+import type { GrantDecision } from "../grants/lifecycle.js";
 import type { OneTimeStore } from "../store/ports.js";
 
 /** A registration ceremony started from a redeemed invite. */

@@ -1,7 +1,7 @@
 import { type DescMessage, type MessageShape, toJson } from "@bufbuild/protobuf";
 import { status } from "@grpc/grpc-js";
+import { GatehouseClientError } from "../../clients/typescript/src/index.js";
 import { Reason } from "../../gen/gatehouse/v1/errors_pb.js";
-import { GatehouseClientError } from "../client/errors.js";
 
 /** Exit codes: 1 the command ran and failed (or was denied), 2 it was called wrongly. */
 export const EXIT_FAILURE = 1;

@@ -177,13 +177,17 @@ export function aes256Key(value: unknown): Parsed<string> {
   return Buffer.from(value, "base64").length === 32 ? ok(value) : fail(problem);
 }
 
-/** Scope names (a list, or comma-separated in the environment), 1 to 64. */
+/**
+ * Scope names (a list, or comma-separated in the environment), at most 64; an empty list is
+ * the "none" default (a check that needs scopes says so, `src/config/checks.ts`).
+ */
 export function scopeList(value: unknown): Parsed<readonly string[]> {
   const entries = typeof value === "string" ? value.split(",").map((e) => e.trim()) : value;
   const valid =
     Array.isArray(entries) &&
-    entries.length > 0 &&
     entries.length <= 64 &&
     entries.every((entry) => typeof entry === "string" && /^[A-Za-z0-9:._/-]{1,128}$/.test(entry));
-  return valid ? ok(entries as string[]) : fail(`must list 1..64 scope names, got ${shown(value)}`);
+  return valid
+    ? ok(entries as string[])
+    : fail(`must list at most 64 scope names, got ${shown(value)}`);
 }

@@ -10,7 +10,8 @@ import {
 } from "../../gen/gatehouse/v1/resources_pb.js";
 import { invalidArgument } from "../errors/index.js";
 import type { CapabilityActionRecord, CapabilityRecord, GrantRecord } from "../store/ports.js";
-import { BUILT_IN_VERBS, capabilityScopes, grantState } from "./model.js";
+import { grantState } from "./lifecycle.js";
+import { BUILT_IN_VERBS, capabilityScopes } from "./model.js";
 
 const ACTIONS: Readonly<Record<number, CapabilityActionRecord>> = {
   [CapabilityAction.READ]: "read",

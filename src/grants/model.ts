@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import { encodeSigningInput } from "../crypto/signing-input.js";
 import type { CapabilityRecord, GrantRecord } from "../store/ports.js";
+import type { GrantDecision } from "./lifecycle.js";
 
 /** The verbs of the built-in actions; a custom capability's name may not be one of them. */
 export const BUILT_IN_VERBS: ReadonlySet<string> = new Set(["read", "write", "transact", "delete"]);
@@ -15,19 +16,6 @@ export function capabilityScope(capability: CapabilityRecord): string {
 export function capabilityScopes(capabilities: readonly CapabilityRecord[]): string[] {
   return [...new Set(capabilities.map(capabilityScope))];
 }
-
-/** A grant's effective state at `nowMs`: "expired" once a pending or approved grant lapsed. */
-export function grantState(
-  grant: GrantRecord,
-  nowMs: number,
-): "pending" | "approved" | "denied" | "expired" | "revoked" {
-  if ((grant.state === "pending" || grant.state === "approved") && nowMs >= grant.expiresAt) {
-    return "expired";
-  }
-  return grant.state;
-}
-
-export type GrantDecision = "approve" | "deny";
 
 /**
  * The bytes a human's passkey signs to decide a grant (the WebAuthn challenge): SHA-256 of a

@@ -1,6 +1,7 @@
 import { createHash, createHmac, X509Certificate } from "node:crypto";
 import { BlockList, isIP } from "node:net";
 import { Reason } from "../../gen/gatehouse/v1/errors_pb.js";
+import { LruCache } from "../cache/lru-cache.js";
 import type { ProxyConfig } from "../config/index.js";
 import { constantTimeEqual } from "../crypto/constant-time.js";
 import { GatehouseError } from "../errors/index.js";
@@ -103,12 +104,11 @@ export function createCallerResolver(proxy: ProxyConfig, context: ResolverContex
   // certificate presented directly would. Parsed certificates are kept by their forwarded
   // value (bounded; only values whose MAC verified reach here), so the check's cached part
   // (the CA's signature, createClientCertificateCheck) is not paid again on every call.
-  const parsed = new Map<string, X509Certificate>();
+  const parsed = new LruCache<X509Certificate>(PARSED_CACHE_ENTRIES);
   const certificateCaller = (value: string): Caller => {
     let certificate = parsed.get(value);
     if (certificate === undefined) {
       certificate = forwardedCertificate(value);
-      if (parsed.size >= PARSED_CACHE_ENTRIES) parsed.clear();
       parsed.set(value, certificate);
     }
     const verdict = certificates(certificate);

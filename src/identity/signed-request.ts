@@ -1,11 +1,9 @@
-import { toBinary } from "@bufbuild/protobuf";
+import { type DescMessage, type Message, toBinary } from "@bufbuild/protobuf";
 import { Reason } from "../../gen/gatehouse/v1/errors_pb.js";
 import type { Clock } from "../clock.js";
 import { verifyEd25519 } from "../crypto/ed25519.js";
 import { decodeBase64url } from "../crypto/jose/base64url.js";
 import { GatehouseError } from "../errors/index.js";
-import type { RequestAuthenticator } from "../server/dispatch.js";
-import { RPC_POLICY } from "../server/policy.js";
 import type { Store } from "../store/ports.js";
 import type { Caller } from "./caller.js";
 import {
@@ -20,6 +18,33 @@ export interface SignedRequestOptions {
   /** How far a request's timestamp may be from now, either way. Nonces live twice as long. */
   readonly windowMs: number;
 }
+
+/** The method a request is for, as the dispatcher knows it. */
+export interface SignedMethod {
+  /** `package.Service/Method`. */
+  readonly fullName: string;
+  readonly input: DescMessage;
+  /** Whether the per-RPC table lets operators call it (src/server/policy.ts). */
+  readonly operatorMayCall: boolean;
+}
+
+/** What the authenticator reads of a call. */
+export interface SignedCall {
+  /** The caller its certificate (or a trusted proxy) named. */
+  readonly caller: Caller;
+  header(name: string): readonly string[];
+}
+
+/**
+ * Authenticates a call by something other than its certificate: returns the caller it
+ * proves, undefined when the call does not use it, and throws a typed error when it uses it
+ * wrongly. It answers "not used" synchronously (every other call pays no await for it).
+ */
+export type RequestAuthenticator = (
+  method: SignedMethod,
+  request: Message,
+  call: SignedCall,
+) => Promise<Caller> | undefined;
 
 const HEADER_NAMES = Object.values(SIGNED_REQUEST_HEADERS);
 /** The operator domain pattern of `CreateOperatorRequest.domain`. */
@@ -58,7 +83,7 @@ export function createSignedRequestAuthenticator(
     if (headers === "invalid") throw signatureInvalid();
     // Defense in depth: the connection still needs a client certificate from the CA.
     if (!call.caller.fingerprint) throw new GatehouseError(Reason.UNAUTHENTICATED);
-    if (!RPC_POLICY[method.fullName]?.includes("operator")) {
+    if (!method.operatorMayCall) {
       throw new GatehouseError(Reason.PERMISSION_DENIED);
     }
     if (!wellFormed(headers)) throw signatureInvalid();
@@ -76,7 +101,7 @@ export function createSignedRequestAuthenticator(
     if (record?.status !== "active" || record.publicKeyHex === undefined) {
       throw signatureInvalid();
     }
-    const body = toBinary(method.method.input, request);
+    const body = toBinary(method.input, request);
     const input = signedRequestInput({ operator, method: method.fullName, body, timestamp, nonce });
     const publicKey = Buffer.from(record.publicKeyHex, "hex");
     // wellFormed checked the signature is canonical base64url of 64 bytes.
@@ -101,9 +126,9 @@ export function createSignedRequestAuthenticator(
  * (Connect joins a repeated header with ", ", which no well-formed value holds.)
  */
 function readHeaders(
-  header: ((name: string) => readonly string[]) | undefined,
+  header: (name: string) => readonly string[],
 ): SignedRequestHeaders | "absent" | "invalid" {
-  const values = HEADER_NAMES.map((name) => header?.(name) ?? []);
+  const values = HEADER_NAMES.map((name) => header(name));
   if (values.every((sent) => sent.length === 0)) return "absent";
   if (values.some((sent) => sent.length !== 1)) return "invalid";
   return Object.fromEntries(

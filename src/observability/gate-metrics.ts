@@ -1,4 +1,4 @@
-import type { DescOneof, Message } from "@bufbuild/protobuf";
+import type { DescField, DescOneof, Message } from "@bufbuild/protobuf";
 import { Reason } from "../../gen/gatehouse/v1/errors_pb.js";
 import {
   ChallengeKindSchema,
@@ -39,11 +39,17 @@ export const gateObservers: Readonly<Record<string, (metrics: GatehouseMetrics) 
       };
     },
     "gatehouse.v1.GateService/Token": ({ logins, loginDuration }) => {
-      const grant = byCase(oneof(TokenRequestSchema.oneofs, "grant"), (name) => ({
-        ok: logins.labels(name, "ok"),
-        failed: logins.labels(name, "failed"),
-        duration: loginDuration.labels(name),
-      }));
+      // Labelled by the JSON name (`pass`, `assertion`, `exchange`): the field `pass_token`
+      // was renamed from the Python keyword `pass` and kept its JSON name, and so its label.
+      const grant = byCase(
+        oneof(TokenRequestSchema.oneofs, "grant"),
+        (name) => ({
+          ok: logins.labels(name, "ok"),
+          failed: logins.labels(name, "failed"),
+          duration: loginDuration.labels(name),
+        }),
+        (field) => field.jsonName,
+      );
       return (request, reason, seconds) => {
         const children = grant((request as TokenRequest).grant.case);
         (reason === Reason.UNSPECIFIED ? children.ok : children.failed).inc();
@@ -59,14 +65,16 @@ function oneof(oneofs: readonly DescOneof[], name: string): DescOneof {
 }
 
 /**
- * Children per case of a oneof, labelled by the field's proto name (`iterated_hash`), all
- * bound now (a handful of series); an unset case (refused by validation) gets "none".
+ * Children per case of a oneof, labelled by the field's proto name (`iterated_hash`) unless
+ * told otherwise, all bound now (a handful of series); an unset case (refused by
+ * validation) gets "none".
  */
 function byCase<T>(
   group: DescOneof,
   make: (label: string) => T,
+  label: (field: DescField) => string = (field) => field.name,
 ): (selected: string | undefined) => T {
-  const children = new Map(group.fields.map((field) => [field.localName, make(field.name)]));
+  const children = new Map(group.fields.map((field) => [field.localName, make(label(field))]));
   const none = make("none");
   return (selected) => (selected === undefined ? undefined : children.get(selected)) ?? none;
 }

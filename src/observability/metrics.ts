@@ -33,25 +33,76 @@ export interface GatehouseMetrics {
   readonly storeErrors: Counter<LabelOf<"storeErrors">>;
   readonly cacheLookups: Counter<LabelOf<"cacheLookups">>;
   readonly invalidations: Counter<LabelOf<"invalidations">>;
+  /**
+   * A counter child counted in a plain number on the hot path and added to the counter when
+   * the registry is scraped: a call pays one increment, not prom-client's label hashing. The
+   * series appears once it has counted something, as a bound child's does.
+   */
+  tally<K extends CounterKey>(key: K, labels: Partial<Record<LabelOf<K>, string>>): Tally;
+  /** Runs `flush` whenever `key`'s counter is scraped, before it reports its values. */
+  beforeScrape(key: CounterKey, flush: () => void): void;
 }
 
+/** A counter's hot-path increment (`GatehouseMetrics.tally`). */
+export interface Tally {
+  inc(): void;
+}
+
+/** The event metrics that are counters. */
+export type CounterKey =
+  | "rpcRequests"
+  | "decisions"
+  | "challenges"
+  | "logins"
+  | "storeErrors"
+  | "cacheLookups"
+  | "invalidations";
+
 export function createGatehouseMetrics(registry = createMetricsRegistry()): GatehouseMetrics {
-  const counter = <K extends MetricKey>(key: K) =>
-    new Counter<LabelOf<K>>({ ...spec(key), registers: [registry] });
+  const flushes = new Map<CounterKey, (() => void)[]>();
+  const counter = <K extends CounterKey>(key: K) =>
+    new Counter<LabelOf<K>>({
+      ...spec(key),
+      registers: [registry],
+      collect: () => {
+        for (const flush of flushes.get(key) ?? []) flush();
+      },
+    });
+  const beforeScrape = (key: CounterKey, flush: () => void) => {
+    flushes.set(key, [...(flushes.get(key) ?? []), flush]);
+  };
+  const counters = {
+    rpcRequests: counter("rpcRequests"),
+    decisions: counter("decisions"),
+    challenges: counter("challenges"),
+    logins: counter("logins"),
+    storeErrors: counter("storeErrors"),
+    cacheLookups: counter("cacheLookups"),
+    invalidations: counter("invalidations"),
+  };
   const histogram = <K extends MetricKey>(key: K, buckets: number[]) =>
     new Histogram<LabelOf<K>>({ ...spec(key), buckets, registers: [registry] });
   return {
     registry,
-    rpcRequests: counter("rpcRequests"),
+    ...counters,
     rpcDuration: histogram("rpcDuration", RPC_BUCKETS),
-    decisions: counter("decisions"),
-    challenges: counter("challenges"),
-    logins: counter("logins"),
     loginDuration: histogram("loginDuration", RPC_BUCKETS),
     storeDuration: histogram("storeDuration", STORE_BUCKETS),
-    storeErrors: counter("storeErrors"),
-    cacheLookups: counter("cacheLookups"),
-    invalidations: counter("invalidations"),
+    beforeScrape,
+    tally(key, labels) {
+      const child = (counters[key] as Counter<string>).labels(labels);
+      let counted = 0;
+      beforeScrape(key, () => {
+        if (counted === 0) return;
+        child.inc(counted);
+        counted = 0;
+      });
+      return {
+        inc: () => {
+          counted++;
+        },
+      };
+    },
   };
 }
 

@@ -45,7 +45,11 @@ export function observeCalls(
   return (method) => {
     const duration = metrics.rpcDuration.labels(transport, method.fullName);
     const byCode = boundBy((code) =>
-      metrics.rpcRequests.labels(transport, method.fullName, CODE_NAMES[code] ?? "UNKNOWN"),
+      metrics.tally("rpcRequests", {
+        transport,
+        method: method.fullName,
+        code: CODE_NAMES[code] ?? "UNKNOWN",
+      }),
     );
     const gate = gateObservers[method.fullName]?.(metrics);
     return (request: Message, reason: Reason, startedMs: number) => {

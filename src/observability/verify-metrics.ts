@@ -1,6 +1,6 @@
 import type { Reason } from "../../gen/gatehouse/v1/errors_pb.js";
 import type { InvalidationEvent } from "../store/ports.js";
-import type { VerifyCacheName } from "../verify/cache.js";
+import type { LookupCounts, VerifyCacheName } from "../verify/cache.js";
 import { boundBy } from "./bound.js";
 import type { GatehouseMetrics } from "./metrics.js";
 import { reasonLabel } from "./rpc-metrics.js";
@@ -10,25 +10,33 @@ export function decisionCounter(
   metrics: GatehouseMetrics,
   rpc: "verify" | "check",
 ): (reason: Reason) => void {
-  const byReason = boundBy((reason) => metrics.decisions.labels(rpc, reasonLabel(reason)));
+  const byReason = boundBy((reason) =>
+    metrics.tally("decisions", { rpc, reason: reasonLabel(reason) }),
+  );
   return (reason) => byReason(reason).inc();
 }
 
-/** The Verify cache's `onLookup`: hits and misses by cache, children bound on first use. */
-export function cacheLookupCounter(
+/**
+ * The Verify caches' hits and misses (VerifyCache.lookupCounts: plain numbers the caches
+ * keep), added to the counter when it is scraped: a look-up pays no metrics call at all.
+ */
+export function countCacheLookups(
   metrics: GatehouseMetrics,
-): (cache: VerifyCacheName, hit: boolean) => void {
-  const children = new Map<VerifyCacheName, { hit: () => void; miss: () => void }>();
-  return (cache, hit) => {
-    let counters = children.get(cache);
-    if (!counters) {
-      const hits = metrics.cacheLookups.labels(cache, "hit");
-      const misses = metrics.cacheLookups.labels(cache, "miss");
-      counters = { hit: () => hits.inc(), miss: () => misses.inc() };
-      children.set(cache, counters);
+  counts: () => Readonly<Record<VerifyCacheName, LookupCounts>>,
+): void {
+  const reported = new Map<string, LookupCounts>();
+  metrics.beforeScrape("cacheLookups", () => {
+    for (const [cache, now] of Object.entries(counts())) {
+      const last = reported.get(cache) ?? { hits: 0, misses: 0 };
+      if (now.hits > last.hits) {
+        metrics.cacheLookups.inc({ cache, result: "hit" }, now.hits - last.hits);
+      }
+      if (now.misses > last.misses) {
+        metrics.cacheLookups.inc({ cache, result: "miss" }, now.misses - last.misses);
+      }
+      reported.set(cache, now);
     }
-    (hit ? counters.hit : counters.miss)();
-  };
+  });
 }
 
 /** Counts the bus's events by kind (a finite union, never the id an event names). */

@@ -1,6 +1,5 @@
 import type { IncomingMessage } from "node:http";
 import * as http2 from "node:http2";
-import type { TLSSocket } from "node:tls";
 import type { DescMethod, Message } from "@bufbuild/protobuf";
 import {
   ConnectError,
@@ -14,13 +13,9 @@ import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { ErrorDetailSchema } from "../../gen/gatehouse/v1/errors_pb.js";
 import type { TransportLimits } from "../config/limits.js";
 import { catalogEntry, toGatehouseError } from "../errors/index.js";
-import { ANONYMOUS, type Caller } from "../identity/caller.js";
-import {
-  type ClientCertificateCheck,
-  peerCertificateCaller,
-} from "../identity/client-certificate.js";
-import type { CallerResolver } from "../identity/forwarded.js";
-import type { DispatchMethod } from "./dispatch.js";
+import { PreEncoded } from "../services/pre-encoded.js";
+import { createConnectUnaryRoutes } from "./connect-unary.js";
+import type { DispatchMethod, TransportCall } from "./dispatch.js";
 import { retryAfterSeconds } from "./retry-after.js";
 import { errorDetail } from "./status-details.js";
 import type { TlsMaterial } from "./tls.js";
@@ -33,42 +28,46 @@ import {
 
 export interface ConnectServerOptions {
   readonly methods: readonly DispatchMethod[];
+  /**
+   * Methods whose plain Connect unary POSTs skip connect-node (connect-unary.ts): the hot
+   * routes. connect-node serves them otherwise, and serves every other method.
+   */
+  readonly hotRoutes?: readonly string[];
   readonly tls: TlsMaterial;
-  /** The checks a client certificate passes before it names a caller (src/identity). */
-  readonly certificates: ClientCertificateCheck;
   readonly maxMessageBytes: number;
   readonly transport: TransportLimits;
-  /** Decides each call's caller: the TLS peer, or the identity a trusted proxy forwards. */
-  readonly resolveCaller: CallerResolver;
 }
 
 type NodeServerRequest = IncomingMessage | http2.Http2ServerRequest;
 
-const callerKey = createContextKey<Caller>(ANONYMOUS, { description: "gatehouse caller" });
-const peerKey = createContextKey<string>("", { description: "gatehouse peer address" });
-const authorityKey = createContextKey<string>("", { description: "gatehouse request authority" });
+const requestKey = createContextKey<NodeServerRequest | undefined>(undefined, {
+  description: "gatehouse node request",
+});
 
 /**
  * Connect, gRPC-Web and gRPC (connect-node) over HTTP/2 with TLS (HTTP/1.1 allowed for
- * curl and browsers). The same dispatcher as the native gRPC port serves every method.
+ * curl and browsers). The same dispatcher as the native gRPC port serves every method; this
+ * transport only extracts what its call steps read.
  */
 export function createConnectServer(options: ConnectServerOptions): http2.Http2SecureServer {
-  const callerFor = createSessionCallers(options.certificates);
   const handler = connectNodeAdapter({
     readMaxBytes: options.maxMessageBytes,
     writeMaxBytes: options.maxMessageBytes,
-    contextValues: (req) =>
-      createContextValues()
-        .set(callerKey, callerFor(req))
-        .set(peerKey, req.socket.remoteAddress ?? "")
-        // As received: context.url is normalised (lowercased, default port dropped).
-        .set(authorityKey, ("authority" in req ? req.authority : req.headers.host) ?? ""),
+    contextValues: (req) => createContextValues().set(requestKey, req),
     routes: (router: ConnectRouter) => {
-      for (const entry of options.methods) {
-        router.rpc(entry.method, methodImpl(entry, options.resolveCaller));
-      }
+      for (const entry of options.methods) router.rpc(entry.method, methodImpl(entry));
     },
   });
+  const hot = new Set(options.hotRoutes ?? []);
+  const served = createConnectUnaryRoutes(
+    options.methods.filter((entry) => hot.has(entry.fullName)),
+    connectErrorOf,
+    options.maxMessageBytes,
+  );
+  const route = (req: NodeServerRequest, res: http2.Http2ServerResponse) => {
+    if ("stream" in req && served(req, res)) return;
+    handler(req, res);
+  };
   const server = http2.createSecureServer(
     {
       cert: options.tls.cert,
@@ -79,7 +78,7 @@ export function createConnectServer(options: ConnectServerOptions): http2.Http2S
       allowHTTP1: true,
       ...http2ServerOptions(options.transport),
     },
-    handler,
+    route,
   );
   limitHttp2Streams(server, options.transport);
   limitHttp1Requests(server, options.transport);
@@ -87,54 +86,75 @@ export function createConnectServer(options: ConnectServerOptions): http2.Http2S
   return server;
 }
 
-function methodImpl(entry: DispatchMethod, resolveCaller: CallerResolver): MethodImpl<DescMethod> {
-  const target = `/${entry.method.parent.typeName}/${entry.method.name}`;
+function methodImpl(entry: DispatchMethod): MethodImpl<DescMethod> {
   const impl = async (request: Message, context: HandlerContext): Promise<Message> => {
-    const peerAddress = context.values.get(peerKey);
     try {
-      // Per request, never cached with the session: each request carries its own forward.
-      // Repeated headers arrive joined by ", ", which no valid forwarded value contains.
-      const header = (name: string): string[] => {
-        const value = context.requestHeader.get(name);
-        return value === null ? [] : [value];
-      };
-      const caller = resolveCaller({
-        peerCaller: context.values.get(callerKey),
-        peerAddress,
-        authority: context.values.get(authorityKey),
-        target,
-        header,
-      });
-      return await entry.invoke(request, { caller, peerAddress, signal: context.signal, header });
+      const response = await entry.invoke(request, new ConnectTransportCall(context));
+      return response instanceof PreEncoded ? response.message : response;
     } catch (error) {
-      const typed = toGatehouseError(error);
-      const retryAfter = retryAfterSeconds(typed);
-      const headers = retryAfter === undefined ? undefined : { "retry-after": retryAfter };
-      throw new ConnectError(typed.message, catalogEntry(typed.reason).code, headers, [
-        { desc: ErrorDetailSchema, value: errorDetail(typed) },
-      ]);
+      throw connectErrorOf(error);
     }
   };
   return impl as unknown as MethodImpl<DescMethod>;
 }
 
+/** A refusal as Connect sends it: the catalog's code, retry-after, the typed ErrorDetail. */
+function connectErrorOf(error: unknown): ConnectError {
+  if (error instanceof ConnectError) return error;
+  const typed = toGatehouseError(error);
+  const retryAfter = retryAfterSeconds(typed);
+  const headers = retryAfter === undefined ? undefined : { "retry-after": retryAfter };
+  return new ConnectError(typed.message, catalogEntry(typed.reason).code, headers, [
+    { desc: ErrorDetailSchema, value: errorDetail(typed) },
+  ]);
+}
+
+/** Shared by every absent header. */
+const NO_VALUES: readonly string[] = Object.freeze([]);
+
 /**
- * The peer's own caller is parsed once per connection: HTTP/2 requests share their session's
- * TLS socket, so the Caller is cached on it (reading the peer certificate per request costs).
+ * What the dispatcher reads of one Connect call. The connection is the TLS socket (HTTP/2
+ * requests share their session's); the AbortSignal is read from the context on first use
+ * only. Repeated headers arrive joined by ", ", which no valid forwarded or signed-request
+ * value contains.
  */
-function createSessionCallers(certificates: ClientCertificateCheck) {
-  const cache = new WeakMap<object, Caller>();
-  return (req: NodeServerRequest): Caller => {
-    const socket = ("stream" in req ? req.stream.session?.socket : req.socket) as
-      | TLSSocket
-      | undefined;
-    if (!socket) return ANONYMOUS;
-    let caller = cache.get(socket);
-    if (!caller) {
-      const certificate = socket.authorized ? socket.getPeerCertificate() : undefined;
-      caller = certificate?.raw ? peerCertificateCaller(certificates, certificate.raw) : ANONYMOUS;
-      cache.set(socket, caller);
-    }
-    return caller;
-  };
+class ConnectTransportCall implements TransportCall {
+  readonly #context: HandlerContext;
+  readonly #request: NodeServerRequest | undefined;
+  readonly header: (name: string) => readonly string[];
+
+  constructor(context: HandlerContext) {
+    this.#context = context;
+    this.#request = context.values.get(requestKey);
+    const headers = context.requestHeader;
+    this.header = (name) => {
+      const value = headers.get(name);
+      return value === null ? NO_VALUES : [value];
+    };
+  }
+
+  get connection(): object | undefined {
+    const req = this.#request;
+    return req && ("stream" in req ? req.stream.session?.socket : req.socket);
+  }
+
+  /** As received: context.url is normalised (lowercased, default port dropped). */
+  get authority(): string {
+    const req = this.#request;
+    return (req && ("authority" in req ? req.authority : req.headers.host)) ?? "";
+  }
+
+  peerCertificate(): Uint8Array | undefined {
+    const socket = this.#request?.socket as import("node:tls").TLSSocket | undefined;
+    if (!socket?.authorized) return undefined;
+    return socket.getPeerCertificate().raw;
+  }
+
+  peerAddress(): string {
+    return this.#request?.socket.remoteAddress ?? "";
+  }
+
+  get signal(): AbortSignal {
+    return this.#context.signal;
+  }
 }

@@ -8,34 +8,63 @@ import {
 import { Reason } from "../../gen/gatehouse/v1/errors_pb.js";
 import type { ServerRole } from "../config/index.js";
 import { GatehouseError, toGatehouseError } from "../errors/index.js";
+import type { CallerResolver } from "../identity/forwarded.js";
+import type { PeerIdentities } from "../identity/peer-identity.js";
+import type { RequestAuthenticator } from "../identity/signed-request.js";
 import type { Logger } from "../observability/logger.js";
-import type { CallContext, ServiceBinding } from "../services/types.js";
+import { PreEncoded } from "../services/pre-encoded.js";
+import type { ServiceBinding } from "../services/types.js";
 import { validatorFor } from "../validation/validator.js";
-import { authorize, servedBy } from "./policy.js";
-import { REQUEST_DECODERS } from "./request-decoders.js";
+import {
+  authorizeStep,
+  type CallDeps,
+  type CallMethod,
+  CallState,
+  type CallStep,
+  forwardedIdentityStep,
+  peerIdentityStep,
+  type RateLimitChecks,
+  rateLimitStep,
+  servedStep,
+  signedRequestStep,
+  type TransportCall,
+  validateStep,
+} from "./call-steps.js";
+import { operatorMayCall, rateLimitOf, rolesOf, servedBy } from "./policy.js";
 
-/** One RPC, ready for any transport: authorize → validate → handle, errors typed. */
+export type { RateLimitChecks, TransportCall } from "./call-steps.js";
+
+/**
+ * The checks of every call, in order, before its handler runs; the order is a security
+ * property. Nothing state-reading runs for a method this role does not serve; the caller is
+ * known (its connection's certificate, then a trusted proxy's forwarded identity, then an
+ * operator's signature) before the table is consulted; a call counts against its rate limit
+ * once it is authorized, before anything else is spent on it; only a valid request reaches
+ * the handler.
+ */
+export const CALL_STEPS: readonly CallStep[] = [
+  servedStep,
+  peerIdentityStep,
+  forwardedIdentityStep,
+  signedRequestStep,
+  authorizeStep,
+  rateLimitStep,
+  validateStep,
+];
+
+/** A handler's answer: a message, or one encoded once (src/services/pre-encoded.ts). */
+export type DispatchResponse = Message | PreEncoded;
+
+/** One RPC, ready for any transport: CALL_STEPS → handle, errors typed. */
 export interface DispatchMethod {
   /** `package.Service/Method`, the key of the policy table. */
   readonly fullName: string;
   readonly method: DescMethod;
-  /** Runs a decoded request. Throws only GatehouseError. */
-  invoke(request: Message, call: CallContext): Promise<Message>;
+  /** Runs a decoded request. Rejects only with a GatehouseError. */
+  invoke(request: Message, call: TransportCall): Promise<DispatchResponse>;
   /** Decodes binary protobuf; malformed input is INVALID_ARGUMENT, never INTERNAL. */
   decode(bytes: Uint8Array): Message;
 }
-
-/**
- * Authenticates a call by something other than its certificate (a signed operator request,
- * src/identity/signed-request.ts): returns the caller it proves, undefined when the call
- * does not use it, and throws a typed error when it uses it wrongly. It may answer "not
- * used" synchronously (every other call pays no await for it).
- */
-export type RequestAuthenticator = (
-  method: DispatchMethod,
-  request: Message,
-  call: CallContext,
-) => Promise<CallContext["caller"] | undefined> | undefined;
 
 /**
  * Told of every call's outcome once it is decided: the decoded request, the typed reason
@@ -47,56 +76,69 @@ export type CallObserver = (request: Message, reason: Reason, startedMs: number)
 export interface DispatchOptions {
   readonly bindings: readonly ServiceBinding[];
   readonly logger: Logger;
+  /** The per-connection identity cache both transports share (src/identity/peer-identity.ts). */
+  readonly peers: PeerIdentities;
+  /** Decides whether a trusted proxy's forwarded identity replaces the peer's. */
+  readonly resolveCaller: CallerResolver;
   readonly authenticate?: RequestAuthenticator;
+  /** The named limits of the policy table's rate-limit column; a missing one fails start-up. */
+  readonly rateLimits: RateLimitChecks;
   /** Metrics: one observer per method, for the transport this dispatch serves. */
   readonly observe?: (method: DispatchMethod) => CallObserver;
   /** This server's role (policy.ts `servedBy`); default "all". */
   readonly role?: ServerRole;
 }
 
-export function createDispatch({
-  bindings,
-  logger,
-  authenticate,
-  observe,
-  role = "all",
-}: DispatchOptions): DispatchMethod[] {
-  return bindings.flatMap(({ service, handlers }) =>
+export function createDispatch(options: DispatchOptions): DispatchMethod[] {
+  const { bindings, logger, observe, role = "all" } = options;
+  const deps: CallDeps = {
+    peers: options.peers,
+    resolveCaller: options.resolveCaller,
+    authenticate: options.authenticate,
+  };
+  return bindings.flatMap(({ service, handlers, decoders }) =>
     service.methods.map((method) => {
       const fullName = `${service.typeName}/${method.name}`;
       const handler = (handlers as unknown as Record<string, Handler>)[method.localName];
       if (!handler) throw new Error(`no handler for ${fullName}`);
-      const validate = validatorFor(method.input);
-      const served = servedBy(role, fullName);
+      const called: CallMethod = {
+        fullName,
+        path: `/${fullName}`,
+        input: method.input,
+        operatorMayCall: operatorMayCall(fullName),
+        served: servedBy(role, fullName),
+        roles: rolesOf(fullName),
+        rateLimit: rateLimitFor(fullName, options.rateLimits),
+        validate: validatorFor(method.input),
+      };
       const entry: DispatchMethod = {
         fullName,
         method,
-        decode: decoderFor(method.input),
-        async invoke(request: Message, given: CallContext): Promise<Message> {
+        decode: decoderFor(method.input, decoders?.get(method.input.typeName)),
+        async invoke(request, transport) {
           // Read once per call, before anything else: without debug, no clock and no line.
           const started = logger.isLevelEnabled("debug") ? performance.now() : undefined;
           const began = observed === undefined ? 0 : performance.now();
-          let call = given;
+          const state = new CallState(called, transport, request);
+          let reason = Reason.UNSPECIFIED;
           try {
-            // Before anything else: a method this role does not serve reads no state at all.
-            if (!served) throw new GatehouseError(Reason.METHOD_NOT_SERVED);
-            const proving = authenticate?.(entry, request, call);
-            const proven = proving === undefined ? undefined : await proving;
-            if (proven) call = withCaller(call, proven);
-            authorize(fullName, call.caller);
-            validate(request);
-            const response = create(method.output, await handler(request, call));
-            logCall(logger, fullName, call, started, Reason.UNSPECIFIED);
-            observed?.(request, Reason.UNSPECIFIED, began);
-            return response;
+            // Synchronous steps run in this call: no promise or microtask each.
+            for (const step of CALL_STEPS) {
+              const pending = step(state, deps);
+              if (pending !== undefined) await pending;
+            }
+            const response = await handler(request, state);
+            return response instanceof PreEncoded ? response : create(method.output, response);
           } catch (error) {
             const typed = toGatehouseError(error);
             if (typed.reason === Reason.INTERNAL || typed.reason === Reason.UNAVAILABLE) {
               logger.error({ method: fullName, err: typed.cause ?? typed }, "rpc failed");
             }
-            logCall(logger, fullName, call, started, typed.reason);
-            observed?.(request, typed.reason, began);
+            reason = typed.reason;
             throw typed;
+          } finally {
+            logCall(logger, fullName, state, started, reason);
+            observed?.(request, reason, began);
           }
         },
       };
@@ -106,19 +148,13 @@ export function createDispatch({
   );
 }
 
-/**
- * The call as made by `caller`. Not a spread: a transport's context may be a class whose
- * `signal` is a lazy getter on its prototype, which a spread would leave behind.
- */
-function withCaller(call: CallContext, caller: CallContext["caller"]): CallContext {
-  return {
-    caller,
-    peerAddress: call.peerAddress,
-    get signal() {
-      return call.signal;
-    },
-    ...(call.header && { header: call.header }),
-  };
+/** The limit the table names for `fullName`; a name with no check fails start-up. */
+function rateLimitFor(fullName: string, checks: RateLimitChecks) {
+  const name = rateLimitOf(fullName);
+  if (name === undefined || name === "none") return undefined;
+  const check = checks[name];
+  if (!check) throw new Error(`no rate limit "${name}" for ${fullName}`);
+  return check;
 }
 
 /**
@@ -128,7 +164,7 @@ function withCaller(call: CallContext, caller: CallContext["caller"]): CallConte
 function logCall(
   logger: Logger,
   method: string,
-  call: CallContext,
+  { caller }: CallState,
   started: number | undefined,
   reason: Reason,
 ): void {
@@ -138,18 +174,21 @@ function logCall(
       method,
       outcome: reason === Reason.UNSPECIFIED ? "ok" : Reason[reason],
       ms: Math.round((performance.now() - started) * 100) / 100,
-      caller: call.caller.fingerprint.slice(0, 16),
-      role: call.caller.role,
+      caller: caller.fingerprint.slice(0, 16),
+      role: caller.role,
     },
     "rpc",
   );
 }
 
-type Handler = (request: Message, call: CallContext) => Promise<Record<string, unknown>>;
+type Handler = (request: Message, call: CallState) => Promise<Record<string, unknown> | PreEncoded>;
 
-/** The schema's own decoder (request-decoders.ts), else `fromBinary`; errors typed. */
-function decoderFor(schema: DescMessage): (bytes: Uint8Array) => Message {
-  const read = REQUEST_DECODERS.get(schema.typeName) ?? ((bytes) => fromBinary(schema, bytes));
+/** The service's own decoder for the schema (ServiceBinding.decoders), else `fromBinary`. */
+function decoderFor(
+  schema: DescMessage,
+  own: ((bytes: Uint8Array) => Message) | undefined,
+): (bytes: Uint8Array) => Message {
+  const read = own ?? ((bytes: Uint8Array) => fromBinary(schema, bytes));
   return (bytes) => {
     try {
       return read(bytes);

@@ -1,15 +1,10 @@
-import { type DescMessage, type Message, toBinary } from "@bufbuild/protobuf";
+import { type DescMessage, toBinary } from "@bufbuild/protobuf";
 import * as grpc from "@grpc/grpc-js";
 import type { TransportLimits } from "../config/limits.js";
 import { catalogEntry, toGatehouseError } from "../errors/index.js";
-import { ANONYMOUS, type Caller } from "../identity/caller.js";
-import {
-  type ClientCertificateCheck,
-  peerCertificateCaller,
-} from "../identity/client-certificate.js";
-import type { CallerResolver } from "../identity/forwarded.js";
-import type { CallContext } from "../services/types.js";
-import type { DispatchMethod } from "./dispatch.js";
+import { PreEncoded } from "../services/pre-encoded.js";
+import type { DispatchMethod, DispatchResponse, TransportCall } from "./dispatch.js";
+import { connectionOf } from "./grpc-internals.js";
 import { applyGrpcTransportLimits } from "./grpc-limits.js";
 import { retryAfterSeconds } from "./retry-after.js";
 import { grpcStatusDetails } from "./status-details.js";
@@ -18,22 +13,19 @@ import type { TlsMaterial } from "./tls.js";
 export interface GrpcServerOptions {
   readonly methods: readonly DispatchMethod[];
   readonly tls: TlsMaterial;
-  /** The checks a client certificate passes before it names a caller (src/identity). */
-  readonly certificates: ClientCertificateCheck;
   readonly maxMessageBytes: number;
   readonly transport: TransportLimits;
-  /** Decides each call's caller: the TLS peer, or the identity a trusted proxy forwards. */
-  readonly resolveCaller: CallerResolver;
   /** Extra services on the same port (health, reflection). */
   readonly extras?: (server: grpc.Server) => void;
 }
 
 const identity = (value: Buffer): Buffer => value;
-const MAX_CACHED_CALLERS = 10_000;
 
 /**
- * The native gRPC transport (the fast path). Requests are decoded by the dispatcher, not by
- * grpc-js, so malformed bytes become INVALID_ARGUMENT rather than an opaque INTERNAL.
+ * The native gRPC transport (the fast path). It only extracts what the dispatcher's call
+ * steps read (connection, certificate, address, authority, headers); requests are decoded by
+ * the dispatcher, not by grpc-js, so malformed bytes become INVALID_ARGUMENT rather than an
+ * opaque INTERNAL.
  */
 export function createGrpcServer(options: GrpcServerOptions): grpc.Server {
   const server = new grpc.Server({
@@ -44,16 +36,14 @@ export function createGrpcServer(options: GrpcServerOptions): grpc.Server {
     "grpc.enable_channelz": 0,
   });
   applyGrpcTransportLimits(server, options.transport);
-  const callers = createCallerCache(options.certificates);
   const services = new Set(options.methods.map((m) => m.method.parent.typeName));
   for (const serviceName of services) {
     const methods = options.methods.filter((m) => m.method.parent.typeName === serviceName);
     const definition: Record<string, grpc.MethodDefinition<Buffer, Buffer>> = {};
     const implementation: grpc.UntypedServiceImplementation = {};
     for (const entry of methods) {
-      const path = `/${serviceName}/${entry.method.name}`;
       definition[entry.method.localName] = {
-        path,
+        path: `/${serviceName}/${entry.method.name}`,
         requestStream: false,
         responseStream: false,
         requestSerialize: identity,
@@ -61,7 +51,7 @@ export function createGrpcServer(options: GrpcServerOptions): grpc.Server {
         responseSerialize: identity,
         responseDeserialize: identity,
       };
-      implementation[entry.method.localName] = unaryHandler(entry, path, callers, options);
+      implementation[entry.method.localName] = unaryHandler(entry);
     }
     server.addService(definition, implementation);
   }
@@ -79,32 +69,16 @@ export function grpcServerCredentials(tls: TlsMaterial): grpc.ServerCredentials 
 
 type UnaryCall = grpc.ServerUnaryCall<Buffer, Buffer>;
 
-function unaryHandler(
-  entry: DispatchMethod,
-  target: string,
-  peerOf: (call: UnaryCall) => Peer,
-  { resolveCaller }: GrpcServerOptions,
-): grpc.handleUnaryCall<Buffer, Buffer> {
+function unaryHandler(entry: DispatchMethod): grpc.handleUnaryCall<Buffer, Buffer> {
   const output = entry.method.output;
   const decode = entry.decode;
   return (call, callback) => {
-    let response: Promise<Message>;
+    let response: Promise<DispatchResponse>;
     try {
-      const peer = peerOf(call);
-      const header = headerReader(call);
-      const caller = resolveCaller({
-        peerCaller: peer.caller,
-        peerAddress: peer.address,
-        authority: call.getHost(),
-        target,
-        header,
-      });
-      // The bare IP, as on the Connect port: rate limits count per source address.
-      const context = new GrpcCallContext(call, caller, peer.address, header);
-      response = entry.invoke(decode(call.request), context);
+      response = entry.invoke(decode(call.request), new GrpcTransportCall(call));
     } catch (error) {
-      // Whatever throws before the service runs (a refused forwarded identity, a malformed
-      // request) is a typed error too. Not an async function: one promise less per call.
+      // A malformed request is a typed error too. Not an async function: one promise less
+      // per call.
       callback(serviceError(error));
       return;
     }
@@ -115,15 +89,18 @@ function unaryHandler(
   };
 }
 
-/** Sends the encoded response; a message that cannot be encoded is an INTERNAL error. */
+/**
+ * Sends the encoded response: a PreEncoded one as it is (grpc-js copies the bytes into the
+ * response frame and never writes to them); a message that cannot be encoded is INTERNAL.
+ */
 function respond(
   callback: grpc.sendUnaryData<Buffer>,
   output: DescMessage,
-  message: Message,
+  response: DispatchResponse,
 ): void {
   let bytes: Buffer;
   try {
-    bytes = encode(output, message);
+    bytes = asBuffer(response instanceof PreEncoded ? response.binary : toBinary(output, response));
   } catch (error) {
     callback(serviceError(error));
     return;
@@ -131,24 +108,7 @@ function respond(
   callback(null, bytes);
 }
 
-/**
- * Encoded frozen responses. A handler freezes (deeply) an answer it hands out again and
- * again (Verify's allowed answer for a cached token): its bytes cannot change, so they are
- * encoded once. grpc-js copies them into each response frame and never writes to them.
- */
-const encodedFrozen = new WeakMap<Message, Buffer>();
-
-export function encode(schema: DescMessage, message: Message): Buffer {
-  if (!Object.isFrozen(message)) return asBuffer(toBinary(schema, message));
-  let bytes = encodedFrozen.get(message);
-  if (!bytes) {
-    bytes = asBuffer(toBinary(schema, message));
-    encodedFrozen.set(message, bytes);
-  }
-  return bytes;
-}
-
-/** toBinary returns a fresh array: its memory is used as is, without a copy. */
+/** The bytes' memory used as is, without a copy. */
 function asBuffer(bytes: Uint8Array): Buffer {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
@@ -176,21 +136,33 @@ function headerReader(call: UnaryCall): (name: string) => readonly string[] {
 }
 
 /**
- * A call's CallContext: one object per call. Its AbortSignal is created on first use only:
- * no handler on the hot path reads it, and an AbortController (plus a DOMException when
+ * What the dispatcher reads of one grpc-js call. Its AbortSignal is created on first use
+ * only: no handler on the hot path reads it, and an AbortController (plus a DOMException when
  * grpc-js reports the finished stream) costs per call.
  */
-class GrpcCallContext implements CallContext {
+class GrpcTransportCall implements TransportCall {
   readonly #call: UnaryCall;
   #signal: AbortSignal | undefined;
+  readonly connection: object | undefined;
+  readonly header: (name: string) => readonly string[];
 
-  constructor(
-    call: UnaryCall,
-    readonly caller: Caller,
-    readonly peerAddress: string,
-    readonly header: (name: string) => readonly string[],
-  ) {
+  constructor(call: UnaryCall) {
     this.#call = call;
+    this.connection = connectionOf(call);
+    this.header = headerReader(call);
+  }
+
+  get authority(): string {
+    return this.#call.getHost();
+  }
+
+  peerCertificate(): Uint8Array | undefined {
+    return this.#call.getAuthContext().sslPeerCertificate?.raw;
+  }
+
+  /** grpc-js gives the peer as `address:port` (IPv6 unbracketed); the port is always there. */
+  peerAddress(): string {
+    return this.#call.getPeer().replace(/:\d+$/, "");
   }
 
   get signal(): AbortSignal {
@@ -205,67 +177,4 @@ function abortSignalOf(call: UnaryCall): AbortSignal {
   if (call.cancelled) controller.abort();
   else call.once("cancelled", () => controller.abort());
   return controller.signal;
-}
-
-/** grpc-js gives the peer as `address:port` (IPv6 unbracketed); the port is always there on TCP. */
-function peerIp(peer: string): string {
-  return peer.replace(/:\d+$/, "");
-}
-
-/** What the transport says about a call's connection: its certificate's Caller and bare IP. */
-interface Peer {
-  readonly caller: Caller;
-  readonly address: string;
-}
-
-/**
- * grpc-js exposes the peer certificate per call only, and `getPeerCertificate()` rebuilds it
- * (X.509 to a JS object, three fingerprints) on every call: the largest per-call cost of a
- * cached Verify. So the Peer is cached per HTTP/2 session, i.e. per TLS connection: a
- * connection's certificate cannot change (Node's http2 disables TLS renegotiation on every
- * session socket; TLS 1.3 has none), nor can its remote address. The session is reached
- * through grpc-js internals; when that path is missing (another grpc-js), every call reads
- * the certificate, and the parsed Caller is cached by the fingerprint Node computed (bounded).
- */
-function createCallerCache(certificates: ClientCertificateCheck) {
-  const byFingerprint = new Map<string, Caller>();
-  const bySession = new WeakMap<object, Peer>();
-  const callerOf = (call: UnaryCall): Caller => {
-    const certificate = call.getAuthContext().sslPeerCertificate;
-    if (!certificate?.raw) return ANONYMOUS;
-    let caller = byFingerprint.get(certificate.fingerprint256);
-    if (!caller) {
-      caller = peerCertificateCaller(certificates, certificate.raw);
-      if (byFingerprint.size >= MAX_CACHED_CALLERS) byFingerprint.clear();
-      byFingerprint.set(certificate.fingerprint256, caller);
-    }
-    return caller;
-  };
-  return (call: UnaryCall): Peer => {
-    const session = sessionOf(call);
-    let peer = session && bySession.get(session);
-    if (!peer) {
-      // Errors (a certificate that names no role) are not cached: the next call throws again.
-      peer = { caller: callerOf(call), address: peerIp(call.getPeer()) };
-      if (session) bySession.set(session, peer);
-    }
-    return peer;
-  };
-}
-
-interface InternalCall {
-  readonly stream?: { readonly session?: unknown };
-  readonly nextCall?: InternalCall;
-}
-
-/**
- * The call's HTTP/2 session (grpc-js ≥ 1.10: ServerUnaryCallImpl.call is the interceptor
- * chain, whose innermost BaseServerInterceptingCall holds the http2 stream). Undefined when
- * the shape differs, or the stream has no live session (then nothing is cached).
- */
-function sessionOf(call: UnaryCall): object | undefined {
-  let inner = (call as unknown as { readonly call?: InternalCall }).call;
-  for (let depth = 0; inner && !inner.stream && depth < 16; depth++) inner = inner.nextCall;
-  const session = inner?.stream?.session;
-  return typeof session === "object" && session !== null ? session : undefined;
 }

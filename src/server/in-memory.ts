@@ -11,15 +11,8 @@ import {
 } from "@bufbuild/protobuf";
 import { Reason } from "../../gen/gatehouse/v1/errors_pb.js";
 import { GatehouseError, toGatehouseError } from "../errors/index.js";
-import { ANONYMOUS, type Caller } from "../identity/caller.js";
-import {
-  type ClientCertificateCheck,
-  peerCertificateCaller,
-} from "../identity/client-certificate.js";
-import type { CallerResolver } from "../identity/forwarded.js";
-import type { CallContext } from "../services/types.js";
-import type { DispatchMethod } from "./dispatch.js";
-import { encode } from "./grpc.js";
+import { PreEncoded } from "../services/pre-encoded.js";
+import type { DispatchMethod, TransportCall } from "./dispatch.js";
 
 /** Who a connection is from, as a TLS handshake would have told the network transports. */
 export interface InMemoryPeer {
@@ -60,8 +53,6 @@ export type InMemoryClient<S extends DescService> = {
 export interface InMemoryTransportOptions {
   /** The dispatcher's methods (src/app/compose.ts `methods()`). */
   readonly methods: readonly DispatchMethod[];
-  readonly certificates: ClientCertificateCheck;
-  readonly resolveCaller: CallerResolver;
 }
 
 export interface InMemoryTransport {
@@ -73,10 +64,10 @@ const NEVER_ABORTED = new AbortController().signal;
 
 /**
  * A transport without sockets over the composed methods, for tests and the in-process
- * bench: the peer's certificate passes the network transports' checks, the caller is
- * resolved as theirs is (a trusted proxy's forwarded identity included), and the request
- * goes through the dispatcher (role, signed request, authorization, validation) from its
- * bytes. Errors are the dispatcher's GatehouseErrors, with their reason.
+ * bench. Like the network transports it only extracts what a call carries (connection,
+ * certificate, address, authority, headers); the dispatcher's CALL_STEPS do the rest, the
+ * peer's certificate checked once per connection and a trusted proxy's forwarded identity
+ * included, from the request's bytes. Errors are the dispatcher's GatehouseErrors.
  */
 export function createInMemoryTransport(options: InMemoryTransportOptions): InMemoryTransport {
   const byPath = new Map(
@@ -87,16 +78,11 @@ export function createInMemoryTransport(options: InMemoryTransportOptions): InMe
   );
   return {
     connect(peer = {}) {
-      let peerCaller: Caller | undefined;
+      // Stands for the TLS socket: the dispatcher caches the peer's identity per connection.
+      const connection = {};
       const address = peer.address ?? "127.0.0.1";
       const authority = peer.authority ?? "in-memory";
-      const callerOf = (): Caller => {
-        const { certificate } = peer;
-        if (certificate === undefined) return ANONYMOUS;
-        // Cached per connection, as the gRPC transport caches per HTTP/2 session.
-        peerCaller ??= peerCertificateCaller(options.certificates, derOf(certificate));
-        return peerCaller;
-      };
+      const der = peer.certificate === undefined ? undefined : derOf(peer.certificate);
       const callBinary = async (
         path: string,
         bytes: Uint8Array,
@@ -107,23 +93,19 @@ export function createInMemoryTransport(options: InMemoryTransportOptions): InMe
           if (!entry) {
             throw new GatehouseError(Reason.METHOD_NOT_SERVED, { description: "no such method" });
           }
-          const header = headerReader(callOptions.headers);
-          const caller = options.resolveCaller({
-            peerCaller: callerOf(),
-            peerAddress: address,
+          const call: TransportCall = {
+            connection,
+            peerCertificate: () => der,
+            peerAddress: () => address,
             authority,
-            target: path,
-            header,
-          });
-          const context: CallContext = {
-            caller,
-            peerAddress: address,
+            header: headerReader(callOptions.headers),
             signal: callOptions.signal ?? NEVER_ABORTED,
-            header,
           };
-          const response = await entry.invoke(entry.decode(bytes), context);
-          // As the gRPC transport encodes: a frozen answer once (grpc.ts `encode`).
-          return encode(entry.method.output, response);
+          const response = await entry.invoke(entry.decode(bytes), call);
+          // As the gRPC transport sends it: a pre-encoded answer as it is.
+          return response instanceof PreEncoded
+            ? response.binary
+            : toBinary(entry.method.output, response);
         } catch (error) {
           throw toGatehouseError(error);
         }

@@ -1,4 +1,5 @@
 import { Reason } from "../../gen/gatehouse/v1/errors_pb.js";
+import { LruCache } from "../cache/lru-cache.js";
 import type { Clock } from "../clock.js";
 import type { VerificationKey } from "../crypto/key-ring.js";
 import type {
@@ -12,8 +13,16 @@ import type {
   RevocationStore,
 } from "../store/ports.js";
 import { LookupCache } from "./lookup-cache.js";
-import { LruCache } from "./lru-cache.js";
-import type { VerifiedClaims, VerifyDeps, VerifyInput, VerifyState, VerifyStep } from "./types.js";
+import type {
+  VerifiedClaims,
+  VerifyDeps,
+  VerifyGrantReads,
+  VerifyInput,
+  VerifyRegistryReads,
+  VerifyRevocationReads,
+  VerifyState,
+  VerifyStep,
+} from "./types.js";
 
 /**
  * In-process caches of the Verify hot path, all bounded in entries:
@@ -31,7 +40,7 @@ import type { VerifiedClaims, VerifyDeps, VerifyInput, VerifyState, VerifyStep }
  *   missed its event.
  */
 
-export { LruCache } from "./lru-cache.js";
+export { LruCache } from "../cache/lru-cache.js";
 
 /** What the stateless steps established about a token. */
 export interface VerifiedTokenEntry {
@@ -54,11 +63,15 @@ export interface VerifyCacheOptions {
   /** Upper bound on how long an agent, operator or revocation look-up is reused. */
   readonly ttlMs: number;
   readonly maxEntries: number;
-  /** Told of every look-up's outcome (hit ratios, src/observability); allocates nothing. */
-  readonly onLookup?: (cache: VerifyCacheName, hit: boolean) => void;
 }
 
-/** The caches, as `onLookup` names them. */
+/** Hits and misses of one cache since start (plain numbers: counting costs a call nothing). */
+export interface LookupCounts {
+  readonly hits: number;
+  readonly misses: number;
+}
+
+/** The caches, as `lookupCounts` and the metrics name them. */
 export type VerifyCacheName =
   | "token"
   | "agent"
@@ -86,30 +99,33 @@ export class VerifyCache {
    * stale) answer after it: it compares the epoch it started in.
    */
   #epoch = 0;
-  readonly #onLookup: VerifyCacheOptions["onLookup"];
+  #tokenHits = 0;
+  #tokenMisses = 0;
 
   constructor(options: VerifyCacheOptions) {
     this.#clock = options.clock;
     this.#tokens = new LruCache(options.maxEntries);
-    const { onLookup } = options;
-    this.#onLookup = onLookup;
-    // One look-up cache per kind, each reporting its hits under its own name.
     const { clock, ttlMs, maxEntries } = options;
-    const lookups = (name: VerifyCacheName) => ({
-      clock,
-      ttlMs,
-      maxEntries,
-      epoch: () => this.#epoch,
-      ...(onLookup ? { onLookup: (hit: boolean) => onLookup(name, hit) } : {}),
-    });
-    this.#agents = new LookupCache(lookups("agent"));
-    this.#operators = new LookupCache(lookups("operator"));
-    this.#revoked = {
-      token: new LookupCache(lookups("revoked_token")),
-      agent_key: new LookupCache(lookups("revoked_agent_key")),
+    const lookups = { clock, ttlMs, maxEntries, epoch: () => this.#epoch };
+    this.#agents = new LookupCache(lookups);
+    this.#operators = new LookupCache(lookups);
+    this.#revoked = { token: new LookupCache(lookups), agent_key: new LookupCache(lookups) };
+    this.#issuedUntil = new LookupCache(lookups);
+    this.#grants = new LookupCache(lookups);
+  }
+
+  /** Every cache's hits and misses since start, by name: the metrics read them when scraped. */
+  lookupCounts(): Record<VerifyCacheName, LookupCounts> {
+    const counts = ({ hits, misses }: LookupCounts) => ({ hits, misses });
+    return {
+      token: { hits: this.#tokenHits, misses: this.#tokenMisses },
+      agent: counts(this.#agents),
+      operator: counts(this.#operators),
+      revoked_token: counts(this.#revoked.token),
+      revoked_agent_key: counts(this.#revoked.agent_key),
+      issued_until: counts(this.#issuedUntil),
+      grant: counts(this.#grants),
     };
-    this.#issuedUntil = new LookupCache(lookups("issued_until"));
-    this.#grants = new LookupCache(lookups("grant"));
   }
 
   /**
@@ -134,15 +150,15 @@ export class VerifyCache {
   ): VerifiedTokenEntry | undefined {
     const entry = this.#tokens.get(key);
     if (entry === undefined || entry.token !== input.token || entry.audience !== input.audience) {
-      this.#onLookup?.("token", false);
+      this.#tokenMisses++;
       return undefined;
     }
     if (entry.expiresAtMs <= nowMs) {
       this.#tokens.delete(key);
-      this.#onLookup?.("token", false);
+      this.#tokenMisses++;
       return undefined;
     }
-    this.#onLookup?.("token", true);
+    this.#tokenHits++;
     return entry;
   }
 
@@ -195,32 +211,29 @@ export class VerifyCache {
     this.#grants.clear();
   }
 
-  /** The registry as Verify reads it: agents and operators cached, writes passed through. */
-  registry(store: RegistryStore): RegistryStore {
+  /**
+   * The registry as Verify reads it: agents and operators cached. A usable answer comes back
+   * synchronously (lookup-cache.ts `read`), at the pipeline run's own instant `nowMs`.
+   */
+  registry(store: Pick<RegistryStore, "getAgent" | "getOperator">): VerifyRegistryReads {
     return {
-      createOperator: (operator) => store.createOperator(operator),
-      getOperator: (domain) => this.#operators.get(domain, () => store.getOperator(domain)),
-      setOperatorStatus: (domain, status) => store.setOperatorStatus(domain, status),
-      patchOperator: (domain, patch) => store.patchOperator(domain, patch),
-      createAgent: (agent) => store.createAgent(agent),
-      getAgent: (did) => this.#agents.get(did, () => store.getAgent(did)),
-      updateAgent: (next, expected) => store.updateAgent(next, expected),
-      listAgents: (query) => store.listAgents(query),
+      getOperator: (domain, nowMs) =>
+        this.#operators.read(domain, () => store.getOperator(domain), nowMs),
+      getAgent: (did, nowMs) => this.#agents.read(did, () => store.getAgent(did), nowMs),
     };
   }
 
   /** Grants as Verify reads them: cached like agents, dropped by a "grant" event. */
-  grants(store: Pick<GrantStore, "get">): Pick<GrantStore, "get"> {
-    return { get: (id) => this.#grants.get(id, () => store.get(id)) };
+  grants(store: Pick<GrantStore, "get">): VerifyGrantReads {
+    return { get: (id, nowMs) => this.#grants.read(id, () => store.get(id), nowMs) };
   }
 
-  /** Revocations as Verify reads them: look-ups cached, writes passed through. */
-  revocations(store: RevocationStore): RevocationStore {
+  /** Revocations as Verify reads them: look-ups cached. */
+  revocations(store: Pick<RevocationStore, "isRevoked" | "issuedUntil">): VerifyRevocationReads {
     return {
-      revoke: (kind, id, ttlMs) => store.revoke(kind, id, ttlMs),
-      isRevoked: (kind, id) => this.#revoked[kind].get(id, () => store.isRevoked(kind, id)),
-      revokeIssuedUntil: (did, atMs, ttlMs) => store.revokeIssuedUntil(did, atMs, ttlMs),
-      issuedUntil: (did) => this.#issuedUntil.get(did, () => store.issuedUntil(did)),
+      isRevoked: (kind, id, nowMs) =>
+        this.#revoked[kind].read(id, () => store.isRevoked(kind, id), nowMs),
+      issuedUntil: (did, nowMs) => this.#issuedUntil.read(did, () => store.issuedUntil(did), nowMs),
     };
   }
 }
@@ -236,35 +249,44 @@ export interface VerifyMemo {
   settle(state: VerifyState, reason?: Reason): void;
 }
 
-/** The steps a hit runs (`allSteps` from `freshFrom` on), sliced once per step list. */
-const hitSteps = new WeakMap<readonly VerifyStep[], Map<VerifyStep, readonly VerifyStep[]>>();
+/**
+ * The step lists of a pipeline that uses the verified-token cache, made once (pipeline.ts):
+ * `all` on a run without the cache, `hit` (the steps from the time step on) when the stateless
+ * steps' outcome was restored from an entry, `miss` (every step, with `markStatelessPassed`
+ * just before the time step) otherwise.
+ */
+export interface MemoSteps {
+  readonly all: readonly VerifyStep[];
+  readonly hit: readonly VerifyStep[];
+  readonly miss: readonly VerifyStep[];
+}
 
-function stepsFrom(allSteps: readonly VerifyStep[], freshFrom: VerifyStep, split: number) {
-  let byStart = hitSteps.get(allSteps);
-  if (!byStart) {
-    byStart = new Map();
-    hitSteps.set(allSteps, byStart);
-  }
-  let steps = byStart.get(freshFrom);
-  if (!steps) {
-    steps = Object.freeze(allSteps.slice(split));
-    byStart.set(freshFrom, steps);
-  }
-  return steps;
+/** The steps before `freshFrom` passed: what they established may be cached. */
+const markStatelessPassed: VerifyStep = (state) => {
+  state.statelessPassed = true;
+  return undefined;
+};
+
+/** The hit and miss lists for `all`, split before `freshFrom` (which must be in it). */
+export function memoSteps(all: readonly VerifyStep[], freshFrom: VerifyStep): MemoSteps {
+  const split = all.indexOf(freshFrom);
+  if (split < 0) throw new Error("the cache's first fresh step is not in the pipeline");
+  return Object.freeze({
+    all,
+    hit: Object.freeze(all.slice(split)),
+    miss: Object.freeze([...all.slice(0, split), markStatelessPassed, ...all.slice(split)]),
+  });
 }
 
 export function openVerifyMemo(
   cache: VerifyCache,
   state: VerifyState,
   deps: VerifyDeps,
-  allSteps: readonly VerifyStep[],
-  freshFrom: VerifyStep,
+  steps: MemoSteps,
 ): VerifyMemo {
-  const split = allSteps.indexOf(freshFrom);
-  if (split < 0) return { steps: allSteps, settle: () => {} };
   const key = cache.tokenKey(state.input);
   // The run's own instant: `now < exp + skew` here is exactly the time step's bound.
-  const entry = cache.getToken(key, state.input, state.now * 1000);
+  const entry = cache.getToken(key, state.input, state.nowMs);
   // The header step's kid check, kept: the ring must still hold the key that verified it.
   if (entry !== undefined && deps.keys.lookup(entry.key.kid) === entry.key) {
     state.header = entry.header;
@@ -272,7 +294,7 @@ export function openVerifyMemo(
     state.claims = entry.claims;
     state.key = entry.key;
     return {
-      steps: stepsFrom(allSteps, freshFrom, split),
+      steps: steps.hit,
       settle(settled, reason) {
         const policyChanged =
           settled.agent !== undefined && settled.agent.policyVersion !== entry.policyVersion;
@@ -281,16 +303,16 @@ export function openVerifyMemo(
     };
   }
   if (entry !== undefined) cache.deleteToken(key);
-  let statelessPassed = false;
-  const marker: VerifyStep = () => {
-    statelessPassed = true;
-    return undefined;
-  };
   return {
-    steps: [...allSteps.slice(0, split), marker, ...allSteps.slice(split)],
+    steps: steps.miss,
     settle(settled, reason) {
       const { claims, key: verificationKey } = settled;
-      if (!statelessPassed || !claims || !verificationKey || reason === Reason.TOKEN_EXPIRED) {
+      if (
+        settled.statelessPassed !== true ||
+        !claims ||
+        !verificationKey ||
+        reason === Reason.TOKEN_EXPIRED
+      ) {
         return;
       }
       cache.setToken(key, {

@@ -1,13 +1,12 @@
+import { LruCache } from "../cache/lru-cache.js";
 import type { Clock } from "../clock.js";
-import { LruCache } from "./lru-cache.js";
-import { resolvedWith } from "./settled.js";
+
+/** A value now, or once a store look-up answers. */
+export type Pending<T> = T | Promise<T>;
 
 interface Timed<V> {
-  /**
-   * The look-up's answer, settled: every hit hands out this one promise, whose value the
-   * steps read without waiting (settled.ts).
-   */
-  readonly answer: Promise<V>;
+  /** The look-up's answer. */
+  readonly value: V;
   /** From then on a hit starts one refresh in the background and still answers at once. */
   readonly refreshAtMs: number;
   /** From then on the answer is not used: the next call waits for a fresh one. */
@@ -24,8 +23,6 @@ export interface LookupCacheOptions {
    * stale) answer after it.
    */
   readonly epoch: () => number;
-  /** Told whether each look-up found a usable answer (hit ratios, src/observability). */
-  readonly onLookup?: (hit: boolean) => void;
 }
 
 /**
@@ -41,36 +38,64 @@ export interface LookupCacheOptions {
  *   after), and `delete` drops both the answer and the load in flight, so an invalidated
  *   key is always read afresh: revocation still propagates by the bus at once, and within
  *   `ttlMs` when a bus message was lost.
+ *
+ * `read` answers a usable hit synchronously (the value itself, no promise): a cached Verify
+ * then runs without a microtask. Hits and misses are counted in two plain numbers, which
+ * the metrics read when scraped (src/observability/verify-metrics.ts).
  */
 export class LookupCache<V> {
   readonly #clock: Clock;
   readonly #ttlMs: number;
   readonly #epoch: () => number;
-  readonly #onLookup: ((hit: boolean) => void) | undefined;
   readonly #entries: LruCache<Timed<V>>;
   /** Loads in flight by key (misses and refreshes alike). */
   readonly #loading = new Map<string, Promise<V>>();
+  #hits = 0;
+  #misses = 0;
 
   constructor(options: LookupCacheOptions) {
     this.#clock = options.clock;
     this.#ttlMs = options.ttlMs;
     this.#epoch = options.epoch;
-    this.#onLookup = options.onLookup;
     this.#entries = new LruCache(options.maxEntries);
   }
 
-  /** Not async: a fresh hit allocates nothing (Verify reads four of these per request). */
-  get(key: string, load: () => Promise<V>): Promise<V> {
-    const now = this.#clock.now();
+  /** Look-ups that found a usable answer, and those that did not, since start. */
+  get hits(): number {
+    return this.#hits;
+  }
+
+  get misses(): number {
+    return this.#misses;
+  }
+
+  /** The usable cached answer at `nowMs`, without loading or counting anything. */
+  peek(key: string, nowMs: number): { readonly value: V } | undefined {
     const hit = this.#entries.get(key);
-    const usable = hit !== undefined && hit.expiresAtMs > now;
-    this.#onLookup?.(usable);
-    if (hit !== undefined && hit.refreshAtMs > now) return hit.answer;
-    if (hit !== undefined && hit.expiresAtMs > now) {
-      if (!this.#loading.has(key)) this.#load(key, load, now).catch(noop);
-      return hit.answer;
+    return hit !== undefined && hit.expiresAtMs > nowMs ? hit : undefined;
+  }
+
+  /**
+   * The answer for `key` at `nowMs`: the cached value itself when usable (past half the TTL
+   * it also starts one refresh), else a promise of the load (shared by concurrent misses).
+   */
+  read(key: string, load: () => Promise<V>, nowMs: number): Pending<V> {
+    const hit = this.peek(key, nowMs);
+    if (hit === undefined) {
+      this.#misses++;
+      return this.#loading.get(key) ?? this.#load(key, load, nowMs);
     }
-    return this.#loading.get(key) ?? this.#load(key, load, now);
+    this.#hits++;
+    if ((hit as Timed<V>).refreshAtMs <= nowMs && !this.#loading.has(key)) {
+      this.#load(key, load, nowMs).catch(noop);
+    }
+    return hit.value;
+  }
+
+  /** `read` on the cache's clock, always as a promise (for callers off the hot path). */
+  get(key: string, load: () => Promise<V>): Promise<V> {
+    const answer = this.read(key, load, this.#clock.now());
+    return answer instanceof Promise ? answer : Promise.resolve(answer);
   }
 
   delete(key: string): void {
@@ -90,7 +115,7 @@ export class LookupCache<V> {
         if (this.#loading.get(key) === loading) this.#loading.delete(key);
         if (epoch === this.#epoch()) {
           this.#entries.set(key, {
-            answer: resolvedWith(value),
+            value,
             refreshAtMs: now + this.#ttlMs / 2,
             expiresAtMs: now + this.#ttlMs,
           });

@@ -1,5 +1,5 @@
 import { Reason } from "../../gen/gatehouse/v1/errors_pb.js";
-import { openVerifyMemo, type VerifyMemo } from "./cache.js";
+import { memoSteps, openVerifyMemo, type VerifyMemo } from "./cache.js";
 import { agentStatusStep } from "./steps/agent-status.js";
 import { audienceStep } from "./steps/audience.js";
 import { claimsStep } from "./steps/claims.js";
@@ -37,6 +37,12 @@ export const VERIFY_STEPS: readonly VerifyStep[] = [
   envelopeStep,
 ];
 
+/**
+ * The same order with the verified-token cache: a hit restores what the stateless steps
+ * (parse to audience) established and runs the rest, from the time step on (cache.ts).
+ */
+export const VERIFY_MEMO_STEPS = memoSteps(VERIFY_STEPS, timeStep);
+
 export type VerifyDecision =
   | {
       readonly allowed: true;
@@ -58,16 +64,18 @@ export function runVerifyPipeline(
   input: VerifyInput,
   deps: VerifyDeps,
 ): VerifyDecision | Promise<VerifyDecision> {
+  const nowMs = deps.clock.now();
   const state: VerifyState = {
     input,
-    now: Math.floor(deps.clock.now() / 1000),
+    nowMs,
+    now: Math.floor(nowMs / 1000),
     header: {},
     payload: {},
     signingInput: NO_BYTES,
     signature: NO_BYTES,
   };
   // The verified-token cache (cache.ts): a hit skips the stateless steps before `time`.
-  const memo = deps.cache && openVerifyMemo(deps.cache, state, deps, VERIFY_STEPS, timeStep);
+  const memo = deps.cache && openVerifyMemo(deps.cache, state, deps, VERIFY_MEMO_STEPS);
   return runSteps({ state, deps, memo, steps: memo?.steps ?? VERIFY_STEPS }, 0);
 }
 

@@ -5,12 +5,13 @@ import type { DpopVerifier } from "../dpop/index.js";
 import type {
   AgentRecord,
   EnvelopeStore,
-  GrantStore,
+  GrantRecord,
+  OperatorRecord,
   RateLimiter,
-  RegistryStore,
-  RevocationStore,
+  RevocationKind,
 } from "../store/ports.js";
 import type { VerifyCache } from "./cache.js";
+import type { Pending } from "./lookup-cache.js";
 
 /** What a verifier asks. */
 export interface VerifyInput {
@@ -48,29 +49,55 @@ export interface VerifySettings {
   readonly maxCacheTtlSeconds: number;
 }
 
+/**
+ * The store reads of the Verify steps, at the run's instant `nowMs`. The store's own ports
+ * fit (they answer with a promise and ignore the instant); the verify caches (cache.ts)
+ * answer a usable cached value synchronously, so a cached Verify waits for nothing.
+ */
+export interface VerifyRegistryReads {
+  getAgent(did: string, nowMs: number): Pending<AgentRecord | undefined>;
+  getOperator(domain: string, nowMs: number): Pending<OperatorRecord | undefined>;
+}
+
+export interface VerifyRevocationReads {
+  isRevoked(kind: RevocationKind, id: string, nowMs: number): Pending<boolean>;
+  issuedUntil(did: string, nowMs: number): Pending<number | undefined>;
+}
+
+export interface VerifyGrantReads {
+  get(id: string, nowMs: number): Pending<GrantRecord | undefined>;
+}
+
 export interface VerifyDeps {
   readonly settings: VerifySettings;
   readonly clock: Clock;
   readonly keys: KeyRing;
-  readonly registry: RegistryStore;
-  readonly revocations: RevocationStore;
+  readonly registry: VerifyRegistryReads;
+  readonly revocations: VerifyRevocationReads;
   /** Checks the DPoP proofs of key-bound tokens (RFC 9449 §7.1). */
   readonly dpop: DpopVerifier;
-  /** In-process caches (cache.ts); absent = every step runs against the store. */
+  /**
+   * The verified-token cache (cache.ts) and the step lists it runs (pipeline.ts
+   * `VERIFY_MEMO_STEPS`); absent = every step runs on every request.
+   */
   readonly cache?: VerifyCache;
   /** Envelope state: budgets and freezes (the envelope step). */
   readonly envelopes: EnvelopeStore;
   /** The shared sliding-window limiter, for the envelope's request rate. */
   readonly rateLimits: RateLimiter;
   /** Grant look-ups for tokens that rely on human-approved grants (cached like the registry). */
-  readonly grants: Pick<GrantStore, "get">;
+  readonly grants: VerifyGrantReads;
 }
 
 /** What the steps learn about the token, filled in as they run. */
 export interface VerifyState {
   readonly input: VerifyInput;
-  /** Seconds since the epoch, read once so every step sees the same instant. */
+  /** Milliseconds since the epoch, read once so every step sees the same instant. */
+  readonly nowMs: number;
+  /** The same instant in whole seconds (the unit of the time claims). */
   readonly now: number;
+  /** Set just before the time step when every stateless step passed (cache.ts). */
+  statelessPassed?: boolean;
   header: Record<string, unknown>;
   payload: Record<string, unknown>;
   signingInput: Uint8Array;

@@ -231,8 +231,10 @@ describe("autonomy attestation, platform attestation (JWKS file) and runtime bou
 
       const { challengeId, signature } = await signedChallenge(clients.gate, autonomous);
       const autonomyAttestation = await attestation(autonomous, challengeId);
-      const { pass } = await submit(clients, challengeId, signature, { autonomyAttestation });
-      const token = await clients.gate.token({ grant: { case: "pass", value: pass } });
+      const { passToken: pass } = await submit(clients, challengeId, signature, {
+        autonomyAttestation,
+      });
+      const token = await clients.gate.token({ grant: { case: "passToken", value: pass } });
       rememberSecret(pass, token.accessToken);
       expect(token.tokenType).toBe("Bearer");
     });
@@ -331,7 +333,7 @@ describe("autonomy attestation, platform attestation (JWKS file) and runtime bou
         kid: autonomous.did,
       });
       rememberSecret(
-        (await submit(clients, challengeId, signature, { autonomyAttestation: token })).pass,
+        (await submit(clients, challengeId, signature, { autonomyAttestation: token })).passToken,
       );
     });
 
@@ -368,7 +370,7 @@ describe("autonomy attestation, platform attestation (JWKS file) and runtime bou
       const late = await signedChallenge(clients.gate, autonomous);
       const atIssue = await attestation(autonomous, late.challengeId);
       clock.advance(45_000);
-      const { pass } = await submit(clients, late.challengeId, late.signature, {
+      const { passToken: pass } = await submit(clients, late.challengeId, late.signature, {
         autonomyAttestation: atIssue,
       });
       rememberSecret(pass);
@@ -412,7 +414,12 @@ describe("autonomy attestation, platform attestation (JWKS file) and runtime bou
 
     it("verifies an attestation the policy does not require: a bad one is refused", async () => {
       const without = await signedChallenge(plainClients.gate, plain);
-      const { pass } = await submit(plainClients, without.challengeId, without.signature, {});
+      const { passToken: pass } = await submit(
+        plainClients,
+        without.challengeId,
+        without.signature,
+        {},
+      );
       rememberSecret(pass);
 
       const bad = await signedChallenge(plainClients.gate, plain);
@@ -431,10 +438,10 @@ describe("autonomy attestation, platform attestation (JWKS file) and runtime bou
         nonce: challengeId,
         nowMs: clock.now(),
       });
-      const { pass } = await submit(attestedClients, challengeId, signature, {
+      const { passToken: pass } = await submit(attestedClients, challengeId, signature, {
         platformAttestation,
       });
-      const token = await attestedClients.gate.token({ grant: { case: "pass", value: pass } });
+      const token = await attestedClients.gate.token({ grant: { case: "passToken", value: pass } });
       rememberSecret(pass, token.accessToken);
       expect(token.audience).toBe(AUDIENCE);
     });
@@ -577,7 +584,9 @@ describe("autonomy attestation, platform attestation (JWKS file) and runtime bou
     it("accepts a plausible runtime (within the elapsed time plus the tolerance)", async () => {
       const { challengeId, signature } = await signedChallenge(plainClients.gate, plain);
       clock.advance(2_000);
-      const { pass } = await submit(plainClients, challengeId, signature, { runtimeMs: 2_900 });
+      const { passToken: pass } = await submit(plainClients, challengeId, signature, {
+        runtimeMs: 2_900,
+      });
       rememberSecret(pass);
     });
   });
@@ -641,7 +650,9 @@ describe("platform attestation (JWKS URL over https)", () => {
       nonce: challengeId,
       nowMs: Date.now(),
     });
-    const { pass } = await submit(clients, challengeId, signature, { platformAttestation });
+    const { passToken: pass } = await submit(clients, challengeId, signature, {
+      platformAttestation,
+    });
     rememberSecret(pass);
     expect(fetches).toBe(1);
   });

@@ -123,11 +123,11 @@ describe.each(STORE_KINDS)("Audit log (%s store)", (storeKind) => {
     const operator = grpcClients(gh, agent.operatorTls);
     try {
       const { challengeId, signature } = await signedChallenge(agentClients.gate, agent);
-      const { pass } = await agentClients.gate.submit({
+      const { passToken: pass } = await agentClients.gate.submit({
         challengeId,
         answer: { case: "signature", value: { signature } },
       });
-      const token = await agentClients.gate.token({ grant: { case: "pass", value: pass } });
+      const token = await agentClients.gate.token({ grant: { case: "passToken", value: pass } });
       rememberSecret(pass, token.accessToken);
       secrets.push(challengeId, pass, token.accessToken, Buffer.from(signature).toString("base64"));
       secrets.push(

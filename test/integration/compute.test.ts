@@ -24,8 +24,8 @@ const signature = (bytes = new Uint8Array(64)): Answer => ({
 
 /** Submit → Token → Verify; returns the Verify decision. */
 async function redeem(clients: Clients, verifier: Clients, challengeId: string, answer: Answer) {
-  const { pass } = await clients.gate.submit({ challengeId, answer });
-  const token = await clients.gate.token({ grant: { case: "pass", value: pass } });
+  const { passToken: pass } = await clients.gate.submit({ challengeId, answer });
+  const token = await clients.gate.token({ grant: { case: "passToken", value: pass } });
   rememberSecret(pass, token.accessToken);
   return verifier.verify.verify({
     token: token.accessToken,
@@ -73,7 +73,7 @@ describe("compute challenge kinds", () => {
     const solved = await solvedIteratedHash(env.clients.gate, env.agent);
     await expect(
       submit(solved.challengeId, iteratedHash(solved.digest.toUpperCase())),
-    ).resolves.toHaveProperty("pass");
+    ).resolves.toHaveProperty("passToken");
   });
 
   it("refuses a wrong digest and consumes the challenge", async () => {

@@ -91,13 +91,13 @@ describe.each(STORE_KINDS)("DPoP (RFC 9449) against the running server (%s store
   /** Challenge → Submit → Token with a DPoP proof for the token endpoint. */
   async function dpopLogin(gate: GateLike, who: Enrolled, proofValue?: string) {
     const { challengeId, signature } = await signedChallenge(gate, who);
-    const { pass } = await gate.submit({
+    const { passToken: pass } = await gate.submit({
       challengeId,
       answer: { case: "signature", value: { signature } },
     });
     rememberSecret(pass);
     const response = await gate.token({
-      grant: { case: "pass", value: pass },
+      grant: { case: "passToken", value: pass },
       dpopProof: proofValue ?? proof(who.key, { htm: "POST", htu: TOKEN_URL }),
     });
     rememberSecret(response.accessToken);
@@ -267,11 +267,11 @@ describe.each(STORE_KINDS)("DPoP (RFC 9449) against the running server (%s store
 
   it("a bearer token (no cnf) with a proof is still a bearer token", async () => {
     const { challengeId, signature } = await signedChallenge(env.clients.gate, env.agent);
-    const { pass } = await env.clients.gate.submit({
+    const { passToken: pass } = await env.clients.gate.submit({
       challengeId,
       answer: { case: "signature", value: { signature } },
     });
-    const token = await env.clients.gate.token({ grant: { case: "pass", value: pass } });
+    const token = await env.clients.gate.token({ grant: { case: "passToken", value: pass } });
     rememberSecret(pass, token.accessToken);
     expect(token.tokenType).toBe("Bearer");
     const p = proof(other.key, { htm: "GET", htu: RESOURCE_URL, accessToken: token.accessToken });
@@ -386,7 +386,7 @@ describe.each(STORE_KINDS)("DPoP (RFC 9449) against the running server (%s store
         createMtlsTransport(nonceGh.connectUrl, nonceAgent.agentTls),
       );
       const { challengeId, signature } = await signedChallenge(nonceClients.gate, nonceAgent);
-      const { pass } = await nonceClients.gate.submit({
+      const { passToken: pass } = await nonceClients.gate.submit({
         challengeId,
         answer: { case: "signature", value: { signature } },
       });
@@ -394,7 +394,7 @@ describe.each(STORE_KINDS)("DPoP (RFC 9449) against the running server (%s store
       let nonce = "";
       try {
         await connectGate.token({
-          grant: { case: "pass", value: pass },
+          grant: { case: "passToken", value: pass },
           dpopProof: proof(nonceAgent.key, { htm: "POST", htu: TOKEN_URL }),
         });
         throw new Error("expected DPOP_NONCE_REQUIRED");
@@ -407,7 +407,7 @@ describe.each(STORE_KINDS)("DPoP (RFC 9449) against the running server (%s store
       expect(nonce).not.toBe("");
       // The pass was not consumed by the refused attempt: the retry redeems it.
       const response = await nonceClients.gate.token({
-        grant: { case: "pass", value: pass },
+        grant: { case: "passToken", value: pass },
         dpopProof: proof(nonceAgent.key, { htm: "POST", htu: TOKEN_URL, nonce }),
       });
       rememberSecret(response.accessToken);

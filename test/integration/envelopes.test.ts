@@ -227,13 +227,13 @@ describe.each(STORE_KINDS)("Envelopes and budgets, enforced by Verify (%s store)
     };
     const gate = clients(gh, agent.agentTls).gate;
     const { challengeId, signature } = await signedChallenge(gate, agent);
-    const { pass } = await gate.submit({
+    const { passToken: pass } = await gate.submit({
       challengeId,
       answer: { case: "signature", value: { signature } },
     });
     rememberSecret(pass);
     const { accessToken: token } = await gate.token({
-      grant: { case: "pass", value: pass },
+      grant: { case: "passToken", value: pass },
       dpopProof: proof(),
     });
     rememberSecret(token);

@@ -52,7 +52,7 @@ describe.each(STORE_KINDS)("Challenge / Submit / Token security (%s store)", (st
 
   it("accepts the same correct submission once, then says already used", async () => {
     const { challengeId, signature } = await signedChallenge(env.clients.gate, env.agent);
-    const { pass } = await submit(challengeId, signature);
+    const { passToken: pass } = await submit(challengeId, signature);
     expect(pass).toMatch(/^[A-Za-z0-9_-]{43}$/);
     await expectReason(submit(challengeId, signature), Reason.CHALLENGE_ALREADY_USED);
   });
@@ -84,33 +84,33 @@ describe.each(STORE_KINDS)("Challenge / Submit / Token security (%s store)", (st
 
   it("redeems a pass once; the second redemption is refused", async () => {
     const { challengeId, signature } = await signedChallenge(env.clients.gate, env.agent);
-    const { pass } = await submit(challengeId, signature);
-    const token = await env.clients.gate.token({ grant: { case: "pass", value: pass } });
+    const { passToken: pass } = await submit(challengeId, signature);
+    const token = await env.clients.gate.token({ grant: { case: "passToken", value: pass } });
     expect(token.tokenType).toBe("Bearer");
     await expectReason(
-      env.clients.gate.token({ grant: { case: "pass", value: pass } }),
+      env.clients.gate.token({ grant: { case: "passToken", value: pass } }),
       Reason.PASS_ALREADY_USED,
     );
   });
 
   it("refuses an expired pass and a pass redeemed by another certificate", async () => {
     const first = await signedChallenge(env.clients.gate, env.agent);
-    const { pass: late } = await submit(first.challengeId, first.signature);
+    const { passToken: late } = await submit(first.challengeId, first.signature);
     env.clock.advance(61_000);
     await expectReason(
-      env.clients.gate.token({ grant: { case: "pass", value: late } }),
+      env.clients.gate.token({ grant: { case: "passToken", value: late } }),
       Reason.PASS_EXPIRED,
     );
 
     const second = await signedChallenge(env.clients.gate, env.agent);
-    const { pass } = await submit(second.challengeId, second.signature);
+    const { passToken: pass } = await submit(second.challengeId, second.signature);
     const other = grpcClients(
       env.gh,
       await env.gh.clientTls({ role: "agent", did: env.agent.did }),
     );
     try {
       await expectReason(
-        other.gate.token({ grant: { case: "pass", value: pass } }),
+        other.gate.token({ grant: { case: "passToken", value: pass } }),
         Reason.PASS_IDENTITY_MISMATCH,
       );
     } finally {
@@ -120,7 +120,7 @@ describe.each(STORE_KINDS)("Challenge / Submit / Token security (%s store)", (st
 
   it("refuses an unknown pass", async () => {
     await expectReason(
-      env.clients.gate.token({ grant: { case: "pass", value: "B".repeat(43) } }),
+      env.clients.gate.token({ grant: { case: "passToken", value: "B".repeat(43) } }),
       Reason.PASS_NOT_FOUND,
     );
   });
@@ -145,13 +145,13 @@ describe.each(STORE_KINDS)("Challenge / Submit / Token security (%s store)", (st
       const { challengeId, signature } = await signedChallenge(gate.gate, narrowed, [
         "orders:write",
       ]);
-      const { pass } = await submit(challengeId, signature, gate.gate);
+      const { passToken: pass } = await submit(challengeId, signature, gate.gate);
       await operator.registry.updateAgentPolicy({
         did: narrowed.did,
         policy: { scopes: ["orders:read"], audiences: [AUDIENCE] },
       });
       await expectReason(
-        gate.gate.token({ grant: { case: "pass", value: pass } }),
+        gate.gate.token({ grant: { case: "passToken", value: pass } }),
         Reason.SCOPE_NOT_ALLOWED,
       );
     } finally {

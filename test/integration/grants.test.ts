@@ -596,12 +596,12 @@ describe.each(STORE_KINDS)("JWT-bearer and token-exchange grants (%s store)", (s
         subject,
         SCOPES,
       );
-      const { pass } = await subjectClients.gate.submit({
+      const { passToken: pass } = await subjectClients.gate.submit({
         challengeId,
         answer: { case: "signature", value: { signature } },
       });
       const login = await subjectClients.gate.token({
-        grant: { case: "pass", value: pass },
+        grant: { case: "passToken", value: pass },
         dpopProof: proof(subject.key),
       });
       rememberSecret(pass, login.accessToken);

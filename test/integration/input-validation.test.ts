@@ -138,7 +138,7 @@ describe("bad input on every RPC → INVALID_ARGUMENT naming the field", () => {
 
   const methods: DescMethod[] = SERVICES.flatMap((s) => s.methods);
   const tlsFor = (method: DescMethod) => {
-    const role = RPC_POLICY[`${method.parent.typeName}/${method.name}`]?.[0] ?? "admin";
+    const role = RPC_POLICY[`${method.parent.typeName}/${method.name}`]?.roles[0] ?? "admin";
     const tls = tlsByRole[role];
     if (!tls) throw new Error(`no certificate for ${role}`);
     return tls;

@@ -44,9 +44,10 @@ const KNOWN_VALUES: Readonly<Record<string, ReadonlySet<string>>> = {
     "none",
   ]),
   outcome: new Set(["issued", "passed", "failed", "ok"]),
+  // Token's grant label is the field's JSON name (`pass` for pass_token; see gate-metrics.ts).
   grant: new Set([
     "none",
-    ...(TokenRequestSchema.oneofs[0]?.fields.map((field) => field.name) ?? []),
+    ...(TokenRequestSchema.oneofs[0]?.fields.map((field) => field.jsonName) ?? []),
   ]),
   operation: new Set(STORE_OPERATIONS),
   cache: new Set([

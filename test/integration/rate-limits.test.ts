@@ -196,7 +196,7 @@ describe.each(STORE_KINDS)("rate limits on Challenge and Submit (%s store)", (st
     await submitSignature(gate, first);
     const refusal = await expectRateLimited(submitSignature(gate, second));
     await env.elapse(refusal.retryAfterMs);
-    const { pass } = await submitSignature(gate, second);
+    const { passToken: pass } = await submitSignature(gate, second);
     expect(pass).toMatch(/^[A-Za-z0-9_-]{43}$/);
   });
 

@@ -61,8 +61,8 @@ describe.each(STORE_KINDS)("reasoning challenges over gRPC + mTLS (%s store)", (
     expect(challenge.kind).toBe(ChallengeKind.REASONING);
     expect(body.prompt.length).toBeGreaterThan(40);
     expect(body.answerFormat).not.toBe("");
-    const { pass } = await submit(challenge.challengeId, reasoning(answer));
-    const token = await env.clients.gate.token({ grant: { case: "pass", value: pass } });
+    const { passToken: pass } = await submit(challenge.challengeId, reasoning(answer));
+    const token = await env.clients.gate.token({ grant: { case: "passToken", value: pass } });
     rememberSecret(pass, token.accessToken);
     const decision = await env.verifier.verify.verify({
       token: token.accessToken,

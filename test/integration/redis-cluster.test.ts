@@ -202,13 +202,13 @@ describe("two Gatehouse servers on a real three-master Redis Cluster", () => {
     const { gateA, gateB, gateOf } = env.racingGates(agent);
     for (let race = 0; race < RACES; race++) {
       const { challengeId, signature } = await signedChallenge(gateB, agent);
-      const { pass } = await gateA.submit({
+      const { passToken: pass } = await gateA.submit({
         challengeId,
         answer: { case: "signature", value: { signature } },
       });
       const outcome = await tally(
         Array.from({ length: RACERS }, (_, i) =>
-          gateOf(i).token({ grant: { case: "pass", value: pass } }),
+          gateOf(i).token({ grant: { case: "passToken", value: pass } }),
         ),
       );
       expect(outcome.ok, [...outcome.reasons].join()).toBe(1);

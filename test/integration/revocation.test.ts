@@ -88,13 +88,13 @@ describe.each(STORE_KINDS)("Revocation of keys and operators (%s store)", (store
   /** Login whose token is bound (cnf.jkt) to `dpopKey`. */
   async function dpopLogin(gate: GateLike, who: Enrolled, dpopKey: AgentKey): Promise<string> {
     const { challengeId, signature } = await signedChallenge(gate, who);
-    const { pass } = await gate.submit({
+    const { passToken: pass } = await gate.submit({
       challengeId,
       answer: { case: "signature", value: { signature } },
     });
     rememberSecret(pass);
     const response = await gate.token({
-      grant: { case: "pass", value: pass },
+      grant: { case: "passToken", value: pass },
       dpopProof: proof(dpopKey, { htm: "POST", htu: TOKEN_URL }),
     });
     rememberSecret(response.accessToken);

@@ -179,13 +179,13 @@ describe.each(STORE_KINDS)("forward-auth /auth (%s store)", (storeKind) => {
 
   it("binds a DPoP token to its proof for the original request", async () => {
     const { challengeId, signature } = await signedChallenge(clients.gate, agent);
-    const { pass } = await clients.gate.submit({
+    const { passToken: pass } = await clients.gate.submit({
       challengeId,
       answer: { case: "signature", value: { signature } },
     });
     const tokenProof = dpopProof(agent.key, { htm: "POST", htu: `${t.url}/v1/tokens` });
     const bound = await clients.gate.token({
-      grant: { case: "pass", value: pass },
+      grant: { case: "passToken", value: pass },
       dpopProof: tokenProof,
     });
     rememberSecret(pass, bound.accessToken, tokenProof);

@@ -198,7 +198,7 @@ describe.each(STORE_KINDS)("Auth4Agent-style routes (%s store)", (storeKind) => 
       await expect(upstream.call(challenge, signatureKind, claim)).rejects.toMatchObject({
         reason: Reason.PERMISSION_DENIED,
       });
-      const pass = create(token.input, { grant: { case: "pass", value: "A".repeat(43) } });
+      const pass = create(token.input, { grant: { case: "passToken", value: "A".repeat(43) } });
       await expect(upstream.call(token, pass, claim)).rejects.toMatchObject({
         reason: Reason.PERMISSION_DENIED,
       });

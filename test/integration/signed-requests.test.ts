@@ -346,7 +346,7 @@ describe.each(STORE_KINDS)("signed operator requests (%s store)", (storeKind) =>
           const fullName = `${method.parent.typeName}/${method.name}`;
           const foreign = FOREIGN[method.name];
           if (!foreign) continue;
-          expect(RPC_POLICY[fullName], fullName).toContain("operator");
+          expect(RPC_POLICY[fullName]?.roles, fullName).toContain("operator");
           const [overrides, reason] = foreign;
           const request = create(method.input, { ...VALID_REQUESTS[method.name], ...overrides });
           const error = await rejectionOf(asOperator.send(method, request));
@@ -356,7 +356,7 @@ describe.each(STORE_KINDS)("signed operator requests (%s store)", (storeKind) =>
         // DID document holds public keys only; GetAuditKeys returns the server's audit
         // public keys). A new operator RPC must be placed here.
         const unnamed = methods
-          .filter((m) => RPC_POLICY[`${m.parent.typeName}/${m.name}`]?.includes("operator"))
+          .filter((m) => RPC_POLICY[`${m.parent.typeName}/${m.name}`]?.roles.includes("operator"))
           .map((m) => m.name)
           .filter((name) => !(name in FOREIGN));
         expect(unnamed).toEqual(["ResolveDid", "CreateApproverInvite", "GetAuditKeys"]);
@@ -367,7 +367,7 @@ describe.each(STORE_KINDS)("signed operator requests (%s store)", (storeKind) =>
 
     for (const method of MANAGEMENT_SERVICES.flatMap((service) => service.methods)) {
       const fullName = `${method.parent.typeName}/${method.name}`;
-      const roles = RPC_POLICY[fullName] ?? [];
+      const roles = RPC_POLICY[fullName]?.roles ?? [];
 
       it(fullName, async () => {
         const valid = VALID_REQUESTS[method.name];

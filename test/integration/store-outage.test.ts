@@ -139,7 +139,7 @@ describe("a Redis outage: fast UNAVAILABLE, health that follows the store", () =
     // Obtained before the outage, never verified: Verify has to read the store for it.
     const token = await login(clients.gate, agent);
     const { challengeId, signature } = await signedChallenge(clients.gate, agent);
-    const { pass } = await clients.gate.submit({
+    const { passToken: pass } = await clients.gate.submit({
       challengeId,
       answer: { case: "signature", value: { signature } },
     });
@@ -155,7 +155,7 @@ describe("a Redis outage: fast UNAVAILABLE, health that follows the store", () =
           audience: AUDIENCE,
         }),
       ),
-      await refusedUnavailable(clients.gate.token({ grant: { case: "pass", value: pass } })),
+      await refusedUnavailable(clients.gate.token({ grant: { case: "passToken", value: pass } })),
     ];
     for (const ms of refusals) expect(ms).toBeLessThan(REFUSAL_BOUND_MS);
     expect(Math.max(...refusals)).toBeLessThan(CALLER_DEADLINE_MS / 3);

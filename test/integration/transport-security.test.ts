@@ -164,7 +164,7 @@ describe("transport security: mutual TLS and the per-RPC policy", () => {
     const verifier = grpcClients(gh, agent.verifierTls);
     try {
       await expectReason(
-        verifier.gate.token({ grant: { case: "pass", value: "A".repeat(43) } }),
+        verifier.gate.token({ grant: { case: "passToken", value: "A".repeat(43) } }),
         Reason.PERMISSION_DENIED,
       );
     } finally {

@@ -185,13 +185,13 @@ describe.each(STORE_KINDS)("weak Ed25519 keys and JOSE malleability (%s store)",
     // The parser itself refuses it (node:crypto alone verifies this forged signature).
     expect(parseProof(proof)).toBeUndefined();
     const { challengeId, signature } = await signedChallenge(env.clients.gate, env.agent);
-    const { pass } = await env.clients.gate.submit({
+    const { passToken: pass } = await env.clients.gate.submit({
       challengeId,
       answer: { case: "signature", value: { signature } },
     });
     rememberSecret(pass);
     const error = await expectReason(
-      env.clients.gate.token({ grant: { case: "pass", value: pass }, dpopProof: proof }),
+      env.clients.gate.token({ grant: { case: "passToken", value: pass }, dpopProof: proof }),
       Reason.DPOP_INVALID,
     );
     expect(error.field).toBe("dpop_proof");
@@ -235,13 +235,13 @@ describe.each(STORE_KINDS)("weak Ed25519 keys and JOSE malleability (%s store)",
 
     it("Verify denies a DPoP proof re-spelled the same way: DPOP_INVALID", async () => {
       const { challengeId, signature } = await signedChallenge(env.clients.gate, env.agent);
-      const { pass } = await env.clients.gate.submit({
+      const { passToken: pass } = await env.clients.gate.submit({
         challengeId,
         answer: { case: "signature", value: { signature } },
       });
       rememberSecret(pass);
       const { accessToken } = await env.clients.gate.token({
-        grant: { case: "pass", value: pass },
+        grant: { case: "passToken", value: pass },
         dpopProof: dpopProof(env.agent.key, { htm: "POST", htu: TOKEN_URL }),
       });
       rememberSecret(accessToken);

@@ -1,8 +1,12 @@
 import { join } from "node:path";
+import {
+  agentDid,
+  generateAgentKey,
+  proofOfPossession,
+} from "../../clients/typescript/src/agent/index.js";
+import type { ClientTls } from "../../clients/typescript/src/index.js";
+import { createGrpcClient } from "../../clients/typescript/src/index.js";
 import { RegistryService } from "../../gen/gatehouse/v1/registry_pb.js";
-import { agentDid, generateAgentKey, proofOfPossession } from "../../src/client/agent-keys.js";
-import type { ClientTls } from "../../src/client/credentials.js";
-import { createGrpcClient } from "../../src/client/grpc-client.js";
 import { DEFAULTS } from "../../src/config/index.js";
 import { ensureDevPki } from "../../src/pki/dev-pki.js";
 import { issueCertificate } from "../../src/pki/issue-certificate.js";

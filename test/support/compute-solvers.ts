@@ -1,35 +1,20 @@
-import { createHash } from "node:crypto";
+import {
+  meetsHashcash,
+  solveHashcash,
+  solveIteratedHash,
+} from "../../clients/typescript/src/agent/compute.js";
 import { ChallengeKind } from "../../gen/gatehouse/v1/gate_pb.js";
 import { AUDIENCE, type Enrolled, type GateLike } from "./flows.js";
 import { rememberSecret } from "./secrets.js";
 
-/**
- * Client-side solvers for the compute challenge kinds, written independently of the
- * server's code (src/challenges/) so the tests check one against the other.
- */
-
-/** h_0 = seed, h_{i+1} = SHA-256(h_i); returns h_N in lowercase hex. */
-export function solveIteratedHash(seedHex: string, iterations: number): string {
-  let digest = Buffer.from(seedHex, "hex");
-  for (let i = 0; i < iterations; i += 1) digest = createHash("sha256").update(digest).digest();
-  return digest.toString("hex");
-}
-
-/** Leading `bits` (1..32) of SHA-256(prefix:nonce) are zero. */
-function meets(prefix: string, nonce: string, bits: number): boolean {
-  if (bits < 1 || bits > 32) throw new Error("test solver handles 1..32 bits");
-  const head = createHash("sha256").update(`${prefix}:${nonce}`).digest().readUInt32BE(0);
-  return head >>> (32 - bits) === 0;
-}
-
-/** Brute force: the first decimal nonce that solves the challenge. */
-export function solveHashcash(prefix: string, bits: number): string {
-  for (let nonce = 0; ; nonce += 1) if (meets(prefix, String(nonce), bits)) return String(nonce);
-}
+// The solvers are the SDK's (clients/typescript/src/agent/compute.ts), written independently
+// of the server's checks so these tests check one against the other.
+export { solveHashcash, solveIteratedHash };
 
 /** A nonce that does *not* solve it (for refusal tests). */
 export function wrongHashcashNonce(prefix: string, bits: number): string {
-  for (let nonce = 0; ; nonce += 1) if (!meets(prefix, `x${nonce}`, bits)) return `x${nonce}`;
+  for (let nonce = 0; ; nonce += 1)
+    if (!meetsHashcash(prefix, `x${nonce}`, bits)) return `x${nonce}`;
 }
 
 const request = (agent: Enrolled, kind: ChallengeKind, scopes: string[]) => ({

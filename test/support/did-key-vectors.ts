@@ -1,6 +1,6 @@
 import { createPrivateKey, createPublicKey } from "node:crypto";
 import { readFileSync } from "node:fs";
-import type { AgentKey } from "../../src/client/agent-keys.js";
+import type { AgentKey } from "../../clients/typescript/src/agent/index.js";
 
 /** One entry of the W3C CCG did:key Ed25519 vectors (test/vectors/README.md names the source). */
 export interface DidKeyVector {

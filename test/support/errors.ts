@@ -1,6 +1,6 @@
 import { expect } from "vitest";
+import { GatehouseClientError } from "../../clients/typescript/src/index.js";
 import type { Reason } from "../../gen/gatehouse/v1/errors_pb.js";
-import { GatehouseClientError } from "../../src/client/errors.js";
 
 /** Awaits a call that must fail, and returns its typed error. */
 export async function rejectionOf(promise: Promise<unknown>): Promise<GatehouseClientError> {

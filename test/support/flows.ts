@@ -1,27 +1,19 @@
-import type { DescMessage, MessageInitShape } from "@bufbuild/protobuf";
 import { timestampMs } from "@bufbuild/protobuf/wkt";
-import {
-  ChallengeKind,
-  type ChallengeRequestSchema,
-  type ChallengeResponse,
-  GateService,
-  type SubmitRequestSchema,
-  type SubmitResponse,
-  type TokenRequestSchema,
-  type TokenResponse,
-} from "../../gen/gatehouse/v1/gate_pb.js";
-import { GrantService } from "../../gen/gatehouse/v1/grants_pb.js";
-import { RegistryService } from "../../gen/gatehouse/v1/registry_pb.js";
-import { VerifyService } from "../../gen/gatehouse/v1/verify_pb.js";
 import {
   type AgentKey,
   agentDid,
+  type GateClient,
   generateAgentKey,
+  loginWithChallenge,
   proofOfPossession,
   signChallenge,
-} from "../../src/client/agent-keys.js";
-import type { ClientTls } from "../../src/client/credentials.js";
-import { createGrpcClient, type GrpcClient } from "../../src/client/grpc-client.js";
+} from "../../clients/typescript/src/agent/index.js";
+import type { ClientTls } from "../../clients/typescript/src/index.js";
+import { createGrpcClient, type GrpcClient } from "../../clients/typescript/src/index.js";
+import { ChallengeKind, GateService } from "../../gen/gatehouse/v1/gate_pb.js";
+import { GrantService } from "../../gen/gatehouse/v1/grants_pb.js";
+import { RegistryService } from "../../gen/gatehouse/v1/registry_pb.js";
+import { VerifyService } from "../../gen/gatehouse/v1/verify_pb.js";
 import type { TestGatehouse } from "./gatehouse.js";
 import { rememberSecret } from "./secrets.js";
 
@@ -111,14 +103,8 @@ export async function enrollAgent(
   }
 }
 
-type Init<T extends DescMessage> = MessageInitShape<T>;
-
-/** The gate as any transport's client exposes it (grpc-js or Connect). */
-export interface GateLike {
-  challenge(request: Init<typeof ChallengeRequestSchema>): Promise<ChallengeResponse>;
-  submit(request: Init<typeof SubmitRequestSchema>): Promise<SubmitResponse>;
-  token(request: Init<typeof TokenRequestSchema>): Promise<TokenResponse>;
-}
+/** The gate as any transport's client exposes it (grpc-js or Connect): the SDK's GateClient. */
+export type GateLike = GateClient;
 
 /** Asks for a signature challenge and signs it (after rebuilding what is signed). */
 export async function signedChallenge(
@@ -147,19 +133,42 @@ export async function signedChallenge(
   return { challengeId: challenge.challengeId, signature };
 }
 
-/** Challenge → Submit → Token; returns the access token. */
+/**
+ * The gate with every secret that crosses it remembered for the log scan (signatures, passes,
+ * tokens), so flows run by the SDK still have their secrets checked.
+ */
+export function recordingGate(gate: GateLike): GateLike {
+  return {
+    challenge: (request) => gate.challenge(request),
+    async submit(request) {
+      const answer = request.answer;
+      if (answer?.case === "signature" && answer.value.signature) {
+        rememberSecret(Buffer.from(answer.value.signature));
+      }
+      const response = await gate.submit(request);
+      rememberSecret(response.passToken);
+      return response;
+    },
+    async token(request) {
+      const response = await gate.token(request);
+      rememberSecret(response.accessToken);
+      return response;
+    },
+  };
+}
+
+/** Challenge → Submit → Token by the SDK; returns the access token. */
 export async function login(
   gate: GateLike,
   agent: Enrolled,
   scopes: string[] = ["orders:read"],
   audience = AUDIENCE,
 ): Promise<string> {
-  const { challengeId, signature } = await signedChallenge(gate, agent, scopes, audience);
-  const { pass } = await gate.submit({
-    challengeId,
-    answer: { case: "signature", value: { signature } },
+  const token = await loginWithChallenge(recordingGate(gate), {
+    key: agent.key,
+    did: agent.did,
+    scopes,
+    audience,
   });
-  const token = await gate.token({ grant: { case: "pass", value: pass } });
-  rememberSecret(pass, token.accessToken);
   return token.accessToken;
 }

@@ -10,12 +10,11 @@ import {
 import { anyIs, anyUnpack } from "@bufbuild/protobuf/wkt";
 import { ConnectError, createClient } from "@connectrpc/connect";
 import * as grpc from "@grpc/grpc-js";
+import type { ClientTls } from "../../clients/typescript/src/index.js";
+import { createGrpcChannel, createMtlsTransport } from "../../clients/typescript/src/index.js";
 import { ErrorDetailSchema, Reason } from "../../gen/gatehouse/v1/errors_pb.js";
 import { GateService } from "../../gen/gatehouse/v1/gate_pb.js";
 import { StatusSchema } from "../../gen/google/rpc/status_pb.js";
-import { createMtlsTransport } from "../../src/client/connect-client.js";
-import type { ClientTls } from "../../src/client/credentials.js";
-import { createGrpcChannel } from "../../src/client/grpc-client.js";
 import type { GateLike } from "./flows.js";
 import type { TestGatehouse } from "./gatehouse.js";
 

@@ -1,5 +1,5 @@
 import { connect, type TLSSocket } from "node:tls";
-import type { ClientTls } from "../../src/client/credentials.js";
+import type { ClientTls } from "../../clients/typescript/src/index.js";
 
 /**
  * A bare HTTP/2 client over TLS that writes frames itself (RFC 9113 §4, §6): unlike node:http2,

@@ -7,14 +7,14 @@ import { Writable } from "node:stream";
 import { create, fromJson, type JsonValue, toJson } from "@bufbuild/protobuf";
 import { timestampMs } from "@bufbuild/protobuf/wkt";
 import { expect } from "vitest";
+import { signChallenge } from "../../clients/typescript/src/agent/index.js";
+import type { ClientTls } from "../../clients/typescript/src/index.js";
 import {
   ChallengeResponseSchema,
   SubmitRequestSchema,
   SubmitResponseSchema,
   TokenResponseSchema,
 } from "../../gen/gatehouse/v1/gate_pb.js";
-import { signChallenge } from "../../src/client/agent-keys.js";
-import type { ClientTls } from "../../src/client/credentials.js";
 import { type ConfigOverrides, loadConfig } from "../../src/config/index.js";
 import { createLogger } from "../../src/observability/logger.js";
 import { type Sidecar, startSidecar } from "../../src/sidecar/index.js";
@@ -253,7 +253,7 @@ export async function restLogin(
     SubmitResponseSchema,
     await call(`/v1/challenges/${encodeURIComponent(challenge.challengeId)}:submit`, submitBody),
   );
-  const token = fromJson(TokenResponseSchema, await call("/v1/tokens", { pass: submit.pass }));
-  rememberSecret(challenge.challengeId, submit.pass, token.accessToken);
+  const token = fromJson(TokenResponseSchema, await call("/v1/tokens", { pass: submit.passToken }));
+  rememberSecret(challenge.challengeId, submit.passToken, token.accessToken);
   return token.accessToken;
 }

@@ -17,7 +17,7 @@ export const VALID_REQUESTS: Readonly<Record<string, Record<string, unknown>>> =
     challengeId: OPAQUE,
     answer: { case: "signature", value: { signature: new Uint8Array(64) } },
   },
-  Token: { grant: { case: "pass", value: OPAQUE } },
+  Token: { grant: { case: "passToken", value: OPAQUE } },
   Verify: { token: "a.b.c", audience: AUDIENCE, requiredScopes: ["a"] },
   GetJwks: {},
   GetIssuerMetadata: {},

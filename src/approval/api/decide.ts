@@ -3,15 +3,16 @@ import { AuditEventType } from "../../../gen/gatehouse/v1/audit_pb.js";
 import { Reason } from "../../../gen/gatehouse/v1/errors_pb.js";
 import { randomId } from "../../crypto/random.js";
 import { GatehouseError } from "../../errors/index.js";
-import { decisionChallenge, type GrantDecision } from "../../grants/model.js";
-import type { ApproverRecord, GrantRecord } from "../../store/ports.js";
+import { decided, type GrantDecision, requirePending } from "../../grants/lifecycle.js";
+import { decisionChallenge } from "../../grants/model.js";
+import type { GrantRecord } from "../../store/ports.js";
 import { grantDecided } from "../approver-events.js";
 import type { ApprovalContext, Call, SignedIn } from "../context.js";
 import { json, type Reply } from "../http/response.js";
 import { assertionOptions, verifyAssertion } from "../webauthn/assertion.js";
 import { approvalInvalid } from "../webauthn/refusal.js";
 import { credentialField, decisionField, ticketField } from "./fields.js";
-import { grantOfOperator, requirePending } from "./grants.js";
+import { grantOfOperator } from "./grants.js";
 
 /**
  * `POST /approve/api/grants/:id/options` {decision}: a decision ceremony. The WebAuthn
@@ -72,7 +73,7 @@ export function decide(ctx: ApprovalContext) {
     });
     const now = ctx.clock.now();
     if (grant.revision !== ticket.revision) throw new GatehouseError(Reason.GRANT_STATE_CONFLICT);
-    requirePending(grant, now);
+    // Pending and unlapsed, else GRANT_STATE_CONFLICT (grants/lifecycle.ts).
     const next = decided(grant, ticket.decision, approver, now);
     if (!(await ctx.store.grants.update(next, grant.revision))) {
       throw new GatehouseError(Reason.GRANT_STATE_CONFLICT);
@@ -89,23 +90,6 @@ export function decide(ctx: ApprovalContext) {
         expiresAt: new Date(next.expiresAt).toISOString(),
       },
     });
-  };
-}
-
-/** An approved grant runs for its duration from now; a denied one keeps its dates. */
-function decided(
-  grant: GrantRecord,
-  decision: GrantDecision,
-  approver: ApproverRecord,
-  nowMs: number,
-): GrantRecord {
-  return {
-    ...grant,
-    state: decision === "approve" ? "approved" : "denied",
-    ...(decision === "approve" && { expiresAt: nowMs + grant.durationMs }),
-    decidedAt: nowMs,
-    decidedBy: `${approver.displayName} (${approver.id})`,
-    revision: grant.revision + 1,
   };
 }
 

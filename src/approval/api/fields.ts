@@ -1,5 +1,5 @@
 import { invalidArgument } from "../../errors/index.js";
-import type { GrantDecision } from "../../grants/model.js";
+import type { GrantDecision } from "../../grants/lifecycle.js";
 import { MAX_BODY_BYTES, objectField, stringField } from "../http/request.js";
 
 /** Ticket ids, invite secrets: `randomId()` values. */

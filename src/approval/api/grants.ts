@@ -1,6 +1,6 @@
 import { Reason } from "../../../gen/gatehouse/v1/errors_pb.js";
 import { GatehouseError } from "../../errors/index.js";
-import { grantState } from "../../grants/model.js";
+import { grantState } from "../../grants/lifecycle.js";
 import type { ApproverRecord, GrantRecord } from "../../store/ports.js";
 import type { ApprovalContext, Call, SignedIn } from "../context.js";
 import { json, type Reply } from "../http/response.js";
@@ -42,11 +42,4 @@ export async function grantOfOperator(
     throw new GatehouseError(Reason.GRANT_NOT_FOUND);
   }
   return grant;
-}
-
-/** Only a pending grant that has not lapsed can be decided. */
-export function requirePending(grant: GrantRecord, nowMs: number): void {
-  if (grantState(grant, nowMs) !== "pending") {
-    throw new GatehouseError(Reason.GRANT_STATE_CONFLICT);
-  }
 }

@@ -8,7 +8,7 @@
  *             "decision_chain": base64url SHA-256 (43 characters) }
  *
  * Shared by the verifier (src/attestation/autonomy/verify.ts) and the client builder
- * (src/client/agent-keys.ts).
+ * (clients/typescript/src/agent/attestation.ts).
  */
 
 /** Explicit typing (RFC 8725 §3.11) keeps it apart from every other JWT the key could sign. */

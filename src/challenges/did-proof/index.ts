@@ -26,7 +26,7 @@ export function verifyDidProof(
 /**
  * Proof of possession in the legacy form (RFC 8032 Ed25519 over `didProofMessage`). The
  * signed text binds only the challenge and its nonce; the record binds the caller and the DID,
- * and the grant that redeems it (token/did-proof-grant.ts) names the scopes and audience.
+ * and the grant that redeems it (token/flows/did-proof.ts) names the scopes and audience.
  * Submit never accepts it (submit.ts), so its answer case is only the shape of the signature.
  */
 export const didProofKind: ChallengeKindPlugin<"signature"> = {

@@ -1,9 +1,13 @@
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { Command } from "commander";
+import {
+  agentDid,
+  generateAgentKey,
+  proofOfPossession,
+} from "../../../clients/typescript/src/agent/index.js";
 import { RegistryService } from "../../../gen/gatehouse/v1/registry_pb.js";
 import { AgentSchema } from "../../../gen/gatehouse/v1/resources_pb.js";
-import { agentDid, generateAgentKey, proofOfPossession } from "../../client/agent-keys.js";
 import { printMessage } from "../output.js";
 import { readAgentKeyFile, writeAgentKeyFile } from "./agent-key-file.js";
 import {

@@ -1,5 +1,5 @@
 import { readFile, writeFile } from "node:fs/promises";
-import { type AgentKey, agentKeyFromPem } from "../../client/agent-keys.js";
+import { type AgentKey, agentKeyFromPem } from "../../../clients/typescript/src/agent/index.js";
 import { CliFailure, EXIT_USAGE } from "../output.js";
 
 /**

@@ -1,10 +1,10 @@
 import { Command } from "commander";
+import { rotationSignatures } from "../../../clients/typescript/src/agent/index.js";
 import {
   RegistryService,
   ResolveDidResponseSchema,
 } from "../../../gen/gatehouse/v1/registry_pb.js";
 import { AgentSchema } from "../../../gen/gatehouse/v1/resources_pb.js";
-import { rotationSignatures } from "../../client/agent-keys.js";
 import { CliFailure, EXIT_USAGE, printMessage } from "../output.js";
 import { readAgentKeyFile } from "./agent-key-file.js";
 import { type ConnectionFlags, withClient, withConnectionOptions } from "./connection.js";

@@ -1,10 +1,10 @@
 import { Command, Option } from "commander";
+import type { GrpcClient } from "../../../clients/typescript/src/index.js";
 import {
   ListAgentsResponseSchema,
   RegistryService,
 } from "../../../gen/gatehouse/v1/registry_pb.js";
 import { type Agent, AgentSchema, AgentStatus } from "../../../gen/gatehouse/v1/resources_pb.js";
-import type { GrpcClient } from "../../client/grpc-client.js";
 import { printMessage } from "../output.js";
 import { keygenCommand, registerCommand } from "./agent-enroll.js";
 import { resolveCommand, rotateKeyCommand } from "./agent-keys.js";

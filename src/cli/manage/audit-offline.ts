@@ -1,5 +1,6 @@
 import type { KeyObject } from "node:crypto";
 import { create, equals, fromBinary, type MessageInitShape } from "@bufbuild/protobuf";
+import type { GrpcClient } from "../../../clients/typescript/src/index.js";
 import {
   AuditChainProblem,
   type AuditEntry,
@@ -10,7 +11,6 @@ import {
   VerifyAuditChainResponseSchema,
 } from "../../../gen/gatehouse/v1/audit_pb.js";
 import { type ChainAnchor, type ChainEntry, ChainWalk, checkEntry } from "../../audit/chain.js";
-import type { GrpcClient } from "../../client/grpc-client.js";
 import { ed25519PublicKey } from "../../crypto/ed25519.js";
 import { ed25519Thumbprint } from "../../crypto/jose/thumbprint.js";
 import { CliFailure, EXIT_FAILURE, EXIT_USAGE } from "../output.js";

@@ -1,5 +1,6 @@
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { Command } from "commander";
+import type { GrpcClient } from "../../../clients/typescript/src/index.js";
 import { GrantService, ListGrantsResponseSchema } from "../../../gen/gatehouse/v1/grants_pb.js";
 import {
   CapabilityAction,
@@ -8,7 +9,6 @@ import {
   GrantSchema,
   GrantState,
 } from "../../../gen/gatehouse/v1/resources_pb.js";
-import type { GrpcClient } from "../../client/grpc-client.js";
 import { CliFailure, EXIT_USAGE, printMessage } from "../output.js";
 import {
   agentCertName,

@@ -1,12 +1,7 @@
-import { timestampDate, timestampMs } from "@bufbuild/protobuf/wkt";
+import { timestampDate } from "@bufbuild/protobuf/wkt";
 import { Command } from "commander";
-import {
-  ChallengeKind,
-  GateService,
-  type TokenResponse,
-} from "../../../gen/gatehouse/v1/gate_pb.js";
-import { type AgentKey, agentDid, signChallenge } from "../../client/agent-keys.js";
-import type { GrpcClient } from "../../client/grpc-client.js";
+import { agentDid, loginWithChallenge } from "../../../clients/typescript/src/agent/index.js";
+import { GateService } from "../../../gen/gatehouse/v1/gate_pb.js";
 import { readAgentKeyFile } from "./agent-key-file.js";
 import {
   agentCertName,
@@ -19,13 +14,6 @@ interface LoginFlags extends ConnectionFlags {
   readonly key: string;
   readonly domain: string;
   readonly scope: string[];
-  readonly audience: string;
-}
-
-interface LoginRequest {
-  readonly key: AgentKey;
-  readonly did: string;
-  readonly scopes: readonly string[];
   readonly audience: string;
 }
 
@@ -46,37 +34,12 @@ export function loginCommand(): Command {
     const did = agentDid(key, flags.domain);
     const certName = agentCertName(did);
     const request = { key, did, scopes: flags.scope, audience: flags.audience };
-    const token = await withClient(GateService, flags, certName, (gate) => loginAs(gate, request));
+    // Challenge → Submit → Token by the SDK, which signs only a challenge matching the request.
+    const token = await withClient(GateService, flags, certName, (gate) =>
+      loginWithChallenge(gate, request),
+    );
     process.stdout.write(`${token.accessToken}\n`);
     const expiry = token.expiresAt ? timestampDate(token.expiresAt).toISOString() : "unknown";
     console.error(`token for ${did} expires at ${expiry}`);
   });
-}
-
-/** Challenge → Submit → Token, signing only a challenge that matches what was asked for. */
-async function loginAs(
-  gate: GrpcClient<(typeof GateService)["method"]>,
-  { key, did, scopes, audience }: LoginRequest,
-): Promise<TokenResponse> {
-  const challenge = await gate.challenge({
-    did,
-    kind: ChallengeKind.SIGNATURE,
-    scopes: [...scopes],
-    audience,
-  });
-  if (challenge.body.case !== "signature" || challenge.expiresAt === undefined) {
-    throw new Error("the server did not return a signature challenge");
-  }
-  const signature = signChallenge(key, challenge.body.value, {
-    challengeId: challenge.challengeId,
-    did,
-    scopes,
-    audience,
-    expiresAtMs: timestampMs(challenge.expiresAt),
-  });
-  const { pass } = await gate.submit({
-    challengeId: challenge.challengeId,
-    answer: { case: "signature", value: { signature } },
-  });
-  return gate.token({ grant: { case: "pass", value: pass } });
 }

@@ -1,6 +1,9 @@
 import { createPrivateKey } from "node:crypto";
 import { readFile } from "node:fs/promises";
-import { createOperatorSigner, type OperatorSigner } from "../../client/operator-signer.js";
+import {
+  createOperatorSigner,
+  type OperatorSigner,
+} from "../../../clients/typescript/src/operator/index.js";
 import { CliFailure, EXIT_USAGE } from "../output.js";
 
 export interface OperatorKeyFlags {

@@ -1,13 +1,13 @@
 import { createPublicKey } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { Command, Option } from "commander";
+import type { GrpcClient } from "../../../clients/typescript/src/index.js";
 import { RegistryService } from "../../../gen/gatehouse/v1/registry_pb.js";
 import {
   DomainVerificationMethod,
   type Operator,
   OperatorSchema,
 } from "../../../gen/gatehouse/v1/resources_pb.js";
-import type { GrpcClient } from "../../client/grpc-client.js";
 import { CliFailure, EXIT_USAGE, printMessage } from "../output.js";
 import { type ConnectionFlags, withClient, withConnectionOptions } from "./connection.js";
 

@@ -1,18 +1,27 @@
 import { create } from "@bufbuild/protobuf";
 import {
   Authorization,
-  type CheckResponse,
+  CheckRequestSchema,
   CheckResponseSchema,
 } from "../../../gen/envoy/service/auth/v3/external_auth_pb.js";
 import { Reason } from "../../../gen/gatehouse/v1/errors_pb.js";
 import { AuditEventType, actorOf } from "../../audit/events.js";
 import type { Audit } from "../../audit/writer.js";
-import { deepFreeze } from "../../freeze.js";
 import type { VerifiedClaims, VerifyDeps } from "../../verify/types.js";
-import { bindService, type ServiceBinding } from "../types.js";
+import { PreEncoded } from "../pre-encoded.js";
+import { bindService, type RequestDecoders, type ServiceBinding } from "../types.js";
 import { decide } from "./decision.js";
 import { readCheckRequest } from "./request.js";
 import { toCheckResponse } from "./response.js";
+import { decodeCheckRequest } from "./wire.js";
+
+/**
+ * Envoy's CheckRequest carries every header of the HTTP request it is about; Check reads
+ * three of them, so it is decoded by its own reader (wire.ts), not `fromBinary`.
+ */
+export const AUTHZ_DECODERS: RequestDecoders = new Map([
+  [CheckRequestSchema.typeName, decodeCheckRequest],
+]);
 
 /**
  * Envoy's external authorization API (`envoy.service.auth.v3.Authorization/Check`), for the
@@ -28,38 +37,45 @@ export interface AuthzServiceDeps extends VerifyDeps {
 }
 
 export function createAuthzService(deps: AuthzServiceDeps): ServiceBinding {
-  return bindService(Authorization, {
-    async check(request, { caller }) {
-      const decided = decide(readCheckRequest(request), deps);
-      const decision = decided instanceof Promise ? await decided : decided;
-      deps.onDecision?.(decision.allowed ? Reason.UNSPECIFIED : decision.reason);
-      if (!decision.allowed) {
-        // Like Verify: folded per key and window, never awaited on the request path.
-        deps.audit.deny({
-          denied: AuditEventType.CHECK_DENIED,
-          ...actorOf(caller),
-          reason: decision.reason,
-          subjectDid: decision.claims?.sub ?? "",
-          operatorDomain: decision.claims?.operator ?? "",
-        });
-      }
-      return decision.allowed ? allowedCheck(decision.claims) : toCheckResponse(decision);
+  const allowedCheck = allowedChecks();
+  return bindService(
+    Authorization,
+    {
+      async check(request, { caller }) {
+        const decided = decide(readCheckRequest(request), deps);
+        const decision = decided instanceof Promise ? await decided : decided;
+        deps.onDecision?.(decision.allowed ? Reason.UNSPECIFIED : decision.reason);
+        if (!decision.allowed) {
+          // Like Verify: folded per key and window, never awaited on the request path.
+          deps.audit.deny({
+            denied: AuditEventType.CHECK_DENIED,
+            ...actorOf(caller),
+            reason: decision.reason,
+            subjectDid: decision.claims?.sub ?? "",
+            operatorDomain: decision.claims?.operator ?? "",
+          });
+        }
+        return decision.allowed ? allowedCheck(decision.claims) : toCheckResponse(decision);
+      },
     },
-  });
+    AUTHZ_DECODERS,
+  );
 }
 
 /**
  * Like Verify's allowed answer: a pure function of the verified claims, which one
- * verified-token cache entry shares across its hits. Built once, deep-frozen (so the gRPC
- * transport encodes it once), and handed out again; every pipeline step still ran.
+ * verified-token cache entry shares across its hits. Built and encoded once per claims
+ * (PreEncoded), and handed out again; every pipeline step still ran for the request.
  */
-const allowedChecks = new WeakMap<VerifiedClaims, CheckResponse>();
-
-function allowedCheck(claims: VerifiedClaims): CheckResponse {
-  let response = allowedChecks.get(claims);
-  if (!response) {
-    response = deepFreeze(create(CheckResponseSchema, toCheckResponse({ allowed: true, claims })));
-    allowedChecks.set(claims, response);
-  }
-  return response;
+function allowedChecks(): (claims: VerifiedClaims) => PreEncoded<typeof CheckResponseSchema> {
+  const built = new WeakMap<VerifiedClaims, PreEncoded<typeof CheckResponseSchema>>();
+  return (claims) => {
+    let response = built.get(claims);
+    if (!response) {
+      const message = create(CheckResponseSchema, toCheckResponse({ allowed: true, claims }));
+      response = new PreEncoded(CheckResponseSchema, message);
+      built.set(claims, response);
+    }
+    return response;
+  };
 }

@@ -10,7 +10,7 @@ import { AuditEventType, agentEvent } from "../../audit/events.js";
 import type { ChallengeRecord } from "../../challenges/types.js";
 import { randomId, sha256Hex } from "../../crypto/random.js";
 import { GatehouseError, invalidArgument } from "../../errors/index.js";
-import { authorizeScopes } from "../../grants/scopes.js";
+import { authorizeScopes } from "../../grants/allowance.js";
 import { requireActiveAgent } from "../agents.js";
 import type { CallContext } from "../types.js";
 import { EXPIRED_RECORD_GRACE_MS, type GateDeps } from "./deps.js";
@@ -18,8 +18,9 @@ import { EXPIRED_RECORD_GRACE_MS, type GateDeps } from "./deps.js";
 /**
  * Issues a one-time challenge bound to the caller's certificate, the DID, the scopes, the
  * audience and a deadline. It is stored under the hash of its id, so a store dump does
- * not reveal live challenge ids. Abuse control comes first, before any registry read, so a
- * flood is refused at the cost of rate-limit hits only.
+ * not reveal live challenge ids. The rate limits ran before (the dispatcher's `challenge`
+ * limit, src/server/policy.ts); the admission check comes first here, before any registry
+ * read, so a flood is refused at the cost of rate-limit hits only.
  */
 export async function issueChallenge(
   deps: GateDeps,
@@ -43,7 +44,7 @@ export async function issueChallenge(
   const agent = await requireActiveAgent(deps.store, request.did);
   const scopes = [...new Set(request.scopes)].sort();
   const now = deps.clock.now();
-  // A DID proof names its scopes and audience when it is redeemed (token/did-proof-grant.ts).
+  // A DID proof names its scopes and audience when it is redeemed (token/flows/did-proof.ts).
   if (request.kind !== ChallengeKind.DID_PROOF) {
     await authorizeScopes(deps.store.grants, agent, scopes, request.audience, now);
   }

@@ -16,21 +16,21 @@ import { submittingAgent } from "./submit-steps/agent.js";
 import { SUBMIT_STEPS } from "./submit-steps/index.js";
 
 /**
- * Checks a submission: rate limits → the challenge exists → it is consumed atomically on
- * this first attempt, whatever the outcome → then every step of SUBMIT_STEPS in order. Only
- * then is a single-use pass issued.
+ * Checks a submission: the challenge exists → it is consumed atomically on this first
+ * attempt, whatever the outcome → then every step of SUBMIT_STEPS in order. Only then is a
+ * single-use pass issued.
  *
- * Rate limits come before consumption, so a refused submission leaves the challenge intact
- * and the agent can retry it after `retry_after_ms` (within the deadline) instead of
- * starting over; and a flood of guesses at challenge ids costs no store lookups. Once past
- * the limits, a wrong answer still consumes the challenge, as before.
+ * The rate limits ran before (the dispatcher's `submit` limit, src/server/policy.ts), so a
+ * refused submission leaves the challenge intact and the agent can retry it after
+ * `retry_after_ms` (within the deadline) instead of starting over; and a flood of guesses at
+ * challenge ids costs no store lookups. Once past the limits, a wrong answer still consumes
+ * the challenge.
  */
 export async function submitAnswer(
   deps: GateDeps,
   request: SubmitRequest,
   call: CallContext,
 ): Promise<MessageInitShape<typeof SubmitResponseSchema>> {
-  await deps.abuse.submit(request, call);
   try {
     return await checkSubmission(deps, request, call);
   } catch (error) {
@@ -76,5 +76,5 @@ async function checkSubmission(
       audiences: [record.audience],
     }),
   );
-  return { pass, expiresAt: timestampFromMs(passRecord.expiresAt) };
+  return { passToken: pass, expiresAt: timestampFromMs(passRecord.expiresAt) };
 }

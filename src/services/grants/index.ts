@@ -1,13 +1,13 @@
 import { durationFromMs, timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { Reason } from "../../../gen/gatehouse/v1/errors_pb.js";
 import { GrantService } from "../../../gen/gatehouse/v1/grants_pb.js";
-import { createInvite } from "../../approval/invites.js";
 import { AuditEventType as Audited, operatorEvent } from "../../audit/events.js";
 import type { Audit } from "../../audit/writer.js";
 import type { Clock } from "../../clock.js";
 import { GatehouseError, invalidArgument } from "../../errors/index.js";
 import { toGrantMessage } from "../../grants/convert.js";
-import { grantState } from "../../grants/model.js";
+import { createInvite } from "../../grants/invites.js";
+import { revoked } from "../../grants/lifecycle.js";
 import type { Caller } from "../../identity/caller.js";
 import type { GrantRecord, Store } from "../../store/ports.js";
 import { pageOf } from "../paging.js";
@@ -175,16 +175,7 @@ async function revokeGrant(deps: GrantDeps, caller: Caller, id: string): Promise
   for (let attempt = 0; attempt < 5; attempt++) {
     const now = deps.clock.now();
     const grant = await visibleGrant(deps.store, caller, id, "write", now);
-    const state = grantState(grant, now);
-    if (state !== "pending" && state !== "approved") {
-      throw new GatehouseError(Reason.GRANT_STATE_CONFLICT);
-    }
-    const next: GrantRecord = {
-      ...grant,
-      state: "revoked",
-      revokedAt: now,
-      revision: grant.revision + 1,
-    };
+    const next = revoked(grant, now);
     if (await deps.store.grants.update(next, grant.revision)) return next;
   }
   throw new GatehouseError(Reason.UNAVAILABLE, { description: "grant is being changed" });

@@ -5,6 +5,7 @@ import { AuditEventType as Audited, agentEvent } from "../../audit/events.js";
 import { randomId } from "../../crypto/random.js";
 import { GatehouseError, invalidArgument } from "../../errors/index.js";
 import { capabilitiesFromMessage } from "../../grants/convert.js";
+import { requested } from "../../grants/lifecycle.js";
 import { capabilityScopes } from "../../grants/model.js";
 import type { Caller } from "../../identity/caller.js";
 import type { GrantRecord } from "../../store/ports.js";
@@ -33,19 +34,18 @@ export async function requestGrant(
   if (cooldownUntil !== undefined && cooldownUntil > now) {
     throw new GatehouseError(Reason.GRANT_COOLDOWN, { retryAfterMs: cooldownUntil - now });
   }
-  const grant: GrantRecord = {
-    id: randomId(),
-    agentDid: agent.did,
-    operatorDomain: agent.operatorDomain,
-    audience: request.audience,
-    capabilities,
-    reason: request.reason,
-    durationMs,
-    state: "pending",
-    createdAt: now,
-    expiresAt: now + settings.pendingTtlMs,
-    revision: 1,
-  };
+  const grant = requested(
+    {
+      id: randomId(),
+      agent,
+      audience: request.audience,
+      capabilities,
+      reason: request.reason,
+      durationMs,
+      pendingTtlMs: settings.pendingTtlMs,
+    },
+    now,
+  );
   if ((await store.grants.create(grant, settings.maxPending, now)) === "pending_limit") {
     throw new GatehouseError(Reason.GRANT_PENDING_LIMIT);
   }

@@ -2,17 +2,14 @@ import { create } from "@bufbuild/protobuf";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { Reason } from "../../../gen/gatehouse/v1/errors_pb.js";
 import type { Money } from "../../../gen/gatehouse/v1/resources_pb.js";
-import {
-  type VerifyResponse,
-  VerifyResponseSchema,
-  VerifyService,
-} from "../../../gen/gatehouse/v1/verify_pb.js";
+import { VerifyResponseSchema, VerifyService } from "../../../gen/gatehouse/v1/verify_pb.js";
 import { AuditEventType, actorOf } from "../../audit/events.js";
 import type { Audit } from "../../audit/writer.js";
 import type { KeyRing } from "../../crypto/key-ring.js";
 import { invalidArgument } from "../../errors/index.js";
 import { runVerifyPipeline } from "../../verify/pipeline.js";
 import type { VerifiedClaims, VerifyAmount, VerifyDeps } from "../../verify/types.js";
+import { PreEncoded } from "../pre-encoded.js";
 import { bindService, type ServiceBinding } from "../types.js";
 import { issuerMetadata } from "./issuer-metadata.js";
 
@@ -32,6 +29,7 @@ export interface VerifyServiceDeps extends VerifyDeps {
 }
 
 export function createVerifyService(deps: VerifyServiceDeps): ServiceBinding {
+  const allowedResponse = allowedResponses();
   return bindService(VerifyService, {
     async verify(request, { caller }) {
       const verdict = runVerifyPipeline(
@@ -97,44 +95,43 @@ export function createVerifyService(deps: VerifyServiceDeps): ServiceBinding {
 interface AllowedResponse {
   readonly cacheTtlSeconds: number;
   readonly dpopNonce: string | undefined;
-  readonly message: VerifyResponse;
+  readonly response: PreEncoded<typeof VerifyResponseSchema>;
 }
 
 /**
  * An allowed answer is a pure function of the verified claims, the decision's cache TTL and
  * the DPoP nonce. The claims object is shared by every hit on one verified-token cache entry
- * (src/verify/cache.ts) and never changes, so the answer is built once per claims, TTL and
- * nonce, deep-frozen, and handed out again while they hold (and a frozen answer is encoded
- * once, src/server/grpc.ts). Every step of the pipeline still ran for this request: only
- * the answer's construction is reused.
+ * (src/verify/cache.ts) and never changes, so the answer is built and encoded once per
+ * claims, TTL and nonce (PreEncoded), and handed out again while they hold. Every step of the
+ * pipeline still ran for this request: only the answer's construction is reused. One memo per
+ * service instance, dropped with the claims it was built for.
  */
-const allowedResponses = new WeakMap<VerifiedClaims, AllowedResponse>();
-
-function allowedResponse(
-  claims: VerifiedClaims,
-  cacheTtlSeconds: number,
-  dpopNonce: string | undefined,
-): VerifyResponse {
-  const known = allowedResponses.get(claims);
-  if (known?.cacheTtlSeconds === cacheTtlSeconds && known.dpopNonce === dpopNonce) {
-    return known.message;
-  }
-  const expiresAt = Object.freeze(timestampFromMs(claims.exp * 1000));
-  const message = Object.freeze(
-    create(VerifyResponseSchema, {
+function allowedResponses() {
+  const built = new WeakMap<VerifiedClaims, AllowedResponse>();
+  return (
+    claims: VerifiedClaims,
+    cacheTtlSeconds: number,
+    dpopNonce: string | undefined,
+  ): PreEncoded<typeof VerifyResponseSchema> => {
+    const known = built.get(claims);
+    if (known?.cacheTtlSeconds === cacheTtlSeconds && known.dpopNonce === dpopNonce) {
+      return known.response;
+    }
+    const message = create(VerifyResponseSchema, {
       allowed: true,
       agentDid: claims.sub,
       operatorDomain: claims.operator,
       tokenId: claims.jti,
       ...(claims.actors?.[0] !== undefined && { actorDid: claims.actors[0] }),
       ...(dpopNonce !== undefined && { dpopNonce }),
-      scopes: Object.freeze([...claims.scopes]) as string[],
-      expiresAt,
+      scopes: [...claims.scopes],
+      expiresAt: timestampFromMs(claims.exp * 1000),
       cacheTtlSeconds,
-    }),
-  );
-  allowedResponses.set(claims, { cacheTtlSeconds, dpopNonce, message });
-  return message;
+    });
+    const response = new PreEncoded(VerifyResponseSchema, message);
+    built.set(claims, { cacheTtlSeconds, dpopNonce, response });
+    return response;
+  };
 }
 
 /** The request's amount; the currency's format is the contract's rule, checked before. */

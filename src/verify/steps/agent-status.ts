@@ -1,10 +1,9 @@
 import { Reason } from "../../../gen/gatehouse/v1/errors_pb.js";
 import type { AgentRecord } from "../../store/ports.js";
-import { afterSettled } from "../settled.js";
+import type { Pending } from "../lookup-cache.js";
 import type { VerifyDeps, VerifyState } from "../types.js";
 
 type Status = AgentRecord | Reason;
-type Pending<T> = T | Promise<T>;
 
 /**
  * Agent and operator status, read from the registry at verification time, for every
@@ -20,10 +19,11 @@ export function agentStatusStep(
   if (!claims) return Reason.TOKEN_CLAIMS_INVALID;
   const actors = claims.actors ?? NO_ACTORS;
   // The subject must belong to the operator its token names.
-  return andThen(principalStatus(deps, claims.sub, claims.operator), (subject) => {
+  const { nowMs } = state;
+  return andThen(principalStatus(deps, nowMs, claims.sub, claims.operator), (subject) => {
     if (typeof subject === "number") return subject;
     state.agent = subject;
-    return actorsStatus(deps, actors, 0);
+    return actorsStatus(deps, nowMs, actors, 0);
   });
 }
 
@@ -32,29 +32,35 @@ const NO_ACTORS: readonly string[] = [];
 /** The actors from `from` on, one after the other; undefined once every one is active. */
 function actorsStatus(
   deps: VerifyDeps,
+  nowMs: number,
   actors: readonly string[],
   from: number,
 ): Pending<Reason | undefined> {
   const did = actors[from];
   if (did === undefined) return undefined;
-  return andThen(principalStatus(deps, did), (actor) =>
-    typeof actor === "number" ? actor : actorsStatus(deps, actors, from + 1),
+  return andThen(principalStatus(deps, nowMs, did), (actor) =>
+    typeof actor === "number" ? actor : actorsStatus(deps, nowMs, actors, from + 1),
   );
 }
 
 /**
  * One agent and its operator: the record when both are active, else why not. Synchronous
- * when the registry's answers are cached (cache.ts, settled.ts).
+ * when the registry's answers are cached (cache.ts).
  */
-function principalStatus(deps: VerifyDeps, did: string, operator?: string): Pending<Status> {
-  return afterSettled(deps.registry.getAgent(did), (agent): Pending<Status> => {
+function principalStatus(
+  deps: VerifyDeps,
+  nowMs: number,
+  did: string,
+  operator?: string,
+): Pending<Status> {
+  return andThen(deps.registry.getAgent(did, nowMs), (agent): Pending<Status> => {
     if (!agent || (operator !== undefined && agent.operatorDomain !== operator)) {
       return Reason.AGENT_NOT_FOUND;
     }
     // A deleted agent (a tombstone) is refused like a revoked one.
     if (agent.status === "revoked" || agent.status === "deleted") return Reason.AGENT_REVOKED;
     if (agent.status === "suspended") return Reason.AGENT_SUSPENDED;
-    return afterSettled(deps.registry.getOperator(agent.operatorDomain), (record) => {
+    return andThen(deps.registry.getOperator(agent.operatorDomain, nowMs), (record) => {
       if (!record) return Reason.OPERATOR_NOT_FOUND;
       if (record.status === "revoked") return Reason.OPERATOR_REVOKED;
       if (record.status !== "active") return Reason.OPERATOR_SUSPENDED;

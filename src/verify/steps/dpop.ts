@@ -23,7 +23,7 @@ const MAX_JKT_LENGTH = 128;
  */
 export function dpopStep(
   state: VerifyState,
-  deps: VerifyDeps,
+  deps: Pick<VerifyDeps, "dpop">,
 ): Reason | undefined | Promise<Reason | undefined> {
   const { cnf } = state.payload;
   // Decided without waiting (a bearer token): the pipeline then spends no microtask here.

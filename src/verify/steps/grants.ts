@@ -1,5 +1,6 @@
 import { Reason } from "../../../gen/gatehouse/v1/errors_pb.js";
-import { capabilityScopes, grantState } from "../../grants/model.js";
+import { grantLive } from "../../grants/allowance.js";
+import { capabilityScopes } from "../../grants/model.js";
 import type { VerifiedClaims, VerifyDeps, VerifyState } from "../types.js";
 
 /**
@@ -27,15 +28,8 @@ async function checkGrants(
   const nowMs = state.now * 1000;
   const scopes: string[] = [];
   for (const id of claims.grants ?? []) {
-    const grant = await deps.grants.get(id);
-    if (
-      !grant ||
-      grant.agentDid !== claims.sub ||
-      !claims.aud.includes(grant.audience) ||
-      grantState(grant, nowMs) !== "approved"
-    ) {
-      return Reason.GRANT_REVOKED;
-    }
+    const grant = await deps.grants.get(id, state.nowMs);
+    if (!grant || !grantLive(grant, claims.sub, claims.aud, nowMs)) return Reason.GRANT_REVOKED;
     scopes.push(...capabilityScopes(grant.capabilities));
   }
   state.grantScopes = scopes;

@@ -18,7 +18,7 @@ const REFUSED_PARAMS = ["jku", "x5u", "jwk", "x5c", "crit"] as const;
  */
 export async function headerStep(
   state: VerifyState,
-  deps: VerifyDeps,
+  deps: { readonly keys: Pick<VerifyDeps["keys"], "lookup" | "refresh"> },
 ): Promise<Reason | undefined> {
   const { header } = state;
   const { alg, kid, typ } = header;

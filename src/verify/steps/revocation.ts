@@ -1,5 +1,5 @@
 import { Reason } from "../../../gen/gatehouse/v1/errors_pb.js";
-import { allKnown, resolvedWith } from "../settled.js";
+import type { Pending } from "../lookup-cache.js";
 import type { VerifiedClaims, VerifyDeps, VerifyState } from "../types.js";
 
 /**
@@ -21,18 +21,20 @@ export function revocationStep(
   if (!claims?.jti) return Reason.TOKEN_CLAIMS_INVALID;
   const jkt = boundKey(state.payload.cnf);
   const { revocations } = deps;
-  const lookups: Promise<Answer>[] = [
-    jkt === undefined ? NOT_REVOKED : revocations.isRevoked("agent_key", jkt),
-    revocations.isRevoked("token", claims.jti),
+  const { nowMs } = state;
+  const answers: Pending<Answer>[] = [
+    jkt === undefined ? false : revocations.isRevoked("agent_key", jkt, nowMs),
+    revocations.isRevoked("token", claims.jti, nowMs),
   ];
-  for (const jti of claims.derivedFrom ?? NONE) lookups.push(revocations.isRevoked("token", jti));
-  lookups.push(revocations.issuedUntil(claims.sub));
-  for (const did of claims.actors ?? NONE) lookups.push(revocations.issuedUntil(did));
+  for (const jti of claims.derivedFrom ?? NONE) {
+    answers.push(revocations.isRevoked("token", jti, nowMs));
+  }
+  answers.push(revocations.issuedUntil(claims.sub, nowMs));
+  for (const did of claims.actors ?? NONE) answers.push(revocations.issuedUntil(did, nowMs));
   // Synchronous when every answer is cached (cache.ts): a cached Verify waits for nothing.
-  const answers = allKnown<Answer[]>(lookups);
-  return answers instanceof Promise
-    ? answers.then((values) => judge(claims, values))
-    : judge(claims, answers);
+  return answers.some((answer) => answer instanceof Promise)
+    ? Promise.all(answers).then((values) => judge(claims, values))
+    : judge(claims, answers as Answer[]);
 }
 
 /**
@@ -41,7 +43,6 @@ export function revocationStep(
  */
 type Answer = boolean | number | undefined;
 
-const NOT_REVOKED = resolvedWith(false);
 const NONE: readonly string[] = [];
 
 /** Reads the answers in place (no copies: a cached Verify allocates little). */

@@ -6,7 +6,10 @@ import type { VerifyDeps, VerifyState } from "../types.js";
  * future, and a maximum lifetime `exp - iat` (RFC 8725 §3.10 advice against long-lived
  * tokens): a token minted with a huge lifetime by a leaked key is still refused.
  */
-export function timeStep(state: VerifyState, deps: VerifyDeps): Reason | undefined {
+export function timeStep(
+  state: VerifyState,
+  deps: Pick<VerifyDeps, "settings">,
+): Reason | undefined {
   const claims = state.claims;
   if (!claims) return Reason.TOKEN_CLAIMS_INVALID;
   const { clockSkewSeconds: skew, maxTokenTtlSeconds } = deps.settings;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { sourceAddress, UNKNOWN_SOURCE } from "../../../src/services/gate/abuse/source-address.js";
+import { sourceAddress, UNKNOWN_SOURCE } from "../../../src/identity/source-address.js";
 
 describe("sourceAddress", () => {
   it.each([

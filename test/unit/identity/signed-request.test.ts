@@ -1,5 +1,5 @@
 import { generateKeyPairSync, verify } from "node:crypto";
-import { create, type Message, toBinary } from "@bufbuild/protobuf";
+import { create, type DescMethod, type Message, toBinary } from "@bufbuild/protobuf";
 import { describe, expect, it } from "vitest";
 import { Reason } from "../../../gen/gatehouse/v1/errors_pb.js";
 import { GetAgentRequestSchema, RegistryService } from "../../../gen/gatehouse/v1/registry_pb.js";
@@ -7,13 +7,16 @@ import { createOperatorSigner } from "../../../src/client/operator-signer.js";
 import { createManualClock } from "../../../src/clock.js";
 import { GatehouseError } from "../../../src/errors/index.js";
 import type { Caller } from "../../../src/identity/caller.js";
-import { createSignedRequestAuthenticator } from "../../../src/identity/signed-request.js";
+import {
+  createSignedRequestAuthenticator,
+  type SignedCall,
+  type SignedMethod,
+} from "../../../src/identity/signed-request.js";
 import {
   type SignedRequestHeaders,
   signedRequestInput,
 } from "../../../src/identity/signed-request-format.js";
-import type { DispatchMethod } from "../../../src/server/dispatch.js";
-import type { CallContext } from "../../../src/services/types.js";
+import { operatorMayCall } from "../../../src/server/policy.js";
 import { createMemoryNonceStore } from "../../../src/store/memory/nonces.js";
 import type { OperatorRecord, Store } from "../../../src/store/ports.js";
 
@@ -22,14 +25,12 @@ const WINDOW_MS = 60_000;
 const SEED = Buffer.alloc(32, 7);
 const CONNECTION: Caller = { fingerprint: "f".repeat(64), uris: [], role: "verifier", name: "v" };
 
-function dispatchMethod(name: keyof typeof RegistryService.method): DispatchMethod {
+function dispatchMethod(
+  name: keyof typeof RegistryService.method,
+): SignedMethod & { readonly method: DescMethod } {
   const method = RegistryService.method[name];
-  return {
-    fullName: `${RegistryService.typeName}/${method.name}`,
-    method,
-    invoke: () => Promise.reject(new Error("not used")),
-    decode: () => create(method.input),
-  };
+  const fullName = `${RegistryService.typeName}/${method.name}`;
+  return { fullName, input: method.input, operatorMayCall: operatorMayCall(fullName), method };
 }
 
 const GET_AGENT = dispatchMethod("getAgent");
@@ -58,10 +59,8 @@ function setup(status: OperatorRecord["status"] = "active", keyless = false) {
     message: Message = request,
     caller = CONNECTION,
   ) => {
-    const context: CallContext = {
+    const context: SignedCall = {
       caller,
-      peerAddress: "127.0.0.1",
-      signal: new AbortController().signal,
       header: (name) => [headers[name] ?? []].flat(),
     };
     // The authenticator answers undefined synchronously when no signature header is sent.

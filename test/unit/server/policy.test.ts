@@ -8,7 +8,7 @@ import { file_gatehouse_v1_registry } from "../../../gen/gatehouse/v1/registry_p
 import { file_gatehouse_v1_verify } from "../../../gen/gatehouse/v1/verify_pb.js";
 import { GatehouseError } from "../../../src/errors/index.js";
 import { ANONYMOUS, type Caller } from "../../../src/identity/caller.js";
-import { authorize, RPC_POLICY, servedBy } from "../../../src/server/policy.js";
+import { authorize, RPC_POLICY, rateLimitOf, servedBy } from "../../../src/server/policy.js";
 
 const generatedMethods = [
   file_gatehouse_v1_gate,
@@ -35,6 +35,17 @@ describe("per-RPC policy table", () => {
     expect(generatedMethods.length).toBeGreaterThan(10);
     for (const method of generatedMethods) expect(RPC_POLICY[method], method).toBeDefined();
     expect(Object.keys(RPC_POLICY).sort()).toEqual([...generatedMethods].sort());
+  });
+
+  it("names a rate limit for every generated method (the rate-limit column)", () => {
+    for (const method of generatedMethods) {
+      expect(["challenge", "submit", "none"], method).toContain(rateLimitOf(method));
+    }
+    expect(rateLimitOf("gatehouse.v1.GateService/Challenge")).toBe("challenge");
+    expect(rateLimitOf("gatehouse.v1.GateService/Submit")).toBe("submit");
+    // Not in the table: no limit is named, and the dispatcher serves it to nobody.
+    expect(rateLimitOf("gatehouse.v1.GateService/Unknown")).toBeUndefined();
+    expect(servedBy("all", "gatehouse.v1.GateService/Unknown")).toBe(false);
   });
 
   it("fails closed for a method missing from the table", () => {

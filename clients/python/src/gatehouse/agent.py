@@ -110,8 +110,7 @@ class Agent:
             ),
             timeout=self._timeout,
         )
-        # `pass` is a Python keyword: the generated field is reached with getattr / **{...}.
-        request = gate_pb2.TokenRequest(**{"pass": getattr(submitted, "pass")})
+        request = gate_pb2.TokenRequest(pass_token=submitted.pass_token)
         issued = self._token(request, dpop, body.issuer)
         return Token(
             access_token=issued.access_token,

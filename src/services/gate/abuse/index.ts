@@ -1,3 +1,4 @@
+import type { Message } from "@bufbuild/protobuf";
 import type {
   ChallengeKind,
   ChallengeRequest,
@@ -11,13 +12,22 @@ import type { CallContext } from "../../types.js";
 import { createProofOfWorkGate } from "./admission.js";
 import { createGateRateLimits } from "./rate-limits.js";
 
-/** Abuse control on the gate; each method throws a GatehouseError or returns. */
+/** Abuse control on the gate; each member throws a GatehouseError or returns. */
 export interface AbuseControl {
-  /** The first step of Challenge: rate limits, then (adaptive mode) the admission ticket. */
+  /** The first step of Challenge: (adaptive mode) the admission ticket. */
   challenge(request: ChallengeRequest, call: CallContext): Promise<void>;
-  /** The first step of Submit: rate limits. */
-  submit(request: SubmitRequest, call: CallContext): Promise<void>;
-  /** The first step of a challenge redeemed at Token (a DID proof): Submit's rate limits. */
+  /**
+   * The per-RPC table's `challenge` and `submit` rate limits, which the dispatcher checks for
+   * every authorized call of those methods (src/server/call-steps.ts).
+   */
+  readonly rateLimits: {
+    readonly challenge: (request: Message, call: CallContext) => Promise<void>;
+    readonly submit: (request: Message, call: CallContext) => Promise<void>;
+  };
+  /**
+   * A challenge redeemed at Token (a DID proof) counts against Submit's limits: Token's row
+   * has none, since its other grants answer no challenge.
+   */
   redeem(kind: ChallengeKind, call: CallContext): Promise<void>;
 }
 
@@ -34,16 +44,20 @@ export function createAbuseControl(deps: AbuseControlDeps): AbuseControl {
   const plugins = [...deps.kinds.values()];
 
   return {
-    async challenge(request, call) {
-      await rateLimit("challenge", request.kind, call);
-      await proofOfWork(request, call);
-    },
-    async submit(request, call) {
-      // The kind the answer claims picks the per-kind limit. Trusting the claim is safe: an
-      // answer of another kind than the stored challenge's is refused (and the challenge
-      // spent), and that challenge was counted under its true kind when it was issued.
-      const kind = plugins.find((plugin) => plugin.answerCase === request.answer.case)?.kind;
-      await rateLimit("submit", kind, call);
+    challenge: proofOfWork,
+    rateLimits: {
+      // The kind the request names picks the per-kind limit (an unknown kind counts in the
+      // shared bucket; validation then refuses it).
+      challenge: (request, call) =>
+        rateLimit("challenge", (request as ChallengeRequest).kind, call),
+      submit(request, call) {
+        // The kind the answer claims picks the per-kind limit. Trusting the claim is safe: an
+        // answer of another kind than the stored challenge's is refused (and the challenge
+        // spent), and that challenge was counted under its true kind when it was issued.
+        const answer = (request as SubmitRequest).answer.case;
+        const kind = plugins.find((plugin) => plugin.answerCase === answer)?.kind;
+        return rateLimit("submit", kind, call);
+      },
     },
     redeem: (kind, call) => rateLimit("submit", kind, call),
   };

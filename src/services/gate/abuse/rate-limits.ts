@@ -2,9 +2,9 @@ import { Reason } from "../../../../gen/gatehouse/v1/errors_pb.js";
 import type { ChallengeKind } from "../../../../gen/gatehouse/v1/gate_pb.js";
 import { kindName, type LimitsConfig, type RateLimits } from "../../../config/limits.js";
 import { GatehouseError } from "../../../errors/index.js";
+import { sourceAddress } from "../../../identity/source-address.js";
 import type { RateLimiter } from "../../../store/ports.js";
 import type { CallContext } from "../../types.js";
-import { sourceAddress } from "./source-address.js";
 
 export type GateAction = "challenge" | "submit";
 

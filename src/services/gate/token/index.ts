@@ -6,27 +6,30 @@ import { checkTokenRequestProof, requireRegisteredKey } from "../../../dpop/inde
 import { GatehouseError } from "../../../errors/index.js";
 import type { CallContext } from "../../types.js";
 import type { GateDeps } from "../deps.js";
-import { assertionGrant } from "./assertion-grant.js";
-import { didProofGrant } from "./did-proof-grant.js";
-import { exchangeGrant } from "./exchange-grant.js";
+import { assertionFlow } from "./flows/assertion.js";
+import { didProofFlow } from "./flows/did-proof.js";
+import { exchangeFlow } from "./flows/exchange.js";
+import { passFlow } from "./flows/pass.js";
+import type { FlowOutcome } from "./flows/types.js";
 import { type Binding, issueAccessToken } from "./issue.js";
-import { passGrant } from "./pass-grant.js";
-import type { GrantOutcome } from "./types.js";
 
-/** Token: one handler per grant type establishes the outcome; issue.ts signs it. */
+/**
+ * Token: one flow per OAuth grant type (flows/: the pass from Submit, the RFC 7523
+ * assertion, the RFC 8693 exchange) establishes the outcome; issue.ts signs it.
+ */
 export async function issueToken(
   deps: GateDeps,
   request: TokenRequest,
   call: CallContext,
 ): Promise<MessageInitShape<typeof TokenResponseSchema>> {
-  // RFC 9449 §5: a proof binds the token to the agent's key; checked before the grant runs.
+  // RFC 9449 §5: a proof binds the token to the agent's key; checked before the flow runs.
   const { dpop } = deps.verify;
   const jkt = request.dpopProof
     ? await checkTokenRequestProof(dpop, deps.settings.publicUrl, request.dpopProof)
     : undefined;
-  const grant = await runGrant(deps, request, call, jkt);
-  if (jkt !== undefined) requireRegisteredKey(jkt, grant.presenter.publicKeyHex);
-  const response = await issueAccessToken(deps, grant, binding(grant, jkt), call.caller);
+  const outcome = await runFlow(deps, request, call, jkt);
+  if (jkt !== undefined) requireRegisteredKey(jkt, outcome.presenter.publicKeyHex);
+  const response = await issueAccessToken(deps, outcome, binding(outcome, jkt), call.caller);
   const dpopNonce = dpop.nonce(); // RFC 9449 §8: the nonce for the agent's next proof
   return dpopNonce === undefined ? response : { ...response, dpopNonce };
 }
@@ -37,21 +40,22 @@ export async function issueToken(
  * delegate may use the token). Otherwise the key the request's proof showed, if any. A token
  * with actors is never a bearer token: anyone who saw it could act as its actor.
  */
-function binding(grant: GrantOutcome, jkt: string | undefined): Binding {
-  if (grant.delegate !== undefined) {
-    return { jkt: ed25519Thumbprint(Buffer.from(grant.delegate.publicKeyHex, "hex")) };
+function binding(outcome: FlowOutcome, jkt: string | undefined): Binding {
+  if (outcome.delegate !== undefined) {
+    return { jkt: ed25519Thumbprint(Buffer.from(outcome.delegate.publicKeyHex, "hex")) };
   }
   if (jkt !== undefined) return { jkt };
-  if (grant.act !== undefined) throw new GatehouseError(Reason.TOKEN_BOUND_TO_KEY);
+  if (outcome.act !== undefined) throw new GatehouseError(Reason.TOKEN_BOUND_TO_KEY);
   return {};
 }
 
-function runGrant(
+/** The flow the request's grant (the proto oneof) names. */
+function runFlow(
   deps: GateDeps,
   request: TokenRequest,
   call: CallContext,
   jkt: string | undefined,
-): Promise<GrantOutcome> {
+): Promise<FlowOutcome> {
   // A caller without a certificate is authenticated by its DID proof and nothing else.
   if (call.caller.role === "claimant" && request.grant.case !== "didProof") {
     throw new GatehouseError(Reason.PERMISSION_DENIED, {
@@ -59,14 +63,14 @@ function runGrant(
     });
   }
   switch (request.grant.case) {
-    case "pass":
-      return passGrant(deps, request.grant.value, call);
+    case "passToken":
+      return passFlow(deps, request.grant.value, call);
     case "assertion":
-      return assertionGrant(deps, request.grant.value, call);
+      return assertionFlow(deps, request.grant.value, call);
     case "exchange":
-      return exchangeGrant(deps, request.grant.value, call, jkt);
+      return exchangeFlow(deps, request.grant.value, call, jkt);
     case "didProof":
-      return didProofGrant(deps, request.grant.value, call);
+      return didProofFlow(deps, request.grant.value, call);
     default:
       throw new GatehouseError(Reason.INVALID_ARGUMENT, {
         field: "grant",

@@ -1159,8 +1159,9 @@ func (x *HashcashAnswer) GetNonce() string {
 type SubmitResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Opaque single-use pass (base64url, 43 characters), redeemable at Token by
-	// the same caller before `expires_at`. Treat it as a secret.
-	Pass string `protobuf:"bytes,1,opt,name=pass,proto3" json:"pass,omitempty"`
+	// the same caller before `expires_at`. Treat it as a secret. Named
+	// `pass_token`, not `pass` (a Python keyword); its JSON name stays "pass".
+	PassToken string `protobuf:"bytes,1,opt,name=pass_token,json=pass,proto3" json:"pass_token,omitempty"`
 	// When the pass expires.
 	ExpiresAt     *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=expires_at,json=expiresAt,proto3" json:"expires_at,omitempty"`
 	unknownFields protoimpl.UnknownFields
@@ -1197,9 +1198,9 @@ func (*SubmitResponse) Descriptor() ([]byte, []int) {
 	return file_gatehouse_v1_gate_proto_rawDescGZIP(), []int{14}
 }
 
-func (x *SubmitResponse) GetPass() string {
+func (x *SubmitResponse) GetPassToken() string {
 	if x != nil {
-		return x.Pass
+		return x.PassToken
 	}
 	return ""
 }
@@ -1218,7 +1219,7 @@ type TokenRequest struct {
 	//
 	// Types that are valid to be assigned to Grant:
 	//
-	//	*TokenRequest_Pass
+	//	*TokenRequest_PassToken
 	//	*TokenRequest_Assertion
 	//	*TokenRequest_Exchange
 	//	*TokenRequest_DidProof
@@ -1271,10 +1272,10 @@ func (x *TokenRequest) GetGrant() isTokenRequest_Grant {
 	return nil
 }
 
-func (x *TokenRequest) GetPass() string {
+func (x *TokenRequest) GetPassToken() string {
 	if x != nil {
-		if x, ok := x.Grant.(*TokenRequest_Pass); ok {
-			return x.Pass
+		if x, ok := x.Grant.(*TokenRequest_PassToken); ok {
+			return x.PassToken
 		}
 	}
 	return ""
@@ -1318,9 +1319,10 @@ type isTokenRequest_Grant interface {
 	isTokenRequest_Grant()
 }
 
-type TokenRequest_Pass struct {
-	// A pass from Submit.
-	Pass string `protobuf:"bytes,1,opt,name=pass,proto3,oneof"`
+type TokenRequest_PassToken struct {
+	// A pass from Submit. JSON name "pass" (the field was renamed from the
+	// Python keyword `pass`; wire and JSON unchanged).
+	PassToken string `protobuf:"bytes,1,opt,name=pass_token,json=pass,proto3,oneof"`
 }
 
 type TokenRequest_Assertion struct {
@@ -1338,7 +1340,7 @@ type TokenRequest_DidProof struct {
 	DidProof *DidProofGrant `protobuf:"bytes,4,opt,name=did_proof,json=didProof,proto3,oneof"`
 }
 
-func (*TokenRequest_Pass) isTokenRequest_Grant() {}
+func (*TokenRequest_PassToken) isTokenRequest_Grant() {}
 
 func (*TokenRequest_Assertion) isTokenRequest_Grant() {}
 
@@ -1782,13 +1784,15 @@ const file_gatehouse_v1_gate_proto_rawDesc = "" +
 	"\x12IteratedHashAnswer\x120\n" +
 	"\x06digest\x18\x01 \x01(\tB\x18\xc2\xf3\x18\x14\b\x01\x10@\x18@\"\f[0-9a-fA-F]+R\x06digest\"G\n" +
 	"\x0eHashcashAnswer\x125\n" +
-	"\x05nonce\x18\x01 \x01(\tB\x1f\xc2\xf3\x18\x1b\b\x01\x18@\"\x15[\\x21-\\x39\\x3b-\\x7e]+R\x05nonce\"_\n" +
-	"\x0eSubmitResponse\x12\x12\n" +
-	"\x04pass\x18\x01 \x01(\tR\x04pass\x129\n" +
+	"\x05nonce\x18\x01 \x01(\tB\x1f\xc2\xf3\x18\x1b\b\x01\x18@\"\x15[\\x21-\\x39\\x3b-\\x7e]+R\x05nonce\"e\n" +
+	"\x0eSubmitResponse\x12\x18\n" +
 	"\n" +
-	"expires_at\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\texpiresAt\"\xb1\x02\n" +
-	"\fTokenRequest\x120\n" +
-	"\x04pass\x18\x01 \x01(\tB\x1a\xc2\xf3\x18\x16\b\x01\x10+\x18+\"\x0e[A-Za-z0-9_-]+H\x00R\x04pass\x12<\n" +
+	"pass_token\x18\x01 \x01(\tR\x04pass\x129\n" +
+	"\n" +
+	"expires_at\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\texpiresAt\"\xb7\x02\n" +
+	"\fTokenRequest\x126\n" +
+	"\n" +
+	"pass_token\x18\x01 \x01(\tB\x1a\xc2\xf3\x18\x16\b\x01\x10+\x18+\"\x0e[A-Za-z0-9_-]+H\x00R\x04pass\x12<\n" +
 	"\tassertion\x18\x02 \x01(\v2\x1c.gatehouse.v1.JwtBearerGrantH\x00R\tassertion\x12>\n" +
 	"\bexchange\x18\x03 \x01(\v2 .gatehouse.v1.TokenExchangeGrantH\x00R\bexchange\x12:\n" +
 	"\tdid_proof\x18\x04 \x01(\v2\x1b.gatehouse.v1.DidProofGrantH\x00R\bdidProof\x12&\n" +
@@ -1930,7 +1934,7 @@ func file_gatehouse_v1_gate_proto_init() {
 		(*SubmitRequest_Hashcash)(nil),
 	}
 	file_gatehouse_v1_gate_proto_msgTypes[15].OneofWrappers = []any{
-		(*TokenRequest_Pass)(nil),
+		(*TokenRequest_PassToken)(nil),
 		(*TokenRequest_Assertion)(nil),
 		(*TokenRequest_Exchange)(nil),
 		(*TokenRequest_DidProof)(nil),

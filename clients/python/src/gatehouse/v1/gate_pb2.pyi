@@ -172,24 +172,26 @@ class HashcashAnswer(_message.Message):
     def __init__(self, nonce: _Optional[str] = ...) -> None: ...
 
 class SubmitResponse(_message.Message):
-    __slots__ = ("expires_at",)
-    PASS_FIELD_NUMBER: _ClassVar[int]
+    __slots__ = ("pass_token", "expires_at")
+    PASS_TOKEN_FIELD_NUMBER: _ClassVar[int]
     EXPIRES_AT_FIELD_NUMBER: _ClassVar[int]
+    pass_token: str
     expires_at: _timestamp_pb2.Timestamp
-    def __init__(self, expires_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., **kwargs) -> None: ...
+    def __init__(self, pass_token: _Optional[str] = ..., expires_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class TokenRequest(_message.Message):
-    __slots__ = ("assertion", "exchange", "did_proof", "dpop_proof")
-    PASS_FIELD_NUMBER: _ClassVar[int]
+    __slots__ = ("pass_token", "assertion", "exchange", "did_proof", "dpop_proof")
+    PASS_TOKEN_FIELD_NUMBER: _ClassVar[int]
     ASSERTION_FIELD_NUMBER: _ClassVar[int]
     EXCHANGE_FIELD_NUMBER: _ClassVar[int]
     DID_PROOF_FIELD_NUMBER: _ClassVar[int]
     DPOP_PROOF_FIELD_NUMBER: _ClassVar[int]
+    pass_token: str
     assertion: JwtBearerGrant
     exchange: TokenExchangeGrant
     did_proof: DidProofGrant
     dpop_proof: str
-    def __init__(self, assertion: _Optional[_Union[JwtBearerGrant, _Mapping]] = ..., exchange: _Optional[_Union[TokenExchangeGrant, _Mapping]] = ..., did_proof: _Optional[_Union[DidProofGrant, _Mapping]] = ..., dpop_proof: _Optional[str] = ..., **kwargs) -> None: ...
+    def __init__(self, pass_token: _Optional[str] = ..., assertion: _Optional[_Union[JwtBearerGrant, _Mapping]] = ..., exchange: _Optional[_Union[TokenExchangeGrant, _Mapping]] = ..., did_proof: _Optional[_Union[DidProofGrant, _Mapping]] = ..., dpop_proof: _Optional[str] = ...) -> None: ...
 
 class JwtBearerGrant(_message.Message):
     __slots__ = ("assertion", "scopes", "audience")
