@@ -18,19 +18,25 @@ export function sendError(
   error: GatehouseError,
   headers: ExtraHeaders = {},
 ): void {
-  const { code, http } = catalogEntry(error.reason);
+  const { status, body } = errorAnswer(error);
   const retryAfter = retryAfterSeconds(error);
+  sendJson(res, status, body, {
+    ...(retryAfter === undefined ? {} : { "retry-after": retryAfter }),
+    ...(error.dpopNonce === "" ? {} : { "dpop-nonce": error.dpopNonce }),
+    ...headers,
+  });
+}
+
+/** A refusal's HTTP status and JSON body, from the one catalog. */
+export function errorAnswer(error: GatehouseError): { status: number; body: object } {
+  const { code, http } = catalogEntry(error.reason);
   const body = {
     code: codeName(code),
     reason: `REASON_${Reason[error.reason]}`,
     message: error.description,
     ...(error.field === "" ? {} : { field: error.field }),
   };
-  sendJson(res, http, body, {
-    ...(retryAfter === undefined ? {} : { "retry-after": retryAfter }),
-    ...(error.dpopNonce === "" ? {} : { "dpop-nonce": error.dpopNonce }),
-    ...headers,
-  });
+  return { status: http, body };
 }
 
 export function sendJson(

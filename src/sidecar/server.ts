@@ -1,10 +1,17 @@
 import * as http from "node:http";
 import * as http2 from "node:http2";
 import type { AddressInfo } from "node:net";
+import type { Duplex } from "node:stream";
 import { Reason } from "../../gen/gatehouse/v1/errors_pb.js";
 import { GatehouseError, toGatehouseError } from "../errors/index.js";
 import type { Logger } from "../observability/logger.js";
-import { type HttpRequest, type HttpResponse, sendError, sendJson } from "./http-io.js";
+import {
+  errorAnswer,
+  type HttpRequest,
+  type HttpResponse,
+  sendError,
+  sendJson,
+} from "./http-io.js";
 
 /** Answers one request, or returns false when no route has its path. */
 export type RouteHandler = (req: HttpRequest, res: HttpResponse, url: URL) => Promise<boolean>;
@@ -58,6 +65,21 @@ export async function listen(options: ListenerOptions, handle: RouteHandler): Pr
         { maxHeaderSize: maxHeaderBytes, requestTimeout: requestTimeoutMs },
         onRequest,
       );
+  // An HTTP/1.1 request Node's parser refuses never reaches a handler: a header section over
+  // `maxHeaderSize` (Node 24 applies the limit to HTTP/1.1 on the HTTP/2 server too) or a
+  // malformed request. Answer it as every other refusal is answered, typed JSON (431, RFC 6585
+  // §5; else 400), then close.
+  server.on("clientError", (error: NodeJS.ErrnoException, socket: Duplex) => {
+    if (!socket.writable) {
+      socket.destroy();
+      return;
+    }
+    const refusal =
+      error.code === "HPE_HEADER_OVERFLOW"
+        ? new GatehouseError(Reason.HTTP_HEADERS_TOO_LARGE)
+        : new GatehouseError(Reason.INVALID_ARGUMENT, { description: "malformed HTTP request" });
+    socket.end(rawAnswer(refusal));
+  });
   server.maxConnections = options.maxConnections;
   const sockets = new Set<{ destroy(): void }>();
   server.on(tls ? "secureConnection" : "connection", (socket) => {
@@ -112,6 +134,19 @@ async function serve(
   } finally {
     clearTimeout(timer);
   }
+}
+
+/** A whole HTTP/1.1 refusal, for a socket no response object was made for. */
+function rawAnswer(error: GatehouseError): string {
+  const { status, body } = errorAnswer(error);
+  const text = JSON.stringify(body);
+  return (
+    `HTTP/1.1 ${status} ${http.STATUS_CODES[status] ?? ""}\r\n` +
+    "content-type: application/json\r\n" +
+    `content-length: ${Buffer.byteLength(text)}\r\n` +
+    "connection: close\r\n\r\n" +
+    text
+  );
 }
 
 /** Names and values as received, with 4 bytes each for separators (RFC 9112 §5). */

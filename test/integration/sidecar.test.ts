@@ -230,6 +230,28 @@ describe("sidecar limits", () => {
     }
   });
 
+  it("answers a malformed HTTP/1.1 request with a typed 400, never a bare close", async () => {
+    const { connect } = await import("node:tls");
+    const url = new URL(t.url);
+    const raw = await new Promise<string>((resolve, reject) => {
+      const socket = connect(
+        { host: url.hostname, port: Number(url.port), ca: t.gh.caPem, ALPNProtocols: ["http/1.1"] },
+        () => socket.end("GET /healthz HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n"),
+      );
+      let text = "";
+      socket.on("data", (chunk: Buffer) => {
+        text += chunk;
+      });
+      socket.on("close", () => resolve(text));
+      socket.on("error", reject);
+    });
+    expect(raw.split("\r\n")[0]).toBe("HTTP/1.1 400 Bad Request");
+    expect(raw).toContain("content-type: application/json");
+    expect(JSON.parse(raw.slice(raw.indexOf("\r\n\r\n") + 4)).reason).toBe(
+      "REASON_INVALID_ARGUMENT",
+    );
+  });
+
   it("answers 408 when a request does not complete in time", async () => {
     const { request } = await import("node:https");
     const answer = await new Promise<{ status: number; body: string }>((resolve, reject) => {
