@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ConfigError, loadConfig } from "../../src/config/index.js";
 import { DEFAULTS, FIELDS } from "../../src/config/schema.js";
 import { startTestGatehouse, type TestGatehouse } from "../support/gatehouse.js";
 import { debianToolPath, goToolPath, pythonToolPath } from "../support/tools.js";
@@ -124,6 +125,37 @@ describe("infra/ names only what the server has", () => {
       const names = environmentNames(text);
       expect(names).toContain("REDIS_URL");
       expect(names.filter((name) => !KNOWN_VARIABLES.has(name))).toEqual([]);
+    }
+  });
+
+  it("every placeholder in the Kubernetes Secret fails its own setting's check", async () => {
+    const text = await readFile(`${K8S}/secrets.yaml`, "utf8");
+    const envSecret = text.slice(text.indexOf("name: gatehouse-env"), text.indexOf("\n---"));
+    const placeholders = Object.fromEntries(
+      [...envSecret.matchAll(/^ {2}([A-Z0-9_]+): "([^"]*)"$/gm)].map(([, name, value]) => [
+        name,
+        value,
+      ]),
+    );
+    expect(Object.keys(placeholders).sort()).toEqual([
+      "GATEHOUSE_DPOP_NONCE_SECRET",
+      "GATEHOUSE_KEY_ENCRYPTION_KEY",
+      "GATEHOUSE_PROXY_HMAC_SECRET",
+      "REDIS_URL",
+    ]);
+    let problems: readonly string[] = [];
+    try {
+      loadConfig({ mode: "serve", env: placeholders });
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error;
+      problems = error.problems;
+    }
+    // Each placeholder is refused by name: none of them passes on its own.
+    for (const name of Object.keys(placeholders)) {
+      expect(
+        problems.filter((problem) => problem.includes(`${name}:`)),
+        name,
+      ).not.toEqual([]);
     }
   });
 
