@@ -110,6 +110,8 @@ interface GoPhase {
   readonly clientCpuMicros: number;
   readonly bodies: number;
   readonly exhausted: boolean;
+  /** GOMAXPROCS. */
+  readonly procs: number;
 }
 
 export interface GoLoadResult extends LoadResult {
@@ -144,6 +146,7 @@ function toLoadResult(phase: GoPhase): GoLoadResult {
     latency,
     clientCpuMicros: phase.clientCpuMicros,
     clientElu: undefined,
+    clientCores: phase.procs,
     generator: "go",
     bodies: phase.bodies,
     exhausted: phase.exhausted,

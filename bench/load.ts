@@ -1,13 +1,12 @@
 /**
- * A closed-loop unary load generator over grpc-js: `concurrency` slots, each sending its next
- * call as soon as the previous one answers, spread over several channels. Requests are
+ * Unary load over grpc-js on the bench's closed loop (bench/closed-loop.ts), spread over
+ * several channels, and the types every load generator reports in. Requests are
  * pre-serialized bytes and responses are checked as bytes, so the client spends as little CPU
  * per call as grpc-js allows.
  */
-import { performance } from "node:perf_hooks";
 import * as grpc from "@grpc/grpc-js";
 import type { ClientTls } from "../src/client/credentials.js";
-import { Histogram } from "./histogram.js";
+import { closedLoop, type LoopOptions } from "./closed-loop.js";
 
 /**
  * The check of a Target's responses as the Go load generator (bench/loadgen) takes it: field
@@ -47,12 +46,8 @@ export interface Latency {
   readonly meanMs: number;
 }
 
-export interface LoadOptions {
+export interface LoadOptions extends LoopOptions {
   readonly channels: readonly grpc.Client[];
-  readonly concurrency: number;
-  readonly durationMs: number;
-  /** After the duration, how long in-flight calls may take before they are cancelled. */
-  readonly drainTimeoutMs?: number;
 }
 
 export interface LoadResult {
@@ -71,6 +66,8 @@ export interface LoadResult {
    */
   readonly clientCpuMicros: number;
   readonly clientElu: number | undefined;
+  /** Cores the load generator may use (1 in this process; GOMAXPROCS for bench/loadgen). */
+  readonly clientCores: number;
   /** Which load generator produced it. */
   readonly generator: Generator;
 }
@@ -110,82 +107,24 @@ export async function openChannels(
 
 const passBytes = (bytes: Buffer): Buffer => bytes;
 
+/** `target` over grpc-js, one closed loop of `concurrency` calls spread over the channels. */
 export function runLoad(target: Target, options: LoadOptions): Promise<LoadResult> {
-  const { channels, concurrency, durationMs } = options;
-  const latency = new Histogram();
-  const errorKinds = new Map<string, number>();
-  const calls: (grpc.ClientUnaryCall | undefined)[] = new Array(concurrency);
-  let sent = 0;
-  let correct = 0;
-  let inFlight = 0;
-  let finished = false;
-  const fail = (kind: string) => errorKinds.set(kind, (errorKinds.get(kind) ?? 0) + 1);
-
-  const cpuBefore = process.cpuUsage();
-  const eluBefore = performance.eventLoopUtilization();
-  const start = performance.now();
-  const stopAt = start + durationMs;
-
-  return new Promise((resolve) => {
-    const finish = (end: number) => {
-      if (finished) return;
-      finished = true;
-      clearTimeout(watchdog);
-      const cpu = process.cpuUsage(cpuBefore);
-      resolve({
-        sent,
-        correct,
-        errors: sent - correct,
-        errorKinds,
-        elapsedMs: end - start,
-        latency,
-        clientCpuMicros: cpu.user + cpu.system,
-        clientElu: performance.eventLoopUtilization(eluBefore).utilization,
-        generator: "node",
-      });
-    };
-
-    const issue = (slot: number) => {
-      const channel = channels[slot % channels.length];
-      if (!channel) throw new Error("no channels");
-      const began = performance.now();
-      sent += 1;
-      inFlight += 1;
-      calls[slot] = channel.makeUnaryRequest(
-        target.path,
-        passBytes,
-        passBytes,
-        target.next ? target.next() : target.request,
-        new grpc.Metadata(),
-        {},
-        (error, response) => {
-          const now = performance.now();
-          inFlight -= 1;
-          calls[slot] = undefined;
-          if (error) {
-            fail(`${grpc.status[error.code] ?? error.code}: ${error.details}`);
-          } else {
-            const problem = response ? target.check(response) : "empty response";
-            if (problem === undefined) {
-              correct += 1;
-              latency.record(now - began);
-            } else {
-              fail(problem);
-            }
-          }
-          if (now < stopAt) issue(slot);
-          else if (inFlight === 0) finish(now);
-        },
-      );
-    };
-
-    // Calls still unanswered long after the end are cancelled; they count as errors.
-    const watchdog = setTimeout(
-      () => {
-        for (const call of calls) call?.cancel();
+  const { channels } = options;
+  return closedLoop((slot, settle) => {
+    const channel = channels[slot % channels.length];
+    if (!channel) throw new Error("no channels");
+    const call = channel.makeUnaryRequest(
+      target.path,
+      passBytes,
+      passBytes,
+      target.next ? target.next() : target.request,
+      new grpc.Metadata(),
+      {},
+      (error, response) => {
+        if (error) settle(`${grpc.status[error.code] ?? error.code}: ${error.details}`);
+        else settle(response ? target.check(response) : "empty response");
       },
-      durationMs + (options.drainTimeoutMs ?? 5_000),
     );
-    for (let slot = 0; slot < concurrency; slot++) issue(slot);
-  });
+    return () => call.cancel();
+  }, options);
 }
