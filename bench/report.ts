@@ -1,5 +1,6 @@
 /** Turning load results into the table and the BENCH_JSON figures. */
 import type { Generator, LoadResult } from "./load.js";
+import type { VerifyRate } from "./scenarios/crypto.js";
 import type { ServerUsage } from "./spawn-server.js";
 
 export interface Summary {
@@ -27,6 +28,11 @@ export interface Summary {
   /** 10^6 / serverCpuUsPerCall: what one fully busy server core would answer per second. */
   readonly coreRps: number;
   readonly errorKinds: Record<string, number>;
+  /**
+   * The load generator used (nearly) all the cores it may use: the figure may measure the
+   * client rather than the server (issue 16's rules: say so). See `clientSaturated`.
+   */
+  readonly clientSaturated: boolean;
   /** Go generator, requests each sent once (DPoP): they ran out before the end of the run. */
   readonly requestsExhausted?: boolean;
 }
@@ -59,18 +65,36 @@ export function summarize(
     serverCpuUsPerCall: round(serverCpuMicros / Math.max(1, result.correct), 0),
     coreRps: round((result.correct * 1e6) / Math.max(1, serverCpuMicros), 0),
     errorKinds: Object.fromEntries(result.errorKinds),
+    clientSaturated: clientSaturated(result),
   };
 }
 
-/** Aligned columns: the first left-aligned, the others right-aligned. */
-export function formatTable(header: string[], rows: string[][]): string[] {
+/** From this share of its cores (CPU time or, in this process, event-loop busy time) on. */
+export const SATURATED_SHARE = 0.9;
+
+/**
+ * Whether the load generator ran out of core: its CPU time reached SATURATED_SHARE of the
+ * cores it may use, or (the generator in this process) its event loop was that busy, which
+ * also catches a loop that waited for a core the host's other work held.
+ */
+export function clientSaturated(
+  result: Pick<LoadResult, "clientCpuMicros" | "clientElu" | "clientCores" | "elapsedMs">,
+): boolean {
+  const coreMicros = Math.max(1, result.elapsedMs * 1000 * result.clientCores);
+  const cpuShare = result.clientCpuMicros / coreMicros;
+  return cpuShare >= SATURATED_SHARE || (result.clientElu ?? 0) >= SATURATED_SHARE;
+}
+
+/** Aligned columns: the first `leftColumns` left-aligned (text), the others right-aligned. */
+export function formatTable(header: string[], rows: string[][], leftColumns = 1): string[] {
   const widths = header.map((h, i) =>
     Math.max(h.length, ...rows.map((row) => row[i]?.length ?? 0)),
   );
   const line = (cells: string[]) =>
     cells
-      .map((c, i) => (i === 0 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0)))
-      .join("  ");
+      .map((c, i) => (i < leftColumns ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0)))
+      .join("  ")
+      .trimEnd();
   return [line(header), ...rows.map(line)];
 }
 
@@ -85,12 +109,32 @@ export function summaryTable(results: Record<string, Summary>): string[] {
     r.generator,
     ...[r.inFlight, r.sent, r.correct, r.errors, r.rps].map(String),
     ...[r.p50Ms, r.p99Ms, r.maxMs].map((ms) => ms.toFixed(2)),
-    r.clientElu === null ? `${r.clientCpu}% (go)` : `${r.clientCpu}% (${r.clientElu}%)`,
+    `${r.clientElu === null ? `${r.clientCpu}% (go)` : `${r.clientCpu}% (${r.clientElu}%)`}` +
+      (r.clientSaturated ? " SATURATED" : ""),
     `${r.serverCpu}% (${r.serverElu}%)`,
     String(r.serverCpuUsPerCall),
     String(r.coreRps),
   ]);
   return formatTable(header, rows);
+}
+
+/** The raw Ed25519 verify rate on one core (bench/scenarios/crypto.ts), around the load runs. */
+export interface RawRates {
+  /** Verifications/s over the loop before the load runs, after them, and their mean. */
+  readonly before: number;
+  readonly after: number;
+  readonly mean: number;
+  /** The best 100 ms window of either loop. */
+  readonly peak: number;
+}
+
+export function rawRates(before: VerifyRate, after: VerifyRate): RawRates {
+  return {
+    before: round(before.mean, 0),
+    after: round(after.mean, 0),
+    mean: round((before.mean + after.mean) / 2, 0),
+    peak: round(Math.max(before.peak, after.peak), 0),
+  };
 }
 
 /** `a / b`, or undefined when either is missing or b is 0. */

@@ -5,7 +5,8 @@
  *   latency     the same two with 1 and then 8 calls in flight (LATENCY_IN_FLIGHT): how the
  *               tail grows with the load, next to the runs at BENCH_CONCURRENCY
  *   connect     Verify of the same token over Connect JSON (HTTP/2, node:http2 client in this
- *               process), next to gRPC Verify: throughput and server CPU per call
+ *               process) at 1, 8 and BENCH_CONCURRENCY in flight, next to gRPC Verify at the
+ *               same: throughput and server CPU per call
  *   dpop        Verify of a DPoP-bound token with a fresh proof per request, next to the raw
  *               node:crypto Ed25519 verify rate on one core (measured here, before and after)
  *   check       Envoy ext_authz Check of the same bearer token, built as Envoy builds it with
@@ -22,7 +23,15 @@
  *               per round against Python's hashlib
  *   footprint   the compiled server: start-up to ready, idle RSS, RSS under BENCH_SUSTAIN_SECONDS
  *               of mixed load (bench/scenarios/footprint.ts)
- * Only correct answers count; a denial where an allow was expected is an error.
+ * Only correct answers count; a denial where an allow was expected is an error. After the
+ * login and gate runs the server verifies its audit chain (VerifyAuditChain); a broken chain
+ * fails the run.
+ *
+ * Every run ends with the Targets table: one row per target of issue 16 (bench/goals.ts,
+ * declared once), the figure this run measured beside its limit, and the verdict (met,
+ * missed, not run in this run), flagged when the run's load generator saturated its core
+ * (bench/report.ts `clientSaturated`). The header prints the host's load average (as `uptime`
+ * does) before and after the run, so a loaded host shows in the output itself.
  *
  * Server: BENCH_WORKERS processes per Gatehouse (default: one per core), as `gatehouse serve
  * --workers` runs them (src/app/workers.ts), sharing a Redis store; BENCH_WORKERS=1 runs one
@@ -55,12 +64,13 @@
  * BENCH_REVOCATION_TIMEOUT_MS (5000), BENCH_DENIALS (20000), BENCH_WORKERS (cores), BENCH_SERVER_NODE_FLAGS (node
  * and V8 flags for the server processes, e.g. --max-semi-space-size=32), BENCH_SERVER_PROFILE
  * (a directory: each bench server process writes a V8 CPU profile of every warm-up and
- * measured run there, bench/profile.ts). Exits 1 when a measured run had any error.
+ * measured run there, bench/profile.ts). Exits 1 when a measured run had any error or the
+ * audit chain did not verify.
  * Gatehouse's own CPU per call, without the network and far less noisy: bench/in-process.ts.
  */
 import { randomBytes } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
-import { availableParallelism, tmpdir } from "node:os";
+import { availableParallelism, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import type * as grpc from "@grpc/grpc-js";
 import type { DevPki } from "../src/pki/dev-pki.js";
@@ -75,12 +85,22 @@ import {
   toClientTls,
 } from "./enroll.js";
 import { type GoLoadgen, resolveGoLoadgen, writeTlsFiles } from "./go-load.js";
+import { goalMeasurements } from "./goal-figures.js";
+import { formatGoalRows, goalRows, issue16Goals } from "./goals.js";
 import { openChannels } from "./load.js";
 import { BENCH_TOKEN_TTL_SECONDS } from "./protocol.js";
 import { redisProbe } from "./redis-stats.js";
-import { formatTable, ratio, round, type Summary, summaryTable } from "./report.js";
+import {
+  formatTable,
+  type RawRates,
+  ratio,
+  rawRates,
+  type Summary,
+  summaryTable,
+} from "./report.js";
+import { type AuditChainCheck, checkAuditChain } from "./scenarios/audit-chain.js";
 import { connectVerifyTarget, measureConnect } from "./scenarios/connect.js";
-import { ed25519VerifyRate, type VerifyRate } from "./scenarios/crypto.js";
+import { ed25519VerifyRate } from "./scenarios/crypto.js";
 import { type DenialGrowth, measureDenialGrowth } from "./scenarios/denials.js";
 import { measureDpop, type ProofStats } from "./scenarios/dpop.js";
 import { type Footprint, measureFootprint } from "./scenarios/footprint.js";
@@ -117,7 +137,7 @@ const { only } = settings;
 const bearerRuns =
   (only.has("verify") ? 2 : 0) +
   (only.has("latency") ? 2 * LATENCY_IN_FLIGHT.length : 0) +
-  (only.has("connect") ? 2 : 0) +
+  (only.has("connect") ? 2 * httpInFlight(settings).length : 0) +
   (only.has("check") ? 2 : 0) +
   (only.has("http") ? 3 * httpInFlight(settings).length : 0);
 /** Rounds of alternating Verify / Check runs (bench/scenarios/interleaved.ts). */
@@ -133,11 +153,13 @@ if (bearerSeconds > BENCH_TOKEN_TTL_SECONDS - 60) {
 
 interface Figures {
   readonly results: Record<string, Summary>;
+  raw?: RawRates;
   /** Verify ÷ Check server CPU per call in alternating short runs, by Check target. */
   checkInterleaved?: Record<string, InterleavedRatio>;
   proofs?: ProofStats;
   revocation?: RevocationSummary;
   denials?: DenialGrowth;
+  auditChain?: AuditChainCheck;
   loginStore?: LoginFigures["redis"];
   iteratedHash?: IteratedHashRound;
   footprint?: Footprint;
@@ -197,9 +219,15 @@ async function runRpcScenarios(
       }
     }
     if (only.has("connect")) {
-      results.verify ??= await measureRpc(verifyTarget(route), context);
-      const connectContext = { settings, server, tls: verifierTls };
-      results["verify-connect"] = await measureConnect(connectVerifyTarget(route), connectContext);
+      for (const inFlight of httpInFlight(settings)) {
+        const light = atInFlight(context, inFlight);
+        results[runName("verify", inFlight)] ??= await measureRpc(verifyTarget(route), light);
+        const connect = { settings: light.settings, server, tls: verifierTls };
+        results[runName("verify-connect", inFlight)] = await measureConnect(
+          connectVerifyTarget(route),
+          connect,
+        );
+      }
     }
     if (only.has("http") && proxyHmacSecret) {
       const http = { ...route, verifierTls };
@@ -239,9 +267,9 @@ function atInFlight(context: RpcContext, inFlight: number): RpcContext {
   return { ...context, settings: light };
 }
 
-/** The name of the gRPC Verify run at this many calls in flight. */
-function verifyRunName(inFlight: number): string {
-  return inFlight === settings.concurrency ? "verify" : `verify@${inFlight}`;
+/** The name of a run at this many calls in flight (no suffix at BENCH_CONCURRENCY). */
+function runName(run: string, inFlight: number): string {
+  return inFlight === settings.concurrency ? run : `${run}@${inFlight}`;
 }
 
 /**
@@ -266,7 +294,7 @@ async function runHttpScenarios(
   try {
     for (const inFlight of httpInFlight(settings)) {
       const light = atInFlight(context, inFlight);
-      results[verifyRunName(inFlight)] ??= await measureRpc(verifyTarget(route), light);
+      results[runName("verify", inFlight)] ??= await measureRpc(verifyTarget(route), light);
       const run = {
         sidecar,
         ca: route.verifierTls.ca.toString(),
@@ -315,6 +343,7 @@ async function runRedisScenarios(
     if (only.has("gates")) {
       Object.assign(figures.results, await measureGatePairs(settings, a.server, a.address, agents));
     }
+    if (many) figures.auditChain = await checkAuditChain(pki, a.address);
     if (only.has("revocation")) {
       const [agent] = agents;
       if (!agent) throw new Error("no agent enrolled");
@@ -341,6 +370,8 @@ async function runRedisScenarios(
 }
 
 async function main(): Promise<number> {
+  const loadBefore = loadavg();
+  console.log(`Load average before the run: ${formatLoad(loadBefore)}`);
   const dataDir = await mkdtemp(join(tmpdir(), "gatehouse-bench-"));
   const figures: Figures = { results: {} };
   try {
@@ -358,42 +389,36 @@ async function main(): Promise<number> {
     if (only.has("gates")) figures.iteratedHash = await compareIteratedHash();
     if (only.has("footprint")) figures.footprint = await measureFootprint(settings, pki, dataDir);
     const rawAfter = only.has("dpop") ? ed25519VerifyRate(settings.cryptoSeconds) : undefined;
-    const raw = rawBefore && rawAfter && rawRates(rawBefore, rawAfter);
-    report(settings, figures, raw, loadgen);
+    if (rawBefore && rawAfter) figures.raw = rawRates(rawBefore, rawAfter);
+    report(settings, figures, loadgen, { before: loadBefore, after: loadavg() });
     const { results, revocation } = figures;
     const errors =
-      Object.values(results).some((r) => r.errors > 0) || (revocation?.errors ?? 0) > 0;
+      Object.values(results).some((r) => r.errors > 0) ||
+      (revocation?.errors ?? 0) > 0 ||
+      figures.auditChain?.ok === false;
     return errors ? 1 : 0;
   } finally {
     await rm(dataDir, { recursive: true, force: true });
   }
 }
 
-interface RawRates {
-  /** Verifications/s over the loop before the load runs, after them, and their mean. */
-  readonly before: number;
-  readonly after: number;
-  readonly mean: number;
-  /** The best 100 ms window of either loop. */
-  readonly peak: number;
+/** The host's load average over 1, 5 and 15 minutes, as `uptime` prints it. */
+interface HostLoad {
+  readonly before: readonly number[];
+  readonly after: readonly number[];
 }
 
-function rawRates(before: VerifyRate, after: VerifyRate): RawRates {
-  return {
-    before: round(before.mean, 0),
-    after: round(after.mean, 0),
-    mean: round((before.mean + after.mean) / 2, 0),
-    peak: round(Math.max(before.peak, after.peak), 0),
-  };
+function formatLoad(load: readonly number[]): string {
+  return load.map((value) => value.toFixed(2)).join(", ");
 }
 
 function report(
   settings: Settings,
   figures: Figures,
-  raw: RawRates | undefined,
   loadgen: GoLoadgen | undefined,
+  load: HostLoad,
 ): void {
-  const { results, proofs, revocation, checkInterleaved, denials } = figures;
+  const { results, proofs, revocation, checkInterleaved, denials, raw } = figures;
   const { health, verify, dpop, check, login: logins } = results;
   const ratios = {
     verifyToCeiling: ratio(verify?.rps, health?.rps),
@@ -412,6 +437,15 @@ function report(
     `\nGatehouse gRPC bench over mTLS, ${settings.concurrency} in flight on ` +
       `${settings.channels} connections, warm-up ${settings.warmupSeconds} s, ` +
       `measured ${settings.seconds} s each, ${availableParallelism()} cores, Node ${process.version}`,
+  );
+  const busy = Math.max(load.before[0] ?? 0, load.after[0] ?? 0) > availableParallelism();
+  console.log(
+    `Host load average (1, 5, 15 min): ${formatLoad(load.before)} before, ` +
+      `${formatLoad(load.after)} after` +
+      (busy
+        ? " — MORE THAN ITS CORES: absolute rates measure the host as much as Gatehouse; " +
+          "read server CPU per call and the ratios between runs of this bench"
+        : ""),
   );
   console.log(
     `Server: ${settings.workers === 1 ? "1 process (embedded store; Redis for login and revocation)" : `${settings.workers} worker processes per Gatehouse, Redis store`}`,
@@ -472,7 +506,6 @@ function report(
         `(${logins.rps * 3} RPC/s; ${logins.correct} tokens of ${logins.sent} logins)`,
     );
   }
-  for (const line of targetLines(results, raw)) console.log(line);
   if (figures.loginStore) printLoginStore(figures.loginStore, logins);
   printGatePairs(results);
   if (figures.iteratedHash) printIteratedHash(figures.iteratedHash);
@@ -484,7 +517,13 @@ function report(
       console.log(`  ${name} error ×${count}: ${kind}`);
     }
   }
+  const goals = issue16Goals(httpInFlight(settings));
+  const names = { concurrency: settings.concurrency, httpInFlight: httpInFlight(settings) };
+  const rows = goalRows(goals, goalMeasurements(figures, names));
+  console.log("\nTargets (issue 16), each figure of this run beside its limit:");
+  for (const line of formatGoalRows(rows)) console.log(line);
   const json = {
+    loadAverage: load,
     seconds: settings.seconds,
     warmupSeconds: settings.warmupSeconds,
     concurrency: settings.concurrency,
@@ -507,53 +546,11 @@ function report(
     loginStore: figures.loginStore ?? null,
     iteratedHash: figures.iteratedHash ?? null,
     footprint: figures.footprint ?? null,
+    auditChain: figures.auditChain ?? null,
+    goals,
+    targets: rows,
   };
   console.log(`BENCH_JSON ${JSON.stringify(json)}`);
-}
-
-/**
- * Each figure issue 16 sets a target for, beside its target, from this run: the HTTP path
- * (Connect JSON ÷ gRPC Verify, by throughput and by server CPU per call: the second holds on
- * a busy machine), the latency tail and floor, and DPoP against the raw Ed25519 rate (per
- * server core: the server's CPU per call, stable under load).
- */
-function targetLines(results: Record<string, Summary>, raw: RawRates | undefined): string[] {
-  const lines: string[] = [];
-  const mark = (ok: boolean) => (ok ? "met" : "MISSED");
-  const verify = results.verify;
-  const connect = results["verify-connect"];
-  if (verify && connect) {
-    const byRps = connect.rps / verify.rps;
-    const byCpu = verify.serverCpuUsPerCall / Math.max(1, connect.serverCpuUsPerCall);
-    lines.push(
-      `Target: Verify over Connect JSON ≥ 0.60 × gRPC Verify: ${byRps.toFixed(3)} by req/s, ` +
-        `${byCpu.toFixed(3)} by server CPU per call (${mark(byRps >= 0.6)})`,
-    );
-  }
-  const health8 = results["health@8"];
-  const verify8 = results["verify@8"];
-  if (health8 && verify8) {
-    const tail = verify8.p99Ms / health8.p99Ms;
-    lines.push(
-      `Target: Verify p99 ≤ 1.2 × the empty RPC's at 8 in flight: ${tail.toFixed(3)} ` +
-        `(${verify8.p99Ms} ms ÷ ${health8.p99Ms} ms; ${mark(tail <= 1.2)})`,
-    );
-  }
-  const verify1 = results["verify@1"];
-  if (verify1) {
-    lines.push(
-      `Target: Verify p50 ≤ 0.5 ms at 1 in flight: ${verify1.p50Ms} ms (${mark(verify1.p50Ms <= 0.5)})`,
-    );
-  }
-  const dpop = results.dpop;
-  if (dpop && raw) {
-    const perCore = dpop.coreRps / raw.peak;
-    lines.push(
-      `Target: DPoP Verify ≥ 0.60 × raw Ed25519 verify (1 core): ${perCore.toFixed(3)} per ` +
-        `server core (${dpop.serverCpuUsPerCall} µs server CPU per call; ${mark(perCore >= 0.6)})`,
-    );
-  }
-  return lines;
 }
 
 /** p99 of the empty RPC and of Verify by calls in flight, from every run that has them. */
@@ -619,15 +616,19 @@ function printFootprint(f: Footprint): void {
 function httpLines(results: Record<string, Summary>): string[] {
   const lines: string[] = [];
   for (const n of httpInFlight(settings)) {
-    const grpc = results[verifyRunName(n)];
-    const auth = results[`auth@${n}`];
-    const rest = results[`rest-verify@${n}`];
-    if (!grpc || !auth || !rest) continue;
+    const grpc = results[runName("verify", n)];
+    const paths = [
+      ["Connect JSON", results[runName("verify-connect", n)]],
+      ["sidecar forward-auth", results[`auth@${n}`]],
+      ["sidecar REST Verify", results[`rest-verify@${n}`]],
+    ] as const;
     const cell = (r: Summary) => `${r.rps} req/s, p50 ${r.p50Ms} ms, p99 ${r.p99Ms} ms`;
-    const share = (r: Summary) => ratio(r.rps, grpc.rps)?.toFixed(2) ?? "n/a";
+    const cells = paths.flatMap(([name, r]) =>
+      r && grpc ? [`${name} ${cell(r)} (${ratio(r.rps, grpc.rps)?.toFixed(2) ?? "n/a"})`] : [],
+    );
+    if (!grpc || cells.length === 0) continue;
     lines.push(
-      `HTTP sidecar at ${n} in flight: forward-auth ${cell(auth)} (${share(auth)} of gRPC); ` +
-        `REST Verify ${cell(rest)} (${share(rest)}); gRPC Verify ${cell(grpc)}`,
+      `HTTP at ${n} in flight (share of gRPC): ${cells.join("; ")}; gRPC Verify ${cell(grpc)}`,
     );
   }
   return lines;

@@ -1,0 +1,211 @@
+/**
+ * A run's figures, read for the goals of issue 16 (bench/goals.ts): each goal's measurement,
+ * from the values the scenarios return, keyed by goal id. A goal whose runs did not take place
+ * gets no measurement ("not run"). Ratios are taken between runs of the same bench run.
+ */
+import type { Measurement } from "./goals.js";
+import { PAIR_KINDS } from "./goals.js";
+import type { RedisCost } from "./redis-stats.js";
+import { type RawRates, round, type Summary } from "./report.js";
+import type { AuditChainCheck } from "./scenarios/audit-chain.js";
+import type { DenialGrowth } from "./scenarios/denials.js";
+import type { Footprint } from "./scenarios/footprint.js";
+import type { IteratedHashRound } from "./scenarios/iterated-hash.js";
+
+/** What the goals read of a run (bench/verify.bench.ts's figures). */
+export interface GoalInputs {
+  /** Summaries by run name (bench/verify.bench.ts names them). */
+  readonly results: Readonly<Record<string, Summary>>;
+  readonly raw?: Pick<RawRates, "mean" | "peak"> | undefined;
+  readonly loginStore?: Pick<
+    RedisCost,
+    "commandsPer" | "auditBytesPer" | "auditEntriesPer" | "usedMemoryBytesPer"
+  >;
+  readonly iteratedHash?: Pick<IteratedHashRound, "gatehouseNs" | "pythonNs">;
+  readonly footprint?: Pick<Footprint, "firstStartMs" | "restartMs" | "idleRssMiB" | "sustained">;
+  readonly auditChain?: AuditChainCheck;
+  readonly denials?: Pick<
+    DenialGrowth,
+    "denied" | "auditBytesPerDenial" | "auditEntriesAdded" | "usedMemoryPerDenial"
+  >;
+}
+
+/** Run names: a run at the bench's own concurrency has no `@n` suffix. */
+export interface RunNames {
+  readonly concurrency: number;
+  readonly httpInFlight: readonly number[];
+}
+
+export function goalMeasurements(
+  figures: GoalInputs,
+  names: RunNames,
+): Record<string, Measurement> {
+  const { results } = figures;
+  const at = (run: string, n: number) => results[n === names.concurrency ? run : `${run}@${n}`];
+  const found: Record<string, Measurement | undefined> = {
+    ...loginGoals(results.login, figures.loginStore),
+    "audit-chain": figures.auditChain && chainOf(figures.auditChain),
+    assertion: results.assertion && rateOf(results.assertion),
+    ...Object.fromEntries(
+      PAIR_KINDS.map((kind) => [`pair:${kind}`, pairOf(results[`pair:${kind}`])]),
+    ),
+    "iterated-hash-round": figures.iteratedHash && hashRound(figures.iteratedHash),
+    ...Object.fromEntries(
+      names.httpInFlight.flatMap((n) => {
+        const grpc = at("verify", n);
+        return [
+          [`connect@${n}`, share(at("verify-connect", n), grpc, true)],
+          [`rest-verify@${n}`, share(results[`rest-verify@${n}`], grpc, false)],
+          [`forward-auth@${n}`, share(results[`auth@${n}`], grpc, false)],
+        ];
+      }),
+    ),
+    "verify-p99@8": tail(at("verify", 8), at("health", 8)),
+    "verify-p50@1": floor(at("verify", 1)),
+    dpop: dpopShare(results.dpop, figures.raw),
+    ...footprintGoals(figures.footprint),
+    "growth-denial": figures.denials && denialGrowth(figures.denials),
+  };
+  return Object.fromEntries(
+    Object.entries(found).filter((entry): entry is [string, Measurement] => entry[1] !== undefined),
+  );
+}
+
+function measured(value: number, text: string, ...runs: Summary[]): Measurement {
+  return { value, text, saturated: runs.some((run) => run.clientSaturated) };
+}
+
+/** "169 of 1,697" style: how many were correct of how many were sent. */
+function counted(run: Summary): string {
+  return `${run.correct} of ${run.sent} correct`;
+}
+
+function loginGoals(
+  login: Summary | undefined,
+  store: GoalInputs["loginStore"],
+): Record<string, Measurement | undefined> {
+  if (!login) return {};
+  return {
+    logins: measured(
+      login.rps,
+      `${login.rps}/s (${counted(login)}, ${login.inFlight} agents)`,
+      login,
+    ),
+    "login-server-cpu": measured(
+      login.serverCpuUsPerCall,
+      `${login.serverCpuUsPerCall} µs (${login.coreRps}/s per server core)`,
+      login,
+    ),
+    "login-redis-commands": store && measured(store.commandsPer, `${store.commandsPer}`, login),
+    "growth-login": store && {
+      value: store.auditBytesPer,
+      text:
+        `${store.auditBytesPer} B (+${store.auditEntriesPer} audit entries); used_memory ` +
+        `+${store.usedMemoryBytesPer} B while its challenge and pass records live`,
+      saturated: false,
+    },
+  };
+}
+
+function chainOf(chain: AuditChainCheck): Measurement {
+  const checked = `${chain.entriesChecked} entries checked`;
+  return chain.ok
+    ? { value: 1, text: `intact, ${checked}`, saturated: false }
+    : { value: 0, text: `${chain.problem ?? "broken"} (${checked})`, saturated: false };
+}
+
+function rateOf(run: Summary): Measurement {
+  return measured(
+    run.rps,
+    `${run.rps}/s (${counted(run)}; ${run.serverCpuUsPerCall} µs server CPU each)`,
+    run,
+  );
+}
+
+function pairOf(run: Summary | undefined): Measurement | undefined {
+  return (
+    run &&
+    measured(
+      run.rps,
+      `${run.rps}/s, ${run.serverCpuUsPerCall} µs server CPU per pair (${counted(run)})`,
+      run,
+    )
+  );
+}
+
+function hashRound(r: NonNullable<GoalInputs["iteratedHash"]>): Measurement {
+  const speedup = round(r.pythonNs / r.gatehouseNs, 2);
+  return {
+    value: speedup,
+    text: `${speedup}× (hashlib ${r.pythonNs} ns ÷ Gatehouse ${r.gatehouseNs} ns per round)`,
+    saturated: false,
+  };
+}
+
+/**
+ * An HTTP path's req/s ÷ gRPC Verify's at the same calls in flight. For Connect (same server
+ * process) also gRPC ÷ Connect server CPU per call, which a busy host disturbs less; the
+ * sidecar's own CPU is not in the server's, so no such figure for it.
+ */
+function share(
+  http: Summary | undefined,
+  grpc: Summary | undefined,
+  byCpu: boolean,
+): Measurement | undefined {
+  if (!http || !grpc) return undefined;
+  const value = round(http.rps / Math.max(1, grpc.rps), 3);
+  const cpu = byCpu
+    ? `; by server CPU per call ${round(grpc.serverCpuUsPerCall / Math.max(1, http.serverCpuUsPerCall), 3)}`
+    : "";
+  return measured(value, `${value} (${http.rps} ÷ ${grpc.rps} req/s${cpu})`, http, grpc);
+}
+
+function tail(verify: Summary | undefined, empty: Summary | undefined): Measurement | undefined {
+  if (!verify || !empty) return undefined;
+  const value = round(verify.p99Ms / empty.p99Ms, 3);
+  return measured(value, `${value} (${verify.p99Ms} ÷ ${empty.p99Ms} ms)`, verify, empty);
+}
+
+function floor(verify: Summary | undefined): Measurement | undefined {
+  return verify && measured(verify.p50Ms, `${verify.p50Ms} ms (${counted(verify)})`, verify);
+}
+
+/** Per server core (server CPU per call) ÷ the best raw window: steady on a busy host. */
+function dpopShare(dpop: Summary | undefined, raw: GoalInputs["raw"]): Measurement | undefined {
+  if (!dpop || !raw) return undefined;
+  const value = round(dpop.coreRps / raw.peak, 3);
+  const byRps = round(dpop.rps / raw.mean, 3);
+  return measured(
+    value,
+    `${value} (${dpop.coreRps}/s per server core ÷ raw ${raw.peak}/s; by req/s ${byRps})`,
+    dpop,
+  );
+}
+
+function footprintGoals(f: GoalInputs["footprint"]): Record<string, Measurement> {
+  if (!f) return {};
+  const s = f.sustained;
+  const plain = (value: number, text: string) => ({ value, text, saturated: false });
+  return {
+    "idle-rss": plain(f.idleRssMiB, `${f.idleRssMiB} MiB`),
+    "sustained-rss": plain(
+      s.peakMiB,
+      `${s.startMiB} → ${s.peakMiB} → ${s.endMiB} MiB over ${s.seconds} s (${s.correct} of ` +
+        `${s.sent} correct); ${s.idleAfterMiB} MiB idle after`,
+    ),
+    startup: plain(
+      Math.max(f.firstStartMs, f.restartMs),
+      `${f.firstStartMs} ms first start, ${f.restartMs} ms restart`,
+    ),
+  };
+}
+
+function denialGrowth(d: NonNullable<GoalInputs["denials"]>): Measurement {
+  return {
+    value: d.auditBytesPerDenial,
+    text:
+      `${d.auditBytesPerDenial} B (+${d.auditEntriesAdded} audit entries for ${d.denied} ` +
+      `denials); used_memory ${d.usedMemoryPerDenial} B per denial`,
+    saturated: false,
+  };
+}
