@@ -30,6 +30,11 @@ export interface Measurement {
   readonly text: string;
   /** The load generator saturated its core in a run the figure comes from. */
   readonly saturated: boolean;
+  /**
+   * How the run fell short of the target's conditions (a shorter sustained load, fewer
+   * agents): the figure is shown, but the target was not run.
+   */
+  readonly incomplete?: string;
 }
 
 export type Verdict = "met" | "missed" | "not run";
@@ -110,7 +115,7 @@ function atMost(value: number, unit: string): Limit {
 
 /** A measured figure against its limit; a figure that is not a finite number is missed. */
 export function verdictOf(limit: Limit, measurement: Measurement | undefined): Verdict {
-  if (!measurement) return "not run";
+  if (!measurement || measurement.incomplete !== undefined) return "not run";
   if ("printed" in limit) return "met";
   if ("holds" in limit) return measurement.value === 1 ? "met" : "missed";
   if (!Number.isFinite(measurement.value)) return "missed";
@@ -137,7 +142,9 @@ export function goalRows(
       id: goal.id,
       target: goal.target,
       figure: goal.figure,
-      measured: measurement?.text ?? "—",
+      measured: measurement
+        ? measurement.text + (measurement.incomplete ? ` [${measurement.incomplete}]` : "")
+        : "—",
       value: measurement && Number.isFinite(measurement.value) ? measurement.value : null,
       limit: formatLimit(goal.limit),
       verdict: verdictOf(goal.limit, measurement),

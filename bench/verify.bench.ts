@@ -451,7 +451,7 @@ function report(
     `Server: ${settings.workers === 1 ? "1 process (embedded store; Redis for login and revocation)" : `${settings.workers} worker processes per Gatehouse, Redis store`}`,
   );
   console.log(
-    `Load generators: ${generators.join(", ")} (node: grpc-js, 1 client thread; go: ` +
+    `Load generators: ${generators.join(", ") || "none"} (node: grpc-js, 1 client thread; go: ` +
       `bench/loadgen${loadgen ? `, GOMAXPROCS ${loadgen.procs}` : ", not in use"})\n`,
   );
   if (Object.keys(results).length > 0) for (const line of summaryTable(results)) console.log(line);

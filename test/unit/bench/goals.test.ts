@@ -199,6 +199,26 @@ describe("goal rows from a run's figures", () => {
     expect(row("growth-denial")).toMatchObject({ value: 0.03, verdict: "met" });
   });
 
+  it("shows a figure from a run short of the target's conditions, as not run", () => {
+    const sustained = { seconds: 30, sent: 9, correct: 9, startMiB: 1, peakMiB: 2, endMiB: 2 };
+    const figures = {
+      results: { login: summary({ inFlight: 4, rps: 5_000 }) },
+      footprint: {
+        firstStartMs: 500,
+        restartMs: 400,
+        idleRssMiB: 60,
+        sustained: { ...sustained, idleAfterMiB: 2 },
+      },
+    };
+    const rows = goalRows(issue16Goals(IN_FLIGHT), goalMeasurements(figures, NAMES));
+    const row = (id: string) => rows.find((r) => r.id === id);
+    expect(row("logins")).toMatchObject({ verdict: "not run", value: 5_000 });
+    expect(row("logins")?.measured).toContain("[target: 16 agents]");
+    expect(row("sustained-rss")).toMatchObject({ verdict: "not run", value: 2 });
+    expect(row("sustained-rss")?.measured).toContain("[target: 300 s of load]");
+    expect(row("idle-rss")?.verdict).toBe("met");
+  });
+
   it("meets the audit chain goal only when every entry verified", () => {
     const goals = issue16Goals(IN_FLIGHT);
     const chain = (auditChain: { ok: boolean; entriesChecked: number; problem?: string }) =>
