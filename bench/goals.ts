@@ -170,7 +170,8 @@ export function formatGoalRows(rows: readonly GoalRow[]): string[] {
   );
   const count = (verdict: Verdict) => rows.filter((row) => row.verdict === verdict).length;
   const saturated = rows.filter((row) => row.saturated).length;
-  const notes = [...new Set(rows.flatMap((row) => (row.note ? [row.note] : [])))];
+  const shown = rows.filter((row) => row.verdict !== "not run");
+  const notes = [...new Set(shown.flatMap((row) => (row.note ? [row.note] : [])))];
   return [
     ...table,
     ...notes.map((note) => `printed, no limit here: ${note}`),

@@ -237,9 +237,14 @@ describe("goal rows from a run's figures", () => {
 
   it("counts each verdict under the table", () => {
     const goals = issue16Goals([1]);
-    const rows = goalRows(goals, { logins: figure(1_200), assertion: figure(10) });
+    const rows = goalRows(goals, {
+      logins: figure(1_200),
+      assertion: figure(10),
+      "login-server-cpu": figure(500),
+    });
     const lines = formatGoalRows(rows);
-    expect(lines.at(-1)).toBe(`1 met, 1 missed, ${goals.length - 2} not run in this run`);
+    expect(lines.at(-1)).toBe(`2 met, 1 missed, ${goals.length - 3} not run in this run`);
     expect(lines).toContain("printed, no limit here: the issue asks to print it");
+    expect(lines.join("\n")).not.toContain("the Python gate"); // no pair row was run
   });
 });
