@@ -70,7 +70,7 @@ export function summarize(
 }
 
 /** From this share of its cores (CPU time or, in this process, event-loop busy time) on. */
-export const SATURATED_SHARE = 0.9;
+const SATURATED_SHARE = 0.9;
 
 /**
  * Whether the load generator ran out of core: its CPU time reached SATURATED_SHARE of the
@@ -109,7 +109,7 @@ export function summaryTable(results: Record<string, Summary>): string[] {
     r.generator,
     ...[r.inFlight, r.sent, r.correct, r.errors, r.rps].map(String),
     ...[r.p50Ms, r.p99Ms, r.maxMs].map((ms) => ms.toFixed(2)),
-    `${r.clientElu === null ? `${r.clientCpu}% (go)` : `${r.clientCpu}% (${r.clientElu}%)`}` +
+    `${r.clientCpu}% (${r.clientElu === null ? "go" : `${r.clientElu}%`})` +
       (r.clientSaturated ? " SATURATED" : ""),
     `${r.serverCpu}% (${r.serverElu}%)`,
     String(r.serverCpuUsPerCall),
