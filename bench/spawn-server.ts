@@ -66,8 +66,11 @@ export async function spawnServer(
   };
 }
 
-/** BENCH_SERVER_NODE_FLAGS: node/V8 flags for the server processes (tuning experiments). */
-function serverNodeFlags(): string[] {
+/**
+ * BENCH_SERVER_NODE_FLAGS: node/V8 flags for the server processes (tuning experiments), the
+ * bench's and the footprint's compiled one.
+ */
+export function serverNodeFlags(): string[] {
   return (process.env.BENCH_SERVER_NODE_FLAGS ?? "").split(/\s+/).filter(Boolean);
 }
 

@@ -83,7 +83,7 @@ import { connectVerifyTarget, measureConnect } from "./scenarios/connect.js";
 import { ed25519VerifyRate, type VerifyRate } from "./scenarios/crypto.js";
 import { type DenialGrowth, measureDenialGrowth } from "./scenarios/denials.js";
 import { measureDpop, type ProofStats } from "./scenarios/dpop.js";
-import { type Footprint, measureFootprint } from "./scenarios/footprint.js";
+import { type Footprint, footprintLines, measureFootprint } from "./scenarios/footprint.js";
 import { measureGatePairs } from "./scenarios/gate-pairs.js";
 import {
   forwardAuthRequest,
@@ -606,13 +606,7 @@ function printIteratedHash(r: IteratedHashRound): void {
 }
 
 function printFootprint(f: Footprint): void {
-  const s = f.sustained;
-  console.log(
-    `\nFootprint (compiled server, one process, Redis store, ${f.node}): ready ${f.firstStartMs} ms ` +
-      `after spawn on an empty store, ${f.restartMs} ms on a restart (median); idle RSS ` +
-      `${f.idleRssMiB} MiB; ${s.seconds} s of mixed load (${s.correct} correct of ${s.sent}): ` +
-      `RSS start ${s.startMiB}, peak ${s.peakMiB}, end ${s.endMiB} MiB; idle again ${s.idleAfterMiB} MiB`,
-  );
+  for (const line of footprintLines(f)) console.log(line);
 }
 
 /** Forward-auth and REST Verify beside gRPC Verify, by calls in flight (target ≥ 0.60). */
