@@ -53,7 +53,7 @@
  * BENCH_CRYPTO_SECONDS (1),
  * BENCH_LOGIN_AGENTS (16), BENCH_REVOCATIONS (100), BENCH_REVOCATION_POLL_MS (1),
  * BENCH_REVOCATION_TIMEOUT_MS (5000), BENCH_DENIALS (20000), BENCH_WORKERS (cores), BENCH_SERVER_NODE_FLAGS (node
- * and V8 flags for the server processes, e.g. --max-semi-space-size=32), BENCH_SERVER_PROFILE
+ * and V8 flags for the server processes; default src/app/node-flags.ts, as `npm start`), BENCH_SERVER_PROFILE
  * (a directory: each bench server process writes a V8 CPU profile of every warm-up and
  * measured run there, bench/profile.ts). Exits 1 when a measured run had any error.
  * Gatehouse's own CPU per call, without the network and far less noisy: bench/in-process.ts.

@@ -61,7 +61,7 @@ export interface Footprint {
     /** The server's CPU time (user + system, every thread) per operation of the mixed load. */
     readonly serverCpuUsPerOp: number;
   };
-  /** BENCH_SERVER_NODE_FLAGS, the server's node/V8 flags ("" for none). */
+  /** The server's node/V8 flags (BENCH_SERVER_NODE_FLAGS, default as `npm start`). */
   readonly nodeFlags: string;
 }
 
