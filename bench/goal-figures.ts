@@ -22,7 +22,12 @@ export interface GoalInputs {
     "commandsPer" | "auditBytesPer" | "auditEntriesPer" | "usedMemoryBytesPer"
   >;
   readonly iteratedHash?: Pick<IteratedHashRound, "gatehouseNs" | "pythonNs">;
-  readonly footprint?: Pick<Footprint, "firstStartMs" | "restartMs" | "idleRssMiB" | "sustained">;
+  readonly footprint?: Pick<Footprint, "firstStartMs" | "restartMs" | "idleRssMiB"> & {
+    readonly sustained: Pick<
+      Footprint["sustained"],
+      "seconds" | "sent" | "correct" | "startMiB" | "peakMiB" | "endMiB" | "idleAfterMiB"
+    >;
+  };
   readonly auditChain?: AuditChainCheck;
   readonly denials?: Pick<
     DenialGrowth,
@@ -203,8 +208,8 @@ function footprintGoals(f: GoalInputs["footprint"]): Record<string, Measurement>
       ...(s.seconds < SUSTAIN_SECONDS && { incomplete: `target: ${SUSTAIN_SECONDS} s of load` }),
     },
     startup: plain(
-      Math.max(f.firstStartMs, f.restartMs),
-      `${f.firstStartMs} ms first start, ${f.restartMs} ms restart`,
+      f.restartMs,
+      `${f.restartMs} ms (median of restarts); first start on an empty store ${f.firstStartMs} ms`,
     ),
   };
 }
