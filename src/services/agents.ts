@@ -1,7 +1,28 @@
 import { Reason } from "../../gen/gatehouse/v1/errors_pb.js";
 import { ed25519Thumbprint } from "../crypto/jose/thumbprint.js";
 import { GatehouseError } from "../errors/index.js";
-import type { AgentRecord, Store } from "../store/ports.js";
+import type { Caller } from "../identity/caller.js";
+import type { AgentRecord, RegistryStore, Store } from "../store/ports.js";
+
+/** Reads an agent by DID: undefined when none is registered. */
+export type AgentReader = (did: string) => Promise<AgentRecord | undefined>;
+
+/**
+ * A reader that has already asked the store for an agent caller's own record (its
+ * certificate names its DID), so that read travels with the call's next store command (the
+ * Redis client pipelines commands issued together: one round trip for both). Any other DID
+ * is read when asked. A read never used costs one GET; its failure surfaces only where it is
+ * used, as the same read made then would.
+ */
+export function prefetchCallerAgent(
+  registry: Pick<RegistryStore, "getAgent">,
+  caller: Caller,
+): AgentReader {
+  const { did } = caller;
+  const own = caller.role === "agent" && did !== undefined ? registry.getAgent(did) : undefined;
+  own?.catch(() => {}); // observed here; awaited (and thrown) where it is used
+  return (wanted) => (own !== undefined && wanted === did ? own : registry.getAgent(wanted));
+}
 
 /**
  * The agent behind a DID, refused unless it and its operator are active. Used wherever a
@@ -11,9 +32,10 @@ import type { AgentRecord, Store } from "../store/ports.js";
 export async function requireActiveAgent(
   store: Pick<Store, "registry" | "revocations">,
   did: string,
+  readAgent: AgentReader = (wanted) => store.registry.getAgent(wanted),
 ): Promise<AgentRecord> {
   const { registry } = store;
-  const agent = await registry.getAgent(did);
+  const agent = await readAgent(did);
   if (!agent) throw new GatehouseError(Reason.AGENT_NOT_FOUND);
   // A deleted agent (a tombstone) is refused like a revoked one.
   if (agent.status === "revoked" || agent.status === "deleted") {

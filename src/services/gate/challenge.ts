@@ -67,14 +67,17 @@ export async function issueChallenge(
   });
   const record: ChallengeRecord = { ...base, expiresAt, state };
   const storeTtlMs = expiresAt - now + EXPIRED_RECORD_GRACE_MS;
-  await deps.store.challenges.put(sha256Hex(challengeId), record, storeTtlMs);
-  await deps.audit.record(
-    agentEvent(AuditEventType.CHALLENGE_ISSUED, caller, agent, {
-      challengeKind: plugin.kind,
-      scopes,
-      audiences: [request.audience],
-    }),
-  );
+  // Stored and audited in one round trip; the challenge is returned only once both are done.
+  await Promise.all([
+    deps.store.challenges.put(sha256Hex(challengeId), record, storeTtlMs),
+    deps.audit.record(
+      agentEvent(AuditEventType.CHALLENGE_ISSUED, caller, agent, {
+        challengeKind: plugin.kind,
+        scopes,
+        audiences: [request.audience],
+      }),
+    ),
+  ]);
   const autonomy = agent.policy.autonomy;
   return {
     challengeId,
