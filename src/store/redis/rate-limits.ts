@@ -49,8 +49,11 @@ end
 return results
 `;
 
-interface RateLimitScript {
+interface RateLimitScripts {
+  /** One limit: its two keys, then its three arguments. */
   ghRateLimitHit(...keysThenArgs: (string | number)[]): Promise<number[]>;
+  /** Any number of limits: the number of keys first (standalone Redis only, see below). */
+  ghRateLimitHitEach(numberOfKeys: number, ...keysThenArgs: (string | number)[]): Promise<number[]>;
 }
 
 /**
@@ -61,9 +64,12 @@ interface RateLimitScript {
  * scripts.ts because nothing else uses it.
  */
 export function createRedisRateLimiter(redis: RedisLike, prefix: string): RateLimiter {
-  redis.defineCommand("ghRateLimitHit", { lua: HIT });
-  // defineCommand adds the method at run time, which TypeScript cannot see.
-  const script = redis as unknown as RateLimitScript;
+  // The same script twice: a Cluster client routes a custom command by its first argument,
+  // which must therefore be a key (a declared number of keys), never the number of keys.
+  redis.defineCommand("ghRateLimitHit", { numberOfKeys: 2, lua: HIT });
+  redis.defineCommand("ghRateLimitHitEach", { lua: HIT });
+  // defineCommand adds the methods at run time, which TypeScript cannot see.
+  const scripts = redis as unknown as RateLimitScripts;
 
   /** One script over `hits`, whose arguments were checked (`costs` in the same order). */
   const run = async (hits: readonly RateLimitHit[], costs: readonly number[]) => {
@@ -72,7 +78,9 @@ export function createRedisRateLimiter(redis: RedisLike, prefix: string): RateLi
       `${prefix}:{rl:${key}}:seq`,
     ]);
     const args = hits.flatMap(({ limit, windowMs }, i) => [limit, windowMs, costs[i] ?? 1]);
-    const reply = await script.ghRateLimitHit(keys.length, ...keys, ...args);
+    const reply = await (hits.length === 1
+      ? scripts.ghRateLimitHit(...keys, ...args)
+      : scripts.ghRateLimitHitEach(keys.length, ...keys, ...args));
     return hits.map(
       (_, i): RateLimitResult => ({
         allowed: reply[3 * i] === 1,
