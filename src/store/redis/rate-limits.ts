@@ -3,24 +3,23 @@ import { rateLimitCost } from "../rate-limit-args.js";
 import type { RedisLike } from "./connect.js";
 
 /**
- * One or more hits, each on its own log. For hit i: KEYS[2i-1] the log, a sorted set of
- * hits, score = hit time (ms); KEYS[2i] a counter that makes each member unique;
- * ARGV[3i-2] limit, ARGV[3i-1] window (ms), ARGV[3i] cost. Returns, flat, {allowed (1|0),
- * remaining, retryAfterMs} per hit, in order.
+ * One or more hits, each on its own log. For hit i: KEYS[i] the log, a sorted set of hits,
+ * score = hit time (ms); ARGV[3i-2] limit, ARGV[3i-1] window (ms), ARGV[3i] cost. Returns,
+ * flat, {allowed (1|0), remaining, retryAfterMs} per hit, in order.
  *
  * Time is Redis's own (TIME, read once for every hit of the call), not the caller's:
  * replicas with skewed clocks still share one window. (Redis 5+ replicates a script's
- * effects, so reading TIME before a write is allowed.) Members come from the counter, not
- * the time, so two hits in one millisecond, or a clock stepping back, can never overwrite
- * each other. Both keys expire one window after the newest hit, together, so the counter
- * only restarts on an empty log.
+ * effects, so reading TIME before a write is allowed.) A member is `<time>:<n>`, added with
+ * NX and a higher `n` while one exists, so two hits in one millisecond, or a clock stepping
+ * back, can never overwrite each other (n starts past the count, so it rarely retries). The
+ * log expires one window after its newest hit.
  */
 const HIT = `
 local time = redis.call('TIME')
 local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
 local results = {}
-for i = 1, #KEYS / 2 do
-  local log, seq = KEYS[2 * i - 1], KEYS[2 * i]
+for i = 1, #KEYS do
+  local log = KEYS[i]
   local limit = tonumber(ARGV[3 * i - 2])
   local window = tonumber(ARGV[3 * i - 1])
   local cost = tonumber(ARGV[3 * i])
@@ -33,14 +32,12 @@ for i = 1, #KEYS / 2 do
     table.insert(results, math.max(0, limit - count))
     table.insert(results, tonumber(blocking[2]) + window - now)
   else
-    local last = redis.call('INCRBY', seq, cost)
-    for member = last - cost + 1, last do
-      redis.call('ZADD', log, now, member)
+    local n = count
+    for _ = 1, cost do
+      repeat n = n + 1 until redis.call('ZADD', log, 'NX', now, now .. ':' .. n) == 1
     end
     local newest = tonumber(redis.call('ZRANGE', log, -1, -1, 'WITHSCORES')[2])
-    local ttl = newest + window - now
-    redis.call('PEXPIRE', log, ttl)
-    redis.call('PEXPIRE', seq, ttl)
+    redis.call('PEXPIRE', log, newest + window - now)
     table.insert(results, 1)
     table.insert(results, limit - count - cost)
     table.insert(results, 0)
@@ -50,7 +47,7 @@ return results
 `;
 
 interface RateLimitScripts {
-  /** One limit: its two keys, then its three arguments. */
+  /** One limit: its key, then its three arguments. */
   ghRateLimitHit(...keysThenArgs: (string | number)[]): Promise<number[]>;
   /** Any number of limits: the number of keys first (standalone Redis only, see below). */
   ghRateLimitHitEach(numberOfKeys: number, ...keysThenArgs: (string | number)[]): Promise<number[]>;
@@ -58,25 +55,22 @@ interface RateLimitScripts {
 
 /**
  * Sliding-window log on Redis, one atomic script per call, whatever the number of limits it
- * hits. Both keys of a limit share the hash tag `{rl:<key>}`, so different limits spread over
- * a Redis Cluster; there the limits of one `hitEach` lie in different slots, so each runs
+ * hits. A limit's one key carries the hash tag `{rl:<key>}`, so different limits spread
+ * over a Redis Cluster; there the limits of one `hitEach` lie in different slots, so each runs
  * its own script (in parallel: still one round trip). The script lives here rather than in
  * scripts.ts because nothing else uses it.
  */
 export function createRedisRateLimiter(redis: RedisLike, prefix: string): RateLimiter {
   // The same script twice: a Cluster client routes a custom command by its first argument,
   // which must therefore be a key (a declared number of keys), never the number of keys.
-  redis.defineCommand("ghRateLimitHit", { numberOfKeys: 2, lua: HIT });
+  redis.defineCommand("ghRateLimitHit", { numberOfKeys: 1, lua: HIT });
   redis.defineCommand("ghRateLimitHitEach", { lua: HIT });
   // defineCommand adds the methods at run time, which TypeScript cannot see.
   const scripts = redis as unknown as RateLimitScripts;
 
   /** One script over `hits`, whose arguments were checked (`costs` in the same order). */
   const run = async (hits: readonly RateLimitHit[], costs: readonly number[]) => {
-    const keys = hits.flatMap(({ key }) => [
-      `${prefix}:{rl:${key}}:log`,
-      `${prefix}:{rl:${key}}:seq`,
-    ]);
+    const keys = hits.map(({ key }) => `${prefix}:{rl:${key}}:log`);
     const args = hits.flatMap(({ limit, windowMs }, i) => [limit, windowMs, costs[i] ?? 1]);
     const reply = await (hits.length === 1
       ? scripts.ghRateLimitHit(...keys, ...args)
