@@ -42,8 +42,8 @@ export async function issueChallenge(
   const plugin = deps.kinds.get(request.kind);
   if (!plugin) throw new GatehouseError(Reason.CHALLENGE_KIND_UNSUPPORTED, { field: "kind" });
   const now = deps.clock.now();
-  // Through Verify's bus-invalidated look-ups: a challenge is no credential, and Submit and
-  // Token read the agent, its operator and its key's revocation fresh before issuing one.
+  // Through Verify's bus-invalidated look-ups: a challenge is no credential. Submit reads the
+  // agent fresh, and Token the agent, its operator and its key's revocation, before issuing.
   const agent = await requireActiveAgent(cachedStanding(deps.verify, deps.store, now), request.did);
   const scopes = [...new Set(request.scopes)].sort();
   // A DID proof names its scopes and audience when it is redeemed (token/flows/did-proof.ts).
