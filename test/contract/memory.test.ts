@@ -83,10 +83,10 @@ describe("memory store persistence", () => {
 
   it("keeps a pruned audit log pruned across a restart, the file rewritten without its lines", async () => {
     const first = await open();
-    for (let seq = 1; seq <= 4; seq++) await first.audit.append(auditEntry(seq));
+    for (let seq = 1; seq <= 4; seq++) await first.audit.append([auditEntry(seq)]);
     const before = (await readFile(join(dataDir, "audit.log"), "utf8")).split("\n").length;
     await expect(first.audit.prune({ seq: 3, hash: auditEntry(3).hash })).resolves.toBe("pruned");
-    await first.audit.append(auditEntry(5));
+    await first.audit.append([auditEntry(5)]);
     await first.close();
     const lines = (await readFile(join(dataDir, "audit.log"), "utf8")).trim().split("\n");
     expect(lines.map((line) => JSON.parse(line).seq)).toEqual([4, 5]);
@@ -101,7 +101,7 @@ describe("memory store persistence", () => {
 
   it("reads a log whose prune stopped after the base was written as pruned", async () => {
     const first = await open();
-    for (let seq = 1; seq <= 3; seq++) await first.audit.append(auditEntry(seq));
+    for (let seq = 1; seq <= 3; seq++) await first.audit.append([auditEntry(seq)]);
     await first.close();
     // A crash between the two steps: the base durable, the file not yet rewritten.
     const base = { seq: 2, hash: auditEntry(2).hash };
