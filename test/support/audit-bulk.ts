@@ -1,7 +1,7 @@
 import { createPrivateKey } from "node:crypto";
 import { appendFile, readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { GENESIS_HASH, sealEvent } from "../../src/audit/chain.js";
+import { chainEvent, GENESIS_HASH, signRecord } from "../../src/audit/chain.js";
 import type { AuditEventInput } from "../../src/audit/writer.js";
 import type { AuditHead, AuditKeyRecord, AuditRecord } from "../../src/store/ports.js";
 import { connectRedis } from "../../src/store/redis/index.js";
@@ -27,6 +27,12 @@ export async function appendSealedEntries(
   where: AuditLogLocation,
   count: number,
   eventOf: (n: number) => AuditEventInput,
+  /**
+   * "each" (default): every entry signed, batches of one, as a log from before batches;
+   * "none": chained but unsigned, the lines of a batch whose write stopped before its last,
+   * signed, line (a crash mid-append).
+   */
+  signed: "each" | "none" = "each",
 ): Promise<void> {
   const log = where.kind === "memory" ? fileLog(where.dataDir) : redisLog(where.url);
   try {
@@ -37,16 +43,13 @@ export async function appendSealedEntries(
     const now = Date.now();
     for (let n = 1; n <= count; n++) {
       const sequence = (head?.seq ?? 0) + 1;
-      const record = sealEvent(
-        eventOf(n),
-        {
-          sequence,
-          prevHash: Buffer.from(head?.hash ?? GENESIS_HASH, "hex"),
-          timeMs: now + n,
-          auditKeyId: key.kid,
-        },
-        privateKey,
-      );
+      const chained = chainEvent(eventOf(n), {
+        sequence,
+        prevHash: Buffer.from(head?.hash ?? GENESIS_HASH, "hex"),
+        timeMs: now + n,
+        auditKeyId: key.kid,
+      });
+      const record = signed === "each" ? signRecord(chained, privateKey) : chained;
       records.push(record);
       head = { seq: sequence, hash: record.hash };
     }

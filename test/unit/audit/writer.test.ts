@@ -63,6 +63,10 @@ async function expectValidChain(log: AuditLogStore, key: AuditKey, entries: numb
   expect(verdict).toMatchObject({ ok: true, entries });
 }
 
+async function until(condition: () => boolean): Promise<void> {
+  while (!condition()) await new Promise((resolve) => setImmediate(resolve));
+}
+
 const tokenIds = (count: number, from = 1) =>
   Array.from({ length: count }, (_, i) => `t${i + from}`);
 
@@ -207,6 +211,33 @@ describe.each(STORE_KINDS)("audit writer (%s store)", (storeKind) => {
     await audit.record(event(3));
     expect((await storedEvents(log)).map((e) => e?.tokenId)).toEqual(["t1", "t2", "t3"]);
     await expectValidChain(log, key, 3);
+  });
+
+  it("a crash between building a batch and appending it stores none of it; a restarted writer continues the chain", async () => {
+    const { logs, key } = await setup();
+    const log = logs[0] as AuditLogStore;
+    const before = createAuditWriter({ log, key, clock: systemClock, logger });
+    await before.record(event(1));
+    // The process dies after the batch was built and signed, before the store call.
+    let built = 0;
+    const dying: AuditLogStore = {
+      ...counting(log).store,
+      append: (batch) => {
+        built = batch.length;
+        return new Promise(() => undefined);
+      },
+    };
+    const crashed = createAuditWriter({ log: dying, key, clock: systemClock, logger });
+    const lost = [2, 3, 4].map((n) => crashed.record(event(n)));
+    await until(() => built === 3);
+    expect(crashed.queued).toBe(3);
+    const restarted = createAuditWriter({ log, key, clock: systemClock, logger });
+    await restarted.record(event(5));
+    expect((await storedEvents(log)).map((e) => e?.tokenId)).toEqual(["t1", "t5"]);
+    await expectValidChain(log, key, 2);
+    // Never acknowledged: the callers (dead with the process) heard nothing.
+    const settled = await Promise.race([Promise.allSettled(lost), Promise.resolve("pending")]);
+    expect(settled).toBe("pending");
   });
 });
 
