@@ -233,7 +233,7 @@ describe("the embedded store under disk faults", () => {
         type: AuditEventType.OPERATOR_CREATED,
         operatorDomain: `never-acknowledged-${n}.example`,
       }),
-      "none",
+      { unfinished: true },
     );
 
     const after = await start();

@@ -28,11 +28,12 @@ export async function appendSealedEntries(
   count: number,
   eventOf: (n: number) => AuditEventInput,
   /**
-   * "each" (default): every entry signed, batches of one, as a log from before batches;
-   * "none": chained but unsigned, the lines of a batch whose write stopped before its last,
+   * How the entries are signed. `batch`: written in batches of this many, each signed on
+   * its last entry (default 1: every entry signed, as a log from before batches).
+   * `unfinished`: none signed, the lines of a batch whose write stopped before its last,
    * signed, line (a crash mid-append).
    */
-  signed: "each" | "none" = "each",
+  options: { readonly batch?: number; readonly unfinished?: boolean } = {},
 ): Promise<void> {
   const log = where.kind === "memory" ? fileLog(where.dataDir) : redisLog(where.url);
   try {
@@ -49,7 +50,8 @@ export async function appendSealedEntries(
         timeMs: now + n,
         auditKeyId: key.kid,
       });
-      const record = signed === "each" ? signRecord(chained, privateKey) : chained;
+      const ends = n % (options.batch ?? 1) === 0 || n === count;
+      const record = ends && !options.unfinished ? signRecord(chained, privateKey) : chained;
       records.push(record);
       head = { seq: sequence, hash: record.hash };
     }
