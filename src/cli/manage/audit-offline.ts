@@ -128,8 +128,9 @@ export interface ArchiveOptions {
 
 /**
  * `gatehouse audit archive`: the live chain from its first entry (after its base, if it was
- * pruned) through `through` (or the end of its batch, so the segment ends on a signature), walked here as `verify --offline` walks it (a broken chain is
- * not archived: its verdict is returned and no file written), then written as a segment
+ * pruned) through `through` (or the end of its batch, so that the segment ends on a
+ * signature), walked here as `verify --offline` walks it (a broken chain, or one ending
+ * unsigned, is not archived: its verdict is returned and no file written), then written as a segment
  * (audit-archive.ts). With `prune`, only once the segment is written, synced and linked, the
  * archived entries are pruned from the live log (PruneAuditLog, compare-and-prune on the last
  * archived entry's sequence and hash). Returns the verdict of the archived part; its head is

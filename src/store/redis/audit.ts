@@ -5,8 +5,9 @@ import type { GatehouseScripts } from "./scripts.js";
 
 /**
  * The shared audit log: a list of entry JSON plus a head key, both under the `{audit}` hash
- * tag so the compare-and-append script (AUDIT_APPEND, one call per batch) touches one slot. The head is kept
- * apart from the list so that entries removed from the end are detected (HEAD_MISMATCH).
+ * tag so the compare-and-append script (AUDIT_APPEND, one call per batch) touches one slot.
+ * The head is kept apart from the list so that entries removed from the end are detected
+ * (HEAD_MISMATCH).
  */
 export function createRedisAuditLog(
   redis: RedisLike,
