@@ -54,15 +54,6 @@ export function signRecord(record: AuditRecord, privateKey: KeyObject): AuditRec
   return { ...record, signature: signature.toString("base64") };
 }
 
-/** Encodes, hashes and signs one event: a batch of one. */
-export function sealEvent(
-  event: AuditEventInput,
-  chain: ChainFields,
-  privateKey: KeyObject,
-): AuditRecord {
-  return signRecord(chainEvent(event, chain), privateKey);
-}
-
 /** The record as the API returns it; undefined when its event does not decode. */
 export function toAuditEntry(record: AuditRecord): AuditEntry | undefined {
   const eventBytes = Buffer.from(record.event, "base64");
