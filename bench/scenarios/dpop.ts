@@ -71,15 +71,15 @@ class ProofPool {
   }
 }
 
-export async function measureDpop(
-  context: RpcContext,
-  agent: { key: AgentKey; did: string; token: string },
-  bearerRps: number | undefined,
-): Promise<{ summary: Summary; proofs: ProofStats }> {
-  const { seconds, warmupSeconds } = context.settings;
-  if (Math.max(seconds, warmupSeconds) > MAX_DPOP_PHASE_SECONDS) {
-    throw new Error(`the dpop run needs BENCH_SECONDS ≤ ${MAX_DPOP_PHASE_SECONDS} (60 s proofs)`);
-  }
+/**
+ * Verify requests of a DPoP-bound token, serialized: `next()` signs a fresh proof (a new
+ * `jti`, `iat` now) into a new request each call; `check` accepts only an allowed answer for
+ * the agent.
+ */
+export function dpopRequests(agent: { key: AgentKey; did: string; token: string }): {
+  next: () => Buffer;
+  check: (bytes: Buffer) => string | undefined;
+} {
   const base = toBinary(
     VerifyRequestSchema,
     create(VerifyRequestSchema, {
@@ -90,22 +90,38 @@ export async function measureDpop(
       httpUrl: HTU,
     }),
   );
-  // Fields may come in any order on the wire: the proof (field 4) is appended to the rest.
-  const pool = new ProofPool(() => {
-    const proof = dpopProof(agent.key, { htm: HTM, htu: HTU, accessToken: agent.token });
-    const field = new BinaryWriter().tag(4, WireType.LengthDelimited).string(proof).finish();
-    return Buffer.concat([base, field]);
-  });
-  const target: Target = {
-    name: "dpop",
-    path: "/gatehouse.v1.VerifyService/Verify",
-    request: Buffer.alloc(0),
-    next: () => pool.take(),
+  return {
+    // Fields may come in any order on the wire: the proof (field 4) is appended to the rest.
+    next: () => {
+      const proof = dpopProof(agent.key, { htm: HTM, htu: HTU, accessToken: agent.token });
+      const field = new BinaryWriter().tag(4, WireType.LengthDelimited).string(proof).finish();
+      return Buffer.concat([base, field]);
+    },
     check: (bytes) => {
       const response = fromBinary(VerifyResponseSchema, bytes);
       if (!response.allowed) return `denied: ${Reason[response.reason] ?? response.reason}`;
       return response.agentDid === agent.did ? undefined : "allowed, but for another agent";
     },
+  };
+}
+
+export async function measureDpop(
+  context: RpcContext,
+  agent: { key: AgentKey; did: string; token: string },
+  bearerRps: number | undefined,
+): Promise<{ summary: Summary; proofs: ProofStats }> {
+  const { seconds, warmupSeconds } = context.settings;
+  if (Math.max(seconds, warmupSeconds) > MAX_DPOP_PHASE_SECONDS) {
+    throw new Error(`the dpop run needs BENCH_SECONDS ≤ ${MAX_DPOP_PHASE_SECONDS} (60 s proofs)`);
+  }
+  const requests = dpopRequests(agent);
+  const pool = new ProofPool(requests.next);
+  const target: Target = {
+    name: "dpop",
+    path: "/gatehouse.v1.VerifyService/Verify",
+    request: Buffer.alloc(0),
+    next: () => pool.take(),
+    check: requests.check,
     goCheck: verifyGoCheck(agent.did),
     bodies: () => pool.drain(),
   };
