@@ -17,7 +17,9 @@
  *   login   Challenge → Submit → Token (signature kind) on Redis (the client's signing included)
  *
  * Env: IN_PROCESS_CALLS (20000; logins: 2000), IN_PROCESS_CONCURRENCY (64; logins: 16),
- * IN_PROCESS_PROFILE (a file: the measured run's V8 CPU profile; dpop: the last round's DPoP run).
+ * IN_PROCESS_PROFILE (a file: the measured run's V8 CPU profile; dpop: the last round's DPoP run),
+ * IN_PROCESS_STORE (`redis`: verify, check and dpop on Redis too, e.g. to see what the DPoP
+ * `jti`'s SET NX costs).
  */
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { Session } from "node:inspector/promises";
@@ -46,7 +48,9 @@ const calls = Number(process.env.IN_PROCESS_CALLS ?? (mode === "login" ? 2_000 :
 const concurrency = Number(process.env.IN_PROCESS_CONCURRENCY ?? (mode === "login" ? 16 : 64));
 
 const dataDir = await mkdtemp(join(tmpdir(), "gatehouse-in-process-"));
-const redis = mode === "login" ? await startRedisServer() : undefined;
+/** Logins run on Redis; the other modes on the embedded store unless IN_PROCESS_STORE=redis. */
+const onRedis = mode === "login" || process.env.IN_PROCESS_STORE === "redis";
+const redis = onRedis ? await startRedisServer() : undefined;
 const pki = await createPki(dataDir);
 const app = await startGatehouse({
   config: benchConfig(dataDir, redis?.url),

@@ -15,8 +15,10 @@ import { VerifyRequestSchema, VerifyResponseSchema } from "../../gen/gatehouse/v
 import { type AgentKey, dpopProof } from "../../src/client/agent-keys.js";
 import { AUDIENCE, SCOPE } from "../enroll.js";
 import type { Target } from "../load.js";
-import type { Summary } from "../report.js";
+import { round, type Summary } from "../report.js";
 import { verifyGoCheck } from "../targets.js";
+import { ed25519VerifyCpuUs } from "./crypto.js";
+import { ROUND_SECONDS, ROUND_WARMUP_SECONDS } from "./interleaved.js";
 import { measureRpc, type RpcContext } from "./rpc.js";
 
 const HTM = "GET";
@@ -140,4 +142,110 @@ export async function measureDpop(
     summary,
     proofs: { ...proofs, inline: pool.inline, exhausted: summary.requestsExhausted === true },
   };
+}
+
+/** Rounds of the alternating DPoP runs (measureDpopRounds). */
+export const DPOP_ROUNDS = 4;
+/** Each round: the raw loop, then the empty RPC, bearer Verify and DPoP Verify runs. */
+export const DPOP_ROUND_RUNS = 3;
+const RAW_SECONDS = 1;
+
+/** Server CPU µs per call of one round's runs, and the raw verify's CPU µs in this process. */
+export interface DpopRound {
+  readonly raw: number;
+  readonly empty: number;
+  readonly bearer: number;
+  readonly dpop: number;
+}
+
+export interface DpopRounds {
+  readonly rounds: readonly DpopRound[];
+  /** Each figure's median over the rounds. */
+  readonly median: DpopRound;
+  /** Median over the rounds of raw ÷ DPoP: DPoP Verifies per server core ÷ raw verifies per core. */
+  readonly ratio: number;
+  /** Median over the rounds of raw ÷ (empty RPC + raw): the most the ratio can be on this transport. */
+  readonly bound: number;
+}
+
+/**
+ * The DPoP target measured so that a loaded machine does not move it: in each round the raw
+ * Ed25519 verify's CPU per call in this process (the bench client is idle meanwhile), then
+ * the server CPU per call of the empty RPC, of a cached bearer Verify and of a DPoP Verify,
+ * in short runs one after the other. A round's ratio is raw ÷ DPoP (DPoP Verifies per server
+ * core ÷ raw verifies per core); the figure is the median. The empty RPC bounds it: a DPoP
+ * Verify costs at least the transport's call plus one verify, so raw ÷ (empty + raw) is the
+ * most any DPoP Verify could reach over this transport.
+ */
+export async function measureDpopRounds(
+  context: RpcContext,
+  agent: { key: AgentKey; did: string; token: string },
+  empty: Target,
+  bearer: Target,
+): Promise<DpopRounds> {
+  const short = {
+    ...context,
+    settings: { ...context.settings, seconds: ROUND_SECONDS, warmupSeconds: ROUND_WARMUP_SECONDS },
+  };
+  // Only correct answers count: a round with an error (or proofs run out) fails the bench.
+  const correct = (name: string, summary: Summary) => {
+    if (summary.errors > 0 || summary.requestsExhausted) {
+      throw new Error(`DPoP round: ${summary.errors} errors in the ${name} run, or too few proofs`);
+    }
+    return summary;
+  };
+  const rounds: DpopRound[] = [];
+  for (let i = 0; i < DPOP_ROUNDS; i++) {
+    const raw = ed25519VerifyCpuUs(RAW_SECONDS);
+    const emptyRun = correct(empty.name, await measureRpc(empty, short));
+    const bearerRun = correct(bearer.name, await measureRpc(bearer, short));
+    const dpopRun = correct("dpop", (await measureDpop(short, agent, bearerRun.rps)).summary);
+    rounds.push({
+      raw: round(raw, 1),
+      empty: emptyRun.serverCpuUsPerCall,
+      bearer: bearerRun.serverCpuUsPerCall,
+      dpop: dpopRun.serverCpuUsPerCall,
+    });
+  }
+  const mid = (pick: (r: DpopRound) => number) => median(rounds.map(pick));
+  return {
+    rounds,
+    median: {
+      raw: mid((r) => r.raw),
+      empty: mid((r) => r.empty),
+      bearer: mid((r) => r.bearer),
+      dpop: mid((r) => r.dpop),
+    },
+    ratio: round(
+      mid((r) => r.raw / r.dpop),
+      3,
+    ),
+    bound: round(
+      mid((r) => r.raw / (r.empty + r.raw)),
+      3,
+    ),
+  };
+}
+
+/** The report's lines for measureDpopRounds. */
+export function dpopRoundLines(figures: DpopRounds): string[] {
+  const { raw, empty, bearer, dpop } = figures.median;
+  const rest = dpop - bearer - raw;
+  return [
+    `DPoP Verify, ${figures.rounds.length} alternating rounds (server CPU per call, median): ` +
+      `${dpop} µs = empty RPC ${empty} + bearer Verify's own ${round(bearer - empty, 1)} + ` +
+      `raw Ed25519 verify ${raw} + the rest ${round(rest, 1)} (proof parsing and checks, ` +
+      "the jti's store call, the larger request; split in-process: bench/in-process.ts dpop)",
+    `  raw ÷ DPoP per server core: ${figures.ratio} (rounds ` +
+      `${figures.rounds.map((r) => round(r.raw / r.dpop, 3)).join(", ")}); at most ` +
+      `${figures.bound} over this transport (raw ÷ (empty RPC + raw), nothing else done)`,
+  ];
+}
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1
+    ? (sorted[middle] ?? 0)
+    : ((sorted[middle - 1] ?? 0) + (sorted[middle] ?? 0)) / 2;
 }
