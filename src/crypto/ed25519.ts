@@ -49,9 +49,14 @@ const SMALL_ORDER_Y = [
 /** The group order L = 2^252 + 27742317777372353535851937790883648493, little-endian. */
 const L = Buffer.from("edd3f55c1a631258d69cf7a2def9de1400000000000000000000000000000010", "hex");
 
-/** Whether the 32-byte little-endian number at `a[offset]` < `b`. */
-function lessThan(a: Uint8Array, b: Uint8Array, offset = 0): boolean {
-  for (let i = 31; i >= 0; i--) {
+/**
+ * Whether the 32-byte little-endian number at `a[offset]`, its top byte masked by `topMask`
+ * (0x7f: the y of a point encoding, without the sign bit of x), is < `b`. Reads in place.
+ */
+function lessThan(a: Uint8Array, b: Uint8Array, offset = 0, topMask = 0xff): boolean {
+  const top = (a[offset + 31] as number) & topMask;
+  if (top !== b[31]) return top < (b[31] as number);
+  for (let i = 30; i >= 0; i--) {
     const x = a[offset + i] as number;
     const y = b[i] as number;
     if (x !== y) return x < y;
@@ -69,18 +74,6 @@ function yEquals(encoding: Uint8Array, y: Uint8Array): boolean {
   return true;
 }
 
-/** Whether the y of `encoding` < p (little-endian, the sign bit of x left out). */
-function yBelowP(encoding: Uint8Array): boolean {
-  const top = (encoding[31] as number) & 0x7f;
-  if (top !== P[31]) return top < (P[31] as number);
-  for (let i = 30; i >= 0; i--) {
-    const x = encoding[i] as number;
-    const p = P[i] as number;
-    if (x !== p) return x < p;
-  }
-  return false;
-}
-
 /**
  * RFC 8032 §5.1.3 decoding rules that need no field arithmetic: y < p, and x = 0 (y = ±1)
  * never with the sign bit set. Then whether the point is of small order (y in the list).
@@ -89,7 +82,7 @@ function yBelowP(encoding: Uint8Array): boolean {
 export function pointEncodingProblem(
   encoding: Uint8Array,
 ): "non_canonical" | "small_order" | undefined {
-  if (!yBelowP(encoding)) return "non_canonical";
+  if (!lessThan(encoding, P, 0, 0x7f)) return "non_canonical";
   const signed = ((encoding[31] as number) & 0x80) !== 0;
   const xIsZero =
     yEquals(encoding, SMALL_ORDER_Y[1] as Buffer) || yEquals(encoding, SMALL_ORDER_Y[2] as Buffer);
