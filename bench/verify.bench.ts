@@ -8,7 +8,9 @@
  *               process) at 1, 8 and BENCH_CONCURRENCY in flight, next to gRPC Verify at the
  *               same: throughput and server CPU per call
  *   dpop        Verify of a DPoP-bound token with a fresh proof per request, next to the raw
- *               node:crypto Ed25519 verify rate on one core (measured here, before and after)
+ *               node:crypto Ed25519 verify rate on one core (measured here, before and after);
+ *               then alternating rounds of the raw verify's CPU, the empty RPC, bearer Verify
+ *               and DPoP Verify (server CPU per call): the target's figure and its bound
  *   check       Envoy ext_authz Check of the same bearer token, built as Envoy builds it with
  *               infra/envoy/envoy.yaml (only the headers Gatehouse reads), then as it builds
  *               it without `allowed_headers` (every header of the request: check-all); then
@@ -102,7 +104,15 @@ import { type AuditChainCheck, checkAuditChain } from "./scenarios/audit-chain.j
 import { connectVerifyTarget, measureConnect } from "./scenarios/connect.js";
 import { ed25519VerifyRate } from "./scenarios/crypto.js";
 import { type DenialGrowth, measureDenialGrowth } from "./scenarios/denials.js";
-import { measureDpop, type ProofStats } from "./scenarios/dpop.js";
+import {
+  DPOP_ROUND_RUNS,
+  DPOP_ROUNDS,
+  type DpopRounds,
+  dpopRoundLines,
+  measureDpop,
+  measureDpopRounds,
+  type ProofStats,
+} from "./scenarios/dpop.js";
 import { type Footprint, footprintLines, measureFootprint } from "./scenarios/footprint.js";
 import { measureGatePairs } from "./scenarios/gate-pairs.js";
 import {
@@ -144,7 +154,9 @@ const bearerRuns =
 const CHECK_ROUNDS = 6;
 /** Each round runs Verify, Check and Check with every header. */
 const checkRoundsSeconds = only.has("check") ? CHECK_ROUNDS * 3 * ROUND_RUN_SECONDS : 0;
-const bearerSeconds = bearerRuns * (settings.warmupSeconds + settings.seconds) + checkRoundsSeconds;
+const dpopRoundsSeconds = only.has("dpop") ? DPOP_ROUNDS * DPOP_ROUND_RUNS * ROUND_RUN_SECONDS : 0;
+const bearerSeconds =
+  bearerRuns * (settings.warmupSeconds + settings.seconds) + checkRoundsSeconds + dpopRoundsSeconds;
 if (bearerSeconds > BENCH_TOKEN_TTL_SECONDS - 60) {
   throw new Error(
     `the runs would outlast the ${BENCH_TOKEN_TTL_SECONDS} s token; lower BENCH_SECONDS`,
@@ -162,6 +174,7 @@ interface Figures {
   auditChain?: AuditChainCheck;
   loginStore?: LoginFigures["redis"];
   iteratedHash?: IteratedHashRound;
+  dpopRounds?: DpopRounds;
   footprint?: Footprint;
 }
 
@@ -238,6 +251,8 @@ async function runRpcScenarios(
       const { summary, proofs } = await measureDpop(context, bound, results.verify?.rps);
       results.dpop = summary;
       figures.proofs = proofs;
+      const bearer = verifyTarget(route);
+      figures.dpopRounds = await measureDpopRounds(context, bound, healthTarget, bearer);
     }
     if (only.has("check")) {
       const check = checkTarget(route);
@@ -418,7 +433,7 @@ function report(
   loadgen: GoLoadgen | undefined,
   load: HostLoad,
 ): void {
-  const { results, proofs, revocation, checkInterleaved, denials, raw } = figures;
+  const { results, proofs, revocation, checkInterleaved, denials, raw, dpopRounds } = figures;
   const { health, verify, dpop, check, login: logins } = results;
   const ratios = {
     verifyToCeiling: ratio(verify?.rps, health?.rps),
@@ -483,6 +498,7 @@ function report(
         (proofs.exhausted ? "; THEY RAN OUT before the end of the run (rate understated)" : ""),
     );
   }
+  if (dpopRounds) for (const line of dpopRoundLines(dpopRounds)) console.log(line);
   if (check) {
     console.log(
       `Check / Verify: ${show(ratios.checkToVerify)} ` +
@@ -540,6 +556,7 @@ function report(
     ratios: Object.fromEntries(Object.entries(ratios).map(([k, v]) => [k, v ?? null])),
     ed25519VerifyOpsPerSec: raw ?? null,
     dpopProofs: proofs ?? null,
+    dpopRounds: dpopRounds ?? null,
     revocation: revocation ?? null,
     checkInterleaved: checkInterleaved ?? null,
     denials: denials ?? null,

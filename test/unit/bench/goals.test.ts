@@ -220,6 +220,22 @@ describe("goal rows from a run's figures", () => {
     expect(row("idle-rss")?.verdict).toBe("met");
   });
 
+  it("takes DPoP from the alternating rounds when the run has them", () => {
+    const round = { idle: 0, raw: 60, empty: 200, bearer: 250, dpop: 400 };
+    const figures = {
+      results: { dpop: summary({ coreRps: 2_500 }) },
+      raw: { mean: 10_000, peak: 16_000 },
+      dpopRounds: { rounds: [round, round, round], median: round, ratio: 0.15, bound: 0.23 },
+    };
+    const rows = goalRows(issue16Goals(IN_FLIGHT), goalMeasurements(figures, NAMES));
+    const dpop = rows.find((r) => r.id === "dpop");
+    expect(dpop).toMatchObject({ value: 0.15, verdict: "missed" });
+    expect(dpop?.measured).toContain("median of 3 alternating rounds");
+    const { dpopRounds: _, ...single } = figures;
+    const byRun = goalRows(issue16Goals(IN_FLIGHT), goalMeasurements(single, NAMES));
+    expect(byRun.find((r) => r.id === "dpop")?.value).toBe(0.156);
+  });
+
   it("meets the audit chain goal only when every entry verified", () => {
     const goals = issue16Goals(IN_FLIGHT);
     const chain = (auditChain: { ok: boolean; entriesChecked: number; problem?: string }) =>
