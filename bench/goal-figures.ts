@@ -204,7 +204,8 @@ function dpopRounds(r: NonNullable<GoalInputs["dpopRounds"]>, dpop?: Summary): M
     value: r.ratio,
     text:
       `${r.ratio} per server core, median of ${r.rounds.length} alternating rounds ` +
-      `(${r.median.dpop} µs server CPU per call ÷ ${r.median.raw} µs per raw verify; ` +
+      `(${round(r.median.dpop, 1)} µs server CPU per call ÷ ${round(r.median.raw, 1)} µs per ` +
+      "raw verify; " +
       `the transport alone allows at most ${r.bound})`,
     saturated: dpop?.clientSaturated ?? false,
   };
