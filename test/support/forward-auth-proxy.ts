@@ -15,7 +15,15 @@ import {
   signedChallenge,
 } from "./flows.js";
 import type { TestGatehouse } from "./gatehouse.js";
-import { type ProxyProcess, startApp, type TestApp, viaProxy, waitUntilReady } from "./proxies.js";
+import {
+  type ProxyProcess,
+  SPOOFED_IDENTITY,
+  startApp,
+  type TestApp,
+  viaProxy,
+  vouchedFor,
+  waitUntilReady,
+} from "./proxies.js";
 import { rememberSecret } from "./secrets.js";
 import { freePort, startTestSidecar, type TestSidecar } from "./sidecar.js";
 
@@ -122,28 +130,16 @@ export function describeForwardAuthProxy(proxy: ForwardAuthProxy): void {
     it("passes an allowed bearer token with the identity headers the sidecar set", async () => {
       const answer = await get("/orders/1?x=1", { authorization: `Bearer ${token}` });
       expect(answer.status, answer.text).toBe(200);
-      expect(answer.json()).toEqual({
-        path: "/orders/1?x=1",
-        agent: agent.did,
-        operator: agent.domain,
-        scopes: "orders:read",
-      });
+      expect(answer.json()).toEqual(vouchedFor("/orders/1?x=1", agent));
     });
 
     it("overwrites identity headers the client sent, and ignores its forwarding claims", async () => {
       const answer = await get("/orders/2", {
         authorization: `Bearer ${token}`,
-        "x-gatehouse-agent": "did:agent:evil.example:x",
-        "X-GATEHOUSE-SCOPES": "orders:write admin",
-        "x-gatehouse-operator": "evil.example",
+        ...SPOOFED_IDENTITY,
       });
       expect(answer.status).toBe(200);
-      expect(answer.json()).toEqual({
-        path: "/orders/2",
-        agent: agent.did,
-        operator: agent.domain,
-        scopes: "orders:read",
-      });
+      expect(answer.json()).toEqual(vouchedFor("/orders/2", agent));
       // /auth is asked about the real request, not about what the client says it was.
       const before = app.hits.length;
       const forged = await get("/admin/users", {

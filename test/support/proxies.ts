@@ -19,6 +19,22 @@ export interface AppHit {
   readonly scopes: string | string[] | undefined;
 }
 
+/** Identity headers a client sends itself, hoping the application believes them. */
+export const SPOOFED_IDENTITY = {
+  "x-gatehouse-agent": "did:agent:evil.example:x",
+  "X-GATEHOUSE-SCOPES": "orders:write admin",
+  "x-gatehouse-operator": "evil.example",
+} as const;
+
+/** What the application sees of a request on `path` by `agent`, as Gatehouse vouched for it. */
+export function vouchedFor(
+  path: string,
+  agent: { readonly did: string; readonly domain: string },
+  scopes = "orders:read",
+): AppHit {
+  return { path, agent: agent.did, operator: agent.domain, scopes };
+}
+
 export interface TestApp {
   readonly server: Server;
   readonly port: number;
