@@ -96,6 +96,7 @@ export function describeForwardAuthProxy(proxy: ForwardAuthProxy): void {
     let dir: string;
     let port: number;
     let sidecarStopped = false;
+    let gatehouseStopped = false;
 
     const get = (path: string, headers: Record<string, string> = {}) =>
       viaProxy(port, path, { host: APP_HOST, ...headers });
@@ -122,8 +123,9 @@ export function describeForwardAuthProxy(proxy: ForwardAuthProxy): void {
       await running?.stop();
       clients?.close();
       app?.server.close();
-      if (sidecarStopped) await t?.gh.dispose();
-      else await t?.stop();
+      if (t && !sidecarStopped) await t.sidecar.stop();
+      if (t && gatehouseStopped) await rm(t.gh.dataDir, { recursive: true, force: true });
+      else await t?.gh.dispose();
       if (dir) await rm(dir, { recursive: true, force: true });
     });
 
@@ -223,13 +225,16 @@ export function describeForwardAuthProxy(proxy: ForwardAuthProxy): void {
       expect(app.hits.length).toBe(before);
     });
 
-    it(`fails closed (${proxy.statusWhenSidecarDown}, never the application) when the sidecar is down`, async () => {
-      const fresh = await login(clients.gate, agent);
-      expect((await get("/orders/1", { authorization: `Bearer ${fresh}` })).status).toBe(200);
+    it(`fails closed: the sidecar's 503 with Gatehouse down, ${proxy.statusWhenSidecarDown} with the sidecar down`, async () => {
+      const authorization = `Bearer ${await login(clients.gate, agent)}`;
+      expect((await get("/orders/1", { authorization })).status).toBe(200);
+      const before = app.hits.length;
+      await t.gh.stop();
+      gatehouseStopped = true;
+      expect((await get("/orders/1", { authorization })).status).toBe(503);
       await t.sidecar.stop();
       sidecarStopped = true;
-      const before = app.hits.length;
-      const answer = await get("/orders/1", { authorization: `Bearer ${fresh}` });
+      const answer = await get("/orders/1", { authorization });
       expect(answer.status).toBe(proxy.statusWhenSidecarDown);
       expect(app.hits.length).toBe(before);
     });
