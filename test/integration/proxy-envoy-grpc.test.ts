@@ -2,8 +2,9 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { dpopProof } from "../../src/client/agent-keys.js";
 import { type Clients, type Enrolled, enrollAgent, grpcClients, login } from "../support/flows.js";
-import { limitedAgentToken } from "../support/forward-auth-proxy.js";
+import { dpopBoundToken, limitedAgentToken } from "../support/forward-auth-proxy.js";
 import { startTestGatehouse, type TestGatehouse } from "../support/gatehouse.js";
 import {
   type ProxyProcess,
@@ -101,6 +102,33 @@ describe("Envoy gRPC ext_authz (infra/envoy/envoy.yaml) asking Gatehouse's Check
       'Bearer error="insufficient_scope", error_description="REASON_INSUFFICIENT_SCOPE", scope="orders:read"',
     );
     expect(answer.json()).toEqual({ reason: "REASON_INSUFFICIENT_SCOPE" });
+    expect(app.hits.length).toBe(before);
+  });
+
+  it("binds a DPoP token to its proof: Envoy passes the DPoP header and the request's scheme", async () => {
+    const bound = await dpopBoundToken(clients, agent, "https://gatehouse.test/v1/tokens");
+    // Check builds htu from Envoy's attributes: scheme (plain HTTP here), Host and path.
+    const proof = (path: string) =>
+      dpopProof(agent.key, { htm: "GET", htu: `http://${HOST}${path}`, accessToken: bound });
+    const authorization = `DPoP ${bound}`;
+    const ok = await get("/orders/7?q=1", { authorization, dpop: proof("/orders/7") });
+    expect(ok.status, ok.text).toBe(200);
+    const before = app.hits.length;
+    const without = await get("/orders/7", { authorization });
+    expect(without.status).toBe(401);
+    // No proof: the token is being used as a bearer token (RFC 9449 §7.2).
+    expect(without.headers["www-authenticate"]).toBe(
+      'DPoP error="invalid_token", error_description="REASON_TOKEN_BOUND_TO_KEY", algs="EdDSA ES256"',
+    );
+    const otherPath = await get("/orders/7", { authorization, dpop: proof("/orders/8") });
+    expect(otherPath.status).toBe(401);
+    expect(otherPath.headers["www-authenticate"]).toMatch(/^DPoP error="invalid_dpop_proof"/);
+    const asBearer = await get("/orders/7", {
+      authorization: `Bearer ${bound}`,
+      dpop: proof("/orders/7"),
+    });
+    expect(asBearer.status).toBe(401);
+    expect(asBearer.json()).toEqual({ reason: "REASON_TOKEN_BOUND_TO_KEY" });
     expect(app.hits.length).toBe(before);
   });
 

@@ -249,7 +249,7 @@ export async function writeTls(dir: string, caPem: string, tls: ClientTls): Prom
 }
 
 /** A DPoP-bound access token for `agent` (RFC 9449 §5), proved for the token endpoint. */
-async function dpopBoundToken(clients: Clients, agent: Enrolled, tokenUrl: string) {
+export async function dpopBoundToken(clients: Clients, agent: Enrolled, tokenUrl: string) {
   const { challengeId, signature } = await signedChallenge(clients.gate, agent);
   const { passToken } = await clients.gate.submit({
     challengeId,
