@@ -30,6 +30,8 @@ import { freePort, startTestSidecar, type TestSidecar } from "./sidecar.js";
 /** The host the shipped Traefik router and Envoy virtual host route. */
 export const APP_HOST = "app.example.com";
 const OTHER_AUDIENCE = "https://other.example.com";
+/** An MCP server behind the proxy: its tokens' audience is its canonical URI. */
+const MCP_RESOURCE = `https://${APP_HOST}/mcp`;
 const ROUTES = [
   {
     host: APP_HOST,
@@ -44,6 +46,14 @@ const ROUTES = [
     resource: `https://${APP_HOST}/admin`,
     audience: AUDIENCE,
     scopes: ["orders:write"],
+  },
+  {
+    host: APP_HOST,
+    path_prefix: "/mcp",
+    resource: MCP_RESOURCE,
+    scopes: ["orders:read"],
+    mcp: true,
+    mcp_scopes: [{ method: "tools/call", name: "refund", scopes: ["orders:write"] }],
   },
 ];
 /** What a client may claim about the request it makes, hoping /auth believes it. */
@@ -106,7 +116,7 @@ export function describeForwardAuthProxy(proxy: ForwardAuthProxy): void {
         clock,
         overrides: { sidecar: { routes: ROUTES, forwardAuthRequiresClientCert: true } as never },
       });
-      agent = await enrollAgent(t.gh, { audiences: [AUDIENCE, OTHER_AUDIENCE] });
+      agent = await enrollAgent(t.gh, { audiences: [AUDIENCE, OTHER_AUDIENCE, MCP_RESOURCE] });
       clients = grpcClients(t.gh, agent.agentTls);
       token = await login(clients.gate, agent);
       app = await startApp();
@@ -203,6 +213,20 @@ export function describeForwardAuthProxy(proxy: ForwardAuthProxy): void {
         dpop: proof("/orders/7"),
       });
       expect(asBearer.status).toBe(401);
+    });
+
+    it("passes /auth the MCP headers it reads: a tools/call of a tool needs that tool's scope", async () => {
+      const reader = `Bearer ${await login(clients.gate, agent, ["orders:read"], MCP_RESOURCE)}`;
+      const call = (name: string) => ({
+        authorization: reader,
+        "mcp-protocol-version": "2026-07-28",
+        "mcp-method": "tools/call",
+        "mcp-name": name,
+      });
+      expect((await get("/mcp", call("search"))).status).toBe(200);
+      const refund = await get("/mcp", call("refund"));
+      expect(refund.status).toBe(403);
+      expect(refund.headers["www-authenticate"]).toContain('scope="orders:read orders:write"');
     });
 
     it("relays the envelope's 402 (amount over the cap) and 429 (request rate)", async () => {
