@@ -162,6 +162,16 @@ export function describeForwardAuthProxy(proxy: ForwardAuthProxy): void {
       expect(app.hits.length).toBe(before);
     });
 
+    it("routes no other host: a token does not open a host the proxy was not told about", async () => {
+      const before = app.hits.length;
+      const answer = await viaProxy(port, "/orders/1", {
+        host: "evil.example.com",
+        authorization: `Bearer ${token}`,
+      });
+      expect(answer.status).toBe(404);
+      expect(app.hits.length).toBe(before);
+    });
+
     it("relays 401 with WWW-Authenticate for a missing, invalid or wrong-audience token", async () => {
       const before = app.hits.length;
       const missing = await get("/orders/1", { "x-gatehouse-agent": agent.did });
