@@ -75,9 +75,12 @@ describe("Envoy gRPC ext_authz (infra/envoy/envoy.yaml) asking Gatehouse's Check
     const answer = await get("/orders/1?x=1", {
       authorization: `Bearer ${token}`,
       ...SPOOFED_IDENTITY,
+      // headers_with_underscores_action: DROP_HEADER.
+      X_Gatehouse_Agent: "did:agent:evil.example:x",
     });
     expect(answer.status, answer.text).toBe(200);
     expect(answer.json()).toEqual(vouchedFor("/orders/1?x=1", agent));
+    expect(app.aliases).toEqual([]);
   });
 
   it("relays Check's 401 with its WWW-Authenticate and JSON body, never reaching the app", async () => {

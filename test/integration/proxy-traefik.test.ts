@@ -16,6 +16,9 @@ describeForwardAuthProxy({
     await writeFile(join(dir, "forward-auth.yml"), config);
     return startProxy(pythonToolPath("traefik"), [
       `--entryPoints.web.address=127.0.0.1:${port}`,
+      // Client headers aliasing the identity headers (X_Gatehouse_Agent, X.Gatehouse.Agent)
+      // never reach the application (set this on every entry point in front of the sidecar).
+      "--entryPoints.web.http.aliasHeadersStrategy=delete",
       `--providers.file.filename=${join(dir, "forward-auth.yml")}`,
       "--providers.file.watch=false",
       "--global.checkNewVersion=false",
@@ -23,6 +26,7 @@ describeForwardAuthProxy({
       "--log.level=ERROR",
     ]);
   },
+  droppedAliases: ["X_Gatehouse_Agent", "X.Gatehouse.Agent", "X~Gatehouse~Scopes"],
   // The client spoke plain HTTP to Traefik, which says so in X-Forwarded-Proto.
   originalScheme: "http",
   // Traefik answers 500 when it cannot reach the forwardAuth address.

@@ -83,6 +83,8 @@ export interface ForwardAuthProxy {
   start(setup: ProxySetup): Promise<ProxyProcess>;
   /** The scheme `/auth` learns for the original request (the DPoP proof's `htu`). */
   readonly originalScheme: "http" | "https";
+  /** Names aliasing `X-Gatehouse-Agent` for CGI-style backends that the proxy drops. */
+  readonly droppedAliases: readonly string[];
   /** What the client gets when the sidecar cannot be reached. */
   readonly statusWhenSidecarDown: number;
 }
@@ -152,6 +154,14 @@ export function describeForwardAuthProxy(proxy: ForwardAuthProxy): void {
       });
       expect(answer.status).toBe(200);
       expect(answer.json()).toEqual(vouchedFor("/orders/2", agent));
+      const aliased = await get("/orders/3", {
+        authorization: `Bearer ${token}`,
+        ...Object.fromEntries(
+          proxy.droppedAliases.map((name) => [name, "did:agent:evil.example:x"]),
+        ),
+      });
+      expect(aliased.json()).toEqual(vouchedFor("/orders/3", agent));
+      expect(app.aliases).toEqual([]);
       // /auth is asked about the real request, not about what the client says it was.
       const before = app.hits.length;
       const forged = await get("/admin/users", {

@@ -39,12 +39,22 @@ export interface TestApp {
   readonly server: Server;
   readonly port: number;
   readonly hits: AppHit[];
+  /**
+   * Header names that alias an identity header for backends that read `X_Gatehouse_Agent` or
+   * `X.Gatehouse.Agent` as `X-Gatehouse-Agent` (CGI, WSGI, PHP, …): none may reach the app.
+   */
+  readonly aliases: string[];
 }
 
 /** The application behind a proxy: records what reached it and echoes the identity headers. */
 export function startApp(): Promise<TestApp> {
   const hits: AppHit[] = [];
+  const aliases: string[] = [];
   const server = createServer((req, res) => {
+    for (const name of Object.keys(req.headers)) {
+      const canonical = name.replace(/[^a-z0-9-]/g, "-");
+      if (canonical !== name && canonical.startsWith("x-gatehouse-")) aliases.push(name);
+    }
     const seen = {
       path: req.url,
       agent: req.headers["x-gatehouse-agent"],
@@ -57,7 +67,7 @@ export function startApp(): Promise<TestApp> {
   });
   return new Promise((resolve) =>
     server.listen(0, "127.0.0.1", () =>
-      resolve({ server, port: (server.address() as AddressInfo).port, hits }),
+      resolve({ server, port: (server.address() as AddressInfo).port, hits, aliases }),
     ),
   );
 }

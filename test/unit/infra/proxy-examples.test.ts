@@ -58,7 +58,7 @@ describe("proxy examples for the sidecar's /auth", () => {
       "mcp-name",
       "mcp-protocol-version",
     ]);
-    expect(dig(forwardAuth, "trustForwardHeader")).toBeUndefined();
+    expect(dig(forwardAuth, "trustForwardHeader")).toBe(false);
     expect(dig(config, "http", "routers", "app", "middlewares")).toEqual(["gatehouse"]);
   });
 
