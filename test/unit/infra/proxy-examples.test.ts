@@ -31,6 +31,12 @@ function dig(value: unknown, ...path: string[]): unknown {
   return node;
 }
 
+/** The first listener's HTTP connection manager. */
+function connectionManager(config: unknown): unknown {
+  const listener = list(dig(config, "static_resources", "listeners"))[0];
+  return list(dig(list(dig(listener, "filter_chains"))[0], "filters"))[0];
+}
+
 function list(value: unknown): unknown[] {
   expect(Array.isArray(value)).toBe(true);
   return value as unknown[];
@@ -62,12 +68,34 @@ describe("proxy examples for the sidecar's /auth", () => {
     expect(dig(config, "http", "routers", "app", "middlewares")).toEqual(["gatehouse"]);
   });
 
+  it.each(["envoy/envoy.yaml", "envoy/http-ext-authz.yaml"])(
+    "%s serves no admin interface, drops underscore headers and fails closed",
+    async (file) => {
+      const config = await yaml(file);
+      expect(dig(config, "admin")).toBeUndefined();
+      const manager = connectionManager(config);
+      expect(
+        dig(
+          manager,
+          "typed_config",
+          "common_http_protocol_options",
+          "headers_with_underscores_action",
+        ),
+      ).toBe("DROP_HEADER");
+      const extAuthz = dig(
+        list(dig(manager, "typed_config", "http_filters")).find(
+          (f) => dig(f, "name") === "envoy.filters.http.ext_authz",
+        ),
+        "typed_config",
+      );
+      expect(dig(extAuthz, "failure_mode_allow")).toBe(false);
+      expect(dig(extAuthz, "status_on_error", "code")).toBe("ServiceUnavailable");
+    },
+  );
+
   it("Envoy's HTTP ext_authz fails closed and sends what /auth reads", async () => {
     const config = await yaml("envoy/http-ext-authz.yaml");
-    expect(dig(config, "admin")).toBeUndefined();
-    const listener = list(dig(config, "static_resources", "listeners"))[0];
-    const manager = list(dig(list(dig(listener, "filter_chains"))[0], "filters"))[0];
-    const filters = list(dig(manager, "typed_config", "http_filters"));
+    const filters = list(dig(connectionManager(config), "typed_config", "http_filters"));
     const extAuthz = dig(
       filters.find((f) => dig(f, "name") === "envoy.filters.http.ext_authz"),
       "typed_config",
