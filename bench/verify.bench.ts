@@ -53,7 +53,7 @@
  * BENCH_CRYPTO_SECONDS (1),
  * BENCH_LOGIN_AGENTS (16), BENCH_REVOCATIONS (100), BENCH_REVOCATION_POLL_MS (1),
  * BENCH_REVOCATION_TIMEOUT_MS (5000), BENCH_DENIALS (20000), BENCH_WORKERS (cores), BENCH_SERVER_NODE_FLAGS (node
- * and V8 flags for the server processes, e.g. --max-semi-space-size=32), BENCH_SERVER_PROFILE
+ * and V8 flags for the server processes; default src/app/node-flags.ts, as `npm start`), BENCH_SERVER_PROFILE
  * (a directory: each bench server process writes a V8 CPU profile of every warm-up and
  * measured run there, bench/profile.ts). Exits 1 when a measured run had any error.
  * Gatehouse's own CPU per call, without the network and far less noisy: bench/in-process.ts.
@@ -83,7 +83,7 @@ import { connectVerifyTarget, measureConnect } from "./scenarios/connect.js";
 import { ed25519VerifyRate, type VerifyRate } from "./scenarios/crypto.js";
 import { type DenialGrowth, measureDenialGrowth } from "./scenarios/denials.js";
 import { measureDpop, type ProofStats } from "./scenarios/dpop.js";
-import { type Footprint, measureFootprint } from "./scenarios/footprint.js";
+import { type Footprint, footprintLines, measureFootprint } from "./scenarios/footprint.js";
 import { measureGatePairs } from "./scenarios/gate-pairs.js";
 import {
   forwardAuthRequest,
@@ -606,13 +606,7 @@ function printIteratedHash(r: IteratedHashRound): void {
 }
 
 function printFootprint(f: Footprint): void {
-  const s = f.sustained;
-  console.log(
-    `\nFootprint (compiled server, one process, Redis store, ${f.node}): ready ${f.firstStartMs} ms ` +
-      `after spawn on an empty store, ${f.restartMs} ms on a restart (median); idle RSS ` +
-      `${f.idleRssMiB} MiB; ${s.seconds} s of mixed load (${s.correct} correct of ${s.sent}): ` +
-      `RSS start ${s.startMiB}, peak ${s.peakMiB}, end ${s.endMiB} MiB; idle again ${s.idleAfterMiB} MiB`,
-  );
+  for (const line of footprintLines(f)) console.log(line);
 }
 
 /** Forward-auth and REST Verify beside gRPC Verify, by calls in flight (target ≥ 0.60). */
