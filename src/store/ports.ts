@@ -374,6 +374,21 @@ export interface RateLimiter {
    * without braces, at most 256 characters; `cost` is at most `limit`.
    */
   hit(key: string, limit: number, windowMs: number, cost?: number): Promise<RateLimitResult>;
+  /**
+   * `hit` for each of `hits`, in order, each counted on its own exactly as `hit` counts it
+   * (a limit that refuses keeps no other from counting), in one store round trip (on Redis
+   * one script; on a Redis Cluster one per limit, since their keys lie in different slots).
+   * Every hit's arguments are checked before any is counted. Results in the order of `hits`.
+   */
+  hitEach(hits: readonly RateLimitHit[]): Promise<RateLimitResult[]>;
+}
+
+/** The arguments of one `RateLimiter.hit`. */
+export interface RateLimitHit {
+  readonly key: string;
+  readonly limit: number;
+  readonly windowMs: number;
+  readonly cost?: number;
 }
 
 /** The outcome of a budget spend. */

@@ -1264,6 +1264,72 @@ export function describeStoreContract(
         });
       });
 
+      it("hitEach counts each limit on its own, in order, sharing `hit`'s logs", async () => {
+        const both = [
+          { key: "one", limit: 1, windowMs: LONG_TTL_MS },
+          { key: "two", limit: 2, windowMs: LONG_TTL_MS },
+        ];
+        await expect(store.rateLimits.hitEach(both)).resolves.toEqual([
+          { allowed: true, remaining: 0, retryAfterMs: 0 },
+          { allowed: true, remaining: 1, retryAfterMs: 0 },
+        ]);
+        // "one" refuses; "two" still counts this attempt.
+        const [refused, allowed] = await store.rateLimits.hitEach(both);
+        expect(refused).toMatchObject({ allowed: false, remaining: 0 });
+        expect(refused?.retryAfterMs).toBeGreaterThan(0);
+        expect(refused?.retryAfterMs).toBeLessThanOrEqual(LONG_TTL_MS);
+        expect(allowed).toEqual({ allowed: true, remaining: 0, retryAfterMs: 0 });
+        await expect(store.rateLimits.hit("two", 2, LONG_TTL_MS)).resolves.toMatchObject({
+          allowed: false,
+        });
+        await expect(store.rateLimits.hitEach([])).resolves.toEqual([]);
+      });
+
+      it("hitEach counts a key named twice one hit after the other, costs included", async () => {
+        const hit = { key: "k", limit: 3, windowMs: LONG_TTL_MS };
+        const results = await store.rateLimits.hitEach([{ ...hit, cost: 2 }, hit, hit]);
+        expect(results.map((result) => [result.allowed, result.remaining])).toEqual([
+          [true, 1],
+          [true, 0],
+          [false, 0],
+        ]);
+      });
+
+      it("hitEach allows exactly `limit` of many concurrent calls, per limit", async () => {
+        const results = await Promise.all(
+          Array.from({ length: RACERS }, () =>
+            store.rateLimits.hitEach([
+              { key: "race:a", limit: 10, windowMs: LONG_TTL_MS },
+              { key: "race:b", limit: 5, windowMs: LONG_TTL_MS },
+            ]),
+          ),
+        );
+        expect(
+          count(
+            results.map(([a]) => a?.allowed),
+            true,
+          ),
+        ).toBe(10);
+        expect(
+          count(
+            results.map(([, b]) => b?.allowed),
+            true,
+          ),
+        ).toBe(5);
+      });
+
+      it("hitEach refuses a call with one bad hit and counts none of it", async () => {
+        await expect(
+          store.rateLimits.hitEach([
+            { key: "fine", limit: 1, windowMs: LONG_TTL_MS },
+            { key: "a{b}", limit: 1, windowMs: LONG_TTL_MS },
+          ]),
+        ).rejects.toThrow(StorePreconditionError);
+        await expect(store.rateLimits.hit("fine", 1, LONG_TTL_MS)).resolves.toMatchObject({
+          allowed: true,
+        });
+      });
+
       it.each([
         ["an empty key", "", 1, 1_000, 1],
         ["a key with a brace", "a{b}", 1, 1_000, 1],
