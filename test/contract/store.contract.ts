@@ -1453,22 +1453,57 @@ export function describeStoreContract(
       });
 
       it("appends only onto the current head, in order", async () => {
-        await expect(store.audit.append(entry(2))).resolves.toBe("conflict");
-        await expect(store.audit.append(entry(1))).resolves.toBe("appended");
-        await expect(store.audit.append(entry(1))).resolves.toBe("conflict");
-        await expect(store.audit.append(entry(2, hashOf(9)))).resolves.toBe("conflict");
-        await expect(store.audit.append(entry(2))).resolves.toBe("appended");
-        await expect(store.audit.append(entry(3))).resolves.toBe("appended");
+        await expect(store.audit.append([entry(2)])).resolves.toBe("conflict");
+        await expect(store.audit.append([entry(1)])).resolves.toBe("appended");
+        await expect(store.audit.append([entry(1)])).resolves.toBe("conflict");
+        await expect(store.audit.append([entry(2, hashOf(9))])).resolves.toBe("conflict");
+        await expect(store.audit.append([entry(2)])).resolves.toBe("appended");
+        await expect(store.audit.append([entry(3)])).resolves.toBe("appended");
         await expect(store.audit.head()).resolves.toEqual({ seq: 3, hash: hashOf(3) });
         await expect(store.audit.read(0, 10)).resolves.toEqual([entry(1), entry(2), entry(3)]);
         await expect(store.audit.read(1, 1)).resolves.toEqual([entry(2)]);
         await expect(store.audit.read(3, 10)).resolves.toEqual([]);
       });
 
+      it("appends a batch whole, in one call, onto the current head", async () => {
+        const unsigned = (seq: number) => ({ ...entry(seq), signature: "" });
+        await expect(store.audit.append([unsigned(1), unsigned(2), entry(3)])).resolves.toBe(
+          "appended",
+        );
+        await expect(store.audit.head()).resolves.toEqual({ seq: 3, hash: hashOf(3) });
+        // A batch on a stale head stores none of its entries.
+        await expect(store.audit.append([unsigned(3), entry(4)])).resolves.toBe("conflict");
+        await expect(store.audit.append([unsigned(4), unsigned(5), entry(6)])).resolves.toBe(
+          "appended",
+        );
+        await expect(store.audit.read(0, 10)).resolves.toEqual([
+          unsigned(1),
+          unsigned(2),
+          entry(3),
+          unsigned(4),
+          unsigned(5),
+          entry(6),
+        ]);
+        await expect(store.audit.head()).resolves.toEqual({ seq: 6, hash: hashOf(6) });
+      });
+
+      it("lets exactly one of many racing batches extend a head", async () => {
+        const results = await Promise.all(
+          Array.from({ length: RACERS }, (_, i) =>
+            store.audit.append([
+              { ...entry(1), signature: "" },
+              { ...entry(2), hash: hashOf(100 + i) },
+            ]),
+          ),
+        );
+        expect(results.filter((result) => result === "appended")).toHaveLength(1);
+        await expect(store.audit.read(0, 100)).resolves.toHaveLength(2);
+      });
+
       it("lets exactly one of many racing appends extend a head", async () => {
         const results = await Promise.all(
           Array.from({ length: RACERS }, (_, i) =>
-            store.audit.append({ ...entry(1), hash: hashOf(100 + i) }),
+            store.audit.append([{ ...entry(1), hash: hashOf(100 + i) }]),
           ),
         );
         expect(results.filter((result) => result === "appended")).toHaveLength(1);
@@ -1476,7 +1511,7 @@ export function describeStoreContract(
       });
 
       it("prunes through an entry only when it has the given hash", async () => {
-        for (let seq = 1; seq <= 5; seq++) await store.audit.append(entry(seq));
+        for (let seq = 1; seq <= 5; seq++) await store.audit.append([entry(seq)]);
         await expect(store.audit.base()).resolves.toBeUndefined();
         await expect(store.audit.prune({ seq: 3, hash: hashOf(9) })).resolves.toBe("conflict");
         await expect(store.audit.prune({ seq: 6, hash: hashOf(6) })).resolves.toBe("conflict");
@@ -1490,17 +1525,17 @@ export function describeStoreContract(
         // Pruned entries cannot be pruned again.
         await expect(store.audit.prune({ seq: 2, hash: hashOf(2) })).resolves.toBe("conflict");
         await expect(store.audit.prune({ seq: 3, hash: hashOf(3) })).resolves.toBe("conflict");
-        await expect(store.audit.append(entry(6))).resolves.toBe("appended");
+        await expect(store.audit.append([entry(6)])).resolves.toBe("appended");
         await expect(store.audit.read(5, 10)).resolves.toEqual([entry(6)]);
       });
 
       it("keeps the head when pruned through its last entry, and appends on it", async () => {
-        for (let seq = 1; seq <= 2; seq++) await store.audit.append(entry(seq));
+        for (let seq = 1; seq <= 2; seq++) await store.audit.append([entry(seq)]);
         await expect(store.audit.prune({ seq: 2, hash: hashOf(2) })).resolves.toBe("pruned");
         await expect(store.audit.read(0, 10)).resolves.toEqual([]);
         await expect(store.audit.head()).resolves.toEqual({ seq: 2, hash: hashOf(2) });
-        await expect(store.audit.append(entry(1))).resolves.toBe("conflict");
-        await expect(store.audit.append(entry(3))).resolves.toBe("appended");
+        await expect(store.audit.append([entry(1)])).resolves.toBe("conflict");
+        await expect(store.audit.append([entry(3)])).resolves.toBe("appended");
         await expect(store.audit.read(0, 10)).resolves.toEqual([entry(3)]);
       });
 
