@@ -2,7 +2,7 @@
  * The benchmarked HTTP sidecar, in a process of its own (`fork` with `--import tsx`), in
  * front of the bench server. Arguments: the data dir (its dev PKI: the sidecar's server
  * certificate, and its `proxy` certificate issued in memory) and JSON `{ upstream,
- * hmacSecret, audience, scope }`. One forward-auth route: any host, any path → `audience`,
+ * hmacSecret, audience, scope, replicaRedisUrl? }`. One forward-auth route: any host, any path → `audience`,
  * `scope`. IPC: → { type: "ready", port }; ← { type: "stop" } → exits.
  */
 import { loadConfig } from "../src/config/index.js";
@@ -16,6 +16,8 @@ export interface SidecarOptions {
   readonly hmacSecret: string;
   readonly audience: string;
   readonly scope: string;
+  /** Set: an in-process verifier replica on this Redis decides (`sidecar.verifier = "replica"`). */
+  readonly replicaRedisUrl?: string;
 }
 
 const [dataDir, raw] = process.argv.slice(2);
@@ -31,7 +33,9 @@ const config = loadConfig({
     dataDir,
     log: { level: "silent" },
     proxy: benchProxy(options.hmacSecret),
+    ...(options.replicaRedisUrl && { store: { kind: "redis", url: options.replicaRedisUrl } }),
     sidecar: {
+      verifier: options.replicaRedisUrl ? "replica" : "upstream",
       host: "127.0.0.1",
       port: 0,
       upstream: options.upstream,

@@ -18,6 +18,7 @@ import { createOAuthTokenEndpoint } from "./oauth/token-endpoint.js";
 import { createOpenApiEndpoint } from "./openapi/serve.js";
 import { createProtectedResourceMetadata } from "./protected-resource.js";
 import { createPublicDocuments } from "./public-documents.js";
+import { replicaProblems, startVerifierReplica } from "./replica.js";
 import { createRestHandler } from "./rest/handler.js";
 import { healthz, listen, type RouteHandler } from "./server.js";
 import { createUpstream } from "./upstream.js";
@@ -52,6 +53,7 @@ export function sidecarProblems(config: GatehouseConfig): string[] {
       "proxy.enabled / GATEHOUSE_PROXY_ENABLED: the sidecar needs the proxy HMAC secret",
     );
   }
+  if (config.sidecar.verifier === "replica") problems.push(...replicaProblems(config));
   if (config.mode === "serve" && config.sidecar.clientCertFile === undefined) {
     problems.push(
       "sidecar.client_cert_file / GATEHOUSE_SIDECAR_CLIENT_CERT: required in serve mode",
@@ -69,13 +71,31 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
   if (problems.length > 0 || !config.proxy.enabled) throw new Error(problems.join("; "));
   const { sidecar } = config;
   const server = await loadTlsMaterial(config);
-  const upstream = createUpstream({
-    address: sidecar.upstream ?? `${hostForUrl(dialHost(config.grpc.host))}:${config.grpc.port}`,
-    tls: await proxyClientTls(config, server.ca, clock),
+  const address =
+    sidecar.upstream ?? `${hostForUrl(dialHost(config.grpc.host))}:${config.grpc.port}`;
+  const proxyTls = await proxyClientTls(config, server.ca, clock);
+  const remote = createUpstream({
+    address,
+    tls: proxyTls,
     hmacSecret: config.proxy.hmacSecret,
     timeoutMs: sidecar.upstreamTimeoutMs,
     clock,
   });
+  const upstream =
+    sidecar.verifier === "replica"
+      ? await startVerifierReplica({
+          config,
+          clock,
+          logger,
+          tls: server,
+          proxyTls,
+          address,
+          upstream: remote,
+        }).catch((error: unknown) => {
+          remote.close();
+          throw error;
+        })
+      : remote;
   const listener = await listen(
     {
       host: sidecar.host,
@@ -87,8 +107,8 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
       logger,
     },
     lazy(() => routes),
-  ).catch((error: unknown) => {
-    upstream.close(); // a port already taken: nothing keeps the channel to Gatehouse open
+  ).catch(async (error: unknown) => {
+    await upstream.close(); // a port already taken: nothing keeps the channel to Gatehouse open
     throw error;
   });
   const scheme = sidecar.plainHttp ? "http" : "https";
@@ -145,13 +165,16 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
         return (get && protectedResource(req, res, url)) || rest(req, res, url);
     }
   };
-  logger.info({ port: listener.port, upstream: sidecar.upstream }, "sidecar serving");
+  logger.info(
+    { port: listener.port, upstream: sidecar.upstream, verifier: sidecar.verifier },
+    "sidecar serving",
+  );
   return {
     port: listener.port,
     url,
     async stop() {
       await listener.close();
-      upstream.close();
+      await upstream.close();
     },
   };
 }
