@@ -3,7 +3,8 @@
  * front of the bench server. Arguments: the data dir (its dev PKI: the sidecar's server
  * certificate, and its `proxy` certificate issued in memory) and JSON `{ upstream,
  * hmacSecret, audience, scope, replicaRedisUrl? }`. One forward-auth route: any host, any path → `audience`,
- * `scope`. IPC: → { type: "ready", port }; ← { type: "stop" } → exits.
+ * `scope`. IPC: → { type: "ready", port }; ← { type: "usage" } → { type: "usage", cpuMicros,
+ * elu } (cumulative); ← { type: "stop" } → exits.
  */
 import { loadConfig } from "../src/config/index.js";
 import { createLogger } from "../src/observability/logger.js";
@@ -55,6 +56,14 @@ const sidecar = await startSidecar({ config, logger: createLogger("silent") });
 const stop = () => void sidecar.stop().then(() => process.exit(0));
 process.on("message", (message: { type?: string }) => {
   if (message.type === "stop") stop();
+  if (message.type === "usage") process.send?.(usage());
 });
+
+/** Cumulative CPU and event-loop use, the shape bench/server.ts answers with. */
+function usage() {
+  const cpu = process.cpuUsage();
+  const { idle, active, utilization } = performance.eventLoopUtilization();
+  return { type: "usage", cpuMicros: cpu.user + cpu.system, elu: { idle, active, utilization } };
+}
 process.on("disconnect", stop);
 process.send({ type: "ready", port: sidecar.port });
