@@ -1,5 +1,6 @@
 import { readFile } from "node:fs/promises";
 import { AuditService } from "../../gen/gatehouse/v1/audit_pb.js";
+import { Reason } from "../../gen/gatehouse/v1/errors_pb.js";
 import { GateService } from "../../gen/gatehouse/v1/gate_pb.js";
 import { GrantService } from "../../gen/gatehouse/v1/grants_pb.js";
 import { RegistryService } from "../../gen/gatehouse/v1/registry_pb.js";
@@ -8,6 +9,7 @@ import { devPkiDir, loadTlsMaterial } from "../app/tls.js";
 import type { ClientTls } from "../client/credentials.js";
 import { type Clock, systemClock } from "../clock.js";
 import type { GatehouseConfig } from "../config/index.js";
+import { GatehouseError } from "../errors/index.js";
 import { createLogger, type Logger } from "../observability/logger.js";
 import { ensureDevPki } from "../pki/dev-pki.js";
 import { issueCertificate } from "../pki/issue-certificate.js";
@@ -81,7 +83,7 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
     timeoutMs: sidecar.upstreamTimeoutMs,
     clock,
   });
-  const upstream =
+  const replica =
     sidecar.verifier === "replica"
       ? await startVerifierReplica({
           config,
@@ -95,7 +97,8 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
           remote.close();
           throw error;
         })
-      : remote;
+      : undefined;
+  const upstream = replica ?? remote;
   const listener = await listen(
     {
       host: sidecar.host,
@@ -136,6 +139,8 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
         healthz(res);
         return true;
       case "/readyz":
+        // Not ready while the replica's store does not answer: every Verify would be refused.
+        if (replica?.serving() === false) throw new GatehouseError(Reason.UNAVAILABLE);
         await documents.jwks(req, res); // answers 503 (fail closed) when Gatehouse does not
         return true;
       case "/.well-known/jwks.json":

@@ -40,7 +40,12 @@ const { verify } = VerifyService.method;
  * call goes upstream. While the store does not answer a ping, Verify is refused UNAVAILABLE
  * (503, fail closed), as a replica's health turns NOT_SERVING.
  */
-export async function startVerifierReplica(options: ReplicaOptions): Promise<Upstream> {
+export interface VerifierReplica extends Upstream {
+  /** False while the store does not answer (`/readyz` then answers 503). */
+  serving(): boolean;
+}
+
+export async function startVerifierReplica(options: ReplicaOptions): Promise<VerifierReplica> {
   const { config, clock, logger, upstream } = options;
   const problems = replicaProblems(config);
   if (problems.length > 0 || config.store.kind !== "redis") throw new Error(problems.join("; "));
@@ -75,6 +80,7 @@ export async function startVerifierReplica(options: ReplicaOptions): Promise<Ups
   const forwarded = { address: options.address, hmacSecret: hmacSecretOf(config), clock };
   const verifyPath = `/${verify.parent.typeName}/${verify.name}`;
   return {
+    serving: () => serving,
     call(method, request, onBehalfOf) {
       if (method !== verify) return upstream.call(method, request, onBehalfOf);
       if (!serving) return Promise.reject(new GatehouseError(Reason.UNAVAILABLE));

@@ -50,7 +50,7 @@ describe("sidecar with an in-process verifier replica (sidecar.verifier = replic
   let token: string;
 
   beforeAll(async () => {
-    // Its own Redis: the last test stops it.
+    // Its own Redis: a test stalls it.
     redis = await startRedisServer();
     t = await startTestSidecar({
       storeKind: "redis",
@@ -65,15 +65,14 @@ describe("sidecar with an in-process verifier replica (sidecar.verifier = replic
     operator = grpcClients(t.gh, agent.operatorTls);
     token = await login(clients.gate, agent);
   });
-  // The last tests stop Gatehouse and then Redis themselves.
+  // The last test stops Gatehouse itself.
   let gatehouseStopped = false;
-  let redisStopped = false;
   afterAll(async () => {
     clients?.close();
     operator?.close();
     await t?.sidecar.stop();
     if (!gatehouseStopped) await t?.gh.dispose();
-    if (!redisStopped) await redis?.stop();
+    await redis?.stop();
   });
 
   const auth = (bearer: string): Promise<HttpAnswer> =>
@@ -136,6 +135,32 @@ describe("sidecar with an in-process verifier replica (sidecar.verifier = replic
     expect(after.headers["www-authenticate"]).toContain('error="invalid_token"');
   });
 
+  it("fails closed (503, not ready) while the store does not answer, and serves again once it does", async () => {
+    const ready = () => http1(t.gh.caPem, `${t.url}/readyz`);
+    expect((await ready()).status).toBe(200);
+    redis.pause();
+    try {
+      const refused = await eventually(
+        () => auth(token),
+        (answer) => answer.status === 503,
+      );
+      expect(refused.status).toBe(503);
+      expect(refused.headers["cache-control"]).toBe("no-store");
+      // Within the store probe's period (src/app/store-health.ts).
+      const notReady = await eventually(ready, (answer) => answer.status === 503);
+      expect(notReady.status).toBe(503);
+      expect((await auth(token)).status).toBe(503);
+    } finally {
+      redis.resume();
+    }
+    const again = await eventually(
+      () => auth(token),
+      (answer) => answer.status === 200,
+    );
+    expect(again.status).toBe(200);
+    expect((await ready()).status).toBe(200);
+  });
+
   it("decides in process: /auth still answers while Gatehouse's gRPC port is gone", async () => {
     // Gatehouse stops as every test server does (its audit chain, the replica's denials
     // included, verified first).
@@ -145,17 +170,6 @@ describe("sidecar with an in-process verifier replica (sidecar.verifier = replic
     // Everything else still goes upstream, and fails closed.
     const jwks = await http1(t.gh.caPem, `${t.url}/.well-known/jwks.json`);
     expect(jwks.status).toBe(503);
-  });
-
-  it("fails closed (503) once the store is unreachable", async () => {
-    await redis.stop();
-    redisStopped = true;
-    const refused = await eventually(
-      () => auth(token),
-      (answer) => answer.status === 503,
-    );
-    expect(refused.status).toBe(503);
-    expect(refused.headers["cache-control"]).toBe("no-store");
   });
 });
 
