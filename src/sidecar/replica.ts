@@ -32,6 +32,11 @@ export interface ReplicaOptions {
 
 const { verify } = VerifyService.method;
 
+export interface VerifierReplica extends Upstream {
+  /** False while the store does not answer (`/readyz` then answers 503). */
+  serving(): boolean;
+}
+
 /**
  * A verifier replica in the sidecar's process (issue 13, "The process"): Gatehouse composed
  * with `role = "verifier"` on the shared Redis store, called through the in-memory transport,
@@ -40,11 +45,6 @@ const { verify } = VerifyService.method;
  * call goes upstream. While the store does not answer a ping, Verify is refused UNAVAILABLE
  * (503, fail closed), as a replica's health turns NOT_SERVING.
  */
-export interface VerifierReplica extends Upstream {
-  /** False while the store does not answer (`/readyz` then answers 503). */
-  serving(): boolean;
-}
-
 export async function startVerifierReplica(options: ReplicaOptions): Promise<VerifierReplica> {
   const { config, clock, logger, upstream } = options;
   const problems = replicaProblems(config);
@@ -90,7 +90,7 @@ export async function startVerifierReplica(options: ReplicaOptions): Promise<Ver
     async close() {
       health.stop();
       composed.quiesce();
-      upstream.close();
+      await upstream.close();
       // A stop while Redis is down still stops: what could not be flushed is logged.
       const unclean = (err: unknown) => logger.warn({ err }, "verifier replica closed uncleanly");
       await composed.close().catch(unclean);
