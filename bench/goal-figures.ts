@@ -69,6 +69,8 @@ export function goalMeasurements(
           [`connect@${n}`, share(at("verify-connect", n), grpc, true)],
           [`rest-verify@${n}`, share(results[`rest-verify@${n}`], grpc, false)],
           [`forward-auth@${n}`, share(results[`auth@${n}`], grpc, false)],
+          [`rest-verify-replica@${n}`, share(results[`rest-replica@${n}`], grpc, false)],
+          [`forward-auth-replica@${n}`, share(results[`auth-replica@${n}`], grpc, false)],
         ];
       }),
     ),

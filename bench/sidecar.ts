@@ -2,8 +2,9 @@
  * The benchmarked HTTP sidecar, in a process of its own (`fork` with `--import tsx`), in
  * front of the bench server. Arguments: the data dir (its dev PKI: the sidecar's server
  * certificate, and its `proxy` certificate issued in memory) and JSON `{ upstream,
- * hmacSecret, audience, scope }`. One forward-auth route: any host, any path → `audience`,
- * `scope`. IPC: → { type: "ready", port }; ← { type: "stop" } → exits.
+ * hmacSecret, audience, scope, replicaRedisUrl? }`. One forward-auth route: any host, any path → `audience`,
+ * `scope`. IPC: → { type: "ready", port }; ← { type: "usage" } → { type: "usage", cpuMicros,
+ * elu } (cumulative); ← { type: "stop" } → exits.
  */
 import { loadConfig } from "../src/config/index.js";
 import { createLogger } from "../src/observability/logger.js";
@@ -16,6 +17,8 @@ export interface SidecarOptions {
   readonly hmacSecret: string;
   readonly audience: string;
   readonly scope: string;
+  /** Set: an in-process verifier replica on this Redis decides (`sidecar.verifier = "replica"`). */
+  readonly replicaRedisUrl?: string;
 }
 
 const [dataDir, raw] = process.argv.slice(2);
@@ -31,7 +34,9 @@ const config = loadConfig({
     dataDir,
     log: { level: "silent" },
     proxy: benchProxy(options.hmacSecret),
+    ...(options.replicaRedisUrl && { store: { kind: "redis", url: options.replicaRedisUrl } }),
     sidecar: {
+      verifier: options.replicaRedisUrl ? "replica" : "upstream",
       host: "127.0.0.1",
       port: 0,
       upstream: options.upstream,
@@ -51,6 +56,14 @@ const sidecar = await startSidecar({ config, logger: createLogger("silent") });
 const stop = () => void sidecar.stop().then(() => process.exit(0));
 process.on("message", (message: { type?: string }) => {
   if (message.type === "stop") stop();
+  if (message.type === "usage") process.send?.(usage());
 });
+
+/** Cumulative CPU and event-loop use, the shape bench/server.ts answers with. */
+function usage() {
+  const cpu = process.cpuUsage();
+  const { idle, active, utilization } = performance.eventLoopUtilization();
+  return { type: "usage", cpuMicros: cpu.user + cpu.system, elu: { idle, active, utilization } };
+}
 process.on("disconnect", stop);
 process.send({ type: "ready", port: sidecar.port });

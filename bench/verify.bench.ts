@@ -56,7 +56,9 @@
  *
  *   http        the HTTP sidecar (its own process) in front of the same server: forward-auth
  *               (/auth, cached bearer token) and REST Verify over HTTP/2 + TLS at 1, 8 and
- *               BENCH_CONCURRENCY in flight, beside gRPC Verify at the same (target: 60 %)
+ *               BENCH_CONCURRENCY in flight, beside gRPC Verify at the same (target: 60 %);
+ *               on Redis also through a sidecar with an in-process verifier replica, and the
+ *               two sidecars' forward-auth in alternating rounds (CPU: Gatehouse + sidecar)
  * Env: BENCH_LOADGEN (go|node; unset: go if available), BENCH_LOADGEN_PROCS (1),
  * BENCH_SECONDS (10) per measured run, BENCH_WARMUP_SECONDS (2), BENCH_CONCURRENCY (64),
  * BENCH_CHANNELS (4), BENCH_ONLY (verify,latency,dpop,check,login,revocation,denials,http,
@@ -116,6 +118,8 @@ import {
 import { type Footprint, footprintLines, measureFootprint } from "./scenarios/footprint.js";
 import { measureGatePairs } from "./scenarios/gate-pairs.js";
 import {
+  type AlternatingRatio,
+  alternateHttp,
   forwardAuthRequest,
   type HttpRoute,
   measureHttp,
@@ -149,14 +153,23 @@ const bearerRuns =
   (only.has("latency") ? 2 * LATENCY_IN_FLIGHT.length : 0) +
   (only.has("connect") ? 2 * httpInFlight(settings).length : 0) +
   (only.has("check") ? 2 : 0) +
-  (only.has("http") ? 3 * httpInFlight(settings).length : 0);
+  (only.has("http") ? 5 * httpInFlight(settings).length : 0);
+/** Rounds of alternating forward-auth runs, upstream sidecar / replica sidecar. */
+const HTTP_ROUNDS = 4;
 /** Rounds of alternating Verify / Check runs (bench/scenarios/interleaved.ts). */
 const CHECK_ROUNDS = 6;
 /** Each round runs Verify, Check and Check with every header. */
 const checkRoundsSeconds = only.has("check") ? CHECK_ROUNDS * 3 * ROUND_RUN_SECONDS : 0;
+/** Each level of httpInFlight alternates the upstream and replica sidecars' forward-auth. */
+const httpRoundsSeconds = only.has("http")
+  ? httpInFlight(settings).length * HTTP_ROUNDS * 2 * ROUND_RUN_SECONDS
+  : 0;
 const dpopRoundsSeconds = only.has("dpop") ? DPOP_ROUNDS * DPOP_ROUND_RUNS * ROUND_RUN_SECONDS : 0;
 const bearerSeconds =
-  bearerRuns * (settings.warmupSeconds + settings.seconds) + checkRoundsSeconds + dpopRoundsSeconds;
+  bearerRuns * (settings.warmupSeconds + settings.seconds) +
+  checkRoundsSeconds +
+  dpopRoundsSeconds +
+  httpRoundsSeconds;
 if (bearerSeconds > BENCH_TOKEN_TTL_SECONDS - 60) {
   throw new Error(
     `the runs would outlast the ${BENCH_TOKEN_TTL_SECONDS} s token; lower BENCH_SECONDS`,
@@ -176,6 +189,8 @@ interface Figures {
   iteratedHash?: IteratedHashRound;
   dpopRounds?: DpopRounds;
   footprint?: Footprint;
+  /** Forward-auth, replica sidecar ÷ upstream sidecar in alternating rounds, by calls in flight. */
+  httpReplica?: Record<number, AlternatingRatio>;
 }
 
 /**
@@ -244,7 +259,13 @@ async function runRpcScenarios(
     }
     if (only.has("http") && proxyHmacSecret) {
       const http = { ...route, verifierTls };
-      await runHttpScenarios(dataDir, context, http, proxyHmacSecret, results);
+      figures.httpReplica = await runHttpScenarios(
+        dataDir,
+        context,
+        http,
+        { hmacSecret: proxyHmacSecret, ...(redis && { redisUrl: redis.url }) },
+        results,
+      );
     }
     if (only.has("dpop")) {
       const bound = { key: agent.key, did: agent.did, token: boundToken };
@@ -296,16 +317,21 @@ async function runHttpScenarios(
   dataDir: string,
   context: RpcContext,
   route: HttpRoute,
-  hmacSecret: string,
+  store: { readonly hmacSecret: string; readonly redisUrl?: string },
   results: Record<string, Summary>,
-): Promise<void> {
-  const upstream = `127.0.0.1:${context.server.grpcPort}`;
-  const sidecar = await spawnSidecar(dataDir, {
-    upstream,
-    hmacSecret,
+): Promise<Record<number, AlternatingRatio>> {
+  const options = {
+    upstream: `127.0.0.1:${context.server.grpcPort}`,
+    hmacSecret: store.hmacSecret,
     audience: route.audience,
     scope: route.scope,
-  });
+  };
+  const sidecar = await spawnSidecar(dataDir, options);
+  // On Redis, the same sidecar with an in-process verifier replica (sidecar.verifier).
+  const replica = store.redisUrl
+    ? await spawnSidecar(dataDir, { ...options, replicaRedisUrl: store.redisUrl })
+    : undefined;
+  const ratios: Record<number, AlternatingRatio> = {};
   try {
     for (const inFlight of httpInFlight(settings)) {
       const light = atInFlight(context, inFlight);
@@ -321,10 +347,23 @@ async function runHttpScenarios(
       };
       results[`auth@${inFlight}`] = await measureHttp(forwardAuthRequest(route), run);
       results[`rest-verify@${inFlight}`] = await measureHttp(restVerifyRequest(route), run);
+      if (!replica) continue;
+      const local = { ...run, sidecar: replica };
+      results[`auth-replica@${inFlight}`] = await measureHttp(forwardAuthRequest(route), local);
+      results[`rest-replica@${inFlight}`] = await measureHttp(restVerifyRequest(route), local);
+      const short = { warmupSeconds: ROUND_RUN_SECONDS - ROUND_SECONDS, seconds: ROUND_SECONDS };
+      ratios[inFlight] = await alternateHttp(
+        forwardAuthRequest(route),
+        { ...run, ...short },
+        { ...local, ...short },
+        HTTP_ROUNDS,
+      );
     }
   } finally {
     await sidecar.stop();
+    await replica?.stop();
   }
+  return ratios;
 }
 
 /** login, revocation: replicas on one Redis, sharing the data dir (so the dev CA). */
@@ -477,7 +516,7 @@ function report(
   }
   const latency = latencyLine(results, settings.concurrency);
   if (latency) console.log(latency);
-  for (const line of httpLines(results)) console.log(line);
+  for (const line of httpLines(results, figures.httpReplica ?? {})) console.log(line);
   if (dpop && raw) {
     console.log(
       `DPoP Verify / raw Ed25519 verify (1 core): ${show(ratios.dpopToRawVerify)} ` +
@@ -624,22 +663,39 @@ function printFootprint(f: Footprint): void {
 }
 
 /** Forward-auth and REST Verify beside gRPC Verify, by calls in flight (target ≥ 0.60). */
-function httpLines(results: Record<string, Summary>): string[] {
+function httpLines(
+  results: Record<string, Summary>,
+  replicaRatios: Record<number, AlternatingRatio>,
+): string[] {
   const lines: string[] = [];
   for (const n of httpInFlight(settings)) {
     const grpc = results[runName("verify", n)];
+    if (!grpc) continue;
+    const cell = (r: Summary) =>
+      `${r.rps} req/s, p50 ${r.p50Ms} ms, p99 ${r.p99Ms} ms, ${r.serverCpuUsPerCall} µs CPU`;
+    const share = (r: Summary) => ratio(r.rps, grpc.rps)?.toFixed(2) ?? "n/a";
     const paths = [
       ["Connect JSON", results[runName("verify-connect", n)]],
       ["sidecar forward-auth", results[`auth@${n}`]],
       ["sidecar REST Verify", results[`rest-verify@${n}`]],
     ] as const;
-    const cell = (r: Summary) => `${r.rps} req/s, p50 ${r.p50Ms} ms, p99 ${r.p99Ms} ms`;
-    const cells = paths.flatMap(([name, r]) =>
-      r && grpc ? [`${name} ${cell(r)} (${ratio(r.rps, grpc.rps)?.toFixed(2) ?? "n/a"})`] : [],
-    );
-    if (!grpc || cells.length === 0) continue;
+    const cells = paths.flatMap(([name, r]) => (r ? [`${name} ${cell(r)} (${share(r)})`] : []));
+    if (cells.length === 0) continue;
     lines.push(
       `HTTP at ${n} in flight (share of gRPC): ${cells.join("; ")}; gRPC Verify ${cell(grpc)}`,
+    );
+    const authReplica = results[`auth-replica@${n}`];
+    const restReplica = results[`rest-replica@${n}`];
+    const alternating = replicaRatios[n];
+    if (!authReplica || !restReplica || !alternating) continue;
+    const rounds = (values: readonly number[]) => values.map((v) => v.toFixed(2)).join(", ");
+    lines.push(
+      `  with the in-process verifier replica: forward-auth ${cell(authReplica)} ` +
+        `(${share(authReplica)} of gRPC); REST Verify ${cell(restReplica)} (${share(restReplica)}); ` +
+        `forward-auth replica ÷ upstream, ${alternating.rounds} alternating rounds of ` +
+        `${alternating.seconds} s (median): ${alternating.rps.toFixed(2)}× req/s ` +
+        `(${rounds(alternating.rpsRatios)}), ${alternating.cpu.toFixed(2)}× less CPU per call ` +
+        `(${rounds(alternating.cpuRatios)})`,
     );
   }
   return lines;

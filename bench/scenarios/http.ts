@@ -13,12 +13,15 @@ import type { ClientTls } from "../../src/client/credentials.js";
 import { runTasks } from "../async-load.js";
 import { type Summary, summarize } from "../report.js";
 import type { SidecarOptions } from "../sidecar.js";
-import type { ServerProcess } from "../spawn-server.js";
+import type { ServerProcess, ServerUsage } from "../spawn-server.js";
+import { median } from "./interleaved.js";
 
 const SIDECAR_SCRIPT = fileURLToPath(new URL("../sidecar.ts", import.meta.url));
 
 export interface BenchSidecar {
   readonly url: string;
+  /** The sidecar process's cumulative CPU and event-loop use. */
+  usage(): Promise<ServerUsage>;
   stop(): Promise<void>;
 }
 
@@ -38,6 +41,12 @@ export async function spawnSidecar(
   ])) as [{ port: number }];
   return {
     url: `https://127.0.0.1:${message.port}`,
+    async usage() {
+      const answer = once(child, "message") as Promise<[ServerUsage]>;
+      child.send({ type: "usage" });
+      const [usage] = await answer;
+      return usage;
+    },
     async stop() {
       if (child.exitCode !== null) return;
       const gone = once(child, "exit");
@@ -109,7 +118,11 @@ export interface HttpRequestSpec {
   ) => string | undefined;
 }
 
-/** A warm-up, then a measured run; the server's CPU is Gatehouse's (not the sidecar's). */
+/**
+ * A warm-up, then a measured run. The server's CPU is everything that serves the request:
+ * Gatehouse's processes and the sidecar's together (the sidecar, one process, is the
+ * bottleneck of the upstream path: it spends more CPU per call than Gatehouse does).
+ */
 export async function measureHttp(spec: HttpRequestSpec, run: HttpRun): Promise<Summary> {
   const { hostname, port } = new URL(run.sidecar.url);
   // Nagle off, as a proxy's upstream connection has it (nginx: tcp_nodelay on).
@@ -131,12 +144,66 @@ export async function measureHttp(spec: HttpRequestSpec, run: HttpRun): Promise<
       request(sessions[slot % sessions.length] as http2.ClientHttp2Session, spec);
     const options = { concurrency: run.inFlight };
     await runTasks(task, { ...options, durationMs: run.warmupSeconds * 1000 });
-    const before = await run.server.usage({ collectFirst: true });
+    const before = await servingUsage(run, true);
     const result = await runTasks(task, { ...options, durationMs: run.seconds * 1000 });
-    return summarize(result, run.inFlight, before, await run.server.usage());
+    return summarize(result, run.inFlight, before, await servingUsage(run, false));
   } finally {
     for (const session of sessions) session.close();
   }
+}
+
+/** Gatehouse's and the sidecar's usage, summed. */
+async function servingUsage(run: HttpRun, collectFirst: boolean): Promise<ServerUsage> {
+  const [server, sidecar] = await Promise.all([
+    run.server.usage({ collectFirst }),
+    run.sidecar.usage(),
+  ]);
+  const idle = server.elu.idle + sidecar.elu.idle;
+  const active = server.elu.active + sidecar.elu.active;
+  return {
+    cpuMicros: server.cpuMicros + sidecar.cpuMicros,
+    elu: { idle, active, utilization: active / Math.max(1, idle + active) },
+  };
+}
+
+/** Medians of alternating rounds: one variant ÷ the other, by req/s and CPU per call. */
+export interface AlternatingRatio {
+  readonly rounds: number;
+  readonly seconds: number;
+  /** Per round, `variant ÷ baseline` req/s. */
+  readonly rpsRatios: readonly number[];
+  /** Per round, `baseline ÷ variant` CPU per call (above 1: the variant spends less). */
+  readonly cpuRatios: readonly number[];
+  readonly rps: number;
+  readonly cpu: number;
+}
+
+/**
+ * The same request through two sidecars (the upstream path and the in-process replica) in
+ * alternating short runs, so the host's load, which others share, weighs on both alike.
+ */
+export async function alternateHttp(
+  spec: HttpRequestSpec,
+  baseline: HttpRun,
+  variant: HttpRun,
+  rounds: number,
+): Promise<AlternatingRatio> {
+  const rpsRatios: number[] = [];
+  const cpuRatios: number[] = [];
+  for (let round = 0; round < rounds; round++) {
+    const base = await measureHttp(spec, baseline);
+    const other = await measureHttp(spec, variant);
+    rpsRatios.push(other.rps / Math.max(1, base.rps));
+    cpuRatios.push(base.serverCpuUsPerCall / Math.max(1, other.serverCpuUsPerCall));
+  }
+  return {
+    rounds,
+    seconds: baseline.seconds,
+    rpsRatios,
+    cpuRatios,
+    rps: median(rpsRatios),
+    cpu: median(cpuRatios),
+  };
 }
 
 function request(session: http2.ClientHttp2Session, spec: HttpRequestSpec) {

@@ -205,7 +205,7 @@ function refused(what: string): GatehouseError {
 }
 
 /** Entries were validated by the config schema: an IP, or an IP and a prefix length. */
-function blockList(entries: readonly string[]): BlockList {
+export function blockList(entries: readonly string[]): BlockList {
   const list = new BlockList();
   for (const entry of entries) {
     const [address = "", prefix] = entry.split("/");

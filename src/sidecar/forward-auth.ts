@@ -71,7 +71,9 @@ async function decide(req: HttpRequest, deps: ForwardAuthDeps): Promise<Answer> 
     token: credentials.token,
     audience: route.audience,
     requiredScopes: [...scopes],
-    ...(proof === undefined ? {} : { dpopProof: proof }),
+    // Only under the DPoP scheme (RFC 9449 §7.1): a key-bound token sent as Bearer gets no
+    // proof, and Verify refuses it as a downgrade (§7.2, TOKEN_BOUND_TO_KEY), as Check does.
+    ...(proof === undefined || scheme !== "DPoP" ? {} : { dpopProof: proof }),
     httpMethod: original.method,
     httpUrl: original.url,
     ...(amount === undefined ? {} : { amount }),
@@ -134,9 +136,17 @@ function refusal(error: GatehouseError, scheme: string, target: Target | undefin
       : { status, headers: noStore };
   }
   if (target === undefined) return { status: 401, headers: noStore };
-  const code = error.reason === Reason.INVALID_ARGUMENT ? "invalid_request" : "invalid_token";
-  const answer = challenge(target, scheme, code);
+  // RFC 9449 §9: a proof without the server's nonce is answered with a DPoP challenge
+  // `use_dpop_nonce` and the nonce to use in DPoP-Nonce, whatever scheme the token came in.
+  const nonceRequired = error.reason === Reason.DPOP_NONCE_REQUIRED;
+  const answer = challenge(target, nonceRequired ? "DPoP" : scheme, credentialError(error.reason));
   return { ...answer, headers: { ...answer.headers, ...nonce } };
+}
+
+/** The RFC 6750 §3.1 / RFC 9449 §7.1, §9 error code of a refused credential. */
+function credentialError(reason: Reason): string {
+  if (reason === Reason.DPOP_NONCE_REQUIRED) return "use_dpop_nonce";
+  return reason === Reason.INVALID_ARGUMENT ? "invalid_request" : "invalid_token";
 }
 
 function challenge(target: Target, scheme: string, error: string | undefined): Answer {

@@ -1,5 +1,6 @@
 import { readFile } from "node:fs/promises";
 import { AuditService } from "../../gen/gatehouse/v1/audit_pb.js";
+import { Reason } from "../../gen/gatehouse/v1/errors_pb.js";
 import { GateService } from "../../gen/gatehouse/v1/gate_pb.js";
 import { GrantService } from "../../gen/gatehouse/v1/grants_pb.js";
 import { RegistryService } from "../../gen/gatehouse/v1/registry_pb.js";
@@ -8,6 +9,7 @@ import { devPkiDir, loadTlsMaterial } from "../app/tls.js";
 import type { ClientTls } from "../client/credentials.js";
 import { type Clock, systemClock } from "../clock.js";
 import type { GatehouseConfig } from "../config/index.js";
+import { GatehouseError } from "../errors/index.js";
 import { createLogger, type Logger } from "../observability/logger.js";
 import { ensureDevPki } from "../pki/dev-pki.js";
 import { issueCertificate } from "../pki/issue-certificate.js";
@@ -18,6 +20,7 @@ import { createOAuthTokenEndpoint } from "./oauth/token-endpoint.js";
 import { createOpenApiEndpoint } from "./openapi/serve.js";
 import { createProtectedResourceMetadata } from "./protected-resource.js";
 import { createPublicDocuments } from "./public-documents.js";
+import { replicaProblems, startVerifierReplica } from "./replica.js";
 import { createRestHandler } from "./rest/handler.js";
 import { healthz, listen, type RouteHandler } from "./server.js";
 import { createUpstream } from "./upstream.js";
@@ -52,6 +55,7 @@ export function sidecarProblems(config: GatehouseConfig): string[] {
       "proxy.enabled / GATEHOUSE_PROXY_ENABLED: the sidecar needs the proxy HMAC secret",
     );
   }
+  if (config.sidecar.verifier === "replica") problems.push(...replicaProblems(config));
   if (config.mode === "serve" && config.sidecar.clientCertFile === undefined) {
     problems.push(
       "sidecar.client_cert_file / GATEHOUSE_SIDECAR_CLIENT_CERT: required in serve mode",
@@ -69,13 +73,32 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
   if (problems.length > 0 || !config.proxy.enabled) throw new Error(problems.join("; "));
   const { sidecar } = config;
   const server = await loadTlsMaterial(config);
-  const upstream = createUpstream({
-    address: sidecar.upstream ?? `${hostForUrl(dialHost(config.grpc.host))}:${config.grpc.port}`,
-    tls: await proxyClientTls(config, server.ca, clock),
+  const address =
+    sidecar.upstream ?? `${hostForUrl(dialHost(config.grpc.host))}:${config.grpc.port}`;
+  const proxyTls = await proxyClientTls(config, server.ca, clock);
+  const remote = createUpstream({
+    address,
+    tls: proxyTls,
     hmacSecret: config.proxy.hmacSecret,
     timeoutMs: sidecar.upstreamTimeoutMs,
     clock,
   });
+  const replica =
+    sidecar.verifier === "replica"
+      ? await startVerifierReplica({
+          config,
+          clock,
+          logger,
+          tls: server,
+          proxyTls,
+          address,
+          upstream: remote,
+        }).catch((error: unknown) => {
+          remote.close();
+          throw error;
+        })
+      : undefined;
+  const upstream = replica ?? remote;
   const listener = await listen(
     {
       host: sidecar.host,
@@ -87,8 +110,8 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
       logger,
     },
     lazy(() => routes),
-  ).catch((error: unknown) => {
-    upstream.close(); // a port already taken: nothing keeps the channel to Gatehouse open
+  ).catch(async (error: unknown) => {
+    await upstream.close(); // a port already taken: nothing keeps the channel to Gatehouse open
     throw error;
   });
   const scheme = sidecar.plainHttp ? "http" : "https";
@@ -116,6 +139,8 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
         healthz(res);
         return true;
       case "/readyz":
+        // Not ready while the replica's store does not answer: every Verify would be refused.
+        if (replica?.serving() === false) throw new GatehouseError(Reason.UNAVAILABLE);
         await documents.jwks(req, res); // answers 503 (fail closed) when Gatehouse does not
         return true;
       case "/.well-known/jwks.json":
@@ -145,13 +170,16 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
         return (get && protectedResource(req, res, url)) || rest(req, res, url);
     }
   };
-  logger.info({ port: listener.port, upstream: sidecar.upstream }, "sidecar serving");
+  logger.info(
+    { port: listener.port, upstream: sidecar.upstream, verifier: sidecar.verifier },
+    "sidecar serving",
+  );
   return {
     port: listener.port,
     url,
     async stop() {
       await listener.close();
-      upstream.close();
+      await upstream.close();
     },
   };
 }

@@ -5,12 +5,16 @@ import {
   hostPort,
   integer,
   issuerUrl,
+  oneOf,
   scopeList,
   secret,
   text,
 } from "../config/parsers.js";
 import { setting } from "../config/setting.js";
 import { forwardAuthRoutes } from "./route-table.js";
+
+/** `sidecar.verifier`: where `/auth` and REST Verify are decided (src/sidecar/replica.ts). */
+export const SIDECAR_VERIFIERS = ["upstream", "replica"] as const;
 
 /**
  * The HTTP sidecar's section (`gatehouse sidecar`): its listener, its limits, how it reaches
@@ -84,6 +88,12 @@ export const sidecarSection = {
     default: 1_024,
     parse: integer(1, 1_000_000),
     doc: "open connections to the sidecar",
+  }),
+  verifier: setting({
+    env: "GATEHOUSE_SIDECAR_VERIFIER",
+    default: "upstream",
+    parse: oneOf(SIDECAR_VERIFIERS),
+    doc: "where `/auth` and REST Verify are decided: `upstream` (Gatehouse over gRPC) or `replica` (an in-process verifier replica on the shared Redis store)",
   }),
   upstreamTimeoutMs: setting({
     env: "GATEHOUSE_SIDECAR_UPSTREAM_TIMEOUT_MS",

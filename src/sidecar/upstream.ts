@@ -33,7 +33,7 @@ export interface UpstreamOptions {
 export interface Upstream {
   /** One unary RPC; a refusal is thrown as a GatehouseError carrying Gatehouse's reason. */
   call(method: DescMethod, request: Message, onBehalfOf: OnBehalfOf): Promise<Message>;
-  close(): void;
+  close(): void | Promise<void>;
 }
 
 /**
@@ -52,16 +52,10 @@ export function createUpstream(options: UpstreamOptions): Upstream {
 
   const metadataFor = (path: string, onBehalfOf: OnBehalfOf): grpc.Metadata => {
     const metadata = new grpc.Metadata();
-    if (onBehalfOf === "sidecar") return metadata;
-    const [kind, value] =
-      "didClaim" in onBehalfOf
-        ? (["did", onBehalfOf.didClaim] as const)
-        : (["cert", encodeURIComponent(onBehalfOf.certificatePem)] as const);
-    const at = String(Math.floor(clock.now() / 1000));
-    const fields = { kind, value, at, authority: address, target: path };
-    metadata.set(FORWARDED_HEADERS[kind], value);
-    metadata.set(FORWARDED_HEADERS.at, at);
-    metadata.set(FORWARDED_HEADERS.mac, forwardedMac(hmacSecret, fields));
+    const forwarded = { address, hmacSecret, clock };
+    for (const [name, value] of Object.entries(forwardedHeaders(forwarded, path, onBehalfOf))) {
+      metadata.set(name, value);
+    }
     return metadata;
   };
 
@@ -95,6 +89,29 @@ export function createUpstream(options: UpstreamOptions): Upstream {
       }
     },
     close: () => channel.close(),
+  };
+}
+
+/**
+ * The HMAC-authenticated forwarded identity of a call made on someone's behalf (none for the
+ * sidecar's own calls): the MAC binds the kind, value, time, `authority` and method path.
+ */
+export function forwardedHeaders(
+  options: Pick<UpstreamOptions, "address" | "hmacSecret" | "clock">,
+  path: string,
+  onBehalfOf: OnBehalfOf,
+): Record<string, string> {
+  if (onBehalfOf === "sidecar") return {};
+  const [kind, value] =
+    "didClaim" in onBehalfOf
+      ? (["did", onBehalfOf.didClaim] as const)
+      : (["cert", encodeURIComponent(onBehalfOf.certificatePem)] as const);
+  const at = String(Math.floor(options.clock.now() / 1000));
+  const fields = { kind, value, at, authority: options.address, target: path };
+  return {
+    [FORWARDED_HEADERS[kind]]: value,
+    [FORWARDED_HEADERS.at]: at,
+    [FORWARDED_HEADERS.mac]: forwardedMac(options.hmacSecret, fields),
   };
 }
 

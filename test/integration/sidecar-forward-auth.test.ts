@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { dpopProof } from "../../src/client/agent-keys.js";
+import { GatehouseClientError } from "../../src/client/errors.js";
 import {
   AUDIENCE,
   type Clients,
@@ -207,6 +208,87 @@ describe.each(STORE_KINDS)("forward-auth /auth (%s store)", (storeKind) => {
       dpop: elsewhere,
     });
     expect(wrong.status).toBe(401);
+  });
+});
+
+const NONCE_SECRET = "forward-auth-test-nonce-secret-0123456789abcdef";
+
+describe.each(STORE_KINDS)("forward-auth with DPoP server nonces (%s store)", (storeKind) => {
+  let t: TestSidecar;
+  let agent: Enrolled;
+  let clients: Clients;
+
+  beforeAll(async () => {
+    rememberSecret(NONCE_SECRET);
+    t = await startTestSidecar({
+      storeKind,
+      ...(storeKind === "redis" ? { redisUrl: redisUrl() } : {}),
+      overrides: {
+        sidecar: { routes: ROUTES },
+        dpop: { nonces: true, nonceSecret: NONCE_SECRET },
+      } as never,
+    });
+    agent = await enrollAgent(t.gh);
+    clients = grpcClients(t.gh, agent.agentTls);
+  });
+  afterAll(async () => {
+    clients?.close();
+    await t?.stop();
+  });
+
+  /** A DPoP-bound token: Token refuses the proof without a nonce, the retry carries it. */
+  async function boundToken(): Promise<string> {
+    const { challengeId, signature } = await signedChallenge(clients.gate, agent);
+    const { passToken: pass } = await clients.gate.submit({
+      challengeId,
+      answer: { case: "signature", value: { signature } },
+    });
+    rememberSecret(pass);
+    const htu = `${t.url}/v1/tokens`;
+    const nonce = await clients.gate
+      .token({
+        grant: { case: "passToken", value: pass },
+        dpopProof: dpopProof(agent.key, { htm: "POST", htu }),
+      })
+      .then(
+        () => "",
+        (error: unknown) => (error instanceof GatehouseClientError ? (error.dpopNonce ?? "") : ""),
+      );
+    expect(nonce).not.toBe("");
+    const bound = await clients.gate.token({
+      grant: { case: "passToken", value: pass },
+      dpopProof: dpopProof(agent.key, { htm: "POST", htu, nonce }),
+    });
+    rememberSecret(bound.accessToken);
+    expect(bound.tokenType).toBe("DPoP");
+    return bound.accessToken;
+  }
+
+  it("answers a proof without the nonce 401 use_dpop_nonce with DPoP-Nonce (RFC 9449 §9), then allows the retry", async () => {
+    const accessToken = await boundToken();
+    const url = "https://app.test/orders/7";
+    const auth = (proof: string) =>
+      http1(t.gh.caPem, `${t.url}/auth`, {
+        headers: {
+          "x-original-method": "GET",
+          "x-original-uri": "/orders/7",
+          "x-forwarded-host": "app.test",
+          authorization: `DPoP ${accessToken}`,
+          dpop: proof,
+        },
+      });
+    const refused = await auth(dpopProof(agent.key, { htm: "GET", htu: url, accessToken }));
+    expect(refused.status).toBe(401);
+    expect(refused.headers["www-authenticate"]).toMatch(/^DPoP realm=/);
+    expect(refused.headers["www-authenticate"]).toContain('error="use_dpop_nonce"');
+    const nonce = refused.headers["dpop-nonce"];
+    expect(typeof nonce).toBe("string");
+    expect(nonce).not.toBe("");
+    const retry = await auth(
+      dpopProof(agent.key, { htm: "GET", htu: url, accessToken, nonce: String(nonce) }),
+    );
+    expect(retry.status).toBe(200);
+    expect(retry.headers["x-gatehouse-agent"]).toBe(agent.did);
   });
 });
 

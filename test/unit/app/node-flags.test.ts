@@ -23,4 +23,11 @@ describe("withServerNodeFlags", () => {
       `node ${SERVER_NODE_FLAGS.join(" ")} dist/src/cli/main.js serve`,
     );
   });
+
+  it("are the flags the container image runs the server with", () => {
+    const dockerfile = readFileSync("infra/docker/Dockerfile", "utf8");
+    expect(dockerfile).toContain(
+      `ENTRYPOINT ${JSON.stringify(["node", ...SERVER_NODE_FLAGS, "/app/bin/gatehouse.js"]).replaceAll(",", ", ")}`,
+    );
+  });
 });

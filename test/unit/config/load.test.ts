@@ -109,6 +109,7 @@ describe("loadConfig defaults", () => {
         maxHeaderBytes: 16_384,
         requestTimeoutMs: 15_000,
         maxConnections: 1_024,
+        verifier: "upstream",
         upstreamTimeoutMs: 5_000,
         routes: [],
         legacyAog: false,
