@@ -11,11 +11,13 @@ import { FORWARDED_HEADERS, forwardedMac } from "../identity/forwarded.js";
 /**
  * Who an upstream call is for: the HTTP caller's client certificate; a caller without one
  * that claims a DID it will prove with the DID's key (Gatehouse's `claimant`: a DID-proof
- * challenge and its redemption only); or the sidecar itself.
+ * challenge and its redemption only); or the sidecar itself. `address` is the IP address the
+ * HTTP caller connected from (src/sidecar/client-address.ts): Gatehouse counts the call's
+ * address limits under it, not the sidecar's. A DID claim must name it.
  */
 export type OnBehalfOf =
-  | { readonly certificatePem: string }
-  | { readonly didClaim: string }
+  | { readonly certificatePem: string; readonly address?: string }
+  | { readonly didClaim: string; readonly address: string }
   | "sidecar";
 
 export interface UpstreamOptions {
@@ -58,8 +60,10 @@ export function createUpstream(options: UpstreamOptions): Upstream {
         ? (["did", onBehalfOf.didClaim] as const)
         : (["cert", encodeURIComponent(onBehalfOf.certificatePem)] as const);
     const at = String(Math.floor(clock.now() / 1000));
-    const fields = { kind, value, at, authority: address, target: path };
+    const client = onBehalfOf.address === undefined ? {} : { address: onBehalfOf.address };
+    const fields = { kind, value, ...client, at, authority: address, target: path };
     metadata.set(FORWARDED_HEADERS[kind], value);
+    if (client.address !== undefined) metadata.set(FORWARDED_HEADERS.address, client.address);
     metadata.set(FORWARDED_HEADERS.at, at);
     metadata.set(FORWARDED_HEADERS.mac, forwardedMac(hmacSecret, fields));
     return metadata;

@@ -42,6 +42,10 @@ export async function issueChallenge(
   const plugin = deps.kinds.get(request.kind);
   if (!plugin) throw new GatehouseError(Reason.CHALLENGE_KIND_UNSUPPORTED, { field: "kind" });
   const agent = await requireActiveAgent(deps.store, request.did);
+  const ttlMs = deps.settings.challengeTtlSeconds * 1000;
+  // Anyone may ask for a DID proof for any agent: their number per DID is bounded.
+  if (request.kind === ChallengeKind.DID_PROOF)
+    await deps.abuse.liveDidProof(agent.did, call, ttlMs);
   const scopes = [...new Set(request.scopes)].sort();
   const now = deps.clock.now();
   // A DID proof names its scopes and audience when it is redeemed (token/flows/did-proof.ts).
@@ -61,7 +65,7 @@ export async function issueChallenge(
   const { state, body, expiresAt } = await plugin.issue({
     challengeId,
     issuer: deps.settings.issuer,
-    defaultTtlMs: deps.settings.challengeTtlSeconds * 1000,
+    defaultTtlMs: ttlMs,
     preferences: { reasoningFamily: request.reasoningFamily },
     record: base,
   });
