@@ -1,4 +1,3 @@
-import { sign } from "node:crypto";
 import * as grpc from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Reason } from "../../gen/gatehouse/v1/errors_pb.js";
@@ -13,7 +12,11 @@ import {
 import { LIVE_DID_PROOFS } from "../../src/services/gate/abuse/live-did-proofs.js";
 import { expectReason } from "../support/errors.js";
 import { AUDIENCE, type Enrolled, enrollAgent } from "../support/flows.js";
-import { aogIteratedHash } from "../support/legacy.js";
+import {
+  aogIteratedHash,
+  auth4agentLogin,
+  expectAuth4AgentRateLimited,
+} from "../support/legacy.js";
 import { rememberSecret } from "../support/secrets.js";
 import { type HttpAnswer, http1, startTestSidecar, type TestSidecar } from "../support/sidecar.js";
 import { STORE_KINDS, useRedis } from "../support/stores.js";
@@ -64,33 +67,10 @@ describe.each(STORE_KINDS)(
         headers,
         localAddress,
       });
-    const expectRateLimited = (answer: HttpAnswer) => {
-      expect(answer.status, answer.text).toBe(429);
-      expect(answer.json()).toEqual({ error: "rate limit exceeded" });
-      expect(Number(answer.headers["retry-after"])).toBeGreaterThan(0);
-    };
+    const expectRateLimited = expectAuth4AgentRateLimited;
     /** Challenge → Ed25519 proof → token, all from `localAddress`. */
-    const logIn = async (agent: Enrolled, localAddress: string) => {
-      const issued = await post(localAddress, "/v1/challenge", { did: agent.did });
-      expect(issued.status, issued.text).toBe(200);
-      const { challenge, nonce } = issued.json() as { challenge: string; nonce: string };
-      rememberSecret(challenge, nonce);
-      const message = `auth4agents-challenge:${challenge}:${nonce}`;
-      const signature = sign(null, Buffer.from(message), agent.key.privateKey).toString("base64");
-      const proof = {
-        type: "Ed25519Signature2020",
-        created: new Date().toISOString(),
-        proofPurpose: "authentication",
-        verificationMethod: `${agent.did}#key-1`,
-        challenge,
-        nonce,
-        signature,
-      };
-      const body = { did: agent.did, scope: "orders:read", audience: AUDIENCE, ttl: 60, proof };
-      const token = await post(localAddress, "/v1/token", body);
-      expect(token.status, token.text).toBe(200);
-      rememberSecret(String((token.json() as { access_token: string }).access_token));
-    };
+    const logIn = (agent: Enrolled, localAddress: string) =>
+      auth4agentLogin((path, body) => post(localAddress, path, body), agent, AUDIENCE);
 
     it("a stranger flooding /v1/challenge for an agent from one address does not stop it logging in from another", async () => {
       const agent = await enrollAgent(t.gh);
