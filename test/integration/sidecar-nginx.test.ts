@@ -5,6 +5,7 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { LIVE_DID_PROOFS } from "../../src/services/gate/abuse/live-did-proofs.js";
 import { AUDIENCE, type Enrolled, enrollAgent, grpcClients, login } from "../support/flows.js";
 import { auth4agentLogin, expectAuth4AgentRateLimited } from "../support/legacy.js";
 import { recordLogLine, rememberSecret } from "../support/secrets.js";
@@ -253,12 +254,17 @@ describe("nginx auth_request in front of an application", () => {
       const stranger = viaNginx("127.0.0.2");
       // The stranger claims the agent's address: nginx replaces the header with its own.
       const spoof = { "x-forwarded-for": "127.0.0.3" };
+      const { perDidAndAddress } = LIVE_DID_PROOFS;
       const flood = [];
-      for (let i = 0; i < 6; i++)
+      for (let i = 0; i < perDidAndAddress + 2; i++)
         flood.push(await stranger("/v1/challenge", { did: agent.did }, spoof));
-      expect(flood.map((answer) => answer.status)).toEqual([200, 200, 200, 200, 429, 429]);
-      expectAuth4AgentRateLimited(flood[5] as HttpAnswer);
-      for (const answer of flood.slice(0, 4)) {
+      expect(flood.map((answer) => answer.status)).toEqual([
+        ...new Array(perDidAndAddress).fill(200),
+        429,
+        429,
+      ]);
+      expectAuth4AgentRateLimited(flood[perDidAndAddress] as HttpAnswer);
+      for (const answer of flood.slice(0, perDidAndAddress)) {
         const { challenge, nonce } = answer.json() as { challenge: string; nonce: string };
         rememberSecret(challenge, nonce);
       }

@@ -11,11 +11,11 @@ import type { CallContext } from "../../types.js";
  * store for that DID without limit. The per-address share keeps one address from taking the
  * DID's whole budget: to hold all of it a flooder needs PER_DID / PER_DID_AND_ADDRESS = 32
  * addresses (IPv6: /64s) every challenge lifetime. Stored records (kept EXPIRED_RECORD_GRACE_MS
- * past their deadline) stay below PER_DID × (TTL + grace) / TTL: 768 at the default 60 s TTL.
- * An agent needs one live challenge per login; four a minute from one address leaves room for
- * retries.
+ * past their deadline) stay below PER_DID × (TTL + grace) / TTL: 1,536 at the default 60 s TTL
+ * (about 0.5 MB). An agent needs one live challenge per login; eight per challenge lifetime
+ * from one address leave room for retries and a few instances behind one NAT.
  */
-export const LIVE_DID_PROOFS = { perDid: 128, perDidAndAddress: 4 } as const;
+export const LIVE_DID_PROOFS = { perDid: 256, perDidAndAddress: 8 } as const;
 
 /**
  * Counts one DID-proof challenge about to be issued for `did`; throws RATE_LIMITED (with the
