@@ -264,3 +264,40 @@ describe.each(STORE_KINDS)(
     });
   },
 );
+
+describe.each(STORE_KINDS)("adaptive proof of work and DID claims (%s store)", (storeKind) => {
+  let t: TestSidecar;
+
+  beforeAll(async () => {
+    t = await startTestSidecar({
+      storeKind,
+      ...(storeKind === "redis" ? { redisUrl: redisUrl() } : {}),
+      overrides: {
+        limits: { adaptive: { enabled: true, threshold: 3 } },
+        sidecar: { legacyAuth4agent: true },
+      },
+    });
+  });
+  afterAll(() => t?.stop());
+
+  it("a stranger's flood puts only the stranger's address under proof of work, not the agent", async () => {
+    const agent = await enrollAgent(t.gh);
+    const post = (localAddress: string) => (path: string, body: unknown) =>
+      http1(t.gh.caPem, `${t.url}${path}`, {
+        method: "POST",
+        body: JSON.stringify(body),
+        localAddress,
+      });
+    const stranger = post(from(2));
+    for (let i = 0; i < 3; i++) {
+      const answer = await stranger("/v1/challenge", { did: agent.did });
+      expect(answer.status, answer.text).toBe(200);
+      const { challenge, nonce } = answer.json() as { challenge: string; nonce: string };
+      rememberSecret(challenge, nonce);
+    }
+    // A claimant cannot obtain the hashcash ticket: past the threshold it is refused.
+    const refused = await stranger("/v1/challenge", { did: agent.did });
+    expect(refused.status, refused.text).toBe(428);
+    await auth4agentLogin(post(from(3)), agent, AUDIENCE);
+  });
+});
