@@ -10,29 +10,34 @@
  *   verify  Verify of one cached bearer token
  *   check   ext_authz Check of the same token, the CheckRequest built as Envoy builds it with
  *           infra/envoy/envoy.yaml (bench/targets.ts)
- *   dpop    Verify of a DPoP-bound token, a fresh proof per call (generated beforehand)
+ *   dpop    Verify of a DPoP-bound token, a fresh proof per call (generated before each run),
+ *           in IN_PROCESS_ROUNDS (5) rounds alternating with a cached bearer Verify and the raw
+ *           node:crypto Ed25519 verify in this process; prints the medians and the DPoP
+ *           Verify's decomposition: bearer Verify + raw verify + Gatehouse's own DPoP work
  *   login   Challenge → Submit → Token (signature kind) on Redis (the client's signing included)
  *
  * Env: IN_PROCESS_CALLS (20000; logins: 2000), IN_PROCESS_CONCURRENCY (64; logins: 16),
- * IN_PROCESS_PROFILE (a file: the measured run's V8 CPU profile).
+ * IN_PROCESS_PROFILE (a file: the measured run's V8 CPU profile; dpop: the last round's DPoP run),
+ * IN_PROCESS_STORE (`redis`: verify, check and dpop on Redis too, e.g. to see what the DPoP
+ * `jti`'s SET NX costs).
  */
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { Session } from "node:inspector/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
-import type { MessageInitShape } from "@bufbuild/protobuf";
 import { timestampMs } from "@bufbuild/protobuf/wkt";
 import { ChallengeKind, GateService } from "../gen/gatehouse/v1/gate_pb.js";
-import { type VerifyRequestSchema, VerifyService } from "../gen/gatehouse/v1/verify_pb.js";
 import { startGatehouse } from "../src/app/gatehouse.js";
-import { dpopProof, signChallenge } from "../src/client/agent-keys.js";
+import { signChallenge } from "../src/client/agent-keys.js";
 import { createLogger } from "../src/observability/logger.js";
 import type { InMemoryConnection } from "../src/server/in-memory.js";
 import { startRedisServer } from "../test/support/redis-server.js";
 import { benchConfig } from "./config.js";
 import { AUDIENCE, createPki, enrollAgents, gateClient, login, SCOPE } from "./enroll.js";
 import type { Target } from "./load.js";
+import { ed25519VerifyCpuUs } from "./scenarios/crypto.js";
+import { dpopRequests } from "./scenarios/dpop.js";
 import { checkTarget, verifyTarget } from "./targets.js";
 
 const MODES = ["verify", "check", "dpop", "login"] as const;
@@ -43,7 +48,9 @@ const calls = Number(process.env.IN_PROCESS_CALLS ?? (mode === "login" ? 2_000 :
 const concurrency = Number(process.env.IN_PROCESS_CONCURRENCY ?? (mode === "login" ? 16 : 64));
 
 const dataDir = await mkdtemp(join(tmpdir(), "gatehouse-in-process-"));
-const redis = mode === "login" ? await startRedisServer() : undefined;
+/** Logins run on Redis; the other modes on the embedded store unless IN_PROCESS_STORE=redis. */
+const onRedis = mode === "login" || process.env.IN_PROCESS_STORE === "redis";
+const redis = onRedis ? await startRedisServer() : undefined;
 const pki = await createPki(dataDir);
 const app = await startGatehouse({
   config: benchConfig(dataDir, redis?.url),
@@ -60,14 +67,17 @@ function invokeRaw(path: string, peer: InMemoryConnection, request: Uint8Array) 
 }
 
 /**
- * A networked bench target (bench/targets.ts): the same bytes each call. An answer is checked
- * (decoded) unless it is byte for byte one already found correct, so the measure is the
- * server's work rather than the client's decoding.
+ * A networked bench target (bench/targets.ts): its bytes each call, or `requests(i)` when
+ * given. An answer is checked (decoded) unless it is byte for byte one already found correct,
+ * so the measure is the server's work rather than the client's decoding.
  */
-function targetWork(target: Target): () => Promise<void> {
+function targetWork(
+  target: Target,
+  requests?: (i: number) => Uint8Array,
+): (i: number) => Promise<void> {
   let correct: Buffer | undefined;
-  return async () => {
-    const answer = await invokeRaw(target.path, asVerifier, target.request);
+  return async (i) => {
+    const answer = await invokeRaw(target.path, asVerifier, requests?.(i) ?? target.request);
     if (correct?.equals(answer)) return;
     const problem = target.check(answer);
     if (problem) throw new Error(problem);
@@ -79,12 +89,6 @@ const [agent] = await enrollAgents(pki, `127.0.0.1:${app.grpcPort}`, 1);
 if (!agent) throw new Error("no agent enrolled");
 const asVerifier = memory.connect({ certificate: pki.verifier.certPem });
 const asAgent = memory.connect({ certificate: agent.tls.cert });
-
-async function verifyOnce(init: MessageInitShape<typeof VerifyRequestSchema>): Promise<void> {
-  const answer = await asVerifier.call(VerifyService.method.verify, init);
-  if (!answer.allowed || answer.agentDid !== agent?.did)
-    throw new Error(`denied: ${answer.reason}`);
-}
 
 async function loginOnce(): Promise<void> {
   if (!agent) return;
@@ -116,28 +120,24 @@ async function loginOnce(): Promise<void> {
 
 async function workFor(): Promise<(i: number) => Promise<void>> {
   if (mode === "login") return loginOnce;
-  const client = gateClient(`127.0.0.1:${app.grpcPort}`, agent as NonNullable<typeof agent>);
-  const token = await login(client.gate, agent as NonNullable<typeof agent>, {
-    dpop: mode === "dpop",
-  });
-  client.channel.close();
-  const route = { token, audience: AUDIENCE, scope: SCOPE, did: agent?.did ?? "" };
-  if (mode === "verify" || mode === "check") {
-    return targetWork(mode === "verify" ? verifyTarget(route) : checkTarget(route));
+  const token = await loginAs(false);
+  const target = (mode === "check" ? checkTarget : verifyTarget)(routeOf(token));
+  return targetWork(target);
+}
+
+/** A token for the enrolled agent, DPoP-bound (`cnf.jkt`) or bearer. */
+async function loginAs(dpop: boolean): Promise<string> {
+  const bench = agent as NonNullable<typeof agent>;
+  const client = gateClient(`127.0.0.1:${app.grpcPort}`, bench);
+  try {
+    return await login(client.gate, bench, { dpop });
+  } finally {
+    client.channel.close();
   }
-  const base = { token, audience: AUDIENCE, requiredScopes: [SCOPE] };
-  const request = { htm: "GET", htu: "https://api.example.com/orders" };
-  // Fresh proofs (RFC 9449 §11.1: each jti once), made before anything is measured.
-  const proofs = Array.from({ length: calls + warmupCalls() }, () =>
-    dpopProof((agent as NonNullable<typeof agent>).key, { ...request, accessToken: token }),
-  );
-  return (i) =>
-    verifyOnce({
-      ...base,
-      httpMethod: request.htm,
-      httpUrl: request.htu,
-      dpopProof: proofs[i] ?? "",
-    });
+}
+
+function routeOf(token: string) {
+  return { token, audience: AUDIENCE, scope: SCOPE, did: agent?.did ?? "" };
 }
 
 function warmupCalls(): number {
@@ -162,25 +162,95 @@ async function run(work: (i: number) => Promise<void>, first: number, count: num
   };
 }
 
-try {
-  const work = await workFor();
-  await run(work, 0, warmupCalls());
-  const profileFile = process.env.IN_PROCESS_PROFILE;
+/** Rounds of the DPoP mode. */
+const rounds = Math.max(1, Number(process.env.IN_PROCESS_ROUNDS ?? 5));
+/** Each round's raw Ed25519 loop. */
+const RAW_SECONDS = 0.5;
+
+/** CPU per call of one run (after a warm-up when given), profiled when `profile` is set. */
+async function measure(
+  work: (i: number) => Promise<void>,
+  first: number,
+  count: number,
+  profileFile?: string,
+) {
   const session = profileFile ? new Session() : undefined;
   if (session) {
     session.connect();
     await session.post("Profiler.enable");
     await session.post("Profiler.start");
   }
-  const { cpuUs, wallUs } = await run(work, warmupCalls(), calls);
+  const result = await run(work, first, count);
   if (session && profileFile) {
     const { profile } = await session.post("Profiler.stop");
     await writeFile(profileFile, JSON.stringify(profile));
   }
+  return result;
+}
+
+/**
+ * DPoP Verify in rounds alternating with a cached bearer Verify and the raw Ed25519 verify,
+ * each round's proofs signed right before its DPoP run (fresh `iat`, a new `jti` each, each
+ * sent once). The DPoP Verify costs what the bearer Verify costs (decode, caller, the cached
+ * token's steps, encode), one Ed25519 verify (the proof's signature), and Gatehouse's own
+ * DPoP work (proof parsing, `typ`/`alg`/`jwk`, thumbprint, `htm`/`htu`/`ath`/`iat`, the `jti`
+ * in the store): the last is what this mode is for.
+ */
+async function dpopRounds(): Promise<void> {
+  const bearer = targetWork(verifyTarget(routeOf(await loginAs(false))));
+  const bound = await loginAs(true);
+  const requests = dpopRequests({ ...(agent as NonNullable<typeof agent>), token: bound });
+  const perRound = Math.ceil(calls / rounds);
+  const proofsFor = (count: number) => Array.from({ length: count }, requests.next);
+  let proofs = proofsFor(warmupCalls());
+  const dpop = targetWork(verifyTarget(routeOf(bound)), (i) => proofs[i] ?? Buffer.alloc(0));
+  await run(bearer, 0, warmupCalls());
+  await run(dpop, 0, warmupCalls());
+  const figures: { dpop: number; bearer: number; raw: number; own: number }[] = [];
+  for (let round = 0; round < rounds; round++) {
+    const raw = ed25519VerifyCpuUs(RAW_SECONDS);
+    const bearerCost = (await run(bearer, 0, perRound)).cpuUs;
+    proofs = proofsFor(perRound);
+    const last = round === rounds - 1 ? process.env.IN_PROCESS_PROFILE : undefined;
+    const dpopCost = (await measure(dpop, 0, perRound, last)).cpuUs;
+    figures.push({ dpop: dpopCost, bearer: bearerCost, raw, own: dpopCost - bearerCost - raw });
+    console.log(
+      `  round ${round + 1}: DPoP ${dpopCost.toFixed(1)}, bearer ${bearerCost.toFixed(1)}, ` +
+        `raw Ed25519 ${raw.toFixed(1)} µs CPU/call`,
+    );
+  }
+  const mid = (pick: (f: (typeof figures)[number]) => number) => {
+    const sorted = figures.map(pick).sort((a, b) => a - b);
+    return sorted[Math.floor(sorted.length / 2)] ?? 0;
+  };
+  const [dpopUs, bearerUs, rawUs, ownUs] = [
+    mid((f) => f.dpop),
+    mid((f) => f.bearer),
+    mid((f) => f.raw),
+    mid((f) => f.own),
+  ];
   console.log(
-    `${mode}: ${calls} calls, ${concurrency} at a time: ${cpuUs.toFixed(1)} µs CPU/call, ` +
-      `${wallUs.toFixed(1)} µs wall/call (${Math.round(1e6 / wallUs)}/s)`,
+    `dpop: ${rounds} rounds of ${perRound} calls, ${concurrency} at a time, medians: ` +
+      `DPoP Verify ${dpopUs.toFixed(1)} µs CPU/call; raw Ed25519 verify ${rawUs.toFixed(1)} µs ` +
+      `(raw ÷ DPoP ${mid((f) => f.raw / f.dpop).toFixed(3)})\n` +
+      `  = bearer Verify ${bearerUs.toFixed(1)} + raw Ed25519 verify ${rawUs.toFixed(1)} + ` +
+      `Gatehouse's own DPoP work ${ownUs.toFixed(1)} µs`,
   );
+}
+
+try {
+  if (mode === "dpop") {
+    await dpopRounds();
+  } else {
+    const work = await workFor();
+    await run(work, 0, warmupCalls());
+    const profileFile = process.env.IN_PROCESS_PROFILE;
+    const { cpuUs, wallUs } = await measure(work, warmupCalls(), calls, profileFile);
+    console.log(
+      `${mode}: ${calls} calls, ${concurrency} at a time: ${cpuUs.toFixed(1)} µs CPU/call, ` +
+        `${wallUs.toFixed(1)} µs wall/call (${Math.round(1e6 / wallUs)}/s)`,
+    );
+  }
 } finally {
   await app.stop();
   await redis?.stop();

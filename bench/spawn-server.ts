@@ -1,6 +1,7 @@
 import { type ChildProcess, fork } from "node:child_process";
 import { once } from "node:events";
 import { fileURLToPath } from "node:url";
+import { SERVER_NODE_FLAGS } from "../src/app/node-flags.js";
 import type { EventLoopUtilization, ServerMessage, ServerOptions } from "./protocol.js";
 
 const SERVER_SCRIPT = fileURLToPath(new URL("./server.ts", import.meta.url));
@@ -66,9 +67,15 @@ export async function spawnServer(
   };
 }
 
-/** BENCH_SERVER_NODE_FLAGS: node/V8 flags for the server processes (tuning experiments). */
-function serverNodeFlags(): string[] {
-  return (process.env.BENCH_SERVER_NODE_FLAGS ?? "").split(/\s+/).filter(Boolean);
+/**
+ * BENCH_SERVER_NODE_FLAGS: node/V8 flags for the server processes (tuning experiments), the
+ * bench's and the footprint's compiled one. Default: the flags `npm start` runs the server
+ * with (src/app/node-flags.ts); to measure without them, override them
+ * (`--max-semi-space-size=16`, V8's default on 64-bit hosts).
+ */
+export function serverNodeFlags(): string[] {
+  const flags = process.env.BENCH_SERVER_NODE_FLAGS;
+  return flags === undefined ? [...SERVER_NODE_FLAGS] : flags.split(/\s+/).filter(Boolean);
 }
 
 function next(child: ChildProcess, type: ServerMessage["type"]): Promise<ServerMessage> {

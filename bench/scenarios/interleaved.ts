@@ -17,7 +17,7 @@ export interface InterleavedRatio {
 
 /** Each run of a round: measured seconds, after a warm-up of ROUND_WARMUP_SECONDS. */
 export const ROUND_SECONDS = 3;
-const ROUND_WARMUP_SECONDS = 1;
+export const ROUND_WARMUP_SECONDS = 1;
 /** What one run of a round lasts in all. */
 export const ROUND_RUN_SECONDS = ROUND_SECONDS + ROUND_WARMUP_SECONDS;
 

@@ -7,6 +7,7 @@ import { createStore } from "../store/index.js";
 import type { Store } from "../store/ports.js";
 import { type Composed, composeGatehouse } from "./compose.js";
 import { type Serving, serve } from "./serve.js";
+import { startupTimeline } from "./startup.js";
 import { loadTlsMaterial } from "./tls.js";
 
 export interface StartOptions {
@@ -28,10 +29,13 @@ export interface Gatehouse extends Serving {
 /** Opens the store, composes Gatehouse (compose.ts) and serves it (serve.ts). */
 export async function startGatehouse(options: StartOptions): Promise<Gatehouse> {
   const { config } = options;
+  const timeline = startupTimeline();
   const clock = options.clock ?? systemClock;
   const logger = options.logger ?? createLogger(config.log.level);
   const tls = await loadTlsMaterial(config);
+  timeline.mark("tls");
   const opened = options.store ?? (await openStore(config, clock, logger));
+  timeline.mark("store");
   const closeOwned = async () => {
     if (!options.store) await opened.close();
   };
@@ -47,7 +51,9 @@ export async function startGatehouse(options: StartOptions): Promise<Gatehouse> 
       tls,
       ...(metrics && { metrics }),
     });
+    timeline.mark("compose");
     serving = await serve({ config, composed, tls, clock, logger, ...(metrics && { metrics }) });
+    timeline.mark("listen");
   } catch (error) {
     await closeOwned();
     throw error;
@@ -59,6 +65,7 @@ export async function startGatehouse(options: StartOptions): Promise<Gatehouse> 
       metricsPort: serving.metricsPort,
       store: config.store.kind,
       role: config.role,
+      startup: timeline.phases(),
     },
     "gatehouse serving",
   );

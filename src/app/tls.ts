@@ -1,7 +1,6 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { GatehouseConfig } from "../config/index.js";
-import { ensureDevPki } from "../pki/dev-pki.js";
 import type { TlsMaterial } from "../server/tls.js";
 
 /** Where `gatehouse dev` keeps its generated PKI. */
@@ -19,6 +18,8 @@ export async function loadTlsMaterial(config: GatehouseConfig): Promise<TlsMater
     const [cert, key, ca] = await Promise.all([certFile, keyFile, caFile].map((f) => readFile(f)));
     return { cert: cert as Buffer, key: key as Buffer, ca: ca as Buffer, requireClientCert };
   }
+  // Loaded only here: certificate making (X.509, ASN.1) is for the dev PKI, not `serve`.
+  const { ensureDevPki } = await import("../pki/dev-pki.js");
   const pki = await ensureDevPki(devPkiDir(config), { trustDomain: config.trustDomain });
   return {
     cert: Buffer.from(pki.server.certPem),

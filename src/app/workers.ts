@@ -1,5 +1,6 @@
 import cluster, { type Worker } from "node:cluster";
 import { once } from "node:events";
+import { withServerNodeFlags } from "./node-flags.js";
 
 /**
  * Several server processes on one machine (`workers` > 1), with node:cluster: the primary
@@ -88,6 +89,7 @@ export interface Supervisor {
  * a worker exits before it listens (the worker itself reports why); the others are stopped.
  */
 export async function superviseWorkers(options: SupervisorOptions): Promise<Supervisor> {
+  cluster.setupPrimary({ execArgv: withServerNodeFlags(process.execArgv) });
   const live = new Set<Worker>();
   let stopping = false;
   let listening: Listening | undefined;

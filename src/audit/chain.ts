@@ -17,7 +17,11 @@ import type { AuditEventInput } from "./writer.js";
  *
  *   bytes_n = protobuf binary of AuditEvent n (sequence n, prev_hash = hash_{n-1}, …)
  *   hash_n  = SHA-256("GATEHOUSE-AUDIT\0v1\0" ‖ bytes_n)
- *   sig_n   = Ed25519(audit key, hash_n)
+ *   sig_n   = Ed25519(audit key, hash_n), on the last entry of each batch the writer
+ *             appends; the other entries carry none. hash_n covers prev_hash, so one
+ *             signature on the last entry authenticates every entry before it back to the
+ *             previous signed one. A chain of one signature per entry (before batches) is
+ *             a chain of batches of one, and verifies under the same rule.
  *
  * Canonical encoding: the writer encodes once (encode.ts: fields in number order, as
  * protobuf-es writes them; AuditEvent has no maps), and the store keeps those exact bytes
@@ -32,21 +36,22 @@ export function auditHash(eventBytes: Uint8Array): Buffer {
   return createHash("sha256").update(AUDIT_DOMAIN).update(eventBytes).digest();
 }
 
-/** Encodes, hashes and signs one event, chained as `chain` says, into a store record. */
-export function sealEvent(
-  event: AuditEventInput,
-  chain: ChainFields,
-  privateKey: KeyObject,
-): AuditRecord {
+/** Encodes and hashes one event, chained as `chain` says, into an unsigned store record. */
+export function chainEvent(event: AuditEventInput, chain: ChainFields): AuditRecord {
   const bytes = encodeAuditEvent(event, chain);
-  const hash = auditHash(bytes);
   return {
     seq: chain.sequence,
     prevHash: Buffer.from(chain.prevHash).toString("hex"),
-    hash: hash.toString("hex"),
+    hash: auditHash(bytes).toString("hex"),
     event: Buffer.from(bytes).toString("base64"),
-    signature: sign(null, hash, privateKey).toString("base64"),
+    signature: "",
   };
+}
+
+/** The record signed: the audit key's Ed25519 signature over its 32 hash bytes. */
+export function signRecord(record: AuditRecord, privateKey: KeyObject): AuditRecord {
+  const signature = sign(null, Buffer.from(record.hash, "hex"), privateKey);
+  return { ...record, signature: signature.toString("base64") };
 }
 
 /** The record as the API returns it; undefined when its event does not decode. */
@@ -89,15 +94,17 @@ export interface ChainAnchor {
   readonly hash: string;
 }
 
-/** What one entry shows on its own, or why it fails. */
+/** What one entry shows on its own (`signed`: it carries a signature, which verified), or why it fails. */
 export type EntryCheck =
-  | { readonly event: AuditEvent; readonly hash: string }
+  | { readonly event: AuditEvent; readonly hash: string; readonly signed: boolean }
   | { readonly problem: AuditChainProblem };
 
 /**
- * The rules one entry meets on its own: its bytes decode, hash to its stored hash, and carry
- * a valid signature by one of `publicKeys` (the key the event names). An operator, who lists
- * only its own domain's entries, can check these without the chain around them.
+ * The rules one entry meets on its own: its bytes decode, hash to its stored hash, and name
+ * one of `publicKeys`; its signature, when it carries one (the last entry of a batch), is a
+ * valid signature by that key. An unsigned entry is authenticated only by the signed entry
+ * that ends its batch, through the chain (ChainWalk). An operator, who lists only its own
+ * domain's entries, can check signed ones fully without the chain around them.
  */
 export function checkEntry(
   entry: ChainEntry,
@@ -109,11 +116,12 @@ export function checkEntry(
   if (hash.toString("hex") !== entry.hash) return { problem: AuditChainProblem.HASH_MISMATCH };
   const key = publicKeys.get(event.auditKeyId);
   if (!key) return { problem: AuditChainProblem.KEY_UNKNOWN };
+  if (entry.signature.length === 0) return { event, hash: entry.hash, signed: false };
   // The one strict Ed25519 verification: a key read back that is weak verifies nothing.
   if (!verifyEd25519KeyObject(key, hash, entry.signature)) {
     return { problem: AuditChainProblem.SIGNATURE_INVALID };
   }
-  return { event, hash: entry.hash };
+  return { event, hash: entry.hash, signed: true };
 }
 
 /**
@@ -121,13 +129,18 @@ export function checkEntry(
  * (verifyAuditChain) and a client's over the entries it listed (`gatehouse audit verify
  * --offline`) are this one walk. The entry at position n (from 1) must pass checkEntry,
  * carry sequence n, link to the hash of the entry before it, and have the anchored hash
- * where an anchor names n. A walk over a pruned log starts at its base (the last entry
- * pruned) instead of the genesis: anchors before the base are out of its sight (they are in
- * the archived segments), one at the base must be the base.
+ * where an anchor names n. An unsigned entry passes on condition: a later signed entry
+ * (the end of its batch) must come before the walk ends, else the walk ends on an unsigned
+ * tail (unsignedTail), which no signature covers. Pages and segments do not matter: the walk
+ * carries over them, and only its end must be signed. A walk over a pruned log starts at its
+ * base (the last entry pruned) instead of the genesis: anchors before the base are out of
+ * its sight (they are in the archived segments), one at the base must be the base.
  */
 export class ChainWalk {
   #position: number;
   #prevHash: string;
+  /** The first entry since the last signed one, if any: not covered by a signature yet. */
+  #firstUnsigned: number | undefined;
   readonly #start: number;
   readonly #publicKeys: ReadonlyMap<string, KeyObject>;
   readonly #anchors: ReadonlyMap<number, string>;
@@ -181,7 +194,14 @@ export class ChainWalk {
     if (anchored !== undefined && anchored !== hash) return AuditChainProblem.ANCHOR_MISMATCH;
     this.#position = position;
     this.#prevHash = hash;
+    if (checked.signed) this.#firstUnsigned = undefined;
+    else this.#firstUnsigned ??= position;
     return undefined;
+  }
+
+  /** The sequence of the first entry after the last signed one: the walk must not end there. */
+  unsignedTail(): number | undefined {
+    return this.#firstUnsigned;
   }
 
   /** After the last entry: the first anchor the chain never reached (it was cut), if any. */
@@ -206,8 +226,9 @@ const PAGE = 500;
 
 /**
  * Walks the whole live log in stored order (ChainWalk), from its base when it was pruned;
- * finally the store's head must be the last entry, and every anchor after the base must have
- * been reached. The first failure is the answer.
+ * finally the store's head must be the last entry, the last entry must be signed (batches
+ * are appended whole, so the stored log always ends on a signature), and every anchor after
+ * the base must have been reached. The first failure is the answer.
  */
 export async function verifyAuditChain(
   log: AuditLogStore,
@@ -248,6 +269,8 @@ export async function verifyAuditChain(
   const headMatches =
     position === 0 ? head === undefined : head?.seq === position && head.hash === walk.headHash;
   if (!headMatches) return broken(AuditChainProblem.HEAD_MISMATCH, position + 1);
+  const unsigned = walk.unsignedTail();
+  if (unsigned !== undefined) return broken(AuditChainProblem.UNSIGNED_TAIL, unsigned);
   const unreached = walk.unreachedAnchor();
   if (unreached !== undefined) return broken(AuditChainProblem.ANCHOR_MISMATCH, unreached);
   return { base, ok: true, entries: walk.checked, headHash: walk.headHash };

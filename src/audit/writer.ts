@@ -3,7 +3,7 @@ import type { AuditEventSchema, AuditEventType } from "../../gen/gatehouse/v1/au
 import type { Clock } from "../clock.js";
 import type { Logger } from "../observability/logger.js";
 import type { AuditHead, AuditLogStore, AuditRecord } from "../store/ports.js";
-import { GENESIS_HASH, sealEvent } from "./chain.js";
+import { chainEvent, GENESIS_HASH, signRecord } from "./chain.js";
 import { createDenialFolder, type Denial } from "./denials.js";
 import type { AuditKey } from "./key.js";
 
@@ -50,51 +50,64 @@ export interface AuditWriterOptions {
 
 /** Another writer extended the chain this many times in a row: give up (store trouble). */
 const MAX_ATTEMPTS = 100;
-/** Appends sent and not answered yet, at most. */
-const MAX_IN_FLIGHT = 64;
+/** Entries in one batch at most (one signature, one store call). */
+export const MAX_BATCH_ENTRIES = 256;
+/**
+ * Bytes of one batch's stored events (base64) at most; a single larger event still goes,
+ * alone. With the JSON around each (under 400 bytes), one Redis script call or one write
+ * stays under about 350 KiB.
+ */
+export const MAX_BATCH_BYTES = 256 * 1024;
 
 /** One event to append, from `record`, until it is in the chain or failed. */
 interface Job {
   readonly event: AuditEventInput;
-  /** Call order: a job sent again keeps its place before every later one. */
-  readonly order: number;
-  attempts: number;
   /** Resolves however the job ends (for `flush`). */
   readonly finished: Promise<void>;
   /** Ends the job: appended (no error) or given up. */
   end(error?: unknown): void;
 }
 
+/** A batch built on the head: its jobs and their records, the last one signed. */
+interface Batch {
+  readonly jobs: readonly Job[];
+  readonly records: readonly AuditRecord[];
+  /** Jobs taken from the front of the candidates (those that failed to encode included). */
+  readonly taken: number;
+}
+
 /**
- * The one writer of this process. Order and chaining across replicas:
+ * The one writer of this process: group commit. Order and chaining across replicas:
  *
- * - Entries are built in call order, each on the one built before it (`sequence` = its
- *   sequence + 1, `prev_hash` = its hash), hashed (SHA-256, here, since Redis Lua has no
- *   SHA-256) and signed, then sent without waiting for the answer to the previous append:
- *   up to MAX_IN_FLIGHT travel together (on one Redis connection they run in the order
- *   sent). A login's three events no longer wait for one another's round trips.
- * - Each append is a compare-and-append on the store (AuditLogStore.append: a Lua script on
- *   Redis): stored only if the head is still the entry it was built on. If another replica
- *   appended first, the append is refused ("conflict"), and so is every one sent after it
- *   (each sits on an entry that is not in the chain). The writer then sends nothing until
- *   every answer is in, re-reads the head, and sends the refused entries again, in call
- *   order, rebuilt and re-signed on the new head. So the stored order is the chain order,
- *   whatever the interleaving, and no two entries share a predecessor.
+ * - One batch is written at a time. The events recorded while it is being written wait, in
+ *   call order, and go together into the next batch (at most MAX_BATCH_ENTRIES entries and
+ *   MAX_BATCH_BYTES bytes): under load a batch holds what arrived during one store call, and
+ *   a lone event goes at once, alone. A login's three events usually share a batch with
+ *   other logins' events rather than waiting for three appends.
+ * - A batch's entries are built in call order, each on the one before it (`sequence` + 1,
+ *   `prev_hash` = its hash), the first on the head, hashed (SHA-256, here, since Redis Lua
+ *   has no SHA-256); only the last is signed (Ed25519 over its hash, which through the
+ *   links covers the whole batch: chain.ts).
+ * - The batch is one compare-and-append on the store (AuditLogStore.append: one Lua script
+ *   on Redis, one write and fsync on the embedded store): stored whole, and only if the head
+ *   is still the entry it was built on. If another replica appended first, it is refused
+ *   ("conflict"): the writer re-reads the head and rebuilds and re-signs the same batch on
+ *   it. So the stored order is the chain order, whatever the interleaving, and no two
+ *   batches share a predecessor.
+ * - `record` resolves only once its batch is stored; when the append fails (or its outcome
+ *   is unknown), every entry of the batch is refused (the callers' RPCs fail closed), and the
+ *   head is read again before the next batch.
  * - After a restart the writer starts from the store's head (read lazily on first append).
  */
 export function createAuditWriter(options: AuditWriterOptions): Audit {
   const { log, key, clock, logger } = options;
-  /** Not sent yet, in call order. */
-  let waiting: Job[] = [];
-  const inFlight = new Set<Job>();
-  /** Refused since the head was last read: sent again once every answer is in. */
-  let refused: Job[] = [];
+  /** Not in a batch yet, in call order. */
+  const waiting: Job[] = [];
+  /** The batch being written (empty when idle). */
+  let writing: readonly Job[] = [];
   let head: AuditHead | undefined;
   let headKnown = false;
-  /** A refusal came in: nothing is sent until every append in flight is answered. */
-  let stalled = false;
-  let pumping = false;
-  let calls = 0;
+  let draining = false;
   let failed = 0;
 
   function createJob(event: AuditEventInput, done: (error?: unknown) => void): Job {
@@ -104,8 +117,6 @@ export function createAuditWriter(options: AuditWriterOptions): Audit {
     });
     return {
       event,
-      order: calls++,
-      attempts: 0,
       finished,
       end(error) {
         if (error !== undefined) failed += 1;
@@ -117,87 +128,110 @@ export function createAuditWriter(options: AuditWriterOptions): Audit {
 
   function accept(job: Job): void {
     waiting.push(job);
-    pump().catch((err: unknown) => logger.error({ err }, "audit writer failed"));
+    if (!draining) drain().catch((err: unknown) => logger.error({ err }, "audit writer failed"));
   }
 
-  /** Sends what may be sent now; runs again whenever an append is answered. */
-  async function pump(): Promise<void> {
-    if (pumping) return;
-    pumping = true;
+  /** Writes batches until nothing waits; the events recorded meanwhile join the next one. */
+  async function drain(): Promise<void> {
+    draining = true;
     try {
-      while (!stalled && inFlight.size < MAX_IN_FLIGHT && waiting.length > 0) {
-        if (!headKnown) {
-          try {
-            head = await log.head();
-            headKnown = true;
-          } catch (err) {
-            waiting.shift()?.end(err); // as its append would have failed; the next tries again
-            continue;
-          }
-          if (stalled) break;
-        }
-        const job = waiting.shift();
-        if (!job) break;
-        send(job);
-      }
+      while (waiting.length > 0) await writeNext();
     } finally {
-      pumping = false;
+      draining = false;
+      writing = [];
     }
   }
 
-  function send(job: Job): void {
-    job.attempts += 1;
-    const seq = (head?.seq ?? 0) + 1;
-    let record: AuditRecord;
-    try {
-      record = sealEvent(
-        job.event,
-        {
-          sequence: seq,
-          prevHash: Buffer.from(head?.hash ?? GENESIS_HASH, "hex"),
-          timeMs: clock.now(),
-          auditKeyId: key.kid,
-        },
-        key.privateKey,
-      );
-    } catch (err) {
-      job.end(err);
-      return;
+  /** Takes the next batch from `waiting` and writes it, rebuilding it after each conflict. */
+  async function writeNext(): Promise<void> {
+    if (!headKnown) {
+      try {
+        head = await log.head();
+        headKnown = true;
+      } catch (err) {
+        waiting.shift()?.end(err); // as its append would have failed; the next tries again
+        return;
+      }
     }
-    head = { seq, hash: record.hash };
-    inFlight.add(job);
-    let answer: Promise<"appended" | "conflict">;
-    try {
-      answer = log.append(record);
-    } catch (err) {
-      answer = Promise.reject(err);
-    }
-    answer.then(
-      (outcome) => answered(job, outcome),
-      (err: unknown) => answered(job, { err }),
-    );
-  }
-
-  function answered(job: Job, outcome: "appended" | "conflict" | { err: unknown }): void {
-    inFlight.delete(job);
-    if (outcome === "appended") {
-      job.end();
-    } else if (outcome === "conflict") {
-      // Another replica appended first: nothing built on the old head can land now.
-      stalled = true;
+    let batch = build(waiting);
+    waiting.splice(0, batch.taken);
+    writing = batch.jobs;
+    for (let attempt = 1; batch.jobs.length > 0; attempt++) {
+      let outcome: "appended" | "conflict";
+      try {
+        outcome = await log.append(batch.records);
+      } catch (err) {
+        headKnown = false; // stored or not: the head tells
+        return endAll(batch.jobs, err);
+      }
+      if (outcome === "appended") {
+        const last = batch.records.at(-1) as AuditRecord;
+        head = { seq: last.seq, hash: last.hash };
+        return endAll(batch.jobs);
+      }
+      // Another replica appended first: rebuild the same entries on its head.
       headKnown = false;
-      if (job.attempts >= MAX_ATTEMPTS) job.end(new Error("audit append kept conflicting"));
-      else refused.push(job);
-    } else {
-      // Not stored (or unknown): whatever was built on it is refused, and sent again.
-      job.end(outcome.err);
+      if (attempt >= MAX_ATTEMPTS) {
+        return endAll(batch.jobs, new Error("audit append kept conflicting"));
+      }
+      try {
+        head = await log.head();
+        headKnown = true;
+      } catch (err) {
+        return endAll(batch.jobs, err);
+      }
+      batch = build(batch.jobs);
+      writing = batch.jobs;
     }
-    if (stalled && inFlight.size === 0) {
-      stalled = false;
-      waiting = [...refused.sort((a, b) => a.order - b.order), ...waiting];
-      refused = [];
+  }
+
+  /**
+   * The batch the first `candidates` make on the head, within the bounds: each entry chained
+   * on the one before, the last one signed. A job whose event cannot be encoded ends with
+   * that error and is left out; if the signature fails, every job of the batch ends.
+   */
+  function build(candidates: readonly Job[]): Batch {
+    const jobs: Job[] = [];
+    const records: AuditRecord[] = [];
+    const timeMs = clock.now();
+    let previous = head;
+    let bytes = 0;
+    let taken = 0;
+    for (const job of candidates) {
+      if (jobs.length === MAX_BATCH_ENTRIES) break;
+      let record: AuditRecord;
+      try {
+        record = chainEvent(job.event, {
+          sequence: (previous?.seq ?? 0) + 1,
+          prevHash: Buffer.from(previous?.hash ?? GENESIS_HASH, "hex"),
+          timeMs,
+          auditKeyId: key.kid,
+        });
+      } catch (err) {
+        taken += 1;
+        job.end(err);
+        continue;
+      }
+      if (jobs.length > 0 && bytes + record.event.length > MAX_BATCH_BYTES) break;
+      taken += 1;
+      bytes += record.event.length;
+      jobs.push(job);
+      records.push(record);
+      previous = { seq: record.seq, hash: record.hash };
     }
-    pump().catch((err: unknown) => logger.error({ err }, "audit writer failed"));
+    const last = records.pop();
+    if (last === undefined) return { jobs, records, taken };
+    try {
+      records.push(signRecord(last, key.privateKey));
+    } catch (err) {
+      endAll(jobs, err);
+      return { jobs: [], records: [], taken };
+    }
+    return { jobs, records, taken };
+  }
+
+  function endAll(jobs: readonly Job[], error?: unknown): void {
+    for (const job of jobs) job.end(error);
   }
 
   function record(event: AuditEventInput): Promise<void> {
@@ -219,13 +253,13 @@ export function createAuditWriter(options: AuditWriterOptions): Audit {
     deny: denials.fold,
     flush: async () => {
       await denials.flush();
-      await Promise.all([...refused, ...inFlight, ...waiting].map((job) => job.finished));
+      await Promise.all([...writing, ...waiting].map((job) => job.finished));
     },
     get failed() {
       return failed;
     },
     get queued() {
-      return waiting.length + inFlight.size + refused.length;
+      return waiting.length + writing.length;
     },
   };
 }

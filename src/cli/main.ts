@@ -2,39 +2,49 @@ import "../client/quiet-warnings.js";
 import { Command, CommanderError } from "commander";
 // Compiled, the import is to dist/package.json, which tsc emits as a copy of this one.
 import packageJson from "../../package.json" with { type: "json" };
-import { certsCommand } from "./certs.js";
-import { agentCommand } from "./manage/agent.js";
-import { approverCommand } from "./manage/approver.js";
-import { auditCommand } from "./manage/audit.js";
-import { grantCommand } from "./manage/grant.js";
-import { keysCommand } from "./manage/keys.js";
-import { loginCommand } from "./manage/login.js";
-import { operatorCommand } from "./manage/operator.js";
-import { revokeCommand } from "./manage/revoke.js";
-import { issuerMetadataCommand, jwksCommand, verifyCommand } from "./manage/verify.js";
 import { EXIT_USAGE, reportFailure } from "./output.js";
-import { configCommand, devCommand, serveCommand } from "./server-commands.js";
-import { sidecarCommand } from "./sidecar-command.js";
+
+/**
+ * Every command, in the order `--help` lists them, each loaded only when it runs: `serve`
+ * does not load the certificate maker, the management clients or the sidecar, so the server
+ * starts sooner and holds less (docs/performance.md, "Start-up").
+ */
+const COMMANDS: Readonly<Record<string, () => Promise<Command>>> = {
+  dev: async () => (await import("./server-commands.js")).devCommand(),
+  serve: async () => (await import("./server-commands.js")).serveCommand(),
+  sidecar: async () => (await import("./sidecar-command.js")).sidecarCommand(),
+  config: async () => (await import("./server-commands.js")).configCommand(),
+  certs: async () => (await import("./certs.js")).certsCommand(),
+  operator: async () => (await import("./manage/operator.js")).operatorCommand(),
+  agent: async () => (await import("./manage/agent.js")).agentCommand(),
+  grant: async () => (await import("./manage/grant.js")).grantCommand(),
+  approver: async () => (await import("./manage/approver.js")).approverCommand(),
+  login: async () => (await import("./manage/login.js")).loginCommand(),
+  verify: async () => (await import("./manage/verify.js")).verifyCommand(),
+  jwks: async () => (await import("./manage/verify.js")).jwksCommand(),
+  "issuer-metadata": async () => (await import("./manage/verify.js")).issuerMetadataCommand(),
+  revoke: async () => (await import("./manage/revoke.js")).revokeCommand(),
+  keys: async () => (await import("./manage/keys.js")).keysCommand(),
+  audit: async () => (await import("./manage/audit.js")).auditCommand(),
+};
+
+/**
+ * The commands to load: the one named by the first operand (the root has no option taking a
+ * value), or all of them for `--help`, `help`, no command or an unknown one (so commander
+ * lists them and suggests the nearest name).
+ */
+function commandsFor(args: readonly string[]): string[] {
+  const named = args.find((arg) => !arg.startsWith("-"));
+  return named !== undefined && Object.hasOwn(COMMANDS, named) ? [named] : Object.keys(COMMANDS);
+}
 
 const program = new Command("gatehouse")
   .description("Gatehouse: an access gate for autonomous agents")
-  .version(packageJson.version, "--version", "print the version")
-  .addCommand(devCommand())
-  .addCommand(serveCommand())
-  .addCommand(sidecarCommand())
-  .addCommand(configCommand())
-  .addCommand(certsCommand())
-  .addCommand(operatorCommand())
-  .addCommand(agentCommand())
-  .addCommand(grantCommand())
-  .addCommand(approverCommand())
-  .addCommand(loginCommand())
-  .addCommand(verifyCommand())
-  .addCommand(jwksCommand())
-  .addCommand(issuerMetadataCommand())
-  .addCommand(revokeCommand())
-  .addCommand(keysCommand())
-  .addCommand(auditCommand());
+  .version(packageJson.version, "--version", "print the version");
+const loaded = await Promise.all(
+  commandsFor(process.argv.slice(2)).map((name) => (COMMANDS[name] as () => Promise<Command>)()),
+);
+for (const command of loaded) program.addCommand(command);
 
 /**
  * Commander reports a wrong call (unknown command or option, missing argument) itself and

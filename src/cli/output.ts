@@ -1,6 +1,6 @@
 import { type DescMessage, type MessageShape, toJson } from "@bufbuild/protobuf";
 import { status } from "@grpc/grpc-js";
-import { GatehouseClientError } from "../../clients/typescript/src/index.js";
+import { GatehouseClientError } from "../../clients/typescript/src/errors.js";
 import { Reason } from "../../gen/gatehouse/v1/errors_pb.js";
 
 /** Exit codes: 1 the command ran and failed (or was denied), 2 it was called wrongly. */

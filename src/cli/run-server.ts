@@ -1,4 +1,4 @@
-import { startGatehouse } from "../app/gatehouse.js";
+import type { Gatehouse } from "../app/gatehouse.js";
 import {
   announceListening,
   isWorkerProcess,
@@ -22,8 +22,10 @@ type AfterStart = (listening: Listening) => Promise<void>;
  */
 export async function runServer(config: GatehouseConfig, afterStart?: AfterStart): Promise<void> {
   if (config.workers > 1 && !isWorkerProcess()) return runPrimary(config, afterStart);
-  let app: Awaited<ReturnType<typeof startGatehouse>>;
+  let app: Gatehouse;
   try {
+    // Loaded here: a `--workers` primary serves nothing, so it never loads the server.
+    const { startGatehouse } = await import("../app/gatehouse.js");
     app = await startGatehouse({ config });
   } catch (error) {
     // A half-started server (one port already bound) would keep the process alive.

@@ -1,10 +1,7 @@
 import { Command, Option } from "commander";
 import { describeConfig, describeSettings, type Mode, SERVER_ROLES } from "../config/index.js";
-import { withDevSidecar } from "../sidecar/dev.js";
-import { printDevHints } from "./dev-hints.js";
 import { runServer } from "./run-server.js";
 import { loadServerConfig, type ServerFlags } from "./server-config.js";
-import { runSidecar } from "./sidecar-command.js";
 
 const CONFIG_FLAG = ["--config <file>", "TOML config file (default: $GATEHOUSE_CONFIG)"] as const;
 
@@ -21,6 +18,12 @@ export function devCommand(): Command {
     .option("--sidecar-port <port>", "HTTP sidecar port; 0 picks a free one (default: 7446)")
     .option(...CONFIG_FLAG)
     .action(async (flags: ServerFlags) => {
+      // Loaded here only: `serve` needs neither the sidecar nor the dev hints.
+      const [{ withDevSidecar }, { printDevHints }, { runSidecar }] = await Promise.all([
+        import("../sidecar/dev.js"),
+        import("./dev-hints.js"),
+        import("./sidecar-command.js"),
+      ]);
       const config = withDevSidecar(loadServerConfig("dev", flags));
       await runServer(config, async (app) => {
         await printDevHints(config, app);

@@ -49,39 +49,45 @@ const SMALL_ORDER_Y = [
 /** The group order L = 2^252 + 27742317777372353535851937790883648493, little-endian. */
 const L = Buffer.from("edd3f55c1a631258d69cf7a2def9de1400000000000000000000000000000010", "hex");
 
-/** Whether the 32-byte little-endian `a` < `b`. */
-function lessThan(a: Uint8Array, b: Uint8Array): boolean {
-  for (let i = 31; i >= 0; i--) {
-    const x = a[i] as number;
+/**
+ * Whether the 32-byte little-endian number at `a[offset]`, its top byte masked by `topMask`
+ * (0x7f: the y of a point encoding, without the sign bit of x), is < `b`. Reads in place.
+ */
+function lessThan(a: Uint8Array, b: Uint8Array, offset = 0, topMask = 0xff): boolean {
+  const top = (a[offset + 31] as number) & topMask;
+  if (top !== b[31]) return top < (b[31] as number);
+  for (let i = 30; i >= 0; i--) {
+    const x = a[offset + i] as number;
     const y = b[i] as number;
     if (x !== y) return x < y;
   }
   return false;
 }
 
-/** y with the sign bit of x cleared. */
-function yOf(encoding: Uint8Array): Buffer {
-  const y = Buffer.from(encoding.subarray(0, 32));
-  y[31] = (y[31] as number) & 0x7f;
-  return y;
-}
-
 /** P = 2^255 − 19, little-endian: y must be below it. */
 const P = Buffer.from("edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f", "hex");
+
+/** Whether the y of `encoding` (its 32 bytes with the sign bit of x cleared) equals `y`. */
+function yEquals(encoding: Uint8Array, y: Uint8Array): boolean {
+  if (((encoding[31] as number) & 0x7f) !== y[31]) return false;
+  for (let i = 30; i >= 0; i--) if (encoding[i] !== y[i]) return false;
+  return true;
+}
 
 /**
  * RFC 8032 §5.1.3 decoding rules that need no field arithmetic: y < p, and x = 0 (y = ±1)
  * never with the sign bit set. Then whether the point is of small order (y in the list).
+ * Reads bytes 0–31 of `encoding` in place, without a copy: it runs for every signature's R.
  */
 export function pointEncodingProblem(
   encoding: Uint8Array,
 ): "non_canonical" | "small_order" | undefined {
-  const y = yOf(encoding);
-  if (!lessThan(y, P)) return "non_canonical";
+  if (!lessThan(encoding, P, 0, 0x7f)) return "non_canonical";
   const signed = ((encoding[31] as number) & 0x80) !== 0;
-  const xIsZero = y.equals(SMALL_ORDER_Y[1] as Buffer) || y.equals(SMALL_ORDER_Y[2] as Buffer);
+  const xIsZero =
+    yEquals(encoding, SMALL_ORDER_Y[1] as Buffer) || yEquals(encoding, SMALL_ORDER_Y[2] as Buffer);
   if (signed && xIsZero) return "non_canonical";
-  return SMALL_ORDER_Y.some((small) => y.equals(small)) ? "small_order" : undefined;
+  return SMALL_ORDER_Y.some((small) => yEquals(encoding, small)) ? "small_order" : undefined;
 }
 
 /**
@@ -91,8 +97,9 @@ export function pointEncodingProblem(
 export function signatureEncodingAcceptable(signature: Uint8Array): boolean {
   return (
     signature.length === 64 &&
-    lessThan(signature.subarray(32, 64), L) &&
-    pointEncodingProblem(signature.subarray(0, 32)) === undefined
+    lessThan(signature, L, 32) &&
+    // R is the first 32 bytes, read in place (pointEncodingProblem reads bytes 0–31 only).
+    pointEncodingProblem(signature) === undefined
   );
 }
 

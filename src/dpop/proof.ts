@@ -65,7 +65,11 @@ export function parseProof(proof: string): ParsedProof | undefined {
   const { alg, jkt, publicKey } = proofKey;
 
   // Point 6: the signature verifies with that key. Always, on every proof.
-  const signingInput = Buffer.from(`${headerPart}.${payloadPart}`, "ascii");
+  // The signing input is the proof up to its second dot (RFC 7515 §5.2), copied out once.
+  const signingInput = Buffer.from(
+    proof.slice(0, headerPart.length + 1 + payloadPart.length),
+    "ascii",
+  );
   if (!verifyJwsSignature(alg, publicKey, signingInput, signature)) return undefined;
 
   // Point 2 (required claims) with types.

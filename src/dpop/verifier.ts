@@ -1,4 +1,4 @@
-import { createHash } from "node:crypto";
+import { hash } from "node:crypto";
 import { Reason } from "../../gen/gatehouse/v1/errors_pb.js";
 import type { Clock } from "../clock.js";
 import { constantTimeEqual } from "../crypto/constant-time.js";
@@ -124,7 +124,7 @@ export function createDpopVerifier(deps: DpopVerifierDeps): DpopVerifier {
       // anyone else never burns a jti. The key is a hash: scoped per proof key, bounded, and
       // no client value in the store. A proof by the bound key is single-use whatever request
       // it was for, so one proof is counted against its holder at most once.
-      const id = createHash("sha256").update(`${parsed.jkt}\0${parsed.jti}`).digest("base64url");
+      const id = hash("sha256", `${parsed.jkt}\0${parsed.jti}`, "base64url");
       if (!(await nonces.useOnce(JTI_NAMESPACE, id, jtiTtlMs))) {
         return { ok: false, reason: Reason.DPOP_REPLAYED };
       }

@@ -27,7 +27,7 @@ const OPERATIONS: { readonly [K in PortName]: AllMethods<Store[K]> } = {
   revocations: { revoke: true, isRevoked: true, revokeIssuedUntil: true, issuedUntil: true },
   issuedTokens: { record: true, get: true },
   signingKeys: { list: true, add: true },
-  rateLimits: { hit: true },
+  rateLimits: { hit: true, hitEach: true },
   events: { publish: true, subscribe: true },
   envelopes: { spend: true, freeze: true, isFrozen: true },
   audit: { head: true, append: true, read: true, key: true, base: true, prune: true },

@@ -1,7 +1,62 @@
 import { Reason } from "../../gen/gatehouse/v1/errors_pb.js";
 import { ed25519Thumbprint } from "../crypto/jose/thumbprint.js";
 import { GatehouseError } from "../errors/index.js";
-import type { AgentRecord, Store } from "../store/ports.js";
+import type { Caller } from "../identity/caller.js";
+import type { AgentRecord, OperatorRecord, RegistryStore, RevocationKind } from "../store/ports.js";
+import type { Pending } from "../verify/lookup-cache.js";
+import type { VerifyDeps } from "../verify/types.js";
+
+/** Reads an agent by DID: undefined when none is registered. */
+export type AgentReader = (did: string) => Promise<AgentRecord | undefined>;
+
+/** What `requireActiveAgent` reads: the store's own ports fit. */
+export interface StandingReads {
+  readonly registry: {
+    getAgent(did: string): Pending<AgentRecord | undefined>;
+    getOperator(domain: string): Pending<OperatorRecord | undefined>;
+  };
+  readonly revocations: { isRevoked(kind: RevocationKind, id: string): Pending<boolean> };
+}
+
+/**
+ * The same reads through Verify's look-up caches (src/verify/cache.ts) at `nowMs`: dropped on
+ * every replica by the bus event of any change, and never used beyond `[verify]
+ * cache_ttl_ms`. Registering an agent or an operator sends no event, so a cached "none" is
+ * asked of `store` again. For a check that a fresh one follows before any credential is issued.
+ */
+export function cachedStanding(
+  verify: Pick<VerifyDeps, "registry" | "revocations">,
+  store: StandingReads,
+  nowMs: number,
+): StandingReads {
+  const { registry, revocations } = verify;
+  return {
+    registry: {
+      getAgent: async (did) =>
+        (await registry.getAgent(did, nowMs)) ?? store.registry.getAgent(did),
+      getOperator: async (domain) =>
+        (await registry.getOperator(domain, nowMs)) ?? store.registry.getOperator(domain),
+    },
+    revocations: { isRevoked: (kind, id) => revocations.isRevoked(kind, id, nowMs) },
+  };
+}
+
+/**
+ * A reader that has already asked the store for an agent caller's own record (its
+ * certificate names its DID), so that read travels with the call's next store command (the
+ * Redis client pipelines commands issued together: one round trip for both). Any other DID
+ * is read when asked. A read never used costs one GET; its failure surfaces only where it is
+ * used, as the same read made then would.
+ */
+export function prefetchCallerAgent(
+  registry: Pick<RegistryStore, "getAgent">,
+  caller: Caller,
+): AgentReader {
+  const { did } = caller;
+  const own = caller.role === "agent" && did !== undefined ? registry.getAgent(did) : undefined;
+  own?.catch(() => {}); // observed here; awaited (and thrown) where it is used
+  return (wanted) => (own !== undefined && wanted === did ? own : registry.getAgent(wanted));
+}
 
 /**
  * The agent behind a DID, refused unless it and its operator are active. Used wherever a
@@ -9,11 +64,12 @@ import type { AgentRecord, Store } from "../store/ports.js";
  * every step.
  */
 export async function requireActiveAgent(
-  store: Pick<Store, "registry" | "revocations">,
+  store: StandingReads,
   did: string,
+  readAgent: StandingReads["registry"]["getAgent"] = (wanted) => store.registry.getAgent(wanted),
 ): Promise<AgentRecord> {
   const { registry } = store;
-  const agent = await registry.getAgent(did);
+  const agent = await readAgent(did);
   if (!agent) throw new GatehouseError(Reason.AGENT_NOT_FOUND);
   // A deleted agent (a tombstone) is refused like a revoked one.
   if (agent.status === "revoked" || agent.status === "deleted") {

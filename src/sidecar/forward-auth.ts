@@ -71,7 +71,9 @@ async function decide(req: HttpRequest, deps: ForwardAuthDeps): Promise<Answer> 
     token: credentials.token,
     audience: route.audience,
     requiredScopes: [...scopes],
-    ...(proof === undefined ? {} : { dpopProof: proof }),
+    // Only under the DPoP scheme (RFC 9449 §7.1): a key-bound token sent as Bearer gets no
+    // proof, and Verify refuses it as a downgrade (§7.2, TOKEN_BOUND_TO_KEY), as Check does.
+    ...(proof === undefined || scheme !== "DPoP" ? {} : { dpopProof: proof }),
     httpMethod: original.method,
     httpUrl: original.url,
     ...(amount === undefined ? {} : { amount }),

@@ -301,7 +301,10 @@ export interface AuditRecord {
   readonly prevHash: string;
   readonly hash: string;
   readonly event: string;
-  /** Base64 Ed25519 signature of the audit key over the 32 hash bytes. */
+  /**
+   * Base64 Ed25519 signature of the audit key over the 32 hash bytes, on the last entry of
+   * each appended batch; "" on the others (the chain links them to the signed one).
+   */
   readonly signature: string;
 }
 
@@ -321,14 +324,15 @@ export interface AuditKeyRecord {
 }
 
 /**
- * The append-only audit log. `append` is a compare-and-append, atomic across replicas: it
- * writes only when the stored head is exactly `{ seq: record.seq - 1, hash: record.prevHash }`
- * (no head at all for seq 1), so two writers can never both extend the same head and the
- * stored order is the chain order.
+ * The append-only audit log. `append` is a compare-and-append of a batch, atomic across
+ * replicas: it writes every record of the batch (consecutive, chained, the last one signed),
+ * or none, and only when the stored head is exactly `{ seq: first.seq - 1, hash:
+ * first.prevHash }` (no head at all for seq 1), so two writers can never both extend the
+ * same head and the stored order is the chain order.
  */
 export interface AuditLogStore {
   head(): Promise<AuditHead | undefined>;
-  append(record: AuditRecord): Promise<"appended" | "conflict">;
+  append(batch: readonly AuditRecord[]): Promise<"appended" | "conflict">;
   /**
    * Up to `limit` live records in chain order, those with a sequence after `offset`
    * (entries up to the base were pruned: a read from before it starts at the base).
@@ -374,6 +378,21 @@ export interface RateLimiter {
    * without braces, at most 256 characters; `cost` is at most `limit`.
    */
   hit(key: string, limit: number, windowMs: number, cost?: number): Promise<RateLimitResult>;
+  /**
+   * `hit` for each of `hits`, in order, each counted on its own exactly as `hit` counts it
+   * (a limit that refuses keeps no other from counting), in one store round trip (on Redis
+   * one script; on a Redis Cluster one per limit, since their keys lie in different slots).
+   * Every hit's arguments are checked before any is counted. Results in the order of `hits`.
+   */
+  hitEach(hits: readonly RateLimitHit[]): Promise<RateLimitResult[]>;
+}
+
+/** The arguments of one `RateLimiter.hit`. */
+export interface RateLimitHit {
+  readonly key: string;
+  readonly limit: number;
+  readonly windowMs: number;
+  readonly cost?: number;
 }
 
 /** The outcome of a budget spend. */

@@ -83,10 +83,10 @@ describe("memory store persistence", () => {
 
   it("keeps a pruned audit log pruned across a restart, the file rewritten without its lines", async () => {
     const first = await open();
-    for (let seq = 1; seq <= 4; seq++) await first.audit.append(auditEntry(seq));
+    for (let seq = 1; seq <= 4; seq++) await first.audit.append([auditEntry(seq)]);
     const before = (await readFile(join(dataDir, "audit.log"), "utf8")).split("\n").length;
     await expect(first.audit.prune({ seq: 3, hash: auditEntry(3).hash })).resolves.toBe("pruned");
-    await first.audit.append(auditEntry(5));
+    await first.audit.append([auditEntry(5)]);
     await first.close();
     const lines = (await readFile(join(dataDir, "audit.log"), "utf8")).trim().split("\n");
     expect(lines.map((line) => JSON.parse(line).seq)).toEqual([4, 5]);
@@ -99,9 +99,27 @@ describe("memory store persistence", () => {
     await second.close();
   });
 
+  it("cuts off at start a batch whose write stopped before its last, signed, line", async () => {
+    const first = await open();
+    const unsigned = (seq: number) => ({ ...auditEntry(seq), signature: "" });
+    await first.audit.append([unsigned(1), auditEntry(2)]);
+    await first.close();
+    const path = join(dataDir, "audit.log");
+    const durable = await readFile(path, "utf8");
+    // A crash mid-write: two of a batch's three lines on disk, never acknowledged.
+    const torn = [unsigned(3), unsigned(4)].map((record) => `${JSON.stringify(record)}\n`);
+    await writeFile(path, durable + torn.join(""));
+    const second = await open();
+    await expect(second.audit.head()).resolves.toEqual({ seq: 2, hash: auditEntry(2).hash });
+    await expect(second.audit.read(0, 10)).resolves.toEqual([unsigned(1), auditEntry(2)]);
+    await expect(readFile(path, "utf8")).resolves.toBe(durable);
+    await expect(second.audit.append([unsigned(3), auditEntry(4)])).resolves.toBe("appended");
+    await second.close();
+  });
+
   it("reads a log whose prune stopped after the base was written as pruned", async () => {
     const first = await open();
-    for (let seq = 1; seq <= 3; seq++) await first.audit.append(auditEntry(seq));
+    for (let seq = 1; seq <= 3; seq++) await first.audit.append([auditEntry(seq)]);
     await first.close();
     // A crash between the two steps: the base durable, the file not yet rewritten.
     const base = { seq: 2, hash: auditEntry(2).hash };

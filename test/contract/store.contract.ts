@@ -1264,6 +1264,72 @@ export function describeStoreContract(
         });
       });
 
+      it("hitEach counts each limit on its own, in order, sharing `hit`'s logs", async () => {
+        const both = [
+          { key: "one", limit: 1, windowMs: LONG_TTL_MS },
+          { key: "two", limit: 2, windowMs: LONG_TTL_MS },
+        ];
+        await expect(store.rateLimits.hitEach(both)).resolves.toEqual([
+          { allowed: true, remaining: 0, retryAfterMs: 0 },
+          { allowed: true, remaining: 1, retryAfterMs: 0 },
+        ]);
+        // "one" refuses; "two" still counts this attempt.
+        const [refused, allowed] = await store.rateLimits.hitEach(both);
+        expect(refused).toMatchObject({ allowed: false, remaining: 0 });
+        expect(refused?.retryAfterMs).toBeGreaterThan(0);
+        expect(refused?.retryAfterMs).toBeLessThanOrEqual(LONG_TTL_MS);
+        expect(allowed).toEqual({ allowed: true, remaining: 0, retryAfterMs: 0 });
+        await expect(store.rateLimits.hit("two", 2, LONG_TTL_MS)).resolves.toMatchObject({
+          allowed: false,
+        });
+        await expect(store.rateLimits.hitEach([])).resolves.toEqual([]);
+      });
+
+      it("hitEach counts a key named twice one hit after the other, costs included", async () => {
+        const hit = { key: "k", limit: 3, windowMs: LONG_TTL_MS };
+        const results = await store.rateLimits.hitEach([{ ...hit, cost: 2 }, hit, hit]);
+        expect(results.map((result) => [result.allowed, result.remaining])).toEqual([
+          [true, 1],
+          [true, 0],
+          [false, 0],
+        ]);
+      });
+
+      it("hitEach allows exactly `limit` of many concurrent calls, per limit", async () => {
+        const results = await Promise.all(
+          Array.from({ length: RACERS }, () =>
+            store.rateLimits.hitEach([
+              { key: "race:a", limit: 10, windowMs: LONG_TTL_MS },
+              { key: "race:b", limit: 5, windowMs: LONG_TTL_MS },
+            ]),
+          ),
+        );
+        expect(
+          count(
+            results.map(([a]) => a?.allowed),
+            true,
+          ),
+        ).toBe(10);
+        expect(
+          count(
+            results.map(([, b]) => b?.allowed),
+            true,
+          ),
+        ).toBe(5);
+      });
+
+      it("hitEach refuses a call with one bad hit and counts none of it", async () => {
+        await expect(
+          store.rateLimits.hitEach([
+            { key: "fine", limit: 1, windowMs: LONG_TTL_MS },
+            { key: "a{b}", limit: 1, windowMs: LONG_TTL_MS },
+          ]),
+        ).rejects.toThrow(StorePreconditionError);
+        await expect(store.rateLimits.hit("fine", 1, LONG_TTL_MS)).resolves.toMatchObject({
+          allowed: true,
+        });
+      });
+
       it.each([
         ["an empty key", "", 1, 1_000, 1],
         ["a key with a brace", "a{b}", 1, 1_000, 1],
@@ -1387,22 +1453,57 @@ export function describeStoreContract(
       });
 
       it("appends only onto the current head, in order", async () => {
-        await expect(store.audit.append(entry(2))).resolves.toBe("conflict");
-        await expect(store.audit.append(entry(1))).resolves.toBe("appended");
-        await expect(store.audit.append(entry(1))).resolves.toBe("conflict");
-        await expect(store.audit.append(entry(2, hashOf(9)))).resolves.toBe("conflict");
-        await expect(store.audit.append(entry(2))).resolves.toBe("appended");
-        await expect(store.audit.append(entry(3))).resolves.toBe("appended");
+        await expect(store.audit.append([entry(2)])).resolves.toBe("conflict");
+        await expect(store.audit.append([entry(1)])).resolves.toBe("appended");
+        await expect(store.audit.append([entry(1)])).resolves.toBe("conflict");
+        await expect(store.audit.append([entry(2, hashOf(9))])).resolves.toBe("conflict");
+        await expect(store.audit.append([entry(2)])).resolves.toBe("appended");
+        await expect(store.audit.append([entry(3)])).resolves.toBe("appended");
         await expect(store.audit.head()).resolves.toEqual({ seq: 3, hash: hashOf(3) });
         await expect(store.audit.read(0, 10)).resolves.toEqual([entry(1), entry(2), entry(3)]);
         await expect(store.audit.read(1, 1)).resolves.toEqual([entry(2)]);
         await expect(store.audit.read(3, 10)).resolves.toEqual([]);
       });
 
+      it("appends a batch whole, in one call, onto the current head", async () => {
+        const unsigned = (seq: number) => ({ ...entry(seq), signature: "" });
+        await expect(store.audit.append([unsigned(1), unsigned(2), entry(3)])).resolves.toBe(
+          "appended",
+        );
+        await expect(store.audit.head()).resolves.toEqual({ seq: 3, hash: hashOf(3) });
+        // A batch on a stale head stores none of its entries.
+        await expect(store.audit.append([unsigned(3), entry(4)])).resolves.toBe("conflict");
+        await expect(store.audit.append([unsigned(4), unsigned(5), entry(6)])).resolves.toBe(
+          "appended",
+        );
+        await expect(store.audit.read(0, 10)).resolves.toEqual([
+          unsigned(1),
+          unsigned(2),
+          entry(3),
+          unsigned(4),
+          unsigned(5),
+          entry(6),
+        ]);
+        await expect(store.audit.head()).resolves.toEqual({ seq: 6, hash: hashOf(6) });
+      });
+
+      it("lets exactly one of many racing batches extend a head", async () => {
+        const results = await Promise.all(
+          Array.from({ length: RACERS }, (_, i) =>
+            store.audit.append([
+              { ...entry(1), signature: "" },
+              { ...entry(2), hash: hashOf(100 + i) },
+            ]),
+          ),
+        );
+        expect(results.filter((result) => result === "appended")).toHaveLength(1);
+        await expect(store.audit.read(0, 100)).resolves.toHaveLength(2);
+      });
+
       it("lets exactly one of many racing appends extend a head", async () => {
         const results = await Promise.all(
           Array.from({ length: RACERS }, (_, i) =>
-            store.audit.append({ ...entry(1), hash: hashOf(100 + i) }),
+            store.audit.append([{ ...entry(1), hash: hashOf(100 + i) }]),
           ),
         );
         expect(results.filter((result) => result === "appended")).toHaveLength(1);
@@ -1410,7 +1511,7 @@ export function describeStoreContract(
       });
 
       it("prunes through an entry only when it has the given hash", async () => {
-        for (let seq = 1; seq <= 5; seq++) await store.audit.append(entry(seq));
+        for (let seq = 1; seq <= 5; seq++) await store.audit.append([entry(seq)]);
         await expect(store.audit.base()).resolves.toBeUndefined();
         await expect(store.audit.prune({ seq: 3, hash: hashOf(9) })).resolves.toBe("conflict");
         await expect(store.audit.prune({ seq: 6, hash: hashOf(6) })).resolves.toBe("conflict");
@@ -1424,17 +1525,17 @@ export function describeStoreContract(
         // Pruned entries cannot be pruned again.
         await expect(store.audit.prune({ seq: 2, hash: hashOf(2) })).resolves.toBe("conflict");
         await expect(store.audit.prune({ seq: 3, hash: hashOf(3) })).resolves.toBe("conflict");
-        await expect(store.audit.append(entry(6))).resolves.toBe("appended");
+        await expect(store.audit.append([entry(6)])).resolves.toBe("appended");
         await expect(store.audit.read(5, 10)).resolves.toEqual([entry(6)]);
       });
 
       it("keeps the head when pruned through its last entry, and appends on it", async () => {
-        for (let seq = 1; seq <= 2; seq++) await store.audit.append(entry(seq));
+        for (let seq = 1; seq <= 2; seq++) await store.audit.append([entry(seq)]);
         await expect(store.audit.prune({ seq: 2, hash: hashOf(2) })).resolves.toBe("pruned");
         await expect(store.audit.read(0, 10)).resolves.toEqual([]);
         await expect(store.audit.head()).resolves.toEqual({ seq: 2, hash: hashOf(2) });
-        await expect(store.audit.append(entry(1))).resolves.toBe("conflict");
-        await expect(store.audit.append(entry(3))).resolves.toBe("appended");
+        await expect(store.audit.append([entry(1)])).resolves.toBe("conflict");
+        await expect(store.audit.append([entry(3)])).resolves.toBe("appended");
         await expect(store.audit.read(0, 10)).resolves.toEqual([entry(3)]);
       });
 

@@ -222,6 +222,41 @@ describe.each(STORE_KINDS)("Audit log retention: archive and prune (%s store)", 
     );
   }, 360_000);
 
+  it("refuses a prune through an entry inside a batch (no signature of its own), and changes nothing", async () => {
+    await gh.stop();
+    await appendSealedEntries(
+      storeKind === "redis"
+        ? { kind: "redis", url: redisUrl() }
+        : { kind: "memory", dataDir: gh.dataDir },
+      3,
+      tokenIssued,
+      { batch: 3 },
+    );
+    gh = await start(gh.dataDir);
+    adminTls = await gh.clientTls({ role: "admin", name: "retention" });
+    const before = await withAudit(adminTls, (client) => client.verifyAuditChain({}));
+    expect(before.ok).toBe(true);
+    const head = Number((before.base?.sequence ?? 0n) + before.entriesChecked);
+    const { entries } = await withAudit(adminTls, (client) =>
+      client.listAuditEvents({ afterSequence: BigInt(head - 3) }),
+    );
+    expect(entries.map((entry) => entry.signature.length)).toEqual([0, 0, 64]);
+    const inside = entries[1];
+    await withAudit(adminTls, (client) =>
+      expectReason(
+        client.pruneAuditLog({
+          throughSequence: inside?.event?.sequence ?? 0n,
+          throughHash: inside?.hash ?? new Uint8Array(),
+        }),
+        Reason.AUDIT_PRUNE_MISMATCH,
+        9,
+      ),
+    );
+    const after = await withAudit(adminTls, (client) => client.verifyAuditChain({}));
+    expect(after).toMatchObject({ ok: true, entriesChecked: before.entriesChecked });
+    expect(after.base?.sequence).toBe(before.base?.sequence);
+  }, 120_000);
+
   it("restarts on a pruned log and still verifies from its base", async () => {
     const before = await withAudit(adminTls, (client) => client.verifyAuditChain({}));
     await gh.stop();

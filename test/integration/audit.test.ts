@@ -12,6 +12,7 @@ import {
   AuditService,
 } from "../../gen/gatehouse/v1/audit_pb.js";
 import { Reason } from "../../gen/gatehouse/v1/errors_pb.js";
+import { chainEvent } from "../../src/audit/chain.js";
 import type { ClientTls } from "../../src/client/credentials.js";
 import { createGrpcClient } from "../../src/client/grpc-client.js";
 import { ed25519PublicKey } from "../../src/crypto/ed25519.js";
@@ -216,11 +217,15 @@ describe.each(STORE_KINDS)("Audit log (%s store)", (storeKind) => {
   });
 
   /**
-   * History cut from the end as someone holding the store would cut it: the head moved back
-   * to the new last entry too (the embedded store's file is its own head).
+   * History cut from the end as someone holding the store would cut it: the last batch
+   * whole (back to the entry that signed the one before), the head moved back to the new
+   * last entry too (the embedded store's file is its own head).
    */
   async function cutLast(records: string[]): Promise<void> {
     const kept = records.slice(0, -1);
+    while (kept.length > 0 && (JSON.parse(kept.at(-1) ?? "") as AuditRecord).signature === "") {
+      kept.pop();
+    }
     await writeRaw(kept);
     const last = kept.at(-1);
     if (redis && last) {
@@ -244,13 +249,15 @@ describe.each(STORE_KINDS)("Audit log (%s store)", (storeKind) => {
     if (!key) throw new Error("the published audit key is not a sound Ed25519 key");
     const entries = await listAll();
     expect(entries.length).toBeGreaterThan(5);
+    // Signed once per batch, on its last entry: the log ends on a signature.
+    expect(entries.at(-1)?.signature).toHaveLength(64);
     for (const entry of entries) {
       const hash = createHash("sha256")
         .update("GATEHOUSE-AUDIT\0v1\0")
         .update(entry.eventBytes)
         .digest();
       expect(Buffer.from(entry.hash)).toEqual(hash);
-      expect(verify(null, hash, key, entry.signature)).toBe(true);
+      if (entry.signature.length > 0) expect(verify(null, hash, key, entry.signature)).toBe(true);
       expect(fromBinary(AuditEventSchema, entry.eventBytes)).toEqual(entry.event);
       expect(entry.event?.auditKeyId).toBe(published.keyId);
     }
@@ -450,6 +457,68 @@ describe.each(STORE_KINDS)("Audit log (%s store)", (storeKind) => {
       expect(cli.code, cli.stderr).toBe(0);
     }
   }, 60_000);
+
+  redisOnly?.(
+    "refuses a chain that ends without a signature: entries appended, or the last one's signature stripped",
+    async () => {
+      const original = await rawRecords();
+      const last = JSON.parse(original.at(-1) ?? "") as AuditRecord;
+      const head = `${last.seq}:${last.hash}`;
+      // Appended by someone without the audit key: hashed and linked right, head moved too.
+      const forged = chainEvent(
+        { type: T.OPERATOR_CREATED, operatorDomain: "forged.example" },
+        {
+          sequence: last.seq + 1,
+          prevHash: Buffer.from(last.hash, "hex"),
+          timeMs: Date.now(),
+          auditKeyId: fromBinary(AuditEventSchema, Buffer.from(last.event, "base64")).auditKeyId,
+        },
+      );
+      // Stripped, the last signature leaves its whole batch uncovered (the entries before it
+      // in its batch carry none: two instances interleaved above, so batches formed).
+      const signedBefore = original
+        .slice(0, -1)
+        .findLastIndex((line) => (JSON.parse(line) as AuditRecord).signature !== "");
+      const cases: [string, string[], string, bigint][] = [
+        [
+          "stripped",
+          [...original.slice(0, -1), JSON.stringify({ ...last, signature: "" })],
+          head,
+          BigInt(last.seq - (original.length - 1 - (signedBefore + 1))),
+        ],
+        [
+          "appended",
+          [...original, JSON.stringify(forged)],
+          `${forged.seq}:${forged.hash}`,
+          BigInt(forged.seq),
+        ],
+      ];
+      try {
+        for (const [what, records, movedHead, at] of cases) {
+          await writeRaw(records);
+          await redis?.set("gh:{audit}:head", movedHead);
+          await expect(verifyChain(), what).resolves.toMatchObject({
+            ok: false,
+            brokenSequence: at,
+            problem: AuditChainProblem.UNSIGNED_TAIL,
+          });
+          // The client's own walk refuses it too.
+          const offline = await auditCli("verify", "--offline");
+          expect(offline.code, offline.stderr).toBe(1);
+          expect(JSON.parse(offline.stdout)).toMatchObject({
+            ok: false,
+            brokenSequence: String(at),
+            problem: "AUDIT_CHAIN_PROBLEM_UNSIGNED_TAIL",
+          });
+        }
+      } finally {
+        await writeRaw(original);
+        await redis?.set("gh:{audit}:head", head);
+      }
+      await expect(verifyChain()).resolves.toMatchObject({ ok: true });
+    },
+    60_000,
+  );
 
   redisOnly?.("reports entries cut from the end (head mismatch)", async () => {
     const original = await rawRecords();

@@ -5,7 +5,7 @@ import { appendFile, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/p
 import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { AuditService } from "../../gen/gatehouse/v1/audit_pb.js";
+import { AuditEventType, AuditService } from "../../gen/gatehouse/v1/audit_pb.js";
 import { Reason } from "../../gen/gatehouse/v1/errors_pb.js";
 import { agentDid, generateAgentKey, proofOfPossession } from "../../src/client/agent-keys.js";
 import { createGrpcClient } from "../../src/client/grpc-client.js";
@@ -13,6 +13,7 @@ import { systemClock } from "../../src/clock.js";
 import type { DataFs } from "../../src/store/memory/data-fs.js";
 import { nodeFs } from "../../src/store/memory/data-fs.js";
 import { createMemoryStore } from "../../src/store/memory/index.js";
+import { appendSealedEntries } from "../support/audit-bulk.js";
 import { killCliProcesses, runCli, startCliServer } from "../support/cli-process.js";
 import { expectReason } from "../support/errors.js";
 import { AUDIENCE, type Enrolled, enrollAgent, grpcClients, SCOPES } from "../support/flows.js";
@@ -215,6 +216,33 @@ describe("the embedded store under disk faults", () => {
 
     const after = await start();
     expect(after.logs.join("")).toContain("cut off a torn last audit line");
+    expect(await auditChainOk(after, enrolled)).toBe(true);
+  });
+
+  it("cuts off at start a batch whose write stopped before its signed last line (a crash mid-append), and says so", async () => {
+    const gh = await start();
+    const enrolled = await enrollAgent(gh);
+    await gh.stop();
+    servers.splice(0);
+    const path = join(dataDir, "audit.log");
+    const durable = await readFile(path, "utf8");
+    await appendSealedEntries(
+      { kind: "memory", dataDir },
+      2,
+      (n) => ({
+        type: AuditEventType.OPERATOR_CREATED,
+        operatorDomain: `never-acknowledged-${n}.example`,
+      }),
+      { unfinished: true },
+    );
+
+    const after = await start();
+    expect(after.logs.join("")).toContain("cut off a torn last audit line");
+    expect(await readFile(path, "utf8")).toBe(durable);
+    expect(await auditChainOk(after, enrolled)).toBe(true);
+    // The next audited change continues the durable chain.
+    const next = await registerAnother(after, enrolled);
+    await next.call;
     expect(await auditChainOk(after, enrolled)).toBe(true);
   });
 

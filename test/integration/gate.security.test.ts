@@ -1,5 +1,10 @@
 import { decodeJwt } from "jose";
 import { describe, expect, it } from "vitest";
+import {
+  agentDid,
+  generateAgentKey,
+  proofOfPossession,
+} from "../../clients/typescript/src/agent/index.js";
 import { Reason } from "../../gen/gatehouse/v1/errors_pb.js";
 import { ChallengeKind } from "../../gen/gatehouse/v1/gate_pb.js";
 import { expectReason } from "../support/errors.js";
@@ -204,6 +209,35 @@ describe.each(STORE_KINDS)("Challenge / Submit / Token security (%s store)", (st
       await expectReason(signedChallenge(gate.gate, subject), Reason.AGENT_SUSPENDED);
       await operator.registry.reactivateAgent({ did: subject.did });
       await signedChallenge(gate.gate, subject);
+    } finally {
+      gate.close();
+      operator.close();
+    }
+  });
+  // Challenge reads the agent's standing through Verify's look-up caches; registration sends
+  // no invalidation, so a cached "no such agent" must not outlive it.
+  it("issues a challenge at once to an agent registered right after one was refused", async () => {
+    const key = generateAgentKey();
+    const { domain } = env.agent;
+    const did = agentDid(key, domain);
+    const subject = { ...env.agent, key, did };
+    const gate = grpcClients(env.gh, await env.gh.clientTls({ role: "agent", did }));
+    const operator = grpcClients(env.gh, env.agent.operatorTls);
+    try {
+      await expectReason(signedChallenge(gate.gate, subject), Reason.AGENT_NOT_FOUND);
+      await operator.registry.registerAgent({
+        did,
+        publicKey: key.publicKey,
+        proofOfPossession: proofOfPossession(key, did, domain),
+        policy: { scopes: ["orders:read"], audiences: [AUDIENCE] },
+        displayName: "registered after a refused challenge",
+      });
+      const { challengeId, signature } = await signedChallenge(gate.gate, subject);
+      const { passToken } = await gate.gate.submit({
+        challengeId,
+        answer: { case: "signature", value: { signature } },
+      });
+      expect(passToken).toMatch(/^[A-Za-z0-9_-]{43}$/);
     } finally {
       gate.close();
       operator.close();

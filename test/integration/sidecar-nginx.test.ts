@@ -1,13 +1,12 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { LIVE_DID_PROOFS } from "../../src/services/gate/abuse/live-did-proofs.js";
 import { AUDIENCE, type Enrolled, enrollAgent, grpcClients, login } from "../support/flows.js";
 import { auth4agentLogin, expectAuth4AgentRateLimited } from "../support/legacy.js";
+import { SPOOFED_IDENTITY, startApp, type TestApp, vouchedFor } from "../support/proxies.js";
 import { recordLogLine, rememberSecret } from "../support/secrets.js";
 import {
   freePort,
@@ -23,27 +22,6 @@ const NGINX = "/usr/sbin/nginx";
 /** The resource nginx's REST Verify stands for: a service's token must be issued for it. */
 const REST_VERIFY = "https://gatehouse.test/v1/tokens:verify";
 const TEMPLATE = join(import.meta.dirname, "../../infra/nginx/gatehouse.conf.template");
-
-/** The protected application: records what reached it and echoes the identity headers. */
-function startApp(): Promise<{ server: Server; port: number; hits: Record<string, unknown>[] }> {
-  const hits: Record<string, unknown>[] = [];
-  const server = createServer((req, res) => {
-    const seen = {
-      path: req.url,
-      agent: req.headers["x-gatehouse-agent"],
-      operator: req.headers["x-gatehouse-operator"],
-      scopes: req.headers["x-gatehouse-scopes"],
-    };
-    hits.push(seen);
-    res.writeHead(200, { "content-type": "application/json" });
-    res.end(JSON.stringify(seen));
-  });
-  return new Promise((resolve) =>
-    server.listen(0, "127.0.0.1", () =>
-      resolve({ server, port: (server.address() as AddressInfo).port, hits }),
-    ),
-  );
-}
 
 /** Fills the shipped template and starts nginx from a temporary prefix, in the foreground. */
 async function startNginx(values: Record<string, string>, prefix: string): Promise<ChildProcess> {
@@ -71,7 +49,7 @@ describe("nginx auth_request in front of an application", () => {
   let token: string;
   let service: Enrolled;
   let serviceToken: string;
-  let app: Awaited<ReturnType<typeof startApp>>;
+  let app: TestApp;
   let nginx: ChildProcess | undefined;
   let prefix: string;
   let url: string;
@@ -169,12 +147,7 @@ describe("nginx auth_request in front of an application", () => {
       headers: { authorization: `Bearer ${token}` },
     });
     expect(answer.status, answer.text).toBe(200);
-    expect(answer.json()).toEqual({
-      path: "/orders/1",
-      agent: agent.did,
-      operator: agent.domain,
-      scopes: "orders:read",
-    });
+    expect(answer.json()).toEqual(vouchedFor("/orders/1", agent));
     const session = http2Session(ca, url);
     try {
       const viaH2 = await h2(session, "/orders/2", {
@@ -215,18 +188,11 @@ describe("nginx auth_request in front of an application", () => {
     const answer = await http1(ca, `${url}/orders/3`, {
       headers: {
         authorization: `Bearer ${token}`,
-        "x-gatehouse-agent": "did:agent:evil.example:x",
-        "X-GATEHOUSE-SCOPES": "orders:write admin",
-        "x-gatehouse-operator": "evil.example",
+        ...SPOOFED_IDENTITY,
       },
     });
     expect(answer.status).toBe(200);
-    expect(answer.json()).toEqual({
-      path: "/orders/3",
-      agent: agent.did,
-      operator: agent.domain,
-      scopes: "orders:read",
-    });
+    expect(answer.json()).toEqual(vouchedFor("/orders/3", agent));
   });
 
   it("denies (403) missing scopes and unrouted paths", async () => {

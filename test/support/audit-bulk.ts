@@ -1,7 +1,7 @@
 import { createPrivateKey } from "node:crypto";
 import { appendFile, readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { GENESIS_HASH, sealEvent } from "../../src/audit/chain.js";
+import { chainEvent, GENESIS_HASH, signRecord } from "../../src/audit/chain.js";
 import type { AuditEventInput } from "../../src/audit/writer.js";
 import type { AuditHead, AuditKeyRecord, AuditRecord } from "../../src/store/ports.js";
 import { connectRedis } from "../../src/store/redis/index.js";
@@ -27,6 +27,13 @@ export async function appendSealedEntries(
   where: AuditLogLocation,
   count: number,
   eventOf: (n: number) => AuditEventInput,
+  /**
+   * How the entries are signed. `batch`: written in batches of this many, each signed on
+   * its last entry (default 1: every entry signed, as a log from before batches).
+   * `unfinished`: none signed, the lines of a batch whose write stopped before its last,
+   * signed, line (a crash mid-append).
+   */
+  options: { readonly batch?: number; readonly unfinished?: boolean } = {},
 ): Promise<void> {
   const log = where.kind === "memory" ? fileLog(where.dataDir) : redisLog(where.url);
   try {
@@ -37,16 +44,14 @@ export async function appendSealedEntries(
     const now = Date.now();
     for (let n = 1; n <= count; n++) {
       const sequence = (head?.seq ?? 0) + 1;
-      const record = sealEvent(
-        eventOf(n),
-        {
-          sequence,
-          prevHash: Buffer.from(head?.hash ?? GENESIS_HASH, "hex"),
-          timeMs: now + n,
-          auditKeyId: key.kid,
-        },
-        privateKey,
-      );
+      const chained = chainEvent(eventOf(n), {
+        sequence,
+        prevHash: Buffer.from(head?.hash ?? GENESIS_HASH, "hex"),
+        timeMs: now + n,
+        auditKeyId: key.kid,
+      });
+      const ends = n % (options.batch ?? 1) === 0 || n === count;
+      const record = ends && !options.unfinished ? signRecord(chained, privateKey) : chained;
       records.push(record);
       head = { seq: sequence, hash: record.hash };
     }

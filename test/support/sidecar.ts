@@ -15,6 +15,7 @@ import {
   SubmitResponseSchema,
   TokenResponseSchema,
 } from "../../gen/gatehouse/v1/gate_pb.js";
+import type { Clock } from "../../src/clock.js";
 import { type ConfigOverrides, loadConfig } from "../../src/config/index.js";
 import { createLogger } from "../../src/observability/logger.js";
 import { type Sidecar, startSidecar } from "../../src/sidecar/index.js";
@@ -41,6 +42,8 @@ export interface TestSidecarOptions {
   readonly storeKind?: StoreKind;
   readonly redisUrl?: string;
   readonly overrides?: ConfigOverrides;
+  /** Gatehouse's clock (e.g. a manual one, to expire tokens). */
+  readonly clock?: Clock;
 }
 
 /**
@@ -73,6 +76,7 @@ async function startOnce(options: TestSidecarOptions): Promise<TestSidecar> {
   const gh = await startTestGatehouse({
     ...(options.storeKind ? { storeKind: options.storeKind } : {}),
     ...(options.redisUrl ? { redisUrl: options.redisUrl } : {}),
+    ...(options.clock ? { clock: options.clock } : {}),
     overrides,
   });
   const config = loadConfig({

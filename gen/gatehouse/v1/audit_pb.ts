@@ -18,7 +18,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file gatehouse/v1/audit.proto.
  */
 export const file_gatehouse_v1_audit: GenFile = /*@__PURE__*/
-  fileDesc("ChhnYXRlaG91c2UvdjEvYXVkaXQucHJvdG8SDGdhdGVob3VzZS52MSLCAQoPRGVuaWFsQWdncmVnYXRlEiwKBmRlbmllZBgBIAEoDjIcLmdhdGVob3VzZS52MS5BdWRpdEV2ZW50VHlwZRINCgVjb3VudBgCIAEoBBIwCgx3aW5kb3dfc3RhcnQYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCndpbmRvd19lbmQYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhAKCG92ZXJmbG93GAUgASgIIsYECgpBdWRpdEV2ZW50EhAKCHNlcXVlbmNlGAEgASgEEhEKCXByZXZfaGFzaBgCIAEoDBIoCgR0aW1lGAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIqCgR0eXBlGAQgASgOMhwuZ2F0ZWhvdXNlLnYxLkF1ZGl0RXZlbnRUeXBlEhIKCmFjdG9yX3JvbGUYBSABKAkSDQoFYWN0b3IYBiABKAkSGQoRYWN0b3JfZmluZ2VycHJpbnQYByABKAkSEwoLc3ViamVjdF9kaWQYCCABKAkSFwoPb3BlcmF0b3JfZG9tYWluGAkgASgJEiQKBnJlYXNvbhgKIAEoDjIULmdhdGVob3VzZS52MS5SZWFzb24SEAoIdG9rZW5faWQYCyABKAkSDgoGc2NvcGVzGAwgAygJEhEKCWF1ZGllbmNlcxgNIAMoCRIOCgZrZXlfaWQYDiABKAkSMwoOY2hhbGxlbmdlX2tpbmQYDyABKA4yGy5nYXRlaG91c2UudjEuQ2hhbGxlbmdlS2luZBIPCgdjb21tZW50GBAgASgJEhUKDWRyb3BwZWRfY291bnQYESABKAQSFAoMYXVkaXRfa2V5X2lkGBIgASgJEhAKCGdyYW50X2lkGBMgASgJEi4KB2RlbmlhbHMYFCABKAsyHS5nYXRlaG91c2UudjEuRGVuaWFsQWdncmVnYXRlEjEKDnBydW5lZF90aHJvdWdoGBUgASgLMhkuZ2F0ZWhvdXNlLnYxLkF1ZGl0QW5jaG9yImsKCkF1ZGl0RW50cnkSJwoFZXZlbnQYASABKAsyGC5nYXRlaG91c2UudjEuQXVkaXRFdmVudBIMCgRoYXNoGAIgASgMEhEKCXNpZ25hdHVyZRgDIAEoDBITCgtldmVudF9ieXRlcxgEIAEoDCIVChNHZXRBdWRpdEtleXNSZXF1ZXN0IjQKDkF1ZGl0UHVibGljS2V5Eg4KBmtleV9pZBgBIAEoCRISCgpwdWJsaWNfa2V5GAIgASgMIkIKFEdldEF1ZGl0S2V5c1Jlc3BvbnNlEioKBGtleXMYASADKAsyHC5nYXRlaG91c2UudjEuQXVkaXRQdWJsaWNLZXkitgMKFkxpc3RBdWRpdEV2ZW50c1JlcXVlc3QSGgoJcGFnZV9zaXplGAEgASgNQgfC8xgDQPQDEhYKDmFmdGVyX3NlcXVlbmNlGAIgASgEEjUKBXR5cGVzGAMgAygOMhwuZ2F0ZWhvdXNlLnYxLkF1ZGl0RXZlbnRUeXBlQgjC8xgEKCAwARJpCgtzdWJqZWN0X2RpZBgEIAEoCUJUwvMYUBiAAiJLZGlkOihhZ2VudDpbYS16MC05Li1dezEsMjUzfTpbMC05YS1mXXszMn18a2V5OnpbMS05QS1ISi1OUC1aYS1rbS16XXs0MCw2MH0pEmgKD29wZXJhdG9yX2RvbWFpbhgFIAEoCUJPwvMYSxj9ASJGKFthLXowLTldKFthLXowLTktXXswLDYxfVthLXowLTldKT9cLikrW2Etel0oW2EtejAtOS1dezAsNjF9W2EtejAtOV0pPxIuCgpzdGFydF90aW1lGAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIsCghlbmRfdGltZRgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiigEKF0xpc3RBdWRpdEV2ZW50c1Jlc3BvbnNlEikKB2VudHJpZXMYASADKAsyGC5nYXRlaG91c2UudjEuQXVkaXRFbnRyeRIbChNuZXh0X2FmdGVyX3NlcXVlbmNlGAIgASgEEicKBGJhc2UYAyABKAsyGS5nYXRlaG91c2UudjEuQXVkaXRBbmNob3IiTQoXVmVyaWZ5QXVkaXRDaGFpblJlcXVlc3QSMgoHYW5jaG9ycxgBIAMoCzIZLmdhdGVob3VzZS52MS5BdWRpdEFuY2hvckIGwvMYAihAIkgKC0F1ZGl0QW5jaG9yEh8KCHNlcXVlbmNlGAEgASgEQg3C8xgJQP////////8PEhgKBGhhc2gYAiABKAxCCsLzGAYIARAgGCAixgEKGFZlcmlmeUF1ZGl0Q2hhaW5SZXNwb25zZRIKCgJvaxgBIAEoCBIXCg9lbnRyaWVzX2NoZWNrZWQYAiABKAQSFwoPYnJva2VuX3NlcXVlbmNlGAMgASgEEjAKB3Byb2JsZW0YBCABKA4yHy5nYXRlaG91c2UudjEuQXVkaXRDaGFpblByb2JsZW0SEQoJaGVhZF9oYXNoGAUgASgMEicKBGJhc2UYBiABKAsyGS5nYXRlaG91c2UudjEuQXVkaXRBbmNob3IiYQoUUHJ1bmVBdWRpdExvZ1JlcXVlc3QSJwoQdGhyb3VnaF9zZXF1ZW5jZRgBIAEoBEINwvMYCUD/////////DxIgCgx0aHJvdWdoX2hhc2gYAiABKAxCCsLzGAYIARAgGCAiQAoVUHJ1bmVBdWRpdExvZ1Jlc3BvbnNlEicKBGJhc2UYASABKAsyGS5nYXRlaG91c2UudjEuQXVkaXRBbmNob3IqqwkKDkF1ZGl0RXZlbnRUeXBlEiAKHEFVRElUX0VWRU5UX1RZUEVfVU5TUEVDSUZJRUQQABIlCiFBVURJVF9FVkVOVF9UWVBFX09QRVJBVE9SX0NSRUFURUQQARIlCiFBVURJVF9FVkVOVF9UWVBFX0FHRU5UX1JFR0lTVEVSRUQQAhIpCiVBVURJVF9FVkVOVF9UWVBFX0FHRU5UX1BPTElDWV9VUERBVEVEEAMSJAogQVVESVRfRVZFTlRfVFlQRV9BR0VOVF9TVVNQRU5ERUQQBBImCiJBVURJVF9FVkVOVF9UWVBFX0FHRU5UX1JFQUNUSVZBVEVEEAUSIgoeQVVESVRfRVZFTlRfVFlQRV9BR0VOVF9SRVZPS0VEEAYSIgoeQVVESVRfRVZFTlRfVFlQRV9BR0VOVF9ERUxFVEVEEAcSJgoiQVVESVRfRVZFTlRfVFlQRV9BR0VOVF9LRVlfUk9UQVRFRBAIEiIKHkFVRElUX0VWRU5UX1RZUEVfVE9LRU5fUkVWT0tFRBAJEiYKIkFVRElUX0VWRU5UX1RZUEVfQUdFTlRfS0VZX1JFVk9LRUQQChIlCiFBVURJVF9FVkVOVF9UWVBFX09QRVJBVE9SX1JFVk9LRUQQCxIoCiRBVURJVF9FVkVOVF9UWVBFX1NJR05JTkdfS0VZX1JPVEFURUQQDBIlCiFBVURJVF9FVkVOVF9UWVBFX0NIQUxMRU5HRV9JU1NVRUQQFBIlCiFBVURJVF9FVkVOVF9UWVBFX0NIQUxMRU5HRV9GQUlMRUQQFRIgChxBVURJVF9FVkVOVF9UWVBFX1BBU1NfSVNTVUVEEBYSIQodQVVESVRfRVZFTlRfVFlQRV9UT0tFTl9JU1NVRUQQFxIiCh5BVURJVF9FVkVOVF9UWVBFX1ZFUklGWV9ERU5JRUQQGBIjCh9BVURJVF9FVkVOVF9UWVBFX0VWRU5UU19EUk9QUEVEEB4SLQopQVVESVRfRVZFTlRfVFlQRV9PUEVSQVRPUl9ET01BSU5fVkVSSUZJRUQQKBIlCiFBVURJVF9FVkVOVF9UWVBFX09QRVJBVE9SX0tFWV9TRVQQKRIlCiFBVURJVF9FVkVOVF9UWVBFX0FQUFJPVkVSX0lOVklURUQQKhImCiJBVURJVF9FVkVOVF9UWVBFX0FQUFJPVkVSX0VOUk9MTEVEECsSJQohQVVESVRfRVZFTlRfVFlQRV9BUFBST1ZFUl9SRU1PVkVEECwSJAogQVVESVRfRVZFTlRfVFlQRV9HUkFOVF9SRVFVRVNURUQQMhIjCh9BVURJVF9FVkVOVF9UWVBFX0dSQU5UX0FQUFJPVkVEEDMSIQodQVVESVRfRVZFTlRfVFlQRV9HUkFOVF9ERU5JRUQQNBIiCh5BVURJVF9FVkVOVF9UWVBFX0dSQU5UX1JFVk9LRUQQNRIhCh1BVURJVF9FVkVOVF9UWVBFX0NIRUNLX0RFTklFRBA2EiMKH0FVRElUX0VWRU5UX1RZUEVfREVOSUFMU19GT0xERUQQNxIhCh1BVURJVF9FVkVOVF9UWVBFX0FVRElUX1BSVU5FRBA8KpwDChFBdWRpdENoYWluUHJvYmxlbRIjCh9BVURJVF9DSEFJTl9QUk9CTEVNX1VOU1BFQ0lGSUVEEAASJAogQVVESVRfQ0hBSU5fUFJPQkxFTV9TRVFVRU5DRV9HQVAQARIqCiZBVURJVF9DSEFJTl9QUk9CTEVNX1BSRVZfSEFTSF9NSVNNQVRDSBACEiUKIUFVRElUX0NIQUlOX1BST0JMRU1fSEFTSF9NSVNNQVRDSBADEikKJUFVRElUX0NIQUlOX1BST0JMRU1fU0lHTkFUVVJFX0lOVkFMSUQQBBIjCh9BVURJVF9DSEFJTl9QUk9CTEVNX0tFWV9VTktOT1dOEAUSIQodQVVESVRfQ0hBSU5fUFJPQkxFTV9NQUxGT1JNRUQQBhIlCiFBVURJVF9DSEFJTl9QUk9CTEVNX0hFQURfTUlTTUFUQ0gQBxInCiNBVURJVF9DSEFJTl9QUk9CTEVNX0FOQ0hPUl9NSVNNQVRDSBAIEiYKIkFVRElUX0NIQUlOX1BST0JMRU1fRVZFTlRfTUlTTUFUQ0gQCTL3AwoMQXVkaXRTZXJ2aWNlEnAKDEdldEF1ZGl0S2V5cxIhLmdhdGVob3VzZS52MS5HZXRBdWRpdEtleXNSZXF1ZXN0GiIuZ2F0ZWhvdXNlLnYxLkdldEF1ZGl0S2V5c1Jlc3BvbnNlIhmQAgGC0+STAhASDi92MS9hdWRpdC9rZXlzEnsKD0xpc3RBdWRpdEV2ZW50cxIkLmdhdGVob3VzZS52MS5MaXN0QXVkaXRFdmVudHNSZXF1ZXN0GiUuZ2F0ZWhvdXNlLnYxLkxpc3RBdWRpdEV2ZW50c1Jlc3BvbnNlIhuQAgGC0+STAhISEC92MS9hdWRpdC9ldmVudHMSgQEKEFZlcmlmeUF1ZGl0Q2hhaW4SJS5nYXRlaG91c2UudjEuVmVyaWZ5QXVkaXRDaGFpblJlcXVlc3QaJi5nYXRlaG91c2UudjEuVmVyaWZ5QXVkaXRDaGFpblJlc3BvbnNlIh6QAgGC0+STAhU6ASoiEC92MS9hdWRpdDp2ZXJpZnkSdAoNUHJ1bmVBdWRpdExvZxIiLmdhdGVob3VzZS52MS5QcnVuZUF1ZGl0TG9nUmVxdWVzdBojLmdhdGVob3VzZS52MS5QcnVuZUF1ZGl0TG9nUmVzcG9uc2UiGoLT5JMCFDoBKiIPL3YxL2F1ZGl0OnBydW5lQkxaSmdpdGh1Yi5jb20vZ2F0ZWhvdXNlLWRldi9nYXRlaG91c2UvY2xpZW50cy9nby9nZW4vZ2F0ZWhvdXNlL3YxO2dhdGVob3VzZXYxYgZwcm90bzM", [file_gatehouse_v1_errors, file_gatehouse_v1_gate, file_gatehouse_v1_validate, file_google_api_annotations, file_google_protobuf_timestamp]);
+  fileDesc("ChhnYXRlaG91c2UvdjEvYXVkaXQucHJvdG8SDGdhdGVob3VzZS52MSLCAQoPRGVuaWFsQWdncmVnYXRlEiwKBmRlbmllZBgBIAEoDjIcLmdhdGVob3VzZS52MS5BdWRpdEV2ZW50VHlwZRINCgVjb3VudBgCIAEoBBIwCgx3aW5kb3dfc3RhcnQYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCndpbmRvd19lbmQYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhAKCG92ZXJmbG93GAUgASgIIsYECgpBdWRpdEV2ZW50EhAKCHNlcXVlbmNlGAEgASgEEhEKCXByZXZfaGFzaBgCIAEoDBIoCgR0aW1lGAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIqCgR0eXBlGAQgASgOMhwuZ2F0ZWhvdXNlLnYxLkF1ZGl0RXZlbnRUeXBlEhIKCmFjdG9yX3JvbGUYBSABKAkSDQoFYWN0b3IYBiABKAkSGQoRYWN0b3JfZmluZ2VycHJpbnQYByABKAkSEwoLc3ViamVjdF9kaWQYCCABKAkSFwoPb3BlcmF0b3JfZG9tYWluGAkgASgJEiQKBnJlYXNvbhgKIAEoDjIULmdhdGVob3VzZS52MS5SZWFzb24SEAoIdG9rZW5faWQYCyABKAkSDgoGc2NvcGVzGAwgAygJEhEKCWF1ZGllbmNlcxgNIAMoCRIOCgZrZXlfaWQYDiABKAkSMwoOY2hhbGxlbmdlX2tpbmQYDyABKA4yGy5nYXRlaG91c2UudjEuQ2hhbGxlbmdlS2luZBIPCgdjb21tZW50GBAgASgJEhUKDWRyb3BwZWRfY291bnQYESABKAQSFAoMYXVkaXRfa2V5X2lkGBIgASgJEhAKCGdyYW50X2lkGBMgASgJEi4KB2RlbmlhbHMYFCABKAsyHS5nYXRlaG91c2UudjEuRGVuaWFsQWdncmVnYXRlEjEKDnBydW5lZF90aHJvdWdoGBUgASgLMhkuZ2F0ZWhvdXNlLnYxLkF1ZGl0QW5jaG9yImsKCkF1ZGl0RW50cnkSJwoFZXZlbnQYASABKAsyGC5nYXRlaG91c2UudjEuQXVkaXRFdmVudBIMCgRoYXNoGAIgASgMEhEKCXNpZ25hdHVyZRgDIAEoDBITCgtldmVudF9ieXRlcxgEIAEoDCIVChNHZXRBdWRpdEtleXNSZXF1ZXN0IjQKDkF1ZGl0UHVibGljS2V5Eg4KBmtleV9pZBgBIAEoCRISCgpwdWJsaWNfa2V5GAIgASgMIkIKFEdldEF1ZGl0S2V5c1Jlc3BvbnNlEioKBGtleXMYASADKAsyHC5nYXRlaG91c2UudjEuQXVkaXRQdWJsaWNLZXkitgMKFkxpc3RBdWRpdEV2ZW50c1JlcXVlc3QSGgoJcGFnZV9zaXplGAEgASgNQgfC8xgDQPQDEhYKDmFmdGVyX3NlcXVlbmNlGAIgASgEEjUKBXR5cGVzGAMgAygOMhwuZ2F0ZWhvdXNlLnYxLkF1ZGl0RXZlbnRUeXBlQgjC8xgEKCAwARJpCgtzdWJqZWN0X2RpZBgEIAEoCUJUwvMYUBiAAiJLZGlkOihhZ2VudDpbYS16MC05Li1dezEsMjUzfTpbMC05YS1mXXszMn18a2V5OnpbMS05QS1ISi1OUC1aYS1rbS16XXs0MCw2MH0pEmgKD29wZXJhdG9yX2RvbWFpbhgFIAEoCUJPwvMYSxj9ASJGKFthLXowLTldKFthLXowLTktXXswLDYxfVthLXowLTldKT9cLikrW2Etel0oW2EtejAtOS1dezAsNjF9W2EtejAtOV0pPxIuCgpzdGFydF90aW1lGAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIsCghlbmRfdGltZRgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiigEKF0xpc3RBdWRpdEV2ZW50c1Jlc3BvbnNlEikKB2VudHJpZXMYASADKAsyGC5nYXRlaG91c2UudjEuQXVkaXRFbnRyeRIbChNuZXh0X2FmdGVyX3NlcXVlbmNlGAIgASgEEicKBGJhc2UYAyABKAsyGS5nYXRlaG91c2UudjEuQXVkaXRBbmNob3IiTQoXVmVyaWZ5QXVkaXRDaGFpblJlcXVlc3QSMgoHYW5jaG9ycxgBIAMoCzIZLmdhdGVob3VzZS52MS5BdWRpdEFuY2hvckIGwvMYAihAIkgKC0F1ZGl0QW5jaG9yEh8KCHNlcXVlbmNlGAEgASgEQg3C8xgJQP////////8PEhgKBGhhc2gYAiABKAxCCsLzGAYIARAgGCAixgEKGFZlcmlmeUF1ZGl0Q2hhaW5SZXNwb25zZRIKCgJvaxgBIAEoCBIXCg9lbnRyaWVzX2NoZWNrZWQYAiABKAQSFwoPYnJva2VuX3NlcXVlbmNlGAMgASgEEjAKB3Byb2JsZW0YBCABKA4yHy5nYXRlaG91c2UudjEuQXVkaXRDaGFpblByb2JsZW0SEQoJaGVhZF9oYXNoGAUgASgMEicKBGJhc2UYBiABKAsyGS5nYXRlaG91c2UudjEuQXVkaXRBbmNob3IiYQoUUHJ1bmVBdWRpdExvZ1JlcXVlc3QSJwoQdGhyb3VnaF9zZXF1ZW5jZRgBIAEoBEINwvMYCUD/////////DxIgCgx0aHJvdWdoX2hhc2gYAiABKAxCCsLzGAYIARAgGCAiQAoVUHJ1bmVBdWRpdExvZ1Jlc3BvbnNlEicKBGJhc2UYASABKAsyGS5nYXRlaG91c2UudjEuQXVkaXRBbmNob3IqqwkKDkF1ZGl0RXZlbnRUeXBlEiAKHEFVRElUX0VWRU5UX1RZUEVfVU5TUEVDSUZJRUQQABIlCiFBVURJVF9FVkVOVF9UWVBFX09QRVJBVE9SX0NSRUFURUQQARIlCiFBVURJVF9FVkVOVF9UWVBFX0FHRU5UX1JFR0lTVEVSRUQQAhIpCiVBVURJVF9FVkVOVF9UWVBFX0FHRU5UX1BPTElDWV9VUERBVEVEEAMSJAogQVVESVRfRVZFTlRfVFlQRV9BR0VOVF9TVVNQRU5ERUQQBBImCiJBVURJVF9FVkVOVF9UWVBFX0FHRU5UX1JFQUNUSVZBVEVEEAUSIgoeQVVESVRfRVZFTlRfVFlQRV9BR0VOVF9SRVZPS0VEEAYSIgoeQVVESVRfRVZFTlRfVFlQRV9BR0VOVF9ERUxFVEVEEAcSJgoiQVVESVRfRVZFTlRfVFlQRV9BR0VOVF9LRVlfUk9UQVRFRBAIEiIKHkFVRElUX0VWRU5UX1RZUEVfVE9LRU5fUkVWT0tFRBAJEiYKIkFVRElUX0VWRU5UX1RZUEVfQUdFTlRfS0VZX1JFVk9LRUQQChIlCiFBVURJVF9FVkVOVF9UWVBFX09QRVJBVE9SX1JFVk9LRUQQCxIoCiRBVURJVF9FVkVOVF9UWVBFX1NJR05JTkdfS0VZX1JPVEFURUQQDBIlCiFBVURJVF9FVkVOVF9UWVBFX0NIQUxMRU5HRV9JU1NVRUQQFBIlCiFBVURJVF9FVkVOVF9UWVBFX0NIQUxMRU5HRV9GQUlMRUQQFRIgChxBVURJVF9FVkVOVF9UWVBFX1BBU1NfSVNTVUVEEBYSIQodQVVESVRfRVZFTlRfVFlQRV9UT0tFTl9JU1NVRUQQFxIiCh5BVURJVF9FVkVOVF9UWVBFX1ZFUklGWV9ERU5JRUQQGBIjCh9BVURJVF9FVkVOVF9UWVBFX0VWRU5UU19EUk9QUEVEEB4SLQopQVVESVRfRVZFTlRfVFlQRV9PUEVSQVRPUl9ET01BSU5fVkVSSUZJRUQQKBIlCiFBVURJVF9FVkVOVF9UWVBFX09QRVJBVE9SX0tFWV9TRVQQKRIlCiFBVURJVF9FVkVOVF9UWVBFX0FQUFJPVkVSX0lOVklURUQQKhImCiJBVURJVF9FVkVOVF9UWVBFX0FQUFJPVkVSX0VOUk9MTEVEECsSJQohQVVESVRfRVZFTlRfVFlQRV9BUFBST1ZFUl9SRU1PVkVEECwSJAogQVVESVRfRVZFTlRfVFlQRV9HUkFOVF9SRVFVRVNURUQQMhIjCh9BVURJVF9FVkVOVF9UWVBFX0dSQU5UX0FQUFJPVkVEEDMSIQodQVVESVRfRVZFTlRfVFlQRV9HUkFOVF9ERU5JRUQQNBIiCh5BVURJVF9FVkVOVF9UWVBFX0dSQU5UX1JFVk9LRUQQNRIhCh1BVURJVF9FVkVOVF9UWVBFX0NIRUNLX0RFTklFRBA2EiMKH0FVRElUX0VWRU5UX1RZUEVfREVOSUFMU19GT0xERUQQNxIhCh1BVURJVF9FVkVOVF9UWVBFX0FVRElUX1BSVU5FRBA8KsMDChFBdWRpdENoYWluUHJvYmxlbRIjCh9BVURJVF9DSEFJTl9QUk9CTEVNX1VOU1BFQ0lGSUVEEAASJAogQVVESVRfQ0hBSU5fUFJPQkxFTV9TRVFVRU5DRV9HQVAQARIqCiZBVURJVF9DSEFJTl9QUk9CTEVNX1BSRVZfSEFTSF9NSVNNQVRDSBACEiUKIUFVRElUX0NIQUlOX1BST0JMRU1fSEFTSF9NSVNNQVRDSBADEikKJUFVRElUX0NIQUlOX1BST0JMRU1fU0lHTkFUVVJFX0lOVkFMSUQQBBIjCh9BVURJVF9DSEFJTl9QUk9CTEVNX0tFWV9VTktOT1dOEAUSIQodQVVESVRfQ0hBSU5fUFJPQkxFTV9NQUxGT1JNRUQQBhIlCiFBVURJVF9DSEFJTl9QUk9CTEVNX0hFQURfTUlTTUFUQ0gQBxInCiNBVURJVF9DSEFJTl9QUk9CTEVNX0FOQ0hPUl9NSVNNQVRDSBAIEiYKIkFVRElUX0NIQUlOX1BST0JMRU1fRVZFTlRfTUlTTUFUQ0gQCRIlCiFBVURJVF9DSEFJTl9QUk9CTEVNX1VOU0lHTkVEX1RBSUwQCjL3AwoMQXVkaXRTZXJ2aWNlEnAKDEdldEF1ZGl0S2V5cxIhLmdhdGVob3VzZS52MS5HZXRBdWRpdEtleXNSZXF1ZXN0GiIuZ2F0ZWhvdXNlLnYxLkdldEF1ZGl0S2V5c1Jlc3BvbnNlIhmQAgGC0+STAhASDi92MS9hdWRpdC9rZXlzEnsKD0xpc3RBdWRpdEV2ZW50cxIkLmdhdGVob3VzZS52MS5MaXN0QXVkaXRFdmVudHNSZXF1ZXN0GiUuZ2F0ZWhvdXNlLnYxLkxpc3RBdWRpdEV2ZW50c1Jlc3BvbnNlIhuQAgGC0+STAhISEC92MS9hdWRpdC9ldmVudHMSgQEKEFZlcmlmeUF1ZGl0Q2hhaW4SJS5nYXRlaG91c2UudjEuVmVyaWZ5QXVkaXRDaGFpblJlcXVlc3QaJi5nYXRlaG91c2UudjEuVmVyaWZ5QXVkaXRDaGFpblJlc3BvbnNlIh6QAgGC0+STAhU6ASoiEC92MS9hdWRpdDp2ZXJpZnkSdAoNUHJ1bmVBdWRpdExvZxIiLmdhdGVob3VzZS52MS5QcnVuZUF1ZGl0TG9nUmVxdWVzdBojLmdhdGVob3VzZS52MS5QcnVuZUF1ZGl0TG9nUmVzcG9uc2UiGoLT5JMCFDoBKiIPL3YxL2F1ZGl0OnBydW5lQkxaSmdpdGh1Yi5jb20vZ2F0ZWhvdXNlLWRldi9nYXRlaG91c2UvY2xpZW50cy9nby9nZW4vZ2F0ZWhvdXNlL3YxO2dhdGVob3VzZXYxYgZwcm90bzM", [file_gatehouse_v1_errors, file_gatehouse_v1_gate, file_gatehouse_v1_validate, file_google_api_annotations, file_google_protobuf_timestamp]);
 
 /**
  * DenialAggregate counts the denials one AUDIT_EVENT_TYPE_DENIALS_FOLDED entry folds.
@@ -459,7 +459,21 @@ export type AuditEntry = Message<"gatehouse.v1.AuditEntry"> & {
   hash: Uint8Array;
 
   /**
-   * The audit key's Ed25519 signature (64 bytes) over `hash`.
+   * The audit key's Ed25519 signature (64 bytes) over `hash`, on the last entry
+   * of each batch; empty on the other entries of the batch. A verifier walking
+   * the chain checks, for every entry, its sequence, its link (`prev_hash`) to
+   * the entry before and its `hash` over `event_bytes`, and every signature
+   * present (by the key `event.audit_key_id` names); an entry with an empty
+   * signature is authenticated by the next signed entry, through the links in
+   * between. So a walk must end on a signed entry: a range whose final entries
+   * are unsigned (an "unsigned tail") is refused (AUDIT_CHAIN_PROBLEM_UNSIGNED_TAIL),
+   * since nothing proves the server's audit key wrote them. The stored log
+   * always ends on a signed entry (batches are appended whole); page boundaries
+   * of ListAuditEvents do not: carry the walk from one page into the next, and
+   * judge the tail only after the last page (`next_after_sequence` = 0). A
+   * filtered listing (an operator's own domain) shows unsigned entries without
+   * the entries that link them to their batch's signature: such an entry can be
+   * checked on its own for its hash and key, not for a signature.
    *
    * @generated from field: bytes signature = 3;
    */
@@ -495,7 +509,21 @@ export type AuditEntryJson = {
   hash?: string;
 
   /**
-   * The audit key's Ed25519 signature (64 bytes) over `hash`.
+   * The audit key's Ed25519 signature (64 bytes) over `hash`, on the last entry
+   * of each batch; empty on the other entries of the batch. A verifier walking
+   * the chain checks, for every entry, its sequence, its link (`prev_hash`) to
+   * the entry before and its `hash` over `event_bytes`, and every signature
+   * present (by the key `event.audit_key_id` names); an entry with an empty
+   * signature is authenticated by the next signed entry, through the links in
+   * between. So a walk must end on a signed entry: a range whose final entries
+   * are unsigned (an "unsigned tail") is refused (AUDIT_CHAIN_PROBLEM_UNSIGNED_TAIL),
+   * since nothing proves the server's audit key wrote them. The stored log
+   * always ends on a signed entry (batches are appended whole); page boundaries
+   * of ListAuditEvents do not: carry the walk from one page into the next, and
+   * judge the tail only after the last page (`next_after_sequence` = 0). A
+   * filtered listing (an operator's own domain) shows unsigned entries without
+   * the entries that link them to their batch's signature: such an entry can be
+   * checked on its own for its hash and key, not for a signature.
    *
    * @generated from field: bytes signature = 3;
    */
@@ -1444,6 +1472,16 @@ export enum AuditChainProblem {
    * @generated from enum value: AUDIT_CHAIN_PROBLEM_EVENT_MISMATCH = 9;
    */
   EVENT_MISMATCH = 9,
+
+  /**
+   * The chain (or the range walked) ends with entries no signature covers: its
+   * last entry carries none (entries appended or a signature stripped by
+   * someone without the audit key, or a range cut inside a batch).
+   * `broken_sequence` is the first of those entries.
+   *
+   * @generated from enum value: AUDIT_CHAIN_PROBLEM_UNSIGNED_TAIL = 10;
+   */
+  UNSIGNED_TAIL = 10,
 }
 
 /**
@@ -1451,7 +1489,7 @@ export enum AuditChainProblem {
  *
  * @generated from enum gatehouse.v1.AuditChainProblem
  */
-export type AuditChainProblemJson = "AUDIT_CHAIN_PROBLEM_UNSPECIFIED" | "AUDIT_CHAIN_PROBLEM_SEQUENCE_GAP" | "AUDIT_CHAIN_PROBLEM_PREV_HASH_MISMATCH" | "AUDIT_CHAIN_PROBLEM_HASH_MISMATCH" | "AUDIT_CHAIN_PROBLEM_SIGNATURE_INVALID" | "AUDIT_CHAIN_PROBLEM_KEY_UNKNOWN" | "AUDIT_CHAIN_PROBLEM_MALFORMED" | "AUDIT_CHAIN_PROBLEM_HEAD_MISMATCH" | "AUDIT_CHAIN_PROBLEM_ANCHOR_MISMATCH" | "AUDIT_CHAIN_PROBLEM_EVENT_MISMATCH";
+export type AuditChainProblemJson = "AUDIT_CHAIN_PROBLEM_UNSPECIFIED" | "AUDIT_CHAIN_PROBLEM_SEQUENCE_GAP" | "AUDIT_CHAIN_PROBLEM_PREV_HASH_MISMATCH" | "AUDIT_CHAIN_PROBLEM_HASH_MISMATCH" | "AUDIT_CHAIN_PROBLEM_SIGNATURE_INVALID" | "AUDIT_CHAIN_PROBLEM_KEY_UNKNOWN" | "AUDIT_CHAIN_PROBLEM_MALFORMED" | "AUDIT_CHAIN_PROBLEM_HEAD_MISMATCH" | "AUDIT_CHAIN_PROBLEM_ANCHOR_MISMATCH" | "AUDIT_CHAIN_PROBLEM_EVENT_MISMATCH" | "AUDIT_CHAIN_PROBLEM_UNSIGNED_TAIL";
 
 /**
  * Describes the enum gatehouse.v1.AuditChainProblem.
@@ -1467,10 +1505,16 @@ export const AuditChainProblemSchema: GenEnum<AuditChainProblem, AuditChainProbl
  * The chain: entry N carries the hash of entry N-1 (`prev_hash`; 32 zero bytes
  * for entry 1) and its own `hash` = SHA-256("GATEHOUSE-AUDIT\0v1\0" ‖ the
  * deterministic protobuf binary encoding of its AuditEvent, fields in number
- * order, as written by the server and stored byte for byte). `signature` is the
- * Ed25519 signature of the server's audit key (`AuditEvent.audit_key_id`) over
- * `hash`. Entries never hold secrets: no token, pass, challenge id, nonce,
- * signature of an agent, or key material.
+ * order, as written by the server and stored byte for byte). Entries are
+ * written in batches (group commit: the entries recorded while one batch is
+ * being written go together into the next); each batch is appended at once and
+ * authenticated by one `signature`, the Ed25519 signature of the server's audit
+ * key (`AuditEvent.audit_key_id`) over the `hash` of its last entry. Since each
+ * hash covers `prev_hash`, that signature authenticates every entry of the
+ * batch; the other entries carry an empty `signature`. A log written before
+ * batches (one signature per entry) is a log of batches of one. Entries never
+ * hold secrets: no token, pass, challenge id, nonce, signature of an agent, or
+ * key material.
  *
  * Nobody has to take the server's word for the chain: GetAuditKeys publishes
  * the audit public keys (each named by its own RFC 7638 thumbprint, so a key
@@ -1508,8 +1552,8 @@ export const AuditService: GenService<{
   },
   /**
    * VerifyAuditChain walks the whole chain from the first entry: sequence
-   * continuity, each entry's link to its predecessor, its hash and its
-   * signature, and every anchor given. It answers ok, or the first broken
+   * continuity, each entry's link to its predecessor, its hash, every batch's
+   * signature (the chain must end on a signed entry), and every anchor given. It answers ok, or the first broken
    * sequence number and why. Admin only.
    *
    * @generated from rpc gatehouse.v1.AuditService.VerifyAuditChain
@@ -1523,7 +1567,9 @@ export const AuditService: GenService<{
    * PruneAuditLog removes every entry up to and including `through_sequence`
    * from the live log, after they were archived (`gatehouse audit archive
    * --prune`), so the log's growth stays bounded. Compare-and-prune: only when
-   * the entry at `through_sequence` has exactly `through_hash`, else
+   * the entry at `through_sequence` has exactly `through_hash` and ends its
+   * batch (it carries the batch's signature: `gatehouse audit archive
+   * --through` extends to the end of the batch), else
    * REASON_AUDIT_PRUNE_MISMATCH and nothing changes. The pruned point becomes
    * the log's base: the first live entry links to its hash, listings and
    * VerifyAuditChain start from it, and an archived sequence answers

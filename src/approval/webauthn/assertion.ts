@@ -1,12 +1,12 @@
-import {
-  type AuthenticationResponseJSON,
-  generateAuthenticationOptions,
-  type PublicKeyCredentialRequestOptionsJSON,
-  verifyAuthenticationResponse,
+import type {
+  AuthenticationResponseJSON,
+  PublicKeyCredentialRequestOptionsJSON,
+  VerifiedAuthenticationResponse,
 } from "@simplewebauthn/server";
 import { constantTimeEqual } from "../../crypto/constant-time.js";
 import type { ApproverRecord, ApproverStore, PasskeyRecord } from "../../store/ports.js";
 import { refuseCrossOrigin } from "./client-data.js";
+import { webAuthnLibrary } from "./library.js";
 import { approvalInvalid } from "./refusal.js";
 import type { RelyingParty } from "./relying-party.js";
 
@@ -15,7 +15,7 @@ import type { RelyingParty } from "./relying-party.js";
  * for a discoverable credential (sign-in); a list restricts the ceremony to those passkeys
  * (a decision by the signed-in approver). User verification is always required.
  */
-export function assertionOptions(
+export async function assertionOptions(
   rp: RelyingParty,
   options: {
     readonly challenge?: Uint8Array<ArrayBuffer>;
@@ -23,6 +23,7 @@ export function assertionOptions(
     readonly timeoutMs: number;
   },
 ): Promise<PublicKeyCredentialRequestOptionsJSON> {
+  const { generateAuthenticationOptions } = await webAuthnLibrary();
   return generateAuthenticationOptions({
     rpID: rp.id,
     ...(options.challenge && { challenge: options.challenge }),
@@ -69,7 +70,8 @@ export async function verifyAssertion(
     throw approvalInvalid("user handle");
   }
   refuseCrossOrigin(response.response?.clientDataJSON);
-  let result: Awaited<ReturnType<typeof verifyAuthenticationResponse>>;
+  const { verifyAuthenticationResponse } = await webAuthnLibrary();
+  let result: VerifiedAuthenticationResponse;
   try {
     result = await verifyAuthenticationResponse({
       response,

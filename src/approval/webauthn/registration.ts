@@ -1,11 +1,11 @@
-import {
-  generateRegistrationOptions,
-  type PublicKeyCredentialCreationOptionsJSON,
-  type RegistrationResponseJSON,
-  verifyRegistrationResponse,
+import type {
+  PublicKeyCredentialCreationOptionsJSON,
+  RegistrationResponseJSON,
+  VerifiedRegistrationResponse,
 } from "@simplewebauthn/server";
 import type { PasskeyRecord } from "../../store/ports.js";
 import { refuseCrossOrigin } from "./client-data.js";
+import { webAuthnLibrary } from "./library.js";
 import { approvalInvalid } from "./refusal.js";
 import type { RelyingParty } from "./relying-party.js";
 
@@ -19,11 +19,12 @@ const MAX_CREDENTIAL_ID_BYTES = 1023;
  * (so sign-in needs no user name), user verification required, no attestation asked for (the
  * invite, not the authenticator's make, is what authorizes the approver).
  */
-export function registrationOptions(
+export async function registrationOptions(
   rp: RelyingParty,
   user: { readonly handle: Uint8Array<ArrayBuffer>; readonly name: string },
   timeoutMs: number,
 ): Promise<PublicKeyCredentialCreationOptionsJSON> {
+  const { generateRegistrationOptions } = await webAuthnLibrary();
   return generateRegistrationOptions({
     rpName: rp.name,
     rpID: rp.id,
@@ -54,7 +55,8 @@ export async function verifyRegistration(
   expectedChallenge: string,
 ): Promise<NewPasskey> {
   refuseCrossOrigin(response.response?.clientDataJSON);
-  let result: Awaited<ReturnType<typeof verifyRegistrationResponse>>;
+  const { verifyRegistrationResponse } = await webAuthnLibrary();
+  let result: VerifiedRegistrationResponse;
   try {
     result = await verifyRegistrationResponse({
       response,

@@ -94,6 +94,11 @@ export async function verifyOffline(
   if (options.entriesOnly) {
     return create(VerifyAuditChainResponseSchema, { ok: true, entriesChecked: BigInt(checked) });
   }
+  // Pages cut batches anywhere; the listing as a whole ends on the log's head, a signed entry.
+  const unsigned = walk.unsignedTail();
+  if (unsigned !== undefined) {
+    return broken(AuditChainProblem.UNSIGNED_TAIL, BigInt(unsigned), walk.checked);
+  }
   const unreached = walk.unreachedAnchor();
   if (unreached !== undefined) {
     return broken(AuditChainProblem.ANCHOR_MISMATCH, BigInt(unreached), walk.checked);
@@ -123,8 +128,9 @@ export interface ArchiveOptions {
 
 /**
  * `gatehouse audit archive`: the live chain from its first entry (after its base, if it was
- * pruned) through `through`, walked here as `verify --offline` walks it (a broken chain is
- * not archived: its verdict is returned and no file written), then written as a segment
+ * pruned) through `through` (or the end of its batch, so that the segment ends on a
+ * signature), walked here as `verify --offline` walks it (a broken chain, or one ending
+ * unsigned, is not archived: its verdict is returned and no file written), then written as a segment
  * (audit-archive.ts). With `prune`, only once the segment is written, synced and linked, the
  * archived entries are pruned from the live log (PruneAuditLog, compare-and-prune on the last
  * archived entry's sequence and hash). Returns the verdict of the archived part; its head is
@@ -138,19 +144,23 @@ export async function archiveChain(
   const base = await liveBase(client);
   const walk = new ChainWalk(keys, [], base);
   const entries: AuditEntry[] = [];
+  const refused = (problem: AuditChainProblem, at: number) =>
+    create(VerifyAuditChainResponseSchema, {
+      ok: false,
+      entriesChecked: BigInt(walk.position + 1),
+      brokenSequence: BigInt(at),
+      problem,
+    });
   for await (const listed of listedEntries(client, BigInt(walk.position))) {
-    if (options.through !== undefined && walk.position >= options.through) break;
+    // A segment ends on a signature: `through` inside a batch extends to the batch's end.
+    const reached = options.through !== undefined && walk.position >= options.through;
+    if (reached && walk.unsignedTail() === undefined) break;
     const problem = walk.next(chainEntry(listed)) ?? shownProblem(listed);
-    if (problem !== undefined) {
-      return create(VerifyAuditChainResponseSchema, {
-        ok: false,
-        entriesChecked: BigInt(walk.position + 1),
-        brokenSequence: BigInt(walk.position + 1),
-        problem,
-      });
-    }
+    if (problem !== undefined) return refused(problem, walk.position + 1);
     entries.push(listed);
   }
+  const unsigned = walk.unsignedTail();
+  if (unsigned !== undefined) return refused(AuditChainProblem.UNSIGNED_TAIL, unsigned);
   if (options.through !== undefined && walk.position < options.through) {
     throw new CliFailure(
       `the chain ends at ${walk.position}, before ${options.through}`,

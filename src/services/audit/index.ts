@@ -148,7 +148,12 @@ export function createAuditService(deps: AuditServiceDeps): ServiceBinding {
         seq: Number(request.throughSequence),
         hash: Buffer.from(request.throughHash).toString("hex"),
       };
-      if ((await log.prune(through)) === "conflict") {
+      // A base ends a batch (a signed entry): the live log then starts on a whole batch, and
+      // an archived segment ends on a signature (chain.ts). The compare-and-prune below
+      // holds the entry to this hash, so it is the entry read here.
+      const [entry] = await log.read(through.seq - 1, 1);
+      const endsBatch = entry?.seq === through.seq && entry.signature !== "";
+      if (!endsBatch || (await log.prune(through)) === "conflict") {
         throw new GatehouseError(Reason.AUDIT_PRUNE_MISMATCH, { field: "through_hash" });
       }
       await deps.audit.record({

@@ -11,7 +11,7 @@ import type { ChallengeRecord } from "../../challenges/types.js";
 import { randomId, sha256Hex } from "../../crypto/random.js";
 import { GatehouseError, invalidArgument } from "../../errors/index.js";
 import { authorizeScopes } from "../../grants/allowance.js";
-import { requireActiveAgent } from "../agents.js";
+import { cachedStanding, requireActiveAgent } from "../agents.js";
 import type { CallContext } from "../types.js";
 import { EXPIRED_RECORD_GRACE_MS, type GateDeps } from "./deps.js";
 
@@ -41,13 +41,16 @@ export async function issueChallenge(
   }
   const plugin = deps.kinds.get(request.kind);
   if (!plugin) throw new GatehouseError(Reason.CHALLENGE_KIND_UNSUPPORTED, { field: "kind" });
-  const agent = await requireActiveAgent(deps.store, request.did);
+  const now = deps.clock.now();
+  // Through Verify's bus-invalidated look-ups: a challenge is no credential. Submit reads the
+  // agent fresh, and Token the agent, its operator and its key's revocation, before issuing.
+  const agent = await requireActiveAgent(cachedStanding(deps.verify, deps.store, now), request.did);
   const ttlMs = deps.settings.challengeTtlSeconds * 1000;
   // Anyone may ask for a DID proof for any agent: their number per DID is bounded.
-  if (request.kind === ChallengeKind.DID_PROOF)
+  if (request.kind === ChallengeKind.DID_PROOF) {
     await deps.abuse.liveDidProof(agent.did, call, ttlMs);
+  }
   const scopes = [...new Set(request.scopes)].sort();
-  const now = deps.clock.now();
   // A DID proof names its scopes and audience when it is redeemed (token/flows/did-proof.ts).
   if (request.kind !== ChallengeKind.DID_PROOF) {
     await authorizeScopes(deps.store.grants, agent, scopes, request.audience, now);
@@ -71,14 +74,17 @@ export async function issueChallenge(
   });
   const record: ChallengeRecord = { ...base, expiresAt, state };
   const storeTtlMs = expiresAt - now + EXPIRED_RECORD_GRACE_MS;
-  await deps.store.challenges.put(sha256Hex(challengeId), record, storeTtlMs);
-  await deps.audit.record(
-    agentEvent(AuditEventType.CHALLENGE_ISSUED, caller, agent, {
-      challengeKind: plugin.kind,
-      scopes,
-      audiences: [request.audience],
-    }),
-  );
+  // Stored and audited in one round trip; the challenge is returned only once both are done.
+  await Promise.all([
+    deps.store.challenges.put(sha256Hex(challengeId), record, storeTtlMs),
+    deps.audit.record(
+      agentEvent(AuditEventType.CHALLENGE_ISSUED, caller, agent, {
+        challengeKind: plugin.kind,
+        scopes,
+        audiences: [request.audience],
+      }),
+    ),
+  ]);
   const autonomy = agent.policy.autonomy;
   return {
     challengeId,

@@ -10,6 +10,7 @@ import { AuditEventType, agentEvent, challengeFailed } from "../../audit/events.
 import type { ChallengeRecord } from "../../challenges/types.js";
 import { randomId, sha256Hex } from "../../crypto/random.js";
 import { GatehouseError } from "../../errors/index.js";
+import { prefetchCallerAgent } from "../agents.js";
 import type { CallContext } from "../types.js";
 import { EXPIRED_RECORD_GRACE_MS, type GateDeps, type PassRecord } from "./deps.js";
 import { submittingAgent } from "./submit-steps/agent.js";
@@ -46,6 +47,8 @@ async function checkSubmission(
   request: SubmitRequest,
   call: CallContext,
 ): Promise<MessageInitShape<typeof SubmitResponseSchema>> {
+  // The caller's own agent is read in the consume's round trip; the steps read it from there.
+  const readAgent = prefetchCallerAgent(deps.store.registry, call.caller);
   const consumed = await deps.store.challenges.consume(sha256Hex(request.challengeId));
   if (consumed.status === "not_found") throw new GatehouseError(Reason.CHALLENGE_NOT_FOUND);
   if (consumed.status === "already_used") {
@@ -57,7 +60,7 @@ async function checkSubmission(
     throw new GatehouseError(Reason.CHALLENGE_KIND_MISMATCH, { field: "challenge_id" });
   }
   const now = deps.clock.now();
-  const context = { deps, request, call, record, now };
+  const context = { deps, request, call, record, now, readAgent };
   for (const step of SUBMIT_STEPS) await step(context);
 
   const pass = randomId();
@@ -69,12 +72,16 @@ async function checkSubmission(
     audience: record.audience,
     expiresAt: now + ttlMs,
   };
-  await deps.store.passes.put(sha256Hex(pass), passRecord, ttlMs + EXPIRED_RECORD_GRACE_MS);
-  await deps.audit.record(
-    agentEvent(AuditEventType.PASS_ISSUED, call.caller, await submittingAgent(context), {
-      scopes: [...record.scopes],
-      audiences: [record.audience],
-    }),
-  );
+  const agent = await submittingAgent(context);
+  // Stored and audited in one round trip; the pass is returned only once both are done.
+  await Promise.all([
+    deps.store.passes.put(sha256Hex(pass), passRecord, ttlMs + EXPIRED_RECORD_GRACE_MS),
+    deps.audit.record(
+      agentEvent(AuditEventType.PASS_ISSUED, call.caller, agent, {
+        scopes: [...record.scopes],
+        audiences: [record.audience],
+      }),
+    ),
+  ]);
   return { passToken: pass, expiresAt: timestampFromMs(passRecord.expiresAt) };
 }

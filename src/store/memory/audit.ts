@@ -21,10 +21,11 @@ export interface AuditFileOptions {
 
 /**
  * The embedded audit log: an array in memory and, with a data directory, an append-only
- * file of one JSON line per entry, each line fsync'd before `append` resolves. The file
- * is created on the first append. At start the file is read back (the head is its last
- * line); a last line without its newline (a crash mid-write) was never acknowledged and is
- * cut off (reported). A failed append (disk full, I/O error) is cut off at once, and it
+ * file of one JSON line per entry, each batch written at once and fsync'd before `append`
+ * resolves. The file is created on the first append. At start the file is read back (the
+ * head is its last line); a last line without its newline, and unsigned entries at the end
+ * (a batch cut before its last, signed, line: a crash mid-write) were never acknowledged and
+ * are cut off (reported). A failed append (disk full, I/O error) is cut off at once, and it
  * and every entry appended after it (each chained on it) are dropped from memory and
  * refused, so the file never holds a torn line in its middle and memory never holds an
  * entry the file lacks. The chain itself is checked by VerifyAuditChain, not here: a
@@ -90,16 +91,22 @@ export class MemoryAuditLog implements AuditLogStore {
     return this.#base;
   }
 
-  async append(record: AuditRecord): Promise<"appended" | "conflict"> {
+  async append(batch: readonly AuditRecord[]): Promise<"appended" | "conflict"> {
+    const first = batch[0];
+    if (!first) throw new Error("an audit batch holds at least one entry");
     // Check and push without an await in between: atomic in one process.
     const last = this.#records.at(-1) ?? this.#base;
     const fits = last
-      ? last.seq === record.seq - 1 && last.hash === record.prevHash
-      : record.seq === 1;
+      ? last.seq === first.seq - 1 && last.hash === first.prevHash
+      : first.seq === 1;
     if (!fits) return "conflict";
-    this.#records.push(record);
-    if (this.#path !== undefined) await this.#write(`${JSON.stringify(record)}\n`);
-    else this.#durableCount += 1; // without a file, memory is all there is
+    this.#records.push(...batch);
+    if (this.#path !== undefined) {
+      await this.#write(
+        batch.map((record) => `${JSON.stringify(record)}\n`).join(""),
+        batch.length,
+      );
+    } else this.#durableCount += batch.length; // without a file, memory is all there is
     return "appended";
   }
 
@@ -161,21 +168,21 @@ export class MemoryAuditLog implements AuditLogStore {
     if (handle) await (await handle.catch(() => undefined))?.close();
   }
 
-  /** Lines are written one at a time, in append order, each fsync'd. */
-  #write(line: string): Promise<void> {
+  /** A batch's lines are written in one write and one fsync, batches one at a time, in order. */
+  #write(lines: string, count: number): Promise<void> {
     const generation = this.#generation;
     const run = this.#tail.then(async () => {
       if (generation !== this.#generation) throw this.#rolledBack;
       try {
         const handle = await this.#open();
-        await handle.appendFile(line, "utf8");
+        await handle.appendFile(lines, "utf8");
         await handle.sync();
       } catch (error) {
         await this.#rollBack(error);
         throw error;
       }
-      this.#durableBytes += Buffer.byteLength(line);
-      this.#durableCount += 1;
+      this.#durableBytes += Buffer.byteLength(lines);
+      this.#durableCount += count;
     });
     this.#tail = run.catch(() => undefined);
     return run;
@@ -249,15 +256,19 @@ async function readLog(
     if ((error as NodeJS.ErrnoException).code === "ENOENT") return { records: [], bytes: 0 };
     throw error;
   }
-  const end = text.lastIndexOf("\n") + 1;
-  const bytes = Buffer.byteLength(text.slice(0, end));
-  if (end < text.length) {
-    await file.fs.truncate(path, bytes);
-    file.onTornTail?.({ path, bytes: Buffer.byteLength(text) - bytes });
-  }
   const records: AuditRecord[] = [];
+  // Where the file ends as acknowledged: after the last complete line that is not an unsigned
+  // entry. Unsigned entries at the end are a batch whose write stopped before its last,
+  // signed, line (a crash or a full disk mid-append): never acknowledged, cut off like a
+  // torn line.
+  let kept = { bytes: 0, records: 0 };
+  let offset = 0;
+  let bytes = 0;
   let previous = 0;
-  for (const line of text.slice(0, end).split("\n")) {
+  for (let end = text.indexOf("\n"); end !== -1; end = text.indexOf("\n", offset)) {
+    const line = text.slice(offset, end);
+    offset = end + 1;
+    bytes += Buffer.byteLength(line) + 1;
     if (line === "") continue;
     let data: unknown;
     try {
@@ -269,10 +280,18 @@ async function readLog(
     const record = isAuditRecord(data) ? data : malformed(previous + 1);
     previous = record.seq;
     // Lines up to the base were pruned (a crash before the file was rewritten).
-    if (records.length === 0 && base !== undefined && record.seq <= base.seq) continue;
-    records.push(record);
+    if (records.length > 0 || base === undefined || record.seq > base.seq) records.push(record);
+    if (!isAuditRecord(data) || data.signature !== "") {
+      kept = { bytes, records: records.length };
+    }
   }
-  return { records, bytes };
+  const total = Buffer.byteLength(text);
+  if (kept.bytes < total) {
+    await file.fs.truncate(path, kept.bytes);
+    file.onTornTail?.({ path, bytes: total - kept.bytes });
+  }
+  records.length = kept.records;
+  return { records, bytes: kept.bytes };
 }
 
 function isAuditRecord(data: unknown): data is AuditRecord {

@@ -5,8 +5,9 @@ import type { GatehouseScripts } from "./scripts.js";
 
 /**
  * The shared audit log: a list of entry JSON plus a head key, both under the `{audit}` hash
- * tag so the compare-and-append script (AUDIT_APPEND) touches one slot. The head is kept
- * apart from the list so that entries removed from the end are detected (HEAD_MISMATCH).
+ * tag so the compare-and-append script (AUDIT_APPEND, one call per batch) touches one slot.
+ * The head is kept apart from the list so that entries removed from the end are detected
+ * (HEAD_MISMATCH).
  */
 export function createRedisAuditLog(
   redis: RedisLike,
@@ -18,15 +19,17 @@ export function createRedisAuditLog(
       return parseHead(await redis.get(keys.auditHead));
     },
 
-    async append(record) {
-      const expected = record.seq === 1 ? "" : `${record.seq - 1}:${record.prevHash}`;
-      const next = `${record.seq}:${record.hash}`;
+    async append(batch) {
+      const first = batch[0];
+      const last = batch.at(-1);
+      if (!first || !last) throw new Error("an audit batch holds at least one entry");
+      const expected = first.seq === 1 ? "" : `${first.seq - 1}:${first.prevHash}`;
       const appended = await scripts.ghAuditAppend(
         keys.auditLog,
         keys.auditHead,
         expected,
-        next,
-        JSON.stringify(record),
+        `${last.seq}:${last.hash}`,
+        ...batch.map((record) => JSON.stringify(record)),
       );
       return appended === 1 ? "appended" : "conflict";
     },

@@ -1,75 +1,104 @@
-import type { RateLimiter } from "../ports.js";
+import type { RateLimiter, RateLimitHit, RateLimitResult } from "../ports.js";
 import { rateLimitCost } from "../rate-limit-args.js";
 import type { RedisLike } from "./connect.js";
 
 /**
- * KEYS[1] the log: a sorted set of hits, score = hit time (ms); KEYS[2] a counter that
- * makes each member unique. ARGV[1] limit, ARGV[2] window (ms), ARGV[3] cost.
- * Returns {allowed (1|0), remaining, retryAfterMs}.
+ * One or more hits, each on its own log. For hit i: KEYS[i] the log, a sorted set of hits,
+ * score = hit time (ms); ARGV[3i-2] limit, ARGV[3i-1] window (ms), ARGV[3i] cost. Returns,
+ * flat, {allowed (1|0), remaining, retryAfterMs} per hit, in order.
  *
- * Time is Redis's own (TIME), not the caller's: replicas with skewed clocks still share
- * one window. (Redis 5+ replicates a script's effects, so reading TIME before a write is
- * allowed.) Members come from the counter, not the time, so two hits in one millisecond,
- * or a clock stepping back, can never overwrite each other. Both keys expire one window
- * after the newest hit, together, so the counter only restarts on an empty log.
+ * Time is Redis's own (TIME, read once for every hit of the call), not the caller's:
+ * replicas with skewed clocks still share one window. (Redis 5+ replicates a script's
+ * effects, so reading TIME before a write is allowed.) A member is `<time>:<n>`, added with
+ * NX and a higher `n` while one exists, so two hits in one millisecond, or a clock stepping
+ * back, can never overwrite each other (n starts past the count, so it rarely retries). The
+ * log expires one window after its newest hit.
  */
 const HIT = `
 local time = redis.call('TIME')
 local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
-local limit = tonumber(ARGV[1])
-local window = tonumber(ARGV[2])
-local cost = tonumber(ARGV[3])
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
-local count = redis.call('ZCARD', KEYS[1])
-local excess = count + cost - limit
-if excess > 0 then
-  local blocking = redis.call('ZRANGE', KEYS[1], excess - 1, excess - 1, 'WITHSCORES')
-  return {0, math.max(0, limit - count), tonumber(blocking[2]) + window - now}
+local results = {}
+for i = 1, #KEYS do
+  local log = KEYS[i]
+  local limit = tonumber(ARGV[3 * i - 2])
+  local window = tonumber(ARGV[3 * i - 1])
+  local cost = tonumber(ARGV[3 * i])
+  redis.call('ZREMRANGEBYSCORE', log, '-inf', now - window)
+  local count = redis.call('ZCARD', log)
+  local excess = count + cost - limit
+  if excess > 0 then
+    local blocking = redis.call('ZRANGE', log, excess - 1, excess - 1, 'WITHSCORES')
+    table.insert(results, 0)
+    table.insert(results, math.max(0, limit - count))
+    table.insert(results, tonumber(blocking[2]) + window - now)
+  else
+    local n = count
+    for _ = 1, cost do
+      repeat n = n + 1 until redis.call('ZADD', log, 'NX', now, now .. ':' .. n) == 1
+    end
+    local newest = tonumber(redis.call('ZRANGE', log, -1, -1, 'WITHSCORES')[2])
+    redis.call('PEXPIRE', log, newest + window - now)
+    table.insert(results, 1)
+    table.insert(results, limit - count - cost)
+    table.insert(results, 0)
+  end
 end
-local last = redis.call('INCRBY', KEYS[2], cost)
-for member = last - cost + 1, last do
-  redis.call('ZADD', KEYS[1], now, member)
-end
-local newest = tonumber(redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')[2])
-local ttl = newest + window - now
-redis.call('PEXPIRE', KEYS[1], ttl)
-redis.call('PEXPIRE', KEYS[2], ttl)
-return {1, limit - count - cost, 0}
+return results
 `;
 
-interface RateLimitScript {
-  ghRateLimitHit(
-    logKey: string,
-    counterKey: string,
-    limit: number,
-    windowMs: number,
-    cost: number,
-  ): Promise<[0 | 1, number, number]>;
+interface RateLimitScripts {
+  /** One limit: its key, then its three arguments. */
+  ghRateLimitHit(...keysThenArgs: (string | number)[]): Promise<number[]>;
+  /** Any number of limits: the number of keys first (standalone Redis only, see below). */
+  ghRateLimitHitEach(numberOfKeys: number, ...keysThenArgs: (string | number)[]): Promise<number[]>;
 }
 
 /**
- * Sliding-window log on Redis, one atomic script per hit. Both keys of a limit share the
- * hash tag `{rl:<key>}`, so on Redis Cluster they sit in one slot (as a two-key script
- * requires) while different limits spread over the cluster. The script lives here rather
- * than in scripts.ts because nothing else uses it.
+ * Sliding-window log on Redis, one atomic script per call, whatever the number of limits it
+ * hits. A limit's one key carries the hash tag `{rl:<key>}`, so different limits spread
+ * over a Redis Cluster; there the limits of one `hitEach` lie in different slots, so each runs
+ * its own script (in parallel: still one round trip). The script lives here rather than in
+ * scripts.ts because nothing else uses it.
  */
 export function createRedisRateLimiter(redis: RedisLike, prefix: string): RateLimiter {
-  redis.defineCommand("ghRateLimitHit", { numberOfKeys: 2, lua: HIT });
-  // defineCommand adds the method at run time, which TypeScript cannot see.
-  const script = redis as unknown as RateLimitScript;
+  // The same script twice: a Cluster client routes a custom command by its first argument,
+  // which must therefore be a key (a declared number of keys), never the number of keys.
+  redis.defineCommand("ghRateLimitHit", { numberOfKeys: 1, lua: HIT });
+  redis.defineCommand("ghRateLimitHitEach", { lua: HIT });
+  // defineCommand adds the methods at run time, which TypeScript cannot see.
+  const scripts = redis as unknown as RateLimitScripts;
+
+  /** One script over `hits`, whose arguments were checked (`costs` in the same order). */
+  const run = async (hits: readonly RateLimitHit[], costs: readonly number[]) => {
+    const keys = hits.map(({ key }) => `${prefix}:{rl:${key}}:log`);
+    const args = hits.flatMap(({ limit, windowMs }, i) => [limit, windowMs, costs[i] ?? 1]);
+    const reply = await (hits.length === 1
+      ? scripts.ghRateLimitHit(...keys, ...args)
+      : scripts.ghRateLimitHitEach(keys.length, ...keys, ...args));
+    return hits.map(
+      (_, i): RateLimitResult => ({
+        allowed: reply[3 * i] === 1,
+        remaining: Number(reply[3 * i + 1]),
+        retryAfterMs: Number(reply[3 * i + 2]),
+      }),
+    );
+  };
 
   return {
     async hit(key, limit, windowMs, cost) {
-      const hits = rateLimitCost(key, limit, windowMs, cost);
-      const tagged = `${prefix}:{rl:${key}}`;
-      const [allowed, remaining, retryAfterMs] = await script.ghRateLimitHit(
-        `${tagged}:log`,
-        `${tagged}:seq`,
-        limit,
-        windowMs,
-        hits,
+      const [result] = await run(
+        [{ key, limit, windowMs }],
+        [rateLimitCost(key, limit, windowMs, cost)],
       );
-      return { allowed: allowed === 1, remaining, retryAfterMs };
+      return result as RateLimitResult;
+    },
+    async hitEach(hits) {
+      // Every argument checked first, so a bad one leaves nothing counted.
+      const costs = hits.map((hit) => rateLimitCost(hit.key, hit.limit, hit.windowMs, hit.cost));
+      if (hits.length === 0) return [];
+      if (!redis.isCluster) return run(hits, costs);
+      const each = await Promise.all(hits.map((hit, i) => run([hit], [costs[i] ?? 1])));
+      return each.flat();
     },
   };
 }

@@ -1,4 +1,7 @@
 import { generateKeyPairSync } from "node:crypto";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { create, fromBinary } from "@bufbuild/protobuf";
 import { describe, expect, it } from "vitest";
 import {
@@ -8,9 +11,9 @@ import {
   AuditEventSchema,
   AuditEventType,
 } from "../../../gen/gatehouse/v1/audit_pb.js";
-import { GENESIS_HASH, sealEvent } from "../../../src/audit/chain.js";
+import { chainEvent, GENESIS_HASH, signRecord } from "../../../src/audit/chain.js";
 import { rawPublicKey } from "../../../src/audit/key.js";
-import { verifyOffline } from "../../../src/cli/manage/audit-offline.js";
+import { archiveChain, verifyOffline } from "../../../src/cli/manage/audit-offline.js";
 import { CliFailure } from "../../../src/cli/output.js";
 import { ed25519Thumbprint } from "../../../src/crypto/jose/thumbprint.js";
 
@@ -20,16 +23,20 @@ const KEY = {
   publicKey: rawPublicKey(publicKey),
 };
 
-/** A chain of `count` entries as ListAuditEvents returns them. */
-function entries(count: number): AuditEntry[] {
+/**
+ * A chain of `count` entries as ListAuditEvents returns them, written in batches of `batch`
+ * (each signed on its last entry; batches of one: a log from before batches).
+ */
+function entries(count: number, batch = 1): AuditEntry[] {
   const listed: AuditEntry[] = [];
   let prevHash = GENESIS_HASH;
   for (let sequence = 1; sequence <= count; sequence++) {
-    const record = sealEvent(
+    const chained = chainEvent(
       { type: AuditEventType.AGENT_SUSPENDED, actorRole: "operator", comment: `c${sequence}` },
       { sequence, prevHash: Buffer.from(prevHash, "hex"), timeMs: 1_000, auditKeyId: KEY.keyId },
-      privateKey,
     );
+    const ends = sequence % batch === 0 || sequence === count;
+    const record = ends ? signRecord(chained, privateKey) : chained;
     const eventBytes = Buffer.from(record.event, "base64");
     listed.push(
       create(AuditEntrySchema, {
@@ -104,6 +111,63 @@ describe("offline audit verification", () => {
       brokenSequence: 5n,
       problem: AuditChainProblem.SIGNATURE_INVALID,
     });
+  });
+
+  it("walks batches across pages (two entries each) and refuses a listing that ends unsigned", async () => {
+    // Batches 1–3, 4–6, 7: pages cut them anywhere; the walk carries over.
+    const batched = entries(7, 3);
+    expect(batched.map((entry) => entry.signature.length)).toEqual([0, 0, 64, 0, 0, 64, 64]);
+    await expect(verifyOffline(server(batched), CHAIN)).resolves.toMatchObject({
+      ok: true,
+      entriesChecked: 7n,
+    });
+    // A server that stops inside a batch, or strips the last signature: no signature covers
+    // the tail, whatever its hashes and links.
+    await expect(verifyOffline(server(batched.slice(0, 5)), CHAIN)).resolves.toMatchObject({
+      ok: false,
+      brokenSequence: 4n,
+      problem: AuditChainProblem.UNSIGNED_TAIL,
+    });
+    const stripped = batched.map((entry) => create(AuditEntrySchema, entry));
+    (stripped[6] as AuditEntry).signature = new Uint8Array();
+    await expect(verifyOffline(server(stripped), CHAIN)).resolves.toMatchObject({
+      ok: false,
+      brokenSequence: 7n,
+      problem: AuditChainProblem.UNSIGNED_TAIL,
+    });
+    // Entry by entry, an unsigned entry is checked for its hash and key only: its signature
+    // is its batch's, which needs the chain (the limit of an operator's filtered view).
+    await expect(verifyOffline(server(batched.slice(0, 2)), EACH)).resolves.toMatchObject({
+      ok: true,
+      entriesChecked: 2n,
+    });
+    const edited = batched.map((entry) => create(AuditEntrySchema, entry));
+    (edited[0] as AuditEntry).hash = new Uint8Array(32);
+    await expect(verifyOffline(server(edited), EACH)).resolves.toMatchObject({
+      ok: false,
+      brokenSequence: 1n,
+      problem: AuditChainProblem.HASH_MISMATCH,
+    });
+  });
+
+  it("archives through the end of the batch `--through` falls in: a segment ends on a signature", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "gatehouse-segment-"));
+    try {
+      const archive = (out: string, through: number, listed = entries(7, 3)) =>
+        archiveChain(server(listed), { out: join(dir, out), through, pinned: [] });
+      await expect(archive("a.jsonl", 4)).resolves.toMatchObject({ ok: true, entriesChecked: 6n });
+      const lines = (await readFile(join(dir, "a.jsonl"), "utf8")).trim().split("\n");
+      expect(JSON.parse(lines[0] ?? "")).toMatchObject({ first: 1, last: 6 });
+      // A log that ends unsigned is not archived.
+      await expect(archive("b.jsonl", 4, entries(7, 3).slice(0, 5))).resolves.toMatchObject({
+        ok: false,
+        brokenSequence: 4n,
+        problem: AuditChainProblem.UNSIGNED_TAIL,
+      });
+      await expect(readFile(join(dir, "b.jsonl"))).rejects.toThrow();
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it("stops when the server's pages do not move forward", async () => {

@@ -80,6 +80,23 @@ describe("verifyEd25519", () => {
     expect(verifyEd25519(raw, message, malleated)).toBe(false);
   });
 
+  it("screens R from the signature's first 32 bytes, its sign bit not part of y", () => {
+    const below = (top: string) =>
+      bytes(`ebffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff${top}`);
+    // y = p − 2, either sign of x: canonical (y < p) and not of small order.
+    expect(pointEncodingProblem(below("7f"))).toBeUndefined();
+    expect(pointEncodingProblem(below("ff"))).toBeUndefined();
+    // y = p with the sign bit set is still y ≥ p.
+    const pSigned = bytes("edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff");
+    expect(pointEncodingProblem(pSigned)).toBe("non_canonical");
+    expect(signatureEncodingAcceptable(Buffer.concat([pSigned, Buffer.alloc(32)]))).toBe(false);
+    // Only bytes 0–31 are R: an S that would be a small-order encoding changes nothing.
+    const { privateKey } = freshKey();
+    const signature = sign(null, Buffer.from("in place"), privateKey);
+    expect(pointEncodingProblem(signature)).toBe(pointEncodingProblem(signature.subarray(0, 32)));
+    expect(signatureEncodingAcceptable(signature)).toBe(true);
+  });
+
   it("refuses a small-order R before any curve arithmetic", () => {
     for (const point of TORSION) {
       expect(pointEncodingProblem(point)).toBe("small_order");

@@ -9,9 +9,9 @@ const run = promisify(execFile);
 const INFRA = join(import.meta.dirname, "../../../infra");
 
 /**
- * A YAML file as JSON, read by PyYAML (neither Traefik nor Envoy is packaged for Debian, so
- * their own validators cannot run here: these checks parse the files and hold them to what
- * the sidecar's /auth reads and answers).
+ * A YAML file as JSON, read by PyYAML. The proxies themselves run these files in
+ * test/integration/proxy-*.test.ts; these checks hold the files' security settings to what
+ * the sidecar's /auth reads and answers, naming the setting when one changes.
  */
 async function yaml(file: string): Promise<Record<string, unknown>> {
   const script = "import json, sys, yaml; print(json.dumps(yaml.safe_load(open(sys.argv[1]))))";
@@ -31,6 +31,12 @@ function dig(value: unknown, ...path: string[]): unknown {
   return node;
 }
 
+/** The first listener's HTTP connection manager. */
+function connectionManager(config: unknown): unknown {
+  const listener = list(dig(config, "static_resources", "listeners"))[0];
+  return list(dig(list(dig(listener, "filter_chains"))[0], "filters"))[0];
+}
+
 function list(value: unknown): unknown[] {
   expect(Array.isArray(value)).toBe(true);
   return value as unknown[];
@@ -48,11 +54,48 @@ describe("proxy examples for the sidecar's /auth", () => {
       String(h).toLowerCase(),
     );
     expect(headers.sort()).toEqual(Object.values(IDENTITY_HEADERS).sort());
+    // Only what /auth reads: a client's own X-Original-* or X-Forwarded-* must not reach it.
+    const sent = list(dig(forwardAuth, "authRequestHeaders")).map((h) => String(h).toLowerCase());
+    expect(sent.sort()).toEqual([
+      "authorization",
+      "dpop",
+      "gatehouse-amount",
+      "mcp-method",
+      "mcp-name",
+      "mcp-protocol-version",
+    ]);
+    expect(dig(forwardAuth, "trustForwardHeader")).toBe(false);
     expect(dig(config, "http", "routers", "app", "middlewares")).toEqual(["gatehouse"]);
   });
 
+  it.each(["envoy/envoy.yaml", "envoy/http-ext-authz.yaml"])(
+    "%s serves no admin interface, drops underscore headers and fails closed",
+    async (file) => {
+      const config = await yaml(file);
+      expect(dig(config, "admin")).toBeUndefined();
+      const manager = connectionManager(config);
+      expect(
+        dig(
+          manager,
+          "typed_config",
+          "common_http_protocol_options",
+          "headers_with_underscores_action",
+        ),
+      ).toBe("DROP_HEADER");
+      const extAuthz = dig(
+        list(dig(manager, "typed_config", "http_filters")).find(
+          (f) => dig(f, "name") === "envoy.filters.http.ext_authz",
+        ),
+        "typed_config",
+      );
+      expect(dig(extAuthz, "failure_mode_allow")).toBe(false);
+      expect(dig(extAuthz, "status_on_error", "code")).toBe("ServiceUnavailable");
+    },
+  );
+
   it("Envoy's HTTP ext_authz fails closed and sends what /auth reads", async () => {
-    const filters = list(dig(await yaml("envoy/http-ext-authz.yaml"), "http_filters"));
+    const config = await yaml("envoy/http-ext-authz.yaml");
+    const filters = list(dig(connectionManager(config), "typed_config", "http_filters"));
     const extAuthz = dig(
       filters.find((f) => dig(f, "name") === "envoy.filters.http.ext_authz"),
       "typed_config",
@@ -63,7 +106,8 @@ describe("proxy examples for the sidecar's /auth", () => {
     expect(dig(extAuthz, "failure_mode_allow")).toBe(false);
     const service = dig(extAuthz, "http_service");
     expect(dig(service, "path_prefix")).toBe("/auth");
-    const patterns = dig(service, "authorization_request", "allowed_headers", "patterns");
+    expect(dig(extAuthz, "status_on_error", "code")).toBe("ServiceUnavailable");
+    const patterns = dig(extAuthz, "allowed_headers", "patterns");
     const sent = list(patterns).map((p) => dig(p, "exact"));
     for (const name of ["authorization", "dpop", "gatehouse-amount", "mcp-protocol-version"]) {
       expect(sent).toContain(name);

@@ -45,15 +45,14 @@ export function createGateRateLimits(rateLimits: RateLimiter, config: LimitsConf
   /** Throws RATE_LIMITED, with the longest wait any refusing limit asks for. */
   return async (action: GateAction, kind: ChallengeKind | undefined, call: CallContext) => {
     const subjects = { identity: identitySubject(call), address: sourceAddress(call.peerAddress) };
-    // Both limits are hit even when one refuses: a refused call was still an attempt, and
-    // hitting them in parallel keeps the added latency at one store round trip.
+    // Both limits are hit even when one refuses: a refused call was still an attempt. One
+    // store call hits both (one script on Redis), so the added latency is one round trip.
     const hits = (["identity", "address"] as const).flatMap((dimension) => {
       const { bucket, limit } = limitOf(LIMIT_NAMES[action][dimension], kind);
       if (limit === 0) return []; // 0 turns a limit off (e.g. address behind a load balancer)
-      const key = `${action}:${dimension}:${bucket}:${subjects[dimension]}`;
-      return [rateLimits.hit(key, limit, windowMs)];
+      return [{ key: `${action}:${dimension}:${bucket}:${subjects[dimension]}`, limit, windowMs }];
     });
-    const refused = (await Promise.all(hits)).filter((result) => !result.allowed);
+    const refused = (await rateLimits.hitEach(hits)).filter((result) => !result.allowed);
     if (refused.length > 0) {
       const retryAfterMs = Math.max(...refused.map((result) => result.retryAfterMs));
       throw new GatehouseError(Reason.RATE_LIMITED, { retryAfterMs });

@@ -13,7 +13,7 @@ const loaded = new WeakMap<SubmitContext, Promise<AgentRecord | undefined>>();
 export function registeredAgent(context: SubmitContext): Promise<AgentRecord | undefined> {
   let agent = loaded.get(context);
   if (!agent) {
-    agent = context.deps.store.registry.getAgent(context.record.did);
+    agent = context.readAgent(context.record.did);
     loaded.set(context, agent);
   }
   return agent;

@@ -1,5 +1,6 @@
 import type { SubmitRequest } from "../../../../gen/gatehouse/v1/gate_pb.js";
 import type { ChallengeRecord } from "../../../challenges/types.js";
+import type { AgentReader } from "../../agents.js";
 import type { CallContext } from "../../types.js";
 import type { GateDeps } from "../deps.js";
 
@@ -12,6 +13,8 @@ export interface SubmitContext {
   readonly record: ChallengeRecord;
   /** Server time when the submission arrived, Unix ms, read once. */
   readonly now: number;
+  /** Reads the registered agent (the caller's own was asked for with the consume). */
+  readonly readAgent: AgentReader;
 }
 
 /** One submission check: throws a GatehouseError with its reason, or returns. */

@@ -115,6 +115,7 @@ export function submission(
     call: call(),
     record: challengeRecord(h.agent, record),
     now: NOW_MS,
+    readAgent: (did) => h.deps.store.registry.getAgent(did),
     ...context,
   };
 }

@@ -230,21 +230,27 @@ const (
 	// The entry's `event` is not the event its `event_bytes` encode (found by a
 	// client verifying the listed entries itself).
 	AuditChainProblem_AUDIT_CHAIN_PROBLEM_EVENT_MISMATCH AuditChainProblem = 9
+	// The chain (or the range walked) ends with entries no signature covers: its
+	// last entry carries none (entries appended or a signature stripped by
+	// someone without the audit key, or a range cut inside a batch).
+	// `broken_sequence` is the first of those entries.
+	AuditChainProblem_AUDIT_CHAIN_PROBLEM_UNSIGNED_TAIL AuditChainProblem = 10
 )
 
 // Enum value maps for AuditChainProblem.
 var (
 	AuditChainProblem_name = map[int32]string{
-		0: "AUDIT_CHAIN_PROBLEM_UNSPECIFIED",
-		1: "AUDIT_CHAIN_PROBLEM_SEQUENCE_GAP",
-		2: "AUDIT_CHAIN_PROBLEM_PREV_HASH_MISMATCH",
-		3: "AUDIT_CHAIN_PROBLEM_HASH_MISMATCH",
-		4: "AUDIT_CHAIN_PROBLEM_SIGNATURE_INVALID",
-		5: "AUDIT_CHAIN_PROBLEM_KEY_UNKNOWN",
-		6: "AUDIT_CHAIN_PROBLEM_MALFORMED",
-		7: "AUDIT_CHAIN_PROBLEM_HEAD_MISMATCH",
-		8: "AUDIT_CHAIN_PROBLEM_ANCHOR_MISMATCH",
-		9: "AUDIT_CHAIN_PROBLEM_EVENT_MISMATCH",
+		0:  "AUDIT_CHAIN_PROBLEM_UNSPECIFIED",
+		1:  "AUDIT_CHAIN_PROBLEM_SEQUENCE_GAP",
+		2:  "AUDIT_CHAIN_PROBLEM_PREV_HASH_MISMATCH",
+		3:  "AUDIT_CHAIN_PROBLEM_HASH_MISMATCH",
+		4:  "AUDIT_CHAIN_PROBLEM_SIGNATURE_INVALID",
+		5:  "AUDIT_CHAIN_PROBLEM_KEY_UNKNOWN",
+		6:  "AUDIT_CHAIN_PROBLEM_MALFORMED",
+		7:  "AUDIT_CHAIN_PROBLEM_HEAD_MISMATCH",
+		8:  "AUDIT_CHAIN_PROBLEM_ANCHOR_MISMATCH",
+		9:  "AUDIT_CHAIN_PROBLEM_EVENT_MISMATCH",
+		10: "AUDIT_CHAIN_PROBLEM_UNSIGNED_TAIL",
 	}
 	AuditChainProblem_value = map[string]int32{
 		"AUDIT_CHAIN_PROBLEM_UNSPECIFIED":        0,
@@ -257,6 +263,7 @@ var (
 		"AUDIT_CHAIN_PROBLEM_HEAD_MISMATCH":      7,
 		"AUDIT_CHAIN_PROBLEM_ANCHOR_MISMATCH":    8,
 		"AUDIT_CHAIN_PROBLEM_EVENT_MISMATCH":     9,
+		"AUDIT_CHAIN_PROBLEM_UNSIGNED_TAIL":      10,
 	}
 )
 
@@ -608,7 +615,21 @@ type AuditEntry struct {
 	Event *AuditEvent `protobuf:"bytes,1,opt,name=event,proto3" json:"event,omitempty"`
 	// SHA-256 over the domain separator and the event's encoding (see AuditService).
 	Hash []byte `protobuf:"bytes,2,opt,name=hash,proto3" json:"hash,omitempty"`
-	// The audit key's Ed25519 signature (64 bytes) over `hash`.
+	// The audit key's Ed25519 signature (64 bytes) over `hash`, on the last entry
+	// of each batch; empty on the other entries of the batch. A verifier walking
+	// the chain checks, for every entry, its sequence, its link (`prev_hash`) to
+	// the entry before and its `hash` over `event_bytes`, and every signature
+	// present (by the key `event.audit_key_id` names); an entry with an empty
+	// signature is authenticated by the next signed entry, through the links in
+	// between. So a walk must end on a signed entry: a range whose final entries
+	// are unsigned (an "unsigned tail") is refused (AUDIT_CHAIN_PROBLEM_UNSIGNED_TAIL),
+	// since nothing proves the server's audit key wrote them. The stored log
+	// always ends on a signed entry (batches are appended whole); page boundaries
+	// of ListAuditEvents do not: carry the walk from one page into the next, and
+	// judge the tail only after the last page (`next_after_sequence` = 0). A
+	// filtered listing (an operator's own domain) shows unsigned entries without
+	// the entries that link them to their batch's signature: such an entry can be
+	// checked on its own for its hash and key, not for a signature.
 	Signature []byte `protobuf:"bytes,3,opt,name=signature,proto3" json:"signature,omitempty"`
 	// The encoding of `event` exactly as written and hashed: verify `hash`
 	// against these bytes (and read them as the event), never a re-encoding.
@@ -1405,7 +1426,7 @@ const file_gatehouse_v1_audit_proto_rawDesc = "" +
 	"\x1eAUDIT_EVENT_TYPE_GRANT_REVOKED\x105\x12!\n" +
 	"\x1dAUDIT_EVENT_TYPE_CHECK_DENIED\x106\x12#\n" +
 	"\x1fAUDIT_EVENT_TYPE_DENIALS_FOLDED\x107\x12!\n" +
-	"\x1dAUDIT_EVENT_TYPE_AUDIT_PRUNED\x10<*\x9c\x03\n" +
+	"\x1dAUDIT_EVENT_TYPE_AUDIT_PRUNED\x10<*\xc3\x03\n" +
 	"\x11AuditChainProblem\x12#\n" +
 	"\x1fAUDIT_CHAIN_PROBLEM_UNSPECIFIED\x10\x00\x12$\n" +
 	" AUDIT_CHAIN_PROBLEM_SEQUENCE_GAP\x10\x01\x12*\n" +
@@ -1416,7 +1437,9 @@ const file_gatehouse_v1_audit_proto_rawDesc = "" +
 	"\x1dAUDIT_CHAIN_PROBLEM_MALFORMED\x10\x06\x12%\n" +
 	"!AUDIT_CHAIN_PROBLEM_HEAD_MISMATCH\x10\a\x12'\n" +
 	"#AUDIT_CHAIN_PROBLEM_ANCHOR_MISMATCH\x10\b\x12&\n" +
-	"\"AUDIT_CHAIN_PROBLEM_EVENT_MISMATCH\x10\t2\xf7\x03\n" +
+	"\"AUDIT_CHAIN_PROBLEM_EVENT_MISMATCH\x10\t\x12%\n" +
+	"!AUDIT_CHAIN_PROBLEM_UNSIGNED_TAIL\x10\n" +
+	"2\xf7\x03\n" +
 	"\fAuditService\x12p\n" +
 	"\fGetAuditKeys\x12!.gatehouse.v1.GetAuditKeysRequest\x1a\".gatehouse.v1.GetAuditKeysResponse\"\x19\x82\xd3\xe4\x93\x02\x10\x12\x0e/v1/audit/keys\x90\x02\x01\x12{\n" +
 	"\x0fListAuditEvents\x12$.gatehouse.v1.ListAuditEventsRequest\x1a%.gatehouse.v1.ListAuditEventsResponse\"\x1b\x82\xd3\xe4\x93\x02\x12\x12\x10/v1/audit/events\x90\x02\x01\x12\x81\x01\n" +

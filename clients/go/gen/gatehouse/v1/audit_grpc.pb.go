@@ -36,10 +36,16 @@ const (
 // The chain: entry N carries the hash of entry N-1 (`prev_hash`; 32 zero bytes
 // for entry 1) and its own `hash` = SHA-256("GATEHOUSE-AUDIT\0v1\0" ‖ the
 // deterministic protobuf binary encoding of its AuditEvent, fields in number
-// order, as written by the server and stored byte for byte). `signature` is the
-// Ed25519 signature of the server's audit key (`AuditEvent.audit_key_id`) over
-// `hash`. Entries never hold secrets: no token, pass, challenge id, nonce,
-// signature of an agent, or key material.
+// order, as written by the server and stored byte for byte). Entries are
+// written in batches (group commit: the entries recorded while one batch is
+// being written go together into the next); each batch is appended at once and
+// authenticated by one `signature`, the Ed25519 signature of the server's audit
+// key (`AuditEvent.audit_key_id`) over the `hash` of its last entry. Since each
+// hash covers `prev_hash`, that signature authenticates every entry of the
+// batch; the other entries carry an empty `signature`. A log written before
+// batches (one signature per entry) is a log of batches of one. Entries never
+// hold secrets: no token, pass, challenge id, nonce, signature of an agent, or
+// key material.
 //
 // Nobody has to take the server's word for the chain: GetAuditKeys publishes
 // the audit public keys (each named by its own RFC 7638 thumbprint, so a key
@@ -57,14 +63,16 @@ type AuditServiceClient interface {
 	// filtered. Admins and operators (own domain only).
 	ListAuditEvents(ctx context.Context, in *ListAuditEventsRequest, opts ...grpc.CallOption) (*ListAuditEventsResponse, error)
 	// VerifyAuditChain walks the whole chain from the first entry: sequence
-	// continuity, each entry's link to its predecessor, its hash and its
-	// signature, and every anchor given. It answers ok, or the first broken
+	// continuity, each entry's link to its predecessor, its hash, every batch's
+	// signature (the chain must end on a signed entry), and every anchor given. It answers ok, or the first broken
 	// sequence number and why. Admin only.
 	VerifyAuditChain(ctx context.Context, in *VerifyAuditChainRequest, opts ...grpc.CallOption) (*VerifyAuditChainResponse, error)
 	// PruneAuditLog removes every entry up to and including `through_sequence`
 	// from the live log, after they were archived (`gatehouse audit archive
 	// --prune`), so the log's growth stays bounded. Compare-and-prune: only when
-	// the entry at `through_sequence` has exactly `through_hash`, else
+	// the entry at `through_sequence` has exactly `through_hash` and ends its
+	// batch (it carries the batch's signature: `gatehouse audit archive
+	// --through` extends to the end of the batch), else
 	// REASON_AUDIT_PRUNE_MISMATCH and nothing changes. The pruned point becomes
 	// the log's base: the first live entry links to its hash, listings and
 	// VerifyAuditChain start from it, and an archived sequence answers
@@ -132,10 +140,16 @@ func (c *auditServiceClient) PruneAuditLog(ctx context.Context, in *PruneAuditLo
 // The chain: entry N carries the hash of entry N-1 (`prev_hash`; 32 zero bytes
 // for entry 1) and its own `hash` = SHA-256("GATEHOUSE-AUDIT\0v1\0" ‖ the
 // deterministic protobuf binary encoding of its AuditEvent, fields in number
-// order, as written by the server and stored byte for byte). `signature` is the
-// Ed25519 signature of the server's audit key (`AuditEvent.audit_key_id`) over
-// `hash`. Entries never hold secrets: no token, pass, challenge id, nonce,
-// signature of an agent, or key material.
+// order, as written by the server and stored byte for byte). Entries are
+// written in batches (group commit: the entries recorded while one batch is
+// being written go together into the next); each batch is appended at once and
+// authenticated by one `signature`, the Ed25519 signature of the server's audit
+// key (`AuditEvent.audit_key_id`) over the `hash` of its last entry. Since each
+// hash covers `prev_hash`, that signature authenticates every entry of the
+// batch; the other entries carry an empty `signature`. A log written before
+// batches (one signature per entry) is a log of batches of one. Entries never
+// hold secrets: no token, pass, challenge id, nonce, signature of an agent, or
+// key material.
 //
 // Nobody has to take the server's word for the chain: GetAuditKeys publishes
 // the audit public keys (each named by its own RFC 7638 thumbprint, so a key
@@ -153,14 +167,16 @@ type AuditServiceServer interface {
 	// filtered. Admins and operators (own domain only).
 	ListAuditEvents(context.Context, *ListAuditEventsRequest) (*ListAuditEventsResponse, error)
 	// VerifyAuditChain walks the whole chain from the first entry: sequence
-	// continuity, each entry's link to its predecessor, its hash and its
-	// signature, and every anchor given. It answers ok, or the first broken
+	// continuity, each entry's link to its predecessor, its hash, every batch's
+	// signature (the chain must end on a signed entry), and every anchor given. It answers ok, or the first broken
 	// sequence number and why. Admin only.
 	VerifyAuditChain(context.Context, *VerifyAuditChainRequest) (*VerifyAuditChainResponse, error)
 	// PruneAuditLog removes every entry up to and including `through_sequence`
 	// from the live log, after they were archived (`gatehouse audit archive
 	// --prune`), so the log's growth stays bounded. Compare-and-prune: only when
-	// the entry at `through_sequence` has exactly `through_hash`, else
+	// the entry at `through_sequence` has exactly `through_hash` and ends its
+	// batch (it carries the batch's signature: `gatehouse audit archive
+	// --through` extends to the end of the batch), else
 	// REASON_AUDIT_PRUNE_MISMATCH and nothing changes. The pruned point becomes
 	// the log's base: the first live entry links to its hash, listings and
 	// VerifyAuditChain start from it, and an archived sequence answers

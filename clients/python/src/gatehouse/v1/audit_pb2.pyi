@@ -60,6 +60,7 @@ class AuditChainProblem(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     AUDIT_CHAIN_PROBLEM_HEAD_MISMATCH: _ClassVar[AuditChainProblem]
     AUDIT_CHAIN_PROBLEM_ANCHOR_MISMATCH: _ClassVar[AuditChainProblem]
     AUDIT_CHAIN_PROBLEM_EVENT_MISMATCH: _ClassVar[AuditChainProblem]
+    AUDIT_CHAIN_PROBLEM_UNSIGNED_TAIL: _ClassVar[AuditChainProblem]
 AUDIT_EVENT_TYPE_UNSPECIFIED: AuditEventType
 AUDIT_EVENT_TYPE_OPERATOR_CREATED: AuditEventType
 AUDIT_EVENT_TYPE_AGENT_REGISTERED: AuditEventType
@@ -101,6 +102,7 @@ AUDIT_CHAIN_PROBLEM_MALFORMED: AuditChainProblem
 AUDIT_CHAIN_PROBLEM_HEAD_MISMATCH: AuditChainProblem
 AUDIT_CHAIN_PROBLEM_ANCHOR_MISMATCH: AuditChainProblem
 AUDIT_CHAIN_PROBLEM_EVENT_MISMATCH: AuditChainProblem
+AUDIT_CHAIN_PROBLEM_UNSIGNED_TAIL: AuditChainProblem
 
 class DenialAggregate(_message.Message):
     __slots__ = ("denied", "count", "window_start", "window_end", "overflow")

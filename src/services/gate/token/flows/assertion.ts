@@ -108,15 +108,18 @@ export async function assertionFlow(
   // RFC 7523 §3 item 7: single use. Consumed atomically across replicas, on this first
   // attempt, for as long as the assertion could still be accepted (`exp` + skew).
   const ttlMs = Math.max(1, (claims.exp + skew) * 1000 - nowMs);
-  const first = await deps.store.nonces.useOnce(
+  const first = deps.store.nonces.useOnce(
     ASSERTION_NONCE_NAMESPACE,
     `${claims.did}:${claims.jti}`,
     ttlMs,
   );
-  if (!first) throw new GatehouseError(Reason.ASSERTION_REPLAYED);
-
-  // Status (suspended → AGENT_SUSPENDED, operator too) and policy, read now.
-  const agent = await requireActiveAgent(deps.store, claims.did);
+  // Status (suspended → AGENT_SUSPENDED, operator too) and policy: the agent as read for its
+  // key, its operator and its key's revocation read with the jti's use (one round trip); a
+  // replay is refused as such first.
+  const standing = requireActiveAgent(deps.store, claims.did, () => registered);
+  standing.catch(() => {}); // observed here; awaited (and thrown) below unless a replay wins
+  if (!(await first)) throw new GatehouseError(Reason.ASSERTION_REPLAYED);
+  const agent = await standing;
   const scopes = [...new Set(grant.scopes)].sort();
   const authority = await authorizeScopes(deps.store.grants, agent, scopes, grant.audience, nowMs);
   return { agent, presenter: agent, scopes, audience: grant.audience, authority };

@@ -1,0 +1,20 @@
+/**
+ * The V8 flags Gatehouse runs its server processes with: `npm start` passes them, and a
+ * `--workers` primary forks its workers with them. Operators who start `node` themselves (a
+ * container's command, a unit file) pass them too, or set NODE_OPTIONS, which accepts them.
+ *
+ * `--max-semi-space-size=2` (MiB): V8's young generation grows to 2 × 16 MiB while the modules
+ * load and stays committed though almost empty at idle (0.2 MiB used). At 2 MiB, measured with
+ * `BENCH_ONLY=footprint BENCH_SUSTAIN_SECONDS=60 npm run bench` in two alternating pairs of
+ * runs (docs/performance.md): idle RSS 103 → 92 MiB, peak under the mixed load 121–145 →
+ * 103–105 MiB; server CPU per operation 1841 and 2666 µs without, 1867 and 1062 µs with: on
+ * a loaded host, no cost of the more frequent scavenges shows above the run-to-run noise.
+ */
+export const SERVER_NODE_FLAGS: readonly string[] = ["--max-semi-space-size=2"];
+
+/** `execArgv` with the server's flags added, unless the operator set each already. */
+export function withServerNodeFlags(execArgv: readonly string[]): string[] {
+  const name = (flag: string) => flag.split("=")[0];
+  const set = new Set(execArgv.map(name));
+  return [...execArgv, ...SERVER_NODE_FLAGS.filter((flag) => !set.has(name(flag)))];
+}
