@@ -20,6 +20,11 @@ export interface Caller {
   readonly operatorDomain?: string;
   /** For admins, verifiers and proxies: the name in the URI. */
   readonly name?: string;
+  /**
+   * For a caller a trusted proxy forwarded with the v2 MAC: the IP address the proxy's client
+   * connected from (src/identity/forwarded.ts). The call's source address, not the proxy's.
+   */
+  readonly address?: string;
 }
 
 /** A caller with no certificate: matches no role, so every table entry refuses it. */

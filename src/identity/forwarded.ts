@@ -1,10 +1,11 @@
 import { createHash, createHmac, X509Certificate } from "node:crypto";
-import { BlockList, isIP } from "node:net";
+import { isIP } from "node:net";
 import { Reason } from "../../gen/gatehouse/v1/errors_pb.js";
 import { LruCache } from "../cache/lru-cache.js";
 import type { ProxyConfig } from "../config/index.js";
 import { constantTimeEqual } from "../crypto/constant-time.js";
 import { GatehouseError } from "../errors/index.js";
+import { createAddressMatcher } from "./address-list.js";
 import type { Caller } from "./caller.js";
 import { type CertificateTrust, createClientCertificateCheck } from "./client-certificate.js";
 
@@ -13,12 +14,16 @@ export const FORWARDED_HEADERS = {
   cert: "x-gatehouse-client-cert",
   fingerprint: "x-gatehouse-client-fingerprint",
   did: "x-gatehouse-client-did",
+  address: "x-gatehouse-client-address",
   at: "x-gatehouse-forwarded-at",
   mac: "x-gatehouse-forwarded-mac",
 } as const;
 
 /** First line of the canonical string; a new format gets a new label, never a reinterpretation. */
 export const FORWARDED_VERSION = "gatehouse-forwarded-v1";
+
+/** The format that also binds the client's address (`x-gatehouse-client-address`). */
+export const FORWARDED_VERSION_WITH_ADDRESS = "gatehouse-forwarded-v2";
 
 /** Which identity header a forwarded value came in. */
 export type ForwardedKind = "cert" | "fingerprint" | "did";
@@ -29,6 +34,11 @@ export interface ForwardedFields {
   readonly kind: ForwardedKind;
   /** The header value exactly as sent: URL-encoded PEM, 64 lowercase hex digits, or a DID. */
   readonly value: string;
+  /**
+   * `x-gatehouse-client-address` exactly as sent: the IP address the proxy's own client
+   * connected from. Absent in the v1 format, which binds none.
+   */
+  readonly address?: string;
   /** `x-gatehouse-forwarded-at` exactly as sent: decimal Unix seconds. */
   readonly at: string;
   /** `:authority` (HTTP/1.1: `Host`) exactly as Gatehouse received it. */
@@ -38,17 +48,22 @@ export interface ForwardedFields {
 }
 
 /**
- * The string the proxy MACs: six fields joined by LF, no trailing LF.
+ * The string the proxy MACs: its fields joined by LF, no trailing LF.
  *
  *   gatehouse-forwarded-v1 LF kind LF value LF at LF authority LF target
+ *   gatehouse-forwarded-v2 LF kind LF value LF address LF at LF authority LF target
  *
  * No field can hold an LF (HTTP field values and RPC paths cannot), so one string has exactly
- * one reading. The authority and target bind a MAC to one server port and one RPC: it cannot be
- * replayed on another method, nor across the gRPC and Connect ports.
+ * one reading, and the version label keeps the two formats apart: an address cannot be dropped
+ * or added under a MAC computed for the other. The authority and target bind a MAC to one
+ * server port and one RPC: it cannot be replayed on another method, nor across the gRPC and
+ * Connect ports.
  */
 export function canonicalString(fields: ForwardedFields): string {
-  const { kind, value, at, authority, target } = fields;
-  return [FORWARDED_VERSION, kind, value, at, authority, target].join("\n");
+  const { kind, value, address, at, authority, target } = fields;
+  return address === undefined
+    ? [FORWARDED_VERSION, kind, value, at, authority, target].join("\n")
+    : [FORWARDED_VERSION_WITH_ADDRESS, kind, value, address, at, authority, target].join("\n");
 }
 
 /** `x-gatehouse-forwarded-mac`: unpadded base64url of HMAC-SHA256(secret, canonical string). */
@@ -83,10 +98,11 @@ export type ResolverContext = CertificateTrust;
  * The caller is the TLS peer, unless the peer is a trusted proxy (a trusted address AND a
  * certificate whose only URI SAN is `spiffe://<td>/proxy/<name>`) that forwards an identity.
  * From any other peer the forwarded headers are ignored, never an error: anyone can send them.
+ * A forward that names the client's address (the v2 format) yields a caller carrying it.
  */
 export function createCallerResolver(proxy: ProxyConfig, context: ResolverContext): CallerResolver {
   if (!proxy.enabled) return (call) => call.peerCaller;
-  const peers = blockList(proxy.trustedPeers);
+  const trusted = createAddressMatcher(proxy.trustedPeers);
   // The trust domain is a validated DNS name: the dot is its only regex metacharacter.
   const proxyUri = new RegExp(
     `^spiffe://${context.trustDomain.replaceAll(".", "\\.")}/proxy/[^/]+$`,
@@ -94,8 +110,7 @@ export function createCallerResolver(proxy: ProxyConfig, context: ResolverContex
   const certificates = createClientCertificateCheck(context);
 
   const isTrustedProxy = ({ peerAddress, peerCaller }: CallSources): boolean => {
-    const family = isIP(peerAddress);
-    if (family === 0 || !peers.check(peerAddress, family === 4 ? "ipv4" : "ipv6")) return false;
+    if (!trusted(peerAddress)) return false;
     const [uri, ...others] = peerCaller.uris;
     return uri !== undefined && others.length === 0 && proxyUri.test(uri);
   };
@@ -131,15 +146,25 @@ export function createCallerResolver(proxy: ProxyConfig, context: ResolverContex
       /^\d{1,11}$/.test(fields.at) &&
       Math.abs(now - Number(fields.at) * 1000) <= proxy.maxAgeSeconds * 1000;
     if (!fresh) throw refused("timestamp outside the accepted window");
-    switch (fields.kind) {
-      case "cert":
-        return certificateCaller(fields.value);
-      case "fingerprint":
-        return fingerprintCaller(fields.value);
-      case "did":
-        return didClaimCaller(fields.value);
-    }
+    const { address } = fields;
+    if (address !== undefined && !isIP(address)) throw refused("malformed client address");
+    const caller = callerOf(fields);
+    return address === undefined ? caller : Object.freeze({ ...caller, address });
   };
+
+  function callerOf({ kind, value, address }: ForwardedFields): Caller {
+    switch (kind) {
+      case "cert":
+        return certificateCaller(value);
+      case "fingerprint":
+        return fingerprintCaller(value);
+      case "did":
+        // A claimant's limits count per (DID, address) (src/services/gate/abuse): a claim
+        // without the client's address would share one bucket with every stranger's.
+        if (address === undefined) throw refused("a DID claim must carry the client address");
+        return didClaimCaller(value);
+    }
+  }
 }
 
 /**
@@ -172,16 +197,24 @@ const HEADER_NAMES = Object.values(FORWARDED_HEADERS);
 
 const PARSED_CACHE_ENTRIES = 4096;
 
-/** Exactly one of the two identity headers, and one timestamp; anything else is ambiguous. */
+/**
+ * Exactly one of the identity headers, one timestamp and at most one address; anything else
+ * is ambiguous.
+ */
 function forwardedFields(call: CallSources): ForwardedFields {
   const cert = call.header(FORWARDED_HEADERS.cert);
   const fingerprint = call.header(FORWARDED_HEADERS.fingerprint);
   const did = call.header(FORWARDED_HEADERS.did);
+  const addresses = call.header(FORWARDED_HEADERS.address);
   const value = single([...cert, ...fingerprint, ...did]);
   const at = single(call.header(FORWARDED_HEADERS.at));
-  if (value === undefined || at === undefined) throw refused("missing or repeated header");
+  const address = single(addresses);
+  if (value === undefined || at === undefined || addresses.length > 1) {
+    throw refused("missing or repeated header");
+  }
   const kind = cert.length > 0 ? "cert" : fingerprint.length > 0 ? "fingerprint" : "did";
-  return { kind, value, at, authority: call.authority, target: call.target };
+  const { authority, target } = call;
+  return { kind, value, ...(address === undefined ? {} : { address }), at, authority, target };
 }
 
 function forwardedCertificate(value: string): X509Certificate {
@@ -202,16 +235,4 @@ function refused(what: string): GatehouseError {
   return new GatehouseError(Reason.FORWARDED_IDENTITY_INVALID, {
     description: `forwarded identity invalid: ${what}`,
   });
-}
-
-/** Entries were validated by the config schema: an IP, or an IP and a prefix length. */
-export function blockList(entries: readonly string[]): BlockList {
-  const list = new BlockList();
-  for (const entry of entries) {
-    const [address = "", prefix] = entry.split("/");
-    const type = isIP(address) === 4 ? "ipv4" : "ipv6";
-    if (prefix === undefined) list.addAddress(address, type);
-    else list.addSubnet(address, Number(prefix), type);
-  }
-  return list;
 }

@@ -96,7 +96,11 @@ export const peerIdentityStep: CallStep = (state, { peers }) => {
   return undefined;
 };
 
-/** A trusted proxy may name another caller (src/identity/forwarded.ts); others are ignored. */
+/**
+ * A trusted proxy may name another caller (src/identity/forwarded.ts), and the address its
+ * client connected from: that is then the call's source address (rate limits); others are
+ * ignored.
+ */
 export const forwardedIdentityStep: CallStep = (state, { resolveCaller }) => {
   const { transport } = state;
   state.caller = resolveCaller({
@@ -106,6 +110,7 @@ export const forwardedIdentityStep: CallStep = (state, { resolveCaller }) => {
     target: state.method.path,
     header: transport.header,
   });
+  if (state.caller.address !== undefined) state.peerAddress = state.caller.address;
   return undefined;
 };
 

@@ -7,7 +7,7 @@ import type { ClientTls } from "../client/credentials.js";
 import type { Clock } from "../clock.js";
 import type { GatehouseConfig } from "../config/index.js";
 import { GatehouseError } from "../errors/index.js";
-import { blockList } from "../identity/forwarded.js";
+import { createAddressMatcher } from "../identity/address-list.js";
 import type { Logger } from "../observability/logger.js";
 import type { TlsMaterial } from "../server/tls.js";
 import { createStore } from "../store/index.js";
@@ -110,7 +110,7 @@ export function replicaProblems(config: GatehouseConfig): string[] {
     problems.push(`${setting} needs the shared Redis store ([store] kind = "redis")`);
   }
   const { proxy } = config;
-  if (proxy.enabled && !blockList(proxy.trustedPeers).check(REPLICA_PEER_ADDRESS, "ipv4")) {
+  if (proxy.enabled && !createAddressMatcher(proxy.trustedPeers)(REPLICA_PEER_ADDRESS)) {
     problems.push(`${setting} needs ${REPLICA_PEER_ADDRESS} in proxy.trusted_peers`);
   }
   return problems;

@@ -4,6 +4,7 @@ import {
   boolean,
   hostPort,
   integer,
+  ipList,
   issuerUrl,
   oneOf,
   scopeList,
@@ -58,6 +59,12 @@ export const sidecarSection = {
     parse: absolutePath,
     shownDefault: "dev PKI",
     doc: "the key of that certificate; set together with `client_cert_file`",
+  }),
+  trustedForwarders: setting({
+    env: "GATEHOUSE_SIDECAR_TRUSTED_FORWARDERS",
+    parse: ipList,
+    shownDefault: "none: the caller's address is the TCP peer's",
+    doc: "IPs / CIDRs of TLS terminators (nginx) whose `X-Forwarded-For` names the client's address on the legacy routes; their own certificate names no caller there (env: comma-separated)",
   }),
   forwardAuthRequiresClientCert: setting({
     env: "GATEHOUSE_SIDECAR_FORWARD_AUTH_CLIENT_CERT",

@@ -11,11 +11,13 @@ import { FORWARDED_HEADERS, forwardedMac } from "../identity/forwarded.js";
 /**
  * Who an upstream call is for: the HTTP caller's client certificate; a caller without one
  * that claims a DID it will prove with the DID's key (Gatehouse's `claimant`: a DID-proof
- * challenge and its redemption only); or the sidecar itself.
+ * challenge and its redemption only); or the sidecar itself. `address` is the IP address the
+ * HTTP caller connected from (src/sidecar/client-address.ts): Gatehouse counts the call's
+ * address limits under it, not the sidecar's. A DID claim must name it.
  */
 export type OnBehalfOf =
-  | { readonly certificatePem: string }
-  | { readonly didClaim: string }
+  | { readonly certificatePem: string; readonly address?: string }
+  | { readonly didClaim: string; readonly address: string }
   | "sidecar";
 
 export interface UpstreamOptions {
@@ -94,7 +96,8 @@ export function createUpstream(options: UpstreamOptions): Upstream {
 
 /**
  * The HMAC-authenticated forwarded identity of a call made on someone's behalf (none for the
- * sidecar's own calls): the MAC binds the kind, value, time, `authority` and method path.
+ * sidecar's own calls): the MAC binds the kind, value, caller address, time, `authority` and
+ * method path.
  */
 export function forwardedHeaders(
   options: Pick<UpstreamOptions, "address" | "hmacSecret" | "clock">,
@@ -107,9 +110,12 @@ export function forwardedHeaders(
       ? (["did", onBehalfOf.didClaim] as const)
       : (["cert", encodeURIComponent(onBehalfOf.certificatePem)] as const);
   const at = String(Math.floor(options.clock.now() / 1000));
-  const fields = { kind, value, at, authority: options.address, target: path };
+  // The caller's address, when known, is bound by the MAC (its v2 form, src/identity/forwarded.ts).
+  const client = onBehalfOf.address === undefined ? {} : { address: onBehalfOf.address };
+  const fields = { kind, value, ...client, at, authority: options.address, target: path };
   return {
     [FORWARDED_HEADERS[kind]]: value,
+    ...(client.address === undefined ? {} : { [FORWARDED_HEADERS.address]: client.address }),
     [FORWARDED_HEADERS.at]: at,
     [FORWARDED_HEADERS.mac]: forwardedMac(options.hmacSecret, fields),
   };

@@ -186,7 +186,7 @@ describe.each(STORE_KINDS)("Auth4Agent-style routes (%s store)", (storeKind) => 
       timeoutMs: 5_000,
       clock: systemClock,
     });
-    const claim = { didClaim: agent.did };
+    const claim = { didClaim: agent.did, address: "192.0.2.1" };
     const { challenge, token } = GateService.method;
     try {
       const signatureKind = create(challenge.input, {
@@ -221,7 +221,7 @@ describe.each(STORE_KINDS)("Auth4Agent-style routes (%s store)", (storeKind) => 
       // A malformed claim is no identity at all.
       const malformed = create(challenge.input, { did: agent.did, kind: ChallengeKind.DID_PROOF });
       await expect(
-        upstream.call(challenge, malformed, { didClaim: "did:web:x" }),
+        upstream.call(challenge, malformed, { ...claim, didClaim: "did:web:x" }),
       ).rejects.toMatchObject({ reason: Reason.FORWARDED_IDENTITY_INVALID });
     } finally {
       upstream.close();

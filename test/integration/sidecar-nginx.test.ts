@@ -3,11 +3,14 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { LIVE_DID_PROOFS } from "../../src/services/gate/abuse/live-did-proofs.js";
 import { AUDIENCE, type Enrolled, enrollAgent, grpcClients, login } from "../support/flows.js";
+import { auth4agentLogin, expectAuth4AgentRateLimited } from "../support/legacy.js";
 import { SPOOFED_IDENTITY, startApp, type TestApp, vouchedFor } from "../support/proxies.js";
-import { recordLogLine } from "../support/secrets.js";
+import { recordLogLine, rememberSecret } from "../support/secrets.js";
 import {
   freePort,
+  type HttpAnswer,
   h2,
   http1,
   http2Session,
@@ -76,7 +79,15 @@ describe("nginx auth_request in front of an application", () => {
       },
     ];
     t = await startTestSidecar({
-      overrides: { sidecar: { routes, forwardAuthRequiresClientCert: true } as never },
+      overrides: {
+        sidecar: {
+          routes,
+          forwardAuthRequiresClientCert: true,
+          // nginx reaches the sidecar from loopback: its X-Forwarded-For names the client.
+          legacyAuth4agent: true,
+          trustedForwarders: ["127.0.0.1"],
+        } as never,
+      },
     });
     agent = await enrollAgent(t.gh);
     const clients = grpcClients(t.gh, agent.agentTls);
@@ -191,6 +202,57 @@ describe("nginx auth_request in front of an application", () => {
     expect((await http1(ca, `${url}/orders/../admin/users`, { headers })).status).toBe(403);
     expect((await http1(ca, `${url}/elsewhere`, { headers })).status).toBe(403);
     expect(app.hits.length).toBe(before);
+  });
+
+  describe("the Auth4Agent-style routes, counted per client address", () => {
+    /** A client without a certificate at `localAddress`, through nginx. */
+    const viaNginx =
+      (localAddress: string) =>
+      (path: string, body: unknown, headers = {}) =>
+        http1(ca, `${url}${path}`, {
+          method: "POST",
+          body: JSON.stringify(body),
+          headers,
+          localAddress,
+        });
+
+    it("forwards the real client address: a stranger's flood does not stop the agent logging in", async () => {
+      const stranger = viaNginx("127.0.0.2");
+      // The stranger claims the agent's address: nginx replaces the header with its own.
+      const spoof = { "x-forwarded-for": "127.0.0.3" };
+      const { perDidAndAddress } = LIVE_DID_PROOFS;
+      const flood = [];
+      for (let i = 0; i < perDidAndAddress + 2; i++)
+        flood.push(await stranger("/v1/challenge", { did: agent.did }, spoof));
+      expect(flood.map((answer) => answer.status)).toEqual([
+        ...new Array(perDidAndAddress).fill(200),
+        429,
+        429,
+      ]);
+      expectAuth4AgentRateLimited(flood[perDidAndAddress] as HttpAnswer);
+      for (const answer of flood.slice(0, perDidAndAddress)) {
+        const { challenge, nonce } = answer.json() as { challenge: string; nonce: string };
+        rememberSecret(challenge, nonce);
+      }
+      const token = await auth4agentLogin(viaNginx("127.0.0.3"), agent, AUDIENCE);
+      const verified = await viaNginx("127.0.0.3")("/v1/verify", { token });
+      expect(verified.json()).toMatchObject({ valid: true, claims: { sub: agent.did } });
+    });
+
+    it("refuses a trusted forwarder's request that names no valid client address", async () => {
+      // Straight to the sidecar from 127.0.0.1, nginx's address: a trusted forwarder.
+      for (const headers of [{}, { "x-forwarded-for": "not-an-address" }]) {
+        const answer = await http1(ca, `https://127.0.0.1:${t.sidecar.port}/v1/challenge`, {
+          method: "POST",
+          body: JSON.stringify({ did: agent.did }),
+          headers,
+        });
+        expect(answer.status, answer.text).toBe(401);
+        expect(answer.json()).toEqual({
+          error: "the trusted forwarder sent no valid X-Forwarded-For address",
+        });
+      }
+    });
   });
 
   describe("REST Verify for a service with a bearer token and no client certificate", () => {

@@ -1,9 +1,10 @@
 import { execFile } from "node:child_process";
-import { createHash, createHmac, createPrivateKey, sign } from "node:crypto";
+import { createHash, createHmac, createPrivateKey, type KeyObject, sign } from "node:crypto";
 import { promisify } from "node:util";
 import { expect } from "vitest";
 import type { ClientTls } from "../../src/client/credentials.js";
 import { SOLVERS } from "./reasoning-solvers/index.js";
+import { rememberSecret } from "./secrets.js";
 import type { HttpAnswer } from "./sidecar.js";
 import { VENV_PYTHON } from "./tools.js";
 
@@ -68,4 +69,46 @@ export async function runLegacyClient(script: string, args: string[]): Promise<s
   const path = new URL(`../legacy-clients/${script}`, import.meta.url).pathname;
   const { stdout } = await run(VENV_PYTHON, [path, ...args], { timeout: 60_000 });
   return stdout;
+}
+
+/** How an Auth4Agent client posts JSON: `(path, body, headers?) => answer`. */
+export type Auth4AgentPost = (
+  path: string,
+  body: unknown,
+  headers?: Record<string, string>,
+) => Promise<HttpAnswer>;
+
+/** An Auth4Agent login with no certificate: challenge → Ed25519 proof → token (asserted 200). */
+export async function auth4agentLogin(
+  post: Auth4AgentPost,
+  agent: { readonly did: string; readonly key: { readonly privateKey: KeyObject } },
+  audience: string,
+): Promise<string> {
+  const issued = await post("/v1/challenge", { did: agent.did });
+  expect(issued.status, issued.text).toBe(200);
+  const { challenge, nonce } = issued.json() as { challenge: string; nonce: string };
+  rememberSecret(challenge, nonce);
+  const message = `auth4agents-challenge:${challenge}:${nonce}`;
+  const signature = sign(null, Buffer.from(message), agent.key.privateKey).toString("base64");
+  const proof = {
+    type: "Ed25519Signature2020",
+    created: new Date().toISOString(),
+    proofPurpose: "authentication",
+    verificationMethod: `${agent.did}#key-1`,
+    challenge,
+    nonce,
+    signature,
+  };
+  const token = await post("/v1/token", { did: agent.did, scope: "orders:read", audience, proof });
+  expect(token.status, token.text).toBe(200);
+  const accessToken = String((token.json() as { access_token: string }).access_token);
+  rememberSecret(accessToken);
+  return accessToken;
+}
+
+/** A legacy route's 429: Auth4Agent's words and a Retry-After. */
+export function expectAuth4AgentRateLimited(answer: HttpAnswer): void {
+  expect(answer.status, answer.text).toBe(429);
+  expect(answer.json()).toEqual({ error: "rate limit exceeded" });
+  expect(Number(answer.headers["retry-after"])).toBeGreaterThan(0);
 }

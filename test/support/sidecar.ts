@@ -128,6 +128,8 @@ export interface HttpCall {
   readonly body?: string;
   /** A client certificate; without one the call is anonymous. */
   readonly tls?: ClientTls;
+  /** The local address to connect from (any of 127.0.0.0/8 on loopback): a distinct client. */
+  readonly localAddress?: string;
 }
 
 /** One HTTP/1.1 request over a fresh TLS connection. */
@@ -144,6 +146,7 @@ export function http1(caPem: string, url: string, call: HttpCall = {}): Promise<
         ca: caPem,
         agent: false,
         ...(call.tls ? { cert: call.tls.cert, key: call.tls.key } : {}),
+        ...(call.localAddress ? { localAddress: call.localAddress } : {}),
       },
       (res) => {
         const chunks: Buffer[] = [];

@@ -45,6 +45,11 @@ export async function issueChallenge(
   // Through Verify's bus-invalidated look-ups: a challenge is no credential. Submit reads the
   // agent fresh, and Token the agent, its operator and its key's revocation, before issuing.
   const agent = await requireActiveAgent(cachedStanding(deps.verify, deps.store, now), request.did);
+  const ttlMs = deps.settings.challengeTtlSeconds * 1000;
+  // Anyone may ask for a DID proof for any agent: their number per DID is bounded.
+  if (request.kind === ChallengeKind.DID_PROOF) {
+    await deps.abuse.liveDidProof(agent.did, call, ttlMs);
+  }
   const scopes = [...new Set(request.scopes)].sort();
   // A DID proof names its scopes and audience when it is redeemed (token/flows/did-proof.ts).
   if (request.kind !== ChallengeKind.DID_PROOF) {
@@ -63,7 +68,7 @@ export async function issueChallenge(
   const { state, body, expiresAt } = await plugin.issue({
     challengeId,
     issuer: deps.settings.issuer,
-    defaultTtlMs: deps.settings.challengeTtlSeconds * 1000,
+    defaultTtlMs: ttlMs,
     preferences: { reasoningFamily: request.reasoningFamily },
     record: base,
   });

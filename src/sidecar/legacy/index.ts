@@ -1,5 +1,6 @@
 import type { Clock } from "../../clock.js";
 import type { GatehouseConfig } from "../../config/index.js";
+import { createClientAddressOf } from "../client-address.js";
 import type { RouteHandler } from "../server.js";
 import type { Upstream } from "../upstream.js";
 import { createAogRoutes } from "./aog/routes.js";
@@ -16,12 +17,14 @@ export function createLegacyRoutes(
   clock: Clock,
 ): RouteHandler {
   const { sidecar } = config;
+  const clientAddressOf = createClientAddressOf(sidecar.trustedForwarders);
   const handlers: RouteHandler[] = [];
   if (sidecar.legacyAog && sidecar.legacyAogAudience !== undefined) {
     handlers.push(
       createAogRoutes({
         upstream,
         clock,
+        clientAddressOf,
         maxBodyBytes: sidecar.maxBodyBytes,
         audience: sidecar.legacyAogAudience,
         scopes: sidecar.legacyAogScopes,
@@ -35,7 +38,13 @@ export function createLegacyRoutes(
   }
   if (sidecar.legacyAuth4agent) {
     handlers.push(
-      createAuth4AgentRoutes({ upstream, clock, maxBodyBytes: sidecar.maxBodyBytes, publicUrl }),
+      createAuth4AgentRoutes({
+        upstream,
+        clock,
+        clientAddressOf,
+        maxBodyBytes: sidecar.maxBodyBytes,
+        publicUrl,
+      }),
     );
   }
   return async (req, res, url) => {

@@ -69,6 +69,20 @@ describe("the canonical string and its MAC", () => {
     expect(forwardedMacMatches(`${SECRET}x`, fields, mac)).toBe(false);
   });
 
+  it("binds the client address in the v2 format, and keeps the formats apart", () => {
+    const withAddress = { ...fields, address: "198.51.100.7" };
+    expect(canonicalString(withAddress)).toBe(
+      `gatehouse-forwarded-v2\nfingerprint\n${FINGERPRINT}\n198.51.100.7\n1700000000\n` +
+        `gatehouse.internal:7443\n${CHALLENGE}`,
+    );
+    const mac = forwardedMac(SECRET, withAddress);
+    expect(mac).not.toBe(forwardedMac(SECRET, fields));
+    expect(forwardedMac(SECRET, { ...withAddress, address: "198.51.100.8" })).not.toBe(mac);
+    // An address cannot pose as another field: the v1 string of a shifted value differs.
+    const shifted = { ...fields, value: `${FINGERPRINT}\n198.51.100.7` };
+    expect(canonicalString(shifted)).not.toBe(canonicalString(withAddress));
+  });
+
   it("constantTimeEqual answers false on a length difference instead of throwing", () => {
     expect(constantTimeEqual("abc", "abc")).toBe(true);
     expect(constantTimeEqual("abc", "abd")).toBe(false);
@@ -114,17 +128,21 @@ describe("createCallerResolver", () => {
   interface Variation extends Partial<Pick<CallSources, "peerAddress" | "peerCaller">> {
     /** `x-gatehouse-forwarded-at`; default: the clock's current second. */
     readonly at?: string;
+    /** `x-gatehouse-client-address` (the v2 format); default: none (v1). */
+    readonly address?: string;
     /** What the MAC covers instead of the request's own fields. */
     readonly signed?: Partial<ForwardedFields>;
   }
 
   /** A call from the proxy at 10.1.2.3 forwarding `value` to Challenge, MACed. */
   function forwarded(kind: ForwardedFields["kind"], value: string, v: Variation = {}): CallSources {
-    const { at = String(Math.floor(clock.now() / 1000)), signed, ...peer } = v;
+    const { at = String(Math.floor(clock.now() / 1000)), address, signed, ...peer } = v;
     const base = { authority: "gh:7443", target: CHALLENGE };
-    const mac = forwardedMac(SECRET, { kind, value, at, ...base, ...signed });
+    const client = address === undefined ? {} : { address };
+    const mac = forwardedMac(SECRET, { kind, value, ...client, at, ...base, ...signed });
     const headers: Record<string, string[]> = {
       [FORWARDED_HEADERS[kind]]: [value],
+      ...(address === undefined ? {} : { [FORWARDED_HEADERS.address]: [address] }),
       [FORWARDED_HEADERS.at]: [at],
       [FORWARDED_HEADERS.mac]: [mac],
     };
@@ -161,6 +179,46 @@ describe("createCallerResolver", () => {
     const caller = resolve(forwarded("fingerprint", FINGERPRINT));
     expect(caller).toEqual({ fingerprint: FINGERPRINT, uris: [] });
     expect(caller.role).toBeUndefined();
+  });
+
+  it("gives a forward with the client's address a caller carrying it (v2)", () => {
+    const address = "198.51.100.7";
+    const caller = resolve(forwarded("fingerprint", FINGERPRINT, { address }));
+    expect(caller).toEqual({ fingerprint: FINGERPRINT, uris: [], address });
+    const v6 = "2001:db8::1";
+    expect(resolve(forwarded("cert", certValue(), { address: v6 })).address).toBe(v6);
+    expect(resolve(forwarded("cert", certValue())).address).toBeUndefined();
+  });
+
+  it("requires a DID claim to carry the client address, an IP address", () => {
+    const did = "did:agent:example.com:0123456789abcdef0123456789abcdef";
+    const claimant = resolve(forwarded("did", did, { address: "198.51.100.7" }));
+    expect(claimant).toMatchObject({ role: "claimant", did, address: "198.51.100.7" });
+    expect(refusal(forwarded("did", did)).message).toMatch(/must carry the client address/);
+    for (const address of ["host.example", "198.51.100.7:443", "", "198.51.100.256"]) {
+      expect(refusal(forwarded("did", did, { address })).message).toMatch(/malformed client/);
+    }
+  });
+
+  it("refuses an address changed, added, dropped or repeated under the MAC", () => {
+    const good = forwarded("fingerprint", FINGERPRINT, { address: "198.51.100.7" });
+    const withHeader = (name: string, values: string[]) => ({
+      ...good,
+      header: (n: string) => (n === name ? values : good.header(n)),
+    });
+    const calls = [
+      withHeader(FORWARDED_HEADERS.address, ["198.51.100.8"]),
+      withHeader(FORWARDED_HEADERS.address, []),
+      withHeader(FORWARDED_HEADERS.address, ["198.51.100.7", "198.51.100.7"]),
+      forwarded("fingerprint", FINGERPRINT, {
+        address: "198.51.100.7",
+        signed: { address: "198.51.100.8" },
+      }),
+      forwarded("fingerprint", FINGERPRINT, { signed: { address: "198.51.100.7" } }),
+    ];
+    for (const call of calls) {
+      expect(refusal(call).reason).toBe(Reason.FORWARDED_IDENTITY_INVALID);
+    }
   });
 
   it("trusts single addresses, CIDR blocks and IPv4-mapped IPv6 addresses", () => {

@@ -13,6 +13,7 @@ import { sha256Hex } from "../../../crypto/random.js";
 import { GatehouseError } from "../../../errors/index.js";
 import type { Store } from "../../../store/ports.js";
 import type { CallContext } from "../../types.js";
+import { identitySubject } from "./rate-limits.js";
 
 /**
  * Adaptive mode: once an identity was issued `threshold` challenges in the window, every
@@ -28,7 +29,7 @@ export function createProofOfWorkGate(store: Store, clock: Clock, config: Limits
     if (!enabled || request.kind === ChallengeKind.HASHCASH) return;
     // Refused hits are not recorded, so admitted challenges do not keep the window full:
     // the mode ends once the unadmitted ones have left the window.
-    const key = `adaptive:identity:${call.caller.fingerprint}`;
+    const key = `adaptive:identity:${identitySubject(call)}`;
     if ((await store.rateLimits.hit(key, threshold, windowMs)).allowed) return;
     // An admission sent while none is required is left unspent, for when one is.
     if (!request.admission) throw new GatehouseError(Reason.PROOF_OF_WORK_REQUIRED);

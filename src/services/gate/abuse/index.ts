@@ -10,6 +10,7 @@ import type { LimitsConfig } from "../../../config/limits.js";
 import type { Store } from "../../../store/ports.js";
 import type { CallContext } from "../../types.js";
 import { createProofOfWorkGate } from "./admission.js";
+import { createLiveDidProofBound } from "./live-did-proofs.js";
 import { createGateRateLimits } from "./rate-limits.js";
 
 /** Abuse control on the gate; each member throws a GatehouseError or returns. */
@@ -29,6 +30,11 @@ export interface AbuseControl {
    * has none, since its other grants answer no challenge.
    */
   redeem(kind: ChallengeKind, call: CallContext): Promise<void>;
+  /**
+   * Before a DID-proof challenge is stored: at most LIVE_DID_PROOFS of them per DID (and per
+   * DID from one address) within `ttlMs`, the challenge lifetime (live-did-proofs.ts).
+   */
+  liveDidProof(did: string, call: CallContext, ttlMs: number): Promise<void>;
 }
 
 export interface AbuseControlDeps {
@@ -60,5 +66,6 @@ export function createAbuseControl(deps: AbuseControlDeps): AbuseControl {
       },
     },
     redeem: (kind, call) => rateLimit("submit", kind, call),
+    liveDidProof: createLiveDidProofBound(deps.store.rateLimits),
   };
 }

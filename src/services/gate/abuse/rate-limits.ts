@@ -14,7 +14,20 @@ const LIMIT_NAMES = {
 } as const satisfies Record<GateAction, Record<string, keyof RateLimits>>;
 
 /**
- * Per caller identity (certificate fingerprint) AND per source address, in the store, so
+ * The identity a caller's limits count under: its certificate's fingerprint. A claimant (a DID
+ * claimed without a certificate, proven only later) counts per claimed DID AND source address
+ * (the client's, forwarded under the proxy MAC): anyone can claim any DID, so a stranger's
+ * flood for a DID fills only the stranger's own bucket, never the agent's.
+ */
+export function identitySubject(call: CallContext): string {
+  const { caller } = call;
+  return caller.role === "claimant"
+    ? `${caller.fingerprint}@${sourceAddress(call.peerAddress)}`
+    : caller.fingerprint;
+}
+
+/**
+ * Per caller identity (identitySubject) AND per source address, in the store, so
  * every replica counts into the same windows. A kind that overrides a limit has a bucket
  * of its own; the others share the `all` bucket.
  */
@@ -31,10 +44,7 @@ export function createGateRateLimits(rateLimits: RateLimiter, config: LimitsConf
 
   /** Throws RATE_LIMITED, with the longest wait any refusing limit asks for. */
   return async (action: GateAction, kind: ChallengeKind | undefined, call: CallContext) => {
-    const subjects = {
-      identity: call.caller.fingerprint,
-      address: sourceAddress(call.peerAddress),
-    };
+    const subjects = { identity: identitySubject(call), address: sourceAddress(call.peerAddress) };
     // Both limits are hit even when one refuses: a refused call was still an attempt. One
     // store call hits both (one script on Redis), so the added latency is one round trip.
     const hits = (["identity", "address"] as const).flatMap((dimension) => {

@@ -1,7 +1,7 @@
 import { createHmac, X509Certificate } from "node:crypto";
 import { constantTimeEqual } from "../../../crypto/constant-time.js";
 import { type HttpRequest, header } from "../../http-io.js";
-import { peerCertificatePem } from "../../peer.js";
+import type { LegacyCaller } from "../caller.js";
 import { LegacyRefusal } from "../refusal.js";
 
 /** The headers AOG-style gates read behind a TLS terminator (nginx `$ssl_client_escaped_cert`). */
@@ -14,16 +14,15 @@ export const AOG_HEADERS = {
  * The caller's client certificate (PEM), from `X-Client-Cert` when a TLS terminator forwarded
  * it — accepted only with `X-Client-Cert-Sig` (or `-Signature`): the standard base64 of
  * HMAC-SHA256 over the header value exactly as received, under the shared secret, compared in
- * constant time — else from the sidecar's own mTLS handshake. Gatehouse then checks the
+ * constant time — else from the caller's own mTLS handshake with the sidecar (legacyCaller). Gatehouse then checks the
  * certificate itself (CA, validity, `clientAuth`, one role) as for any forwarded identity.
  */
-export function aogCertificate(req: HttpRequest, secret: string | undefined): string {
+export function aogCertificate(req: HttpRequest, caller: LegacyCaller, secret?: string): string {
   const forwarded = header(req.headers, AOG_HEADERS.cert);
   if (forwarded === undefined) {
     if (req.headers[AOG_HEADERS.cert] !== undefined) throw forbidden("repeated client cert header");
-    const pem = peerCertificatePem(req);
-    if (pem === undefined) throw forbidden("client certificate required");
-    return pem;
+    if (caller.certificatePem === undefined) throw forbidden("client certificate required");
+    return caller.certificatePem;
   }
   const signatures = AOG_HEADERS.signature.flatMap((name) => header(req.headers, name) ?? []);
   if (signatures.length === 0) throw forbidden("unsigned client cert header not accepted");

@@ -11,8 +11,10 @@ import {
 import type { Clock } from "../../../clock.js";
 import { toGatehouseError } from "../../../errors/index.js";
 import { uriSans } from "../../../identity/caller.js";
+import type { ClientAddressOf } from "../../client-address.js";
 import { type HttpRequest, type HttpResponse, sendJson } from "../../http-io.js";
 import type { Upstream } from "../../upstream.js";
+import { legacyCaller } from "../caller.js";
 import { optionalString, readJsonObject, requiredString } from "../json-body.js";
 import { LegacyRefusal, refusalOf } from "../refusal.js";
 import { verifyAogAttestation } from "./attestation.js";
@@ -22,6 +24,8 @@ import { aogCertificate } from "./identity.js";
 export interface AogDeps {
   readonly upstream: Upstream;
   readonly clock: Clock;
+  /** The caller's address: the TCP peer's, or a trusted terminator's `X-Forwarded-For`. */
+  readonly clientAddressOf: ClientAddressOf;
   readonly maxBodyBytes: number;
   /** What every AOG login is bound to (`sidecar.legacy_aog_audience`, `_scopes`). */
   readonly audience: string;
@@ -94,7 +98,8 @@ export function createAogRoutes(deps: AogDeps) {
 }
 
 async function issue(req: HttpRequest, url: URL, deps: AogDeps) {
-  const certificatePem = aogCertificate(req, deps.headerSecret);
+  const caller = legacyCaller(req, deps.clientAddressOf);
+  const certificatePem = aogCertificate(req, caller, deps.headerSecret);
   const type = url.searchParams.get("challenge_type") ?? "reasoning";
   const kind = KINDS[type];
   if (kind === undefined || url.searchParams.getAll("challenge_type").length > 1) {
@@ -108,6 +113,7 @@ async function issue(req: HttpRequest, url: URL, deps: AogDeps) {
   });
   const issued = (await deps.upstream.call(challenge, request, {
     certificatePem,
+    address: caller.address,
   })) as ChallengeResponse;
   const nonce = issued.challengeId;
   const deadline = issued.expiresAt ? timestampMs(issued.expiresAt) / 1000 : 0;
@@ -130,7 +136,8 @@ async function issue(req: HttpRequest, url: URL, deps: AogDeps) {
 }
 
 async function answer(req: HttpRequest, deps: AogDeps) {
-  const certificatePem = aogCertificate(req, deps.headerSecret);
+  const caller = legacyCaller(req, deps.clientAddressOf);
+  const certificatePem = aogCertificate(req, caller, deps.headerSecret);
   const body = await readJsonObject(req, deps.maxBodyBytes);
   const nonce = requiredString(body, "nonce", 128);
   const type = requiredString(body, "challenge_type", 32);
@@ -146,7 +153,8 @@ async function answer(req: HttpRequest, deps: AogDeps) {
     answer: answerOf(body, type),
     runtimeMs: Math.min(runtimeMs, 3_600_001), // beyond the contract's bound: refused upstream
   });
-  await deps.upstream.call(submit, request, { certificatePem }).catch((thrown: unknown) => {
+  const onBehalfOf = { certificatePem, address: caller.address };
+  await deps.upstream.call(submit, request, onBehalfOf).catch((thrown: unknown) => {
     const error = toGatehouseError(thrown);
     if (error.reason === Reason.INVALID_ARGUMENT && error.field === "challenge_id") {
       throw new LegacyRefusal(400, "invalid or unknown nonce");

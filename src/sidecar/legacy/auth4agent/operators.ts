@@ -11,7 +11,7 @@ import {
   OperatorStatus,
 } from "../../../../gen/gatehouse/v1/resources_pb.js";
 import { legacyDnsRecordName, TXT_VALUE_PREFIX } from "../../../domains/locations.js";
-import { peerCertificatePem } from "../../peer.js";
+import { legacyCaller } from "../caller.js";
 import { readJsonObject } from "../json-body.js";
 import { LegacyRefusal } from "../refusal.js";
 import type { Handler } from "./routes.js";
@@ -39,8 +39,8 @@ export function operatorRoute(path: string): Handler | undefined {
   const match = PATH.exec(path);
   if (match === null) return undefined;
   const domain = match[1] ?? "";
-  return async (req, _url, { upstream, maxBodyBytes }) => {
-    const certificatePem = peerCertificatePem(req);
+  return async (req, _url, { upstream, maxBodyBytes, clientAddressOf }) => {
+    const { address, certificatePem } = legacyCaller(req, clientAddressOf);
     if (certificatePem === undefined) {
       throw new LegacyRefusal(401, "an operator client certificate is required");
     }
@@ -49,6 +49,7 @@ export function operatorRoute(path: string): Handler | undefined {
       const request = create(getOperator.input, { domain });
       const found = (await upstream.call(getOperator, request, {
         certificatePem,
+        address,
       })) as GetOperatorResponse;
       return operatorJson(found.operator);
     }
@@ -59,6 +60,7 @@ export function operatorRoute(path: string): Handler | undefined {
     const request = create(verifyOperatorDomain.input, { domain, method });
     const verified = (await upstream.call(verifyOperatorDomain, request, {
       certificatePem,
+      address,
     })) as VerifyOperatorDomainResponse;
     return operatorJson(verified.operator);
   };

@@ -15,9 +15,10 @@ import { type VerifyResponse, VerifyService } from "../../../../gen/gatehouse/v1
 import type { Clock } from "../../../clock.js";
 import { decodeJsonSegment, splitCompactJws } from "../../../crypto/jose/compact.js";
 import { toGatehouseError } from "../../../errors/index.js";
+import type { ClientAddressOf } from "../../client-address.js";
 import { type HttpRequest, type HttpResponse, sendJson } from "../../http-io.js";
-import { peerCertificatePem } from "../../peer.js";
 import type { OnBehalfOf, Upstream } from "../../upstream.js";
+import { legacyCaller } from "../caller.js";
 import { readJsonObject, requiredString } from "../json-body.js";
 import { LegacyRefusal, refusalOf } from "../refusal.js";
 import { operatorRoute } from "./operators.js";
@@ -26,6 +27,8 @@ import { parseProof } from "./proof.js";
 export interface Auth4AgentDeps {
   readonly upstream: Upstream;
   readonly clock: Clock;
+  /** The caller's address: the TCP peer's, or a trusted terminator's `X-Forwarded-For`. */
+  readonly clientAddressOf: ClientAddressOf;
   readonly maxBodyBytes: number;
   /** Where the sidecar is reached (`sidecar.public_url`): the discovery document names it. */
   readonly publicUrl: string;
@@ -95,10 +98,13 @@ export function createAuth4AgentRoutes(deps: Auth4AgentDeps) {
 
 export type Handler = (req: HttpRequest, url: URL, deps: Auth4AgentDeps) => Promise<unknown>;
 
-/** The caller: its verified client certificate when it has one, else the DID it claims. */
-function callerOf(req: HttpRequest, did: string): OnBehalfOf {
-  const certificatePem = peerCertificatePem(req);
-  return certificatePem === undefined ? { didClaim: did } : { certificatePem };
+/**
+ * The caller: its verified client certificate when it has one, else the DID it claims; with
+ * the address it connected from, under which Gatehouse counts its limits.
+ */
+function callerOf(req: HttpRequest, did: string, deps: Auth4AgentDeps): OnBehalfOf {
+  const { address, certificatePem } = legacyCaller(req, deps.clientAddressOf);
+  return certificatePem === undefined ? { didClaim: did, address } : { certificatePem, address };
 }
 
 function didFrom(body: Record<string, unknown>): string {
@@ -113,7 +119,7 @@ async function issueChallenge(req: HttpRequest, _url: URL, deps: Auth4AgentDeps)
   const issued = (await deps.upstream.call(
     challenge,
     request,
-    callerOf(req, did),
+    callerOf(req, did, deps),
   )) as ChallengeResponse;
   if (issued.body.case !== "didProof" || !issued.expiresAt) {
     throw new LegacyRefusal(503, "challenge not available");
@@ -145,7 +151,11 @@ async function issueToken(req: HttpRequest, _url: URL, deps: Auth4AgentDeps) {
       },
     },
   });
-  const issued = (await deps.upstream.call(token, request, callerOf(req, did))) as TokenResponse;
+  const issued = (await deps.upstream.call(
+    token,
+    request,
+    callerOf(req, did, deps),
+  )) as TokenResponse;
   const expiresAt = issued.expiresAt ? timestampMs(issued.expiresAt) : deps.clock.now();
   return {
     access_token: issued.accessToken,
