@@ -70,11 +70,18 @@ async function startWorkers(count: number): Promise<CliServer> {
   // Signing keys in Redis are sealed with it; the suite's log scan looks for it everywhere.
   const keyEncryptionKey = randomBytes(32).toString("base64");
   rememberSecret(keyEncryptionKey);
-  return startCliServer(["serve", "--workers", String(count)], {
+  const server = await startCliServer(["serve", "--workers", String(count)], {
     ...(await tlsEnv()),
     REDIS_URL: redis.url,
     GATEHOUSE_KEY_ENCRYPTION_KEY: keyEncryptionKey,
   });
+  // The primary reports each worker on stderr before it announces the ports on stdout, but the
+  // two pipes reach this process independently: wait until every worker's line has arrived.
+  const everyWorker = Array.from({ length: count }, () => WORKER_LISTENING.source).join(
+    "[\\s\\S]*",
+  );
+  await server.waitForOutput(new RegExp(everyWorker, "m"));
+  return server;
 }
 
 function workerPids(server: CliServer): number[] {
