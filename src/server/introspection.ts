@@ -1,6 +1,7 @@
 import type * as grpc from "@grpc/grpc-js";
-import { HealthImplementation } from "grpc-health-check";
+import { file_grpc_health_v1_health } from "../../gen/grpc/health/v1/health_pb.js";
 import type { ServiceBinding } from "../services/types.js";
+import { createHealth, ServingStatus } from "./health.js";
 import { addReflection } from "./reflection.js";
 
 /**
@@ -8,21 +9,18 @@ import { addReflection } from "./reflection.js";
  * port, so grpcurl, grpc_health_probe and Kubernetes probes work without proto files.
  */
 export function createIntrospection(bindings: readonly ServiceBinding[]) {
-  const health = new HealthImplementation({
-    "": "NOT_SERVING",
-    ...Object.fromEntries(bindings.map((b) => [b.service.typeName, "NOT_SERVING" as const])),
-  });
-  const files = [...new Set(bindings.map((b) => b.service.file))];
-  const setServing = (serving: boolean) => {
-    const status = serving ? "SERVING" : "NOT_SERVING";
-    health.setStatus("", status);
-    for (const binding of bindings) health.setStatus(binding.service.typeName, status);
-  };
+  const health = createHealth(
+    bindings.map((b) => b.service.typeName),
+    ServingStatus.NOT_SERVING,
+  );
+  const files = [...new Set(bindings.map((b) => b.service.file)), file_grpc_health_v1_health];
   return {
     addToServer(server: grpc.Server) {
       health.addToServer(server);
       addReflection(server, files);
     },
-    setServing,
+    setServing(serving: boolean) {
+      health.setAll(serving ? ServingStatus.SERVING : ServingStatus.NOT_SERVING);
+    },
   };
 }

@@ -14,6 +14,8 @@ const TOOLS_VENV = join(REPO_ROOT, ".cache", "tools", "venv");
 /** The Go tools the suite runs against the real server, pinned. */
 const GO_TOOLS = {
   grpcurl: "github.com/fullstorydev/grpcurl/cmd/grpcurl@v1.9.3",
+  // The gRPC health probe Kubernetes and container checks run (test/integration/grpc-health).
+  "grpc-health-probe": "github.com/grpc-ecosystem/grpc-health-probe@v0.4.63",
   // Validates infra/k8s against the Kubernetes OpenAPI schemas built into it (works offline).
   "kubectl-validate": "sigs.k8s.io/kubectl-validate@v0.0.4",
   // The Compose specification's reference loader (its binary is named `cmd`): validates
