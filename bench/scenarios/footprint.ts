@@ -1,6 +1,6 @@
 /**
- * Footprint, as an operator runs it: the compiled server (`npm run build`, then
- * `node dist/src/cli/main.js serve`, one process, Redis store), not the bench's tsx one.
+ * Footprint, as an operator runs it: the bundled server (`npm run build`, then `npm start`:
+ * `node dist/bundle/gatehouse.js serve`, one process, Redis store), not the bench's tsx one.
  *   start-up  spawn → `/readyz` 200, polled every 5 ms; the first start on an empty Redis
  *             (creates the signing and audit keys) and the median of the restarts after it;
  *             with the server's own timeline of each (src/app/startup.ts: boot = node, CLI,
@@ -34,7 +34,7 @@ import { serverNodeFlags } from "../spawn-server.js";
 
 const run = promisify(execFile);
 const REPO = fileURLToPath(new URL("../..", import.meta.url));
-const MAIN = join(REPO, "dist", "src", "cli", "main.js");
+const MAIN = join(REPO, "dist", "bundle", "gatehouse.js");
 const RESTARTS = 3;
 const SAMPLE_EVERY_MS = 2_000;
 const AGENTS = 16;
@@ -187,7 +187,7 @@ function serveEnv(pki: DevPki, dataDir: string, redisUrl: string): NodeJS.Proces
   };
 }
 
-/** Spawns the compiled `serve`; ready when its metrics listener's `/readyz` answers 200. */
+/** Spawns the bundled `serve`; ready when its metrics listener's `/readyz` answers 200. */
 async function startServer(env: NodeJS.ProcessEnv): Promise<Served> {
   const started = performance.now();
   const child = spawn(process.execPath, [...serverNodeFlags(), MAIN, "serve"], {
@@ -270,7 +270,7 @@ export function footprintLines(f: Footprint): string[] {
       .join(", ");
   const target = (met: boolean) => (met ? "met" : "MISSED");
   return [
-    `\nFootprint (compiled server, one process, Redis store, ${f.node}${f.nodeFlags && ` ${f.nodeFlags}`}): ready ${f.firstStartMs} ms ` +
+    `\nFootprint (bundled server, one process, Redis store, ${f.node}${f.nodeFlags && ` ${f.nodeFlags}`}): ready ${f.firstStartMs} ms ` +
       `after spawn on an empty store, ${f.restartMs} ms on a restart (median); idle RSS ` +
       `${f.idleRssMiB} MiB; ${s.seconds} s of mixed load (${s.correct} correct of ${s.sent}): ` +
       `RSS start ${s.startMiB}, peak ${s.peakMiB}, end ${s.endMiB} MiB; idle again ${s.idleAfterMiB} MiB; ` +

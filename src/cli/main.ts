@@ -1,6 +1,6 @@
 import "../client/quiet-warnings.js";
 import { Command, CommanderError } from "commander";
-// Compiled, the import is to dist/package.json, which tsc emits as a copy of this one.
+// Bundled (scripts/build.ts), the version is built into the program.
 import packageJson from "../../package.json" with { type: "json" };
 import { EXIT_USAGE, reportFailure } from "./output.js";
 

@@ -29,7 +29,7 @@ export interface Clients {
 }
 
 /** grpc-js clients of every service, presenting `tls`. */
-export function grpcClients(gh: TestGatehouse, tls: ClientTls): Clients {
+export function grpcClients(gh: Pick<TestGatehouse, "grpcAddress">, tls: ClientTls): Clients {
   const options = { address: gh.grpcAddress, tls };
   const gate = createGrpcClient(GateService, options);
   const verify = createGrpcClient(VerifyService, options);
@@ -66,7 +66,7 @@ let counter = 0;
  * `sameOperatorAs`, no operator is created: the agent joins that agent's operator.
  */
 export async function enrollAgent(
-  gh: TestGatehouse,
+  gh: Pick<TestGatehouse, "grpcAddress" | "clientTls">,
   policy: { scopes?: string[]; audiences?: string[] } = {},
   sameOperatorAs?: Enrolled,
 ): Promise<Enrolled> {

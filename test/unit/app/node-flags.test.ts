@@ -20,7 +20,7 @@ describe("withServerNodeFlags", () => {
       scripts: Record<string, string>;
     };
     expect(packageJson.scripts.start).toBe(
-      `node ${SERVER_NODE_FLAGS.join(" ")} dist/src/cli/main.js serve`,
+      `node ${SERVER_NODE_FLAGS.join(" ")} dist/bundle/gatehouse.js serve`,
     );
   });
 
