@@ -24,7 +24,11 @@ import {
  * file of a package into one, whose imports no longer resolve (grpcurl then fails).
  */
 export function addReflection(server: grpc.Server, files: readonly DescFile[]): void {
-  const index = createReflectionIndex([...files, file_grpc_reflection_v1_reflection]);
+  // Built on the first reflection call (grpcurl; probes never ask), not at every start-up:
+  // indexing and encoding every file took 20-70 ms of it (docs/performance.md, "Start-up").
+  let built: ReturnType<typeof createReflectionIndex> | undefined;
+  const index = () =>
+    (built ??= createReflectionIndex([...files, file_grpc_reflection_v1_reflection]));
   const handler = (call: grpc.ServerDuplexStream<Buffer, Buffer>) => {
     call.on("data", (bytes: Buffer) => {
       let request: ServerReflectionRequest;
@@ -38,7 +42,7 @@ export function addReflection(server: grpc.Server, files: readonly DescFile[]): 
         );
         return;
       }
-      call.write(Buffer.from(toBinary(ServerReflectionResponseSchema, index.answer(request))));
+      call.write(Buffer.from(toBinary(ServerReflectionResponseSchema, index().answer(request))));
     });
     call.on("end", () => call.end());
   };
@@ -73,11 +77,16 @@ export function createReflectionIndex(roots: readonly DescFile[]) {
   const extensionsOf = new Map<string, Map<number, DescFile>>();
   for (const file of files) indexSymbols(file, bySymbol, extensionsOf);
   const services = roots.flatMap((file) => file.services.map((service) => service.typeName));
-  const encoded = new Map(files.map((file) => [file, fileWithImports(file)]));
+  // Each file encoded once; an answer lists the file's bytes, then each import's.
+  const encoded = new Map(
+    files.map((file) => [file, toBinary(FileDescriptorProtoSchema, file.proto)]),
+  );
+  const withItsImports = (file: DescFile): Uint8Array[] =>
+    [file, ...withImports(file.dependencies)].map((f) => encoded.get(f) ?? new Uint8Array());
 
   const fileAnswer = (file: DescFile | undefined, what: string): Answer =>
     file
-      ? { case: "fileDescriptorResponse", value: { fileDescriptorProto: encoded.get(file) ?? [] } }
+      ? { case: "fileDescriptorResponse", value: { fileDescriptorProto: withItsImports(file) } }
       : notFound(what);
 
   const answer = (request: ServerReflectionRequest): ServerReflectionResponse => {
@@ -147,13 +156,6 @@ function withImports(roots: readonly DescFile[]): DescFile[] {
   };
   for (const root of roots) visit(root);
   return ordered;
-}
-
-/** The file's serialized FileDescriptorProto followed by those of its imports. */
-function fileWithImports(file: DescFile): Uint8Array[] {
-  return [file, ...withImports(file.dependencies)].map((f) =>
-    toBinary(FileDescriptorProtoSchema, f.proto),
-  );
 }
 
 /**
