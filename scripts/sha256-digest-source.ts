@@ -109,7 +109,8 @@ function schedule(emit: Emit): Word[] {
  * Steps 2-4: 64 rounds from H(0), then the sum with H(0). Round t's new a and e are the
  * locals a{t} and e{t}; b, c, d are a of the three rounds before and f, g, h e of them, so
  * the working variables never move. Maj(a, b, c) = b ^ ((a ^ b) & (b ^ c)), where b ^ c is
- * the a ^ b of the round before (x{t}); Ch(e, f, g) = g ^ (e & (f ^ g)).
+ * the a ^ b of the round before (x{t-1}); Ch(e, f, g) = g ^ (e & (f ^ g)). Both are the
+ * functions of §4.1.2 (4.2), (4.3) with one operation fewer.
  */
 function rounds(emit: Emit, w: readonly Word[]): Word[] {
   // Newest last: before round 0 the rounds before are H(0)'s d, c, b, a and h, g, f, e.
@@ -155,7 +156,7 @@ export function sha256DigestSource(): string {
     " * `words` ← SHA-256(`words`) (FIPS 180-4 §6.2.2, one block: the padding of §5.1.1 is",
     " * fixed, so its schedule terms and the first rounds' constant parts are folded in).",
     " * w{t}: schedule word t; a{t}, e{t}: the working variables a and e after round t;",
-    " * x{t}: a ^ b of round t; s, u, t: σ/Σ and T1 of the statement that follows.",
+    " * x{t}: a ^ b of round t; s and u hold a σ or Σ for the next statement, t a round's T1.",
     " */",
     "export function sha256Digest(words: Int32Array): void {",
     ...words.map((i) => `  const w${i} = words[${i}] as number;`),

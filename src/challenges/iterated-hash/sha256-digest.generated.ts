@@ -5,7 +5,7 @@
  * `words` ← SHA-256(`words`) (FIPS 180-4 §6.2.2, one block: the padding of §5.1.1 is
  * fixed, so its schedule terms and the first rounds' constant parts are folded in).
  * w{t}: schedule word t; a{t}, e{t}: the working variables a and e after round t;
- * x{t}: a ^ b of round t; s, u, t: σ/Σ and T1 of the statement that follows.
+ * x{t}: a ^ b of round t; s and u hold a σ or Σ for the next statement, t a round's T1.
  */
 export function sha256Digest(words: Int32Array): void {
   const w0 = words[0] as number;
