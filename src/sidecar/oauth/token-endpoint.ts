@@ -12,6 +12,7 @@ import {
   readBody,
   sendJson,
 } from "../http-io.js";
+import type { ClientAddressOf } from "../client-address.js";
 import { peerCertificatePem } from "../peer.js";
 import type { Upstream } from "../upstream.js";
 import { type GrantFamily, invalidClient, OAuthError, oauthErrorOf } from "./errors.js";
@@ -21,6 +22,8 @@ export interface OAuthTokenDeps {
   readonly upstream: Upstream;
   readonly maxBodyBytes: number;
   readonly clock: Clock;
+  /** Where each request came from, forwarded to Gatehouse with the caller's certificate. */
+  readonly clientAddressOf: ClientAddressOf;
 }
 
 const { token } = GateService.method;
@@ -44,6 +47,7 @@ export function createOAuthTokenEndpoint(deps: OAuthTokenDeps) {
       const params = await formOf(req, deps.maxBodyBytes);
       const certificatePem = peerCertificatePem(req);
       if (certificatePem === undefined) throw invalidClient();
+      const { address } = deps.clientAddressOf(req);
       const parsed = grantOf(params);
       family = parsed.family;
       const proof = dpopHeader(req);
@@ -53,6 +57,7 @@ export function createOAuthTokenEndpoint(deps: OAuthTokenDeps) {
       });
       const issued = (await deps.upstream.call(token, request, {
         certificatePem,
+        address,
       })) as TokenResponse;
       sendIssued(res, issued, parsed.family, deps.clock);
     } catch (thrown) {
