@@ -4,6 +4,7 @@ import { Reason } from "../../../gen/gatehouse/v1/errors_pb.js";
 import { GateService, type TokenResponse } from "../../../gen/gatehouse/v1/gate_pb.js";
 import type { Clock } from "../../clock.js";
 import { GatehouseError, toGatehouseError } from "../../errors/index.js";
+import type { ClientAddressOf } from "../client-address.js";
 import {
   type HttpRequest,
   type HttpResponse,
@@ -12,7 +13,6 @@ import {
   readBody,
   sendJson,
 } from "../http-io.js";
-import type { ClientAddressOf } from "../client-address.js";
 import { peerCertificatePem } from "../peer.js";
 import type { Upstream } from "../upstream.js";
 import { type GrantFamily, invalidClient, OAuthError, oauthErrorOf } from "./errors.js";
