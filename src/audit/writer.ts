@@ -91,9 +91,9 @@ interface Batch {
  * - The batch is one compare-and-append on the store (AuditLogStore.append: one Lua script
  *   on Redis, one write and fsync on the embedded store): stored whole, and only if the head
  *   is still the entry it was built on. If another replica appended first, it is refused
- *   with the head it found: the writer rebuilds and re-signs the same batch on that head
- *   (no read of its own). So the stored order is the chain order, whatever the
- *   interleaving, and no two batches share a predecessor.
+ *   ("conflict"): the writer re-reads the head and rebuilds and re-signs the same batch on
+ *   it. So the stored order is the chain order, whatever the interleaving, and no two
+ *   batches share a predecessor.
  * - `record` resolves only once its batch is stored; when the append fails (or its outcome
  *   is unknown), every entry of the batch is refused (the callers' RPCs fail closed), and the
  *   head is read again before the next batch.
@@ -157,7 +157,7 @@ export function createAuditWriter(options: AuditWriterOptions): Audit {
     waiting.splice(0, batch.taken);
     writing = batch.jobs;
     for (let attempt = 1; batch.jobs.length > 0; attempt++) {
-      let outcome: Awaited<ReturnType<AuditLogStore["append"]>>;
+      let outcome: "appended" | "conflict";
       try {
         outcome = await log.append(batch.records);
       } catch (err) {
@@ -169,10 +169,16 @@ export function createAuditWriter(options: AuditWriterOptions): Audit {
         head = { seq: last.seq, hash: last.hash };
         return endAll(batch.jobs);
       }
-      // Another replica appended first: rebuild the same entries on the head it left.
-      head = outcome.head;
+      // Another replica appended first: rebuild the same entries on its head.
+      headKnown = false;
       if (attempt >= MAX_ATTEMPTS) {
         return endAll(batch.jobs, new Error("audit append kept conflicting"));
+      }
+      try {
+        head = await log.head();
+        headKnown = true;
+      } catch (err) {
+        return endAll(batch.jobs, err);
       }
       batch = build(batch.jobs);
       writing = batch.jobs;

@@ -314,12 +314,6 @@ export interface AuditHead {
   readonly hash: string;
 }
 
-/** A compare-and-append refused: the stored head was not the batch's (none: `undefined`). */
-export interface AuditConflict {
-  readonly status: "conflict";
-  readonly head: AuditHead | undefined;
-}
-
 /** The audit key (Ed25519), one per store, shared by every replica. */
 export interface AuditKeyRecord {
   /** RFC 7638 thumbprint of its public key. */
@@ -338,8 +332,7 @@ export interface AuditKeyRecord {
  */
 export interface AuditLogStore {
   head(): Promise<AuditHead | undefined>;
-  /** A refusal answers the head it found, so the writer rebuilds on it without reading it. */
-  append(batch: readonly AuditRecord[]): Promise<"appended" | AuditConflict>;
+  append(batch: readonly AuditRecord[]): Promise<"appended" | "conflict">;
   /**
    * Up to `limit` live records in chain order, those with a sequence after `offset`
    * (entries up to the base were pruned: a read from before it starts at the base).

@@ -1,13 +1,7 @@
 import { randomBytes } from "node:crypto";
 import type { FileHandle } from "node:fs/promises";
 import { join } from "node:path";
-import type {
-  AuditConflict,
-  AuditHead,
-  AuditKeyRecord,
-  AuditLogStore,
-  AuditRecord,
-} from "../ports.js";
+import type { AuditHead, AuditKeyRecord, AuditLogStore, AuditRecord } from "../ports.js";
 import { type DataFs, syncDir } from "./data-fs.js";
 import { JsonFile } from "./json-file.js";
 import { isObject } from "./snapshot.js";
@@ -97,7 +91,7 @@ export class MemoryAuditLog implements AuditLogStore {
     return this.#base;
   }
 
-  async append(batch: readonly AuditRecord[]): Promise<"appended" | AuditConflict> {
+  async append(batch: readonly AuditRecord[]): Promise<"appended" | "conflict"> {
     const first = batch[0];
     if (!first) throw new Error("an audit batch holds at least one entry");
     // Check and push without an await in between: atomic in one process.
@@ -105,9 +99,7 @@ export class MemoryAuditLog implements AuditLogStore {
     const fits = last
       ? last.seq === first.seq - 1 && last.hash === first.prevHash
       : first.seq === 1;
-    if (!fits) {
-      return { status: "conflict", head: last && { seq: last.seq, hash: last.hash } };
-    }
+    if (!fits) return "conflict";
     this.#records.push(...batch);
     if (this.#path !== undefined) {
       await this.#write(

@@ -24,14 +24,14 @@ export function createRedisAuditLog(
       const last = batch.at(-1);
       if (!first || !last) throw new Error("an audit batch holds at least one entry");
       const expected = first.seq === 1 ? "" : `${first.seq - 1}:${first.prevHash}`;
-      const [appended, head] = await scripts.ghAuditAppend(
+      const appended = await scripts.ghAuditAppend(
         keys.auditLog,
         keys.auditHead,
         expected,
         `${last.seq}:${last.hash}`,
         ...batch.map((record) => JSON.stringify(record)),
       );
-      return appended === 1 ? "appended" : { status: "conflict", head: parseHead(head || null) };
+      return appended === 1 ? "appended" : "conflict";
     },
 
     async read(offset, limit) {
