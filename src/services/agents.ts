@@ -124,7 +124,11 @@ export function prefetchCallerStanding(
     caller.role === "agent" && caller.did !== undefined
       ? verify.registry.getAgent(caller.did, nowMs)
       : undefined;
-  if (seen === undefined || seen instanceof Promise) return store;
+  if (seen instanceof Promise) {
+    seen.catch(() => {}); // a miss: its load fills the cache for later calls; nothing waits here
+    return store;
+  }
+  if (seen === undefined) return store;
   const predicted = standingKeys(seen);
   const operator = store.registry.getOperator(predicted.operatorDomain);
   const keyRevoked = store.revocations.isRevoked("agent_key", predicted.keyThumbprint);

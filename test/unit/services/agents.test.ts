@@ -143,6 +143,8 @@ describe("prefetchCallerStanding", () => {
     for (const [who, cache] of [
       [caller("agent"), verifyCache(undefined)],
       [caller("agent"), verifyCache(Promise.resolve(seen))],
+      // A miss whose load fails: observed, never an unhandled rejection (vitest fails on one).
+      [caller("agent"), verifyCache(Promise.reject(new Error("store down")))],
       [caller("claimant"), verifyCache(seen)],
       [{ fingerprint: "f", uris: [], role: "agent" } as Caller, verifyCache(seen)],
     ] as const) {
