@@ -1,7 +1,8 @@
 /**
- * The iterated-hash check's cost per round (src/challenges/iterated-hash/iterate.ts) against
- * Python's hashlib (`hashlib.sha256(h).digest()`, OpenSSL underneath) over the same 1,000
- * rounds, in alternating runs so that both see the same machine; medians of the rounds.
+ * The iterated-hash check's cost per round (src/challenges/iterated-hash/iterate.ts, each
+ * round the generated `sha256Digest`) against Python's hashlib (`hashlib.sha256(h).digest()`,
+ * OpenSSL underneath) over the same 1,000 rounds, in alternating runs so that both see the
+ * same machine; medians of the rounds.
  */
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";

@@ -122,9 +122,10 @@ export function createDispatch(options: DispatchOptions): DispatchMethod[] {
           const state = new CallState(called, transport, request);
           let reason = Reason.UNSPECIFIED;
           try {
-            // Synchronous steps run in this call: no promise or microtask each.
-            for (const step of CALL_STEPS) {
-              const pending = step(state, deps);
+            // Synchronous steps run in this call: no promise or microtask each (and, by
+            // index, no iterator object kept alive across an await in this async function).
+            for (let i = 0; i < CALL_STEPS.length; i++) {
+              const pending = (CALL_STEPS[i] as CallStep)(state, deps);
               if (pending !== undefined) await pending;
             }
             const response = await handler(request, state);

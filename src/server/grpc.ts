@@ -100,7 +100,7 @@ function respond(
 ): void {
   let bytes: Buffer;
   try {
-    bytes = asBuffer(response instanceof PreEncoded ? response.binary : toBinary(output, response));
+    bytes = response instanceof PreEncoded ? response.binary : asBuffer(toBinary(output, response));
   } catch (error) {
     callback(serviceError(error));
     return;

@@ -14,6 +14,7 @@ import { createLogger, type Logger } from "../observability/logger.js";
 import { ensureDevPki } from "../pki/dev-pki.js";
 import { issueCertificate } from "../pki/issue-certificate.js";
 import { roleCertificateSpec } from "../pki/role-certificate.js";
+import { createClientAddressOf } from "./client-address.js";
 import { createForwardAuth } from "./forward-auth.js";
 import { createLegacyRoutes } from "./legacy/index.js";
 import { createOAuthTokenEndpoint } from "./oauth/token-endpoint.js";
@@ -118,7 +119,12 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
   const url = `${scheme}://${hostForUrl(dialHost(sidecar.host))}:${listener.port}`;
   const publicUrl = sidecar.publicUrl ?? url;
   const documents = createPublicDocuments(upstream, publicUrl);
-  const rest = createRestHandler(REST_SERVICES, { upstream, maxBodyBytes: sidecar.maxBodyBytes });
+  const clientAddressOf = createClientAddressOf(sidecar.trustedForwarders);
+  const rest = createRestHandler(REST_SERVICES, {
+    upstream,
+    maxBodyBytes: sidecar.maxBodyBytes,
+    clientAddressOf,
+  });
   const forwardAuth = createForwardAuth({
     upstream,
     routes: sidecar.routes,
@@ -128,10 +134,11 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
     upstream,
     maxBodyBytes: sidecar.maxBodyBytes,
     clock,
+    clientAddressOf,
   });
   const protectedResource = createProtectedResourceMetadata(sidecar.routes, config.issuer);
   const openApi = createOpenApiEndpoint();
-  const legacy = createLegacyRoutes(config, upstream, publicUrl, clock);
+  const legacy = createLegacyRoutes(config, upstream, publicUrl, clock, clientAddressOf);
   const routes: RouteHandler = async (req, res, url) => {
     const get = req.method === "GET" || req.method === "HEAD";
     switch (url.pathname) {

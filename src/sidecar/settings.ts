@@ -64,7 +64,7 @@ export const sidecarSection = {
     env: "GATEHOUSE_SIDECAR_TRUSTED_FORWARDERS",
     parse: ipList,
     shownDefault: "none: the caller's address is the TCP peer's",
-    doc: "IPs / CIDRs of TLS terminators (nginx) whose `X-Forwarded-For` names the client's address on the legacy routes; their own certificate names no caller there (env: comma-separated)",
+    doc: "IPs / CIDRs of TLS terminators (nginx) whose `X-Forwarded-For` names the client's address on the legacy routes, REST and `/oauth2/token` (Gatehouse counts per-address limits under it); on the legacy routes their own certificate names no caller (env: comma-separated)",
   }),
   forwardAuthRequiresClientCert: setting({
     env: "GATEHOUSE_SIDECAR_FORWARD_AUTH_CLIENT_CERT",

@@ -293,38 +293,60 @@ export function openVerifyMemo(
     state.payload = entry.payload;
     state.claims = entry.claims;
     state.key = entry.key;
-    return {
-      steps: steps.hit,
-      settle(settled, reason) {
-        const policyChanged =
-          settled.agent !== undefined && settled.agent.policyVersion !== entry.policyVersion;
-        if (reason === Reason.TOKEN_EXPIRED || policyChanged) cache.deleteToken(key);
-      },
-    };
+    return new CacheHit(steps.hit, cache, key, entry);
   }
   if (entry !== undefined) cache.deleteToken(key);
-  return {
-    steps: steps.miss,
-    settle(settled, reason) {
-      const { claims, key: verificationKey } = settled;
-      if (
-        settled.statelessPassed !== true ||
-        !claims ||
-        !verificationKey ||
-        reason === Reason.TOKEN_EXPIRED
-      ) {
-        return;
-      }
-      cache.setToken(key, {
-        token: settled.input.token,
-        audience: settled.input.audience,
-        header: settled.header,
-        payload: settled.payload,
-        claims,
-        key: verificationKey,
-        policyVersion: settled.agent?.policyVersion ?? -1,
-        expiresAtMs: (claims.exp + deps.settings.clockSkewSeconds) * 1000,
-      });
-    },
-  };
+  return new CacheMiss(steps.miss, cache, key, deps.settings.clockSkewSeconds);
+}
+
+/**
+ * A run that restored the stateless steps' outcome from `entry`. (The memos are small
+ * classes, not closures: one object per Verify rather than an object, a function and its
+ * context.)
+ */
+class CacheHit implements VerifyMemo {
+  constructor(
+    readonly steps: readonly VerifyStep[],
+    private readonly cache: VerifyCache,
+    private readonly key: string,
+    private readonly entry: VerifiedTokenEntry,
+  ) {}
+
+  settle(settled: VerifyState, reason?: Reason): void {
+    const policyChanged =
+      settled.agent !== undefined && settled.agent.policyVersion !== this.entry.policyVersion;
+    if (reason === Reason.TOKEN_EXPIRED || policyChanged) this.cache.deleteToken(this.key);
+  }
+}
+
+/** A run of every step: what the stateless steps established is cached once they passed. */
+class CacheMiss implements VerifyMemo {
+  constructor(
+    readonly steps: readonly VerifyStep[],
+    private readonly cache: VerifyCache,
+    private readonly key: string,
+    private readonly clockSkewSeconds: number,
+  ) {}
+
+  settle(settled: VerifyState, reason?: Reason): void {
+    const { claims, key: verificationKey } = settled;
+    if (
+      settled.statelessPassed !== true ||
+      !claims ||
+      !verificationKey ||
+      reason === Reason.TOKEN_EXPIRED
+    ) {
+      return;
+    }
+    this.cache.setToken(this.key, {
+      token: settled.input.token,
+      audience: settled.input.audience,
+      header: settled.header,
+      payload: settled.payload,
+      claims,
+      key: verificationKey,
+      policyVersion: settled.agent?.policyVersion ?? -1,
+      expiresAtMs: (claims.exp + this.clockSkewSeconds) * 1000,
+    });
+  }
 }

@@ -52,8 +52,9 @@ export type VerifyDecision =
     }
   | { readonly allowed: false; readonly reason: Reason; readonly claims?: VerifiedClaims };
 
-/** Until the parse step sets them; empty, so there is nothing in it to change. */
+/** Until the parse step sets them; empty, so there is nothing in them to change. */
 const NO_BYTES = new Uint8Array(0);
+const NO_MEMBERS: Record<string, unknown> = Object.freeze({});
 
 /**
  * Runs every step in order. Synchronous while the steps are (a cached Verify, whose store
@@ -69,10 +70,18 @@ export function runVerifyPipeline(
     input,
     nowMs,
     now: Math.floor(nowMs / 1000),
-    header: {},
-    payload: {},
+    header: NO_MEMBERS,
+    payload: NO_MEMBERS,
     signingInput: NO_BYTES,
     signature: NO_BYTES,
+    // Present from the start, as the steps will set them: one object shape, no property
+    // added (and no property store grown) per request.
+    statelessPassed: undefined,
+    key: undefined,
+    claims: undefined,
+    agent: undefined,
+    grantScopes: undefined,
+    keyHolderProofFailed: undefined,
   };
   // The verified-token cache (cache.ts): a hit skips the stateless steps before `time`.
   const memo = deps.cache && openVerifyMemo(deps.cache, state, deps, VERIFY_MEMO_STEPS);

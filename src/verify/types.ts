@@ -24,7 +24,7 @@ export interface VerifyInput {
   readonly httpMethod?: string;
   readonly httpUrl?: string;
   /** The amount the request commits the agent to (minor units ≥ 0); absent = spends nothing. */
-  readonly amount?: VerifyAmount;
+  readonly amount?: VerifyAmount | undefined;
   /**
    * Set only by Gatehouse itself, never from a request: the RFC 7638 thumbprint of a key the
    * caller already proved possession of on this request (a token request's DPoP proof, RFC
@@ -89,7 +89,10 @@ export interface VerifyDeps {
   readonly grants: VerifyGrantReads;
 }
 
-/** What the steps learn about the token, filled in as they run. */
+/**
+ * What the steps learn about the token, filled in as they run. The run creates it with every
+ * field present (pipeline.ts `runVerifyPipeline`), so a step that sets one does not reshape it.
+ */
 export interface VerifyState {
   readonly input: VerifyInput;
   /** Milliseconds since the epoch, read once so every step sees the same instant. */
@@ -97,21 +100,21 @@ export interface VerifyState {
   /** The same instant in whole seconds (the unit of the time claims). */
   readonly now: number;
   /** Set just before the time step when every stateless step passed (cache.ts). */
-  statelessPassed?: boolean;
+  statelessPassed?: boolean | undefined;
   header: Record<string, unknown>;
   payload: Record<string, unknown>;
   signingInput: Uint8Array;
   signature: Uint8Array;
-  key?: VerificationKey;
-  claims?: VerifiedClaims;
-  agent?: AgentRecord;
+  key?: VerificationKey | undefined;
+  claims?: VerifiedClaims | undefined;
+  agent?: AgentRecord | undefined;
   /** The scopes of the live grants the token relies on (set by the grants step). */
-  grantScopes?: readonly string[];
+  grantScopes?: readonly string[] | undefined;
   /**
    * Set by the DPoP step when the proof was refused and the failure is the bound key
    * holder's own (DpopResult.byKeyHolder): only then does it count towards a freeze.
    */
-  keyHolderProofFailed?: boolean;
+  keyHolderProofFailed?: boolean | undefined;
 }
 
 /** The claims once their presence and types were checked. */

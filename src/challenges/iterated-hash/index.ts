@@ -21,8 +21,9 @@ export interface IteratedHashKind {
 }
 
 /**
- * Submissions that may wait per worker. At the default N (~0.2 s a check) that bounds the
- * wait to about 6 s; past it a flood is refused (UNAVAILABLE) instead of piling up.
+ * Submissions that may wait per worker. At the default N (a check is ~25 ms of one core, more
+ * on a busy host) that bounds the wait to about a second; past it a flood is refused
+ * (UNAVAILABLE) instead of piling up.
  */
 const QUEUE_PER_WORKER = 32;
 

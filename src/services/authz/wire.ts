@@ -13,8 +13,8 @@ import {
   type CheckRequest,
   CheckRequestSchema,
 } from "../../../gen/envoy/service/auth/v3/external_auth_pb.js";
+import { fieldOf, WireReader } from "../wire-reader.js";
 import { READ_EXTENSIONS, READ_HEADERS } from "./request.js";
-import { fieldOf, WireReader } from "./wire-reader.js";
 
 /**
  * Field numbers, from the generated Envoy subset (so they are Envoy's own). Map entries hold

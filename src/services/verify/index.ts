@@ -2,16 +2,22 @@ import { create } from "@bufbuild/protobuf";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { Reason } from "../../../gen/gatehouse/v1/errors_pb.js";
 import type { Money } from "../../../gen/gatehouse/v1/resources_pb.js";
-import { VerifyResponseSchema, VerifyService } from "../../../gen/gatehouse/v1/verify_pb.js";
+import {
+  type VerifyRequest,
+  VerifyRequestSchema,
+  VerifyResponseSchema,
+  VerifyService,
+} from "../../../gen/gatehouse/v1/verify_pb.js";
 import { AuditEventType, actorOf } from "../../audit/events.js";
 import type { Audit } from "../../audit/writer.js";
 import type { KeyRing } from "../../crypto/key-ring.js";
 import { invalidArgument } from "../../errors/index.js";
 import { runVerifyPipeline } from "../../verify/pipeline.js";
-import type { VerifiedClaims, VerifyAmount, VerifyDeps } from "../../verify/types.js";
+import type { VerifiedClaims, VerifyAmount, VerifyDeps, VerifyInput } from "../../verify/types.js";
 import { PreEncoded } from "../pre-encoded.js";
-import { bindService, type ServiceBinding } from "../types.js";
+import { bindService, type RequestDecoders, type ServiceBinding } from "../types.js";
 import { issuerMetadata } from "./issuer-metadata.js";
+import { decodeVerifyRequest } from "./request.js";
 
 export interface VerifyServiceDeps extends VerifyDeps {
   readonly keys: KeyRing;
@@ -30,66 +36,81 @@ export interface VerifyServiceDeps extends VerifyDeps {
 
 export function createVerifyService(deps: VerifyServiceDeps): ServiceBinding {
   const allowedResponse = allowedResponses();
-  return bindService(VerifyService, {
-    async verify(request, { caller }) {
-      const verdict = runVerifyPipeline(
-        {
-          token: request.token,
-          audience: request.audience,
-          requiredScopes: request.requiredScopes,
-          dpopProof: request.dpopProof,
-          httpMethod: request.httpMethod,
-          httpUrl: request.httpUrl,
-          ...(request.amount && { amount: amountFromMessage(request.amount) }),
-        },
-        deps,
-      );
-      // A cached token is decided synchronously: no await (and no microtask) then.
-      const decision = verdict instanceof Promise ? await verdict : verdict;
-      // RFC 9449 §9: with server nonces on, every answer carries the nonce to use next
-      // (stateless, so the one a NONCE_REQUIRED denial asks for is this one).
-      const dpopNonce = deps.dpop.nonce();
-      deps.onDecision?.(decision.allowed ? Reason.UNSPECIFIED : decision.reason);
-      if (decision.allowed) {
-        return allowedResponse(decision.claims, decision.cacheTtlSeconds, dpopNonce);
-      }
-      const nonce = dpopNonce === undefined ? {} : { dpopNonce };
-      const identity = decision.claims
-        ? {
-            agentDid: decision.claims.sub,
-            operatorDomain: decision.claims.operator,
-            tokenId: decision.claims.jti,
-          }
-        : {};
-      deps.audit.deny({
-        denied: AuditEventType.VERIFY_DENIED,
-        ...actorOf(caller),
-        reason: decision.reason,
-        subjectDid: identity.agentDid ?? "",
-        operatorDomain: identity.operatorDomain ?? "",
-      });
-      return { allowed: false, reason: decision.reason, ...identity, ...nonce };
-    },
+  return bindService(
+    VerifyService,
+    {
+      async verify(request, { caller }) {
+        const verdict = runVerifyPipeline(verifyInput(request), deps);
+        // A cached token is decided synchronously: no await (and no microtask) then.
+        const decision = verdict instanceof Promise ? await verdict : verdict;
+        // RFC 9449 §9: with server nonces on, every answer carries the nonce to use next
+        // (stateless, so the one a NONCE_REQUIRED denial asks for is this one).
+        const dpopNonce = deps.dpop.nonce();
+        deps.onDecision?.(decision.allowed ? Reason.UNSPECIFIED : decision.reason);
+        if (decision.allowed) {
+          return allowedResponse(decision.claims, decision.cacheTtlSeconds, dpopNonce);
+        }
+        const nonce = dpopNonce === undefined ? {} : { dpopNonce };
+        const identity = decision.claims
+          ? {
+              agentDid: decision.claims.sub,
+              operatorDomain: decision.claims.operator,
+              tokenId: decision.claims.jti,
+            }
+          : {};
+        deps.audit.deny({
+          denied: AuditEventType.VERIFY_DENIED,
+          ...actorOf(caller),
+          reason: decision.reason,
+          subjectDid: identity.agentDid ?? "",
+          operatorDomain: identity.operatorDomain ?? "",
+        });
+        return { allowed: false, reason: decision.reason, ...identity, ...nonce };
+      },
 
-    getIssuerMetadata: () =>
-      issuerMetadata(deps.settings.issuer, deps.publicUrl, deps.keys, deps.jwksMaxAgeSeconds),
+      getIssuerMetadata: () =>
+        issuerMetadata(deps.settings.issuer, deps.publicUrl, deps.keys, deps.jwksMaxAgeSeconds),
 
-    async getJwks() {
-      const keys = await deps.keys.published();
-      return {
-        keys: keys.map(({ jwk }) => ({
-          kty: jwk.kty ?? "",
-          crv: jwk.crv ?? "",
-          x: jwk.x ?? "",
-          y: jwk.y ?? "",
-          kid: jwk.kid ?? "",
-          alg: jwk.alg ?? "",
-          use: "sig",
-        })),
-        cacheMaxAgeSeconds: deps.jwksMaxAgeSeconds,
-      };
+      async getJwks() {
+        const keys = await deps.keys.published();
+        return {
+          keys: keys.map(({ jwk }) => ({
+            kty: jwk.kty ?? "",
+            crv: jwk.crv ?? "",
+            x: jwk.x ?? "",
+            y: jwk.y ?? "",
+            kid: jwk.kid ?? "",
+            alg: jwk.alg ?? "",
+            use: "sig",
+          })),
+          cacheMaxAgeSeconds: deps.jwksMaxAgeSeconds,
+        };
+      },
     },
-  });
+    VERIFY_DECODERS,
+  );
+}
+
+/** Verify's request decoded by hand (request.ts): the same message as `fromBinary`'s. */
+export const VERIFY_DECODERS: RequestDecoders = new Map([
+  [VerifyRequestSchema.typeName, decodeVerifyRequest],
+]);
+
+/**
+ * What the pipeline verifies: the request itself (its fields are VerifyInput's, and it
+ * carries no `provenJkt`, which only Gatehouse sets), or with its amount checked and copied.
+ */
+function verifyInput(request: VerifyRequest): VerifyInput {
+  if (!request.amount) return request;
+  return {
+    token: request.token,
+    audience: request.audience,
+    requiredScopes: request.requiredScopes,
+    dpopProof: request.dpopProof,
+    httpMethod: request.httpMethod,
+    httpUrl: request.httpUrl,
+    amount: amountFromMessage(request.amount),
+  };
 }
 
 interface AllowedResponse {

@@ -1,6 +1,6 @@
 import type { Clock } from "../../clock.js";
 import type { GatehouseConfig } from "../../config/index.js";
-import { createClientAddressOf } from "../client-address.js";
+import type { ClientAddressOf } from "../client-address.js";
 import type { RouteHandler } from "../server.js";
 import type { Upstream } from "../upstream.js";
 import { createAogRoutes } from "./aog/routes.js";
@@ -15,9 +15,9 @@ export function createLegacyRoutes(
   upstream: Upstream,
   publicUrl: string,
   clock: Clock,
+  clientAddressOf: ClientAddressOf,
 ): RouteHandler {
   const { sidecar } = config;
-  const clientAddressOf = createClientAddressOf(sidecar.trustedForwarders);
   const handlers: RouteHandler[] = [];
   if (sidecar.legacyAog && sidecar.legacyAogAudience !== undefined) {
     handlers.push(

@@ -4,6 +4,7 @@ import { Reason } from "../../../gen/gatehouse/v1/errors_pb.js";
 import { GateService, type TokenResponse } from "../../../gen/gatehouse/v1/gate_pb.js";
 import type { Clock } from "../../clock.js";
 import { GatehouseError, toGatehouseError } from "../../errors/index.js";
+import type { ClientAddressOf } from "../client-address.js";
 import {
   type HttpRequest,
   type HttpResponse,
@@ -21,6 +22,8 @@ export interface OAuthTokenDeps {
   readonly upstream: Upstream;
   readonly maxBodyBytes: number;
   readonly clock: Clock;
+  /** Where each request came from, forwarded to Gatehouse with the caller's certificate. */
+  readonly clientAddressOf: ClientAddressOf;
 }
 
 const { token } = GateService.method;
@@ -44,6 +47,7 @@ export function createOAuthTokenEndpoint(deps: OAuthTokenDeps) {
       const params = await formOf(req, deps.maxBodyBytes);
       const certificatePem = peerCertificatePem(req);
       if (certificatePem === undefined) throw invalidClient();
+      const { address } = deps.clientAddressOf(req);
       const parsed = grantOf(params);
       family = parsed.family;
       const proof = dpopHeader(req);
@@ -53,6 +57,7 @@ export function createOAuthTokenEndpoint(deps: OAuthTokenDeps) {
       });
       const issued = (await deps.upstream.call(token, request, {
         certificatePem,
+        address,
       })) as TokenResponse;
       sendIssued(res, issued, parsed.family, deps.clock);
     } catch (thrown) {

@@ -1,6 +1,7 @@
 import type { DescService } from "@bufbuild/protobuf";
 import { Reason } from "../../../gen/gatehouse/v1/errors_pb.js";
 import { GatehouseError } from "../../errors/index.js";
+import type { ClientAddressOf } from "../client-address.js";
 import { type HttpRequest, type HttpResponse, readBody, sendJson } from "../http-io.js";
 import { peerCertificatePem } from "../peer.js";
 import type { Upstream } from "../upstream.js";
@@ -11,13 +12,17 @@ import { requestMessage, responseJson } from "./transcode.js";
 export interface RestDeps {
   readonly upstream: Upstream;
   readonly maxBodyBytes: number;
+  /** Where each request came from: Gatehouse counts Challenge and Submit per address under it. */
+  readonly clientAddressOf: ClientAddressOf;
 }
 
 /**
  * REST for every RPC with a `google.api.http` rule. The caller is the client certificate
  * TLS verified, forwarded to Gatehouse authenticated (src/identity/forwarded.ts); without
  * one the request is refused here, never sent as the sidecar (which would lend it the
- * sidecar's own rights). Returns false when no route has this path.
+ * sidecar's own rights). The caller's address goes with it (src/sidecar/client-address.ts), so
+ * Gatehouse's per-address limits count each HTTP client on its own, not every REST caller
+ * under the sidecar's address. Returns false when no route has this path.
  */
 export function createRestHandler(services: readonly DescService[], deps: RestDeps) {
   const routes = restRoutes(services);
@@ -32,9 +37,10 @@ export function createRestHandler(services: readonly DescService[], deps: RestDe
         description: "a client certificate from Gatehouse's CA is required",
       });
     }
+    const { address } = deps.clientAddressOf(req);
     const body = route.body === "" ? Buffer.alloc(0) : await readBody(req, deps.maxBodyBytes);
     const request = requestMessage(route, variables, url.searchParams, body);
-    const response = await deps.upstream.call(route.method, request, { certificatePem });
+    const response = await deps.upstream.call(route.method, request, { certificatePem, address });
     sendJson(res, 200, responseJson(route, response));
     return true;
   };

@@ -1,5 +1,5 @@
 import { Reason } from "../../../gen/gatehouse/v1/errors_pb.js";
-import type { AgentRecord } from "../../store/ports.js";
+import type { AgentRecord, OperatorRecord } from "../../store/ports.js";
 import type { Pending } from "../lookup-cache.js";
 import type { VerifyDeps, VerifyState } from "../types.js";
 
@@ -20,11 +20,22 @@ export function agentStatusStep(
   const actors = claims.actors ?? NO_ACTORS;
   // The subject must belong to the operator its token names.
   const { nowMs } = state;
-  return andThen(principalStatus(deps, nowMs, claims.sub, claims.operator), (subject) => {
-    if (typeof subject === "number") return subject;
-    state.agent = subject;
-    return actorsStatus(deps, nowMs, actors, 0);
-  });
+  const subject = principalStatus(deps, nowMs, claims.sub, claims.operator);
+  return subject instanceof Promise
+    ? subject.then((status) => subjectThenActors(state, deps, status, actors))
+    : subjectThenActors(state, deps, subject, actors);
+}
+
+/** The subject's status, then (once it is active) its actors'. */
+function subjectThenActors(
+  state: VerifyState,
+  deps: VerifyDeps,
+  subject: Status,
+  actors: readonly string[],
+): Pending<Reason | undefined> {
+  if (typeof subject === "number") return subject;
+  state.agent = subject;
+  return actorsStatus(deps, state.nowMs, actors, 0);
 }
 
 const NO_ACTORS: readonly string[] = [];
@@ -53,20 +64,38 @@ function principalStatus(
   did: string,
   operator?: string,
 ): Pending<Status> {
-  return andThen(deps.registry.getAgent(did, nowMs), (agent): Pending<Status> => {
-    if (!agent || (operator !== undefined && agent.operatorDomain !== operator)) {
-      return Reason.AGENT_NOT_FOUND;
-    }
-    // A deleted agent (a tombstone) is refused like a revoked one.
-    if (agent.status === "revoked" || agent.status === "deleted") return Reason.AGENT_REVOKED;
-    if (agent.status === "suspended") return Reason.AGENT_SUSPENDED;
-    return andThen(deps.registry.getOperator(agent.operatorDomain, nowMs), (record) => {
-      if (!record) return Reason.OPERATOR_NOT_FOUND;
-      if (record.status === "revoked") return Reason.OPERATOR_REVOKED;
-      if (record.status !== "active") return Reason.OPERATOR_SUSPENDED;
-      return agent;
-    });
-  });
+  // Plain functions on the synchronous path: a closure only when a look-up is pending.
+  const agent = deps.registry.getAgent(did, nowMs);
+  return agent instanceof Promise
+    ? agent.then((record) => agentStanding(deps, nowMs, record, operator))
+    : agentStanding(deps, nowMs, agent, operator);
+}
+
+/** The agent's own status, then its operator's. */
+function agentStanding(
+  deps: VerifyDeps,
+  nowMs: number,
+  agent: AgentRecord | undefined,
+  operator: string | undefined,
+): Pending<Status> {
+  if (!agent || (operator !== undefined && agent.operatorDomain !== operator)) {
+    return Reason.AGENT_NOT_FOUND;
+  }
+  // A deleted agent (a tombstone) is refused like a revoked one.
+  if (agent.status === "revoked" || agent.status === "deleted") return Reason.AGENT_REVOKED;
+  if (agent.status === "suspended") return Reason.AGENT_SUSPENDED;
+  const record = deps.registry.getOperator(agent.operatorDomain, nowMs);
+  return record instanceof Promise
+    ? record.then((found) => operatorStanding(found, agent))
+    : operatorStanding(record, agent);
+}
+
+/** The agent's record when its operator is active, else why not. */
+function operatorStanding(record: OperatorRecord | undefined, agent: AgentRecord): Status {
+  if (!record) return Reason.OPERATOR_NOT_FOUND;
+  if (record.status === "revoked") return Reason.OPERATOR_REVOKED;
+  if (record.status !== "active") return Reason.OPERATOR_SUSPENDED;
+  return agent;
 }
 
 /** `next(value)` now when `value` is not a promise, else once it settles. */

@@ -22,19 +22,33 @@ export function revocationStep(
   const jkt = boundKey(state.payload.cnf);
   const { revocations } = deps;
   const { nowMs } = state;
-  const answers: Pending<Answer>[] = [
-    jkt === undefined ? false : revocations.isRevoked("agent_key", jkt, nowMs),
-    revocations.isRevoked("token", claims.jti, nowMs),
-  ];
+  const boundKeyRevoked =
+    jkt === undefined ? false : revocations.isRevoked("agent_key", jkt, nowMs);
+  const tokenRevoked = revocations.isRevoked("token", claims.jti, nowMs);
+  // The usual token has no ancestors and no actors: its three answers in one small array.
+  const answers: Pending<Answer>[] =
+    claims.derivedFrom === undefined && claims.actors === undefined
+      ? [boundKeyRevoked, tokenRevoked, revocations.issuedUntil(claims.sub, nowMs)]
+      : chainAnswers(claims, revocations, nowMs, [boundKeyRevoked, tokenRevoked]);
+  // Synchronous when every answer is cached (cache.ts): a cached Verify waits for nothing.
+  return answers.some(isPromise)
+    ? Promise.all(answers).then((values) => judge(claims, values))
+    : judge(claims, answers as Answer[]);
+}
+
+/** The answers of a token with ancestors or actors, after the bound key's and the token's. */
+function chainAnswers(
+  claims: VerifiedClaims,
+  revocations: VerifyDeps["revocations"],
+  nowMs: number,
+  answers: Pending<Answer>[],
+): Pending<Answer>[] {
   for (const jti of claims.derivedFrom ?? NONE) {
     answers.push(revocations.isRevoked("token", jti, nowMs));
   }
   answers.push(revocations.issuedUntil(claims.sub, nowMs));
   for (const did of claims.actors ?? NONE) answers.push(revocations.issuedUntil(did, nowMs));
-  // Synchronous when every answer is cached (cache.ts): a cached Verify waits for nothing.
-  return answers.some((answer) => answer instanceof Promise)
-    ? Promise.all(answers).then((values) => judge(claims, values))
-    : judge(claims, answers as Answer[]);
+  return answers;
 }
 
 /**
@@ -44,6 +58,8 @@ export function revocationStep(
 type Answer = boolean | number | undefined;
 
 const NONE: readonly string[] = [];
+
+const isPromise = (answer: Pending<Answer>): answer is Promise<Answer> => answer instanceof Promise;
 
 /** Reads the answers in place (no copies: a cached Verify allocates little). */
 function judge(claims: VerifiedClaims, answers: readonly Answer[]): Reason | undefined {

@@ -12,14 +12,16 @@ import type { VerifyState } from "../types.js";
 export function scopesStep(state: VerifyState): Reason | undefined {
   const granted = state.claims?.scopes ?? [];
   const { requiredScopes, audience } = state.input;
-  // Lists of a few scopes: searched in place, no Set or filtered copy made per request.
-  if (!requiredScopes.every((scope) => granted.includes(scope))) return Reason.INSUFFICIENT_SCOPE;
+  // Lists of a few scopes: searched in place, no Set, copy or closure made per request.
+  for (const scope of requiredScopes) {
+    if (!granted.includes(scope)) return Reason.INSUFFICIENT_SCOPE;
+  }
   const policy = state.agent?.policy;
   // The agent-status step runs first and sets the agent; without it, fail closed.
   if (!policy) return Reason.AGENT_NOT_FOUND;
   if (!audienceAllowed(policy, audience)) return Reason.AUDIENCE_NOT_ALLOWED;
-  const grantScopes = state.grantScopes;
-  return requiredScopes.every((scope) => scopeAllowed(scope, policy, grantScopes))
-    ? undefined
-    : Reason.SCOPE_NOT_ALLOWED;
+  for (const scope of requiredScopes) {
+    if (!scopeAllowed(scope, policy, state.grantScopes)) return Reason.SCOPE_NOT_ALLOWED;
+  }
+  return undefined;
 }

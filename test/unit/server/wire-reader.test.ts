@@ -1,6 +1,6 @@
 import { BinaryReader, BinaryWriter, WireType } from "@bufbuild/protobuf/wire";
 import { describe, expect, it } from "vitest";
-import { fieldOf, WireReader, wireTypeOf } from "../../../src/services/authz/wire-reader.js";
+import { fieldOf, WireReader, wireTypeOf } from "../../../src/services/wire-reader.js";
 
 /** Every field of `bytes`, read by both readers: number, wire type and the bytes skipped. */
 function fieldsBothWays(bytes: Uint8Array) {

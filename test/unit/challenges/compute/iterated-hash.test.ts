@@ -10,6 +10,15 @@ const ZERO_SEED = Buffer.alloc(32);
 /** FIPS 180-2 vector: SHA-256("abc"); as a seed, h_1 is the published double SHA-256 of "abc". */
 const ABC_DIGEST = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
 const ABC_DOUBLE = "4f8b42c22dd3729b519ba6f68d2da7cc5b2d606d05daed5ad5128cc03e6c6358";
+/** FIPS 180-2 / NIST CSRC example: SHA-256 of the empty message. */
+const EMPTY_DIGEST = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+
+/** h_N by node:crypto (OpenSSL): the reference every chain below is checked against. */
+function createHashChain(seed: Buffer, iterations: number): Buffer {
+  let h = seed;
+  for (let i = 0; i < iterations; i++) h = createHash("sha256").update(h).digest();
+  return h;
+}
 
 describe("iteratedSha256", () => {
   it("matches published SHA-256 vectors at small N", () => {
@@ -50,6 +59,28 @@ describe("iteratedSha256", () => {
     expect(iteratedSha256(Buffer.alloc(64, 1), 3)).toEqual(
       iteratedSha256(createHash("sha256").update(Buffer.alloc(64, 1)).digest(), 2),
     );
+  });
+
+  it("agrees with createHash chains at N = 1, 2, 1,000 and 100,000", () => {
+    for (const seed of [ZERO_SEED, Buffer.alloc(32, 0xff), randomBytes(32)]) {
+      for (const n of [1, 2, 1_000]) {
+        expect(iteratedSha256(seed, n)).toEqual(createHashChain(seed, n));
+      }
+    }
+    const seed = randomBytes(32);
+    expect(iteratedSha256(seed, 100_000)).toEqual(createHashChain(seed, 100_000));
+  });
+
+  it("agrees with createHash chains for seeds of other lengths (padding edges included)", () => {
+    expect(iteratedSha256(Buffer.alloc(0), 1).toString("hex")).toBe(EMPTY_DIGEST);
+    // 55 and 56 bytes straddle one block's room for the length (FIPS 180-4 §5.1.1); 64 is a
+    // whole block; 31 and 33 are one off the fast path's 32.
+    for (const length of [0, 1, 31, 33, 55, 56, 63, 64, 65, 1_000]) {
+      const seed = randomBytes(length);
+      for (const n of [1, 2, 1_000]) {
+        expect(iteratedSha256(seed, n)).toEqual(createHashChain(seed, n));
+      }
+    }
   });
 
   it("agrees with the independent test solver at larger N", () => {
