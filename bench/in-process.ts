@@ -36,6 +36,7 @@ import { startRedisServer } from "../test/support/redis-server.js";
 import { benchConfig } from "./config.js";
 import { AUDIENCE, createPki, enrollAgents, gateClient, login, SCOPE } from "./enroll.js";
 import type { Target } from "./load.js";
+import { redisCost, redisProbe } from "./redis-stats.js";
 import { ed25519VerifyCpuUs } from "./scenarios/crypto.js";
 import { dpopRequests } from "./scenarios/dpop.js";
 import { checkTarget, verifyTarget } from "./targets.js";
@@ -245,11 +246,18 @@ try {
     const work = await workFor();
     await run(work, 0, warmupCalls());
     const profileFile = process.env.IN_PROCESS_PROFILE;
+    const probe = redis && mode === "login" ? redisProbe(redis.url) : undefined;
+    const before = await probe?.snapshot();
     const { cpuUs, wallUs } = await measure(work, warmupCalls(), calls, profileFile);
     console.log(
       `${mode}: ${calls} calls, ${concurrency} at a time: ${cpuUs.toFixed(1)} µs CPU/call, ` +
         `${wallUs.toFixed(1)} µs wall/call (${Math.round(1e6 / wallUs)}/s)`,
     );
+    if (probe && before) {
+      const cost = redisCost(before, await probe.snapshot(), calls);
+      console.log(`  per login: ${cost.commandsPer} Redis commands in ${cost.readsPer} batches`);
+      await probe.close();
+    }
   }
 } finally {
   await app.stop();

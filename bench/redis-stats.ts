@@ -14,6 +14,8 @@ const OWN_COMMANDS = new Set(["info", "dbsize", "memory|usage", "memory", "llen"
 
 export interface RedisSnapshot {
   readonly commands: number;
+  /** INFO stats total_reads_processed: the socket reads Redis made, one per batch it received. */
+  readonly reads: number;
   /** INFO commandstats: calls by command (a script's own commands counted apart). */
   readonly byCommand: Readonly<Record<string, number>>;
   readonly usedMemory: number;
@@ -26,6 +28,11 @@ export interface RedisSnapshot {
 export interface RedisCost {
   readonly count: number;
   readonly commandsPer: number;
+  /**
+   * Socket reads Redis made per operation: the batches (writes) the server sent it, however
+   * many commands each held (auto-pipelining); the probe's own reads subtracted.
+   */
+  readonly readsPer: number;
   readonly usedMemoryBytesPer: number;
   readonly keysPer: number;
   readonly auditEntriesPer: number;
@@ -50,6 +57,7 @@ export function redisProbe(url: string): RedisProbe {
       const audit = await redis.call("MEMORY", "USAGE", AUDIT_LOG, "SAMPLES", "0");
       return {
         commands: infoNumber(stats, "total_commands_processed"),
+        reads: infoNumber(stats, "total_reads_processed"),
         byCommand: Object.fromEntries(
           [...commandStats.matchAll(/^cmdstat_(\S+):calls=(\d+)/gm)].map(([, name, calls]) => [
             name,
@@ -72,6 +80,8 @@ export function redisCost(before: RedisSnapshot, after: RedisSnapshot, count: nu
   return {
     count,
     commandsPer: per((s) => s.commands, SNAPSHOT_COMMANDS),
+    // The probe sends its commands one at a time: one read each.
+    readsPer: per((s) => s.reads, SNAPSHOT_COMMANDS),
     usedMemoryBytesPer: per((s) => s.usedMemory),
     keysPer: per((s) => s.keys),
     auditEntriesPer: per((s) => s.auditEntries),

@@ -625,7 +625,7 @@ function latencyLine(results: Record<string, Summary>, concurrency: number): str
 
 function printLoginStore(cost: NonNullable<Figures["loginStore"]>, login?: Summary): void {
   console.log(
-    `  per login: ${cost.commandsPer} Redis commands, server CPU ${login?.serverCpuUsPerCall ?? "n/a"} µs; ` +
+    `  per login: ${cost.commandsPer} Redis commands in ${cost.readsPer} batches (Redis socket reads), server CPU ${login?.serverCpuUsPerCall ?? "n/a"} µs; ` +
       `Redis used_memory +${cost.usedMemoryBytesPer} B (challenge and pass records included ` +
       `until they expire), keys +${cost.keysPer}, audit +${cost.auditEntriesPer} entries ` +
       `(+${cost.auditBytesPer} B, kept)`,

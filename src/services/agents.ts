@@ -77,10 +77,10 @@ export async function requireActiveAgent(
   }
   if (agent.status === "suspended") throw new GatehouseError(Reason.AGENT_SUSPENDED);
   // Both reads at once (one round trip less per issuance); refused in the same order.
-  const thumbprint = ed25519Thumbprint(Buffer.from(agent.publicKeyHex, "hex"));
+  const { operatorDomain, keyThumbprint } = standingKeys(agent);
   const [operator, keyRevoked] = await Promise.all([
-    registry.getOperator(agent.operatorDomain),
-    store.revocations.isRevoked("agent_key", thumbprint),
+    registry.getOperator(operatorDomain),
+    store.revocations.isRevoked("agent_key", keyThumbprint),
   ]);
   if (!operator) throw new GatehouseError(Reason.OPERATOR_NOT_FOUND);
   if (operator.status === "revoked") throw new GatehouseError(Reason.OPERATOR_REVOKED);
@@ -88,4 +88,64 @@ export async function requireActiveAgent(
   // A revoked key can never log in again (Challenge, Token, assertion, exchange).
   if (keyRevoked) throw new GatehouseError(Reason.AGENT_KEY_REVOKED);
   return agent;
+}
+
+/** Where an agent's standing is read besides its record: its operator and its key's revocation. */
+interface StandingKeys {
+  readonly operatorDomain: string;
+  /** RFC 7638 thumbprint of the agent's key: the id of its `agent_key` revocation. */
+  readonly keyThumbprint: string;
+}
+
+function standingKeys(agent: AgentRecord): StandingKeys {
+  return {
+    operatorDomain: agent.operatorDomain,
+    keyThumbprint: ed25519Thumbprint(Buffer.from(agent.publicKeyHex, "hex")),
+  };
+}
+
+/**
+ * `store`, with the operator and key-revocation reads of the caller's own agent already
+ * sent, so that they travel with the call's first store command (the pass's consume) instead
+ * of following the agent read one round trip later. Which operator and key to ask for is
+ * taken from Verify's look-up cache (`nowMs`: the agent as last seen, used only when the
+ * cache answers at once); the reads themselves go to the store, as requireActiveAgent's own
+ * would. They answer only the same question: an operator or a key the agent read fresh no
+ * longer names is read again, from the store. A read never used costs one GET; its failure
+ * surfaces only where it is used.
+ */
+export function prefetchCallerStanding(
+  store: StandingReads,
+  verify: Pick<VerifyDeps, "registry">,
+  caller: Caller,
+  nowMs: number,
+): StandingReads {
+  const seen =
+    caller.role === "agent" && caller.did !== undefined
+      ? verify.registry.getAgent(caller.did, nowMs)
+      : undefined;
+  if (seen instanceof Promise) {
+    seen.catch(() => {}); // a miss: its load fills the cache for later calls; nothing waits here
+    return store;
+  }
+  if (seen === undefined) return store;
+  const predicted = standingKeys(seen);
+  const operator = store.registry.getOperator(predicted.operatorDomain);
+  const keyRevoked = store.revocations.isRevoked("agent_key", predicted.keyThumbprint);
+  // Observed here; awaited (and thrown) where they are used.
+  Promise.resolve(operator).catch(() => {});
+  Promise.resolve(keyRevoked).catch(() => {});
+  return {
+    registry: {
+      getAgent: (did) => store.registry.getAgent(did),
+      getOperator: (domain) =>
+        domain === predicted.operatorDomain ? operator : store.registry.getOperator(domain),
+    },
+    revocations: {
+      isRevoked: (kind, id) =>
+        kind === "agent_key" && id === predicted.keyThumbprint
+          ? keyRevoked
+          : store.revocations.isRevoked(kind, id),
+    },
+  };
 }

@@ -117,6 +117,28 @@ describe("redis store specifics", () => {
     expect(remaining).toBeLessThanOrEqual(60_000);
   });
 
+  it("runs its scripts again once Redis has forgotten them (SCRIPT FLUSH, as after a restart)", async () => {
+    const store = createRedisStore({ redis, prefix: freshPrefix() });
+    await store.challenges.put("c-1", "value", 60_000);
+    await store.rateLimits.hit("k", 2, 60_000);
+    await store.envelopes.spend("b", 5, 100, 60_000);
+    await redis.script("FLUSH");
+    // EVALSHA answers NOSCRIPT; each script then runs by EVAL, which loads it again.
+    await expect(store.challenges.consume("c-1")).resolves.toEqual({
+      status: "ok",
+      value: "value",
+    });
+    await expect(store.rateLimits.hit("k", 2, 60_000)).resolves.toMatchObject({
+      allowed: true,
+      remaining: 0,
+    });
+    await expect(store.envelopes.spend("b", 5, 100, 60_000)).resolves.toEqual({
+      allowed: true,
+      spent: 10,
+    });
+    await expect(store.challenges.consume("c-1")).resolves.toEqual({ status: "already_used" });
+  });
+
   it("returns a short page with a cursor when a filter rejects too many agents", async () => {
     const store = createRedisStore({ redis, prefix: freshPrefix() });
     const others = Array.from({ length: 1_001 }, (_, i) => agentRecord(i + 1));

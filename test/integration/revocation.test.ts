@@ -121,6 +121,44 @@ describe.each(STORE_KINDS)("Revocation of keys and operators (%s store)", (store
     });
   });
 
+  /** A pass from Submit, not yet redeemed at Token. */
+  async function passFor(gate: GateLike, who: Enrolled): Promise<string> {
+    const { challengeId, signature } = await signedChallenge(gate, who);
+    const { passToken } = await gate.submit({
+      challengeId,
+      answer: { case: "signature", value: { signature } },
+    });
+    rememberSecret(passToken);
+    return passToken;
+  }
+
+  it("refuses at Token a pass whose key was revoked, or whose operator was, after Submit", async () => {
+    const keyRevoked = await enrollAgent(gh);
+    await withClients(keyRevoked, async (c) => {
+      await login(c.agent.gate, keyRevoked); // its standing as Verify's caches last saw it
+      const pass = await passFor(c.agent.gate, keyRevoked);
+      // In the store only, as another replica's revocation before its bus event arrives: the
+      // caches still hold the agent, and Token's fresh reads must still see the revocation.
+      await gh.app.store.revocations.revoke("agent_key", thumbprintOf(keyRevoked.key));
+      await expectReason(
+        c.agent.gate.token({ grant: { case: "passToken", value: pass } }),
+        Reason.AGENT_KEY_REVOKED,
+      );
+    });
+    const operatorRevoked = await enrollAgent(gh);
+    await withClients(operatorRevoked, async (c) => {
+      await login(c.agent.gate, operatorRevoked);
+      const pass = await passFor(c.agent.gate, operatorRevoked);
+      await c.admin.registry.revoke({
+        target: { case: "operatorDomain", value: operatorRevoked.domain },
+      });
+      await expectReason(
+        c.agent.gate.token({ grant: { case: "passToken", value: pass } }),
+        Reason.OPERATOR_REVOKED,
+      );
+    });
+  });
+
   it("refuses a token bound (cnf.jkt) to a revoked key, without the agent's watermark", async () => {
     const agent = await enrollAgent(gh);
     await withClients(agent, async (c) => {

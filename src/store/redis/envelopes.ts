@@ -2,6 +2,7 @@ import { assertPositiveInteger } from "../common.js";
 import { assertEnvelopeKey, assertSpendArgs } from "../envelope-args.js";
 import type { EnvelopeStore } from "../ports.js";
 import type { RedisLike } from "./connect.js";
+import { luaScript } from "./lua-script.js";
 
 /**
  * KEYS[1] the period total; ARGV[1] amount, ARGV[2] limit, ARGV[3] TTL (ms) for a new
@@ -29,43 +30,32 @@ redis.call('SET', KEYS[1], '1', 'PX', ARGV[1])
 return 1
 `;
 
-interface EnvelopeScripts {
-  ghBudgetSpend(
-    key: string,
-    amount: number,
-    limit: number,
-    ttlMs: number,
-  ): Promise<[0 | 1, number]>;
-  ghFreeze(key: string, ttlMs: number): Promise<0 | 1>;
-}
-
 /**
  * Budgets and freezes on Redis, one atomic script each. Keys carry the hash tag of their
  * own key (`{budget:<key>}`, `{freeze:<key>}`), so they spread over a Cluster and any later
  * companion key of the same budget lands in the same slot. TTLs run on Redis's clock.
  */
 export function createRedisEnvelopeStore(redis: RedisLike, prefix: string): EnvelopeStore {
-  redis.defineCommand("ghBudgetSpend", { numberOfKeys: 1, lua: SPEND });
-  redis.defineCommand("ghFreeze", { numberOfKeys: 1, lua: FREEZE });
-  // defineCommand adds the methods at run time, which TypeScript cannot see.
-  const scripts = redis as unknown as EnvelopeScripts;
+  const spendScript = luaScript(redis, SPEND);
+  const freezeScript = luaScript(redis, FREEZE);
   const freezeKey = (key: string) => `${prefix}:{freeze:${key}}`;
 
   return {
     async spend(key, amount, limit, ttlMs) {
       assertSpendArgs(key, amount, limit, ttlMs);
-      const [allowed, spent] = await scripts.ghBudgetSpend(
+      const [allowed, spent] = (await spendScript.run(
+        1,
         `${prefix}:{budget:${key}}`,
         amount,
         limit,
         ttlMs,
-      );
+      )) as [0 | 1, number];
       return { allowed: allowed === 1, spent: Number(spent) };
     },
     async freeze(key, ttlMs) {
       assertEnvelopeKey(key);
       assertPositiveInteger("ttlMs", ttlMs);
-      await scripts.ghFreeze(freezeKey(key), ttlMs);
+      await freezeScript.run(1, freezeKey(key), ttlMs);
     },
     async isFrozen(key) {
       assertEnvelopeKey(key);

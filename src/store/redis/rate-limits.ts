@@ -1,6 +1,7 @@
 import type { RateLimiter, RateLimitHit, RateLimitResult } from "../ports.js";
 import { rateLimitCost } from "../rate-limit-args.js";
 import type { RedisLike } from "./connect.js";
+import { luaScript } from "./lua-script.js";
 
 /**
  * One or more hits, each on its own log. For hit i: KEYS[i] the log, a sorted set of hits,
@@ -46,13 +47,6 @@ end
 return results
 `;
 
-interface RateLimitScripts {
-  /** One limit: its key, then its three arguments. */
-  ghRateLimitHit(...keysThenArgs: (string | number)[]): Promise<number[]>;
-  /** Any number of limits: the number of keys first (standalone Redis only, see below). */
-  ghRateLimitHitEach(numberOfKeys: number, ...keysThenArgs: (string | number)[]): Promise<number[]>;
-}
-
 /**
  * Sliding-window log on Redis, one atomic script per call, whatever the number of limits it
  * hits. A limit's one key carries the hash tag `{rl:<key>}`, so different limits spread
@@ -61,20 +55,14 @@ interface RateLimitScripts {
  * scripts.ts because nothing else uses it.
  */
 export function createRedisRateLimiter(redis: RedisLike, prefix: string): RateLimiter {
-  // The same script twice: a Cluster client routes a custom command by its first argument,
-  // which must therefore be a key (a declared number of keys), never the number of keys.
-  redis.defineCommand("ghRateLimitHit", { numberOfKeys: 1, lua: HIT });
-  redis.defineCommand("ghRateLimitHitEach", { lua: HIT });
-  // defineCommand adds the methods at run time, which TypeScript cannot see.
-  const scripts = redis as unknown as RateLimitScripts;
+  const script = luaScript(redis, HIT);
 
   /** One script over `hits`, whose arguments were checked (`costs` in the same order). */
   const run = async (hits: readonly RateLimitHit[], costs: readonly number[]) => {
     const keys = hits.map(({ key }) => `${prefix}:{rl:${key}}:log`);
     const args = hits.flatMap(({ limit, windowMs }, i) => [limit, windowMs, costs[i] ?? 1]);
-    const reply = await (hits.length === 1
-      ? scripts.ghRateLimitHit(...keys, ...args)
-      : scripts.ghRateLimitHitEach(keys.length, ...keys, ...args));
+    // Three numbers per limit, in the order of `hits`.
+    const reply = (await script.run(keys.length, ...keys, ...args)) as number[];
     return hits.map(
       (_, i): RateLimitResult => ({
         allowed: reply[3 * i] === 1,

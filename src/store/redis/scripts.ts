@@ -1,4 +1,5 @@
 import type { RedisLike } from "./connect.js";
+import { luaScript } from "./lua-script.js";
 
 /**
  * The Lua scripts behind every read-modify-write. Redis runs a script atomically, so
@@ -372,11 +373,15 @@ const DEFINITIONS: Record<keyof GatehouseScripts, { numberOfKeys: number; lua: s
   ghAuditPrune: { numberOfKeys: 2, lua: AUDIT_PRUNE },
 };
 
-/** Registers the scripts on the connection (idempotent) and returns them typed. */
+/** The scripts on the connection, typed (lua-script.ts: EVALSHA, EVAL when not loaded). */
 export function defineScripts(redis: RedisLike): GatehouseScripts {
-  for (const [name, definition] of Object.entries(DEFINITIONS)) {
-    redis.defineCommand(name, definition);
-  }
-  // defineCommand adds methods at run time, which TypeScript cannot see.
-  return redis as unknown as GatehouseScripts;
+  const entries = Object.entries(DEFINITIONS).map(([name, { numberOfKeys, lua }]) => {
+    const script = luaScript(redis, lua);
+    return [
+      name,
+      (...keysThenArgs: (string | number)[]) => script.run(numberOfKeys, ...keysThenArgs),
+    ];
+  });
+  // Each method's arguments and reply are the script's, as the interface declares them.
+  return Object.fromEntries(entries) as GatehouseScripts;
 }

@@ -3,7 +3,11 @@ import { constantTimeEqual } from "../../../../crypto/constant-time.js";
 import { sha256Hex } from "../../../../crypto/random.js";
 import { GatehouseError } from "../../../../errors/index.js";
 import { authorizeScopes } from "../../../../grants/allowance.js";
-import { prefetchCallerAgent, requireActiveAgent } from "../../../agents.js";
+import {
+  prefetchCallerAgent,
+  prefetchCallerStanding,
+  requireActiveAgent,
+} from "../../../agents.js";
 import type { CallContext } from "../../../types.js";
 import type { GateDeps, PassRecord } from "../../deps.js";
 import type { FlowOutcome } from "./types.js";
@@ -17,8 +21,10 @@ export async function passFlow(
   pass: string,
   call: CallContext,
 ): Promise<FlowOutcome> {
-  // The caller's own agent is read in the consume's round trip (a pass is the caller's own).
+  // The caller's own agent, its operator and its key's revocation are read in the consume's
+  // round trip (a pass is the caller's own).
   const readAgent = prefetchCallerAgent(deps.store.registry, call.caller);
+  const standing = prefetchCallerStanding(deps.store, deps.verify, call.caller, deps.clock.now());
   const consumed = await deps.store.passes.consume(sha256Hex(pass));
   if (consumed.status === "not_found") throw new GatehouseError(Reason.PASS_NOT_FOUND);
   if (consumed.status === "already_used") throw new GatehouseError(Reason.PASS_ALREADY_USED);
@@ -29,7 +35,7 @@ export async function passFlow(
   const nowMs = deps.clock.now();
   if (nowMs > record.expiresAt) throw new GatehouseError(Reason.PASS_EXPIRED);
 
-  const agent = await requireActiveAgent(deps.store, record.did, readAgent);
+  const agent = await requireActiveAgent(standing, record.did, readAgent);
   const authority = await authorizeScopes(
     deps.store.grants,
     agent,
