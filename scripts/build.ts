@@ -5,8 +5,8 @@
  *
  * Why a bundle: `serve` otherwise resolves, reads and compiles ~840 modules (4.5 MB of
  * JavaScript, node_modules included) at every start; bundled, it loads about 20 files, with
- * the packages' unused ESM exports left out. Measured (docs/performance.md, "Start-up"):
- * process CPU at ready 1,094 → 525 ms on Node 20 and 783 → 431 ms on Node 24, idle RSS
+ * the packages' unused ESM exports left out. Measured (docs/performance.md, "Start-up and
+ * idle memory"): process CPU at ready 1,094 → 525 ms on Node 20 and 783 → 431 ms on Node 24, idle RSS
  * 83 → 75 MiB and 104 → 93 MiB. Each command stays a lazily loaded chunk (code splitting),
  * so `serve` still loads no certificate maker, management client or sidecar.
  *

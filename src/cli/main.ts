@@ -7,7 +7,7 @@ import { EXIT_USAGE, reportFailure } from "./output.js";
 /**
  * Every command, in the order `--help` lists them, each loaded only when it runs: `serve`
  * does not load the certificate maker, the management clients or the sidecar, so the server
- * starts sooner and holds less (docs/performance.md, "Start-up").
+ * starts sooner and holds less (docs/performance.md, "Start-up and idle memory").
  */
 const COMMANDS: Readonly<Record<string, () => Promise<Command>>> = {
   dev: async () => (await import("./server-commands.js")).devCommand(),

@@ -21,9 +21,9 @@ export { ServingStatus };
  * the protobuf-es descriptors generated from proto/grpc/health/v1/health.proto. It replaces
  * the grpc-health-check package, whose protobufjs loader parsed the same .proto at every
  * start-up (~300 KiB of code) and reads it from a path beside its own module, which a bundle
- * does not have (docs/performance.md, "Start-up"). Same answers: Check is NOT_FOUND for a
- * service it does not know; Watch sends the status at once and every change after it, and
- * SERVICE_UNKNOWN (keeping the stream open) for an unknown service.
+ * does not have (docs/performance.md, "Start-up and idle memory"). Same answers: Check is
+ * NOT_FOUND for a service it does not know; Watch sends the status at once and every change
+ * after it, and SERVICE_UNKNOWN (keeping the stream open) for an unknown service.
  */
 export interface Health {
   /** Sets every service's status ("" is the whole server), telling every watcher. */

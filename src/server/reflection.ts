@@ -25,7 +25,8 @@ import {
  */
 export function addReflection(server: grpc.Server, files: readonly DescFile[]): void {
   // Built on the first reflection call (grpcurl; probes never ask), not at every start-up:
-  // indexing and encoding every file took 20-70 ms of it (docs/performance.md, "Start-up").
+  // indexing and encoding every file took 20-70 ms of it (docs/performance.md, "Start-up and
+  // idle memory").
   let built: ReturnType<typeof createReflectionIndex> | undefined;
   const index = () =>
     (built ??= createReflectionIndex([...files, file_grpc_reflection_v1_reflection]));
