@@ -1,19 +1,9 @@
-import { execFile } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestGatehouse, type TestGatehouse } from "../support/gatehouse.js";
-import { type GoTool, goToolPath } from "../support/tools.js";
-
-const run = promisify(execFile);
-
-interface Outcome {
-  readonly code: number;
-  readonly stdout: string;
-  readonly stderr: string;
-}
+import { type GoTool, runGoTool, type ToolOutcome } from "../support/tools.js";
 
 /**
  * gRPC health checking (grpc.health.v1, src/server/health.ts) on the running server over
@@ -23,7 +13,7 @@ interface Outcome {
 describe("grpc.health.v1 for probes, over mTLS", () => {
   let gh: TestGatehouse;
   let dir: string;
-  let tool: (name: GoTool, args: string[]) => Promise<Outcome>;
+  let tool: (name: GoTool, args: string[]) => Promise<ToolOutcome>;
 
   beforeAll(async () => {
     gh = await startTestGatehouse();
@@ -32,19 +22,7 @@ describe("grpc.health.v1 for probes, over mTLS", () => {
     await writeFile(join(dir, "ca.pem"), tls.ca);
     await writeFile(join(dir, "probe.pem"), tls.cert);
     await writeFile(join(dir, "probe-key.pem"), tls.key, { mode: 0o600 });
-    tool = async (name, args) => {
-      try {
-        const { stdout, stderr } = await run(goToolPath(name), args, { cwd: dir });
-        return { code: 0, stdout, stderr };
-      } catch (error) {
-        const failed = error as { code?: number; stdout?: string; stderr?: string };
-        return {
-          code: failed.code ?? -1,
-          stdout: failed.stdout ?? "",
-          stderr: failed.stderr ?? "",
-        };
-      }
-    };
+    tool = (name, args) => runGoTool(name, args, dir);
   });
 
   afterAll(async () => {

@@ -1,13 +1,9 @@
-import { execFile } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestGatehouse, type TestGatehouse } from "../support/gatehouse.js";
-import { goToolPath } from "../support/tools.js";
-
-const run = promisify(execFile);
+import { runGoTool, type ToolOutcome } from "../support/tools.js";
 
 /**
  * grpcurl itself (a client no one here wrote) against the running server's reflection service,
@@ -17,10 +13,7 @@ describe("server reflection, used by grpcurl", () => {
   let gh: TestGatehouse;
   let dir: string;
   /** grpcurl [flags] <address> [verb…], run in a directory holding an admin's certificate. */
-  let grpcurl: (
-    flags: string[],
-    ...verb: string[]
-  ) => Promise<{ code: number; stdout: string; stderr: string }>;
+  let grpcurl: (flags: string[], ...verb: string[]) => Promise<ToolOutcome>;
 
   beforeAll(async () => {
     gh = await startTestGatehouse();
@@ -32,17 +25,7 @@ describe("server reflection, used by grpcurl", () => {
     const pki = ["-cacert", "ca.pem", "-cert", "admin.pem", "-key", "admin-key.pem"];
     grpcurl = async (flags, ...verb) => {
       const command = [...pki, "-max-time", "20", ...flags, gh.grpcAddress, ...verb];
-      try {
-        const { stdout, stderr } = await run(goToolPath("grpcurl"), command, { cwd: dir });
-        return { code: 0, stdout, stderr };
-      } catch (error) {
-        const failed = error as { code?: number; stdout?: string; stderr?: string };
-        return {
-          code: failed.code ?? -1,
-          stdout: failed.stdout ?? "",
-          stderr: failed.stderr ?? "",
-        };
-      }
+      return runGoTool("grpcurl", command, dir);
     };
   });
 

@@ -78,6 +78,24 @@ export function goToolPath(tool: GoTool): string {
   return join(TOOLS_BIN, tool);
 }
 
+/** How a tool run ended: its exit code (-1 when it did not exit with one) and its output. */
+export interface ToolOutcome {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** Runs an installed Go tool in `cwd`; a non-zero exit is an outcome, not an exception. */
+export async function runGoTool(tool: GoTool, args: string[], cwd: string): Promise<ToolOutcome> {
+  try {
+    const { stdout, stderr } = await run(goToolPath(tool), args, { cwd });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const failed = error as { code?: number; stdout?: string; stderr?: string };
+    return { code: failed.code ?? -1, stdout: failed.stdout ?? "", stderr: failed.stderr ?? "" };
+  }
+}
+
 /** The path of an installed Python tool (installed by `provisionPythonTools` in the global setup). */
 export function pythonToolPath(tool: PythonTool): string {
   return join(TOOLS_VENV, "bin", tool);
