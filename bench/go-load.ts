@@ -215,12 +215,20 @@ export async function runGoLoad(
 export interface LoginRequest {
   readonly audience: string;
   readonly scopes: readonly string[];
+  /**
+   * `login` (default): Challenge → Submit → Token; `assertion`: the one-RPC grant, Token with
+   * a fresh RFC 7523 assertion for `issuer` (bench/loadgen/assertion.go).
+   */
+  readonly grant?: "login" | "assertion";
+  /** The Gatehouse issuer: the assertions' audience. */
+  readonly issuer?: string;
 }
 
 /**
  * Full logins on bench/loadgen (its login mode): every agent on its own connection with its
  * own certificate, one login in flight each, Challenge → Submit → Token, signed in Go with the
- * agent's key. The agents file (their private keys) lives only as long as the run.
+ * agent's key (or, with `grant: "assertion"`, one Token with a fresh assertion each). The
+ * agents file (their private keys) lives only as long as the run.
  */
 export async function runGoLogins(
   agents: readonly BenchAgent[],
@@ -231,7 +239,8 @@ export async function runGoLogins(
   try {
     const agentsFile = join(dir, "agents.json");
     await writeLoginAgents(agentsFile, agents, request);
-    return await driveLoadgen("login", options, ["--logins", agentsFile], async () => {
+    const args = ["--logins", agentsFile, "--grant", request.grant ?? "login"];
+    return await driveLoadgen(request.grant ?? "login", options, args, async () => {
       await options.beforeMeasured();
       return undefined;
     });
@@ -250,6 +259,7 @@ async function writeLoginAgents(
   if (!first) throw new Error("no agents to log in");
   const file = {
     ca: first.tls.ca.toString(),
+    issuer: request.issuer ?? "",
     audience: request.audience,
     scopes: request.scopes,
     agents: agents.map((agent) => ({

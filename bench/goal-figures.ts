@@ -56,8 +56,10 @@ export function goalMeasurements(
   const at = (run: string, n: number) => results[n === names.concurrency ? run : `${run}@${n}`];
   const found: Record<string, Measurement | undefined> = {
     ...loginGoals(results.login, figures.loginStore),
+    "login-floor": floorOf(results["login-floor"], results.login),
     "audit-chain": figures.auditChain && chainOf(figures.auditChain),
     assertion: results.assertion && rateOf(results.assertion),
+    "assertion-floor": floorOf(results["assertion-floor"], results.assertion),
     ...Object.fromEntries(
       PAIR_KINDS.map((kind) => [`pair:${kind}`, pairOf(results[`pair:${kind}`])]),
     ),
@@ -123,6 +125,20 @@ function loginGoals(
       saturated: false,
     },
   };
+}
+
+/** A floor's rate, and Gatehouse's rate as a share of it (same agents, same run). */
+function floorOf(
+  floor: Summary | undefined,
+  gatehouse: Summary | undefined,
+): Measurement | undefined {
+  if (!floor) return undefined;
+  const share = gatehouse ? `; Gatehouse ${round(gatehouse.rps / floor.rps, 2)} of it` : "";
+  return measured(
+    floor.rps,
+    `${floor.rps}/s (${counted(floor)}; ${floor.serverCpuUsPerCall} µs server CPU each)${share}`,
+    floor,
+  );
 }
 
 function chainOf(chain: AuditChainCheck): Measurement {

@@ -55,6 +55,10 @@ export interface GoalRow {
 /** The kinds the gate-pairs run measures (bench/scenarios/gate-pairs.ts: `pair:<kind>`). */
 export const PAIR_KINDS = ["signature", "reasoning", "iterated-hash", "hashcash"] as const;
 
+/** Why the floors (bench/login-floor.ts) are printed rather than held to a limit. */
+const FLOOR_WHY =
+  "what this machine allows any Node gRPC gate (bench/login-floor.ts); Gatehouse's share of it";
+
 /** Issue 16's targets; target 3 once per level of calls in flight the HTTP runs use. */
 export function issue16Goals(httpInFlight: readonly number[]): readonly Goal[] {
   const http = (id: string, path: string) =>
@@ -66,7 +70,19 @@ export function issue16Goals(httpInFlight: readonly number[]): readonly Goal[] {
     goal("audit-chain", 1, "audit chain after the login runs", { holds: "every entry verifies" }),
     printed("login-redis-commands", 1, "Redis commands per login", "the issue asks to print it"),
     printed("login-server-cpu", 1, "server CPU per login", "the issue asks to print it"),
+    printed(
+      "login-floor",
+      1,
+      "the login floor: logins/s of a server doing only the transport and two Ed25519 operations",
+      FLOOR_WHY,
+    ),
     goal("assertion", 1, "assertion grants/s (RFC 7523, one RPC)", atLeast(2_500, "/s")),
+    printed(
+      "assertion-floor",
+      1,
+      "the assertion floor: grants/s of a server doing only the transport and two Ed25519 operations",
+      FLOOR_WHY,
+    ),
     ...PAIR_KINDS.map((kind) =>
       printed(
         `pair:${kind}`,

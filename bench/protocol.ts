@@ -1,3 +1,5 @@
+import type { FloorOptions } from "./login-floor.js";
+
 /** What bench/server.ts and the load generator share: names and the IPC messages. */
 export const BENCH_ISSUER = "https://gatehouse.bench";
 export const BENCH_TRUST_DOMAIN = "gatehouse.bench";
@@ -22,4 +24,6 @@ export interface ServerOptions {
   readonly workers?: number;
   /** Trust a proxy on loopback with this HMAC secret (the HTTP sidecar, bench/sidecar.ts). */
   readonly proxyHmacSecret?: string;
+  /** Serve the login floor (bench/login-floor.ts) for these agents instead of Gatehouse. */
+  readonly floor?: FloorOptions;
 }

@@ -17,6 +17,8 @@ import { startGatehouse } from "../src/app/gatehouse.js";
 import { announceListening, onPrimaryStop, superviseWorkers } from "../src/app/workers.js";
 import { createLogger } from "../src/observability/logger.js";
 import { benchConfig } from "./config.js";
+import { createPki } from "./enroll.js";
+import { startLoginFloor } from "./login-floor.js";
 import { startIntervalProfiler } from "./profile.js";
 import type { EventLoopUtilization, ServerMessage, ServerOptions } from "./protocol.js";
 
@@ -30,14 +32,31 @@ if (!dataDir || !process.send) {
 }
 const send = (message: ServerMessage) => process.send?.(message);
 const options: ServerOptions = JSON.parse(process.argv[3] ?? "{}");
-const config = benchConfig(dataDir, options.redisUrl, options.workers, options.proxyHmacSecret);
+const workers = options.workers ?? 1;
+// The floor needs no store: each of its processes serves its own logins (one connection each).
+const config = benchConfig(
+  dataDir,
+  options.redisUrl,
+  options.floor ? 1 : workers,
+  options.proxyHmacSecret,
+);
+const pkiDir = dataDir;
 
-if (config.workers > 1 && cluster.isPrimary) await supervise();
+if (workers > 1 && cluster.isPrimary) await supervise();
 else await serve();
 
-/** One Gatehouse in this process (alone, or as one of the workers). */
+/**
+ * One Gatehouse in this process (alone, or as one of the workers); with `floor`, the login
+ * floor instead (bench/login-floor.ts), on the same ports' scheme and the same IPC.
+ */
 async function serve(): Promise<void> {
-  const app = await startGatehouse({ config, logger: createLogger("silent") });
+  const app = options.floor
+    ? {
+        ...(await startLoginFloor(await createPki(pkiDir), options.floor)),
+        connectPort: 0,
+        approvalOrigin: undefined,
+      }
+    : await startGatehouse({ config, logger: createLogger("silent") });
   const profileDir = process.env.BENCH_SERVER_PROFILE;
   const profiler = profileDir ? await startIntervalProfiler(profileDir) : undefined;
   const stop = () =>
@@ -62,7 +81,7 @@ async function serve(): Promise<void> {
 /** The primary of `config.workers` workers: answers the parent for all of them. */
 async function supervise(): Promise<void> {
   const supervisor = await superviseWorkers({
-    count: config.workers,
+    count: workers,
     graceMs: config.shutdownGraceMs,
     report: () => {},
   });

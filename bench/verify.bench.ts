@@ -99,12 +99,13 @@ import {
   type RawRates,
   ratio,
   rawRates,
+  round,
   type Summary,
   summaryTable,
 } from "./report.js";
 import { type AuditChainCheck, checkAuditChain } from "./scenarios/audit-chain.js";
 import { connectVerifyTarget, measureConnect } from "./scenarios/connect.js";
-import { ed25519VerifyRate } from "./scenarios/crypto.js";
+import { ed25519VerifyCpuUs, ed25519VerifyRate } from "./scenarios/crypto.js";
 import { type DenialGrowth, measureDenialGrowth } from "./scenarios/denials.js";
 import {
   DPOP_ROUND_RUNS,
@@ -116,7 +117,7 @@ import {
   type ProofStats,
 } from "./scenarios/dpop.js";
 import { type Footprint, footprintLines, measureFootprint } from "./scenarios/footprint.js";
-import { measureGatePairs } from "./scenarios/gate-pairs.js";
+import { measureAssertions, measureGatePairs } from "./scenarios/gate-pairs.js";
 import {
   type AlternatingRatio,
   alternateHttp,
@@ -133,7 +134,7 @@ import {
   ROUND_SECONDS,
 } from "./scenarios/interleaved.js";
 import { compareIteratedHash, type IteratedHashRound } from "./scenarios/iterated-hash.js";
-import { type LoginFigures, measureLogin } from "./scenarios/login.js";
+import { type LoginFigures, measureLogin, measureLoginFloor, onFloor } from "./scenarios/login.js";
 import { measureRevocation, type RevocationSummary } from "./scenarios/revocation.js";
 import { measureRpc, type RpcContext } from "./scenarios/rpc.js";
 import {
@@ -191,6 +192,23 @@ interface Figures {
   footprint?: Footprint;
   /** Forward-auth, replica sidecar ÷ upstream sidecar in alternating rounds, by calls in flight. */
   httpReplica?: Record<number, AlternatingRatio>;
+  /** CPU µs per raw Ed25519 verify in this process, at points of the run (probeHost). */
+  readonly hostSpeed: HostSpeed[];
+}
+
+interface HostSpeed {
+  readonly when: string;
+  readonly verifyCpuUs: number;
+}
+
+/**
+ * The host's speed at this point of the run: CPU µs per raw Ed25519 verify (1 s). The same
+ * code's cost drifts with the host (on this 2-core VM, 122 µs and 150–195 µs within 20
+ * minutes while nothing else ran), so figures measured minutes apart are read through it,
+ * and each floor is measured in the same minute as the figure it bounds.
+ */
+function probeHost(figures: Figures, when: string): void {
+  figures.hostSpeed.push({ when, verifyCpuUs: round(ed25519VerifyCpuUs(1), 1) });
 }
 
 /**
@@ -385,6 +403,7 @@ async function runRedisScenarios(
     const many = only.has("login") || only.has("gates");
     const agents = await enrollAgents(pki, a.address, many ? settings.loginAgents : 1);
     if (only.has("login")) {
+      probeHost(figures, "before the login");
       const probe = redisProbe(redis.url);
       try {
         const login = await measureLogin(settings, a.server, a.address, agents, loadgen, probe);
@@ -393,9 +412,16 @@ async function runRedisScenarios(
       } finally {
         await probe.close();
       }
+      figures.results["login-floor"] = await measureLoginFloor(settings, dataDir, agents, loadgen);
     }
     if (only.has("gates")) {
-      Object.assign(figures.results, await measureGatePairs(settings, a.server, a.address, agents));
+      probeHost(figures, "before the gate pairs");
+      const pairs = await measureGatePairs(settings, a.server, a.address, agents, loadgen);
+      Object.assign(figures.results, pairs);
+      // The same grants against the floor (bench/login-floor.ts), in the same minute.
+      figures.results["assertion-floor"] = await onFloor(settings, dataDir, agents, (floor, at) =>
+        measureAssertions(settings, floor, at, agents, loadgen),
+      );
     }
     if (many) figures.auditChain = await checkAuditChain(pki, a.address);
     if (only.has("revocation")) {
@@ -427,10 +453,11 @@ async function main(): Promise<number> {
   const loadBefore = loadavg();
   console.log(`Load average before the run: ${formatLoad(loadBefore)}`);
   const dataDir = await mkdtemp(join(tmpdir(), "gatehouse-bench-"));
-  const figures: Figures = { results: {} };
+  const figures: Figures = { results: {}, hostSpeed: [] };
   try {
     const loadgen = await resolveGoLoadgen();
     const pki = await createPki(dataDir);
+    probeHost(figures, "start");
     const rawBefore = only.has("dpop") ? ed25519VerifyRate(settings.cryptoSeconds) : undefined;
     const rpcScenarios = ["verify", "latency", "connect", "dpop", "check", "http"];
     if (rpcScenarios.some((name) => only.has(name as Scenario))) {
@@ -444,6 +471,7 @@ async function main(): Promise<number> {
     if (only.has("footprint")) figures.footprint = await measureFootprint(settings, pki, dataDir);
     const rawAfter = only.has("dpop") ? ed25519VerifyRate(settings.cryptoSeconds) : undefined;
     if (rawBefore && rawAfter) figures.raw = rawRates(rawBefore, rawAfter);
+    probeHost(figures, "end");
     report(settings, figures, loadgen, { before: loadBefore, after: loadavg() });
     const { results, revocation } = figures;
     const errors =
@@ -500,6 +528,11 @@ function report(
         ? " — MORE THAN ITS CORES: absolute rates measure the host as much as Gatehouse; " +
           "read server CPU per call and the ratios between runs of this bench"
         : ""),
+  );
+  const speeds = figures.hostSpeed.map(({ when, verifyCpuUs }) => `${verifyCpuUs} ${when}`);
+  console.log(
+    `Host speed (CPU µs per raw Ed25519 verify, 1 s each): ${speeds.join(", ")} — the same ` +
+      "code; figures measured minutes apart differ by as much as the host drifted",
   );
   console.log(
     `Server: ${settings.workers === 1 ? "1 process (embedded store; Redis for login and revocation)" : `${settings.workers} worker processes per Gatehouse, Redis store`}`,
@@ -603,6 +636,7 @@ function report(
     iteratedHash: figures.iteratedHash ?? null,
     footprint: figures.footprint ?? null,
     auditChain: figures.auditChain ?? null,
+    hostSpeed: figures.hostSpeed,
     goals,
     targets: rows,
   };
@@ -640,12 +674,12 @@ function printGatePairs(results: Record<string, Summary>): void {
   );
   if (rows.length === 0) return;
   console.log(
-    "\nGate pairs (Challenge → Submit) and the assertion grant, Redis store, node client:",
+    "\nGate pairs (Challenge → Submit) and the assertion grant, Redis store (client: its column gen):",
   );
   for (const [name, r] of rows) {
     console.log(
       `  ${name}: ${r.rps}/s (${r.correct} of ${r.sent}), server CPU ${r.serverCpuUsPerCall} µs ` +
-        `each (${r.coreRps}/s per server core), client CPU ${r.clientCpu} %`,
+        `each (${r.coreRps}/s per server core), client CPU ${r.clientCpu} % (${r.generator})`,
     );
   }
 }

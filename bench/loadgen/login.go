@@ -22,7 +22,9 @@ import (
 
 // loginFile is the agents file (bench/go-load.ts writeLoginAgents writes it).
 type loginFile struct {
-	CA       string       `json:"ca"`
+	CA string `json:"ca"`
+	// The Gatehouse issuer: the audience of the assertion mode's assertions.
+	Issuer   string       `json:"issuer"`
 	Audience string       `json:"audience"`
 	Scopes   []string     `json:"scopes"`
 	Agents   []agentEntry `json:"agents"`
@@ -54,6 +56,7 @@ type loginAgent struct {
 
 // loginLoad runs a login per step, worker slot as agent slot.
 type loginLoad struct {
+	issuer   string
 	audience string
 	scopes   []string
 	agents   []loginAgent
@@ -72,7 +75,7 @@ func openLogins(path, addr, serverName string) (*loginLoad, error) {
 	if len(f.Agents) == 0 || len(f.Scopes) == 0 || f.Audience == "" {
 		return nil, fmt.Errorf("%s: needs agents, scopes and an audience", path)
 	}
-	l := &loginLoad{audience: f.Audience, scopes: f.Scopes}
+	l := &loginLoad{issuer: f.Issuer, audience: f.Audience, scopes: f.Scopes}
 	ctx, cancel := context.WithTimeout(context.Background(), dialTimeout)
 	defer cancel()
 	for _, a := range f.Agents {

@@ -9,6 +9,8 @@
 // Login mode (--logins FILE, instead of --method, --requests, the identity and the checks):
 // whole agent logins, Challenge → Submit → Token, one in flight per agent of FILE, each on
 // its own connection with its own certificate (login.go); a login is one unit of the figures.
+// With --grant assertion, the one-RPC grant instead: Token with a fresh RFC 7523 assertion
+// per call (assertion.go).
 //
 // Output (stdout): one JSON line per phase ("warmup", then "measured"). With --control, after
 // the warm-up line the tool waits for a line on stdin, "measure" or "measure FILE" (a new
@@ -38,7 +40,7 @@ func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
 
 type options struct {
 	addr, serverName, certFile, keyFile, caFile string
-	method, requestsFile, loginsFile            string
+	method, requestsFile, loginsFile, grant     string
 	once, control                               bool
 	connections, concurrency, procs             int
 	warmup, duration, drain                     time.Duration
@@ -57,6 +59,7 @@ func parseFlags() (*options, error) {
 	flag.StringVar(&o.method, "method", "", "full method, /package.Service/Method (required)")
 	flag.StringVar(&o.requestsFile, "requests", "", "length-prefixed request bodies (required)")
 	flag.StringVar(&o.loginsFile, "logins", "", "login mode: the agents file (JSON, see login.go); replaces the flags marked required and the checks")
+	flag.StringVar(&o.grant, "grant", "login", "with --logins: login (Challenge → Submit → Token) or assertion (Token with an RFC 7523 assertion)")
 	flag.BoolVar(&o.once, "once", false, "send each body once; a worker stops when none is left")
 	flag.BoolVar(&o.control, "control", false, "after the warm-up, wait for 'measure [FILE]' on stdin")
 	flag.IntVar(&o.connections, "connections", 4, "connections (a TLS/HTTP2 connection each; login mode: one per agent)")
@@ -213,11 +216,21 @@ func runLogins(o *options) error {
 		return err
 	}
 	defer logins.close()
+	if o.grant != "login" && o.grant != "assertion" {
+		return fmt.Errorf("--grant %q: login or assertion", o.grant)
+	}
+	if o.grant == "assertion" && logins.issuer == "" {
+		return errors.New("--grant assertion: the agents file names no issuer")
+	}
 	return phases(o, func(name, requestsFile string, d time.Duration) (Result, error) {
 		if requestsFile != "" {
 			return Result{}, errors.New("login mode: 'measure' takes no file")
 		}
-		return runPhase(name, len(logins.agents), d, o.drain, logins.step), nil
+		step := logins.step
+		if o.grant == "assertion" {
+			step = logins.assertionStep
+		}
+		return runPhase(name, len(logins.agents), d, o.drain, step), nil
 	})
 }
 

@@ -14,10 +14,11 @@
 import { runTasks } from "../async-load.js";
 import { AUDIENCE, type BenchAgent, gateClient, login, SCOPE } from "../enroll.js";
 import { type GoLoadgen, runGoLogins } from "../go-load.js";
+import { BENCH_ISSUER } from "../protocol.js";
 import { type RedisCost, type RedisProbe, type RedisSnapshot, redisCost } from "../redis-stats.js";
 import { type Summary, summarize } from "../report.js";
 import type { Settings } from "../settings.js";
-import type { ServerProcess } from "../spawn-server.js";
+import { type ServerProcess, spawnServer } from "../spawn-server.js";
 
 /**
  * Measured (perf record on the server, 2 cores, 16 agents): TurboFan's share of the server's
@@ -46,37 +47,87 @@ export async function measureLogin(
     storeBefore = await probe.snapshot();
   };
   const summary = go
-    ? await measureGoLogin(settings, server, address, agents, go, mark)
+    ? await measureGoGrants(settings, server, address, agents, go, { grant: "login", mark })
     : await measureNodeLogin(settings, server, address, agents, mark);
   if (!storeBefore) throw new Error("no Redis snapshot before the measured run");
   return { summary, redis: redisCost(storeBefore, await probe.snapshot(), summary.correct) };
 }
 
-async function measureGoLogin(
+/**
+ * Logins (or assertion grants) on bench/loadgen, the server's CPU and the `mark` taken right
+ * before the measured phase. Logins warm up for at least LOGIN_WARMUP_SECONDS.
+ */
+export async function measureGoGrants(
   settings: Settings,
   server: ServerProcess,
   address: string,
   agents: readonly BenchAgent[],
   go: GoLoadgen,
-  mark: () => Promise<void>,
+  run: { readonly grant: "login" | "assertion"; readonly mark?: () => Promise<void> },
 ): Promise<Summary> {
   let before: Awaited<ReturnType<ServerProcess["usage"]>> | undefined;
+  const warmupSeconds =
+    run.grant === "login"
+      ? Math.max(settings.warmupSeconds, LOGIN_WARMUP_SECONDS)
+      : settings.warmupSeconds;
   const result = await runGoLogins(
     agents,
-    { audience: AUDIENCE, scopes: [SCOPE] },
+    { audience: AUDIENCE, scopes: [SCOPE], grant: run.grant, issuer: BENCH_ISSUER },
     {
       go,
       address,
-      warmupSeconds: Math.max(settings.warmupSeconds, LOGIN_WARMUP_SECONDS),
+      warmupSeconds,
       seconds: settings.seconds,
       beforeMeasured: async () => {
         before = await server.usage({ collectFirst: true });
-        await mark();
+        await run.mark?.();
       },
     },
   );
   if (!before) throw new Error("no server usage before the measured run");
   return summarize(result, agents.length, before, await server.usage());
+}
+
+/**
+ * The same logins against the login floor (bench/login-floor.ts: transport, two Ed25519
+ * operations and two Maps, nothing else): the logins/s this machine allows any Node gRPC
+ * gate, beside Gatehouse's figure.
+ */
+export function measureLoginFloor(
+  settings: Settings,
+  dataDir: string,
+  agents: readonly BenchAgent[],
+  go: GoLoadgen | undefined,
+): Promise<Summary> {
+  return onFloor(settings, dataDir, agents, (server, address) =>
+    go
+      ? measureGoGrants(settings, server, address, agents, go, { grant: "login" })
+      : measureNodeLogin(settings, server, address, agents, async () => {}),
+  );
+}
+
+/**
+ * `measure` against the floor server (bench/login-floor.ts) for `agents`, in as many
+ * processes as Gatehouse runs (`settings.workers`); the floor is stopped after.
+ */
+export async function onFloor<T>(
+  settings: Settings,
+  dataDir: string,
+  agents: readonly BenchAgent[],
+  measure: (server: ServerProcess, address: string) => Promise<T>,
+): Promise<T> {
+  const floor = {
+    agents: agents.map(({ did, key }) => ({
+      did,
+      publicKey: Buffer.from(key.publicKey).toString("base64url"),
+    })),
+  };
+  const server = await spawnServer(dataDir, { workers: settings.workers, floor });
+  try {
+    return await measure(server, `127.0.0.1:${server.grpcPort}`);
+  } finally {
+    await server.stop();
+  }
 }
 
 async function measureNodeLogin(

@@ -135,6 +135,24 @@ describe("goal rows from a run's figures", () => {
     expect(row("idle-rss")?.verdict).toBe("not run");
   });
 
+  it("prints each floor beside Gatehouse's share of it", () => {
+    const results = {
+      login: summary({ rps: 400, inFlight: 16 }),
+      "login-floor": summary({ rps: 800, serverCpuUsPerCall: 1_900, inFlight: 16 }),
+      "assertion-floor": summary({ rps: 1_500, sent: 1_500, correct: 1_500 }),
+    };
+    const rows = goalRows(issue16Goals(IN_FLIGHT), goalMeasurements({ results }, NAMES));
+    const row = (id: string) => rows.find((r) => r.id === id);
+    expect(row("login-floor")).toMatchObject({ value: 800, verdict: "met", limit: "printed" });
+    expect(row("login-floor")?.measured).toBe(
+      "800/s (1000 of 1000 correct; 1900 µs server CPU each); Gatehouse 0.5 of it",
+    );
+    // No Gatehouse assertion run: the floor alone, without a share.
+    expect(row("assertion-floor")?.measured).toBe(
+      "1500/s (1500 of 1500 correct; 500 µs server CPU each)",
+    );
+  });
+
   it("compares an HTTP path with gRPC Verify at the same calls in flight", () => {
     const results = {
       verify: summary({ rps: 4_000, serverCpuUsPerCall: 240 }),
