@@ -73,6 +73,7 @@ export function goalMeasurements(
           [`forward-auth@${n}`, share(results[`auth@${n}`], grpc, false)],
           [`rest-verify-replica@${n}`, share(results[`rest-replica@${n}`], grpc, false)],
           [`forward-auth-replica@${n}`, share(results[`auth-replica@${n}`], grpc, false)],
+          [`forward-auth-floor@${n}`, share(results[`auth-floor@${n}`], grpc, false)],
         ];
       }),
     ),

@@ -102,6 +102,14 @@ export function issue16Goals(httpInFlight: readonly number[]): readonly Goal[] {
     ...http("forward-auth", "sidecar forward-auth"),
     ...http("rest-verify-replica", "sidecar REST Verify, in-process verifier replica"),
     ...http("forward-auth-replica", "sidecar forward-auth, in-process verifier replica"),
+    ...httpInFlight.map((n) =>
+      printed(
+        `forward-auth-floor@${n}`,
+        3,
+        `the upstream floor: forward-auth through an HTTP/2 → gRPC hop doing nothing else ÷ gRPC Verify, ${n} in flight`,
+        "what this machine allows any Node front that asks Gatehouse over gRPC (bench/proxy-floor.ts)",
+      ),
+    ),
     goal("verify-p99@8", 4, "Verify p99 ÷ empty RPC p99, 8 in flight", atMost(1.2, "×")),
     goal("verify-p50@1", 4, "Verify p50, 1 in flight", atMost(0.5, "ms")),
     goal("dpop", 5, "DPoP Verify ÷ raw Ed25519 verify, per server core", atLeast(0.6, "×")),

@@ -1,3 +1,4 @@
+import { performance } from "node:perf_hooks";
 import type { FloorOptions } from "./login-floor.js";
 
 /** What bench/server.ts and the load generator share: names and the IPC messages. */
@@ -26,4 +27,11 @@ export interface ServerOptions {
   readonly proxyHmacSecret?: string;
   /** Serve the login floor (bench/login-floor.ts) for these agents instead of Gatehouse. */
   readonly floor?: FloorOptions;
+}
+
+/** This process's cumulative CPU and event-loop use: the answer to a `usage` message. */
+export function processUsage(): Extract<ServerMessage, { type: "usage" }> {
+  const cpu = process.cpuUsage();
+  const { idle, active, utilization } = performance.eventLoopUtilization();
+  return { type: "usage", cpuMicros: cpu.user + cpu.system, elu: { idle, active, utilization } };
 }

@@ -12,7 +12,6 @@
  *   ← { type: "stop" }   → exits once stopped
  */
 import cluster, { type Worker } from "node:cluster";
-import { performance } from "node:perf_hooks";
 import { startGatehouse } from "../src/app/gatehouse.js";
 import { announceListening, onPrimaryStop, superviseWorkers } from "../src/app/workers.js";
 import { createLogger } from "../src/observability/logger.js";
@@ -20,7 +19,12 @@ import { benchConfig } from "./config.js";
 import { createPki } from "./enroll.js";
 import { startLoginFloor } from "./login-floor.js";
 import { startIntervalProfiler } from "./profile.js";
-import type { EventLoopUtilization, ServerMessage, ServerOptions } from "./protocol.js";
+import {
+  type EventLoopUtilization,
+  processUsage,
+  type ServerMessage,
+  type ServerOptions,
+} from "./protocol.js";
 
 type UsageMessage = Extract<ServerMessage, { type: "usage" }>;
 /** What the parent (or, in a worker, the primary) asks. */
@@ -64,7 +68,7 @@ async function serve(): Promise<void> {
   process.on("message", (message: UsageRequest) => {
     if (message.type === "usage") {
       if (message.collect) globalThis.gc?.();
-      send(ownUsage());
+      send(processUsage());
       void profiler?.cut();
     } else if (message.type === "stop") stop();
   });
@@ -91,19 +95,13 @@ async function supervise(): Promise<void> {
     if (message.type === "usage") {
       const ask = (worker: Worker) => usageOf(worker, message.collect === true);
       void Promise.all(supervisor.workers().map(ask)).then((usages) =>
-        send(sumUsage(ownUsage(), usages)),
+        send(sumUsage(processUsage(), usages)),
       );
     } else if (message.type === "stop") stop();
   });
   process.on("disconnect", stop);
   const { grpcPort, connectPort } = supervisor.listening;
   send({ type: "ready", grpcPort, connectPort });
-}
-
-function ownUsage(): UsageMessage {
-  const cpu = process.cpuUsage();
-  const { idle, active, utilization } = performance.eventLoopUtilization();
-  return { type: "usage", cpuMicros: cpu.user + cpu.system, elu: { idle, active, utilization } };
 }
 
 function usageOf(worker: Worker, collect: boolean): Promise<UsageMessage> {

@@ -10,7 +10,7 @@ import { loadConfig } from "../src/config/index.js";
 import { createLogger } from "../src/observability/logger.js";
 import { startSidecar } from "../src/sidecar/index.js";
 import { benchProxy } from "./config.js";
-import { BENCH_ISSUER, BENCH_TRUST_DOMAIN } from "./protocol.js";
+import { BENCH_ISSUER, BENCH_TRUST_DOMAIN, processUsage } from "./protocol.js";
 
 export interface SidecarOptions {
   readonly upstream: string;
@@ -56,14 +56,7 @@ const sidecar = await startSidecar({ config, logger: createLogger("silent") });
 const stop = () => void sidecar.stop().then(() => process.exit(0));
 process.on("message", (message: { type?: string }) => {
   if (message.type === "stop") stop();
-  if (message.type === "usage") process.send?.(usage());
+  if (message.type === "usage") process.send?.(processUsage());
 });
-
-/** Cumulative CPU and event-loop use, the shape bench/server.ts answers with. */
-function usage() {
-  const cpu = process.cpuUsage();
-  const { idle, active, utilization } = performance.eventLoopUtilization();
-  return { type: "usage", cpuMicros: cpu.user + cpu.system, elu: { idle, active, utilization } };
-}
 process.on("disconnect", stop);
 process.send({ type: "ready", port: sidecar.port });

@@ -124,6 +124,7 @@ import {
   forwardAuthRequest,
   type HttpRoute,
   measureHttp,
+  PROXY_FLOOR_SCRIPT,
   restVerifyRequest,
   spawnSidecar,
 } from "./scenarios/http.js";
@@ -154,7 +155,7 @@ const bearerRuns =
   (only.has("latency") ? 2 * LATENCY_IN_FLIGHT.length : 0) +
   (only.has("connect") ? 2 * httpInFlight(settings).length : 0) +
   (only.has("check") ? 2 : 0) +
-  (only.has("http") ? 5 * httpInFlight(settings).length : 0);
+  (only.has("http") ? 6 * httpInFlight(settings).length : 0);
 /** Rounds of alternating forward-auth runs, upstream sidecar / replica sidecar. */
 const HTTP_ROUNDS = 4;
 /** Rounds of alternating Verify / Check runs (bench/scenarios/interleaved.ts). */
@@ -349,6 +350,8 @@ async function runHttpScenarios(
   const replica = store.redisUrl
     ? await spawnSidecar(dataDir, { ...options, replicaRedisUrl: store.redisUrl })
     : undefined;
+  // The upstream path's floor: an HTTP/2 → gRPC hop doing nothing else (bench/proxy-floor.ts).
+  const floor = await spawnSidecar(dataDir, options, PROXY_FLOOR_SCRIPT);
   const ratios: Record<number, AlternatingRatio> = {};
   try {
     for (const inFlight of httpInFlight(settings)) {
@@ -364,6 +367,10 @@ async function runHttpScenarios(
         server: context.server,
       };
       results[`auth@${inFlight}`] = await measureHttp(forwardAuthRequest(route), run);
+      results[`auth-floor@${inFlight}`] = await measureHttp(forwardAuthRequest(route), {
+        ...run,
+        sidecar: floor,
+      });
       results[`rest-verify@${inFlight}`] = await measureHttp(restVerifyRequest(route), run);
       if (!replica) continue;
       const local = { ...run, sidecar: replica };
@@ -380,6 +387,7 @@ async function runHttpScenarios(
   } finally {
     await sidecar.stop();
     await replica?.stop();
+    await floor.stop();
   }
   return ratios;
 }
@@ -711,6 +719,7 @@ function httpLines(
     const paths = [
       ["Connect JSON", results[runName("verify-connect", n)]],
       ["sidecar forward-auth", results[`auth@${n}`]],
+      ["its floor (bench/proxy-floor.ts)", results[`auth-floor@${n}`]],
       ["sidecar REST Verify", results[`rest-verify@${n}`]],
     ] as const;
     const cells = paths.flatMap(([name, r]) => (r ? [`${name} ${cell(r)} (${share(r)})`] : []));

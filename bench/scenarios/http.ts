@@ -17,6 +17,8 @@ import type { ServerProcess, ServerUsage } from "../spawn-server.js";
 import { median } from "./interleaved.js";
 
 const SIDECAR_SCRIPT = fileURLToPath(new URL("../sidecar.ts", import.meta.url));
+/** The upstream path's floor (bench/proxy-floor.ts): same arguments, same IPC. */
+export const PROXY_FLOOR_SCRIPT = fileURLToPath(new URL("../proxy-floor.ts", import.meta.url));
 
 export interface BenchSidecar {
   readonly url: string;
@@ -25,11 +27,13 @@ export interface BenchSidecar {
   stop(): Promise<void>;
 }
 
+/** The sidecar (bench/sidecar.ts), or with `script` another front with the same IPC. */
 export async function spawnSidecar(
   dataDir: string,
   options: SidecarOptions,
+  script = SIDECAR_SCRIPT,
 ): Promise<BenchSidecar> {
-  const child: ChildProcess = fork(SIDECAR_SCRIPT, [dataDir, JSON.stringify(options)], {
+  const child: ChildProcess = fork(script, [dataDir, JSON.stringify(options)], {
     execArgv: ["--import", "tsx"],
     stdio: ["ignore", "inherit", "inherit", "ipc"],
   });

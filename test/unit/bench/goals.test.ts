@@ -140,6 +140,8 @@ describe("goal rows from a run's figures", () => {
       login: summary({ rps: 400, inFlight: 16 }),
       "login-floor": summary({ rps: 800, serverCpuUsPerCall: 1_900, inFlight: 16 }),
       "assertion-floor": summary({ rps: 1_500, sent: 1_500, correct: 1_500 }),
+      "verify@8": summary({ rps: 2_000 }),
+      "auth-floor@8": summary({ rps: 600 }),
     };
     const rows = goalRows(issue16Goals(IN_FLIGHT), goalMeasurements({ results }, NAMES));
     const row = (id: string) => rows.find((r) => r.id === id);
@@ -151,6 +153,8 @@ describe("goal rows from a run's figures", () => {
     expect(row("assertion-floor")?.measured).toBe(
       "1500/s (1500 of 1500 correct; 500 µs server CPU each)",
     );
+    expect(row("forward-auth-floor@8")).toMatchObject({ value: 0.3, limit: "printed" });
+    expect(row("forward-auth-floor@1")?.verdict).toBe("not run");
   });
 
   it("compares an HTTP path with gRPC Verify at the same calls in flight", () => {
