@@ -56,12 +56,16 @@ export interface FloorServer {
 const CHALLENGE_TTL_MS = 60_000;
 const TOKEN_TTL_SECONDS = 300;
 
-interface Pending {
+/** What a token is issued for: the agent, its scopes (space-separated) and audience. */
+interface Grant {
   readonly did: string;
-  readonly caller: string;
-  readonly input: Uint8Array;
   readonly scope: string;
   readonly audience: string;
+}
+
+/** A challenge until it is answered: its grant and the input the agent signs. */
+interface Pending extends Grant {
+  readonly input: Uint8Array;
 }
 
 export async function startLoginFloor(pki: DevPki, options: FloorOptions): Promise<FloorServer> {
@@ -73,7 +77,7 @@ export async function startLoginFloor(pki: DevPki, options: FloorOptions): Promi
   );
   const tokenKey = generateKeyPairSync("ed25519").privateKey;
   const challenges = new Map<string, Pending>();
-  const passes = new Map<string, Pending>();
+  const passes = new Map<string, Grant>();
   const seenJtis = new Set<string>();
   const server = new grpc.Server({ "grpc.enable_channelz": 0 });
   const raw = (name: string): grpc.MethodDefinition<Buffer, Buffer> => ({
@@ -116,13 +120,7 @@ export async function startLoginFloor(pki: DevPki, options: FloorOptions): Promi
           expiresAt,
         });
         const scope = [...request.scopes].sort().join(" ");
-        challenges.set(challengeId, {
-          did: request.did,
-          caller,
-          input,
-          scope,
-          audience: request.audience,
-        });
+        challenges.set(challengeId, { did: request.did, input, scope, audience: request.audience });
         return toBinary(
           ChallengeResponseSchema,
           create(ChallengeResponseSchema, {
@@ -162,14 +160,14 @@ export async function startLoginFloor(pki: DevPki, options: FloorOptions): Promi
       }),
       token: unary((bytes) => {
         const request = fromBinary(TokenRequestSchema, bytes);
-        let grant: Pending | undefined;
+        let grant: Grant | undefined;
         if (request.grant.case === "passToken") {
           grant = passes.get(request.grant.value);
           passes.delete(request.grant.value);
         } else if (request.grant.case === "assertion") {
           const { assertion, scopes, audience } = request.grant.value;
           const did = assertionSubject(assertion, keys, seenJtis);
-          if (did) grant = { did, caller: "", input: EMPTY, scope: scopes.join(" "), audience };
+          if (did) grant = { did, scope: scopes.join(" "), audience };
         }
         if (!grant) throw new Error("refused");
         return accessToken(grant, tokenKey);
@@ -191,8 +189,6 @@ export async function startLoginFloor(pki: DevPki, options: FloorOptions): Promi
     stop: () => new Promise<void>((resolve) => server.tryShutdown(() => resolve())),
   };
 }
-
-const EMPTY = new Uint8Array(0);
 
 /**
  * The DID of an RFC 7523 assertion (compact JWS, EdDSA) signed by that agent's key, for this
@@ -217,7 +213,7 @@ function assertionSubject(
 }
 
 /** A TokenResponse with an access token for `grant`, signed with Ed25519. */
-function accessToken(grant: Pending, key: KeyObject): Uint8Array {
+function accessToken(grant: Grant, key: KeyObject): Uint8Array {
   const now = Math.floor(Date.now() / 1000);
   const header = encodeJson({ alg: "EdDSA", typ: "at+jwt", kid: "floor" });
   const payload = encodeJson({

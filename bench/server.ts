@@ -44,7 +44,8 @@ const config = benchConfig(
   options.floor ? 1 : workers,
   options.proxyHmacSecret,
 );
-const pkiDir = dataDir;
+/** The data dir, typed as checked above (a narrowing that functions below do not see). */
+const pkiDir: string = dataDir;
 
 if (workers > 1 && cluster.isPrimary) await supervise();
 else await serve();

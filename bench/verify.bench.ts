@@ -16,13 +16,15 @@
  *               it without `allowed_headers` (every header of the request: check-all); then
  *               both against Verify in alternating 3-s runs (median of 6 rounds), a ratio
  *               that a machine whose speed drifts between runs disturbs less
- *   login       Challenge → Submit → Token with N agents, the server on Redis
+ *   login       Challenge → Submit → Token with N agents, the server on Redis; then the same
+ *               logins against the login floor (bench/login-floor.ts), in the same minute
  *   revocation  Revoke on replica A, Verify on replica B (same Redis) until denied
  *   denials     Redis growth under a flood of denied Verifies (junk tokens): used_memory and
  *               the audit list's MEMORY USAGE before and after, per denial
  *   gates       Challenge → Submit pairs of every kind and the one-RPC assertion grant, with
- *               server CPU per pair (bench/scenarios/gate-pairs.ts); the iterated-hash check
- *               per round against Python's hashlib
+ *               server CPU per pair (bench/scenarios/gate-pairs.ts), then the assertion grant
+ *               against the same floor; the iterated-hash check per round against Python's
+ *               hashlib
  *   footprint   the compiled server: start-up to ready, idle RSS, RSS under BENCH_SUSTAIN_SECONDS
  *               of mixed load (bench/scenarios/footprint.ts)
  * Only correct answers count; a denial where an allow was expected is an error. After the
@@ -58,7 +60,10 @@
  *               (/auth, cached bearer token) and REST Verify over HTTP/2 + TLS at 1, 8 and
  *               BENCH_CONCURRENCY in flight, beside gRPC Verify at the same (target: 60 %);
  *               on Redis also through a sidecar with an in-process verifier replica, and the
- *               two sidecars' forward-auth in alternating rounds (CPU: Gatehouse + sidecar)
+ *               two sidecars' forward-auth in alternating rounds (CPU: Gatehouse + sidecar);
+ *               forward-auth also through the upstream floor (bench/proxy-floor.ts)
+ * The header prints the host's speed (CPU µs per raw Ed25519 verify) at the start, before the
+ * login and the gate pairs, and at the end: it drifts within minutes on a shared VM.
  * Env: BENCH_LOADGEN (go|node; unset: go if available), BENCH_LOADGEN_PROCS (1),
  * BENCH_SECONDS (10) per measured run, BENCH_WARMUP_SECONDS (2), BENCH_CONCURRENCY (64),
  * BENCH_CHANNELS (4), BENCH_ONLY (verify,latency,dpop,check,login,revocation,denials,http,
