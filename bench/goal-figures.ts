@@ -22,7 +22,7 @@ export interface GoalInputs {
   readonly dpopRounds?: Pick<DpopRounds, "rounds" | "median" | "ratio" | "bound">;
   readonly loginStore?: Pick<
     RedisCost,
-    "commandsPer" | "auditBytesPer" | "auditEntriesPer" | "usedMemoryBytesPer"
+    "commandsPer" | "cpuUsPer" | "auditBytesPer" | "auditEntriesPer" | "usedMemoryBytesPer"
   >;
   readonly iteratedHash?: Pick<IteratedHashRound, "gatehouseNs" | "pythonNs">;
   readonly footprint?: Pick<Footprint, "firstStartMs" | "restartMs" | "idleRssMiB"> & {
@@ -57,9 +57,11 @@ export function goalMeasurements(
   const found: Record<string, Measurement | undefined> = {
     ...loginGoals(results.login, figures.loginStore),
     "login-floor": floorOf(results["login-floor"], results.login),
+    "login-store-floor": floorOf(results["login-store-floor"], results.login),
     "audit-chain": figures.auditChain && chainOf(figures.auditChain),
     assertion: results.assertion && rateOf(results.assertion),
     "assertion-floor": floorOf(results["assertion-floor"], results.assertion),
+    "assertion-store-floor": floorOf(results["assertion-store-floor"], results.assertion),
     ...Object.fromEntries(
       PAIR_KINDS.map((kind) => [`pair:${kind}`, pairOf(results[`pair:${kind}`])]),
     ),
@@ -117,7 +119,12 @@ function loginGoals(
       login,
     ),
     "login-redis-commands":
-      store && measured(store.commandsPer, `${store.commandsPer} per login`, login),
+      store &&
+      measured(
+        store.commandsPer,
+        `${store.commandsPer} per login (Redis's own CPU ${store.cpuUsPer} µs per login)`,
+        login,
+      ),
     "growth-login": store && {
       value: store.auditBytesPer,
       text:

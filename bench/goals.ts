@@ -58,6 +58,9 @@ export const PAIR_KINDS = ["signature", "reasoning", "iterated-hash", "hashcash"
 /** Why the floors (bench/login-floor.ts) are printed rather than held to a limit. */
 const FLOOR_WHY =
   "what this machine allows any Node gRPC gate (bench/login-floor.ts); Gatehouse's share of it";
+const STORE_FLOOR_WHY =
+  "what this machine allows any Node gRPC gate whose one-time state is on Redis, beside it " +
+  "(bench/login-floor.ts); Gatehouse's share of it";
 
 /** Issue 16's targets; target 3 once per level of calls in flight the HTTP runs use. */
 export function issue16Goals(httpInFlight: readonly number[]): readonly Goal[] {
@@ -76,12 +79,24 @@ export function issue16Goals(httpInFlight: readonly number[]): readonly Goal[] {
       "the login floor: logins/s of a server doing only the transport and two Ed25519 operations",
       FLOOR_WHY,
     ),
+    printed(
+      "login-store-floor",
+      1,
+      "the store floor: the same, its challenges, passes and one audit line per RPC on Redis",
+      STORE_FLOOR_WHY,
+    ),
     goal("assertion", 1, "assertion grants/s (RFC 7523, one RPC)", atLeast(2_500, "/s")),
     printed(
       "assertion-floor",
       1,
       "the assertion floor: grants/s of a server doing only the transport and two Ed25519 operations",
       FLOOR_WHY,
+    ),
+    printed(
+      "assertion-store-floor",
+      1,
+      "the store floor: the same, its jti and one audit line per grant on Redis",
+      STORE_FLOOR_WHY,
     ),
     ...PAIR_KINDS.map((kind) =>
       printed(

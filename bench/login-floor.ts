@@ -15,6 +15,17 @@
  * read: what it costs is the bound the transport and the two signatures put on any login
  * here, so the bench can show how much of the targets (1,000 logins/s, 2,500 assertion
  * grants/s) the machine leaves.
+ *
+ * With `redisUrl`, the store floor: the same, with the one-time state where replicas must
+ * share it (the issue's targets are on Redis), and the least store work that allows:
+ *   - Challenge: SET NX PX of the challenge, RPUSH of one audit line, in one round trip;
+ *   - Submit: GETDEL of the challenge (taken once, atomically), then SET PX of the pass and
+ *     RPUSH of an audit line;
+ *   - Token: GETDEL of the pass (or, for an assertion, SET NX PX of its `jti`), then RPUSH of
+ *     an audit line.
+ * Eight commands per login on the same client and auto-pipelining as Gatehouse's
+ * (src/store/redis/connect.ts). The audit lines are neither chained nor signed, and there are
+ * no rate limits: still a floor, below what a gate that keeps the issue's rules can do.
  * Never a server to deploy: it trusts its Maps and keeps no limits.
  */
 import {
@@ -41,11 +52,14 @@ import { encodeBase64url } from "../src/crypto/jose/base64url.js";
 import { randomId } from "../src/crypto/random.js";
 import { SIGNING_INPUT_FORMAT } from "../src/crypto/signing-input.js";
 import type { DevPki } from "../src/pki/dev-pki.js";
+import { connectRedis } from "../src/store/redis/connect.js";
 import { BENCH_ISSUER } from "./protocol.js";
 
 /** The agents the floor knows: DID and Ed25519 public key (raw, base64url). */
 export interface FloorOptions {
   readonly agents: readonly { readonly did: string; readonly publicKey: string }[];
+  /** Keep the one-time state and the audit lines in this Redis (the store floor). */
+  readonly redisUrl?: string | undefined;
 }
 
 export interface FloorServer {
@@ -76,9 +90,7 @@ export async function startLoginFloor(pki: DevPki, options: FloorOptions): Promi
     ]),
   );
   const tokenKey = generateKeyPairSync("ed25519").privateKey;
-  const challenges = new Map<string, Pending>();
-  const passes = new Map<string, Grant>();
-  const seenJtis = new Set<string>();
+  const state = options.redisUrl ? redisState(options.redisUrl) : mapState();
   const server = new grpc.Server({ "grpc.enable_channelz": 0 });
   const raw = (name: string): grpc.MethodDefinition<Buffer, Buffer> => ({
     path: `/gatehouse.v1.GateService/${name}`,
@@ -89,12 +101,15 @@ export async function startLoginFloor(pki: DevPki, options: FloorOptions): Promi
     responseSerialize: (value) => value,
     responseDeserialize: (value) => value,
   });
-  type Handler = (request: Buffer, call: grpc.ServerUnaryCall<Buffer, Buffer>) => Uint8Array;
+  type Handler = (
+    request: Buffer,
+    call: grpc.ServerUnaryCall<Buffer, Buffer>,
+  ) => Promise<Uint8Array> | Uint8Array;
   const unary =
     (handler: Handler): grpc.handleUnaryCall<Buffer, Buffer> =>
-    (call, callback) => {
+    async (call, callback) => {
       try {
-        const bytes = handler(call.request, call);
+        const bytes = await handler(call.request, call);
         callback(null, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
       } catch (error) {
         callback({ code: grpc.status.PERMISSION_DENIED, details: String(error) });
@@ -103,7 +118,7 @@ export async function startLoginFloor(pki: DevPki, options: FloorOptions): Promi
   server.addService(
     { challenge: raw("Challenge"), submit: raw("Submit"), token: raw("Token") },
     {
-      challenge: unary((bytes, call) => {
+      challenge: unary(async (bytes, call) => {
         const request = fromBinary(ChallengeRequestSchema, bytes);
         const peer = call.getAuthContext().sslPeerCertificate;
         if (!peer || !keys.has(request.did)) throw new Error("unknown caller or agent");
@@ -120,7 +135,11 @@ export async function startLoginFloor(pki: DevPki, options: FloorOptions): Promi
           expiresAt,
         });
         const scope = [...request.scopes].sort().join(" ");
-        challenges.set(challengeId, { did: request.did, input, scope, audience: request.audience });
+        await state.putChallenge(
+          challengeId,
+          { did: request.did, input, scope, audience: request.audience },
+          CHALLENGE_TTL_MS,
+        );
         return toBinary(
           ChallengeResponseSchema,
           create(ChallengeResponseSchema, {
@@ -139,17 +158,16 @@ export async function startLoginFloor(pki: DevPki, options: FloorOptions): Promi
           }),
         );
       }),
-      submit: unary((bytes) => {
+      submit: unary(async (bytes) => {
         const request = fromBinary(SubmitRequestSchema, bytes);
-        const pending = challenges.get(request.challengeId);
-        challenges.delete(request.challengeId);
+        const pending = await state.takeChallenge(request.challengeId);
         const key = pending && keys.get(pending.did);
         if (!pending || !key || request.answer.case !== "signature") throw new Error("refused");
         if (!verify(null, pending.input, key, request.answer.value.signature)) {
           throw new Error("bad signature");
         }
         const pass = randomId();
-        passes.set(pass, pending);
+        await state.putPass(pass, pending, CHALLENGE_TTL_MS);
         return toBinary(
           SubmitResponseSchema,
           create(SubmitResponseSchema, {
@@ -158,19 +176,22 @@ export async function startLoginFloor(pki: DevPki, options: FloorOptions): Promi
           }),
         );
       }),
-      token: unary((bytes) => {
+      token: unary(async (bytes) => {
         const request = fromBinary(TokenRequestSchema, bytes);
         let grant: Grant | undefined;
         if (request.grant.case === "passToken") {
-          grant = passes.get(request.grant.value);
-          passes.delete(request.grant.value);
+          grant = await state.takePass(request.grant.value);
         } else if (request.grant.case === "assertion") {
           const { assertion, scopes, audience } = request.grant.value;
-          const did = assertionSubject(assertion, keys, seenJtis);
-          if (did) grant = { did, scope: scopes.join(" "), audience };
+          const claims = assertionClaims(assertion, keys);
+          if (claims && (await state.firstJti(claims.jti, claims.exp * 1000 - Date.now()))) {
+            grant = { did: claims.iss, scope: scopes.join(" "), audience };
+          }
         }
         if (!grant) throw new Error("refused");
-        return accessToken(grant, tokenKey);
+        const response = accessToken(grant, tokenKey);
+        await state.audit("token", grant.did);
+        return response;
       }),
     },
   );
@@ -186,20 +207,113 @@ export async function startLoginFloor(pki: DevPki, options: FloorOptions): Promi
   );
   return {
     grpcPort,
-    stop: () => new Promise<void>((resolve) => server.tryShutdown(() => resolve())),
+    stop: async () => {
+      await new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
+      await state.close();
+    },
   };
 }
 
+/** Where the floor keeps its one-time state and audit lines. */
+interface FloorState {
+  /** Stores the challenge and audits its issue. */
+  putChallenge(id: string, pending: Pending, ttlMs: number): Promise<void>;
+  /** The challenge, taken once. */
+  takeChallenge(id: string): Promise<Pending | undefined>;
+  /** Stores the pass and audits its issue. */
+  putPass(id: string, grant: Grant, ttlMs: number): Promise<void>;
+  /** The pass, taken once. */
+  takePass(id: string): Promise<Grant | undefined>;
+  /** True the first time this `jti` is seen within `ttlMs`. */
+  firstJti(jti: string, ttlMs: number): Promise<boolean>;
+  audit(type: string, did: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Maps in this process: the floor without a store. Nothing expires (a floor lives for seconds). */
+function mapState(): FloorState {
+  const challenges = new Map<string, Pending>();
+  const passes = new Map<string, Grant>();
+  const seenJtis = new Set<string>();
+  const take = <T>(map: Map<string, T>, id: string) => {
+    const value = map.get(id);
+    map.delete(id);
+    return Promise.resolve(value);
+  };
+  return {
+    putChallenge: async (id, pending) => void challenges.set(id, pending),
+    takeChallenge: (id) => take(challenges, id),
+    putPass: async (id, grant) => void passes.set(id, grant),
+    takePass: (id) => take(passes, id),
+    firstJti: async (jti) => !seenJtis.has(jti) && Boolean(seenJtis.add(jti)),
+    audit: async () => {},
+    close: async () => {},
+  };
+}
+
+/** The store floor's keys (apart from Gatehouse's `gh:` ones, though it runs alone). */
+const FLOOR_KEYS = "floor:";
+const FLOOR_AUDIT = `${FLOOR_KEYS}audit`;
+
+/** Redis: each put and its audit line go out together (auto-pipelined), a take is a GETDEL. */
+function redisState(url: string): FloorState {
+  const redis = connectRedis(url);
+  const line = (type: string, did: string) => JSON.stringify({ type, did, time: Date.now() });
+  const put = async (kind: string, id: string, value: string, ttlMs: number, did: string) => {
+    const [stored] = await Promise.all([
+      redis.set(`${FLOOR_KEYS}${kind}:${id}`, value, "PX", ttlMs, "NX"),
+      redis.rpush(FLOOR_AUDIT, line(kind, did)),
+    ]);
+    if (stored !== "OK") throw new Error(`${kind} id taken`);
+  };
+  const take = async (kind: string, id: string) => {
+    const json = await redis.getdel(`${FLOOR_KEYS}${kind}:${id}`);
+    return json === null ? undefined : JSON.parse(json);
+  };
+  return {
+    putChallenge: (id, pending, ttlMs) =>
+      put(
+        "challenge",
+        id,
+        JSON.stringify({ ...pending, input: Buffer.from(pending.input).toString("base64") }),
+        ttlMs,
+        pending.did,
+      ),
+    takeChallenge: async (id) => {
+      const stored = await take("challenge", id);
+      return stored && { ...stored, input: Buffer.from(stored.input, "base64") };
+    },
+    putPass: (id, grant, ttlMs) =>
+      put(
+        "pass",
+        id,
+        JSON.stringify({ did: grant.did, scope: grant.scope, audience: grant.audience }),
+        ttlMs,
+        grant.did,
+      ),
+    takePass: (id) => take("pass", id),
+    firstJti: async (jti, ttlMs) =>
+      (await redis.set(`${FLOOR_KEYS}jti:${jti}`, "1", "PX", Math.max(1, ttlMs), "NX")) === "OK",
+    audit: async (type, did) => void (await redis.rpush(FLOOR_AUDIT, line(type, did))),
+    close: () => redis.quit().then(() => {}),
+  };
+}
+
+/** The claims the floor reads from an assertion. */
+interface AssertionClaims {
+  readonly iss: string;
+  readonly jti: string;
+  readonly exp: number;
+}
+
 /**
- * The DID of an RFC 7523 assertion (compact JWS, EdDSA) signed by that agent's key, for this
- * issuer, unexpired, its `jti` not seen before; undefined otherwise. The `jti`s are kept for
- * the run (a floor lives for seconds).
+ * The claims of an RFC 7523 assertion (compact JWS, EdDSA) signed by its issuer agent's key,
+ * for this issuer, unexpired; undefined otherwise. Its `jti` is the caller's to check.
  */
-function assertionSubject(
+function assertionClaims(
   assertion: string,
   keys: ReadonlyMap<string, KeyObject>,
-  seenJtis: Set<string>,
-): string | undefined {
+): AssertionClaims | undefined {
   const [header, payload, signature] = assertion.split(".");
   if (header === undefined || payload === undefined || signature === undefined) return undefined;
   const claims = JSON.parse(Buffer.from(payload, "base64url").toString());
@@ -207,9 +321,7 @@ function assertionSubject(
   const signed = Buffer.from(`${header}.${payload}`);
   if (!key || !verify(null, signed, key, Buffer.from(signature, "base64url"))) return undefined;
   const fresh = claims.aud === BENCH_ISSUER && claims.exp * 1000 > Date.now();
-  if (!fresh || claims.sub !== claims.iss || seenJtis.has(claims.jti)) return undefined;
-  seenJtis.add(claims.jti);
-  return claims.iss;
+  return fresh && claims.sub === claims.iss ? claims : undefined;
 }
 
 /** A TokenResponse with an access token for `grant`, signed with Ed25519. */

@@ -8,8 +8,8 @@ import { round } from "./report.js";
 
 /** The bench server's Redis key prefix is the default one (bench/config.ts). */
 const AUDIT_LOG = "gh:{audit}:log";
-/** Commands one snapshot itself sends (INFO ×3, DBSIZE, MEMORY USAGE, LLEN). */
-const SNAPSHOT_COMMANDS = 6;
+/** Commands one snapshot itself sends (INFO ×4, DBSIZE, MEMORY USAGE, LLEN). */
+const SNAPSHOT_COMMANDS = 7;
 const OWN_COMMANDS = new Set(["info", "dbsize", "memory|usage", "memory", "llen"]);
 
 export interface RedisSnapshot {
@@ -22,6 +22,8 @@ export interface RedisSnapshot {
   readonly keys: number;
   readonly auditEntries: number;
   readonly auditBytes: number;
+  /** INFO cpu used_cpu_user + used_cpu_sys, in µs: Redis shares this machine's cores. */
+  readonly cpuUs: number;
 }
 
 /** Per counted operation (a login, a denial) between two snapshots. */
@@ -37,6 +39,8 @@ export interface RedisCost {
   readonly keysPer: number;
   readonly auditEntriesPer: number;
   readonly auditBytesPer: number;
+  /** Redis's own CPU per operation, µs (its main thread and I/O, the probe's few calls included). */
+  readonly cpuUsPer: number;
   /** Calls per operation by command, largest first (EVALSHA is one round trip each). */
   readonly byCommandPer: Readonly<Record<string, number>>;
 }
@@ -53,6 +57,7 @@ export function redisProbe(url: string): RedisProbe {
       const stats = await redis.info("stats");
       const commandStats = await redis.info("commandstats");
       const memory = await redis.info("memory");
+      const cpu = await redis.info("cpu");
       const keys = await redis.dbsize();
       const audit = await redis.call("MEMORY", "USAGE", AUDIT_LOG, "SAMPLES", "0");
       return {
@@ -68,6 +73,9 @@ export function redisProbe(url: string): RedisProbe {
         keys,
         auditEntries: await redis.llen(AUDIT_LOG),
         auditBytes: Number(audit ?? 0),
+        cpuUs: Math.round(
+          (infoDecimal(cpu, "used_cpu_user") + infoDecimal(cpu, "used_cpu_sys")) * 1e6,
+        ),
       };
     },
     close: () => redis.quit().then(() => {}),
@@ -86,6 +94,7 @@ export function redisCost(before: RedisSnapshot, after: RedisSnapshot, count: nu
     keysPer: per((s) => s.keys),
     auditEntriesPer: per((s) => s.auditEntries),
     auditBytesPer: per((s) => s.auditBytes),
+    cpuUsPer: per((s) => s.cpuUs),
     byCommandPer: Object.fromEntries(
       Object.entries(after.byCommand)
         .filter(([name]) => !OWN_COMMANDS.has(name))
@@ -97,7 +106,16 @@ export function redisCost(before: RedisSnapshot, after: RedisSnapshot, count: nu
 }
 
 function infoNumber(info: string, field: string): number {
-  const value = new RegExp(`^${field}:(\\d+)`, "m").exec(info)?.[1];
+  return Number(infoField(info, field, "\\d+"));
+}
+
+/** A decimal field, such as INFO cpu's seconds (`used_cpu_user:1.234567`). */
+function infoDecimal(info: string, field: string): number {
+  return Number(infoField(info, field, "[\\d.]+"));
+}
+
+function infoField(info: string, field: string, pattern: string): string {
+  const value = new RegExp(`^${field}:(${pattern})`, "m").exec(info)?.[1];
   if (value === undefined) throw new Error(`Redis INFO has no ${field}`);
-  return Number(value);
+  return value;
 }

@@ -17,13 +17,14 @@
  *               both against Verify in alternating 3-s runs (median of 6 rounds), a ratio
  *               that a machine whose speed drifts between runs disturbs less
  *   login       Challenge → Submit → Token with N agents, the server on Redis; then the same
- *               logins against the login floor (bench/login-floor.ts), in the same minute
+ *               logins against the login floor (bench/login-floor.ts) and its store floor
+ *               (the one-time state and audit lines on the same Redis), in the same minute
  *   revocation  Revoke on replica A, Verify on replica B (same Redis) until denied
  *   denials     Redis growth under a flood of denied Verifies (junk tokens): used_memory and
  *               the audit list's MEMORY USAGE before and after, per denial
  *   gates       Challenge → Submit pairs of every kind and the one-RPC assertion grant, with
  *               server CPU per pair (bench/scenarios/gate-pairs.ts), then the assertion grant
- *               against the same floor; the iterated-hash check per round against Python's
+ *               against the same floors; the iterated-hash check per round against Python's
  *               hashlib
  *   footprint   the compiled server: start-up to ready, idle RSS, RSS under BENCH_SUSTAIN_SECONDS
  *               of mixed load (bench/scenarios/footprint.ts)
@@ -426,14 +427,28 @@ async function runRedisScenarios(
         await probe.close();
       }
       figures.results["login-floor"] = await measureLoginFloor(settings, dataDir, agents, loadgen);
+      figures.results["login-store-floor"] = await measureLoginFloor(
+        settings,
+        dataDir,
+        agents,
+        loadgen,
+        redis.url,
+      );
     }
     if (only.has("gates")) {
       probeHost(figures, "before the gate pairs");
       const pairs = await measureGatePairs(settings, a.server, a.address, agents, loadgen);
       Object.assign(figures.results, pairs);
       // The same grants against the floor (bench/login-floor.ts), in the same minute.
-      figures.results["assertion-floor"] = await onFloor(settings, dataDir, agents, (floor, at) =>
-        measureAssertions(settings, floor, at, agents, loadgen),
+      const assertionsOn = (floor: ServerProcess, at: string) =>
+        measureAssertions(settings, floor, at, agents, loadgen);
+      figures.results["assertion-floor"] = await onFloor(settings, dataDir, agents, assertionsOn);
+      figures.results["assertion-store-floor"] = await onFloor(
+        settings,
+        dataDir,
+        agents,
+        assertionsOn,
+        redis.url,
       );
     }
     if (many) figures.auditChain = await checkAuditChain(pki, a.address);
@@ -672,7 +687,8 @@ function latencyLine(results: Record<string, Summary>, concurrency: number): str
 
 function printLoginStore(cost: NonNullable<Figures["loginStore"]>, login?: Summary): void {
   console.log(
-    `  per login: ${cost.commandsPer} Redis commands in ${cost.readsPer} batches (Redis socket reads), server CPU ${login?.serverCpuUsPerCall ?? "n/a"} µs; ` +
+    `  per login: ${cost.commandsPer} Redis commands in ${cost.readsPer} batches (Redis socket reads), server CPU ${login?.serverCpuUsPerCall ?? "n/a"} µs, ` +
+      `Redis CPU ${cost.cpuUsPer} µs; ` +
       `Redis used_memory +${cost.usedMemoryBytesPer} B (challenge and pass records included ` +
       `until they expire), keys +${cost.keysPer}, audit +${cost.auditEntriesPer} entries ` +
       `(+${cost.auditBytesPer} B, kept)`,

@@ -91,36 +91,46 @@ export async function measureGoGrants(
 /**
  * The same logins against the login floor (bench/login-floor.ts: transport, two Ed25519
  * operations and two Maps, nothing else): the logins/s this machine allows any Node gRPC
- * gate, beside Gatehouse's figure.
+ * gate, beside Gatehouse's figure. With `redisUrl`, the store floor: the same with the
+ * one-time state and an audit line per RPC in that Redis.
  */
 export function measureLoginFloor(
   settings: Settings,
   dataDir: string,
   agents: readonly BenchAgent[],
   go: GoLoadgen | undefined,
+  redisUrl?: string,
 ): Promise<Summary> {
-  return onFloor(settings, dataDir, agents, (server, address) =>
-    go
-      ? measureGoGrants(settings, server, address, agents, go, { grant: "login" })
-      : measureNodeLogin(settings, server, address, agents, async () => {}),
+  return onFloor(
+    settings,
+    dataDir,
+    agents,
+    (server, address) =>
+      go
+        ? measureGoGrants(settings, server, address, agents, go, { grant: "login" })
+        : measureNodeLogin(settings, server, address, agents, async () => {}),
+    redisUrl,
   );
 }
 
 /**
  * `measure` against the floor server (bench/login-floor.ts) for `agents`, in as many
- * processes as Gatehouse runs (`settings.workers`); the floor is stopped after.
+ * processes as Gatehouse runs (`settings.workers`), its state in `redisUrl` when given; the
+ * floor is stopped after.
  */
 export async function onFloor<T>(
   settings: Settings,
   dataDir: string,
   agents: readonly BenchAgent[],
   measure: (server: ServerProcess, address: string) => Promise<T>,
+  redisUrl?: string,
 ): Promise<T> {
   const floor = {
     agents: agents.map(({ did, key }) => ({
       did,
       publicKey: Buffer.from(key.publicKey).toString("base64url"),
     })),
+    redisUrl,
   };
   const server = await spawnServer(dataDir, { workers: settings.workers, floor });
   try {

@@ -139,6 +139,7 @@ describe("goal rows from a run's figures", () => {
     const results = {
       login: summary({ rps: 400, inFlight: 16 }),
       "login-floor": summary({ rps: 800, serverCpuUsPerCall: 1_900, inFlight: 16 }),
+      "login-store-floor": summary({ rps: 640, serverCpuUsPerCall: 2_100, inFlight: 16 }),
       "assertion-floor": summary({ rps: 1_500, sent: 1_500, correct: 1_500 }),
       "verify@8": summary({ rps: 2_000 }),
       "auth-floor@8": summary({ rps: 600 }),
@@ -149,12 +150,16 @@ describe("goal rows from a run's figures", () => {
     expect(row("login-floor")?.measured).toBe(
       "800/s (1000 of 1000 correct; 1900 µs server CPU each); Gatehouse 0.5 of it",
     );
+    expect(row("login-store-floor")?.measured).toBe(
+      "640/s (1000 of 1000 correct; 2100 µs server CPU each); Gatehouse 0.63 of it",
+    );
     // No Gatehouse assertion run: the floor alone, without a share.
     expect(row("assertion-floor")?.measured).toBe(
       "1500/s (1500 of 1500 correct; 500 µs server CPU each)",
     );
     expect(row("forward-auth-floor@8")).toMatchObject({ value: 0.3, limit: "printed" });
     expect(row("forward-auth-floor@1")?.verdict).toBe("not run");
+    expect(row("assertion-store-floor")?.verdict).toBe("not run");
   });
 
   it("compares an HTTP path with gRPC Verify at the same calls in flight", () => {
