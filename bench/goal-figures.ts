@@ -11,6 +11,7 @@ import type { AuditChainCheck } from "./scenarios/audit-chain.js";
 import type { DenialGrowth } from "./scenarios/denials.js";
 import type { DpopRounds } from "./scenarios/dpop.js";
 import type { Footprint } from "./scenarios/footprint.js";
+import type { InterleavedRatio } from "./scenarios/interleaved.js";
 import type { IteratedHashRound } from "./scenarios/iterated-hash.js";
 
 /** What the goals read of a run (bench/verify.bench.ts's figures). */
@@ -20,6 +21,8 @@ export interface GoalInputs {
   readonly raw?: Pick<RawRates, "mean" | "peak"> | undefined;
   /** DPoP against the raw verify in alternating rounds: the figure, when the run has it. */
   readonly dpopRounds?: Pick<DpopRounds, "rounds" | "median" | "ratio" | "bound">;
+  /** Verify p99 ÷ empty RPC p99 at 8 in flight in alternating rounds, when the run has it. */
+  readonly tailRounds?: InterleavedRatio | undefined;
   readonly loginStore?: Pick<
     RedisCost,
     "commandsPer" | "cpuUsPer" | "auditBytesPer" | "auditEntriesPer" | "usedMemoryBytesPer"
@@ -69,17 +72,20 @@ export function goalMeasurements(
     ...Object.fromEntries(
       names.httpInFlight.flatMap((n) => {
         const grpc = at("verify", n);
+        const beside = grpcAroundHttp(results, n) ?? grpc;
         return [
           [`connect@${n}`, share(at("verify-connect", n), grpc, true)],
-          [`rest-verify@${n}`, share(results[`rest-verify@${n}`], grpc, false)],
-          [`forward-auth@${n}`, share(results[`auth@${n}`], grpc, false)],
-          [`rest-verify-replica@${n}`, share(results[`rest-replica@${n}`], grpc, false)],
-          [`forward-auth-replica@${n}`, share(results[`auth-replica@${n}`], grpc, false)],
-          [`forward-auth-floor@${n}`, share(results[`auth-floor@${n}`], grpc, false)],
+          [`rest-verify@${n}`, share(results[`rest-verify@${n}`], beside, false)],
+          [`forward-auth@${n}`, share(results[`auth@${n}`], beside, false)],
+          [`rest-verify-replica@${n}`, share(results[`rest-replica@${n}`], beside, false)],
+          [`forward-auth-replica@${n}`, share(results[`auth-replica@${n}`], beside, false)],
+          [`forward-auth-floor@${n}`, share(results[`auth-floor@${n}`], beside, false)],
         ];
       }),
     ),
-    "verify-p99@8": tail(at("verify", 8), at("health", 8)),
+    "verify-p99@8": figures.tailRounds
+      ? tailRounds(figures.tailRounds, at("verify", 8), at("health", 8))
+      : tail(at("verify", 8), at("health", 8)),
     "verify-p50@1": floor(at("verify", 1)),
     dpop: figures.dpopRounds
       ? dpopRounds(figures.dpopRounds, results.dpop)
@@ -189,9 +195,31 @@ function hashRound(r: NonNullable<GoalInputs["iteratedHash"]>): Measurement {
  * process) also gRPC ÷ Connect server CPU per call, which a busy host disturbs less; the
  * sidecar's own CPU is not in the server's, so no such figure for it.
  */
+/** gRPC Verify as an HTTP path is compared with: one run, or the mean of two around it. */
+type GrpcRate = Summary & { readonly around?: readonly [number, number] };
+
+/**
+ * gRPC Verify's rate in the minute of the HTTP sidecar's runs at `n` in flight: the mean of
+ * the runs right before and right after them (bench/verify.bench.ts), when both were made.
+ */
+export function grpcAroundHttp(
+  results: Readonly<Record<string, Summary>>,
+  n: number,
+): GrpcRate | undefined {
+  const before = results[`verify-before-http@${n}`];
+  const after = results[`verify-after-http@${n}`];
+  if (!before || !after) return undefined;
+  return {
+    ...before,
+    rps: Math.round((before.rps + after.rps) / 2),
+    clientSaturated: before.clientSaturated || after.clientSaturated,
+    around: [before.rps, after.rps],
+  };
+}
+
 function share(
   http: Summary | undefined,
-  grpc: Summary | undefined,
+  grpc: GrpcRate | undefined,
   byCpu: boolean,
 ): Measurement | undefined {
   if (!http || !grpc) return undefined;
@@ -199,13 +227,32 @@ function share(
   const cpu = byCpu
     ? `; by server CPU per call ${round(grpc.serverCpuUsPerCall / Math.max(1, http.serverCpuUsPerCall), 3)}`
     : "";
-  return measured(value, `${value} (${http.rps} ÷ ${grpc.rps} req/s${cpu})`, http, grpc);
+  const around = grpc.around
+    ? `; gRPC the mean of ${grpc.around[0]} before and ${grpc.around[1]} after`
+    : "";
+  return measured(value, `${value} (${http.rps} ÷ ${grpc.rps} req/s${cpu}${around})`, http, grpc);
 }
 
 function tail(verify: Summary | undefined, empty: Summary | undefined): Measurement | undefined {
   if (!verify || !empty) return undefined;
   const value = round(verify.p99Ms / empty.p99Ms, 3);
   return measured(value, `${value} (${verify.p99Ms} ÷ ${empty.p99Ms} ms)`, verify, empty);
+}
+
+/** The median of the alternating rounds, the single runs' ratio beside it. */
+function tailRounds(
+  rounds: InterleavedRatio,
+  verify: Summary | undefined,
+  empty: Summary | undefined,
+): Measurement {
+  const single = verify && empty ? `; single runs ${tail(verify, empty)?.text}` : "";
+  return {
+    value: rounds.median,
+    text:
+      `${rounds.median} median of ${rounds.rounds.length} alternating rounds ` +
+      `(${rounds.rounds.join(", ")})${single}`,
+    saturated: [verify, empty].some((run) => run?.clientSaturated === true),
+  };
 }
 
 function floor(verify: Summary | undefined): Measurement | undefined {

@@ -95,7 +95,7 @@ import {
   toClientTls,
 } from "./enroll.js";
 import { type GoLoadgen, resolveGoLoadgen, writeTlsFiles } from "./go-load.js";
-import { goalMeasurements } from "./goal-figures.js";
+import { goalMeasurements, grpcAroundHttp } from "./goal-figures.js";
 import { formatGoalRows, goalRows, issue16Goals } from "./goals.js";
 import { openChannels } from "./load.js";
 import { BENCH_TOKEN_TTL_SECONDS } from "./protocol.js";
@@ -137,6 +137,7 @@ import {
 import {
   type InterleavedRatio,
   interleavedRatios,
+  p99Ratio,
   ROUND_RUN_SECONDS,
   ROUND_SECONDS,
 } from "./scenarios/interleaved.js";
@@ -161,11 +162,15 @@ const bearerRuns =
   (only.has("latency") ? 2 * LATENCY_IN_FLIGHT.length : 0) +
   (only.has("connect") ? 2 * httpInFlight(settings).length : 0) +
   (only.has("check") ? 2 : 0) +
-  (only.has("http") ? 6 * httpInFlight(settings).length : 0);
+  (only.has("http") ? 8 * httpInFlight(settings).length : 0);
 /** Rounds of alternating forward-auth runs, upstream sidecar / replica sidecar. */
 const HTTP_ROUNDS = 4;
 /** Rounds of alternating Verify / Check runs (bench/scenarios/interleaved.ts). */
 const CHECK_ROUNDS = 6;
+/** Rounds of alternating empty RPC / Verify runs at TAIL_IN_FLIGHT (target 4's p99). */
+const TAIL_ROUNDS = 6;
+const TAIL_IN_FLIGHT = 8;
+const tailRoundsSeconds = only.has("latency") ? TAIL_ROUNDS * 2 * ROUND_RUN_SECONDS : 0;
 /** Each round runs Verify, Check and Check with every header. */
 const checkRoundsSeconds = only.has("check") ? CHECK_ROUNDS * 3 * ROUND_RUN_SECONDS : 0;
 /** Each level of httpInFlight alternates the upstream and replica sidecars' forward-auth. */
@@ -176,6 +181,7 @@ const dpopRoundsSeconds = only.has("dpop") ? DPOP_ROUNDS * DPOP_ROUND_RUNS * ROU
 const bearerSeconds =
   bearerRuns * (settings.warmupSeconds + settings.seconds) +
   checkRoundsSeconds +
+  tailRoundsSeconds +
   dpopRoundsSeconds +
   httpRoundsSeconds;
 if (bearerSeconds > BENCH_TOKEN_TTL_SECONDS - 60) {
@@ -189,6 +195,8 @@ interface Figures {
   raw?: RawRates;
   /** Verify ÷ Check server CPU per call in alternating short runs, by Check target. */
   checkInterleaved?: Record<string, InterleavedRatio>;
+  /** Verify p99 ÷ empty RPC p99 at TAIL_IN_FLIGHT in alternating short runs. */
+  tailRounds?: InterleavedRatio | undefined;
   proofs?: ProofStats;
   revocation?: RevocationSummary;
   denials?: DenialGrowth;
@@ -270,6 +278,15 @@ async function runRpcScenarios(
         results[`health@${inFlight}`] = await measureRpc(healthTarget, light);
         results[`verify@${inFlight}`] = await measureRpc(verifyTarget(route), light);
       }
+      // Target 4's tail in alternating rounds too: a p99 is what a drifting host moves most.
+      const tails = await interleavedRatios(
+        atInFlight(context, TAIL_IN_FLIGHT),
+        healthTarget,
+        [verifyTarget(route)],
+        TAIL_ROUNDS,
+        p99Ratio,
+      );
+      figures.tailRounds = tails.verify;
     }
     if (only.has("connect")) {
       for (const inFlight of httpInFlight(settings)) {
@@ -335,8 +352,10 @@ function runName(run: string, inFlight: number): string {
 
 /**
  * http: the HTTP sidecar (its own process) in front of the same server; forward-auth and
- * REST Verify at each level of httpInFlight, beside gRPC Verify at the same (measured here if
- * the verify and latency runs did not).
+ * REST Verify at each level of httpInFlight, beside gRPC Verify at the same, measured right
+ * before and right after that level's HTTP runs (`verify-before-http@N`, `verify-after-http@N`):
+ * the host's speed drifts within minutes, so the HTTP paths are compared with the gRPC rate of
+ * their own minute (the mean of the two), not with one measured at the start of the bench.
  */
 async function runHttpScenarios(
   dataDir: string,
@@ -362,7 +381,7 @@ async function runHttpScenarios(
   try {
     for (const inFlight of httpInFlight(settings)) {
       const light = atInFlight(context, inFlight);
-      results[runName("verify", inFlight)] ??= await measureRpc(verifyTarget(route), light);
+      results[`verify-before-http@${inFlight}`] = await measureRpc(verifyTarget(route), light);
       const run = {
         sidecar,
         ca: route.verifierTls.ca.toString(),
@@ -378,17 +397,19 @@ async function runHttpScenarios(
         sidecar: floor,
       });
       results[`rest-verify@${inFlight}`] = await measureHttp(restVerifyRequest(route), run);
-      if (!replica) continue;
-      const local = { ...run, sidecar: replica };
-      results[`auth-replica@${inFlight}`] = await measureHttp(forwardAuthRequest(route), local);
-      results[`rest-replica@${inFlight}`] = await measureHttp(restVerifyRequest(route), local);
-      const short = { warmupSeconds: ROUND_RUN_SECONDS - ROUND_SECONDS, seconds: ROUND_SECONDS };
-      ratios[inFlight] = await alternateHttp(
-        forwardAuthRequest(route),
-        { ...run, ...short },
-        { ...local, ...short },
-        HTTP_ROUNDS,
-      );
+      if (replica) {
+        const local = { ...run, sidecar: replica };
+        results[`auth-replica@${inFlight}`] = await measureHttp(forwardAuthRequest(route), local);
+        results[`rest-replica@${inFlight}`] = await measureHttp(restVerifyRequest(route), local);
+        const short = { warmupSeconds: ROUND_RUN_SECONDS - ROUND_SECONDS, seconds: ROUND_SECONDS };
+        ratios[inFlight] = await alternateHttp(
+          forwardAuthRequest(route),
+          { ...run, ...short },
+          { ...local, ...short },
+          HTTP_ROUNDS,
+        );
+      }
+      results[`verify-after-http@${inFlight}`] = await measureRpc(verifyTarget(route), light);
     }
   } finally {
     await sidecar.stop();
@@ -577,6 +598,13 @@ function report(
   }
   const latency = latencyLine(results, settings.concurrency);
   if (latency) console.log(latency);
+  if (figures.tailRounds) {
+    const { median: tailMedian, rounds } = figures.tailRounds;
+    console.log(
+      `  Verify p99 ÷ empty RPC p99 at ${TAIL_IN_FLIGHT} in flight, ${rounds.length} alternating ` +
+        `rounds of ${ROUND_SECONDS} s (median): ${tailMedian.toFixed(3)} (rounds ${rounds.join(", ")})`,
+    );
+  }
   for (const line of httpLines(results, figures.httpReplica ?? {})) console.log(line);
   if (dpop && raw) {
     console.log(
@@ -659,6 +687,7 @@ function report(
     dpopRounds: dpopRounds ?? null,
     revocation: revocation ?? null,
     checkInterleaved: checkInterleaved ?? null,
+    tailRounds: figures.tailRounds ?? null,
     denials: denials ?? null,
     loginStore: figures.loginStore ?? null,
     iteratedHash: figures.iteratedHash ?? null,
@@ -732,21 +761,35 @@ function httpLines(
 ): string[] {
   const lines: string[] = [];
   for (const n of httpInFlight(settings)) {
-    const grpc = results[runName("verify", n)];
-    if (!grpc) continue;
+    const own = results[runName("verify", n)];
+    // The sidecar's paths are compared with gRPC Verify measured around them, Connect with
+    // the bench's own run at n.
+    const around = grpcAroundHttp(results, n);
+    const beside = around ?? own;
+    if (!beside) continue;
     const cell = (r: Summary) =>
       `${r.rps} req/s, p50 ${r.p50Ms} ms, p99 ${r.p99Ms} ms, ${r.serverCpuUsPerCall} µs CPU`;
-    const share = (r: Summary) => ratio(r.rps, grpc.rps)?.toFixed(2) ?? "n/a";
+    const share = (r: Summary, grpc: Summary | undefined = beside) =>
+      ratio(r.rps, grpc?.rps)?.toFixed(2) ?? "n/a";
+    const connect = results[runName("verify-connect", n)];
     const paths = [
-      ["Connect JSON", results[runName("verify-connect", n)]],
       ["sidecar forward-auth", results[`auth@${n}`]],
       ["its floor (bench/proxy-floor.ts)", results[`auth-floor@${n}`]],
       ["sidecar REST Verify", results[`rest-verify@${n}`]],
     ] as const;
-    const cells = paths.flatMap(([name, r]) => (r ? [`${name} ${cell(r)} (${share(r)})`] : []));
+    const cells = [
+      ...(connect && own ? [`Connect JSON ${cell(connect)} (${share(connect, own)})`] : []),
+      ...paths.flatMap(([name, r]) => (r ? [`${name} ${cell(r)} (${share(r)})`] : [])),
+    ];
     if (cells.length === 0) continue;
+    const grpcCells = [
+      ...(own ? [`gRPC Verify ${cell(own)}`] : []),
+      ...(around?.around
+        ? [`gRPC Verify around the sidecar's runs ${around.around.join(" and ")} req/s`]
+        : []),
+    ];
     lines.push(
-      `HTTP at ${n} in flight (share of gRPC): ${cells.join("; ")}; gRPC Verify ${cell(grpc)}`,
+      `HTTP at ${n} in flight (share of gRPC): ${cells.join("; ")}; ${grpcCells.join("; ")}`,
     );
     const authReplica = results[`auth-replica@${n}`];
     const restReplica = results[`rest-replica@${n}`];

@@ -2,11 +2,12 @@
  * Two targets' cost compared in alternating short runs on one server: on a machine whose
  * speed drifts over a minute, runs made a minute apart compare the machine as much as the
  * code. Each round measures the baseline and then each other target for a few seconds; the
- * ratio of a round is baseline ÷ target server CPU per call (so 1.0 means as cheap, in the
- * sense of "Check / Verify" throughput), and the median over rounds is the figure.
+ * ratio of a round is, by default, baseline ÷ target server CPU per call (so 1.0 means as
+ * cheap, in the sense of "Check / Verify" throughput), or what `figure` computes from the two
+ * runs (e.g. target p99 ÷ baseline p99); the median over rounds is the figure.
  */
 import type { Target } from "../load.js";
-import { round } from "../report.js";
+import { round, type Summary } from "../report.js";
 import { measureRpc, type RpcContext } from "./rpc.js";
 
 export interface InterleavedRatio {
@@ -21,11 +22,23 @@ export const ROUND_WARMUP_SECONDS = 1;
 /** What one run of a round lasts in all. */
 export const ROUND_RUN_SECONDS = ROUND_SECONDS + ROUND_WARMUP_SECONDS;
 
+/** A round's ratio from its baseline and target runs. */
+export type RoundFigure = (baseline: Summary, target: Summary) => number;
+
+/** Baseline ÷ target server CPU per call. */
+export const cpuRatio: RoundFigure = (baseline, target) =>
+  baseline.serverCpuUsPerCall / Math.max(1, target.serverCpuUsPerCall);
+
+/** Target p99 ÷ baseline p99 (target 4: Verify's tail over the empty RPC's). */
+export const p99Ratio: RoundFigure = (baseline, target) =>
+  target.p99Ms / Math.max(0.001, baseline.p99Ms);
+
 export async function interleavedRatios(
   context: RpcContext,
   baseline: Target,
   targets: readonly Target[],
   rounds: number,
+  figure: RoundFigure = cpuRatio,
 ): Promise<Record<string, InterleavedRatio>> {
   const short = {
     ...context,
@@ -35,8 +48,8 @@ export async function interleavedRatios(
   for (let i = 0; i < rounds; i++) {
     const base = await measureRpc(baseline, short);
     for (const target of targets) {
-      const cost = (await measureRpc(target, short)).serverCpuUsPerCall;
-      ratios.get(target.name)?.push(round(base.serverCpuUsPerCall / Math.max(1, cost), 3));
+      const run = await measureRpc(target, short);
+      ratios.get(target.name)?.push(round(figure(base, run), 3));
     }
   }
   return Object.fromEntries(

@@ -177,6 +177,42 @@ describe("goal rows from a run's figures", () => {
     expect(row("connect@8")?.verdict).toBe("not run");
   });
 
+  it("compares the sidecar with gRPC Verify measured around its runs, when it was", () => {
+    const results = {
+      "verify@1": summary({ rps: 4_000 }),
+      "verify-connect@1": summary({ rps: 2_800 }),
+      "verify-before-http@1": summary({ rps: 3_000 }),
+      "verify-after-http@1": summary({ rps: 2_000, clientSaturated: true }),
+      "rest-replica@1": summary({ rps: 1_550 }),
+    };
+    const rows = goalRows(issue16Goals(IN_FLIGHT), goalMeasurements({ results }, NAMES));
+    const row = (id: string) => rows.find((r) => r.id === id);
+    // Connect keeps the bench's own gRPC run; the sidecar's paths the mean around them.
+    expect(row("connect@1")).toMatchObject({ value: 0.7 });
+    expect(row("rest-verify-replica@1")).toMatchObject({ value: 0.62, verdict: "met" });
+    expect(row("rest-verify-replica@1")?.measured).toBe(
+      "0.62 (1550 ÷ 2500 req/s; gRPC the mean of 3000 before and 2000 after)",
+    );
+    expect(row("rest-verify-replica@1")?.saturated).toBe(true);
+  });
+
+  it("holds Verify's tail to the median of the alternating rounds when the run has them", () => {
+    const results = {
+      "health@8": summary({ p99Ms: 2 }),
+      "verify@8": summary({ p99Ms: 3 }),
+    };
+    const tailRounds = { rounds: [1.1, 1.3, 1.05], median: 1.1 };
+    const rows = goalRows(
+      issue16Goals(IN_FLIGHT),
+      goalMeasurements({ results, tailRounds }, NAMES),
+    );
+    const row = rows.find((r) => r.id === "verify-p99@8");
+    expect(row).toMatchObject({ value: 1.1, verdict: "met" });
+    expect(row?.measured).toBe(
+      "1.1 median of 3 alternating rounds (1.1, 1.3, 1.05); single runs 1.5 (3 ÷ 2 ms)",
+    );
+  });
+
   it("flags a figure when the load generator saturated either run it comes from", () => {
     const results = {
       "health@8": summary({ clientSaturated: true }),
