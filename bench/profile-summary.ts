@@ -6,10 +6,10 @@
  * minute.
  *
  * Each sample goes to the component of the frame nearest its leaf that belongs to one (see
- * COMPONENTS): Ed25519 work called by the audit writer counts as crypto, the Redis client's
- * encoding called by a rate limit as the Redis client; what is left in src/audit is the
- * audit's own work. Samples with no such frame (microtask runs, timers) are "other"; idle
- * time is left out.
+ * COMPONENTS), Node's own frames counting for the code that called them: Ed25519 work called by
+ * the audit writer counts as crypto, the Redis client's encoding called by a rate limit and its
+ * socket writes as the Redis client; what is left in src/audit is the audit's own work. Samples
+ * with no such frame (microtask runs, timers) are "other"; idle time is left out.
  */
 import { readFile } from "node:fs/promises";
 
@@ -66,13 +66,14 @@ const COMPONENTS: readonly Component[] = [
     name: "store ports (memory, common)",
     has: inUrl("/src/store/"),
   },
+  // Gatehouse's own RPC layer over grpc-js: dispatch, caller, policy, call steps.
+  { name: "RPC layer (src/server)", has: inUrl("/src/server/") },
   {
     name: "transport (gRPC, HTTP/2, TLS, protobuf)",
     has: inUrl(
       "node_modules/@grpc/",
       "node_modules/@bufbuild/",
       "/gen/",
-      "/src/server/",
       "node:internal/http2",
       "node:_tls",
       "node:tls",
@@ -84,6 +85,8 @@ const COMPONENTS: readonly Component[] = [
 ];
 
 const OTHER = "other (event loop, microtasks, program)";
+/** Components that a native frame decides wherever it is called from. */
+const NATIVE = new Set(["garbage collector", "crypto (Ed25519, hashes, random)"]);
 
 export interface ProfileSummary {
   /** Busy time (idle left out), µs. */
@@ -119,14 +122,23 @@ function sampleTimes(profile: CpuProfile): Map<number, number> {
 /** The component of the frame nearest `leaf`; undefined for idle time. */
 function componentOf(profile: CpuProfile, leaf: number): string | undefined {
   const { byId, parentOf } = indexOf(profile);
+  /** The component of the nearest of Node's own frames, used when no code of ours is above. */
+  let internal: string | undefined;
   for (let id: number | undefined = leaf; id !== undefined; id = parentOf.get(id)) {
     const frame = byId.get(id)?.callFrame;
     if (!frame) break;
     if (frame.functionName === "(idle)") return undefined;
     const component = COMPONENTS.find((c) => c.has(frame.functionName, frame.url));
+    if (component && NATIVE.has(component.name)) return component.name;
+    // Node's own code (streams, events, http2, a socket's write) counts for whoever called it:
+    // a write to Redis's socket is the Redis client's, a frame sent by grpc-js the transport's.
+    if (frame.url === "" || frame.url.startsWith("node:")) {
+      internal ??= component?.name;
+      continue;
+    }
     if (component) return component.name;
   }
-  return OTHER;
+  return internal ?? OTHER;
 }
 
 type Node = CpuProfile["nodes"][number];

@@ -42,8 +42,9 @@ describe("bench/profile-summary", () => {
         [
           ["build", AUDIT],
           ["sendCommand", IOREDIS],
+          ["writeGeneric", "node:internal/stream_base_commons"],
           ["writeUtf8String", ""],
-        ], // Redis client
+        ], // Redis client: its socket write, though node:internal/stream counts as transport
         [
           ["build", AUDIT],
           ["encode", "file:///app/src/audit/encode.ts"],
@@ -52,6 +53,10 @@ describe("bench/profile-summary", () => {
           ["onData", GRPC],
           ["emit", "node:events"],
         ], // transport
+        [
+          ["onData", GRPC],
+          ["invoke", "file:///app/src/server/dispatch.ts"],
+        ], // Gatehouse's RPC layer
         [["(garbage collector)", ""]],
         [["(idle)", ""]], // left out
         [["runMicrotasks", ""]], // other
@@ -59,17 +64,18 @@ describe("bench/profile-summary", () => {
       100,
     );
     const summary = summarizeProfiles([profile, profile]);
-    expect(summary.busyUs).toBe(1_200);
+    expect(summary.busyUs).toBe(1_400);
     expect(Object.fromEntries(summary.components.map((c) => [c.name, c.us]))).toEqual({
       "crypto (Ed25519, hashes, random)": 200,
       "Redis client": 200,
       audit: 200,
       "transport (gRPC, HTTP/2, TLS, protobuf)": 200,
+      "RPC layer (src/server)": 200,
       "garbage collector": 200,
       "other (event loop, microtasks, program)": 200,
     });
     const table = formatSummary(summary, 4);
     expect(table).toContain("Redis client");
-    expect(table).toMatch(/busy\s+1 ms\s+100 %\s+300 µs\/call/);
+    expect(table).toMatch(/busy\s+1 ms\s+100 %\s+350 µs\/call/);
   });
 });
