@@ -142,7 +142,7 @@ import {
   ROUND_SECONDS,
 } from "./scenarios/interleaved.js";
 import { compareIteratedHash, type IteratedHashRound } from "./scenarios/iterated-hash.js";
-import { type LoginFigures, measureLogin, measureLoginFloor, onFloor } from "./scenarios/login.js";
+import { floorLogins, type LoginFigures, measureLogin, onFloor } from "./scenarios/login.js";
 import { measureRevocation, type RevocationSummary } from "./scenarios/revocation.js";
 import { measureRpc, type RpcContext } from "./scenarios/rpc.js";
 import {
@@ -437,6 +437,23 @@ async function runRedisScenarios(
     const a = await spawnReplica();
     const many = only.has("login") || only.has("gates");
     const agents = await enrollAgents(pki, a.address, many ? settings.loginAgents : 1);
+    /**
+     * `measure` against the floor, then against its store floor on this Redis
+     * (bench/login-floor.ts), right after Gatehouse's run: `<name>-floor`, `<name>-store-floor`.
+     */
+    const measureFloors = async (
+      name: string,
+      measure: (floor: ServerProcess, address: string) => Promise<Summary>,
+    ) => {
+      figures.results[`${name}-floor`] = await onFloor(settings, dataDir, agents, measure);
+      figures.results[`${name}-store-floor`] = await onFloor(
+        settings,
+        dataDir,
+        agents,
+        measure,
+        redis.url,
+      );
+    };
     if (only.has("login")) {
       probeHost(figures, "before the login");
       const probe = redisProbe(redis.url);
@@ -447,29 +464,14 @@ async function runRedisScenarios(
       } finally {
         await probe.close();
       }
-      figures.results["login-floor"] = await measureLoginFloor(settings, dataDir, agents, loadgen);
-      figures.results["login-store-floor"] = await measureLoginFloor(
-        settings,
-        dataDir,
-        agents,
-        loadgen,
-        redis.url,
-      );
+      await measureFloors("login", floorLogins(settings, agents, loadgen));
     }
     if (only.has("gates")) {
       probeHost(figures, "before the gate pairs");
       const pairs = await measureGatePairs(settings, a.server, a.address, agents, loadgen);
       Object.assign(figures.results, pairs);
-      // The same grants against the floor (bench/login-floor.ts), in the same minute.
-      const assertionsOn = (floor: ServerProcess, at: string) =>
-        measureAssertions(settings, floor, at, agents, loadgen);
-      figures.results["assertion-floor"] = await onFloor(settings, dataDir, agents, assertionsOn);
-      figures.results["assertion-store-floor"] = await onFloor(
-        settings,
-        dataDir,
-        agents,
-        assertionsOn,
-        redis.url,
+      await measureFloors("assertion", (floor, at) =>
+        measureAssertions(settings, floor, at, agents, loadgen),
       );
     }
     if (many) figures.auditChain = await checkAuditChain(pki, a.address);

@@ -89,28 +89,19 @@ export async function measureGoGrants(
 }
 
 /**
- * The same logins against the login floor (bench/login-floor.ts: transport, two Ed25519
- * operations and two Maps, nothing else): the logins/s this machine allows any Node gRPC
- * gate, beside Gatehouse's figure. With `redisUrl`, the store floor: the same with the
- * one-time state and an audit line per RPC in that Redis.
+ * The bench's logins against a server at `address` without a Redis probe: what the login
+ * floor and its store floor (bench/login-floor.ts, through `onFloor`) are measured with, so
+ * their logins/s stand beside Gatehouse's figure.
  */
-export function measureLoginFloor(
+export function floorLogins(
   settings: Settings,
-  dataDir: string,
   agents: readonly BenchAgent[],
   go: GoLoadgen | undefined,
-  redisUrl?: string,
-): Promise<Summary> {
-  return onFloor(
-    settings,
-    dataDir,
-    agents,
-    (server, address) =>
-      go
-        ? measureGoGrants(settings, server, address, agents, go, { grant: "login" })
-        : measureNodeLogin(settings, server, address, agents, async () => {}),
-    redisUrl,
-  );
+): (server: ServerProcess, address: string) => Promise<Summary> {
+  return (server, address) =>
+    go
+      ? measureGoGrants(settings, server, address, agents, go, { grant: "login" })
+      : measureNodeLogin(settings, server, address, agents, async () => {});
 }
 
 /**
