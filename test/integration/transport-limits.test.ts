@@ -1,5 +1,7 @@
 import { connect as netConnect } from "node:net";
 import { type TLSSocket, connect as tlsConnect } from "node:tls";
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ClientTls } from "../../src/client/credentials.js";
 import { useGatehouse } from "../support/fixture.js";
@@ -17,6 +19,12 @@ const REQUEST_HEADERS = {
 } as const;
 type Port = keyof typeof REQUEST_HEADERS;
 const PORTS: readonly Port[] = ["grpc", "connect"];
+
+/** V8's full collection, without `--expose-gc` on the test process: the flag set at run time. */
+const collectGarbage: () => void = (() => {
+  setFlagsFromString("--expose-gc");
+  return runInNewContext("gc") as () => void;
+})();
 
 function portOf(gh: TestGatehouse, port: Port): number {
   return port === "grpc" ? gh.app.grpcPort : gh.app.connectPort;
@@ -107,9 +115,12 @@ describe("transport limits: streams and headers", () => {
    * Memory the process holds: native memory (nghttp2's sessions and streams live there) plus
    * the live JavaScript heap. RSS alone also counts heap pages V8 has reserved but not
    * returned, which Node 24 keeps far more of after a burst (heapTotal up ~100 MB with the
-   * live heap unchanged), so it would measure V8's reservation policy, not held streams.
+   * live heap unchanged), so it would measure V8's reservation policy, not held streams. A full
+   * collection comes first: `heapUsed` also counts garbage no GC has reached yet, which moved
+   * the figure between ~31 and 65 MiB from one run to the next.
    */
   const heldMemory = (): number => {
+    collectGarbage();
     const { rss, heapTotal, heapUsed } = process.memoryUsage();
     return rss - heapTotal + heapUsed;
   };
