@@ -2,7 +2,7 @@ import type { MessageInitShape } from "@bufbuild/protobuf";
 import type { AuditEventSchema, AuditEventType } from "../../gen/gatehouse/v1/audit_pb.js";
 import type { Clock } from "../clock.js";
 import type { Logger } from "../observability/logger.js";
-import type { AuditHead, AuditLogStore, AuditRecord } from "../store/ports.js";
+import type { AuditAppendOutcome, AuditHead, AuditLogStore, AuditRecord } from "../store/ports.js";
 import { chainEvent, GENESIS_HASH, signRecord } from "./chain.js";
 import { createDenialFolder, type Denial } from "./denials.js";
 import type { AuditKey } from "./key.js";
@@ -91,8 +91,8 @@ interface Batch {
  * - The batch is one compare-and-append on the store (AuditLogStore.append: one Lua script
  *   on Redis, one write and fsync on the embedded store): stored whole, and only if the head
  *   is still the entry it was built on. If another replica appended first, it is refused
- *   ("conflict"): the writer re-reads the head and rebuilds and re-signs the same batch on
- *   it. So the stored order is the chain order, whatever the interleaving, and no two
+ *   ("conflict", with the head it found): the writer rebuilds and re-signs the same batch
+ *   on that head. So the stored order is the chain order, whatever the interleaving, and no two
  *   batches share a predecessor.
  * - `record` resolves only once its batch is stored; when the append fails (or its outcome
  *   is unknown), every entry of the batch is refused (the callers' RPCs fail closed), and the
@@ -157,28 +157,23 @@ export function createAuditWriter(options: AuditWriterOptions): Audit {
     waiting.splice(0, batch.taken);
     writing = batch.jobs;
     for (let attempt = 1; batch.jobs.length > 0; attempt++) {
-      let outcome: "appended" | "conflict";
+      let outcome: AuditAppendOutcome;
       try {
         outcome = await log.append(batch.records);
       } catch (err) {
         headKnown = false; // stored or not: the head tells
         return endAll(batch.jobs, err);
       }
-      if (outcome === "appended") {
+      if (outcome.status === "appended") {
         const last = batch.records.at(-1) as AuditRecord;
         head = { seq: last.seq, hash: last.hash };
         return endAll(batch.jobs);
       }
-      // Another replica appended first: rebuild the same entries on its head.
-      headKnown = false;
+      // Another replica appended first: rebuild the same entries on the head it found.
+      head = outcome.head;
       if (attempt >= MAX_ATTEMPTS) {
+        headKnown = false;
         return endAll(batch.jobs, new Error("audit append kept conflicting"));
-      }
-      try {
-        head = await log.head();
-        headKnown = true;
-      } catch (err) {
-        return endAll(batch.jobs, err);
       }
       batch = build(batch.jobs);
       writing = batch.jobs;

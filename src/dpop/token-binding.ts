@@ -1,7 +1,7 @@
 import { Reason } from "../../gen/gatehouse/v1/errors_pb.js";
 import { constantTimeEqual } from "../crypto/constant-time.js";
 import { decodeJsonSegment, splitCompactJws } from "../crypto/jose/compact.js";
-import { ed25519Thumbprint } from "../crypto/jose/thumbprint.js";
+import { ed25519ThumbprintOfHex } from "../crypto/jose/thumbprint.js";
 import { GatehouseError } from "../errors/index.js";
 import { normalizeClaimedHtu, normalizeHtu } from "./htu.js";
 import type { DpopVerifier } from "./verifier.js";
@@ -39,7 +39,7 @@ export async function checkTokenRequestProof(
  * of the OKP JWK compared, RFC 9449 §6.1).
  */
 export function requireRegisteredKey(jkt: string, publicKeyHex: string): void {
-  if (!constantTimeEqual(ed25519Thumbprint(Buffer.from(publicKeyHex, "hex")), jkt)) {
+  if (!constantTimeEqual(ed25519ThumbprintOfHex(publicKeyHex), jkt)) {
     throw new GatehouseError(Reason.DPOP_INVALID, { field: "dpop_proof" });
   }
 }

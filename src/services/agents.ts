@@ -1,5 +1,5 @@
 import { Reason } from "../../gen/gatehouse/v1/errors_pb.js";
-import { ed25519Thumbprint } from "../crypto/jose/thumbprint.js";
+import { ed25519ThumbprintOfHex } from "../crypto/jose/thumbprint.js";
 import { GatehouseError } from "../errors/index.js";
 import type { Caller } from "../identity/caller.js";
 import type { AgentRecord, OperatorRecord, RegistryStore, RevocationKind } from "../store/ports.js";
@@ -100,7 +100,7 @@ interface StandingKeys {
 function standingKeys(agent: AgentRecord): StandingKeys {
   return {
     operatorDomain: agent.operatorDomain,
-    keyThumbprint: ed25519Thumbprint(Buffer.from(agent.publicKeyHex, "hex")),
+    keyThumbprint: ed25519ThumbprintOfHex(agent.publicKeyHex),
   };
 }
 

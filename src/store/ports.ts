@@ -324,6 +324,15 @@ export interface AuditKeyRecord {
 }
 
 /**
+ * What an audit `append` did: stored the batch, or refused it because the head was not the
+ * one it was built on. A refusal carries the head it found (read in the same atomic step),
+ * so the writer rebuilds on it without another round trip.
+ */
+export type AuditAppendOutcome =
+  | { readonly status: "appended" }
+  | { readonly status: "conflict"; readonly head: AuditHead | undefined };
+
+/**
  * The append-only audit log. `append` is a compare-and-append of a batch, atomic across
  * replicas: it writes every record of the batch (consecutive, chained, the last one signed),
  * or none, and only when the stored head is exactly `{ seq: first.seq - 1, hash:
@@ -332,7 +341,7 @@ export interface AuditKeyRecord {
  */
 export interface AuditLogStore {
   head(): Promise<AuditHead | undefined>;
-  append(batch: readonly AuditRecord[]): Promise<"appended" | "conflict">;
+  append(batch: readonly AuditRecord[]): Promise<AuditAppendOutcome>;
   /**
    * Up to `limit` live records in chain order, those with a sequence after `offset`
    * (entries up to the base were pruned: a read from before it starts at the base).

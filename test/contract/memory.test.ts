@@ -113,7 +113,9 @@ describe("memory store persistence", () => {
     await expect(second.audit.head()).resolves.toEqual({ seq: 2, hash: auditEntry(2).hash });
     await expect(second.audit.read(0, 10)).resolves.toEqual([unsigned(1), auditEntry(2)]);
     await expect(readFile(path, "utf8")).resolves.toBe(durable);
-    await expect(second.audit.append([unsigned(3), auditEntry(4)])).resolves.toBe("appended");
+    await expect(second.audit.append([unsigned(3), auditEntry(4)])).resolves.toEqual({
+      status: "appended",
+    });
     await second.close();
   });
 

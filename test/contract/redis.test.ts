@@ -117,6 +117,22 @@ describe("redis store specifics", () => {
     expect(remaining).toBeLessThanOrEqual(60_000);
   });
 
+  it("expires a rate-limit log one window after its newest hit, and never shortens it", async () => {
+    const prefix = freshPrefix();
+    const store = createRedisStore({ redis, prefix });
+    const log = `${prefix}:{rl:k}:log`;
+    await store.rateLimits.hit("k", 5, 60_000);
+    const first = await redis.pttl(log);
+    expect(first).toBeGreaterThan(55_000);
+    expect(first).toBeLessThanOrEqual(60_000);
+    // A hit with a shorter window (as a stepped-back clock would make it end sooner) keeps
+    // the later expiry; a hit with a longer one extends it.
+    await store.rateLimits.hit("k", 5, 1_000);
+    expect(await redis.pttl(log)).toBeGreaterThan(55_000);
+    await store.rateLimits.hit("k", 5, 120_000);
+    expect(await redis.pttl(log)).toBeGreaterThan(115_000);
+  });
+
   it("runs its scripts again once Redis has forgotten them (SCRIPT FLUSH, as after a restart)", async () => {
     const store = createRedisStore({ redis, prefix: freshPrefix() });
     await store.challenges.put("c-1", "value", 60_000);

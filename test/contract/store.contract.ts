@@ -10,6 +10,7 @@ import type {
   AgentListQuery,
   AgentRecord,
   ApproverRecord,
+  AuditHead,
   DomainVerificationRecord,
   GrantListQuery,
   GrantRecord,
@@ -1439,6 +1440,8 @@ export function describeStoreContract(
 
     describe("audit log", () => {
       const hashOf = (n: number) => n.toString(16).padStart(64, "0");
+      const APPENDED = { status: "appended" };
+      const conflictOn = (head: AuditHead | undefined) => ({ status: "conflict", head });
       const entry = (seq: number, prevHash = seq === 1 ? "0".repeat(64) : hashOf(seq - 1)) => ({
         seq,
         prevHash,
@@ -1452,13 +1455,14 @@ export function describeStoreContract(
         await expect(store.audit.read(0, 10)).resolves.toEqual([]);
       });
 
-      it("appends only onto the current head, in order", async () => {
-        await expect(store.audit.append([entry(2)])).resolves.toBe("conflict");
-        await expect(store.audit.append([entry(1)])).resolves.toBe("appended");
-        await expect(store.audit.append([entry(1)])).resolves.toBe("conflict");
-        await expect(store.audit.append([entry(2, hashOf(9))])).resolves.toBe("conflict");
-        await expect(store.audit.append([entry(2)])).resolves.toBe("appended");
-        await expect(store.audit.append([entry(3)])).resolves.toBe("appended");
+      it("appends only onto the current head, in order; a refusal names the head", async () => {
+        await expect(store.audit.append([entry(2)])).resolves.toEqual(conflictOn(undefined));
+        await expect(store.audit.append([entry(1)])).resolves.toEqual(APPENDED);
+        const one = { seq: 1, hash: hashOf(1) };
+        await expect(store.audit.append([entry(1)])).resolves.toEqual(conflictOn(one));
+        await expect(store.audit.append([entry(2, hashOf(9))])).resolves.toEqual(conflictOn(one));
+        await expect(store.audit.append([entry(2)])).resolves.toEqual(APPENDED);
+        await expect(store.audit.append([entry(3)])).resolves.toEqual(APPENDED);
         await expect(store.audit.head()).resolves.toEqual({ seq: 3, hash: hashOf(3) });
         await expect(store.audit.read(0, 10)).resolves.toEqual([entry(1), entry(2), entry(3)]);
         await expect(store.audit.read(1, 1)).resolves.toEqual([entry(2)]);
@@ -1467,14 +1471,16 @@ export function describeStoreContract(
 
       it("appends a batch whole, in one call, onto the current head", async () => {
         const unsigned = (seq: number) => ({ ...entry(seq), signature: "" });
-        await expect(store.audit.append([unsigned(1), unsigned(2), entry(3)])).resolves.toBe(
-          "appended",
+        await expect(store.audit.append([unsigned(1), unsigned(2), entry(3)])).resolves.toEqual(
+          APPENDED,
         );
         await expect(store.audit.head()).resolves.toEqual({ seq: 3, hash: hashOf(3) });
         // A batch on a stale head stores none of its entries.
-        await expect(store.audit.append([unsigned(3), entry(4)])).resolves.toBe("conflict");
-        await expect(store.audit.append([unsigned(4), unsigned(5), entry(6)])).resolves.toBe(
-          "appended",
+        await expect(store.audit.append([unsigned(3), entry(4)])).resolves.toEqual(
+          conflictOn({ seq: 3, hash: hashOf(3) }),
+        );
+        await expect(store.audit.append([unsigned(4), unsigned(5), entry(6)])).resolves.toEqual(
+          APPENDED,
         );
         await expect(store.audit.read(0, 10)).resolves.toEqual([
           unsigned(1),
@@ -1496,7 +1502,7 @@ export function describeStoreContract(
             ]),
           ),
         );
-        expect(results.filter((result) => result === "appended")).toHaveLength(1);
+        expect(results.filter((result) => result.status === "appended")).toHaveLength(1);
         await expect(store.audit.read(0, 100)).resolves.toHaveLength(2);
       });
 
@@ -1506,7 +1512,7 @@ export function describeStoreContract(
             store.audit.append([{ ...entry(1), hash: hashOf(100 + i) }]),
           ),
         );
-        expect(results.filter((result) => result === "appended")).toHaveLength(1);
+        expect(results.filter((result) => result.status === "appended")).toHaveLength(1);
         await expect(store.audit.read(0, 100)).resolves.toHaveLength(1);
       });
 
@@ -1525,7 +1531,7 @@ export function describeStoreContract(
         // Pruned entries cannot be pruned again.
         await expect(store.audit.prune({ seq: 2, hash: hashOf(2) })).resolves.toBe("conflict");
         await expect(store.audit.prune({ seq: 3, hash: hashOf(3) })).resolves.toBe("conflict");
-        await expect(store.audit.append([entry(6)])).resolves.toBe("appended");
+        await expect(store.audit.append([entry(6)])).resolves.toEqual(APPENDED);
         await expect(store.audit.read(5, 10)).resolves.toEqual([entry(6)]);
       });
 
@@ -1534,8 +1540,11 @@ export function describeStoreContract(
         await expect(store.audit.prune({ seq: 2, hash: hashOf(2) })).resolves.toBe("pruned");
         await expect(store.audit.read(0, 10)).resolves.toEqual([]);
         await expect(store.audit.head()).resolves.toEqual({ seq: 2, hash: hashOf(2) });
-        await expect(store.audit.append([entry(1)])).resolves.toBe("conflict");
-        await expect(store.audit.append([entry(3)])).resolves.toBe("appended");
+        // Pruned through the head: a refusal still names it.
+        await expect(store.audit.append([entry(1)])).resolves.toEqual(
+          conflictOn({ seq: 2, hash: hashOf(2) }),
+        );
+        await expect(store.audit.append([entry(3)])).resolves.toEqual(APPENDED);
         await expect(store.audit.read(0, 10)).resolves.toEqual([entry(3)]);
       });
 

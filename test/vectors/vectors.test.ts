@@ -3,7 +3,11 @@ import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { verifyEd25519 } from "../../src/crypto/ed25519.js";
 import { verifyJwsSignature } from "../../src/crypto/jose/signature.js";
-import { ed25519Thumbprint, jwkThumbprint } from "../../src/crypto/jose/thumbprint.js";
+import {
+  ed25519Thumbprint,
+  ed25519ThumbprintOfHex,
+  jwkThumbprint,
+} from "../../src/crypto/jose/thumbprint.js";
 import { accessTokenHash, parseProof } from "../../src/dpop/index.js";
 
 /** Vectors are data files beside this test; README.md names the RFC section of each. */
@@ -52,6 +56,9 @@ describe("RFC 8037 Appendix A: Ed25519", () => {
     expect(jwkThumbprint(vector.publicJwk)).toBe(vector.thumbprint);
     expect(jwkThumbprint(vector.privateJwk)).toBe(vector.thumbprint); // `d` is not hashed
     expect(ed25519Thumbprint(publicKey)).toBe(vector.thumbprint);
+    // From hex, memoized: the first call computes, the second answers from the memo.
+    expect(ed25519ThumbprintOfHex(publicKey.toString("hex"))).toBe(vector.thumbprint);
+    expect(ed25519ThumbprintOfHex(publicKey.toString("hex"))).toBe(vector.thumbprint);
   });
 
   it("A.4: the JWS parts are the encoded header and payload", () => {

@@ -1,4 +1,5 @@
-import { createHash } from "node:crypto";
+import { hash } from "node:crypto";
+import { LruCache } from "../../cache/lru-cache.js";
 import { encodeBase64url } from "./base64url.js";
 
 /**
@@ -25,10 +26,27 @@ export function jwkThumbprint(jwk: Readonly<Record<string, unknown>>): string | 
     if (typeof value !== "string" || value === "") return undefined;
     canonical[member] = value;
   }
-  return createHash("sha256").update(JSON.stringify(canonical)).digest("base64url");
+  return hash("sha256", JSON.stringify(canonical), "base64url");
 }
 
 /** The thumbprint of a raw 32-byte Ed25519 public key as an OKP JWK (RFC 8037 §2). */
 export function ed25519Thumbprint(publicKey: Uint8Array): string {
   return jwkThumbprint({ kty: "OKP", crv: "Ed25519", x: encodeBase64url(publicKey) }) ?? "";
+}
+
+/**
+ * Thumbprints of agents' keys (hex, as the registry stores them) by the key: a login computes
+ * its agent's two or three times, a DPoP Verify once per call. The thumbprint is a function
+ * of the key alone, so the memo keeps its key complete. Bounded; a miss only recomputes.
+ */
+const byHexKey = new LruCache<string>(4096);
+
+/** `ed25519Thumbprint` of a key given in hex, memoized. */
+export function ed25519ThumbprintOfHex(publicKeyHex: string): string {
+  let thumbprint = byHexKey.get(publicKeyHex);
+  if (thumbprint === undefined) {
+    thumbprint = ed25519Thumbprint(Buffer.from(publicKeyHex, "hex"));
+    byHexKey.set(publicKeyHex, thumbprint);
+  }
+  return thumbprint;
 }

@@ -4,7 +4,7 @@ import { RegistryService } from "../../../gen/gatehouse/v1/registry_pb.js";
 import { AuditEventType as Audited, agentEvent, operatorEvent } from "../../audit/events.js";
 import type { Audit } from "../../audit/writer.js";
 import type { Clock } from "../../clock.js";
-import { ed25519Thumbprint } from "../../crypto/jose/thumbprint.js";
+import { ed25519ThumbprintOfHex } from "../../crypto/jose/thumbprint.js";
 import type { KeyRing } from "../../crypto/key-ring.js";
 import type { DomainVerifier } from "../../domains/index.js";
 import { GatehouseError } from "../../errors/index.js";
@@ -293,5 +293,5 @@ async function findAgentByKey(
 }
 
 function thumbprintOf(publicKeyHex: string): string {
-  return ed25519Thumbprint(Buffer.from(publicKeyHex, "hex"));
+  return ed25519ThumbprintOfHex(publicKeyHex);
 }

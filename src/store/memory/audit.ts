@@ -1,7 +1,13 @@
 import { randomBytes } from "node:crypto";
 import type { FileHandle } from "node:fs/promises";
 import { join } from "node:path";
-import type { AuditHead, AuditKeyRecord, AuditLogStore, AuditRecord } from "../ports.js";
+import type {
+  AuditAppendOutcome,
+  AuditHead,
+  AuditKeyRecord,
+  AuditLogStore,
+  AuditRecord,
+} from "../ports.js";
 import { type DataFs, syncDir } from "./data-fs.js";
 import { JsonFile } from "./json-file.js";
 import { isObject } from "./snapshot.js";
@@ -91,7 +97,7 @@ export class MemoryAuditLog implements AuditLogStore {
     return this.#base;
   }
 
-  async append(batch: readonly AuditRecord[]): Promise<"appended" | "conflict"> {
+  async append(batch: readonly AuditRecord[]): Promise<AuditAppendOutcome> {
     const first = batch[0];
     if (!first) throw new Error("an audit batch holds at least one entry");
     // Check and push without an await in between: atomic in one process.
@@ -99,7 +105,7 @@ export class MemoryAuditLog implements AuditLogStore {
     const fits = last
       ? last.seq === first.seq - 1 && last.hash === first.prevHash
       : first.seq === 1;
-    if (!fits) return "conflict";
+    if (!fits) return { status: "conflict", head: last && { seq: last.seq, hash: last.hash } };
     this.#records.push(...batch);
     if (this.#path !== undefined) {
       await this.#write(
@@ -107,7 +113,7 @@ export class MemoryAuditLog implements AuditLogStore {
         batch.length,
       );
     } else this.#durableCount += batch.length; // without a file, memory is all there is
-    return "appended";
+    return { status: "appended" };
   }
 
   async read(offset: number, limit: number): Promise<readonly AuditRecord[]> {

@@ -24,14 +24,16 @@ export function createRedisAuditLog(
       const last = batch.at(-1);
       if (!first || !last) throw new Error("an audit batch holds at least one entry");
       const expected = first.seq === 1 ? "" : `${first.seq - 1}:${first.prevHash}`;
-      const appended = await scripts.ghAuditAppend(
+      const [appended, found] = await scripts.ghAuditAppend(
         keys.auditLog,
         keys.auditHead,
         expected,
         `${last.seq}:${last.hash}`,
         ...batch.map((record) => JSON.stringify(record)),
       );
-      return appended === 1 ? "appended" : "conflict";
+      return appended === 1
+        ? { status: "appended" }
+        : { status: "conflict", head: parseHead(found || null) };
     },
 
     async read(offset, limit) {

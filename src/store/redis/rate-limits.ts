@@ -13,7 +13,9 @@ import { luaScript } from "./lua-script.js";
  * effects, so reading TIME before a write is allowed.) A member is `<time>:<n>`, added with
  * NX and a higher `n` while one exists, so two hits in one millisecond, or a clock stepping
  * back, can never overwrite each other (n starts past the count, so it rarely retries). The
- * log expires one window after its newest hit.
+ * log expires one window after its newest hit: a log emptied by the trim was deleted, so the
+ * first hit sets its expiry; later hits only extend it (PEXPIRE GT, Redis 7), which keeps an
+ * older hit's later expiry when the clock stepped back, without reading the newest score.
  */
 const HIT = `
 local time = redis.call('TIME')
@@ -37,8 +39,11 @@ for i = 1, #KEYS do
     for _ = 1, cost do
       repeat n = n + 1 until redis.call('ZADD', log, 'NX', now, now .. ':' .. n) == 1
     end
-    local newest = tonumber(redis.call('ZRANGE', log, -1, -1, 'WITHSCORES')[2])
-    redis.call('PEXPIRE', log, newest + window - now)
+    if count == 0 then
+      redis.call('PEXPIRE', log, window)
+    else
+      redis.call('PEXPIRE', log, window, 'GT')
+    end
     table.insert(results, 1)
     table.insert(results, limit - count - cost)
     table.insert(results, 0)

@@ -231,17 +231,17 @@ return 1
  * KEYS[1] audit list, KEYS[2] audit head; ARGV[1] the head the batch extends (`<seq>:<hash>`,
  * "" for the first entry), ARGV[2] the new head (the batch's last entry), ARGV[3..] the
  * batch's entries as JSON, in chain order. Compare-and-append: appends them all and moves
- * the head only when the stored head is ARGV[1]. Returns 1 when appended, 0 when another
- * writer extended the chain first (the writer re-reads the head, re-hashes, re-signs and
- * retries). Redis has no SHA-256 in Lua, so the hashes are computed by the writer; the
+ * the head only when the stored head is ARGV[1]. Returns {1} when appended, {0, head} when
+ * another writer extended the chain first: the head it found ("" for none), on which the
+ * writer re-hashes, re-signs and retries without reading it again. Redis has no SHA-256 in Lua, so the hashes are computed by the writer; the
  * script only guarantees that no two batches extend the same head.
  */
 const AUDIT_APPEND = `
 local head = redis.call('GET', KEYS[2]) or ''
-if head ~= ARGV[1] then return 0 end
+if head ~= ARGV[1] then return {0, head} end
 redis.call('RPUSH', KEYS[1], unpack(ARGV, 3))
 redis.call('SET', KEYS[2], ARGV[2])
-return 1
+return {1}
 `;
 
 // The base's sequence (0 when nothing was pruned), shared by AUDIT_READ and AUDIT_PRUNE.
@@ -344,7 +344,7 @@ export interface GatehouseScripts {
     expectedHead: string,
     nextHead: string,
     ...entriesJson: string[]
-  ): Promise<0 | 1>;
+  ): Promise<[1] | [0, string]>;
   ghAuditRead(
     logKey: string,
     baseKey: string,

@@ -24,12 +24,16 @@ function event(n: number): AuditEventInput {
   return { type: AuditEventType.TOKEN_ISSUED, actorRole: "agent", tokenId: `t${n}` };
 }
 
-/** Counts each append (its batch's size) and each conflict, around a real store. */
+/** Counts each append (its batch's size), each conflict and each head read, around a real store. */
 function counting(log: AuditLogStore) {
   const batches: number[] = [];
   let conflicts = 0;
+  let headReads = 0;
   const store: AuditLogStore = {
-    head: () => log.head(),
+    head: () => {
+      headReads += 1;
+      return log.head();
+    },
     read: (offset, limit) => log.read(offset, limit),
     base: () => log.base(),
     prune: (through) => log.prune(through),
@@ -41,7 +45,7 @@ function counting(log: AuditLogStore) {
         batch.map((_, i) => i < batch.length - 1),
       );
       const outcome = await log.append(batch);
-      if (outcome === "conflict") conflicts += 1;
+      if (outcome.status === "conflict") conflicts += 1;
       return outcome;
     },
   };
@@ -50,6 +54,9 @@ function counting(log: AuditLogStore) {
     batches,
     get conflicts() {
       return conflicts;
+    },
+    get headReads() {
+      return headReads;
     },
   };
 }
@@ -143,7 +150,7 @@ describe.each(STORE_KINDS)("audit writer (%s store)", (storeKind) => {
     await expectValidChain(log.store, key, 606);
   });
 
-  it("two writers on two replicas keep one chain: a refused batch is rebuilt on the new head", async () => {
+  it("two writers on two replicas keep one chain: a refused batch is rebuilt on the head the refusal names", async () => {
     const { logs, key } = await setup(2);
     const replicas = logs.map((log) => counting(log));
     const [a, b] = replicas.map((replica) =>
@@ -159,6 +166,8 @@ describe.each(STORE_KINDS)("audit writer (%s store)", (storeKind) => {
       await Promise.all(writes);
     }
     expect(replicas.reduce((sum, replica) => sum + replica.conflicts, 0)).toBeGreaterThan(0);
+    // The head is read once, at each writer's start: a refusal carries the head it found.
+    expect(replicas.map((replica) => replica.headReads)).toEqual([1, 1]);
     const ids = (await storedEvents(logs[0] as AuditLogStore)).map((e) => e?.tokenId);
     expect([...ids].sort()).toEqual(tokenIds(200).sort());
     // Each writer keeps its own call order.

@@ -1,7 +1,7 @@
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { Reason } from "../../../../gen/gatehouse/v1/errors_pb.js";
 import type { TokenRequest, TokenResponseSchema } from "../../../../gen/gatehouse/v1/gate_pb.js";
-import { ed25519Thumbprint } from "../../../crypto/jose/thumbprint.js";
+import { ed25519ThumbprintOfHex } from "../../../crypto/jose/thumbprint.js";
 import { checkTokenRequestProof, requireRegisteredKey } from "../../../dpop/index.js";
 import { GatehouseError } from "../../../errors/index.js";
 import type { CallContext } from "../../types.js";
@@ -42,7 +42,7 @@ export async function issueToken(
  */
 function binding(outcome: FlowOutcome, jkt: string | undefined): Binding {
   if (outcome.delegate !== undefined) {
-    return { jkt: ed25519Thumbprint(Buffer.from(outcome.delegate.publicKeyHex, "hex")) };
+    return { jkt: ed25519ThumbprintOfHex(outcome.delegate.publicKeyHex) };
   }
   if (jkt !== undefined) return { jkt };
   if (outcome.act !== undefined) throw new GatehouseError(Reason.TOKEN_BOUND_TO_KEY);
