@@ -4,12 +4,15 @@
  * certificate, and its `proxy` certificate issued in memory) and JSON `{ upstream,
  * hmacSecret, audience, scope, replicaRedisUrl? }`. One forward-auth route: any host, any path → `audience`,
  * `scope`. IPC: → { type: "ready", port }; ← { type: "usage" } → { type: "usage", cpuMicros,
- * elu } (cumulative); ← { type: "stop" } → exits.
+ * elu } (cumulative); ← { type: "stop" } → exits. With BENCH_SERVER_PROFILE the sidecar
+ * profiles its CPU as the bench servers do (bench/profile.ts: one profile per interval
+ * between usage requests).
  */
 import { loadConfig } from "../src/config/index.js";
 import { createLogger } from "../src/observability/logger.js";
 import { startSidecar } from "../src/sidecar/index.js";
 import { benchProxy } from "./config.js";
+import { startIntervalProfiler } from "./profile.js";
 import { BENCH_ISSUER, BENCH_TRUST_DOMAIN, processUsage } from "./protocol.js";
 
 export interface SidecarOptions {
@@ -53,10 +56,18 @@ const config = loadConfig({
   },
 });
 const sidecar = await startSidecar({ config, logger: createLogger("silent") });
-const stop = () => void sidecar.stop().then(() => process.exit(0));
+const profileDir = process.env.BENCH_SERVER_PROFILE;
+const profiler = profileDir ? await startIntervalProfiler(profileDir) : undefined;
+const stop = () =>
+  void (profiler?.stop() ?? Promise.resolve())
+    .then(() => sidecar.stop())
+    .then(() => process.exit(0));
 process.on("message", (message: { type?: string }) => {
   if (message.type === "stop") stop();
-  if (message.type === "usage") process.send?.(processUsage());
+  if (message.type === "usage") {
+    process.send?.(processUsage());
+    void profiler?.cut();
+  }
 });
 process.on("disconnect", stop);
 process.send({ type: "ready", port: sidecar.port });
