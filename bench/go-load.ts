@@ -211,6 +211,65 @@ export async function runGoLoad(
   });
 }
 
+/** One HTTP request, repeated, and what a correct answer carries (bench/loadgen/http.go). */
+export interface GoHttpRequest {
+  readonly url: string;
+  readonly method: string;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body?: string;
+  readonly expect: HttpExpectation;
+}
+
+/** A correct HTTP answer: this status, these headers (exact values), a body containing this. */
+export interface HttpExpectation {
+  readonly status: number;
+  readonly headers?: Readonly<Record<string, string>>;
+  readonly bodyContains?: string;
+}
+
+/**
+ * HTTP/2 requests on bench/loadgen (its HTTP mode), `concurrency` in flight over
+ * `connections` connections, each answer checked (status, headers, body). `tls`: the CA, and
+ * the client certificate when the request presents one.
+ */
+export async function runGoHttp(
+  request: GoHttpRequest,
+  options: GoPhaseOptions & {
+    readonly tls: { readonly ca: string; readonly cert?: string; readonly key?: string };
+    readonly workDir: string;
+    readonly connections: number;
+    readonly concurrency: number;
+    beforeMeasured(): Promise<void>;
+  },
+): Promise<GoLoadResult> {
+  const bodyFile = join(options.workDir, "http-body");
+  if (request.body !== undefined) await writeFile(bodyFile, request.body);
+  const { tls } = options;
+  const { expect } = request;
+  const args = [
+    ...["--http", request.url, "--http-method", request.method, "--ca", tls.ca],
+    ...(tls.cert !== undefined && tls.key !== undefined
+      ? ["--cert", tls.cert, "--key", tls.key]
+      : []),
+    ...Object.entries(request.headers).flatMap(([name, value]) => [
+      "--http-header",
+      `${name}: ${value}`,
+    ]),
+    ...(request.body !== undefined ? ["--http-body", bodyFile] : []),
+    ...["--expect-status", String(expect.status)],
+    ...Object.entries(expect.headers ?? {}).flatMap(([name, value]) => [
+      "--expect-header",
+      `${name}=${value}`,
+    ]),
+    ...(expect.bodyContains !== undefined ? ["--expect-body", expect.bodyContains] : []),
+    ...["--connections", String(options.connections), "--concurrency", String(options.concurrency)],
+  ];
+  return driveLoadgen(`HTTP ${request.method} ${request.url}`, options, args, async () => {
+    await options.beforeMeasured();
+    return undefined;
+  });
+}
+
 /** What the agents of a login run ask for. */
 export interface LoginRequest {
   readonly audience: string;

@@ -390,6 +390,7 @@ async function runHttpScenarios(
         warmupSeconds: settings.warmupSeconds,
         seconds: settings.seconds,
         server: context.server,
+        ...(context.go && { go: { loadgen: context.go.loadgen, workDir: context.go.workDir } }),
       };
       results[`auth@${inFlight}`] = await measureHttp(forwardAuthRequest(route), run);
       results[`auth-floor@${inFlight}`] = await measureHttp(forwardAuthRequest(route), {

@@ -12,6 +12,9 @@
 // With --grant assertion, the one-RPC grant instead: Token with a fresh RFC 7523 assertion
 // per call (assertion.go).
 //
+// HTTP mode (--http URL, instead of --method and --requests): one HTTP/2 request repeated,
+// its answer checked by status, headers and body (http.go); --cert and --key are optional.
+//
 // Output (stdout): one JSON line per phase ("warmup", then "measured"). With --control, after
 // the warm-up line the tool waits for a line on stdin, "measure" or "measure FILE" (a new
 // requests file for the measured phase), so the caller can sample the server and prepare
@@ -41,6 +44,7 @@ func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
 type options struct {
 	addr, serverName, certFile, keyFile, caFile string
 	method, requestsFile, loginsFile, grant     string
+	http                                        *httpSpec
 	once, control                               bool
 	connections, concurrency, procs             int
 	warmup, duration, drain                     time.Duration
@@ -49,8 +53,9 @@ type options struct {
 
 func parseFlags() (*options, error) {
 	o := &options{}
-	var expects, reports multiFlag
-	var exact, prefix string
+	var expects, reports, httpHeaders, expectHeaders multiFlag
+	var exact, prefix, httpURL, httpMethod, httpBody, expectBody string
+	var expectStatus int
 	flag.StringVar(&o.addr, "addr", "", "server host:port (required)")
 	flag.StringVar(&o.serverName, "server-name", "localhost", "TLS server name to verify")
 	flag.StringVar(&o.certFile, "cert", "", "client certificate PEM (required)")
@@ -72,6 +77,13 @@ func parseFlags() (*options, error) {
 	flag.StringVar(&exact, "expect-hex", "", "the response must be exactly these bytes (hex)")
 	flag.StringVar(&prefix, "expect-prefix", "", "the response must start with these bytes (hex)")
 	flag.Var(&reports, "report-field", "field path whose value is added to a wrong answer's kind (repeatable)")
+	flag.StringVar(&httpURL, "http", "", "HTTP mode: the https URL to request (replaces --method and --requests)")
+	flag.StringVar(&httpMethod, "http-method", "GET", "HTTP mode: the request method")
+	flag.Var(&httpHeaders, "http-header", "HTTP mode: a request header, NAME: VALUE (repeatable)")
+	flag.StringVar(&httpBody, "http-body", "", "HTTP mode: a file holding the request body")
+	flag.IntVar(&expectStatus, "expect-status", 200, "HTTP mode: the status of a correct answer")
+	flag.Var(&expectHeaders, "expect-header", "HTTP mode: a response header of a correct answer, NAME=VALUE (repeatable)")
+	flag.StringVar(&expectBody, "expect-body", "", "HTTP mode: a correct answer's body contains this")
 	flag.Parse()
 	if o.procs < 1 || o.duration <= 0 {
 		return nil, errors.New("--procs and --duration must be positive")
@@ -81,6 +93,17 @@ func parseFlags() (*options, error) {
 			return nil, errors.New("login mode: --addr is required, --once does not apply")
 		}
 		return o, nil
+	}
+	if httpURL != "" {
+		if o.caFile == "" || (o.certFile == "") != (o.keyFile == "") {
+			return nil, errors.New("HTTP mode: --ca is required, --cert and --key go together")
+		}
+		if o.connections < 1 || o.concurrency < 1 {
+			return nil, errors.New("--connections and --concurrency must be positive")
+		}
+		var err error
+		o.http, err = parseHTTPSpec(httpURL, httpMethod, httpHeaders, expectHeaders, httpBody, expectStatus, expectBody)
+		return o, err
 	}
 	if o.addr == "" || o.certFile == "" || o.keyFile == "" || o.caFile == "" || o.method == "" || o.requestsFile == "" {
 		return nil, errors.New("--addr, --cert, --key, --ca, --method and --requests are required")
@@ -242,6 +265,9 @@ func run() error {
 	runtime.GOMAXPROCS(o.procs)
 	if o.loginsFile != "" {
 		return runLogins(o)
+	}
+	if o.http != nil {
+		return runHTTP(o, o.http)
 	}
 	return runRaw(o)
 }

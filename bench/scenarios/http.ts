@@ -1,16 +1,21 @@
 /**
  * The HTTP sidecar under load, over HTTP/2 with TLS on as many connections as the gRPC runs
- * use: forward-auth (`/auth`, as a proxy asks it, a cached bearer token) and REST Verify
- * (`POST /v1/tokens:verify` with the verifier's certificate). Only correct answers count:
- * 200 with the agent's identity, `allowed: true`.
+ * use, on the same generator as the gRPC runs they are compared with (bench/loadgen's HTTP
+ * mode when the Go generator is in use, node:http2 otherwise): forward-auth (`/auth`, as a
+ * proxy asks it, a cached bearer token) and REST Verify (`POST /v1/tokens:verify` with the
+ * verifier's certificate). Only correct answers count: 200 with the agent's identity,
+ * `allowed: true`.
  */
 import { type ChildProcess, fork } from "node:child_process";
 import { once } from "node:events";
+import { mkdir, writeFile } from "node:fs/promises";
 import * as http2 from "node:http2";
+import { join } from "node:path";
 import * as tls from "node:tls";
 import { fileURLToPath } from "node:url";
 import type { ClientTls } from "../../src/client/credentials.js";
 import { runTasks } from "../async-load.js";
+import { type GoLoadgen, type HttpExpectation, runGoHttp, writeTlsFiles } from "../go-load.js";
 import { type Summary, summarize } from "../report.js";
 import type { SidecarOptions } from "../sidecar.js";
 import type { ServerProcess, ServerUsage } from "../spawn-server.js";
@@ -68,6 +73,8 @@ export interface HttpRun {
   readonly warmupSeconds: number;
   readonly seconds: number;
   readonly server: ServerProcess;
+  /** The Go generator, when in use (as for the gRPC runs these are compared with). */
+  readonly go?: { readonly loadgen: GoLoadgen; readonly workDir: string };
 }
 
 export interface HttpRoute {
@@ -80,46 +87,42 @@ export interface HttpRoute {
 
 export function forwardAuthRequest(route: HttpRoute): HttpRequestSpec {
   return {
+    method: "GET",
+    path: "/auth",
     headers: {
-      ":method": "GET",
-      ":path": "/auth",
       "x-original-method": "GET",
       "x-original-uri": "/orders/1",
       "x-forwarded-host": "bench.test",
       authorization: `Bearer ${route.token}`,
     },
-    correct: (status, headers) =>
-      status === 200 && headers["x-gatehouse-agent"] === route.did ? undefined : `status ${status}`,
+    expect: { status: 200, headers: { "x-gatehouse-agent": route.did } },
   };
 }
 
 export function restVerifyRequest(route: HttpRoute): HttpRequestSpec {
   return {
     tls: route.verifierTls,
-    headers: {
-      ":method": "POST",
-      ":path": "/v1/tokens:verify",
-      "content-type": "application/json",
-    },
+    method: "POST",
+    path: "/v1/tokens:verify",
+    headers: { "content-type": "application/json" },
     body: JSON.stringify({
       token: route.token,
       audience: route.audience,
       requiredScopes: [route.scope],
     }),
-    correct: (status, _headers, body) =>
-      status === 200 && body.includes('"allowed":true') ? undefined : `status ${status}`,
+    expect: { status: 200, bodyContains: '"allowed":true' },
   };
 }
 
+/** One request, repeated, and what a correct answer carries; the same for both generators. */
 export interface HttpRequestSpec {
+  /** The client certificate, when the request presents one. */
   readonly tls?: ClientTls;
-  readonly headers: http2.OutgoingHttpHeaders;
+  readonly method: string;
+  readonly path: string;
+  readonly headers: Readonly<Record<string, string>>;
   readonly body?: string;
-  readonly correct: (
-    status: number,
-    headers: http2.IncomingHttpHeaders,
-    body: string,
-  ) => string | undefined;
+  readonly expect: HttpExpectation;
 }
 
 /**
@@ -128,6 +131,48 @@ export interface HttpRequestSpec {
  * bottleneck of the upstream path: it spends more CPU per call than Gatehouse does).
  */
 export async function measureHttp(spec: HttpRequestSpec, run: HttpRun): Promise<Summary> {
+  return run.go ? measureHttpOnGo(spec, run, run.go) : measureHttpOnNode(spec, run);
+}
+
+async function measureHttpOnGo(
+  spec: HttpRequestSpec,
+  run: HttpRun,
+  go: NonNullable<HttpRun["go"]>,
+): Promise<Summary> {
+  const dir = join(go.workDir, "http");
+  const tls = spec.tls ? await writeTlsFiles(dir, spec.tls) : { ca: join(dir, "ca.pem") };
+  if (!spec.tls) {
+    await mkdir(dir, { recursive: true });
+    await writeFile(tls.ca, run.ca);
+  }
+  let before: ServerUsage | undefined;
+  const result = await runGoHttp(
+    {
+      url: new URL(spec.path, run.sidecar.url).href,
+      method: spec.method,
+      headers: spec.headers,
+      ...(spec.body !== undefined && { body: spec.body }),
+      expect: spec.expect,
+    },
+    {
+      go: go.loadgen,
+      address: new URL(run.sidecar.url).host,
+      warmupSeconds: run.warmupSeconds,
+      seconds: run.seconds,
+      tls,
+      workDir: dir,
+      connections: Math.min(run.inFlight, run.connections),
+      concurrency: run.inFlight,
+      beforeMeasured: async () => {
+        before = await servingUsage(run, true);
+      },
+    },
+  );
+  if (!before) throw new Error("no usage before the measured HTTP run");
+  return summarize(result, run.inFlight, before, await servingUsage(run, false));
+}
+
+async function measureHttpOnNode(spec: HttpRequestSpec, run: HttpRun): Promise<Summary> {
   const { hostname, port } = new URL(run.sidecar.url);
   // Nagle off, as a proxy's upstream connection has it (nginx: tcp_nodelay on).
   const connect = () =>
@@ -212,7 +257,7 @@ export async function alternateHttp(
 
 function request(session: http2.ClientHttp2Session, spec: HttpRequestSpec) {
   return new Promise<string | undefined>((resolve, reject) => {
-    const stream = session.request(spec.headers);
+    const stream = session.request({ ":method": spec.method, ":path": spec.path, ...spec.headers });
     let status = 0;
     let headers: http2.IncomingHttpHeaders = {};
     const chunks: Buffer[] = [];
@@ -222,9 +267,26 @@ function request(session: http2.ClientHttp2Session, spec: HttpRequestSpec) {
     });
     stream.on("data", (chunk: Buffer) => chunks.push(chunk));
     stream.on("end", () =>
-      resolve(spec.correct(status, headers, Buffer.concat(chunks).toString())),
+      resolve(httpProblem(spec.expect, status, headers, Buffer.concat(chunks).toString())),
     );
     stream.on("error", reject);
     stream.end(spec.body);
   });
+}
+
+/** What is wrong with an answer, as bench/loadgen/http.go says it; undefined when correct. */
+export function httpProblem(
+  expect: HttpExpectation,
+  status: number,
+  headers: http2.IncomingHttpHeaders,
+  body: string,
+): string | undefined {
+  if (status !== expect.status) return `status ${status}`;
+  for (const [name, value] of Object.entries(expect.headers ?? {})) {
+    if (headers[name] !== value) return `header ${name}: got ${JSON.stringify(headers[name])}`;
+  }
+  if (expect.bodyContains !== undefined && !body.includes(expect.bodyContains)) {
+    return `body lacks ${JSON.stringify(expect.bodyContains)}`;
+  }
+  return undefined;
 }
