@@ -89,7 +89,23 @@ function checkIssuance(
 }
 
 function validAt(certificate: X509Certificate, now: number): boolean {
-  return Date.parse(certificate.validFrom) <= now && now <= Date.parse(certificate.validTo);
+  const { from, to } = validityOf(certificate);
+  return from <= now && now <= to;
+}
+
+/**
+ * A certificate's validity period in ms, parsed once per certificate object: `validFrom` and
+ * `validTo` are formatted anew by each read, and the check runs twice on every call.
+ */
+const validity = new WeakMap<X509Certificate, { readonly from: number; readonly to: number }>();
+
+function validityOf(certificate: X509Certificate): { readonly from: number; readonly to: number } {
+  let period = validity.get(certificate);
+  if (period === undefined) {
+    period = { from: Date.parse(certificate.validFrom), to: Date.parse(certificate.validTo) };
+    validity.set(certificate, period);
+  }
+  return period;
 }
 
 function pemCertificates(bundle: Buffer): X509Certificate[] {

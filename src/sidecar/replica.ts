@@ -11,7 +11,7 @@ import { createAddressMatcher } from "../identity/address-list.js";
 import type { Logger } from "../observability/logger.js";
 import type { TlsMaterial } from "../server/tls.js";
 import { createStore } from "../store/index.js";
-import { forwardedHeaders, type Upstream } from "./upstream.js";
+import { createForwardedHeaders, type Upstream } from "./upstream.js";
 
 /** The peer address of the in-process connection: the sidecar's own process, loopback. */
 export const REPLICA_PEER_ADDRESS = "127.0.0.1";
@@ -77,14 +77,18 @@ export async function startVerifierReplica(options: ReplicaOptions): Promise<Ver
     address: REPLICA_PEER_ADDRESS,
     authority: options.address,
   });
-  const forwarded = { address: options.address, hmacSecret: hmacSecretOf(config), clock };
+  const forwardedHeaders = createForwardedHeaders({
+    address: options.address,
+    hmacSecret: hmacSecretOf(config),
+    clock,
+  });
   const verifyPath = `/${verify.parent.typeName}/${verify.name}`;
   return {
     serving: () => serving,
     call(method, request, onBehalfOf) {
       if (method !== verify) return upstream.call(method, request, onBehalfOf);
       if (!serving) return Promise.reject(new GatehouseError(Reason.UNAVAILABLE));
-      const headers = forwardedHeaders(forwarded, verifyPath, onBehalfOf);
+      const headers = forwardedHeaders(verifyPath, onBehalfOf);
       return connection.call(method as DescMethodUnary, request, { headers });
     },
     async close() {

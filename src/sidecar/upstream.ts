@@ -2,6 +2,7 @@ import { type DescMethod, fromBinary, type Message, toBinary } from "@bufbuild/p
 import { MethodOptions_IdempotencyLevel } from "@bufbuild/protobuf/wkt";
 import * as grpc from "@grpc/grpc-js";
 import { Reason } from "../../gen/gatehouse/v1/errors_pb.js";
+import { LruCache } from "../cache/lru-cache.js";
 import type { ClientTls } from "../client/credentials.js";
 import { detailFromStatus } from "../client/errors.js";
 import type { Clock } from "../clock.js";
@@ -52,10 +53,10 @@ export function createUpstream(options: UpstreamOptions): Upstream {
     "grpc.keepalive_time_ms": 30_000,
   });
 
+  const forwardedHeaders = createForwardedHeaders({ address, hmacSecret, clock });
   const metadataFor = (path: string, onBehalfOf: OnBehalfOf): grpc.Metadata => {
     const metadata = new grpc.Metadata();
-    const forwarded = { address, hmacSecret, clock };
-    for (const [name, value] of Object.entries(forwardedHeaders(forwarded, path, onBehalfOf))) {
+    for (const [name, value] of Object.entries(forwardedHeaders(path, onBehalfOf))) {
       metadata.set(name, value);
     }
     return metadata;
@@ -94,32 +95,83 @@ export function createUpstream(options: UpstreamOptions): Upstream {
   };
 }
 
+/** The forwarded identity's headers of one call (see `createForwardedHeaders`). */
+export type ForwardedHeaders = (
+  path: string,
+  onBehalfOf: OnBehalfOf,
+) => Readonly<Record<string, string>>;
+
+/** Callers whose headers are kept, and the (address, method) pairs per caller and second. */
+const MEMO_CALLERS = 1024;
+const MEMO_PER_CALLER = 64;
+
 /**
  * The HMAC-authenticated forwarded identity of a call made on someone's behalf (none for the
  * sidecar's own calls): the MAC binds the kind, value, caller address, time, `authority` and
- * method path.
+ * method path. The time has one-second resolution, so within a second the headers of one
+ * caller, address and method are the same bytes: they are computed once (the certificate's
+ * URL encoding once per caller, the MAC once per second) and shared, frozen. Memoizing a
+ * deterministic function changes no header; the memo is bounded (MEMO_CALLERS callers, each
+ * with at most MEMO_PER_CALLER entries of the current second).
  */
-export function forwardedHeaders(
+export function createForwardedHeaders(
   options: Pick<UpstreamOptions, "address" | "hmacSecret" | "clock">,
-  path: string,
-  onBehalfOf: OnBehalfOf,
-): Record<string, string> {
-  if (onBehalfOf === "sidecar") return {};
-  const [kind, value] =
-    "didClaim" in onBehalfOf
-      ? (["did", onBehalfOf.didClaim] as const)
-      : (["cert", encodeURIComponent(onBehalfOf.certificatePem)] as const);
-  const at = String(Math.floor(options.clock.now() / 1000));
-  // The caller's address, when known, is bound by the MAC (its v2 form, src/identity/forwarded.ts).
-  const client = onBehalfOf.address === undefined ? {} : { address: onBehalfOf.address };
-  const fields = { kind, value, ...client, at, authority: options.address, target: path };
-  return {
-    [FORWARDED_HEADERS[kind]]: value,
-    ...(client.address === undefined ? {} : { [FORWARDED_HEADERS.address]: client.address }),
-    [FORWARDED_HEADERS.at]: at,
-    [FORWARDED_HEADERS.mac]: forwardedMac(options.hmacSecret, fields),
+): ForwardedHeaders {
+  interface CallerMemo {
+    readonly kind: "cert" | "did";
+    readonly value: string;
+    at: string;
+    readonly byCall: Map<string, Readonly<Record<string, string>>>;
+  }
+  // By the PEM (the same string object for every request on a connection: src/sidecar/peer.ts)
+  // or the claimed DID.
+  const callers = new LruCache<CallerMemo>(MEMO_CALLERS);
+  const memoOf = (onBehalfOf: Exclude<OnBehalfOf, "sidecar">): CallerMemo => {
+    const claim = "didClaim" in onBehalfOf;
+    const key = claim ? `did:${onBehalfOf.didClaim}` : onBehalfOf.certificatePem;
+    let memo = callers.get(key);
+    if (memo === undefined) {
+      memo = claim
+        ? { kind: "did", value: onBehalfOf.didClaim, at: "", byCall: new Map() }
+        : {
+            kind: "cert",
+            value: encodeURIComponent(onBehalfOf.certificatePem),
+            at: "",
+            byCall: new Map(),
+          };
+      callers.set(key, memo);
+    }
+    return memo;
+  };
+  return (path, onBehalfOf) => {
+    if (onBehalfOf === "sidecar") return NONE;
+    const memo = memoOf(onBehalfOf);
+    const at = String(Math.floor(options.clock.now() / 1000));
+    if (memo.at !== at || memo.byCall.size >= MEMO_PER_CALLER) {
+      memo.at = at;
+      memo.byCall.clear();
+    }
+    const { address } = onBehalfOf;
+    const callKey = `${address ?? ""}\n${path}`;
+    let headers = memo.byCall.get(callKey);
+    if (headers === undefined) {
+      const { kind, value } = memo;
+      // The caller's address, when known, is bound by the MAC (its v2 form, src/identity/forwarded.ts).
+      const client = address === undefined ? {} : { address };
+      const fields = { kind, value, ...client, at, authority: options.address, target: path };
+      headers = Object.freeze({
+        [FORWARDED_HEADERS[kind]]: value,
+        ...(address === undefined ? {} : { [FORWARDED_HEADERS.address]: address }),
+        [FORWARDED_HEADERS.at]: at,
+        [FORWARDED_HEADERS.mac]: forwardedMac(options.hmacSecret, fields),
+      });
+      memo.byCall.set(callKey, headers);
+    }
+    return headers;
   };
 }
+
+const NONE: Readonly<Record<string, string>> = Object.freeze({});
 
 /** Gatehouse's typed refusal, or UNAVAILABLE when it did not answer (fail closed). */
 function refusalOf(error: grpc.ServiceError): GatehouseError {

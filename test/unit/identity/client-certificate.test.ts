@@ -61,6 +61,19 @@ describe("createClientCertificateCheck (direct and forwarded certificates alike)
     }
   });
 
+  it("checks the validity period on every call of the same parsed certificate", async () => {
+    // The period is parsed once per certificate object; the clock is read on every call.
+    const certificate = new X509Certificate((await issue()).certPem);
+    expect(check(certificate)).toHaveProperty("caller");
+    clock.set(NOW + 2 * DAY);
+    try {
+      expect(check(certificate)).toEqual({ problem: "certificate not valid now" });
+    } finally {
+      clock.set(NOW);
+    }
+    expect(check(certificate)).toHaveProperty("caller");
+  });
+
   it("refuses a certificate of another CA (§6.1.3)", async () => {
     const foreign = await createCertificateAuthority({ commonName: "test CA", validityDays: 30 });
     expect(problemOf(await issue({ by: foreign }))).toMatch(/not issued by the CA/);
