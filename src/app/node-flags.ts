@@ -3,23 +3,26 @@
  * `--workers` primary forks its workers with them. Operators who start `node` themselves (a
  * container's command, a unit file) pass them too, or set NODE_OPTIONS, which accepts them.
  *
- * `--max-semi-space-size=2` (MiB): V8's young generation grows to 2 × 16 MiB while the modules
- * load and stays committed though almost empty at idle (0.2 MiB used). At 2 MiB, measured with
- * `BENCH_ONLY=footprint BENCH_SUSTAIN_SECONDS=60 npm run bench` in two alternating pairs of
- * runs (docs/performance.md): idle RSS 103 → 92 MiB, peak under the mixed load 121–145 →
- * 103–105 MiB; server CPU per operation 1841 and 2666 µs without, 1867 and 1062 µs with: on
- * a loaded host, no cost of the more frequent scavenges shows above the run-to-run noise.
+ * `--max-semi-space-size=8` (MiB): how far V8 may grow the young generation. V8 starts it small
+ * and grows it only while allocation runs fast, so it decides the footprint under load, not at
+ * idle: the bundled server idles at the same RSS whatever the cap (67.7 MiB at 2, 67.8 at 8,
+ * 67.9 at 16; `BENCH_ONLY=footprint BENCH_SUSTAIN_SECONDS=60 npm run bench`, 2026-12-07), and
+ * peaks under 60 s of mixed load at 147, 158 and 176 MiB. Under load the larger young generation
+ * means fewer scavenges, and fewer of the in-flight calls' objects copied by each (a login keeps
+ * its promises and records alive across several Redis round trips): the garbage collector's
+ * share of a login in process (`IN_PROCESS_PROFILE=… npx tsx bench/in-process.ts login`, then
+ * bench/profile-summary.ts) 129 and 135 µs at 2 MiB, 78 and 72 at 8. Over sockets, in
+ * alternating runs of `BENCH_ONLY=login BENCH_SERVER_NODE_FLAGS=--max-semi-space-size=N npm run
+ * bench` (a noisy host), server CPU per login 3,196, 2,682, 2,832 and 1,997 µs at 2 MiB (median
+ * 2,757), 2,395 and 2,553 at 8, 2,697 and 2,294 at 16. 8 keeps the gain with the lower peak.
  *
- * What the small young generation costs per call, from `bench/gc-per-call.ts` (gRPC, 8 in
- * flight; figures per call, which the host's load does not change): the empty RPC allocates
- * ~22 KB (grpc-js and node:http2), a cached Verify ~27 KB; at 2 MiB that is ~125 and ~150
- * scavenges per 10,000 calls, halved by each doubling of the semi-space (Verify: 81 at 4 MiB,
- * 40 at 8, 20 at 16), no mark-compact within a run. 4 MiB measured in alternating footprint
- * runs (BENCH_ONLY=footprint, 20 s of load, loaded host): idle RSS 96.1 and 93.1 MiB against
- * 81.7 and 91.4 at 2 MiB, under load 122–133 against 100–104 MiB: more than the idle target
- * allows, so 2 stays.
+ * (The cap was 2 MiB while the server loaded ~840 modules through tsx: the young generation
+ * then grew to its cap during start-up and stayed committed at idle. The bundle allocates far
+ * less while it loads.) Per call, from `bench/gc-per-call.ts` (gRPC, 8 in flight): the empty
+ * RPC allocates ~22 KB, a cached Verify ~27 KB; scavenges per 10,000 Verify calls ~150 at 2 MiB,
+ * 81 at 4, 40 at 8, 20 at 16.
  */
-export const SERVER_NODE_FLAGS: readonly string[] = ["--max-semi-space-size=2"];
+export const SERVER_NODE_FLAGS: readonly string[] = ["--max-semi-space-size=8"];
 
 /** `execArgv` with the server's flags added, unless the operator set each already. */
 export function withServerNodeFlags(execArgv: readonly string[]): string[] {

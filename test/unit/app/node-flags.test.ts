@@ -7,12 +7,12 @@ describe("withServerNodeFlags", () => {
     expect(withServerNodeFlags(["--import", "tsx"])).toEqual([
       "--import",
       "tsx",
-      "--max-semi-space-size=2",
+      "--max-semi-space-size=8",
     ]);
   });
 
   it("leaves a flag the operator set alone", () => {
-    expect(withServerNodeFlags(["--max-semi-space-size=16"])).toEqual(["--max-semi-space-size=16"]);
+    expect(withServerNodeFlags(["--max-semi-space-size=2"])).toEqual(["--max-semi-space-size=2"]);
   });
 
   it("are the flags `npm start` runs the server with", () => {
