@@ -152,7 +152,8 @@ export function createForwardedHeaders(
       memo.byCall.clear();
     }
     const { address } = onBehalfOf;
-    const callKey = `${address ?? ""}\n${path}`;
+    // `=` marks an address (even an empty one, which Gatehouse refuses), `-` none (the v1 form).
+    const callKey = address === undefined ? `-\n${path}` : `=${address}\n${path}`;
     let headers = memo.byCall.get(callKey);
     if (headers === undefined) {
       const { kind, value } = memo;

@@ -49,6 +49,13 @@ describe("the sidecar's forwarded identity headers", () => {
     expect(verifies(later, VERIFY)).toBe(true);
   });
 
+  it("keep a call without an address apart from one with an empty address", () => {
+    const none = headersFor(VERIFY, { certificatePem: PEM });
+    const empty = headersFor(VERIFY, { certificatePem: PEM, address: "" });
+    expect(none[FORWARDED_HEADERS.address]).toBeUndefined();
+    expect(empty[FORWARDED_HEADERS.address]).toBe("");
+  });
+
   it("carry nothing for the sidecar's own calls", () => {
     expect(headersFor(VERIFY, "sidecar")).toEqual({});
   });
