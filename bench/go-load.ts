@@ -244,6 +244,10 @@ export async function runGoHttp(
 ): Promise<GoLoadResult> {
   const bodyFile = join(options.workDir, "http-body");
   if (request.body !== undefined) await writeFile(bodyFile, request.body);
+  // In a file, not on the command line (`ps` shows arguments): they carry the bearer token.
+  const headersFile = join(options.workDir, "http-headers");
+  const headerLines = Object.entries(request.headers).map(([name, value]) => `${name}: ${value}\n`);
+  await writeFile(headersFile, headerLines.join(""), { mode: 0o600 });
   const { tls } = options;
   const { expect } = request;
   const args = [
@@ -251,10 +255,7 @@ export async function runGoHttp(
     ...(tls.cert !== undefined && tls.key !== undefined
       ? ["--cert", tls.cert, "--key", tls.key]
       : []),
-    ...Object.entries(request.headers).flatMap(([name, value]) => [
-      "--http-header",
-      `${name}: ${value}`,
-    ]),
+    ...["--http-headers", headersFile],
     ...(request.body !== undefined ? ["--http-body", bodyFile] : []),
     ...["--expect-status", String(expect.status)],
     ...Object.entries(expect.headers ?? {}).flatMap(([name, value]) => [

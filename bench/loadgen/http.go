@@ -2,8 +2,8 @@ package main
 
 // HTTP mode (--http URL): the same closed loop over HTTP/2 with TLS, for the HTTP sidecar's
 // routes, so they are measured with the same generator as the gRPC runs they are compared
-// with. One request, repeated: --http-method, --http-header (repeatable), --http-body (a
-// file). Each worker uses connection slot mod N (an http.Transport of its own, HTTP/2 only,
+// with. One request, repeated: --http-method, --http-headers (a file, one NAME: VALUE per
+// line), --http-body (a file). Each worker uses connection slot mod N (an http.Transport of its own, HTTP/2 only,
 // so one multiplexed connection each, like a grpc.ClientConn). A response counts as correct
 // only when it came over HTTP/2 with --expect-status, every --expect-header NAME=VALUE and,
 // when given, a body containing --expect-body.
@@ -50,7 +50,7 @@ func parseHTTPSpec(rawURL, method string, headers, expectHeaders []string, bodyF
 	for _, h := range headers {
 		name, value, ok := strings.Cut(h, ":")
 		if !ok || strings.TrimSpace(name) == "" {
-			return nil, fmt.Errorf("--http-header %q: NAME: VALUE", h)
+			return nil, fmt.Errorf("request header %q: NAME: VALUE", h)
 		}
 		s.header.Add(strings.TrimSpace(name), strings.TrimSpace(value))
 	}
@@ -67,6 +67,24 @@ func parseHTTPSpec(rawURL, method string, headers, expectHeaders []string, bodyF
 		}
 	}
 	return s, nil
+}
+
+// readHeaderLines reads --http-headers: one NAME: VALUE per non-empty line ("" reads none).
+func readHeaderLines(path string) ([]string, error) {
+	if path == "" {
+		return nil, nil
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var lines []string
+	for _, line := range strings.Split(string(data), "\n") {
+		if line = strings.TrimRight(line, "\r"); line != "" {
+			lines = append(lines, line)
+		}
+	}
+	return lines, nil
 }
 
 // problem is what is wrong with one answer ("" when it is correct).

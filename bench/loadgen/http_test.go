@@ -77,6 +77,17 @@ func TestHTTPModeChecksEveryAnswer(t *testing.T) {
 	}
 }
 
+func TestHTTPHeadersFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "headers")
+	if err := os.WriteFile(path, []byte("authorization: Bearer t\r\n\nx-a: b\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	lines, err := readHeaderLines(path)
+	if err != nil || strings.Join(lines, "|") != "authorization: Bearer t|x-a: b" {
+		t.Fatalf("got %q, %v", lines, err)
+	}
+}
+
 func TestHTTPSpecFlags(t *testing.T) {
 	for _, bad := range []struct{ url, header, expect string }{
 		{"http://127.0.0.1:1/", "a: b", "n=v"},

@@ -53,8 +53,8 @@ type options struct {
 
 func parseFlags() (*options, error) {
 	o := &options{}
-	var expects, reports, httpHeaders, expectHeaders multiFlag
-	var exact, prefix, httpURL, httpMethod, httpBody, expectBody string
+	var expects, reports, expectHeaders multiFlag
+	var exact, prefix, httpURL, httpMethod, httpHeaders, httpBody, expectBody string
 	var expectStatus int
 	flag.StringVar(&o.addr, "addr", "", "server host:port (required)")
 	flag.StringVar(&o.serverName, "server-name", "localhost", "TLS server name to verify")
@@ -79,7 +79,7 @@ func parseFlags() (*options, error) {
 	flag.Var(&reports, "report-field", "field path whose value is added to a wrong answer's kind (repeatable)")
 	flag.StringVar(&httpURL, "http", "", "HTTP mode: the https URL to request (replaces --method and --requests)")
 	flag.StringVar(&httpMethod, "http-method", "GET", "HTTP mode: the request method")
-	flag.Var(&httpHeaders, "http-header", "HTTP mode: a request header, NAME: VALUE (repeatable)")
+	flag.StringVar(&httpHeaders, "http-headers", "", "HTTP mode: a file of request headers, one NAME: VALUE per line (a file, not flags: they may carry credentials)")
 	flag.StringVar(&httpBody, "http-body", "", "HTTP mode: a file holding the request body")
 	flag.IntVar(&expectStatus, "expect-status", 200, "HTTP mode: the status of a correct answer")
 	flag.Var(&expectHeaders, "expect-header", "HTTP mode: a response header of a correct answer, NAME=VALUE (repeatable)")
@@ -101,8 +101,11 @@ func parseFlags() (*options, error) {
 		if o.connections < 1 || o.concurrency < 1 {
 			return nil, errors.New("--connections and --concurrency must be positive")
 		}
-		var err error
-		o.http, err = parseHTTPSpec(httpURL, httpMethod, httpHeaders, expectHeaders, httpBody, expectStatus, expectBody)
+		headers, err := readHeaderLines(httpHeaders)
+		if err != nil {
+			return nil, err
+		}
+		o.http, err = parseHTTPSpec(httpURL, httpMethod, headers, expectHeaders, httpBody, expectStatus, expectBody)
 		return o, err
 	}
 	if o.addr == "" || o.certFile == "" || o.keyFile == "" || o.caFile == "" || o.method == "" || o.requestsFile == "" {
