@@ -140,11 +140,10 @@ async function measureHttpOnGo(
   go: NonNullable<HttpRun["go"]>,
 ): Promise<Summary> {
   const dir = join(go.workDir, "http");
+  await mkdir(dir, { recursive: true });
+  // The client certificate when the request presents one (REST), else the CA alone.
   const tls = spec.tls ? await writeTlsFiles(dir, spec.tls) : { ca: join(dir, "ca.pem") };
-  if (!spec.tls) {
-    await mkdir(dir, { recursive: true });
-    await writeFile(tls.ca, run.ca);
-  }
+  if (!spec.tls) await writeFile(tls.ca, run.ca);
   let before: ServerUsage | undefined;
   const result = await runGoHttp(
     {
