@@ -61,6 +61,7 @@ export function goalMeasurements(
     ...loginGoals(results.login, figures.loginStore),
     "login-floor": floorOf(results["login-floor"], results.login),
     "login-store-floor": floorOf(results["login-store-floor"], results.login),
+    "login-rules-floor": floorOf(results["login-rules-floor"], results.login),
     "audit-chain": figures.auditChain && chainOf(figures.auditChain),
     assertion: results.assertion && rateOf(results.assertion),
     "assertion-floor": floorOf(results["assertion-floor"], results.assertion),

@@ -62,6 +62,10 @@ const STORE_FLOOR_WHY =
   "what this machine allows any Node gRPC gate whose one-time state is on Redis, beside it " +
   "(bench/login-floor.ts); Gatehouse's share of it";
 
+const RULES_FLOOR_WHY =
+  "what this machine allows a gate that keeps Gatehouse's rules with Gatehouse's store work, " +
+  "beside it (bench/login-floor-rules.ts); Gatehouse's share of it: the cost of its own code";
+
 /** Issue 16's targets; target 3 once per level of calls in flight the HTTP runs use. */
 export function issue16Goals(httpInFlight: readonly number[]): readonly Goal[] {
   const http = (id: string, path: string) =>
@@ -84,6 +88,13 @@ export function issue16Goals(httpInFlight: readonly number[]): readonly Goal[] {
       1,
       "the store floor: the same, its challenges, passes and one audit line per RPC on Redis",
       STORE_FLOOR_WHY,
+    ),
+    printed(
+      "login-rules-floor",
+      1,
+      "the rules floor: the same, plus Gatehouse's store work for its rules (limits, registry " +
+        "and revocation reads, chained signed audit), with Gatehouse's own store adapters",
+      RULES_FLOOR_WHY,
     ),
     goal("assertion", 1, "assertion grants/s (RFC 7523, one RPC)", atLeast(2_500, "/s")),
     printed(

@@ -256,6 +256,7 @@ try {
     if (probe && before) {
       const cost = redisCost(before, await probe.snapshot(), calls);
       console.log(`  per login: ${cost.commandsPer} Redis commands in ${cost.readsPer} batches`);
+      console.log(`  by command: ${JSON.stringify(cost.byCommandPer)}`);
       await probe.close();
     }
   }

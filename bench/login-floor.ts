@@ -27,6 +27,10 @@
  * (src/store/redis/connect.ts). The audit lines are neither chained nor signed, and there are
  * no rate limits: still a floor, below what a gate that keeps the issue's rules can do.
  * Never a server to deploy: it trusts its Maps and keeps no limits.
+ *
+ * With `rules` as well, the rules floor (bench/login-floor-rules.ts): the store floor plus the
+ * store work of the rules Gatehouse keeps (limits, registry and revocation reads, chained
+ * and signed audit), done with Gatehouse's own store adapters.
  */
 import {
   createPublicKey,
@@ -52,7 +56,9 @@ import { encodeBase64url } from "../src/crypto/jose/base64url.js";
 import { randomId } from "../src/crypto/random.js";
 import { SIGNING_INPUT_FORMAT } from "../src/crypto/signing-input.js";
 import type { DevPki } from "../src/pki/dev-pki.js";
+import { connectionOf } from "../src/server/grpc-internals.js";
 import { connectRedis } from "../src/store/redis/connect.js";
+import { rulesState } from "./login-floor-rules.js";
 import { BENCH_ISSUER } from "./protocol.js";
 
 /** The agents the floor knows: DID and Ed25519 public key (raw, base64url). */
@@ -60,6 +66,8 @@ export interface FloorOptions {
   readonly agents: readonly { readonly did: string; readonly publicKey: string }[];
   /** Keep the one-time state and the audit lines in this Redis (the store floor). */
   readonly redisUrl?: string | undefined;
+  /** With `redisUrl`: the rules floor (bench/login-floor-rules.ts). */
+  readonly rules?: boolean | undefined;
 }
 
 export interface FloorServer {
@@ -71,14 +79,14 @@ const CHALLENGE_TTL_MS = 60_000;
 const TOKEN_TTL_SECONDS = 300;
 
 /** What a token is issued for: the agent, its scopes (space-separated) and audience. */
-interface Grant {
+export interface Grant {
   readonly did: string;
   readonly scope: string;
   readonly audience: string;
 }
 
 /** A challenge until it is answered: its grant and the input the agent signs. */
-interface Pending extends Grant {
+export interface Pending extends Grant {
   readonly input: Uint8Array;
 }
 
@@ -90,7 +98,27 @@ export async function startLoginFloor(pki: DevPki, options: FloorOptions): Promi
     ]),
   );
   const tokenKey = generateKeyPairSync("ed25519").privateKey;
-  const state = options.redisUrl ? redisState(options.redisUrl) : mapState();
+  const state = !options.redisUrl
+    ? mapState()
+    : options.rules
+      ? await rulesState(options.redisUrl)
+      : redisState(options.redisUrl);
+  /** Who is calling, read once per connection (as Gatehouse does, src/identity/peer-identity.ts). */
+  const peers = new WeakMap<object, FloorPeer>();
+  const peerOf = (call: grpc.ServerUnaryCall<Buffer, Buffer>): FloorPeer | undefined => {
+    const connection = connectionOf(call);
+    let peer = connection && peers.get(connection);
+    if (peer === undefined) {
+      const certificate = call.getAuthContext().sslPeerCertificate;
+      if (!certificate) return undefined;
+      peer = {
+        caller: hash("sha256", certificate.raw, "hex"),
+        address: call.getPeer().replace(/:\d+$/, ""),
+      };
+      if (connection) peers.set(connection, peer);
+    }
+    return peer;
+  };
   const server = new grpc.Server({ "grpc.enable_channelz": 0 });
   const raw = (name: string): grpc.MethodDefinition<Buffer, Buffer> => ({
     path: `/gatehouse.v1.GateService/${name}`,
@@ -121,9 +149,9 @@ export async function startLoginFloor(pki: DevPki, options: FloorOptions): Promi
     {
       challenge: unary(async (bytes, call) => {
         const request = fromBinary(ChallengeRequestSchema, bytes);
-        const peer = call.getAuthContext().sslPeerCertificate;
+        const peer = peerOf(call);
         if (!peer || !keys.has(request.did)) throw new Error("unknown caller or agent");
-        const caller = hash("sha256", peer.raw, "hex");
+        const { caller } = peer;
         const challengeId = randomId();
         const expiresAt = Date.now() + CHALLENGE_TTL_MS;
         const input = challengeSigningInput({
@@ -140,6 +168,7 @@ export async function startLoginFloor(pki: DevPki, options: FloorOptions): Promi
           challengeId,
           { did: request.did, input, scope, audience: request.audience },
           CHALLENGE_TTL_MS,
+          peer,
         );
         return toBinary(
           ChallengeResponseSchema,
@@ -159,16 +188,18 @@ export async function startLoginFloor(pki: DevPki, options: FloorOptions): Promi
           }),
         );
       }),
-      submit: unary(async (bytes) => {
+      submit: unary(async (bytes, call) => {
         const request = fromBinary(SubmitRequestSchema, bytes);
-        const pending = await state.takeChallenge(request.challengeId);
+        const peer = peerOf(call);
+        if (!peer) throw new Error("unknown caller");
+        const pending = await state.takeChallenge(request.challengeId, peer);
         const key = pending && keys.get(pending.did);
         if (!pending || !key || request.answer.case !== "signature") throw new Error("refused");
         if (!verify(null, pending.input, key, request.answer.value.signature)) {
           throw new Error("bad signature");
         }
         const pass = randomId();
-        await state.putPass(pass, pending, CHALLENGE_TTL_MS);
+        await state.putPass(pass, pending, CHALLENGE_TTL_MS, peer);
         return toBinary(
           SubmitResponseSchema,
           create(SubmitResponseSchema, {
@@ -177,8 +208,10 @@ export async function startLoginFloor(pki: DevPki, options: FloorOptions): Promi
           }),
         );
       }),
-      token: unary(async (bytes) => {
+      token: unary(async (bytes, call) => {
         const request = fromBinary(TokenRequestSchema, bytes);
+        const peer = peerOf(call);
+        if (!peer) throw new Error("unknown caller");
         let grant: Grant | undefined;
         if (request.grant.case === "passToken") {
           grant = await state.takePass(request.grant.value);
@@ -190,9 +223,9 @@ export async function startLoginFloor(pki: DevPki, options: FloorOptions): Promi
           }
         }
         if (!grant) throw new Error("refused");
-        const response = accessToken(grant, tokenKey);
-        await state.audit("token", grant.did);
-        return response;
+        const token = accessToken(grant, tokenKey);
+        await state.issued(grant, token.jti, token.expMs, peer);
+        return token.response;
       }),
     },
   );
@@ -215,19 +248,26 @@ export async function startLoginFloor(pki: DevPki, options: FloorOptions): Promi
   };
 }
 
+/** The caller of an RPC: its certificate's SHA-256 (hex) and its IP address. */
+export interface FloorPeer {
+  readonly caller: string;
+  readonly address: string;
+}
+
 /** Where the floor keeps its one-time state and audit lines. */
-interface FloorState {
+export interface FloorState {
   /** Stores the challenge and audits its issue. */
-  putChallenge(id: string, pending: Pending, ttlMs: number): Promise<void>;
+  putChallenge(id: string, pending: Pending, ttlMs: number, peer: FloorPeer): Promise<void>;
   /** The challenge, taken once. */
-  takeChallenge(id: string): Promise<Pending | undefined>;
+  takeChallenge(id: string, peer: FloorPeer): Promise<Pending | undefined>;
   /** Stores the pass and audits its issue. */
-  putPass(id: string, grant: Grant, ttlMs: number): Promise<void>;
+  putPass(id: string, grant: Grant, ttlMs: number, peer: FloorPeer): Promise<void>;
   /** The pass, taken once. */
   takePass(id: string): Promise<Grant | undefined>;
   /** True the first time this `jti` is seen within `ttlMs`. */
   firstJti(jti: string, ttlMs: number): Promise<boolean>;
-  audit(type: string, did: string): Promise<void>;
+  /** Audits the token `jti`, issued for `grant` until `expMs`. */
+  issued(grant: Grant, jti: string, expMs: number, peer: FloorPeer): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -247,7 +287,7 @@ function mapState(): FloorState {
     putPass: async (id, grant) => void passes.set(id, grant),
     takePass: (id) => take(passes, id),
     firstJti: async (jti) => !seenJtis.has(jti) && Boolean(seenJtis.add(jti)),
-    audit: async () => {},
+    issued: async () => {},
     close: async () => {},
   };
 }
@@ -295,7 +335,7 @@ function redisState(url: string): FloorState {
     takePass: (id) => take("pass", id),
     firstJti: async (jti, ttlMs) =>
       (await redis.set(`${FLOOR_KEYS}jti:${jti}`, "1", "PX", Math.max(1, ttlMs), "NX")) === "OK",
-    audit: async (type, did) => void (await redis.rpush(FLOOR_AUDIT, line(type, did))),
+    issued: async (grant) => void (await redis.rpush(FLOOR_AUDIT, line("token", grant.did))),
     close: () => redis.quit().then(() => {}),
   };
 }
@@ -325,9 +365,13 @@ function assertionClaims(
   return fresh && claims.sub === claims.iss ? claims : undefined;
 }
 
-/** A TokenResponse with an access token for `grant`, signed with Ed25519. */
-function accessToken(grant: Grant, key: KeyObject): Uint8Array {
+/** A TokenResponse with an access token for `grant`, signed with Ed25519; its `jti` and expiry. */
+function accessToken(
+  grant: Grant,
+  key: KeyObject,
+): { response: Uint8Array; jti: string; expMs: number } {
   const now = Math.floor(Date.now() / 1000);
+  const jti = randomId();
   const header = encodeJson({ alg: "EdDSA", typ: "at+jwt", kid: "floor" });
   const payload = encodeJson({
     iss: BENCH_ISSUER,
@@ -337,20 +381,22 @@ function accessToken(grant: Grant, key: KeyObject): Uint8Array {
     iat: now,
     nbf: now,
     exp: now + TOKEN_TTL_SECONDS,
-    jti: randomId(),
+    jti,
   });
   const signingInput = `${header}.${payload}`;
   const signature = encodeBase64url(sign(null, Buffer.from(signingInput), key));
-  return toBinary(
+  const expMs = (now + TOKEN_TTL_SECONDS) * 1000;
+  const response = toBinary(
     TokenResponseSchema,
     create(TokenResponseSchema, {
       accessToken: `${signingInput}.${signature}`,
       tokenType: "Bearer",
-      expiresAt: timestampFromMs((now + TOKEN_TTL_SECONDS) * 1000),
+      expiresAt: timestampFromMs(expMs),
       scopes: grant.scope.split(" "),
       audience: grant.audience,
     }),
   );
+  return { response, jti, expMs };
 }
 
 function encodeJson(value: unknown): string {

@@ -440,20 +440,24 @@ async function runRedisScenarios(
     const agents = await enrollAgents(pki, a.address, many ? settings.loginAgents : 1);
     /**
      * `measure` against the floor, then against its store floor on this Redis
-     * (bench/login-floor.ts), right after Gatehouse's run: `<name>-floor`, `<name>-store-floor`.
+     * (bench/login-floor.ts), right after Gatehouse's run: `<name>-floor`, `<name>-store-floor`;
+     * with `rules`, the rules floor too (bench/login-floor-rules.ts): `<name>-rules-floor`.
      */
     const measureFloors = async (
       name: string,
       measure: (floor: ServerProcess, address: string) => Promise<Summary>,
+      rules = false,
     ) => {
       figures.results[`${name}-floor`] = await onFloor(settings, dataDir, agents, measure);
-      figures.results[`${name}-store-floor`] = await onFloor(
-        settings,
-        dataDir,
-        agents,
-        measure,
-        redis.url,
-      );
+      figures.results[`${name}-store-floor`] = await onFloor(settings, dataDir, agents, measure, {
+        redisUrl: redis.url,
+      });
+      if (rules) {
+        figures.results[`${name}-rules-floor`] = await onFloor(settings, dataDir, agents, measure, {
+          redisUrl: redis.url,
+          rules: true,
+        });
+      }
     };
     if (only.has("login")) {
       probeHost(figures, "before the login");
@@ -465,7 +469,7 @@ async function runRedisScenarios(
       } finally {
         await probe.close();
       }
-      await measureFloors("login", floorLogins(settings, agents, loadgen));
+      await measureFloors("login", floorLogins(settings, agents, loadgen), true);
     }
     if (only.has("gates")) {
       probeHost(figures, "before the gate pairs");

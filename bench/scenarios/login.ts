@@ -106,22 +106,23 @@ export function floorLogins(
 
 /**
  * `measure` against the floor server (bench/login-floor.ts) for `agents`, in as many
- * processes as Gatehouse runs (`settings.workers`), its state in `redisUrl` when given; the
- * floor is stopped after.
+ * processes as Gatehouse runs (`settings.workers`), its state in `store.redisUrl` when given
+ * (with `store.rules`, the rules floor); the floor is stopped after.
  */
 export async function onFloor<T>(
   settings: Settings,
   dataDir: string,
   agents: readonly BenchAgent[],
   measure: (server: ServerProcess, address: string) => Promise<T>,
-  redisUrl?: string,
+  store?: { readonly redisUrl: string; readonly rules?: boolean },
 ): Promise<T> {
   const floor = {
     agents: agents.map(({ did, key }) => ({
       did,
       publicKey: Buffer.from(key.publicKey).toString("base64url"),
     })),
-    redisUrl,
+    redisUrl: store?.redisUrl,
+    rules: store?.rules,
   };
   const server = await spawnServer(dataDir, { workers: settings.workers, floor });
   try {
