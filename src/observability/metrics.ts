@@ -1,4 +1,5 @@
-import { Counter, collectDefaultMetrics, Histogram, Registry } from "prom-client";
+import { Counter, collectDefaultMetrics, Registry } from "prom-client";
+import { FastHistogram } from "./histogram.js";
 import { METRICS, type MetricKey } from "./metric-names.js";
 
 /** Seconds; from a Verify cache hit (tens of µs) to a slow login (seconds). */
@@ -24,12 +25,12 @@ export type LabelOf<K extends MetricKey> = (typeof METRICS)[K]["labels"][number]
 export interface GatehouseMetrics {
   readonly registry: Registry;
   readonly rpcRequests: Counter<LabelOf<"rpcRequests">>;
-  readonly rpcDuration: Histogram<LabelOf<"rpcDuration">>;
+  readonly rpcDuration: FastHistogram<LabelOf<"rpcDuration">>;
   readonly decisions: Counter<LabelOf<"decisions">>;
   readonly challenges: Counter<LabelOf<"challenges">>;
   readonly logins: Counter<LabelOf<"logins">>;
-  readonly loginDuration: Histogram<LabelOf<"loginDuration">>;
-  readonly storeDuration: Histogram<LabelOf<"storeDuration">>;
+  readonly loginDuration: FastHistogram<LabelOf<"loginDuration">>;
+  readonly storeDuration: FastHistogram<LabelOf<"storeDuration">>;
   readonly storeErrors: Counter<LabelOf<"storeErrors">>;
   readonly cacheLookups: Counter<LabelOf<"cacheLookups">>;
   readonly invalidations: Counter<LabelOf<"invalidations">>;
@@ -81,7 +82,7 @@ export function createGatehouseMetrics(registry = createMetricsRegistry()): Gate
     invalidations: counter("invalidations"),
   };
   const histogram = <K extends MetricKey>(key: K, buckets: number[]) =>
-    new Histogram<LabelOf<K>>({ ...spec(key), buckets, registers: [registry] });
+    new FastHistogram<LabelOf<K>>({ ...spec(key), buckets, registers: [registry] });
   return {
     registry,
     ...counters,

@@ -1,4 +1,5 @@
 import type { Store } from "../store/ports.js";
+import type { Observer } from "./histogram.js";
 import type { GatehouseMetrics } from "./metrics.js";
 
 type PortName = Exclude<keyof Store, "ping" | "close">;
@@ -104,29 +105,33 @@ function timed(
   };
   return (...args) => {
     const started = performance.now();
-    const done = (): void => duration.observe((performance.now() - started) / 1000);
     let result: unknown;
     try {
       result = original.apply(port, args);
     } catch (error) {
-      done();
+      observeSince(duration, started);
       return failed(error);
     }
     if (!(result instanceof Promise)) {
-      done();
+      observeSince(duration, started);
       return result;
     }
     return result.then(
       (value: unknown) => {
-        done();
+        observeSince(duration, started);
         return value;
       },
       (error: unknown) => {
-        done();
+        observeSince(duration, started);
         return failed(error);
       },
     );
   };
+}
+
+/** Seconds since `started` (performance.now()), observed. A function, not a per-call closure. */
+function observeSince(duration: Observer, started: number): void {
+  duration.observe((performance.now() - started) / 1000);
 }
 
 /** Every `operation` label value the decorator can produce (for tests and dashboards). */
