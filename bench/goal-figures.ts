@@ -13,6 +13,7 @@ import type { DpopRounds } from "./scenarios/dpop.js";
 import type { Footprint } from "./scenarios/footprint.js";
 import type { InterleavedRatio } from "./scenarios/interleaved.js";
 import type { IteratedHashRound } from "./scenarios/iterated-hash.js";
+import type { AlternatingLogins } from "./scenarios/login.js";
 
 /** What the goals read of a run (bench/verify.bench.ts's figures). */
 export interface GoalInputs {
@@ -23,6 +24,8 @@ export interface GoalInputs {
   readonly dpopRounds?: Pick<DpopRounds, "rounds" | "median" | "ratio" | "bound">;
   /** Verify p99 ÷ empty RPC p99 at 8 in flight in alternating rounds, when the run has it. */
   readonly tailRounds?: InterleavedRatio | undefined;
+  /** Gatehouse ÷ the rules floor in alternating login rounds, when the run has them. */
+  readonly loginRulesRounds?: AlternatingLogins | undefined;
   readonly loginStore?: Pick<
     RedisCost,
     "commandsPer" | "cpuUsPer" | "auditBytesPer" | "auditEntriesPer" | "usedMemoryBytesPer"
@@ -62,6 +65,7 @@ export function goalMeasurements(
     "login-floor": floorOf(results["login-floor"], results.login),
     "login-store-floor": floorOf(results["login-store-floor"], results.login),
     "login-rules-floor": floorOf(results["login-rules-floor"], results.login),
+    "login-rules-rounds": figures.loginRulesRounds && rulesRounds(figures.loginRulesRounds),
     "audit-chain": figures.auditChain && chainOf(figures.auditChain),
     assertion: results.assertion && rateOf(results.assertion),
     "assertion-floor": floorOf(results["assertion-floor"], results.assertion),
@@ -154,6 +158,17 @@ function floorOf(
     `${floor.rps}/s (${counted(floor)}; ${floor.serverCpuUsPerCall} µs server CPU each)${share}`,
     floor,
   );
+}
+
+function rulesRounds({ rate, cpu }: AlternatingLogins): Measurement {
+  return {
+    value: rate.median,
+    text:
+      `${rate.median} median of ${rate.rounds.length} alternating rounds ` +
+      `(${rate.rounds.join(", ")}); server CPU per login, floor ÷ Gatehouse, ${cpu.median} ` +
+      `(${cpu.rounds.join(", ")})`,
+    saturated: false,
+  };
 }
 
 function chainOf(chain: AuditChainCheck): Measurement {

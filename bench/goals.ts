@@ -96,6 +96,13 @@ export function issue16Goals(httpInFlight: readonly number[]): readonly Goal[] {
         "and revocation reads, chained signed audit), with Gatehouse's own store adapters",
       RULES_FLOOR_WHY,
     ),
+    printed(
+      "login-rules-rounds",
+      1,
+      "Gatehouse's logins/s ÷ the rules floor's, alternating short rounds on the same Redis",
+      "the same two servers a few seconds apart, so the host's drift cancels: the cost of " +
+        "Gatehouse's own code beside its store work",
+    ),
     goal("assertion", 1, "assertion grants/s (RFC 7523, one RPC)", atLeast(2_500, "/s")),
     printed(
       "assertion-floor",

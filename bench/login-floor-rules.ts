@@ -32,7 +32,7 @@ import { connectRedis, createRedisStore } from "../src/store/redis/index.js";
 import type { FloorPeer, FloorState, Grant, Pending } from "./login-floor.js";
 
 /** The floor's own keys; Gatehouse's are under "gh". */
-const RULES_PREFIX = "floor-rules";
+export const RULES_PREFIX = "floor-rules";
 /** Gatehouse's default limits window (`limits.windowSeconds`); the bench's limits are the highest. */
 const WINDOW_MS = 60_000;
 

@@ -3,11 +3,11 @@
  * the reading connection's own INFO/MEMORY calls subtracted), used_memory, keys, and the audit
  * log's length and MEMORY USAGE. Two snapshots around a measured run, divided by its count.
  */
+
 import { connectRedis, type RedisLike } from "../src/store/redis/index.js";
+import { redisKeys } from "../src/store/redis/keys.js";
 import { round } from "./report.js";
 
-/** The bench server's Redis key prefix is the default one (bench/config.ts). */
-const AUDIT_LOG = "gh:{audit}:log";
 /** Commands one snapshot itself sends (INFO ×4, DBSIZE, MEMORY USAGE, LLEN). */
 const SNAPSHOT_COMMANDS = 7;
 const OWN_COMMANDS = new Set(["info", "dbsize", "memory|usage", "memory", "llen"]);
@@ -50,8 +50,13 @@ export interface RedisProbe {
   close(): Promise<void>;
 }
 
-export function redisProbe(url: string): RedisProbe {
+/**
+ * Snapshots of the Redis at `url`; the audit log counted is the one under `prefix` (the bench
+ * server's is the default, bench/config.ts; the rules floor's its own).
+ */
+export function redisProbe(url: string, prefix = "gh"): RedisProbe {
   const redis: RedisLike = connectRedis(url);
+  const auditLog = redisKeys(prefix).auditLog;
   return {
     async snapshot() {
       const stats = await redis.info("stats");
@@ -59,7 +64,7 @@ export function redisProbe(url: string): RedisProbe {
       const memory = await redis.info("memory");
       const cpu = await redis.info("cpu");
       const keys = await redis.dbsize();
-      const audit = await redis.call("MEMORY", "USAGE", AUDIT_LOG, "SAMPLES", "0");
+      const audit = await redis.call("MEMORY", "USAGE", auditLog, "SAMPLES", "0");
       return {
         commands: infoNumber(stats, "total_commands_processed"),
         reads: infoNumber(stats, "total_reads_processed"),
@@ -71,7 +76,7 @@ export function redisProbe(url: string): RedisProbe {
         ),
         usedMemory: infoNumber(memory, "used_memory"),
         keys,
-        auditEntries: await redis.llen(AUDIT_LOG),
+        auditEntries: await redis.llen(auditLog),
         auditBytes: Number(audit ?? 0),
         cpuUs: Math.round(
           (infoDecimal(cpu, "used_cpu_user") + infoDecimal(cpu, "used_cpu_sys")) * 1e6,

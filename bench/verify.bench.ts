@@ -98,6 +98,7 @@ import { type GoLoadgen, resolveGoLoadgen, writeTlsFiles } from "./go-load.js";
 import { goalMeasurements, grpcAroundHttp } from "./goal-figures.js";
 import { formatGoalRows, goalRows, issue16Goals } from "./goals.js";
 import { openChannels } from "./load.js";
+import { RULES_PREFIX } from "./login-floor-rules.js";
 import { BENCH_TOKEN_TTL_SECONDS } from "./protocol.js";
 import { redisProbe } from "./redis-stats.js";
 import {
@@ -142,7 +143,14 @@ import {
   ROUND_SECONDS,
 } from "./scenarios/interleaved.js";
 import { compareIteratedHash, type IteratedHashRound } from "./scenarios/iterated-hash.js";
-import { floorLogins, type LoginFigures, measureLogin, onFloor } from "./scenarios/login.js";
+import {
+  type AlternatingLogins,
+  alternateLogins,
+  floorLogins,
+  type LoginFigures,
+  measureLogin,
+  onFloor,
+} from "./scenarios/login.js";
 import { measureRevocation, type RevocationSummary } from "./scenarios/revocation.js";
 import { measureRpc, type RpcContext } from "./scenarios/rpc.js";
 import {
@@ -169,6 +177,8 @@ const HTTP_ROUNDS = 4;
 const CHECK_ROUNDS = 6;
 /** Rounds of alternating empty RPC / Verify runs at TAIL_IN_FLIGHT (target 4's p99). */
 const TAIL_ROUNDS = 6;
+/** Alternating rounds of Gatehouse's logins and the rules floor's (target 1). */
+const LOGIN_ROUNDS = 6;
 const TAIL_IN_FLIGHT = 8;
 const tailRoundsSeconds = only.has("latency") ? TAIL_ROUNDS * 2 * ROUND_RUN_SECONDS : 0;
 /** Each round runs Verify, Check and Check with every header. */
@@ -202,6 +212,10 @@ interface Figures {
   denials?: DenialGrowth;
   auditChain?: AuditChainCheck;
   loginStore?: LoginFigures["redis"];
+  /** The rules floor's Redis cost per login (bench/login-floor-rules.ts). */
+  rulesFloorStore?: LoginFigures["redis"];
+  /** Gatehouse ÷ the rules floor in alternating rounds (Go load generator only). */
+  loginRulesRounds?: AlternatingLogins | undefined;
   iteratedHash?: IteratedHashRound;
   dpopRounds?: DpopRounds;
   footprint?: Footprint;
@@ -440,24 +454,16 @@ async function runRedisScenarios(
     const agents = await enrollAgents(pki, a.address, many ? settings.loginAgents : 1);
     /**
      * `measure` against the floor, then against its store floor on this Redis
-     * (bench/login-floor.ts), right after Gatehouse's run: `<name>-floor`, `<name>-store-floor`;
-     * with `rules`, the rules floor too (bench/login-floor-rules.ts): `<name>-rules-floor`.
+     * (bench/login-floor.ts), right after Gatehouse's run: `<name>-floor`, `<name>-store-floor`.
      */
     const measureFloors = async (
       name: string,
       measure: (floor: ServerProcess, address: string) => Promise<Summary>,
-      rules = false,
     ) => {
       figures.results[`${name}-floor`] = await onFloor(settings, dataDir, agents, measure);
       figures.results[`${name}-store-floor`] = await onFloor(settings, dataDir, agents, measure, {
         redisUrl: redis.url,
       });
-      if (rules) {
-        figures.results[`${name}-rules-floor`] = await onFloor(settings, dataDir, agents, measure, {
-          redisUrl: redis.url,
-          rules: true,
-        });
-      }
     };
     if (only.has("login")) {
       probeHost(figures, "before the login");
@@ -466,10 +472,40 @@ async function runRedisScenarios(
         const login = await measureLogin(settings, a.server, a.address, agents, loadgen, probe);
         figures.results.login = login.summary;
         figures.loginStore = login.redis;
+        await measureFloors("login", floorLogins(settings, agents, loadgen));
+        // The rules floor (bench/login-floor-rules.ts), with its Redis cost beside Gatehouse's.
+        const rulesProbe = redisProbe(redis.url, RULES_PREFIX);
+        try {
+          const rules = await onFloor(
+            settings,
+            dataDir,
+            agents,
+            async (floor, at) => {
+              const full = await measureLogin(settings, floor, at, agents, loadgen, rulesProbe);
+              const gatehouse = { server: a.server, address: a.address };
+              const rounds =
+                loadgen &&
+                (await alternateLogins(
+                  settings,
+                  agents,
+                  loadgen,
+                  gatehouse,
+                  { server: floor, address: at },
+                  LOGIN_ROUNDS,
+                ));
+              return { ...full, rounds };
+            },
+            { redisUrl: redis.url, rules: true },
+          );
+          figures.results["login-rules-floor"] = rules.summary;
+          figures.rulesFloorStore = rules.redis;
+          figures.loginRulesRounds = rules.rounds;
+        } finally {
+          await rulesProbe.close();
+        }
       } finally {
         await probe.close();
       }
-      await measureFloors("login", floorLogins(settings, agents, loadgen), true);
     }
     if (only.has("gates")) {
       probeHost(figures, "before the gate pairs");
@@ -658,6 +694,10 @@ function report(
     );
   }
   if (figures.loginStore) printLoginStore(figures.loginStore, logins);
+  if (figures.rulesFloorStore) {
+    console.log("The rules floor (bench/login-floor-rules.ts), the same Redis figures:");
+    printLoginStore(figures.rulesFloorStore, results["login-rules-floor"]);
+  }
   printGatePairs(results);
   if (figures.iteratedHash) printIteratedHash(figures.iteratedHash);
   if (figures.footprint) printFootprint(figures.footprint);
@@ -697,6 +737,8 @@ function report(
     tailRounds: figures.tailRounds ?? null,
     denials: denials ?? null,
     loginStore: figures.loginStore ?? null,
+    rulesFloorStore: figures.rulesFloorStore ?? null,
+    loginRulesRounds: figures.loginRulesRounds ?? null,
     iteratedHash: figures.iteratedHash ?? null,
     footprint: figures.footprint ?? null,
     auditChain: figures.auditChain ?? null,

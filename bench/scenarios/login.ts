@@ -16,9 +16,16 @@ import { AUDIENCE, type BenchAgent, gateClient, login, SCOPE } from "../enroll.j
 import { type GoLoadgen, runGoLogins } from "../go-load.js";
 import { BENCH_ISSUER } from "../protocol.js";
 import { type RedisCost, type RedisProbe, type RedisSnapshot, redisCost } from "../redis-stats.js";
-import { type Summary, summarize } from "../report.js";
+import { round, type Summary, summarize } from "../report.js";
 import type { Settings } from "../settings.js";
 import { type ServerProcess, spawnServer } from "../spawn-server.js";
+import {
+  cpuRatio,
+  type InterleavedRatio,
+  median,
+  ROUND_SECONDS,
+  ROUND_WARMUP_SECONDS,
+} from "./interleaved.js";
 
 /**
  * Measured (perf record on the server, 2 cores, 16 agents): TurboFan's share of the server's
@@ -63,13 +70,19 @@ export async function measureGoGrants(
   address: string,
   agents: readonly BenchAgent[],
   go: GoLoadgen,
-  run: { readonly grant: "login" | "assertion"; readonly mark?: () => Promise<void> },
+  run: {
+    readonly grant: "login" | "assertion";
+    readonly mark?: () => Promise<void>;
+    /** Overrides the warm-up (a server already warm: an alternating round after the first). */
+    readonly warmupSeconds?: number;
+  },
 ): Promise<Summary> {
   let before: Awaited<ReturnType<ServerProcess["usage"]>> | undefined;
   const warmupSeconds =
-    run.grant === "login"
+    run.warmupSeconds ??
+    (run.grant === "login"
       ? Math.max(settings.warmupSeconds, LOGIN_WARMUP_SECONDS)
-      : settings.warmupSeconds;
+      : settings.warmupSeconds);
   const result = await runGoLogins(
     agents,
     { audience: AUDIENCE, scopes: [SCOPE], grant: run.grant, issuer: BENCH_ISSUER },
@@ -102,6 +115,51 @@ export function floorLogins(
     go
       ? measureGoGrants(settings, server, address, agents, go, { grant: "login" })
       : measureNodeLogin(settings, server, address, agents, async () => {});
+}
+
+/** A server the bench's logins can be sent to. */
+export interface LoginServer {
+  readonly server: ServerProcess;
+  readonly address: string;
+}
+
+/** Gatehouse ÷ a floor, per alternating round: logins/s, and floor ÷ Gatehouse server CPU per login. */
+export interface AlternatingLogins {
+  readonly rate: InterleavedRatio;
+  readonly cpu: InterleavedRatio;
+}
+
+/**
+ * Gatehouse's logins beside a floor's (bench/login-floor.ts) in `rounds` alternating short
+ * runs on the same Redis, both servers up and already warm: on a host whose speed drifts
+ * within a minute, two runs a minute apart compare the host as much as the code.
+ */
+export async function alternateLogins(
+  settings: Settings,
+  agents: readonly BenchAgent[],
+  go: GoLoadgen,
+  gatehouse: LoginServer,
+  floor: LoginServer,
+  rounds: number,
+): Promise<AlternatingLogins> {
+  const short = { ...settings, seconds: ROUND_SECONDS };
+  const run = (target: LoginServer) =>
+    measureGoGrants(short, target.server, target.address, agents, go, {
+      grant: "login",
+      warmupSeconds: ROUND_WARMUP_SECONDS,
+    });
+  const rate: number[] = [];
+  const cpu: number[] = [];
+  for (let i = 0; i < rounds; i++) {
+    const ours = await run(gatehouse);
+    const theirs = await run(floor);
+    rate.push(round(ours.rps / Math.max(1, theirs.rps), 3));
+    cpu.push(round(cpuRatio(theirs, ours), 3));
+  }
+  return {
+    rate: { rounds: rate, median: median(rate) },
+    cpu: { rounds: cpu, median: median(cpu) },
+  };
 }
 
 /**
