@@ -13,6 +13,7 @@
  */
 import cluster, { type Worker } from "node:cluster";
 import { startGatehouse } from "../src/app/gatehouse.js";
+import { serverListening } from "../src/app/listening.js";
 import { announceListening, onPrimaryStop, superviseWorkers } from "../src/app/workers.js";
 import { createLogger } from "../src/observability/logger.js";
 import { benchConfig } from "./config.js";
@@ -75,7 +76,7 @@ async function serve(): Promise<void> {
   });
   if (cluster.isWorker) {
     onPrimaryStop(stop);
-    announceListening(app);
+    announceListening(serverListening(app));
     return;
   }
   // The parent died without saying stop: do not linger.
@@ -89,6 +90,8 @@ async function supervise(): Promise<void> {
     count: workers,
     graceMs: config.shutdownGraceMs,
     report: () => {},
+    name: "worker",
+    listening: serverListening,
   });
   const stop = () => void supervisor.stop().then(() => process.exit(0));
   void supervisor.failed.then(() => process.exit(1));
