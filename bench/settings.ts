@@ -40,9 +40,9 @@ export interface Settings {
   /** Denied Verifies (junk tokens) in the Redis-growth run. */
   readonly denials: number;
   /**
-   * Server processes per Gatehouse (src/app/workers.ts). More than 1 puts every scenario's
-   * server on Redis, which the workers share; 1 keeps health/verify/dpop/check on the
-   * embedded store in one process.
+   * Server processes per Gatehouse (src/app/workers.ts), and processes per HTTP sidecar in
+   * the http scenario. More than 1 puts every scenario's server on Redis, which the workers
+   * share; 1 keeps health/verify/dpop/check on the embedded store in one process.
    */
   readonly workers: number;
   /** Footprint run: seconds with nothing to do before reading the idle RSS (and after the load). */

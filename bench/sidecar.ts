@@ -1,19 +1,21 @@
 /**
  * The benchmarked HTTP sidecar, in a process of its own (`fork` with `--import tsx`), in
  * front of the bench server. Arguments: the data dir (its dev PKI: the sidecar's server
- * certificate, and its `proxy` certificate issued in memory) and JSON `{ upstream,
- * hmacSecret, audience, scope, replicaRedisUrl? }`. One forward-auth route: any host, any path → `audience`,
- * `scope`. IPC: → { type: "ready", port }; ← { type: "usage" } → { type: "usage", cpuMicros,
- * elu } (cumulative); ← { type: "stop" } → exits. With BENCH_SERVER_PROFILE the sidecar
- * profiles its CPU as the bench servers do (bench/profile.ts: one profile per interval
- * between usage requests).
+ * certificate, and its `proxy` certificate issued in memory) and JSON `SidecarOptions`. One
+ * forward-auth route: any host, any path → `audience`, `scope`. With `workers` > 1 this
+ * process supervises that many sidecar processes on one port, as `gatehouse sidecar
+ * --workers` does, with the same code (src/app/workers.ts). IPC (bench/worker-group.ts):
+ * → { type: "ready", port }; ← { type: "usage" } → { type: "usage", cpuMicros, elu }
+ * (cumulative; with workers, summed over them and this process); ← { type: "stop" } → exits.
+ * With BENCH_SERVER_PROFILE each sidecar process profiles its CPU as the bench servers do.
  */
+import cluster from "node:cluster";
 import { loadConfig } from "../src/config/index.js";
 import { createLogger } from "../src/observability/logger.js";
-import { startSidecar } from "../src/sidecar/index.js";
+import { type SidecarListening, sidecarListening, startSidecar } from "../src/sidecar/index.js";
 import { benchProxy } from "./config.js";
-import { startIntervalProfiler } from "./profile.js";
-import { BENCH_ISSUER, BENCH_TRUST_DOMAIN, processUsage } from "./protocol.js";
+import { BENCH_ISSUER, BENCH_TRUST_DOMAIN } from "./protocol.js";
+import { serveForBench, superviseForBench } from "./worker-group.js";
 
 export interface SidecarOptions {
   readonly upstream: string;
@@ -22,12 +24,15 @@ export interface SidecarOptions {
   readonly scope: string;
   /** Set: an in-process verifier replica on this Redis decides (`sidecar.verifier = "replica"`). */
   readonly replicaRedisUrl?: string;
+  /** Sidecar processes sharing the port (`sidecar.workers`); default 1. */
+  readonly workers?: number;
 }
 
 const [dataDir, raw] = process.argv.slice(2);
 if (!dataDir || !raw || !process.send)
   throw new Error("usage: fork bench/sidecar.ts <dataDir> <options>");
 const options = JSON.parse(raw) as SidecarOptions;
+const workers = options.workers ?? 1;
 const config = loadConfig({
   mode: "dev",
   env: {},
@@ -43,6 +48,7 @@ const config = loadConfig({
       host: "127.0.0.1",
       port: 0,
       upstream: options.upstream,
+      workers,
       routes: [
         {
           host: "*",
@@ -55,19 +61,19 @@ const config = loadConfig({
     } as never,
   },
 });
-const sidecar = await startSidecar({ config, logger: createLogger("silent") });
-const profileDir = process.env.BENCH_SERVER_PROFILE;
-const profiler = profileDir ? await startIntervalProfiler(profileDir) : undefined;
-const stop = () =>
-  void (profiler?.stop() ?? Promise.resolve())
-    .then(() => sidecar.stop())
-    .then(() => process.exit(0));
-process.on("message", (message: { type?: string }) => {
-  if (message.type === "stop") stop();
-  if (message.type === "usage") {
-    process.send?.(processUsage());
-    void profiler?.cut();
-  }
-});
-process.on("disconnect", stop);
-process.send({ type: "ready", port: sidecar.port });
+const ready = ({ port }: SidecarListening) => ({ type: "ready", port });
+
+if (workers > 1 && cluster.isPrimary) {
+  await superviseForBench(
+    {
+      count: workers,
+      graceMs: config.shutdownGraceMs,
+      name: "sidecar worker",
+      listening: sidecarListening,
+    },
+    ready,
+  );
+} else {
+  const sidecar = await startSidecar({ config, logger: createLogger("silent") });
+  await serveForBench({ listening: sidecarListening(sidecar), stop: () => sidecar.stop() }, ready);
+}

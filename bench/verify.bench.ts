@@ -57,12 +57,14 @@
  * file of agents, each with its own connection and one login in flight (it signs each
  * challenge itself). Revocation, which needs sequencing across two replicas, runs on grpc-js.
  *
- *   http        the HTTP sidecar (its own process) in front of the same server: forward-auth
+ *   http        the HTTP sidecar (BENCH_WORKERS processes of its own, as `gatehouse sidecar
+ *               --workers` runs them) in front of the same server: forward-auth
  *               (/auth, cached bearer token) and REST Verify over HTTP/2 + TLS at 1, 8 and
  *               BENCH_CONCURRENCY in flight, beside gRPC Verify at the same (target: 60 %);
- *               on Redis also through a sidecar with an in-process verifier replica, and the
- *               two sidecars' forward-auth in alternating rounds (CPU: Gatehouse + sidecar);
- *               forward-auth also through the upstream floor (bench/proxy-floor.ts)
+ *               on Redis also through a sidecar with an in-process verifier replica (as many
+ *               processes), and the two sidecars' forward-auth in alternating rounds (CPU:
+ *               Gatehouse + sidecar, every process); forward-auth also through the upstream
+ *               floor (bench/proxy-floor.ts, always one process)
  * The header prints the host's speed (CPU µs per raw Ed25519 verify) at the start, before the
  * login and the gate pairs, and at the end: it drifts within minutes on a shared VM.
  * Env: BENCH_LOADGEN (go|node; unset: go if available), BENCH_LOADGEN_PROCS (1),
@@ -370,6 +372,9 @@ function runName(run: string, inFlight: number): string {
  * before and right after that level's HTTP runs (`verify-before-http@N`, `verify-after-http@N`):
  * the host's speed drifts within minutes, so the HTTP paths are compared with the gRPC rate of
  * their own minute (the mean of the two), not with one measured at the start of the bench.
+ * Both sidecars run BENCH_WORKERS processes, as the server does, so the HTTP paths and gRPC
+ * Verify have the same cores to use; the upstream floor stays one process (a bare hop, the
+ * bound of one process's transports), so with more workers it no longer bounds the sidecar.
  */
 async function runHttpScenarios(
   dataDir: string,
@@ -383,6 +388,7 @@ async function runHttpScenarios(
     hmacSecret: store.hmacSecret,
     audience: route.audience,
     scope: route.scope,
+    workers: settings.workers,
   };
   const sidecar = await spawnSidecar(dataDir, options);
   // On Redis, the same sidecar with an in-process verifier replica (sidecar.verifier).
@@ -629,6 +635,11 @@ function report(
   console.log(
     `Server: ${settings.workers === 1 ? "1 process (embedded store; Redis for login and revocation)" : `${settings.workers} worker processes per Gatehouse, Redis store`}`,
   );
+  if (only.has("http")) {
+    console.log(
+      `HTTP sidecars (upstream and replica): ${settings.workers === 1 ? "1 process" : `${settings.workers} worker processes`} each; the upstream floor 1 process`,
+    );
+  }
   console.log(
     `Load generators: ${generators.join(", ") || "none"} (node: grpc-js, 1 client thread; go: ` +
       `bench/loadgen${loadgen ? `, GOMAXPROCS ${loadgen.procs}` : ", not in use"})\n`,

@@ -18,7 +18,7 @@ import { runTasks } from "../async-load.js";
 import { type GoLoadgen, type HttpExpectation, runGoHttp, writeTlsFiles } from "../go-load.js";
 import { type Summary, summarize } from "../report.js";
 import type { SidecarOptions } from "../sidecar.js";
-import type { ServerProcess, ServerUsage } from "../spawn-server.js";
+import { type ServerProcess, type ServerUsage, serverNodeFlags } from "../spawn-server.js";
 import { median } from "./interleaved.js";
 
 const SIDECAR_SCRIPT = fileURLToPath(new URL("../sidecar.ts", import.meta.url));
@@ -26,20 +26,27 @@ const SIDECAR_SCRIPT = fileURLToPath(new URL("../sidecar.ts", import.meta.url));
 export const PROXY_FLOOR_SCRIPT = fileURLToPath(new URL("../proxy-floor.ts", import.meta.url));
 
 export interface BenchSidecar {
+  /** The process the bench forked (with workers, their primary). */
+  readonly pid: number;
   readonly url: string;
-  /** The sidecar process's cumulative CPU and event-loop use. */
+  /** The sidecar's cumulative CPU and event-loop use (with workers, all its processes). */
   usage(): Promise<ServerUsage>;
   stop(): Promise<void>;
 }
 
-/** The sidecar (bench/sidecar.ts), or with `script` another front with the same IPC. */
+/**
+ * The sidecar (bench/sidecar.ts; `options.workers` processes), or with `script` another front
+ * with the same IPC. It runs with the server's node flags, as the container image runs every
+ * command and as a `--workers` primary forks its workers: one process and several compare
+ * like for like.
+ */
 export async function spawnSidecar(
   dataDir: string,
   options: SidecarOptions,
   script = SIDECAR_SCRIPT,
 ): Promise<BenchSidecar> {
   const child: ChildProcess = fork(script, [dataDir, JSON.stringify(options)], {
-    execArgv: ["--import", "tsx"],
+    execArgv: ["--import", "tsx", ...serverNodeFlags()],
     stdio: ["ignore", "inherit", "inherit", "ipc"],
   });
   const [message] = (await Promise.race([
@@ -49,6 +56,7 @@ export async function spawnSidecar(
     }),
   ])) as [{ port: number }];
   return {
+    pid: child.pid ?? 0,
     url: `https://127.0.0.1:${message.port}`,
     async usage() {
       const answer = once(child, "message") as Promise<[ServerUsage]>;
@@ -127,8 +135,8 @@ export interface HttpRequestSpec {
 
 /**
  * A warm-up, then a measured run. The server's CPU is everything that serves the request:
- * Gatehouse's processes and the sidecar's together (the sidecar, one process, is the
- * bottleneck of the upstream path: it spends more CPU per call than Gatehouse does).
+ * Gatehouse's processes and the sidecar's together (the sidecar is the bottleneck of the
+ * upstream path: it spends more CPU per call than Gatehouse does).
  */
 export async function measureHttp(spec: HttpRequestSpec, run: HttpRun): Promise<Summary> {
   return run.go ? measureHttpOnGo(spec, run, run.go) : measureHttpOnNode(spec, run);

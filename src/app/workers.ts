@@ -3,28 +3,24 @@ import { once } from "node:events";
 import { withServerNodeFlags } from "./node-flags.js";
 
 /**
- * Several server processes on one machine (`workers` > 1), with node:cluster: the primary
- * process serves nothing itself; it forks the workers, each of which starts a whole Gatehouse
- * on the same ports, and the primary hands each new TLS connection to one of them in turn
- * (cluster's round-robin scheduling). The workers are replicas sharing the Redis store, as
- * replicas on several machines are: caches are kept fresh by the store's invalidation bus,
- * single-use values are spent atomically in the store. A gRPC client on one HTTP/2
- * connection therefore reaches one worker: clients that want every core open a few.
+ * Several processes of one service on one machine, with node:cluster: the server (`workers`
+ * > 1) and the HTTP sidecar (`sidecar.workers` > 1). The primary process serves nothing
+ * itself; it forks the workers, each of which starts the whole service on the same ports,
+ * and the primary hands each new TLS connection to one of them in turn (cluster's
+ * round-robin scheduling). The workers are replicas, as replicas on several machines are:
+ * whatever must be shared lives in the Redis store (caches kept fresh by its invalidation
+ * bus, single-use values spent atomically there). A client on one HTTP/2 connection
+ * therefore reaches one worker: clients that want every core open a few.
  *
  * Protocol between the two (over cluster's IPC channel):
- *   worker → primary  { type: "gatehouse:listening", grpcPort, connectPort, approvalOrigin? }
+ *   worker → primary  { type: "gatehouse:listening", listening }   where the worker listens,
+ *                     as plain JSON the service defines (the server's ports, the sidecar's URL)
  *   primary → worker  { type: "gatehouse:stop" }   drain (as on SIGTERM) and exit
  */
 
-/** Where a worker listens; every worker listens on the same ports. */
-export interface Listening {
-  readonly grpcPort: number;
-  readonly connectPort: number;
-  readonly approvalOrigin: string | undefined;
-}
-
-interface ListeningMessage extends Listening {
+interface ListeningMessage {
   readonly type: "gatehouse:listening";
+  readonly listening: unknown;
 }
 
 const STOP_MESSAGE = { type: "gatehouse:stop" } as const;
@@ -41,16 +37,12 @@ export function isWorkerProcess(): boolean {
 }
 
 /**
- * Worker side: tells the primary where it listens. Only the ports go over IPC: the caller
- * may pass the whole Gatehouse (its store and audit writer must not be serialized).
+ * Worker side: tells the primary where it listens. `listening` goes over IPC as JSON: pass
+ * only the plain fields (never a whole service, whose store and audit writer must not be
+ * serialized).
  */
-export function announceListening({ grpcPort, connectPort, approvalOrigin }: Listening): void {
-  const message: ListeningMessage = {
-    type: "gatehouse:listening",
-    grpcPort,
-    connectPort,
-    approvalOrigin,
-  };
+export function announceListening(listening: object): void {
+  const message: ListeningMessage = { type: "gatehouse:listening", listening };
   process.send?.(message);
 }
 
@@ -65,16 +57,21 @@ export function onPrimaryStop(drain: () => void): void {
   process.on("disconnect", drain);
 }
 
-export interface SupervisorOptions {
+export interface SupervisorOptions<L> {
   readonly count: number;
   /** The drain bound each worker applies (config.shutdownGraceMs). */
   readonly graceMs: number;
   /** One line for an operator (stderr). */
   readonly report: (line: string) => void;
+  /** How the reports name a worker: `worker` (the server), `sidecar worker`. */
+  readonly name: string;
+  /** What a worker announced (`announceListening`), read back from its IPC message. */
+  readonly listening: (announced: unknown) => L;
 }
 
-export interface Supervisor {
-  readonly listening: Listening;
+export interface Supervisor<L> {
+  /** What the first worker announced; every worker listens on the same ports. */
+  readonly listening: L;
   /** The workers alive now. */
   workers(): readonly Worker[];
   /** Asks every worker to drain, waits for them (SIGKILL after the grace and a margin). */
@@ -85,14 +82,16 @@ export interface Supervisor {
 
 /**
  * Primary side: forks the first worker and waits until it listens (it creates what does not
- * exist yet: the dev PKI, the first signing key, the audit key), then the others. Rejects when
- * a worker exits before it listens (the worker itself reports why); the others are stopped.
+ * exist yet: the dev PKI, the first signing key, the audit key), then the others, with the
+ * server's node flags (src/app/node-flags.ts). Rejects when a worker exits before it listens
+ * (the worker itself reports why); the others are stopped.
  */
-export async function superviseWorkers(options: SupervisorOptions): Promise<Supervisor> {
+export async function superviseWorkers<L>(options: SupervisorOptions<L>): Promise<Supervisor<L>> {
   cluster.setupPrimary({ execArgv: withServerNodeFlags(process.execArgv) });
+  const { name, report } = options;
   const live = new Set<Worker>();
   let stopping = false;
-  let listening: Listening | undefined;
+  let listening: L | undefined;
   const restarts: number[] = [];
   let giveUp: () => void = () => {};
   const failed = new Promise<void>((resolve) => {
@@ -100,21 +99,21 @@ export async function superviseWorkers(options: SupervisorOptions): Promise<Supe
   });
 
   /** Forks a worker; resolves once it listens, rejects if it exits first. */
-  const start = (): Promise<Listening> => {
+  const start = (): Promise<L> => {
     const worker = cluster.fork();
     live.add(worker);
     let listened = false;
-    return new Promise<Listening>((resolve, reject) => {
+    return new Promise<L>((resolve, reject) => {
       worker.on("message", (message: Partial<ListeningMessage>) => {
         if (message?.type !== "gatehouse:listening") return;
         listened = true;
-        options.report(`gatehouse: worker ${worker.process.pid} listening`);
-        resolve(listeningOf(message));
+        report(`gatehouse: ${name} ${worker.process.pid} listening`);
+        resolve(options.listening(message.listening));
       });
       worker.once("exit", (code, signal) => {
         live.delete(worker);
         if (!listened) {
-          reject(new Error(`worker ${worker.process.pid} exited before it listened`));
+          reject(new Error(`${name} ${worker.process.pid} exited before it listened`));
         }
         // Before every worker first listened, a failure fails the start (the caller stops all).
         if (!stopping && listening !== undefined) replace(worker, code, signal);
@@ -130,17 +129,17 @@ export async function superviseWorkers(options: SupervisorOptions): Promise<Supe
     }
     const how = signal ?? `code ${code}`;
     if (restarts.length > MAX_RESTARTS) {
-      options.report(
-        `gatehouse: worker ${worker.process.pid} exited (${how}); ${restarts.length} exits ` +
+      report(
+        `gatehouse: ${name} ${worker.process.pid} exited (${how}); ${restarts.length} exits ` +
           `within ${RESTART_WINDOW_MS / 1000} s, stopping`,
       );
       void stop().then(giveUp);
       return;
     }
-    options.report(`gatehouse: worker ${worker.process.pid} exited (${how}); starting another`);
+    report(`gatehouse: ${name} ${worker.process.pid} exited (${how}); starting another`);
     setTimeout(() => {
       if (stopping) return;
-      start().catch((error: unknown) => options.report(`gatehouse: ${String(error)}`));
+      start().catch((error: unknown) => report(`gatehouse: ${String(error)}`));
     }, RESTART_DELAY_MS);
   };
 
@@ -165,12 +164,4 @@ export async function superviseWorkers(options: SupervisorOptions): Promise<Supe
     throw error;
   }
   return { listening, workers: () => [...live], stop, failed };
-}
-
-function listeningOf(message: Partial<ListeningMessage>): Listening {
-  return {
-    grpcPort: Number(message.grpcPort),
-    connectPort: Number(message.connectPort),
-    approvalOrigin: typeof message.approvalOrigin === "string" ? message.approvalOrigin : undefined,
-  };
 }

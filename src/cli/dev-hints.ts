@@ -1,6 +1,6 @@
 import { join, resolve } from "node:path";
+import type { Listening } from "../app/listening.js";
 import { devPkiDir } from "../app/tls.js";
-import type { Listening } from "../app/workers.js";
 import { DEFAULTS, type GatehouseConfig } from "../config/index.js";
 import { ensureDevPki } from "../pki/dev-pki.js";
 import { hostPort } from "./output.js";

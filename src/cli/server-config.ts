@@ -15,9 +15,23 @@ export interface ServerFlags {
   readonly grpcPort?: string;
   readonly connectPort?: string;
   readonly sidecarPort?: string;
+  /** `serve --workers`: server processes. */
   readonly workers?: string;
+  /** `sidecar --workers`: sidecar processes. */
+  readonly sidecarWorkers?: string;
   readonly role?: string;
 }
+
+/** The flag each override came from, so a problem names what was typed. */
+const FLAG_NAMES = {
+  dataDir: "--data-dir",
+  "grpc.port": "--grpc-port",
+  "connect.port": "--connect-port",
+  "sidecar.port": "--sidecar-port",
+  workers: "--workers",
+  "sidecar.workers": "--workers",
+  role: "--role",
+} as const;
 
 /**
  * Loads the configuration with the flags winning over every other source. Bad flags and
@@ -27,14 +41,20 @@ export function loadServerConfig(mode: Mode, flags: ServerFlags): GatehouseConfi
   const problems: string[] = [];
   const grpcPort = portFlag("--grpc-port", flags.grpcPort, problems);
   const connectPort = portFlag("--connect-port", flags.connectPort, problems);
+  // The configuration checks the counts' range (one problem list with every other setting).
   const workers = countFlag("--workers", flags.workers, problems);
+  const sidecarWorkers = countFlag("--workers", flags.sidecarWorkers, problems);
   const sidecarPort = portFlag("--sidecar-port", flags.sidecarPort, problems);
+  const sidecar = {
+    ...(sidecarPort === undefined ? {} : { port: sidecarPort }),
+    ...(sidecarWorkers === undefined ? {} : { workers: sidecarWorkers }),
+  };
   const overrides: ConfigOverrides = {
     ...(flags.dataDir === undefined ? {} : { dataDir: flags.dataDir }),
     ...(grpcPort === undefined ? {} : { grpc: { port: grpcPort } }),
     ...(connectPort === undefined ? {} : { connect: { port: connectPort } }),
     ...(workers === undefined ? {} : { workers }),
-    ...(sidecarPort === undefined ? {} : { sidecar: { port: sidecarPort } }),
+    ...(Object.keys(sidecar).length === 0 ? {} : { sidecar }),
     // Checked by the configuration (one problem list with every other setting).
     ...(flags.role === undefined ? {} : { role: flags.role as ServerRole }),
   };
@@ -42,6 +62,7 @@ export function loadServerConfig(mode: Mode, flags: ServerFlags): GatehouseConfi
     const config = loadConfig({
       mode,
       overrides,
+      overrideNames: FLAG_NAMES,
       ...(flags.config === undefined ? {} : { file: flags.config }),
     });
     if (problems.length === 0) return config;

@@ -1,10 +1,18 @@
 import { Command, Option } from "commander";
+import { announceListening, isWorkerProcess, onPrimaryStop } from "../app/workers.js";
 import type { GatehouseConfig, Mode } from "../config/index.js";
-import { type Sidecar, sidecarProblems, startSidecar } from "../sidecar/index.js";
+import {
+  type Sidecar,
+  type SidecarListening,
+  sidecarListening,
+  sidecarProblems,
+  startSidecar,
+} from "../sidecar/index.js";
+import { exitWhen, onSignals, runPrimary } from "./lifecycle.js";
 import { CliFailure, EXIT_USAGE, reportFailure } from "./output.js";
 import { loadServerConfig, type ServerFlags } from "./server-config.js";
 
-interface SidecarFlags extends ServerFlags {
+interface SidecarFlags extends Omit<ServerFlags, "sidecarWorkers"> {
   readonly mode: Mode;
 }
 
@@ -14,38 +22,69 @@ export function sidecarCommand(): Command {
     .description("serve Gatehouse over HTTP: REST, forward-auth (/auth), JWKS and metadata")
     .option("--config <file>", "TOML config file (default: $GATEHOUSE_CONFIG)")
     .option("--data-dir <dir>", "dev mode: where the dev PKI lives (default: .gatehouse)")
+    .option("--workers <n>", "sidecar processes sharing the port (default: 1)")
     .addOption(
       new Option("--mode <mode>", "dev: the dev PKI; serve: configured TLS files")
         .choices(["dev", "serve"])
         .default("serve"),
     )
     .action(async (flags: SidecarFlags) => {
-      const { mode, ...serverFlags } = flags;
-      const config = loadServerConfig(mode, serverFlags);
+      const { mode, workers, ...serverFlags } = flags;
+      const config = loadServerConfig(mode, {
+        ...serverFlags,
+        ...(workers === undefined ? {} : { sidecarWorkers: workers }),
+      });
       const problems = sidecarProblems(config);
       if (problems.length > 0) {
         const list = problems.map((problem) => `\n  - ${problem}`).join("");
         throw new CliFailure(`invalid configuration:${list}`, EXIT_USAGE);
       }
-      const sidecar = await runSidecar(config);
-      stopOnSignals(sidecar);
+      await serveSidecar(config);
     });
 }
 
 /** Starts the sidecar and announces its URL (one machine-readable line, for scripts and tests). */
 export async function runSidecar(config: GatehouseConfig): Promise<Sidecar> {
   const sidecar = await startSidecar({ config });
-  console.log(`gatehouse: sidecar listening on ${sidecar.url}`);
+  announce(sidecar);
   return sidecar;
 }
 
-function stopOnSignals(sidecar: Sidecar): void {
-  const stop = () => {
-    sidecar.stop().then(
-      () => process.exit(0),
-      (error: unknown) => process.exit(reportFailure(error)),
-    );
-  };
-  process.once("SIGTERM", stop);
-  process.once("SIGINT", stop);
+/**
+ * One sidecar in this process, or with `sidecar.workers` > 1 the primary of that many
+ * (src/app/workers.ts, as `serve --workers`): it announces the URL once every worker listens.
+ * Stops on SIGTERM or SIGINT, exit 0.
+ */
+async function serveSidecar(config: GatehouseConfig): Promise<void> {
+  if (config.sidecar.workers > 1 && !isWorkerProcess()) {
+    const supervisor = await runPrimary({
+      count: config.sidecar.workers,
+      graceMs: config.shutdownGraceMs,
+      name: "sidecar worker",
+      listening: sidecarListening,
+    });
+    announce(supervisor.listening);
+    return;
+  }
+  let sidecar: Sidecar;
+  try {
+    sidecar = await startSidecar({ config });
+  } catch (error) {
+    // A half-started sidecar (its channel to Gatehouse, a replica's store) would linger.
+    process.exit(reportFailure(error));
+  }
+  const stop = onSignals((reason) => {
+    console.error(`gatehouse: ${reason} received; stopping the sidecar`);
+    exitWhen(sidecar.stop());
+  });
+  if (isWorkerProcess()) {
+    onPrimaryStop(stop);
+    announceListening(sidecarListening(sidecar));
+    return;
+  }
+  announce(sidecar);
+}
+
+function announce({ url }: SidecarListening): void {
+  console.log(`gatehouse: sidecar listening on ${url}`);
 }

@@ -133,7 +133,8 @@ function describeSidecar(sidecar: GatehouseConfig["sidecar"]): string {
     `${sidecar.forwardAuthRequiresClientCert ? ", client certificate required" : ""}; ` +
     `body ${sidecar.maxBodyBytes} B, headers ${sidecar.maxHeaderBytes} B, ` +
     `request ${sidecar.requestTimeoutMs} ms, upstream ${sidecar.upstreamTimeoutMs} ms, ` +
-    `${sidecar.maxConnections} connections`
+    `${sidecar.maxConnections} connections` +
+    (sidecar.workers === 1 ? "" : ` per process, ${sidecar.workers} processes sharing the port`)
   );
 }
 

@@ -34,6 +34,8 @@ export interface LoadConfigOptions {
   /** Defaults to `process.env`. */
   readonly env?: NodeJS.ProcessEnv;
   readonly overrides?: ConfigOverrides;
+  /** How problems name an override: the CLI flag that gave it (default `overrides.<path>`). */
+  readonly overrideNames?: Readonly<Partial<Record<FieldPath, string>>>;
 }
 
 const FIELD_BY_FILE_KEY = new Map(FIELD_PATHS.map((path) => [fileKeyOf(path), path]));
@@ -76,7 +78,7 @@ export function loadConfig(options: LoadConfigOptions): GatehouseConfig {
   const sources: Settings[] = [
     file === undefined ? new Map() : fromFile(file, problems),
     fromEnv(env),
-    fromOverrides(options.overrides ?? {}),
+    fromOverrides(options.overrides ?? {}, options.overrideNames ?? {}),
   ];
   const settings: Settings = new Map(sources.flatMap((source) => [...impliedStoreKind(source)]));
   const get = parseSettings(settings, problems);
@@ -192,13 +194,18 @@ function fromEnv(env: NodeJS.ProcessEnv): Settings {
   return settings;
 }
 
-function fromOverrides(overrides: ConfigOverrides): Settings {
+function fromOverrides(
+  overrides: ConfigOverrides,
+  names: NonNullable<LoadConfigOptions["overrideNames"]>,
+): Settings {
   const settings: Settings = new Map();
   for (const path of FIELD_PATHS) {
     const value = path
       .split(".")
       .reduce<unknown>((node, key) => (isTable(node) ? node[key] : undefined), overrides);
-    if (value !== undefined) settings.set(path, { value, name: `overrides.${path}` });
+    if (value !== undefined) {
+      settings.set(path, { value, name: names[path] ?? `overrides.${path}` });
+    }
   }
   return settings;
 }

@@ -31,6 +31,12 @@ export function integer(min: number, max: number): Parser<number> {
   };
 }
 
+/** More processes on one machine than this is a typo, not a deployment: run more replicas instead. */
+const MAX_WORKERS = 64;
+
+/** Processes sharing one set of ports (src/app/workers.ts): `workers`, `sidecar.workers`. */
+export const workerCount: Parser<number> = integer(1, MAX_WORKERS);
+
 export function boolean(value: unknown): Parsed<boolean> {
   if (value === true || value === "true" || value === "1") return ok(true);
   if (value === false || value === "false" || value === "0") return ok(false);

@@ -24,11 +24,9 @@ import {
   oneOf,
   redisUrl,
   trustDomain,
+  workerCount,
 } from "./parsers.js";
 import { setting } from "./setting.js";
-
-/** More server processes than this is a typo, not a deployment: run more replicas instead. */
-const MAX_WORKERS = 64;
 
 export const SIGNING_ALGS = ["EdDSA", "ES256"] as const;
 
@@ -346,7 +344,7 @@ export const SETTINGS = {
   workers: setting({
     env: "GATEHOUSE_WORKERS",
     default: 1,
-    parse: integer(1, MAX_WORKERS),
+    parse: workerCount,
     doc: "server processes sharing the ports (1–64; also `serve --workers`); more than 1 needs Redis",
   }),
 };

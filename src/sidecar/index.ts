@@ -48,6 +48,15 @@ export interface Sidecar {
   stop(): Promise<void>;
 }
 
+/** Where a sidecar listens: what a `sidecar --workers` worker tells its primary. */
+export type SidecarListening = Pick<Sidecar, "port" | "url">;
+
+/** Only these fields, from a running sidecar or from a worker's message as it arrived. */
+export function sidecarListening(from: unknown): SidecarListening {
+  const fields = (from ?? {}) as Partial<Record<keyof SidecarListening, unknown>>;
+  return { port: Number(fields.port), url: String(fields.url) };
+}
+
 /** Problems that stop the sidecar before it listens: it cannot forward identities without them. */
 export function sidecarProblems(config: GatehouseConfig): string[] {
   const problems: string[] = [];

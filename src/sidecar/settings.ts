@@ -10,6 +10,7 @@ import {
   scopeList,
   secret,
   text,
+  workerCount,
 } from "../config/parsers.js";
 import { setting } from "../config/setting.js";
 import { forwardAuthRoutes } from "./route-table.js";
@@ -94,7 +95,30 @@ export const sidecarSection = {
     env: "GATEHOUSE_SIDECAR_MAX_CONNECTIONS",
     default: 1_024,
     parse: integer(1, 1_000_000),
-    doc: "open connections to the sidecar",
+    doc: "open connections to each sidecar process",
+  }),
+  /**
+   * `gatehouse sidecar` processes sharing the listener (src/app/workers.ts, as the server's
+   * `workers`). More than one needs nothing shared of its own: the sidecar keeps no
+   * single-use value and counts no rate limit; what must hold across processes is decided
+   * in Gatehouse or in the Redis store (challenges, passes, assertion `jti`s, DPoP proof
+   * `jti`s and nonces, rate limits), and the replica verifier needs Redis already. What
+   * each process holds for itself, and why that is safe:
+   *   - the forwarded-identity headers memo (upstream.ts): a deterministic function's
+   *     results, the same bytes in every process;
+   *   - its gRPC channel to Gatehouse, and in dev mode its `proxy` certificate, issued in
+   *     memory at each start (each process has its own; every one is a `proxy` of the CA);
+   *   - with `verifier = "replica"`, a whole verifier replica: its caches are kept fresh by
+   *     the store's invalidation bus, as any replica's are; Verify denials fold into audit
+   *     entries per process (`[audit] denial_max_keys` is per process);
+   *   - `max_connections`, which bounds each process.
+   * The sidecar has no metrics listener, so there is nothing to add up across workers.
+   */
+  workers: setting({
+    env: "GATEHOUSE_SIDECAR_WORKERS",
+    default: 1,
+    parse: workerCount,
+    doc: "`gatehouse sidecar` processes sharing its port (1–64; also `sidecar --workers`); `gatehouse dev` runs one",
   }),
   verifier: setting({
     env: "GATEHOUSE_SIDECAR_VERIFIER",

@@ -14,6 +14,7 @@ import { ensureDevPki } from "../../src/pki/dev-pki.js";
 import { enrollThroughLibrary } from "../support/cli-enroll.js";
 import {
   type CliServer,
+  isRunning,
   killCliProcesses,
   runCli,
   startCliServer,
@@ -86,15 +87,6 @@ async function startWorkers(count: number): Promise<CliServer> {
 
 function workerPids(server: CliServer): number[] {
   return [...server.output().matchAll(WORKER_LISTENING)].map((match) => Number(match[1]));
-}
-
-function isRunning(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** A verifier on `CONNECTIONS` connections of their own: the workers share them out. */

@@ -58,12 +58,11 @@ export async function runCli(
   return { code, stdout, stderr };
 }
 
-export interface CliServer {
-  /** `host:port` of the gRPC port. */
-  readonly grpcAddress: string;
-  /** `https://host:port` of the Connect port. */
-  readonly connectUrl: string;
-  /** Everything the server wrote so far, stdout and stderr interleaved. */
+/** A long-running command: its output so far, and how to wait for a line or stop it. */
+export interface CliProcess {
+  /** The command's own process (with `--workers`, the primary). */
+  readonly pid: number;
+  /** Everything it wrote so far, stdout and stderr interleaved. */
   output(): string;
   /** Resolves with the first match of `pattern` in the output, waiting for it if need be. */
   waitForOutput(pattern: RegExp): Promise<RegExpExecArray>;
@@ -71,6 +70,13 @@ export interface CliServer {
   stop(signal?: NodeJS.Signals): Promise<CliExit>;
   /** Resolves with how the process ended, once it ends by itself. */
   exited(): Promise<Exit>;
+}
+
+export interface CliServer extends CliProcess {
+  /** `host:port` of the gRPC port. */
+  readonly grpcAddress: string;
+  /** `https://host:port` of the Connect port. */
+  readonly connectUrl: string;
 }
 
 export interface CliExit extends Exit {
@@ -85,6 +91,17 @@ export async function startCliServer(
   args: readonly string[],
   env: NodeJS.ProcessEnv = {},
 ): Promise<CliServer> {
+  const started = startCli(args, env);
+  const [, grpc] = await started.waitForOutput(LISTENING.grpc);
+  const [, connect] = await started.waitForOutput(LISTENING.connect);
+  return { ...started, grpcAddress: grpc ?? "", connectUrl: `https://${connect}` };
+}
+
+/**
+ * Starts a long-running command (e.g. `sidecar`) without waiting for anything: wait for its
+ * own announcement with `waitForOutput`. Its output is recorded as startCliServer's is.
+ */
+export function startCli(args: readonly string[], env: NodeJS.ProcessEnv = {}): CliProcess {
   const { child, exit } = spawnCli(args, env);
   let output = "";
   let exited = false;
@@ -120,11 +137,8 @@ export async function startCliServer(
       check();
     });
 
-  const [, grpc] = await waitForOutput(LISTENING.grpc);
-  const [, connect] = await waitForOutput(LISTENING.connect);
   return {
-    grpcAddress: grpc ?? "",
-    connectUrl: `https://${connect}`,
+    pid: child.pid ?? 0,
     output: () => output,
     waitForOutput,
     async stop(signal = "SIGTERM") {
@@ -137,6 +151,16 @@ export async function startCliServer(
     },
     exited: () => exit,
   };
+}
+
+/** Whether a process (a worker the test saw start) is still running. */
+export function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** Kills every CLI child still running and waits until each is gone. */

@@ -55,6 +55,13 @@ describe("describeConfig", () => {
     );
   });
 
+  it("shows sidecar workers when there are more than one", () => {
+    const config = loadConfig({ mode: "dev", env: { GATEHOUSE_SIDECAR_WORKERS: "3" } });
+    expect(describeConfig(config)).toContain(
+      "1024 connections per process, 3 processes sharing the port",
+    );
+  });
+
   it("redacts the credentials of the Redis URL", () => {
     const password = "s3cr3t-Pa55word";
     const config = loadConfig({

@@ -109,6 +109,7 @@ describe("loadConfig defaults", () => {
         maxHeaderBytes: 16_384,
         requestTimeoutMs: 15_000,
         maxConnections: 1_024,
+        workers: 1,
         verifier: "upstream",
         upstreamTimeoutMs: 5_000,
         routes: [],
@@ -168,6 +169,21 @@ describe("loadConfig defaults", () => {
     expect(
       problems({ sidecar: { routes: [{ resource: "not a url", scopes: [1] }] } as never }),
     ).toEqual([expect.stringMatching(/routes\[0\]\.resource.*routes\[0\]\.scopes/)]);
+  });
+
+  it("reads sidecar.workers: 1..64, and more than one needs no Redis (unlike the server's)", () => {
+    const load = (env: Record<string, string>) => loadConfig({ mode: "dev", env });
+    expect(load({}).sidecar.workers).toBe(1);
+    expect(load({ GATEHOUSE_SIDECAR_WORKERS: "4" })).toMatchObject({
+      store: { kind: "embedded" },
+      sidecar: { workers: 4 },
+      workers: 1,
+    });
+    for (const value of ["0", "65", "two"]) {
+      expect(() => load({ GATEHOUSE_SIDECAR_WORKERS: value })).toThrow(
+        `GATEHOUSE_SIDECAR_WORKERS: must be an integer 1..64, got "${value}"`,
+      );
+    }
   });
 
   it("reads the legacy routes: the AOG ones need an audience and scopes", () => {

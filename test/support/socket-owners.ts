@@ -1,0 +1,33 @@
+import { readdir, readFile, readlink } from "node:fs/promises";
+
+/** /proc/net/tcp's state of an established connection. */
+const ESTABLISHED = "01";
+
+/**
+ * Which of `pids` hold an established TCP connection accepted on local `port` (Linux:
+ * /proc/net/tcp and tcp6 give each socket's inode, /proc/<pid>/fd links `socket:[inode]`).
+ * With node:cluster the primary hands each accepted connection to one worker, which alone
+ * holds it from then on: the owners are the workers that serve those connections.
+ */
+export async function socketOwners(port: number, pids: readonly number[]): Promise<Set<number>> {
+  const inodes = new Set<string>();
+  for (const table of ["/proc/net/tcp", "/proc/net/tcp6"]) {
+    const text = await readFile(table, "utf8").catch(() => "");
+    for (const line of text.split("\n").slice(1)) {
+      // sl local_address rem_address st tx:rx tr:when retrnsmt uid timeout inode …
+      const [, local = "", , state, , , , , , inode = ""] = line.trim().split(/\s+/);
+      const localPort = Number.parseInt(local.split(":")[1] ?? "", 16);
+      if (state === ESTABLISHED && localPort === port) inodes.add(inode);
+    }
+  }
+  const owners = new Set<number>();
+  for (const pid of pids) {
+    const fds = await readdir(`/proc/${pid}/fd`).catch(() => [] as string[]);
+    for (const fd of fds) {
+      const link = await readlink(`/proc/${pid}/fd/${fd}`).catch(() => "");
+      const inode = /^socket:\[(\d+)\]$/.exec(link)?.[1];
+      if (inode !== undefined && inodes.has(inode)) owners.add(pid);
+    }
+  }
+  return owners;
+}
