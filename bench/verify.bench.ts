@@ -64,7 +64,7 @@
  *               on Redis also through a sidecar with an in-process verifier replica (as many
  *               processes), and the two sidecars' forward-auth in alternating rounds (CPU:
  *               Gatehouse + sidecar, every process); forward-auth also through the upstream
- *               floor (bench/proxy-floor.ts, always one process)
+ *               floor (bench/proxy-floor.ts, as many processes)
  * The header prints the host's speed (CPU µs per raw Ed25519 verify) at the start, before the
  * login and the gate pairs, and at the end: it drifts within minutes on a shared VM.
  * Env: BENCH_LOADGEN (go|node; unset: go if available), BENCH_LOADGEN_PROCS (1),
@@ -373,8 +373,8 @@ function runName(run: string, inFlight: number): string {
  * the host's speed drifts within minutes, so the HTTP paths are compared with the gRPC rate of
  * their own minute (the mean of the two), not with one measured at the start of the bench.
  * Both sidecars run BENCH_WORKERS processes, as the server does, so the HTTP paths and gRPC
- * Verify have the same cores to use; the upstream floor stays one process (a bare hop, the
- * bound of one process's transports), so with more workers it no longer bounds the sidecar.
+ * Verify have the same cores to use; so does the upstream floor, so it still bounds the
+ * upstream sidecar with the same processes.
  */
 async function runHttpScenarios(
   dataDir: string,
@@ -637,7 +637,7 @@ function report(
   );
   if (only.has("http")) {
     console.log(
-      `HTTP sidecars (upstream and replica): ${settings.workers === 1 ? "1 process" : `${settings.workers} worker processes`} each; the upstream floor 1 process`,
+      `HTTP sidecars (upstream and replica): ${settings.workers === 1 ? "1 process" : `${settings.workers} worker processes`} each, the upstream floor too`,
     );
   }
   console.log(
