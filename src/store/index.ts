@@ -2,6 +2,7 @@ import type { Clock } from "../clock.js";
 import { createMemoryStore, type MemoryStoreOptions } from "./memory/index.js";
 import type { Store } from "./ports.js";
 import { connectRedis, createRedisStore } from "./redis/index.js";
+import { requireRedisVersion } from "./redis/version.js";
 
 export { DuplicateIdError, StorePreconditionError } from "./common.js";
 export { createMemoryStore, type MemoryStoreOptions } from "./memory/index.js";
@@ -49,5 +50,11 @@ export async function createStore(options: StoreOptions): Promise<Store> {
     ...(options.cluster === undefined ? {} : { cluster: options.cluster }),
     ...(options.onError === undefined ? {} : { onError: options.onError }),
   });
+  try {
+    await requireRedisVersion(redis);
+  } catch (error) {
+    redis.disconnect();
+    throw error;
+  }
   return createRedisStore({ redis, ownsConnection: true });
 }
