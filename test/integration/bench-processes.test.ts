@@ -2,12 +2,11 @@ import { randomBytes } from "node:crypto";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { setTimeout as sleep } from "node:timers/promises";
 import { afterEach, describe, expect, it } from "vitest";
 import { AUDIENCE, createPki, SCOPE } from "../../bench/enroll.js";
 import { type BenchSidecar, spawnSidecar } from "../../bench/scenarios/http.js";
 import { type ServerProcess, spawnServer } from "../../bench/spawn-server.js";
-import { isRunning } from "../support/cli-process.js";
+import { stillRunning } from "../support/cli-process.js";
 import { type RedisServer, startRedisServer } from "../support/redis-server.js";
 import { h2, http2Session } from "../support/sidecar.js";
 import { socketOwners } from "../support/socket-owners.js";
@@ -56,12 +55,6 @@ async function cpuMicrosOf(pid: number): Promise<number> {
 async function cpuMicrosOfAll(pids: readonly number[]): Promise<number> {
   const each = await Promise.all(pids.map(cpuMicrosOf));
   return each.reduce((sum, micros) => sum + micros, 0);
-}
-
-/** Waits (up to 5 s) until none of `pids` runs; returns those still running. */
-async function stillRunning(pids: readonly number[]): Promise<number[]> {
-  for (let waited = 0; waited < 5_000 && pids.some(isRunning); waited += 50) await sleep(50);
-  return pids.filter(isRunning);
 }
 
 describe("bench/server.ts with workers", () => {

@@ -6,10 +6,10 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import {
   type CliProcess,
-  isRunning,
   killCliProcesses,
   runCli,
   startCli,
+  stillRunning,
 } from "../support/cli-process.js";
 import { AUDIENCE, type Enrolled, enrollAgent, grpcClients, login } from "../support/flows.js";
 import {
@@ -34,7 +34,6 @@ const WORKER_LISTENING = /^gatehouse: sidecar worker (\d+) listening$/gm;
 const SIDECAR_LISTENING = /^gatehouse: sidecar listening on (https:\/\/\S+)$/gm;
 const CONNECTIONS = 4;
 const PROMPT_EXIT_MS = 10_000;
-const ORPHAN_DEADLINE_MS = 10_000;
 const PROPAGATION_DEADLINE_MS = 5_000;
 
 /** A Gatehouse trusting the sidecar as a proxy, an agent, its token, and the routes file. */
@@ -146,16 +145,6 @@ const restVerify = ({ gh, agent, token }: Backend, url: string) =>
     body: JSON.stringify({ token, audience: AUDIENCE, requiredScopes: ["orders:read"] }),
     tls: agent.verifierTls,
   });
-
-/** Polls until none of `pids` runs, or the deadline passes; returns those still running. */
-async function stillRunning(pids: readonly number[]): Promise<number[]> {
-  const until = Date.now() + ORPHAN_DEADLINE_MS;
-  for (;;) {
-    const running = pids.filter(isRunning);
-    if (running.length === 0 || Date.now() > until) return running;
-    await sleep(50);
-  }
-}
 
 describe("gatehouse sidecar --workers (upstream verifier)", () => {
   let backend: Backend;

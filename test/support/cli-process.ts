@@ -1,4 +1,5 @@
 import { type ChildProcessWithoutNullStreams, spawn } from "node:child_process";
+import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import { recordLogLine } from "./secrets.js";
 
@@ -160,6 +161,22 @@ export function isRunning(pid: number): boolean {
     return true;
   } catch {
     return false;
+  }
+}
+
+/**
+ * Polls until none of `pids` runs, or `deadlineMs` passes; returns those still running (a
+ * test expects none: workers that outlive their primary).
+ */
+export async function stillRunning(
+  pids: readonly number[],
+  deadlineMs = 10_000,
+): Promise<number[]> {
+  const until = Date.now() + deadlineMs;
+  for (;;) {
+    const running = pids.filter(isRunning);
+    if (running.length === 0 || Date.now() > until) return running;
+    await sleep(50);
   }
 }
 
