@@ -48,6 +48,15 @@ export async function printDevHints(config: GatehouseConfig, app: Listening): Pr
   if (app.approvalOrigin !== undefined) {
     lines.push("", `Passkey approval page: ${app.approvalOrigin}/approve`);
   }
+  if (config.sidecar.workers > 1) {
+    // One process on the embedded store: a setting meant for `gatehouse sidecar` is not
+    // silently taken as applied here.
+    lines.push(
+      "",
+      `sidecar.workers = ${config.sidecar.workers} applies to \`gatehouse sidecar\`; ` +
+        "dev runs one sidecar, in this process.",
+    );
+  }
   console.log(lines.join("\n"));
 }
 

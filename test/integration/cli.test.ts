@@ -31,11 +31,12 @@ afterEach(async () => {
   await rm(dataDir, { recursive: true, force: true });
 });
 
-function startDev(): Promise<CliServer> {
+function startDev(env: NodeJS.ProcessEnv = {}): Promise<CliServer> {
   return startCliServer(["dev", "--data-dir", dataDir, "--grpc-port", "0", "--connect-port", "0"], {
     GATEHOUSE_APPROVAL_PORT: "0",
     GATEHOUSE_SIDECAR_PORT: "0",
     GATEHOUSE_METRICS_PORT: "0",
+    ...env,
   });
 }
 
@@ -107,6 +108,14 @@ describe("gatehouse dev", () => {
     );
     expect(output).toContain(`${server.connectUrl}/gatehouse.v1.VerifyService/GetJwks`);
     expect(output).not.toContain("PRIVATE KEY");
+    expect(output).not.toContain("sidecar.workers");
+  }, 60_000);
+
+  it("says that sidecar.workers is not applied in dev, where one sidecar runs in-process", async () => {
+    const server = await startDev({ GATEHOUSE_SIDECAR_WORKERS: "3" });
+    await server.waitForOutput(/sidecar listening on/);
+    expect(server.output()).toMatch(/^sidecar\.workers = 3 applies to `gatehouse sidecar`; /m);
+    expect(server.output().match(/sidecar listening on/g)).toHaveLength(1);
   }, 60_000);
 });
 
