@@ -11,7 +11,12 @@ import type { AuditChainCheck } from "./scenarios/audit-chain.js";
 import type { DenialGrowth } from "./scenarios/denials.js";
 import type { DpopRounds } from "./scenarios/dpop.js";
 import type { Footprint } from "./scenarios/footprint.js";
-import type { InterleavedRatio } from "./scenarios/interleaved.js";
+import {
+  type InterleavedRatio,
+  type RunRounds,
+  roundRatios,
+  rpsRatio,
+} from "./scenarios/interleaved.js";
 import type { IteratedHashRound } from "./scenarios/iterated-hash.js";
 import type { AlternatingLogins } from "./scenarios/login.js";
 
@@ -24,6 +29,10 @@ export interface GoalInputs {
   readonly dpopRounds?: Pick<DpopRounds, "rounds" | "median" | "ratio" | "bound">;
   /** Verify p99 ÷ empty RPC p99 at 8 in flight in alternating rounds, when the run has it. */
   readonly tailRounds?: InterleavedRatio | undefined;
+  /** Verify ÷ empty RPC server CPU per call in the same rounds. */
+  readonly tailCost?: InterleavedRatio | undefined;
+  /** gRPC Verify (`verify`) and each HTTP path (HTTP_ROUND_PATHS) in alternating rounds. */
+  readonly httpRounds?: Readonly<Record<number, RunRounds>> | undefined;
   /** Gatehouse ÷ the rules floor in alternating login rounds, when the run has them. */
   readonly loginRulesRounds?: AlternatingLogins | undefined;
   readonly loginStore?: Pick<
@@ -42,6 +51,43 @@ export interface GoalInputs {
     DenialGrowth,
     "denied" | "auditBytesPerDenial" | "auditEntriesAdded" | "usedMemoryPerDenial"
   >;
+}
+
+/** The HTTP paths measured beside gRPC Verify (bench/verify.bench.ts runs), by run name. */
+export const HTTP_ROUND_PATHS = [
+  "auth",
+  "auth-floor",
+  "rest-verify",
+  "auth-replica",
+  "rest-replica",
+] as const;
+export type HttpRoundPath = (typeof HTTP_ROUND_PATHS)[number];
+
+export const HTTP_PATH_NAMES: Readonly<Record<HttpRoundPath, string>> = {
+  auth: "sidecar forward-auth",
+  "auth-floor": "its floor (bench/proxy-floor.ts)",
+  "rest-verify": "sidecar REST Verify",
+  "auth-replica": "replica forward-auth",
+  "rest-replica": "replica REST Verify",
+};
+
+/** Each HTTP path's req/s ÷ gRPC Verify's of the same round, for the paths the rounds have. */
+export function httpRoundShares(
+  rounds: RunRounds,
+): Partial<Record<HttpRoundPath, InterleavedRatio>> {
+  return Object.fromEntries(
+    HTTP_ROUND_PATHS.filter((path) => rounds[path]).map((path) => [
+      path,
+      roundRatios(rounds, "verify", path, rpsRatio),
+    ]),
+  );
+}
+
+/** The rounds' shares by calls in flight, for BENCH_JSON (the summaries would bloat it). */
+export function httpRoundsJson(byInFlight: Readonly<Record<number, RunRounds>>) {
+  return Object.fromEntries(
+    Object.entries(byInFlight).map(([n, rounds]) => [n, httpRoundShares(rounds)]),
+  );
 }
 
 /** Target 1's logins are with this many agents; target 6's sustained load lasts this long. */
@@ -78,18 +124,27 @@ export function goalMeasurements(
       names.httpInFlight.flatMap((n) => {
         const grpc = at("verify", n);
         const beside = grpcAroundHttp(results, n) ?? grpc;
+        const shares = figures.httpRounds?.[n] && httpRoundShares(figures.httpRounds[n]);
+        const path = (id: string, run: HttpRoundPath) => {
+          const single = share(results[`${run}@${n}`], beside, false);
+          const rounds = shares?.[run];
+          return [
+            `${id}@${n}`,
+            rounds ? shareRounds(rounds, single, figures.httpRounds?.[n]) : single,
+          ];
+        };
         return [
           [`connect@${n}`, share(at("verify-connect", n), grpc, true)],
-          [`rest-verify@${n}`, share(results[`rest-verify@${n}`], beside, false)],
-          [`forward-auth@${n}`, share(results[`auth@${n}`], beside, false)],
-          [`rest-verify-replica@${n}`, share(results[`rest-replica@${n}`], beside, false)],
-          [`forward-auth-replica@${n}`, share(results[`auth-replica@${n}`], beside, false)],
-          [`forward-auth-floor@${n}`, share(results[`auth-floor@${n}`], beside, false)],
+          path("rest-verify", "rest-verify"),
+          path("forward-auth", "auth"),
+          path("rest-verify-replica", "rest-replica"),
+          path("forward-auth-replica", "auth-replica"),
+          path("forward-auth-floor", "auth-floor"),
         ];
       }),
     ),
     "verify-p99@8": figures.tailRounds
-      ? tailRounds(figures.tailRounds, at("verify", 8), at("health", 8))
+      ? tailRounds(figures.tailRounds, figures.tailCost, at("verify", 8), at("health", 8))
       : tail(at("verify", 8), at("health", 8)),
     "verify-p50@1": floor(at("verify", 1)),
     dpop: figures.dpopRounds
@@ -255,19 +310,43 @@ function tail(verify: Summary | undefined, empty: Summary | undefined): Measurem
   return measured(value, `${value} (${verify.p99Ms} ÷ ${empty.p99Ms} ms)`, verify, empty);
 }
 
-/** The median of the alternating rounds, the single runs' ratio beside it. */
+/**
+ * The median of the alternating rounds, the single runs' ratio beside it, and the rounds' CPU
+ * per call ratio: near saturation the tail grows with the work a call costs.
+ */
 function tailRounds(
   rounds: InterleavedRatio,
+  cost: InterleavedRatio | undefined,
   verify: Summary | undefined,
   empty: Summary | undefined,
 ): Measurement {
   const single = verify && empty ? `; single runs ${tail(verify, empty)?.text}` : "";
+  const work = cost
+    ? `; server CPU per call, Verify ÷ empty RPC, same rounds ${cost.median} (${cost.rounds.join(", ")})`
+    : "";
   return {
     value: rounds.median,
     text:
       `${rounds.median} median of ${rounds.rounds.length} alternating rounds ` +
-      `(${rounds.rounds.join(", ")})${single}`,
+      `(${rounds.rounds.join(", ")})${single}${work}`,
     saturated: [verify, empty].some((run) => run?.clientSaturated === true),
+  };
+}
+
+/** An HTTP path's share of gRPC Verify in alternating rounds, the long runs' beside it. */
+function shareRounds(
+  rounds: InterleavedRatio,
+  single: Measurement | undefined,
+  runs: RunRounds | undefined,
+): Measurement {
+  return {
+    value: rounds.median,
+    text:
+      `${rounds.median} median of ${rounds.rounds.length} alternating rounds with gRPC Verify ` +
+      `(${rounds.rounds.join(", ")})${single ? `; long runs ${single.text}` : ""}`,
+    saturated:
+      single?.saturated === true ||
+      Object.values(runs ?? {}).some((kind) => kind.some((run) => run.clientSaturated)),
   };
 }
 

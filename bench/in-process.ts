@@ -246,7 +246,7 @@ try {
     const work = await workFor();
     await run(work, 0, warmupCalls());
     const profileFile = process.env.IN_PROCESS_PROFILE;
-    const probe = redis && mode === "login" ? redisProbe(redis.url) : undefined;
+    const probe = redis ? redisProbe(redis.url) : undefined;
     const before = await probe?.snapshot();
     const { cpuUs, wallUs } = await measure(work, warmupCalls(), calls, profileFile);
     console.log(
@@ -255,7 +255,7 @@ try {
     );
     if (probe && before) {
       const cost = redisCost(before, await probe.snapshot(), calls);
-      console.log(`  per login: ${cost.commandsPer} Redis commands in ${cost.readsPer} batches`);
+      console.log(`  per call: ${cost.commandsPer} Redis commands in ${cost.readsPer} batches`);
       console.log(`  by command: ${JSON.stringify(cost.byCommandPer)}`);
       await probe.close();
     }

@@ -97,7 +97,15 @@ import {
   toClientTls,
 } from "./enroll.js";
 import { type GoLoadgen, resolveGoLoadgen, writeTlsFiles } from "./go-load.js";
-import { goalMeasurements, grpcAroundHttp } from "./goal-figures.js";
+import {
+  goalMeasurements,
+  grpcAroundHttp,
+  HTTP_PATH_NAMES,
+  HTTP_ROUND_PATHS,
+  type HttpRoundPath,
+  httpRoundShares,
+  httpRoundsJson,
+} from "./goal-figures.js";
 import { formatGoalRows, goalRows, issue16Goals } from "./goals.js";
 import { openChannels } from "./load.js";
 import { RULES_PREFIX } from "./login-floor-rules.js";
@@ -128,9 +136,9 @@ import {
 import { type Footprint, footprintLines, measureFootprint } from "./scenarios/footprint.js";
 import { measureAssertions, measureGatePairs } from "./scenarios/gate-pairs.js";
 import {
-  type AlternatingRatio,
-  alternateHttp,
+  type BenchSidecar,
   forwardAuthRequest,
+  type HttpRequestSpec,
   type HttpRoute,
   measureHttp,
   PROXY_FLOOR_SCRIPT,
@@ -138,11 +146,19 @@ import {
   spawnSidecar,
 } from "./scenarios/http.js";
 import {
+  alternateRuns,
+  costRatio,
+  cpuRatio,
   type InterleavedRatio,
   interleavedRatios,
   p99Ratio,
   ROUND_RUN_SECONDS,
   ROUND_SECONDS,
+  ROUND_WARMUP_SECONDS,
+  type RunRounds,
+  roundContext,
+  roundRatios,
+  rpsRatio,
 } from "./scenarios/interleaved.js";
 import { compareIteratedHash, type IteratedHashRound } from "./scenarios/iterated-hash.js";
 import {
@@ -173,8 +189,10 @@ const bearerRuns =
   (only.has("connect") ? 2 * httpInFlight(settings).length : 0) +
   (only.has("check") ? 2 : 0) +
   (only.has("http") ? 8 * httpInFlight(settings).length : 0);
-/** Rounds of alternating forward-auth runs, upstream sidecar / replica sidecar. */
+/** Rounds of alternating runs at each level of httpInFlight: gRPC Verify and each HTTP path. */
 const HTTP_ROUNDS = 4;
+/** A round's runs: gRPC Verify, forward-auth and REST (each sidecar), the upstream floor. */
+const HTTP_ROUND_RUNS = 6;
 /** Rounds of alternating Verify / Check runs (bench/scenarios/interleaved.ts). */
 const CHECK_ROUNDS = 6;
 /** Rounds of alternating empty RPC / Verify runs at TAIL_IN_FLIGHT (target 4's p99). */
@@ -185,9 +203,8 @@ const TAIL_IN_FLIGHT = 8;
 const tailRoundsSeconds = only.has("latency") ? TAIL_ROUNDS * 2 * ROUND_RUN_SECONDS : 0;
 /** Each round runs Verify, Check and Check with every header. */
 const checkRoundsSeconds = only.has("check") ? CHECK_ROUNDS * 3 * ROUND_RUN_SECONDS : 0;
-/** Each level of httpInFlight alternates the upstream and replica sidecars' forward-auth. */
 const httpRoundsSeconds = only.has("http")
-  ? httpInFlight(settings).length * HTTP_ROUNDS * 2 * ROUND_RUN_SECONDS
+  ? httpInFlight(settings).length * HTTP_ROUNDS * HTTP_ROUND_RUNS * ROUND_RUN_SECONDS
   : 0;
 const dpopRoundsSeconds = only.has("dpop") ? DPOP_ROUNDS * DPOP_ROUND_RUNS * ROUND_RUN_SECONDS : 0;
 const bearerSeconds =
@@ -209,6 +226,8 @@ interface Figures {
   checkInterleaved?: Record<string, InterleavedRatio>;
   /** Verify p99 ÷ empty RPC p99 at TAIL_IN_FLIGHT in alternating short runs. */
   tailRounds?: InterleavedRatio | undefined;
+  /** Verify ÷ empty RPC server CPU per call in the same runs. */
+  tailCost?: InterleavedRatio | undefined;
   proofs?: ProofStats;
   revocation?: RevocationSummary;
   denials?: DenialGrowth;
@@ -221,8 +240,8 @@ interface Figures {
   iteratedHash?: IteratedHashRound;
   dpopRounds?: DpopRounds;
   footprint?: Footprint;
-  /** Forward-auth, replica sidecar ÷ upstream sidecar in alternating rounds, by calls in flight. */
-  httpReplica?: Record<number, AlternatingRatio>;
+  /** gRPC Verify and each HTTP path in alternating short runs, by calls in flight. */
+  httpRounds?: Record<number, RunRounds>;
   /** CPU µs per raw Ed25519 verify in this process, at points of the run (probeHost). */
   readonly hostSpeed: HostSpeed[];
 }
@@ -295,14 +314,18 @@ async function runRpcScenarios(
         results[`verify@${inFlight}`] = await measureRpc(verifyTarget(route), light);
       }
       // Target 4's tail in alternating rounds too: a p99 is what a drifting host moves most.
-      const tails = await interleavedRatios(
-        atInFlight(context, TAIL_IN_FLIGHT),
-        healthTarget,
-        [verifyTarget(route)],
+      // The CPU per call of the same runs beside it: near saturation a call's latency grows
+      // with the work each call costs.
+      const tail = roundContext(atInFlight(context, TAIL_IN_FLIGHT));
+      const tails = await alternateRuns(
+        {
+          [healthTarget.name]: () => measureRpc(healthTarget, tail),
+          verify: () => measureRpc(verifyTarget(route), tail),
+        },
         TAIL_ROUNDS,
-        p99Ratio,
       );
-      figures.tailRounds = tails.verify;
+      figures.tailRounds = roundRatios(tails, healthTarget.name, "verify", p99Ratio);
+      figures.tailCost = roundRatios(tails, healthTarget.name, "verify", costRatio);
     }
     if (only.has("connect")) {
       for (const inFlight of httpInFlight(settings)) {
@@ -317,7 +340,7 @@ async function runRpcScenarios(
     }
     if (only.has("http") && proxyHmacSecret) {
       const http = { ...route, verifierTls };
-      figures.httpReplica = await runHttpScenarios(
+      figures.httpRounds = await runHttpScenarios(
         dataDir,
         context,
         http,
@@ -372,7 +395,8 @@ function runName(run: string, inFlight: number): string {
  * before and right after that level's HTTP runs (`verify-before-http@N`, `verify-after-http@N`):
  * the host's speed drifts within minutes, so the HTTP paths are compared with the gRPC rate of
  * their own minute (the mean of the two), not with one measured at the start of the bench.
- * Both sidecars run BENCH_WORKERS processes, as the server does, so the HTTP paths and gRPC
+ * Then HTTP_ROUNDS rounds of short runs, gRPC Verify and each path in turn: the targets' figure
+ * is the median of the rounds' ratios, the long runs' beside it. Both sidecars run BENCH_WORKERS processes, as the server does, so the HTTP paths and gRPC
  * Verify have the same cores to use; so does the upstream floor, so it still bounds the
  * upstream sidecar with the same processes.
  */
@@ -382,7 +406,7 @@ async function runHttpScenarios(
   route: HttpRoute,
   store: { readonly hmacSecret: string; readonly redisUrl?: string },
   results: Record<string, Summary>,
-): Promise<Record<number, AlternatingRatio>> {
+): Promise<Record<number, RunRounds>> {
   const options = {
     upstream: `127.0.0.1:${context.server.grpcPort}`,
     hmacSecret: store.hmacSecret,
@@ -397,7 +421,7 @@ async function runHttpScenarios(
     : undefined;
   // The upstream path's floor: an HTTP/2 → gRPC hop doing nothing else (bench/proxy-floor.ts).
   const floor = await spawnSidecar(dataDir, options, PROXY_FLOOR_SCRIPT);
-  const ratios: Record<number, AlternatingRatio> = {};
+  const rounds: Record<number, RunRounds> = {};
   try {
     for (const inFlight of httpInFlight(settings)) {
       const light = atInFlight(context, inFlight);
@@ -412,24 +436,34 @@ async function runHttpScenarios(
         server: context.server,
         ...(context.go && { go: { loadgen: context.go.loadgen, workDir: context.go.workDir } }),
       };
-      results[`auth@${inFlight}`] = await measureHttp(forwardAuthRequest(route), run);
-      results[`auth-floor@${inFlight}`] = await measureHttp(forwardAuthRequest(route), {
-        ...run,
-        sidecar: floor,
-      });
-      results[`rest-verify@${inFlight}`] = await measureHttp(restVerifyRequest(route), run);
-      if (replica) {
-        const local = { ...run, sidecar: replica };
-        results[`auth-replica@${inFlight}`] = await measureHttp(forwardAuthRequest(route), local);
-        results[`rest-replica@${inFlight}`] = await measureHttp(restVerifyRequest(route), local);
-        const short = { warmupSeconds: ROUND_RUN_SECONDS - ROUND_SECONDS, seconds: ROUND_SECONDS };
-        ratios[inFlight] = await alternateHttp(
-          forwardAuthRequest(route),
-          { ...run, ...short },
-          { ...local, ...short },
-          HTTP_ROUNDS,
-        );
+      const paths = {
+        auth: [forwardAuthRequest(route), sidecar],
+        "auth-floor": [forwardAuthRequest(route), floor],
+        "rest-verify": [restVerifyRequest(route), sidecar],
+        ...(replica && {
+          "auth-replica": [forwardAuthRequest(route), replica],
+          "rest-replica": [restVerifyRequest(route), replica],
+        }),
+      } satisfies Record<string, [HttpRequestSpec, BenchSidecar]>;
+      for (const [name, [spec, front]] of Object.entries(paths)) {
+        results[`${name}@${inFlight}`] = await measureHttp(spec, { ...run, sidecar: front });
       }
+      // Then every path beside gRPC Verify in alternating short rounds: a ratio of runs made
+      // minutes apart also measures how the host's speed drifted between them.
+      const short = { warmupSeconds: ROUND_WARMUP_SECONDS, seconds: ROUND_SECONDS };
+      const grpcShort = roundContext(light);
+      rounds[inFlight] = await alternateRuns(
+        {
+          verify: () => measureRpc(verifyTarget(route), grpcShort),
+          ...Object.fromEntries(
+            Object.entries(paths).map(([name, [spec, front]]) => [
+              name,
+              () => measureHttp(spec, { ...run, ...short, sidecar: front }),
+            ]),
+          ),
+        },
+        HTTP_ROUNDS,
+      );
       results[`verify-after-http@${inFlight}`] = await measureRpc(verifyTarget(route), light);
     }
   } finally {
@@ -437,7 +471,7 @@ async function runHttpScenarios(
     await replica?.stop();
     await floor.stop();
   }
-  return ratios;
+  return rounds;
 }
 
 /** login, revocation: replicas on one Redis, sharing the data dir (so the dev CA). */
@@ -654,12 +688,17 @@ function report(
   if (latency) console.log(latency);
   if (figures.tailRounds) {
     const { median: tailMedian, rounds } = figures.tailRounds;
+    const cost = figures.tailCost;
     console.log(
       `  Verify p99 ÷ empty RPC p99 at ${TAIL_IN_FLIGHT} in flight, ${rounds.length} alternating ` +
-        `rounds of ${ROUND_SECONDS} s (median): ${tailMedian.toFixed(3)} (rounds ${rounds.join(", ")})`,
+        `rounds of ${ROUND_SECONDS} s (median): ${tailMedian.toFixed(3)} (rounds ${rounds.join(", ")})` +
+        (cost
+          ? `; server CPU per call, Verify ÷ empty RPC, same runs: ${cost.median.toFixed(3)} ` +
+            `(rounds ${cost.rounds.join(", ")})`
+          : ""),
     );
   }
-  for (const line of httpLines(results, figures.httpReplica ?? {})) console.log(line);
+  for (const line of httpLines(results, figures.httpRounds ?? {})) console.log(line);
   if (dpop && raw) {
     console.log(
       `DPoP Verify / raw Ed25519 verify (1 core): ${show(ratios.dpopToRawVerify)} ` +
@@ -746,6 +785,8 @@ function report(
     revocation: revocation ?? null,
     checkInterleaved: checkInterleaved ?? null,
     tailRounds: figures.tailRounds ?? null,
+    tailCost: figures.tailCost ?? null,
+    httpRounds: figures.httpRounds ? httpRoundsJson(figures.httpRounds) : null,
     denials: denials ?? null,
     loginStore: figures.loginStore ?? null,
     rulesFloorStore: figures.rulesFloorStore ?? null,
@@ -817,7 +858,7 @@ function printFootprint(f: Footprint): void {
 /** Forward-auth and REST Verify beside gRPC Verify, by calls in flight (target ≥ 0.60). */
 function httpLines(
   results: Record<string, Summary>,
-  replicaRatios: Record<number, AlternatingRatio>,
+  httpRounds: Record<number, RunRounds>,
 ): string[] {
   const lines: string[] = [];
   for (const n of httpInFlight(settings)) {
@@ -832,14 +873,12 @@ function httpLines(
     const share = (r: Summary, grpc: Summary | undefined = beside) =>
       ratio(r.rps, grpc?.rps)?.toFixed(2) ?? "n/a";
     const connect = results[runName("verify-connect", n)];
-    const paths = [
-      ["sidecar forward-auth", results[`auth@${n}`]],
-      ["its floor (bench/proxy-floor.ts)", results[`auth-floor@${n}`]],
-      ["sidecar REST Verify", results[`rest-verify@${n}`]],
-    ] as const;
     const cells = [
       ...(connect && own ? [`Connect JSON ${cell(connect)} (${share(connect, own)})`] : []),
-      ...paths.flatMap(([name, r]) => (r ? [`${name} ${cell(r)} (${share(r)})`] : [])),
+      ...HTTP_ROUND_PATHS.flatMap((path) => {
+        const r = results[`${path}@${n}`];
+        return r ? [`${HTTP_PATH_NAMES[path]} ${cell(r)} (${share(r)})`] : [];
+      }),
     ];
     if (cells.length === 0) continue;
     const grpcCells = [
@@ -851,18 +890,21 @@ function httpLines(
     lines.push(
       `HTTP at ${n} in flight (share of gRPC): ${cells.join("; ")}; ${grpcCells.join("; ")}`,
     );
-    const authReplica = results[`auth-replica@${n}`];
-    const restReplica = results[`rest-replica@${n}`];
-    const alternating = replicaRatios[n];
-    if (!authReplica || !restReplica || !alternating) continue;
-    const rounds = (values: readonly number[]) => values.map((v) => v.toFixed(2)).join(", ");
+    const rounds = httpRounds[n];
+    if (!rounds) continue;
+    const shown = (r: InterleavedRatio) => `${r.median.toFixed(2)} (${r.rounds.join(", ")})`;
+    const shares = Object.entries(httpRoundShares(rounds)).map(
+      ([path, r]) => `${HTTP_PATH_NAMES[path as HttpRoundPath]} ${shown(r)}`,
+    );
+    const replicaRps = roundRatios(rounds, "auth", "auth-replica", rpsRatio);
+    const replicaCpu = roundRatios(rounds, "auth", "auth-replica", cpuRatio);
     lines.push(
-      `  with the in-process verifier replica: forward-auth ${cell(authReplica)} ` +
-        `(${share(authReplica)} of gRPC); REST Verify ${cell(restReplica)} (${share(restReplica)}); ` +
-        `forward-auth replica ÷ upstream, ${alternating.rounds} alternating rounds of ` +
-        `${alternating.seconds} s (median): ${alternating.rps.toFixed(2)}× req/s ` +
-        `(${rounds(alternating.rpsRatios)}), ${alternating.cpu.toFixed(2)}× less CPU per call ` +
-        `(${rounds(alternating.cpuRatios)})`,
+      `  beside gRPC Verify in ${HTTP_ROUNDS} alternating rounds of ${ROUND_SECONDS} s ` +
+        `(median share of its req/s, rounds): ${shares.join("; ")}` +
+        (replicaRps.rounds.length > 0
+          ? `; forward-auth replica ÷ upstream ${shown(replicaRps)}× req/s, ` +
+            `${shown(replicaCpu)}× less CPU per call`
+          : ""),
     );
   }
   return lines;

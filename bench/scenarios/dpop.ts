@@ -18,7 +18,7 @@ import type { Target } from "../load.js";
 import { round, type Summary } from "../report.js";
 import { verifyGoCheck } from "../targets.js";
 import { ed25519VerifyCpuUs } from "./crypto.js";
-import { ROUND_SECONDS, ROUND_WARMUP_SECONDS } from "./interleaved.js";
+import { roundContext } from "./interleaved.js";
 import { measureRpc, type RpcContext } from "./rpc.js";
 
 const HTM = "GET";
@@ -190,10 +190,7 @@ export async function measureDpopRounds(
   empty: Target,
   bearer: Target,
 ): Promise<DpopRounds> {
-  const short = {
-    ...context,
-    settings: { ...context.settings, seconds: ROUND_SECONDS, warmupSeconds: ROUND_WARMUP_SECONDS },
-  };
+  const short = roundContext(context);
   // Only correct answers count: a round with an error (or proofs run out) fails the bench.
   const correct = (name: string, summary: Summary) => {
     if (summary.errors > 0 || summary.requestsExhausted) {

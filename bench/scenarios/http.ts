@@ -19,7 +19,6 @@ import { type GoLoadgen, type HttpExpectation, runGoHttp, writeTlsFiles } from "
 import { type Summary, summarize } from "../report.js";
 import type { SidecarOptions } from "../sidecar.js";
 import { type ServerProcess, type ServerUsage, serverNodeFlags } from "../spawn-server.js";
-import { median } from "./interleaved.js";
 
 const SIDECAR_SCRIPT = fileURLToPath(new URL("../sidecar.ts", import.meta.url));
 /** The upstream path's floor (bench/proxy-floor.ts): same arguments, same IPC. */
@@ -219,46 +218,6 @@ async function servingUsage(run: HttpRun, collectFirst: boolean): Promise<Server
   return {
     cpuMicros: server.cpuMicros + sidecar.cpuMicros,
     elu: { idle, active, utilization: active / Math.max(1, idle + active) },
-  };
-}
-
-/** Medians of alternating rounds: one variant ÷ the other, by req/s and CPU per call. */
-export interface AlternatingRatio {
-  readonly rounds: number;
-  readonly seconds: number;
-  /** Per round, `variant ÷ baseline` req/s. */
-  readonly rpsRatios: readonly number[];
-  /** Per round, `baseline ÷ variant` CPU per call (above 1: the variant spends less). */
-  readonly cpuRatios: readonly number[];
-  readonly rps: number;
-  readonly cpu: number;
-}
-
-/**
- * The same request through two sidecars (the upstream path and the in-process replica) in
- * alternating short runs, so the host's load, which others share, weighs on both alike.
- */
-export async function alternateHttp(
-  spec: HttpRequestSpec,
-  baseline: HttpRun,
-  variant: HttpRun,
-  rounds: number,
-): Promise<AlternatingRatio> {
-  const rpsRatios: number[] = [];
-  const cpuRatios: number[] = [];
-  for (let round = 0; round < rounds; round++) {
-    const base = await measureHttp(spec, baseline);
-    const other = await measureHttp(spec, variant);
-    rpsRatios.push(other.rps / Math.max(1, base.rps));
-    cpuRatios.push(base.serverCpuUsPerCall / Math.max(1, other.serverCpuUsPerCall));
-  }
-  return {
-    rounds,
-    seconds: baseline.seconds,
-    rpsRatios,
-    cpuRatios,
-    rps: median(rpsRatios),
-    cpu: median(cpuRatios),
   };
 }
 

@@ -196,20 +196,54 @@ describe("goal rows from a run's figures", () => {
     expect(row("rest-verify-replica@1")?.saturated).toBe(true);
   });
 
+  it("holds the sidecar to the median of its alternating rounds with gRPC Verify", () => {
+    const results = {
+      "verify-before-http@64": summary({ rps: 3_000 }),
+      "verify-after-http@64": summary({ rps: 3_000 }),
+      "rest-replica@64": summary({ rps: 1_500 }),
+    };
+    const rate = (...rps: number[]) => rps.map((value) => summary({ rps: value }));
+    const httpRounds = {
+      64: {
+        verify: rate(2_000, 3_000, 2_500),
+        "rest-replica": [...rate(1_300, 2_100), summary({ rps: 1_500, clientSaturated: true })],
+        auth: rate(500, 600),
+      },
+    };
+    const rows = goalRows(
+      issue16Goals(IN_FLIGHT),
+      goalMeasurements({ results, httpRounds }, NAMES),
+    );
+    const row = (id: string) => rows.find((r) => r.id === id);
+    // Each round's ratio is taken within the round: 0.65, 0.7, 0.6.
+    expect(row("rest-verify-replica@64")).toMatchObject({ value: 0.65, verdict: "met" });
+    expect(row("rest-verify-replica@64")?.measured).toBe(
+      "0.65 median of 3 alternating rounds with gRPC Verify (0.65, 0.7, 0.6); " +
+        "long runs 0.5 (1500 ÷ 3000 req/s; gRPC the mean of 3000 before and 3000 after)",
+    );
+    // A saturated generator in any run of the rounds is said.
+    expect(row("rest-verify-replica@64")?.saturated).toBe(true);
+    // A round without its gRPC run counts no ratio; a path without long runs has rounds only.
+    expect(row("forward-auth@64")).toMatchObject({ value: 0.225, verdict: "missed" });
+    expect(row("forward-auth-floor@64")?.verdict).toBe("not run");
+  });
+
   it("holds Verify's tail to the median of the alternating rounds when the run has them", () => {
     const results = {
       "health@8": summary({ p99Ms: 2 }),
       "verify@8": summary({ p99Ms: 3 }),
     };
     const tailRounds = { rounds: [1.1, 1.3, 1.05], median: 1.1 };
+    const tailCost = { rounds: [1.2, 1.3, 1.25], median: 1.25 };
     const rows = goalRows(
       issue16Goals(IN_FLIGHT),
-      goalMeasurements({ results, tailRounds }, NAMES),
+      goalMeasurements({ results, tailRounds, tailCost }, NAMES),
     );
     const row = rows.find((r) => r.id === "verify-p99@8");
     expect(row).toMatchObject({ value: 1.1, verdict: "met" });
     expect(row?.measured).toBe(
-      "1.1 median of 3 alternating rounds (1.1, 1.3, 1.05); single runs 1.5 (3 ÷ 2 ms)",
+      "1.1 median of 3 alternating rounds (1.1, 1.3, 1.05); single runs 1.5 (3 ÷ 2 ms); " +
+        "server CPU per call, Verify ÷ empty RPC, same rounds 1.25 (1.2, 1.3, 1.25)",
     );
   });
 
