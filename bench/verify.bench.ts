@@ -62,9 +62,10 @@
  *               (/auth, cached bearer token) and REST Verify over HTTP/2 + TLS at 1, 8 and
  *               BENCH_CONCURRENCY in flight, beside gRPC Verify at the same (target: 60 %);
  *               on Redis also through a sidecar with an in-process verifier replica (as many
- *               processes), and the two sidecars' forward-auth in alternating rounds (CPU:
- *               Gatehouse + sidecar, every process); forward-auth also through the upstream
- *               floor (bench/proxy-floor.ts, as many processes)
+ *               processes); forward-auth also through the upstream floor
+ *               (bench/proxy-floor.ts, as many processes); then gRPC Verify and every path in
+ *               alternating 3-s rounds (median of 4: the target's figure). CPU: Gatehouse +
+ *               sidecar, every process
  * The header prints the host's speed (CPU µs per raw Ed25519 verify) at the start, before the
  * login and the gate pairs, and at the end: it drifts within minutes on a shared VM.
  * Env: BENCH_LOADGEN (go|node; unset: go if available), BENCH_LOADGEN_PROCS (1),
