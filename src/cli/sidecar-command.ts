@@ -53,7 +53,7 @@ export async function runSidecar(config: GatehouseConfig): Promise<Sidecar> {
 /**
  * One sidecar in this process, or with `sidecar.workers` > 1 the primary of that many
  * (src/app/workers.ts, as `serve --workers`): it announces the URL once every worker listens.
- * Stops on SIGTERM or SIGINT, exit 0.
+ * Drains on SIGTERM or SIGINT (a worker: when its primary says stop), then exits 0.
  */
 async function serveSidecar(config: GatehouseConfig): Promise<void> {
   if (config.sidecar.workers > 1 && !isWorkerProcess()) {
@@ -74,7 +74,9 @@ async function serveSidecar(config: GatehouseConfig): Promise<void> {
     process.exit(reportFailure(error));
   }
   const stop = onSignals((reason) => {
-    console.error(`gatehouse: ${reason} received; stopping the sidecar`);
+    console.error(
+      `gatehouse: ${reason} received; draining the sidecar (at most ${config.shutdownGraceMs} ms)`,
+    );
     exitWhen(sidecar.stop());
   });
   if (isWorkerProcess()) {

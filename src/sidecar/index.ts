@@ -1,6 +1,5 @@
 import { readFile } from "node:fs/promises";
 import { AuditService } from "../../gen/gatehouse/v1/audit_pb.js";
-import { Reason } from "../../gen/gatehouse/v1/errors_pb.js";
 import { GateService } from "../../gen/gatehouse/v1/gate_pb.js";
 import { GrantService } from "../../gen/gatehouse/v1/grants_pb.js";
 import { RegistryService } from "../../gen/gatehouse/v1/registry_pb.js";
@@ -9,7 +8,6 @@ import { devPkiDir, loadTlsMaterial } from "../app/tls.js";
 import type { ClientTls } from "../client/credentials.js";
 import { type Clock, systemClock } from "../clock.js";
 import type { GatehouseConfig } from "../config/index.js";
-import { GatehouseError } from "../errors/index.js";
 import { createLogger, type Logger } from "../observability/logger.js";
 import { ensureDevPki } from "../pki/dev-pki.js";
 import { issueCertificate } from "../pki/issue-certificate.js";
@@ -21,6 +19,7 @@ import { createOAuthTokenEndpoint } from "./oauth/token-endpoint.js";
 import { createOpenApiEndpoint } from "./openapi/serve.js";
 import { createProtectedResourceMetadata } from "./protected-resource.js";
 import { createPublicDocuments } from "./public-documents.js";
+import { createReadiness } from "./readiness.js";
 import { replicaProblems, startVerifierReplica } from "./replica.js";
 import { createRestHandler } from "./rest/handler.js";
 import { healthz, listen, type RouteHandler } from "./server.js";
@@ -45,6 +44,10 @@ export interface Sidecar {
   readonly port: number;
   /** The URL the listener answers on (the public URL is `sidecar.public_url`). */
   readonly url: string;
+  /**
+   * Drains: stops accepting, reports not ready, lets requests in flight finish (at most
+   * `shutdown_grace_ms`), then closes the channel to Gatehouse (or the replica) they used.
+   */
   stop(): Promise<void>;
 }
 
@@ -117,6 +120,7 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
       maxHeaderBytes: sidecar.maxHeaderBytes,
       requestTimeoutMs: sidecar.requestTimeoutMs,
       maxConnections: sidecar.maxConnections,
+      shutdownGraceMs: config.shutdownGraceMs,
       logger,
     },
     lazy(() => routes),
@@ -148,6 +152,13 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
   const protectedResource = createProtectedResourceMetadata(sidecar.routes, config.issuer);
   const openApi = createOpenApiEndpoint();
   const legacy = createLegacyRoutes(config, upstream, publicUrl, clock, clientAddressOf);
+  let draining = false;
+  const readiness = createReadiness({
+    readJwks: documents.readJwks,
+    // Not while draining (balancers stop sending here), nor while the replica's store does not
+    // answer (every Verify would be refused).
+    ready: () => !draining && replica?.serving() !== false,
+  });
   const routes: RouteHandler = async (req, res, url) => {
     const get = req.method === "GET" || req.method === "HEAD";
     switch (url.pathname) {
@@ -155,9 +166,7 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
         healthz(res);
         return true;
       case "/readyz":
-        // Not ready while the replica's store does not answer: every Verify would be refused.
-        if (replica?.serving() === false) throw new GatehouseError(Reason.UNAVAILABLE);
-        await documents.jwks(req, res); // answers 503 (fail closed) when Gatehouse does not
+        await readiness(req, res);
         return true;
       case "/.well-known/jwks.json":
         if (get) await documents.jwks(req, res);
@@ -194,6 +203,7 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
     port: listener.port,
     url,
     async stop() {
+      draining = true;
       await listener.close();
       await upstream.close();
     },

@@ -22,11 +22,17 @@ export function createPublicDocuments(upstream: Upstream, publicUrl: string) {
   const read = <T extends Message>(method: typeof getJwks | typeof getIssuerMetadata) =>
     upstream.call(method, create(method.input), "sidecar") as Promise<T>;
 
+  const readJwks = async (): Promise<CacheableDocument> => {
+    const set = await read<GetJwksResponse>(getJwks);
+    return { body: { keys: set.keys.map(jwkJson) }, maxAgeSeconds: set.cacheMaxAgeSeconds };
+  };
+
   return {
+    /** The JWK Set as served, for a route that answers with it after checks of its own. */
+    readJwks,
+
     async jwks(req: HttpRequest, res: HttpResponse): Promise<void> {
-      const set = await read<GetJwksResponse>(getJwks);
-      const body = { keys: set.keys.map(jwkJson) };
-      sendCacheable(req, res, body, set.cacheMaxAgeSeconds);
+      sendCacheable(req, res, await readJwks());
     },
 
     /**
@@ -47,7 +53,7 @@ export function createPublicDocuments(upstream: Upstream, publicUrl: string) {
         response_types_supported: [],
         dpop_signing_alg_values_supported: meta.dpopSigningAlgValuesSupported,
       };
-      sendCacheable(req, res, body, meta.cacheMaxAgeSeconds);
+      sendCacheable(req, res, { body, maxAgeSeconds: meta.cacheMaxAgeSeconds });
     },
 
     /** Gatehouse's own discovery document: where each HTTP surface is. */
@@ -65,7 +71,7 @@ export function createPublicDocuments(upstream: Upstream, publicUrl: string) {
         rest_base: `${base}/v1`,
         openapi_url: `${base}/openapi.json`,
       };
-      sendCacheable(req, res, body, meta.cacheMaxAgeSeconds);
+      sendCacheable(req, res, { body, maxAgeSeconds: meta.cacheMaxAgeSeconds });
     },
   };
 }
@@ -84,15 +90,20 @@ function jwkJson(jwk: GetJwksResponse["keys"][number]): Record<string, string> {
   return Object.fromEntries(Object.entries(members).filter(([, value]) => value !== ""));
 }
 
+/** A document's JSON body and how long a client may cache it. */
+export interface CacheableDocument {
+  readonly body: unknown;
+  readonly maxAgeSeconds: number;
+}
+
 /**
  * A strong ETag over the exact bytes, `Cache-Control: public, max-age`, and 304 for a
  * matching `If-None-Match` (RFC 9110 §13.1.2, §15.4.5).
  */
-function sendCacheable(
+export function sendCacheable(
   req: HttpRequest,
   res: HttpResponse,
-  body: unknown,
-  maxAgeSeconds: number,
+  { body, maxAgeSeconds }: CacheableDocument,
 ): void {
   sendCacheableText(req, res, cacheableJson(body), maxAgeSeconds);
 }

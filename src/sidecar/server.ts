@@ -5,6 +5,7 @@ import type { Duplex } from "node:stream";
 import { Reason } from "../../gen/gatehouse/v1/errors_pb.js";
 import { GatehouseError, toGatehouseError } from "../errors/index.js";
 import type { Logger } from "../observability/logger.js";
+import { watchForDrain } from "./drain.js";
 import {
   errorAnswer,
   type HttpRequest,
@@ -24,11 +25,14 @@ export interface ListenerOptions {
   readonly maxHeaderBytes: number;
   readonly requestTimeoutMs: number;
   readonly maxConnections: number;
+  /** How long `close` lets requests in flight finish before it cuts them. */
+  readonly shutdownGraceMs: number;
   readonly logger: Logger;
 }
 
 export interface Listener {
   readonly port: number;
+  /** Stops accepting, drains what is in flight (at most `shutdownGraceMs`), then resolves. */
   close(): Promise<void>;
 }
 
@@ -39,11 +43,13 @@ const MAX_CONCURRENT_STREAMS = 256;
  * HTTP/1.1 and HTTP/2 (ALPN) over TLS, client certificates requested but not required at the
  * handshake (public documents need none; each route decides), or plain HTTP/1.1 when no TLS
  * is given. Limits: header size, connections, streams per connection, and a whole-request
- * deadline answered with 408.
+ * deadline answered with 408. Closing it drains it (drain.ts).
  */
 export async function listen(options: ListenerOptions, handle: RouteHandler): Promise<Listener> {
   const { tls, maxHeaderBytes, requestTimeoutMs } = options;
-  const onRequest = (req: HttpRequest, res: HttpResponse) => void serve(req, res, handle, options);
+  const onRequest = (req: HttpRequest, res: HttpResponse) => {
+    if (connections.admit(req, res)) void serve(req, res, handle, options);
+  };
   const server = tls
     ? http2.createSecureServer(
         {
@@ -81,13 +87,11 @@ export async function listen(options: ListenerOptions, handle: RouteHandler): Pr
     socket.end(rawAnswer(refusal));
   });
   server.maxConnections = options.maxConnections;
-  const sockets = new Set<{ destroy(): void }>();
+  const connections = watchForDrain(server);
   server.on(tls ? "secureConnection" : "connection", (socket) => {
     // Small answers go out at once: with Nagle's algorithm a proxy's keep-alive connection
     // waits for the peer's delayed ACK (tens of ms) between requests.
     socket.setNoDelay(true);
-    sockets.add(socket);
-    socket.once("close", () => sockets.delete(socket));
   });
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
@@ -98,11 +102,7 @@ export async function listen(options: ListenerOptions, handle: RouteHandler): Pr
   });
   return {
     port: (server.address() as AddressInfo).port,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        for (const socket of sockets) socket.destroy();
-      }),
+    close: () => connections.drain(options.shutdownGraceMs),
   };
 }
 

@@ -264,3 +264,24 @@ export async function restLogin(
   rememberSecret(challenge.challengeId, submit.passToken, token.accessToken);
   return token.accessToken;
 }
+
+/** The forward-auth resource the sidecar tests protect, as a `[[sidecar.routes]]` entry (file keys). */
+export const ORDERS_ROUTE = {
+  host: "app.test",
+  path_prefix: "/orders",
+  resource: "https://app.test/orders",
+  audience: AUDIENCE,
+  scopes: ["orders:read"],
+} as const;
+
+/** What nginx's `auth_request` sends `/auth` for `GET https://app.test/orders/1` with `token`. */
+export function ordersForwardAuth(token: string): Pick<HttpCall, "headers"> {
+  return {
+    headers: {
+      "x-original-method": "GET",
+      "x-original-uri": "/orders/1",
+      "x-forwarded-host": "app.test",
+      authorization: `Bearer ${token}`,
+    },
+  };
+}

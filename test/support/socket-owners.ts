@@ -1,7 +1,5 @@
-import { readdir, readFile, readlink } from "node:fs/promises";
-
-/** /proc/net/tcp's state of an established connection. */
-const ESTABLISHED = "01";
+import { readdir, readlink } from "node:fs/promises";
+import { establishedConnections } from "./proc-net-tcp.js";
 
 /**
  * Which of `pids` hold an established TCP connection accepted on local `port` (Linux:
@@ -11,14 +9,8 @@ const ESTABLISHED = "01";
  */
 export async function socketOwners(port: number, pids: readonly number[]): Promise<Set<number>> {
   const inodes = new Set<string>();
-  for (const table of ["/proc/net/tcp", "/proc/net/tcp6"]) {
-    const text = await readFile(table, "utf8").catch(() => "");
-    for (const line of text.split("\n").slice(1)) {
-      // sl local_address rem_address st tx:rx tr:when retrnsmt uid timeout inode …
-      const [, local = "", , state, , , , , , inode = ""] = line.trim().split(/\s+/);
-      const localPort = Number.parseInt(local.split(":")[1] ?? "", 16);
-      if (state === ESTABLISHED && localPort === port) inodes.add(inode);
-    }
+  for (const connection of await establishedConnections()) {
+    if (connection.localPort === port) inodes.add(connection.inode);
   }
   const owners = new Set<number>();
   for (const pid of pids) {
