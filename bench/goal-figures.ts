@@ -128,10 +128,11 @@ export function goalMeasurements(
         const path = (id: string, run: HttpRoundPath) => {
           const single = share(results[`${run}@${n}`], beside, false);
           const rounds = shares?.[run];
-          return [
-            `${id}@${n}`,
-            rounds ? shareRounds(rounds, single, figures.httpRounds?.[n]) : single,
+          const runs = [
+            ...(figures.httpRounds?.[n]?.verify ?? []),
+            ...(figures.httpRounds?.[n]?.[run] ?? []),
           ];
+          return [`${id}@${n}`, rounds ? shareRounds(rounds, single, runs) : single];
         };
         return [
           [`connect@${n}`, share(at("verify-connect", n), grpc, true)],
@@ -337,16 +338,14 @@ function tailRounds(
 function shareRounds(
   rounds: InterleavedRatio,
   single: Measurement | undefined,
-  runs: RunRounds | undefined,
+  runs: readonly Summary[],
 ): Measurement {
   return {
     value: rounds.median,
     text:
       `${rounds.median} median of ${rounds.rounds.length} alternating rounds with gRPC Verify ` +
       `(${rounds.rounds.join(", ")})${single ? `; long runs ${single.text}` : ""}`,
-    saturated:
-      single?.saturated === true ||
-      Object.values(runs ?? {}).some((kind) => kind.some((run) => run.clientSaturated)),
+    saturated: single?.saturated === true || runs.some((run) => run.clientSaturated),
   };
 }
 

@@ -221,8 +221,10 @@ describe("goal rows from a run's figures", () => {
       "0.65 median of 3 alternating rounds with gRPC Verify (0.65, 0.7, 0.6); " +
         "long runs 0.5 (1500 ÷ 3000 req/s; gRPC the mean of 3000 before and 3000 after)",
     );
-    // A saturated generator in any run of the rounds is said.
+    // A saturated generator in a run of the path's or gRPC's rounds is said; another path's
+    // is not that figure's.
     expect(row("rest-verify-replica@64")?.saturated).toBe(true);
+    expect(row("forward-auth@64")?.saturated).toBe(false);
     // A round without its gRPC run counts no ratio; a path without long runs has rounds only.
     expect(row("forward-auth@64")).toMatchObject({ value: 0.225, verdict: "missed" });
     expect(row("forward-auth-floor@64")?.verdict).toBe("not run");
