@@ -1,6 +1,7 @@
 import type * as http from "node:http";
 import type * as http2 from "node:http2";
 import type { Socket } from "node:net";
+import type { Logger } from "../observability/logger.js";
 import type { HttpRequest, HttpResponse } from "./http-io.js";
 
 /** The listener's connections, watched from the start so that its stop can drain them. */
@@ -22,7 +23,10 @@ export interface Drain {
 }
 
 /** Watches `server` (plain HTTP/1.1, or TLS with HTTP/2 and HTTP/1.1) from before it listens. */
-export function watchForDrain(server: http.Server | http2.Http2SecureServer): Drain {
+export function watchForDrain(
+  server: http.Server | http2.Http2SecureServer,
+  logger: Logger,
+): Drain {
   let draining = false;
   // Raw TCP sockets (under TLS too): the deadline also ends handshakes that never complete.
   const sockets = new Set<Socket>();
@@ -75,6 +79,8 @@ export function watchForDrain(server: http.Server | http2.Http2SecureServer): Dr
       for (const session of sessions) session.close();
       for (const [socket, res] of lastInFlight) closeAfter(socket, res);
       const deadline = setTimeout(() => {
+        // An operator sees that requests were cut, not only that the stop took the whole grace.
+        logger.warn({ connections: sockets.size, graceMs }, "sidecar drain: grace over; cutting");
         for (const socket of sockets) socket.destroy();
       }, graceMs);
       await closed;

@@ -87,7 +87,7 @@ export async function listen(options: ListenerOptions, handle: RouteHandler): Pr
     socket.end(rawAnswer(refusal));
   });
   server.maxConnections = options.maxConnections;
-  const connections = watchForDrain(server);
+  const connections = watchForDrain(server, options.logger);
   server.on(tls ? "secureConnection" : "connection", (socket) => {
     // Small answers go out at once: with Nagle's algorithm a proxy's keep-alive connection
     // waits for the peer's delayed ACK (tens of ms) between requests.
