@@ -10,17 +10,16 @@ import {
   login,
 } from "../support/flows.js";
 import { type RedisServer, startRedisServer } from "../support/redis-server.js";
-import { type HttpAnswer, http1, startTestSidecar, type TestSidecar } from "../support/sidecar.js";
+import {
+  type HttpAnswer,
+  http1,
+  ORDERS_ROUTE,
+  ordersForwardAuth,
+  startTestSidecar,
+  type TestSidecar,
+} from "../support/sidecar.js";
 
-const ROUTES = [
-  {
-    host: "app.test",
-    path_prefix: "/orders",
-    resource: "https://app.test/orders",
-    audience: AUDIENCE,
-    scopes: ["orders:read"],
-  },
-];
+const ROUTES = [ORDERS_ROUTE];
 
 /** Polls until `done` holds for an answer, or the deadline passes (then the last answer). */
 async function eventually(
@@ -76,14 +75,7 @@ describe("sidecar with an in-process verifier replica (sidecar.verifier = replic
   });
 
   const auth = (bearer: string): Promise<HttpAnswer> =>
-    http1(t.gh.caPem, `${t.url}/auth`, {
-      headers: {
-        "x-original-method": "GET",
-        "x-original-uri": "/orders/1",
-        "x-forwarded-host": "app.test",
-        authorization: `Bearer ${bearer}`,
-      },
-    });
+    http1(t.gh.caPem, `${t.url}/auth`, ordersForwardAuth(bearer));
   const restVerify = (bearer: string): Promise<HttpAnswer> =>
     http1(t.gh.caPem, `${t.url}/v1/tokens:verify`, {
       method: "POST",

@@ -3,6 +3,7 @@ import { writeFile } from "node:fs/promises";
 import type * as http2 from "node:http2";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
+import { stringify as stringifyToml } from "smol-toml";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import {
   type CliProcess,
@@ -21,7 +22,7 @@ import {
 } from "../support/gatehouse.js";
 import { type RedisServer, startRedisServer } from "../support/redis-server.js";
 import { rememberSecret } from "../support/secrets.js";
-import { h2, http1, http2Session } from "../support/sidecar.js";
+import { h2, http1, http2Session, ORDERS_ROUTE, ordersForwardAuth } from "../support/sidecar.js";
 import { socketOwners } from "../support/socket-owners.js";
 
 /**
@@ -69,18 +70,7 @@ async function startBackend(
   }
   // Forward-auth routes are file only.
   const configFile = join(gh.dataDir, "sidecar.toml");
-  await writeFile(
-    configFile,
-    [
-      "[[sidecar.routes]]",
-      'host = "app.test"',
-      'path_prefix = "/orders"',
-      `audience = "${AUDIENCE}"`,
-      'resource = "https://app.test/orders"',
-      'scopes = ["orders:read"]',
-      "",
-    ].join("\n"),
-  );
+  await writeFile(configFile, stringifyToml({ sidecar: { routes: [ORDERS_ROUTE] } }));
   return { gh, agent, token, hmacSecret, configFile, env };
 }
 
@@ -130,14 +120,7 @@ function workerPids(sidecar: CliProcess): number[] {
 }
 
 const forwardAuth = ({ gh, token }: Backend, url: string) =>
-  http1(gh.caPem, `${url}/auth`, {
-    headers: {
-      "x-original-method": "GET",
-      "x-original-uri": "/orders/1",
-      "x-forwarded-host": "app.test",
-      authorization: `Bearer ${token}`,
-    },
-  });
+  http1(gh.caPem, `${url}/auth`, ordersForwardAuth(token));
 
 const restVerify = ({ gh, agent, token }: Backend, url: string) =>
   http1(gh.caPem, `${url}/v1/tokens:verify`, {
