@@ -45,7 +45,10 @@ export function exitWhen(stopped: Promise<void>): void {
  * worker to drain and exits 0 once all have exited (a second signal kills them).
  */
 export async function runPrimary<L>(
-  options: Omit<SupervisorOptions<L>, "report">,
+  options: Omit<SupervisorOptions<L>, "report"> & {
+    /** Drained before the workers are asked to (what this process serves beside them). */
+    readonly stopFirst?: () => Promise<void>;
+  },
 ): Promise<Supervisor<L>> {
   let supervisor: Supervisor<L>;
   try {
@@ -56,7 +59,8 @@ export async function runPrimary<L>(
   onSignals(
     (signal) => {
       console.error(`gatehouse: ${signal} received; draining ${options.count} ${options.name}s`);
-      exitWhen(supervisor.stop());
+      const stopFirst = options.stopFirst ?? (() => Promise.resolve());
+      exitWhen(stopFirst().finally(() => supervisor.stop()));
     },
     () => {
       for (const worker of supervisor.workers()) worker.process.kill("SIGKILL");

@@ -13,7 +13,12 @@ import { createMetricsListener, type MetricsListener } from "../observability/me
 import { exitWhen, onSignals, runPrimary } from "./lifecycle.js";
 import { hostPort, reportFailure } from "./output.js";
 
-type AfterStart = (listening: Listening) => Promise<void>;
+/**
+ * Runs once Gatehouse listens; may return what to stop, drained, before Gatehouse is (`gatehouse
+ * dev`'s sidecar: its requests in flight still need Gatehouse to answer them).
+ */
+type AfterStart = (listening: Listening) => Promise<StopFirst | undefined>;
+type StopFirst = () => Promise<void>;
 
 /**
  * Starts Gatehouse, announces where it listens (one machine-readable line per port, for
@@ -31,9 +36,10 @@ export async function runServer(config: GatehouseConfig, afterStart?: AfterStart
     // A half-started server (one port already bound) would keep the process alive.
     process.exit(reportFailure(error));
   }
+  let stopFirst: StopFirst | undefined;
   const drain = onSignals((signal) => {
     console.error(`gatehouse: ${signal} received; draining (at most ${config.shutdownGraceMs} ms)`);
-    exitWhen(app.stop());
+    exitWhen((stopFirst?.() ?? Promise.resolve()).finally(() => app.stop()));
   });
   if (isWorkerProcess()) {
     onPrimaryStop(drain);
@@ -42,19 +48,21 @@ export async function runServer(config: GatehouseConfig, afterStart?: AfterStart
   }
   announce(config, app);
   if (app.metricsPort !== undefined) announceMetrics(config, app.metricsPort);
-  await afterStart?.(app);
+  stopFirst = await afterStart?.(app);
 }
 
 async function runServerPrimary(config: GatehouseConfig, afterStart?: AfterStart): Promise<void> {
+  let stopFirst: StopFirst | undefined;
   const supervisor = await runPrimary({
     count: config.workers,
     graceMs: config.shutdownGraceMs,
     name: "worker",
     listening: serverListening,
+    stopFirst: async () => stopFirst?.(),
   });
   announce(config, supervisor.listening);
   if (config.metrics.enabled) await serveGroupMetrics(config, supervisor);
-  await afterStart?.(supervisor.listening);
+  stopFirst = await afterStart?.(supervisor.listening);
 }
 
 /**

@@ -28,7 +28,12 @@ export function devCommand(): Command {
       await runServer(config, async (app) => {
         await printDevHints(config, app);
         // The sidecar dials the gRPC port actually bound (the configured one may be 0).
-        await runSidecar({ ...config, grpc: { ...config.grpc, port: app.grpcPort } });
+        const sidecar = await runSidecar({
+          ...config,
+          grpc: { ...config.grpc, port: app.grpcPort },
+        });
+        // On a signal it drains first: what it has in flight waits on this server.
+        return () => sidecar.stop();
       });
     });
 }

@@ -1,10 +1,12 @@
 import { randomBytes } from "node:crypto";
+import { once } from "node:events";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import * as http2 from "node:http2";
 import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
+import { connect as connectTls } from "node:tls";
 import { stringify as stringifyToml } from "smol-toml";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { enrollThroughLibrary } from "../support/cli-enroll.js";
@@ -34,6 +36,8 @@ import { socketOwners } from "../support/socket-owners.js";
 /** Longer than any test waits: a drain that ends before it ended because its requests did. */
 const LONG_GRACE_MS = 30_000;
 const SHORT_GRACE_MS = 1_000;
+/** Ample for the sidecar to read bytes already sent to it, on a loaded machine. */
+const SETTLE_MS = 500;
 /** Bound on anything awaited (a loaded 2-core machine): far above what it takes. */
 const PATIENCE_MS = 20_000;
 const SIDECAR_LISTENING = /^gatehouse: sidecar listening on (\S+)$/m;
@@ -274,6 +278,7 @@ describe("gatehouse sidecar stops by draining", () => {
       // Gatehouse is still stopped: only the deadline can end these requests.
       expect(await within(sidecar.process.exited(), "exit")).toEqual({ code: 0, signal: null });
       expect(performance.now() - signalled).toBeGreaterThanOrEqual(SHORT_GRACE_MS);
+      expect(sidecar.process.output()).toMatch(/sidecar drain: grace over; cutting/);
       await expect(overHttp1.answer).rejects.toThrow(/closed before an answer/);
       // A stream cut before its answer: h2() reports no status (or fails outright).
       expect(
@@ -329,6 +334,63 @@ describe("gatehouse sidecar stops by draining", () => {
       expect(await stillRunning(pids)).toEqual([]);
     } finally {
       for (const session of sessions) session.destroy();
+    }
+  }, 120_000);
+});
+
+describe("gatehouse dev drains its sidecar before its server", () => {
+  it("a request still arriving at SIGTERM is answered (Gatehouse still serves it), then exit 0", async () => {
+    const devDir = await mkdtemp(join(tmpdir(), "gatehouse-dev-drain-"));
+    try {
+      const ports = ["--grpc-port", "0", "--connect-port", "0", "--sidecar-port", "0"];
+      const dev = await startCliServer(["dev", "--data-dir", devDir, ...ports], {
+        GATEHOUSE_APPROVAL_PORT: "0",
+        GATEHOUSE_METRICS_PORT: "0",
+      });
+      const [, url = ""] = await dev.waitForOutput(SIDECAR_LISTENING);
+      const devAgent = await enrollThroughLibrary(dev.grpcAddress, devDir);
+      const clients = grpcClients(dev, devAgent.agentTls);
+      const devToken = await login(clients.gate, devAgent).finally(() => clients.close());
+      const body = JSON.stringify({
+        token: devToken,
+        audience: AUDIENCE,
+        requiredScopes: ["orders:read"],
+      });
+      const { hostname, port } = new URL(url);
+      const socket = connectTls({
+        host: hostname,
+        port: Number(port),
+        ALPNProtocols: ["http/1.1"],
+        ...devAgent.verifierTls, // its CA, and the verifier's certificate REST Verify asks for
+      });
+      const chunks: Buffer[] = [];
+      socket.on("data", (chunk: Buffer) => chunks.push(chunk));
+      const closed = new Promise<string>((resolve) =>
+        socket.once("close", () => resolve(Buffer.concat(chunks).toString())),
+      );
+      await within(once(socket, "secureConnect"), "the TLS handshake");
+      const half = Math.floor(body.length / 2);
+      socket.write(
+        "POST /v1/tokens:verify HTTP/1.1\r\nhost: sidecar\r\n" +
+          `content-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n` +
+          body.slice(0, half),
+      );
+      // Read by the sidecar before the signal, so the connection is not an idle one.
+      await sleep(SETTLE_MS);
+
+      process.kill(dev.pid, "SIGTERM");
+      await dev.waitForOutput(/SIGTERM received; draining/);
+      await listenerClosed(Number(port));
+      socket.write(body.slice(half)); // the rest of the body, after the drain began
+
+      const answer = await within(closed, "the answer and the connection's close");
+      const [head = "", text = ""] = answer.split("\r\n\r\n");
+      expect(head, answer).toMatch(/^HTTP\/1\.1 200 /);
+      expect(head.toLowerCase()).toContain("connection: close");
+      expect(JSON.parse(text)).toMatchObject({ allowed: true, agentDid: devAgent.did });
+      expect(await within(dev.exited(), "exit")).toEqual({ code: 0, signal: null });
+    } finally {
+      await rm(devDir, { recursive: true, force: true });
     }
   }, 120_000);
 });
