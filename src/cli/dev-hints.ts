@@ -49,8 +49,8 @@ export async function printDevHints(config: GatehouseConfig, app: Listening): Pr
     lines.push("", `Passkey approval page: ${app.approvalOrigin}/approve`);
   }
   if (config.sidecar.workers > 1) {
-    // One process on the embedded store: a setting meant for `gatehouse sidecar` is not
-    // silently taken as applied here.
+    // dev serves its sidecar in its own process: a setting meant for `gatehouse sidecar` is
+    // said not to apply here rather than ignored in silence.
     lines.push(
       "",
       `sidecar.workers = ${config.sidecar.workers} applies to \`gatehouse sidecar\`; ` +
