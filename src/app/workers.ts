@@ -67,6 +67,8 @@ export interface SupervisorOptions<L> {
   readonly name: string;
   /** What a worker announced (`announceListening`), read back from its IPC message. */
   readonly listening: (announced: unknown) => L;
+  /** Added to each worker's environment: what this process decided for them all. */
+  readonly env?: Readonly<Record<string, string>>;
 }
 
 export interface Supervisor<L> {
@@ -100,7 +102,7 @@ export async function superviseWorkers<L>(options: SupervisorOptions<L>): Promis
 
   /** Forks a worker; resolves once it listens, rejects if it exits first. */
   const start = (): Promise<L> => {
-    const worker = cluster.fork();
+    const worker = cluster.fork(options.env);
     live.add(worker);
     let listened = false;
     return new Promise<L>((resolve, reject) => {

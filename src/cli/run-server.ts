@@ -23,10 +23,17 @@ type StopFirst = () => Promise<void>;
 /**
  * Starts Gatehouse, announces where it listens (one machine-readable line per port, for
  * scripts and tests), runs `afterStart`, and stops gracefully on SIGTERM or SIGINT. With
- * `workers` > 1 this process supervises that many server processes (src/app/workers.ts).
+ * `workers` > 1 this process supervises that many server processes (src/app/workers.ts), each
+ * started with `workerEnv` added to its environment.
  */
-export async function runServer(config: GatehouseConfig, afterStart?: AfterStart): Promise<void> {
-  if (config.workers > 1 && !isWorkerProcess()) return runServerPrimary(config, afterStart);
+export async function runServer(
+  config: GatehouseConfig,
+  afterStart?: AfterStart,
+  workerEnv?: Readonly<Record<string, string>>,
+): Promise<void> {
+  if (config.workers > 1 && !isWorkerProcess()) {
+    return runServerPrimary(config, afterStart, workerEnv);
+  }
   let app: Gatehouse;
   try {
     // Loaded here: a `--workers` primary serves nothing, so it never loads the server.
@@ -51,7 +58,11 @@ export async function runServer(config: GatehouseConfig, afterStart?: AfterStart
   stopFirst = await afterStart?.(app);
 }
 
-async function runServerPrimary(config: GatehouseConfig, afterStart?: AfterStart): Promise<void> {
+async function runServerPrimary(
+  config: GatehouseConfig,
+  afterStart: AfterStart | undefined,
+  env: Readonly<Record<string, string>> | undefined,
+): Promise<void> {
   let stopFirst: StopFirst | undefined;
   const supervisor = await runPrimary({
     count: config.workers,
@@ -59,6 +70,7 @@ async function runServerPrimary(config: GatehouseConfig, afterStart?: AfterStart
     name: "worker",
     listening: serverListening,
     stopFirst: async () => stopFirst?.(),
+    ...(env && { env }),
   });
   announce(config, supervisor.listening);
   if (config.metrics.enabled) await serveGroupMetrics(config, supervisor);

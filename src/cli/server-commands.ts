@@ -19,22 +19,29 @@ export function devCommand(): Command {
     .option(...CONFIG_FLAG)
     .action(async (flags: ServerFlags) => {
       // Loaded here only: `serve` needs neither the sidecar nor the dev hints.
-      const [{ withDevSidecar }, { printDevHints }, { runSidecar }] = await Promise.all([
-        import("../sidecar/dev.js"),
-        import("./dev-hints.js"),
-        import("./sidecar-command.js"),
-      ]);
-      const config = withDevSidecar(loadServerConfig("dev", flags));
-      await runServer(config, async (app) => {
-        await printDevHints(config, app);
-        // The sidecar dials the gRPC port actually bound (the configured one may be 0).
-        const sidecar = await runSidecar({
-          ...config,
-          grpc: { ...config.grpc, port: app.grpcPort },
-        });
-        // On a signal it drains first: what it has in flight waits on this server.
-        return () => sidecar.stop();
-      });
+      const [{ devWorkerEnv, withDevSidecar }, { printDevHints }, { runSidecar }] =
+        await Promise.all([
+          import("../sidecar/dev.js"),
+          import("./dev-hints.js"),
+          import("./sidecar-command.js"),
+        ]);
+      const loaded = loadServerConfig("dev", flags);
+      const config = withDevSidecar(loaded);
+      await runServer(
+        config,
+        async (app) => {
+          await printDevHints(config, app);
+          // The sidecar dials the gRPC port actually bound (the configured one may be 0).
+          const sidecar = await runSidecar({
+            ...config,
+            grpc: { ...config.grpc, port: app.grpcPort },
+          });
+          // On a signal it drains first: what it has in flight waits on this server.
+          return () => sidecar.stop();
+        },
+        // Workers (on Redis) trust the proxy secret made up here, the one the sidecar signs with.
+        devWorkerEnv(loaded, config),
+      );
     });
 }
 

@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
 import type { GatehouseConfig } from "../config/index.js";
+import { envVarOf, type FieldPath } from "../config/schema.js";
 import { deepFreeze } from "../freeze.js";
 
 /**
@@ -31,4 +32,31 @@ export function withDevSidecar(config: GatehouseConfig): GatehouseConfig {
       ...(publicUrl === undefined ? {} : { publicUrl }),
     },
   });
+}
+
+/**
+ * What `gatehouse dev`'s server workers (`workers` > 1, on Redis) must be told by the process
+ * that serves the sidecar: each worker loads its configuration itself, so a proxy secret made up
+ * there would not be the one the sidecar signs with, and every forwarded identity would be
+ * refused. Empty when the proxy was configured (the workers read the same settings).
+ */
+export function devWorkerEnv(
+  loaded: GatehouseConfig,
+  dev: GatehouseConfig,
+): Record<string, string> {
+  if (loaded.proxy.enabled || !dev.proxy.enabled) return {};
+  const { trustedPeers = [], hmacSecret = "", maxAgeSeconds } = dev.proxy;
+  const values: [FieldPath, string][] = [
+    ["proxy.enabled", "true"],
+    ["proxy.trustedPeers", trustedPeers.join(",")],
+    ["proxy.hmacSecret", hmacSecret],
+    ["proxy.maxAgeSeconds", String(maxAgeSeconds)],
+  ];
+  return Object.fromEntries(values.map(([path, value]) => [envNameOf(path), value]));
+}
+
+function envNameOf(path: FieldPath): string {
+  const name = envVarOf(path);
+  if (name === undefined) throw new Error(`${path} has no environment variable`);
+  return name;
 }

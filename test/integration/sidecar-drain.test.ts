@@ -22,6 +22,7 @@ import {
 import { AUDIENCE, type Enrolled, grpcClients, login } from "../support/flows.js";
 import { unreadBytes } from "../support/proc-net-tcp.js";
 import { openRawHttp1 } from "../support/raw-http1.js";
+import { type RedisServer, startRedisServer } from "../support/redis-server.js";
 import { rememberSecret } from "../support/secrets.js";
 import { h2, http2Session, ORDERS_ROUTE, ordersForwardAuth } from "../support/sidecar.js";
 import { socketOwners } from "../support/socket-owners.js";
@@ -339,58 +340,68 @@ describe("gatehouse sidecar stops by draining", () => {
 });
 
 describe("gatehouse dev drains its sidecar before its server", () => {
-  it("a request still arriving at SIGTERM is answered (Gatehouse still serves it), then exit 0", async () => {
-    const devDir = await mkdtemp(join(tmpdir(), "gatehouse-dev-drain-"));
-    try {
-      const ports = ["--grpc-port", "0", "--connect-port", "0", "--sidecar-port", "0"];
-      const dev = await startCliServer(["dev", "--data-dir", devDir, ...ports], {
-        GATEHOUSE_APPROVAL_PORT: "0",
-        GATEHOUSE_METRICS_PORT: "0",
-      });
-      const [, url = ""] = await dev.waitForOutput(SIDECAR_LISTENING);
-      const devAgent = await enrollThroughLibrary(dev.grpcAddress, devDir);
-      const clients = grpcClients(dev, devAgent.agentTls);
-      const devToken = await login(clients.gate, devAgent).finally(() => clients.close());
-      const body = JSON.stringify({
-        token: devToken,
-        audience: AUDIENCE,
-        requiredScopes: ["orders:read"],
-      });
-      const { hostname, port } = new URL(url);
-      const socket = connectTls({
-        host: hostname,
-        port: Number(port),
-        ALPNProtocols: ["http/1.1"],
-        ...devAgent.verifierTls, // its CA, and the verifier's certificate REST Verify asks for
-      });
-      const chunks: Buffer[] = [];
-      socket.on("data", (chunk: Buffer) => chunks.push(chunk));
-      const closed = new Promise<string>((resolve) =>
-        socket.once("close", () => resolve(Buffer.concat(chunks).toString())),
-      );
-      await within(once(socket, "secureConnect"), "the TLS handshake");
-      const half = Math.floor(body.length / 2);
-      socket.write(
-        "POST /v1/tokens:verify HTTP/1.1\r\nhost: sidecar\r\n" +
-          `content-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n` +
-          body.slice(0, half),
-      );
-      // Read by the sidecar before the signal, so the connection is not an idle one.
-      await sleep(SETTLE_MS);
+  let redis: RedisServer | undefined;
+  afterAll(async () => {
+    await redis?.stop();
+  });
 
-      process.kill(dev.pid, "SIGTERM");
-      await dev.waitForOutput(/SIGTERM received; draining/);
-      await listenerClosed(Number(port));
-      socket.write(body.slice(half)); // the rest of the body, after the drain began
+  // One process; or a primary on Redis (`workers`), its sidecar beside the server workers.
+  for (const workers of [1, 2]) {
+    it(`${workers === 1 ? "one process" : "a primary of 2 workers"}: a request still arriving at SIGTERM is answered (Gatehouse still serves it), then exit 0`, async () => {
+      const devDir = await mkdtemp(join(tmpdir(), "gatehouse-dev-drain-"));
+      try {
+        const ports = ["--grpc-port", "0", "--connect-port", "0", "--sidecar-port", "0"];
+        if (workers > 1) redis ??= await startRedisServer();
+        const dev = await startCliServer(["dev", "--data-dir", devDir, ...ports], {
+          GATEHOUSE_APPROVAL_PORT: "0",
+          GATEHOUSE_METRICS_PORT: "0",
+          ...(redis && workers > 1 && { REDIS_URL: redis.url, GATEHOUSE_WORKERS: String(workers) }),
+        });
+        const [, url = ""] = await dev.waitForOutput(SIDECAR_LISTENING);
+        const devAgent = await enrollThroughLibrary(dev.grpcAddress, devDir);
+        const clients = grpcClients(dev, devAgent.agentTls);
+        const devToken = await login(clients.gate, devAgent).finally(() => clients.close());
+        const body = JSON.stringify({
+          token: devToken,
+          audience: AUDIENCE,
+          requiredScopes: ["orders:read"],
+        });
+        const { hostname, port } = new URL(url);
+        const socket = connectTls({
+          host: hostname,
+          port: Number(port),
+          ALPNProtocols: ["http/1.1"],
+          ...devAgent.verifierTls, // its CA, and the verifier's certificate REST Verify asks for
+        });
+        const chunks: Buffer[] = [];
+        socket.on("data", (chunk: Buffer) => chunks.push(chunk));
+        const closed = new Promise<string>((resolve) =>
+          socket.once("close", () => resolve(Buffer.concat(chunks).toString())),
+        );
+        await within(once(socket, "secureConnect"), "the TLS handshake");
+        const half = Math.floor(body.length / 2);
+        socket.write(
+          "POST /v1/tokens:verify HTTP/1.1\r\nhost: sidecar\r\n" +
+            `content-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n` +
+            body.slice(0, half),
+        );
+        // Read by the sidecar before the signal, so the connection is not an idle one.
+        await sleep(SETTLE_MS);
 
-      const answer = await within(closed, "the answer and the connection's close");
-      const [head = "", text = ""] = answer.split("\r\n\r\n");
-      expect(head, answer).toMatch(/^HTTP\/1\.1 200 /);
-      expect(head.toLowerCase()).toContain("connection: close");
-      expect(JSON.parse(text)).toMatchObject({ allowed: true, agentDid: devAgent.did });
-      expect(await within(dev.exited(), "exit")).toEqual({ code: 0, signal: null });
-    } finally {
-      await rm(devDir, { recursive: true, force: true });
-    }
-  }, 120_000);
+        process.kill(dev.pid, "SIGTERM");
+        await dev.waitForOutput(/SIGTERM received; draining/);
+        await listenerClosed(Number(port));
+        socket.write(body.slice(half)); // the rest of the body, after the drain began
+
+        const answer = await within(closed, "the answer and the connection's close");
+        const [head = "", text = ""] = answer.split("\r\n\r\n");
+        expect(head, answer).toMatch(/^HTTP\/1\.1 200 /);
+        expect(head.toLowerCase()).toContain("connection: close");
+        expect(JSON.parse(text)).toMatchObject({ allowed: true, agentDid: devAgent.did });
+        expect(await within(dev.exited(), "exit")).toEqual({ code: 0, signal: null });
+      } finally {
+        await rm(devDir, { recursive: true, force: true });
+      }
+    }, 120_000);
+  }
 });
