@@ -40,6 +40,21 @@ export function exitWhen(stopped: Promise<void>): void {
 }
 
 /**
+ * Stops `first` (a front whose requests in flight need what `then` stops), then `then`, even
+ * when `first` failed; rejects with the first failure.
+ */
+export async function stopInOrder(
+  first: (() => Promise<void>) | undefined,
+  then: () => Promise<void>,
+): Promise<void> {
+  try {
+    await first?.();
+  } finally {
+    await then();
+  }
+}
+
+/**
  * The primary of `count` workers (`serve --workers`, `sidecar --workers`), reporting on
  * stderr: exits 1 when they do not all start, or keep dying; on SIGTERM or SIGINT asks every
  * worker to drain and exits 0 once all have exited (a second signal kills them).
@@ -59,8 +74,7 @@ export async function runPrimary<L>(
   onSignals(
     (signal) => {
       console.error(`gatehouse: ${signal} received; draining ${options.count} ${options.name}s`);
-      const stopFirst = options.stopFirst ?? (() => Promise.resolve());
-      exitWhen(stopFirst().finally(() => supervisor.stop()));
+      exitWhen(stopInOrder(options.stopFirst, () => supervisor.stop()));
     },
     () => {
       for (const worker of supervisor.workers()) worker.process.kill("SIGKILL");

@@ -10,7 +10,7 @@ import type { GatehouseConfig } from "../config/index.js";
 import { groupScraper, groupSources } from "../observability/cluster-metrics.js";
 import { createMetricsRegistry } from "../observability/metrics.js";
 import { createMetricsListener, type MetricsListener } from "../observability/metrics-listener.js";
-import { exitWhen, onSignals, runPrimary } from "./lifecycle.js";
+import { exitWhen, onSignals, runPrimary, stopInOrder } from "./lifecycle.js";
 import { hostPort, reportFailure } from "./output.js";
 
 /**
@@ -46,7 +46,7 @@ export async function runServer(
   let stopFirst: StopFirst | undefined;
   const drain = onSignals((signal) => {
     console.error(`gatehouse: ${signal} received; draining (at most ${config.shutdownGraceMs} ms)`);
-    exitWhen((stopFirst?.() ?? Promise.resolve()).finally(() => app.stop()));
+    exitWhen(stopInOrder(stopFirst, () => app.stop()));
   });
   if (isWorkerProcess()) {
     onPrimaryStop(drain);
