@@ -9,6 +9,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { createLogger } from "../../../src/observability/logger.js";
 import { ensureDevPki } from "../../../src/pki/dev-pki.js";
 import { type Listener, type ListenerOptions, listen } from "../../../src/sidecar/server.js";
+import { unreadBytes } from "../../support/proc-net-tcp.js";
 
 /**
  * The listener's drain (src/sidecar/drain.ts) in the cases a whole sidecar cannot be steered
@@ -104,6 +105,15 @@ async function rawConnection(port: number, over: "plain" | "tls" = "plain") {
   return { socket, closedSoon };
 }
 
+/** Resolves once the server holds no unread byte on its connections accepted on `port`. */
+async function readByServer(port: number): Promise<void> {
+  const started = Date.now();
+  while ((await unreadBytes(port)) > 0) {
+    if (Date.now() - started > PATIENCE_MS) throw new Error("the server read nothing");
+    await sleep(5);
+  }
+}
+
 const get = (path: string) => `GET ${path} HTTP/1.1\r\nhost: sidecar\r\n\r\n`;
 
 /** The answers in `text`, in order, each its status line and header section, lowercased. */
@@ -132,8 +142,11 @@ describe("the sidecar listener's drain", () => {
     client.socket.write(get("/hold"));
     await sleep(SETTLE_MS);
     const drained = listener.close();
-    client.socket.write(get("/late"));
-    await sleep(SETTLE_MS); // read by then: processing it would show in `served`
+    await new Promise((resolve) => client.socket.write(get("/late"), resolve));
+    // The server has read it (nothing left unread on its side): processing it would show in
+    // `served` by the time the held request is released.
+    await readByServer(listener.port);
+    await sleep(SETTLE_MS);
     release();
     expect(heads(await client.closedSoon())).toHaveLength(1);
     expect(served).toEqual(["/hold"]);
