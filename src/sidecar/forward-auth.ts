@@ -2,10 +2,11 @@ import { create } from "@bufbuild/protobuf";
 import { Reason } from "../../gen/gatehouse/v1/errors_pb.js";
 import { type VerifyResponse, VerifyService } from "../../gen/gatehouse/v1/verify_pb.js";
 import { catalogEntry, GatehouseError, toGatehouseError } from "../errors/index.js";
-import { type HttpRequest, type HttpResponse, header } from "./http-io.js";
+import { type HttpRequest, type HttpResponse, header, headerOnce } from "./http-io.js";
 import { requiredScopes } from "./mcp.js";
 import { peerCertificatePem } from "./peer.js";
 import { resourceMetadataUrl } from "./protected-resource.js";
+import { routePath } from "./request-path.js";
 import { type ForwardAuthRoute, matchRoute } from "./route-table.js";
 import type { Upstream } from "./upstream.js";
 
@@ -54,13 +55,15 @@ async function decide(req: HttpRequest, deps: ForwardAuthDeps): Promise<Answer> 
     return { status: 403, headers: { "cache-control": "no-store" } };
   }
   const original = originalRequest(req, req.method ?? "GET");
-  const route = matchRoute(deps.routes, original.host, original.path);
+  const route =
+    original.path === undefined ? undefined : matchRoute(deps.routes, original.host, original.path);
   // No protected resource names this request: deny (fail closed), nothing to challenge for.
   if (route === undefined) return { status: 403, headers: { "cache-control": "no-store" } };
   const scopes = requiredScopes(route, req);
   if (scopes === "malformed") return { status: 403, headers: { "cache-control": "no-store" } };
   const target = { route, scopes };
-  const credentials = bearerCredentials(header(req.headers, "authorization"));
+  // RFC 9110 §11.6.2 allows one Authorization value: two are ambiguous (Node keeps the first).
+  const credentials = bearerCredentials(headerOnce(req, "authorization"));
   if (credentials === undefined) return challenge(target, "Bearer", undefined);
   if (credentials === "malformed") return challenge(target, "Bearer", "invalid_request");
   const { scheme } = credentials;
@@ -78,7 +81,14 @@ async function decide(req: HttpRequest, deps: ForwardAuthDeps): Promise<Answer> 
     httpUrl: original.url,
     ...(amount === undefined ? {} : { amount }),
   });
-  const decision = (await deps.upstream.call(verify, request, "sidecar")) as VerifyResponse;
+  let decision: VerifyResponse;
+  try {
+    decision = (await deps.upstream.call(verify, request, "sidecar")) as VerifyResponse;
+  } catch (thrown) {
+    // Refused before deciding (a field over its limit, Gatehouse unreachable): still answered
+    // for this route, so a 401 carries its challenge (RFC 9110 §11.6.1, RFC 6750 §3).
+    return refusal(toGatehouseError(thrown), scheme, target);
+  }
   if (decision.allowed) return allowed(decision);
   return refusal(
     new GatehouseError(decision.reason, { dpopNonce: decision.dpopNonce }),
@@ -111,7 +121,8 @@ function allowed(decision: VerifyResponse): Answer {
 /**
  * A refusal as a proxy can relay it: 401 with an RFC 6750 §3 challenge, 403 (with
  * `insufficient_scope` where scopes are missing), 402 and 429 for envelope refusals, 503 when
- * Gatehouse could not decide. Any other catalog status is a bad credential: 401.
+ * Gatehouse could not decide. Any other catalog status is a bad credential: 401 with the
+ * route's challenge, or 403 when no route is known to challenge for.
  */
 function refusal(error: GatehouseError, scheme: string, target: Target | undefined): Answer {
   const status = catalogEntry(error.reason).http;
@@ -135,7 +146,8 @@ function refusal(error: GatehouseError, scheme: string, target: Target | undefin
         }
       : { status, headers: noStore };
   }
-  if (target === undefined) return { status: 401, headers: noStore };
+  // No route known, nothing to challenge for: denied, as a request no route names.
+  if (target === undefined) return { status: 403, headers: noStore };
   // RFC 9449 §9: a proof without the server's nonce is answered with a DPoP challenge
   // `use_dpop_nonce` and the nonce to use in DPoP-Nonce, whatever scheme the token came in.
   const nonceRequired = error.reason === Reason.DPOP_NONCE_REQUIRED;
@@ -175,7 +187,8 @@ function challengeValue(scheme: string, target: Target, error: string | undefine
 interface OriginalRequest {
   readonly method: string;
   readonly host: string;
-  readonly path: string;
+  /** Undefined when servers could resolve it differently: no route judges it (denied). */
+  readonly path: string | undefined;
   readonly url: string;
 }
 
@@ -203,30 +216,13 @@ function originalRequest(req: HttpRequest, fallbackMethod: string): OriginalRequ
     "";
   const host = authority.toLowerCase().replace(/:\d+$/, "");
   const target = uri.startsWith("/") ? uri : "/";
-  const path = target.split(/[?#]/)[0] ?? "/";
-  return { method, host, path: normalizePath(path), url: `${proto}://${authority}${target}` };
-}
-
-/**
- * Dot segments and percent-encoded characters resolved as the upstream server will see them,
- * so `/public/../private` cannot pick a more lenient route than it reaches.
- */
-function normalizePath(path: string): string {
-  let decoded: string;
-  try {
-    decoded = decodeURIComponent(path);
-  } catch {
-    return "/\u0000"; // matches no route: denied
-  }
-  return new URL(`http://h${decoded.startsWith("/") ? "" : "/"}${decoded}`).pathname.replace(
-    /\/{2,}/g,
-    "/",
-  );
+  return { method, host, path: routePath(target), url: `${proto}://${authority}${target}` };
 }
 
 /** `Bearer <token>` or `DPoP <token>` (RFC 6750 §2.1, RFC 9449 §7.1); anything else is malformed. */
-function bearerCredentials(value: string | undefined) {
+function bearerCredentials(value: string | undefined | null) {
   if (value === undefined) return undefined;
+  if (value === null) return "malformed" as const;
   const match = /^(Bearer|DPoP) ([A-Za-z0-9\-._~+/]+=*)$/i.exec(value);
   if (match === null) return "malformed" as const;
   const scheme = (match[1] ?? "").toLowerCase() === "dpop" ? "DPoP" : "Bearer";

@@ -169,6 +169,65 @@ describe.each(STORE_KINDS)("forward-auth /auth (%s store)", (storeKind) => {
     expect(encoded.status).toBe(403);
   });
 
+  // An encoded `?` or `#` is data (RFC 3986 §3.3): it must not end the path before a `..` that
+  // takes the request into the stricter route (found by an outside sweep: these were 200).
+  it.each([
+    "/orders%3F/../admin/users",
+    "/orders%23/../admin/users",
+    "/orders%3F/%2e%2e/admin/users",
+  ])("judges %s by the route it reaches (403)", async (uri) => {
+    const answer = await auth(uri, { authorization: `Bearer ${token}` });
+    expect(answer.status).toBe(403);
+    expect(answer.headers["www-authenticate"]).toContain('error="insufficient_scope"');
+  });
+
+  it.each([
+    "/admin%5C..%5Corders/1",
+    "/orders%2F..%2Fadmin/users",
+    "/orders/..;/admin/users",
+    "/orders//../admin/users",
+  ])("denies %s, which servers resolve differently (403, no route)", async (uri) => {
+    const answer = await auth(uri, { authorization: `Bearer ${token}` });
+    expect(answer.status).toBe(403);
+    expect(answer.headers["www-authenticate"]).toBeUndefined();
+  });
+
+  it("judges Envoy's form by the route it reaches too", async () => {
+    const session = http2Session(t.gh.caPem, t.url);
+    try {
+      const answer = await h2(session, "/auth/orders%3F/../admin/users", {
+        headers: { ":authority": "app.test", authorization: `Bearer ${token}` },
+      });
+      expect(answer.status).toBe(403);
+    } finally {
+      session.close();
+    }
+  });
+
+  it("refuses two Authorization fields (RFC 9110 §11.6.2: one value) as invalid_request", async () => {
+    for (const values of [
+      [`Bearer ${token}`, "Bearer a.b.c"],
+      ["Bearer a.b.c", `Bearer ${token}`],
+    ]) {
+      const answer = await auth("/orders/1", { authorization: values as never });
+      expect(answer.status).toBe(401);
+      expect(answer.headers["www-authenticate"]).toContain('error="invalid_request"');
+      expect(answer.headers["x-gatehouse-agent"]).toBeUndefined();
+    }
+  });
+
+  it("challenges (401 with WWW-Authenticate) what Gatehouse refuses before deciding", async () => {
+    const long = await auth("/orders/1", { authorization: `Bearer ${"a".repeat(15_000)}` });
+    expect(long.status).toBe(401);
+    expect(long.headers["www-authenticate"]).toMatch(/^Bearer realm="https:\/\/app.test\/orders"/);
+    const method = await auth("/orders/1", {
+      authorization: `Bearer ${token}`,
+      "x-original-method": "G".repeat(5_000),
+    });
+    expect(method.status).toBe(401);
+    expect(method.headers["www-authenticate"]).toContain('error="invalid_request"');
+  });
+
   it("denies (403) a request no route names, whatever the token", async () => {
     expect((await auth("/elsewhere", { authorization: `Bearer ${token}` })).status).toBe(403);
     const otherHost = await auth("/orders", {
