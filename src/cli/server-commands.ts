@@ -1,7 +1,12 @@
 import { Command, Option } from "commander";
 import { describeConfig, describeSettings, type Mode, SERVER_ROLES } from "../config/index.js";
+import { SETTINGS } from "../config/table.js";
 import { runServer } from "./run-server.js";
 import { loadServerConfig, type ServerFlags } from "./server-config.js";
+
+/** The defaults come from the configuration table, so the help cannot name another port. */
+const portHelp = (what: string, port: number) =>
+  `${what} port; 0 picks a free one (default: ${port})`;
 
 const CONFIG_FLAG = ["--config <file>", "TOML config file (default: $GATEHOUSE_CONFIG)"] as const;
 
@@ -13,9 +18,9 @@ export function devCommand(): Command {
   return new Command("dev")
     .description("run a local Gatehouse: embedded store, dev PKI generated on first start")
     .option("--data-dir <dir>", "where state and the dev PKI live (default: .gatehouse)")
-    .option("--grpc-port <port>", "gRPC port; 0 picks a free one (default: 7443)")
-    .option("--connect-port <port>", "Connect port; 0 picks a free one (default: 7444)")
-    .option("--sidecar-port <port>", "HTTP sidecar port; 0 picks a free one (default: 7446)")
+    .option("--grpc-port <port>", portHelp("gRPC", SETTINGS.grpc.port.default))
+    .option("--connect-port <port>", portHelp("Connect", SETTINGS.connect.port.default))
+    .option("--sidecar-port <port>", portHelp("HTTP sidecar", SETTINGS.sidecar.port.default))
     .option(...CONFIG_FLAG)
     .action(async (flags: ServerFlags) => {
       // Loaded here only: `serve` needs neither the sidecar nor the dev hints.

@@ -307,6 +307,9 @@ describe("gatehouse configuration errors", () => {
     const help = await runCli(["agent", "--help"]);
     expect(help.code).toBe(0);
     expect(help.stdout).toContain("Usage: gatehouse agent");
+    // The ports `dev --help` names are the configuration table's defaults.
+    const dev = await runCli(["dev", "--help"]);
+    expect(dev.stdout).toMatch(/--sidecar-port <port> .*\(default: 7447\)/);
   }, 60_000);
 
   it("serve without TLS files exits 2 naming every missing setting", async () => {
