@@ -4,6 +4,7 @@ import { fromBinary, fromJson, type Message, toBinary, toJsonString } from "@buf
 import { Code, ConnectError } from "@connectrpc/connect";
 import { codeToHttpStatus, errorToJsonBytes } from "@connectrpc/connect/protocol-connect";
 import { PreEncoded } from "../services/pre-encoded.js";
+import { invalidJson, malformedRequest } from "./connect-decode.js";
 import type { DispatchMethod, TransportCall } from "./dispatch.js";
 
 /**
@@ -108,11 +109,8 @@ function decode(entry: DispatchMethod, body: Buffer, json: boolean): Message {
   try {
     return json ? fromJson(schema, JSON.parse(body.toString("utf8"))) : fromBinary(schema, body);
   } catch (error) {
-    const what = json ? "JSON" : "binary";
-    throw new ConnectError(
-      `cannot decode message ${schema.typeName} from ${what}: ${String(error)}`,
-      Code.InvalidArgument,
-    );
+    // Typed as connect-node's path and the gRPC port answer it; never the value.
+    throw json ? invalidJson(schema, error) : malformedRequest();
   }
 }
 

@@ -14,6 +14,7 @@ import { ErrorDetailSchema } from "../../gen/gatehouse/v1/errors_pb.js";
 import type { TransportLimits } from "../config/limits.js";
 import { catalogEntry, toGatehouseError } from "../errors/index.js";
 import { PreEncoded } from "../services/pre-encoded.js";
+import { answerDecodeFailures, jsonDecodeOptions, malformedRequest } from "./connect-decode.js";
 import { createConnectUnaryRoutes } from "./connect-unary.js";
 import type { DispatchMethod, TransportCall } from "./dispatch.js";
 import { retryAfterSeconds } from "./retry-after.js";
@@ -44,6 +45,15 @@ const requestKey = createContextKey<NodeServerRequest | undefined>(undefined, {
   description: "gatehouse node request",
 });
 
+/** Set when the method is called: an error answered before it is connect-node's own. */
+interface CallRecord {
+  ran: boolean;
+}
+
+const callKey = createContextKey<CallRecord | undefined>(undefined, {
+  description: "gatehouse call record",
+});
+
 /**
  * Connect, gRPC-Web and gRPC (connect-node) over HTTP/2 with TLS (HTTP/1.1 allowed for
  * curl and browsers). The same dispatcher as the native gRPC port serves every method; this
@@ -53,9 +63,22 @@ export function createConnectServer(options: ConnectServerOptions): http2.Http2S
   const handler = connectNodeAdapter({
     readMaxBytes: options.maxMessageBytes,
     writeMaxBytes: options.maxMessageBytes,
-    contextValues: (req) => createContextValues().set(requestKey, req),
+    contextValues: (req) => createContextValues().set(requestKey, req).set(callKey, { ran: false }),
     routes: (router: ConnectRouter) => {
-      for (const entry of options.methods) router.rpc(entry.method, methodImpl(entry));
+      for (const entry of options.methods) {
+        router.rpc(entry.method, methodImpl(entry), {
+          jsonOptions: jsonDecodeOptions(entry.method.input, connectErrorOf),
+        });
+      }
+      // Read by connectNodeAdapter once routes() returns.
+      const handlers = router.handlers;
+      for (let i = 0; i < handlers.length; i++) {
+        handlers[i] = answerDecodeFailures(
+          handlers[i] as (typeof handlers)[number],
+          (request) => request.contextValues?.get(callKey)?.ran === true,
+          () => connectErrorOf(malformedRequest()),
+        );
+      }
     },
   });
   const hot = new Set(options.hotRoutes ?? []);
@@ -88,6 +111,8 @@ export function createConnectServer(options: ConnectServerOptions): http2.Http2S
 
 function methodImpl(entry: DispatchMethod): MethodImpl<DescMethod> {
   const impl = async (request: Message, context: HandlerContext): Promise<Message> => {
+    const call = context.values.get(callKey);
+    if (call !== undefined) call.ran = true;
     try {
       const response = await entry.invoke(request, new ConnectTransportCall(context));
       return response instanceof PreEncoded ? response.message : response;
