@@ -2,7 +2,7 @@ import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from "node:
 import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
 import { Code } from "@connectrpc/connect";
 import { Reason } from "../../gen/gatehouse/v1/errors_pb.js";
-import { catalogEntry, GatehouseError } from "../errors/index.js";
+import { catalogEntry, GatehouseError, invalidArgument } from "../errors/index.js";
 import { retryAfterSeconds } from "../server/retry-after.js";
 
 /** One request and its response, whether it came over HTTP/1.1 or HTTP/2 (compat API). */
@@ -37,6 +37,59 @@ export function errorAnswer(error: GatehouseError): { status: number; body: obje
     ...(error.field === "" ? {} : { field: error.field }),
   };
   return { status: http, body };
+}
+
+/**
+ * 405 with `Allow` (RFC 9110 §15.5.6: a 405 MUST name the methods the resource supports),
+ * typed like every other refusal.
+ */
+export function sendMethodNotAllowed(res: HttpResponse, allowed: readonly string[]): void {
+  sendError(res, new GatehouseError(Reason.HTTP_METHOD_NOT_ALLOWED), {
+    allow: allowed.join(", "),
+  });
+}
+
+/** What a document is read with: GET, and HEAD (RFC 9110 §9.3.2). */
+export const READ_METHODS: readonly string[] = ["GET", "HEAD"];
+
+/**
+ * True when the request's method is one of `allowed`; otherwise answers 405 with `Allow` and
+ * returns false (the request is answered).
+ */
+export function methodIsOneOf(
+  req: HttpRequest,
+  res: HttpResponse,
+  allowed: readonly string[],
+): boolean {
+  if (allowed.includes(req.method ?? "")) return true;
+  sendMethodNotAllowed(res, allowed);
+  return false;
+}
+
+/**
+ * 415 (RFC 9110 §15.5.16) for content in a media type or content coding the route does not
+ * take. The catalog has no reason of its own for it: the body is INVALID_ARGUMENT's typed
+ * refusal, naming what was wrong, under the status HTTP gives it. A refused content coding
+ * says which one is taken (`Accept-Encoding: identity`, RFC 9110 §12.5.3).
+ */
+export function sendUnsupportedMediaType(
+  res: HttpResponse,
+  problem: "media-type" | "content-coding",
+): void {
+  const { body } = errorAnswer(
+    invalidArgument(
+      "",
+      problem === "media-type"
+        ? "request body must be application/json"
+        : "request body must not be content-coded (identity only)",
+    ),
+  );
+  sendJson(res, 415, body, problem === "content-coding" ? { "accept-encoding": "identity" } : {});
+}
+
+/** The media type of a `Content-Type` value, lowercase, without parameters (RFC 9110 §8.3.1). */
+export function mediaType(value: string | undefined): string | undefined {
+  return value?.split(";")[0]?.trim().toLowerCase();
 }
 
 export function sendJson(

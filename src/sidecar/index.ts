@@ -14,6 +14,7 @@ import { issueCertificate } from "../pki/issue-certificate.js";
 import { roleCertificateSpec } from "../pki/role-certificate.js";
 import { createClientAddressOf } from "./client-address.js";
 import { createForwardAuth } from "./forward-auth.js";
+import { type HttpRequest, type HttpResponse, methodIsOneOf, READ_METHODS } from "./http-io.js";
 import { createLegacyRoutes } from "./legacy/index.js";
 import { createOAuthTokenEndpoint } from "./oauth/token-endpoint.js";
 import { createOpenApiEndpoint } from "./openapi/serve.js";
@@ -159,27 +160,30 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
     // answer (every Verify would be refused).
     ready: () => !draining && replica?.serving() !== false,
   });
+  // Every path is matched first, then its methods: a known path with another method is 405
+  // with `Allow` (RFC 9110 §15.5.6), never 404 nor another route's answer.
+  const read = async (
+    req: HttpRequest,
+    res: HttpResponse,
+    answer: () => unknown,
+  ): Promise<true> => {
+    if (methodIsOneOf(req, res, READ_METHODS)) await answer();
+    return true;
+  };
   const routes: RouteHandler = async (req, res, url) => {
-    const get = req.method === "GET" || req.method === "HEAD";
     switch (url.pathname) {
       case "/healthz":
-        healthz(res);
-        return true;
+        return read(req, res, () => healthz(res));
       case "/readyz":
-        await readiness(req, res);
-        return true;
+        return read(req, res, () => readiness(req, res));
       case "/.well-known/jwks.json":
-        if (get) await documents.jwks(req, res);
-        return get;
+        return read(req, res, () => documents.jwks(req, res));
       case "/.well-known/oauth-authorization-server":
-        if (get) await documents.authorizationServer(req, res);
-        return get;
+        return read(req, res, () => documents.authorizationServer(req, res));
       case "/.well-known/gatehouse":
-        if (get) await documents.gatehouse(req, res);
-        return get;
+        return read(req, res, () => documents.gatehouse(req, res));
       case "/openapi.json":
-        if (get) openApi(req, res);
-        return get;
+        return read(req, res, () => openApi(req, res));
       case "/auth":
         await forwardAuth(req, res);
         return true;
@@ -192,7 +196,7 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
           return true;
         }
         if (await legacy(req, res, url)) return true;
-        return (get && protectedResource(req, res, url)) || rest(req, res, url);
+        return protectedResource(req, res, url) || rest(req, res, url);
     }
   };
   logger.info(

@@ -1,4 +1,11 @@
-import { type HttpRequest, type HttpResponse, header, sendJson } from "./http-io.js";
+import {
+  type HttpRequest,
+  type HttpResponse,
+  header,
+  methodIsOneOf,
+  READ_METHODS,
+  sendJson,
+} from "./http-io.js";
 import type { ForwardAuthRoute } from "./route-table.js";
 
 /** RFC 9728 §3: the well-known path, before the resource's own path. */
@@ -18,7 +25,8 @@ export function resourceMetadataUrl(route: ForwardAuthRoute): string {
  * Protected-resource metadata (RFC 9728 §2) for each resource of the route table, found by the
  * host the proxy forwards and the path after the well-known prefix: the resource, the one
  * authorization server (Gatehouse's issuer), the scopes its routes need, and that tokens are
- * sent in the Authorization header (RFC 6750 §2.1). Returns false when none matches.
+ * sent in the Authorization header (RFC 6750 §2.1). A document is read with GET or HEAD; other
+ * methods get 405 with `Allow`. Returns false when none matches.
  */
 export function createProtectedResourceMetadata(
   routes: readonly ForwardAuthRoute[],
@@ -36,6 +44,7 @@ export function createProtectedResourceMetadata(
     });
     const [first] = matching.sort((a, b) => (a.host === "*" ? 1 : 0) - (b.host === "*" ? 1 : 0));
     if (first === undefined) return false;
+    if (!methodIsOneOf(req, res, READ_METHODS)) return true;
     const scopes = [
       ...new Set(matching.filter((r) => r.resource === first.resource).flatMap((r) => r.scopes)),
     ];

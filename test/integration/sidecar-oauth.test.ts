@@ -91,10 +91,11 @@ describe.each(STORE_KINDS)("OAuth token endpoint /oauth2/token (%s store)", (sto
       "unsupported_grant_type",
     );
     await expectError(post({ ...base, client_assertion: "x" }), 400, "invalid_request");
+    // RFC 7523 §3.2: a client assertion that is not valid fails client authentication.
     await expectError(
       post({ ...base, grant_type: "client_credentials", client_assertion: "a.b.c" }),
-      400,
-      "invalid_grant",
+      401,
+      "invalid_client",
     );
     await expectError(
       post({

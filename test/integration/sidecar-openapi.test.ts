@@ -64,6 +64,8 @@ describe("OpenAPI document", () => {
     });
     expect(again.status).toBe(304);
     const post = await http1(t.gh.caPem, `${t.url}/openapi.json`, { method: "POST", body: "{}" });
-    expect(post.status).toBe(404);
+    // The path exists: another method is 405 with Allow (RFC 9110 §15.5.6), not 404.
+    expect(post.status).toBe(405);
+    expect(post.headers.allow).toBe("GET, HEAD");
   });
 });

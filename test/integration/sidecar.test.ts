@@ -5,7 +5,7 @@ import { FORWARDED_HEADERS } from "../../src/identity/forwarded.js";
 import { AUDIENCE, type Enrolled, enrollAgent, SCOPES } from "../support/flows.js";
 import { rememberSecret } from "../support/secrets.js";
 import {
-  type HttpAnswer,
+  expectRefusal,
   type HttpCall,
   h2,
   http1,
@@ -17,16 +17,6 @@ import {
 import { STORE_KINDS, useRedis } from "../support/stores.js";
 
 const redisUrl = useRedis();
-
-/** A typed JSON refusal: `{code, reason, message, field?}`. */
-function expectRefusal(answer: HttpAnswer, status: number, reason: string): void {
-  expect(answer.status, answer.text).toBe(status);
-  expect(answer.headers["content-type"]).toBe("application/json");
-  const body = answer.json() as Record<string, unknown>;
-  expect(body.reason).toBe(reason);
-  expect(typeof body.code).toBe("string");
-  expect(typeof body.message).toBe("string");
-}
 
 describe.each(STORE_KINDS)("sidecar (%s store)", (storeKind) => {
   let t: TestSidecar;

@@ -132,6 +132,16 @@ export interface HttpCall {
   readonly localAddress?: string;
 }
 
+/** A typed JSON refusal: `{code, reason, message, field?}`. */
+export function expectRefusal(answer: HttpAnswer, status: number, reason: string): void {
+  expect(answer.status, answer.text).toBe(status);
+  expect(answer.headers["content-type"]).toBe("application/json");
+  const body = answer.json() as Record<string, unknown>;
+  expect(body.reason).toBe(reason);
+  expect(typeof body.code).toBe("string");
+  expect(typeof body.message).toBe("string");
+}
+
 /** One HTTP/1.1 request over a fresh TLS connection. */
 export function http1(caPem: string, url: string, call: HttpCall = {}): Promise<HttpAnswer> {
   return new Promise((resolve, reject) => {

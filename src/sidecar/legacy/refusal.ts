@@ -13,6 +13,11 @@ export class LegacyRefusal extends Error {
   }
 }
 
+/** 405 in a legacy gate's words, with `Allow` (RFC 9110 §15.5.6). */
+export function methodNotAllowed(allowed: string): LegacyRefusal {
+  return new LegacyRefusal(405, "method not allowed", { allow: allowed });
+}
+
 /** Gatehouse's refusal as a legacy status and message; the status stays the catalog's. */
 export function refusalOf(
   error: GatehouseError,

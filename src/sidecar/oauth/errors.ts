@@ -12,8 +12,31 @@ export class OAuthError extends Error {
   }
 }
 
-/** Which grant failed: RFC 8693 §2.2.2 names a bad subject token `invalid_request`. */
-export type GrantFamily = "assertion" | "exchange";
+/**
+ * Which grant failed: `client_credentials`, whose assertion authenticates the client (RFC
+ * 7523 §3.2: a client JWT that is not valid, or whose subject is not, is `invalid_client`);
+ * the JWT-bearer grant, whose assertion is the grant (§3.1: `invalid_grant`); token exchange
+ * (RFC 8693 §2.2.2 names a bad subject token `invalid_request`).
+ */
+export type GrantFamily = "client" | "assertion" | "exchange";
+
+/**
+ * What says a client assertion, or the client it names, is not valid: the assertion itself
+ * (signature, claims, `jti` reuse), the certificate naming another agent, and an agent, key or
+ * operator that is unknown, revoked or suspended.
+ */
+const CLIENT_NOT_AUTHENTICATED: ReadonlySet<Reason> = new Set([
+  Reason.ASSERTION_INVALID,
+  Reason.ASSERTION_REPLAYED,
+  Reason.DID_MISMATCH,
+  Reason.AGENT_NOT_FOUND,
+  Reason.AGENT_SUSPENDED,
+  Reason.AGENT_REVOKED,
+  Reason.AGENT_KEY_REVOKED,
+  Reason.OPERATOR_NOT_FOUND,
+  Reason.OPERATOR_SUSPENDED,
+  Reason.OPERATOR_REVOKED,
+]);
 
 /**
  * Gatehouse's refusal as an RFC 6749 §5.2 error (with RFC 8707 §2 `invalid_target`, RFC 9449
@@ -22,6 +45,7 @@ export type GrantFamily = "assertion" | "exchange";
  * policy over it (RFC 8693 §2.2.2 `invalid_request`).
  */
 export function oauthErrorOf(error: GatehouseError, family: GrantFamily): OAuthError {
+  if (family === "client" && CLIENT_NOT_AUTHENTICATED.has(error.reason)) return invalidClient();
   switch (error.reason) {
     case Reason.UNAUTHENTICATED:
     case Reason.PERMISSION_DENIED:
@@ -67,9 +91,22 @@ function invalidArgumentOf(field: string): OAuthError {
   return new OAuthError("invalid_request");
 }
 
-/** RFC 6749 §5.2: 401 with a challenge naming the scheme. */
+/**
+ * RFC 6749 §5.2: 401. Its challenge is the token endpoint's to set: it must match the scheme
+ * the client tried in `Authorization`, when it tried one (clientChallenge).
+ */
 export function invalidClient(): OAuthError {
-  return new OAuthError("invalid_client", 401, {
-    "www-authenticate": 'Bearer error="invalid_client"',
-  });
+  return new OAuthError("invalid_client", 401);
+}
+
+/**
+ * The `WWW-Authenticate` of an `invalid_client` answer (RFC 6749 §5.2): `Basic` with a realm
+ * (RFC 7617 §2) for a client that tried HTTP Basic, else the Bearer challenge Gatehouse
+ * answers with elsewhere.
+ */
+export function clientChallenge(authorization: string | undefined): string {
+  const scheme = authorization?.trimStart().split(/[ \t]/, 1)[0]?.toLowerCase();
+  return scheme === "basic"
+    ? 'Basic realm="gatehouse", charset="UTF-8"'
+    : 'Bearer error="invalid_client"';
 }

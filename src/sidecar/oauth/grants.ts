@@ -1,6 +1,6 @@
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import type { TokenRequestSchema } from "../../../gen/gatehouse/v1/gate_pb.js";
-import { decodeJsonSegment, splitCompactJws } from "../../crypto/jose/compact.js";
+import { decodeJsonSegment, parseCompactJws, splitCompactJws } from "../../crypto/jose/compact.js";
 import { type GrantFamily, invalidClient, OAuthError } from "./errors.js";
 
 export const CLIENT_CREDENTIALS = "client_credentials";
@@ -25,10 +25,11 @@ export interface ParsedGrant {
 export function grantOf(params: URLSearchParams): ParsedGrant {
   switch (params.get("grant_type")) {
     case CLIENT_CREDENTIALS:
-      return assertionGrant(clientAssertion(params), params);
+      // The client is authenticated before its scope and resource are looked at.
+      return assertionGrant("client", clientAssertion(params), params);
     case JWT_BEARER:
       noClientAssertion(params);
-      return assertionGrant(required(params, "assertion"), params);
+      return assertionGrant("assertion", required(params, "assertion"), params);
     case TOKEN_EXCHANGE:
       noClientAssertion(params);
       return exchangeGrant(params);
@@ -44,29 +45,35 @@ function noClientAssertion(params: URLSearchParams): void {
   if (params.has("client_assertion")) throw new OAuthError("invalid_request");
 }
 
-function assertionGrant(assertion: string, params: URLSearchParams): ParsedGrant {
+function assertionGrant(
+  family: "client" | "assertion",
+  assertion: string,
+  params: URLSearchParams,
+): ParsedGrant {
   if (params.has("audience")) throw new OAuthError("invalid_request"); // RFC 8707: `resource`
   const value = { assertion, scopes: scopesOf(params), audience: params.get("resource") ?? "" };
-  return { family: "assertion", grant: { case: "assertion", value } };
+  return { family, grant: { case: "assertion", value } };
 }
 
 /**
- * RFC 7523 §2.2 private_key_jwt: the assertion authenticates the client. A `client_id`, when
- * sent, must name the assertion's subject (§3.1); Gatehouse then checks the signature and
- * that the subject is the caller's certificate's DID.
+ * RFC 7523 §2.2 private_key_jwt: the assertion authenticates the client. What cannot be a
+ * client JWT of an agent — not a compact JWS, not EdDSA, no `sub` that is also its `iss`
+ * (§3 items 1–2) — is `invalid_client` here (§3.2), before the scope or resource is judged.
+ * A `client_id`, when sent, must name the assertion's subject (§3.1); Gatehouse then checks
+ * the signature, the claims and that the subject is the caller's certificate's DID.
  */
 function clientAssertion(params: URLSearchParams): string {
   if (params.get("client_assertion_type") !== CLIENT_ASSERTION_TYPE) throw invalidClient();
   const assertion = params.get("client_assertion");
   if (!assertion) throw invalidClient();
+  const jws = parseCompactJws(assertion);
+  const sub = jws?.payload.sub;
+  if (jws?.header.alg !== "EdDSA" || typeof sub !== "string" || jws.payload.iss !== sub) {
+    throw invalidClient();
+  }
   const clientId = params.get("client_id");
-  if (clientId !== null && clientId !== unverifiedSubject(assertion)) throw invalidClient();
+  if (clientId !== null && clientId !== sub) throw invalidClient();
   return assertion;
-}
-
-function unverifiedSubject(assertion: string): string | undefined {
-  const sub = unverifiedClaim(assertion, "sub");
-  return typeof sub === "string" ? sub : undefined;
 }
 
 function unverifiedScopes(token: string): string[] {

@@ -1,21 +1,28 @@
 import { create } from "@bufbuild/protobuf";
 import { timestampMs } from "@bufbuild/protobuf/wkt";
-import { Reason } from "../../../gen/gatehouse/v1/errors_pb.js";
 import { GateService, type TokenResponse } from "../../../gen/gatehouse/v1/gate_pb.js";
 import type { Clock } from "../../clock.js";
-import { GatehouseError, toGatehouseError } from "../../errors/index.js";
+import { toGatehouseError } from "../../errors/index.js";
 import type { ClientAddressOf } from "../client-address.js";
 import {
   type HttpRequest,
   type HttpResponse,
   header,
   headerOnce,
+  mediaType,
+  methodIsOneOf,
   readBody,
   sendJson,
 } from "../http-io.js";
 import { peerCertificatePem } from "../peer.js";
 import type { Upstream } from "../upstream.js";
-import { type GrantFamily, invalidClient, OAuthError, oauthErrorOf } from "./errors.js";
+import {
+  clientChallenge,
+  type GrantFamily,
+  invalidClient,
+  OAuthError,
+  oauthErrorOf,
+} from "./errors.js";
 import { ACCESS_TOKEN_TYPE, grantOf } from "./grants.js";
 
 export interface OAuthTokenDeps {
@@ -37,13 +44,18 @@ const NO_CACHE = { pragma: "no-cache" } as const;
  * private_key_jwt), the JWT-bearer grant (§2.1) and token exchange (RFC 8693 §2.1); `scope`;
  * `resource` (RFC 8707) as the audience; a `DPoP` header (RFC 9449 §5) binds the token to the
  * agent's key. The client also presents its agent certificate (mTLS): Gatehouse requires
- * the assertion's DID, or the subject token's holder, to be the caller.
+ * the assertion's DID, or the subject token's holder, to be the caller. Other methods: 405
+ * with `Allow: POST`. No client authenticates with the `Authorization` header (HTTP Basic, RFC
+ * 6749 §2.3.1, is not served): one that tries is refused `invalid_client`, challenged in the
+ * scheme it tried.
  */
 export function createOAuthTokenEndpoint(deps: OAuthTokenDeps) {
   return async (req: HttpRequest, res: HttpResponse): Promise<void> => {
-    if (req.method !== "POST") throw new GatehouseError(Reason.HTTP_METHOD_NOT_ALLOWED);
+    if (!methodIsOneOf(req, res, ["POST"])) return;
     let family: GrantFamily = "assertion";
     try {
+      // RFC 6749 §2.3: one authentication method per request, and this is not one served.
+      if (req.headers.authorization !== undefined) throw invalidClient();
       const params = await formOf(req, deps.maxBodyBytes);
       const certificatePem = peerCertificatePem(req);
       if (certificatePem === undefined) throw invalidClient();
@@ -63,7 +75,17 @@ export function createOAuthTokenEndpoint(deps: OAuthTokenDeps) {
     } catch (thrown) {
       const error =
         thrown instanceof OAuthError ? thrown : oauthErrorOf(toGatehouseError(thrown), family);
-      sendJson(res, error.status, { error: error.code }, { ...NO_CACHE, ...error.headers });
+      // RFC 6749 §5.2: a 401 challenges in the scheme the client tried, if it tried one.
+      const challenge =
+        error.status === 401
+          ? { "www-authenticate": clientChallenge(header(req.headers, "authorization")) }
+          : {};
+      sendJson(
+        res,
+        error.status,
+        { error: error.code },
+        { ...NO_CACHE, ...error.headers, ...challenge },
+      );
     }
   };
 }
@@ -87,8 +109,8 @@ function sendIssued(res: HttpResponse, issued: TokenResponse, family: GrantFamil
  * several `resource`s (RFC 8707 §2) ask for a token Gatehouse cannot issue: one audience.
  */
 async function formOf(req: HttpRequest, maxBodyBytes: number): Promise<URLSearchParams> {
-  const type = (header(req.headers, "content-type") ?? "").split(";")[0]?.trim().toLowerCase();
-  if (type !== "application/x-www-form-urlencoded") throw new OAuthError("invalid_request");
+  if (mediaType(header(req.headers, "content-type")) !== "application/x-www-form-urlencoded")
+    throw new OAuthError("invalid_request");
   const params = new URLSearchParams((await readBody(req, maxBodyBytes)).toString("utf8"));
   for (const key of new Set(params.keys())) {
     if (params.getAll(key).length === 1) continue;

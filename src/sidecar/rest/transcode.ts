@@ -28,7 +28,16 @@ export function requestMessage(
     const parsed = body.length === 0 ? {} : parseJson(body);
     if (route.body === "*") {
       if (!isObject(parsed)) throw invalidArgument("", "request body must be a JSON object");
-      Object.assign(json, parsed);
+      // Own properties, copied as such: `Object.assign` would *set* a `__proto__` member (the
+      // prototype), hiding it from the unknown-field check every other unknown member meets.
+      for (const [key, value] of Object.entries(parsed)) {
+        Object.defineProperty(json, key, {
+          value,
+          enumerable: true,
+          writable: true,
+          configurable: true,
+        });
+      }
     } else setPath(schema, json, route.body, parsed);
   }
   if (route.body !== "*") {

@@ -16,7 +16,7 @@ import { type HttpRequest, type HttpResponse, sendJson } from "../../http-io.js"
 import type { Upstream } from "../../upstream.js";
 import { legacyCaller } from "../caller.js";
 import { optionalString, readJsonObject, requiredString } from "../json-body.js";
-import { LegacyRefusal, refusalOf } from "../refusal.js";
+import { LegacyRefusal, methodNotAllowed, refusalOf } from "../refusal.js";
 import { verifyAogAttestation } from "./attestation.js";
 import { checkUnsignedAutonomy } from "./autonomy.js";
 import { aogCertificate } from "./identity.js";
@@ -85,7 +85,7 @@ export function createAogRoutes(deps: AogDeps) {
     if (url.pathname !== "/challenge" && url.pathname !== "/task") return false;
     try {
       const method = url.pathname === "/challenge" ? "GET" : "POST";
-      if (req.method !== method) throw new LegacyRefusal(405, "method not allowed");
+      if (req.method !== method) throw methodNotAllowed(method);
       const body = method === "GET" ? await issue(req, url, deps) : await answer(req, deps);
       sendJson(res, 200, body);
     } catch (thrown) {

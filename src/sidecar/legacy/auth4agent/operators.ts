@@ -13,7 +13,7 @@ import {
 import { legacyDnsRecordName, TXT_VALUE_PREFIX } from "../../../domains/locations.js";
 import { legacyCaller } from "../caller.js";
 import { readJsonObject } from "../json-body.js";
-import { LegacyRefusal } from "../refusal.js";
+import { LegacyRefusal, methodNotAllowed } from "../refusal.js";
 import type { Handler } from "./routes.js";
 
 const { getOperator, verifyOperatorDomain } = RegistryService.method;
@@ -45,7 +45,7 @@ export function operatorRoute(path: string): Handler | undefined {
       throw new LegacyRefusal(401, "an operator client certificate is required");
     }
     if (match[2] === undefined) {
-      if (req.method !== "GET") throw new LegacyRefusal(405, "method not allowed");
+      if (req.method !== "GET") throw methodNotAllowed("GET");
       const request = create(getOperator.input, { domain });
       const found = (await upstream.call(getOperator, request, {
         certificatePem,
@@ -53,7 +53,7 @@ export function operatorRoute(path: string): Handler | undefined {
       })) as GetOperatorResponse;
       return operatorJson(found.operator);
     }
-    if (req.method !== "POST") throw new LegacyRefusal(405, "method not allowed");
+    if (req.method !== "POST") throw methodNotAllowed("POST");
     const body = await readJsonObject(req, maxBodyBytes);
     const method = typeof body.method === "string" ? METHODS[body.method] : undefined;
     if (method === undefined) throw new LegacyRefusal(400, "method must be dns or https");

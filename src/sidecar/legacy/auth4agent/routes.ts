@@ -20,7 +20,7 @@ import { type HttpRequest, type HttpResponse, sendJson } from "../../http-io.js"
 import type { OnBehalfOf, Upstream } from "../../upstream.js";
 import { legacyCaller } from "../caller.js";
 import { readJsonObject, requiredString } from "../json-body.js";
-import { LegacyRefusal, refusalOf } from "../refusal.js";
+import { LegacyRefusal, methodNotAllowed, refusalOf } from "../refusal.js";
 import { operatorRoute } from "./operators.js";
 import { parseProof } from "./proof.js";
 
@@ -76,9 +76,9 @@ export function createAuth4AgentRoutes(deps: Auth4AgentDeps) {
     const operator = operatorRoute(path);
     if (operator !== undefined) return operator;
     const [method, handle] = path.startsWith("/v1/agent/") ? ["GET", agent] : (routes[path] ?? []);
-    if (handle === undefined) return undefined;
+    if (method === undefined || handle === undefined) return undefined;
     return (req, url, deps) => {
-      if (req.method !== method) throw new LegacyRefusal(405, "method not allowed");
+      if (req.method !== method) throw methodNotAllowed(method);
       return handle(req, url, deps);
     };
   };
