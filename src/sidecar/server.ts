@@ -213,7 +213,7 @@ function hostProblemOf(req: HttpRequest): string | undefined {
  */
 function abortedByClient(req: HttpRequest, thrown: unknown): boolean {
   const code = (thrown as NodeJS.ErrnoException | undefined)?.code;
-  return req.destroyed && !req.complete && (code === "ECONNRESET" || code === "ABORT_ERR");
+  return req.destroyed && !req.complete && code === "ECONNRESET";
 }
 
 /** A whole HTTP/1.1 refusal, for a socket no response object was made for. */
