@@ -120,6 +120,7 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
       ...(sidecar.plainHttp ? {} : { tls: { cert: server.cert, key: server.key, ca: server.ca } }),
       maxHeaderBytes: sidecar.maxHeaderBytes,
       requestTimeoutMs: sidecar.requestTimeoutMs,
+      idleTimeoutMs: sidecar.idleTimeoutMs,
       maxConnections: sidecar.maxConnections,
       shutdownGraceMs: config.shutdownGraceMs,
       logger,

@@ -5,11 +5,13 @@ import type { Duplex } from "node:stream";
 import { Reason } from "../../gen/gatehouse/v1/errors_pb.js";
 import { GatehouseError, toGatehouseError } from "../errors/index.js";
 import type { Logger } from "../observability/logger.js";
+import { closeUnusedConnections } from "./connection-deadlines.js";
 import { watchForDrain } from "./drain.js";
 import {
   errorAnswer,
   type HttpRequest,
   type HttpResponse,
+  headerOnce,
   sendError,
   sendJson,
 } from "./http-io.js";
@@ -23,7 +25,10 @@ export interface ListenerOptions {
   /** Server certificate, key and the CA client certificates are checked against; none: plain HTTP. */
   readonly tls?: { readonly cert: Buffer; readonly key: Buffer; readonly ca: Buffer };
   readonly maxHeaderBytes: number;
+  /** A whole request; also the TLS handshake, then the first request's head, each on its own. */
   readonly requestTimeoutMs: number;
+  /** A connection with no request open is closed after this. */
+  readonly idleTimeoutMs: number;
   readonly maxConnections: number;
   /** How long `close` lets requests in flight finish before it cuts them. */
   readonly shutdownGraceMs: number;
@@ -39,15 +44,22 @@ export interface Listener {
 /** Concurrent streams per HTTP/2 connection: enough for a proxy's pool, bounded for memory. */
 const MAX_CONCURRENT_STREAMS = 256;
 
+/** How often node:http looks for request heads past `headersTimeout` (its default is 30 s). */
+const HTTP1_CHECK_INTERVAL_MS = 1_000;
+
 /**
  * HTTP/1.1 and HTTP/2 (ALPN) over TLS, client certificates requested but not required at the
  * handshake (public documents need none; each route decides), or plain HTTP/1.1 when no TLS
- * is given. Limits: header size, connections, streams per connection, and a whole-request
- * deadline answered with 408. Closing it drains it (drain.ts).
+ * is given. Limits: header size, connections, streams per connection, a whole-request
+ * deadline answered with 408, and deadlines on connections that hold a slot of
+ * `maxConnections` unused: the TLS handshake and then the first request's head each within
+ * `requestTimeoutMs`, no request open for `idleTimeoutMs` (connection-deadlines.ts). Closing
+ * it drains it (drain.ts).
  */
 export async function listen(options: ListenerOptions, handle: RouteHandler): Promise<Listener> {
   const { tls, maxHeaderBytes, requestTimeoutMs } = options;
   const onRequest = (req: HttpRequest, res: HttpResponse) => {
+    inUse(req, res);
     if (connections.admit(req, res)) void serve(req, res, handle, options);
   };
   const server = tls
@@ -64,26 +76,45 @@ export async function listen(options: ListenerOptions, handle: RouteHandler): Pr
             maxConcurrentStreams: MAX_CONCURRENT_STREAMS,
           },
           maxSessionMemory: 16,
+          // Node's default is 120 s; the handshake holds a connection slot like any request.
+          handshakeTimeout: requestTimeoutMs,
         } as http2.SecureServerOptions,
         onRequest,
       )
     : http.createServer(
-        { maxHeaderSize: maxHeaderBytes, requestTimeout: requestTimeoutMs },
+        {
+          maxHeaderSize: maxHeaderBytes,
+          requestTimeout: requestTimeoutMs,
+          // serve() answers a request without Host with typed JSON, not Node's bare 400.
+          requireHostHeader: false,
+        },
         onRequest,
       );
+  // A later request's head on a keep-alive HTTP/1.1 connection, trickled in: 408 (the first
+  // one's is bounded by connection-deadlines.ts). Set before listening: Node reads it then.
+  Object.assign(server, {
+    headersTimeout: requestTimeoutMs,
+    connectionsCheckingInterval: HTTP1_CHECK_INTERVAL_MS,
+  });
+  const inUse = closeUnusedConnections(server, {
+    firstRequestMs: requestTimeoutMs,
+    idleMs: options.idleTimeoutMs,
+  });
   // An HTTP/1.1 request Node's parser refuses never reaches a handler: a header section over
   // `maxHeaderSize` (Node 24 applies the limit to HTTP/1.1 on the HTTP/2 server too) or a
-  // malformed request. Answer it as every other refusal is answered, typed JSON (431, RFC 6585
-  // §5; else 400), then close.
+  // malformed request, or a head not whole within `headersTimeout`. Answer it as every other
+  // refusal is answered, typed JSON (431, RFC 6585 §5; 408; else 400), then close.
+  // Everything else that comes here is no HTTP/1.1 request to answer, and its socket is
+  // destroyed: a client gone (ECONNRESET), and on the TLS server every TLS error, the
+  // handshake timeout included. Ending such a socket instead queues plaintext behind a
+  // handshake that never completes: the socket then never closes, not even when the client
+  // leaves (CLOSE-WAIT), and its `maxConnections` slot is lost for good.
   server.on("clientError", (error: NodeJS.ErrnoException, socket: Duplex) => {
-    if (!socket.writable) {
+    const refusal = refusalOf(error);
+    if (!refusal || !socket.writable) {
       socket.destroy();
       return;
     }
-    const refusal =
-      error.code === "HPE_HEADER_OVERFLOW"
-        ? new GatehouseError(Reason.HTTP_HEADERS_TOO_LARGE)
-        : new GatehouseError(Reason.INVALID_ARGUMENT, { description: "malformed HTTP request" });
     socket.end(rawAnswer(refusal));
   });
   server.maxConnections = options.maxConnections;
@@ -106,12 +137,33 @@ export async function listen(options: ListenerOptions, handle: RouteHandler): Pr
   };
 }
 
+/** The answer to a request Node's HTTP/1.1 parser gave up on; none when nothing is to answer. */
+function refusalOf(error: NodeJS.ErrnoException): GatehouseError | undefined {
+  if (error.code === "HPE_HEADER_OVERFLOW")
+    return new GatehouseError(Reason.HTTP_HEADERS_TOO_LARGE);
+  if (error.code === "ERR_HTTP_REQUEST_TIMEOUT") {
+    return new GatehouseError(Reason.HTTP_REQUEST_TIMEOUT);
+  }
+  if (error.code?.startsWith("HPE_")) {
+    return new GatehouseError(Reason.INVALID_ARGUMENT, { description: "malformed HTTP request" });
+  }
+  return undefined;
+}
+
 async function serve(
   req: HttpRequest,
   res: HttpResponse,
   handle: RouteHandler,
   options: ListenerOptions,
 ): Promise<void> {
+  const hostProblem = hostProblemOf(req);
+  if (hostProblem) {
+    // A malformed message: whatever follows it on the connection is not read either.
+    sendError(res, new GatehouseError(Reason.INVALID_ARGUMENT, { description: hostProblem }), {
+      connection: "close",
+    });
+    return;
+  }
   const timer = setTimeout(() => {
     sendError(res, new GatehouseError(Reason.HTTP_REQUEST_TIMEOUT), { connection: "close" });
     req.destroy();
@@ -127,6 +179,11 @@ async function serve(
     const url = new URL(`http://sidecar${target}`);
     if (!(await handle(req, res, url))) throw new GatehouseError(Reason.HTTP_ROUTE_NOT_FOUND);
   } catch (thrown) {
+    if (abortedByClient(req, thrown)) {
+      // No one is left to answer, and nothing failed here.
+      options.logger.debug({ err: thrown }, "sidecar request aborted by the client");
+      return;
+    }
     const error = toGatehouseError(thrown);
     if (error.reason === Reason.INTERNAL)
       options.logger.error({ err: thrown }, "sidecar request failed");
@@ -134,6 +191,29 @@ async function serve(
   } finally {
     clearTimeout(timer);
   }
+}
+
+/**
+ * RFC 9112 §3.2: a server MUST answer 400 to an HTTP/1.1 request without Host, and to any
+ * request with more than one Host field line. Node keeps only the first one in `headers`, so
+ * they are counted in the raw ones. HTTP/2 carries the authority in `:authority` (RFC 9113
+ * §8.3.1) and Node's HTTP/2 layer checks it.
+ */
+function hostProblemOf(req: HttpRequest): string | undefined {
+  if (req.httpVersionMajor !== 1) return undefined;
+  const host = headerOnce(req, "host");
+  if (host === null) return "more than one Host field";
+  if (host === undefined && req.httpVersionMinor >= 1) return "no Host field";
+  return undefined;
+}
+
+/**
+ * The client went away before its request was whole: Node fails reading the body with
+ * `aborted` (ECONNRESET) on HTTP/1.1, and the request is destroyed unfinished.
+ */
+function abortedByClient(req: HttpRequest, thrown: unknown): boolean {
+  const code = (thrown as NodeJS.ErrnoException | undefined)?.code;
+  return req.destroyed && !req.complete && code === "ECONNRESET";
 }
 
 /** A whole HTTP/1.1 refusal, for a socket no response object was made for. */

@@ -89,7 +89,13 @@ export const sidecarSection = {
     env: "GATEHOUSE_SIDECAR_REQUEST_TIMEOUT_MS",
     default: 15_000,
     parse: integer(100, 300_000),
-    doc: "a whole request, headers to the last byte of the answer; 408 beyond",
+    doc: "a whole request, headers to the last byte of the answer; 408 beyond; also the TLS handshake, and then the first request's headers, each on its own (closed beyond)",
+  }),
+  idleTimeoutMs: setting({
+    env: "GATEHOUSE_SIDECAR_IDLE_TIMEOUT_MS",
+    default: 60_000,
+    parse: integer(100, 3_600_000),
+    doc: "a connection with no request open for this long is closed (HTTP/2: `GOAWAY NO_ERROR`); a proxy's keep-alive pool should drop its idle connections sooner",
   }),
   maxConnections: setting({
     env: "GATEHOUSE_SIDECAR_MAX_CONNECTIONS",

@@ -108,6 +108,7 @@ describe("loadConfig defaults", () => {
         maxBodyBytes: 65_536,
         maxHeaderBytes: 16_384,
         requestTimeoutMs: 15_000,
+        idleTimeoutMs: 60_000,
         maxConnections: 1_024,
         workers: 1,
         verifier: "upstream",

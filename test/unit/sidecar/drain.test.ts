@@ -22,6 +22,7 @@ const PLAIN: ListenerOptions = {
   port: 0,
   maxHeaderBytes: 16_384,
   requestTimeoutMs: 60_000,
+  idleTimeoutMs: 60_000,
   maxConnections: 100,
   shutdownGraceMs: 30_000,
   logger: createLogger("silent"),
