@@ -1,11 +1,10 @@
 import { readFile, stat } from "node:fs/promises";
-import { connect, type Socket } from "node:net";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { connect as connectTls } from "node:tls";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ClientTls } from "../../clients/typescript/src/index.js";
 import { closeWaitCount, unreadBytes } from "../support/proc-net-tcp.js";
+import { eventually as eventuallyWithin, openRawSocket } from "../support/raw-socket.js";
 import { LOGS_DIR } from "../support/secrets.js";
 import { http1, http2Session, startTestSidecar, type TestSidecar } from "../support/sidecar.js";
 
@@ -48,48 +47,16 @@ afterAll(async () => {
 });
 
 /** A raw connection (TLS: HTTP/1.1 by ALPN, a client certificate when given). */
-async function rawConnection(over: "tcp" | "tls", tls?: ClientTls) {
-  const socket = await new Promise<Socket>((resolve, reject) => {
-    const s =
-      over === "tls"
-        ? connectTls(
-            {
-              port,
-              host: "127.0.0.1",
-              ca: t.gh.caPem,
-              ALPNProtocols: ["http/1.1"],
-              ...(tls ? { cert: tls.cert, key: tls.key } : {}),
-            },
-            () => resolve(s),
-          )
-        : connect(port, "127.0.0.1", () => resolve(s));
-    s.once("error", reject);
+const rawConnection = (over: "tcp" | "tls", client?: ClientTls) =>
+  openRawSocket(port, {
+    patienceMs: PATIENCE_MS,
+    ...(over === "tls"
+      ? { tls: { ca: t.gh.caPem, ...(client ? { cert: client.cert, key: client.key } : {}) } }
+      : {}),
   });
-  socket.on("error", () => {});
-  let received = "";
-  socket.on("data", (chunk: Buffer) => {
-    received += chunk;
-  });
-  const closed = new Promise<string>((resolve) => socket.once("close", () => resolve(received)));
-  return {
-    socket,
-    closedSoon: () =>
-      Promise.race([
-        closed,
-        sleep(PATIENCE_MS).then(() => {
-          throw new Error(`the sidecar kept the connection open for ${PATIENCE_MS} ms`);
-        }),
-      ]),
-  };
-}
 
-async function eventually(check: () => Promise<boolean>, what: string): Promise<void> {
-  const started = Date.now();
-  while (!(await check())) {
-    if (Date.now() - started > PATIENCE_MS) throw new Error(`never: ${what}`);
-    await sleep(20);
-  }
-}
+const eventually = (check: () => Promise<boolean>, what: string) =>
+  eventuallyWithin(check, what, PATIENCE_MS);
 
 /** This test process's log lines (test/support/sidecar.ts writes the sidecar's there). */
 const LOG = join(LOGS_DIR, `${process.pid}.log`);

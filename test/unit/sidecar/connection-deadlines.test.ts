@@ -1,17 +1,17 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import * as http2 from "node:http2";
-import { connect, type Socket } from "node:net";
+import type { Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Writable } from "node:stream";
 import { setTimeout as sleep } from "node:timers/promises";
-import { connect as connectTls } from "node:tls";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { createLogger } from "../../../src/observability/logger.js";
 import { ensureDevPki } from "../../../src/pki/dev-pki.js";
 import { readBody } from "../../../src/sidecar/http-io.js";
 import { type Listener, type ListenerOptions, listen } from "../../../src/sidecar/server.js";
 import { closeWaitCount, unreadBytes } from "../../support/proc-net-tcp.js";
+import { eventually as eventuallyWithin, openRawSocket } from "../../support/raw-socket.js";
 
 /**
  * The sidecar listener (src/sidecar/server.ts, connection-deadlines.ts) against connections
@@ -73,25 +73,14 @@ async function start(options: Partial<ListenerOptions> = {}): Promise<Listener> 
   return listener;
 }
 
-/** A raw connection (TLS: HTTP/1.1 by ALPN): everything the server sent, and when it closed. */
+/** A raw connection (TLS: HTTP/1.1 by ALPN), closed after the test. */
 async function rawConnection(port: number, over: "plain" | "tls" = "plain") {
-  const socket = await new Promise<Socket>((resolve, reject) => {
-    const s =
-      over === "tls"
-        ? connectTls({ port, host: "127.0.0.1", ca: tls.ca, ALPNProtocols: ["http/1.1"] }, () =>
-            resolve(s),
-          )
-        : connect(port, "127.0.0.1", () => resolve(s));
-    s.once("error", reject);
+  const connection = await openRawSocket(port, {
+    patienceMs: PATIENCE_MS,
+    ...(over === "tls" ? { tls } : {}),
   });
-  sockets.push(socket);
-  socket.on("error", () => {}); // a reset from the server is one way of being closed
-  let received = "";
-  socket.on("data", (chunk: Buffer) => {
-    received += chunk;
-  });
-  const closed = new Promise<string>((resolve) => socket.once("close", () => resolve(received)));
-  return { socket, received: () => received, closedSoon: () => within(closed, "connection") };
+  sockets.push(connection.socket);
+  return connection;
 }
 
 function within<T>(promise: Promise<T>, what: string): Promise<T> {
@@ -103,14 +92,8 @@ function within<T>(promise: Promise<T>, what: string): Promise<T> {
   ]);
 }
 
-/** Polls `check` until it holds or the patience is over. */
-async function eventually(check: () => boolean | Promise<boolean>, what: string): Promise<void> {
-  const started = Date.now();
-  while (!(await check())) {
-    if (Date.now() - started > PATIENCE_MS) throw new Error(`never: ${what}`);
-    await sleep(20);
-  }
-}
+const eventually = (check: () => boolean | Promise<boolean>, what: string) =>
+  eventuallyWithin(check, what, PATIENCE_MS);
 
 const get = (path: string) => `GET ${path} HTTP/1.1\r\nhost: sidecar\r\n\r\n`;
 

@@ -1,15 +1,14 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import type { ServerResponse } from "node:http";
-import { connect, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { connect as connectTls } from "node:tls";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { createLogger } from "../../../src/observability/logger.js";
 import { ensureDevPki } from "../../../src/pki/dev-pki.js";
 import { type Listener, type ListenerOptions, listen } from "../../../src/sidecar/server.js";
 import { unreadBytes } from "../../support/proc-net-tcp.js";
+import { eventually, openRawSocket } from "../../support/raw-socket.js";
 
 /**
  * The listener's drain (src/sidecar/drain.ts) in the cases a whole sidecar cannot be steered
@@ -81,39 +80,8 @@ async function start(options: Partial<ListenerOptions> = {}): Promise<Listener> 
 }
 
 /** A raw connection (TLS: HTTP/1.1 by ALPN): everything the server sent, and when it closed. */
-async function rawConnection(port: number, over: "plain" | "tls" = "plain") {
-  const socket = await new Promise<Socket>((resolve, reject) => {
-    const s =
-      over === "tls"
-        ? connectTls({ port, host: "127.0.0.1", ca: tls.ca, ALPNProtocols: ["http/1.1"] }, () =>
-            resolve(s),
-          )
-        : connect(port, "127.0.0.1", () => resolve(s));
-    s.once("error", reject);
-  });
-  let received = "";
-  socket.on("data", (chunk: Buffer) => {
-    received += chunk;
-  });
-  const closed = new Promise<string>((resolve) => socket.once("close", () => resolve(received)));
-  const closedSoon = () =>
-    Promise.race([
-      closed,
-      sleep(PATIENCE_MS).then(() => {
-        throw new Error(`the server kept the connection open for ${PATIENCE_MS} ms`);
-      }),
-    ]);
-  return { socket, closedSoon };
-}
-
-/** Resolves once the server holds no unread byte on its connections accepted on `port`. */
-async function readByServer(port: number): Promise<void> {
-  const started = Date.now();
-  while ((await unreadBytes(port)) > 0) {
-    if (Date.now() - started > PATIENCE_MS) throw new Error("the server read nothing");
-    await sleep(5);
-  }
-}
+const rawConnection = (port: number, over: "plain" | "tls" = "plain") =>
+  openRawSocket(port, { patienceMs: PATIENCE_MS, ...(over === "tls" ? { tls } : {}) });
 
 const get = (path: string) => `GET ${path} HTTP/1.1\r\nhost: sidecar\r\n\r\n`;
 
@@ -146,7 +114,7 @@ describe("the sidecar listener's drain", () => {
     await new Promise((resolve) => client.socket.write(get("/late"), resolve));
     // The server has read it (nothing left unread on its side): processing it would show in
     // `served` by the time the held request is released.
-    await readByServer(listener.port);
+    await eventually(async () => (await unreadBytes(listener.port)) === 0, "read", PATIENCE_MS);
     await sleep(SETTLE_MS);
     release();
     expect(heads(await client.closedSoon())).toHaveLength(1);
