@@ -78,6 +78,9 @@ export async function listen(options: ListenerOptions, handle: RouteHandler): Pr
           maxSessionMemory: 16,
           // Node's default is 120 s; the handshake holds a connection slot like any request.
           handshakeTimeout: requestTimeoutMs,
+          // As below: serve() answers HTTP/1.1 without Host with typed JSON (Node 24 applies
+          // the option to the HTTP/1.1 side of the HTTP/2 server too; Node 20 does not check).
+          requireHostHeader: false,
         } as http2.SecureServerOptions,
         onRequest,
       )
