@@ -26,6 +26,10 @@ export interface RedisClusterOptions {
 const CLI = process.env.REDIS_CLI_BIN ?? "redis-cli";
 const MASTERS = 3;
 const READY_TIMEOUT_MS = 15_000;
+/** Redis's own bound on a manual failover (CLUSTER_MF_TIMEOUT, 5 s), with a margin. */
+const MANUAL_FAILOVER_TIMEOUT_MS = 6_000;
+/** Several manual failovers, each asked again after Redis gave the last one up. */
+const FAILOVER_TIMEOUT_MS = 30_000;
 
 /**
  * Starts a real Redis Cluster of three masters (with `replicas`, one replica each) on free
@@ -59,17 +63,26 @@ export async function startRedisCluster(options: RedisClusterOptions = {}): Prom
   return { url: nodes[0]?.url ?? "", nodes, failover: () => failover(nodes), stop };
 }
 
-/** Promotes the first replica found; waits until it reports itself master. */
+/**
+ * Promotes the first replica found; waits until it reports itself master, asking again each
+ * time Redis gives a manual failover up.
+ */
 async function failover(nodes: readonly RedisServer[]): Promise<void> {
   for (const node of nodes) {
     const redis = new Redis(node.url);
     try {
       const [role] = (await redis.call("ROLE")) as [string];
       if (role !== "slave") continue;
-      await redis.cluster("FAILOVER");
-      const deadline = Date.now() + READY_TIMEOUT_MS;
+      const deadline = Date.now() + FAILOVER_TIMEOUT_MS;
+      let asked = 0;
       while (((await redis.call("ROLE")) as [string])[0] !== "master") {
         if (Date.now() > deadline) throw new Error(`replica ${node.port} never became master`);
+        // Redis aborts a manual failover not done within its timeout (the replica did not
+        // catch up with a busy master, or the election did not get its votes): ask again.
+        if (Date.now() - asked > MANUAL_FAILOVER_TIMEOUT_MS) {
+          await redis.cluster("FAILOVER");
+          asked = Date.now();
+        }
         await sleep(20);
       }
       return;
